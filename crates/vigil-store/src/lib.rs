@@ -1,0 +1,8 @@
+//! vigil's columnar store and counting kernels.
+//!
+//! `vigil-store` turns report-level rows (one row per report, drug and event) into the count
+//! tables the statistics need: per drug–event pair the number of reports `a`, the margins, and the
+//! stratified margins. It counts but does not score: scores come from `vigil-stats`.
+#![deny(missing_docs)]
+
+pub mod reports;

@@ -1,0 +1,205 @@
+//! [`ReportSet`]: reports in the shape the counting kernels read.
+//!
+//! Every source of reports (a report-level CSV or Parquet file, the FAERS store) is turned into a
+//! `ReportSet` first. It keeps, per report, the list of its distinct drugs and distinct events as
+//! dense `u32` ids (compressed sparse rows), and the report's stratum. The ~100 M report–drug–event
+//! rows of FAERS are never materialised: the pairs are generated per report inside the kernel.
+
+/// Interns strings to dense ids `0, 1, 2, …` in order of first appearance.
+#[derive(Debug, Default, Clone)]
+pub struct Dictionary {
+    names: Vec<String>,
+    index: std::collections::HashMap<String, u32>,
+}
+
+impl Dictionary {
+    /// An empty dictionary.
+    pub fn new() -> Self {
+        Self::default()
+    }
+
+    /// The id of `name`, adding it if it is new.
+    pub fn intern(&mut self, name: &str) -> u32 {
+        if let Some(&id) = self.index.get(name) {
+            return id;
+        }
+        let id = u32::try_from(self.names.len()).expect("more than 2^32 distinct names");
+        self.names.push(name.to_owned());
+        self.index.insert(name.to_owned(), id);
+        id
+    }
+
+    /// The id of `name`, if it has been interned.
+    pub fn get(&self, name: &str) -> Option<u32> {
+        self.index.get(name).copied()
+    }
+
+    /// The name of id `id`.
+    pub fn name(&self, id: u32) -> &str {
+        &self.names[id as usize]
+    }
+
+    /// All names, indexed by id.
+    pub fn names(&self) -> &[String] {
+        &self.names
+    }
+
+    /// Number of distinct names.
+    pub fn len(&self) -> usize {
+        self.names.len()
+    }
+
+    /// True when nothing has been interned.
+    pub fn is_empty(&self) -> bool {
+        self.names.is_empty()
+    }
+}
+
+/// Reports, each with its distinct drugs, distinct events and stratum.
+///
+/// Invariants (checked by [`ReportSetBuilder::finish`]): within one report the drug ids are
+/// distinct, and so are the event ids; `drug_offsets` and `event_offsets` have one entry more than
+/// there are reports and are non-decreasing; every stratum id indexes `strata`.
+#[derive(Debug, Clone, Default)]
+pub struct ReportSet {
+    /// Drug names (active ingredients after normalisation, or raw names).
+    pub drugs: Dictionary,
+    /// Event names (MedDRA preferred terms).
+    pub events: Dictionary,
+    /// Stratum labels; a single empty label when the analysis is unstratified.
+    pub strata: Dictionary,
+    /// The source's report identifier of each report (FAERS primaryid, or the `id` column).
+    pub report_ids: Vec<String>,
+    /// The stratum id of each report.
+    pub report_stratum: Vec<u32>,
+    /// Drugs of report `r` are `drug_ids[drug_offsets[r]..drug_offsets[r + 1]]`.
+    pub drug_offsets: Vec<usize>,
+    /// Concatenated drug ids of all reports.
+    pub drug_ids: Vec<u32>,
+    /// Events of report `r` are `event_ids[event_offsets[r]..event_offsets[r + 1]]`.
+    pub event_offsets: Vec<usize>,
+    /// Concatenated event ids of all reports.
+    pub event_ids: Vec<u32>,
+}
+
+impl ReportSet {
+    /// Number of reports.
+    pub fn len(&self) -> usize {
+        self.report_ids.len()
+    }
+
+    /// True when there are no reports.
+    pub fn is_empty(&self) -> bool {
+        self.report_ids.is_empty()
+    }
+
+    /// The distinct drug ids of report `r`.
+    pub fn report_drugs(&self, r: usize) -> &[u32] {
+        &self.drug_ids[self.drug_offsets[r]..self.drug_offsets[r + 1]]
+    }
+
+    /// The distinct event ids of report `r`.
+    pub fn report_events(&self, r: usize) -> &[u32] {
+        &self.event_ids[self.event_offsets[r]..self.event_offsets[r + 1]]
+    }
+}
+
+/// Builds a [`ReportSet`] one report at a time.
+///
+/// Duplicate drugs or events within a report are dropped here (a report counts once per drug,
+/// event and pair, as openEBGM's `processRaw` counts unique ids).
+#[derive(Debug, Default)]
+pub struct ReportSetBuilder {
+    set: ReportSet,
+    scratch: Vec<u32>,
+}
+
+impl ReportSetBuilder {
+    /// An empty builder.
+    pub fn new() -> Self {
+        let mut set = ReportSet::default();
+        set.drug_offsets.push(0);
+        set.event_offsets.push(0);
+        Self { set, scratch: Vec::new() }
+    }
+
+    /// Adds one report with its drugs, events and stratum label (`""` when unstratified).
+    /// Names are interned; repeated names within the report count once.
+    pub fn push_report<D, E>(&mut self, report_id: &str, drugs: D, events: E, stratum: &str)
+    where
+        D: IntoIterator,
+        D::Item: AsRef<str>,
+        E: IntoIterator,
+        E::Item: AsRef<str>,
+    {
+        self.scratch.clear();
+        self.scratch.extend(drugs.into_iter().map(|d| self.set.drugs.intern(d.as_ref())));
+        let drug_ids = Self::dedup_sorted(&mut self.scratch);
+        self.set.drug_ids.extend_from_slice(drug_ids);
+        self.set.drug_offsets.push(self.set.drug_ids.len());
+
+        self.scratch.clear();
+        self.scratch.extend(events.into_iter().map(|e| self.set.events.intern(e.as_ref())));
+        let event_ids = Self::dedup_sorted(&mut self.scratch);
+        self.set.event_ids.extend_from_slice(event_ids);
+        self.set.event_offsets.push(self.set.event_ids.len());
+
+        let s = self.set.strata.intern(stratum);
+        self.set.report_stratum.push(s);
+        self.set.report_ids.push(report_id.to_owned());
+    }
+
+    /// Adds one report whose drug and event ids are already interned in this builder's
+    /// dictionaries (see [`ReportSetBuilder::dictionaries_mut`]). Duplicates are removed.
+    pub fn push_report_ids(&mut self, report_id: &str, drugs: &[u32], events: &[u32], stratum: u32) {
+        self.scratch.clear();
+        self.scratch.extend_from_slice(drugs);
+        let d = Self::dedup_sorted(&mut self.scratch);
+        self.set.drug_ids.extend_from_slice(d);
+        self.set.drug_offsets.push(self.set.drug_ids.len());
+        self.scratch.clear();
+        self.scratch.extend_from_slice(events);
+        let e = Self::dedup_sorted(&mut self.scratch);
+        self.set.event_ids.extend_from_slice(e);
+        self.set.event_offsets.push(self.set.event_ids.len());
+        self.set.report_stratum.push(stratum);
+        self.set.report_ids.push(report_id.to_owned());
+    }
+
+    /// The drug, event and stratum dictionaries, for callers that intern names themselves.
+    pub fn dictionaries_mut(&mut self) -> (&mut Dictionary, &mut Dictionary, &mut Dictionary) {
+        (&mut self.set.drugs, &mut self.set.events, &mut self.set.strata)
+    }
+
+    fn dedup_sorted(v: &mut Vec<u32>) -> &[u32] {
+        v.sort_unstable();
+        v.dedup();
+        v
+    }
+
+    /// The finished set.
+    pub fn finish(mut self) -> ReportSet {
+        if self.set.strata.is_empty() {
+            self.set.strata.intern("");
+        }
+        self.set
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn duplicates_within_a_report_count_once() {
+        let mut b = ReportSetBuilder::new();
+        b.push_report("1", ["A", "B", "A"], ["X", "X"], "");
+        b.push_report("2", ["B"], ["Y", "X"], "");
+        let s = b.finish();
+        assert_eq!(s.len(), 2);
+        assert_eq!(s.report_drugs(0), &[0, 1]); // A, B
+        assert_eq!(s.report_events(0), &[0]); // X once
+        assert_eq!(s.report_events(1), &[0, 1]); // sorted ids: X=0, Y=1
+        assert_eq!(s.drugs.name(1), "B");
+    }
+}

@@ -1,0 +1,2 @@
+//! One module per subcommand: its clap arguments and its `run`.
+pub mod signals;
