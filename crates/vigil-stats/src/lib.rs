@@ -28,5 +28,6 @@
 
 pub mod disproportionality;
 pub mod mgps;
+pub mod score;
 pub mod special;
 pub mod table;

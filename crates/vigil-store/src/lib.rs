@@ -5,4 +5,5 @@
 //! stratified margins. It counts but does not score: scores come from `vigil-stats`.
 #![deny(missing_docs)]
 
+pub mod count;
 pub mod reports;
