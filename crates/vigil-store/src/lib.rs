@@ -6,4 +6,5 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod input;
 pub mod reports;
