@@ -113,7 +113,8 @@ pub enum FitError {
 ///
 /// Every start in [`FitOptions::starts`] is run; the lowest −log-likelihood wins (ties to the
 /// earlier start), so the result is deterministic. With many points, the starts run on openEBGM's
-/// `autoSquash`ed data first and the best two are then polished on the full data: squashing only
+/// `autoSquash`ed data first and the best (and the runner-up, if it is a different point) is then
+/// polished on the full data: squashing only
 /// chooses where to start, the optimum reported is the full-data one. Identical (N, E) points are
 /// merged first, which changes nothing but speed. The winner's components are put in canonical
 /// order (larger prior mean first).
@@ -159,7 +160,10 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
             sq_results.push((r.x, r.f));
         }
         sq_results.sort_by(|a, b| a.1.total_cmp(&b.1));
-        for (x, _) in sq_results.into_iter().take(2) {
+        // Polish the best squashed optimum, and the runner-up only when it is a different point.
+        let distinct = sq_results.len() > 1 && (0..5).any(|k| (sq_results[0].0[k] - sq_results[1].0[k]).abs() > 1e-3);
+        let polish = if distinct { 2 } else { 1 };
+        for (x, _) in sq_results.into_iter().take(polish) {
             let r = minimise(&full_nll, x, &bounds, options.max_iterations);
             evaluations += r.evaluations;
             results.push((r.x, r.f, r.converged));
@@ -261,6 +265,14 @@ fn objective(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64]) -> (f64, [f64; 
 }
 
 fn minimise(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
+    let m = minimise_inner(nll, x0, bounds, max_iterations);
+    if std::env::var_os("VIGIL_DEBUG_FIT").is_some() {
+        eprintln!("minimise: {} points, {} evaluations, f = {}, x = {:?}, converged {}", nll.len(), m.evaluations, m.f, m.x, m.converged);
+    }
+    m
+}
+
+fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
     const N: usize = 5;
     let mut x = x0;
     let (mut f, mut g) = objective(nll, bounds, &x);
