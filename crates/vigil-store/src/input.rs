@@ -12,7 +12,7 @@
 use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
-use arrow::array::{Array, StringArray};
+use arrow::array::{Array, Float64Array, StringArray};
 use arrow::datatypes::DataType;
 
 use crate::count::PairCounts;
@@ -85,10 +85,41 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
     from_table(path, &table, stratify)
 }
 
-/// A file read into string columns, with the line number of every row.
+/// One column of an input file: text as read from CSV or Parquet strings, or numbers read from a
+/// numeric Parquet column (kept as numbers: a 12.7 M-row table would not fit as strings).
+enum Column {
+    Text(Vec<String>),
+    Number(Vec<Option<f64>>),
+}
+
+impl Column {
+    fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        match self {
+            Column::Text(v) => std::borrow::Cow::Borrowed(v[i].as_str()),
+            Column::Number(v) => std::borrow::Cow::Owned(v[i].map_or(String::new(), |x| x.to_string())),
+        }
+    }
+
+    /// The value as a number, or the raw text when it is not one.
+    fn number(&self, i: usize) -> Result<f64, String> {
+        match self {
+            Column::Text(v) => v[i].trim().parse().map_err(|_| v[i].clone()),
+            Column::Number(v) => v[i].ok_or_else(String::new),
+        }
+    }
+
+    fn is_empty_at(&self, i: usize) -> bool {
+        match self {
+            Column::Text(v) => v[i].trim().is_empty(),
+            Column::Number(v) => v[i].is_none(),
+        }
+    }
+}
+
+/// A file read into columns, with the line number of every row.
 struct Table {
     headers: Vec<String>,
-    columns: Vec<Vec<String>>,
+    columns: Vec<Column>,
     lines: Vec<u64>,
 }
 
@@ -134,7 +165,7 @@ fn read_csv_table(path: &Path) -> Result<Table, InputError> {
     if lines.is_empty() {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: a header but no rows".into() });
     }
-    Ok(Table { headers, columns, lines })
+    Ok(Table { headers, columns: columns.into_iter().map(Column::Text).collect(), lines })
 }
 
 fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
@@ -143,20 +174,37 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
     let bad = |e: &dyn std::fmt::Display| InputError::File { path: path.to_owned(), message: format!("not a readable Parquet file: {e}") };
     let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?.build().map_err(|e| bad(&e))?;
     let mut headers: Vec<String> = Vec::new();
-    let mut columns: Vec<Vec<String>> = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| bad(&e))?;
         if headers.is_empty() {
             headers = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
-            columns = vec![Vec::new(); headers.len()];
+            columns = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| if f.data_type().is_numeric() { Column::Number(Vec::new()) } else { Column::Text(Vec::new()) })
+                .collect();
         }
-        for (c, col) in batch.columns().iter().enumerate() {
-            let strings = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
-            let strings = strings.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
-            columns[c].extend((0..strings.len()).map(|i| if strings.is_null(i) { String::new() } else { strings.value(i).to_owned() }));
+        for (col, target) in batch.columns().iter().zip(columns.iter_mut()) {
+            match target {
+                Column::Number(v) => {
+                    let cast = arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
+                    let f = cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64 gives a Float64Array");
+                    v.extend((0..f.len()).map(|i| (!f.is_null(i)).then(|| f.value(i))));
+                }
+                Column::Text(v) => {
+                    let cast = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
+                    let t = cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
+                    v.extend((0..t.len()).map(|i| if t.is_null(i) { String::new() } else { t.value(i).to_owned() }));
+                }
+            }
         }
     }
-    let rows = columns.first().map_or(0, |c| c.len());
+    let rows = columns.first().map_or(0, |c| match c {
+        Column::Text(v) => v.len(),
+        Column::Number(v) => v.len(),
+    });
     if rows == 0 {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: no rows".into() });
     }
@@ -172,7 +220,7 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     let event = t.find(EVENT_NAMES).ok_or_else(|| missing("event", EVENT_NAMES))?;
     let cells: Vec<Option<usize>> = ["a", "b", "c", "d"].iter().map(|n| t.find(&[n])).collect();
     let empty = |c: usize, i: usize| -> Result<(), InputError> {
-        if t.columns[c][i].trim().is_empty() {
+        if t.columns[c].is_empty_at(i) {
             Err(InputError::Field { path: path.to_owned(), line: t.lines[i], column: t.headers[c].clone(), message: "empty value".into() })
         } else {
             Ok(())
@@ -185,15 +233,15 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             .collect::<Result<_, _>>()?;
         // Group rows by report id, keeping first-appearance order.
         let mut order: Vec<String> = Vec::new();
-        let mut rows: HashMap<&str, (Vec<(&str, &str)>, String, u64)> = HashMap::new();
+        let mut rows: HashMap<String, (Vec<(String, String)>, String, u64)> = HashMap::new();
         for i in 0..t.lines.len() {
             for c in [id, drug, event] {
                 empty(c, i)?;
             }
-            let label: String = strata.iter().map(|&c| t.columns[c][i].as_str()).collect::<Vec<_>>().join("|");
-            let rid = t.columns[id][i].as_str();
-            let entry = rows.entry(rid).or_insert_with(|| {
-                order.push(rid.to_owned());
+            let label: String = strata.iter().map(|&c| t.columns[c].text(i)).collect::<Vec<_>>().join("|");
+            let rid = t.columns[id].text(i).into_owned();
+            let entry = rows.entry(rid.clone()).or_insert_with(|| {
+                order.push(rid.clone());
                 (Vec::new(), label.clone(), t.lines[i])
             });
             if entry.1 != label {
@@ -204,11 +252,11 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
                     message: format!("report {rid:?} is in stratum {label:?} here but {:?} on line {}", entry.1, entry.2),
                 });
             }
-            entry.0.push((t.columns[drug][i].as_str(), t.columns[event][i].as_str()));
+            entry.0.push((t.columns[drug].text(i).into_owned(), t.columns[event].text(i).into_owned()));
         }
         let mut b = ReportSetBuilder::new();
         for rid in &order {
-            let (pairs, label, _) = &rows[rid.as_str()];
+            let (pairs, label, _) = &rows[rid];
             b.push_report_rows(rid, pairs, label);
         }
         return Ok(CountsInput::Reports(b.finish()));
@@ -234,7 +282,6 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     let mut first_total: Option<(f64, u64)> = None;
     let mut drug_margin: HashMap<u32, (f64, u64)> = HashMap::new();
     let mut event_margin: HashMap<u32, (f64, u64)> = HashMap::new();
-    let mut seen: HashMap<(u32, u32), u64> = HashMap::new();
     for i in 0..t.lines.len() {
         let line = t.lines[i];
         let field_err = |c: usize, message: String| InputError::Field { path: path.to_owned(), line, column: t.headers[c].clone(), message };
@@ -242,10 +289,9 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         empty(event, i)?;
         let mut v = [0.0; 4];
         for (k, &c) in [ca, cb, cc, cd].iter().enumerate() {
-            let raw = t.columns[c][i].trim();
-            let x: f64 = raw.parse().map_err(|_| field_err(c, format!("{raw:?} is not a number")))?;
+            let x = t.columns[c].number(i).map_err(|raw| field_err(c, format!("{raw:?} is not a number")))?;
             if !(x >= 0.0) || !x.is_finite() || x.fract() != 0.0 {
-                return Err(field_err(c, format!("{raw:?} is not a non-negative whole count")));
+                return Err(field_err(c, format!("{:?} is not a non-negative whole count", t.columns[c].text(i))));
             }
             v[k] = x;
         }
@@ -261,11 +307,8 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             }
             _ => {}
         }
-        let di = drugs.intern(&t.columns[drug][i]);
-        let ei = events.intern(&t.columns[event][i]);
-        if let Some(l0) = seen.insert((di, ei), line) {
-            return Err(field_err(event, format!("pair {:?} / {:?} already given on line {l0}", drugs.name(di), events.name(ei))));
-        }
+        let di = drugs.intern(&t.columns[drug].text(i));
+        let ei = events.intern(&t.columns[event].text(i));
         for (map, id, margin, col, what) in [(&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"), (&mut event_margin, ei, a + c, cc, "a+c (the event's reports)")] {
             match map.get(&id) {
                 Some(&(m0, l0)) if m0 != margin => {
@@ -284,6 +327,23 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         counts.n_event.push(a + c);
         counts.n_total.push(total);
         counts.expected.push((a + b) * (a + c) / total);
+    }
+    // A pair given twice: sort packed (drug, event) keys with their row and look at neighbours.
+    let mut keys: Vec<(u64, usize)> = (0..counts.len()).map(|i| ((counts.drug[i] as u64) << 32 | counts.event[i] as u64, i)).collect();
+    keys.sort_unstable();
+    if let Some(w) = keys.windows(2).find(|w| w[0].0 == w[1].0) {
+        let (first, second) = (w[0].1.min(w[1].1), w[0].1.max(w[1].1));
+        return Err(InputError::Field {
+            path: path.to_owned(),
+            line: t.lines[second],
+            column: t.headers[event].clone(),
+            message: format!(
+                "pair {:?} / {:?} already given on line {}",
+                drugs.name(counts.drug[second]),
+                events.name(counts.event[second]),
+                t.lines[first]
+            ),
+        });
     }
     Ok(CountsInput::Aggregated { counts, drugs, events })
 }

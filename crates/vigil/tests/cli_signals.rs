@@ -183,6 +183,7 @@ fn bad_input_names_file_line_and_column() {
         ("id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n", &["--stratify", "sex"], &["counts.csv:3: column sex", "stratum"]),
         ("id,drug,event\n1,X,Y\n2,,Z\n", &[], &["counts.csv:3: column drug", "empty value"]),
         ("id,drug,event\n1,X,Y\n2,Z\n", &[], &["counts.csv:3", "2 fields, the header has 3"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n", &[], &["counts.csv:3: column event", "already given on line 2"]),
     ];
     for (content, extra, needles) in cases {
         let (code, stderr) = run_on(content, extra);
