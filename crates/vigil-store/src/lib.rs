@@ -6,3 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod reports;
+pub mod layout;
+pub mod ingest_report;
+pub mod write;
+pub mod read;
