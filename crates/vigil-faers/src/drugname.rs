@@ -71,17 +71,18 @@ impl NameSource {
     }
 }
 
-fn is_number_like(w: &str) -> bool {
-    let b = w.as_bytes();
-    !b.is_empty() && b[0].is_ascii_digit() || (b.len() > 1 && b[0] == b'.' && b[1].is_ascii_digit())
+fn number_unit(w: &str) -> bool {
+    // 10, 0.5, 250MG, 0.5%, 2.5MG, or a bare unit.
+    let rest = w.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
+    if rest.len() == w.len() {
+        return UNIT_WORDS.contains(&w);
+    }
+    rest.is_empty() || UNIT_WORDS.contains(&rest)
 }
 
 fn strength_token(w: &str) -> bool {
-    // A number, possibly glued to a unit: 10, 250MG, 0.5%, 40MG/0.4ML, 16028/0144.
-    if is_number_like(w) {
-        return true;
-    }
-    UNIT_WORDS.contains(&w)
+    // A strength or a number: 10, 250MG, 0.5%, 40MG/0.4ML, 16028/0144, MG/ML.
+    !w.is_empty() && w.split('/').all(|p| p.is_empty() || number_unit(p)) && w.bytes().any(|b| b != b'/')
 }
 
 /// Cleans a drug name (see the module docs). Returns an upper-case name, possibly empty.
