@@ -8,3 +8,7 @@
 pub mod count;
 pub mod input;
 pub mod reports;
+pub mod layout;
+pub mod ingest_report;
+pub mod write;
+pub mod read;

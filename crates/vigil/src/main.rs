@@ -15,12 +15,18 @@ struct Cli {
 enum Command {
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     Signals(cmd::signals::Args),
+    /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
+    Ingest(cmd::ingest::Args),
+    /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
+    Synth(cmd::synth::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
