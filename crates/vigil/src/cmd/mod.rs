@@ -2,3 +2,4 @@
 pub mod signals;
 pub mod ingest;
 pub mod synth;
+pub mod demo;

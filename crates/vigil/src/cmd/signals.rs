@@ -14,10 +14,13 @@ use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
 use vigil_stats::score::{score_pairs, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
+use vigil_store::read::{load_report_set, DateField, ReportQuery, Role};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
 ///
 /// Examples:
+///   vigil signals --store faers-store --drug DUPILUMAB --min-count 3
+///   vigil signals --store faers-store --drug DUPILUMAB --event PSORIASIS --exclude-drug ADALIMUMAB,USTEKINUMAB
 ///   vigil signals --counts reports.csv --drug DUPILUMAB --format table
 ///   vigil signals --counts reports.csv --stratify sex,age_group --format csv --out signals.csv
 ///   vigil signals --counts table_2x2.parquet --margins pairs --fit-only > prior.json
@@ -27,8 +30,32 @@ use vigil_store::input::{read_counts_file, CountsInput};
 pub struct Args {
     /// Count file (CSV, or Parquet by extension): report-level rows `id,drug,event[,strata…]` or
     /// aggregated tables `drug,event,a,b,c,d`.
-    #[arg(long, value_name = "FILE")]
-    pub counts: PathBuf,
+    #[arg(long, value_name = "FILE", required_unless_present = "store", conflicts_with = "store")]
+    pub counts: Option<PathBuf>,
+    /// A store written by `vigil ingest` (instead of --counts).
+    #[arg(long, value_name = "DIR")]
+    pub store: Option<PathBuf>,
+    /// With --store: drug roles counted as exposure: `ps` (primary suspect), `suspect` (PS + SS),
+    /// `all`.
+    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
+    pub role: String,
+    /// With --store: only reports on or after this date (YYYY, YYYYMM or YYYYMMDD).
+    #[arg(long, value_name = "DATE")]
+    pub since: Option<String>,
+    /// With --store: only reports on or before this date (YYYY, YYYYMM or YYYYMMDD).
+    #[arg(long, value_name = "DATE")]
+    pub until: Option<String>,
+    /// With --store: the date --since/--until apply to: `fda` (FDA receipt, fda_dt, always present)
+    /// or `event` (event_dt, often blank or partial).
+    #[arg(long, default_value = "fda", value_name = "fda|event")]
+    pub date_field: String,
+    /// With --store: only reports with this indication (MedDRA PT, case-insensitive).
+    #[arg(long, value_name = "PT")]
+    pub indication: Option<String>,
+    /// With --store: leave out every report with one of these drugs (competition-bias control,
+    /// e.g. psoriasis biologics when studying dupilumab → psoriasis).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub exclude_drug: Vec<String>,
     /// Margins of the 2×2 tables: `reports` (unique reports, as openEBGM/Empirica MGPS) or `pairs`
     /// (sums of pair counts, as PhViD/AEOLUS). Report-level input only.
     #[arg(long, value_enum, default_value_t = MarginsArg::Reports)]
@@ -111,7 +138,30 @@ pub struct ScoredTable {
 /// Counts, fits and scores as `vigil signals` does, returning the fitted prior and the table.
 /// Used by `vigil demo` too.
 pub fn compute(args: &Args) -> Result<(PriorFit, ScoredTable)> {
-    let input = read_counts_file(&args.counts, &args.stratify)?;
+    let input = match (&args.counts, &args.store) {
+        (Some(path), _) => read_counts_file(path, &args.stratify)?,
+        (None, Some(store)) => {
+            let query = ReportQuery {
+                role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?,
+                stratify: args.stratify.clone(),
+                since: args.since.clone(),
+                until: args.until.clone(),
+                date_field: match args.date_field.as_str() {
+                    "fda" => DateField::FdaReceipt,
+                    "event" => DateField::Event,
+                    other => bail!("--date-field {other:?}: expected fda or event"),
+                },
+                indication: args.indication.clone(),
+                exclude_drugs: args.exclude_drug.clone(),
+            };
+            let set = load_report_set(store, &query).with_context(|| format!("{}: reading the store", store.display()))?;
+            if set.is_empty() {
+                bail!("{}: no report matches the filters (role, dates, indication, excluded drugs)", store.display());
+            }
+            CountsInput::Reports(set)
+        }
+        (None, None) => bail!("give --counts FILE or --store DIR"),
+    };
     let (counts, drug_names, event_names, zeros) = match input {
         CountsInput::Reports(set) => {
             let margins = match args.margins {
@@ -320,7 +370,8 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-fn render_csv(t: &ScoredTable) -> Result<Vec<u8>> {
+/// The table as CSV with every column of [`COLUMNS`].
+pub fn render_csv(t: &ScoredTable) -> Result<Vec<u8>> {
     let mut w = csv::Writer::from_writer(Vec::new());
     w.write_record(COLUMNS)?;
     for i in 0..t.scores.len() {
