@@ -85,33 +85,63 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
     from_table(path, &table, stratify)
 }
 
-/// One column of an input file: text as read from CSV or Parquet strings, or numbers read from a
-/// numeric Parquet column (kept as numbers: a 12.7 M-row table would not fit as strings).
+/// One column of an input file, compact enough for tables of tens of millions of rows: text is
+/// dictionary-encoded as it is read (FAERS names repeat), numbers from numeric Parquet columns stay
+/// numbers (NaN for null).
 enum Column {
-    Text(Vec<String>),
-    Number(Vec<Option<f64>>),
+    Text { codes: Vec<u32>, values: Vec<String>, index: HashMap<String, u32> },
+    Number(Vec<f64>),
 }
 
 impl Column {
+    fn new_text() -> Self {
+        Column::Text { codes: Vec::new(), values: Vec::new(), index: HashMap::new() }
+    }
+
+    fn push_text(&mut self, v: &str) {
+        if let Column::Text { codes, values, index } = self {
+            let code = match index.get(v) {
+                Some(&c) => c,
+                None => {
+                    let c = values.len() as u32;
+                    values.push(v.to_owned());
+                    index.insert(v.to_owned(), c);
+                    c
+                }
+            };
+            codes.push(code);
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Text { codes, .. } => codes.len(),
+            Column::Number(v) => v.len(),
+        }
+    }
+
     fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
         match self {
-            Column::Text(v) => std::borrow::Cow::Borrowed(v[i].as_str()),
-            Column::Number(v) => std::borrow::Cow::Owned(v[i].map_or(String::new(), |x| x.to_string())),
+            Column::Text { codes, values, .. } => std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str()),
+            Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() { String::new() } else { v[i].to_string() }),
         }
     }
 
     /// The value as a number, or the raw text when it is not one.
     fn number(&self, i: usize) -> Result<f64, String> {
         match self {
-            Column::Text(v) => v[i].trim().parse().map_err(|_| v[i].clone()),
-            Column::Number(v) => v[i].ok_or_else(String::new),
+            Column::Text { .. } => {
+                let t = self.text(i);
+                t.trim().parse().map_err(|_| t.into_owned())
+            }
+            Column::Number(v) => if v[i].is_nan() { Err(String::new()) } else { Ok(v[i]) },
         }
     }
 
     fn is_empty_at(&self, i: usize) -> bool {
         match self {
-            Column::Text(v) => v[i].trim().is_empty(),
-            Column::Number(v) => v[i].is_none(),
+            Column::Text { .. } => self.text(i).trim().is_empty(),
+            Column::Number(v) => v[i].is_nan(),
         }
     }
 }
@@ -141,7 +171,7 @@ fn read_csv_table(path: &Path) -> Result<Table, InputError> {
     if headers.iter().all(|h| h.is_empty()) {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: no header line".into() });
     }
-    let mut columns = vec![Vec::new(); headers.len()];
+    let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
     let mut lines = Vec::new();
     for record in rdr.records() {
         let record = record.map_err(|e| {
@@ -158,14 +188,14 @@ fn read_csv_table(path: &Path) -> Result<Table, InputError> {
             });
         }
         for (c, v) in record.iter().enumerate() {
-            columns[c].push(v.to_owned());
+            columns[c].push_text(v);
         }
         lines.push(line);
     }
     if lines.is_empty() {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: a header but no rows".into() });
     }
-    Ok(Table { headers, columns: columns.into_iter().map(Column::Text).collect(), lines })
+    Ok(Table { headers, columns, lines })
 }
 
 fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
@@ -183,7 +213,7 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
                 .schema()
                 .fields()
                 .iter()
-                .map(|f| if f.data_type().is_numeric() { Column::Number(Vec::new()) } else { Column::Text(Vec::new()) })
+                .map(|f| if f.data_type().is_numeric() { Column::Number(Vec::new()) } else { Column::new_text() })
                 .collect();
         }
         for (col, target) in batch.columns().iter().zip(columns.iter_mut()) {
@@ -191,20 +221,19 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
                 Column::Number(v) => {
                     let cast = arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
                     let f = cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64 gives a Float64Array");
-                    v.extend((0..f.len()).map(|i| (!f.is_null(i)).then(|| f.value(i))));
+                    v.extend((0..f.len()).map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) }));
                 }
-                Column::Text(v) => {
+                text @ Column::Text { .. } => {
                     let cast = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
                     let t = cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
-                    v.extend((0..t.len()).map(|i| if t.is_null(i) { String::new() } else { t.value(i).to_owned() }));
+                    for i in 0..t.len() {
+                        text.push_text(if t.is_null(i) { "" } else { t.value(i) });
+                    }
                 }
             }
         }
     }
-    let rows = columns.first().map_or(0, |c| match c {
-        Column::Text(v) => v.len(),
-        Column::Number(v) => v.len(),
-    });
+    let rows = columns.first().map_or(0, Column::len);
     if rows == 0 {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: no rows".into() });
     }

@@ -89,10 +89,11 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     // The fit always uses every pair; the output keeps dupilumab's.
     let all_csv = args.out.join("signals-dupilumab.csv");
-    let (fit, dupi_table) = step("counting, fitting the MGPS prior and scoring every pair", || {
+    let (fit, selection) = step("counting, fitting the MGPS prior and scoring every pair", || {
         signals::compute(&signals::Args { drug: Some("DUPILUMAB".into()), ..signals_args(&store, Some(all_csv.clone())) })
     })?;
-    signals::write_atomically(Some(&all_csv), &signals::render_csv(&dupi_table)?)?;
+    signals::with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
+    let dupi_table = selection.score_all();
 
     println!();
     println!("Can dupilumab cause these reactions? Post-marketing signals (SYNTHETIC demo data)");

@@ -125,7 +125,58 @@ pub const COLUMNS: [&str; 29] = [
     "eb95", "signal_prr", "signal_ror", "signal_ic", "signal_ebgm",
 ];
 
-/// Scored pairs with their names, ready to write.
+/// The pairs selected for output, with their counts: scored on demand, in chunks, so that a
+/// 12.7 M-pair table is never held as scored rows all at once.
+pub struct Selection {
+    /// Drug names by id.
+    pub drug_names: Vec<String>,
+    /// Event names by id.
+    pub event_names: Vec<String>,
+    /// Drug id per row.
+    pub drug: Vec<u32>,
+    /// Event id per row.
+    pub event: Vec<u32>,
+    a: Vec<f64>,
+    n_drug: Vec<f64>,
+    n_event: Vec<f64>,
+    n_total: Vec<f64>,
+    expected: Vec<f64>,
+    prior: GammaMixturePrior,
+}
+
+impl Selection {
+    /// Number of rows.
+    pub fn len(&self) -> usize {
+        self.a.len()
+    }
+
+    /// The scores of rows `range`.
+    pub fn score(&self, range: std::ops::Range<usize>) -> Vec<PairScores> {
+        let r = range;
+        score_pairs(&self.a[r.clone()], &self.n_drug[r.clone()], &self.n_event[r.clone()], &self.n_total[r.clone()], &self.expected[r], Some(&self.prior))
+    }
+
+    /// Drug name of row `i`.
+    pub fn drug_name(&self, i: usize) -> &str {
+        &self.drug_names[self.drug[i] as usize]
+    }
+
+    /// Event name of row `i`.
+    pub fn event_name(&self, i: usize) -> &str {
+        &self.event_names[self.event[i] as usize]
+    }
+
+    /// Every row scored (for small selections: the demo, the table format).
+    pub fn score_all(&self) -> ScoredTable {
+        ScoredTable {
+            drug: (0..self.len()).map(|i| self.drug_name(i).to_owned()).collect(),
+            event: (0..self.len()).map(|i| self.event_name(i).to_owned()).collect(),
+            scores: self.score(0..self.len()),
+        }
+    }
+}
+
+/// Scored pairs with their names.
 pub struct ScoredTable {
     /// Drug name per row.
     pub drug: Vec<String>,
@@ -135,9 +186,12 @@ pub struct ScoredTable {
     pub scores: Vec<PairScores>,
 }
 
+/// Rows scored and written at a time.
+const CHUNK: usize = 1 << 16;
+
 /// Counts, fits and scores as `vigil signals` does, returning the fitted prior and the table.
 /// Used by `vigil demo` too.
-pub fn compute(args: &Args) -> Result<(PriorFit, ScoredTable)> {
+pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     let input = match (&args.counts, &args.store) {
         (Some(path), _) => read_counts_file(path, &args.stratify)?,
         (None, Some(store)) => {
@@ -200,25 +254,31 @@ pub fn compute(args: &Args) -> Result<(PriorFit, ScoredTable)> {
             fit.at_bound.join(", ")
         );
     }
-    if args.fit_only {
-        return Ok((fit, ScoredTable { drug: vec![], event: vec![], scores: vec![] }));
-    }
     let drug_filter = args.drug.as_deref().map(str::to_uppercase);
     let event_filter = args.event.as_deref().map(str::to_uppercase);
-    let keep: Vec<usize> = (0..counts.len())
-        .filter(|&i| counts.a[i] >= args.min_count as f64)
-        .filter(|&i| drug_filter.as_ref().is_none_or(|d| drug_names[counts.drug[i] as usize].to_uppercase() == *d))
-        .filter(|&i| event_filter.as_ref().is_none_or(|e| event_names[counts.event[i] as usize].to_uppercase() == *e))
-        .collect();
-    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
-    let prior = fit.prior();
-    let scores = score_pairs(&pick(&counts.a), &pick(&counts.n_drug), &pick(&counts.n_event), &pick(&counts.n_total), &pick(&counts.expected), Some(&prior));
-    let table = ScoredTable {
-        drug: keep.iter().map(|&i| drug_names[counts.drug[i] as usize].clone()).collect(),
-        event: keep.iter().map(|&i| event_names[counts.event[i] as usize].clone()).collect(),
-        scores,
+    let keep: Vec<usize> = if args.fit_only {
+        Vec::new()
+    } else {
+        (0..counts.len())
+            .filter(|&i| counts.a[i] >= args.min_count as f64)
+            .filter(|&i| drug_filter.as_ref().is_none_or(|d| drug_names[counts.drug[i] as usize].to_uppercase() == *d))
+            .filter(|&i| event_filter.as_ref().is_none_or(|e| event_names[counts.event[i] as usize].to_uppercase() == *e))
+            .collect()
     };
-    Ok((fit, table))
+    let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+    let selection = Selection {
+        drug: keep.iter().map(|&i| counts.drug[i]).collect(),
+        event: keep.iter().map(|&i| counts.event[i]).collect(),
+        a: pick(&counts.a),
+        n_drug: pick(&counts.n_drug),
+        n_event: pick(&counts.n_event),
+        n_total: pick(&counts.n_total),
+        expected: pick(&counts.expected),
+        prior: fit.prior(),
+        drug_names,
+        event_names,
+    };
+    Ok((fit, selection))
 }
 
 /// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
@@ -301,43 +361,51 @@ fn read_prior(path: &Path) -> Result<PriorFit> {
 
 /// Run `vigil signals`.
 pub fn run(args: Args) -> Result<()> {
-    let (fit, table) = compute(&args)?;
+    let (fit, selection) = compute(&args)?;
     if args.fit_only {
         let json = serde_json::to_string_pretty(&fit)? + "\n";
         return write_atomically(args.out.as_deref(), json.as_bytes());
     }
-    let bytes = match args.format {
-        Format::Table => render_table(&table).into_bytes(),
-        Format::Csv => render_csv(&table)?,
-        Format::Json => render_json(&table)?,
-        Format::Parquet => {
-            if args.out.is_none() {
-                bail!("--format parquet needs --out FILE");
-            }
-            render_parquet(&table)?
-        }
-    };
-    write_atomically(args.out.as_deref(), &bytes)
+    if args.format == Format::Parquet && args.out.is_none() {
+        bail!("--format parquet needs --out FILE");
+    }
+    with_output(args.out.as_deref(), |w| match args.format {
+        Format::Table => Ok(w.write_all(render_table(&selection.score_all()).as_bytes())?),
+        Format::Csv => write_csv(&selection, w),
+        Format::Json => write_json(&selection, w),
+        Format::Parquet => write_parquet(&selection, w),
+    })
 }
 
-/// Writes to `path` through a temporary file in the same folder and a rename, or to stdout.
+/// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
 pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    with_output(path, |w| Ok(w.write_all(bytes)?))
+}
+
+/// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
+/// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`
+/// (a closed pipe is not an error).
+pub fn with_output(path: Option<&Path>, write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>) -> Result<()> {
     match path {
         None => {
-            let mut out = std::io::stdout().lock();
-            match out.write_all(bytes).and_then(|_| out.flush()) {
-                Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            let result = write(&mut out).and_then(|_| Ok(out.flush()?));
+            match result {
+                Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => Ok(()),
                 other => other.context("writing to standard output"),
             }
         }
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
             let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("out"), std::process::id()));
-            let result = (|| -> std::io::Result<()> {
-                let mut f = std::fs::File::create(&tmp)?;
-                f.write_all(bytes)?;
-                f.sync_all()?;
-                std::fs::rename(&tmp, path)
+            let result = (|| -> Result<()> {
+                let file = std::fs::File::create(&tmp)?;
+                let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+                write(&mut buffered)?;
+                let file = buffered.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, path)?;
+                Ok(())
             })();
             if result.is_err() {
                 let _ = std::fs::remove_file(&tmp);
@@ -370,61 +438,83 @@ fn fmt_num(x: f64) -> String {
     }
 }
 
-/// The table as CSV with every column of [`COLUMNS`].
-pub fn render_csv(t: &ScoredTable) -> Result<Vec<u8>> {
-    let mut w = csv::Writer::from_writer(Vec::new());
-    w.write_record(COLUMNS)?;
-    for i in 0..t.scores.len() {
-        let mut rec: Vec<String> = vec![t.drug[i].clone(), t.event[i].clone()];
-        rec.extend(row_values(&t.scores[i]).iter().map(|&x| fmt_num(x)));
-        rec.extend(flags(&t.scores[i]).iter().map(|b| b.to_string()));
-        w.write_record(&rec)?;
-    }
-    Ok(w.into_inner()?)
-}
-
-fn render_json(t: &ScoredTable) -> Result<Vec<u8>> {
-    let rows: Vec<serde_json::Value> = (0..t.scores.len())
-        .map(|i| {
-            let mut m = serde_json::Map::new();
-            m.insert("drug".into(), t.drug[i].clone().into());
-            m.insert("event".into(), t.event[i].clone().into());
-            for (k, v) in COLUMNS[2..25].iter().zip(row_values(&t.scores[i])) {
-                m.insert((*k).into(), serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number));
-            }
-            for (k, v) in COLUMNS[25..].iter().zip(flags(&t.scores[i])) {
-                m.insert((*k).into(), v.into());
-            }
-            serde_json::Value::Object(m)
-        })
-        .collect();
-    Ok((serde_json::to_string_pretty(&rows)? + "\n").into_bytes())
-}
-
-fn render_parquet(t: &ScoredTable) -> Result<Vec<u8>> {
-    let mut fields = vec![Field::new("drug", DataType::Utf8, false), Field::new("event", DataType::Utf8, false)];
-    let mut arrays: Vec<ArrayRef> = vec![Arc::new(StringArray::from(t.drug.clone())), Arc::new(StringArray::from(t.event.clone()))];
-    let values: Vec<[f64; 23]> = t.scores.iter().map(row_values).collect();
-    for (k, name) in COLUMNS[2..25].iter().enumerate() {
-        if k < 7 {
-            fields.push(Field::new(*name, DataType::Int64, false));
-            arrays.push(Arc::new(Int64Array::from(values.iter().map(|v| v[k] as i64).collect::<Vec<_>>())));
-        } else {
-            fields.push(Field::new(*name, DataType::Float64, false));
-            arrays.push(Arc::new(Float64Array::from(values.iter().map(|v| v[k]).collect::<Vec<_>>())));
+/// Writes the selection as CSV with every column of [`COLUMNS`].
+pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
+    let mut out = csv::Writer::from_writer(w);
+    out.write_record(COLUMNS)?;
+    let mut rec: Vec<String> = Vec::with_capacity(COLUMNS.len());
+    for start in (0..sel.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(sel.len());
+        for (k, s) in sel.score(start..end).iter().enumerate() {
+            rec.clear();
+            rec.push(sel.drug_name(start + k).to_owned());
+            rec.push(sel.event_name(start + k).to_owned());
+            rec.extend(row_values(s).iter().map(|&x| fmt_num(x)));
+            rec.extend(flags(s).iter().map(|b| b.to_string()));
+            out.write_record(&rec)?;
         }
     }
-    let fl: Vec<[bool; 4]> = t.scores.iter().map(flags).collect();
-    for (k, name) in COLUMNS[25..].iter().enumerate() {
-        fields.push(Field::new(*name, DataType::Boolean, false));
-        arrays.push(Arc::new(BooleanArray::from(fl.iter().map(|f| f[k]).collect::<Vec<_>>())));
+    out.flush()?;
+    Ok(())
+}
+
+fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
+    w.write_all(b"[")?;
+    let mut first = true;
+    for start in (0..sel.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(sel.len());
+        for (k, s) in sel.score(start..end).iter().enumerate() {
+            let mut m = serde_json::Map::new();
+            m.insert("drug".into(), sel.drug_name(start + k).into());
+            m.insert("event".into(), sel.event_name(start + k).into());
+            for (key, v) in COLUMNS[2..25].iter().zip(row_values(s)) {
+                m.insert((*key).into(), serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number));
+            }
+            for (key, v) in COLUMNS[25..].iter().zip(flags(s)) {
+                m.insert((*key).into(), v.into());
+            }
+            w.write_all(if first { b"\n  " } else { b",\n  " })?;
+            first = false;
+            serde_json::to_writer(&mut *w, &serde_json::Value::Object(m))?;
+        }
     }
-    let batch = RecordBatch::try_new(Arc::new(Schema::new(fields)), arrays)?;
-    let mut buf = Vec::new();
-    let mut writer = parquet::arrow::ArrowWriter::try_new(&mut buf, batch.schema(), None)?;
-    writer.write(&batch)?;
+    w.write_all(b"\n]\n")?;
+    Ok(())
+}
+
+fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
+    let mut fields = vec![Field::new("drug", DataType::Utf8, false), Field::new("event", DataType::Utf8, false)];
+    for (k, name) in COLUMNS[2..25].iter().enumerate() {
+        fields.push(Field::new(*name, if k < 7 { DataType::Int64 } else { DataType::Float64 }, false));
+    }
+    for name in &COLUMNS[25..] {
+        fields.push(Field::new(*name, DataType::Boolean, false));
+    }
+    let schema = Arc::new(Schema::new(fields));
+    let mut writer = parquet::arrow::ArrowWriter::try_new(w, schema.clone(), None)?;
+    for start in (0..sel.len()).step_by(CHUNK) {
+        let end = (start + CHUNK).min(sel.len());
+        let scores = sel.score(start..end);
+        let values: Vec<[f64; 23]> = scores.iter().map(row_values).collect();
+        let fl: Vec<[bool; 4]> = scores.iter().map(flags).collect();
+        let mut arrays: Vec<ArrayRef> = vec![
+            Arc::new(StringArray::from_iter_values((start..end).map(|i| sel.drug_name(i)))),
+            Arc::new(StringArray::from_iter_values((start..end).map(|i| sel.event_name(i)))),
+        ];
+        for k in 0..23 {
+            if k < 7 {
+                arrays.push(Arc::new(Int64Array::from_iter_values(values.iter().map(|v| v[k] as i64))));
+            } else {
+                arrays.push(Arc::new(Float64Array::from_iter_values(values.iter().map(|v| v[k]))));
+            }
+        }
+        for k in 0..4 {
+            arrays.push(Arc::new(BooleanArray::from(fl.iter().map(|f| f[k]).collect::<Vec<_>>())));
+        }
+        writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
+    }
     writer.close()?;
-    Ok(buf)
+    Ok(())
 }
 
 fn render_table(t: &ScoredTable) -> String {
