@@ -81,9 +81,9 @@ impl From<&PooledFit> for InfluenceRow {
 ///
 /// # References
 /// Viechtbauer W, Cheung MW-L (2010) Res Synth Methods 1:112–125; metafor documentation `leave1out`.
-pub fn leave1out<F>(k: usize, refit: F) -> Vec<Result<InfluenceRow, MetaError>>
+pub fn leave1out<F>(k: usize, mut refit: F) -> Vec<Result<InfluenceRow, MetaError>>
 where
-    F: Fn(&[usize]) -> Result<InfluenceRow, MetaError>,
+    F: FnMut(&[usize]) -> Result<InfluenceRow, MetaError>,
 {
     (0..k)
         .map(|i| {
@@ -113,9 +113,9 @@ pub fn stable_order(key: &[f64]) -> Vec<usize> {
 ///
 /// # References
 /// Lau J et al. (1992) N Engl J Med 327:248–254; metafor documentation `cumul`.
-pub fn cumulative<F>(order: &[usize], refit: F) -> Vec<Result<InfluenceRow, MetaError>>
+pub fn cumulative<F>(order: &[usize], mut refit: F) -> Vec<Result<InfluenceRow, MetaError>>
 where
-    F: Fn(&[usize]) -> Result<InfluenceRow, MetaError>,
+    F: FnMut(&[usize]) -> Result<InfluenceRow, MetaError>,
 {
     (1..=order.len()).map(|j| refit(&order[..j])).collect()
 }

@@ -145,8 +145,12 @@ pub(crate) fn finish(
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
     let sum_log_v: f64 = defined.iter().map(|e| e.vi.ln()).sum();
     let sum_w: f64 = defined.iter().map(|e| 1.0 / e.vi).sum();
-    let ll_ml = -0.5 * k_yi as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * qe;
-    let ll_reml = -0.5 * df as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * sum_w.ln() - 0.5 * qe;
+    // The likelihood uses the residuals of the per-study effects around beta (for Peto these are
+    // the corrected log Peto ORs, so this differs from the O−E based QE).
+    let rss: f64 = defined.iter().map(|e| (e.yi - beta).powi(2) / e.vi).sum();
+    let ll_ml = -0.5 * k_yi as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * rss;
+    // + ½ ln|XᵀX| = ½ ln k_yi for the intercept-only design (metafor's REML likelihood).
+    let ll_reml = -0.5 * df as f64 * ln2pi + 0.5 * (k_yi as f64).ln() - 0.5 * sum_log_v - 0.5 * sum_w.ln() - 0.5 * rss;
     let stats = |ll: f64, dev: f64, n: usize| {
         let nn = (n as f64).max(3.0);
         FitStats { loglik: ll, deviance: dev, aic: -2.0 * ll + 2.0, bic: -2.0 * ll + (n as f64).ln(), aicc: -2.0 * ll + 2.0 * nn / (nn - 2.0) }
@@ -171,7 +175,7 @@ pub(crate) fn finish(
         tests,
         weights_pct,
         study,
-        fit_ml: stats(ll_ml, qe, k_yi),
+        fit_ml: stats(ll_ml, rss, k_yi),
         fit_reml: stats(ll_reml, -2.0 * ll_reml, df),
     }
 }

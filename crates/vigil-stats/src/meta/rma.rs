@@ -4,7 +4,7 @@
 
 use super::dist::{pchisq_upper, pf_upper, pnorm_two_sided, pt_two_sided, qnorm, qt};
 use super::linalg::{spd_inverse, Matrix};
-use super::tau2::{estimate_tau2, p_matrix, wls, Method};
+use super::tau2::{estimate_tau2, p_matrix, se_tau2, wls, Method};
 use super::MetaError;
 
 /// How coefficients are tested (metafor's `test`).
@@ -167,6 +167,31 @@ pub struct RmaFit {
 /// Knapp G, Hartung J (2003) Stat Med 22:2693–2710 (ad hoc truncation); Higgins JPT, Thompson SG
 /// (2002) Stat Med 21:1539–1558 (I², H²).
 pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> Result<RmaFit, MetaError> {
+    fit_inner(yi, vi, x, options, None)
+}
+
+/// The model of [`fit`] with τ² fixed at `tau2` instead of estimated (metafor `rma(..., tau2 = value)`),
+/// everything else computed as usual; `se_tau2` is the chosen method's formula evaluated at `tau2`.
+///
+/// # Formula
+/// As [`fit`], with weights `1/(vi + tau2)`.
+///
+/// # Defaults
+/// None beyond those of [`fit`].
+///
+/// # Edge cases
+/// A negative `tau2` is an error.
+///
+/// # References
+/// metafor documentation `rma.uni` (argument `tau2`).
+pub fn fit_at_tau2(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, tau2: f64) -> Result<RmaFit, MetaError> {
+    if !(tau2 >= 0.0) {
+        return Err(MetaError::NonFinite { study: 0, what: "tau2" });
+    }
+    fit_inner(yi, vi, x, options, Some(tau2))
+}
+
+fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fixed_tau2: Option<f64>) -> Result<RmaFit, MetaError> {
     let k = yi.len();
     if k == 0 {
         return Err(MetaError::TooFewStudies { needed: 1, got: 0 });
@@ -191,8 +216,13 @@ pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> R
         return Err(MetaError::TooFewStudies { needed: p, got: k });
     }
     let kp = k - p;
-    let est = estimate_tau2(options.method, &x, yi, vi)?;
-    let tau2 = est.tau2;
+    let (tau2, se_tau2_value, iterations) = match fixed_tau2 {
+        Some(t) => (t, se_tau2(options.method, &x, yi, vi, t)?, 0),
+        None => {
+            let est = estimate_tau2(options.method, &x, yi, vi)?;
+            (est.tau2, est.se_tau2, est.iterations)
+        }
+    };
     let fe = wls(&x, yi, vi, 0.0)?;
     let qe = fe.rss;
     let qe_p = if kp > 0 { pchisq_upper(qe, kp as f64) } else { 1.0 };
@@ -279,7 +309,7 @@ pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> R
         vcov,
         dfs,
         tau2,
-        se_tau2: est.se_tau2,
+        se_tau2: se_tau2_value,
         qe,
         qe_df: kp,
         qe_p,
@@ -296,7 +326,7 @@ pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> R
         vi: vi.to_vec(),
         x,
         intercept,
-        iterations: est.iterations,
+        iterations,
     })
 }
 
@@ -374,7 +404,7 @@ impl RmaFit {
     /// metafor's default PI uses the normal quantile (t(k−p) with knha), not t(k−2).
     ///
     /// # Edge cases
-    /// `Riley` with k − p − 1 < 1 gives NaN bounds.
+    /// `Riley` with k − p − 1 < 1 gives NaN bounds; an EE model has NaN PI bounds (metafor: NA).
     ///
     /// # References
     /// metafor documentation `predict.rma`; Higgins JPT, Thompson SG, Spiegelhalter DJ (2009) J R Stat
@@ -399,6 +429,8 @@ impl RmaFit {
         };
         let qc = q(ddf);
         let qp = q(pi_ddf);
+        // An equal-effects model has no prediction interval (metafor reports NA).
+        let pi_sd = if self.options.method == Method::EE { f64::NAN } else { pi_sd };
         Prediction {
             pred,
             se,

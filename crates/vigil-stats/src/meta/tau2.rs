@@ -164,9 +164,7 @@ fn var_quadratic(tr_avav: f64, tr_ava: f64, tr_aa: f64, tau2: f64) -> f64 {
 /// - PM: root of `Q(τ²) = k − p`; PMM: root of `Q(τ²) = χ²₀.₅(k−p)` (generalised Q); EB: fixed point
 ///   of `Q(τ²) k/(k−p) = k`, which is the PM root
 ///
-/// Standard errors: DL/HS/HE/SJ from the variance of the quadratic form they are built on,
-/// `Var(yᵀAy) = 2tr(AVAV) + 4τ²tr(AVA) + 2τ⁴tr(AA)`; ML `√(2/Σw²)`; REML `√(2/tr(PP))`;
-/// EB/PM/PMM from the variance of the generalised Q.
+/// Standard errors: see [`se_tau2`].
 ///
 /// # Defaults
 /// REML is metafor's default. The iterative estimators stop when the step is below 1e-15·max(1, τ²)
@@ -198,72 +196,129 @@ pub fn estimate_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result
     if k <= p {
         return closed(0.0, f64::NAN);
     }
-    match method {
+    let tau2 = match method {
         Method::EE => unreachable!("handled above"),
+        Method::DL => {
+            let fit = wls(x, y, v, 0.0)?;
+            let pm = p_matrix(x, &fit);
+            ((fit.rss - kp) / trace(&pm, k)).max(0.0)
+        }
+        Method::HS | Method::HSk => {
+            let fit = wls(x, y, v, 0.0)?;
+            let sw: f64 = fit.w.iter().sum();
+            let factor = if method == Method::HSk { k as f64 / kp } else { 1.0 };
+            (factor * (fit.rss - k as f64) / sw).max(0.0)
+        }
+        Method::HE => {
+            let fit = wls_weights(x, y, vec![1.0; k])?;
+            let p0 = p_matrix(x, &fit);
+            let trp0v: f64 = (0..k).map(|i| p0[i * k + i] * v[i]).sum();
+            ((fit.rss - trp0v) / kp).max(0.0)
+        }
+        Method::SJ => {
+            let t0 = sj_start(y);
+            let fit = wls(x, y, v, t0)?;
+            (t0 * fit.rss / kp).max(0.0)
+        }
+        Method::ML | Method::REML => {
+            let (t, it) = fisher_scoring(method, x, y, v)?;
+            return Ok(Tau2Estimate { tau2: t, se_tau2: se_tau2(method, x, y, v, t)?, iterations: it });
+        }
+        Method::PM | Method::EB | Method::PMM => {
+            let target = if method == Method::PMM { super::dist::qchisq(0.5, kp) } else { kp };
+            q_root(x, y, v, target)?
+        }
+    };
+    closed(tau2, se_tau2(method, x, y, v, tau2)?)
+}
+
+/// Sidik–Jonkman starting value `τ₀² = Σ(yi − ȳ)²/k`.
+fn sj_start(y: &[f64]) -> f64 {
+    let k = y.len() as f64;
+    let mean = y.iter().sum::<f64>() / k;
+    y.iter().map(|yi| (yi - mean).powi(2)).sum::<f64>() / k
+}
+
+/// `tr(AVAV)`, `tr(AVA)`, `tr(AA)` for a symmetric k × k matrix A and V = diag(v).
+fn traces_av(a: &[f64], v: &[f64]) -> (f64, f64, f64) {
+    let k = v.len();
+    let (mut avav, mut ava) = (0.0, 0.0);
+    for i in 0..k {
+        for j in 0..k {
+            let a2 = a[i * k + j] * a[i * k + j];
+            avav += a2 * v[i] * v[j];
+            ava += a2 * v[j];
+        }
+    }
+    (avav, ava, sum_sq(a))
+}
+
+/// Standard error of a τ² estimate, by the estimator's formula evaluated at `tau2`
+/// (metafor's `se.tau2`).
+///
+/// # Formula
+/// - DL: `√(2(k−p) + 4τ²tr(P) + 2τ⁴tr(PP)) / tr(P)` (P at weights 1/vi)
+/// - HS: the same numerator over `Σwi`; HSk times `k/(k−p)`
+/// - HE: `√(2tr(P₀VP₀V) + 4τ²tr(P₀VP₀) + 2τ⁴tr(P₀P₀)) / (k−p)` (P₀ the OLS residual projector)
+/// - SJ: `τ₀² √(2tr(PVPV) + 4τ²tr(PVP) + 2τ⁴tr(PP)) / (k−p)` (P at weights 1/(vi+τ₀²))
+/// - ML: `√(2/Σwi²)`; REML: `√(2/tr(PP))` (inverse Fisher information; weights 1/(vi+τ²))
+/// - EB, PM, PMM: `√(2k²/(k−p)) / Σwi` (metafor uses the EB standard error for all three)
+///
+/// # Defaults
+/// As metafor 3.8 `rma.uni`.
+///
+/// # Edge cases
+/// NaN for EE and when k ≤ p.
+///
+/// # References
+/// Viechtbauer W (2005) J Educ Behav Stat 30:261–293 (variances of the estimators); metafor
+/// documentation `rma.uni`.
+pub fn se_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64], tau2: f64) -> Result<f64, MetaError> {
+    let k = y.len();
+    let kp = k as f64 - x.cols as f64;
+    if method == Method::EE || kp <= 0.0 {
+        return Ok(f64::NAN);
+    }
+    let t = tau2.max(0.0);
+    Ok(match method {
+        Method::EE => f64::NAN,
         Method::DL | Method::HS | Method::HSk => {
             let fit = wls(x, y, v, 0.0)?;
             let pm = p_matrix(x, &fit);
             let trp = trace(&pm, k);
-            let trpp = sum_sq(&pm);
-            let sw: f64 = fit.w.iter().sum();
-            let q = fit.rss;
-            // For A = P (EE weights): tr(PVPV) = k − p and tr(PVP) = tr(P).
+            // For A = P with weights 1/vi: tr(PVPV) = k − p and tr(PVP) = tr(P).
+            let sd = var_quadratic(kp, trp, sum_sq(&pm), t).sqrt();
             match method {
-                Method::DL => {
-                    let t = ((q - kp) / trp).max(0.0);
-                    closed(t, var_quadratic(kp, trp, trpp, t).sqrt() / trp)
-                }
-                _ => {
-                    let factor = if method == Method::HSk { k as f64 / kp } else { 1.0 };
-                    let t = (factor * (q - k as f64) / sw).max(0.0);
-                    closed(t, factor * var_quadratic(kp, trp, trpp, t).sqrt() / sw)
-                }
+                Method::DL => sd / trp,
+                Method::HS => sd / fit.w.iter().sum::<f64>(),
+                _ => k as f64 / kp * sd / fit.w.iter().sum::<f64>(),
             }
         }
         Method::HE => {
-            let ones = vec![1.0; k];
-            let fit = wls_weights(x, y, ones)?;
-            let p0 = p_matrix(x, &fit);
-            let rss = fit.rss;
-            let trp0v: f64 = (0..k).map(|i| p0[i * k + i] * v[i]).sum();
-            let t = ((rss - trp0v) / kp).max(0.0);
-            let (mut avav, mut ava) = (0.0, 0.0);
-            for i in 0..k {
-                for j in 0..k {
-                    let a2 = p0[i * k + j] * p0[i * k + j];
-                    avav += a2 * v[i] * v[j];
-                    ava += a2 * v[j];
-                }
-            }
-            closed(t, var_quadratic(avav, ava, sum_sq(&p0), t).sqrt() / kp)
+            let fit = wls_weights(x, y, vec![1.0; k])?;
+            let (a, b, c) = traces_av(&p_matrix(x, &fit), v);
+            var_quadratic(a, b, c, t).sqrt() / kp
         }
         Method::SJ => {
-            let mean = y.iter().sum::<f64>() / k as f64;
-            let t0 = y.iter().map(|yi| (yi - mean).powi(2)).sum::<f64>() / k as f64;
+            let t0 = sj_start(y);
             let fit = wls(x, y, v, t0)?;
-            let pm = p_matrix(x, &fit);
-            let t = (t0 * fit.rss / kp).max(0.0);
-            let (mut avav, mut ava) = (0.0, 0.0);
-            for i in 0..k {
-                for j in 0..k {
-                    let a2 = pm[i * k + j] * pm[i * k + j];
-                    avav += a2 * v[i] * v[j];
-                    ava += a2 * v[j];
-                }
-            }
-            closed(t, t0 * var_quadratic(avav, ava, sum_sq(&pm), t).sqrt() / kp)
+            let (a, b, c) = traces_av(&p_matrix(x, &fit), v);
+            t0 * var_quadratic(a, b, c, t).sqrt() / kp
         }
-        Method::ML | Method::REML => fisher_scoring(method, x, y, v),
-        Method::PM | Method::EB | Method::PMM => {
-            let target = if method == Method::PMM { super::dist::qchisq(0.5, kp) } else { kp };
-            let t = q_root(x, y, v, target)?;
+        Method::ML => {
             let fit = wls(x, y, v, t)?;
-            let pm = p_matrix(x, &fit);
-            let sw: f64 = fit.w.iter().sum();
-            let se = (k as f64 / kp) * var_quadratic(kp, trace(&pm, k), sum_sq(&pm), t).sqrt() / sw;
-            Ok(Tau2Estimate { tau2: t, se_tau2: se, iterations: 0 })
+            (2.0 / fit.w.iter().map(|w| w * w).sum::<f64>()).sqrt()
         }
-    }
+        Method::REML => {
+            let fit = wls(x, y, v, t)?;
+            (2.0 / sum_sq(&p_matrix(x, &fit))).sqrt()
+        }
+        Method::EB | Method::PM | Method::PMM => {
+            let fit = wls(x, y, v, t)?;
+            let kf = k as f64;
+            (2.0 * kf * kf / kp).sqrt() / fit.w.iter().sum::<f64>()
+        }
+    })
 }
 
 /// The generalised Q statistic `Q(τ²) = Σ wi (yi − xiᵀβ̂)²`, `wi = 1/(vi + τ²)` (decreasing in τ²).
@@ -318,7 +373,7 @@ pub fn bisect<F: Fn(f64) -> Result<f64, MetaError>>(f: &F, mut lo: f64, mut hi: 
     Ok(0.5 * (lo + hi))
 }
 
-fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<Tau2Estimate, MetaError> {
+fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f64, usize), MetaError> {
     let k = y.len();
     let start = estimate_tau2(Method::HE, x, y, v)?.tau2;
     let step = |t: f64| -> Result<(f64, f64), MetaError> {
@@ -355,10 +410,5 @@ fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<Ta
     if t < 1e-12 && step(0.0)?.1 <= 0.0 {
         t = 0.0;
     }
-    let fit = wls(x, y, v, t)?;
-    let se = match method {
-        Method::ML => (2.0 / fit.w.iter().map(|w| w * w).sum::<f64>()).sqrt(),
-        _ => (2.0 / sum_sq(&p_matrix(x, &fit))).sqrt(),
-    };
-    Ok(Tau2Estimate { tau2: t, se_tau2: se, iterations })
+    Ok((t, iterations))
 }
