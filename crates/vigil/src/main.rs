@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod plot;
 
 /// vigil: a drug-safety evidence engine.
 #[derive(Parser)]
@@ -15,12 +16,15 @@ struct Cli {
 enum Command {
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     Signals(cmd::signals::Args),
+    /// Meta-analysis of trials (metafor-exact): RR/OR/RD/Peto, EE/MH/Peto/RE, forest and funnel plots.
+    Meta(cmd::meta::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Meta(args) => cmd::meta::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
