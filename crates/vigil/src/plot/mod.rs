@@ -18,7 +18,7 @@ pub(crate) fn esc(s: &str) -> String {
 /// or on the linear scale.
 pub(crate) fn ticks(lo: f64, hi: f64, log_scale: bool) -> Vec<(f64, String)> {
     if log_scale {
-        let candidates: [f64; 21] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.25, 0.5, 1.0, 2.0, 4.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+        let candidates: [f64; 19] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
         let mut t: Vec<(f64, String)> = candidates
             .iter()
             .filter(|c| c.ln() >= lo - 1e-12 && c.ln() <= hi + 1e-12)
