@@ -186,3 +186,22 @@ fn table_output_back_transforms_ratios() {
     // exp(beta) of the MH RR of the three trials, metafor 0.4511 (oracle dupilumab__skin__RR__MH).
     assert!(text.contains("Pooled RR: 0.451 [0.323, 0.630]"), "{text}");
 }
+
+/// `--mh-correction` puts the 1/2 correction inside the MH sums, as R's meta (and RevMan) do:
+/// metafor's `rma.mh(..., add=c(1/2,1/2), to=c('only0','only0'))` on the synthetic zero-cell tables.
+#[test]
+fn mh_correction_matches_meta_style_case() {
+    let data = oracle().join("datasets/synthetic_zero_cells.csv");
+    let case = oracle().join("cases/mantel_haenszel/synthetic_zero_cells__mh__OR__cc_in_MH_like_meta_default.json");
+    if !case.exists() {
+        println!("skipping: {} not found", case.display());
+        return;
+    }
+    let e: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
+    let exact = json_of(&["meta", data.to_str().unwrap(), "--model", "mh", "--measure", "OR", "--format", "json"]);
+    let corrected = json_of(&["meta", data.to_str().unwrap(), "--model", "mh", "--measure", "OR", "--mh-correction", "--format", "json"]);
+    for k in ["beta", "se", "QE", "BD", "TA"] {
+        close(&corrected[k], &e["expected"]["model"][k], 1e-10, k);
+    }
+    assert!((exact["beta"].as_f64().unwrap() - corrected["beta"].as_f64().unwrap()).abs() > 1e-3, "the correction must change the estimate");
+}
