@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 
 mod cmd;
+mod plot;
 
 /// vigil: a drug-safety evidence engine. Can this drug cause this reaction, how often, and is it
 /// causing it in this patient?
@@ -24,6 +25,8 @@ enum Command {
     Ingest(cmd::ingest::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
     Synth(cmd::synth::Args),
+    /// Meta-analysis of trials (metafor-exact): RR/OR/RD/Peto, EE/MH/Peto/RE, forest and funnel plots.
+    Meta(cmd::meta::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -33,6 +36,7 @@ fn main() -> std::process::ExitCode {
         Command::Signals(args) => cmd::signals::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Meta(args) => cmd::meta::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -3,3 +3,4 @@ pub mod signals;
 pub mod ingest;
 pub mod synth;
 pub mod demo;
+pub mod meta;
