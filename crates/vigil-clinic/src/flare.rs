@@ -407,15 +407,18 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
 
     // Head-and-neck dermatitis.
     let mut f = Findings::new();
-    if head_neck {
-        f.pro("head/neck involvement", HND_SERIES);
+    let beyond_head_neck = sites.iter().any(|s| !s.is_head_neck() && *s != BodySite::Eyes);
+    if head_neck && !beyond_head_neck {
+        f.pro("confined to the head and neck", HND_SERIES);
+    } else if head_neck {
+        f.con("extends beyond the head and neck (the described pattern is head/neck-predominant)", DE_WIJS);
     } else if !sites.is_empty() {
         f.con("no head/neck involvement", HND_SERIES);
     }
-    if r.rest_of_skin_improving == Some(true) {
+    if head_neck && r.rest_of_skin_improving == Some(true) {
         f.pro("rest of the skin improving while the head/neck is red (6/7)", DE_WIJS);
     }
-    if feat(Feature::SharplyDemarcated) {
+    if feat(Feature::SharplyDemarcated) && !feat(Feature::Plaques) {
         f.pro("relatively sharply demarcated, patchy erythema", DE_WIJS);
     }
     if feat(Feature::Scaling) {
