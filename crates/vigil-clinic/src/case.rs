@@ -625,6 +625,16 @@ pub enum DechallengeAction {
 }
 
 impl DechallengeAction {
+    /// What was done, as a phrase ("the drug was stopped").
+    pub fn label(self) -> &'static str {
+        match self {
+            DechallengeAction::Withdrawn => "the drug was stopped",
+            DechallengeAction::Interrupted => "the drug was paused",
+            DechallengeAction::IntervalExtended => "the dosing interval was extended",
+            DechallengeAction::DoseReduced => "the dose was reduced",
+        }
+    }
+
     /// Stopping or pausing the drug (as opposed to lowering the exposure).
     pub fn is_withdrawal(self) -> bool {
         matches!(self, DechallengeAction::Withdrawn | DechallengeAction::Interrupted)
@@ -673,6 +683,16 @@ pub enum Rechallenge {
 }
 
 impl Rechallenge {
+    /// A phrase for reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Rechallenge::Recurred => "done, the reaction recurred",
+            Rechallenge::DidNotRecur => "done, no recurrence",
+            Rechallenge::OutcomeUnknown => "done, outcome unknown",
+            Rechallenge::NotDone => "not done",
+        }
+    }
+
     /// The E2B(R3) G.k.9.i.4 code.
     pub fn code(self) -> u8 {
         match self {

@@ -367,8 +367,8 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
             reduce && if positive_result { d.result.is_positive() } else { d.result == crate::case::DechallengeResult::Worsened }
         })
     };
-    let improved_on_less = drug_reduced_and(true).map(|d| format!("improved after {:?}", d.action).to_lowercase());
-    let worse_on_less = drug_reduced_and(false).map(|d| format!("worsened after {:?}", d.action).to_lowercase());
+    let improved_on_less = drug_reduced_and(true).map(|d| format!("improved after {}", d.action.label()));
+    let worse_on_less = drug_reduced_and(false).map(|d| format!("worsened after {}", d.action.label()));
 
     let window = |e: Entity, f: &mut Findings| {
         if let (Some(d), Some((lo, hi, src))) = (days, e.onset_window_days(prior_pso)) {

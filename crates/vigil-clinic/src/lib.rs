@@ -96,3 +96,35 @@ pub fn read_case_file(path: &std::path::Path) -> Result<Case, ClinicError> {
         Case::from_json_str(&text, &origin)
     }
 }
+
+/// Everything vigil says about one case: scores, causality per suspect drug × reaction, and the
+/// reaction-vs-flare decision support.
+#[derive(Debug, Clone, PartialEq, serde::Serialize)]
+pub struct CaseAssessment {
+    /// C.1.1.
+    pub case_id: String,
+    /// Severity scores, when the case records any.
+    pub scores: Option<scores::ScoreReport>,
+    /// Naranjo, WHO-UMC and Liverpool for each suspect drug × reaction.
+    pub causality: Vec<causality::PairAssessment>,
+    /// Reaction-vs-flare support (empty unless a suspect drug is dupilumab).
+    pub flare: Vec<flare::FlareAssessment>,
+}
+
+/// Assess a case.
+pub fn assess(case: &Case) -> Result<CaseAssessment, ClinicError> {
+    let scores = match &case.scores {
+        Some(s) => Some(s.compute(case.patient.age_years).map_err(|e| ClinicError::Invalid {
+            origin: case.id.clone(),
+            field: "scores".into(),
+            message: e.to_string(),
+        })?),
+        None => None,
+    };
+    Ok(CaseAssessment {
+        case_id: case.id.clone(),
+        scores,
+        causality: causality::assess_case(case),
+        flare: flare::assess_case(case),
+    })
+}

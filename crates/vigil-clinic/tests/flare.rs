@@ -24,7 +24,7 @@ fn facial_redness_points_to_head_and_neck_dermatitis() {
     assert!(pro.iter().any(|f| f.contains("91 days") && f.contains("5–365")), "{pro:?}");
     assert!(pro.iter().any(|f| f.contains("rest of the skin improving")));
     assert!(pro.iter().any(|f| f.contains("Malassezia")));
-    assert!(pro.iter().any(|f| f.contains("intervalextended")), "{pro:?}");
+    assert!(pro.iter().any(|f| f.contains("dosing interval was extended")), "{pro:?}");
     assert!(con.is_empty(), "{con:?}");
     // The flare candidate has the improvement on spacing against it.
     let flare = a.candidates.iter().find(|c| c.entity == Entity::AdFlare).unwrap();

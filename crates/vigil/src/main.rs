@@ -15,12 +15,15 @@ struct Cli {
 enum Command {
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     Signals(cmd::signals::Args),
+    /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
+    Assess(cmd::assess::Args),
 }
 
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Assess(args) => cmd::assess::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

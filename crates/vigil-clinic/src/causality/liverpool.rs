@@ -139,8 +139,8 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
 
     // Step 2.
     let (dech, b) = pick(a.improved_on_stop, || match f.dechallenge() {
-        Some((act, true, _)) => (DechallengeAnswer::Yes, Basis::Derived(format!("improved after {act:?}"))),
-        Some((act, _, true)) => (DechallengeAnswer::No, Basis::Derived(format!("no improvement after {act:?}"))),
+        Some((act, true, _)) => (DechallengeAnswer::Yes, Basis::Derived(format!("improved after {}", act.label()))),
+        Some((act, _, true)) => (DechallengeAnswer::No, Basis::Derived(format!("no improvement after {}", act.label()))),
         _ => (DechallengeAnswer::Unassessable, Basis::NoInformation("no dechallenge with a known result; treated as unassessable".into())),
     });
     path.push(Step { question: "improved when the drug was stopped or the dose reduced?", answer: format!("{dech:?}").to_lowercase(), basis: b });
@@ -162,12 +162,12 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
         Some(v) => (DiseaseProbability::HighOrUnsure, Basis::Derived(format!("alternative causes recorded: {}", v.join("; ")))),
         None => (DiseaseProbability::HighOrUnsure, Basis::NoInformation("alternative causes not assessed: unsure".into())),
     });
-    path.push(Step { question: "probability that the underlying disease caused it?", answer: format!("{disease:?}").to_lowercase(), basis: b });
+    path.push(Step { question: "probability that the underlying disease caused it?", answer: match disease { DiseaseProbability::Low => "low".into(), DiseaseProbability::HighOrUnsure => "high or unsure".into() }, basis: b });
     match disease {
         DiseaseProbability::Low => {
             let (rech, b) = pick(a.positive_rechallenge, || match f.rechallenge() {
                 Some(Rechallenge::Recurred) => (true, Basis::Derived("rechallenge: recurred".into())),
-                Some(r) => (false, Basis::Derived(format!("rechallenge: {r:?}"))),
+                Some(r) => (false, Basis::Derived(format!("rechallenge: {}", r.label()))),
                 None => (false, Basis::NoInformation("no rechallenge recorded".into())),
             });
             path.push(Step { question: "positive rechallenge?", answer: yes_no(rech), basis: b });
@@ -183,7 +183,7 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
                 }
                 match f.dechallenge() {
                     Some((act @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended), true, _)) => {
-                        (true, Basis::Derived(format!("dose dependence in this patient: improved after {act:?}")))
+                        (true, Basis::Derived(format!("dose dependence in this patient: improved after {}", act.label())))
                     }
                     _ => (false, Basis::NoInformation("no mechanism test, drug level or dose-dependence recorded".into())),
                 }

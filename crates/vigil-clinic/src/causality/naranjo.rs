@@ -166,8 +166,8 @@ fn derive(f: &PairFacts<'_>, item: usize) -> (Answer, Basis) {
             Timing::Unknown => none(&f.timing_text()),
         },
         2 => match f.dechallenge() {
-            Some((a, true, _)) if a.is_withdrawal() => (Yes, Basis::Derived(format!("improved after the drug was {a:?}").to_lowercase())),
-            Some((a, _, true)) if a.is_withdrawal() => (No, Basis::Derived(format!("no improvement after the drug was {a:?}").to_lowercase())),
+            Some((a, true, _)) if a.is_withdrawal() => (Yes, Basis::Derived(format!("improved after {}", a.label()))),
+            Some((a, _, true)) if a.is_withdrawal() => (No, Basis::Derived(format!("no improvement after {}", a.label()))),
             Some((a, _, _)) if !a.is_withdrawal() => none("the drug was not stopped (dose or interval changed instead: see item 8)"),
             _ => none("no dechallenge recorded"),
         },

@@ -140,8 +140,8 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
     let (withdrawal, withdrawal_basis) = match a.withdrawal {
         Some(w) => (w, Basis::Explicit),
         None => match f.dechallenge() {
-            Some((act, true, _)) => (WithdrawalResponse::Positive, Basis::Derived(format!("improved after {act:?}"))),
-            Some((act, _, true)) => (WithdrawalResponse::Negative, Basis::Derived(format!("no improvement after {act:?}"))),
+            Some((act, true, _)) => (WithdrawalResponse::Positive, Basis::Derived(format!("improved after {}", act.label()))),
+            Some((act, _, true)) => (WithdrawalResponse::Negative, Basis::Derived(format!("no improvement after {}", act.label()))),
             _ => (WithdrawalResponse::Unknown, Basis::NoInformation("no dechallenge with a known result".into())),
         },
     };
@@ -168,7 +168,7 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
         Criterion { name: "event definitive", value: definitive.to_string(), basis: definitive_basis },
         Criterion {
             name: "rechallenge",
-            value: rechallenge.map(|r| format!("{r:?}")).unwrap_or_else(|| "not recorded".into()),
+            value: rechallenge.map(|r| r.label().to_string()).unwrap_or_else(|| "not recorded".into()),
             basis: if rechallenge.is_some() { Basis::Derived("from the case".into()) } else { Basis::NoInformation("no rechallenge recorded".into()) },
         },
         Criterion {
