@@ -30,3 +30,4 @@ pub mod disproportionality;
 pub mod mgps;
 pub mod special;
 pub mod table;
+pub mod weibull;
