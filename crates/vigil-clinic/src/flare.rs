@@ -394,12 +394,12 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         f.con(format!("{imp}: less drug, less reaction points to the drug, not the disease"), DERIVED_DECHALLENGE);
     }
     match r.rest_of_skin_improving {
-        Some(false) => f.pro("the eczema elsewhere is worsening too", DE_WIJS),
+        Some(false) => f.pro("the eczema elsewhere is worsening too (unlike the drug-associated head/neck pattern: 6/7 improved elsewhere)", DE_WIJS),
         Some(true) => f.con("the eczema elsewhere is improving (6/7 patients with head/neck erythema improved elsewhere)", DE_WIJS),
         None => {}
     }
     match r.different_from_usual_ad {
-        Some(false) => f.pro("looks like the patient's usual eczema", JO_2021),
+        Some(false) => f.pro("looks like the patient's usual eczema (45% of drug-associated cases looked different)", JO_2021),
         Some(true) => f.con("differs from the patient's usual eczema (45% of drug-associated cases did)", JO_2021),
         None => {}
     }

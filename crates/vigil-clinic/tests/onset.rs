@@ -24,7 +24,7 @@ fn rejects_and_counts_every_bad_pair() {
     assert_eq!((c.input, c.used, c.negative, c.partial_date, c.missing_date, c.implausible, c.same_day), (9, 4, 1, 2, 1, 1, 1));
     assert_eq!(a.days, vec![0, 10, 45, 60]);
     // R type 7 on [0, 10, 45, 60]: median h = 1.5 → 10 + 0.5 × 35 = 27.5; Q1 h = 0.75 → 0 + 0.75 × 10 = 7.5;
-    // Q3 h = 2.25 → 45 + 0.25 × 15 = 48.75. (R: quantile(c(0,10,45,60)) gives 7.50 27.50 48.75.)
+    // Q3 h = 2.25 → 45 + 0.25 × 15 = 48.75. (numpy.quantile, whose default "linear" method is R type 7, gives 7.5, 27.5, 48.75.)
     assert_eq!((a.q1, a.median, a.q3), (Some(7.5), Some(27.5), Some(48.75)));
     assert!(a.weibull.is_some());
     assert!(a.caveat.contains("right-truncated"));

@@ -99,7 +99,7 @@ pub fn area_score_from_percent(percent: f64) -> Option<u8> {
         return None;
     }
     Some(match percent {
-        p if p == 0.0 => 0,
+        0.0 => 0,
         p if p < 10.0 => 1,
         p if p < 30.0 => 2,
         p if p < 50.0 => 3,
