@@ -202,3 +202,17 @@ fn independent_reader_e2br3_reads_the_key_fields() {
         }
     }
 }
+
+#[test]
+fn markup_characters_in_text_round_trip() {
+    let mut case = common::example("facial-redness-interval-extension.json");
+    case.narrative = Some("Erythema < 2 weeks & \"burning\" > itch; 'apostrophes' and é ü".into());
+    case.reactions[0].term = "facial erythema & oedema <face>".into();
+    case.drugs[0].name = "Dupixent® 300 mg/2 mL".into();
+    let created = PartialDate::ymd(2024, 6, 3).unwrap();
+    let xml = to_xml(&case, &assess_case(&case), &ExportOptions::new(created)).unwrap();
+    let back = import(xml.as_bytes(), "markup").unwrap().case;
+    assert_eq!(back.narrative, case.narrative);
+    assert_eq!(back.reactions[0].term, case.reactions[0].term);
+    assert_eq!(back.drugs[0].name, case.drugs[0].name);
+}
