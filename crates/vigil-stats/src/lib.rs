@@ -32,3 +32,4 @@ pub mod mgps;
 pub mod score;
 pub mod special;
 pub mod table;
+pub mod weibull;

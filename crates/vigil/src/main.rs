@@ -27,6 +27,8 @@ enum Command {
     Synth(cmd::synth::Args),
     /// Meta-analysis of trials (metafor-exact): RR/OR/RD/Peto, EE/MH/Peto/RE, forest and funnel plots.
     Meta(cmd::meta::Args),
+    /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
+    Assess(cmd::assess::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -37,6 +39,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Meta(args) => cmd::meta::run(args),
+        Command::Assess(args) => cmd::assess::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
