@@ -12,3 +12,4 @@ pub mod layout;
 pub mod ingest_report;
 pub mod write;
 pub mod read;
+pub mod onset;

@@ -19,6 +19,10 @@ struct Cli {
 enum Command {
     /// Run the main job on bundled synthetic data: synth → ingest → signals for dupilumab.
     Demo(cmd::demo::Args),
+    /// Time to onset of a drug–event pair from a store: median, IQR, Weibull shape and scale.
+    Onset(cmd::onset::Args),
+    /// Evidence report for a drug: signals, competition bias, trials, onset, clinical knowledge (HTML/JSON).
+    Report(cmd::report::Args),
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     Signals(cmd::signals::Args),
     /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
@@ -36,6 +40,8 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Report(args) => cmd::report::run(args),
+        Command::Onset(args) => cmd::onset::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Meta(args) => cmd::meta::run(args),

@@ -108,7 +108,8 @@ pub enum FitError {
 /// bounds, by a projected quasi-Newton method (BFGS on the free variables; a variable at a bound
 /// whose gradient pushes outward is held there; Armijo backtracking along the projected path), with
 /// the analytic gradient of [`NegLogLikelihood`]. Convergence: the projected gradient's largest
-/// component below 1e-9·(1 + |f|), or no decrease larger than 1e-15·|f| over three iterations, or
+/// component below 1e-9·(1 + |f|), or no decrease larger than 1e-12·|f| over three iterations (a
+/// ridge towards a bound would otherwise be crawled for thousands of evaluations), or
 /// [`FitOptions::max_iterations`].
 ///
 /// Every start in [`FitOptions::starts`] is run; the lowest −log-likelihood wins (ties to the
@@ -350,7 +351,7 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
                 }
             }
         }
-        if decrease <= 1e-15 * f.abs() {
+        if decrease <= 1e-12 * f.abs() {
             stalls += 1;
             if stalls >= 3 {
                 return Minimum { x, f, evaluations, converged: true };

@@ -1132,3 +1132,14 @@ pub fn run(args: Args) -> Result<()> {
     }
     Ok(())
 }
+
+/// A meta-analysis for the evidence report: metafor-named JSON, the text table and the forest plot
+/// (SVG), from the same command-line arguments `vigil meta` takes (after the subcommand name).
+pub fn evidence(argv: &[&str]) -> Result<(Value, String, String)> {
+    use clap::{Args as _, FromArgMatches};
+    let command = Args::augment_args(clap::Command::new("meta").no_binary_name(true));
+    let matches = command.try_get_matches_from(argv).context("meta-analysis arguments")?;
+    let args = Args::from_arg_matches(&matches)?;
+    let analysis = analyse(&args)?;
+    Ok((to_json(&analysis, &args), to_table(&analysis, &args), forest_svg(&forest_of(&analysis, &args))))
+}

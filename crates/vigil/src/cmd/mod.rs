@@ -5,3 +5,5 @@ pub mod ingest;
 pub mod synth;
 pub mod demo;
 pub mod meta;
+pub mod onset;
+pub mod report;

@@ -1,0 +1,480 @@
+//! `vigil report`: one evidence report for a drug — post-marketing signals, competition-bias view,
+//! trial meta-analysis, time to onset and sourced clinical knowledge, side by side, with the
+//! provenance of every number.
+
+use std::collections::HashMap;
+use std::fmt::Write as _;
+use std::path::{Path, PathBuf};
+
+use anyhow::{Context, Result};
+use arrow::array::{Array, AsArray};
+use serde_json::{json, Value};
+use vigil_clinic::flare::Entity;
+use vigil_stats::score::PairScores;
+use vigil_store::layout::ChildTable;
+use vigil_store::read::Store;
+
+use super::{meta, onset, signals};
+
+/// Write the evidence report for one drug: can it cause these reactions, how often, how soon?
+///
+/// Examples:
+///   vigil report --store faers-store --drug DUPILUMAB --trials examples/trials/dupilumab_infections.csv
+///   vigil report --store faers-store --drug DUPILUMAB --events CONJUNCTIVITIS,ROSACEA --format json
+#[derive(clap::Args, Debug, Clone)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// A store written by `vigil ingest`.
+    #[arg(long, value_name = "DIR")]
+    pub store: PathBuf,
+    /// The drug (normalised active ingredient, case-insensitive).
+    #[arg(long, value_name = "NAME")]
+    pub drug: String,
+    /// Reactions of interest (MedDRA PTs). Default for dupilumab: the reactions of the dupilumab
+    /// articles (see `vigil demo`); otherwise the drug's ten strongest signals by EB05.
+    #[arg(long, value_delimiter = ',', value_name = "PT,...")]
+    pub events: Vec<String>,
+    /// Trials CSV for the meta-analysis (`vigil meta` input: study,ai,n1i,ci,n2i).
+    #[arg(long, value_name = "FILE.csv")]
+    pub trials: Option<PathBuf>,
+    /// Comparator restricted to reports with this indication (competition-bias view). Default:
+    /// the drug's most frequent indication in the store.
+    #[arg(long, value_name = "PT")]
+    pub indication: Option<String>,
+    /// Also show the figures with these drugs' reports left out (competition-bias view).
+    #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
+    pub exclude_drug: Vec<String>,
+    /// Drug roles counted: ps, suspect (PS + SS) or all.
+    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
+    pub role: String,
+    /// Output folder: `report.html` (or `report.json`) is written there.
+    #[arg(long, default_value = "vigil-report", value_name = "DIR")]
+    pub out: PathBuf,
+    /// Output format.
+    #[arg(long, default_value = "html", value_name = "html|json")]
+    pub format: String,
+}
+
+/// Runs `vigil report`; prints the path of the file written.
+pub fn run(args: Args) -> Result<()> {
+    let path = write_report(&args)?;
+    println!("{}", path.display());
+    Ok(())
+}
+
+/// Builds the report and writes it; returns the file's path.
+pub fn write_report(args: &Args) -> Result<PathBuf> {
+    let report = build(args)?;
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    let (name, bytes) = match args.format.as_str() {
+        "json" => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
+        "html" => ("report.html", render_html(&report)),
+        other => anyhow::bail!("--format {other:?}: expected html or json"),
+    };
+    let path = args.out.join(name);
+    signals::write_atomically(Some(&path), bytes.as_bytes())?;
+    Ok(path)
+}
+
+fn signals_args(args: &Args) -> signals::Args {
+    signals::Args {
+        counts: None,
+        store: Some(args.store.clone()),
+        role: args.role.clone(),
+        since: None,
+        until: None,
+        date_field: "fda".into(),
+        indication: None,
+        exclude_drug: vec![],
+        margins: signals::MarginsArg::Reports,
+        stratify: vec![],
+        prior: None,
+        fit_only: false,
+        squash: false,
+        zeros: false,
+        min_count: 1,
+        drug: Some(args.drug.clone()),
+        event: None,
+        format: signals::Format::Csv,
+        out: None,
+    }
+}
+
+fn num(x: f64) -> Value {
+    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
+}
+
+fn score_json(event: &str, s: &PairScores) -> Value {
+    json!({
+        "event": event, "a": s.table.a, "expected": num(s.expected), "prr": num(s.prr), "prr_lower": num(s.prr_lower),
+        "prr_upper": num(s.prr_upper), "chi2_yates": num(s.chi2_yates), "ror": num(s.ror), "ror_lower": num(s.ror_lower),
+        "ror_upper": num(s.ror_upper), "ic": num(s.ic), "ic025": num(s.ic025), "ic975": num(s.ic975), "ebgm": num(s.ebgm),
+        "eb05": num(s.eb05), "eb95": num(s.eb95), "signal_prr": s.signal_prr, "signal_ror": s.signal_ror,
+        "signal_ic": s.signal_ic, "signal_ebgm": s.signal_ebgm,
+    })
+}
+
+/// The drug's most frequent indication PT in the store (reports with the drug in an admitted role).
+fn most_frequent_indication(store: &Path, drug: &str) -> Result<Option<String>> {
+    let s = Store::open(store)?;
+    let drug = drug.to_uppercase();
+    let mut seqs: HashMap<u64, Vec<String>> = HashMap::new();
+    for rb in s.read_live_children(ChildTable::Drugs, &["drug_seq", "ingredient"])? {
+        let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
+        let seq = rb.column(rb.schema().index_of("drug_seq")?).as_string::<i32>();
+        let ing = rb.column(rb.schema().index_of("ingredient")?).as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            if !ing.is_null(i) && ing.value(i).to_uppercase() == drug && !seq.is_null(i) {
+                seqs.entry(pid.value(i)).or_default().push(seq.value(i).to_owned());
+            }
+        }
+    }
+    let mut counts: HashMap<String, usize> = HashMap::new();
+    for rb in s.read_live_children(ChildTable::Indications, &["indi_drug_seq", "indi_pt"])? {
+        let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
+        let seq = rb.column(rb.schema().index_of("indi_drug_seq")?).as_string::<i32>();
+        let pt = rb.column(rb.schema().index_of("indi_pt")?).as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            if let Some(w) = seqs.get(&pid.value(i)) {
+                if !seq.is_null(i) && !pt.is_null(i) && w.iter().any(|x| x == seq.value(i)) {
+                    *counts.entry(pt.value(i).trim().to_uppercase()).or_default() += 1;
+                }
+            }
+        }
+    }
+    Ok(counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(pt, _)| pt))
+}
+
+/// Clinical knowledge entity for a reaction PT (dupilumab only: the knowledge base is about it).
+fn entity_for(pt: &str) -> Option<Entity> {
+    match pt {
+        "DERMATITIS ATOPIC" | "ECZEMA" => Some(Entity::AdFlare),
+        "ERYTHEMA" => Some(Entity::HeadNeckDermatitis),
+        "ROSACEA" => Some(Entity::Rosacea),
+        "PSORIASIS" => Some(Entity::Psoriasiform),
+        "CONJUNCTIVITIS" => Some(Entity::OcularSurfaceDisease),
+        "INJECTION SITE REACTION" => Some(Entity::InjectionSiteReaction),
+        "ALOPECIA AREATA" => Some(Entity::AlopeciaAreata),
+        "ARTHRALGIA" => Some(Entity::Arthralgia),
+        _ => None,
+    }
+}
+
+fn build(args: &Args) -> Result<Value> {
+    let drug = args.drug.to_uppercase();
+    let store = Store::open(&args.store).with_context(|| format!("{}: opening the store", args.store.display()))?;
+    let ingest = store.ingest_report().ok();
+    let synthetic = ingest.as_ref().is_some_and(|r| serde_json::to_string(r).unwrap_or_default().contains("SYNTHETIC"));
+
+    // Signals on the whole store.
+    let base = signals_args(args);
+    let (fit, selection) = signals::compute(&base)?;
+    let table = selection.score_all();
+    let by_event: HashMap<String, usize> = table.event.iter().enumerate().map(|(i, e)| (e.to_uppercase(), i)).collect();
+    let mut order: Vec<usize> = (0..table.scores.len()).collect();
+    order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
+    let events: Vec<String> = if !args.events.is_empty() {
+        args.events.iter().map(|e| e.to_uppercase()).collect()
+    } else if drug == "DUPILUMAB" {
+        super::demo::REACTIONS_OF_INTEREST.iter().map(|s| s.to_string()).collect()
+    } else {
+        order.iter().take(10).map(|&i| table.event[i].to_uppercase()).collect()
+    };
+    let any_signal: Vec<Value> = order
+        .iter()
+        .filter(|&&i| {
+            let s = &table.scores[i];
+            s.signal_prr || s.signal_ror || s.signal_ic || s.signal_ebgm
+        })
+        .map(|&i| score_json(&table.event[i], &table.scores[i]))
+        .collect();
+    let of_interest: Vec<Value> = events
+        .iter()
+        .map(|e| by_event.get(e).map_or_else(|| json!({ "event": e, "a": 0 }), |&i| score_json(e, &table.scores[i])))
+        .collect();
+
+    // Competition-bias views.
+    let indication = match &args.indication {
+        Some(i) => Some(i.to_uppercase()),
+        None => most_frequent_indication(&args.store, &drug)?,
+    };
+    let mut views = vec![json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}", args.store.display()), "rows": of_interest.clone() })];
+    let mut restricted = |label: String, command: String, sa: signals::Args| -> Result<()> {
+        let rows = match signals::compute(&sa) {
+            Ok((_, sel)) => {
+                let t = sel.score_all();
+                let idx: HashMap<String, usize> = t.event.iter().enumerate().map(|(i, e)| (e.to_uppercase(), i)).collect();
+                events.iter().map(|e| idx.get(e).map_or_else(|| json!({ "event": e, "a": 0 }), |&i| score_json(e, &t.scores[i]))).collect()
+            }
+            Err(e) => vec![json!({ "error": format!("{e:#}") })],
+        };
+        views.push(json!({ "label": label, "command": command, "rows": rows }));
+        Ok(())
+    };
+    if let Some(ind) = &indication {
+        restricted(
+            format!("only reports with indication {ind}"),
+            format!("vigil signals --store {} --drug {drug} --indication '{ind}'", args.store.display()),
+            signals::Args { indication: Some(ind.clone()), ..signals_args(args) },
+        )?;
+    }
+    if !args.exclude_drug.is_empty() {
+        let list = args.exclude_drug.join(",");
+        restricted(
+            format!("without reports of {list}"),
+            format!("vigil signals --store {} --drug {drug} --exclude-drug {list}", args.store.display()),
+            signals::Args { exclude_drug: args.exclude_drug.clone(), ..signals_args(args) },
+        )?;
+    }
+
+    // Trials.
+    let trials = match &args.trials {
+        Some(path) => {
+            let p = path.to_string_lossy().into_owned();
+            let (json, text, forest) = meta::evidence(&[&p, "--measure", "RR", "--model", "re", "--format", "json"])?;
+            json!({ "file": p, "command": format!("vigil meta {p} --measure RR --model re --forest forest.svg"), "analysis": json, "table": text, "forest_svg": forest })
+        }
+        None => Value::Null,
+    };
+
+    // Time to onset and knowledge per reaction of interest.
+    let mut onsets = Vec::new();
+    let mut knowledge = Vec::new();
+    for e in &events {
+        let a = onset::onset_from_store(&args.store, &drug, e, &args.role, 36_500)?;
+        let svg = if a.days.is_empty() { String::new() } else { vigil_clinic::onset::histogram_svg(&a.days, 7, &format!("{drug} → {e}")) };
+        onsets.push(json!({
+            "event": e, "command": format!("vigil onset --store {} --drug {drug} --event '{e}'", args.store.display()),
+            "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
+        }));
+        if drug == "DUPILUMAB" {
+            if let Some(entity) = entity_for(e) {
+                knowledge.push(json!({
+                    "event": e, "entity": entity.name(), "incidence": entity.incidence(), "onset": entity.onset(), "management": entity.management(),
+                }));
+            }
+        }
+    }
+
+    let interval_svg = interval_plot(&of_interest);
+    Ok(json!({
+        "title": format!("Can {drug} cause these reactions? Evidence report"),
+        "drug": drug,
+        "synthetic_data": synthetic,
+        "vigil_version": env!("CARGO_PKG_VERSION"),
+        "store": args.store.display().to_string(),
+        "options": { "role": args.role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials },
+        "prior": fit,
+        "signals": { "command": format!("vigil signals --store {} --drug {drug} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
+        "competition_bias": views,
+        "trials": trials,
+        "onset": onsets,
+        "knowledge": knowledge,
+        "knowledge_disclaimer": vigil_clinic::flare::DISCLAIMER,
+        "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {} --fit-only", args.store.display()) },
+    }))
+}
+
+fn esc(s: &str) -> String {
+    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+}
+
+/// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
+fn interval_plot(rows: &[Value]) -> String {
+    let rows: Vec<(&str, f64, f64, f64)> = rows
+        .iter()
+        .filter_map(|r| Some((r["event"].as_str()?, r["eb05"].as_f64()?, r["ebgm"].as_f64()?, r["eb95"].as_f64()?)))
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    let lo = rows.iter().map(|r| r.1).fold(1.0_f64, f64::min).max(1e-3) / 1.5;
+    let hi = rows.iter().map(|r| r.3).fold(2.0_f64, f64::max) * 1.5;
+    let (x0, x1, width, row_h) = (190.0, 640.0, 680.0, 26.0);
+    let x = |v: f64| x0 + (v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln()) * (x1 - x0);
+    let height = 40.0 + row_h * rows.len() as f64;
+    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12" role="img" aria-label="EB05 to EB95 intervals">"#);
+    for (v, style) in [(1.0, "stroke:#888"), (2.0, "stroke:#c0392b;stroke-dasharray:4 3")] {
+        if v > lo && v < hi {
+            let _ = write!(s, r#"<line x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1:.1}" style="{style}"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{v}</text>"#, x(v), height - 22.0, height - 8.0);
+        }
+    }
+    for (k, (event, eb05, ebgm, eb95)) in rows.iter().enumerate() {
+        let y = 24.0 + row_h * k as f64;
+        let colour = if *eb05 >= 2.0 { "#c0392b" } else { "#2c3e50" };
+        let _ = write!(
+            s,
+            r#"<g class="interval-row"><text x="{:.1}" y="{:.1}" text-anchor="end">{}</text><line x1="{:.1}" x2="{:.1}" y1="{y:.1}" y2="{y:.1}" stroke="{colour}" stroke-width="2"/><circle cx="{:.1}" cy="{y:.1}" r="4" fill="{colour}"/><text x="{:.1}" y="{:.1}">{:.2} [{:.2}, {:.2}]</text></g>"#,
+            x0 - 8.0,
+            y + 4.0,
+            esc(event),
+            x(*eb05),
+            x(*eb95),
+            x(*ebgm),
+            x1 + 8.0,
+            y + 4.0,
+            ebgm,
+            eb05,
+            eb95
+        );
+    }
+    s += "</svg>";
+    s
+}
+
+fn fmt(v: &Value, digits: usize) -> String {
+    match v.as_f64() {
+        Some(x) => format!("{x:.digits$}"),
+        None => if v.is_null() { "–".into() } else { esc(&v.to_string()) },
+    }
+}
+
+fn flags(r: &Value) -> String {
+    let on: Vec<&str> = [("PRR", "signal_prr"), ("ROR", "signal_ror"), ("IC", "signal_ic"), ("EBGM", "signal_ebgm")]
+        .iter()
+        .filter(|(_, k)| r[*k].as_bool() == Some(true))
+        .map(|(n, _)| *n)
+        .collect();
+    if on.is_empty() { "none".into() } else { on.join(", ") }
+}
+
+fn score_table(rows: &[Value], id: &str) -> String {
+    let mut s = format!(r#"<table class="sortable" id="{id}"><thead><tr><th>reaction</th><th>a</th><th>expected</th><th>PRR</th><th>ROR lower</th><th>IC025</th><th>EBGM</th><th>EB05</th><th>EB95</th><th>signal by</th></tr></thead><tbody>"#);
+    for r in rows {
+        if let Some(err) = r.get("error") {
+            let _ = write!(s, r#"<tr><td colspan="10">{}</td></tr>"#, esc(&err.to_string()));
+            continue;
+        }
+        let _ = write!(
+            s,
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(r["event"].as_str().unwrap_or("")),
+            fmt(&r["a"], 0),
+            fmt(&r["expected"], 2),
+            fmt(&r["prr"], 2),
+            fmt(&r["ror_lower"], 2),
+            fmt(&r["ic025"], 2),
+            fmt(&r["ebgm"], 2),
+            fmt(&r["eb05"], 2),
+            fmt(&r["eb95"], 2),
+            if r.get("prr").is_some() { flags(r) } else { "no report".into() }
+        );
+    }
+    s += "</tbody></table>";
+    s
+}
+
+fn cited_list(items: &Value) -> String {
+    let mut s = String::from("<ul>");
+    for c in items.as_array().into_iter().flatten() {
+        let _ = write!(s, "<li>{} <span class=\"src\">[{}]</span></li>", esc(c["text"].as_str().unwrap_or("")), esc(c["source"].as_str().unwrap_or("")));
+    }
+    s + "</ul>"
+}
+
+const STYLE: &str = "body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;padding:0 1em;color:#222;line-height:1.45}\
+h1{font-size:1.6em}h2{border-bottom:1px solid #ccc;padding-bottom:.2em;margin-top:2em}\
+table{border-collapse:collapse;margin:.8em 0;font-size:.92em}th,td{border:1px solid #ddd;padding:.25em .55em;text-align:right}\
+th{background:#f4f4f4;cursor:pointer}td:first-child,th:first-child{text-align:left}\
+.banner{background:#fff3cd;border:1px solid #e0c36c;padding:.6em 1em;margin:1em 0}\
+.note{color:#555;font-size:.9em}.src{color:#666;font-size:.85em}code,pre{background:#f6f6f6;padding:.1em .3em}pre{padding:.6em;overflow-x:auto}";
+
+/// Click a column header to sort its table (numbers numerically, text alphabetically).
+const SORT_SCRIPT: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,col){th.addEventListener('click',function(){\
+var body=th.closest('table').tBodies[0];var rows=Array.prototype.slice.call(body.rows);var asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
+rows.sort(function(a,b){var x=a.cells[col].textContent,y=b.cells[col].textContent;var nx=parseFloat(x),ny=parseFloat(y);\
+var c=(isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny;return asc?c:-c;});rows.forEach(function(r){body.appendChild(r);});});});";
+
+fn render_html(r: &Value) -> String {
+    let drug = r["drug"].as_str().unwrap_or("");
+    let mut h = format!(
+        "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
+        esc(r["title"].as_str().unwrap_or("")),
+        esc(r["title"].as_str().unwrap_or(""))
+    );
+    if r["synthetic_data"].as_bool() == Some(true) {
+        h += "<div class=\"banner\"><b>Synthetic data.</b> The post-marketing figures below come from generated FAERS-format reports (vigil synth) with planted associations, not from real reports. The trial and clinical sections cite published sources.</div>";
+    }
+    let _ = write!(h, "<p class=\"note\">vigil {} · store <code>{}</code> · drug roles: {} · every number below comes from the command shown beside it.</p>", esc(r["vigil_version"].as_str().unwrap_or("")), esc(r["store"].as_str().unwrap_or("")), esc(r["options"]["role"].as_str().unwrap_or("")));
+
+    // 1. Signals.
+    let sig = &r["signals"];
+    let _ = write!(h, "<h2>1. Post-marketing signals</h2><p>Disproportionality of {} with each reaction of interest: PRR (Evans), ROR (Woolf CI), IC (WHO-UMC shrinkage), MGPS EBGM with EB05–EB95 (prior fitted exactly on all pairs: −log-likelihood {:.3}{}). Command: <code>{}</code></p>",
+        esc(drug), r["prior"]["neg_log_lik"].as_f64().unwrap_or(f64::NAN),
+        r["prior"]["at_bound"].as_array().filter(|a| !a.is_empty()).map(|a| format!(", parameters on a bound: {}", esc(&Value::Array(a.clone()).to_string()))).unwrap_or_default(),
+        esc(sig["command"].as_str().unwrap_or("")));
+    h += &score_table(sig["of_interest"].as_array().map(Vec::as_slice).unwrap_or(&[]), "interest");
+    h += "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";
+    h += sig["interval_svg"].as_str().unwrap_or("");
+    let all = sig["any_signal"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    let _ = write!(h, "<h3>All {} reactions with a signal by any method</h3>", all.len());
+    h += &score_table(all, "all-signals");
+
+    // 2. Competition bias.
+    h += "<h2>2. Competition bias: the same reactions with a restricted comparator</h2><p>Masking: drugs indicated for a reaction dominate its reports and can hide another drug's signal. Restricting the comparator to the drug's own indication, or leaving the masking drugs out, shows whether the figures move.</p>";
+    for v in r["competition_bias"].as_array().into_iter().flatten() {
+        let _ = write!(h, "<h3>{}</h3><p><code>{}</code></p>", esc(v["label"].as_str().unwrap_or("")), esc(v["command"].as_str().unwrap_or("")));
+        h += &score_table(v["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]), "bias");
+    }
+
+    // 3. Trials.
+    h += "<h2>3. Randomised trials</h2>";
+    if r["trials"].is_null() {
+        h += "<p>No trials file given (<code>--trials</code>).</p>";
+    } else {
+        let t = &r["trials"];
+        let _ = write!(h, "<p>Random-effects meta-analysis (REML, metafor-exact). Command: <code>{}</code></p><pre>{}</pre>{}",
+            esc(t["command"].as_str().unwrap_or("")), esc(t["table"].as_str().unwrap_or("")), t["forest_svg"].as_str().unwrap_or(""));
+        h += "<p class=\"note\">Reference: Fleming &amp; Drucker, J Am Acad Dermatol 2018 — 8 RCTs, 2,706 patients: skin infections RR 0.54 (95% CI 0.42–0.70). Their per-trial counts are not all public, so the example trials file is illustrative; every row carries its own source.</p>";
+    }
+
+    // 4. Onset.
+    h += "<h2>4. Time to onset</h2>";
+    for o in r["onset"].as_array().into_iter().flatten() {
+        let a = &o["analysis"];
+        let c = &a["counts"];
+        let _ = write!(h, "<h3>{}</h3><p><code>{}</code><br>reports {}: used {} (exact dates only); rejected {} missing, {} partial, {} negative, {} implausible.",
+            esc(o["event"].as_str().unwrap_or("")), esc(o["command"].as_str().unwrap_or("")),
+            c["input"], c["used"], c["missing_date"], c["partial_date"], c["negative"], c["implausible"]);
+        if let (Some(m), Some(q1), Some(q3)) = (a["median"].as_f64(), a["q1"].as_f64(), a["q3"].as_f64()) {
+            let _ = write!(h, " Median {m:.0} days (IQR {q1:.0}–{q3:.0}).");
+        }
+        if let Some(w) = a["weibull"].as_object() {
+            let _ = write!(h, " Weibull shape {} ({}–{}): {}.", fmt(&w["shape"], 2), fmt(&w["shape_ci"][0], 2), fmt(&w["shape_ci"][1], 2), esc(&w["reading"].to_string()));
+        }
+        h += "</p>";
+        h += o["histogram_svg"].as_str().unwrap_or("");
+    }
+    if let Some(first) = r["onset"].as_array().and_then(|a| a.first()) {
+        let _ = write!(h, "<p class=\"note\">{}</p>", esc(first["analysis"]["caveat"].as_str().unwrap_or("")));
+    }
+
+    // 5. Knowledge.
+    h += "<h2>5. What the clinical sources say</h2>";
+    let _ = write!(h, "<p class=\"note\">{}</p>", esc(r["knowledge_disclaimer"].as_str().unwrap_or("")));
+    let entries = r["knowledge"].as_array().map(Vec::as_slice).unwrap_or(&[]);
+    if entries.is_empty() {
+        h += "<p>No curated knowledge for these reactions and this drug.</p>";
+    }
+    for k in entries {
+        let _ = write!(h, "<h3>{} — {}</h3><h4>Incidence</h4>{}<h4>Time to onset</h4>{}<h4>Management</h4>{}",
+            esc(k["event"].as_str().unwrap_or("")), esc(k["entity"].as_str().unwrap_or("")), cited_list(&k["incidence"]), cited_list(&k["onset"]), cited_list(&k["management"]));
+    }
+
+    // 6. Provenance.
+    h += "<h2>6. Provenance</h2>";
+    let _ = write!(h, "<p>Prior: <code>{}</code></p>", esc(r["provenance"]["prior_command"].as_str().unwrap_or("")));
+    let ing = &r["provenance"]["ingest_report"];
+    if let Some(files) = ing["files"].as_array() {
+        let _ = write!(h, "<p>{} files ingested; reports in store: {}.</p><table><thead><tr><th>table</th><th>read</th><th>kept</th><th>rejected</th></tr></thead><tbody>", files.len(), ing["reports_in_store"]);
+        if let Some(tables) = ing["tables"].as_object() {
+            for (name, t) in tables {
+                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), t["read"], t["kept"], t["rejected"]);
+            }
+        }
+        h += "</tbody></table>";
+    }
+    let _ = write!(h, "<p>Options: <code>{}</code></p>", esc(&r["options"].to_string()));
+    let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
+    h
+}
