@@ -316,3 +316,36 @@ fn edited_date_rows_keep_precision() {
         assert_eq!(ther[0].column(2).as_string::<i32>().value(0), want);
     }
 }
+
+/// The openFDA fixture: one legacy report (safetyreportid 4562564-7). Counts from
+/// `python3 -c "import json; p=json.load(open('event.postannotation.json'))['patient']; print(len(p['reaction']), len(p['drug']), sum(1 for x in p['drug'] if x.get('drugindication')), sum(1 for x in p['drug'] if x.get('drugstartdate') or x.get('drugenddate')))"`
+/// → 86 reactions (all distinct), 23 drugs (2 suspect: VIOXX twice), 5 with an indication, 5 with dates;
+/// seriousness flags disabling, hospitalization and other → 3 outcome rows.
+#[test]
+fn openfda_fixture() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("in");
+    std::fs::create_dir_all(&q).unwrap();
+    std::fs::copy(d.join("openfda/fda_openfda_test_fixtures/event.postannotation.json"), q.join("event.json")).unwrap();
+    let store = tmp.path().join("store");
+    let o = vigil_faers::openfda::ingest_openfda(&[q], &store, &IngestOptions::default()).unwrap();
+    assert!(o.report.unbalanced_tables().is_empty());
+    assert_eq!(counts(&o, "demo"), (1, 1, 0, 0));
+    assert_eq!(counts(&o, "reac"), (86, 86, 0, 0));
+    // 23 drug rows, 1..23 as drug_seq: no duplicates.
+    assert_eq!(counts(&o, "drug"), (23, 23, 0, 0));
+    assert_eq!(counts(&o, "indi"), (5, 5, 0, 0));
+    assert_eq!(counts(&o, "ther"), (5, 5, 0, 0));
+    assert_eq!(counts(&o, "outc"), (3, 3, 0, 0));
+    assert!(primaryids(&store).contains(&4_562_564));
+    assert_eq!(report_text(&store, 4_562_564, "sex").as_deref(), Some("F"));
+    assert_eq!(report_text(&store, 4_562_564, "age_years").as_deref(), Some("62.0"));
+    assert_eq!(report_text(&store, 4_562_564, "fda_dt").as_deref(), Some("20030407"));
+    // First suspect VIOXX → PS, the second → SS: with PS+SS one drug (the cleaned name VIOXX).
+    let set = load_report_set(&store, &ReportQuery::default()).unwrap();
+    assert_eq!(set.drugs.names(), ["VIOXX"]);
+    assert_eq!(set.report_events(0).len(), 86);
+    let set = load_report_set(&store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+    assert!(set.drugs.get("LEVOTHYROXINE").is_some()); // SYNTHROID via the dictionary
+}
