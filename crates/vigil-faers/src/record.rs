@@ -40,6 +40,10 @@ pub struct BadRow {
 #[derive(Debug, Default)]
 pub struct Record {
     buf: Vec<u8>,
+    /// The same bytes when they are valid UTF-8 (checked once per record, so fields are sliced
+    /// without re-validation); `buf` is then empty.
+    sbuf: String,
+    utf8: bool,
     ends: Vec<usize>,
     /// 1-based line number of the first physical line.
     pub line: u64,
@@ -52,16 +56,37 @@ impl Record {
             return &[];
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        &self.buf[start..self.ends[i]]
+        if self.utf8 {
+            &self.sbuf.as_bytes()[start..self.ends[i]]
+        } else {
+            &self.buf[start..self.ends[i]]
+        }
     }
 
     /// Field `i` decoded: UTF-8 when valid, else Latin-1 (every byte one character).
     pub fn text(&self, i: usize) -> Cow<'_, str> {
+        if self.utf8 {
+            return Cow::Borrowed(self.utf8_field(i));
+        }
         decode_field(self.bytes(i))
+    }
+
+    /// Field `i` of a record known to be UTF-8.
+    fn utf8_field(&self, i: usize) -> &str {
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        // `$` is ASCII, so field boundaries are character boundaries.
+        &self.sbuf[start..self.ends[i]]
     }
 
     /// Field `i` trimmed, or `None` when empty.
     pub fn opt_text(&self, i: usize) -> Option<Cow<'_, str>> {
+        if self.utf8 {
+            let t = self.utf8_field(i).trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+            return if t.is_empty() { None } else { Some(Cow::Borrowed(t)) };
+        }
         let b = trim_bytes(self.bytes(i));
         if b.is_empty() {
             None
@@ -197,18 +222,30 @@ impl<R: BufRead> DollarReader<R> {
     }
 
     fn fill(rec: &mut Record, bytes: &[u8], line: u64, width: usize) {
-        rec.buf.clear();
-        rec.buf.extend_from_slice(bytes);
+        // Reuse whichever buffer holds capacity.
+        let mut buf = if rec.utf8 { std::mem::take(&mut rec.sbuf).into_bytes() } else { std::mem::take(&mut rec.buf) };
+        buf.clear();
+        buf.extend_from_slice(bytes);
         rec.ends.clear();
-        rec.ends.extend(memchr::memchr_iter(b'$', &rec.buf));
-        rec.ends.push(rec.buf.len());
+        rec.ends.extend(memchr::memchr_iter(b'$', &buf));
+        rec.ends.push(buf.len());
         // Drop the empty field a trailing `$` makes.
-        if rec.ends.len() > width && rec.buf.last() == Some(&b'$') {
+        if rec.ends.len() > width && buf.last() == Some(&b'$') {
             rec.ends.pop();
             let l = rec.ends.len();
             if l > 0 {
                 // The last kept field ends at the trailing `$`.
-                rec.ends[l - 1] = rec.buf.len() - 1;
+                rec.ends[l - 1] = buf.len() - 1;
+            }
+        }
+        match String::from_utf8(buf) {
+            Ok(s) => {
+                rec.sbuf = s;
+                rec.utf8 = true;
+            }
+            Err(e) => {
+                rec.buf = e.into_bytes();
+                rec.utf8 = false;
             }
         }
         rec.line = line;
