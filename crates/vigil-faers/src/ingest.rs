@@ -363,7 +363,8 @@ fn fnv1a_upper(b: &[u8]) -> u64 {
 struct ChildContext<'a> {
     batch: u32,
     quarter: Option<Quarter>,
-    winners: &'a ahash::AHashMap<u64, u32>,
+    /// Primaryids of this batch's kept reports.
+    winners: &'a ahash::AHashSet<u64>,
     group_pids: &'a ahash::AHashSet<u64>,
     deleted: &'a HashSet<u64>,
     normaliser: &'a DrugNormaliser,
@@ -429,7 +430,7 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                 let live = match last_pid {
                     Some((p, l)) if p == pid => l,
                     _ => {
-                        let l = ctx.winners.get(&pid) == Some(&ctx.batch);
+                        let l = ctx.winners.contains(&pid);
                         last_pid = Some((pid, l));
                         l
                     }
@@ -869,7 +870,11 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
     let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
     report.tables.insert("demo".into(), demo_counts);
-    let winners: ahash::AHashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
+    // Kept primaryids per batch: a small set per quarter stays in cache better than one big map.
+    let mut winners: HashMap<u32, ahash::AHashSet<u64>> = HashMap::new();
+    for r in &dedup.kept {
+        winners.entry(r.batch).or_default().insert(r.primaryid);
+    }
 
     // 4. Child tables, per quarter, tables in parallel.
     let mut all_sources: HashMap<&'static str, u64> = HashMap::new();
@@ -893,7 +898,7 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
             let ctx = ChildContext {
                 batch: *batch,
                 quarter: *q,
-                winners: &winners,
+                winners: winners.get(batch).unwrap_or(&empty),
                 group_pids: group_pids.get(batch).unwrap_or(&empty),
                 deleted: &deleted,
                 normaliser: &normaliser,
