@@ -27,6 +27,9 @@
 #![deny(missing_docs)]
 
 pub mod disproportionality;
+pub mod meta;
 pub mod mgps;
+pub mod score;
 pub mod special;
 pub mod table;
+pub mod weibull;

@@ -5,6 +5,8 @@
 //! stratified margins. It counts but does not score: scores come from `vigil-stats`.
 #![deny(missing_docs)]
 
+pub mod count;
+pub mod input;
 pub mod reports;
 pub mod layout;
 pub mod ingest_report;

@@ -1,0 +1,217 @@
+//! The Liverpool ADR causality assessment tool (LCAT): definite / probable / possible / unlikely.
+//!
+//! # Algorithm
+//! The flowchart as transcribed in clinical.md §1.3 (**partly verified**: a third party's reading of
+//! Gallagher 2011 Figure 2, not checked against the figure itself):
+//! ```text
+//! 1 event after the drug (or a dose increase)?  no, and no pre-existing symptom made worse → UNLIKELY
+//! 2 improved when stopped or dose reduced?      yes or unassessable → 3
+//!                                               no → permanent disability/impairment? no → POSSIBLE; yes → 3
+//! 3 probability that the underlying disease caused it:
+//!      low            → positive rechallenge? yes → DEFINITE; no → 4
+//!      high or unsure → objective evidence for the causal mechanism? no → POSSIBLE; yes → 4
+//! 4 same event with this drug before in this patient? yes → DEFINITE
+//!      no → reported before with this drug? yes → PROBABLE; no → POSSIBLE
+//! ```
+//! "Unassessable" dechallenge covers a single-dose medicine, intermittent therapy or one that cannot be
+//! stopped; "objective evidence" means a positive test of the causal mechanism, supratherapeutic levels,
+//! or good evidence of dose dependence in the patient (flowchart footnotes, verified in the PLOS ONE 2017
+//! figure legend). vigil counts an improvement after a dose reduction or interval extension as that
+//! dose-dependence evidence.
+//!
+//! # Defaults
+//! With no dechallenge recorded, step 2 is answered "unassessable" and says so.
+//!
+//! # References
+//! Gallagher RM et al., PLoS One 2011;6(12):e28096, doi:10.1371/journal.pone.0028096 (CC BY); footnotes
+//! from the PLOS ONE 2017 figure legend (journal.pone.0172830) — clinical.md §1.3.
+use serde::{Deserialize, Serialize};
+
+use super::{Basis, PairFacts, Timing};
+use crate::case::{DechallengeAction, Outcome, Rechallenge};
+
+/// Answer to the dechallenge question.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DechallengeAnswer {
+    /// Improved.
+    Yes,
+    /// Did not improve.
+    No,
+    /// Cannot be assessed.
+    Unassessable,
+}
+
+/// Probability that the underlying disease caused the event.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum DiseaseProbability {
+    /// Low.
+    Low,
+    /// High or unsure.
+    HighOrUnsure,
+}
+
+/// Explicit Liverpool answers; absent ones are derived.
+#[derive(Debug, Clone, Copy, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LiverpoolAnswers {
+    /// Step 1.
+    #[serde(default)]
+    pub after_drug: Option<bool>,
+    /// Step 1, second half.
+    #[serde(default)]
+    pub pre_existing_made_worse: Option<bool>,
+    /// Step 2.
+    #[serde(default)]
+    pub improved_on_stop: Option<DechallengeAnswer>,
+    /// Step 2, "no" branch.
+    #[serde(default)]
+    pub permanent_impairment: Option<bool>,
+    /// Step 3.
+    #[serde(default)]
+    pub disease_probability: Option<DiseaseProbability>,
+    /// Step 3, low branch.
+    #[serde(default)]
+    pub positive_rechallenge: Option<bool>,
+    /// Step 3, high/unsure branch.
+    #[serde(default)]
+    pub objective_mechanism_evidence: Option<bool>,
+    /// Step 4.
+    #[serde(default)]
+    pub same_event_before_with_drug: Option<bool>,
+    /// Step 4, "no" branch.
+    #[serde(default)]
+    pub reported_before_with_drug: Option<bool>,
+}
+
+/// One step taken through the flowchart.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Step {
+    /// The question.
+    pub question: &'static str,
+    /// The answer.
+    pub answer: String,
+    /// Where it came from.
+    pub basis: Basis,
+}
+
+/// A Liverpool result.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct Liverpool {
+    /// definite / probable / possible / unlikely.
+    pub category: &'static str,
+    /// The path through the flowchart.
+    pub path: Vec<Step>,
+    /// Verification status of the flowchart transcription.
+    pub note: &'static str,
+}
+
+fn pick<T>(explicit: Option<T>, derived: impl FnOnce() -> (T, Basis)) -> (T, Basis) {
+    match explicit {
+        Some(v) => (v, Basis::Explicit),
+        None => derived(),
+    }
+}
+
+/// Walk the flowchart.
+pub fn assess(f: &PairFacts<'_>) -> Liverpool {
+    let a = f.answers.liverpool;
+    let mut path = Vec::new();
+    let note = "flowchart from a third-party transcription of Gallagher 2011 Fig. 2 (partly verified)";
+    let done = |category, path| Liverpool { category, path, note };
+
+    // Step 1.
+    let (after, b) = pick(a.after_drug, || match f.timing {
+        Timing::After(_) => (true, Basis::Derived(f.timing_text())),
+        Timing::Before => (false, Basis::Derived(f.timing_text())),
+        // Unknown timing: the flowchart has no branch for it; proceed as if "yes" and say so.
+        Timing::Unknown => (true, Basis::NoInformation(format!("{}; taken as yes so the other steps can be shown", f.timing_text()))),
+    });
+    path.push(Step { question: "event after the drug was given or the dose increased?", answer: yes_no(after), basis: b });
+    if !after {
+        let (worse, b) = pick(a.pre_existing_made_worse, || (false, Basis::NoInformation("no pre-existing symptom recorded as made worse".into())));
+        path.push(Step { question: "pre-existing symptom made worse by the drug?", answer: yes_no(worse), basis: b });
+        if !worse {
+            return done("unlikely", path);
+        }
+    }
+
+    // Step 2.
+    let (dech, b) = pick(a.improved_on_stop, || match f.dechallenge() {
+        Some((act, true, _)) => (DechallengeAnswer::Yes, Basis::Derived(format!("improved after {}", act.label()))),
+        Some((act, _, true)) => (DechallengeAnswer::No, Basis::Derived(format!("no improvement after {}", act.label()))),
+        _ => (DechallengeAnswer::Unassessable, Basis::NoInformation("no dechallenge with a known result; treated as unassessable".into())),
+    });
+    path.push(Step { question: "improved when the drug was stopped or the dose reduced?", answer: format!("{dech:?}").to_lowercase(), basis: b });
+    if dech == DechallengeAnswer::No {
+        let r = &f.case.reactions[f.reaction];
+        let (perm, b) = pick(a.permanent_impairment, || {
+            let p = r.seriousness.disability || r.outcome == Outcome::RecoveredWithSequelae;
+            (p, Basis::Derived(format!("disability criterion {}, outcome {:?}", r.seriousness.disability, r.outcome)))
+        });
+        path.push(Step { question: "permanent disability or impairment?", answer: yes_no(perm), basis: b });
+        if !perm {
+            return done("possible", path);
+        }
+    }
+
+    // Step 3.
+    let (disease, b) = pick(a.disease_probability, || match f.alternatives() {
+        Some(v) if v.is_empty() => (DiseaseProbability::Low, Basis::Derived("alternative causes looked for, none found".into())),
+        Some(v) => (DiseaseProbability::HighOrUnsure, Basis::Derived(format!("alternative causes recorded: {}", v.join("; ")))),
+        None => (DiseaseProbability::HighOrUnsure, Basis::NoInformation("alternative causes not assessed: unsure".into())),
+    });
+    path.push(Step { question: "probability that the underlying disease caused it?", answer: match disease { DiseaseProbability::Low => "low".into(), DiseaseProbability::HighOrUnsure => "high or unsure".into() }, basis: b });
+    match disease {
+        DiseaseProbability::Low => {
+            let (rech, b) = pick(a.positive_rechallenge, || match f.rechallenge() {
+                Some(Rechallenge::Recurred) => (true, Basis::Derived("rechallenge: recurred".into())),
+                Some(r) => (false, Basis::Derived(format!("rechallenge: {}", r.label()))),
+                None => (false, Basis::NoInformation("no rechallenge recorded".into())),
+            });
+            path.push(Step { question: "positive rechallenge?", answer: yes_no(rech), basis: b });
+            if rech {
+                return done("definite", path);
+            }
+        }
+        DiseaseProbability::HighOrUnsure => {
+            let (obj, b) = pick(a.objective_mechanism_evidence, || {
+                let tests = f.mechanism_tests();
+                if !tests.is_empty() {
+                    return (true, Basis::Derived(format!("mechanism shown by {}", tests.join(", "))));
+                }
+                match f.dechallenge() {
+                    Some((act @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended), true, _)) => {
+                        (true, Basis::Derived(format!("dose dependence in this patient: improved after {}", act.label())))
+                    }
+                    _ => (false, Basis::NoInformation("no mechanism test, drug level or dose-dependence recorded".into())),
+                }
+            });
+            path.push(Step { question: "objective evidence for the causal mechanism?", answer: yes_no(obj), basis: b });
+            if !obj {
+                return done("possible", path);
+            }
+        }
+    }
+
+    // Step 4.
+    let (before, b) = pick(a.same_event_before_with_drug, || match f.previous_reaction_to_drug() {
+        Some(p) => (true, Basis::Derived(format!("earlier reaction recorded: {p}"))),
+        None => (false, Basis::NoInformation("no earlier reaction to this drug recorded".into())),
+    });
+    path.push(Step { question: "same event with this drug before in this patient?", answer: yes_no(before), basis: b });
+    if before {
+        return done("definite", path);
+    }
+    let (reported, b) = pick(a.reported_before_with_drug, || match &f.known_reaction {
+        Some(src) => (true, Basis::Derived(format!("published with this drug: {src}"))),
+        None => (false, Basis::NoInformation("not a catalogued published reaction to this drug".into())),
+    });
+    path.push(Step { question: "event reported before with this drug?", answer: yes_no(reported), basis: b });
+    done(if reported { "probable" } else { "possible" }, path)
+}
+
+fn yes_no(b: bool) -> String {
+    if b { "yes".into() } else { "no".into() }
+}
