@@ -238,5 +238,11 @@ mod tests {
         assert_eq!(Table::from_file_name("drug12q4.txt"), Some(Table::Drug));
         assert_eq!(Table::from_file_name("DEMO25Q4.pdf"), None);
         assert_eq!(Table::from_file_name("STAT25Q4.TXT"), None);
+        // Deleted-case lists in every naming variant (faers-format.md §1).
+        for n in ["deleted/ADR19Q1DeletedCases.txt", "Deleted/21Q1DeletedCases.txt", "Deleted/DELETE25Q4.txt", "deleted/AllDeletedCases.txt"] {
+            assert_eq!(classify(n, false), Some(InputKind::Deleted), "{n}");
+        }
+        assert_eq!(classify("ascii/DEMO25Q4.txt", false), Some(InputKind::Table(Table::Demo)));
+        assert_eq!(classify("drug-event-0001-of-0005.json", true), Some(InputKind::OpenFdaJson));
     }
 }

@@ -18,7 +18,6 @@
 //!
 //! Every row read is counted once as kept, rejected or de-duplicated in the ingest report.
 use std::collections::{BTreeMap, HashMap, HashSet};
-use std::hash::{Hash, Hasher};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
@@ -162,19 +161,6 @@ fn issue(file: &InputFile, line: u64, field: Option<&str>, reason: String, raw: 
 
 const DATE_COLUMNS: &[&str] = &["event_dt", "mfr_dt", "init_fda_dt", "fda_dt", "rept_dt", "death_dt", "exp_dt", "start_dt", "end_dt"];
 
-/// Validates a date field: returns the normalised digits or `None` (with a warning when the
-/// value was present but malformed).
-fn date_value(raw: &str, on_bad: impl FnOnce(String)) -> Option<String> {
-    match PartialDate::parse(raw) {
-        Ok(Some(d)) => Some(d.digits()),
-        Ok(None) => None,
-        Err(e) => {
-            on_bad(e);
-            None
-        }
-    }
-}
-
 fn progress_tick(opts: &IngestOptions, reader_bytes: u64, last: &mut u64) {
     if let Some(p) = &opts.progress {
         if reader_bytes > *last {
@@ -213,7 +199,8 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
         }
         let mut rec = Record::default();
         let mut last_bytes = 0;
-        let mut values: Vec<Option<String>> = vec![None; REPORT_TEXT_COLUMNS.len()];
+        let mut packed = String::new();
+        let is_date: Vec<bool> = REPORT_TEXT_COLUMNS.iter().map(|c| DATE_COLUMNS.contains(c)).collect();
         while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
             counts.read += 1;
             if counts.read % 65_536 == 0 {
@@ -251,28 +238,36 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
                 }
                 None => None,
             };
-            for (slot, (col, idx)) in values.iter_mut().zip(REPORT_TEXT_COLUMNS.iter().zip(&text_idx)) {
-                *slot = None;
-                let Some(i) = *idx else { continue };
-                let Some(v) = rec.opt_text(i) else { continue };
-                if DATE_COLUMNS.contains(col) {
-                    *slot = date_value(&v, |e| warnings.add(&file.display, rec.line, "demo", col, e, &v));
+            packed.clear();
+            for (j, (col, idx)) in REPORT_TEXT_COLUMNS.iter().zip(&text_idx).enumerate() {
+                if j > 0 {
+                    packed.push(PACK_SEP);
+                }
+                let Some(v) = idx.and_then(|i| rec.opt_text(i)) else { continue };
+                if is_date[j] {
+                    match PartialDate::normalised(&v) {
+                        Ok(Some(d)) => packed.push_str(d),
+                        Ok(None) => {}
+                        Err(e) => warnings.add(&file.display, rec.line, "demo", col, e, &v),
+                    }
+                } else if v.contains(PACK_SEP) {
+                    packed.push_str(&v.replace(PACK_SEP, " "));
                 } else {
-                    *slot = Some(v.into_owned());
+                    packed.push_str(&v);
                 }
             }
-            let get = |name: &str| -> &str {
+            let get = |name: &str| -> std::borrow::Cow<'_, str> {
                 let i = REPORT_TEXT_COLUMNS.iter().position(|c| *c == name).expect("known");
-                values[i].as_deref().unwrap_or("")
+                text_idx[i].and_then(|i| rec.opt_text(i)).unwrap_or_default()
             };
             let age = get("age");
-            let age_years = if age.is_empty() { None } else { parse::age_years(age, get("age_cod")) };
+            let age_years = if age.is_empty() { None } else { parse::age_years(&age, &get("age_cod")) };
             if !age.is_empty() && age_years.is_none() {
-                warnings.add(&file.display, rec.line, "demo", "age", format!("age {age:?} {:?} not usable (unit unknown or outside 0–122 years)", get("age_cod")), age);
+                warnings.add(&file.display, rec.line, "demo", "age", format!("age {age:?} {:?} not usable (unit unknown or outside 0–122 years)", get("age_cod")), &age);
             }
             let wt = get("wt");
-            let weight_kg = if wt.is_empty() { None } else { parse::weight_kg(wt, get("wt_cod")) };
-            let fda_key = PartialDate::parse(get("fda_dt")).ok().flatten().map_or(0, |d| d.sort_key());
+            let weight_kg = if wt.is_empty() { None } else { parse::weight_kg(&wt, &get("wt_cod")) };
+            let fda_key = PartialDate::parse(&get("fda_dt")).ok().flatten().map_or(0, |d| d.sort_key());
             rows.push(DemoRow {
                 primaryid,
                 caseid,
@@ -281,7 +276,7 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
                 quarter_key: qk,
                 batch,
                 source,
-                text: DemoRow::pack(values.iter().map(|v| v.as_deref())),
+                text: packed.as_str().into(),
                 age_years,
                 weight_kg,
             });
@@ -306,11 +301,11 @@ fn file_read(file: &InputFile, table: &str, quarter: Option<Quarter>, era: &str,
 /// Arrow builders for one child table.
 pub(crate) struct ChildBuilder {
     table: ChildTable,
-    pid: UInt64Builder,
-    caseid: UInt64Builder,
-    batch: UInt32Builder,
-    text: Vec<StringBuilder>,
-    len: usize,
+    pub(crate) pid: UInt64Builder,
+    pub(crate) caseid: UInt64Builder,
+    pub(crate) batch: UInt32Builder,
+    pub(crate) text: Vec<StringBuilder>,
+    pub(crate) len: usize,
 }
 
 impl ChildBuilder {
@@ -354,19 +349,23 @@ struct ChildParse {
     unmapped: HashMap<String, u64>,
 }
 
-fn hash64(parts: &[&[u8]]) -> u64 {
-    let mut h = std::collections::hash_map::DefaultHasher::new();
-    for p in parts {
-        p.hash(&mut h);
+/// 64-bit FNV-1a of the upper-cased bytes: the de-duplication key of a drug_seq or a PT
+/// (a collision between two different values of one report has probability ~2^-64 per pair).
+fn fnv1a_upper(b: &[u8]) -> u64 {
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for &c in b {
+        h ^= c.to_ascii_uppercase() as u64;
+        h = h.wrapping_mul(0x0000_0100_0000_01b3);
     }
-    h.finish()
+    h
 }
 
 struct ChildContext<'a> {
     batch: u32,
     quarter: Option<Quarter>,
-    winners: &'a HashMap<u64, u32>,
-    group_pids: &'a HashSet<u64>,
+    /// Primaryids of this batch's kept reports.
+    winners: &'a ahash::AHashSet<u64>,
+    group_pids: &'a ahash::AHashSet<u64>,
     deleted: &'a HashSet<u64>,
     normaliser: &'a DrugNormaliser,
     opts: &'a IngestOptions,
@@ -383,10 +382,12 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
         unmapped: HashMap::new(),
     };
     let mut builder = ChildBuilder::new(child);
-    let mut seen: HashSet<(u64, u64)> = HashSet::new();
-    let mut cache: HashMap<String, (Arc<str>, NameSource)> = HashMap::new();
+    let mut seen: ahash::AHashSet<(u64, u64)> = ahash::AHashSet::new();
+    // (drugname, prod_ai) → (ingredient, source, rows): one normalisation per distinct pair.
+    let mut cache: ahash::AHashMap<String, (Arc<str>, NameSource, u64)> = ahash::AHashMap::new();
     let mut key_buf = String::new();
     let cols = child.text_columns();
+    let is_date: Vec<bool> = cols.iter().map(|c| DATE_COLUMNS.contains(c)).collect();
     for file in files {
         let fr = file.with_reader(|r| -> Result<FileRead, FaersError> {
             let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))? else {
@@ -406,6 +407,7 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
             };
             let ingredient_col = cols.iter().position(|c| *c == "ingredient");
             let mut rec = Record::default();
+            let mut last_pid: Option<(u64, bool)> = None;
             let mut read_here = 0u64;
             let mut last_bytes = 0;
             while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
@@ -424,7 +426,16 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                     continue;
                 };
                 let caseid = keys[1].and_then(|i| parse::parse_id(&rec.text(i)));
-                if ctx.winners.get(&pid) != Some(&ctx.batch) {
+                // Files are grouped by primaryid, so the decision is cached for a run of rows.
+                let live = match last_pid {
+                    Some((p, l)) if p == pid => l,
+                    _ => {
+                        let l = ctx.winners.contains(&pid);
+                        last_pid = Some((pid, l));
+                        l
+                    }
+                };
+                if !live {
                     if ctx.group_pids.contains(&pid) || caseid.is_some_and(|c| ctx.deleted.contains(&c)) {
                         out.counts.dedup(rules::REPORT_NOT_KEPT, 1);
                     } else {
@@ -437,53 +448,58 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                 }
                 if let Some(sc) = seq_col {
                     let v = idx[sc].map(|i| rec.bytes(i)).unwrap_or(&[]);
-                    let v = crate::record::trim_bytes(v);
-                    let h = if table == Table::Reac { hash64(&[&v.to_ascii_uppercase()]) } else { hash64(&[v]) };
+                    let h = fnv1a_upper(crate::record::trim_bytes(v));
                     if !seen.insert((pid, h)) {
                         out.counts.dedup(if table == Table::Reac { rules::DUP_REAC } else { rules::DUP_DRUG }, 1);
                         continue;
                     }
                 }
-                let mut vals: Vec<Option<std::borrow::Cow<'_, str>>> = Vec::with_capacity(cols.len());
-                for (c, i) in cols.iter().zip(&idx) {
-                    let v = i.and_then(|i| rec.opt_text(i));
-                    let v = match v {
-                        Some(v) if DATE_COLUMNS.contains(c) => {
-                            let line = rec.line;
-                            date_value(&v, |e| out.warnings.add(&file.display, line, table.key(), c, e, &v)).map(std::borrow::Cow::Owned)
-                        }
-                        other => other,
-                    };
-                    vals.push(v);
-                }
-                if let Some(ic) = ingredient_col {
-                    let dn = drugname_i[0].map(|i| rec.text(i)).unwrap_or_default();
-                    let pa = drugname_i[1].map(|i| rec.text(i)).unwrap_or_default();
-                    key_buf.clear();
-                    key_buf.push_str(&dn);
-                    key_buf.push(PACK_SEP);
-                    key_buf.push_str(&pa);
-                    let (ing, src) = match cache.get(&key_buf) {
-                        Some(v) => v.clone(),
-                        None => {
-                            let (ing, src) = ctx.normaliser.normalise(&dn, &pa);
-                            let v: (Arc<str>, NameSource) = (Arc::from(ing), src);
-                            cache.insert(key_buf.clone(), v.clone());
-                            v
-                        }
-                    };
-                    *out.name_sources.entry(src.key()).or_default() += 1;
-                    if src == NameSource::Cleaned {
-                        match out.unmapped.get_mut(&*ing) {
-                            Some(n) => *n += 1,
+                let ingredient: Option<Arc<str>> = match ingredient_col {
+                    Some(_) => {
+                        let dn = drugname_i[0].map(|i| rec.text(i)).unwrap_or_default();
+                        let pa = drugname_i[1].map(|i| rec.text(i)).unwrap_or_default();
+                        key_buf.clear();
+                        key_buf.push_str(&dn);
+                        key_buf.push(PACK_SEP);
+                        key_buf.push_str(&pa);
+                        let entry = match cache.get_mut(key_buf.as_str()) {
+                            Some(e) => e,
                             None => {
-                                out.unmapped.insert(ing.to_string(), 1);
+                                let (ing, src) = ctx.normaliser.normalise(&dn, &pa);
+                                cache.entry(key_buf.clone()).or_insert((Arc::from(ing), src, 0))
                             }
-                        }
+                        };
+                        entry.2 += 1;
+                        Some(entry.0.clone())
                     }
-                    vals[ic] = if ing.is_empty() { None } else { Some(std::borrow::Cow::Owned(ing.to_string())) };
+                    None => None,
+                };
+                builder.pid.append_value(pid);
+                builder.caseid.append_option(caseid);
+                builder.batch.append_value(ctx.batch);
+                for (j, i) in idx.iter().enumerate() {
+                    let b = &mut builder.text[j];
+                    if Some(j) == ingredient_col {
+                        match ingredient.as_deref() {
+                            Some(x) if !x.is_empty() => b.append_value(x),
+                            _ => b.append_null(),
+                        }
+                        continue;
+                    }
+                    match i.and_then(|i| rec.opt_text(i)) {
+                        None => b.append_null(),
+                        Some(v) if is_date[j] => match PartialDate::normalised(&v) {
+                            Ok(Some(d)) => b.append_value(d),
+                            Ok(None) => b.append_null(),
+                            Err(e) => {
+                                out.warnings.add(&file.display, rec.line, table.key(), cols[j], e, &v);
+                                b.append_null();
+                            }
+                        },
+                        Some(v) => b.append_value(&*v),
+                    }
                 }
-                builder.push(pid, caseid, ctx.batch, vals.iter().map(|v| v.as_deref()));
+                builder.len += 1;
                 out.counts.kept += 1;
                 if builder.len() >= FLUSH_ROWS {
                     sink.write(&builder.finish()?)?;
@@ -493,6 +509,12 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
             Ok(file_read(file, table.key(), ctx.quarter, era.name(), rd.bytes_read(), read_here))
         })??;
         out.files.push(fr);
+    }
+    for (ing, src, n) in cache.into_values() {
+        *out.name_sources.entry(src.key()).or_default() += n;
+        if src == NameSource::Cleaned {
+            *out.unmapped.entry(ing.to_string()).or_default() += n;
+        }
     }
     if builder.len() > 0 {
         sink.write(&builder.finish()?)?;
@@ -823,71 +845,81 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     let mut group_batches: Vec<(Option<Quarter>, u32)> = Vec::new();
     let mut candidates = Vec::new();
     let mut warnings = Warnings::default();
-    let mut group_pids: HashMap<u32, HashSet<u64>> = HashMap::new();
+    let mut group_pids: HashMap<u32, ahash::AHashSet<u64>> = HashMap::new();
+    let mut demo_tasks: Vec<(&InputFile, u32, Option<Quarter>)> = Vec::new();
     for (q, files) in &groups {
         let label = q.map_or_else(|| "unknown".to_owned(), Quarter::label);
         let batch = txn.new_batch(&label);
         quarters.insert(batch, label);
         group_batches.push((*q, batch));
-        let demos: Vec<&&InputFile> = files.iter().filter(|f| f.kind == InputKind::Table(Table::Demo)).collect();
-        let parsed: Vec<Result<DemoParse, FaersError>> = demos.par_iter().map(|f| read_demo(f, batch, *q, opts)).collect();
-        let pids = group_pids.entry(batch).or_default();
-        for p in parsed {
-            let p = p?;
-            pids.extend(p.rows.iter().map(|r| r.primaryid));
-            candidates.extend(p.rows);
-            report.table_mut("demo").merge(p.counts);
-            warnings.merge(p.warnings);
-            files_read.push((batch, p.file));
+        for f in files.iter().filter(|f| f.kind == InputKind::Table(Table::Demo)) {
+            demo_tasks.push((f, batch, *q));
         }
+    }
+    let parsed: Vec<Result<DemoParse, FaersError>> = demo_tasks.par_iter().map(|(f, batch, q)| read_demo(f, *batch, *q, opts)).collect();
+    for (p, (_, batch, _)) in parsed.into_iter().zip(&demo_tasks) {
+        let p = p?;
+        group_pids.entry(*batch).or_default().extend(p.rows.iter().map(|r| r.primaryid));
+        candidates.extend(p.rows);
+        report.table_mut("demo").merge(p.counts);
+        warnings.merge(p.warnings);
+        files_read.push((*batch, p.file));
     }
 
     // 3. Report-level de-duplication.
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
     let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
     report.tables.insert("demo".into(), demo_counts);
-    let winners: HashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
+    // Kept primaryids per batch: a small set per quarter stays in cache better than one big map.
+    let mut winners: HashMap<u32, ahash::AHashSet<u64>> = HashMap::new();
+    for r in &dedup.kept {
+        winners.entry(r.batch).or_default().insert(r.primaryid);
+    }
 
     // 4. Child tables, per quarter, tables in parallel.
     let mut all_sources: HashMap<&'static str, u64> = HashMap::new();
     let mut all_unmapped: HashMap<String, u64> = HashMap::new();
-    let empty = HashSet::new();
+    let empty = ahash::AHashSet::new();
+    // One task per (quarter, table): both cores stay busy even when one table dominates a quarter.
+    let mut tasks: Vec<(Option<Quarter>, u32, Table, Vec<&InputFile>)> = Vec::new();
     for (q, batch) in &group_batches {
-        let files = &groups[q];
-        let ctx = ChildContext {
-            batch: *batch,
-            quarter: *q,
-            winners: &winners,
-            group_pids: group_pids.get(batch).unwrap_or(&empty),
-            deleted: &deleted,
-            normaliser: &normaliser,
-            opts,
-        };
-        let per_table: Vec<(Table, Vec<&InputFile>)> = Table::ALL[1..]
-            .iter()
-            .map(|t| (*t, files.iter().copied().filter(|f| f.kind == InputKind::Table(*t)).collect::<Vec<_>>()))
-            .filter(|(_, v)| !v.is_empty())
-            .collect();
-        let results: Vec<Result<ChildParse, FaersError>> = per_table
-            .par_iter()
-            .map(|(t, fs)| {
-                let mut sink = txn.child_sink(t.child().expect("child"), *batch)?;
-                let r = read_child_table(*t, fs, &ctx, &mut sink)?;
-                sink.finish()?;
-                Ok(r)
-            })
-            .collect();
-        for r in results {
-            let r = r?;
-            report.table_mut(r.table.key()).merge(r.counts);
-            warnings.merge(r.warnings);
-            files_read.extend(r.files.into_iter().map(|f| (*batch, f)));
-            for (k, v) in r.name_sources {
-                *all_sources.entry(k).or_default() += v;
+        for t in &Table::ALL[1..] {
+            let fs: Vec<&InputFile> = groups[q].iter().copied().filter(|f| f.kind == InputKind::Table(*t)).collect();
+            if !fs.is_empty() {
+                tasks.push((*q, *batch, *t, fs));
             }
-            for (k, v) in r.unmapped {
-                *all_unmapped.entry(k).or_default() += v;
-            }
+        }
+    }
+    // Largest first, for a better balance.
+    tasks.sort_by_key(|t| std::cmp::Reverse(t.3.iter().map(|f| f.bytes).sum::<u64>()));
+    let results: Vec<Result<(u32, ChildParse), FaersError>> = tasks
+        .par_iter()
+        .map(|(q, batch, t, fs)| {
+            let ctx = ChildContext {
+                batch: *batch,
+                quarter: *q,
+                winners: winners.get(batch).unwrap_or(&empty),
+                group_pids: group_pids.get(batch).unwrap_or(&empty),
+                deleted: &deleted,
+                normaliser: &normaliser,
+                opts,
+            };
+            let mut sink = txn.child_sink(t.child().expect("child"), *batch)?;
+            let r = read_child_table(*t, fs, &ctx, &mut sink)?;
+            sink.finish()?;
+            Ok((*batch, r))
+        })
+        .collect();
+    for r in results {
+        let (batch, r) = r?;
+        report.table_mut(r.table.key()).merge(r.counts);
+        warnings.merge(r.warnings);
+        files_read.extend(r.files.into_iter().map(|f| (batch, f)));
+        for (k, v) in r.name_sources {
+            *all_sources.entry(k).or_default() += v;
+        }
+        for (k, v) in r.unmapped {
+            *all_unmapped.entry(k).or_default() += v;
         }
     }
     finish_name_stats(&mut report, all_sources, all_unmapped);

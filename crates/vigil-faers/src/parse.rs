@@ -65,6 +65,16 @@ impl PartialDate {
         Ok(Some(PartialDate { year, month, day }))
     }
 
+    /// Validates a date and returns it as its digits, borrowing the input when it already is
+    /// exactly that (no allocation on the hot path).
+    pub fn normalised(s: &str) -> Result<Option<&str>, String> {
+        let c = clean_numeric(s);
+        match PartialDate::parse(c)? {
+            Some(_) => Ok(Some(c)),
+            None => Ok(None),
+        }
+    }
+
     /// How much of the date is known.
     pub fn precision(&self) -> DatePrecision {
         match (self.month, self.day) {

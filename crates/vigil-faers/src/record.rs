@@ -10,6 +10,9 @@
 //! * A record split over several physical lines (an embedded newline) has fewer fields than the
 //!   header: the following lines are joined to it until the count is reached. If joining
 //!   overshoots, the first part is reported as a short row and the later line starts afresh.
+//!   In files whose rows end in `$` (learnt from the first complete row), a row of exactly the
+//!   header's width lacks its final `$`: it is joined with the next line when that line is not a
+//!   record by itself (the newline broke its last value), else taken as complete.
 //! * Two records run together on one line (a missing newline) are split back when the line
 //!   ends in `$` and its field count is a whole multiple of the header's.
 //! * Any other line with too many fields (a `$` inside a value shifts the columns) is reported
@@ -40,6 +43,10 @@ pub struct BadRow {
 #[derive(Debug, Default)]
 pub struct Record {
     buf: Vec<u8>,
+    /// The same bytes when they are valid UTF-8 (checked once per record, so fields are sliced
+    /// without re-validation); `buf` is then empty.
+    sbuf: String,
+    utf8: bool,
     ends: Vec<usize>,
     /// 1-based line number of the first physical line.
     pub line: u64,
@@ -52,16 +59,37 @@ impl Record {
             return &[];
         }
         let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
-        &self.buf[start..self.ends[i]]
+        if self.utf8 {
+            &self.sbuf.as_bytes()[start..self.ends[i]]
+        } else {
+            &self.buf[start..self.ends[i]]
+        }
     }
 
     /// Field `i` decoded: UTF-8 when valid, else Latin-1 (every byte one character).
     pub fn text(&self, i: usize) -> Cow<'_, str> {
+        if self.utf8 {
+            return Cow::Borrowed(self.utf8_field(i));
+        }
         decode_field(self.bytes(i))
+    }
+
+    /// Field `i` of a record known to be UTF-8.
+    fn utf8_field(&self, i: usize) -> &str {
+        if i >= self.ends.len() {
+            return "";
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        // `$` is ASCII, so field boundaries are character boundaries.
+        &self.sbuf[start..self.ends[i]]
     }
 
     /// Field `i` trimmed, or `None` when empty.
     pub fn opt_text(&self, i: usize) -> Option<Cow<'_, str>> {
+        if self.utf8 {
+            let t = self.utf8_field(i).trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+            return if t.is_empty() { None } else { Some(Cow::Borrowed(t)) };
+        }
         let b = trim_bytes(self.bytes(i));
         if b.is_empty() {
             None
@@ -119,6 +147,9 @@ pub struct DollarReader<R> {
     src: R,
     header: Vec<String>,
     width: usize,
+    /// Whether rows end in an extra `$`, learnt from the first complete row. In that style a row of exactly `width` fields lacks its final `$`
+    /// and is joined with the next line (the newline broke its last value).
+    trailing: Option<bool>,
     physical_line: u64,
     line: Vec<u8>,
     carry: Option<(Vec<u8>, u64)>,
@@ -149,13 +180,15 @@ impl<R: BufRead> DollarReader<R> {
                 break;
             }
         }
+        // Learnt from the data rows, not the header: raw FAERS headers end in `$` too.
+        let trailing = None;
         let mut header: Vec<String> =
             line.split(|&b| b == b'$').map(|f| decode_field(trim_bytes(f)).to_lowercase()).collect();
         while header.last().is_some_and(|h| h.is_empty()) {
             header.pop();
         }
         let width = header.len();
-        Ok(Some(Self { src, header, width, physical_line, line, carry: None, runon: None, bytes_read }))
+        Ok(Some(Self { src, header, width, trailing, physical_line, line, carry: None, runon: None, bytes_read }))
     }
 
     /// The header names (trimmed, lower-cased, trailing empty name dropped).
@@ -187,7 +220,11 @@ impl<R: BufRead> DollarReader<R> {
     /// Classifies a candidate record of `k` fields: complete, short, or too long.
     fn fits(&self, b: &[u8], k: usize) -> Fit {
         let w = self.width;
-        if k == w || (k == w + 1 && b.last() == Some(&b'$')) {
+        if k == w + 1 && b.last() == Some(&b'$') {
+            Fit::Exact
+        } else if k == w && self.trailing == Some(true) {
+            Fit::Short
+        } else if k == w {
             Fit::Exact
         } else if k < w {
             Fit::Short
@@ -197,18 +234,30 @@ impl<R: BufRead> DollarReader<R> {
     }
 
     fn fill(rec: &mut Record, bytes: &[u8], line: u64, width: usize) {
-        rec.buf.clear();
-        rec.buf.extend_from_slice(bytes);
+        // Reuse whichever buffer holds capacity.
+        let mut buf = if rec.utf8 { std::mem::take(&mut rec.sbuf).into_bytes() } else { std::mem::take(&mut rec.buf) };
+        buf.clear();
+        buf.extend_from_slice(bytes);
         rec.ends.clear();
-        rec.ends.extend(memchr::memchr_iter(b'$', &rec.buf));
-        rec.ends.push(rec.buf.len());
+        rec.ends.extend(memchr::memchr_iter(b'$', &buf));
+        rec.ends.push(buf.len());
         // Drop the empty field a trailing `$` makes.
-        if rec.ends.len() > width && rec.buf.last() == Some(&b'$') {
+        if rec.ends.len() > width && buf.last() == Some(&b'$') {
             rec.ends.pop();
             let l = rec.ends.len();
             if l > 0 {
                 // The last kept field ends at the trailing `$`.
-                rec.ends[l - 1] = rec.buf.len() - 1;
+                rec.ends[l - 1] = buf.len() - 1;
+            }
+        }
+        match String::from_utf8(buf) {
+            Ok(s) => {
+                rec.sbuf = s;
+                rec.utf8 = true;
+            }
+            Err(e) => {
+                rec.buf = e.into_bytes();
+                rec.utf8 = false;
             }
         }
         rec.line = line;
@@ -251,6 +300,9 @@ impl<R: BufRead> DollarReader<R> {
         loop {
             match self.fits(&acc, k) {
                 Fit::Exact => {
+                    if self.trailing.is_none() {
+                        self.trailing = Some(k == w + 1);
+                    }
                     Self::fill(rec, &acc, start_line, w);
                     self.line = acc;
                     return Ok(Some(Ok(())));
@@ -295,6 +347,12 @@ impl<R: BufRead> DollarReader<R> {
                         return Ok(Some(Err(bad)));
                     }
                     match self.read_line()? {
+                        None if k == w => {
+                            // All fields present, only the final `$` is missing: complete.
+                            Self::fill(rec, &acc, start_line, w);
+                            self.line = acc;
+                            return Ok(Some(Ok(())));
+                        }
                         None => {
                             let bad = BadRow {
                                 line: start_line,
@@ -308,6 +366,12 @@ impl<R: BufRead> DollarReader<R> {
                             let next_k = count_fields(&self.line);
                             let joined_k = k + next_k - 1;
                             let next_fits_alone = matches!(self.fits(&self.line, next_k), Fit::Exact);
+                            if k == w && (next_fits_alone || joined_k > w + 1) {
+                                // All fields present, only the final `$` is missing: complete.
+                                Self::fill(rec, &acc, start_line, w);
+                                self.carry = Some((std::mem::take(&mut self.line), next_line));
+                                return Ok(Some(Ok(())));
+                            }
                             if next_fits_alone || joined_k > w + 1 {
                                 // The next line is a record of its own: the short one is bad.
                                 let bad = BadRow {
@@ -394,6 +458,14 @@ mod tests {
         assert_eq!(rows, [["4", "5", "6"]]);
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 2);
+    }
+
+    #[test]
+    fn split_last_value_in_trailing_style() {
+        // Rows end in `$`; the second row's last value was broken by a newline.
+        let (_, rows, bad) = read_all(b"a$b$c$\n1$2$3$\n4$5$TW\nO$\n7$8$9$\n");
+        assert_eq!(rows, [["1", "2", "3"], ["4", "5", "TWO"], ["7", "8", "9"]]);
+        assert!(bad.is_empty());
     }
 
     #[test]

@@ -316,3 +316,74 @@ fn edited_date_rows_keep_precision() {
         assert_eq!(ther[0].column(2).as_string::<i32>().value(0), want);
     }
 }
+
+/// The openFDA fixture: one legacy report (safetyreportid 4562564-7). Counts from
+/// `python3 -c "import json; p=json.load(open('event.postannotation.json'))['patient']; print(len(p['reaction']), len(p['drug']), sum(1 for x in p['drug'] if x.get('drugindication')), sum(1 for x in p['drug'] if x.get('drugstartdate') or x.get('drugenddate')))"`
+/// → 86 reactions (all distinct), 23 drugs (2 suspect: VIOXX twice), 5 with an indication, 5 with dates;
+/// seriousness flags disabling, hospitalization and other → 3 outcome rows.
+#[test]
+fn openfda_fixture() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("in");
+    std::fs::create_dir_all(&q).unwrap();
+    std::fs::copy(d.join("openfda/fda_openfda_test_fixtures/event.postannotation.json"), q.join("event.json")).unwrap();
+    let store = tmp.path().join("store");
+    let o = vigil_faers::openfda::ingest_openfda(&[q], &store, &IngestOptions::default()).unwrap();
+    assert!(o.report.unbalanced_tables().is_empty());
+    assert_eq!(counts(&o, "demo"), (1, 1, 0, 0));
+    assert_eq!(counts(&o, "reac"), (86, 86, 0, 0));
+    // 23 drug rows, 1..23 as drug_seq: no duplicates.
+    assert_eq!(counts(&o, "drug"), (23, 23, 0, 0));
+    assert_eq!(counts(&o, "indi"), (5, 5, 0, 0));
+    assert_eq!(counts(&o, "ther"), (5, 5, 0, 0));
+    assert_eq!(counts(&o, "outc"), (3, 3, 0, 0));
+    assert!(primaryids(&store).contains(&4_562_564));
+    assert_eq!(report_text(&store, 4_562_564, "sex").as_deref(), Some("F"));
+    assert_eq!(report_text(&store, 4_562_564, "age_years").as_deref(), Some("62.0"));
+    assert_eq!(report_text(&store, 4_562_564, "fda_dt").as_deref(), Some("20030407"));
+    // First suspect VIOXX → PS, the second → SS: with PS+SS one drug (the cleaned name VIOXX).
+    let set = load_report_set(&store, &ReportQuery::default()).unwrap();
+    assert_eq!(set.drugs.names(), ["VIOXX"]);
+    assert_eq!(set.report_events(0).len(), 86);
+    let set = load_report_set(&store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+    assert!(set.drugs.get("LEVOTHYROXINE").is_some()); // SYNTHROID via the dictionary
+}
+
+/// Every byte-level quirk in one hand-made legacy-style quarter (trailing `$` on rows). Expected
+/// counts by construction, written beside each line below.
+#[test]
+fn byte_quirks_are_accounted_for() {
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("aers_ascii_2011q2");
+    std::fs::create_dir_all(&q).unwrap();
+    let mut demo: Vec<u8> = b"\xEF\xBB\xBFISR$CASE$I_F_COD$FDA_DT$ AGE $AGE_COD$GNDR_COD$MFR_SNDR$\r\n".to_vec();
+    demo.extend_from_slice(b"1001$501$I$20110405$6$DEC$M$Soci\xE9t\xE9$\r\n"); // Latin-1 é, age 60 years
+    demo.extend_from_slice(b"1002$502$I$20110406$18$MON$F$ACME$\r\n"); // 1.5 years
+    demo.extend_from_slice(b"1003$503$I$2011$$$NS$X$Y$\r\n"); // a `$` inside MFR_SNDR: rejected, line 4
+    demo.extend_from_slice(b"1004$504$I$20110407$40$YR$F$TWO\r\nLINES$\r\n"); // split record: re-joined
+    std::fs::write(q.join("DEMO11Q2.TXT"), demo).unwrap();
+    // Two records run together on line 2 (a missing newline), then one normal record.
+    let drug = b"ISR$DRUG_SEQ$ROLE_COD$DRUGNAME$\n1001$9001$PS$DUPIXENT$1002$9002$PS$HUMIRA$\n1004$9003$PS$Lipitor 20 MG$\n";
+    std::fs::write(q.join("drug11q2.txt"), drug).unwrap();
+    let reac = b"ISR$PT$\n1001$CONJUNCTIVITIS$\n1001$Conjunctivitis$\n1002$RASH$\n1004$RASH$\n7777$RASH$\n";
+    std::fs::write(q.join("Reac11Q2.txt"), reac).unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest(&[q], &store);
+    assert_eq!(counts(&o, "demo"), (4, 3, 1, 0));
+    let bad = &o.report.tables["demo"].rejected_rows[0];
+    assert_eq!((bad.line, bad.file.ends_with("DEMO11Q2.TXT")), (4, true));
+    assert!(bad.reason.contains("`$` inside a value"), "{}", bad.reason);
+    assert_eq!(counts(&o, "drug"), (3, 3, 0, 0)); // 2 from the run-on line + 1
+    // REAC: 5 rows; the upper/mixed-case CONJUNCTIVITIS pair is a duplicate; 7777 is an orphan.
+    assert_eq!(counts(&o, "reac"), (5, 3, 1, 1));
+    assert_eq!(report_text(&store, 1001, "mfr_sndr").as_deref(), Some("Soci\u{e9}t\u{e9}"));
+    assert_eq!(report_text(&store, 1001, "age_years").as_deref(), Some("60.0"));
+    assert_eq!(report_text(&store, 1002, "age_years").as_deref(), Some("1.5"));
+    assert_eq!(report_text(&store, 1004, "mfr_sndr").as_deref(), Some("TWOLINES"));
+    assert_eq!(report_text(&store, 1002, "sex").as_deref(), Some("F"));
+    let set = load_report_set(&store, &ReportQuery::default()).unwrap();
+    let mut drugs: Vec<&str> = set.drugs.names().iter().map(|s| s.as_str()).collect();
+    drugs.sort();
+    assert_eq!(drugs, ["ADALIMUMAB", "ATORVASTATIN", "DUPILUMAB"]);
+}

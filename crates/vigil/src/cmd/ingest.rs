@@ -88,9 +88,13 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 }
 
 fn print_summary(o: &IngestOutcome) {
+    use std::io::Write;
+    let mut out = std::io::stdout().lock();
+    // A closed pipe (`| head`) must not turn a finished ingest into a crash.
+    macro_rules! say { ($($t:tt)*) => { let _ = writeln!(out, $($t)*); } }
     let r = &o.report;
     let mb = o.bytes as f64 / 1e6;
-    println!(
+    say!(
         "ingested {} files ({:.1} MB) in {:.2} s ({:.0} MB/s) into {}",
         r.files.len(),
         mb,
@@ -98,25 +102,25 @@ fn print_summary(o: &IngestOutcome) {
         if r.seconds > 0.0 { mb / r.seconds } else { 0.0 },
         o.version_dir.display()
     );
-    println!("{:<8} {:>12} {:>12} {:>10} {:>12}", "table", "read", "kept", "rejected", "deduplicated");
+    say!("{:<8} {:>12} {:>12} {:>10} {:>12}", "table", "read", "kept", "rejected", "deduplicated");
     for (t, c) in &r.tables {
-        println!("{:<8} {:>12} {:>12} {:>10} {:>12}", t, c.read, c.kept, c.rejected, c.deduplicated_total());
+        say!("{:<8} {:>12} {:>12} {:>10} {:>12}", t, c.read, c.kept, c.rejected, c.deduplicated_total());
     }
     for (t, c) in &r.tables {
         for (rule, n) in &c.deduplicated {
-            println!("  {t}: {n} removed by rule: {rule}");
+            say!("  {t}: {n} removed by rule: {rule}");
         }
         for (reason, n) in &c.rejected_by_reason {
-            println!("  {t}: {n} rejected: {reason}");
+            say!("  {t}: {n} rejected: {reason}");
         }
     }
     for (rule, n) in &r.stored_reports_removed {
-        println!("  stored reports removed: {n} ({rule})");
+        say!("  stored reports removed: {n} ({rule})");
     }
-    println!("reports in store: {}", r.reports_in_store);
+    say!("reports in store: {}", r.reports_in_store);
     let unmapped: u64 = r.unmapped_drug_names.iter().map(|(_, n)| n).sum();
     if !r.unmapped_drug_names.is_empty() {
-        println!(
+        say!(
             "drug names not mapped to an ingredient: {} distinct (top: {}); see ingest_report.json",
             r.unmapped_drug_names.len(),
             r.unmapped_drug_names.iter().take(5).map(|(n, c)| format!("{n} ×{c}")).collect::<Vec<_>>().join(", ")
@@ -125,6 +129,6 @@ fn print_summary(o: &IngestOutcome) {
     }
     let unbalanced = r.unbalanced_tables();
     if !unbalanced.is_empty() {
-        println!("WARNING: row accounting does not balance for {unbalanced:?}");
+        say!("WARNING: row accounting does not balance for {unbalanced:?}");
     }
 }

@@ -1,0 +1,159 @@
+//! `vigil synth` → `vigil ingest` end to end, the planted dupilumab signals, and a real `kill -9`
+//! of a running ingest.
+use std::path::Path;
+use std::process::{Command, Stdio};
+use std::time::{Duration, Instant};
+
+use vigil_store::read::{export_rows_csv, load_report_set, ReportQuery, Store};
+use vigil_store::reports::ReportSet;
+
+fn vigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+fn run_ok(cmd: &mut Command) -> String {
+    let out = cmd.output().expect("vigil runs");
+    assert!(out.status.success(), "vigil failed: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// PRR = [a/(a+b)] / [c/(c+d)] with a = reports with drug and event, a+b = reports with drug,
+/// c = reports with the event but not the drug, c+d = reports without the drug.
+fn prr(set: &ReportSet, drug: &str, event: &str) -> (u64, f64) {
+    let d = set.drugs.get(drug).expect("drug present");
+    let e = set.events.get(event).expect("event present");
+    let (mut a, mut ab, mut c, mut cd) = (0u64, 0u64, 0u64, 0u64);
+    for r in 0..set.len() {
+        let has_d = set.report_drugs(r).contains(&d);
+        let has_e = set.report_events(r).contains(&e);
+        if has_d {
+            ab += 1;
+            a += has_e as u64;
+        } else {
+            cd += 1;
+            c += has_e as u64;
+        }
+    }
+    (a, (a as f64 / ab as f64) / (c as f64 / cd as f64))
+}
+
+#[test]
+fn synth_ingest_and_planted_signals() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("synth");
+    let store = tmp.path().join("store");
+    let started = Instant::now();
+    run_ok(vigil().args(["synth", "--reports", "20000", "--seed", "7", "--out"]).arg(&data));
+    assert!(data.join("SYNTHETIC_README.txt").exists());
+    let summary = run_ok(vigil().args(["ingest", "faers"]).arg(&data).arg("--store").arg(&store).arg("--quiet"));
+    assert!(summary.contains("reports in store"), "{summary}");
+    assert!(started.elapsed() < Duration::from_secs(30), "synth + ingest of 20,000 reports took {:?}", started.elapsed());
+    let report = Store::open(&store).unwrap().ingest_report().unwrap();
+    assert!(report.unbalanced_tables().is_empty());
+    // Every case appears once: 20,000 cases minus the deleted ones (follow-ups replace versions).
+    let deleted = report.tables["deleted"].kept;
+    assert!(deleted > 0);
+    assert_eq!(report.reports_in_store, 20_000 - deleted);
+
+    let set = load_report_set(&store, &ReportQuery::default()).unwrap();
+    // Planted relative rates (synth::PLANTED): conjunctivitis 20, dermatitis atopic 40, erythema 4;
+    // headache 1 (null control). With ~600 dupilumab reports the estimates are noisy, so the test
+    // checks ranges: strong signals well above 1, the null control near 1.
+    let (a, p) = prr(&set, "DUPILUMAB", "CONJUNCTIVITIS");
+    assert!(a >= 20 && p > 8.0, "conjunctivitis a={a} PRR={p}");
+    let (_, p) = prr(&set, "DUPILUMAB", "DERMATITIS ATOPIC");
+    assert!(p > 15.0, "dermatitis atopic PRR={p}");
+    let (_, p) = prr(&set, "DUPILUMAB", "ERYTHEMA");
+    assert!(p > 1.5, "erythema PRR={p}");
+    let (_, p) = prr(&set, "DUPILUMAB", "HEADACHE");
+    assert!((0.5..2.0).contains(&p), "headache (null control) PRR={p}");
+
+    // Competition bias: removing the psoriasis biologics' reports raises dupilumab's psoriasis PRR.
+    let (_, before) = prr(&set, "DUPILUMAB", "PSORIASIS");
+    let q = ReportQuery { exclude_drugs: vec!["USTEKINUMAB".into(), "SECUKINUMAB".into(), "ADALIMUMAB".into()], ..Default::default() };
+    let (_, after) = prr(&load_report_set(&store, &q).unwrap(), "DUPILUMAB", "PSORIASIS");
+    assert!(after > before, "psoriasis PRR {before} → {after}");
+
+    // The row-wise export has one row per report × drug × event of the loaded set.
+    let mut csv = Vec::new();
+    let rows = export_rows_csv(&store, &ReportQuery::default(), &mut csv).unwrap();
+    let expected: u64 = (0..set.len()).map(|r| (set.report_drugs(r).len() * set.report_events(r).len()) as u64).sum();
+    assert_eq!(rows, expected);
+}
+
+#[test]
+fn missing_inputs_give_a_clear_error() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = vigil().args(["ingest", "faers"]).arg(tmp.path()).arg("--store").arg(tmp.path().join("s")).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("vigil: error:") && err.contains("no FAERS table files"), "{err}");
+}
+
+fn live_reports(store: &Path) -> (String, u64) {
+    let current = std::fs::read_to_string(store.join("CURRENT")).unwrap().trim().to_owned();
+    let s = Store::open(store).expect("store opens");
+    let n = s.read_reports(Some(&["primaryid"])).unwrap().iter().map(|b| b.num_rows() as u64).sum();
+    assert_eq!(n, s.ingest_report().unwrap().reports_in_store);
+    // The loader must work on it too.
+    load_report_set(store, &ReportQuery::default()).expect("loads");
+    (current, n)
+}
+
+/// A `kill -9` at several moments of a running ingest leaves the previous version readable and
+/// complete, and the next ingest succeeds (stale lock and temporary directory cleaned up).
+#[test]
+fn kill_9_during_ingest_leaves_previous_store_intact() {
+    let tmp = tempfile::tempdir().unwrap();
+    let small = tmp.path().join("small");
+    let big = tmp.path().join("big");
+    let store = tmp.path().join("store");
+    run_ok(vigil().args(["synth", "--reports", "2000", "--seed", "1", "--quarters", "2", "--out"]).arg(&small));
+    run_ok(vigil().args(["synth", "--reports", "150000", "--seed", "2", "--quarters", "3", "--out"]).arg(&big));
+    run_ok(vigil().args(["ingest", "faers"]).arg(&small).arg("--store").arg(&store).arg("--quiet"));
+    let (v1, n1) = live_reports(&store);
+    assert_eq!(v1, "v000001");
+    let mut killed_mid_run = 0;
+    for delay_ms in [50u64, 300, 800, 1500, 2500] {
+        let mut child = vigil()
+            .args(["ingest", "faers"])
+            .arg(&big)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet")
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        std::thread::sleep(Duration::from_millis(delay_ms));
+        let running = child.try_wait().unwrap().is_none();
+        // SIGKILL, as `kill -9`.
+        let status = Command::new("kill").arg("-9").arg(child.id().to_string()).status().unwrap();
+        assert!(status.success() || !running);
+        child.wait().unwrap();
+        let (v, n) = live_reports(&store);
+        if running {
+            killed_mid_run += 1;
+        }
+        // Either the kill landed before the switch (old version, same reports) or after it.
+        if v == v1 {
+            assert_eq!(n, n1, "killed at {delay_ms} ms: old version changed");
+        } else {
+            assert!(n > n1);
+        }
+        if v != v1 {
+            break;
+        }
+    }
+    assert!(killed_mid_run >= 1, "no kill landed while the ingest was running");
+    // A normal ingest afterwards works and cleans up.
+    run_ok(vigil().args(["ingest", "faers"]).arg(&big).arg("--store").arg(&store).arg("--quiet"));
+    let (_, n) = live_reports(&store);
+    assert!(n > n1);
+    let leftovers: Vec<String> = std::fs::read_dir(&store)
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .filter(|n| n.starts_with(".tmp-") || n == "LOCK")
+        .collect();
+    assert!(leftovers.is_empty(), "{leftovers:?}");
+}
