@@ -29,5 +29,6 @@
 pub mod disproportionality;
 pub mod meta;
 pub mod mgps;
+pub mod score;
 pub mod special;
 pub mod table;

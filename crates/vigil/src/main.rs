@@ -4,9 +4,12 @@ use clap::{Parser, Subcommand};
 mod cmd;
 mod plot;
 
-/// vigil: a drug-safety evidence engine.
+/// vigil: a drug-safety evidence engine. Can this drug cause this reaction, how often, and is it
+/// causing it in this patient?
+///
+/// Start with `vigil demo`; every subcommand has `--help` with examples.
 #[derive(Parser)]
-#[command(name = "vigil", version, about, long_about = None)]
+#[command(name = "vigil", version, about)]
 struct Cli {
     #[command(subcommand)]
     command: Command,
@@ -14,8 +17,14 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
+    /// Run the main job on bundled synthetic data: synth → ingest → signals for dupilumab.
+    Demo(cmd::demo::Args),
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     Signals(cmd::signals::Args),
+    /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
+    Ingest(cmd::ingest::Args),
+    /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
+    Synth(cmd::synth::Args),
     /// Meta-analysis of trials (metafor-exact): RR/OR/RD/Peto, EE/MH/Peto/RE, forest and funnel plots.
     Meta(cmd::meta::Args),
 }
@@ -23,7 +32,10 @@ enum Command {
 fn main() -> std::process::ExitCode {
     let cli = Cli::parse();
     let result = match cli.command {
+        Command::Demo(args) => cmd::demo::run(args),
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Ingest(args) => cmd::ingest::run(args),
+        Command::Synth(args) => cmd::synth::run(args),
         Command::Meta(args) => cmd::meta::run(args),
     };
     match result {
