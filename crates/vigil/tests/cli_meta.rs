@@ -205,3 +205,24 @@ fn mh_correction_matches_meta_style_case() {
     }
     assert!((exact["beta"].as_f64().unwrap() - corrected["beta"].as_f64().unwrap()).abs() > 1e-3, "the correction must change the estimate");
 }
+
+#[test]
+fn zero_variance_names_the_line() {
+    // RD without correction: the double-zero study (line 3) has variance 0 and cannot be weighted.
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,0,30,0,30\nC,2,10,4,10\n");
+    let err = fails(&["meta", &f, "--measure", "RD", "--to", "none"]);
+    assert!(err.contains("line 3 (B): sampling variance is 0"), "{err}");
+    // With metafor's default correction it runs, B is kept with RD = 0.
+    let j = json_of(&["meta", &f, "--measure", "RD", "--format", "json"]);
+    assert_eq!(j["studies"][1]["yi"].as_f64(), Some(0.0));
+}
+
+#[test]
+fn cumulative_by_a_text_column_keeps_every_study() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i,date\nA,1,10,2,10,2019-05\nB,3,30,6,30,2017-01\nC,2,10,4,10,2018-03\n");
+    let j = json_of(&["meta", &f, "--cumulative", "date", "--format", "json"]);
+    let slab: Vec<&str> = j["cumulative"]["slab"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert_eq!(slab, ["B", "C", "A"]);
+}

@@ -412,3 +412,37 @@ fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f
     }
     Ok((t, iterations))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // y = (0, 1, 3), v = (0.1, 0.2, 0.3): w = (10, 5, 10/3), Σw = 55/3,
+    // ȳ_w = (0 + 5 + 10)/(55/3) = 9/11, Q = 10(9/11)² + 5(2/11)² + (10/3)(24/11)² = 2750/121 = 22.7273.
+    // HS = (Q − k)/Σw = (2750/121 − 3)·3/55; HSk = HS·k/(k−1) = 1.5·HS.
+    #[test]
+    fn hunter_schmidt_by_hand() {
+        let (y, v) = ([0.0, 1.0, 3.0], [0.1, 0.2, 0.3]);
+        let x = Matrix::intercept(3);
+        let q = 2750.0 / 121.0;
+        let hs = (q - 3.0) * 3.0 / 55.0;
+        let got = estimate_tau2(Method::HS, &x, &y, &v).unwrap().tau2;
+        assert!((got - hs).abs() < 1e-14 * hs, "{got} vs {hs}");
+        let got_k = estimate_tau2(Method::HSk, &x, &y, &v).unwrap().tau2;
+        assert!((got_k - 1.5 * hs).abs() < 1e-14 * hs);
+        assert!((generalised_q(&x, &y, &v, 0.0).unwrap() - q).abs() < 1e-12);
+    }
+
+    // PMM solves Q(τ²) = χ²₀.₅(k−1); since the median of χ²(k−1) is below its mean k−1, PMM > PM.
+    #[test]
+    fn median_unbiased_paule_mandel_hits_the_median() {
+        let (y, v) = ([0.0, 1.0, 3.0, -0.5], [0.1, 0.2, 0.3, 0.15]);
+        let x = Matrix::intercept(4);
+        let pmm = estimate_tau2(Method::PMM, &x, &y, &v).unwrap().tau2;
+        let pm = estimate_tau2(Method::PM, &x, &y, &v).unwrap().tau2;
+        let q = generalised_q(&x, &y, &v, pmm).unwrap();
+        assert!((q - super::super::dist::qchisq(0.5, 3.0)).abs() < 1e-9, "{q}");
+        assert!((generalised_q(&x, &y, &v, pm).unwrap() - 3.0).abs() < 1e-9);
+        assert!(pmm > pm);
+    }
+}

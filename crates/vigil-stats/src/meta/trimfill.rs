@@ -156,3 +156,23 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
     let refit = fit(&y_all, &v_all, None, options)?;
     Ok(TrimFill { k0, se_k0, side, fit: refit, yi: y_all, vi: v_all, filled })
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::meta::tau2::Method;
+
+    // A funnel that is symmetric by construction (pairs 0.3 ± d with equal variances) has nothing
+    // missing on either side, with either estimator.
+    #[test]
+    fn symmetric_funnel_fills_nothing() {
+        let y = [0.1, 0.5, 0.2, 0.4, 0.25, 0.35, 0.0, 0.6];
+        let v = [0.04, 0.04, 0.02, 0.02, 0.01, 0.01, 0.09, 0.09];
+        let opts = RmaOptions { method: Method::EE, ..RmaOptions::default() };
+        for est in [Estimator::L0, Estimator::R0] {
+            let tf = trimfill(&y, &v, opts, est, None).unwrap();
+            assert_eq!(tf.k0, 0, "{est:?}");
+            assert!((tf.fit.beta[0] - 0.3).abs() < 1e-12);
+        }
+    }
+}

@@ -480,6 +480,17 @@ fn analyse(args: &Args) -> Result<Analysis> {
         _ => unreachable!("tables always have a measure"),
     };
     let used: Vec<usize> = (0..k_all).filter(|&i| effects[i].is_some()).collect();
+    if matches!(args.model, ModelArg::Ee | ModelArg::Re) {
+        // Inverse-variance weights need a positive variance (e.g. an uncorrected double-zero RD has 0).
+        let bad: Vec<String> = used
+            .iter()
+            .filter(|&&i| !(effects[i].expect("used").1 > 0.0))
+            .map(|&i| format!("line {} ({}): sampling variance is 0; use a continuity correction (--to only0) or --drop00", input.lines[i], input.studies[i]))
+            .collect();
+        if !bad.is_empty() {
+            bail!("{}: {} study(ies) cannot be weighted:\n  {}", input.path.display(), bad.len(), bad.join("\n  "));
+        }
+    }
     let yi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").0).collect();
     let vi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").1).collect();
 
@@ -567,9 +578,17 @@ fn analyse(args: &Args) -> Result<Analysis> {
     };
     let cumul = match &args.cumulative {
         Some(col) => {
-            let key = input.numeric(col, "--cumulative orders by this column")?;
-            let key_units: Vec<f64> = units.iter().map(|&i| key[i]).collect();
-            let order = stable_order(&key_units);
+            let raw = input.require(col, "--cumulative orders by this column")?;
+            let numeric: Option<Vec<f64>> = units.iter().map(|&i| raw[i].parse::<f64>().ok()).collect();
+            let order = match numeric {
+                Some(key_units) => stable_order(&key_units),
+                // A text column (e.g. a date as YYYY-MM-DD) is ordered as text, ties in file order.
+                None => {
+                    let mut idx: Vec<usize> = (0..units.len()).collect();
+                    idx.sort_by(|&a, &b| raw[units[a]].cmp(&raw[units[b]]));
+                    idx
+                }
+            };
             let rows = cumulative(&order, refit);
             Some(
                 rows.into_iter()
