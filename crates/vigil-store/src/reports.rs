@@ -80,6 +80,11 @@ pub struct ReportSet {
     pub event_offsets: Vec<usize>,
     /// Concatenated event ids of all reports.
     pub event_ids: Vec<u32>,
+    /// Exact (drug, event) pairs of the reports whose rows are not every drug × every event
+    /// (possible in a report-level file, never in FAERS, where each reaction is reported against
+    /// the whole drug list): report `r`'s pairs are `pairs.1[pairs.0[r]..pairs.0[r + 1]]`, empty
+    /// for a full cross product. `None` when every report is a full cross product.
+    pub explicit_pairs: Option<(Vec<usize>, Vec<(u32, u32)>)>,
 }
 
 impl ReportSet {
@@ -102,16 +107,50 @@ impl ReportSet {
     pub fn report_events(&self, r: usize) -> &[u32] {
         &self.event_ids[self.event_offsets[r]..self.event_offsets[r + 1]]
     }
+
+    /// The explicit (drug, event) pairs of report `r`, or `None` when the report is every drug ×
+    /// every event.
+    pub fn report_pairs(&self, r: usize) -> Option<&[(u32, u32)]> {
+        let (off, pairs) = self.explicit_pairs.as_ref()?;
+        let p = &pairs[off[r]..off[r + 1]];
+        (!p.is_empty()).then_some(p)
+    }
+
+    /// Calls `f(drug, event)` for every pair of report `r`.
+    #[inline]
+    pub fn for_each_pair(&self, r: usize, mut f: impl FnMut(u32, u32)) {
+        match self.report_pairs(r) {
+            Some(pairs) => pairs.iter().for_each(|&(d, e)| f(d, e)),
+            None => {
+                let events = self.report_events(r);
+                for &d in self.report_drugs(r) {
+                    for &e in events {
+                        f(d, e);
+                    }
+                }
+            }
+        }
+    }
 }
 
 /// Builds a [`ReportSet`] one report at a time.
 ///
 /// Duplicate drugs or events within a report are dropped here (a report counts once per drug,
 /// event and pair, as openEBGM's `processRaw` counts unique ids).
-#[derive(Debug, Default)]
+#[derive(Debug)]
 pub struct ReportSetBuilder {
     set: ReportSet,
     scratch: Vec<u32>,
+    /// Explicit pairs (offsets, pairs); reports that are full cross products have empty entries.
+    pair_offsets: Vec<usize>,
+    pairs: Vec<(u32, u32)>,
+    any_explicit: bool,
+}
+
+impl Default for ReportSetBuilder {
+    fn default() -> Self {
+        Self::new()
+    }
 }
 
 impl ReportSetBuilder {
@@ -120,11 +159,11 @@ impl ReportSetBuilder {
         let mut set = ReportSet::default();
         set.drug_offsets.push(0);
         set.event_offsets.push(0);
-        Self { set, scratch: Vec::new() }
+        Self { set, scratch: Vec::new(), pair_offsets: vec![0], pairs: Vec::new(), any_explicit: false }
     }
 
-    /// Adds one report with its drugs, events and stratum label (`""` when unstratified).
-    /// Names are interned; repeated names within the report count once.
+    /// Adds one report with its drugs, events and stratum label (`""` when unstratified): every
+    /// drug is paired with every event, as in FAERS. Repeated names within the report count once.
     pub fn push_report<D, E>(&mut self, report_id: &str, drugs: D, events: E, stratum: &str)
     where
         D: IntoIterator,
@@ -132,35 +171,56 @@ impl ReportSetBuilder {
         E: IntoIterator,
         E::Item: AsRef<str>,
     {
-        self.scratch.clear();
-        self.scratch.extend(drugs.into_iter().map(|d| self.set.drugs.intern(d.as_ref())));
-        let drug_ids = Self::dedup_sorted(&mut self.scratch);
-        self.set.drug_ids.extend_from_slice(drug_ids);
-        self.set.drug_offsets.push(self.set.drug_ids.len());
-
-        self.scratch.clear();
-        self.scratch.extend(events.into_iter().map(|e| self.set.events.intern(e.as_ref())));
-        let event_ids = Self::dedup_sorted(&mut self.scratch);
-        self.set.event_ids.extend_from_slice(event_ids);
-        self.set.event_offsets.push(self.set.event_ids.len());
-
+        let drug_ids: Vec<u32> = drugs.into_iter().map(|d| self.set.drugs.intern(d.as_ref())).collect();
+        let event_ids: Vec<u32> = events.into_iter().map(|e| self.set.events.intern(e.as_ref())).collect();
         let s = self.set.strata.intern(stratum);
-        self.set.report_stratum.push(s);
-        self.set.report_ids.push(report_id.to_owned());
+        self.push_report_ids(report_id, &drug_ids, &event_ids, s);
     }
 
-    /// Adds one report whose drug and event ids are already interned in this builder's
-    /// dictionaries (see [`ReportSetBuilder::dictionaries_mut`]). Duplicates are removed.
+    /// Adds one report given as its (drug, event) rows, as in a report-level file. Distinct drugs
+    /// and events make the report's lists; if the distinct rows are not every drug × every event,
+    /// the report keeps its exact pairs so that only reported pairs are counted.
+    pub fn push_report_rows<S: AsRef<str>>(&mut self, report_id: &str, rows: &[(S, S)], stratum: &str) {
+        let mut ids: Vec<(u32, u32)> = rows
+            .iter()
+            .map(|(d, e)| (self.set.drugs.intern(d.as_ref()), self.set.events.intern(e.as_ref())))
+            .collect();
+        ids.sort_unstable();
+        ids.dedup();
+        let mut drugs: Vec<u32> = ids.iter().map(|p| p.0).collect();
+        drugs.dedup();
+        let mut events: Vec<u32> = ids.iter().map(|p| p.1).collect();
+        events.sort_unstable();
+        events.dedup();
+        let s = self.set.strata.intern(stratum);
+        self.push_lists(report_id, &drugs, &events, s);
+        if ids.len() != drugs.len() * events.len() {
+            self.any_explicit = true;
+            self.pairs.extend_from_slice(&ids);
+        }
+        self.pair_offsets.push(self.pairs.len());
+    }
+
+    /// Adds one report, every drug paired with every event, whose ids are already interned in
+    /// this builder's dictionaries (see [`ReportSetBuilder::dictionaries_mut`]). Duplicates are
+    /// removed.
     pub fn push_report_ids(&mut self, report_id: &str, drugs: &[u32], events: &[u32], stratum: u32) {
+        self.push_lists(report_id, drugs, events, stratum);
+        self.pair_offsets.push(self.pairs.len());
+    }
+
+    fn push_lists(&mut self, report_id: &str, drugs: &[u32], events: &[u32], stratum: u32) {
         self.scratch.clear();
         self.scratch.extend_from_slice(drugs);
-        let d = Self::dedup_sorted(&mut self.scratch);
-        self.set.drug_ids.extend_from_slice(d);
+        self.scratch.sort_unstable();
+        self.scratch.dedup();
+        self.set.drug_ids.extend_from_slice(&self.scratch);
         self.set.drug_offsets.push(self.set.drug_ids.len());
         self.scratch.clear();
         self.scratch.extend_from_slice(events);
-        let e = Self::dedup_sorted(&mut self.scratch);
-        self.set.event_ids.extend_from_slice(e);
+        self.scratch.sort_unstable();
+        self.scratch.dedup();
+        self.set.event_ids.extend_from_slice(&self.scratch);
         self.set.event_offsets.push(self.set.event_ids.len());
         self.set.report_stratum.push(stratum);
         self.set.report_ids.push(report_id.to_owned());
@@ -171,16 +231,13 @@ impl ReportSetBuilder {
         (&mut self.set.drugs, &mut self.set.events, &mut self.set.strata)
     }
 
-    fn dedup_sorted(v: &mut Vec<u32>) -> &[u32] {
-        v.sort_unstable();
-        v.dedup();
-        v
-    }
-
     /// The finished set.
     pub fn finish(mut self) -> ReportSet {
         if self.set.strata.is_empty() {
             self.set.strata.intern("");
+        }
+        if self.any_explicit {
+            self.set.explicit_pairs = Some((self.pair_offsets, self.pairs));
         }
         self.set
     }
@@ -201,5 +258,17 @@ mod tests {
         assert_eq!(s.report_events(0), &[0]); // X once
         assert_eq!(s.report_events(1), &[0, 1]); // sorted ids: X=0, Y=1
         assert_eq!(s.drugs.name(1), "B");
+    }
+
+    #[test]
+    fn rows_that_are_not_a_cross_product_keep_their_pairs() {
+        let mut b = ReportSetBuilder::new();
+        b.push_report_rows("1", &[("A", "X"), ("B", "Y")], ""); // not A·Y, not B·X
+        b.push_report_rows("2", &[("A", "X"), ("A", "Y")], ""); // a cross product
+        let s = b.finish();
+        let mut pairs = Vec::new();
+        s.for_each_pair(0, |d, e| pairs.push((d, e)));
+        assert_eq!(pairs, vec![(0, 0), (1, 1)]);
+        assert!(s.report_pairs(1).is_none());
     }
 }

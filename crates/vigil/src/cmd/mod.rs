@@ -1,3 +1,6 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod assess;
 pub mod signals;
+pub mod ingest;
+pub mod synth;
+pub mod demo;

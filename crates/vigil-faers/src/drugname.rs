@@ -1,0 +1,279 @@
+//! Drug names → active ingredient(s).
+//!
+//! Order (after faers-format.md §6, the "practical rule"):
+//! 1. `prod_ai` (FDA's ingredient field, 2014Q3 on) when present, split on `\`;
+//! 2. else the cleaned `drugname` looked up in the brand → ingredient dictionary (built-in
+//!    `data/brand_ingredients.csv`, extendable with a user CSV `brand,ingredient[,source]`); the
+//!    cleaned name, its first word, and a name in parentheses are tried in turn;
+//! 3. else the cleaned name itself (reported as unmapped in the ingest report).
+//!
+//! Cleaning: upper case; a WHO-DD style `/00098801/` code and `/BRA/`-style tags dropped;
+//! punctuation other than `-` turned into spaces; strengths (`10 MG`, `250MG`, `0.5%`, `40MG/0.4ML`)
+//! and bare numbers dropped; dose-form words (TABLET, CAPSULE, INJECTION, PEN, …) and filler words
+//! (GENERIC, NOS, UNKNOWN, BLINDED, FORMULATION; AEOLUS clean-up, faers-format.md §6) dropped; salt
+//! words (HYDROCHLORIDE, SODIUM, MESYLATE, …) dropped when another word remains. Several
+//! ingredients are sorted and joined with `;` (as DiAna does).
+use std::collections::HashMap;
+use std::path::Path;
+
+use crate::FaersError;
+
+const BUILTIN_DICTIONARY: &str = include_str!("../data/brand_ingredients.csv");
+
+const FORM_WORDS: &[&str] = &[
+    "TABLET", "TABLETS", "TAB", "TABS", "CAPSULE", "CAPSULES", "CAP", "CAPS", "INJECTION", "INJECTIONS", "INJ",
+    "INJECTABLE", "SOLUTION", "SOLN", "SOL", "ORAL", "CREAM", "OINTMENT", "GEL", "SYRUP", "SUSPENSION", "SUSP",
+    "PATCH", "SPRAY", "DROPS", "EXTENDED", "RELEASE", "ER", "XR", "SR", "CR", "XL", "DR", "FILM", "COATED",
+    "FILM-COATED", "PREFILLED", "PRE-FILLED", "PEN", "PENS", "SYRINGE", "AUTOINJECTOR", "AUTO-INJECTOR", "VIAL",
+    "POWDER", "INHALER", "INHALATION", "AEROSOL", "NASAL", "TOPICAL", "LOTION", "COMPRESSE", "COMPRIMIDOS",
+    "COMPRIMES", "CHEWABLE", "DELAYED", "IV", "SC", "IM", "INFUSION", "CONCENTRATE", "FOR", "AND", "WITH",
+    "FORMULATION", "GENERIC", "NOS", "UNKNOWN", "BLINDED", "UNK", "PLACEBO", "KIT", "DEPOT", "LAR", "FORTE",
+    "PO", "DAILY", "ONCE", "TWICE",
+];
+
+const UNIT_WORDS: &[&str] = &[
+    "MG", "MCG", "UG", "G", "GM", "ML", "L", "IU", "UNIT", "UNITS", "U", "MMOL", "MEQ", "%", "MG/ML", "MCG/ML",
+    "MG/KG", "MILLIGRAM", "MILLIGRAMS", "MICROGRAMS",
+];
+
+const SALT_WORDS: &[&str] = &[
+    "HYDROCHLORIDE", "HCL", "HYDROBROMIDE", "HBR", "SODIUM", "DISODIUM", "POTASSIUM", "CALCIUM", "MAGNESIUM",
+    "SULFATE", "SULPHATE", "BISULFATE", "MESYLATE", "MESILATE", "MALEATE", "BESYLATE", "BESILATE", "TARTRATE",
+    "BITARTRATE", "CITRATE", "ACETATE", "FUMARATE", "SUCCINATE", "PHOSPHATE", "BROMIDE", "CHLORIDE", "NITRATE",
+    "HYDRATE", "DIHYDRATE", "MONOHYDRATE", "TRIHYDRATE", "SESQUIHYDRATE", "PROPIONATE", "DIPROPIONATE",
+    "VALERATE", "ETEXILATE", "MEDOXOMIL", "AXETIL", "DECANOATE", "PAMOATE", "LACTATE", "GLUCONATE", "STEARATE",
+    "TROMETHAMINE", "MALATE", "XINAFOATE", "FUROATE", "OXALATE", "HYCLATE", "ANHYDROUS", "DIHYDROCHLORIDE",
+    "CILEXETIL", "PIVOXIL", "ESTOLATE", "ETHYLSUCCINATE", "SALICYLATE", "TOSYLATE", "ARGININE", "LYSINE",
+];
+
+/// Where an ingredient name came from.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum NameSource {
+    /// FDA's `prod_ai` field.
+    ProdAi,
+    /// The brand → ingredient dictionary.
+    Dictionary,
+    /// The cleaned drug name only (unmapped).
+    Cleaned,
+    /// Nothing usable (empty drug name).
+    Empty,
+}
+
+impl NameSource {
+    /// Name used in the ingest report.
+    pub fn key(self) -> &'static str {
+        match self {
+            NameSource::ProdAi => "prod_ai",
+            NameSource::Dictionary => "dictionary",
+            NameSource::Cleaned => "cleaned_name_unmapped",
+            NameSource::Empty => "empty",
+        }
+    }
+}
+
+fn number_unit(w: &str) -> bool {
+    // 10, 0.5, 250MG, 0.5%, 2.5MG, or a bare unit.
+    let rest = w.trim_start_matches(|c: char| c.is_ascii_digit() || c == '.' || c == ',');
+    if rest.len() == w.len() {
+        return UNIT_WORDS.contains(&w);
+    }
+    rest.is_empty() || UNIT_WORDS.contains(&rest)
+}
+
+fn strength_token(w: &str) -> bool {
+    // A strength or a number: 10, 250MG, 0.5%, 40MG/0.4ML, 16028/0144, MG/ML.
+    !w.is_empty() && w.split('/').all(|p| p.is_empty() || number_unit(p)) && w.bytes().any(|b| b != b'/')
+}
+
+/// Cleans a drug name (see the module docs). Returns an upper-case name, possibly empty.
+pub fn clean_name(raw: &str) -> String {
+    let mut s = raw.to_uppercase();
+    // Drop WHO-DD style codes such as "/00098801/" and tags such as "/BRA/".
+    let mut out = String::with_capacity(s.len());
+    let mut rest = s.as_str();
+    while let Some(p) = rest.find('/') {
+        let (head, tail) = rest.split_at(p);
+        out.push_str(head);
+        let tail = &tail[1..];
+        let end = tail.find(['/', ' ', ')']).unwrap_or(tail.len());
+        let token = &tail[..end];
+        let is_code = !token.is_empty()
+            && (token.bytes().all(|b| b.is_ascii_digit()) && token.len() >= 5 || token.len() == 3 && token.bytes().all(|b| b.is_ascii_alphabetic()) && tail[end..].starts_with('/'));
+        if is_code {
+            rest = tail[end..].strip_prefix('/').unwrap_or(&tail[end..]);
+            out.push(' ');
+        } else {
+            out.push('/');
+            rest = tail;
+        }
+    }
+    out.push_str(rest);
+    s = out;
+    let s: String = s
+        .chars()
+        .map(|c| if c.is_alphanumeric() || c == '-' || c == '.' || c == '%' || c == '/' { c } else { ' ' })
+        .collect();
+    let words: Vec<&str> = s
+        .split_whitespace()
+        .map(|w| w.trim_matches(|c: char| c == '.' || c == '-' || c == '/'))
+        .filter(|w| !w.is_empty())
+        .filter(|w| !strength_token(w) && !FORM_WORDS.contains(w))
+        .collect();
+    strip_salts(&words).join(" ")
+}
+
+fn strip_salts<'a>(words: &[&'a str]) -> Vec<&'a str> {
+    let kept: Vec<&str> = words.iter().copied().filter(|w| !SALT_WORDS.contains(w)).collect();
+    if kept.is_empty() {
+        words.to_vec()
+    } else {
+        kept
+    }
+}
+
+/// Canonical form of an ingredient list: each ingredient cleaned (salt words dropped), sorted,
+/// duplicates removed, joined with `;`.
+pub fn canonical_ingredients<'a>(parts: impl IntoIterator<Item = &'a str>) -> String {
+    let mut v: Vec<String> = parts
+        .into_iter()
+        .map(|p| {
+            let up = p.trim().to_uppercase();
+            let words: Vec<&str> = up.split_whitespace().collect();
+            strip_salts(&words).join(" ")
+        })
+        .filter(|p| !p.is_empty())
+        .collect();
+    v.sort();
+    v.dedup();
+    v.join(";")
+}
+
+/// The drug-name normaliser: the dictionary and the rules above.
+#[derive(Debug, Clone)]
+pub struct DrugNormaliser {
+    dictionary: HashMap<String, String>,
+    /// Every ingredient the dictionary maps to: a drug name that already is one is mapped.
+    ingredients: std::collections::HashSet<String>,
+}
+
+impl DrugNormaliser {
+    /// The normaliser with the built-in dictionary only.
+    pub fn builtin() -> Self {
+        let mut n = Self { dictionary: HashMap::new(), ingredients: Default::default() };
+        n.add_csv_text(BUILTIN_DICTIONARY, "built-in dictionary").expect("the built-in dictionary parses");
+        n
+    }
+
+    /// Number of dictionary entries.
+    pub fn dictionary_len(&self) -> usize {
+        self.dictionary.len()
+    }
+
+    /// Adds entries from a CSV text with columns `brand,ingredient[,…]` (a header row whose
+    /// first field is `brand` is skipped, as are lines starting with `#`). Several ingredients
+    /// are separated by `;`. Later entries replace earlier ones.
+    pub fn add_csv_text(&mut self, text: &str, origin: &str) -> Result<usize, FaersError> {
+        let body: String = text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
+        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body.as_bytes());
+        let mut added = 0;
+        for (i, rec) in rdr.records().enumerate() {
+            let rec = rec.map_err(|e| FaersError::Input(format!("{origin}: record {}: {e}", i + 1)))?;
+            let (Some(brand), Some(ing)) = (rec.get(0), rec.get(1)) else {
+                return Err(FaersError::Input(format!("{origin}: record {}: expected brand,ingredient", i + 1)));
+            };
+            if brand.trim().eq_ignore_ascii_case("brand") {
+                continue;
+            }
+            let key = clean_name(brand);
+            let value = canonical_ingredients(ing.split(';'));
+            if key.is_empty() || value.is_empty() {
+                continue;
+            }
+            for part in value.split(';') {
+                self.ingredients.insert(part.to_owned());
+            }
+            self.dictionary.insert(key, value);
+            added += 1;
+        }
+        Ok(added)
+    }
+
+    /// Adds entries from a CSV file (see [`DrugNormaliser::add_csv_text`]).
+    pub fn add_csv_file(&mut self, path: &Path) -> Result<usize, FaersError> {
+        let text = std::fs::read(path).map_err(|e| FaersError::io(path, e))?;
+        let text = String::from_utf8_lossy(&text);
+        self.add_csv_text(text.trim_start_matches('\u{feff}'), &path.display().to_string())
+    }
+
+    /// The ingredient(s) of one drug row and where they came from.
+    pub fn normalise(&self, drugname: &str, prod_ai: &str) -> (String, NameSource) {
+        let pa = prod_ai.trim();
+        if !pa.is_empty() && !pa.eq_ignore_ascii_case("NA") {
+            let c = canonical_ingredients(pa.split('\\'));
+            if !c.is_empty() {
+                return (c, NameSource::ProdAi);
+            }
+        }
+        let cleaned = clean_name(drugname);
+        if cleaned.is_empty() {
+            return (String::new(), NameSource::Empty);
+        }
+        if let Some(v) = self.dictionary.get(&cleaned) {
+            return (v.clone(), NameSource::Dictionary);
+        }
+        if self.ingredients.contains(&cleaned) {
+            return (cleaned, NameSource::Dictionary);
+        }
+        // A name in parentheses, e.g. "PROZAC( FLUOXETINE HYDROCHLORIDE" or "X (CAFFEINE, PARACETAMOL)".
+        if let Some(p) = drugname.find('(') {
+            let before = clean_name(&drugname[..p]);
+            if let Some(v) = self.dictionary.get(&before) {
+                return (v.clone(), NameSource::Dictionary);
+            }
+            let inner = drugname[p + 1..].trim_end_matches([')', ' ']);
+            let parts: Vec<String> = inner.split([',', ';', '+']).map(clean_name).filter(|x| !x.is_empty()).collect();
+            if !parts.is_empty() && !before.is_empty() {
+                let mapped: Vec<String> =
+                    parts.iter().map(|x| self.dictionary.get(x).cloned().unwrap_or_else(|| x.clone())).collect();
+                return (canonical_ingredients(mapped.iter().map(|s| s.as_str())), NameSource::Cleaned);
+            }
+        }
+        if let Some(first) = cleaned.split(' ').next() {
+            if first.len() >= 4 {
+                if let Some(v) = self.dictionary.get(first) {
+                    return (v.clone(), NameSource::Dictionary);
+                }
+            }
+        }
+        let parts: Vec<&str> = cleaned.split(" / ").collect();
+        (canonical_ingredients(parts.iter().flat_map(|p| p.split('/'))), NameSource::Cleaned)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cleaning_examples_from_the_format_notes() {
+        // Examples quoted in faers-format.md §6.
+        assert_eq!(clean_name("HUMIRA PEN, 40 MG, ABBVIE"), "HUMIRA ABBVIE");
+        assert_eq!(clean_name("ATORVASTATIN CALCIUM."), "ATORVASTATIN");
+        assert_eq!(clean_name("5-fluorouracil /00098801/"), "5-FLUOROURACIL");
+        assert_eq!(clean_name("naproxen 250mg 16028/0144"), "NAPROXEN");
+        assert_eq!(clean_name("SODIUM CHLORIDE"), "SODIUM CHLORIDE");
+    }
+
+    #[test]
+    fn prod_ai_first_then_dictionary() {
+        let n = DrugNormaliser::builtin();
+        assert_eq!(n.normalise("Dupixent", "DUPILUMAB"), ("DUPILUMAB".into(), NameSource::ProdAi));
+        assert_eq!(n.normalise("DUPIXENT 300 MG PREFILLED PEN", ""), ("DUPILUMAB".into(), NameSource::Dictionary));
+        assert_eq!(
+            n.normalise("x", "ACETAMINOPHEN\\BUTALBITAL\\CAFFEINE"),
+            ("ACETAMINOPHEN;BUTALBITAL;CAFFEINE".into(), NameSource::ProdAi)
+        );
+        assert_eq!(n.normalise("Prozac( Fluoxetine Hydrochloride", "").0, "FLUOXETINE");
+        assert_eq!(n.normalise("lipitor", "").0, "ATORVASTATIN");
+    }
+}

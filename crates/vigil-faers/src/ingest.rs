@@ -1,0 +1,908 @@
+//! The ingest pipeline: FDA files → a new, de-duplicated store version.
+//!
+//! 1. Find the inputs; read every deleted-case list.
+//! 2. Read every DEMO file (all quarters) into report candidates, together with the reports
+//!    already in the store.
+//! 3. De-duplicate reports (faers-format.md §5, rules 1–3):
+//!    * `deleted case`: caseid on a deleted-case list (any naming variant);
+//!    * `same primaryid republished later`: one primaryid in several quarters keeps the latest;
+//!    * `older case version`: one report per caseid, the greatest by (caseversion, fda_dt,
+//!      quarter, primaryid); legacy AERS reports have no caseversion and count as version 0, so
+//!      a case carried from AERS into FAERS keeps its FAERS version;
+//!    * `older than the stored version`: a candidate that loses to the report already stored.
+//! 4. Per quarter, stream the child tables in parallel, keeping rows whose primaryid is a kept
+//!    report of that quarter, and removing duplicate rows on (primaryid, drug_seq) for DRUG and
+//!    (primaryid, upper(pt)) for REAC.
+//! 5. Write `reports`, `sources` and the child batch files into a new store version and switch
+//!    to it atomically (see `vigil_store::write`).
+//!
+//! Every row read is counted once as kept, rejected or de-duplicated in the ingest report.
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::hash::{Hash, Hasher};
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Instant;
+
+use arrow::array::{
+    Array, ArrayRef, AsArray, Float64Builder, Int32Builder, RecordBatch, StringBuilder,
+    UInt32Builder, UInt64Builder,
+};
+use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
+use rayon::prelude::*;
+use vigil_store::ingest_report::{FileRead, IngestReport, RowIssue, TableCounts, MAX_LISTED_UNMAPPED};
+use vigil_store::layout::{reports_schema, sources_schema, ChildTable, REPORTS_FILE, REPORT_TEXT_COLUMNS, SOURCES_FILE};
+use vigil_store::read::read_parquet;
+use vigil_store::write::{ParquetSink, StoreTxn};
+
+use crate::discover::{find_faers_inputs, InputFile, InputKind, Quarter};
+use crate::drugname::{DrugNormaliser, NameSource};
+use crate::parse::{self, PartialDate};
+use crate::record::{DollarReader, Record};
+use crate::table::{column_indexes, Era, Table};
+use crate::FaersError;
+
+/// Rows per Arrow batch written.
+const FLUSH_ROWS: usize = 64 * 1024;
+/// Field warnings listed (all are counted).
+const MAX_WARNING_EXAMPLES: usize = 1_000;
+/// Separator of the text fields packed into one string per report in memory.
+const PACK_SEP: char = '\u{1f}';
+
+/// Rule names used in the ingest report.
+pub mod rules {
+    /// Caseid on a deleted-case list.
+    pub const DELETED: &str = "deleted case";
+    /// The same primaryid in several quarters: the latest quarter is kept.
+    pub const REPUBLISHED: &str = "same primaryid republished later";
+    /// A newer version of the same caseid was kept.
+    pub const OLDER_VERSION: &str = "older case version";
+    /// The store already holds a newer (or equal) version of the case.
+    pub const OLDER_THAN_STORED: &str = "older than the stored version";
+    /// Child row of a report that was not kept (deleted or superseded).
+    pub const REPORT_NOT_KEPT: &str = "report not kept (deleted or superseded)";
+    /// Duplicate DRUG row on (primaryid, drug_seq).
+    pub const DUP_DRUG: &str = "duplicate (primaryid, drug_seq)";
+    /// Duplicate REAC row on (primaryid, upper(pt)).
+    pub const DUP_REAC: &str = "duplicate (primaryid, upper(pt))";
+}
+
+/// Options of an ingest.
+#[derive(Clone, Default)]
+pub struct IngestOptions {
+    /// Extra brand → ingredient CSV files (`brand,ingredient[,source]`).
+    pub dictionary_files: Vec<PathBuf>,
+    /// Called with the number of input bytes just processed (for a progress bar).
+    pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
+}
+
+/// What an ingest did.
+#[derive(Debug, Clone)]
+pub struct IngestOutcome {
+    /// The ingest report (also written into the store version).
+    pub report: IngestReport,
+    /// The new live version directory.
+    pub version_dir: PathBuf,
+    /// Input bytes read (uncompressed).
+    pub bytes: u64,
+}
+
+/// A report in memory during an ingest.
+#[derive(Debug, Clone)]
+pub(crate) struct DemoRow {
+    pub primaryid: u64,
+    pub caseid: u64,
+    pub caseversion: Option<u32>,
+    pub fda_key: u32,
+    pub quarter_key: u32,
+    pub batch: u32,
+    pub source: &'static str,
+    /// The [`REPORT_TEXT_COLUMNS`] values joined by [`PACK_SEP`] (empty = null).
+    pub text: Box<str>,
+    pub age_years: Option<f64>,
+    pub weight_kg: Option<f64>,
+}
+
+impl DemoRow {
+    fn order_key(&self) -> (u32, u32, u32, u64) {
+        (self.caseversion.unwrap_or(0), self.fda_key, self.quarter_key, self.primaryid)
+    }
+
+    /// Packs text values (one per [`REPORT_TEXT_COLUMNS`]).
+    pub(crate) fn pack<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Box<str> {
+        let mut s = String::new();
+        for (i, v) in values.enumerate() {
+            if i > 0 {
+                s.push(PACK_SEP);
+            }
+            if let Some(v) = v {
+                if v.contains(PACK_SEP) {
+                    s.push_str(&v.replace(PACK_SEP, " "));
+                } else {
+                    s.push_str(v);
+                }
+            }
+        }
+        s.into_boxed_str()
+    }
+
+}
+
+/// Field-level warnings (a value that could not be parsed is stored as null, and counted).
+#[derive(Debug, Default)]
+pub(crate) struct Warnings {
+    pub counts: BTreeMap<String, u64>,
+    pub examples: Vec<RowIssue>,
+}
+
+impl Warnings {
+    fn add(&mut self, file: &str, line: u64, table: &str, field: &str, reason: String, raw: &str) {
+        *self.counts.entry(format!("{table}.{field}")).or_default() += 1;
+        if self.examples.len() < MAX_WARNING_EXAMPLES {
+            self.examples.push(RowIssue {
+                file: file.to_owned(),
+                line,
+                field: Some(field.to_owned()),
+                reason,
+                raw: raw.to_owned(),
+            });
+        }
+    }
+    fn merge(&mut self, o: Warnings) {
+        for (k, v) in o.counts {
+            *self.counts.entry(k).or_default() += v;
+        }
+        let room = MAX_WARNING_EXAMPLES.saturating_sub(self.examples.len());
+        self.examples.extend(o.examples.into_iter().take(room));
+    }
+}
+
+fn issue(file: &InputFile, line: u64, field: Option<&str>, reason: String, raw: &str) -> RowIssue {
+    RowIssue { file: file.display.clone(), line, field: field.map(str::to_owned), reason, raw: raw.to_owned() }
+}
+
+const DATE_COLUMNS: &[&str] = &["event_dt", "mfr_dt", "init_fda_dt", "fda_dt", "rept_dt", "death_dt", "exp_dt", "start_dt", "end_dt"];
+
+/// Validates a date field: returns the normalised digits or `None` (with a warning when the
+/// value was present but malformed).
+fn date_value(raw: &str, on_bad: impl FnOnce(String)) -> Option<String> {
+    match PartialDate::parse(raw) {
+        Ok(Some(d)) => Some(d.digits()),
+        Ok(None) => None,
+        Err(e) => {
+            on_bad(e);
+            None
+        }
+    }
+}
+
+fn progress_tick(opts: &IngestOptions, reader_bytes: u64, last: &mut u64) {
+    if let Some(p) = &opts.progress {
+        if reader_bytes > *last {
+            p(reader_bytes - *last);
+            *last = reader_bytes;
+        }
+    }
+}
+
+struct DemoParse {
+    rows: Vec<DemoRow>,
+    counts: TableCounts,
+    warnings: Warnings,
+    file: FileRead,
+}
+
+fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &IngestOptions) -> Result<DemoParse, FaersError> {
+    file.with_reader(|r| -> Result<DemoParse, FaersError> {
+        let mut counts = TableCounts::default();
+        let mut warnings = Warnings::default();
+        let mut rows = Vec::new();
+        let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))? else {
+            return Ok(DemoParse { rows, counts, warnings, file: file_read(file, "demo", quarter, "empty", 0, 0) });
+        };
+        let qk = quarter.map_or(0, Quarter::key);
+        let era = Era::detect(Table::Demo, rd.header(), quarter.map(Quarter::key));
+        let source = if file.synthetic { "synthetic" } else if era == Era::Aers { "aers" } else { "faers" };
+        let keys = column_indexes(Table::Demo, rd.header(), &["primaryid", "caseid", "caseversion"]);
+        let text_idx = column_indexes(Table::Demo, rd.header(), REPORT_TEXT_COLUMNS);
+        if keys[0].is_none() || keys[1].is_none() {
+            return Err(FaersError::Input(format!(
+                "{}: DEMO header has no primaryid/isr or caseid/case column: {:?}",
+                file.display,
+                rd.header()
+            )));
+        }
+        let mut rec = Record::default();
+        let mut last_bytes = 0;
+        let mut values: Vec<Option<String>> = vec![None; REPORT_TEXT_COLUMNS.len()];
+        while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
+            counts.read += 1;
+            if counts.read % 65_536 == 0 {
+                progress_tick(opts, rd.bytes_read(), &mut last_bytes);
+            }
+            if let Err(bad) = res {
+                counts.reject(issue(file, bad.line, None, bad.reason, &bad.raw), bad.kind);
+                continue;
+            }
+            let pid_raw = rec.text(keys[0].expect("checked"));
+            let Some(primaryid) = parse::parse_id(&pid_raw) else {
+                counts.reject(issue(file, rec.line, Some("primaryid"), "not a numeric id".into(), &pid_raw), "bad primaryid");
+                continue;
+            };
+            let case_raw = rec.text(keys[1].expect("checked"));
+            let Some(caseid) = parse::parse_id(&case_raw) else {
+                counts.reject(issue(file, rec.line, Some("caseid"), "not a numeric id".into(), &case_raw), "bad caseid");
+                continue;
+            };
+            let caseversion = match keys[2] {
+                Some(i) => {
+                    let raw = rec.text(i);
+                    let t = raw.trim().trim_end_matches(".0");
+                    if t.is_empty() {
+                        None
+                    } else {
+                        match t.parse::<u32>() {
+                            Ok(v) => Some(v),
+                            Err(_) => {
+                                warnings.add(&file.display, rec.line, "demo", "caseversion", "not a number".into(), &raw);
+                                None
+                            }
+                        }
+                    }
+                }
+                None => None,
+            };
+            for (slot, (col, idx)) in values.iter_mut().zip(REPORT_TEXT_COLUMNS.iter().zip(&text_idx)) {
+                *slot = None;
+                let Some(i) = *idx else { continue };
+                let Some(v) = rec.opt_text(i) else { continue };
+                if DATE_COLUMNS.contains(col) {
+                    *slot = date_value(&v, |e| warnings.add(&file.display, rec.line, "demo", col, e, &v));
+                } else {
+                    *slot = Some(v.into_owned());
+                }
+            }
+            let get = |name: &str| -> &str {
+                let i = REPORT_TEXT_COLUMNS.iter().position(|c| *c == name).expect("known");
+                values[i].as_deref().unwrap_or("")
+            };
+            let age = get("age");
+            let age_years = if age.is_empty() { None } else { parse::age_years(age, get("age_cod")) };
+            if !age.is_empty() && age_years.is_none() {
+                warnings.add(&file.display, rec.line, "demo", "age", format!("age {age:?} {:?} not usable (unit unknown or outside 0–122 years)", get("age_cod")), age);
+            }
+            let wt = get("wt");
+            let weight_kg = if wt.is_empty() { None } else { parse::weight_kg(wt, get("wt_cod")) };
+            let fda_key = PartialDate::parse(get("fda_dt")).ok().flatten().map_or(0, |d| d.sort_key());
+            rows.push(DemoRow {
+                primaryid,
+                caseid,
+                caseversion,
+                fda_key,
+                quarter_key: qk,
+                batch,
+                source,
+                text: DemoRow::pack(values.iter().map(|v| v.as_deref())),
+                age_years,
+                weight_kg,
+            });
+        }
+        progress_tick(opts, rd.bytes_read(), &mut last_bytes);
+        let fr = file_read(file, "demo", quarter, era.name(), rd.bytes_read(), counts.read);
+        Ok(DemoParse { rows, counts, warnings, file: fr })
+    })?
+}
+
+fn file_read(file: &InputFile, table: &str, quarter: Option<Quarter>, era: &str, bytes: u64, rows: u64) -> FileRead {
+    FileRead {
+        path: file.display.clone(),
+        table: table.to_owned(),
+        quarter: quarter.map_or_else(|| "unknown".to_owned(), Quarter::label),
+        era: era.to_owned(),
+        bytes,
+        rows,
+    }
+}
+
+/// Arrow builders for one child table.
+pub(crate) struct ChildBuilder {
+    table: ChildTable,
+    pid: UInt64Builder,
+    caseid: UInt64Builder,
+    batch: UInt32Builder,
+    text: Vec<StringBuilder>,
+    len: usize,
+}
+
+impl ChildBuilder {
+    pub(crate) fn new(table: ChildTable) -> Self {
+        Self {
+            table,
+            pid: UInt64Builder::new(),
+            caseid: UInt64Builder::new(),
+            batch: UInt32Builder::new(),
+            text: table.text_columns().iter().map(|_| StringBuilder::new()).collect(),
+            len: 0,
+        }
+    }
+    pub(crate) fn push<'a>(&mut self, pid: u64, caseid: Option<u64>, batch: u32, values: impl Iterator<Item = Option<&'a str>>) {
+        self.pid.append_value(pid);
+        self.caseid.append_option(caseid);
+        self.batch.append_value(batch);
+        for (b, v) in self.text.iter_mut().zip(values) {
+            b.append_option(v);
+        }
+        self.len += 1;
+    }
+    pub(crate) fn finish(&mut self) -> Result<RecordBatch, FaersError> {
+        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.pid.finish()), Arc::new(self.caseid.finish()), Arc::new(self.batch.finish())];
+        cols.extend(self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        self.len = 0;
+        RecordBatch::try_new(self.table.schema(), cols).map_err(|e| FaersError::Store(e.into()))
+    }
+    pub(crate) fn len(&self) -> usize {
+        self.len
+    }
+}
+
+/// Per-table result of streaming the child files of one quarter.
+struct ChildParse {
+    table: Table,
+    counts: TableCounts,
+    warnings: Warnings,
+    files: Vec<FileRead>,
+    name_sources: HashMap<&'static str, u64>,
+    unmapped: HashMap<String, u64>,
+}
+
+fn hash64(parts: &[&[u8]]) -> u64 {
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    for p in parts {
+        p.hash(&mut h);
+    }
+    h.finish()
+}
+
+struct ChildContext<'a> {
+    batch: u32,
+    quarter: Option<Quarter>,
+    winners: &'a HashMap<u64, u32>,
+    group_pids: &'a HashSet<u64>,
+    deleted: &'a HashSet<u64>,
+    normaliser: &'a DrugNormaliser,
+    opts: &'a IngestOptions,
+}
+
+fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink: &mut ParquetSink) -> Result<ChildParse, FaersError> {
+    let child = table.child().expect("child table");
+    let mut out = ChildParse {
+        table,
+        counts: TableCounts::default(),
+        warnings: Warnings::default(),
+        files: Vec::new(),
+        name_sources: HashMap::new(),
+        unmapped: HashMap::new(),
+    };
+    let mut builder = ChildBuilder::new(child);
+    let mut seen: HashSet<(u64, u64)> = HashSet::new();
+    let mut cache: HashMap<String, (Arc<str>, NameSource)> = HashMap::new();
+    let mut key_buf = String::new();
+    let cols = child.text_columns();
+    for file in files {
+        let fr = file.with_reader(|r| -> Result<FileRead, FaersError> {
+            let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))? else {
+                return Ok(file_read(file, table.key(), ctx.quarter, "empty", 0, 0));
+            };
+            let era = Era::detect(table, rd.header(), ctx.quarter.map(Quarter::key));
+            let keys = column_indexes(table, rd.header(), &["primaryid", "caseid"]);
+            let Some(pid_idx) = keys[0] else {
+                return Err(FaersError::Input(format!("{}: header has no primaryid/isr column: {:?}", file.display, rd.header())));
+            };
+            let idx = column_indexes(table, rd.header(), cols);
+            let drugname_i = column_indexes(table, rd.header(), &["drugname", "prod_ai"]);
+            let seq_col = match table {
+                Table::Drug => cols.iter().position(|c| *c == "drug_seq"),
+                Table::Reac => cols.iter().position(|c| *c == "pt"),
+                _ => None,
+            };
+            let ingredient_col = cols.iter().position(|c| *c == "ingredient");
+            let mut rec = Record::default();
+            let mut read_here = 0u64;
+            let mut last_bytes = 0;
+            while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
+                out.counts.read += 1;
+                read_here += 1;
+                if read_here % 65_536 == 0 {
+                    progress_tick(ctx.opts, rd.bytes_read(), &mut last_bytes);
+                }
+                if let Err(bad) = res {
+                    out.counts.reject(issue(file, bad.line, None, bad.reason, &bad.raw), bad.kind);
+                    continue;
+                }
+                let pid_raw = rec.text(pid_idx);
+                let Some(pid) = parse::parse_id(&pid_raw) else {
+                    out.counts.reject(issue(file, rec.line, Some("primaryid"), "not a numeric id".into(), &pid_raw), "bad primaryid");
+                    continue;
+                };
+                let caseid = keys[1].and_then(|i| parse::parse_id(&rec.text(i)));
+                if ctx.winners.get(&pid) != Some(&ctx.batch) {
+                    if ctx.group_pids.contains(&pid) || caseid.is_some_and(|c| ctx.deleted.contains(&c)) {
+                        out.counts.dedup(rules::REPORT_NOT_KEPT, 1);
+                    } else {
+                        out.counts.reject(
+                            issue(file, rec.line, Some("primaryid"), "primaryid not in DEMO of this quarter (orphan row)".into(), &pid_raw),
+                            "orphan (primaryid not in DEMO)",
+                        );
+                    }
+                    continue;
+                }
+                if let Some(sc) = seq_col {
+                    let v = idx[sc].map(|i| rec.bytes(i)).unwrap_or(&[]);
+                    let v = crate::record::trim_bytes(v);
+                    let h = if table == Table::Reac { hash64(&[&v.to_ascii_uppercase()]) } else { hash64(&[v]) };
+                    if !seen.insert((pid, h)) {
+                        out.counts.dedup(if table == Table::Reac { rules::DUP_REAC } else { rules::DUP_DRUG }, 1);
+                        continue;
+                    }
+                }
+                let mut vals: Vec<Option<std::borrow::Cow<'_, str>>> = Vec::with_capacity(cols.len());
+                for (c, i) in cols.iter().zip(&idx) {
+                    let v = i.and_then(|i| rec.opt_text(i));
+                    let v = match v {
+                        Some(v) if DATE_COLUMNS.contains(c) => {
+                            let line = rec.line;
+                            date_value(&v, |e| out.warnings.add(&file.display, line, table.key(), c, e, &v)).map(std::borrow::Cow::Owned)
+                        }
+                        other => other,
+                    };
+                    vals.push(v);
+                }
+                if let Some(ic) = ingredient_col {
+                    let dn = drugname_i[0].map(|i| rec.text(i)).unwrap_or_default();
+                    let pa = drugname_i[1].map(|i| rec.text(i)).unwrap_or_default();
+                    key_buf.clear();
+                    key_buf.push_str(&dn);
+                    key_buf.push(PACK_SEP);
+                    key_buf.push_str(&pa);
+                    let (ing, src) = match cache.get(&key_buf) {
+                        Some(v) => v.clone(),
+                        None => {
+                            let (ing, src) = ctx.normaliser.normalise(&dn, &pa);
+                            let v: (Arc<str>, NameSource) = (Arc::from(ing), src);
+                            cache.insert(key_buf.clone(), v.clone());
+                            v
+                        }
+                    };
+                    *out.name_sources.entry(src.key()).or_default() += 1;
+                    if src == NameSource::Cleaned {
+                        match out.unmapped.get_mut(&*ing) {
+                            Some(n) => *n += 1,
+                            None => {
+                                out.unmapped.insert(ing.to_string(), 1);
+                            }
+                        }
+                    }
+                    vals[ic] = if ing.is_empty() { None } else { Some(std::borrow::Cow::Owned(ing.to_string())) };
+                }
+                builder.push(pid, caseid, ctx.batch, vals.iter().map(|v| v.as_deref()));
+                out.counts.kept += 1;
+                if builder.len() >= FLUSH_ROWS {
+                    sink.write(&builder.finish()?)?;
+                }
+            }
+            progress_tick(ctx.opts, rd.bytes_read(), &mut last_bytes);
+            Ok(file_read(file, table.key(), ctx.quarter, era.name(), rd.bytes_read(), read_here))
+        })??;
+        out.files.push(fr);
+    }
+    if builder.len() > 0 {
+        sink.write(&builder.finish()?)?;
+    }
+    Ok(out)
+}
+
+/// Reads the caseids of a deleted-case list: one per line; blank lines (the first line of
+/// `DELETE25Q4.txt` is a single space) are skipped; anything else that is not a number is a
+/// rejected row.
+pub fn read_deleted_list(file: &InputFile, counts: &mut TableCounts, into: &mut HashSet<u64>) -> Result<FileRead, FaersError> {
+    file.with_reader(|r| -> Result<FileRead, FaersError> {
+        let mut line = Vec::new();
+        let mut n = 0u64;
+        let mut bytes = 0u64;
+        let mut rows = 0u64;
+        loop {
+            line.clear();
+            let k = r.read_until(b'\n', &mut line).map_err(|e| FaersError::io(&file.display, e))?;
+            if k == 0 {
+                break;
+            }
+            bytes += k as u64;
+            n += 1;
+            let t = crate::record::trim_bytes(&line);
+            let t = if n == 1 { t.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(t) } else { t };
+            let t = crate::record::trim_bytes(t);
+            if t.is_empty() {
+                continue;
+            }
+            rows += 1;
+            counts.read += 1;
+            let s = crate::record::decode_field(t);
+            match parse::parse_id(s.trim_end_matches('$')) {
+                Some(id) => {
+                    into.insert(id);
+                    counts.kept += 1;
+                }
+                None => counts.reject(issue(file, n, Some("caseid"), "not a numeric caseid".into(), &s), "bad caseid"),
+            }
+        }
+        Ok(file_read(file, "deleted", file.quarter, "deleted-list", bytes, rows))
+    })?
+}
+
+pub(crate) fn demo_rows_from_batches(batches: &[RecordBatch], quarters: &HashMap<u32, String>) -> Vec<DemoRow> {
+    let mut out = Vec::new();
+    for rb in batches {
+        let s = rb.schema();
+        let col = |n: &str| rb.column(s.index_of(n).expect("reports column"));
+        let pid = col("primaryid").as_primitive::<UInt64Type>().clone();
+        let cid = col("caseid").as_primitive::<UInt64Type>().clone();
+        let ver = col("caseversion").as_primitive::<UInt32Type>().clone();
+        let bat = col("batch").as_primitive::<UInt32Type>().clone();
+        let src = col("source").as_string::<i32>().clone();
+        let age = col("age_years").as_primitive::<Float64Type>().clone();
+        let wt = col("weight_kg").as_primitive::<Float64Type>().clone();
+        let texts: Vec<_> = REPORT_TEXT_COLUMNS.iter().map(|c| col(c).as_string::<i32>().clone()).collect();
+        let fda_i = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "fda_dt").expect("fda_dt");
+        for i in 0..rb.num_rows() {
+            let b = bat.value(i);
+            let qk = quarters.get(&b).and_then(|q| crate::discover::quarter_in_name(q)).map_or(0, Quarter::key);
+            let fda_key = if texts[fda_i].is_null(i) { 0 } else { PartialDate::parse(texts[fda_i].value(i)).ok().flatten().map_or(0, |d| d.sort_key()) };
+            let source: &'static str = match src.value(i) {
+                "aers" => "aers",
+                "synthetic" => "synthetic",
+                "openfda" => "openfda",
+                _ => "faers",
+            };
+            out.push(DemoRow {
+                primaryid: pid.value(i),
+                caseid: cid.value(i),
+                caseversion: (!ver.is_null(i)).then(|| ver.value(i)),
+                fda_key,
+                quarter_key: qk,
+                batch: b,
+                source,
+                text: DemoRow::pack(texts.iter().map(|t| (!t.is_null(i)).then(|| t.value(i)))),
+                age_years: (!age.is_null(i)).then(|| age.value(i)),
+                weight_kg: (!wt.is_null(i)).then(|| wt.value(i)),
+            });
+        }
+    }
+    out
+}
+
+pub(crate) fn write_reports(txn: &StoreTxn, rows: &[&DemoRow], quarters: &HashMap<u32, String>) -> Result<(), FaersError> {
+    let schema = reports_schema();
+    let mut sink = txn.file_sink(REPORTS_FILE, schema.clone())?;
+    for chunk in rows.chunks(FLUSH_ROWS * 4) {
+        let mut pid = UInt64Builder::new();
+        let mut cid = UInt64Builder::new();
+        let mut ver = UInt32Builder::new();
+        let mut bat = UInt32Builder::new();
+        let mut quarter = StringBuilder::new();
+        let mut source = StringBuilder::new();
+        let mut texts: Vec<StringBuilder> = REPORT_TEXT_COLUMNS.iter().map(|_| StringBuilder::new()).collect();
+        let mut age = Float64Builder::new();
+        let mut wt = Float64Builder::new();
+        let mut sex = StringBuilder::new();
+        let mut age_group = StringBuilder::new();
+        let mut year = Int32Builder::new();
+        let mut event_year = Int32Builder::new();
+        let i_sex = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "sex_raw").expect("sex_raw");
+        let i_grp = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "age_grp").expect("age_grp");
+        let i_fda = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "fda_dt").expect("fda_dt");
+        let i_evt = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "event_dt").expect("event_dt");
+        let mut fields: Vec<&str> = Vec::with_capacity(REPORT_TEXT_COLUMNS.len());
+        for r in chunk {
+            pid.append_value(r.primaryid);
+            cid.append_value(r.caseid);
+            ver.append_option(r.caseversion);
+            bat.append_value(r.batch);
+            quarter.append_value(quarters.get(&r.batch).map_or("unknown", |s| s.as_str()));
+            source.append_value(r.source);
+            fields.clear();
+            fields.extend(r.text.split(PACK_SEP));
+            fields.resize(REPORT_TEXT_COLUMNS.len(), "");
+            for (b, v) in texts.iter_mut().zip(&fields) {
+                if v.is_empty() {
+                    b.append_null();
+                } else {
+                    b.append_value(v);
+                }
+            }
+            age.append_option(r.age_years);
+            wt.append_option(r.weight_kg);
+            sex.append_value(parse::sex(fields[i_sex]));
+            age_group.append_value(parse::age_group(r.age_years, fields[i_grp]));
+            let y = |s: &str| s.get(..4).and_then(|y| y.parse::<i32>().ok());
+            year.append_option(y(fields[i_fda]));
+            event_year.append_option(y(fields[i_evt]));
+        }
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(pid.finish()),
+            Arc::new(cid.finish()),
+            Arc::new(ver.finish()),
+            Arc::new(bat.finish()),
+            Arc::new(quarter.finish()),
+            Arc::new(source.finish()),
+        ];
+        cols.extend(texts.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        cols.push(Arc::new(age.finish()) as ArrayRef);
+        cols.push(Arc::new(wt.finish()) as ArrayRef);
+        cols.push(Arc::new(sex.finish()));
+        cols.push(Arc::new(age_group.finish()));
+        cols.push(Arc::new(year.finish()));
+        cols.push(Arc::new(event_year.finish()));
+        let rb = RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?;
+        sink.write(&rb)?;
+    }
+    sink.finish()?;
+    Ok(())
+}
+
+pub(crate) fn write_sources(txn: &StoreTxn, files: &[(u32, FileRead)]) -> Result<(), FaersError> {
+    let schema = sources_schema();
+    let mut sink = txn.file_sink(SOURCES_FILE, schema.clone())?;
+    if let Some((prev, _)) = txn.previous() {
+        let p = prev.join(SOURCES_FILE);
+        if p.exists() {
+            for rb in read_parquet(&p, None)? {
+                sink.write(&rb)?;
+            }
+        }
+    }
+    let mut b = UInt32Builder::new();
+    let mut q = StringBuilder::new();
+    let mut path = StringBuilder::new();
+    let mut t = StringBuilder::new();
+    let mut era = StringBuilder::new();
+    let mut bytes = UInt64Builder::new();
+    let mut rows = UInt64Builder::new();
+    for (batch, f) in files {
+        b.append_value(*batch);
+        q.append_value(&f.quarter);
+        path.append_value(&f.path);
+        t.append_value(&f.table);
+        era.append_value(&f.era);
+        bytes.append_value(f.bytes);
+        rows.append_value(f.rows);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(b.finish()),
+        Arc::new(q.finish()),
+        Arc::new(path.finish()),
+        Arc::new(t.finish()),
+        Arc::new(era.finish()),
+        Arc::new(bytes.finish()),
+        Arc::new(rows.finish()),
+    ];
+    sink.write(&RecordBatch::try_new(schema, cols).map_err(|e| FaersError::Store(e.into()))?)?;
+    sink.finish()?;
+    Ok(())
+}
+
+/// Outcome of report-level de-duplication.
+pub(crate) struct Dedup {
+    /// Final reports (stored survivors and new winners).
+    pub kept: Vec<DemoRow>,
+}
+
+/// De-duplicates `stored` (already in the store) and `candidates` (read now), counting removed
+/// candidates in `demo_counts` and removed stored reports in `stored_removed`.
+pub(crate) fn dedup_reports(
+    stored: Vec<DemoRow>,
+    candidates: Vec<DemoRow>,
+    deleted: &HashSet<u64>,
+    demo_counts: &mut TableCounts,
+    stored_removed: &mut BTreeMap<String, u64>,
+) -> Dedup {
+    // (row, is_new) in order: stored first, then candidates in read (quarter) order, so that on a
+    // complete tie the later one wins.
+    let mut best: HashMap<u64, usize> = HashMap::with_capacity(stored.len() + candidates.len());
+    let mut all: Vec<(DemoRow, bool)> = Vec::with_capacity(stored.len() + candidates.len());
+    for r in stored {
+        if deleted.contains(&r.caseid) {
+            *stored_removed.entry(rules::DELETED.to_owned()).or_default() += 1;
+            continue;
+        }
+        all.push((r, false));
+    }
+    for r in candidates {
+        if deleted.contains(&r.caseid) {
+            demo_counts.dedup(rules::DELETED, 1);
+            continue;
+        }
+        all.push((r, true));
+    }
+    let mut alive = vec![true; all.len()];
+    for i in 0..all.len() {
+        let caseid = all[i].0.caseid;
+        match best.get(&caseid).copied() {
+            None => {
+                best.insert(caseid, i);
+            }
+            Some(j) => {
+                let (ri, rj) = (&all[i].0, &all[j].0);
+                let i_wins = ri.order_key() >= rj.order_key();
+                let (winner, loser) = if i_wins { (i, j) } else { (j, i) };
+                alive[loser] = false;
+                best.insert(caseid, winner);
+                let (lrow, lnew) = (&all[loser].0, all[loser].1);
+                let wnew = all[winner].1;
+                if !lnew {
+                    *stored_removed.entry("replaced by a newer version".to_owned()).or_default() += 1;
+                } else if lrow.primaryid == all[winner].0.primaryid {
+                    demo_counts.dedup(rules::REPUBLISHED, 1);
+                } else if !wnew {
+                    demo_counts.dedup(rules::OLDER_THAN_STORED, 1);
+                } else {
+                    demo_counts.dedup(rules::OLDER_VERSION, 1);
+                }
+            }
+        }
+    }
+    let mut kept = Vec::with_capacity(best.len());
+    for ((r, is_new), a) in all.into_iter().zip(alive) {
+        if a {
+            if is_new {
+                demo_counts.kept += 1;
+            }
+            kept.push(r);
+        }
+    }
+    Dedup { kept }
+}
+
+/// Reads the reports of the live version a transaction builds on.
+pub(crate) fn stored_reports(txn: &StoreTxn) -> Result<(Vec<DemoRow>, HashMap<u32, String>), FaersError> {
+    let mut quarters = HashMap::new();
+    let Some((dir, manifest)) = txn.previous() else { return Ok((Vec::new(), quarters)) };
+    for b in &manifest.batches {
+        quarters.insert(b.id, b.quarter.clone());
+    }
+    let batches = read_parquet(&dir.join(REPORTS_FILE), None)?;
+    Ok((demo_rows_from_batches(&batches, &quarters), quarters))
+}
+
+/// Merges per-table drug-name statistics into the report.
+pub(crate) fn finish_name_stats(report: &mut IngestReport, sources: HashMap<&'static str, u64>, unmapped: HashMap<String, u64>) {
+    for (k, v) in sources {
+        *report.drug_name_sources.entry(k.to_owned()).or_default() += v;
+    }
+    let mut u: Vec<(String, u64)> = unmapped.into_iter().collect();
+    u.sort_by(|a, b| b.1.cmp(&a.1).then(a.0.cmp(&b.0)));
+    u.truncate(MAX_LISTED_UNMAPPED);
+    report.unmapped_drug_names = u;
+}
+
+/// Ingests FAERS/AERS quarterly files (zips, folders, files) into the store at `store`.
+pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<IngestOutcome, FaersError> {
+    let started = Instant::now();
+    let inputs = find_faers_inputs(paths)?;
+    let tables: Vec<&InputFile> = inputs.iter().filter(|f| matches!(f.kind, InputKind::Table(_))).collect();
+    if tables.is_empty() {
+        return Err(FaersError::Input(format!(
+            "no FAERS table files (DEMO*, DRUG*, REAC*, OUTC*, RPSR*, THER*, INDI*) found under {}",
+            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+        )));
+    }
+    if !tables.iter().any(|f| f.kind == InputKind::Table(Table::Demo)) {
+        return Err(FaersError::Input("no DEMO file found: reports cannot be identified without it".into()));
+    }
+    let mut normaliser = DrugNormaliser::builtin();
+    for d in &opts.dictionary_files {
+        normaliser.add_csv_file(d)?;
+    }
+    let mut report = IngestReport::default();
+    let mut txn = StoreTxn::begin(store)?;
+    report.version = txn.version();
+    let mut files_read: Vec<(u32, FileRead)> = Vec::new();
+
+    // 1. Deleted-case lists.
+    let mut deleted = HashSet::new();
+    for f in inputs.iter().filter(|f| f.kind == InputKind::Deleted) {
+        let fr = read_deleted_list(f, report.table_mut("deleted"), &mut deleted)?;
+        files_read.push((0, fr));
+    }
+    report.deleted_caseids_listed = deleted.len() as u64;
+
+    // 2. Quarters in order; one batch each.
+    let mut groups: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
+    for f in &tables {
+        groups.entry(f.quarter).or_default().push(f);
+    }
+    let (stored, mut quarters) = stored_reports(&txn)?;
+    let mut group_batches: Vec<(Option<Quarter>, u32)> = Vec::new();
+    let mut candidates = Vec::new();
+    let mut warnings = Warnings::default();
+    let mut group_pids: HashMap<u32, HashSet<u64>> = HashMap::new();
+    for (q, files) in &groups {
+        let label = q.map_or_else(|| "unknown".to_owned(), Quarter::label);
+        let batch = txn.new_batch(&label);
+        quarters.insert(batch, label);
+        group_batches.push((*q, batch));
+        let demos: Vec<&&InputFile> = files.iter().filter(|f| f.kind == InputKind::Table(Table::Demo)).collect();
+        let parsed: Vec<Result<DemoParse, FaersError>> = demos.par_iter().map(|f| read_demo(f, batch, *q, opts)).collect();
+        let pids = group_pids.entry(batch).or_default();
+        for p in parsed {
+            let p = p?;
+            pids.extend(p.rows.iter().map(|r| r.primaryid));
+            candidates.extend(p.rows);
+            report.table_mut("demo").merge(p.counts);
+            warnings.merge(p.warnings);
+            files_read.push((batch, p.file));
+        }
+    }
+
+    // 3. Report-level de-duplication.
+    let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
+    let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
+    report.tables.insert("demo".into(), demo_counts);
+    let winners: HashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
+
+    // 4. Child tables, per quarter, tables in parallel.
+    let mut all_sources: HashMap<&'static str, u64> = HashMap::new();
+    let mut all_unmapped: HashMap<String, u64> = HashMap::new();
+    let empty = HashSet::new();
+    for (q, batch) in &group_batches {
+        let files = &groups[q];
+        let ctx = ChildContext {
+            batch: *batch,
+            quarter: *q,
+            winners: &winners,
+            group_pids: group_pids.get(batch).unwrap_or(&empty),
+            deleted: &deleted,
+            normaliser: &normaliser,
+            opts,
+        };
+        let per_table: Vec<(Table, Vec<&InputFile>)> = Table::ALL[1..]
+            .iter()
+            .map(|t| (*t, files.iter().copied().filter(|f| f.kind == InputKind::Table(*t)).collect::<Vec<_>>()))
+            .filter(|(_, v)| !v.is_empty())
+            .collect();
+        let results: Vec<Result<ChildParse, FaersError>> = per_table
+            .par_iter()
+            .map(|(t, fs)| {
+                let mut sink = txn.child_sink(t.child().expect("child"), *batch)?;
+                let r = read_child_table(*t, fs, &ctx, &mut sink)?;
+                sink.finish()?;
+                Ok(r)
+            })
+            .collect();
+        for r in results {
+            let r = r?;
+            report.table_mut(r.table.key()).merge(r.counts);
+            warnings.merge(r.warnings);
+            files_read.extend(r.files.into_iter().map(|f| (*batch, f)));
+            for (k, v) in r.name_sources {
+                *all_sources.entry(k).or_default() += v;
+            }
+            for (k, v) in r.unmapped {
+                *all_unmapped.entry(k).or_default() += v;
+            }
+        }
+    }
+    finish_name_stats(&mut report, all_sources, all_unmapped);
+
+    // 5. Reports, sources, commit.
+    let kept_refs: Vec<&DemoRow> = dedup.kept.iter().collect();
+    write_reports(&txn, &kept_refs, &quarters)?;
+    write_sources(&txn, &files_read)?;
+    report.reports_in_store = dedup.kept.len() as u64;
+    report.field_warnings = warnings.counts;
+    report.field_warning_examples = warnings.examples;
+    let bytes: u64 = files_read.iter().map(|(_, f)| f.bytes).sum();
+    report.files = files_read.into_iter().map(|(_, f)| f).collect();
+    report.seconds = started.elapsed().as_secs_f64();
+    let version_dir = txn.commit(&report)?;
+    Ok(IngestOutcome { report, version_dir, bytes })
+}
+

@@ -1,0 +1,404 @@
+//! The `$`-delimited record reader, with every byte-level quirk of the FDA files handled.
+//!
+//! * No quoting or escaping: `$` is the only delimiter; quotes and commas are literal.
+//! * A UTF-8 BOM before the header is dropped; CRLF and LF endings are both accepted, and so is
+//!   a last line without a newline. Blank lines are skipped.
+//! * Header names are trimmed and lower-cased (2012Q4 DEMO has ` rept_dt`); a trailing `$`
+//!   on the header gives an empty last name, which is dropped.
+//! * A row may end with an extra `$` (legacy AERS, and the raw FAERS files seen in 2012Q4 and
+//!   2020Q3), giving one empty field more than the header: accepted.
+//! * A record split over several physical lines (an embedded newline) has fewer fields than the
+//!   header: the following lines are joined to it until the count is reached. If joining
+//!   overshoots, the first part is reported as a short row and the later line starts afresh.
+//! * Two records run together on one line (a missing newline) are split back when the line
+//!   ends in `$` and its field count is a whole multiple of the header's.
+//! * Any other line with too many fields (a `$` inside a value shifts the columns) is reported
+//!   as a row error, never read with shifted columns.
+//!
+//! Fields are handed out as byte slices: no allocation per field. [`Record::text`] decodes a
+//! field as UTF-8, falling back to Latin-1 for that field alone.
+use std::borrow::Cow;
+use std::io::BufRead;
+
+/// Physical lines joined at most into one record before giving up.
+const MAX_JOINED_LINES: usize = 64;
+
+/// A row the reader could not turn into a record.
+#[derive(Debug, Clone, PartialEq)]
+pub struct BadRow {
+    /// 1-based line number of the first physical line of the row.
+    pub line: u64,
+    /// What is wrong.
+    pub reason: String,
+    /// Short reason key for counting.
+    pub kind: &'static str,
+    /// Start of the raw row.
+    pub raw: String,
+}
+
+/// One record: a line buffer and the ranges of its fields.
+#[derive(Debug, Default)]
+pub struct Record {
+    buf: Vec<u8>,
+    ends: Vec<usize>,
+    /// 1-based line number of the first physical line.
+    pub line: u64,
+}
+
+impl Record {
+    /// The raw bytes of field `i` (empty when the row is short of it).
+    pub fn bytes(&self, i: usize) -> &[u8] {
+        if i >= self.ends.len() {
+            return &[];
+        }
+        let start = if i == 0 { 0 } else { self.ends[i - 1] + 1 };
+        &self.buf[start..self.ends[i]]
+    }
+
+    /// Field `i` decoded: UTF-8 when valid, else Latin-1 (every byte one character).
+    pub fn text(&self, i: usize) -> Cow<'_, str> {
+        decode_field(self.bytes(i))
+    }
+
+    /// Field `i` trimmed, or `None` when empty.
+    pub fn opt_text(&self, i: usize) -> Option<Cow<'_, str>> {
+        let b = trim_bytes(self.bytes(i));
+        if b.is_empty() {
+            None
+        } else {
+            Some(decode_field(b))
+        }
+    }
+
+    /// Number of fields.
+    pub fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    /// True when the record has no fields.
+    pub fn is_empty(&self) -> bool {
+        self.ends.is_empty()
+    }
+}
+
+/// Decodes bytes as UTF-8, or as Latin-1 when they are not valid UTF-8.
+pub fn decode_field(b: &[u8]) -> Cow<'_, str> {
+    match std::str::from_utf8(b) {
+        Ok(s) => Cow::Borrowed(s),
+        Err(_) => Cow::Owned(b.iter().map(|&c| c as char).collect()),
+    }
+}
+
+/// Trims ASCII whitespace (and control characters such as the 0x08 seen in legacy DRUG files).
+pub fn trim_bytes(b: &[u8]) -> &[u8] {
+    let start = b.iter().position(|c| !(c.is_ascii_whitespace() || c.is_ascii_control())).unwrap_or(b.len());
+    let end = b.iter().rposition(|c| !(c.is_ascii_whitespace() || c.is_ascii_control())).map_or(start, |p| p + 1);
+    &b[start..end.max(start)]
+}
+
+fn strip_eol(line: &mut Vec<u8>) {
+    if line.last() == Some(&b'\n') {
+        line.pop();
+    }
+    if line.last() == Some(&b'\r') {
+        line.pop();
+    }
+}
+
+fn count_fields(b: &[u8]) -> usize {
+    memchr::memchr_iter(b'$', b).count() + 1
+}
+
+fn raw_preview(b: &[u8]) -> String {
+    let cut = &b[..b.len().min(300)];
+    decode_field(cut).into_owned()
+}
+
+/// Reads `$`-delimited records from a byte stream.
+pub struct DollarReader<R> {
+    src: R,
+    header: Vec<String>,
+    width: usize,
+    physical_line: u64,
+    line: Vec<u8>,
+    carry: Option<(Vec<u8>, u64)>,
+    runon: Option<(Vec<u8>, u64, usize)>,
+    bytes_read: u64,
+}
+
+impl<R: BufRead> DollarReader<R> {
+    /// Reads the header line. The names are trimmed and lower-cased; renames are the caller's.
+    /// Returns `Ok(None)` for an empty file.
+    pub fn new(mut src: R) -> std::io::Result<Option<Self>> {
+        let mut line = Vec::new();
+        let mut physical_line = 0;
+        let mut bytes_read = 0;
+        loop {
+            line.clear();
+            let n = src.read_until(b'\n', &mut line)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            bytes_read += n as u64;
+            physical_line += 1;
+            strip_eol(&mut line);
+            if physical_line == 1 && line.starts_with(&[0xEF, 0xBB, 0xBF]) {
+                line.drain(..3);
+            }
+            if !trim_bytes(&line).is_empty() {
+                break;
+            }
+        }
+        let mut header: Vec<String> =
+            line.split(|&b| b == b'$').map(|f| decode_field(trim_bytes(f)).to_lowercase()).collect();
+        while header.last().is_some_and(|h| h.is_empty()) {
+            header.pop();
+        }
+        let width = header.len();
+        Ok(Some(Self { src, header, width, physical_line, line, carry: None, runon: None, bytes_read }))
+    }
+
+    /// The header names (trimmed, lower-cased, trailing empty name dropped).
+    pub fn header(&self) -> &[String] {
+        &self.header
+    }
+
+    /// Bytes consumed so far.
+    pub fn bytes_read(&self) -> u64 {
+        self.bytes_read
+    }
+
+    fn read_line(&mut self) -> std::io::Result<Option<u64>> {
+        loop {
+            self.line.clear();
+            let n = self.src.read_until(b'\n', &mut self.line)?;
+            if n == 0 {
+                return Ok(None);
+            }
+            self.bytes_read += n as u64;
+            self.physical_line += 1;
+            strip_eol(&mut self.line);
+            if !self.line.iter().all(|b| b.is_ascii_whitespace()) {
+                return Ok(Some(self.physical_line));
+            }
+        }
+    }
+
+    /// Classifies a candidate record of `k` fields: complete, short, or too long.
+    fn fits(&self, b: &[u8], k: usize) -> Fit {
+        let w = self.width;
+        if k == w || (k == w + 1 && b.last() == Some(&b'$')) {
+            Fit::Exact
+        } else if k < w {
+            Fit::Short
+        } else {
+            Fit::Long
+        }
+    }
+
+    fn fill(rec: &mut Record, bytes: &[u8], line: u64, width: usize) {
+        rec.buf.clear();
+        rec.buf.extend_from_slice(bytes);
+        rec.ends.clear();
+        rec.ends.extend(memchr::memchr_iter(b'$', &rec.buf));
+        rec.ends.push(rec.buf.len());
+        // Drop the empty field a trailing `$` makes.
+        if rec.ends.len() > width && rec.buf.last() == Some(&b'$') {
+            rec.ends.pop();
+            let l = rec.ends.len();
+            if l > 0 {
+                // The last kept field ends at the trailing `$`.
+                rec.ends[l - 1] = rec.buf.len() - 1;
+            }
+        }
+        rec.line = line;
+    }
+
+    /// Reads the next record into `rec`. Returns `Ok(None)` at the end, `Ok(Some(Err(bad)))`
+    /// for a row that cannot be read (the reader then continues with the next one).
+    pub fn next_record(&mut self, rec: &mut Record) -> std::io::Result<Option<Result<(), BadRow>>> {
+        let w = self.width;
+        // Serve the remaining parts of a run-on line.
+        if let Some((buf, line, pos)) = self.runon.take() {
+            let part_fields = w; // each part is `w` fields followed by its `$`
+            let mut end = pos;
+            let mut seen = 0;
+            while end < buf.len() {
+                if buf[end] == b'$' {
+                    seen += 1;
+                    if seen == part_fields {
+                        break;
+                    }
+                }
+                end += 1;
+            }
+            let part = &buf[pos..(end + 1).min(buf.len())];
+            Self::fill(rec, part, line, w);
+            if end + 1 < buf.len() {
+                self.runon = Some((buf, line, end + 1));
+            }
+            return Ok(Some(Ok(())));
+        }
+        let (mut acc, start_line) = match self.carry.take() {
+            Some(c) => c,
+            None => match self.read_line()? {
+                Some(l) => (std::mem::take(&mut self.line), l),
+                None => return Ok(None),
+            },
+        };
+        let mut k = count_fields(&acc);
+        let mut joined = 1;
+        loop {
+            match self.fits(&acc, k) {
+                Fit::Exact => {
+                    Self::fill(rec, &acc, start_line, w);
+                    self.line = acc;
+                    return Ok(Some(Ok(())));
+                }
+                Fit::Long => {
+                    if joined == 1 && acc.last() == Some(&b'$') && (k - 1) % w == 0 {
+                        // Records run together: split after every `w`-th `$`.
+                        let mut end = 0;
+                        let mut seen = 0;
+                        while end < acc.len() {
+                            if acc[end] == b'$' {
+                                seen += 1;
+                                if seen == w {
+                                    break;
+                                }
+                            }
+                            end += 1;
+                        }
+                        Self::fill(rec, &acc[..=end], start_line, w);
+                        self.runon = Some((acc, start_line, end + 1));
+                        return Ok(Some(Ok(())));
+                    }
+                    let bad = BadRow {
+                        line: start_line,
+                        reason: format!(
+                            "{k} fields where the header has {w}: a `$` inside a value shifts the columns"
+                        ),
+                        kind: "too many fields",
+                        raw: raw_preview(&acc),
+                    };
+                    self.line = acc;
+                    return Ok(Some(Err(bad)));
+                }
+                Fit::Short => {
+                    if joined >= MAX_JOINED_LINES {
+                        let bad = BadRow {
+                            line: start_line,
+                            reason: format!("{k} fields where the header has {w}, after joining {joined} lines"),
+                            kind: "too few fields",
+                            raw: raw_preview(&acc),
+                        };
+                        return Ok(Some(Err(bad)));
+                    }
+                    match self.read_line()? {
+                        None => {
+                            let bad = BadRow {
+                                line: start_line,
+                                reason: format!("{k} fields where the header has {w} (at end of file)"),
+                                kind: "too few fields",
+                                raw: raw_preview(&acc),
+                            };
+                            return Ok(Some(Err(bad)));
+                        }
+                        Some(next_line) => {
+                            let next_k = count_fields(&self.line);
+                            let joined_k = k + next_k - 1;
+                            let next_fits_alone = matches!(self.fits(&self.line, next_k), Fit::Exact);
+                            if next_fits_alone || joined_k > w + 1 {
+                                // The next line is a record of its own: the short one is bad.
+                                let bad = BadRow {
+                                    line: start_line,
+                                    reason: format!("{k} fields where the header has {w}"),
+                                    kind: "too few fields",
+                                    raw: raw_preview(&acc),
+                                };
+                                self.carry = Some((std::mem::take(&mut self.line), next_line));
+                                return Ok(Some(Err(bad)));
+                            }
+                            acc.extend_from_slice(&self.line);
+                            k = joined_k;
+                            joined += 1;
+                        }
+                    }
+                }
+            }
+        }
+    }
+}
+
+enum Fit {
+    Exact,
+    Short,
+    Long,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn read_all(text: &[u8]) -> (Vec<String>, Vec<Vec<String>>, Vec<BadRow>) {
+        let mut r = DollarReader::new(text).unwrap().unwrap();
+        let header = r.header().to_vec();
+        let mut rows = Vec::new();
+        let mut bad = Vec::new();
+        let mut rec = Record::default();
+        while let Some(res) = r.next_record(&mut rec).unwrap() {
+            match res {
+                Ok(()) => rows.push((0..rec.len()).map(|i| rec.text(i).into_owned()).collect()),
+                Err(b) => bad.push(b),
+            }
+        }
+        (header, rows, bad)
+    }
+
+    #[test]
+    fn bom_crlf_trailing_dollar_and_header_trim() {
+        let (h, rows, bad) = read_all(b"\xEF\xBB\xBFA$ B $c$\r\n1$2$3$\r\n4$5$6");
+        assert_eq!(h, ["a", "b", "c"]);
+        assert_eq!(rows, [["1", "2", "3"], ["4", "5", "6"]]);
+        assert!(bad.is_empty());
+    }
+
+    #[test]
+    fn split_record_is_rejoined() {
+        // "x\ny" was one value broken by an embedded newline: 2 + 2 - 1 = 3 fields.
+        let (_, rows, bad) = read_all(b"a$b$c\n1$x\ny$3\n4$5$6\n");
+        assert_eq!(rows, [["1", "xy", "3"], ["4", "5", "6"]]);
+        assert!(bad.is_empty());
+    }
+
+    #[test]
+    fn run_on_records_are_split() {
+        // Legacy rows end in `$`; two run together give 2*3+1 = 7 fields, the last empty.
+        let (_, rows, bad) = read_all(b"a$b$c$\n1$2$3$4$5$6$\n7$8$9$\n");
+        assert_eq!(rows, [["1", "2", "3"], ["4", "5", "6"], ["7", "8", "9"]]);
+        assert!(bad.is_empty());
+    }
+
+    #[test]
+    fn dollar_in_value_is_reported_not_shifted() {
+        let (_, rows, bad) = read_all(b"a$b$c\n1$M$N$3\n4$5$6\n");
+        assert_eq!(rows, [["4", "5", "6"]]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 2);
+        assert_eq!(bad[0].kind, "too many fields");
+    }
+
+    #[test]
+    fn short_row_followed_by_full_row() {
+        let (_, rows, bad) = read_all(b"a$b$c\n1$2\n4$5$6\n");
+        assert_eq!(rows, [["4", "5", "6"]]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!(bad[0].line, 2);
+    }
+
+    #[test]
+    fn latin1_fallback_per_field() {
+        let (_, rows, _) = read_all(b"a$b\nCaf\xE9$ok\n");
+        assert_eq!(rows, [["Caf\u{e9}", "ok"]]);
+    }
+}

@@ -1,0 +1,318 @@
+//! Ingest of every real FAERS/AERS sample under ../shared/data/faers.
+//!
+//! Expected counts were taken with shell tools, independently of vigil:
+//! * rows per table: `awk 'FNR>1 && NF' FILE | wc -l` (data lines without the header);
+//! * rows whose primaryid is in DEMO (kept) vs not (orphans, rejected):
+//!   `awk -F'$' 'NR==FNR{if(FNR>1){sub(/\r$/,"");d[$1]=1};next} FNR>1 && NF{if($1 in d)k++;else o++} END{print k,o}' DEMO FILE`;
+//! * duplicate child rows: `awk -F'$' -v c=SEQCOL 'FNR>1{sub(/\r$/,""); k=$1 SUBSEP $c; if(k in s)n++; s[k]=1} END{print n}' DRUG`
+//!   (and `toupper($3)` for REAC's pt).
+use std::collections::HashSet;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, AsArray};
+use arrow::datatypes::UInt64Type;
+use vigil_faers::ingest::{ingest_faers, rules, IngestOptions, IngestOutcome};
+use vigil_store::layout::ChildTable;
+use vigil_store::read::{load_report_set, ReportQuery, Role, Store};
+
+fn faers_data() -> Option<PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
+    if p.exists() {
+        Some(p)
+    } else {
+        println!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+fn ingest(paths: &[PathBuf], store: &Path) -> IngestOutcome {
+    let o = ingest_faers(paths, store, &IngestOptions::default()).expect("ingest succeeds");
+    assert!(o.report.unbalanced_tables().is_empty(), "read = kept + rejected + dedup fails for {:?}", o.report.unbalanced_tables());
+    o
+}
+
+/// (read, kept, rejected, deduplicated) of a table.
+fn counts(o: &IngestOutcome, table: &str) -> (u64, u64, u64, u64) {
+    let c = &o.report.tables[table];
+    (c.read, c.kept, c.rejected, c.deduplicated_total())
+}
+
+fn primaryids(store: &Path) -> HashSet<u64> {
+    let s = Store::open(store).unwrap();
+    let mut out = HashSet::new();
+    for rb in s.read_reports(Some(&["primaryid"])).unwrap() {
+        out.extend(rb.column(0).as_primitive::<UInt64Type>().values().iter().copied());
+    }
+    out
+}
+
+fn report_text(store: &Path, primaryid: u64, column: &str) -> Option<String> {
+    let s = Store::open(store).unwrap();
+    for rb in s.read_reports(Some(&["primaryid", column])).unwrap() {
+        let pid = rb.column(0).as_primitive::<UInt64Type>();
+        let col = arrow::compute::cast(rb.column(1), &arrow::datatypes::DataType::Utf8).unwrap();
+        let col = col.as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            if pid.value(i) == primaryid {
+                return (!col.is_null(i)).then(|| col.value(i).to_owned());
+            }
+        }
+    }
+    None
+}
+
+#[test]
+fn faers_2012q4_head_byte_exact() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(&[d.join("raw_bytes/ubesp_faers_2012q4_head")], tmp.path());
+    // demo12q4.txt has 10 lines: a header and 9 reports.
+    assert_eq!(counts(&o, "demo"), (9, 9, 0, 0));
+    assert_eq!(counts(&o, "drug"), (10, 10, 0, 0)); // BOM before the header: still read
+    assert_eq!(counts(&o, "reac"), (10, 10, 0, 0));
+    assert_eq!(counts(&o, "outc"), (10, 10, 0, 0));
+    assert_eq!(counts(&o, "ther"), (10, 10, 0, 0));
+    assert_eq!(counts(&o, "indi"), (10, 8, 2, 0)); // 2 rows' primaryids are not among the 9 DEMO rows
+    assert_eq!(counts(&o, "rpsr"), (10, 1, 9, 0)); // only 1 of 10 primaryids is in the head of DEMO
+    assert!(o.report.files.iter().all(|f| f.era == "faers-a" && f.quarter == "2012Q4"));
+    // ` rept_dt` (leading space) and gndr_cod were read.
+    assert_eq!(report_text(tmp.path(), 34483284, "rept_dt").as_deref(), Some("20121128"));
+    assert_eq!(report_text(tmp.path(), 34483284, "sex").as_deref(), Some("F"));
+    assert_eq!(report_text(tmp.path(), 35676563, "age_years").as_deref(), Some("86.0"));
+    // lot_nbr → lot_num, outc_code → outc_cod, nda_num keeps its leading zero.
+    let s = Store::open(tmp.path()).unwrap();
+    let drugs = s.read_live_children(ChildTable::Drugs, &["nda_num", "drugname"]).unwrap();
+    let nda = drugs[0].column(2).as_string::<i32>();
+    assert_eq!(nda.value(0), "020972");
+    let outc = s.read_live_children(ChildTable::Outcomes, &["outc_cod"]).unwrap();
+    assert_eq!(outc[0].column(2).as_string::<i32>().value(0), "OT");
+}
+
+#[test]
+fn faers_2020q3_head10_and_10000_line_sample() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(&[d.join("raw_bytes/ubesp_faers_2020q3_head10")], tmp.path());
+    assert_eq!(counts(&o, "demo"), (10, 10, 0, 0));
+    for t in ["drug", "reac", "outc", "ther", "indi"] {
+        assert_eq!(counts(&o, t), (10, 10, 0, 0), "{t}");
+    }
+    assert_eq!(counts(&o, "rpsr"), (10, 0, 10, 0));
+    assert!(o.report.files.iter().all(|f| f.era == "faers-b"));
+
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(&[d.join("samples/ubesp_faers_2020q3_head10000")], tmp.path());
+    assert_eq!(counts(&o, "demo"), (9_999, 9_999, 0, 0));
+    assert_eq!(counts(&o, "drug"), (10_000, 10_000, 0, 0));
+    assert_eq!(counts(&o, "reac"), (10_000, 10_000, 0, 0));
+    assert_eq!(counts(&o, "outc"), (10_000, 10_000, 0, 0));
+    assert_eq!(counts(&o, "ther"), (10_000, 10_000, 0, 0));
+    assert_eq!(counts(&o, "rpsr"), (10_000, 13, 9_987, 0));
+    assert_eq!(o.report.tables["rpsr"].rejected_by_reason["orphan (primaryid not in DEMO)"], 9_987);
+    // An 11-digit primaryid (u64) from this sample.
+    assert!(primaryids(tmp.path()).contains(&13_825_291_115));
+}
+
+#[test]
+fn faers_2017q2_sample() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(&[d.join("samples/yunuuuu_faers_2017q2_100reports")], tmp.path());
+    assert_eq!(counts(&o, "demo"), (100, 100, 0, 0));
+    assert_eq!(counts(&o, "drug"), (328, 328, 0, 0));
+    assert_eq!(counts(&o, "indi"), (232, 232, 0, 0));
+    assert_eq!(counts(&o, "outc"), (75, 75, 0, 0));
+    assert_eq!(counts(&o, "reac"), (286, 286, 0, 0));
+    assert_eq!(counts(&o, "rpsr"), (2, 2, 0, 0));
+    assert_eq!(counts(&o, "ther"), (142, 142, 0, 0));
+    // Partial dates keep their precision: event_dt "2003" (year only) on the first row.
+    assert_eq!(report_text(tmp.path(), 109792364, "event_dt").as_deref(), Some("2003"));
+}
+
+#[test]
+fn legacy_aers_2004q1_sample() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(&[d.join("samples/yunuuuu_aers_2004q1_100isr")], tmp.path());
+    assert_eq!(counts(&o, "demo"), (100, 100, 0, 0));
+    assert_eq!(counts(&o, "drug"), (386, 386, 0, 0));
+    assert_eq!(counts(&o, "indi"), (124, 124, 0, 0));
+    assert_eq!(counts(&o, "outc"), (93, 93, 0, 0));
+    assert_eq!(counts(&o, "reac"), (416, 416, 0, 0));
+    assert_eq!(counts(&o, "rpsr"), (119, 119, 0, 0));
+    assert_eq!(counts(&o, "ther"), (145, 145, 0, 0));
+    assert!(o.report.files.iter().all(|f| f.era == "aers" && f.quarter == "2004Q1"));
+    // ISR → primaryid, CASE → caseid; no caseversion in legacy data.
+    assert_eq!(report_text(tmp.path(), 4263742, "caseid").as_deref(), Some("4061110"));
+    assert_eq!(report_text(tmp.path(), 4263742, "caseversion"), None);
+    assert_eq!(report_text(tmp.path(), 4263742, "source").as_deref(), Some("aers"));
+    // Legacy THER drug_seq → dsg_drug_seq (a large global number).
+    let s = Store::open(tmp.path()).unwrap();
+    let ther = s.read_live_children(ChildTable::Therapies, &["dsg_drug_seq"]).unwrap();
+    let seqs: HashSet<String> = ther.iter().flat_map(|rb| {
+        let a = rb.column(2).as_string::<i32>();
+        (0..a.len()).map(|i| a.value(i).to_owned()).collect::<Vec<_>>()
+    }).collect();
+    assert!(seqs.contains("1004492716"));
+}
+
+#[test]
+fn faers_2025q4_with_deleted_list() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let o = ingest(
+        &[d.join("samples/nico_faers_2025q4_1000serious"), d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")],
+        tmp.path(),
+    );
+    // DELETE25Q4.txt: 4,498 lines, the first a single space: 4,497 caseids.
+    assert_eq!(counts(&o, "deleted"), (4_497, 4_497, 0, 0));
+    assert_eq!(o.report.deleted_caseids_listed, 4_497);
+    assert_eq!(counts(&o, "demo"), (1_000, 1_000, 0, 0)); // none of the 1,000 is on the list
+    // Since 2024Q4 some DRUG records are one row per dose: 533 repeat (primaryid, drug_seq).
+    assert_eq!(counts(&o, "drug"), (6_291, 6_291 - 533, 0, 533));
+    assert_eq!(o.report.tables["drug"].deduplicated[rules::DUP_DRUG], 533);
+    assert_eq!(counts(&o, "reac"), (4_275, 4_275 - 61, 0, 61));
+    assert_eq!(counts(&o, "indi"), (4_019, 4_019, 0, 0));
+    assert_eq!(counts(&o, "outc"), (1_312, 1_312, 0, 0));
+    assert_eq!(counts(&o, "rpsr"), (31, 31, 0, 0));
+    assert_eq!(counts(&o, "ther"), (1_504, 1_504, 0, 0));
+    // Dupilumab (awk over DRUG25Q4.txt: prod_ai DUPILUMAB or drugname ~ DUPI): 21 reports with any
+    // role, 20 as PS or SS, 17 as PS.
+    let count_dupi = |role| {
+        let set = load_report_set(tmp.path(), &ReportQuery { role, ..Default::default() }).unwrap();
+        let id = set.drugs.get("DUPILUMAB").expect("dupilumab present");
+        (0..set.len()).filter(|&r| set.report_drugs(r).contains(&id)).count()
+    };
+    assert_eq!(count_dupi(Role::All), 21);
+    assert_eq!(count_dupi(Role::Suspect), 20);
+    assert_eq!(count_dupi(Role::Ps), 17);
+}
+
+/// Real caseids from DELETE25Q4.txt are removed, with their child rows.
+#[test]
+fn deleted_caseids_are_absent() {
+    let Some(d) = faers_data() else { return };
+    let list = std::fs::read_to_string(d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")).unwrap();
+    let deleted: Vec<u64> = list.lines().filter_map(|l| l.trim().parse().ok()).collect();
+    assert_eq!(deleted.len(), 4_497);
+    // A quarter whose DEMO holds 3 listed caseids and 1 that is not listed.
+    let tmp = tempfile::tempdir().unwrap();
+    let q = tmp.path().join("q");
+    std::fs::create_dir_all(&q).unwrap();
+    let ids = [deleted[0], deleted[1], deleted[2], 99_999_999];
+    let mut demo = String::from("primaryid$caseid$caseversion$fda_dt\n");
+    let mut reac = String::from("primaryid$caseid$pt\n");
+    let mut drug = String::from("primaryid$caseid$drug_seq$role_cod$drugname$prod_ai\n");
+    for id in ids {
+        demo.push_str(&format!("{id}1${id}$1$20260115\n"));
+        reac.push_str(&format!("{id}1${id}$Rash\n"));
+        drug.push_str(&format!("{id}1${id}$1$PS$DUPIXENT$DUPILUMAB\n"));
+    }
+    std::fs::write(q.join("DEMO26Q1.txt"), demo).unwrap();
+    std::fs::write(q.join("REAC26Q1.txt"), reac).unwrap();
+    std::fs::write(q.join("DRUG26Q1.txt"), drug).unwrap();
+    let store = tmp.path().join("store");
+    let o = ingest(&[q, d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")], &store);
+    assert_eq!(o.report.tables["demo"].deduplicated[rules::DELETED], 3);
+    assert_eq!(counts(&o, "reac"), (4, 1, 0, 3));
+    let pids = primaryids(&store);
+    assert_eq!(pids, HashSet::from([999_999_991]));
+    let set = load_report_set(&store, &ReportQuery::default()).unwrap();
+    assert_eq!(set.len(), 1);
+}
+
+/// Real cases seen in two quarters (awk join of the DEMO files on caseid): 13457461 (v1 in 2017Q2,
+/// v2 in 2020Q3), 13125997 (v28 in 2020Q3, v39 in 2025Q4) and 11003106 (v20 in 2020Q3, v42 in 2025Q4). Ingested one quarter at a time into one store, the newer stays.
+#[test]
+fn newer_case_version_replaces_stored_one() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path();
+    ingest(&[d.join("samples/yunuuuu_faers_2017q2_100reports")], store);
+    assert!(primaryids(store).contains(&134_574_611));
+    let o = ingest(&[d.join("samples/ubesp_faers_2020q3_head10000")], store);
+    assert_eq!(o.report.stored_reports_removed["replaced by a newer version"], 1);
+    let pids = primaryids(store);
+    assert!(pids.contains(&134_574_612) && !pids.contains(&134_574_611));
+    assert!(pids.contains(&1_312_599_728));
+    let o = ingest(&[d.join("samples/nico_faers_2025q4_1000serious")], store);
+    assert_eq!(o.report.stored_reports_removed["replaced by a newer version"], 2);
+    let pids = primaryids(store);
+    assert!(pids.contains(&1_312_599_739) && !pids.contains(&1_312_599_728));
+    assert!(pids.contains(&1_100_310_642) && !pids.contains(&1_100_310_620));
+    // 100 + 9,999 − 1 + 1,000 − 2 reports.
+    assert_eq!(o.report.reports_in_store, 11_096);
+    assert_eq!(pids.len(), 11_096);
+    // The old version's drug rows are still in their batch file but no longer live.
+    let s = Store::open(store).unwrap();
+    let drugs = s.read_live_children(ChildTable::Drugs, &[]).unwrap();
+    let live: HashSet<u64> = drugs.iter().flat_map(|rb| rb.column(0).as_primitive::<UInt64Type>().values().to_vec()).collect();
+    assert!(!live.contains(&134_574_611) && !live.contains(&1_312_599_728));
+    assert!(live.contains(&1_312_599_739));
+    // All three batches' files are present in the new version.
+    assert_eq!(s.manifest.batches.len(), 3);
+    // Same cases ingested in one call give the same result.
+    let tmp2 = tempfile::tempdir().unwrap();
+    let o = ingest(
+        &[
+            d.join("samples/yunuuuu_faers_2017q2_100reports"),
+            d.join("samples/ubesp_faers_2020q3_head10000"),
+            d.join("samples/nico_faers_2025q4_1000serious"),
+        ],
+        tmp2.path(),
+    );
+    assert_eq!(o.report.reports_in_store, 11_096);
+    assert_eq!(o.report.tables["demo"].deduplicated[rules::OLDER_VERSION], 3);
+    assert_eq!(primaryids(tmp2.path()), pids);
+}
+
+#[test]
+fn quarterly_zip_with_any_letter_case() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let zpath = tmp.path().join("FAERS_ASCII_2017q2.ZIP");
+    {
+        let f = std::fs::File::create(&zpath).unwrap();
+        let mut z = zip::ZipWriter::new(f);
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let src = d.join("samples/yunuuuu_faers_2017q2_100reports");
+        for e in std::fs::read_dir(&src).unwrap() {
+            let e = e.unwrap();
+            let name = format!("ascii/{}", e.file_name().to_string_lossy().to_lowercase());
+            z.start_file(name, opts).unwrap();
+            std::io::copy(&mut std::fs::File::open(e.path()).unwrap(), &mut z).unwrap();
+        }
+        z.start_file("ascii/ASC_NTS.pdf", opts).unwrap();
+        z.finish().unwrap();
+    }
+    let o = ingest(&[tmp.path().to_owned()], &tmp.path().join("store"));
+    assert_eq!(counts(&o, "demo"), (100, 100, 0, 0));
+    assert_eq!(counts(&o, "drug"), (328, 328, 0, 0));
+    assert_eq!(o.report.files.len(), 7);
+    assert!(o.report.files[0].path.contains(".ZIP!ascii/"));
+}
+
+#[test]
+fn edited_date_rows_keep_precision() {
+    let Some(d) = faers_data() else { return };
+    let src = d.join("samples/ubesp_faers_2020q3_row_with_edited_dates");
+    // THER end_dt was edited to 2012 / 201202 / 20120213; DRUG's edit sits in lot_num (kept as text).
+    for (suffix, want, lot) in [("yyyy", "2012", "2020"), ("yyyymm", "201202", "202001"), ("yyyymmdd", "20120213", "20200110")] {
+        let tmp = tempfile::tempdir().unwrap();
+        let q = tmp.path().join("q");
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::copy(src.join("DEMO20Q3-1-date.txt"), q.join("DEMO20Q3-1-date.txt")).unwrap();
+        std::fs::copy(src.join(format!("DRUG20Q3-1-{suffix}.txt")), q.join(format!("DRUG20Q3-1-{suffix}.txt"))).unwrap();
+        std::fs::copy(src.join(format!("THER20Q3-1-{suffix}.txt")), q.join(format!("THER20Q3-1-{suffix}.txt"))).unwrap();
+        let o = ingest(&[q], &tmp.path().join("store"));
+        // The DEMO row's init_fda_dt was edited to "201403" (month precision).
+        assert_eq!(report_text(&tmp.path().join("store"), 100046943, "init_fda_dt").as_deref(), Some("201403"));
+        // Each DRUG file has one row and then a blank line (skipped: not a row).
+        assert_eq!(counts(&o, "drug"), (1, 1, 0, 0));
+        let s = Store::open(&tmp.path().join("store")).unwrap();
+        let drugs = s.read_live_children(ChildTable::Drugs, &["lot_num"]).unwrap();
+        assert_eq!(drugs[0].column(2).as_string::<i32>().value(0), lot);
+        let ther = s.read_live_children(ChildTable::Therapies, &["end_dt"]).unwrap();
+        assert_eq!(ther[0].column(2).as_string::<i32>().value(0), want);
+    }
+}

@@ -1,0 +1,159 @@
+//! openEBGM's data squashing: many (N, E) points with the same N replaced by fewer weighted
+//! "super points". An approximation, offered for comparison and used by vigil only to find good
+//! starting points for the exact fit.
+
+use super::CountData;
+
+/// Why squashing could not be done.
+#[derive(Debug, Clone, PartialEq, thiserror::Error)]
+pub enum SquashError {
+    /// Fewer points to squash than one bin (openEBGM: "reduce 'bin_size' or 'keep_pts'").
+    #[error("count {count}: {available} points to squash after keeping {keep_pts}, fewer than one bin of {bin_size}; reduce bin_size or keep_pts")]
+    TooFewPoints {
+        /// The N being squashed.
+        count: f64,
+        /// Points with that N, less the kept ones.
+        available: usize,
+        /// Points kept unsquashed.
+        keep_pts: usize,
+        /// Requested bin size.
+        bin_size: usize,
+    },
+}
+
+/// Squashes the points with N = `count`.
+///
+/// # Algorithm (openEBGM 0.9.1 `squashData`)
+/// The points with N = `count` are sorted by E (stably); the `keep_pts` largest-E points stay as
+/// they are; the rest are cut, in E order, into consecutive bins of `bin_size` points (the last bin
+/// takes the remainder), and each bin becomes one point with the bin's mean E and weight equal to
+/// the number of points in it. Incoming weights are not used (as in openEBGM: squash raw or
+/// once-squashed data of other counts only). The output lists points by N (stable), within the
+/// squashed count first the bins, then the kept points.
+///
+/// # Defaults
+/// openEBGM: `count = 1, bin_size = 50, keep_pts = 100`.
+pub fn squash_data(data: &CountData, count: f64, bin_size: usize, keep_pts: usize) -> Result<CountData, SquashError> {
+    let mut hold = CountData::default();
+    let mut target: Vec<(f64, f64)> = Vec::new(); // (E, weight)
+    for i in 0..data.len() {
+        if data.n[i] == count {
+            target.push((data.e[i], data.w[i]));
+        } else {
+            hold.n.push(data.n[i]);
+            hold.e.push(data.e[i]);
+            hold.w.push(data.w[i]);
+        }
+    }
+    target.sort_by(|a, b| a.0.total_cmp(&b.0));
+    let available = target.len().saturating_sub(keep_pts);
+    if available < bin_size || target.len() < keep_pts {
+        return Err(SquashError::TooFewPoints { count, available, keep_pts, bin_size });
+    }
+    let mut squashed = CountData::default();
+    for bin in target[..available].chunks(bin_size) {
+        squashed.n.push(count);
+        squashed.e.push(mean(bin.iter().map(|p| p.0)));
+        squashed.w.push(bin.len() as f64);
+    }
+    for &(e, w) in &target[available..] {
+        squashed.n.push(count);
+        squashed.e.push(e);
+        squashed.w.push(w);
+    }
+    // rbind(hold, squash, keep) then a stable order by N.
+    let mut rows: Vec<(f64, f64, f64)> = Vec::with_capacity(data.len());
+    rows.extend((0..hold.len()).map(|i| (hold.n[i], hold.e[i], hold.w[i])));
+    rows.extend((0..squashed.len()).map(|i| (squashed.n[i], squashed.e[i], squashed.w[i])));
+    rows.sort_by(|a, b| a.0.total_cmp(&b.0));
+    Ok(CountData {
+        n: rows.iter().map(|r| r.0).collect(),
+        e: rows.iter().map(|r| r.1).collect(),
+        w: rows.iter().map(|r| r.2).collect(),
+    })
+}
+
+/// Mean with a second, corrective pass (as R's `mean`, which also refines the first-pass mean by the
+/// mean of the residuals), so bin means agree with openEBGM's to the last bits.
+fn mean(values: impl Iterator<Item = f64> + Clone) -> f64 {
+    let n = values.clone().count() as f64;
+    let m = values.clone().sum::<f64>() / n;
+    m + values.map(|v| v - m).sum::<f64>() / n
+}
+
+/// Settings of [`auto_squash`], with openEBGM's defaults.
+#[derive(Debug, Clone, PartialEq)]
+pub struct AutoSquashOptions {
+    /// Points left unsquashed for the 1st, 2nd, … squashed count; the last value repeats.
+    pub keep_pts: Vec<usize>,
+    /// Cut-offs on the number of points to squash that choose the number of super points.
+    pub cut_offs: Vec<f64>,
+    /// Super points per count for each cut-off interval (one more than `cut_offs`).
+    pub num_super_pts: Vec<usize>,
+}
+
+impl Default for AutoSquashOptions {
+    /// openEBGM 0.9.1 `autoSquash` defaults: keep (100, 75, 50, 25); cut-offs
+    /// (500, 1e3, 1e4, 1e5, 5e5, 1e6, 5e6); super points (50, 75, 150, 500, 750, 1e3, 2e3, 5e3).
+    fn default() -> Self {
+        Self {
+            keep_pts: vec![100, 75, 50, 25],
+            cut_offs: vec![500.0, 1e3, 1e4, 1e5, 5e5, 1e6, 5e6],
+            num_super_pts: vec![50, 75, 150, 500, 750, 1000, 2000, 5000],
+        }
+    }
+}
+
+/// Squashes every count that has enough points, as openEBGM's `autoSquash`.
+///
+/// # Algorithm (openEBGM 0.9.1 `autoSquash`)
+/// Weights are reset to 1. The counts N with more than max(`keep_pts`) + 1 points are taken in
+/// increasing order; the i-th of them keeps `keep_pts[i]` (the last value repeats), squashes the
+/// remaining m points into bins of max(⌊m / s⌋, 2), where s is the number of super points for the
+/// first cut-off above m, with [`squash_data`].
+pub fn auto_squash(data: &CountData, options: &AutoSquashOptions) -> CountData {
+    let mut out = CountData { n: data.n.clone(), e: data.e.clone(), w: vec![1.0; data.len()] };
+    let max_keep = options.keep_pts.iter().copied().max().unwrap_or(0);
+    let mut counts: Vec<(f64, usize)> = Vec::new();
+    {
+        let mut sorted = data.n.clone();
+        sorted.sort_by(f64::total_cmp);
+        for n in sorted {
+            match counts.last_mut() {
+                Some((v, c)) if *v == n => *c += 1,
+                _ => counts.push((n, 1)),
+            }
+        }
+    }
+    counts.retain(|&(_, c)| c > max_keep + 1);
+    for (position, &(count, num_pts)) in counts.iter().enumerate() {
+        let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().expect("keep_pts is not empty"));
+        let to_squash = (num_pts - keep) as f64;
+        let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
+        let supers = options.num_super_pts[idx] as f64;
+        let bin_size = ((to_squash / supers).floor() as usize).max(2);
+        // Counts with too few points for one bin are left as they are (openEBGM would stop here;
+        // with its default settings this cannot happen because num_pts > max(keep_pts) + 1).
+        if let Ok(s) = squash_data(&out, count, bin_size, keep) {
+            out = s;
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn squash_worked_example() {
+        // Seven points with N = 1, E = 1..7 (and one N = 2 point). keep_pts = 2 keeps E = 6, 7;
+        // bins of 2 over E = 1..5: (1, 2) → 1.5 w2, (3, 4) → 3.5 w2, (5) → 5 w1.
+        let data = CountData::new(vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], vec![4.0, 9.0, 2.0, 7.0, 1.0, 3.0, 6.0, 5.0]);
+        let s = squash_data(&data, 1.0, 2, 2).unwrap();
+        assert_eq!(s.n, vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0]);
+        assert_eq!(s.e, vec![1.5, 3.5, 5.0, 6.0, 7.0, 9.0]);
+        assert_eq!(s.w, vec![2.0, 2.0, 1.0, 1.0, 1.0, 1.0]);
+        assert!(squash_data(&data, 1.0, 6, 2).is_err());
+    }
+}

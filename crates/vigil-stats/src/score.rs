@@ -1,0 +1,140 @@
+//! Every score of every pair: the row `vigil signals` prints.
+
+use crate::disproportionality::{bcpnn_ic, chi2_yates, information_component, prr, ror};
+use crate::mgps::posterior::posterior;
+use crate::mgps::GammaMixturePrior;
+use crate::table::ContingencyTable;
+
+/// Thresholds that turn scores into signal flags.
+///
+/// # Defaults and sources
+/// - PRR (Evans, Waller & Davis 2001, Pharmacoepidemiol Drug Saf 10:483–486): PRR ≥ 2, Yates
+///   χ² ≥ 4 and a ≥ 3.
+/// - ROR (van Puijenbroek et al. 2002): lower 95 % limit > 1, with a ≥ 3.
+/// - IC (WHO-UMC; Norén et al. 2013): IC025 > 0.
+/// - MGPS (Szarfman, Machado & O'Neill 2002, Drug Saf 25:381–392; FDA/Empirica practice): EB05 ≥ 2.
+pub mod thresholds {
+    /// Evans: minimum PRR.
+    pub const PRR_MIN: f64 = 2.0;
+    /// Evans: minimum Yates χ².
+    pub const CHI2_MIN: f64 = 4.0;
+    /// Evans and ROR: minimum number of reports.
+    pub const A_MIN: f64 = 3.0;
+    /// MGPS: minimum EB05.
+    pub const EB05_MIN: f64 = 2.0;
+}
+
+/// All scores of one drug–event pair.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PairScores {
+    /// The pair's 2×2 table.
+    pub table: ContingencyTable,
+    /// Expected count E.
+    pub expected: f64,
+    /// PRR and its 95 % limits.
+    pub prr: f64,
+    /// Lower 95 % limit of PRR.
+    pub prr_lower: f64,
+    /// Upper 95 % limit of PRR.
+    pub prr_upper: f64,
+    /// Yates-corrected χ².
+    pub chi2_yates: f64,
+    /// ROR.
+    pub ror: f64,
+    /// Lower 95 % limit of ROR (Woolf).
+    pub ror_lower: f64,
+    /// Upper 95 % limit of ROR (Woolf).
+    pub ror_upper: f64,
+    /// WHO-UMC shrinkage IC.
+    pub ic: f64,
+    /// IC 2.5 % credibility limit.
+    pub ic025: f64,
+    /// IC 97.5 % credibility limit.
+    pub ic975: f64,
+    /// PhViD BCPNN E(IC).
+    pub bcpnn_ic: f64,
+    /// PhViD BCPNN lower limit.
+    pub bcpnn_ic025: f64,
+    /// MGPS EBGM (NaN without a prior).
+    pub ebgm: f64,
+    /// MGPS EB05.
+    pub eb05: f64,
+    /// MGPS EB95.
+    pub eb95: f64,
+    /// Evans criteria met.
+    pub signal_prr: bool,
+    /// ROR lower limit > 1 and a ≥ 3.
+    pub signal_ror: bool,
+    /// IC025 > 0.
+    pub signal_ic: bool,
+    /// EB05 ≥ 2.
+    pub signal_ebgm: bool,
+}
+
+/// Scores one pair from its count, margins and expected count; MGPS is left NaN when `prior` is
+/// `None`.
+pub fn score_pair(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64, prior: Option<&GammaMixturePrior>) -> PairScores {
+    use thresholds::*;
+    let table = ContingencyTable::from_margins(a, n_drug, n_event, n_total);
+    let p = prr(&table, 0.95);
+    let r = ror(&table, 0.95);
+    let chi2 = chi2_yates(&table);
+    let ic = information_component(a, expected, 0.95);
+    let (bcpnn, bcpnn_lo) = bcpnn_ic(&table, 0.95);
+    let post = prior.map(|pr| posterior(pr, a, expected));
+    let (ebgm, eb05, eb95) = post.map_or((f64::NAN, f64::NAN, f64::NAN), |p| (p.ebgm, p.eb05, p.eb95));
+    PairScores {
+        table,
+        expected,
+        prr: p.estimate,
+        prr_lower: p.lower,
+        prr_upper: p.upper,
+        chi2_yates: chi2,
+        ror: r.estimate,
+        ror_lower: r.lower,
+        ror_upper: r.upper,
+        ic: ic.estimate,
+        ic025: ic.lower,
+        ic975: ic.upper,
+        bcpnn_ic: bcpnn,
+        bcpnn_ic025: bcpnn_lo,
+        ebgm,
+        eb05,
+        eb95,
+        signal_prr: p.estimate >= PRR_MIN && chi2 >= CHI2_MIN && a >= A_MIN,
+        signal_ror: r.lower > 1.0 && a >= A_MIN,
+        signal_ic: ic.lower > 0.0,
+        signal_ebgm: eb05 >= EB05_MIN,
+    }
+}
+
+/// [`score_pair`] over columns, spread over the available cores; output order follows input order.
+pub fn score_pairs(
+    a: &[f64],
+    n_drug: &[f64],
+    n_event: &[f64],
+    n_total: &[f64],
+    expected: &[f64],
+    prior: Option<&GammaMixturePrior>,
+) -> Vec<PairScores> {
+    let len = a.len();
+    assert!(n_drug.len() == len && n_event.len() == len && n_total.len() == len && expected.len() == len);
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    let chunk = len.div_ceil(threads).max(4096);
+    let mut out: Vec<Vec<PairScores>> = Vec::new();
+    std::thread::scope(|s| {
+        let handles: Vec<_> = (0..len.div_ceil(chunk))
+            .map(|c| {
+                s.spawn(move || {
+                    let lo = c * chunk;
+                    let hi = (lo + chunk).min(len);
+                    (lo..hi).map(|i| score_pair(a[i], n_drug[i], n_event[i], n_total[i], expected[i], prior)).collect::<Vec<_>>()
+                })
+            })
+            .collect();
+        for h in handles {
+            out.push(h.join().expect("scoring worker panicked"));
+        }
+    });
+    out.into_iter().flatten().collect()
+}

@@ -1,0 +1,319 @@
+//! Counting kernels: a [`ReportSet`] to the per-pair counts, margins and expected counts.
+//!
+//! Two phases, both over the per-report drug and event lists (the report–drug–event rows are never
+//! materialised):
+//! 1. **margins** — per drug, per event and per stratum, in one pass over the reports;
+//! 2. **pairs** — every (drug, event) co-occurrence is scattered into range partitions of drug ids
+//!    sized to stay in cache, each partition sorted and run-length counted. The output is sorted
+//!    by (drug id, event id).
+//!
+//! [`naive_pair_counts`] is the reference every kernel is tested against.
+
+use crate::reports::ReportSet;
+
+/// Which margins the 2×2 tables use.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Margins {
+    /// Unique-report margins: n_drug = reports with the drug, n_event = reports with the event,
+    /// n = reports (openEBGM `processRaw`, Empirica MGPS).
+    Reports,
+    /// Sums of pair counts: n_drug = Σ_events a, n_event = Σ_drugs a, n = Σ a (PhViD `as.PhViD`,
+    /// AEOLUS).
+    Pairs,
+}
+
+/// Counts of every observed drug–event pair (a ≥ 1), in columns, sorted by (drug, event).
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct PairCounts {
+    /// Drug id (into the source's drug dictionary).
+    pub drug: Vec<u32>,
+    /// Event id.
+    pub event: Vec<u32>,
+    /// Reports with the drug and the event (cell a).
+    pub a: Vec<f64>,
+    /// Drug margin a + b.
+    pub n_drug: Vec<f64>,
+    /// Event margin a + c.
+    pub n_event: Vec<f64>,
+    /// Table total a + b + c + d.
+    pub n_total: Vec<f64>,
+    /// Expected count: unstratified n_drug·n_event/n, or the stratified Σ_s n_drug,s·n_event,s/n_s.
+    pub expected: Vec<f64>,
+}
+
+impl PairCounts {
+    /// Number of pairs.
+    pub fn len(&self) -> usize {
+        self.a.len()
+    }
+
+    /// True when there are no pairs.
+    pub fn is_empty(&self) -> bool {
+        self.a.is_empty()
+    }
+}
+
+/// Per-drug, per-event and per-stratum margins, dense, stratum-minor (`[id * strata + s]`).
+#[derive(Debug, Clone)]
+struct StratifiedMargins {
+    strata: usize,
+    drug: Vec<f64>,
+    event: Vec<f64>,
+    total: Vec<f64>,
+}
+
+fn stratified_margins(set: &ReportSet, margins: Margins) -> StratifiedMargins {
+    let s_count = set.strata.len().max(1);
+    let mut m = StratifiedMargins {
+        strata: s_count,
+        drug: vec![0.0; set.drugs.len() * s_count],
+        event: vec![0.0; set.events.len() * s_count],
+        total: vec![0.0; s_count],
+    };
+    for r in 0..set.len() {
+        let drugs = set.report_drugs(r);
+        let events = set.report_events(r);
+        if drugs.is_empty() || events.is_empty() {
+            continue; // a report without a drug or an event is in no 2×2 table
+        }
+        let s = set.report_stratum[r] as usize;
+        match margins {
+            Margins::Reports => {
+                for &d in drugs {
+                    m.drug[d as usize * s_count + s] += 1.0;
+                }
+                for &e in events {
+                    m.event[e as usize * s_count + s] += 1.0;
+                }
+                m.total[s] += 1.0;
+            }
+            Margins::Pairs => set.for_each_pair(r, |d, e| {
+                m.drug[d as usize * s_count + s] += 1.0;
+                m.event[e as usize * s_count + s] += 1.0;
+                m.total[s] += 1.0;
+            }),
+        }
+    }
+    m
+}
+
+/// Target number of pair keys per partition: 2^18 u64 keys = 2 MiB, about an L2 cache.
+const PARTITION_KEYS: usize = 1 << 18;
+
+/// Counts of every observed pair: `(drug, event, a)` sorted by drug then event.
+///
+/// # Algorithm
+/// Drug ids are cut into contiguous ranges holding about 2^18 co-occurrences each (sizes known
+/// from one pass over the reports), every co-occurrence is written as a packed u64 key
+/// `drug << 32 | event` into its range's slot, and each range is sorted and run-length counted on
+/// its own thread. Ranges of drug ids keep the output globally sorted without a merge.
+pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let n_drugs = set.drugs.len();
+    // Co-occurrences per drug.
+    let mut per_drug = vec![0usize; n_drugs];
+    for r in 0..set.len() {
+        set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
+    }
+    // Range partitions of drug ids.
+    let mut part_of = vec![0u32; n_drugs];
+    let mut part_sizes: Vec<usize> = vec![0];
+    for d in 0..n_drugs {
+        let last = part_sizes.len() - 1;
+        if part_sizes[last] > 0 && part_sizes[last] + per_drug[d] > PARTITION_KEYS {
+            part_sizes.push(0);
+        }
+        let p = part_sizes.len() - 1;
+        part_of[d] = p as u32;
+        part_sizes[p] += per_drug[d];
+    }
+    let mut offsets = Vec::with_capacity(part_sizes.len() + 1);
+    offsets.push(0usize);
+    for s in &part_sizes {
+        offsets.push(offsets.last().unwrap() + s);
+    }
+    let total = *offsets.last().unwrap();
+    let mut keys = vec![0u64; total];
+    let mut cursor = offsets[..offsets.len() - 1].to_vec();
+    for r in 0..set.len() {
+        if set.report_pairs(r).is_some() {
+            set.for_each_pair(r, |d, e| {
+                let p = part_of[d as usize] as usize;
+                keys[cursor[p]] = (d as u64) << 32 | e as u64;
+                cursor[p] += 1;
+            });
+            continue;
+        }
+        // The common case, a cross product: one partition look-up per drug.
+        let events = set.report_events(r);
+        for &d in set.report_drugs(r) {
+            let p = part_of[d as usize] as usize;
+            let hi = (d as u64) << 32;
+            let start = cursor[p];
+            for (k, &e) in events.iter().enumerate() {
+                keys[start + k] = hi | e as u64;
+            }
+            cursor[p] += events.len();
+        }
+    }
+    // Sort and count each partition; partitions are independent.
+    let mut slices: Vec<&mut [u64]> = Vec::with_capacity(part_sizes.len());
+    let mut rest: &mut [u64] = &mut keys;
+    for s in &part_sizes {
+        let (head, tail) = rest.split_at_mut(*s);
+        slices.push(head);
+        rest = tail;
+    }
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    let per_thread = slices.len().div_ceil(threads).max(1);
+    let mut results: Vec<Vec<(u64, u32)>> = Vec::new();
+    std::thread::scope(|scope| {
+        let handles: Vec<_> = slices
+            .chunks_mut(per_thread)
+            .map(|group| {
+                scope.spawn(move || {
+                    let mut out: Vec<(u64, u32)> = Vec::new();
+                    for part in group.iter_mut() {
+                        part.sort_unstable();
+                        let mut i = 0;
+                        while i < part.len() {
+                            let key = part[i];
+                            let mut j = i + 1;
+                            while j < part.len() && part[j] == key {
+                                j += 1;
+                            }
+                            out.push((key, (j - i) as u32));
+                            i = j;
+                        }
+                    }
+                    out
+                })
+            })
+            .collect();
+        for h in handles {
+            results.push(h.join().expect("pair-count worker panicked"));
+        }
+    });
+    let n_pairs: usize = results.iter().map(|r| r.len()).sum();
+    let (mut drug, mut event, mut count) = (Vec::with_capacity(n_pairs), Vec::with_capacity(n_pairs), Vec::with_capacity(n_pairs));
+    for part in results {
+        for (key, c) in part {
+            drug.push((key >> 32) as u32);
+            event.push(key as u32);
+            count.push(c);
+        }
+    }
+    (drug, event, count)
+}
+
+/// The straightforward reference: a `BTreeMap` over every co-occurrence. Slow; for tests.
+pub fn naive_pair_counts(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    let mut map = std::collections::BTreeMap::new();
+    for r in 0..set.len() {
+        set.for_each_pair(r, |d, e| *map.entry((d, e)).or_insert(0u32) += 1);
+    }
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for ((d, e), c) in map {
+        out.0.push(d);
+        out.1.push(e);
+        out.2.push(c);
+    }
+    out
+}
+
+/// Counts, margins and expected counts of every observed pair.
+///
+/// # Formula
+/// ```text
+/// E = Σ_s n_drug,s · n_event,s / n_s            (Mantel–Haenszel-style stratified expectation)
+/// ```
+/// which is n_drug·n_event/n with one stratum. Reports lacking a drug or an event are left out of
+/// every count.
+///
+/// # Matches
+/// openEBGM 0.9.1 `processRaw(stratify = FALSE | TRUE, zeroes = FALSE)` with `Margins::Reports`;
+/// PhViD 1.0.8 `as.PhViD` with `Margins::Pairs` (unstratified).
+pub fn count_pairs(set: &ReportSet, margins: Margins) -> PairCounts {
+    let m = stratified_margins(set, margins);
+    let (drug, event, count) = pair_occurrences(set);
+    let s_count = m.strata;
+    let marg = |v: &[f64], id: u32| -> f64 { v[id as usize * s_count..(id as usize + 1) * s_count].iter().sum() };
+    let n_total: f64 = m.total.iter().sum();
+    let drug_totals: Vec<f64> = (0..set.drugs.len() as u32).map(|d| marg(&m.drug, d)).collect();
+    let event_totals: Vec<f64> = (0..set.events.len() as u32).map(|e| marg(&m.event, e)).collect();
+    let mut out = PairCounts {
+        a: count.iter().map(|&c| c as f64).collect(),
+        n_drug: drug.iter().map(|&d| drug_totals[d as usize]).collect(),
+        n_event: event.iter().map(|&e| event_totals[e as usize]).collect(),
+        n_total: vec![n_total; drug.len()],
+        expected: Vec::with_capacity(drug.len()),
+        drug,
+        event,
+    };
+    if s_count == 1 {
+        out.expected = out.n_drug.iter().zip(&out.n_event).map(|(d, e)| d * e / n_total).collect();
+    } else {
+        for (&d, &e) in out.drug.iter().zip(&out.event) {
+            let dm = &m.drug[d as usize * s_count..(d as usize + 1) * s_count];
+            let em = &m.event[e as usize * s_count..(e as usize + 1) * s_count];
+            let mut sum = 0.0;
+            for s in 0..s_count {
+                if dm[s] > 0.0 && em[s] > 0.0 {
+                    sum += dm[s] * em[s] / m.total[s];
+                }
+            }
+            out.expected.push(sum);
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::reports::ReportSetBuilder;
+
+    fn sample() -> ReportSet {
+        let mut b = ReportSetBuilder::new();
+        b.push_report("1", ["A", "B"], ["X", "Y"], "F");
+        b.push_report("2", ["A"], ["X"], "M");
+        b.push_report("3", ["B", "C"], ["Y", "Z", "X"], "F");
+        b.push_report("4", ["A"], ["Z"], "F");
+        b.finish()
+    }
+
+    #[test]
+    fn kernel_equals_naive() {
+        assert_eq!(pair_occurrences(&sample()), naive_pair_counts(&sample()));
+    }
+
+    #[test]
+    fn margins_by_hand() {
+        // Reports: A in 1, 2, 4 (3 reports); X in 1, 2, 3 (3 reports); n = 4; A·X together in 1, 2.
+        let c = count_pairs(&sample(), Margins::Reports);
+        let ax = (0..c.len()).find(|&i| c.drug[i] == 0 && c.event[i] == 0).unwrap();
+        assert_eq!((c.a[ax], c.n_drug[ax], c.n_event[ax], c.n_total[ax]), (2.0, 3.0, 3.0, 4.0));
+        // Strata F = {1, 3, 4}, M = {2}: A in F: 1, 4 (2); X in F: 1, 3 (2); n_F = 3 → 2·2/3;
+        // M: A 1, X 1, n_M = 1 → 1. E = 4/3 + 1 = 7/3.
+        assert!((c.expected[ax] - 7.0 / 3.0).abs() < 1e-15);
+        // Pair margins: A's pairs: report 1 → 2, report 2 → 1, report 4 → 1 = 4; X's pairs:
+        // report 1 → 2 drugs, 2 → 1, 3 → 2 = 5; n = 4 + 1 + 6 + 1 = 12.
+        let p = count_pairs(&sample(), Margins::Pairs);
+        assert_eq!((p.a[ax], p.n_drug[ax], p.n_event[ax], p.n_total[ax]), (2.0, 4.0, 5.0, 12.0));
+    }
+
+    #[test]
+    fn kernel_equals_naive_with_explicit_pairs() {
+        let mut b = ReportSetBuilder::new();
+        b.push_report_rows("1", &[("A", "X"), ("B", "Y")], "");
+        b.push_report_rows("2", &[("A", "X"), ("A", "Y"), ("B", "X"), ("B", "Y")], "");
+        b.push_report_rows("3", &[("B", "Y")], "");
+        let set = b.finish();
+        let (d, e, c) = pair_occurrences(&set);
+        assert_eq!((d.clone(), e.clone(), c.clone()), naive_pair_counts(&set));
+        // A·X: reports 1, 2; A·Y: 2; B·X: 2; B·Y: 1, 2, 3.
+        assert_eq!(c, vec![2, 1, 1, 3]);
+        // Pair margins: A has 3 pairs, B 4; n = 7.
+        let p = count_pairs(&set, Margins::Pairs);
+        assert_eq!((p.n_drug[0], p.n_drug[3], p.n_total[0]), (3.0, 4.0, 7.0));
+    }
+}

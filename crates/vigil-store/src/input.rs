@@ -1,0 +1,378 @@
+//! Count-table input files for `vigil signals --counts`: CSV or Parquet, report-level or aggregated.
+//!
+//! - **Report-level**: columns `id, drug, event[, strata…]`, one row per report, drug and event;
+//!   duplicates within a report count once.
+//! - **Aggregated**: columns `drug, event, a, b, c, d`, one 2×2 table per row.
+//!
+//! Column names are matched case-insensitively; besides the names above, the aliases of common
+//! tools are accepted (`var1`/`var2` of openEBGM, `ingredient_std`/`reaction_pt`, `primaryid`…),
+//! see [`DRUG_NAMES`], [`EVENT_NAMES`], [`ID_NAMES`]. Every error names the file, the line (CSV
+//! lines count from 1 with the header as line 1; Parquet rows from 1) and the column.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+
+use arrow::array::{Array, Float64Array, StringArray};
+use arrow::datatypes::DataType;
+
+use crate::count::PairCounts;
+use crate::reports::{Dictionary, ReportSet, ReportSetBuilder};
+
+/// Accepted names of the drug column.
+pub const DRUG_NAMES: &[&str] = &["drug", "var1", "ingredient_std", "ingredient", "prod_ai", "drugname"];
+/// Accepted names of the event column.
+pub const EVENT_NAMES: &[&str] = &["event", "var2", "reaction_pt", "pt"];
+/// Accepted names of the report id column.
+pub const ID_NAMES: &[&str] = &["id", "primaryid", "report_id", "caseid"];
+
+/// A problem with an input file. Displays as `FILE:LINE: column COL: message`.
+#[derive(Debug, thiserror::Error)]
+pub enum InputError {
+    /// The file could not be opened or read.
+    #[error("{path}: {source}")]
+    Io {
+        /// The file.
+        path: PathBuf,
+        /// The OS error.
+        source: std::io::Error,
+    },
+    /// The file's structure is wrong (no header, missing column, unreadable Parquet).
+    #[error("{path}: {message}")]
+    File {
+        /// The file.
+        path: PathBuf,
+        /// What is wrong.
+        message: String,
+    },
+    /// One field is wrong.
+    #[error("{path}:{line}: column {column}: {message}")]
+    Field {
+        /// The file.
+        path: PathBuf,
+        /// Line (CSV, header = 1) or row (Parquet, first row = 1).
+        line: u64,
+        /// Column name as written in the file.
+        column: String,
+        /// What is wrong, with the raw value.
+        message: String,
+    },
+}
+
+/// What an input file holds.
+#[derive(Debug)]
+pub enum CountsInput {
+    /// Report-level rows, grouped into reports.
+    Reports(ReportSet),
+    /// Aggregated 2×2 tables, one per pair, with the drug and event dictionaries.
+    Aggregated {
+        /// Pair counts; `expected` is the unstratified n_drug·n_event/n.
+        counts: PairCounts,
+        /// Drug names.
+        drugs: Dictionary,
+        /// Event names.
+        events: Dictionary,
+    },
+}
+
+/// Reads `path` (CSV unless the extension is `.parquet`/`.pq`). `stratify` names report-level
+/// columns whose values, joined by `|`, make each report's stratum.
+pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput, InputError> {
+    let table = if matches!(path.extension().and_then(|e| e.to_str()), Some("parquet" | "pq")) {
+        read_parquet_table(path)?
+    } else {
+        read_csv_table(path)?
+    };
+    from_table(path, &table, stratify)
+}
+
+/// One column of an input file, compact enough for tables of tens of millions of rows: text is
+/// dictionary-encoded as it is read (FAERS names repeat), numbers from numeric Parquet columns stay
+/// numbers (NaN for null).
+enum Column {
+    Text { codes: Vec<u32>, values: Vec<String>, index: HashMap<String, u32> },
+    Number(Vec<f64>),
+}
+
+impl Column {
+    fn new_text() -> Self {
+        Column::Text { codes: Vec::new(), values: Vec::new(), index: HashMap::new() }
+    }
+
+    fn push_text(&mut self, v: &str) {
+        if let Column::Text { codes, values, index } = self {
+            let code = match index.get(v) {
+                Some(&c) => c,
+                None => {
+                    let c = values.len() as u32;
+                    values.push(v.to_owned());
+                    index.insert(v.to_owned(), c);
+                    c
+                }
+            };
+            codes.push(code);
+        }
+    }
+
+    fn len(&self) -> usize {
+        match self {
+            Column::Text { codes, .. } => codes.len(),
+            Column::Number(v) => v.len(),
+        }
+    }
+
+    fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
+        match self {
+            Column::Text { codes, values, .. } => std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str()),
+            Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() { String::new() } else { v[i].to_string() }),
+        }
+    }
+
+    /// The value as a number, or the raw text when it is not one.
+    fn number(&self, i: usize) -> Result<f64, String> {
+        match self {
+            Column::Text { .. } => {
+                let t = self.text(i);
+                t.trim().parse().map_err(|_| t.into_owned())
+            }
+            Column::Number(v) => if v[i].is_nan() { Err(String::new()) } else { Ok(v[i]) },
+        }
+    }
+
+    fn is_empty_at(&self, i: usize) -> bool {
+        match self {
+            Column::Text { .. } => self.text(i).trim().is_empty(),
+            Column::Number(v) => v[i].is_nan(),
+        }
+    }
+}
+
+/// A file read into columns, with the line number of every row.
+struct Table {
+    headers: Vec<String>,
+    columns: Vec<Column>,
+    lines: Vec<u64>,
+}
+
+impl Table {
+    fn find(&self, names: &[&str]) -> Option<usize> {
+        names.iter().find_map(|n| self.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+    }
+}
+
+fn read_csv_table(path: &Path) -> Result<Table, InputError> {
+    let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
+    let headers: Vec<String> = rdr
+        .headers()
+        .map_err(|e| InputError::File { path: path.to_owned(), message: format!("cannot read the header: {e}") })?
+        .iter()
+        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+        .collect();
+    if headers.iter().all(|h| h.is_empty()) {
+        return Err(InputError::File { path: path.to_owned(), message: "empty file: no header line".into() });
+    }
+    let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
+    let mut lines = Vec::new();
+    for record in rdr.records() {
+        let record = record.map_err(|e| {
+            let line = e.position().map_or(0, |p| p.line());
+            InputError::Field { path: path.to_owned(), line, column: "-".into(), message: format!("unreadable row: {e}") }
+        })?;
+        let line = record.position().map_or(0, |p| p.line());
+        if record.len() != headers.len() {
+            return Err(InputError::Field {
+                path: path.to_owned(),
+                line,
+                column: headers.get(record.len().min(headers.len().saturating_sub(1))).cloned().unwrap_or_default(),
+                message: format!("{} fields, the header has {}", record.len(), headers.len()),
+            });
+        }
+        for (c, v) in record.iter().enumerate() {
+            columns[c].push_text(v);
+        }
+        lines.push(line);
+    }
+    if lines.is_empty() {
+        return Err(InputError::File { path: path.to_owned(), message: "empty file: a header but no rows".into() });
+    }
+    Ok(Table { headers, columns, lines })
+}
+
+fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
+    use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
+    let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
+    let bad = |e: &dyn std::fmt::Display| InputError::File { path: path.to_owned(), message: format!("not a readable Parquet file: {e}") };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?.build().map_err(|e| bad(&e))?;
+    let mut headers: Vec<String> = Vec::new();
+    let mut columns: Vec<Column> = Vec::new();
+    for batch in reader {
+        let batch = batch.map_err(|e| bad(&e))?;
+        if headers.is_empty() {
+            headers = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+            columns = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| if f.data_type().is_numeric() { Column::Number(Vec::new()) } else { Column::new_text() })
+                .collect();
+        }
+        for (col, target) in batch.columns().iter().zip(columns.iter_mut()) {
+            match target {
+                Column::Number(v) => {
+                    let cast = arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
+                    let f = cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64 gives a Float64Array");
+                    v.extend((0..f.len()).map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) }));
+                }
+                text @ Column::Text { .. } => {
+                    let cast = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
+                    let t = cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
+                    for i in 0..t.len() {
+                        text.push_text(if t.is_null(i) { "" } else { t.value(i) });
+                    }
+                }
+            }
+        }
+    }
+    let rows = columns.first().map_or(0, Column::len);
+    if rows == 0 {
+        return Err(InputError::File { path: path.to_owned(), message: "empty file: no rows".into() });
+    }
+    Ok(Table { headers, columns, lines: (1..=rows as u64).collect() })
+}
+
+fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
+    let missing = |what: &str, names: &[&str]| InputError::File {
+        path: path.to_owned(),
+        message: format!("missing column {what} (accepted names: {}); the header is: {}", names.join(", "), t.headers.join(",")),
+    };
+    let drug = t.find(DRUG_NAMES).ok_or_else(|| missing("drug", DRUG_NAMES))?;
+    let event = t.find(EVENT_NAMES).ok_or_else(|| missing("event", EVENT_NAMES))?;
+    let cells: Vec<Option<usize>> = ["a", "b", "c", "d"].iter().map(|n| t.find(&[n])).collect();
+    let empty = |c: usize, i: usize| -> Result<(), InputError> {
+        if t.columns[c].is_empty_at(i) {
+            Err(InputError::Field { path: path.to_owned(), line: t.lines[i], column: t.headers[c].clone(), message: "empty value".into() })
+        } else {
+            Ok(())
+        }
+    };
+    if let Some(id) = t.find(ID_NAMES) {
+        let strata: Vec<usize> = stratify
+            .iter()
+            .map(|s| t.find(&[s.as_str()]).ok_or_else(|| missing(s, &[s.as_str()])))
+            .collect::<Result<_, _>>()?;
+        // Group rows by report id, keeping first-appearance order.
+        let mut order: Vec<String> = Vec::new();
+        let mut rows: HashMap<String, (Vec<(String, String)>, String, u64)> = HashMap::new();
+        for i in 0..t.lines.len() {
+            for c in [id, drug, event] {
+                empty(c, i)?;
+            }
+            let label: String = strata.iter().map(|&c| t.columns[c].text(i)).collect::<Vec<_>>().join("|");
+            let rid = t.columns[id].text(i).into_owned();
+            let entry = rows.entry(rid.clone()).or_insert_with(|| {
+                order.push(rid.clone());
+                (Vec::new(), label.clone(), t.lines[i])
+            });
+            if entry.1 != label {
+                return Err(InputError::Field {
+                    path: path.to_owned(),
+                    line: t.lines[i],
+                    column: stratify.join(","),
+                    message: format!("report {rid:?} is in stratum {label:?} here but {:?} on line {}", entry.1, entry.2),
+                });
+            }
+            entry.0.push((t.columns[drug].text(i).into_owned(), t.columns[event].text(i).into_owned()));
+        }
+        let mut b = ReportSetBuilder::new();
+        for rid in &order {
+            let (pairs, label, _) = &rows[rid];
+            b.push_report_rows(rid, pairs, label);
+        }
+        return Ok(CountsInput::Reports(b.finish()));
+    }
+    let [Some(ca), Some(cb), Some(cc), Some(cd)] = cells[..] else {
+        return Err(InputError::File {
+            path: path.to_owned(),
+            message: format!(
+                "neither report-level (columns id, drug, event) nor aggregated (columns drug, event, a, b, c, d); the header is: {}",
+                t.headers.join(",")
+            ),
+        });
+    };
+    if !stratify.is_empty() {
+        return Err(InputError::File {
+            path: path.to_owned(),
+            message: "--stratify needs report-level rows (id, drug, event, strata…): an aggregated table has no strata".into(),
+        });
+    }
+    let mut drugs = Dictionary::new();
+    let mut events = Dictionary::new();
+    let mut counts = PairCounts::default();
+    let mut first_total: Option<(f64, u64)> = None;
+    let mut drug_margin: HashMap<u32, (f64, u64)> = HashMap::new();
+    let mut event_margin: HashMap<u32, (f64, u64)> = HashMap::new();
+    for i in 0..t.lines.len() {
+        let line = t.lines[i];
+        let field_err = |c: usize, message: String| InputError::Field { path: path.to_owned(), line, column: t.headers[c].clone(), message };
+        empty(drug, i)?;
+        empty(event, i)?;
+        let mut v = [0.0; 4];
+        for (k, &c) in [ca, cb, cc, cd].iter().enumerate() {
+            let x = t.columns[c].number(i).map_err(|raw| field_err(c, format!("{raw:?} is not a number")))?;
+            if !(x >= 0.0) || !x.is_finite() || x.fract() != 0.0 {
+                return Err(field_err(c, format!("{:?} is not a non-negative whole count", t.columns[c].text(i))));
+            }
+            v[k] = x;
+        }
+        let [a, b, c, d] = v;
+        if a < 1.0 {
+            return Err(field_err(ca, format!("a = {a}: only observed pairs (a ≥ 1) are scored")));
+        }
+        let total = a + b + c + d;
+        match first_total {
+            None => first_total = Some((total, line)),
+            Some((t0, l0)) if t0 != total => {
+                return Err(field_err(cd, format!("a+b+c+d = {total}, but {t0} on line {l0}: every table of one database has the same total")))
+            }
+            _ => {}
+        }
+        let di = drugs.intern(&t.columns[drug].text(i));
+        let ei = events.intern(&t.columns[event].text(i));
+        for (map, id, margin, col, what) in [(&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"), (&mut event_margin, ei, a + c, cc, "a+c (the event's reports)")] {
+            match map.get(&id) {
+                Some(&(m0, l0)) if m0 != margin => {
+                    return Err(field_err(col, format!("{what} = {margin}, but {m0} for the same name on line {l0}")))
+                }
+                None => {
+                    map.insert(id, (margin, line));
+                }
+                _ => {}
+            }
+        }
+        counts.drug.push(di);
+        counts.event.push(ei);
+        counts.a.push(a);
+        counts.n_drug.push(a + b);
+        counts.n_event.push(a + c);
+        counts.n_total.push(total);
+        counts.expected.push((a + b) * (a + c) / total);
+    }
+    // A pair given twice: sort packed (drug, event) keys with their row and look at neighbours.
+    let mut keys: Vec<(u64, usize)> = (0..counts.len()).map(|i| ((counts.drug[i] as u64) << 32 | counts.event[i] as u64, i)).collect();
+    keys.sort_unstable();
+    if let Some(w) = keys.windows(2).find(|w| w[0].0 == w[1].0) {
+        let (first, second) = (w[0].1.min(w[1].1), w[0].1.max(w[1].1));
+        return Err(InputError::Field {
+            path: path.to_owned(),
+            line: t.lines[second],
+            column: t.headers[event].clone(),
+            message: format!(
+                "pair {:?} / {:?} already given on line {}",
+                drugs.name(counts.drug[second]),
+                events.name(counts.event[second]),
+                t.lines[first]
+            ),
+        });
+    }
+    Ok(CountsInput::Aggregated { counts, drugs, events })
+}

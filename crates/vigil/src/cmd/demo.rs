@@ -1,0 +1,168 @@
+//! `vigil demo`: the main job end to end on bundled, seeded synthetic data.
+//!
+//! Synthetic FAERS-format quarters (planted dupilumab associations, labelled synthetic) →
+//! `ingest` into a store → `signals` for dupilumab and the reactions the dupilumab articles
+//! discuss → a short summary on the terminal and the files in the output folder.
+
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use anyhow::{Context, Result};
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+use super::signals;
+
+/// Run the main job on bundled synthetic data: synth → ingest → signals for dupilumab.
+///
+/// Example:
+///   cargo run --release -- demo
+///   vigil demo --out /tmp/vigil-demo --reports 50000
+#[derive(clap::Args, Debug)]
+#[command(verbatim_doc_comment)]
+pub struct Args {
+    /// Output folder (created; an earlier demo's files in it are replaced).
+    #[arg(long, default_value = "vigil-demo")]
+    pub out: PathBuf,
+    /// Number of synthetic cases.
+    #[arg(long, default_value_t = 20_000)]
+    pub reports: usize,
+    /// Seed of the synthetic data (the same seed gives the same data and the same numbers).
+    #[arg(long, default_value_t = 2026)]
+    pub seed: u64,
+}
+
+/// The reactions of interest: those the dupilumab articles discuss (eczema worsening, facial
+/// erythema, rosacea, psoriasiform eruptions, conjunctivitis, herpes infections), as MedDRA PTs.
+pub const REACTIONS_OF_INTEREST: [&str; 9] = [
+    "ECZEMA",
+    "DERMATITIS ATOPIC",
+    "ERYTHEMA",
+    "ROSACEA",
+    "PSORIASIS",
+    "CONJUNCTIVITIS",
+    "ECZEMA HERPETICUM",
+    "HERPES SIMPLEX",
+    "SKIN INFECTION",
+];
+
+/// A step of the demo, with a spinner that appears only if the step lasts more than a second.
+fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
+    let pb = ProgressBar::new_spinner();
+    pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_message(label.to_owned());
+    pb.set_draw_target(ProgressDrawTarget::hidden());
+    let shown = pb.clone();
+    let started = Instant::now();
+    let ticker = std::thread::spawn(move || {
+        std::thread::sleep(Duration::from_secs(1));
+        if !shown.is_finished() {
+            shown.set_draw_target(ProgressDrawTarget::stderr());
+            shown.enable_steady_tick(Duration::from_millis(120));
+        }
+    });
+    let result = work();
+    pb.finish_and_clear();
+    drop(ticker);
+    eprintln!("  {label}: {:.1} s", started.elapsed().as_secs_f64());
+    result
+}
+
+/// Runs `vigil demo`.
+pub fn run(args: Args) -> Result<()> {
+    let started = Instant::now();
+    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    let quarters = args.out.join("faers-synthetic");
+    let store = args.out.join("store");
+    if quarters.exists() {
+        std::fs::remove_dir_all(&quarters).with_context(|| format!("{}: cannot replace", quarters.display()))?;
+    }
+    eprintln!("vigil demo: SYNTHETIC data (seed {}), not real FAERS reports; see README for real quarters", args.seed);
+
+    step("writing synthetic FAERS quarters", || {
+        let cfg = vigil_faers::synth::SynthConfig { reports: args.reports, seed: args.seed, ..Default::default() };
+        vigil_faers::synth::write_synth(&cfg, &quarters)?;
+        Ok(())
+    })?;
+    let outcome = step("ingesting into the store", || {
+        let opts = vigil_faers::ingest::IngestOptions::default();
+        vigil_faers::ingest::ingest_faers(&[quarters.clone()], &store, &opts).context("ingest")
+    })?;
+    // The fit always uses every pair; the output keeps dupilumab's.
+    let all_csv = args.out.join("signals-dupilumab.csv");
+    let (fit, selection) = step("counting, fitting the MGPS prior and scoring every pair", || {
+        signals::compute(&signals::Args { drug: Some("DUPILUMAB".into()), ..signals_args(&store, Some(all_csv.clone())) })
+    })?;
+    signals::with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
+    let dupi_table = selection.score_all();
+
+    println!();
+    println!("Can dupilumab cause these reactions? Post-marketing signals (SYNTHETIC demo data)");
+    println!(
+        "{} reports in the store, {} drug–event pairs; MGPS prior fitted exactly on all of them (−log-likelihood {:.3}{})",
+        outcome.report.reports_in_store,
+        fit.n_points,
+        fit.neg_log_lik,
+        if fit.at_bound.is_empty() { String::new() } else { format!("; on the bound of {}", fit.at_bound.join(", ")) }
+    );
+    println!();
+    println!("{:<20} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7}  signal by", "reaction", "a", "expected", "PRR", "IC025", "EBGM", "EB05");
+    for reaction in REACTIONS_OF_INTEREST {
+        let row = (0..dupi_table.scores.len()).find(|&i| dupi_table.event[i].eq_ignore_ascii_case(reaction));
+        match row {
+            Some(i) => {
+                let s = &dupi_table.scores[i];
+                let by: Vec<&str> = [("PRR", s.signal_prr), ("ROR", s.signal_ror), ("IC", s.signal_ic), ("EBGM", s.signal_ebgm)]
+                    .iter()
+                    .filter(|(_, on)| *on)
+                    .map(|(n, _)| *n)
+                    .collect();
+                println!(
+                    "{:<20} {:>6} {:>9.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2}  {}",
+                    reaction,
+                    s.table.a,
+                    s.expected,
+                    s.prr,
+                    s.ic025,
+                    s.ebgm,
+                    s.eb05,
+                    if by.is_empty() { "none".to_owned() } else { by.join(", ") }
+                );
+            }
+            None => println!("{reaction:<20} {:>6}  (no report with dupilumab)", 0),
+        }
+    }
+    println!();
+    println!("Planted associations (ground truth of the synthetic data): {}", synth_planted(&quarters).display());
+    println!("All dupilumab pairs: {}", all_csv.display());
+    println!("Store: {} (query it: vigil signals --store {} --drug DUPILUMAB)", store.display(), store.display());
+    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+fn synth_planted(quarters: &Path) -> PathBuf {
+    quarters.join("PLANTED_SIGNALS.tsv")
+}
+
+fn signals_args(store: &Path, out: Option<PathBuf>) -> signals::Args {
+    signals::Args {
+        counts: None,
+        store: Some(store.to_owned()),
+        role: "suspect".into(),
+        since: None,
+        until: None,
+        date_field: "fda".into(),
+        indication: None,
+        exclude_drug: vec![],
+        margins: signals::MarginsArg::Reports,
+        stratify: vec![],
+        prior: None,
+        fit_only: false,
+        squash: false,
+        zeros: false,
+        min_count: 1,
+        drug: None,
+        event: None,
+        format: signals::Format::Csv,
+        out,
+    }
+}

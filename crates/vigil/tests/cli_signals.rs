@@ -1,0 +1,211 @@
+//! `vigil signals` as a user runs it: real FAERS 2023 tables, output contract, bad input.
+
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use vigil_stats::disproportionality::{chi2_pearson, haldane_anscombe, prr, ror};
+use vigil_stats::table::ContingencyTable;
+
+fn vigil() -> Command {
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+}
+
+fn shared(rel: &str) -> Option<PathBuf> {
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
+    if p.exists() {
+        Some(p)
+    } else {
+        eprintln!("skipping: {} not found", p.display());
+        None
+    }
+}
+
+fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
+    let mut r = csv::Reader::from_path(path).unwrap();
+    let h = r.headers().unwrap().iter().map(str::to_owned).collect();
+    (h, r.records().map(|x| x.unwrap().iter().map(str::to_owned).collect()).collect())
+}
+
+/// Runs `vigil signals` with `args` and CSV output; returns (header, rows).
+fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
+    let out = std::env::temp_dir().join(format!("vigil-test-{}-{}.csv", std::process::id(), args.len()));
+    let status = vigil().arg("signals").args(args).args(["--format", "csv", "--out"]).arg(&out).status().unwrap();
+    assert!(status.success());
+    let table = read_csv(&out);
+    std::fs::remove_file(&out).ok();
+    table
+}
+
+/// The FAERS 2023 US primary-suspect cohort × PT tables of `cohort_pt_stats_summary_2023.csv`
+/// (13,287 rows) scored by vigil. That file's conventions, found by reproducing it: when any cell
+/// is 0, ½ is added to all four (Haldane–Anscombe) before PRR, ROR and their 95 % limits
+/// (z = 1.96), and χ² is Pearson's *without* Yates's correction. vigil's own columns are
+/// uncorrected with a Yates χ², so the comparison goes through vigil-stats with the file's
+/// conventions, on the a, b, c, d that vigil read and wrote; rows without a zero cell are also
+/// compared on vigil's own PRR and ROR columns.
+#[test]
+fn faers_2023_cohort_tables_match_the_reference_statistics() {
+    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
+    let (sh, summary) = read_csv(&dir.join("cohort_pt_stats_summary_2023.csv"));
+    let s = |name: &str| sh.iter().position(|h| h == name).unwrap();
+    let tmp = tempfile::tempdir().unwrap();
+    let input = tmp.path().join("cohorts.csv");
+    let mut w = csv::Writer::from_path(&input).unwrap();
+    w.write_record(["drug", "event", "a", "b", "c", "d"]).unwrap();
+    for r in &summary {
+        w.write_record([&r[s("cohort")], &r[s("reaction_pt")], &r[s("a")], &r[s("b")], &r[s("c")], &r[s("d")]]).unwrap();
+    }
+    w.flush().unwrap();
+    let (header, rows) = signals_csv(&["--counts".as_ref(), input.as_os_str()]);
+    assert_eq!(header, vigil_columns());
+    assert_eq!(rows.len(), 13_287);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let by_pair: HashMap<(&str, &str), &Vec<String>> = rows.iter().map(|r| ((r[0].as_str(), r[1].as_str()), r)).collect();
+    // Values are printed with 6 decimals.
+    let close = |ours: f64, theirs: f64| (ours - theirs).abs() <= 5.1e-7 + 1e-12 * theirs.abs();
+    for r in &summary {
+        let ours = by_pair[&(r[s("cohort")].as_str(), r[s("reaction_pt")].as_str())];
+        let cell = |name: &str| ours[col(name)].parse::<f64>().unwrap();
+        let t = ContingencyTable::new(cell("a"), cell("b"), cell("c"), cell("d"));
+        for name in ["a", "b", "c", "d"] {
+            assert_eq!(t_cell(&t, name), r[s(name)].parse::<f64>().unwrap(), "{name} of {:?}", &r[..2]);
+        }
+        let h = haldane_anscombe(&t);
+        let (p, o) = (prr(&h, 0.95), ror(&h, 0.95));
+        for (ours, name) in [
+            (p.estimate, "PRR"), (p.lower, "PRR_LCL"), (p.upper, "PRR_UCL"),
+            (o.estimate, "ROR"), (o.lower, "ROR_LCL"), (o.upper, "ROR_UCL"), (chi2_pearson(&h), "chi2"),
+        ] {
+            let theirs: f64 = r[s(name)].parse().unwrap();
+            assert!(close(ours, theirs), "{name} of {:?}: vigil {ours} vs reference {theirs}", &r[..2]);
+        }
+        if h == t {
+            for (ours, name) in [("prr", "PRR"), ("prr_lower", "PRR_LCL"), ("ror", "ROR"), ("ror_upper", "ROR_UCL")] {
+                assert!(close(cell(ours), r[s(name)].parse().unwrap()), "{ours} of {:?}", &r[..2]);
+            }
+        }
+    }
+}
+
+/// The whole 348,355-pair table: read from Parquet, fitted without error (the optimum lies on a
+/// bound, which vigil reports rather than fails on), every pair scored, and the dupilumab rows'
+/// cells equal to the source's own dupilumab extract.
+#[test]
+fn faers_2023_full_table_fits_and_scores() {
+    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
+    let parquet = dir.join("anydrug_2023.parquet");
+    let (header, rows) = signals_csv(&["--counts".as_ref(), parquet.as_os_str()]);
+    assert_eq!(rows.len(), 348_355);
+    let col = |name: &str| header.iter().position(|h| h == name).unwrap();
+    let ours: HashMap<&str, &Vec<String>> = rows.iter().filter(|r| r[0] == "DUPILUMAB").map(|r| (r[1].as_str(), r)).collect();
+    let (dh, dupi) = read_csv(&dir.join("dupilumab_2x2_2023_us_ps.csv"));
+    assert_eq!(ours.len(), dupi.len());
+    for r in &dupi {
+        let o = ours[r[dh.iter().position(|h| h == "reaction_pt").unwrap()].as_str()];
+        for name in ["a", "b", "c", "d"] {
+            assert_eq!(o[col(name)], r[dh.iter().position(|h| h == name).unwrap()], "{name} of {:?}", r[1]);
+        }
+        assert!(o[col("eb05")].parse::<f64>().unwrap().is_finite());
+    }
+}
+
+fn t_cell(t: &ContingencyTable, name: &str) -> f64 {
+    match name {
+        "a" => t.a,
+        "b" => t.b,
+        "c" => t.c,
+        _ => t.d,
+    }
+}
+
+fn vigil_columns() -> Vec<String> {
+    "drug,event,a,b,c,d,n_drug,n_event,n_total,expected,prr,prr_lower,prr_upper,chi2_yates,ror,ror_lower,ror_upper,ic,ic025,ic975,bcpnn_ic,bcpnn_ic025,ebgm,eb05,eb95,signal_prr,signal_ror,signal_ic,signal_ebgm"
+        .split(',')
+        .map(str::to_owned)
+        .collect()
+}
+
+#[test]
+fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
+    let Some(input) = shared("oracle/pv/caers_input.csv") else { return };
+    let dir = tempfile::tempdir().unwrap();
+    let prior = dir.path().join("prior.json");
+    let ok = vigil().args(["signals", "--counts"]).arg(&input).args(["--fit-only", "--out"]).arg(&prior).status().unwrap();
+    assert!(ok.success());
+    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&prior).unwrap()).unwrap();
+    for key in ["alpha1", "beta1", "alpha2", "beta2", "p", "neg_log_lik", "n_points", "truncation", "at_bound"] {
+        assert!(json.get(key).is_some(), "missing {key}");
+    }
+    // openEBGM 0.9.1 autoHyper on the same data: −LL 4162.4557103796 (oracle caers_hyperparameters.csv).
+    assert!(json["neg_log_lik"].as_f64().unwrap() <= 4162.4557103796 + 1e-3);
+    assert_eq!(json["truncation"], "zero_truncated");
+    // With the prior given, the scores of the vignette's example pair REUMOFAN PLUS / WEIGHT
+    // INCREASED: N = 16, E = 0.40643623; with openEBGM's own full-data θ, EBGM = 23.2608572386716
+    // and QUANT_05 = 15.68586295 (oracle caers_pairs.csv, *_unstrat_full). vigil's θ differs from
+    // openEBGM's by ~1e-6 relative (a slightly better optimum), so these agree to ~1e-5.
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&input)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--drug", "reumofan plus", "--event", "WEIGHT INCREASED", "--format", "json"])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    let row = &rows[0];
+    assert_eq!(row["a"], 16.0);
+    assert!((row["expected"].as_f64().unwrap() - 0.40643623).abs() < 5e-9);
+    assert!((row["ebgm"].as_f64().unwrap() - 23.2608572386716).abs() < 1e-3);
+    assert!((row["eb05"].as_f64().unwrap() - 15.68586295).abs() < 1e-3);
+}
+
+/// Runs `vigil signals` on a CSV with `content`; returns (exit code, stderr).
+fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("counts.csv");
+    std::fs::write(&path, content).unwrap();
+    let out = vigil().args(["signals", "--counts"]).arg(&path).args(extra).output().unwrap();
+    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+}
+
+#[test]
+fn bad_input_names_file_line_and_column() {
+    let cases: &[(&str, &[&str], &[&str])] = &[
+        ("", &[], &["counts.csv", "empty file"]),
+        ("drug,event,a,b,c,d\n", &[], &["counts.csv", "no rows"]),
+        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["missing column event"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n", &[], &["counts.csv:3: column a", "\"two\" is not a number"]),
+        ("drug,event,a,b,c,d\nX,Y,1,-2,3,4\n", &[], &["counts.csv:2: column b", "non-negative"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n", &[], &["counts.csv:3: column d", "a+b+c+d = 11, but 10 on line 2"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,2,2,2,4\n", &[], &["counts.csv:3: column b", "a+b (the drug's reports) = 4, but 3"]),
+        ("id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n", &["--stratify", "sex"], &["counts.csv:3: column sex", "stratum"]),
+        ("id,drug,event\n1,X,Y\n2,,Z\n", &[], &["counts.csv:3: column drug", "empty value"]),
+        ("id,drug,event\n1,X,Y\n2,Z\n", &[], &["counts.csv:3", "2 fields, the header has 3"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n", &[], &["counts.csv:3: column event", "already given on line 2"]),
+    ];
+    for (content, extra, needles) in cases {
+        let (code, stderr) = run_on(content, extra);
+        assert_eq!(code, 2, "input {content:?}: {stderr}");
+        for n in *needles {
+            assert!(stderr.contains(n), "input {content:?}: expected {n:?} in {stderr:?}");
+        }
+    }
+}
+
+#[test]
+fn report_level_rows_count_duplicates_once() {
+    // Report 1 lists X·Y twice; report 2 has X·Y; report 3 has W·Z. So a(X,Y) = 2, n_drug(X) = 2,
+    // n_event(Y) = 2, n = 3: b = 0, c = 0, d = 1.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, "id,drug,event\n1,X,Y\n1,X,Y\n2,X,Y\n3,W,Z\n").unwrap();
+    let prior = dir.path().join("prior.json");
+    std::fs::write(&prior, r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#).unwrap();
+    let out = vigil().args(["signals", "--counts"]).arg(&path).arg("--prior").arg(&prior).args(["--format", "csv"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let text = String::from_utf8(out.stdout).unwrap();
+    let line = text.lines().find(|l| l.starts_with("X,Y,")).unwrap();
+    assert!(line.starts_with("X,Y,2,0,0,1,2,2,3,"), "{line}");
+}
