@@ -13,7 +13,18 @@
 //! a background probability `b_e` per report, and probability `RR_e × b_e` in a dupilumab report,
 //! so its expected PRR is about `RR_e` (see [`PLANTED`]). Psoriasis is also planted with RR 15 for
 //! the psoriasis biologics USTEKINUMAB, SECUKINUMAB and ADALIMUMAB (competition bias: excluding
-//! them raises dupilumab's psoriasis PRR).
+//! them raises dupilumab's psoriasis PRR). Another 1% of reports have an atopic-dermatitis drug
+//! (TRALOKINUMAB, UPADACITINIB or ABROCITINIB) as primary suspect for the indication "Dermatitis
+//! atopic", with the disease itself reported as an event at 20× background (confounding by
+//! indication: restricting dupilumab's comparator to that indication shrinks its dermatitis-atopic
+//! PRR, while the eye signals stay).
+//!
+//! Planted time to onset: when a report's event date is a full date, the primary suspect's therapy
+//! start (THER `start_dt`, full date) lies `t` days before it, with `t` drawn from a Weibull law —
+//! shape [`DUPILUMAB_ONSET_WEIBULL`]`.0`, scale `.1` days for dupilumab (an early-failure pattern:
+//! hazard falling with time), exponential with scale [`BACKGROUND_ONSET_DAYS`] for other drugs.
+//! These are chosen parameters, the truth an onset analysis should recover, not published figures.
+//! Reports with a partial or missing event date get a month-precision start, as many real ones do.
 use std::fs::{self, File};
 use std::io::{BufWriter, Write};
 use std::path::{Path, PathBuf};
@@ -33,7 +44,12 @@ pub const PLANTED: &[(&str, f64, f64)] = &[
     ("Rosacea", 0.002, 4.0),
     ("Alopecia areata", 0.002, 3.0),
     ("Arthralgia", 0.010, 2.0),
-    ("Psoriasis", 0.004, 1.5),
+    ("Psoriasis", 0.004, 3.0),
+    ("Eczema", 0.004, 6.0),
+    ("Herpes simplex", 0.002, 3.0),
+    ("Eczema herpeticum", 0.0003, 8.0),
+    // Below 1: fewer skin infections with dupilumab, as in its trials (the detector should find no signal).
+    ("Skin infection", 0.003, 0.5),
     // Null controls: same rate with and without dupilumab.
     ("Headache", 0.020, 1.0),
     ("Nausea", 0.020, 1.0),
@@ -41,6 +57,17 @@ pub const PLANTED: &[(&str, f64, f64)] = &[
 
 /// Share of reports with dupilumab as primary suspect.
 pub const DUPILUMAB_SHARE: f64 = 0.03;
+/// Share of (non-dupilumab) reports with an atopic-dermatitis comparator drug as primary suspect.
+pub const AD_COMPARATOR_SHARE: f64 = 0.01;
+/// Relative rate of the event "Dermatitis atopic" in reports of the atopic-dermatitis comparators.
+pub const AD_COMPARATOR_DISEASE_RR: f64 = 20.0;
+const AD_COMPARATORS: &[(&str, &str)] = &[("ADBRY", "TRALOKINUMAB"), ("RINVOQ", "UPADACITINIB"), ("CIBINQO", "ABROCITINIB")];
+
+/// Planted time to onset of dupilumab reports: Weibull (shape, scale in days). Chosen, not fitted.
+pub const DUPILUMAB_ONSET_WEIBULL: (f64, f64) = (0.8, 60.0);
+/// Planted time to onset of other primary suspects: exponential scale in days (Weibull shape 1). Chosen.
+pub const BACKGROUND_ONSET_DAYS: f64 = 200.0;
+
 /// Relative psoriasis reporting rate for the psoriasis biologics.
 pub const PSORIASIS_BIOLOGIC_RR: f64 = 15.0;
 const PSORIASIS_BIOLOGICS: &[(&str, &str)] = &[("STELARA", "USTEKINUMAB"), ("COSENTYX", "SECUKINUMAB"), ("HUMIRA", "ADALIMUMAB")];
@@ -145,6 +172,9 @@ struct Case {
     sex: &'static str,
     wt: Option<(u32, &'static str)>,
     event_dt: String,
+    /// Primary suspect's therapy start: a full date `t` days before a full `event_dt`, else empty
+    /// (then the month of the initial FDA receipt is written, as before).
+    therapy_start: String,
     drugs: Vec<(String, String, &'static str, String)>, // drugname, prod_ai, role, indication
     events: Vec<String>,
     serious: Option<&'static str>,
@@ -228,6 +258,12 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
         drugs.push((name, prod_ai, "PS", indi.to_owned()));
         names_seen.push(usize::MAX);
     }
+    let ad_comparator = !dupi && rng.f64() < AD_COMPARATOR_SHARE;
+    if ad_comparator {
+        let (brand, ing) = AD_COMPARATORS[rng.usize(0..AD_COMPARATORS.len())];
+        drugs.push((brand.to_owned(), ing.to_owned(), "PS", "Dermatitis atopic".to_owned()));
+        names_seen.push(usize::MAX - 1);
+    }
     while drugs.len() < n_drugs {
         let r = drug_z.sample(rng);
         if names_seen.contains(&r) {
@@ -255,6 +291,9 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
         let mut p = if dupi { b * rr } else { *b };
         if *pt == "Psoriasis" && psoriasis_biologic {
             p = b * PSORIASIS_BIOLOGIC_RR;
+        }
+        if *pt == "Dermatitis atopic" && ad_comparator {
+            p = b * AD_COMPARATOR_DISEASE_RR;
         }
         if rng.f64() < p {
             events.push((*pt).to_owned());
@@ -294,6 +333,16 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
         4 => format!("{}{:02}", q.year, (q.q as u32 - 1) * 3 + 1),
         _ => fda_date(rng, q),
     };
+    let therapy_start = match chrono::NaiveDate::parse_from_str(&event_dt, "%Y%m%d") {
+        Ok(event) if event_dt.len() == 8 => {
+            let (shape, scale) = if dupi { DUPILUMAB_ONSET_WEIBULL } else { (1.0, BACKGROUND_ONSET_DAYS) };
+            // Inverse-CDF draw: t = scale · (−ln U)^(1/shape), U uniform on (0, 1].
+            let u = 1.0 - rng.f64();
+            let days = (scale * (-u.ln()).powf(1.0 / shape)).round() as i64;
+            (event - chrono::Duration::days(days)).format("%Y%m%d").to_string()
+        }
+        _ => String::new(),
+    };
     let serious = match rng.u32(0..10) {
         0..=1 => Some("HO"),
         2..=3 => Some("OT"),
@@ -302,7 +351,7 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
     let rpsr = if rng.u32(0..30) == 0 { Some("CSM") } else { None };
     let mfr = ["SANOFI", "PFIZER", "NOVARTIS", "ABBVIE", "AMGEN", ""][rng.usize(0..6)];
     let country = ["US", "US", "US", "CA", "GB", "DE", "FR", "JP"][rng.usize(0..8)];
-    (Case { caseid, age, sex, wt, event_dt, drugs, events, serious, rpsr, mfr, country }, dupi)
+    (Case { caseid, age, sex, wt, event_dt, therapy_start, drugs, events, serious, rpsr, mfr, country }, dupi)
 }
 
 fn write_case(f: &mut QuarterFiles, c: &Case, version: u32, q: Quarter, rng: &mut fastrand::Rng, init_fda: &str) -> std::io::Result<u64> {
@@ -334,7 +383,8 @@ fn write_case(f: &mut QuarterFiles, c: &Case, version: u32, q: Quarter, rng: &mu
         f.indi.write_all(line.as_bytes())?;
         bytes += line.len() as u64;
         if seq == 1 {
-            line = format!("{pid}${cid}${seq}${}$$$${EOL}", &init_fda[..6]);
+            let start = if c.therapy_start.is_empty() { &init_fda[..6] } else { c.therapy_start.as_str() };
+            line = format!("{pid}${cid}${seq}${start}$$$${EOL}");
             f.ther.write_all(line.as_bytes())?;
             bytes += line.len() as u64;
         }
@@ -387,6 +437,9 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
     }
     for (_, ing) in PSORIASIS_BIOLOGICS {
         tsv.push_str(&format!("{ing}\tPsoriasis\t0.004\t{PSORIASIS_BIOLOGIC_RR}\n"));
+    }
+    for (_, ing) in AD_COMPARATORS {
+        tsv.push_str(&format!("{ing}\tDermatitis atopic\t0.004\t{AD_COMPARATOR_DISEASE_RR}\n"));
     }
     fs::write(&planted, tsv).map_err(|e| FaersError::io(&planted, e))?;
 

@@ -198,7 +198,9 @@ fn build(args: &Args) -> Result<Value> {
         Some(i) => Some(i.to_uppercase()),
         None => most_frequent_indication(&args.store, &drug)?,
     };
-    let mut views = vec![json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}", args.store.display()), "rows": of_interest.clone() })];
+    // The commands listed beside each figure repeat every option that changes it.
+    let role_flag = if args.role == "suspect" { String::new() } else { format!(" --role {}", args.role) };
+    let mut views = vec![json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}{role_flag}", args.store.display()), "rows": of_interest.clone() })];
     let mut restricted = |label: String, command: String, sa: signals::Args| -> Result<()> {
         let rows = match signals::compute(&sa) {
             Ok((_, sel)) => {
@@ -214,7 +216,7 @@ fn build(args: &Args) -> Result<Value> {
     if let Some(ind) = &indication {
         restricted(
             format!("only reports with indication {ind}"),
-            format!("vigil signals --store {} --drug {drug} --indication '{ind}'", args.store.display()),
+            format!("vigil signals --store {} --drug {drug}{role_flag} --indication '{ind}'", args.store.display()),
             signals::Args { indication: Some(ind.clone()), ..signals_args(args) },
         )?;
     }
@@ -222,7 +224,7 @@ fn build(args: &Args) -> Result<Value> {
         let list = args.exclude_drug.join(",");
         restricted(
             format!("without reports of {list}"),
-            format!("vigil signals --store {} --drug {drug} --exclude-drug {list}", args.store.display()),
+            format!("vigil signals --store {} --drug {drug}{role_flag} --exclude-drug {list}", args.store.display()),
             signals::Args { exclude_drug: args.exclude_drug.clone(), ..signals_args(args) },
         )?;
     }
@@ -244,7 +246,7 @@ fn build(args: &Args) -> Result<Value> {
         let a = onset::onset_from_store(&args.store, &drug, e, &args.role, 36_500)?;
         let svg = if a.days.is_empty() { String::new() } else { vigil_clinic::onset::histogram_svg(&a.days, 7, &format!("{drug} → {e}")) };
         onsets.push(json!({
-            "event": e, "command": format!("vigil onset --store {} --drug {drug} --event '{e}'", args.store.display()),
+            "event": e, "command": format!("vigil onset --store {} --drug {drug}{role_flag} --event '{e}'", args.store.display()),
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
         }));
         if drug == "DUPILUMAB" {
@@ -265,13 +267,13 @@ fn build(args: &Args) -> Result<Value> {
         "store": args.store.display().to_string(),
         "options": { "role": args.role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials },
         "prior": fit,
-        "signals": { "command": format!("vigil signals --store {} --drug {drug} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
+        "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
         "competition_bias": views,
         "trials": trials,
         "onset": onsets,
         "knowledge": knowledge,
         "knowledge_disclaimer": vigil_clinic::flare::DISCLAIMER,
-        "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {} --fit-only", args.store.display()) },
+        "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
     }))
 }
 
@@ -379,11 +381,13 @@ th{background:#f4f4f4;cursor:pointer}td:first-child,th:first-child{text-align:le
 .banner{background:#fff3cd;border:1px solid #e0c36c;padding:.6em 1em;margin:1em 0}\
 .note{color:#555;font-size:.9em}.src{color:#666;font-size:.85em}code,pre{background:#f6f6f6;padding:.1em .3em}pre{padding:.6em;overflow-x:auto}";
 
-/// Click a column header to sort its table (numbers numerically, text alphabetically).
+/// Click a column header to sort its table (numbers numerically, text alphabetically). Its last statement marks the body `data-ready="1"`, so a
+/// headless browser test can tell that the script ran to its end.
 const SORT_SCRIPT: &str = "document.querySelectorAll('table.sortable th').forEach(function(th,col){th.addEventListener('click',function(){\
 var body=th.closest('table').tBodies[0];var rows=Array.prototype.slice.call(body.rows);var asc=th.dataset.asc!=='1';th.dataset.asc=asc?'1':'0';\
 rows.sort(function(a,b){var x=a.cells[col].textContent,y=b.cells[col].textContent;var nx=parseFloat(x),ny=parseFloat(y);\
-var c=(isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny;return asc?c:-c;});rows.forEach(function(r){body.appendChild(r);});});});";
+var c=(isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny;return asc?c:-c;});rows.forEach(function(r){body.appendChild(r);});});});\
+document.body.dataset.ready='1';";
 
 fn render_html(r: &Value) -> String {
     let drug = r["drug"].as_str().unwrap_or("");
