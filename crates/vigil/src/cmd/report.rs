@@ -292,7 +292,8 @@ fn interval_plot(rows: &[Value]) -> String {
     }
     let lo = rows.iter().map(|r| r.1).fold(1.0_f64, f64::min).max(1e-3) / 1.5;
     let hi = rows.iter().map(|r| r.3).fold(2.0_f64, f64::max) * 1.5;
-    let (x0, x1, width, row_h) = (190.0, 640.0, 680.0, 26.0);
+    // Room on the right for the "EBGM [EB05, EB95]" labels.
+    let (x0, x1, width, row_h) = (190.0, 600.0, 780.0, 26.0);
     let x = |v: f64| x0 + (v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln()) * (x1 - x0);
     let height = 40.0 + row_h * rows.len() as f64;
     let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12" role="img" aria-label="EB05 to EB95 intervals">"#);
