@@ -17,7 +17,7 @@ struct Cli {
 
 #[derive(Subcommand)]
 enum Command {
-    /// Run the main job on bundled synthetic data: synth → ingest → signals for dupilumab.
+    /// Run the main job on bundled data: synthetic FAERS → store → signals, trials, onset, example case → evidence report.
     Demo(cmd::demo::Args),
     /// Time to onset of a drug–event pair from a store: median, IQR, Weibull shape and scale.
     Onset(cmd::onset::Args),

@@ -197,6 +197,10 @@ fn check_html(html: &str) {
         assert!(html.contains(&format!("<h2>{section}")), "missing section {section}");
     }
     assert!(html.contains("Synthetic data."), "synthetic banner");
+    // Provenance: synth writes 8 quarters by default (synth::SynthConfig), with follow-up versions
+    // that de-duplication must remove, and lists the input files.
+    assert!(html.contains("from 8 quarter(s)"), "provenance lists the quarters");
+    assert!(html.contains("older case version") && html.contains("Input files"), "provenance lists de-duplication and files");
     let mut rest = html;
     let mut svgs = 0;
     while let Some(start) = rest.find("<svg") {

@@ -112,8 +112,9 @@ pub enum FitError {
 /// ridge towards a bound would otherwise be crawled for thousands of evaluations), or
 /// [`FitOptions::max_iterations`].
 ///
-/// Every start in [`FitOptions::starts`] is run; the lowest −log-likelihood wins (ties to the
-/// earlier start), so the result is deterministic. With many points, the starts run on openEBGM's
+/// Every start in [`FitOptions::starts`] is run for 40 iterations; the two lowest distinct ones are
+/// then run to convergence, and the lowest −log-likelihood of all wins (ties to the earlier start),
+/// so the result is deterministic. With many points, the starts run on openEBGM's
 /// `autoSquash`ed data first and the best (and the runner-up, if it is a different point) is then
 /// polished on the full data: squashing only
 /// chooses where to start, the optimum reported is the full-data one. Identical (N, E) points are
@@ -154,12 +155,10 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
     if !options.squashed && full.len() > options.squash_starts_above {
         let squashed = auto_squash(&clean, &AutoSquashOptions::default());
         let sq_nll = NegLogLikelihood::new(&squashed, options.truncation);
-        let mut sq_results: Vec<(Vec<f64>, f64)> = Vec::new();
-        for start in &options.starts {
-            let r = minimise(&sq_nll, bounds.to_x(start), &bounds, options.max_iterations);
-            evaluations += r.evaluations;
-            sq_results.push((r.x, r.f));
-        }
+        let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
+        let (sq_runs, sq_evaluations) = multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
+        evaluations += sq_evaluations;
+        let mut sq_results: Vec<(Vec<f64>, f64)> = sq_runs.into_iter().map(|r| (r.x, r.f)).collect();
         sq_results.sort_by(|a, b| a.1.total_cmp(&b.1));
         // Polish the best squashed optimum, and the runner-up only when it is a different point.
         let distinct = sq_results.len() > 1 && (0..5).any(|k| (sq_results[0].0[k] - sq_results[1].0[k]).abs() > 1e-3);
@@ -170,11 +169,10 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
             results.push((r.x, r.f, r.converged));
         }
     } else {
-        for start in &options.starts {
-            let r = minimise(&full_nll, bounds.to_x(start), &bounds, options.max_iterations);
-            evaluations += r.evaluations;
-            results.push((r.x, r.f, r.converged));
-        }
+        let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
+        let (runs, full_evaluations) = multi_start(&full_nll, &starts, &bounds, options.max_iterations);
+        evaluations += full_evaluations;
+        results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
     }
     let (best_x, best_f, converged) = results
         .into_iter()
@@ -250,6 +248,49 @@ impl Bounds {
     }
 }
 
+/// Iterations every start gets before the starts are compared ([`multi_start`]).
+const SCREENING_ITERATIONS: usize = 40;
+/// Starts carried on to convergence after screening.
+const STARTS_CONTINUED: usize = 2;
+
+/// Runs every start for [`SCREENING_ITERATIONS`], then continues only the [`STARTS_CONTINUED`]
+/// lowest distinct ones that have not yet converged, up to `max_iterations`. Why: on real data
+/// some starts crawl along a ridge towards a bound (a component turning into a point mass, α and β
+/// rising together) for thousands of evaluations while staying worse than the best start; screening
+/// stops paying for them. Every run's end point stays a candidate, so the result is still the lowest
+/// −log-likelihood found, and it is deterministic. Returns the runs and the evaluations used.
+fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max_iterations: usize) -> (Vec<Minimum>, usize) {
+    let mut evaluations = 0;
+    let mut runs: Vec<Minimum> = starts
+        .iter()
+        .map(|x0| {
+            let r = minimise(nll, x0.clone(), bounds, SCREENING_ITERATIONS.min(max_iterations));
+            evaluations += r.evaluations;
+            r
+        })
+        .collect();
+    let mut order: Vec<usize> = (0..runs.len()).filter(|&i| runs[i].f.is_finite()).collect();
+    order.sort_by(|&a, &b| runs[a].f.total_cmp(&runs[b].f).then(a.cmp(&b)));
+    let mut continued: Vec<usize> = Vec::new();
+    for i in order {
+        if continued.len() == STARTS_CONTINUED {
+            break;
+        }
+        let same_point = continued.iter().any(|&j| (0..5).all(|k| (runs[i].x[k] - runs[j].x[k]).abs() <= 1e-3));
+        if !same_point {
+            continued.push(i);
+        }
+    }
+    for i in continued {
+        if !runs[i].converged && max_iterations > SCREENING_ITERATIONS {
+            let r = minimise(nll, runs[i].x.clone(), bounds, max_iterations);
+            evaluations += r.evaluations;
+            runs[i] = r;
+        }
+    }
+    (runs, evaluations)
+}
+
 struct Minimum {
     x: Vec<f64>,
     f: f64,
@@ -293,6 +334,11 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         let pg_max = (0..N).filter(|&k| free[k]).map(|k| g[k].abs()).fold(0.0, f64::max);
         if pg_max < 1e-9 * (1.0 + f.abs()) {
             return Minimum { x, f, evaluations, converged: true };
+        }
+        // Newton direction from the finite-difference Hessian when it can be made positive
+        // definite; otherwise the BFGS approximation carried from earlier iterations.
+        if let Some(inverse) = newton_inverse(nll, bounds, &x, &g, &free, &mut evaluations) {
+            h = inverse;
         }
         let mut d = [0.0; N];
         for i in 0..N {
@@ -361,6 +407,93 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         }
     }
     Minimum { x, f, evaluations, converged: false }
+}
+
+/// The inverse of the Hessian of f on the free coordinates (zero elsewhere), by forward differences
+/// of the analytic gradient, damped (H + λI, λ from 1e-10·max|Hₖₖ| up by tens) until its Cholesky
+/// factorisation succeeds; `None` when it cannot be made positive definite or f is not finite.
+///
+/// Why: near the boundary optimum of real data one component becomes nearly a point mass (α and β
+/// large, their ratio pinned), which makes the problem so ill-conditioned that BFGS alone crawled
+/// for thousands of evaluations; with the Newton step each iteration costs one gradient per free
+/// coordinate more and the iterations fall to tens.
+fn newton_inverse(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64], g: &[f64; 5], free: &[bool], evaluations: &mut usize) -> Option<[[f64; 5]; 5]> {
+    let idx: Vec<usize> = (0..5).filter(|&k| free[k]).collect();
+    let m = idx.len();
+    if m == 0 {
+        return None;
+    }
+    let mut hess = vec![vec![0.0; m]; m];
+    for (a, &k) in idx.iter().enumerate() {
+        let step = 1e-6 * x[k].abs().max(1.0);
+        let step = if x[k] + step <= bounds.hi[k] { step } else { -step };
+        let mut xk = x.to_vec();
+        xk[k] += step;
+        let (fk, gk) = objective(nll, bounds, &xk);
+        *evaluations += 1;
+        if !fk.is_finite() {
+            return None;
+        }
+        for (b, &j) in idx.iter().enumerate() {
+            hess[b][a] = (gk[j] - g[j]) / step;
+        }
+    }
+    for a in 0..m {
+        for b in 0..a {
+            let v = 0.5 * (hess[a][b] + hess[b][a]);
+            hess[a][b] = v;
+            hess[b][a] = v;
+        }
+    }
+    let scale = (0..m).map(|a| hess[a][a].abs()).fold(0.0, f64::max);
+    if !scale.is_finite() || scale == 0.0 {
+        return None;
+    }
+    let mut lambda = 0.0;
+    for _ in 0..40 {
+        if let Some(l) = cholesky_damped(&hess, lambda) {
+            // Columns of the inverse: solve L Lᵀ v = eₐ.
+            let mut inverse = [[0.0; 5]; 5];
+            for a in 0..m {
+                let mut y = vec![0.0; m];
+                for i in 0..m {
+                    let rhs = if i == a { 1.0 } else { 0.0 };
+                    y[i] = (rhs - (0..i).map(|k| l[i][k] * y[k]).sum::<f64>()) / l[i][i];
+                }
+                let mut v = vec![0.0; m];
+                for i in (0..m).rev() {
+                    v[i] = (y[i] - (i + 1..m).map(|k| l[k][i] * v[k]).sum::<f64>()) / l[i][i];
+                }
+                for (b, &j) in idx.iter().enumerate() {
+                    inverse[j][idx[a]] = v[b];
+                }
+            }
+            return Some(inverse);
+        }
+        lambda = if lambda == 0.0 { 1e-10 * scale } else { lambda * 10.0 };
+    }
+    None
+}
+
+/// Cholesky factor of `a + λI`, or `None` when it is not positive definite.
+fn cholesky_damped(a: &[Vec<f64>], lambda: f64) -> Option<Vec<Vec<f64>>> {
+    let m = a.len();
+    let mut l = vec![vec![0.0; m]; m];
+    for i in 0..m {
+        for j in 0..=i {
+            let sum: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
+            if i == j {
+                let d = a[i][i] + lambda - sum;
+                if !(d > 0.0) || !d.is_finite() {
+                    return None;
+                }
+                l[i][i] = d.sqrt();
+            } else {
+                l[i][j] = (a[i][j] - sum) / l[j][j];
+            }
+        }
+    }
+    Some(l)
 }
 
 #[cfg(test)]

@@ -2,7 +2,8 @@
 //!
 //! Synthetic FAERS-format quarters (planted dupilumab associations, labelled synthetic) →
 //! `ingest` into a store → `signals` for dupilumab and the reactions the dupilumab articles
-//! discuss → a short summary on the terminal and the files in the output folder.
+//! discuss, the bundled (sourced) trial meta-analysis, one example case assessed → the evidence
+//! report (`vigil report`), a short summary on the terminal and the files in the output folder.
 
 use std::path::{Path, PathBuf};
 use std::time::{Duration, Instant};

@@ -471,13 +471,42 @@ fn render_html(r: &Value) -> String {
     let _ = write!(h, "<p>Prior: <code>{}</code></p>", esc(r["provenance"]["prior_command"].as_str().unwrap_or("")));
     let ing = &r["provenance"]["ingest_report"];
     if let Some(files) = ing["files"].as_array() {
-        let _ = write!(h, "<p>{} files ingested; reports in store: {}.</p><table><thead><tr><th>table</th><th>read</th><th>kept</th><th>rejected</th></tr></thead><tbody>", files.len(), ing["reports_in_store"]);
+        // Quarters and their files, then every input row accounted for: read = kept + rejected + de-duplicated.
+        let mut quarters: std::collections::BTreeMap<String, (usize, u64)> = std::collections::BTreeMap::new();
+        for f in files {
+            let q = quarters.entry(f["quarter"].as_str().unwrap_or("?").to_owned()).or_default();
+            q.0 += 1;
+            q.1 += f["bytes"].as_u64().unwrap_or(0);
+        }
+        let list: Vec<String> = quarters.iter().map(|(q, (n, b))| format!("{} ({n} files, {:.1} MB)", esc(q), *b as f64 / 1e6)).collect();
+        let _ = write!(
+            h,
+            "<p>Store version {} · {} files from {} quarter(s): {} · reports in store: {} · deleted case ids listed: {}.</p>",
+            ing["version"], files.len(), quarters.len(), list.join(", "), ing["reports_in_store"], ing["deleted_caseids_listed"]
+        );
+        h += "<table><thead><tr><th>table</th><th>read</th><th>kept</th><th>rejected</th><th>de-duplicated</th><th>rules that removed rows</th></tr></thead><tbody>";
         if let Some(tables) = ing["tables"].as_object() {
             for (name, t) in tables {
-                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>", esc(name), t["read"], t["kept"], t["rejected"]);
+                let dedup = t["deduplicated"].as_object();
+                let total: u64 = dedup.map_or(0, |d| d.values().filter_map(Value::as_u64).sum());
+                let rules: Vec<String> = dedup.map_or_else(Vec::new, |d| d.iter().map(|(rule, n)| format!("{} {}", esc(rule), n)).collect());
+                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{total}</td><td>{}</td></tr>", esc(name), t["read"], t["kept"], t["rejected"], rules.join("; "));
             }
         }
         h += "</tbody></table>";
+        if let Some(sources) = ing["drug_name_sources"].as_object() {
+            let parts: Vec<String> = sources.iter().map(|(k, v)| format!("{} {}", esc(k), v)).collect();
+            let _ = write!(h, "<p>Drug names resolved by: {}.</p>", parts.join(", "));
+        }
+        h += "<details><summary>Input files</summary><table><thead><tr><th>file</th><th>table</th><th>quarter</th><th>era</th><th>rows</th></tr></thead><tbody>";
+        for f in files {
+            let _ = write!(
+                h,
+                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+                esc(f["path"].as_str().unwrap_or("")), esc(f["table"].as_str().unwrap_or("")), esc(f["quarter"].as_str().unwrap_or("")), esc(f["era"].as_str().unwrap_or("")), f["rows"]
+            );
+        }
+        h += "</tbody></table></details>";
     }
     let _ = write!(h, "<p>Options: <code>{}</code></p>", esc(&r["options"].to_string()));
     let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
