@@ -73,7 +73,7 @@ pub struct PriorFit {
     pub n_points: f64,
     /// `zero_truncated` (N* = 1) or `none` (zeros included).
     pub truncation: Truncation,
-    /// Parameters that ended on a bound (see the crate README's boundary policy).
+    /// Parameters that ended on a bound (see the boundary policy in docs/signals.md).
     pub at_bound: Vec<String>,
     /// True when the fit was made on squashed data.
     pub squashed: bool,

@@ -250,7 +250,7 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     };
     if !fit.at_bound.is_empty() {
         eprintln!(
-            "vigil: warning: the MGPS prior's maximum-likelihood estimate lies on the bound of {}: the likelihood keeps rising towards the boundary (see README, \"Boundary policy\")",
+            "vigil: warning: the MGPS prior's maximum-likelihood estimate lies on the bound of {}: the likelihood keeps rising towards the boundary (see docs/signals.md, \"Boundary policy\")",
             fit.at_bound.join(", ")
         );
     }
