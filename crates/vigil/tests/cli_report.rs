@@ -119,9 +119,10 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
     synth_store(dir.path(), 20_000);
     let trials = repo_root().join("examples/trials/dupilumab_infections.csv");
     std::fs::copy(&trials, dir.path().join("trials.csv")).unwrap();
+    std::fs::copy(repo_root().join("examples/cases/facial-redness-interval-extension.json"), dir.path().join("case.json")).unwrap();
     ok(vigil().current_dir(dir.path()).args([
         "report", "--store", "store", "--drug", "DUPILUMAB", "--events", "CONJUNCTIVITIS,ERYTHEMA,PSORIASIS", "--trials", "trials.csv",
-        "--exclude-drug", "USTEKINUMAB,SECUKINUMAB,ADALIMUMAB", "--format", "json", "--out", "r",
+        "--exclude-drug", "USTEKINUMAB,SECUKINUMAB,ADALIMUMAB", "--case", "case.json", "--format", "json", "--out", "r",
     ]));
     let report: Value = serde_json::from_str(&std::fs::read_to_string(dir.path().join("r/report.json")).unwrap()).unwrap();
     assert_eq!(report["synthetic_data"], true);
@@ -181,6 +182,16 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
         assert_eq!(listed[field], t["analysis"][field], "trials {field}");
     }
 
+    // The case: the assessment `vigil assess --format json` gives.
+    let c = &report["case"];
+    let out = run_listed(dir.path(), c["command"].as_str().unwrap(), &["--format", "json"]);
+    let listed: Value = serde_json::from_str(&out).unwrap();
+    assert_eq!(listed, c["assessment"], "case assessment");
+    // The example case scores Naranjo 6 ("probable"): items derived from its facts, as tabulated in
+    // docs/clinic.md and checked item by item in vigil-clinic's causality tests.
+    assert_eq!(c["assessment"]["causality"][0]["naranjo"]["total"], 6);
+    assert!(c["text"].as_str().unwrap().contains("Naranjo"), "the text rendering names the scale");
+
     // Onset: each reaction's analysis from `vigil onset`.
     for o in report["onset"].as_array().unwrap() {
         let out = run_listed(dir.path(), o["command"].as_str().unwrap(), &["--format", "json"]);
@@ -190,10 +201,10 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
     }
 }
 
-/// The HTML report is one self-contained file: the six sections, the synthetic-data banner, every
+/// The HTML report is one self-contained file: the seven sections, the synthetic-data banner, every
 /// inline SVG well-formed XML, and no reference to anything outside the file.
 fn check_html(html: &str) {
-    for section in ["1. Post-marketing signals", "2. Competition bias", "3. Randomised trials", "4. Time to onset", "5. What the clinical sources say", "6. Provenance"] {
+    for section in ["1. Post-marketing signals", "2. Competition bias", "3. Randomised trials", "4. Time to onset", "5. What the clinical sources say", "6. The individual case", "7. Provenance"] {
         assert!(html.contains(&format!("<h2>{section}")), "missing section {section}");
     }
     assert!(html.contains("Synthetic data."), "synthetic banner");

@@ -141,6 +141,8 @@ pub fn run(args: Args) -> Result<()> {
     // The trials and the example case, then the evidence report that puts everything together.
     let trials = args.out.join("dupilumab_infections.csv");
     signals::write_atomically(Some(&trials), TRIALS_CSV.as_bytes())?;
+    let case_json = args.out.join("example-case.json");
+    signals::write_atomically(Some(&case_json), EXAMPLE_CASE.as_bytes())?;
     let case = vigil_clinic::case::Case::from_json_str(EXAMPLE_CASE, "examples/cases/facial-redness-interval-extension.json")?;
     let assessment = vigil_clinic::assess(&case)?;
     let case_txt = args.out.join("example-case-assessment.txt");
@@ -152,11 +154,12 @@ pub fn run(args: Args) -> Result<()> {
         trials: Some(trials.clone()),
         indication: None,
         exclude_drug: vec!["USTEKINUMAB".into(), "SECUKINUMAB".into(), "ADALIMUMAB".into()],
+        case: Some(case_json.clone()),
         role: "suspect".into(),
         out: args.out.clone(),
         format: "html".into(),
     };
-    let report = step("writing the evidence report (signals, trials, onset, clinical sources)", || super::report::write_report(&report_args))?;
+    let report = step("writing the evidence report (signals, trials, onset, clinical sources, the case)", || super::report::write_report(&report_args))?;
     let (pooled, _, _) = super::meta::evidence(&[&trials.to_string_lossy(), "--measure", "RR", "--model", "re"])?;
     let rr = |k: &str| pooled[k].as_f64().map_or(f64::NAN, f64::exp);
     println!();

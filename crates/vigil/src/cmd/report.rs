@@ -44,6 +44,10 @@ pub struct Args {
     /// Also show the figures with these drugs' reports left out (competition-bias view).
     #[arg(long, value_delimiter = ',', value_name = "NAME,...")]
     pub exclude_drug: Vec<String>,
+    /// An individual case (JSON or E2B(R3) XML, as `vigil assess` reads) to assess in the report:
+    /// severity scores, causality, reaction-vs-flare support.
+    #[arg(long, value_name = "CASE.json|CASE.xml")]
+    pub case: Option<PathBuf>,
     /// Drug roles counted: ps, suspect (PS + SS) or all.
     #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
     pub role: String,
@@ -258,6 +262,20 @@ fn build(args: &Args) -> Result<Value> {
         }
     }
 
+    // The individual case, assessed exactly as `vigil assess` does.
+    let case = match &args.case {
+        Some(path) => {
+            let assessment = vigil_clinic::assess(&vigil_clinic::read_case_file(path)?)?;
+            json!({
+                "file": path.display().to_string(),
+                "command": format!("vigil assess {}", path.display()),
+                "assessment": serde_json::to_value(&assessment)?,
+                "text": super::assess::render_text(&assessment),
+            })
+        }
+        None => Value::Null,
+    };
+
     let interval_svg = interval_plot(&of_interest);
     Ok(json!({
         "title": format!("Can {drug} cause these reactions? Evidence report"),
@@ -265,7 +283,7 @@ fn build(args: &Args) -> Result<Value> {
         "synthetic_data": synthetic,
         "vigil_version": env!("CARGO_PKG_VERSION"),
         "store": args.store.display().to_string(),
-        "options": { "role": args.role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials },
+        "options": { "role": args.role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case },
         "prior": fit,
         "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
         "competition_bias": views,
@@ -273,6 +291,7 @@ fn build(args: &Args) -> Result<Value> {
         "onset": onsets,
         "knowledge": knowledge,
         "knowledge_disclaimer": vigil_clinic::flare::DISCLAIMER,
+        "case": case,
         "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
     }))
 }
@@ -466,8 +485,21 @@ fn render_html(r: &Value) -> String {
             esc(k["event"].as_str().unwrap_or("")), esc(k["entity"].as_str().unwrap_or("")), cited_list(&k["incidence"]), cited_list(&k["onset"]), cited_list(&k["management"]));
     }
 
-    // 6. Provenance.
-    h += "<h2>6. Provenance</h2>";
+    // 6. The individual case.
+    h += "<h2>6. The individual case</h2>";
+    if r["case"].is_null() {
+        h += "<p>No case given (<code>--case CASE.json</code>).</p>";
+    } else {
+        let _ = write!(
+            h,
+            "<p>Is the drug causing the reaction in this patient? Command: <code>{}</code></p><pre>{}</pre>",
+            esc(r["case"]["command"].as_str().unwrap_or("")),
+            esc(r["case"]["text"].as_str().unwrap_or(""))
+        );
+    }
+
+    // 7. Provenance.
+    h += "<h2>7. Provenance</h2>";
     let _ = write!(h, "<p>Prior: <code>{}</code></p>", esc(r["provenance"]["prior_command"].as_str().unwrap_or("")));
     let ing = &r["provenance"]["ingest_report"];
     if let Some(files) = ing["files"].as_array() {
