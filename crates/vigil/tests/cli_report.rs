@@ -263,3 +263,16 @@ fn demo_report_is_complete_and_opens_cleanly_in_chromium() {
     // The browser's view of the document has the same sections.
     check_html(&dom);
 }
+
+/// A drug the store does not hold is an error that says why (names are normalised ingredients),
+/// not an empty report.
+#[test]
+fn report_on_an_unknown_drug_is_a_clear_error() {
+    let dir = tempfile::tempdir().unwrap();
+    synth_store(dir.path(), 2_000);
+    let out = vigil().current_dir(dir.path()).args(["report", "--store", "store", "--drug", "Dupixent", "--out", "r"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.contains("no report in the store has DUPIXENT") && err.contains("DUPILUMAB"), "{err}");
+    assert!(!dir.path().join("r/report.html").exists());
+}

@@ -174,6 +174,13 @@ fn build(args: &Args) -> Result<Value> {
     let base = signals_args(args);
     let (fit, selection) = signals::compute(&base)?;
     let table = selection.score_all();
+    if table.scores.is_empty() {
+        anyhow::bail!(
+            "{}: no report in the store has {drug} as a {} drug with a reaction; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)",
+            args.store.display(),
+            args.role
+        );
+    }
     let by_event: HashMap<String, usize> = table.event.iter().enumerate().map(|(i, e)| (e.to_uppercase(), i)).collect();
     let mut order: Vec<usize> = (0..table.scores.len()).collect();
     order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
