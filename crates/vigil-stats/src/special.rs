@@ -118,7 +118,8 @@ pub struct GammaComponent {
 /// scale. It starts from the Wilson–Hilferty estimate (Johnson, Kotz & Balakrishnan 1994, §17.5) of
 /// the heaviest component's quantile, usually within a few per cent of the root; the bracket's other
 /// end is the farthest component estimate on the other side (the mixture quantile lies between the
-/// component quantiles), widened until F changes sign. Then Numerical Recipes' `rtsafe`: Newton,
+/// component quantiles), widened until F changes sign. Plain Newton is tried first, while its steps
+/// stay under 1 in ln x and halve each time; otherwise Numerical Recipes' `rtsafe`: Newton,
 /// unless the step leaves the bracket or the last step did not halve it, in which case it
 /// bisects. Stops when a Newton step in ln x is below 1e-7: Newton
 /// converges quadratically there, so the step just taken leaves an error of order 1e-14 (checked
@@ -187,6 +188,28 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
     let mut gu = g(u);
     if gu == 0.0 {
         return u.exp();
+    }
+    // Fast path: plain Newton from the estimate while every step is under 1 in ln x and at most half
+    // the previous one (inside the basin of quadratic convergence); anything else falls through to
+    // the bracketed solve below, from the same start.
+    {
+        let (mut v, mut gv, mut previous) = (u, gu, f64::INFINITY);
+        for _ in 0..6 {
+            let dgv = dg(v);
+            let step = gv / dgv;
+            if !(step.abs() < 1.0 && step.abs() <= 0.5 * previous) {
+                break;
+            }
+            v -= step;
+            if step.abs() < 1e-7 {
+                return v.exp();
+            }
+            previous = step.abs();
+            gv = g(v);
+            if gv == 0.0 {
+                return v.exp();
+            }
+        }
     }
     let guesses = comp.iter().map(wilson_hilferty);
     let (mut lo, mut hi);
