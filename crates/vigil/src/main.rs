@@ -33,6 +33,8 @@ enum Command {
     Meta(cmd::meta::Args),
     /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
     Assess(cmd::assess::Args),
+    /// Patient-monitoring web application: injections, weekly scores, reactions, clinician review, ICSR export.
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -46,6 +48,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Meta(args) => cmd::meta::run(args),
         Command::Assess(args) => cmd::assess::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
