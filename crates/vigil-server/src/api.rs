@@ -44,13 +44,12 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
         let path = e.path().to_string();
         let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
         let message = e.into_inner().to_string();
-        // serde names a missing or unknown field only in its message.
-        let field = message
-            .strip_prefix("missing field `")
-            .or_else(|| message.strip_prefix("unknown field `"))
-            .and_then(|rest| rest.split('`').next())
-            .map(|f| if field == "body" { f.to_string() } else { format!("{field}.{f}") })
-            .unwrap_or(field);
+        // serde names a missing field only in its message; the path is then the enclosing object.
+        let field = match message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+            Some(name) if field == "body" => name.to_string(),
+            Some(name) => format!("{field}.{name}"),
+            None => field,
+        };
         AppError::Validation(vec![FieldError::new(field, message)])
     })?;
     de.end().map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;

@@ -163,6 +163,17 @@ impl FromRequestParts<AppState> for CurrentUser {
     }
 }
 
+/// The logged-in user of a browser route: without a session the answer is a redirect to `/login`.
+pub struct PageUser(pub CurrentUser);
+
+impl FromRequestParts<AppState> for PageUser {
+    type Rejection = crate::error::PageError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+        Ok(PageUser(CurrentUser::from_request_parts(parts, state).await?))
+    }
+}
+
 /// The client address (the socket peer), or `local` when the app runs without a socket (tests).
 pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
     parts_extensions

@@ -13,7 +13,7 @@ use serde_json::json;
 use sqlx::Row;
 
 use crate::api;
-use crate::auth::{self, CurrentUser, Role};
+use crate::auth::{self, CurrentUser, PageUser, Role};
 use crate::clinic::{self, AssessmentInput};
 use crate::error::{AppError, FieldError, PageError};
 use crate::records::{self, InjectionInput, ReactionInput, RegimenInput, ScoresInput};
@@ -174,7 +174,7 @@ pub async fn login_submit(State(state): State<AppState>, headers: HeaderMap, ext
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<AppState>, user: CurrentUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn logout(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
     FormData::parse(&body)?.check_csrf(&user)?;
     auth::logout(&state, &user).await?;
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, state.secure_cookies);
@@ -214,7 +214,7 @@ async fn patient_page(
 }
 
 /// `GET /patients/{id}`: the record (the patient) or the timeline (an assigned clinician).
-pub async fn patient(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn patient(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>) -> Result<Response, PageError> {
     patient_page(&state, &user, id, Vec::new(), Default::default(), None).await
 }
 
@@ -224,7 +224,7 @@ fn back_to(path: String) -> Response {
 }
 
 /// `POST /patients/{id}/regimen` (assigned clinician).
-pub async fn regimen_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn regimen_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::clinician_access(&state, &user, id).await?;
@@ -233,7 +233,7 @@ pub async fn regimen_submit(State(state): State<AppState>, user: CurrentUser, Pa
         drug: form.get("drug").into(),
         dose_mg: number(&form, "dose_mg", "dose_mg", &mut errors),
         interval_days: integer(&form, "interval_days", "interval_days", &mut errors),
-        indication: Some(form.get("indication").into()),
+        indication: Some(form.get("indication").trim().to_string()).filter(|s| !s.is_empty()),
         start_date: form.get("start_date").into(),
     };
     match records::validate_regimen(&input, records::today()) {
@@ -254,7 +254,7 @@ fn errors_has(errors: &[FieldError], field: &str) -> bool {
 }
 
 /// `POST /patients/{id}/injections`.
-pub async fn injection_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn injection_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
@@ -282,7 +282,7 @@ pub async fn injection_submit(State(state): State<AppState>, user: CurrentUser, 
 }
 
 /// `POST /patients/{id}/scores`.
-pub async fn scores_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn scores_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
@@ -313,7 +313,7 @@ pub async fn scores_submit(State(state): State<AppState>, user: CurrentUser, Pat
 }
 
 /// `POST /patients/{id}/reactions`.
-pub async fn reaction_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn reaction_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
@@ -337,7 +337,7 @@ pub async fn reaction_submit(State(state): State<AppState>, user: CurrentUser, P
 // ---------------------------------------------------------------- clinician
 
 /// `GET /clinician`: the assigned patients.
-pub async fn clinician_home(State(state): State<AppState>, user: CurrentUser) -> Result<Response, PageError> {
+pub async fn clinician_home(State(state): State<AppState>, PageUser(user): PageUser) -> Result<Response, PageError> {
     auth::require_role(&user, Role::Clinician)?;
     let patients = api::visible_patients(&state, &user).await?;
     render(&state, "clinician.html", context! { user => ser(&user), patients => ser(&patients) }, StatusCode::OK)
@@ -407,7 +407,7 @@ async fn reaction_page(
 }
 
 /// `GET /reactions/{id}`: the clinician's review.
-pub async fn reaction(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn reaction(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>) -> Result<Response, PageError> {
     let r = reaction_for_clinician(&state, &user, id).await?;
     reaction_page(&state, &user, &r, Vec::new(), Default::default()).await
 }
@@ -487,7 +487,7 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
 }
 
 /// `POST /reactions/{id}/assessment`.
-pub async fn assessment_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn assessment_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     let r = reaction_for_clinician(&state, &user, id).await?;
@@ -507,7 +507,7 @@ pub async fn assessment_submit(State(state): State<AppState>, user: CurrentUser,
 }
 
 /// `POST /reactions/{id}/icsr`: store the E2B(R3) export and go back to the review.
-pub async fn icsr_submit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn icsr_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
     FormData::parse(&body)?.check_csrf(&user)?;
     let r = reaction_for_clinician(&state, &user, id).await?;
     match clinic::export_icsr(&state, user.id, &r).await {
@@ -518,7 +518,7 @@ pub async fn icsr_submit(State(state): State<AppState>, user: CurrentUser, Path(
 }
 
 /// `GET /icsr/{id}`: download a stored export.
-pub async fn icsr_download(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn icsr_download(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>) -> Result<Response, PageError> {
     let (case_id, xml) = api::icsr_for(&state, &user, id).await?;
     Ok(api::xml_download(&case_id, xml))
 }
@@ -549,13 +549,13 @@ async fn admin_page(state: &AppState, user: &CurrentUser, errors: Vec<FieldError
 }
 
 /// `GET /admin`.
-pub async fn admin(State(state): State<AppState>, user: CurrentUser) -> Result<Response, PageError> {
+pub async fn admin(State(state): State<AppState>, PageUser(user): PageUser) -> Result<Response, PageError> {
     auth::require_role(&user, Role::Admin)?;
     admin_page(&state, &user, Vec::new()).await
 }
 
 /// `POST /admin/users`.
-pub async fn admin_user_submit(State(state): State<AppState>, user: CurrentUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_user_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::require_role(&user, Role::Admin)?;
@@ -589,7 +589,7 @@ pub async fn admin_user_submit(State(state): State<AppState>, user: CurrentUser,
 }
 
 /// `POST /admin/assignments`.
-pub async fn admin_assign_submit(State(state): State<AppState>, user: CurrentUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_assign_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::require_role(&user, Role::Admin)?;
