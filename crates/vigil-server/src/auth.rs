@@ -246,6 +246,8 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
         }
     };
     state.throttle.clear(username, ip);
+    // Expired sessions are useless; drop them here rather than in a background task.
+    sqlx::query("DELETE FROM sessions WHERE expires_unix < $1").bind(crate::now_unix()).execute(&state.db.pool).await?;
     let token = random_token();
     let csrf = random_token();
     let user_id: i64 = row.try_get("id")?;
