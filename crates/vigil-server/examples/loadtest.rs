@@ -68,12 +68,22 @@ fn percentile(sorted: &[Duration], p: f64) -> Duration {
 
 /// Run `requests` requests from `clients` threads; `write_every` = 0 for reads only, 1 for writes only,
 /// n for one write in n requests.
-fn scenario(name: &str, base: &str, requests: usize, clients: usize, write_every: usize, reader: &Session, read_id: i64, writer: &Session, write_id: i64) -> bool {
+/// Where the scenarios send their requests.
+struct Target {
+    base: String,
+    reader: Session,
+    read_id: i64,
+    writer: Session,
+    write_id: i64,
+}
+
+fn scenario(name: &str, t: &Target, requests: usize, clients: usize, write_every: usize) -> bool {
+    let (read_id, write_id) = (t.read_id, t.write_id);
     let next = Arc::new(AtomicUsize::new(0));
     let started = Instant::now();
     let handles: Vec<_> = (0..clients)
         .map(|_| {
-            let (next, base, reader, writer) = (next.clone(), base.to_string(), reader.clone(), writer.clone());
+            let (next, base, reader, writer) = (next.clone(), t.base.clone(), t.reader.clone(), t.writer.clone());
             std::thread::spawn(move || {
                 let a = agent();
                 let mut lat = Vec::new();
@@ -186,10 +196,11 @@ fn main() {
     println!("vigil serve load test: {base}, database {}", if db.starts_with("sqlite") { "SQLite (WAL, synchronous=FULL)" } else { "PostgreSQL" });
     println!("| scenario | requests | clients | wall s | req/s | p50 ms | p90 ms | p99 ms | max ms | errors |");
     println!("| --- | --- | --- | --- | --- | --- | --- | --- | --- | --- |");
+    let target = Target { base: base.clone(), reader, read_id, writer, write_id };
     let mut ok = true;
-    ok &= scenario("read (GET record)", &base, requests, clients, 0, &reader, read_id, &writer, write_id);
-    ok &= scenario("write (POST injection)", &base, requests, clients, 1, &reader, read_id, &writer, write_id);
-    ok &= scenario("mixed 80/20", &base, requests, clients, 5, &reader, read_id, &writer, write_id);
+    ok &= scenario("read (GET record)", &target, requests, clients, 0);
+    ok &= scenario("write (POST injection)", &target, requests, clients, 1);
+    ok &= scenario("mixed 80/20", &target, requests, clients, 5);
     let _ = child.kill();
     let _ = child.wait();
     if !ok {
