@@ -7,7 +7,7 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use vigil_clinic::case::{
-    BodySite, Condition, Drug, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient, Qualification, Reaction,
+    BodySite, Condition, Dechallenge, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient, Qualification, Reaction,
     Regimen as ClinicRegimen, ReportType, Reporter, Sex,
 };
 use vigil_clinic::causality::CausalityAnswers;
@@ -38,6 +38,13 @@ pub struct AssessmentInput {
     /// Outcome (vigil-clinic names: recovered, recovering, not_recovered, ...); default unknown.
     #[serde(default)]
     pub outcome: Option<String>,
+    /// What was done with the drug because of the reaction and what followed (e.g. the interval
+    /// extended and the reaction improved); vigil-clinic derives Naranjo items 3 and 8 from it.
+    #[serde(default)]
+    pub dechallenge: Option<Dechallenge>,
+    /// Re-administration after a dechallenge.
+    #[serde(default)]
+    pub rechallenge: Option<Rechallenge>,
 }
 
 /// A stored assessment.
@@ -69,6 +76,11 @@ pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>) -> R
     if let Some(o) = &input.outcome {
         if serde_json::from_value::<Outcome>(json!(o)).is_err() {
             errors.push(FieldError::new("outcome", format!("{o:?} is not an outcome (recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown)")));
+        }
+    }
+    if let Some(date) = input.dechallenge.as_ref().and_then(|d| d.date.as_ref()) {
+        if date.exact().is_some_and(|d| d > records::today()) {
+            errors.push(FieldError::new("dechallenge.date", format!("{} is in the future", date.to_hl7())));
         }
     }
     if let Some(causes) = &input.alternative_causes {
@@ -114,6 +126,8 @@ pub async fn latest_assessment(state: &AppState, reaction_id: i64) -> Result<Opt
             causality,
             alternative_causes,
             outcome: Some(r.try_get("outcome")?),
+            dechallenge: serde_json::from_str(&r.try_get::<String, _>("dechallenge_json")?).map_err(anyhow::Error::from)?,
+            rechallenge: serde_json::from_str(&r.try_get::<String, _>("rechallenge_json")?).map_err(anyhow::Error::from)?,
         },
         easi: r.try_get("easi")?,
         scorad: r.try_get("scorad")?,
@@ -133,8 +147,8 @@ pub async fn insert_assessment(
     let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO assessments (reaction_id, clinician_id, scores_json, easi, scorad, causality_json, alternative_causes, outcome, created_at) \
-         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9) RETURNING id",
+        "INSERT INTO assessments (reaction_id, clinician_id, scores_json, easi, scorad, causality_json, alternative_causes, outcome, \
+         dechallenge_json, rechallenge_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
     )
     .bind(reaction_id)
     .bind(clinician_id)
@@ -144,6 +158,8 @@ pub async fn insert_assessment(
     .bind(serde_json::to_string(&input.causality).map_err(anyhow::Error::from)?)
     .bind(serde_json::to_string(&input.alternative_causes).map_err(anyhow::Error::from)?)
     .bind(input.outcome.as_deref().unwrap_or("unknown"))
+    .bind(serde_json::to_string(&input.dechallenge).map_err(anyhow::Error::from)?)
+    .bind(serde_json::to_string(&input.rechallenge).map_err(anyhow::Error::from)?)
     .bind(crate::now_rfc3339())
     .fetch_one(&mut *tx)
     .await?
@@ -263,8 +279,8 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             features,
             different_from_usual_ad: tri(&reaction.different_from_usual),
             rest_of_skin_improving: tri(&reaction.rest_of_skin_improving),
-            dechallenge: None,
-            rechallenge: None,
+            dechallenge: input.dechallenge.clone(),
+            rechallenge: input.rechallenge,
             alternative_causes: input.alternative_causes.clone(),
             causality_answers: Some(input.causality.clone()),
         }],

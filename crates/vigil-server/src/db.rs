@@ -34,12 +34,20 @@ struct Migration {
 }
 
 /// The versioned migrations, applied in order; a version is never edited once released, only added.
-const MIGRATIONS: &[Migration] = &[Migration {
-    version: 1,
-    description: "initial schema",
-    sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
-    postgres: include_str!("../migrations/postgres/0001_init.sql"),
-}];
+const MIGRATIONS: &[Migration] = &[
+    Migration {
+        version: 1,
+        description: "initial schema",
+        sqlite: include_str!("../migrations/sqlite/0001_init.sql"),
+        postgres: include_str!("../migrations/postgres/0001_init.sql"),
+    },
+    Migration {
+        version: 2,
+        description: "assessment dechallenge and rechallenge",
+        sqlite: include_str!("../migrations/sqlite/0002_dechallenge.sql"),
+        postgres: include_str!("../migrations/postgres/0002_dechallenge.sql"),
+    },
+];
 
 /// The newest schema version this build knows.
 pub fn latest_version() -> i64 {

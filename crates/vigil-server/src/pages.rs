@@ -470,6 +470,16 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
         body.insert("alternative_causes".into(), json!(causes));
     }
     body.insert("outcome".into(), json!(form.get("outcome")));
+    if !form.get("dechallenge_action").is_empty() {
+        let date = Some(form.get("dechallenge_date").trim()).filter(|d| !d.is_empty());
+        body.insert(
+            "dechallenge".into(),
+            json!({"action": form.get("dechallenge_action"), "date": date, "result": Some(form.get("dechallenge_result")).filter(|r| !r.is_empty()).unwrap_or("unknown")}),
+        );
+    }
+    if !form.get("rechallenge").is_empty() {
+        body.insert("rechallenge".into(), json!(form.get("rechallenge")));
+    }
     if !errors.is_empty() {
         return AssessmentInput::default();
     }

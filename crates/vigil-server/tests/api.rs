@@ -568,8 +568,73 @@ async fn migrations_are_versioned_and_idempotent() {
     drop(db);
     let db = vigil_server::db::Db::connect(&url).await.unwrap();
     use sqlx::Row;
-    let rows = sqlx::query("SELECT version FROM schema_migrations").fetch_all(&db.pool).await.unwrap();
+    let rows = sqlx::query("SELECT version FROM schema_migrations ORDER BY version").fetch_all(&db.pool).await.unwrap();
     let versions: Vec<i64> = rows.iter().map(|r| r.try_get(0).unwrap()).collect();
-    assert_eq!(versions, [vigil_server::db::latest_version()]);
-    assert_eq!(vigil_server::db::latest_version(), 1);
+    assert_eq!(versions, [1, 2]);
+    assert_eq!(vigil_server::db::latest_version(), 2);
+}
+
+#[tokio::test]
+async fn an_interval_extension_that_helped_is_naranjo_item_8() {
+    on_every_backend!("dechallenge", |app| {
+        let rid = app.ids.r1;
+        // Interval extended, reaction improved; alternatives looked for, none found; no rechallenge.
+        let body = json!({"dechallenge": {"action": "interval_extended", "date": days_ago(5), "result": "improved"},
+                          "rechallenge": "not_done", "alternative_causes": []});
+        let r = app.post_json(&format!("/api/reactions/{rid}/assessment"), &app.ca, body).await;
+        assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let a = app.get(&format!("/api/reactions/{rid}/assessment"), &app.ca).await.json();
+        let items = &a["assessment"]["causality"][0]["naranjo"]["items"];
+        // Item 3 (improved on withdrawal) stays unknown: the drug was not stopped.
+        assert_eq!(items[2]["answer"], "unknown");
+        // Item 8 (dose-related): yes, +1, derived from the interval extension.
+        assert_eq!((items[7]["answer"].as_str(), items[7]["points"].as_i64()), (Some("yes"), Some(1)));
+        assert_eq!(items[7]["basis"]["kind"], "derived");
+        // Item 5 (alternative causes): none found → no, +2. Total 2 (item 2) + 2 + 1 = 5, probable.
+        assert_eq!(items[4]["points"], 2);
+        let n = &a["assessment"]["causality"][0]["naranjo"];
+        assert_eq!((n["total"].as_i64(), n["category"].as_str()), (Some(5), Some("probable")));
+        assert_eq!(a["confirmed"]["input"]["dechallenge"]["action"], "interval_extended");
+        // A future dechallenge date is refused.
+        let tomorrow = (common::today() + chrono::Duration::days(1)).to_string();
+        let r = app.post_json(&format!("/api/reactions/{rid}/assessment"), &app.ca, json!({"dechallenge": {"action": "withdrawn", "date": tomorrow, "result": "improved"}})).await;
+        assert_eq!(r.status, StatusCode::UNPROCESSABLE_ENTITY);
+        assert_eq!(r.json()["fields"][0]["field"], "dechallenge.date");
+        // The same through the review form.
+        let r = app
+            .post_form(&format!("/reactions/{rid}/assessment"), &app.ca, &[("dechallenge_action", "withdrawn"), ("dechallenge_result", "resolved"), ("rechallenge", "recurred"), ("outcome", "recovered")])
+            .await;
+        assert_eq!(r.status, StatusCode::SEE_OTHER, "{}", r.text);
+        let a = app.get(&format!("/api/reactions/{rid}/assessment"), &app.ca).await.json();
+        let items = &a["assessment"]["causality"][0]["naranjo"]["items"];
+        // Withdrawn and resolved → item 3 yes (+1); rechallenge recurred → item 4 yes (+2).
+        assert_eq!((items[2]["answer"].as_str(), items[2]["points"].as_i64()), (Some("yes"), Some(1)));
+        assert_eq!((items[3]["answer"].as_str(), items[3]["points"].as_i64()), (Some("yes"), Some(2)));
+    });
+}
+
+#[tokio::test]
+async fn a_version_1_database_is_upgraded_in_place() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite://{}?mode=rwc", dir.path().join("v1.db").display());
+    // Build a version-1 database by hand, with one assessment row in the old shape.
+    {
+        sqlx::any::install_default_drivers();
+        let pool = sqlx::AnyPool::connect(&url).await.unwrap();
+        sqlx::query("CREATE TABLE schema_migrations (version BIGINT PRIMARY KEY, description TEXT NOT NULL, applied_at TEXT NOT NULL)").execute(&pool).await.unwrap();
+        for statement in include_str!("../migrations/sqlite/0001_init.sql").split(";\n").filter(|s| s.contains("CREATE")) {
+            let sql: String = statement.lines().filter(|l| !l.trim_start().starts_with("--")).collect::<Vec<_>>().join("\n");
+            sqlx::query(sqlx::AssertSqlSafe(sql)).execute(&pool).await.unwrap();
+        }
+        sqlx::query("INSERT INTO schema_migrations VALUES (1, 'initial schema', 'then')").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO users (username, password_hash, role, display_name, created_at) VALUES ('u', 'x', 'patient', 'U', 'then')").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO reactions (patient_id, onset_date, description, sites, features, different_from_usual, rest_of_skin_improving, created_at) VALUES (1, '2026-01-01', 'rash', '', '', 'unknown', 'unknown', '2026-01-02T00:00:00Z')").execute(&pool).await.unwrap();
+        sqlx::query("INSERT INTO assessments (reaction_id, clinician_id, scores_json, causality_json, alternative_causes, outcome, created_at) VALUES (1, 1, '{}', '{}', 'null', 'recovering', 'then')").execute(&pool).await.unwrap();
+        pool.close().await;
+    }
+    let db = vigil_server::db::Db::connect(&url).await.unwrap();
+    let state = vigil_server::AppState::new(db, false).unwrap();
+    let a = vigil_server::clinic::latest_assessment(&state, 1).await.unwrap().unwrap();
+    assert_eq!(a.input.outcome.as_deref(), Some("recovering"));
+    assert_eq!((a.input.dechallenge.is_none(), a.input.rechallenge.is_none()), (true, true));
 }
