@@ -68,7 +68,19 @@ struct LoginBody {
 }
 
 /// `POST /api/login`: opens a session (cookie) and returns the CSRF token for later writes.
-pub async fn login(State(state): State<AppState>, parts_ext: axum::http::Extensions, body: Bytes) -> Result<Response, AppError> {
+///
+/// The body must be sent as `application/json`: a cross-site HTML form cannot send that type without a
+/// CORS preflight, so another site cannot log a visitor into an account of its choosing (login CSRF).
+pub async fn login(
+    State(state): State<AppState>,
+    headers: axum::http::HeaderMap,
+    parts_ext: axum::http::Extensions,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    if !json {
+        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({"error": "send the login as application/json"}))).into_response());
+    }
     let b: LoginBody = parse_json(&body)?;
     let ip = auth::client_ip(&parts_ext);
     let (user, token) = auth::login(&state, &b.username, &b.password, &ip).await?;

@@ -251,6 +251,10 @@ async fn login_form_uses_a_double_submit_token_and_sets_a_strict_httponly_cookie
         let session = r.headers.get("set-cookie").unwrap().to_str().unwrap();
         assert!(session.starts_with("vigil_session=") && session.contains("HttpOnly") && session.contains("SameSite=Strict"));
         assert!(!session.contains("Secure"), "Secure is off unless configured");
+        // The API login takes JSON only (a cross-site form cannot send it): a form-encoded or text body is 415.
+        let r = app.send("POST", "/api/login", None, None, Body::Raw("text/plain", br#"{"username":"pat1","password":"correct horse battery"}"#.to_vec())).await;
+        assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
+        assert!(r.headers.get("set-cookie").is_none());
         // Logging out ends the session.
         let mine = app.login("pat1").await;
         let r = app.send("POST", "/api/logout", Some(&mine), Some(&mine.csrf), Body::None).await;
