@@ -107,6 +107,13 @@ pub fn random_token() -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// What the `sessions` table stores for a session token: its SHA-256 in hex, so that a copy of the
+/// database does not hold live session cookies.
+pub fn token_digest(token: &str) -> String {
+    use sha2::{Digest, Sha256};
+    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+}
+
 /// Compare two tokens in time independent of where they differ.
 pub fn tokens_equal(a: &str, b: &str) -> bool {
     a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
@@ -137,7 +144,7 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
         "SELECT u.id, u.username, u.display_name, u.role, s.csrf, s.expires_unix FROM sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token = $1",
     )
-    .bind(&token)
+    .bind(token_digest(&token))
     .fetch_optional(&state.db.pool)
     .await?;
     let Some(row) = row else { return Ok(None) };
@@ -252,7 +259,7 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
     let csrf = random_token();
     let user_id: i64 = row.try_get("id")?;
     sqlx::query("INSERT INTO sessions (token, user_id, csrf, created_at, expires_unix) VALUES ($1, $2, $3, $4, $5)")
-        .bind(&token)
+        .bind(token_digest(&token))
         .bind(user_id)
         .bind(&csrf)
         .bind(crate::now_rfc3339())
@@ -273,7 +280,7 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
 
 /// End a session.
 pub async fn logout(state: &AppState, user: &CurrentUser) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token = $1").bind(&user.token).execute(&state.db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token = $1").bind(token_digest(&user.token)).execute(&state.db.pool).await?;
     Ok(())
 }
 
@@ -368,6 +375,12 @@ mod tests {
         assert!(t.is_blocked("ANN", "1.2.3.4"));
         assert!(!t.is_blocked("ann", "5.6.7.8"));
         assert!(!t.is_blocked("bob", "1.2.3.4"));
+    }
+
+    #[test]
+    fn session_tokens_are_stored_as_sha256() {
+        // SHA-256("abc") from FIPS 180-2, appendix B.1.
+        assert_eq!(token_digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
     }
 
     #[test]

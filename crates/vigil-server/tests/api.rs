@@ -255,8 +255,14 @@ async fn login_form_uses_a_double_submit_token_and_sets_a_strict_httponly_cookie
         let r = app.send("POST", "/api/login", None, None, Body::Raw("text/plain", br#"{"username":"pat1","password":"correct horse battery"}"#.to_vec())).await;
         assert_eq!(r.status, StatusCode::UNSUPPORTED_MEDIA_TYPE);
         assert!(r.headers.get("set-cookie").is_none());
-        // Logging out ends the session.
+        // The database holds the SHA-256 of the cookie's token, never the token itself.
         let mine = app.login("pat1").await;
+        let token = mine.cookie.trim_start_matches("vigil_session=").to_string();
+        use sqlx::Row;
+        let stored: Vec<String> = sqlx::query("SELECT token FROM sessions").fetch_all(&app.state.db.pool).await.unwrap().iter().map(|r| r.try_get(0).unwrap()).collect();
+        assert!(stored.contains(&vigil_server::auth::token_digest(&token)));
+        assert!(!stored.contains(&token));
+        // Logging out ends the session.
         let r = app.send("POST", "/api/logout", Some(&mine), Some(&mine.csrf), Body::None).await;
         assert_eq!(r.status, StatusCode::NO_CONTENT);
         assert_eq!(app.get("/api/me", &mine).await.status, StatusCode::UNAUTHORIZED);

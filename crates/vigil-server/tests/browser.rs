@@ -115,6 +115,24 @@ impl Browser {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/click"), json!({}));
     }
+    /// Click something that loads a new page (a submit button or a link) and wait until the old page is
+    /// gone: its `<html>` element reference goes stale once the new document replaces it.
+    fn click_and_wait(&self, css: &str) {
+        let old = self.find("html");
+        self.click(css);
+        let started = Instant::now();
+        loop {
+            let url = format!("{}/session/{}/element/{old}/name", self.base, self.session);
+            let mut r = self.http.get(url).call().unwrap();
+            let v: Value = r.body_mut().read_json().unwrap();
+            if v["value"]["error"].as_str() == Some("stale element reference") {
+                break;
+            }
+            assert!(started.elapsed() < Duration::from_secs(10), "clicking {css} did not load a new page");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+    }
+
     /// Wait until the page's URL ends with `suffix`.
     fn wait_url(&self, suffix: &str) {
         let started = Instant::now();
@@ -127,7 +145,7 @@ impl Browser {
         self.goto(&format!("{app}/login"));
         self.type_into("#username", user);
         self.type_into("#password", PASSWORD);
-        self.click("#login");
+        self.click_and_wait("#login");
     }
     fn session_cookie(&self) -> String {
         let cookies = self.cmd("GET", "/cookie", Value::Null);
@@ -242,7 +260,7 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     // No injection yet: due at the regimen start, 60 days ago, so overdue.
     assert_eq!(b.text_of("#overdue"), "overdue by 60 days");
     b.type_into("#site", "left thigh");
-    b.click("#save-injection");
+    b.click_and_wait("#save-injection");
     b.wait_url(&format!("/patients/{p1}"));
     let injections = b.text_of("#injections");
     assert!(injections.contains(&today) && injections.contains("left thigh"), "{injections}");
@@ -251,7 +269,7 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     b.click("#site-face");
     b.click("#feature-erythema");
     b.click("#feature-burning");
-    b.click("#save-reaction");
+    b.click_and_wait("#save-reaction");
     b.wait_url(&format!("/patients/{p1}"));
     let reactions = b.text_of("#reactions");
     // The text is shown as typed, tags included as text (escaped), never as markup.
@@ -269,16 +287,16 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     assert_eq!(b.text_of("h1"), "403");
     assert!(!b.source().contains("private rash"));
     b.goto(&format!("{app}/patients/{p1}"));
-    b.click("#logout");
+    b.click_and_wait("#logout");
     b.wait_url("/login");
 
     // 3. The clinician reviews the reaction, records SCORAD and exports the ICSR.
     b.login(&app, "doc_a");
     b.wait_url("/clinician");
-    b.click("#patients a");
+    b.click_and_wait("#patients a");
     b.wait_url(&format!("/patients/{p1}"));
     assert!(b.source().contains("id=\"scores-plot\"") || b.source().contains("No weekly scores recorded yet."));
-    b.click(".review-link");
+    b.click_and_wait(".review-link");
     let review_url = b.url();
     assert!(review_url.contains("/reactions/"), "{review_url}");
     assert!(b.text_of("#reaction-description").contains("<b>since Monday</b>"));
@@ -299,10 +317,10 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     ] {
         b.type_into(field, value);
     }
-    b.click("#save-assessment");
+    b.click_and_wait("#save-assessment");
     b.wait_url(&review_url[review_url.find("/reactions/").unwrap()..]);
     assert!(b.text_of("#confirmed").contains("SCORAD 23"), "{}", b.text_of("#confirmed"));
-    b.click("#export-icsr");
+    b.click_and_wait("#export-icsr");
     let link = b.find(".icsr-link");
     let href = b.cmd("GET", &format!("/element/{link}/attribute/href"), Value::Null).as_str().unwrap().to_string();
     if let Ok(dir) = std::env::var("VIGIL_TEST_SCREENSHOTS") {
