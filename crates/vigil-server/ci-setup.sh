@@ -53,9 +53,9 @@ vigil_server_ci_setup() {
 vigil_server_ci_teardown() {
     if [ -n "${VIGIL_PG_DIR:-}" ] && [ -d "$VIGIL_PG_DIR/data" ]; then
         if [ "$(id -u)" = 0 ]; then
-            runuser -u "$VIGIL_PG_AS" -- "$VIGIL_PG_BIN/pg_ctl" -D "$VIGIL_PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+            runuser -u "$VIGIL_PG_AS" -- "$VIGIL_PG_BIN/pg_ctl" -D "$VIGIL_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
         else
-            "$VIGIL_PG_BIN/pg_ctl" -D "$VIGIL_PG_DIR/data" -m fast -w stop >/dev/null 2>&1
+            "$VIGIL_PG_BIN/pg_ctl" -D "$VIGIL_PG_DIR/data" -m fast -w stop >/dev/null 2>&1 || true
         fi
         rm -rf "$VIGIL_PG_DIR"
     fi
