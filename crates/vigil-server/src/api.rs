@@ -100,10 +100,49 @@ pub async fn me(user: CurrentUser) -> Json<serde_json::Value> {
     Json(json!({"user": user, "csrf_token": user.csrf}))
 }
 
-#[derive(Serialize)]
-struct PatientListItem {
-    id: i64,
-    display_name: String,
+/// One line of the patient list: what a clinician needs to see first.
+#[derive(Debug, Serialize)]
+pub struct PatientSummary {
+    /// User id.
+    pub id: i64,
+    /// Display name.
+    pub display_name: String,
+    /// Next injection due date, when a regimen is set.
+    pub next_due: Option<String>,
+    /// The next injection is overdue.
+    pub overdue: bool,
+    /// Days overdue.
+    pub days_overdue: i64,
+    /// Reactions that no clinician has assessed yet.
+    pub unreviewed_reactions: i64,
+    /// The latest POEM total and its week, if any.
+    pub latest_poem: Option<(String, i64)>,
+}
+
+/// Summaries of the patients a user may see.
+pub async fn patient_summaries(state: &AppState, user: &CurrentUser) -> Result<Vec<PatientSummary>, AppError> {
+    let mut out = Vec::new();
+    for (id, display_name) in visible_patients(state, user).await? {
+        let record = records::load_record(state, id).await?;
+        let unreviewed: i64 = sqlx::query(
+            "SELECT COUNT(*) AS n FROM reactions r WHERE r.patient_id = $1 \
+             AND NOT EXISTS (SELECT 1 FROM assessments a WHERE a.reaction_id = r.id)",
+        )
+        .bind(id)
+        .fetch_one(&state.db.pool)
+        .await?
+        .try_get("n")?;
+        out.push(PatientSummary {
+            id,
+            display_name,
+            next_due: record.next_due.clone(),
+            overdue: record.overdue,
+            days_overdue: record.days_overdue,
+            unreviewed_reactions: unreviewed,
+            latest_poem: record.scores.last().map(|s| (s.week_start.clone(), s.poem_total)),
+        });
+    }
+    Ok(out)
 }
 
 /// The patients a user may see: a patient sees themself, a clinician their assigned patients.
@@ -126,9 +165,7 @@ pub async fn visible_patients(state: &AppState, user: &CurrentUser) -> Result<Ve
 
 /// `GET /api/patients`.
 pub async fn patients(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, AppError> {
-    let list: Vec<PatientListItem> =
-        visible_patients(&state, &user).await?.into_iter().map(|(id, display_name)| PatientListItem { id, display_name }).collect();
-    Ok(Json(json!({ "patients": list })))
+    Ok(Json(json!({ "patients": patient_summaries(&state, &user).await? })))
 }
 
 /// `GET /api/patients/{id}`.

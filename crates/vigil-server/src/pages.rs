@@ -339,7 +339,7 @@ pub async fn reaction_submit(State(state): State<AppState>, PageUser(user): Page
 /// `GET /clinician`: the assigned patients.
 pub async fn clinician_home(State(state): State<AppState>, PageUser(user): PageUser) -> Result<Response, PageError> {
     auth::require_role(&user, Role::Clinician)?;
-    let patients = api::visible_patients(&state, &user).await?;
+    let patients = api::patient_summaries(&state, &user).await?;
     render(&state, "clinician.html", context! { user => ser(&user), patients => ser(&patients) }, StatusCode::OK)
 }
 
@@ -634,7 +634,10 @@ mod tests {
         let html = env
             .get_template("clinician.html")
             .unwrap()
-            .render(context! { user => context!{ display_name => "<b>Dr</b>", role => "clinician", csrf => "t" }, patients => vec![(1, "<img src=x onerror=alert(1)>")] })
+            .render(context! {
+                user => context!{ display_name => "<b>Dr</b>", role => "clinician", csrf => "t" },
+                patients => vec![context!{ id => 1, display_name => "<img src=x onerror=alert(1)>" }],
+            })
             .unwrap();
         assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
         assert!(!html.contains("<img src=x"));

@@ -499,6 +499,13 @@ async fn weekly_scores_use_the_clinic_poem_rules_and_are_plotted() {
 async fn clinician_assessment_and_icsr_export_use_the_clinic_module() {
     on_every_backend!("clinician_assessment_and_icsr", |app| {
         let rid = app.ids.r1;
+        // The clinician's list flags the unreviewed reaction and the overdue first dose (regimen start
+        // 120 days ago, nothing logged yet).
+        let list = app.get("/api/patients", &app.ca).await.json();
+        assert_eq!(list["patients"].as_array().unwrap().len(), 1);
+        let p = &list["patients"][0];
+        assert_eq!((p["id"].as_i64(), p["unreviewed_reactions"].as_i64()), (Some(app.ids.p1), Some(1)));
+        assert_eq!((p["overdue"].as_bool(), p["days_overdue"].as_i64()), (Some(true), Some(120)));
         // EASI: head/neck signs 2+1+1+0 = 4, area 20% → score 2, × 0.1 = 0.8; other regions clear → EASI 0.8.
         // SCORAD: A = 10, B = 1+1+0+1+0+1 = 4, C = 5 + 2 = 7 → 10/5 + 7·4/2 + 7 = 2 + 14 + 7 = 23.
         let clear = json!({"erythema": 0, "induration": 0, "excoriation": 0, "lichenification": 0, "area_percent": 0});
@@ -513,6 +520,8 @@ async fn clinician_assessment_and_icsr_export_use_the_clinic_module() {
         });
         let r = app.post_json(&format!("/api/reactions/{rid}/assessment"), &app.ca, body).await;
         assert_eq!(r.status, StatusCode::CREATED, "{}", r.text);
+        let list = app.get("/api/patients", &app.ca).await.json();
+        assert_eq!(list["patients"][0]["unreviewed_reactions"], 0);
         let a = app.get(&format!("/api/reactions/{rid}/assessment"), &app.ca).await.json();
         assert_eq!(a["confirmed"]["easi"].as_f64(), Some(0.8));
         assert_eq!(a["confirmed"]["scorad"].as_f64(), Some(23.0));

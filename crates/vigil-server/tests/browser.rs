@@ -293,6 +293,7 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     // 3. The clinician reviews the reaction, records SCORAD and exports the ICSR.
     b.login(&app, "doc_a");
     b.wait_url("/clinician");
+    assert_eq!(b.text_of(".unreviewed"), "1 new");
     b.click_and_wait("#patients a");
     b.wait_url(&format!("/patients/{p1}"));
     assert!(b.source().contains("id=\"scores-plot\"") || b.source().contains("No weekly scores recorded yet."));
