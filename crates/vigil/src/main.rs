@@ -34,6 +34,7 @@ enum Command {
     /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
     Assess(cmd::assess::Args),
     /// Patient-monitoring web application: injections, weekly scores, reactions, clinician review, ICSR export.
+    #[command(after_help = "Examples:\n  VIGIL_ADMIN_PASSWORD='a long admin password' vigil serve --create-admin\n  vigil serve\n  vigil serve --db postgres://vigil@127.0.0.1:5432/vigil --listen 0.0.0.0:8080 --secure-cookies")]
     Serve(cmd::serve::Args),
 }
 

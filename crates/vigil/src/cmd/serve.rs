@@ -4,12 +4,7 @@ use std::net::SocketAddr;
 
 use anyhow::Context;
 
-/// Arguments of `vigil serve`.
-///
-/// Examples:
-///   vigil serve --create-admin --admin-user admin      (password from VIGIL_ADMIN_PASSWORD or stdin)
-///   vigil serve                                        (sqlite://vigil.db on http://127.0.0.1:8080)
-///   vigil serve --db postgres://vigil@127.0.0.1/vigil --listen 0.0.0.0:8080 --secure-cookies
+/// Arguments of `vigil serve` (examples are in `main.rs`, shown after `--help`).
 #[derive(clap::Args)]
 pub struct Args {
     /// Database: sqlite://FILE (created and migrated on first start) or postgres://USER[:PASS]@HOST[:PORT]/DB.
