@@ -41,6 +41,9 @@ enum Command {
     /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
     #[command(after_help = "Examples:\n  vigil assess examples/cases/facial-redness-interval-extension.json\n  vigil assess --export-e2b case.json > case.xml\n  vigil assess case.xml --format json")]
     Assess(cmd::assess::Args),
+    /// Patient-monitoring web application: injections, weekly scores, reactions, clinician review, ICSR export.
+    #[command(after_help = "Examples:\n  VIGIL_ADMIN_PASSWORD='a long admin password' vigil serve --create-admin\n  vigil serve\n  vigil serve --db postgres://vigil@127.0.0.1:5432/vigil --listen 0.0.0.0:8080 --secure-cookies")]
+    Serve(cmd::serve::Args),
 }
 
 fn main() -> std::process::ExitCode {
@@ -54,6 +57,7 @@ fn main() -> std::process::ExitCode {
         Command::Synth(args) => cmd::synth::run(args),
         Command::Meta(args) => cmd::meta::run(args),
         Command::Assess(args) => cmd::assess::run(args),
+        Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,

@@ -7,3 +7,4 @@ pub mod demo;
 pub mod meta;
 pub mod onset;
 pub mod report;
+pub mod serve;

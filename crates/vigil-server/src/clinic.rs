@@ -1,0 +1,402 @@
+//! The clinician's side of a reaction: the assessment inputs they confirm (EASI/SCORAD, causality
+//! answers, alternative causes, outcome), the case built from the record for vigil-clinic, and the
+//! E2B(R3) ICSR export. All clinical logic is vigil-clinic's; this module only maps the record onto its
+//! case model.
+use chrono::{Datelike, NaiveDate};
+use serde::{Deserialize, Serialize};
+use serde_json::json;
+use sqlx::Row;
+use vigil_clinic::case::{
+    BodySite, Condition, Dechallenge, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient, Qualification, Reaction,
+    Regimen as ClinicRegimen, ReportType, Reporter, Sex,
+};
+use vigil_clinic::causality::CausalityAnswers;
+use vigil_clinic::e2b::export::{to_xml, ExportOptions};
+use vigil_clinic::scores::{easi::EasiInput, poem::PoemInput, pp_nrs::PpNrsInput, scorad::ScoradInput, ScoreInputs};
+use vigil_clinic::{Case, CaseAssessment, PartialDate};
+
+use crate::error::{AppError, FieldError};
+use crate::records::{self, ReactionReport};
+use crate::AppState;
+
+/// What the clinician confirms for a reaction.
+#[derive(Debug, Clone, PartialEq, Default, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AssessmentInput {
+    /// EASI components (vigil-clinic's input).
+    #[serde(default)]
+    pub easi: Option<EasiInput>,
+    /// SCORAD components (vigil-clinic's input).
+    #[serde(default)]
+    pub scorad: Option<ScoradInput>,
+    /// Causality answers the clinician confirms; absent items are derived from the record.
+    #[serde(default)]
+    pub causality: CausalityAnswers,
+    /// Other causes that could explain the reaction: absent = not assessed, empty = none found.
+    #[serde(default)]
+    pub alternative_causes: Option<Vec<String>>,
+    /// Outcome (vigil-clinic names: recovered, recovering, not_recovered, ...); default unknown.
+    #[serde(default)]
+    pub outcome: Option<String>,
+    /// What was done with the drug because of the reaction and what followed (e.g. the interval
+    /// extended and the reaction improved); vigil-clinic derives Naranjo items 3 and 8 from it.
+    #[serde(default)]
+    pub dechallenge: Option<Dechallenge>,
+    /// Re-administration after a dechallenge.
+    #[serde(default)]
+    pub rechallenge: Option<Rechallenge>,
+}
+
+/// A stored assessment.
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct StoredAssessment {
+    /// Row id.
+    pub id: i64,
+    /// Who confirmed it.
+    pub clinician_id: i64,
+    /// The inputs.
+    pub input: AssessmentInput,
+    /// EASI total, when given.
+    pub easi: Option<f64>,
+    /// SCORAD total, when given with both symptom scales.
+    pub scorad: Option<f64>,
+    /// When.
+    pub created_at: String,
+}
+
+/// Validate an assessment with vigil-clinic's score rules; returns the EASI and SCORAD totals.
+pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>) -> Result<(Option<f64>, Option<f64>), Vec<FieldError>> {
+    let mut errors = Vec::new();
+    let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
+    let mut totals = (None, None);
+    match scores.compute(age_years) {
+        Ok(r) => totals = (r.easi.map(|e| e.total), r.scorad.and_then(|s| s.scorad)),
+        Err(e) => errors.push(FieldError::new(format!("{}.{}", e.instrument.to_lowercase(), e.field), e.message)),
+    }
+    if let Some(o) = &input.outcome {
+        if serde_json::from_value::<Outcome>(json!(o)).is_err() {
+            errors.push(FieldError::new("outcome", format!("{o:?} is not an outcome (recovered, recovering, not_recovered, recovered_with_sequelae, fatal, unknown)")));
+        }
+    }
+    if let Some(date) = input.dechallenge.as_ref().and_then(|d| d.date.as_ref()) {
+        if date.exact().is_some_and(|d| d > records::today()) {
+            errors.push(FieldError::new("dechallenge.date", format!("{} is in the future", date.to_hl7())));
+        }
+    }
+    if let Some(causes) = &input.alternative_causes {
+        for (i, c) in causes.iter().enumerate() {
+            if c.trim().is_empty() || c.chars().count() > 500 {
+                errors.push(FieldError::new(format!("alternative_causes[{i}]"), "must be 1–500 characters"));
+            }
+        }
+    }
+    if errors.is_empty() {
+        Ok(totals)
+    } else {
+        Err(errors)
+    }
+}
+
+/// Age in whole years on `on` for a birth date.
+pub fn age_on(birth: NaiveDate, on: NaiveDate) -> f64 {
+    let mut years = on.year() - birth.year();
+    if (on.month(), on.day()) < (birth.month(), birth.day()) {
+        years -= 1;
+    }
+    f64::from(years.max(0))
+}
+
+/// The latest assessment of a reaction.
+pub async fn latest_assessment(state: &AppState, reaction_id: i64) -> Result<Option<StoredAssessment>, AppError> {
+    let row = sqlx::query("SELECT * FROM assessments WHERE reaction_id = $1 ORDER BY id DESC LIMIT 1")
+        .bind(reaction_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    let Some(r) = row else { return Ok(None) };
+    let scores: ScoreInputs = serde_json::from_str(&r.try_get::<String, _>("scores_json")?).map_err(anyhow::Error::from)?;
+    let causality: CausalityAnswers = serde_json::from_str(&r.try_get::<String, _>("causality_json")?).map_err(anyhow::Error::from)?;
+    let alternative_causes: Option<Vec<String>> =
+        serde_json::from_str(&r.try_get::<String, _>("alternative_causes")?).map_err(anyhow::Error::from)?;
+    Ok(Some(StoredAssessment {
+        id: r.try_get("id")?,
+        clinician_id: r.try_get("clinician_id")?,
+        input: AssessmentInput {
+            easi: scores.easi,
+            scorad: scores.scorad,
+            causality,
+            alternative_causes,
+            outcome: Some(r.try_get("outcome")?),
+            dechallenge: serde_json::from_str(&r.try_get::<String, _>("dechallenge_json")?).map_err(anyhow::Error::from)?,
+            rechallenge: serde_json::from_str(&r.try_get::<String, _>("rechallenge_json")?).map_err(anyhow::Error::from)?,
+        },
+        easi: r.try_get("easi")?,
+        scorad: r.try_get("scorad")?,
+        created_at: r.try_get("created_at")?,
+    }))
+}
+
+/// Store a validated assessment with its audit row.
+pub async fn insert_assessment(
+    state: &AppState,
+    clinician_id: i64,
+    reaction_id: i64,
+    input: &AssessmentInput,
+    totals: (Option<f64>, Option<f64>),
+) -> Result<i64, AppError> {
+    let before = latest_assessment(state, reaction_id).await?;
+    let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
+    let mut tx = state.db.pool.begin().await?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO assessments (reaction_id, clinician_id, scores_json, easi, scorad, causality_json, alternative_causes, outcome, \
+         dechallenge_json, rechallenge_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+    )
+    .bind(reaction_id)
+    .bind(clinician_id)
+    .bind(serde_json::to_string(&scores).map_err(anyhow::Error::from)?)
+    .bind(totals.0)
+    .bind(totals.1)
+    .bind(serde_json::to_string(&input.causality).map_err(anyhow::Error::from)?)
+    .bind(serde_json::to_string(&input.alternative_causes).map_err(anyhow::Error::from)?)
+    .bind(input.outcome.as_deref().unwrap_or("unknown"))
+    .bind(serde_json::to_string(&input.dechallenge).map_err(anyhow::Error::from)?)
+    .bind(serde_json::to_string(&input.rechallenge).map_err(anyhow::Error::from)?)
+    .bind(crate::now_rfc3339())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
+    records::audit(
+        &mut tx,
+        Some(clinician_id),
+        "assess_reaction",
+        "assessment",
+        Some(id),
+        before.map(|b| json!(b)),
+        Some(json!({"id": id, "reaction_id": reaction_id, "input": input, "easi": totals.0, "scorad": totals.1})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+fn initials(name: &str) -> String {
+    name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric())).flat_map(char::to_uppercase).take(4).collect()
+}
+
+fn parse_date(field: &str, s: &str) -> Result<NaiveDate, AppError> {
+    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| anyhow::anyhow!("stored {field} {s:?}: {e}").into())
+}
+
+/// The ICSR case identifier of a reaction (C.1.1).
+pub fn case_id(reaction_id: i64) -> String {
+    format!("VIGIL-SERVE-R{reaction_id}")
+}
+
+/// Build vigil-clinic's case for a reaction from the record and the latest assessment.
+pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<Case, AppError> {
+    let record = records::load_record(state, reaction.patient_id).await?;
+    let assessment = latest_assessment(state, reaction.id).await?;
+    let regimen = record
+        .regimen
+        .as_ref()
+        .ok_or_else(|| crate::error::invalid("regimen", "the patient has no regimen: an ICSR needs the suspect drug"))?;
+    let onset = parse_date("onset_date", &reaction.onset_date)?;
+    let age_years = record.patient.birth_date.as_deref().map(|b| parse_date("birth_date", b)).transpose()?.map(|b| age_on(b, onset));
+    let first_dose = match record.injections.first() {
+        Some(i) => parse_date("given_on", &i.given_on)?,
+        None => parse_date("start_date", &regimen.start_date)?,
+    };
+    let tri = |s: &str| match s {
+        "yes" => Some(true),
+        "no" => Some(false),
+        _ => None,
+    };
+    let sites: Vec<BodySite> = reaction.sites.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
+    let features: Vec<Feature> = reaction.features.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
+    let input = assessment.map(|a| a.input).unwrap_or_default();
+    let outcome: Outcome = input.outcome.as_deref().and_then(|o| serde_json::from_value(json!(o)).ok()).unwrap_or_default();
+    let term: String = reaction.description.chars().take(250).collect();
+    let latest = record.scores.last();
+    let scores = ScoreInputs {
+        easi: input.easi.clone(),
+        scorad: input.scorad.clone(),
+        poem: latest.map(|s| PoemInput { item_scores: None, days: Some(s.poem_days.clone()) }),
+        viga: None,
+        pp_nrs: latest.map(|s| PpNrsInput { score: s.pp_nrs, baseline: record.scores.first().map(|f| f.pp_nrs).filter(|_| record.scores.len() > 1) }),
+    };
+    let has_scores = scores.easi.is_some() || scores.scorad.is_some() || scores.poem.is_some() || scores.pp_nrs.is_some();
+    let mut history = Vec::new();
+    if regimen.indication.to_lowercase().contains("atopic") {
+        history.push(HistoryItem { condition: Condition::AtopicDermatitis, text: Some(regimen.indication.clone()), ongoing: Some(true) });
+    }
+    let case = Case {
+        id: case_id(reaction.id),
+        report_type: ReportType::Spontaneous,
+        received: Some(PartialDate::from_naive(parse_date("created_at", &reaction.created_at[..10])?)),
+        reporter: Reporter { qualification: Some(Qualification::Physician), country: None },
+        patient: Patient {
+            initials: Some(initials(&record.patient.display_name)).filter(|s| !s.is_empty()),
+            sex: record.patient.sex.as_deref().and_then(|s| match s {
+                "male" => Some(Sex::Male),
+                "female" => Some(Sex::Female),
+                _ => None,
+            }),
+            age_years,
+            weight_kg: record.patient.weight_kg,
+            history,
+            past_drug_reactions: Vec::new(),
+            prior_facial_tcs: None,
+        },
+        drugs: vec![Drug {
+            id: Some("drug-1".into()),
+            name: regimen.drug.clone(),
+            substance: records::is_dupilumab(&regimen.drug).then(|| "dupilumab".to_string()),
+            role: DrugRole::Suspect,
+            indication: Some(regimen.indication.clone()),
+            start: Some(PartialDate::from_naive(first_dose)),
+            stop: None,
+            regimens: vec![ClinicRegimen {
+                dose: regimen.dose_mg,
+                unit: "mg".into(),
+                every: Some(regimen.interval_days as f64),
+                every_unit: Some(IntervalUnit::Day),
+                start: Some(PartialDate::from_naive(parse_date("start_date", &regimen.start_date)?)),
+                end: None,
+                route: Some("subcutaneous".into()),
+            }],
+            action_taken: None,
+            missed_doses: Vec::new(),
+        }],
+        reactions: vec![Reaction {
+            id: Some("reaction-1".into()),
+            term,
+            meddra_llt: None,
+            meddra_version: None,
+            onset: Some(PartialDate::from_naive(onset)),
+            end: None,
+            outcome,
+            seriousness: Default::default(),
+            sites,
+            features,
+            different_from_usual_ad: tri(&reaction.different_from_usual),
+            rest_of_skin_improving: tri(&reaction.rest_of_skin_improving),
+            dechallenge: input.dechallenge.clone(),
+            rechallenge: input.rechallenge,
+            alternative_causes: input.alternative_causes.clone(),
+            causality_answers: Some(input.causality.clone()),
+        }],
+        tests: Vec::new(),
+        scores: has_scores.then_some(scores),
+        narrative: Some(format!("Reported by the patient through vigil serve on {}: {}", &reaction.created_at[..10], reaction.description)),
+    };
+    case.validate(&case.id).map_err(|e| match e {
+        vigil_clinic::ClinicError::Invalid { field, message, .. } => crate::error::invalid(field, message),
+        other => AppError::Internal(other.into()),
+    })?;
+    Ok(case)
+}
+
+/// The clinic module's assessment of a reaction.
+pub async fn assess_reaction(state: &AppState, reaction: &ReactionReport) -> Result<(Case, CaseAssessment), AppError> {
+    let case = build_case(state, reaction).await?;
+    let assessment = vigil_clinic::assess(&case).map_err(|e| match e {
+        vigil_clinic::ClinicError::Invalid { field, message, .. } => crate::error::invalid(field, message),
+        other => AppError::Internal(other.into()),
+    })?;
+    Ok((case, assessment))
+}
+
+/// A stored ICSR export (without the XML).
+#[derive(Debug, Clone, PartialEq, Serialize)]
+pub struct IcsrSummary {
+    /// Row id.
+    pub id: i64,
+    /// The reaction.
+    pub reaction_id: i64,
+    /// C.1.1.
+    pub case_id: String,
+    /// When.
+    pub created_at: String,
+}
+
+/// Export the reaction as E2B(R3) XML, store it, and return its id.
+pub async fn export_icsr(state: &AppState, clinician_id: i64, reaction: &ReactionReport) -> Result<i64, AppError> {
+    let (case, assessment) = assess_reaction(state, reaction).await?;
+    let xml = to_xml(&case, &assessment.causality, &ExportOptions::new(PartialDate::from_naive(records::today())))
+        .map_err(|e| AppError::Internal(e.into()))?;
+    let mut tx = state.db.pool.begin().await?;
+    let id: i64 = sqlx::query("INSERT INTO icsr_exports (reaction_id, clinician_id, case_id, xml, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+        .bind(reaction.id)
+        .bind(clinician_id)
+        .bind(&case.id)
+        .bind(&xml)
+        .bind(crate::now_rfc3339())
+        .fetch_one(&mut *tx)
+        .await?
+        .try_get(0)?;
+    records::audit(
+        &mut tx,
+        Some(clinician_id),
+        "export_icsr",
+        "icsr_export",
+        Some(id),
+        None,
+        Some(json!({"id": id, "reaction_id": reaction.id, "case_id": case.id, "xml_bytes": xml.len()})),
+    )
+    .await?;
+    tx.commit().await?;
+    Ok(id)
+}
+
+/// The exports of a reaction, newest first.
+pub async fn exports_of(state: &AppState, reaction_id: i64) -> Result<Vec<IcsrSummary>, AppError> {
+    let rows = sqlx::query("SELECT id, reaction_id, case_id, created_at FROM icsr_exports WHERE reaction_id = $1 ORDER BY id DESC")
+        .bind(reaction_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    rows.iter()
+        .map(|r| {
+            Ok(IcsrSummary { id: r.try_get("id")?, reaction_id: r.try_get("reaction_id")?, case_id: r.try_get("case_id")?, created_at: r.try_get("created_at")? })
+        })
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
+}
+
+/// One stored export: its reaction id and XML, or 404.
+pub async fn icsr_xml(state: &AppState, export_id: i64) -> Result<(i64, String, String), AppError> {
+    let row = sqlx::query("SELECT reaction_id, case_id, xml FROM icsr_exports WHERE id = $1")
+        .bind(export_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
+    Ok((row.try_get("reaction_id")?, row.try_get("case_id")?, row.try_get("xml")?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn age_counts_completed_years() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        assert_eq!(age_on(d("1990-06-15"), d("2026-06-14")), 35.0);
+        assert_eq!(age_on(d("1990-06-15"), d("2026-06-15")), 36.0);
+    }
+
+    #[test]
+    fn initials_take_the_first_letter_of_each_word() {
+        assert_eq!(initials("ann marie O'Neil"), "AMO");
+        assert_eq!(initials(""), "");
+    }
+
+    #[test]
+    fn out_of_range_scores_name_the_component() {
+        let input: AssessmentInput = serde_json::from_value(json!({
+            "scorad": {"extent_percent": 120.0, "intensity": {"erythema": 1, "oedema_papulation": 1, "oozing_crusting": 0,
+                        "excoriation": 1, "lichenification": 0, "dryness": 1}, "pruritus": 5.0, "sleeplessness": 2.0}
+        }))
+        .unwrap();
+        let e = validate_assessment(&input, Some(30.0)).unwrap_err();
+        assert_eq!(e.len(), 1);
+        assert!(e[0].field.starts_with("scorad."), "{:?}", e);
+    }
+}
