@@ -18,7 +18,9 @@
 //!   3 → I; prod_ai = `activesubstance.activesubstancename`, else `openfda.generic_name` joined
 //!   with `\`; INDI from `drugindication`, THER from the start/end dates;
 //! * OUTC from the seriousness flags: death DE, life-threatening LT, hospitalisation HO,
-//!   disabling DS, congenital anomaly CA, other OT.
+//!   disabling DS, congenital anomaly CA, other OT;
+//! * event_dt = the first `patient.reaction[].reactionstartdate`, when present (not in openFDA's own
+//!   records; written by `vigil ingest e2b` from E2B(R3) E.i.4).
 //!
 //! De-duplication is the same as for ASCII files (one version per caseid).
 use std::collections::{BTreeMap, HashMap, HashSet};
@@ -106,6 +108,12 @@ fn convert(report: &Value, batch: u32, qk: u32, normaliser: &DrugNormaliser, out
         _ => None,
     });
     let death_dt = patient.get("patientdeath").and_then(|d| date(d, "patientdeathdate"));
+    // E2B's reaction start date (B.2.i.4 / E.i.4) when the JSON carries it (openFDA's own records do
+    // not; `vigil ingest e2b` writes it): the first reaction's date is the report's event date.
+    let event_dt = patient
+        .get("reaction")
+        .and_then(|r| r.as_array())
+        .and_then(|reactions| reactions.iter().find_map(|r| date(r, "reactionstartdate")));
     let fda_dt = date(report, "receiptdate");
     let values: HashMap<&str, Option<String>> = HashMap::from([
         ("fda_dt", fda_dt.clone()),
@@ -124,6 +132,7 @@ fn convert(report: &Value, batch: u32, qk: u32, normaliser: &DrugNormaliser, out
         ("reporter_country", s(&ps, "reportercountry").map(str::to_owned)),
         ("occr_country", s(report, "occurcountry").map(str::to_owned)),
         ("death_dt", death_dt),
+        ("event_dt", event_dt),
     ]);
     let text = DemoRow::pack(REPORT_TEXT_COLUMNS.iter().map(|c| values.get(c).and_then(|v| v.as_deref())));
     let age_years = age.as_deref().and_then(|a| parse::age_years(a, age_cod.unwrap_or("")));

@@ -30,7 +30,7 @@ enum Command {
     #[command(after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet")]
     Signals(cmd::signals::Args),
     /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
-    #[command(after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store")]
+    #[command(after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store\n  vigil ingest e2b icsr-exports/ --store faers-store")]
     Ingest(cmd::ingest::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
     #[command(after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/")]
