@@ -186,25 +186,5 @@ fn synth_planted(quarters: &Path) -> PathBuf {
 }
 
 fn signals_args(store: &Path, out: Option<PathBuf>) -> signals::Args {
-    signals::Args {
-        counts: None,
-        store: Some(store.to_owned()),
-        role: "suspect".into(),
-        since: None,
-        until: None,
-        date_field: "fda".into(),
-        indication: None,
-        exclude_drug: vec![],
-        margins: signals::MarginsArg::Reports,
-        stratify: vec![],
-        prior: None,
-        fit_only: false,
-        squash: false,
-        zeros: false,
-        min_count: 1,
-        drug: None,
-        event: None,
-        format: signals::Format::Csv,
-        out,
-    }
+    signals::Args { out, ..signals::Args::for_store(store) }
 }

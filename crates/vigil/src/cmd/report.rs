@@ -81,27 +81,7 @@ pub fn write_report(args: &Args) -> Result<PathBuf> {
 }
 
 fn signals_args(args: &Args) -> signals::Args {
-    signals::Args {
-        counts: None,
-        store: Some(args.store.clone()),
-        role: args.role.clone(),
-        since: None,
-        until: None,
-        date_field: "fda".into(),
-        indication: None,
-        exclude_drug: vec![],
-        margins: signals::MarginsArg::Reports,
-        stratify: vec![],
-        prior: None,
-        fit_only: false,
-        squash: false,
-        zeros: false,
-        min_count: 1,
-        drug: Some(args.drug.clone()),
-        event: None,
-        format: signals::Format::Csv,
-        out: None,
-    }
+    signals::Args { role: args.role.clone(), drug: Some(args.drug.clone()), ..signals::Args::for_store(&args.store) }
 }
 
 fn num(x: f64) -> Value {

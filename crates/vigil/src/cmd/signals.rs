@@ -360,6 +360,34 @@ fn read_prior(path: &Path) -> Result<PriorFit> {
 }
 
 /// Run `vigil signals`.
+impl Args {
+    /// The command-line defaults for `vigil signals --store STORE` (unstratified, unique-report
+    /// margins, suspect roles, CSV), for the subcommands that run signals themselves.
+    pub fn for_store(store: &std::path::Path) -> Self {
+        Self {
+            counts: None,
+            store: Some(store.to_owned()),
+            role: "suspect".into(),
+            since: None,
+            until: None,
+            date_field: "fda".into(),
+            indication: None,
+            exclude_drug: vec![],
+            margins: MarginsArg::Reports,
+            stratify: vec![],
+            prior: None,
+            fit_only: false,
+            squash: false,
+            zeros: false,
+            min_count: 1,
+            drug: None,
+            event: None,
+            format: Format::Csv,
+            out: None,
+        }
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     let (fit, selection) = compute(&args)?;
     if args.fit_only {
