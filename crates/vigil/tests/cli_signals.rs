@@ -43,7 +43,7 @@ fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
 /// (z = 1.96), and χ² is Pearson's *without* Yates's correction. vigil's own columns are
 /// uncorrected with a Yates χ², so the comparison goes through vigil-stats with the file's
 /// conventions, on the a, b, c, d that vigil read and wrote; rows without a zero cell are also
-/// compared on vigil's own PRR and ROR columns.
+/// compared on vigil's own PRR and ROR columns and their 95 % limits.
 #[test]
 fn faers_2023_cohort_tables_match_the_reference_statistics() {
     let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
@@ -81,7 +81,10 @@ fn faers_2023_cohort_tables_match_the_reference_statistics() {
             assert!(close(ours, theirs), "{name} of {:?}: vigil {ours} vs reference {theirs}", &r[..2]);
         }
         if h == t {
-            for (ours, name) in [("prr", "PRR"), ("prr_lower", "PRR_LCL"), ("ror", "ROR"), ("ror_upper", "ROR_UCL")] {
+            for (ours, name) in [
+                ("prr", "PRR"), ("prr_lower", "PRR_LCL"), ("prr_upper", "PRR_UCL"),
+                ("ror", "ROR"), ("ror_lower", "ROR_LCL"), ("ror_upper", "ROR_UCL"),
+            ] {
                 assert!(close(cell(ours), r[s(name)].parse().unwrap()), "{ours} of {:?}", &r[..2]);
             }
         }
@@ -89,8 +92,8 @@ fn faers_2023_cohort_tables_match_the_reference_statistics() {
 }
 
 /// The whole 348,355-pair table: read from Parquet, fitted without error (the optimum lies on a
-/// bound, which vigil reports rather than fails on), every pair scored, and the dupilumab rows'
-/// cells equal to the source's own dupilumab extract.
+/// bound, which vigil reports rather than fails on), every pair scored, the dupilumab rows' cells
+/// equal to the source's own dupilumab extract, and the `--fit-only` contract on this table.
 #[test]
 fn faers_2023_full_table_fits_and_scores() {
     let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
@@ -108,6 +111,18 @@ fn faers_2023_full_table_fits_and_scores() {
         }
         assert!(o[col("eb05")].parse::<f64>().unwrap().is_finite());
     }
+    // The prior fit itself. On this table the likelihood keeps rising as one component's shape
+    // α2 → 0 (docs/signals.md, "Boundary policy"): the fit must converge to the bounded maximum and
+    // name exactly that parameter, on all 348,355 pairs (no squashing). The expected bound is the
+    // measured outcome of the fit (openEBGM's autoHyper fails on such data, so there is no external
+    // optimum to compare with); a change of optimiser that moves the optimum off it fails here.
+    let out = vigil().args(["signals", "--counts"]).arg(&parquet).arg("--fit-only").output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let fit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(fit["converged"], true, "{fit}");
+    assert_eq!(fit["at_bound"], serde_json::json!(["alpha2"]), "{fit}");
+    assert_eq!(fit["n_points"].as_f64(), Some(348_355.0), "{fit}");
+    assert!(String::from_utf8_lossy(&out.stderr).contains("alpha2"), "no boundary warning naming alpha2");
 }
 
 fn t_cell(t: &ContingencyTable, name: &str) -> f64 {
