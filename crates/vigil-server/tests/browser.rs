@@ -1,7 +1,11 @@
 //! End to end in real headless Chromium, driven over the W3C WebDriver protocol by chromedriver
 //! (Debian `chromium` + `chromium-driver`): a patient logs an injection and a reaction; the clinician
 //! reviews it, records SCORAD and exports the ICSR; a patient cannot open another patient's page by
-//! guessing the URL. Skips with a message when chromedriver or chromium is absent.
+//! guessing the URL. The scenario runs on SQLite and, when `VIGIL_TEST_POSTGRES_URL` is set, again on a
+//! fresh PostgreSQL database. Skips with a message when chromedriver or chromium is absent, unless
+//! `VIGIL_REQUIRE_CHROMIUM` is set (CI sets it), in which case a missing browser fails the test.
+mod common;
+
 use std::net::{SocketAddr, TcpListener};
 use std::process::{Child, Command, Stdio};
 use std::time::{Duration, Instant};
@@ -11,7 +15,8 @@ use vigil_server::api::{NewAssignment, NewUser};
 use vigil_server::auth::Role;
 use vigil_server::records::{self, RegimenInput};
 
-const PASSWORD: &str = "correct horse battery";
+use common::PASSWORD;
+
 const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn agent() -> ureq::Agent {
@@ -186,14 +191,25 @@ fn decode_base64(s: &str) -> Vec<u8> {
     out
 }
 
+/// The database a server of the scenario runs on.
+enum Database {
+    /// A new SQLite file at this path.
+    Sqlite(std::path::PathBuf),
+    /// A new, empty database on the PostgreSQL server of `VIGIL_TEST_POSTGRES_URL` (which must be set).
+    Postgres,
+}
+
 /// Fixture over a real socket: admin, patients pat1 (assigned to doc_a) and pat2, a dupilumab regimen
 /// for both, one reaction of pat2. Returns the base URL and ids (pat1, pat2, reaction of pat2).
-fn start_server(dir: &std::path::Path) -> (String, i64, i64, i64) {
-    let url = format!("sqlite://{}", dir.join("vigil.db").display());
+fn start_server(database: Database) -> (String, i64, i64, i64) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
         rt.block_on(async move {
+            let url = match database {
+                Database::Sqlite(file) => format!("sqlite://{}", file.display()),
+                Database::Postgres => common::postgres_url("the browser test").await.expect("VIGIL_TEST_POSTGRES_URL is set"),
+            };
             let db = vigil_server::db::Db::connect(&url).await.unwrap();
             let state = vigil_server::AppState::new(db.clone(), false).unwrap();
             let admin = vigil_server::create_admin(&db, "admin", PASSWORD).await.unwrap();
@@ -244,16 +260,32 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
         std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("chromedriver")).find(|f| f.is_file())).map(|p| p.display().to_string())
     });
     let Some(chromedriver) = chromedriver.filter(|_| std::path::Path::new(&chromium).exists()) else {
+        // Optional locally; where a browser is required (CI), a missing one must not pass as a skip.
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_CHROMIUM").is_none(),
+            "VIGIL_REQUIRE_CHROMIUM is set but chromedriver or {chromium} was not found"
+        );
         println!("skipping: chromedriver or {chromium} not found (apt-get install chromium chromium-driver, or source crates/vigil-server/ci-setup.sh)");
         return;
     };
     let dir = tempfile::tempdir().unwrap();
-    let (app, p1, p2, r2) = start_server(dir.path());
+    println!("browser scenario on SQLite");
+    scenario(&chromedriver, &chromium, start_server(Database::Sqlite(dir.path().join("vigil.db"))));
+    if std::env::var_os(common::PG_ENV).is_some() {
+        println!("browser scenario on PostgreSQL");
+        scenario(&chromedriver, &chromium, start_server(Database::Postgres));
+    } else {
+        println!("skipping: {} not set, so the browser test ran on SQLite only", common::PG_ENV);
+    }
+}
+
+/// The whole end-to-end scenario in one new browser session against the server at `app`.
+fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64, i64, i64)) {
     let today = records::today().to_string();
     let next_due = (records::today() + chrono::Duration::days(14)).to_string();
 
     // 1. The patient logs an injection and a reaction.
-    let b = Browser::start(&chromedriver, &chromium);
+    let b = Browser::start(chromedriver, chromium);
     b.login(&app, "pat1");
     b.wait_url(&format!("/patients/{p1}"));
     assert_eq!(b.text_of("#patient-name"), "Patient One");

@@ -30,6 +30,13 @@ pub async fn sqlite_db() -> (Db, tempfile::TempDir) {
 
 /// A fresh PostgreSQL database on the server named by `VIGIL_TEST_POSTGRES_URL`, or None (printed).
 pub async fn postgres_db(test: &str) -> Option<Db> {
+    let url = postgres_url(test).await?;
+    Some(Db::connect(&url).await.unwrap())
+}
+
+/// The URL of a freshly created, empty PostgreSQL database on the server named by
+/// `VIGIL_TEST_POSTGRES_URL`, or None (printed) when it is not set.
+pub async fn postgres_url(test: &str) -> Option<String> {
     let Ok(admin_url) = std::env::var(PG_ENV) else {
         println!("skipping: {PG_ENV} not set, so {test} ran on SQLite only");
         return None;
@@ -42,7 +49,7 @@ pub async fn postgres_db(test: &str) -> Option<Db> {
     let base = admin_url.split('?').next().unwrap();
     let slash = base.rfind('/').unwrap();
     let url = if base[..slash].ends_with('/') { format!("{base}/{name}") } else { format!("{}/{name}", &base[..slash]) };
-    Some(Db::connect(&url).await.unwrap())
+    Some(url)
 }
 
 /// Run `f` on SQLite and, when configured, on PostgreSQL.
