@@ -246,22 +246,37 @@ fn demo_report_is_complete_and_opens_cleanly_in_chromium() {
         eprintln!("skipping: no chromium on PATH (the HTML checks above ran)");
         return;
     };
-    let profile = dir.path().join("chromium-profile");
+    // Positive control of the console detection: a page that logs an error must be caught by the
+    // same command line and the same filter, or an empty result below would prove nothing (e.g. a
+    // Chromium that stopped writing console lines to stderr, or a changed log format).
+    let probe = dir.path().join("probe.html");
+    std::fs::write(&probe, "<!doctype html><title>probe</title><script>console.error(\"vigil-probe\")</script>").unwrap();
+    let (_, probe_console) = headless_dom_and_console(browser, &dir.path().join("probe-profile"), &probe);
+    assert!(
+        probe_console.iter().any(|l| l.contains("vigil-probe")),
+        "the console detection missed the probe page's console.error; console lines: {probe_console:?}"
+    );
+    let (dom, console) = headless_dom_and_console(browser, &dir.path().join("chromium-profile"), &html_path);
+    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
+    assert!(dom.contains("data-ready=\"1\""), "the report's script did not run to its end");
+    // The browser's view of the document has the same sections.
+    check_html(&dom);
+}
+
+/// Opens `page` in headless `browser` with console logging to stderr; returns the DOM it dumps and
+/// the stderr lines that are console messages (Chromium tags them `:CONSOLE`).
+fn headless_dom_and_console(browser: &str, profile: &Path, page: &Path) -> (String, Vec<String>) {
     let run = Command::new(browser)
         .args(["--headless", "--no-sandbox", "--disable-gpu", "--no-first-run", "--enable-logging=stderr", "--v=0"])
         .arg(format!("--user-data-dir={}", profile.display()))
         .arg("--dump-dom")
-        .arg(format!("file://{}", html_path.display()))
+        .arg(format!("file://{}", page.display()))
         .output()
         .unwrap();
-    assert!(run.status.success(), "{browser} failed: {}", String::from_utf8_lossy(&run.stderr));
+    assert!(run.status.success(), "{browser} failed on {}: {}", page.display(), String::from_utf8_lossy(&run.stderr));
     let log = String::from_utf8_lossy(&run.stderr);
-    let console: Vec<&str> = log.lines().filter(|l| l.contains(":CONSOLE")).collect();
-    assert!(console.is_empty(), "console messages:\n{}", console.join("\n"));
-    let dom = String::from_utf8_lossy(&run.stdout);
-    assert!(dom.contains("data-ready=\"1\""), "the report's script did not run to its end");
-    // The browser's view of the document has the same sections.
-    check_html(&dom);
+    let console = log.lines().filter(|l| l.contains(":CONSOLE")).map(str::to_owned).collect();
+    (String::from_utf8_lossy(&run.stdout).into_owned(), console)
 }
 
 /// A drug the store does not hold is an error that says why (names are normalised ingredients),
