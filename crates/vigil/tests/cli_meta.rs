@@ -140,6 +140,13 @@ fn example_matches_metafor() {
         close(&j["predict_exp"]["pred"], &e["expected"]["predict_exp"]["pred"], 1e-10, case);
         close(&j["predict_exp"]["ci_lb"], &e["expected"]["predict_exp"]["ci_lb"], 1e-10, case);
         close(&j["predict_exp"]["ci_ub"], &e["expected"]["predict_exp"]["ci_ub"], 1e-10, case);
+        if case.ends_with("__MH") {
+            // The contract's top-level keys exist for every model; MH has no τ² and no prediction
+            // interval (metafor's rma.mh has neither), so they are explicit nulls, not absent.
+            for k in ["tau2", "se_tau2", "tau", "pi_lb", "pi_ub"] {
+                assert!(j.get(k).is_some_and(Value::is_null), "{case}: {k} should be present and null, got {:?}", j.get(k));
+            }
+        }
     }
 }
 

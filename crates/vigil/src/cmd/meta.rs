@@ -813,7 +813,12 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
             for (k, v) in [("beta", f.beta), ("se", f.se), ("zval", f.zval), ("pval", f.pval), ("ci_lb", f.ci_lb), ("ci_ub", f.ci_ub)] {
                 top.insert(k.into(), num(v));
             }
-            top.insert("tau2".into(), Value::Null);
+            // MH and Peto are common-effect models with no τ² and no prediction interval. The
+            // contract's top-level keys are still written, as explicit nulls, so a reader can index
+            // them for every model (docs/meta.md, "JSON output").
+            for k in ["tau2", "se_tau2", "tau", "pi_lb", "pi_ub"] {
+                top.insert(k.into(), Value::Null);
+            }
             top.insert("QE".into(), num(f.qe));
             top.insert("QE_df".into(), json!(f.qe_df));
             top.insert("QEp".into(), num(f.qe_p));
