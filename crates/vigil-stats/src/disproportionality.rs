@@ -209,7 +209,7 @@ pub fn bcpnn_ic(t: &ContingencyTable, level: f64) -> (f64, f64) {
     let mean = (digamma(r1) - digamma(r1 + r2) - (digamma(p1) - digamma(p1 + p2) + digamma(q1) - digamma(q1 + q2))) / ln2;
     let var = (trigamma(r1) - trigamma(r1 + r2) + trigamma(p1) - trigamma(p1 + p2) + trigamma(q1) - trigamma(q1 + q2))
         / (ln2 * ln2);
-    let lower = mean + normal_quantile((1.0 - level) / 2.0) * var.sqrt();
+    let lower = mean + crate::special::normal_quantile_memo((1.0 - level) / 2.0) * var.sqrt();
     (mean, lower)
 }
 

@@ -27,6 +27,7 @@
 #![deny(missing_docs)]
 
 pub mod disproportionality;
+pub mod incomplete_gamma;
 pub mod meta;
 pub mod mgps;
 pub mod score;

@@ -1,7 +1,7 @@
 //! Every score of every pair: the row `vigil signals` prints.
 
 use crate::disproportionality::{bcpnn_ic, chi2_yates, information_component, prr, ror};
-use crate::mgps::posterior::posterior;
+use crate::mgps::posterior::{posterior, DistinctPosteriors, Posterior, PosteriorCache};
 use crate::mgps::GammaMixturePrior;
 use crate::table::ContingencyTable;
 
@@ -74,6 +74,11 @@ pub struct PairScores {
 /// Scores one pair from its count, margins and expected count; MGPS is left NaN when `prior` is
 /// `None`.
 pub fn score_pair(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64, prior: Option<&GammaMixturePrior>) -> PairScores {
+    let post = prior.map(|pr| posterior(pr, a, expected));
+    score_with_posterior(a, n_drug, n_event, n_total, expected, post)
+}
+
+fn score_with_posterior(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64, post: Option<Posterior>) -> PairScores {
     use thresholds::*;
     let table = ContingencyTable::from_margins(a, n_drug, n_event, n_total);
     let p = prr(&table, 0.95);
@@ -81,7 +86,6 @@ pub fn score_pair(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64
     let chi2 = chi2_yates(&table);
     let ic = information_component(a, expected, 0.95);
     let (bcpnn, bcpnn_lo) = bcpnn_ic(&table, 0.95);
-    let post = prior.map(|pr| posterior(pr, a, expected));
     let (ebgm, eb05, eb95) = post.map_or((f64::NAN, f64::NAN, f64::NAN), |p| (p.ebgm, p.eb05, p.eb95));
     PairScores {
         table,
@@ -117,6 +121,28 @@ pub fn score_pairs(
     expected: &[f64],
     prior: Option<&GammaMixturePrior>,
 ) -> Vec<PairScores> {
+    score_pairs_with(a, n_drug, n_event, n_total, expected, prior.map(MgpsScores::Prior))
+}
+
+/// Where [`score_pairs_with`] takes the MGPS posteriors from.
+#[derive(Debug, Clone, Copy)]
+pub enum MgpsScores<'a> {
+    /// Solve each pair's posterior under this prior.
+    Prior(&'a GammaMixturePrior),
+    /// Posteriors already solved for these pairs ([`crate::mgps::posterior::posterior_distinct`]),
+    /// with the offset of the first pair scored here in their index.
+    Solved(&'a DistinctPosteriors, usize),
+}
+
+/// [`score_pairs`] with the MGPS posteriors solved on the fly or taken from a table.
+pub fn score_pairs_with(
+    a: &[f64],
+    n_drug: &[f64],
+    n_event: &[f64],
+    n_total: &[f64],
+    expected: &[f64],
+    mgps: Option<MgpsScores<'_>>,
+) -> Vec<PairScores> {
     let len = a.len();
     assert!(n_drug.len() == len && n_event.len() == len && n_total.len() == len && expected.len() == len);
     let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
@@ -128,7 +154,22 @@ pub fn score_pairs(
                 s.spawn(move || {
                     let lo = c * chunk;
                     let hi = (lo + chunk).min(len);
-                    (lo..hi).map(|i| score_pair(a[i], n_drug[i], n_event[i], n_total[i], expected[i], prior)).collect::<Vec<_>>()
+                    // One posterior cache per worker: the count terms are shared by every pair
+                    // with the same count.
+                    let mut cache = match mgps {
+                        Some(MgpsScores::Prior(prior)) => Some(PosteriorCache::new(prior)),
+                        _ => None,
+                    };
+                    (lo..hi)
+                        .map(|i| {
+                            let post = match mgps {
+                                Some(MgpsScores::Prior(_)) => cache.as_mut().map(|c| c.posterior(a[i], expected[i])),
+                                Some(MgpsScores::Solved(table, offset)) => Some(*table.get(offset + i)),
+                                None => None,
+                            };
+                            score_with_posterior(a[i], n_drug[i], n_event[i], n_total[i], expected[i], post)
+                        })
+                        .collect::<Vec<_>>()
                 })
             })
             .collect();
@@ -137,4 +178,27 @@ pub fn score_pairs(
         }
     });
     out.into_iter().flatten().collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::mgps::posterior::posterior_distinct;
+
+    #[test]
+    fn solved_posteriors_give_the_same_scores() {
+        let prior = GammaMixturePrior { alpha1: 0.2, beta1: 0.06, alpha2: 1.4, beta2: 1.8, p: 0.1 };
+        // Repeated (N, E) among 5,000 pairs.
+        let len = 5_000;
+        let a: Vec<f64> = (0..len).map(|i| (1 + i % 7) as f64).collect();
+        let n_drug: Vec<f64> = (0..len).map(|i| (20 + i % 13) as f64).collect();
+        let n_event: Vec<f64> = (0..len).map(|i| (30 + i % 11) as f64).collect();
+        let n_total = vec![10_000.0; len];
+        let expected: Vec<f64> = (0..len).map(|i| n_drug[i] * n_event[i] / n_total[i]).collect();
+        let direct = score_pairs(&a, &n_drug, &n_event, &n_total, &expected, Some(&prior));
+        let table = posterior_distinct(&prior, &a, &expected);
+        assert!(table.values.len() < len / 5);
+        let solved = score_pairs_with(&a[100..], &n_drug[100..], &n_event[100..], &n_total[100..], &expected[100..], Some(MgpsScores::Solved(&table, 100)));
+        assert_eq!(&direct[100..], &solved[..]);
+    }
 }

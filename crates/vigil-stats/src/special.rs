@@ -6,6 +6,7 @@
 //! distributions, which every interval in this crate (IC025/IC975, EB05/EB95) reduces to.
 
 use statrs::function::erf::erfc_inv;
+use crate::incomplete_gamma::{incomplete_gamma, GammaShape};
 use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
 
 /// The trigamma function ψ′(x) = d²/dx² ln Γ(x), for x > 0.
@@ -114,24 +115,44 @@ pub struct GammaComponent {
 /// where P is the regularised lower incomplete gamma function.
 ///
 /// # Algorithm
-/// Safeguarded Newton on u = ln x, where F is smooth and the root well-conditioned whatever the
-/// scale. It starts from the Wilson–Hilferty estimate (Johnson, Kotz & Balakrishnan 1994, §17.5) of
-/// the heaviest component's quantile, usually within a few per cent of the root; the bracket's other
-/// end is the farthest component estimate on the other side (the mixture quantile lies between the
-/// component quantiles), widened until F changes sign. Plain Newton is tried first, while its steps
-/// stay under 1 in ln x and halve each time; otherwise Numerical Recipes' `rtsafe`: Newton,
-/// unless the step leaves the bracket or the last step did not halve it, in which case it
-/// bisects. Stops when a Newton step in ln x is below 1e-7: Newton
-/// converges quadratically there, so the step just taken leaves an error of order 1e-14 (checked
-/// against the oracles' 1e-8 absolute for EB05 and EB95 and against scipy), or when a bisected
-/// bracket is narrower than 1e-13, or after 200 iterations. Typical cost: 3–4 CDF evaluations,
-/// against openEBGM's `quantBisect`, which bisects to a fixed absolute width (≈ 27 steps at
-/// 2 decimals). In the upper tail (prob > 0.5) the survival function 1 − F is used, so that tail
-/// accuracy is not lost to cancellation.
+/// On u = ln x, where F is smooth and the root well-conditioned whatever the scale, with
+/// g(u) = F(eᵘ) − prob, g′(u) = Σ wₖ Dₖ and g″(u) = Σ wₖ Dₖ (aₖ − bₖx), Dₖ = (bₖx)^aₖ e^(−bₖx)/Γ(aₖ): one
+/// evaluation of [`incomplete_gamma`] per component gives all three. It starts from the
+/// Wilson–Hilferty estimate (Johnson, Kotz & Balakrishnan 1994, §17.5) of the heaviest component's
+/// quantile, usually within a few per cent of the root, and takes Halley steps
+/// δ = (g/g′)/(1 − g g″/(2g′²)), which converge cubically, while each step is under 1 in ln x and at
+/// most half the previous one; it stops after a Halley step below 1e-6 (the error left is of order
+/// δ³ times a constant of order the shape, ≪ 1e-13), after a plain Newton step below 1e-7 (when the
+/// Halley correction is unsafe: error of order δ²), or when g is 0. Anything else falls through to a
+/// bracketed solve from the same start: the bracket's other end is the farthest component estimate
+/// on the other side (the mixture quantile lies between the component quantiles), widened until g
+/// changes sign, then Numerical Recipes' `rtsafe` (Newton, unless the step leaves the bracket or
+/// the last step did not halve it, in which case it bisects) to a Newton step below 1e-7 or a
+/// bracket narrower than 1e-13. Typical cost: 2–3 CDF evaluations, against openEBGM's
+/// `quantBisect`, which bisects to a fixed absolute width (≈ 27 steps at 2 decimals). In the upper
+/// tail (prob > 0.5) the survival function 1 − F is used, so that tail accuracy is not lost to
+/// cancellation.
 ///
 /// # Edge cases
 /// `prob ≤ 0` gives 0, `prob ≥ 1` gives +∞; components with zero weight are ignored.
 pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
+    const MAX: usize = 4;
+    if components.iter().filter(|c| c.weight > 0.0).count() > MAX {
+        return gamma_mixture_quantile_many(components, prob);
+    }
+    let mut shapes = [GammaShape::with_ln_gamma(1.0, 0.0); MAX];
+    for (slot, c) in shapes.iter_mut().zip(components.iter().filter(|c| c.weight > 0.0)) {
+        *slot = GammaShape::new(c.shape);
+    }
+    let positive: Vec<GammaComponent> = components.iter().filter(|c| c.weight > 0.0).copied().collect();
+    let k = positive.len();
+    gamma_mixture_quantile_with_shapes(&positive, &shapes[..k], prob)
+}
+
+/// [`gamma_mixture_quantile`] when the shapes' constants are already known: `shapes[k]` must be
+/// `GammaShape::new(components[k].shape)` (the MGPS posterior caches them per count).
+pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes: &[GammaShape], prob: f64) -> f64 {
+    assert_eq!(components.len(), shapes.len(), "one shape per component");
     if prob <= 0.0 {
         return 0.0;
     }
@@ -143,36 +164,32 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
     if components.iter().filter(|c| c.weight > 0.0).count() > MAX {
         return gamma_mixture_quantile_many(components, prob);
     }
-    let mut comp = [GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }; MAX];
-    let mut ln_norm = [0.0; MAX];
+    let mut comp = [(GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }, GammaShape::with_ln_gamma(1.0, 0.0)); MAX];
     let mut k = 0;
-    for c in components.iter().filter(|c| c.weight > 0.0) {
-        comp[k] = *c;
-        // ln of the density's constant part: a ln b − ln Γ(a).
-        ln_norm[k] = c.shape * c.rate.ln() - ln_gamma(c.shape);
+    for (c, sh) in components.iter().zip(shapes).filter(|(c, _)| c.weight > 0.0) {
+        comp[k] = (*c, *sh);
         k += 1;
     }
     if k == 0 {
         return f64::NAN;
     }
     let comp = &comp[..k];
-    let ln_norm = &ln_norm[..k];
     let upper = prob > 0.5;
-    // g(u) = F(e^u) − prob (lower) or (1 − prob) − S(e^u) (upper): both increase with u.
-    let g = |u: f64| -> f64 {
+    // (g, g′, g″) at u, where g(u) = F(e^u) − prob (lower) or (1 − prob) − S(e^u) (upper): both
+    // increase with u, with the same derivatives.
+    let eval = |u: f64| -> (f64, f64, f64) {
         let x = u.exp();
-        if upper {
-            (1.0 - prob) - comp.iter().map(|c| c.weight * gamma_sf(c.shape, c.rate * x)).sum::<f64>()
-        } else {
-            comp.iter().map(|c| c.weight * gamma_cdf(c.shape, c.rate * x)).sum::<f64>() - prob
+        let (mut tail, mut d1, mut d2) = (0.0, 0.0, 0.0);
+        for (c, sh) in comp {
+            let y = c.rate * x;
+            let r = incomplete_gamma(sh, y);
+            tail += c.weight * if upper { r.q } else { r.p };
+            d1 += c.weight * r.density_factor;
+            d2 += c.weight * r.density_factor * (c.shape - y);
         }
+        (if upper { (1.0 - prob) - tail } else { tail - prob }, d1, d2)
     };
-    // dg/du = x · f(x) = Σ w · exp(a ln b − ln Γ(a) + a u − b x).
-    let dg = |u: f64| -> f64 {
-        let x = u.exp();
-        comp.iter().zip(ln_norm).map(|(c, n)| c.weight * (n + c.shape * u - c.rate * x).exp()).sum()
-    };
-    let z = normal_quantile(prob);
+    let z = normal_quantile_memo(prob);
     let wilson_hilferty = |c: &GammaComponent| -> f64 {
         let a = c.shape;
         let t = 1.0 - 1.0 / (9.0 * a) + z / (3.0 * a.sqrt());
@@ -183,50 +200,52 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
     // Start at the heaviest component's estimate; the root lies between the smallest and largest
     // component quantiles, so the other end of the bracket is the farthest estimate on the other
     // side, widened by a quarter (and further until g changes sign).
-    let heaviest = comp.iter().fold(&comp[0], |best, c| if c.weight > best.weight { c } else { best });
+    let heaviest = comp.iter().fold(&comp[0].0, |best, (c, _)| if c.weight > best.weight { c } else { best });
     let mut u = wilson_hilferty(heaviest);
-    let mut gu = g(u);
+    let (mut gu, mut dgu, d2u) = eval(u);
     if gu == 0.0 {
         return u.exp();
     }
-    // Fast path: plain Newton from the estimate while every step is under 1 in ln x and at most half
-    // the previous one (inside the basin of quadratic convergence); anything else falls through to
-    // the bracketed solve below, from the same start.
+    // Fast path: Halley from the estimate while every step is under 1 in ln x and at most half the
+    // previous one (inside the basin of fast convergence); anything else falls through to the
+    // bracketed solve below, from the same start.
     {
-        let (mut v, mut gv, mut previous) = (u, gu, f64::INFINITY);
-        for _ in 0..6 {
-            let dgv = dg(v);
-            let step = gv / dgv;
+        let (mut v, mut gv, mut d1, mut d2, mut previous) = (u, gu, dgu, d2u, f64::INFINITY);
+        for _ in 0..8 {
+            let newton = gv / d1;
+            let correction = 1.0 - 0.5 * newton * d2 / d1;
+            let halley = (0.5..=2.0).contains(&correction);
+            let step = if halley { newton / correction } else { newton };
             if !(step.abs() < 1.0 && step.abs() <= 0.5 * previous) {
                 break;
             }
             v -= step;
-            if step.abs() < 1e-7 {
+            if step.abs() < if halley { 1e-6 } else { 1e-7 } {
                 return v.exp();
             }
             previous = step.abs();
-            gv = g(v);
+            (gv, d1, d2) = eval(v);
             if gv == 0.0 {
                 return v.exp();
             }
         }
     }
-    let guesses = comp.iter().map(wilson_hilferty);
+    let estimates = comp.iter().map(|(c, _)| wilson_hilferty(c));
     let (mut lo, mut hi);
     if gu < 0.0 {
         lo = u;
-        hi = guesses.fold(u, f64::max) + 0.25;
+        hi = estimates.fold(u, f64::max) + 0.25;
         let mut widen = 1.0;
-        while g(hi) < 0.0 && widen < 1e3 {
+        while eval(hi).0 < 0.0 && widen < 1e3 {
             lo = hi;
             hi += widen;
             widen *= 2.0;
         }
     } else {
         hi = u;
-        lo = guesses.fold(u, f64::min) - 0.25;
+        lo = estimates.fold(u, f64::min) - 0.25;
         let mut widen = 1.0;
-        while g(lo) > 0.0 && widen < 1e3 {
+        while eval(lo).0 > 0.0 && widen < 1e3 {
             hi = lo;
             lo -= widen;
             widen *= 2.0;
@@ -234,13 +253,12 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
     }
     if !(lo < u && u < hi) {
         u = 0.5 * (lo + hi);
-        gu = g(u);
+        (gu, dgu, _) = eval(u);
     }
     // rtsafe (Numerical Recipes §9.4): Newton unless it leaves the bracket or the previous step
     // did not halve it, then bisection.
     let mut dx_old = hi - lo;
     let mut dx = dx_old;
-    let mut dgu = dg(u);
     for _ in 0..200 {
         let newton_leaves = ((u - hi) * dgu - gu) * ((u - lo) * dgu - gu) > 0.0;
         let too_slow = (2.0 * gu).abs() > (dx_old * dgu).abs();
@@ -260,11 +278,10 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
                 break;
             }
         }
-        gu = g(u);
+        (gu, dgu, _) = eval(u);
         if gu == 0.0 {
             break;
         }
-        dgu = dg(u);
         if gu < 0.0 {
             lo = u;
         } else {
@@ -272,6 +289,26 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
         }
     }
     u.exp()
+}
+
+/// [`normal_quantile`] with the last few probabilities remembered per thread: the quantile solver
+/// is called with the same two or four probabilities millions of times.
+pub(crate) fn normal_quantile_memo(p: f64) -> f64 {
+    use std::cell::Cell;
+    thread_local! {
+        static MEMO: Cell<[(u64, f64); 4]> = const { Cell::new([(u64::MAX, 0.0); 4]) };
+    }
+    MEMO.with(|memo| {
+        let mut m = memo.get();
+        if let Some(&(_, z)) = m.iter().find(|(bits, _)| *bits == p.to_bits()) {
+            return z;
+        }
+        let z = normal_quantile(p);
+        m.rotate_right(1);
+        m[0] = (p.to_bits(), z);
+        memo.set(m);
+        z
+    })
 }
 
 /// [`gamma_mixture_quantile`] for mixtures of more than four components: plain bisection on

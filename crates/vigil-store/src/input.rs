@@ -89,13 +89,13 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
 /// dictionary-encoded as it is read (FAERS names repeat), numbers from numeric Parquet columns stay
 /// numbers (NaN for null).
 enum Column {
-    Text { codes: Vec<u32>, values: Vec<String>, index: HashMap<String, u32> },
+    Text { codes: Vec<u32>, values: Vec<String>, index: ahash::AHashMap<String, u32> },
     Number(Vec<f64>),
 }
 
 impl Column {
     fn new_text() -> Self {
-        Column::Text { codes: Vec::new(), values: Vec::new(), index: HashMap::new() }
+        Column::Text { codes: Vec::new(), values: Vec::new(), index: ahash::AHashMap::new() }
     }
 
     fn push_text(&mut self, v: &str) {
@@ -110,6 +110,14 @@ impl Column {
                 }
             };
             codes.push(code);
+        }
+    }
+
+    /// For a text column, its distinct values and each row's index into them.
+    fn dictionary(&self) -> Option<(&[String], &[u32])> {
+        match self {
+            Column::Text { codes, values, .. } => Some((values, codes)),
+            Column::Number(_) => None,
         }
     }
 
@@ -307,10 +315,23 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     }
     let mut drugs = Dictionary::new();
     let mut events = Dictionary::new();
+    // Names are interned once per distinct value of a text column (not once per row): the
+    // column's own dictionary codes map to dictionary ids through these tables.
+    let mut drug_ids: Vec<Option<u32>> = t.columns[drug].dictionary().map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+    let mut event_ids: Vec<Option<u32>> = t.columns[event].dictionary().map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+    let intern = |dict: &mut Dictionary, ids: &mut Vec<Option<u32>>, col: usize, i: usize| -> u32 {
+        match t.columns[col].dictionary() {
+            Some((values, codes)) => {
+                let code = codes[i] as usize;
+                *ids[code].get_or_insert_with(|| dict.intern(&values[code]))
+            }
+            None => dict.intern(&t.columns[col].text(i)),
+        }
+    };
     let mut counts = PairCounts::default();
     let mut first_total: Option<(f64, u64)> = None;
-    let mut drug_margin: HashMap<u32, (f64, u64)> = HashMap::new();
-    let mut event_margin: HashMap<u32, (f64, u64)> = HashMap::new();
+    let mut drug_margin: Vec<Option<(f64, u64)>> = Vec::new();
+    let mut event_margin: Vec<Option<(f64, u64)>> = Vec::new();
     for i in 0..t.lines.len() {
         let line = t.lines[i];
         let field_err = |c: usize, message: String| InputError::Field { path: path.to_owned(), line, column: t.headers[c].clone(), message };
@@ -336,16 +357,17 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             }
             _ => {}
         }
-        let di = drugs.intern(&t.columns[drug].text(i));
-        let ei = events.intern(&t.columns[event].text(i));
-        for (map, id, margin, col, what) in [(&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"), (&mut event_margin, ei, a + c, cc, "a+c (the event's reports)")] {
-            match map.get(&id) {
-                Some(&(m0, l0)) if m0 != margin => {
+        let di = intern(&mut drugs, &mut drug_ids, drug, i);
+        let ei = intern(&mut events, &mut event_ids, event, i);
+        for (margins, id, margin, col, what) in [(&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"), (&mut event_margin, ei, a + c, cc, "a+c (the event's reports)")] {
+            if margins.len() <= id as usize {
+                margins.resize(id as usize + 1, None);
+            }
+            match margins[id as usize] {
+                Some((m0, l0)) if m0 != margin => {
                     return Err(field_err(col, format!("{what} = {margin}, but {m0} for the same name on line {l0}")))
                 }
-                None => {
-                    map.insert(id, (margin, line));
-                }
+                None => margins[id as usize] = Some((margin, line)),
                 _ => {}
             }
         }

@@ -9,7 +9,7 @@
 #[derive(Debug, Default, Clone)]
 pub struct Dictionary {
     names: Vec<String>,
-    index: std::collections::HashMap<String, u32>,
+    index: ahash::AHashMap<String, u32>,
 }
 
 impl Dictionary {

@@ -77,6 +77,12 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
         .arg(&store)
         .args(["--drug", "DUPILUMAB", "--exclude-drug", "USTEKINUMAB,SECUKINUMAB,ADALIMUMAB", "--format", "csv"]));
     let unmasked = row(&unmasked_csv, "PSORIASIS").expect("psoriasis row without the biologics");
+    // The same list given as separate values (`--exclude-drug NAME...`) excludes the same reports.
+    let separate = ok(vigil()
+        .args(["signals", "--store"])
+        .arg(&store)
+        .args(["--drug", "DUPILUMAB", "--format", "csv", "--exclude-drug", "USTEKINUMAB", "SECUKINUMAB", "ADALIMUMAB"]));
+    assert_eq!(separate, unmasked_csv);
     let prr = |r: &str| field(r, 10).parse::<f64>().unwrap();
     assert!(prr(&unmasked) > prr(&masked), "PRR {} (all reports) vs {} (biologics excluded)", prr(&masked), prr(&unmasked));
 }

@@ -105,9 +105,12 @@ pub enum FitError {
 ///
 /// # Algorithm
 /// The parameters are optimised on the scale x = (ln α1, ln β1, ln α2, ln β2, logit P), with box
-/// bounds, by a projected quasi-Newton method (BFGS on the free variables; a variable at a bound
-/// whose gradient pushes outward is held there; Armijo backtracking along the projected path), with
-/// the analytic gradient of [`NegLogLikelihood`]. Convergence: the projected gradient's largest
+/// bounds, by a projected Newton method: the step solves the analytic Hessian of
+/// [`NegLogLikelihood::value_gradient_hessian`] on the free variables, damped until it is positive
+/// definite (a BFGS approximation stands in when it cannot be); a variable at a bound whose
+/// gradient pushes outward is held there; Armijo backtracking along the projected path. Each
+/// iteration costs one likelihood evaluation (value, gradient and Hessian together) plus any
+/// backtracking. Convergence: the projected gradient's largest
 /// component below 1e-9·(1 + |f|), or no decrease larger than 1e-12·|f| over three iterations (a
 /// ridge towards a bound would otherwise be crawled for thousands of evaluations), or
 /// [`FitOptions::max_iterations`].
@@ -146,14 +149,25 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
     if clean.is_empty() {
         return Err(FitError::NoData);
     }
+    let debug = std::env::var_os("VIGIL_DEBUG_FIT").is_some();
+    let t0 = std::time::Instant::now();
     let full = if options.squashed { auto_squash(&clean, &AutoSquashOptions::default()) } else { clean.merge_identical() };
+    if debug {
+        eprintln!("fit: merged {} → {} points in {:.3} s", clean.len(), full.len(), t0.elapsed().as_secs_f64());
+    }
     let full_nll = NegLogLikelihood::new(&full, options.truncation);
+    if debug {
+        eprintln!("fit: likelihood prepared at {:.3} s", t0.elapsed().as_secs_f64());
+    }
     let bounds = Bounds::new(options);
     let mut evaluations = 0;
 
     let mut results: Vec<(Vec<f64>, f64, bool)> = Vec::new();
     if !options.squashed && full.len() > options.squash_starts_above {
         let squashed = auto_squash(&clean, &AutoSquashOptions::default());
+        if debug {
+            eprintln!("fit: squashed to {} points at {:.3} s", squashed.len(), t0.elapsed().as_secs_f64());
+        }
         let sq_nll = NegLogLikelihood::new(&squashed, options.truncation);
         let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
         let (sq_runs, sq_evaluations) = multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
@@ -163,6 +177,9 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
         // Polish the best squashed optimum, and the runner-up only when it is a different point.
         let distinct = sq_results.len() > 1 && (0..5).any(|k| (sq_results[0].0[k] - sq_results[1].0[k]).abs() > 1e-3);
         let polish = if distinct { 2 } else { 1 };
+        if debug {
+            eprintln!("fit: starts screened at {:.3} s", t0.elapsed().as_secs_f64());
+        }
         for (x, _) in sq_results.into_iter().take(polish) {
             let r = minimise(&full_nll, x, &bounds, options.max_iterations);
             evaluations += r.evaluations;
@@ -260,15 +277,9 @@ const STARTS_CONTINUED: usize = 2;
 /// stops paying for them. Every run's end point stays a candidate, so the result is still the lowest
 /// −log-likelihood found, and it is deterministic. Returns the runs and the evaluations used.
 fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max_iterations: usize) -> (Vec<Minimum>, usize) {
-    let mut evaluations = 0;
-    let mut runs: Vec<Minimum> = starts
-        .iter()
-        .map(|x0| {
-            let r = minimise(nll, x0.clone(), bounds, SCREENING_ITERATIONS.min(max_iterations));
-            evaluations += r.evaluations;
-            r
-        })
-        .collect();
+    let screened = map_runs(nll, starts, |x0| minimise(nll, x0.clone(), bounds, SCREENING_ITERATIONS.min(max_iterations)));
+    let mut evaluations: usize = screened.iter().map(|r| r.evaluations).sum();
+    let mut runs = screened;
     let mut order: Vec<usize> = (0..runs.len()).filter(|&i| runs[i].f.is_finite()).collect();
     order.sort_by(|&a, &b| runs[a].f.total_cmp(&runs[b].f).then(a.cmp(&b)));
     let mut continued: Vec<usize> = Vec::new();
@@ -281,14 +292,37 @@ fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max
             continued.push(i);
         }
     }
-    for i in continued {
-        if !runs[i].converged && max_iterations > SCREENING_ITERATIONS {
-            let r = minimise(nll, runs[i].x.clone(), bounds, max_iterations);
-            evaluations += r.evaluations;
-            runs[i] = r;
-        }
+    continued.retain(|&i| !runs[i].converged && max_iterations > SCREENING_ITERATIONS);
+    let resumed_from: Vec<Vec<f64>> = continued.iter().map(|&i| runs[i].x.clone()).collect();
+    let resumed = map_runs(nll, &resumed_from, |x0| minimise(nll, x0.clone(), bounds, max_iterations));
+    for (i, r) in continued.into_iter().zip(resumed) {
+        evaluations += r.evaluations;
+        runs[i] = r;
     }
     (runs, evaluations)
+}
+
+/// `run` on every start, in order. When one likelihood evaluation is single-threaded (small or
+/// squashed data), the starts run side by side on the available cores instead; each run is the
+/// same computation either way, so the result does not depend on the number of threads.
+fn map_runs(nll: &NegLogLikelihood, starts: &[Vec<f64>], run: impl Fn(&Vec<f64>) -> Minimum + Sync) -> Vec<Minimum> {
+    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(starts.len());
+    if threads <= 1 || !nll.is_single_chunk() {
+        return starts.iter().map(run).collect();
+    }
+    let mut out: Vec<Option<Minimum>> = (0..starts.len()).map(|_| None).collect();
+    std::thread::scope(|s| {
+        let run = &run;
+        let handles: Vec<_> = (0..threads)
+            .map(|t| s.spawn(move || (t..starts.len()).step_by(threads).map(|i| (i, run(&starts[i]))).collect::<Vec<_>>()))
+            .collect();
+        for h in handles {
+            for (i, r) in h.join().expect("fit worker panicked") {
+                out[i] = Some(r);
+            }
+        }
+    });
+    out.into_iter().map(|r| r.expect("every start ran")).collect()
 }
 
 struct Minimum {
@@ -298,12 +332,20 @@ struct Minimum {
     converged: bool,
 }
 
-/// f and its gradient in x-space.
-fn objective(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64]) -> (f64, [f64; 5]) {
+/// f, its gradient and its Hessian in x-space (x = ln α1, ln β1, ln α2, ln β2, logit P).
+///
+/// With θ = θ(x) coordinate-wise, ∂f/∂x = θ′ ∂f/∂θ and ∂²f/∂xᵢ∂xⱼ = θ′ᵢ θ′ⱼ ∂²f/∂θᵢ∂θⱼ + δᵢⱼ θ″ᵢ ∂f/∂θᵢ,
+/// where θ′ = θ″ = θ for the logarithms and θ′ = P(1 − P), θ″ = P(1 − P)(1 − 2P) for the logit.
+fn objective(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64]) -> (f64, [f64; 5], [[f64; 5]; 5]) {
     let prior = bounds.to_prior(x);
-    let (f, g) = nll.value_and_gradient(&prior);
-    let dtheta = [prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, prior.p * (1.0 - prior.p)];
-    (f, [g[0] * dtheta[0], g[1] * dtheta[1], g[2] * dtheta[2], g[3] * dtheta[3], g[4] * dtheta[4]])
+    let d = nll.value_gradient_hessian(&prior);
+    let pq = prior.p * (1.0 - prior.p);
+    let d1 = [prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, pq];
+    let d2 = [prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, pq * (1.0 - 2.0 * prior.p)];
+    let g: [f64; 5] = std::array::from_fn(|k| d.gradient[k] * d1[k]);
+    let h: [[f64; 5]; 5] =
+        std::array::from_fn(|i| std::array::from_fn(|j| d1[i] * d1[j] * d.hessian[i][j] + if i == j { d2[i] * d.gradient[i] } else { 0.0 }));
+    (d.value, g, h)
 }
 
 fn minimise(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
@@ -317,7 +359,7 @@ fn minimise(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iteration
 fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
     const N: usize = 5;
     let mut x = x0;
-    let (mut f, mut g) = objective(nll, bounds, &x);
+    let (mut f, mut g, mut hess) = objective(nll, bounds, &x);
     let mut evaluations = 1;
     if !f.is_finite() {
         return Minimum { x, f, evaluations, converged: false };
@@ -335,9 +377,9 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         if pg_max < 1e-9 * (1.0 + f.abs()) {
             return Minimum { x, f, evaluations, converged: true };
         }
-        // Newton direction from the finite-difference Hessian when it can be made positive
-        // definite; otherwise the BFGS approximation carried from earlier iterations.
-        if let Some(inverse) = newton_inverse(nll, bounds, &x, &g, &free, &mut evaluations) {
+        // Newton direction from the analytic Hessian when it can be made positive definite;
+        // otherwise the BFGS approximation carried from earlier iterations.
+        if let Some(inverse) = newton_inverse(&hess, &free) {
             h = inverse;
         }
         let mut d = [0.0; N];
@@ -366,15 +408,15 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
             let mut xn: Vec<f64> = (0..N).map(|k| x[k] + t * d[k]).collect();
             bounds.project(&mut xn);
             let step_dot: f64 = (0..N).map(|k| (xn[k] - x[k]) * g[k]).sum();
-            let (fnew, gnew) = objective(nll, bounds, &xn);
+            let (fnew, gnew, hnew) = objective(nll, bounds, &xn);
             evaluations += 1;
             if fnew.is_finite() && fnew <= f + 1e-4 * step_dot {
-                accepted = Some((xn, fnew, gnew));
+                accepted = Some((xn, fnew, gnew, hnew));
                 break;
             }
             t *= 0.5;
         }
-        let Some((xn, fnew, gnew)) = accepted else {
+        let Some((xn, fnew, gnew, hnew)) = accepted else {
             // No decrease possible along the projected path: a (bounded) stationary point to
             // working precision.
             return Minimum { x, f, evaluations, converged: true };
@@ -386,6 +428,7 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         x = xn;
         f = fnew;
         g = gnew;
+        hess = hnew;
         if sy > 1e-12 * (s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt()) {
             // BFGS update of the inverse Hessian: H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
             let rho = 1.0 / sy;
@@ -409,41 +452,24 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
     Minimum { x, f, evaluations, converged: false }
 }
 
-/// The inverse of the Hessian of f on the free coordinates (zero elsewhere), by forward differences
-/// of the analytic gradient, damped (H + λI, λ from 1e-10·max|Hₖₖ| up by tens) until its Cholesky
-/// factorisation succeeds; `None` when it cannot be made positive definite or f is not finite.
+/// The inverse of the Hessian `full` of f on the free coordinates (zero elsewhere), damped
+/// (H + λI, λ from 1e-10·max|Hₖₖ| up by tens) until its Cholesky factorisation succeeds; `None` when
+/// it cannot be made positive definite or is not finite.
 ///
-/// Why: near the boundary optimum of real data one component becomes nearly a point mass (α and β
-/// large, their ratio pinned), which makes the problem so ill-conditioned that BFGS alone crawled
-/// for thousands of evaluations; with the Newton step each iteration costs one gradient per free
-/// coordinate more and the iterations fall to tens.
-fn newton_inverse(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64], g: &[f64; 5], free: &[bool], evaluations: &mut usize) -> Option<[[f64; 5]; 5]> {
+/// Why Newton and not BFGS alone: near the boundary optimum of real data one component becomes
+/// nearly a point mass (α and β large, their ratio pinned), which makes the problem so
+/// ill-conditioned that BFGS crawled for thousands of evaluations; with the exact Hessian
+/// ([`NegLogLikelihood::value_gradient_hessian`], arithmetic on top of the gradient) the iterations
+/// fall to tens, at one evaluation each.
+fn newton_inverse(full: &[[f64; 5]; 5], free: &[bool]) -> Option<[[f64; 5]; 5]> {
     let idx: Vec<usize> = (0..5).filter(|&k| free[k]).collect();
     let m = idx.len();
     if m == 0 {
         return None;
     }
-    let mut hess = vec![vec![0.0; m]; m];
-    for (a, &k) in idx.iter().enumerate() {
-        let step = 1e-6 * x[k].abs().max(1.0);
-        let step = if x[k] + step <= bounds.hi[k] { step } else { -step };
-        let mut xk = x.to_vec();
-        xk[k] += step;
-        let (fk, gk) = objective(nll, bounds, &xk);
-        *evaluations += 1;
-        if !fk.is_finite() {
-            return None;
-        }
-        for (b, &j) in idx.iter().enumerate() {
-            hess[b][a] = (gk[j] - g[j]) / step;
-        }
-    }
-    for a in 0..m {
-        for b in 0..a {
-            let v = 0.5 * (hess[a][b] + hess[b][a]);
-            hess[a][b] = v;
-            hess[b][a] = v;
-        }
+    let hess: Vec<Vec<f64>> = idx.iter().map(|&i| idx.iter().map(|&j| full[i][j]).collect()).collect();
+    if hess.iter().flatten().any(|v| !v.is_finite()) {
+        return None;
     }
     let scale = (0..m).map(|a| hess[a][a].abs()).fold(0.0, f64::max);
     if !scale.is_finite() || scale == 0.0 {

@@ -1,15 +1,15 @@
 //! The marginal likelihood of the two-gamma-mixture prior, with its analytic gradient.
 
 use super::{CountData, GammaMixturePrior, Truncation};
-use crate::special::ln_one_minus_exp;
+use crate::special::trigamma;
 use statrs::function::gamma::{digamma, ln_gamma};
 
 /// Points per chunk: partial sums are formed per chunk and added in chunk order, so the result does
 /// not depend on the number of threads.
 const CHUNK: usize = 1 << 16;
 
-/// Evaluates the negative log-likelihood −Σ wᵢ ln L(θ; Nᵢ, Eᵢ) and its gradient, fast, for many θ on
-/// the same data.
+/// Evaluates the negative log-likelihood −Σ wᵢ ln L(θ; Nᵢ, Eᵢ), its gradient and its Hessian, fast,
+/// for many θ on the same data.
 ///
 /// # Formula
 /// ```text
@@ -21,10 +21,14 @@ const CHUNK: usize = 1 << 16;
 /// does (DuMouchel & Pregibon 2001).
 ///
 /// # Algorithm
-/// ln Γ(α + N) − ln Γ(α) and ψ(α + N) − ψ(α) are computed once per distinct N per evaluation;
-/// −ln N! + N ln E, which does not depend on θ, once per data set. Each point then costs two
-/// logarithms, two `expm1`/`ln` pairs for the truncation and one log-sum-exp. Work is split over
-/// the available cores in chunks of 65,536 points.
+/// ln Γ(α + N) − ln Γ(α), ψ(α + N) − ψ(α) and ψ′(α + N) − ψ′(α) are computed once per distinct N
+/// per evaluation; −ln N! + N ln E, which does not depend on θ, once per data set. With
+/// r = ln(β/(β + E)) = −ln(1 + E/β) (computed by `ln_1p`, exact for E ≪ β), ln f(N) − N ln E +
+/// ln N! = ln Γ ratio + (α + N)·r − N ln β, so a point costs, per component, one `ln_1p` for r and
+/// one `expm1` and one `ln` for the truncation term, then one `exp` and one `ln_1p` for the
+/// mixture: eight elementary functions in all, whatever is asked for. The gradient and the
+/// Hessian are analytic (the derivation is in [`NegLogLikelihood::value_gradient_hessian`]) and
+/// add only arithmetic. Work is split over the available cores in chunks of 65,536 points.
 ///
 /// # Matches
 /// openEBGM 0.9.1 `negLL(theta, N, E, N_star = 1)`, `negLLsquash(theta, ni, ei, wi, N_star = 1)`,
@@ -42,21 +46,123 @@ pub struct NegLogLikelihood {
     threads: usize,
 }
 
+/// What an evaluation computes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+enum Order {
+    Value,
+    Gradient,
+    Hessian,
+}
+
+/// The negative log-likelihood with its first and second derivatives with respect to
+/// (α1, β1, α2, β2, P).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Derivatives {
+    /// −ln L.
+    pub value: f64,
+    /// ∂(−ln L)/∂θ.
+    pub gradient: [f64; 5],
+    /// ∂²(−ln L)/∂θ∂θᵀ (symmetric).
+    pub hessian: [[f64; 5]; 5],
+}
+
 /// Per-distinct-N tables for one component at one θ.
 struct ComponentTable {
     ln_gamma_ratio: Vec<f64>,
     digamma_diff: Vec<f64>,
+    trigamma_diff: Vec<f64>,
 }
 
 impl ComponentTable {
-    fn new(alpha: f64, distinct_n: &[f64]) -> Self {
+    fn new(alpha: f64, distinct_n: &[f64], order: Order) -> Self {
         let lg_a = ln_gamma(alpha);
-        let dg_a = digamma(alpha);
-        Self {
-            ln_gamma_ratio: distinct_n.iter().map(|&n| ln_gamma(alpha + n) - lg_a).collect(),
-            digamma_diff: distinct_n.iter().map(|&n| digamma(alpha + n) - dg_a).collect(),
+        let ln_gamma_ratio = distinct_n.iter().map(|&n| ln_gamma(alpha + n) - lg_a).collect();
+        let digamma_diff = if order >= Order::Gradient {
+            let dg_a = digamma(alpha);
+            distinct_n.iter().map(|&n| digamma(alpha + n) - dg_a).collect()
+        } else {
+            Vec::new()
+        };
+        let trigamma_diff = if order >= Order::Hessian {
+            let tg_a = trigamma(alpha);
+            distinct_n.iter().map(|&n| trigamma(alpha + n) - tg_a).collect()
+        } else {
+            Vec::new()
+        };
+        Self { ln_gamma_ratio, digamma_diff, trigamma_diff }
+    }
+}
+
+/// Partial sums over one chunk: ln L (without the constant), its gradient and the upper triangle of
+/// its Hessian (15 entries, row-major).
+#[derive(Clone, Copy, Default)]
+struct Partial {
+    ll: f64,
+    g: [f64; 5],
+    h: [f64; 15],
+}
+
+/// Index of (i, j), i ≤ j, in the row-major upper triangle of a 5 × 5 matrix.
+const fn upper(i: usize, j: usize) -> usize {
+    i * 5 - i * (i + 1) / 2 + j
+}
+
+/// One component's contribution at one point: ln g = ln f(N) − ln(1 − f(0)) (less the θ-free
+/// constant), its score s = (∂/∂α, ∂/∂β) and its Hessian (∂²/∂α², ∂²/∂α∂β, ∂²/∂β²).
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn component(
+    alpha: f64,
+    beta: f64,
+    inv_beta: f64,
+    ln_beta: f64,
+    table: &ComponentTable,
+    k: usize,
+    n: f64,
+    e: f64,
+    truncated: bool,
+    order: Order,
+) -> (f64, [f64; 2], [f64; 3]) {
+    // r = ln(β/(β+E)) ≤ 0; z = α r = ln f(0).
+    let r = -(e * inv_beta).ln_1p();
+    let z = alpha * r;
+    let mut ln_g = table.ln_gamma_ratio[k] + (alpha + n) * r - n * ln_beta;
+    // Truncation: h(z) = −ln(1 − e^z); h′ = T = e^z/(1 − e^z); h″ = T(1 + T).
+    let (mut t, mut t1) = (0.0, 0.0);
+    if truncated {
+        // f(0) = e^z and 1 − f(0), each without cancellation (Mächler 2012: expm1 near 0, exp
+        // and ln_1p below −ln 2).
+        let (f0, one_minus_f0, ln_one_minus_f0) = if z > -std::f64::consts::LN_2 {
+            let em = z.exp_m1();
+            (1.0 + em, -em, (-em).ln())
+        } else {
+            let f0 = z.exp();
+            (f0, 1.0 - f0, (-f0).ln_1p())
+        };
+        ln_g -= ln_one_minus_f0;
+        if order >= Order::Gradient {
+            t = f0 / one_minus_f0;
+            t1 = t * (1.0 + t);
         }
     }
+    if order == Order::Value {
+        return (ln_g, [0.0; 2], [0.0; 3]);
+    }
+    let inv_be = 1.0 / (beta + e);
+    // u = ∂r/∂β = 1/β − 1/(β+E) = E/(β(β+E)), without cancellation.
+    let u = e * inv_beta * inv_be;
+    let z_b = alpha * u;
+    let s_a = table.digamma_diff[k] + r * (1.0 + t);
+    let s_b = z_b * (1.0 + t) - n * inv_be;
+    if order == Order::Gradient {
+        return (ln_g, [s_a, s_b], [0.0; 3]);
+    }
+    // ∂²z/∂β² = −α u (1/β + 1/(β+E)); ∂² ln f/∂β² = ∂²z/∂β² + N/(β+E)².
+    let z_bb = -z_b * (inv_beta + inv_be);
+    let h_aa = table.trigamma_diff[k] + t1 * r * r;
+    let h_ab = u * (1.0 + t) + t1 * r * z_b;
+    let h_bb = z_bb * (1.0 + t) + n * inv_be * inv_be + t1 * z_b * z_b;
+    (ln_g, [s_a, s_b], [h_aa, h_ab, h_bb])
 }
 
 impl NegLogLikelihood {
@@ -91,6 +197,12 @@ impl NegLogLikelihood {
         self.e.is_empty()
     }
 
+    /// True when one evaluation runs on a single thread (the data fit in one chunk), so that
+    /// callers may run independent evaluations side by side instead.
+    pub fn is_single_chunk(&self) -> bool {
+        self.len() <= CHUNK
+    }
+
     /// Sum of the weights (the number of pairs the data stand for).
     pub fn total_weight(&self) -> f64 {
         self.w.iter().sum()
@@ -98,26 +210,51 @@ impl NegLogLikelihood {
 
     /// The negative log-likelihood at `prior`.
     pub fn value(&self, prior: &GammaMixturePrior) -> f64 {
-        self.evaluate(prior, false).0
+        self.evaluate(prior, Order::Value).value
     }
 
     /// The negative log-likelihood and its gradient with respect to (α1, β1, α2, β2, P).
     pub fn value_and_gradient(&self, prior: &GammaMixturePrior) -> (f64, [f64; 5]) {
-        self.evaluate(prior, true)
+        let d = self.evaluate(prior, Order::Gradient);
+        (d.value, d.gradient)
     }
 
-    fn evaluate(&self, prior: &GammaMixturePrior, with_gradient: bool) -> (f64, [f64; 5]) {
+    /// The negative log-likelihood, its gradient and its Hessian with respect to
+    /// (α1, β1, α2, β2, P).
+    ///
+    /// # Formula
+    /// Per point, with g_k = f_k(N)/(1 − f_k(0)) (or f_k(N) without truncation), L = P g1 + Q g2,
+    /// Q = 1 − P, posterior weights w_k = P_k g_k / L and component scores s_k = ∇ ln g_k,
+    /// component Hessians h_k = ∇² ln g_k:
+    /// ```text
+    /// ∂ ln L/∂θ_k = w_k s_k                 ∂ ln L/∂P = w1/P − w2/Q
+    /// ∂² ln L/∂θ_k² = w_k h_k + w1 w2 s_k s_kᵀ        ∂² ln L/∂θ_1∂θ_2 = −w1 w2 s_1 s_2ᵀ
+    /// ∂² ln L/∂P∂θ_1 = w1 w2 s_1/(P Q)    ∂² ln L/∂P∂θ_2 = −w1 w2 s_2/(P Q)    ∂² ln L/∂P² = −(w1/P − w2/Q)²
+    /// ```
+    /// and, with r = ln(β/(β+E)), u = ∂r/∂β = E/(β(β+E)), z = α r, T = e^z/(1 − e^z):
+    /// ```text
+    /// ∂ ln g/∂α = ψ(α+N) − ψ(α) + r(1 + T)          ∂ ln g/∂β = α u (1 + T) − N/(β+E)
+    /// ∂² ln g/∂α² = ψ′(α+N) − ψ′(α) + T(1+T) r²
+    /// ∂² ln g/∂α∂β = u (1 + T) + T(1+T) r α u
+    /// ∂² ln g/∂β² = −α u (1/β + 1/(β+E)) (1 + T) + N/(β+E)² + T(1+T) (α u)²
+    /// ```
+    /// (T = 0 without truncation). Checked against central differences of the gradient in the tests.
+    pub fn value_gradient_hessian(&self, prior: &GammaMixturePrior) -> Derivatives {
+        self.evaluate(prior, Order::Hessian)
+    }
+
+    fn evaluate(&self, prior: &GammaMixturePrior, order: Order) -> Derivatives {
         if !prior.is_valid() {
-            return (f64::INFINITY, [f64::NAN; 5]);
+            return Derivatives { value: f64::INFINITY, gradient: [f64::NAN; 5], hessian: [[f64::NAN; 5]; 5] };
         }
-        let t1 = ComponentTable::new(prior.alpha1, &self.distinct_n);
-        let t2 = ComponentTable::new(prior.alpha2, &self.distinct_n);
+        let t1 = ComponentTable::new(prior.alpha1, &self.distinct_n, order);
+        let t2 = ComponentTable::new(prior.alpha2, &self.distinct_n, order);
         let n_chunks = self.len().div_ceil(CHUNK);
-        let mut partials = vec![(0.0, [0.0; 5]); n_chunks];
+        let mut partials = vec![Partial::default(); n_chunks];
         let threads = self.threads.min(n_chunks).max(1);
         if threads == 1 {
             for (c, slot) in partials.iter_mut().enumerate() {
-                *slot = self.chunk(c, prior, &t1, &t2, with_gradient);
+                *slot = self.chunk(c, prior, &t1, &t2, order);
             }
         } else {
             let per_thread = n_chunks.div_ceil(threads);
@@ -126,81 +263,89 @@ impl NegLogLikelihood {
                     let (t1, t2) = (&t1, &t2);
                     s.spawn(move || {
                         for (k, slot) in slots.iter_mut().enumerate() {
-                            *slot = self.chunk(t * per_thread + k, prior, t1, t2, with_gradient);
+                            *slot = self.chunk(t * per_thread + k, prior, t1, t2, order);
                         }
                     });
                 }
             });
         }
-        let mut ll = self.constant;
-        let mut grad = [0.0; 5];
-        for (v, g) in &partials {
-            ll += v;
+        let mut total = Partial { ll: self.constant, ..Partial::default() };
+        for p in &partials {
+            total.ll += p.ll;
             for k in 0..5 {
-                grad[k] += g[k];
+                total.g[k] += p.g[k];
+            }
+            for k in 0..15 {
+                total.h[k] += p.h[k];
             }
         }
-        (-ll, grad.map(|g| -g))
+        let mut hessian = [[0.0; 5]; 5];
+        for i in 0..5 {
+            for j in i..5 {
+                hessian[i][j] = -total.h[upper(i, j)];
+                hessian[j][i] = hessian[i][j];
+            }
+        }
+        Derivatives { value: -total.ll, gradient: total.g.map(|g| -g), hessian }
     }
 
-    /// Log-likelihood (without the θ-free constant) and its gradient over one chunk.
-    fn chunk(
-        &self,
-        c: usize,
-        prior: &GammaMixturePrior,
-        t1: &ComponentTable,
-        t2: &ComponentTable,
-        with_gradient: bool,
-    ) -> (f64, [f64; 5]) {
+    /// Log-likelihood (without the θ-free constant) and its derivatives over one chunk.
+    fn chunk(&self, c: usize, prior: &GammaMixturePrior, t1: &ComponentTable, t2: &ComponentTable, order: Order) -> Partial {
         let GammaMixturePrior { alpha1: a1, beta1: b1, alpha2: a2, beta2: b2, p } = *prior;
+        let q = 1.0 - p;
         let (ln_b1, ln_b2) = (b1.ln(), b2.ln());
+        let (inv_b1, inv_b2) = (1.0 / b1, 1.0 / b2);
         let (ln_p, ln_q) = (p.ln(), (-p).ln_1p());
+        let inv_pq = 1.0 / (p * q);
         let truncated = self.truncation == Truncation::ZeroTruncated;
         let lo = c * CHUNK;
         let hi = (lo + CHUNK).min(self.len());
-        let mut ll = 0.0;
-        let mut g = [0.0; 5];
+        let mut acc = Partial::default();
         for i in lo..hi {
             let e = self.e[i];
             let w = self.w[i];
             let k = self.n_index[i] as usize;
             let n = self.distinct_n[k];
-            let ln_b1e = (b1 + e).ln();
-            let ln_b2e = (b2 + e).ln();
-            // r = ln(β/(β+E)) ≤ 0; z = α r = ln f(0).
-            let r1 = ln_b1 - ln_b1e;
-            let r2 = ln_b2 - ln_b2e;
-            let z1 = a1 * r1;
-            let z2 = a2 * r2;
-            // ln f_k(N) without −ln N! + N ln E (in `constant`).
-            let mut lf1 = t1.ln_gamma_ratio[k] + z1 - n * ln_b1e;
-            let mut lf2 = t2.ln_gamma_ratio[k] + z2 - n * ln_b2e;
-            if truncated {
-                lf1 -= ln_one_minus_exp(z1);
-                lf2 -= ln_one_minus_exp(z2);
+            let (lg1, s1, h1) = component(a1, b1, inv_b1, ln_b1, t1, k, n, e, truncated, order);
+            let (lg2, s2, h2) = component(a2, b2, inv_b2, ln_b2, t2, k, n, e, truncated, order);
+            // ln L = ln(P g1 + Q g2) by log-sum-exp: one exp and one ln_1p.
+            let x1 = ln_p + lg1;
+            let x2 = ln_q + lg2;
+            let (hi_x, d) = if x1 >= x2 { (x1, x2 - x1) } else { (x2, x1 - x2) };
+            let ed = d.exp();
+            acc.ll += w * (hi_x + ed.ln_1p());
+            if order == Order::Value {
+                continue;
             }
-            let x1 = ln_p + lf1;
-            let x2 = ln_q + lf2;
-            let m = x1.max(x2);
-            let li = m + ((x1 - m).exp() + (x2 - m).exp()).ln();
-            ll += w * li;
-            if with_gradient {
-                let w1 = (x1 - li).exp();
-                let w2 = (x2 - li).exp();
-                // Truncation term T = f(0)/(1 − f(0)) = 1/expm1(−z).
-                let (tr1, tr2) = if truncated { (1.0 / (-z1).exp_m1(), 1.0 / (-z2).exp_m1()) } else { (0.0, 0.0) };
-                let da1 = t1.digamma_diff[k] + r1 * (1.0 + tr1);
-                let db1 = a1 / b1 - (a1 + n) / (b1 + e) + tr1 * a1 * (1.0 / b1 - 1.0 / (b1 + e));
-                let da2 = t2.digamma_diff[k] + r2 * (1.0 + tr2);
-                let db2 = a2 / b2 - (a2 + n) / (b2 + e) + tr2 * a2 * (1.0 / b2 - 1.0 / (b2 + e));
-                g[0] += w * w1 * da1;
-                g[1] += w * w1 * db1;
-                g[2] += w * w2 * da2;
-                g[3] += w * w2 * db2;
-                g[4] += w * (w1 / p - w2 / (1.0 - p));
+            // Posterior component weights.
+            let (w1, w2) = if x1 >= x2 { (1.0 / (1.0 + ed), ed / (1.0 + ed)) } else { (ed / (1.0 + ed), 1.0 / (1.0 + ed)) };
+            let gp = w1 / p - w2 / q;
+            acc.g[0] += w * w1 * s1[0];
+            acc.g[1] += w * w1 * s1[1];
+            acc.g[2] += w * w2 * s2[0];
+            acc.g[3] += w * w2 * s2[1];
+            acc.g[4] += w * gp;
+            if order == Order::Hessian {
+                let ww = w * w1 * w2;
+                let h = &mut acc.h;
+                h[upper(0, 0)] += w * w1 * h1[0] + ww * s1[0] * s1[0];
+                h[upper(0, 1)] += w * w1 * h1[1] + ww * s1[0] * s1[1];
+                h[upper(1, 1)] += w * w1 * h1[2] + ww * s1[1] * s1[1];
+                h[upper(2, 2)] += w * w2 * h2[0] + ww * s2[0] * s2[0];
+                h[upper(2, 3)] += w * w2 * h2[1] + ww * s2[0] * s2[1];
+                h[upper(3, 3)] += w * w2 * h2[2] + ww * s2[1] * s2[1];
+                h[upper(0, 2)] -= ww * s1[0] * s2[0];
+                h[upper(0, 3)] -= ww * s1[0] * s2[1];
+                h[upper(1, 2)] -= ww * s1[1] * s2[0];
+                h[upper(1, 3)] -= ww * s1[1] * s2[1];
+                h[upper(0, 4)] += ww * s1[0] * inv_pq;
+                h[upper(1, 4)] += ww * s1[1] * inv_pq;
+                h[upper(2, 4)] -= ww * s2[0] * inv_pq;
+                h[upper(3, 4)] -= ww * s2[1] * inv_pq;
+                h[upper(4, 4)] -= w * gp * gp;
             }
         }
-        (ll, g)
+        acc
     }
 }
 
@@ -263,6 +408,43 @@ mod tests {
                 dn[k] -= h;
                 let fd = (nll.value(&GammaMixturePrior::from_array(up)) - nll.value(&GammaMixturePrior::from_array(dn))) / (2.0 * h);
                 assert!((g[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{trunc:?} k={k}: {} vs {fd}", g[k]);
+            }
+        }
+    }
+
+    #[test]
+    fn hessian_matches_central_differences_of_the_gradient() {
+        // Includes a point with E ≪ β (r by ln_1p) and one with a large N.
+        let mut d = data();
+        d.n.push(2.0);
+        d.e.push(1e-7);
+        d.w.push(1.0);
+        for prior in [
+            GammaMixturePrior { alpha1: 0.7, beta1: 0.2, alpha2: 3.0, beta2: 2.5, p: 0.3 },
+            GammaMixturePrior { alpha1: 0.05, beta1: 0.01, alpha2: 40.0, beta2: 35.0, p: 0.9 },
+        ] {
+            for trunc in [Truncation::ZeroTruncated, Truncation::None] {
+                let nll = NegLogLikelihood::new(&d, trunc);
+                let full = nll.value_gradient_hessian(&prior);
+                let (v, g) = nll.value_and_gradient(&prior);
+                assert_eq!(full.value, v);
+                assert_eq!(full.gradient, g);
+                let x = prior.to_array();
+                for j in 0..5 {
+                    let h = 1e-5 * x[j];
+                    let mut up = x;
+                    up[j] += h;
+                    let mut dn = x;
+                    dn[j] -= h;
+                    let (_, gu) = nll.value_and_gradient(&GammaMixturePrior::from_array(up));
+                    let (_, gd) = nll.value_and_gradient(&GammaMixturePrior::from_array(dn));
+                    for i in 0..5 {
+                        let fd = (gu[i] - gd[i]) / (2.0 * h);
+                        let an = full.hessian[i][j];
+                        assert!((an - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{trunc:?} {prior:?} H[{i}][{j}]: {an} vs {fd}");
+                        assert_eq!(full.hessian[i][j], full.hessian[j][i]);
+                    }
+                }
             }
         }
     }

@@ -121,21 +121,61 @@ impl CountData {
     /// The likelihood is unchanged (exactly, up to summation order); on real tables many pairs share
     /// N = 1 and the same margins, so this shrinks the data the fit iterates over.
     pub fn merge_identical(&self) -> Self {
-        let mut idx: Vec<usize> = (0..self.len()).collect();
-        idx.sort_unstable_by(|&i, &j| {
-            self.n[i].total_cmp(&self.n[j]).then(self.e[i].total_cmp(&self.e[j]))
-        });
+        use rayon::slice::ParallelSliceMut;
+        // Sort (N, E, w) by the total order of (N, E) as integer keys: contiguous data and a
+        // parallel sort (12.7 M points: 3.8 s with an index sort by comparator before).
+        let mut points: Vec<(u64, u64, f64)> = (0..self.len()).map(|i| (total_order_key(self.n[i]), total_order_key(self.e[i]), self.w[i])).collect();
+        points.par_sort_unstable_by_key(|p| (p.0, p.1));
         let mut out = CountData::default();
-        for i in idx {
-            let last = out.n.len();
-            if last > 0 && out.n[last - 1] == self.n[i] && out.e[last - 1] == self.e[i] {
-                out.w[last - 1] += self.w[i];
+        let mut last: Option<(u64, u64)> = None;
+        for (nk, ek, w) in points {
+            if last == Some((nk, ek)) {
+                *out.w.last_mut().expect("a point was pushed") += w;
             } else {
-                out.n.push(self.n[i]);
-                out.e.push(self.e[i]);
-                out.w.push(self.w[i]);
+                out.n.push(from_total_order_key(nk));
+                out.e.push(from_total_order_key(ek));
+                out.w.push(w);
+                last = Some((nk, ek));
             }
         }
         out
+    }
+}
+
+/// A key whose unsigned order is `f64::total_cmp`'s order (the sign bit flipped for positive
+/// numbers, every bit for negative ones), so that floats sort as integers.
+pub(crate) fn total_order_key(x: f64) -> u64 {
+    let b = x.to_bits();
+    if b >> 63 == 1 { !b } else { b | (1 << 63) }
+}
+
+/// The inverse of [`total_order_key`].
+pub(crate) fn from_total_order_key(k: u64) -> f64 {
+    f64::from_bits(if k >> 63 == 1 { k & !(1 << 63) } else { !k })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn total_order_key_sorts_as_total_cmp_and_round_trips() {
+        let mut xs = vec![3.5, -0.0, 0.0, -2.0, 1e-300, f64::INFINITY, f64::NEG_INFINITY, 7.0, -1e300, 1.0];
+        for &x in &xs {
+            assert_eq!(from_total_order_key(total_order_key(x)).to_bits(), x.to_bits());
+        }
+        let mut by_key = xs.clone();
+        by_key.sort_by_key(|&x| total_order_key(x));
+        xs.sort_by(f64::total_cmp);
+        assert_eq!(by_key.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), xs.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
+    }
+
+    #[test]
+    fn merge_identical_sums_weights_in_key_order() {
+        let d = CountData { n: vec![2.0, 1.0, 2.0, 1.0, 1.0], e: vec![0.5, 0.3, 0.5, 0.1, 0.3], w: vec![1.0, 2.0, 3.0, 1.0, 1.0] };
+        let m = d.merge_identical();
+        assert_eq!(m.n, vec![1.0, 1.0, 2.0]);
+        assert_eq!(m.e, vec![0.1, 0.3, 0.5]);
+        assert_eq!(m.w, vec![1.0, 3.0, 4.0]);
     }
 }

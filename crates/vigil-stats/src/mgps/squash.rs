@@ -112,30 +112,67 @@ impl Default for AutoSquashOptions {
 /// remaining m points into bins of max(⌊m / s⌋, 2), where s is the number of super points for the
 /// first cut-off above m, with [`squash_data`].
 pub fn auto_squash(data: &CountData, options: &AutoSquashOptions) -> CountData {
-    let mut out = CountData { n: data.n.clone(), e: data.e.clone(), w: vec![1.0; data.len()] };
+    use rayon::slice::ParallelSliceMut;
+    // Why not call `squash_data` once per count, as openEBGM does: each call re-sorts all points
+    // (2.6 s on 12.7 M points). The result is the same when computed per group: after the first
+    // call the points are ordered by N (stably), each unsquashed count keeps its points in input
+    // order, and each squashed count is replaced by its bins and kept points, computed from its
+    // own points in input order (checked against `squash_data` in the tests and against openEBGM
+    // by the oracle test).
     let max_keep = options.keep_pts.iter().copied().max().unwrap_or(0);
-    let mut counts: Vec<(f64, usize)> = Vec::new();
-    {
-        let mut sorted = data.n.clone();
-        sorted.sort_by(f64::total_cmp);
-        for n in sorted {
-            match counts.last_mut() {
-                Some((v, c)) if *v == n => *c += 1,
-                _ => counts.push((n, 1)),
-            }
+    // Points grouped by N in increasing order, input order within a group (a stable sort).
+    let mut order: Vec<(u64, u32)> = (0..data.len()).map(|i| (super::total_order_key(data.n[i]), i as u32)).collect();
+    order.par_sort_unstable();
+    let mut groups: Vec<(f64, std::ops::Range<usize>)> = Vec::new();
+    let mut start = 0;
+    for i in 1..=order.len() {
+        if i == order.len() || order[i].0 != order[start].0 {
+            groups.push((data.n[order[start].1 as usize], start..i));
+            start = i;
         }
     }
-    counts.retain(|&(_, c)| c > max_keep + 1);
-    for (position, &(count, num_pts)) in counts.iter().enumerate() {
-        let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().expect("keep_pts is not empty"));
-        let to_squash = (num_pts - keep) as f64;
-        let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
-        let supers = options.num_super_pts[idx] as f64;
-        let bin_size = ((to_squash / supers).floor() as usize).max(2);
-        // Counts with too few points for one bin are left as they are (openEBGM would stop here;
-        // with its default settings this cannot happen because num_pts > max(keep_pts) + 1).
-        if let Ok(s) = squash_data(&out, count, bin_size, keep) {
-            out = s;
+    let mut out = CountData::default();
+    let mut position = 0;
+    for (count, range) in groups {
+        let num_pts = range.len();
+        let points = &order[range];
+        let squashed = if num_pts > max_keep + 1 {
+            let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().expect("keep_pts is not empty"));
+            position += 1;
+            let to_squash = (num_pts - keep) as f64;
+            let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
+            let supers = options.num_super_pts[idx] as f64;
+            let bin_size = ((to_squash / supers).floor() as usize).max(2);
+            let mut target: Vec<f64> = points.iter().map(|&(_, i)| data.e[i as usize]).collect();
+            target.par_sort_by(f64::total_cmp);
+            let available = target.len().saturating_sub(keep);
+            // Counts with too few points for one bin are left as they are (openEBGM would stop
+            // here; with its default settings this cannot happen because num_pts > max(keep_pts) + 1).
+            if available >= bin_size && target.len() >= keep {
+                for bin in target[..available].chunks(bin_size) {
+                    out.n.push(count);
+                    out.e.push(mean(bin.iter().copied()));
+                    out.w.push(bin.len() as f64);
+                }
+                for &e in &target[available..] {
+                    out.n.push(count);
+                    out.e.push(e);
+                    out.w.push(1.0);
+                }
+                true
+            } else {
+                false
+            }
+        } else {
+            false
+        };
+        if !squashed {
+            // Weights are reset to 1, as openEBGM's autoSquash does.
+            for &(_, i) in points {
+                out.n.push(count);
+                out.e.push(data.e[i as usize]);
+                out.w.push(1.0);
+            }
         }
     }
     out
@@ -144,6 +181,52 @@ pub fn auto_squash(data: &CountData, options: &AutoSquashOptions) -> CountData {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// openEBGM's `autoSquash` as a loop of `squash_data` calls, the way it is written in R: the
+    /// reference for the grouped implementation.
+    fn auto_squash_by_repeated_squash_data(data: &CountData, options: &AutoSquashOptions) -> CountData {
+        let mut out = CountData { n: data.n.clone(), e: data.e.clone(), w: vec![1.0; data.len()] };
+        let max_keep = options.keep_pts.iter().copied().max().unwrap_or(0);
+        let mut counts: Vec<(f64, usize)> = Vec::new();
+        let mut sorted = data.n.clone();
+        sorted.sort_by(f64::total_cmp);
+        for n in sorted {
+            match counts.last_mut() {
+                Some((v, c)) if *v == n => *c += 1,
+                _ => counts.push((n, 1)),
+            }
+        }
+        counts.retain(|&(_, c)| c > max_keep + 1);
+        for (position, &(count, num_pts)) in counts.iter().enumerate() {
+            let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().unwrap());
+            let to_squash = (num_pts - keep) as f64;
+            let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
+            let bin_size = ((to_squash / options.num_super_pts[idx] as f64).floor() as usize).max(2);
+            if let Ok(s) = squash_data(&out, count, bin_size, keep) {
+                out = s;
+            }
+        }
+        out
+    }
+
+    #[test]
+    fn grouped_auto_squash_equals_repeated_squash_data() {
+        // 30,000 points over counts 1..40 with a long tail, E from a fixed sequence (ties included),
+        // in scrambled order; small keep/cut-off settings so that several counts are squashed.
+        let mut data = CountData::default();
+        for i in 0..30_000u64 {
+            let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
+            data.n.push(1.0 + ((h % 97 % 40) as f64 * if h % 3 == 0 { 1.0 } else { 0.1 }).round());
+            data.e.push(((h % 1000) as f64 + 1.0) / 37.0);
+            data.w.push(if i % 5 == 0 { 2.0 } else { 1.0 });
+        }
+        for options in [AutoSquashOptions::default(), AutoSquashOptions { keep_pts: vec![10, 5], cut_offs: vec![50.0, 500.0], num_super_pts: vec![5, 20, 40] }] {
+            let fast = auto_squash(&data, &options);
+            let reference = auto_squash_by_repeated_squash_data(&data, &options);
+            assert!(fast.len() < data.len());
+            assert_eq!(fast, reference);
+        }
+    }
 
     #[test]
     fn squash_worked_example() {
