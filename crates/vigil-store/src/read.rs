@@ -294,12 +294,21 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         other => other,
     })?;
 
-    // Reports passing the date filter: primaryid -> (index, batch).
-    let mut index: HashMap<u64, (u32, u32)> = HashMap::new();
-    let mut report_ids: Vec<u64> = Vec::new();
-    let mut stratum_of: Vec<u32> = Vec::new();
-    let mut strata_labels: HashMap<Vec<String>, u32> = HashMap::new();
+    // Reports passing the date filter, per store batch: primaryid -> index. One table per batch
+    // because each child file belongs to one batch, and a quarter's table stays small enough for
+    // the caches (one table for 20 M reports spent most of the load in cache misses); ahash, not
+    // SipHash, for the same reason.
+    let total_rows: usize = batches.iter().map(|rb| rb.num_rows()).sum();
+    let mut index: BatchIndex = BatchIndex::default();
+    let mut report_ids: Vec<u64> = Vec::with_capacity(total_rows);
+    let mut stratum_of: Vec<u32> = Vec::with_capacity(total_rows);
+    // A stratum is the tuple of its columns' value codes; values and tuples are interned without
+    // allocating per report.
+    let mut column_values: Vec<ahash::AHashMap<String, u32>> = vec![ahash::AHashMap::new(); query.stratify.len()];
+    let mut column_names: Vec<Vec<String>> = vec![Vec::new(); query.stratify.len()];
+    let mut strata_labels: ahash::AHashMap<Vec<u32>, u32> = ahash::AHashMap::new();
     let mut strata_values: Vec<Vec<String>> = Vec::new();
+    let mut key: Vec<u32> = Vec::with_capacity(query.stratify.len());
     for rb in &batches {
         let pid = rb.column(0).as_primitive::<UInt64Type>();
         let bat = rb.column(1).as_primitive::<UInt32Type>();
@@ -309,7 +318,6 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             .iter()
             .map(|s| column_as_strings(rb, cols.iter().position(|c| c == s).expect("column listed")))
             .collect::<StoreResult<_>>()?;
-        let mut key = Vec::with_capacity(strat_arrays.len());
         for i in 0..rb.num_rows() {
             if query.since.is_some() || query.until.is_some() {
                 if dates.is_null(i) || dates.value(i).is_empty() {
@@ -323,21 +331,31 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
                 }
             }
             key.clear();
-            for a in &strat_arrays {
+            for (c, a) in strat_arrays.iter().enumerate() {
                 let a = a.as_string::<i32>();
-                key.push(if a.is_null(i) || a.value(i).is_empty() { "unknown".to_owned() } else { a.value(i).to_owned() });
+                let v = if a.is_null(i) || a.value(i).is_empty() { "unknown" } else { a.value(i) };
+                let code = match column_values[c].get(v) {
+                    Some(&code) => code,
+                    None => {
+                        let code = column_names[c].len() as u32;
+                        column_names[c].push(v.to_owned());
+                        column_values[c].insert(v.to_owned(), code);
+                        code
+                    }
+                };
+                key.push(code);
             }
-            let sid = match strata_labels.get(&key) {
+            let sid = match strata_labels.get(key.as_slice()) {
                 Some(&s) => s,
                 None => {
                     let s = strata_values.len() as u32;
                     strata_labels.insert(key.clone(), s);
-                    strata_values.push(key.clone());
+                    strata_values.push(key.iter().enumerate().map(|(c, &code)| column_names[c][code as usize].clone()).collect());
                     s
                 }
             };
             let idx = report_ids.len() as u32;
-            index.insert(pid.value(i), (idx, bat.value(i)));
+            index.batch_mut(bat.value(i)).insert(pid.value(i), idx);
             report_ids.push(pid.value(i));
             stratum_of.push(sid);
         }
@@ -349,12 +367,13 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         let want = ind.trim().to_uppercase();
         let mut has = vec![false; n];
         for (bid, path) in store.child_files(ChildTable::Indications) {
+            let Some(batch) = index.batch(bid) else { continue };
             for rb in read_parquet(&path, Some(&["primaryid", "indi_pt"]))? {
                 let pid = rb.column(0).as_primitive::<UInt64Type>();
                 let pt = rb.column(1).as_string::<i32>();
                 for i in 0..rb.num_rows() {
-                    if let Some(&(idx, b)) = index.get(&pid.value(i)) {
-                        if b == bid && !pt.is_null(i) && pt.value(i).trim().eq_ignore_ascii_case(&want) {
+                    if let Some(&idx) = batch.get(&pid.value(i)) {
+                        if !pt.is_null(i) && pt.value(i).trim().eq_ignore_ascii_case(&want) {
                             has[idx as usize] = true;
                         }
                     }
@@ -366,92 +385,34 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         }
     }
 
+    // The drugs and the reactions are independent reads: one thread each.
     let exclude: Vec<String> = query.exclude_drugs.iter().map(|d| d.trim().to_uppercase()).collect();
-    let mut drug_names: Vec<String> = Vec::new();
-    let mut drug_lookup: HashMap<String, u32> = HashMap::new();
-    let mut drug_pairs: Vec<u64> = Vec::new();
-    for (bid, path) in store.child_files(ChildTable::Drugs) {
-        for rb in read_parquet(&path, Some(&["primaryid", "role_cod", "ingredient"]))? {
-            let pid = rb.column(0).as_primitive::<UInt64Type>();
-            let role = rb.column(1).as_string::<i32>();
-            let ing = rb.column(2).as_string::<i32>();
-            for i in 0..rb.num_rows() {
-                let Some(&(idx, b)) = index.get(&pid.value(i)) else { continue };
-                if b != bid || ing.is_null(i) {
-                    continue;
-                }
+    let (drugs, events) = std::thread::scope(|s| {
+        let index = &index;
+        let drugs = s.spawn(|| {
+            read_child_names(&store, ChildTable::Drugs, &["primaryid", "role_cod", "ingredient"], index, |rb, i| {
+                let role = rb.column(1).as_string::<i32>();
                 let role_cod = if role.is_null(i) { "" } else { role.value(i) };
-                if !query.role.admits(role_cod) {
-                    continue;
-                }
-                let name = ing.value(i).trim();
-                if name.is_empty() {
-                    continue;
-                }
-                let id = match drug_lookup.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        let upper = name.to_uppercase();
-                        let id = match drug_lookup.get(&upper) {
-                            Some(&id) => id,
-                            None => {
-                                let id = drug_names.len() as u32;
-                                drug_names.push(upper.clone());
-                                drug_lookup.insert(upper, id);
-                                id
-                            }
-                        };
-                        drug_lookup.insert(name.to_owned(), id);
-                        id
-                    }
-                };
-                if !exclude.is_empty() && exclude.contains(&drug_names[id as usize]) {
-                    excluded[idx as usize] = true;
-                }
-                drug_pairs.push(((idx as u64) << 32) | id as u64);
+                query.role.admits(role_cod)
+            })
+        });
+        let events = read_child_names(&store, ChildTable::Reactions, &["primaryid", "pt"], index, |_, _| true);
+        (drugs.join().expect("drug reader panicked"), events)
+    });
+    let ChildNames { names: drug_names, pairs: mut drug_pairs } = drugs?;
+    let ChildNames { names: event_names, pairs: mut event_pairs } = events?;
+    if !exclude.is_empty() {
+        let excluded_ids: Vec<bool> = drug_names.iter().map(|d| exclude.contains(d)).collect();
+        for &p in &drug_pairs {
+            if excluded_ids[(p & 0xFFFF_FFFF) as usize] {
+                excluded[(p >> 32) as usize] = true;
             }
         }
     }
-
-    let mut event_names: Vec<String> = Vec::new();
-    let mut event_lookup: HashMap<String, u32> = HashMap::new();
-    let mut event_pairs: Vec<u64> = Vec::new();
-    for (bid, path) in store.child_files(ChildTable::Reactions) {
-        for rb in read_parquet(&path, Some(&["primaryid", "pt"]))? {
-            let pid = rb.column(0).as_primitive::<UInt64Type>();
-            let pt = rb.column(1).as_string::<i32>();
-            for i in 0..rb.num_rows() {
-                let Some(&(idx, b)) = index.get(&pid.value(i)) else { continue };
-                if b != bid || pt.is_null(i) {
-                    continue;
-                }
-                let name = pt.value(i).trim();
-                if name.is_empty() {
-                    continue;
-                }
-                let id = match event_lookup.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        let upper = name.to_uppercase();
-                        let id = match event_lookup.get(&upper) {
-                            Some(&id) => id,
-                            None => {
-                                let id = event_names.len() as u32;
-                                event_names.push(upper.clone());
-                                event_lookup.insert(upper, id);
-                                id
-                            }
-                        };
-                        event_lookup.insert(name.to_owned(), id);
-                        id
-                    }
-                };
-                event_pairs.push(((idx as u64) << 32) | id as u64);
-            }
-        }
-    }
-    drug_pairs.sort_unstable();
-    event_pairs.sort_unstable();
+    std::thread::scope(|s| {
+        s.spawn(|| drug_pairs.sort_unstable());
+        event_pairs.sort_unstable();
+    });
 
     let mut builder = ReportSetBuilder::new();
     let mut drug_map = vec![u32::MAX; drug_names.len()];
@@ -501,6 +462,93 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         kept_strata_values.push(Vec::new());
     }
     Ok(LoadedReports { set, strata_columns: query.stratify.clone(), strata_values: kept_strata_values })
+}
+
+/// The kept reports of each store batch: primaryid → report index.
+#[derive(Default)]
+struct BatchIndex {
+    batches: ahash::AHashMap<u32, ahash::AHashMap<u64, u32>>,
+}
+
+impl BatchIndex {
+    fn batch_mut(&mut self, batch: u32) -> &mut ahash::AHashMap<u64, u32> {
+        self.batches.entry(batch).or_default()
+    }
+
+    fn batch(&self, batch: u32) -> Option<&ahash::AHashMap<u64, u32>> {
+        self.batches.get(&batch)
+    }
+}
+
+/// Names of one child table's rows (upper-cased, trimmed) and the (report index, name id) pairs of
+/// the rows that belong to a kept report.
+struct ChildNames {
+    names: Vec<String>,
+    pairs: Vec<u64>,
+}
+
+/// Reads column `columns[last]` (a name) of every file of `table`, keeping the rows whose
+/// primaryid is a kept report of the same batch and that `admit` accepts. Blank names are skipped;
+/// names are compared trimmed and upper-cased.
+fn read_child_names(
+    store: &Store,
+    table: ChildTable,
+    columns: &[&str],
+    index: &BatchIndex,
+    admit: impl Fn(&RecordBatch, usize) -> bool,
+) -> StoreResult<ChildNames> {
+    let name_col = columns.len() - 1;
+    let mut names: Vec<String> = Vec::new();
+    let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
+    let mut pairs: Vec<u64> = Vec::new();
+    for (bid, path) in store.child_files(table) {
+        let Some(batch) = index.batch(bid) else { continue };
+        for rb in read_parquet(&path, Some(columns))? {
+            let pid = rb.column(0).as_primitive::<UInt64Type>();
+            let col = rb.column(name_col).as_string::<i32>();
+            // A report's rows are next to each other in the files: the last look-up is reused
+            // for the rows that follow it.
+            let mut last: Option<(u64, Option<u32>)> = None;
+            for i in 0..rb.num_rows() {
+                let p = pid.value(i);
+                let found = match last {
+                    Some((q, found)) if q == p => found,
+                    _ => {
+                        let found = batch.get(&p).copied();
+                        last = Some((p, found));
+                        found
+                    }
+                };
+                let Some(idx) = found else { continue };
+                if col.is_null(i) || !admit(&rb, i) {
+                    continue;
+                }
+                let name = col.value(i).trim();
+                if name.is_empty() {
+                    continue;
+                }
+                let id = match lookup.get(name) {
+                    Some(&id) => id,
+                    None => {
+                        let upper = name.to_uppercase();
+                        let id = match lookup.get(&upper) {
+                            Some(&id) => id,
+                            None => {
+                                let id = names.len() as u32;
+                                names.push(upper.clone());
+                                lookup.insert(upper, id);
+                                id
+                            }
+                        };
+                        lookup.insert(name.to_owned(), id);
+                        id
+                    }
+                };
+                pairs.push(((idx as u64) << 32) | id as u64);
+            }
+        }
+    }
+    Ok(ChildNames { names, pairs })
 }
 
 /// Writes the reports of a store row-wise as CSV `id,drug,event[,strata…]`: one row per report
