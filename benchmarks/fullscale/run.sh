@@ -22,5 +22,6 @@ step() {
 step synth "$BIN" synth --reports "$REPORTS" --seed 42 --quarters "$QUARTERS" --out "$WORK/synth" >/dev/null
 du -sh "$WORK/synth"
 step ingest "$BIN" ingest faers "$WORK/synth" --store "$WORK/store" --quiet | head -1
-step signals "$BIN" signals --store "$WORK/store" --stratify sex,age_group,year \
+# VIGIL_TIMINGS: the signals step prints where its time goes (load, count, fit, posteriors, output).
+VIGIL_TIMINGS=1 step signals "$BIN" signals --store "$WORK/store" --stratify sex,age_group,year \
   --format parquet --out "$WORK/scores.parquet"

@@ -9,7 +9,10 @@
 //! - [`disproportionality`]: PRR, ROR, Yates χ², the WHO-UMC shrinkage IC and the PhViD BCPNN IC.
 //! - [`mgps`]: the Multi-item Gamma Poisson Shrinker: the two-gamma-mixture prior, its
 //!   maximum-likelihood fit, optional squashing, and the posterior (EBGM, EB05, EB95).
-//! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile).
+//! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile), and the
+//!   quantile of a gamma mixture that every interval reduces to.
+//! - [`incomplete_gamma`]: the regularised incomplete gamma functions with per-shape constants, the
+//!   innermost loop of every EB05/EB95 and IC limit (series, continued fraction, Temme's expansion).
 //!
 //! # Example
 //! ```
