@@ -156,6 +156,8 @@ impl Column {
 
 /// A file read into columns, with the line number of every row.
 struct Table {
+    /// The line of the header in a CSV file (1); `None` for Parquet, whose columns are its schema.
+    header_line: Option<u64>,
     headers: Vec<String>,
     columns: Vec<Column>,
     lines: Vec<u64>,
@@ -177,7 +179,7 @@ fn read_csv_table(path: &Path) -> Result<Table, InputError> {
         .map(|h| h.trim_start_matches('\u{feff}').to_owned())
         .collect();
     if headers.iter().all(|h| h.is_empty()) {
-        return Err(InputError::File { path: path.to_owned(), message: "empty file: no header line".into() });
+        return Err(InputError::Field { path: path.to_owned(), line: 1, column: "-".into(), message: "empty file: no header line".into() });
     }
     let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
     let mut lines = Vec::new();
@@ -201,9 +203,9 @@ fn read_csv_table(path: &Path) -> Result<Table, InputError> {
         lines.push(line);
     }
     if lines.is_empty() {
-        return Err(InputError::File { path: path.to_owned(), message: "empty file: a header but no rows".into() });
+        return Err(InputError::Field { path: path.to_owned(), line: 2, column: "-".into(), message: "empty file: a header but no rows".into() });
     }
-    Ok(Table { headers, columns, lines })
+    Ok(Table { header_line: Some(1), headers, columns, lines })
 }
 
 fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
@@ -245,13 +247,18 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
     if rows == 0 {
         return Err(InputError::File { path: path.to_owned(), message: "empty file: no rows".into() });
     }
-    Ok(Table { headers, columns, lines: (1..=rows as u64).collect() })
+    Ok(Table { header_line: None, headers, columns, lines: (1..=rows as u64).collect() })
 }
 
 fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
-    let missing = |what: &str, names: &[&str]| InputError::File {
-        path: path.to_owned(),
-        message: format!("missing column {what} (accepted names: {}); the header is: {}", names.join(", "), t.headers.join(",")),
+    // A missing column is reported at the header line of a CSV file (line 1), or for the file as a
+    // whole for Parquet.
+    let missing = |what: &str, names: &[&str]| {
+        let detail = format!("(accepted names: {}); the header is: {}", names.join(", "), t.headers.join(","));
+        match t.header_line {
+            Some(line) => InputError::Field { path: path.to_owned(), line, column: what.to_owned(), message: format!("missing {detail}") },
+            None => InputError::File { path: path.to_owned(), message: format!("missing column {what} {detail}") },
+        }
     };
     let drug = t.find(DRUG_NAMES).ok_or_else(|| missing("drug", DRUG_NAMES))?;
     let event = t.find(EVENT_NAMES).ok_or_else(|| missing("event", EVENT_NAMES))?;

@@ -123,6 +123,20 @@ fn faers_2023_full_table_fits_and_scores() {
     assert_eq!(fit["at_bound"], serde_json::json!(["alpha2"]), "{fit}");
     assert_eq!(fit["n_points"].as_f64(), Some(348_355.0), "{fit}");
     assert!(String::from_utf8_lossy(&out.stderr).contains("alpha2"), "no boundary warning naming alpha2");
+    // The same prior read back with --prior keeps its bound, so the warning is repeated, and the
+    // scores equal those of the run that fitted it.
+    let tmp = tempfile::tempdir().unwrap();
+    let prior = tmp.path().join("prior.json");
+    std::fs::write(&prior, &out.stdout).unwrap();
+    let again = vigil().args(["signals", "--counts"]).arg(&parquet).arg("--prior").arg(&prior).args(["--drug", "DUPILUMAB", "--format", "csv"]).output().unwrap();
+    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
+    assert!(String::from_utf8_lossy(&again.stderr).contains("bound of alpha2"), "{}", String::from_utf8_lossy(&again.stderr));
+    let (_, reused) = signals_csv(&["--counts".as_ref(), parquet.as_os_str(), "--prior".as_ref(), prior.as_os_str(), "--drug".as_ref(), "DUPILUMAB".as_ref()]);
+    let fitted: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "DUPILUMAB").collect();
+    assert_eq!(reused.len(), fitted.len());
+    for (a, b) in reused.iter().zip(fitted) {
+        assert_eq!(a, b);
+    }
 }
 
 fn t_cell(t: &ContingencyTable, name: &str) -> f64 {
@@ -188,9 +202,9 @@ fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
 #[test]
 fn bad_input_names_file_line_and_column() {
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("", &[], &["counts.csv", "empty file"]),
-        ("drug,event,a,b,c,d\n", &[], &["counts.csv", "no rows"]),
-        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["missing column event"]),
+        ("", &[], &["counts.csv:1:", "empty file"]),
+        ("drug,event,a,b,c,d\n", &[], &["counts.csv:2:", "no rows"]),
+        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["counts.csv:1: column event: missing", "accepted names"]),
         ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n", &[], &["counts.csv:3: column a", "\"two\" is not a number"]),
         ("drug,event,a,b,c,d\nX,Y,1,-2,3,4\n", &[], &["counts.csv:2: column b", "non-negative"]),
         ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n", &[], &["counts.csv:3: column d", "a+b+c+d = 11, but 10 on line 2"]),

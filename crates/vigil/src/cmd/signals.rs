@@ -351,6 +351,10 @@ fn read_prior(path: &Path) -> Result<PriorFit> {
         neg_log_lik: Option<f64>,
         #[serde(default)]
         n_points: Option<f64>,
+        #[serde(default)]
+        truncation: Option<Truncation>,
+        #[serde(default)]
+        at_bound: Vec<String>,
     }
     let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the prior", path.display()))?;
     let j: PriorJson = serde_json::from_str(&text).with_context(|| format!("{}: not a prior JSON (alpha1, beta1, alpha2, beta2, p)", path.display()))?;
@@ -366,8 +370,10 @@ fn read_prior(path: &Path) -> Result<PriorFit> {
         p: j.p,
         neg_log_lik: j.neg_log_lik.unwrap_or(f64::NAN),
         n_points: j.n_points.unwrap_or(f64::NAN),
-        truncation: Truncation::ZeroTruncated,
-        at_bound: vec![],
+        // What the fit that wrote the file said: the truncation it used and the parameters it
+        // left on a bound (so the boundary warning is repeated when the prior is reused).
+        truncation: j.truncation.unwrap_or(Truncation::ZeroTruncated),
+        at_bound: j.at_bound,
         squashed: false,
         evaluations: 0,
         converged: true,
