@@ -1,5 +1,7 @@
 //! `vigil meta` end to end: input errors name the line and column; the JSON output carries
-//! metafor's numbers (checked against the oracle in `../shared/oracle/meta/` when it is present);
+//! metafor's numbers (checked against the oracle in `../shared/oracle/meta/` when it is present:
+//! the extra-analysis blocks `confint`, `cumulative`, `regtest`, `trimfill` and `subgroup` field by
+//! field for every oracle case of their group, at the oracle README's tolerances);
 //! the forest and funnel plots are well-formed SVG with one row / point per study.
 
 use serde_json::Value;
@@ -150,8 +152,10 @@ fn example_matches_metafor() {
     }
 }
 
-/// Every extra analysis of the contract on dat.bcg (renamed to ai,bi,ci,di), checked against the
-/// metafor oracle: leave-one-out (DL), meta-regression on ablat with predictions at 10, 30, 50 (DL).
+/// Every extra analysis of the contract on dat.bcg (renamed to ai,bi,ci,di) in one run, checked
+/// against the metafor oracle: leave-one-out (DL), cumulative by year, subgroups by alloc, the
+/// Q-profile CIs, and the meta-regression on ablat with predictions at 10, 30, 50 (DL). Each block is
+/// also compared case by case in its own test below (`cumulative_matches_metafor`, ...).
 #[test]
 fn extra_analyses_match_metafor_on_bcg() {
     let data = oracle().join("datasets/dat.bcg.csv");
@@ -172,6 +176,19 @@ fn extra_analyses_match_metafor_on_bcg() {
         assert!(j.get(block).is_some(), "missing block {block}");
     }
     let cases = oracle().join("cases");
+    // The blocks of this one combined run, field by field, against the cases with the same options
+    // (RR, DL, z): cumul by year, subgroups by alloc, the Q-profile CIs of the intercept-only fit.
+    let (mut total, mut failures) = (0, Vec::new());
+    let mut c = Checker::new("combined run vs dat.bcg__cumul__RR__DL_by_year");
+    check_cumulative(&mut c, &j, &read_json(&cases.join("cumulative/dat.bcg__cumul__RR__DL_by_year.json")));
+    c.finish(&mut total, &mut failures);
+    let mut c = Checker::new("combined run vs dat.bcg__subgroup_alloc__RR__DL");
+    check_subgroup(&mut c, &j, &read_json(&cases.join("subgroup/dat.bcg__subgroup_alloc__RR__DL.json")));
+    c.finish(&mut total, &mut failures);
+    let mut c = Checker::new("combined run vs dat.bcg__rma__RR__DL__z");
+    check_confint(&mut c, &j, &read_json(&cases.join("rma_uni/dat.bcg__rma__RR__DL__z.json")));
+    c.finish(&mut total, &mut failures);
+    report("combined run", 3, total, &failures);
     let l1o: Value = serde_json::from_str(&std::fs::read_to_string(cases.join("leave1out/dat.bcg__leave1out__RR__DL.json")).unwrap()).unwrap();
     for (i, e) in l1o["expected"]["leave1out"]["estimate"].as_array().unwrap().iter().enumerate() {
         close(&j["leave1out"]["estimate"][i], e, 1e-10, "leave1out estimate");
@@ -232,4 +249,665 @@ fn cumulative_by_a_text_column_keeps_every_study() {
     let j = json_of(&["meta", &f, "--cumulative", "date", "--format", "json"]);
     let slab: Vec<&str> = j["cumulative"]["slab"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
     assert_eq!(slab, ["B", "C", "A"]);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Field-by-field comparison of the JSON blocks with the metafor oracle
+// (`../shared/oracle/meta/cases/`, tolerances of its README and of `vigil-stats/tests/oracle_meta.rs`).
+//
+// Every case is run through the CLI with the data set and options of the case's own R calls
+// (translated by `cli_args`, which refuses any R argument it cannot translate). The expected values
+// are read from the case files at test time.
+
+/// Closed forms (EE, DL, HE, HS, SJ, MH, Peto and everything computed from them).
+const STRICT: f64 = 1e-10;
+/// A converged iterative τ² (and its intervals) against `model_tight` / `confint_tight`.
+const TIGHT: f64 = 1e-8;
+/// Output of metafor's default convergence (Fisher scoring stops at Δτ² < 1e-5).
+const LOOSE: f64 = 1e-4;
+/// uniroot's tolerance (1.22e-4) with a margin: τ² bounds with no tight copy (profile likelihood).
+const UNIROOT_ABS: f64 = 2.5e-4;
+/// τ² at a boundary optimum (REML may stop at 4.5e-7 where the optimum is 0).
+const TAU2_ZERO_ABS: f64 = 1e-6;
+
+#[derive(Clone, Copy, Debug)]
+enum Tol {
+    /// |a − e| ≤ r·|e| (an expected 0 must be met to 1e-13).
+    Rel(f64),
+    /// |a − e| ≤ r·max(|e|, scale): interval bounds relative to the larger bound of their pair.
+    Scaled(f64, f64),
+    Abs(f64),
+    /// The actual value must lie in [lo, hi].
+    Range(f64, f64),
+}
+
+/// p-values get ten times the tolerance of their statistic (1e-9 for closed forms).
+fn p_tol(t: Tol) -> Tol {
+    match t {
+        Tol::Rel(r) => Tol::Rel(10.0 * r),
+        other => other,
+    }
+}
+
+fn pair_tol(t: Tol, lb: &Value, ub: &Value) -> Tol {
+    match t {
+        Tol::Rel(r) => Tol::Scaled(r, lb.as_f64().unwrap_or(0.0).abs().max(ub.as_f64().unwrap_or(0.0).abs())),
+        other => other,
+    }
+}
+
+/// Our (tightly converged) τ² against metafor's default-converged value: 2.5e-4 absolute or 1e-3
+/// relative, whichever is larger.
+fn default_tau2_tol(expected: &Value) -> Tol {
+    Tol::Abs(UNIROOT_ABS.max(1e-3 * expected.as_f64().unwrap_or(0.0).abs()))
+}
+
+/// Collects every comparison of one case; `finish` fails the test with all mismatches listed.
+struct Checker {
+    id: String,
+    checks: usize,
+    failures: Vec<String>,
+}
+
+impl Checker {
+    fn new(id: &str) -> Self {
+        Checker { id: id.to_string(), checks: 0, failures: Vec::new() }
+    }
+
+    fn fail(&mut self, path: &str, msg: String) {
+        self.failures.push(format!("{} {path}: {msg}", self.id));
+    }
+
+    /// One number; an expected `null` (R's NA/NULL) needs a missing, null or non-finite actual.
+    fn num(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
+        let actual = match actual {
+            Value::Array(a) if a.len() == 1 => &a[0],
+            other => other,
+        };
+        if let Value::Array(a) = expected {
+            if a.len() == 1 {
+                return self.num(path, actual, &a[0], tol);
+            }
+        }
+        self.checks += 1;
+        let a = actual.as_f64();
+        match expected {
+            Value::Null => {
+                if a.is_some_and(f64::is_finite) {
+                    self.fail(path, format!("expected NA, actual {actual}"));
+                }
+            }
+            Value::Number(n) => {
+                let e = n.as_f64().unwrap();
+                let Some(a) = a.filter(|a| a.is_finite()) else {
+                    self.fail(path, format!("expected {e:.15e}, actual {actual}"));
+                    return;
+                };
+                let err = (a - e).abs();
+                let ok = match tol {
+                    Tol::Rel(r) => err <= r * e.abs() || (e == 0.0 && err <= 1e-13),
+                    Tol::Scaled(r, scale) => err <= r * e.abs().max(scale),
+                    Tol::Abs(x) => err <= x,
+                    Tol::Range(lo, hi) => a >= lo.min(hi) - 1e-12 && a <= hi.max(lo) + 1e-12,
+                };
+                if !ok {
+                    let rel = if e != 0.0 { err / e.abs() } else { err };
+                    self.fail(path, format!("expected {e:.15e}, actual {a:.15e}, rel err {rel:.2e} ({tol:?})"));
+                }
+            }
+            other => self.fail(path, format!("unexpected expected value {other}")),
+        }
+    }
+
+    /// A vector, element by element (a scalar expected value is compared as a vector of one).
+    fn vec(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
+        let Value::Array(ev) = expected else { return self.num(path, actual, expected, tol) };
+        match actual {
+            Value::Array(av) if av.len() == ev.len() => {
+                for (i, (a, e)) in av.iter().zip(ev).enumerate() {
+                    self.num(&format!("{path}[{i}]"), a, e, tol);
+                }
+            }
+            other => {
+                self.checks += 1;
+                self.fail(path, format!("expected {} values, actual {other}", ev.len()));
+            }
+        }
+    }
+
+    /// `ci_lb` and `ci_ub` (scalars or vectors), each pair relative to its larger bound.
+    fn bounds(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
+        let (el, eu) = (&expected["ci_lb"], &expected["ci_ub"]);
+        match (el, eu) {
+            (Value::Array(l), Value::Array(u)) if l.len() > 1 => {
+                for (name, ev) in [("ci_lb", l), ("ci_ub", u)] {
+                    let av = actual[name].as_array().cloned().unwrap_or_default();
+                    if av.len() != ev.len() {
+                        self.checks += 1;
+                        self.fail(&format!("{path}.{name}"), format!("expected {} values, actual {}", ev.len(), actual[name]));
+                        continue;
+                    }
+                    for i in 0..ev.len() {
+                        self.num(&format!("{path}.{name}[{i}]"), &av[i], &ev[i], pair_tol(tol, &l[i], &u[i]));
+                    }
+                }
+            }
+            _ => {
+                let (l, u) = (first(el), first(eu));
+                let t = pair_tol(tol, l, u);
+                self.num(&format!("{path}.ci_lb"), &actual["ci_lb"], el, t);
+                self.num(&format!("{path}.ci_ub"), &actual["ci_ub"], eu, t);
+            }
+        }
+    }
+
+    /// Integers, strings, booleans and vectors of them: exactly equal.
+    fn same(&mut self, path: &str, actual: &Value, expected: &Value) {
+        self.checks += 1;
+        let eq = match (actual.as_f64(), expected.as_f64()) {
+            (Some(a), Some(e)) => a == e,
+            _ => actual == expected,
+        };
+        if !eq {
+            self.fail(path, format!("expected {expected}, actual {actual}"));
+        }
+    }
+
+    fn finish(self, total: &mut usize, failures: &mut Vec<String>) {
+        println!("{}: {} fields compared, {} mismatches", self.id, self.checks, self.failures.len());
+        *total += self.checks;
+        failures.extend(self.failures);
+    }
+}
+
+fn first(v: &Value) -> &Value {
+    match v {
+        Value::Array(a) if a.len() == 1 => &a[0],
+        other => other,
+    }
+}
+
+fn report(what: &str, cases: usize, total: usize, failures: &[String]) {
+    assert!(cases > 0, "{what}: no oracle case compared");
+    assert!(failures.is_empty(), "{what}: {} mismatches with metafor:\n{}", failures.len(), failures.join("\n"));
+    println!("{what}: {total} fields of {cases} oracle case(s) match metafor");
+}
+
+fn read_json(path: &Path) -> Value {
+    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+}
+
+/// The oracle's cases of one group (from `cases/index.json`), or `None` when `../shared` is absent.
+fn oracle_cases(group: &str) -> Option<Vec<Value>> {
+    let index = oracle().join("cases/index.json");
+    if !index.exists() {
+        println!("skipping: {} not found", index.display());
+        return None;
+    }
+    let cases: Vec<Value> = read_json(&index)["cases"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|c| c["group"] == group)
+        .map(|c| read_json(&oracle().join(c["file"].as_str().unwrap())))
+        .collect();
+    assert!(!cases.is_empty(), "index.json lists no case of group {group}");
+    Some(cases)
+}
+
+fn calls(case: &Value) -> Vec<String> {
+    case["calls"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+}
+
+fn call_starting(case: &Value, prefix: &str) -> String {
+    calls(case).into_iter().find(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{}: no call {prefix}", case["id"]))
+}
+
+/// Splits a CSV line at the commas outside double quotes (quotes removed).
+fn csv_fields(line: &str) -> Vec<String> {
+    let (mut out, mut cur, mut quoted) = (Vec::new(), String::new(), false);
+    for ch in line.chars() {
+        match ch {
+            '"' => quoted = !quoted,
+            ',' if !quoted => out.push(std::mem::take(&mut cur)),
+            c => cur.push(c),
+        }
+    }
+    out.push(cur);
+    out
+}
+
+/// An R call as (function, [(argument name, value)]), values unquoted; positional arguments have no name.
+fn r_call(call: &str) -> (String, Vec<(Option<String>, String)>) {
+    let call = call.split_once("<-").map_or(call, |(_, r)| r).trim();
+    let (func, rest) = call.split_once('(').unwrap();
+    let inner = rest.strip_suffix(')').unwrap_or_else(|| panic!("not a call: {call}"));
+    let (mut parts, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0i32, None);
+    for ch in inner.chars() {
+        match (ch, quote) {
+            ('\'' | '"', None) => quote = Some(ch),
+            (c, Some(q)) if c == q => quote = None,
+            ('(', None) => depth += 1,
+            (')', None) => depth -= 1,
+            (',', None) if depth == 0 => {
+                parts.push(std::mem::take(&mut cur));
+                continue;
+            }
+            _ => {}
+        }
+        cur.push(ch);
+    }
+    parts.push(cur);
+    let args = parts
+        .iter()
+        .map(|p| {
+            let p = p.trim();
+            match p.split_once('=') {
+                Some((name, value)) if !value.starts_with('=') && name.trim().chars().all(|c| c.is_alphanumeric() || c == '.' || c == '_') => {
+                    (Some(name.trim().to_string()), value.trim().trim_matches('\'').trim_matches('"').to_string())
+                }
+                _ => (None, p.to_string()),
+            }
+        })
+        .collect();
+    (func.trim().to_string(), args)
+}
+
+/// τ² estimators that metafor iterates (their default-convergence output is compared loosely).
+fn iterative(model_call: &str) -> bool {
+    let (func, args) = r_call(model_call);
+    if func != "rma" {
+        return false;
+    }
+    let method = args.iter().find(|(n, _)| n.as_deref() == Some("method")).map_or("REML", |(_, v)| v.as_str());
+    !matches!(method, "EE" | "FE" | "DL" | "HE" | "HS" | "HSk" | "SJ")
+}
+
+/// The `vigil meta` options equivalent to a metafor call (`rma`, `rma.mh`, `rma.peto` or `escalc`).
+/// Panics on an argument it cannot translate, so a case can never run with other options than R's.
+fn cli_args(call: &str, ignore: &[&str]) -> Vec<String> {
+    let (func, args) = r_call(call);
+    let mut out: Vec<String> = match func.as_str() {
+        "rma" | "escalc" => vec![],
+        "rma.mh" => vec!["--model".into(), "mh".into()],
+        "rma.peto" => vec!["--model".into(), "peto".into(), "--measure".into(), "PETO".into()],
+        other => panic!("{call}: no CLI equivalent of {other}"),
+    };
+    for (name, value) in args {
+        match name.as_deref() {
+            None if value == "yi" || value == "vi" => {}
+            Some("ai" | "bi" | "ci" | "di" | "n1i" | "n2i" | "data") => {}
+            Some(n) if ignore.contains(&n) => {}
+            Some("measure") => out.extend(["--measure".into(), value]),
+            Some("method") if value == "EE" => out.extend(["--model".into(), "ee".into()]),
+            Some("method") => out.extend(["--method".into(), value]),
+            Some("test") => out.extend(["--test".into(), value]),
+            Some("drop00") if value == "TRUE" => out.push("--drop00".into()),
+            Some("drop00") if value == "FALSE" => {}
+            other => panic!("{call}: argument {other:?} = {value} has no CLI equivalent in this test"),
+        }
+    }
+    out
+}
+
+/// The case's data set with its 2×2 columns renamed as the call maps them (`ai=tpos` → `ai`) and its
+/// study label column named `study`; written to `dir`.
+fn case_data(dir: &tempfile::TempDir, case: &Value, call: &str) -> String {
+    let text = std::fs::read_to_string(oracle().join(case["dataset"].as_str().unwrap())).unwrap();
+    let (header, body) = text.split_once('\n').unwrap();
+    let mut cols = csv_fields(header.trim_end());
+    for (name, value) in r_call(call).1 {
+        if let Some(n @ ("ai" | "bi" | "ci" | "di" | "n1i" | "n2i")) = name.as_deref() {
+            let c = cols.iter_mut().find(|c| **c == value).unwrap_or_else(|| panic!("{call}: no column {value}"));
+            *c = n.to_string();
+        }
+    }
+    if !cols.iter().any(|c| c == "study") {
+        let c = cols.iter_mut().find(|c| *c == "trial" || *c == "id").expect("a study label column");
+        *c = "study".to_string();
+    }
+    let header: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
+    write(dir, "data.csv", &format!("{}\n{body}", header.join(",")))
+}
+
+/// Runs `vigil meta` on the case's data with the options of `model_call` plus `extra`.
+fn run_case(case: &Value, model_call: &str, ignore: &[&str], extra: &[&str]) -> Value {
+    let d = tempfile::tempdir().unwrap();
+    let f = case_data(&d, case, model_call);
+    let mut args: Vec<String> = vec!["meta".into(), f, "--format".into(), "json".into()];
+    args.extend(cli_args(model_call, ignore));
+    args.extend(extra.iter().map(|s| s.to_string()));
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    json_of(&args)
+}
+
+/// The `cumulative` block against a `cumul(res, order=...)` case.
+fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
+    let model = call_starting(case, "res <- rma");
+    let e = &case["expected"]["cumul"];
+    let a = &j["cumulative"];
+    let (td, tau2) = if iterative(&model) { (Tol::Rel(LOOSE), None) } else { (Tol::Rel(STRICT), Some(Tol::Rel(STRICT))) };
+    for (name, ev) in e.as_object().unwrap() {
+        let path = format!("cumulative.{name}");
+        match name.as_str() {
+            "estimate" | "se" | "zval" | "I2" | "H2" => c.vec(&path, &a[name], ev, td),
+            "pval" => c.vec(&path, &a[name], ev, p_tol(td)),
+            "Q" => c.vec(&path, &a[name], ev, Tol::Rel(STRICT)),
+            "Qp" => c.vec(&path, &a[name], ev, p_tol(Tol::Rel(STRICT))),
+            "tau2" => match tau2 {
+                Some(t) => c.vec(&path, &a[name], ev, t),
+                None => {
+                    for (i, x) in ev.as_array().unwrap().iter().enumerate() {
+                        c.num(&format!("{path}[{i}]"), &a[name][i], x, default_tau2_tol(x));
+                    }
+                }
+            },
+            "ci_lb" => {
+                for i in 0..ev.as_array().unwrap().len() {
+                    let row = serde_json::json!({"ci_lb": a["ci_lb"][i], "ci_ub": a["ci_ub"][i]});
+                    let erow = serde_json::json!({"ci_lb": e["ci_lb"][i], "ci_ub": e["ci_ub"][i]});
+                    c.bounds(&format!("cumulative[{i}]"), &row, &erow, td);
+                }
+            }
+            "ci_ub" => {}
+            "slab" => c.same(&path, &a["slab"], ev),
+            "order_rows_1based" => {
+                // The study labels of the CLI's order, as 1-based rows of the data set.
+                let text = std::fs::read_to_string(oracle().join(case["dataset"].as_str().unwrap())).unwrap();
+                let labels: Vec<String> = text.lines().skip(1).map(|l| csv_fields(l)[0].clone()).collect();
+                let rows: Vec<Value> = a["slab"]
+                    .as_array()
+                    .map(|s| s.iter().map(|x| Value::from(labels.iter().position(|l| Some(l.as_str()) == x.as_str()).map_or(0, |p| p + 1))).collect())
+                    .unwrap_or_default();
+                c.same(&path, &Value::Array(rows), ev);
+            }
+            other => c.fail(&path, format!("field {other} of the oracle is not compared")),
+        }
+    }
+}
+
+/// One fitted model of a subgroup analysis (metafor's `rma` fields) against the oracle's.
+fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: bool) {
+    let td = Tol::Rel(if iterative { LOOSE } else { STRICT });
+    for (name, ev) in e.as_object().unwrap() {
+        let p = format!("{path}.{name}");
+        match name.as_str() {
+            "k" | "p" | "method" | "test" => c.same(&p, &a[name], ev),
+            "beta" | "se" | "zval" | "I2" | "H2" | "weights_pct" => c.vec(&p, &a[name], ev, td),
+            "pval" => c.vec(&p, &a[name], ev, p_tol(td)),
+            "ci_lb" => c.bounds(path, a, e, td),
+            "ci_ub" => {}
+            "df" => c.num(&p, &a["dfs"], ev, Tol::Rel(STRICT)),
+            "tau2" if iterative => c.num(&p, &a[name], ev, default_tau2_tol(ev)),
+            "tau" if iterative => {
+                // Through the τ² slack: √(τ² ± slack).
+                let (t2, Tol::Abs(s)) = (e["tau2"].as_f64().unwrap_or(f64::NAN), default_tau2_tol(&e["tau2"])) else { unreachable!() };
+                c.num(&p, &a[name], ev, Tol::Range((t2 - s).max(0.0).sqrt(), (t2 + s).sqrt()))
+            }
+            "tau2" | "tau" => c.num(&p, &a[name], ev, td),
+            "se_tau2" => c.num(&p, &a[name], ev, if e["method"] == "EE" { Tol::Rel(STRICT) } else { td }),
+            "QE" => c.num(&p, &a[name], ev, Tol::Rel(STRICT)),
+            "QEp" => c.num(&p, &a[name], ev, p_tol(Tol::Rel(STRICT))),
+            "QE_df" => c.same(&p, &a[name], ev),
+            "vt_typical_within_var" => c.num(&p, &a["vt"], ev, Tol::Rel(STRICT)),
+            "QM" => c.num(&p, &a[name], ev, td),
+            "QMp" => c.num(&p, &a[name], ev, p_tol(td)),
+            "QM_df" => {
+                c.same(&format!("{p}[0]"), &a[name][0], &ev[0]);
+                c.num(&format!("{p}[1]"), &a[name][1], &ev[1], Tol::Rel(STRICT));
+            }
+            "fitstats" => {
+                for (fit, fe) in ev.as_object().unwrap() {
+                    for (stat, x) in fe.as_object().unwrap() {
+                        c.num(&format!("{p}.{fit}.{stat}"), &a["fitstats"][fit][stat], x, td);
+                    }
+                }
+            }
+            "coef_names" => {
+                // metafor names the dummies of `factor(alloc)` "factor(alloc)random", vigil "allocrandom".
+                let names: Vec<Value> = match ev {
+                    Value::Array(v) => v.iter().map(|n| Value::from(n.as_str().unwrap().replace("factor(", "").replace(')', ""))).collect(),
+                    one => vec![one.clone()],
+                };
+                if a.get("coef_names").is_some() || names.len() > 1 {
+                    c.same(&p, &a["coef_names"], &Value::Array(names));
+                }
+            }
+            // Not in the CLI's JSON: the confidence level of each fit (the run's `level` is checked
+            // by the caller), the variance-covariance matrix, R², and the oracle's own derived values.
+            "level_pct" | "vcov" | "R2" | "derived" => {}
+            other => c.fail(&p, format!("field {other} of the oracle is not compared")),
+        }
+    }
+}
+
+/// Cumulative meta-analysis (`cumul(res, order=year)`): every oracle case, every row, every column.
+#[test]
+fn cumulative_matches_metafor() {
+    let Some(cases) = oracle_cases("cumulative") else { return };
+    let (mut total, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        let model = call_starting(case, "res <- rma");
+        let (_, args) = r_call(&call_starting(case, "cumul("));
+        assert_eq!(args.len(), 2, "{}: unexpected cumul arguments", c.id);
+        let order = args.iter().find(|(n, _)| n.as_deref() == Some("order")).map(|(_, v)| v.clone()).expect("order=");
+        let j = run_case(case, &model, &[], &["--cumulative", &order]);
+        check_cumulative(&mut c, &j, case);
+        c.finish(&mut total, &mut failures);
+    }
+    report("cumulative", cases.len(), total, &failures);
+}
+
+/// Egger-type regression test (`regtest(res, model=...)`).
+#[test]
+fn regtest_matches_metafor() {
+    let Some(cases) = oracle_cases("regtest") else { return };
+    let (mut total, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        let model = call_starting(case, "res <- rma");
+        let (_, args) = r_call(&call_starting(case, "regtest("));
+        let mut kind = "rma".to_string();
+        for (n, v) in &args {
+            match n.as_deref() {
+                None if v == "res" => {}
+                Some("model") => kind = v.clone(),
+                Some("ret.fit") => {}
+                Some("predictor") if v == "sei" => {}
+                other => panic!("{}: regtest argument {other:?} = {v} has no CLI equivalent", c.id),
+            }
+        }
+        let j = run_case(case, &model, &[], &["--regtest", &kind]);
+        let (e, a) = (&case["expected"]["regtest"], &j["regtest"]);
+        // The `rma` version refits a meta-regression whose τ² metafor converges loosely.
+        let tol = Tol::Rel(if kind == "rma" && iterative(&model) { LOOSE } else { STRICT });
+        for (name, ev) in e.as_object().unwrap() {
+            let p = format!("regtest.{name}");
+            match name.as_str() {
+                "model" | "predictor" => c.same(&p, &a[name], ev),
+                "zval" | "limit_estimate" | "fit_coef" => c.vec(&p, &a[name], ev, tol),
+                "pval" => c.num(&p, &a[name], ev, p_tol(tol)),
+                "dfs" => c.num(&p, &a[name], ev, Tol::Rel(STRICT)),
+                "limit_ci_lb" => {
+                    let t = pair_tol(tol, &e["limit_ci_lb"], &e["limit_ci_ub"]);
+                    c.num(&p, &a[name], ev, t);
+                    c.num("regtest.limit_ci_ub", &a["limit_ci_ub"], &e["limit_ci_ub"], t);
+                }
+                "limit_ci_ub" => {}
+                // The CLI's JSON has no coefficient names; fit_coef is (intercept, slope) as in metafor.
+                "fit_coef_names" => {}
+                other => c.fail(&p, format!("field {other} of the oracle is not compared")),
+            }
+        }
+        c.finish(&mut total, &mut failures);
+    }
+    report("regtest", cases.len(), total, &failures);
+}
+
+/// Trim-and-fill (`trimfill(res)`): k0 and side exactly, the refitted model, the filled data.
+#[test]
+fn trimfill_matches_metafor() {
+    let Some(cases) = oracle_cases("trimfill") else { return };
+    let (mut total, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        let model = call_starting(case, "res <- rma");
+        let (_, args) = r_call(&call_starting(case, "trimfill("));
+        let mut estimator = "L0".to_string();
+        for (n, v) in &args {
+            match n.as_deref() {
+                None if v == "res" => {}
+                Some("estimator") => estimator = v.clone(),
+                other => panic!("{}: trimfill argument {other:?} = {v} has no CLI equivalent", c.id),
+            }
+        }
+        let j = run_case(case, &model, &[], &["--trimfill", &estimator]);
+        let (e, a) = (&case["expected"]["trimfill"], &j["trimfill"]);
+        let it = iterative(&model);
+        let tol = Tol::Rel(if it { LOOSE } else { STRICT });
+        c.same("trimfill.estimator", &a["estimator"], &Value::from(estimator.clone()));
+        for (name, ev) in e.as_object().unwrap() {
+            let p = format!("trimfill.{name}");
+            match name.as_str() {
+                "k0" | "side" | "filled" => c.same(&p, &a[name], ev),
+                "k_after" => c.same(&p, &a["k"], ev),
+                "se_k0" | "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "tau2" => c.num(&p, &a[name], ev, tol),
+                "pval" | "QEp" => c.num(&p, &a[name], ev, p_tol(tol)),
+                // The R0 estimator's p-value is not implemented (docs/meta.md); for L0 metafor gives NA.
+                "p_k0" => c.num(&p, &a[name], ev, tol),
+                "ci_lb" => c.bounds("trimfill", a, e, tol),
+                "ci_ub" => {}
+                "yi_after" => c.vec(&p, &a[name], ev, tol),
+                "vi_after" => c.vec(&p, &a[name], ev, Tol::Rel(STRICT)),
+                // The model before filling is the run's top-level fit.
+                "original_beta" => c.num(&p, &j["beta"], ev, tol),
+                "original_tau2" => c.num(&p, &j["tau2"], ev, if it { default_tau2_tol(ev) } else { tol }),
+                other => c.fail(&p, format!("field {other} of the oracle is not compared")),
+            }
+        }
+        c.finish(&mut total, &mut failures);
+    }
+    report("trimfill", cases.len(), total, &failures);
+}
+
+/// The `subgroup` block against a subgroup case: the separate-τ² fits, the Q-between test, and the
+/// common-τ² mixed-effects model.
+fn check_subgroup(c: &mut Checker, j: &Value, case: &Value) {
+    let e = &case["expected"];
+    let a = &j["subgroup"];
+    let model = calls(case)[1].clone();
+    let it = iterative(&model);
+    let td = Tol::Rel(if it { LOOSE } else { STRICT });
+    c.same("subgroup.groups", &a["groups"], &e["groups"]);
+    for g in e["groups"].as_array().unwrap() {
+        let g = g.as_str().unwrap();
+        let ex = &e["per_subgroup_separate_tau2"][g];
+        c.same(&format!("separate.{g}.level"), &j["level"], &ex["level_pct"]);
+        check_model(c, &format!("separate.{g}"), &a["separate_tau2"][g], ex, it);
+    }
+    let (tb, ab) = (&e["test_between_separate_tau2"], &a["test_between"]);
+    c.num("between.QM", &ab["QM"], &tb["QM"], td);
+    c.num("between.QMp", &ab["QMp"], &tb["QMp"], p_tol(td));
+    c.same("between.QM_df", &ab["QM_df"], &tb["QM_df"][0]);
+    c.num("between.Q_between_from_intercept_only_EE", &ab["QM"], &tb["Q_between_from_intercept_only_EE"], td);
+    c.num("between.Q_between_p", &ab["QMp"], &tb["Q_between_p"], p_tol(td));
+    let me = &e["mixed_effects_common_tau2"];
+    c.same("common_tau2.level", &j["level"], &me["level_pct"]);
+    check_model(c, "common_tau2", &a["common_tau2"], me, it);
+}
+
+/// Subgroups by `alloc` (`--subgroup alloc`), every oracle case.
+#[test]
+fn subgroup_matches_metafor() {
+    let Some(cases) = oracle_cases("subgroup") else { return };
+    let (mut total, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        let calls = calls(case);
+        // calls[0] is escalc (the measure and the 2×2 columns), calls[1] a per-subgroup rma (the method).
+        let mods = calls.iter().find(|x| x.starts_with("me <- rma(")).expect("me <- rma(...)");
+        let col = mods.split("factor(").nth(1).and_then(|s| s.split(')').next()).expect("mods = ~ factor(col)");
+        let d = tempfile::tempdir().unwrap();
+        let f = case_data(&d, case, &calls[0]);
+        let mut args: Vec<String> = vec!["meta".into(), f, "--format".into(), "json".into(), "--subgroup".into(), col.into()];
+        args.extend(cli_args(&calls[0], &[]));
+        args.extend(cli_args(&calls[1], &["subset"]));
+        let args: Vec<&str> = args.iter().map(String::as_str).collect();
+        let j = json_of(&args);
+        check_subgroup(&mut c, &j, case);
+        c.finish(&mut total, &mut failures);
+    }
+    report("subgroup", cases.len(), total, &failures);
+}
+
+/// The `confint` block against `confint(res)` / `confint(res, type='PL')` of an rma_uni case.
+fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
+    let e = &case["expected"];
+    let model = call_starting(case, "res <- rma(");
+    let it = iterative(&model);
+    let ct = &e["confint_tight"];
+    let vt = e["model"]["vt_typical_within_var"].as_f64().expect("vt");
+    let tf = |name: &str, t: f64| -> f64 {
+        let t = t.max(0.0);
+        match name {
+            "tau2" => t,
+            "tau" => t.sqrt(),
+            "I2" => 100.0 * t / (t + vt),
+            _ => t / vt + 1.0,
+        }
+    };
+    let near0 = ct["tau2"]["estimate"].as_f64().is_some_and(|t| t < 1e-4);
+    for name in ["tau2", "tau", "I2", "H2"] {
+        let p = format!("confint.QP.{name}");
+        let a = &j["confint"]["QP"][name];
+        // The estimate: our τ² is converged tightly, so against confint_tight (a closed form also
+        // against the default fit's confint); at a boundary optimum through τ² ± 1e-6.
+        let et = ct["tau2"]["estimate"].as_f64().unwrap();
+        if it && near0 {
+            let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
+            c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], t);
+        } else {
+            c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], Tol::Rel(TIGHT));
+        }
+        if !it {
+            c.num(&format!("{p}.estimate(default)"), &a["estimate"], &e["confint"][name]["estimate"], Tol::Rel(STRICT));
+        }
+        // The Q-profile bounds against the tightly found ones.
+        for b in ["ci_lb", "ci_ub"] {
+            c.num(&format!("{p}.{b}"), &a[b], &ct[name][b], Tol::Rel(TIGHT));
+        }
+        // Profile likelihood (ML/REML): no tight copy, bounds through uniroot's slack on τ².
+        if let Some(pl) = e.get("confint_PL") {
+            let p = format!("confint.PL.{name}");
+            let a = &j["confint"]["PL"][name];
+            if it && near0 {
+                let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
+                c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], t);
+            } else {
+                c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], Tol::Rel(TIGHT));
+            }
+            for b in ["ci_lb", "ci_ub"] {
+                let eb = pl["tau2"][b].as_f64().unwrap_or(f64::NAN);
+                let t = Tol::Range(tf(name, eb - UNIROOT_ABS), tf(name, eb + UNIROOT_ABS));
+                c.num(&format!("{p}.{b}"), &a[b], &pl[name][b], t);
+            }
+        }
+    }
+}
+
+/// Heterogeneity intervals (`confint`): every rma_uni case with a tight copy (94 cases, 30 with PL).
+#[test]
+fn confint_matches_metafor() {
+    let Some(cases) = oracle_cases("rma_uni") else { return };
+    let (mut total, mut failures, mut n) = (0, Vec::new(), 0);
+    for case in cases.iter().filter(|c| c["expected"].get("confint_tight").is_some()) {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        let model = call_starting(case, "res <- rma(");
+        let j = run_case(case, &model, &[], &[]);
+        check_confint(&mut c, &j, case);
+        c.finish(&mut total, &mut failures);
+        n += 1;
+    }
+    report("confint", n, total, &failures);
 }
