@@ -21,20 +21,91 @@ fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
     store
 }
 
+/// The reports of a store as report-level rows `id,drug,event,sex,age_group`, joined here from the
+/// Parquet tables themselves (not through `vigil_store::read::load_reports`, the loader under test):
+/// reports × their suspect (PS/SS) drugs' ingredients × their reactions' PTs, names trimmed and
+/// upper-cased, blank names left out, a report with no drug or no reaction left out, matched on
+/// (primaryid, batch). Reports are written in the order of the reports table, so that strata are
+/// numbered in the same order as the loader numbers them (the expected counts are sums over strata,
+/// and another order changes their last bits).
+fn rows_joined_from_parquet(store: &Path, out: &Path) -> usize {
+    use arrow::array::{Array, AsArray};
+    use arrow::datatypes::{UInt32Type, UInt64Type};
+    use std::collections::{BTreeSet, HashMap};
+    use vigil_store::layout::ChildTable;
+    let s = vigil_store::read::Store::open(store).unwrap();
+    let mut order: Vec<(u64, u32)> = Vec::new();
+    let mut reports: HashMap<(u64, u32), (String, String, BTreeSet<String>, BTreeSet<String>)> = HashMap::new();
+    for rb in s.read_reports(Some(&["primaryid", "batch", "sex", "age_group"])).unwrap() {
+        let (pid, bat) = (rb.column(0).as_primitive::<UInt64Type>(), rb.column(1).as_primitive::<UInt32Type>());
+        let (sex, age) = (rb.column(2).as_string::<i32>(), rb.column(3).as_string::<i32>());
+        for i in 0..rb.num_rows() {
+            let label = |a: &arrow::array::StringArray| if a.is_null(i) || a.value(i).is_empty() { "unknown".to_owned() } else { a.value(i).to_owned() };
+            order.push((pid.value(i), bat.value(i)));
+            reports.insert((pid.value(i), bat.value(i)), (label(sex), label(age), BTreeSet::new(), BTreeSet::new()));
+        }
+    }
+    for (table, cols) in [(ChildTable::Drugs, &["primaryid", "batch", "role_cod", "ingredient"][..]), (ChildTable::Reactions, &["primaryid", "batch", "pt"][..])] {
+        for (_, path) in s.child_files(table) {
+            for rb in vigil_store::read::read_parquet(&path, Some(cols)).unwrap() {
+                let (pid, bat) = (rb.column(0).as_primitive::<UInt64Type>(), rb.column(1).as_primitive::<UInt32Type>());
+                let name = rb.column(cols.len() - 1).as_string::<i32>();
+                for i in 0..rb.num_rows() {
+                    if table == ChildTable::Drugs {
+                        let role = rb.column(2).as_string::<i32>();
+                        let r = if role.is_null(i) { "" } else { role.value(i).trim() };
+                        if !(r.eq_ignore_ascii_case("PS") || r.eq_ignore_ascii_case("SS")) {
+                            continue;
+                        }
+                    }
+                    if name.is_null(i) || name.value(i).trim().is_empty() {
+                        continue;
+                    }
+                    if let Some(rep) = reports.get_mut(&(pid.value(i), bat.value(i))) {
+                        let n = name.value(i).trim().to_uppercase();
+                        if table == ChildTable::Drugs { rep.2.insert(n) } else { rep.3.insert(n) };
+                    }
+                }
+            }
+        }
+    }
+    let mut w = csv::Writer::from_path(out).unwrap();
+    w.write_record(["id", "drug", "event", "sex", "age_group"]).unwrap();
+    let mut rows = 0;
+    for key in &order {
+        let (sex, age, drugs, events) = &reports[key];
+        let pid = key.0;
+        for d in drugs {
+            for e in events {
+                w.write_record([&pid.to_string(), d, e, sex, age]).unwrap();
+                rows += 1;
+            }
+        }
+    }
+    w.flush().unwrap();
+    rows
+}
+
 /// `signals --store` must equal `signals --counts` on the same reports exported row-wise
-/// (`id,drug,event[,strata]`), stratified or not, with the same prior: two independent paths to
-/// the same counts (the store loader and the report-level file reader).
+/// (`id,drug,event[,strata]`), stratified or not, with the same prior. The rows come from two
+/// places: `export_rows_csv` (the store loader itself) and a join written in this test from the
+/// Parquet tables, which checks the loader's matching, role filter and strata independently.
 #[test]
 fn store_and_exported_rows_give_identical_signals() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 3000);
     let prior = dir.path().join("prior.json");
     ok(vigil().args(["signals", "--store"]).arg(&store).args(["--fit-only", "--out"]).arg(&prior));
-    for stratify in [vec![], vec!["sex".to_owned(), "age_group".to_owned()]] {
+    let joined = dir.path().join("joined.csv");
+    let joined_rows = rows_joined_from_parquet(&store, &joined);
+    for (stratify, independent) in [(vec![], false), (vec!["sex".to_owned(), "age_group".to_owned()], false), (vec![], true), (vec!["sex".to_owned(), "age_group".to_owned()], true)] {
         let query = vigil_store::read::ReportQuery { stratify: stratify.clone(), ..Default::default() };
-        let rows = dir.path().join("rows.csv");
-        let n = vigil_store::read::export_rows_csv(&store, &query, std::fs::File::create(&rows).unwrap()).unwrap();
-        assert!(n > 3000, "{n} rows exported");
+        let rows = if independent { joined.clone() } else { dir.path().join("rows.csv") };
+        if !independent {
+            let n = vigil_store::read::export_rows_csv(&store, &query, std::fs::File::create(&rows).unwrap()).unwrap();
+            assert!(n > 3000, "{n} rows exported");
+            assert_eq!(n as usize, joined_rows, "the loader's rows and the rows joined from the Parquet tables");
+        }
         let mut strat_args = vec![];
         if !stratify.is_empty() {
             strat_args = vec!["--stratify".to_owned(), stratify.join(",")];
@@ -46,7 +117,7 @@ fn store_and_exported_rows_give_identical_signals() {
             v.sort();
             v
         };
-        assert_eq!(sorted(&from_store), sorted(&from_rows), "stratify {stratify:?}");
+        assert_eq!(sorted(&from_store), sorted(&from_rows), "stratify {stratify:?}, rows joined in the test: {independent}");
         assert!(from_store.lines().count() > 1000);
     }
 }
