@@ -126,6 +126,13 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     run_ok(vigil().args(["ingest", "faers"]).arg(&small).arg("--store").arg(&store).arg("--quiet"));
     let (v1, n1) = live_reports(&store);
     assert_eq!(v1, "v000001");
+    // What the store answers before any kill: every pair's scores, byte for byte.
+    let scores = || {
+        let out = vigil().args(["signals", "--store"]).arg(&store).args(["--format", "csv"]).output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        out.stdout
+    };
+    let scores_before = scores();
     let mut killed_mid_run = 0;
     for delay_ms in [50u64, 300, 800, 1500, 2500] {
         let mut child = vigil()
@@ -151,6 +158,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
         // Either the kill landed before the switch (old version, same reports) or after it.
         if v == v1 {
             assert_eq!(n, n1, "killed at {delay_ms} ms: old version changed");
+            assert!(scores() == scores_before, "killed at {delay_ms} ms: the old version's signals changed");
         } else {
             assert!(n > n1);
         }
