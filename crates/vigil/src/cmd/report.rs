@@ -412,7 +412,7 @@ fn render_html(r: &Value) -> String {
     let sig = &r["signals"];
     let _ = write!(h, "<h2>1. Post-marketing signals</h2><p>Disproportionality of {} with each reaction of interest: PRR (Evans), ROR (Woolf CI), IC (WHO-UMC shrinkage), MGPS EBGM with EB05–EB95 (prior fitted exactly on all pairs: −log-likelihood {:.3}{}). Command: <code>{}</code></p>",
         esc(drug), r["prior"]["neg_log_lik"].as_f64().unwrap_or(f64::NAN),
-        r["prior"]["at_bound"].as_array().filter(|a| !a.is_empty()).map(|a| format!(", parameters on a bound: {}", esc(&Value::Array(a.clone()).to_string()))).unwrap_or_default(),
+        r["prior"]["at_bound"].as_array().filter(|a| !a.is_empty()).map(|a| format!(", on the bound of {} (see the boundary policy in docs/signals.md)", esc(&a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")))).unwrap_or_default(),
         esc(sig["command"].as_str().unwrap_or("")));
     h += &score_table(sig["of_interest"].as_array().map(Vec::as_slice).unwrap_or(&[]), "interest");
     h += "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";

@@ -258,12 +258,6 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         }
     };
     drop(fit_phase);
-    if !fit.at_bound.is_empty() {
-        eprintln!(
-            "vigil: warning: the MGPS prior's maximum-likelihood estimate lies on the bound of {}: the likelihood keeps rising towards the boundary (see docs/signals.md, \"Boundary policy\")",
-            fit.at_bound.join(", ")
-        );
-    }
     let drug_filter = args.drug.as_deref().map(str::to_uppercase);
     let event_filter = args.event.as_deref().map(str::to_uppercase);
     let keep: Vec<usize> = if args.fit_only {
@@ -409,8 +403,20 @@ impl Args {
     }
 }
 
+/// The boundary warning of the policy in docs/signals.md, printed by `vigil signals` (the report
+/// and the demo show the bound in their own output instead of repeating it for every view).
+fn warn_if_on_bound(fit: &PriorFit) {
+    if !fit.at_bound.is_empty() {
+        eprintln!(
+            "vigil: warning: the MGPS prior's maximum-likelihood estimate lies on the bound of {}: the likelihood keeps rising towards the boundary (see docs/signals.md, \"Boundary policy\")",
+            fit.at_bound.join(", ")
+        );
+    }
+}
+
 pub fn run(args: Args) -> Result<()> {
     let (fit, selection) = compute(&args)?;
+    warn_if_on_bound(&fit);
     if args.fit_only {
         let json = serde_json::to_string_pretty(&fit)? + "\n";
         return write_atomically(args.out.as_deref(), json.as_bytes());
