@@ -5,9 +5,9 @@
 //! quantile, `ln(1 − eˣ)` computed without cancellation, and the quantile of a mixture of gamma
 //! distributions, which every interval in this crate (IC025/IC975, EB05/EB95) reduces to.
 
-use statrs::function::erf::erfc_inv;
 use crate::incomplete_gamma::{incomplete_gamma, GammaShape};
-use statrs::function::gamma::{gamma_lr, gamma_ur, ln_gamma};
+use statrs::function::erf::erfc_inv;
+use statrs::function::gamma::{gamma_lr, ln_gamma};
 
 /// The trigamma function ψ′(x) = d²/dx² ln Γ(x), for x > 0.
 ///
@@ -58,10 +58,19 @@ pub fn normal_quantile(p: f64) -> f64 {
 /// `ln(1 − eˣ)` for x ≤ 0, without cancellation (Mächler 2012, "Accurately computing
 /// log(1 − exp(−|a|))", the Rmpfr vignette): `ln(−expm1(x))` for x > −ln 2, else `ln1p(−eˣ)`.
 pub fn ln_one_minus_exp(x: f64) -> f64 {
+    exp_and_one_minus_exp(x).2
+}
+
+/// (eˣ, 1 − eˣ, ln(1 − eˣ)) for x ≤ 0, each without cancellation, by the split of
+/// [`ln_one_minus_exp`]: from `expm1(x)` for x > −ln 2, from `exp(x)` below.
+#[inline]
+pub fn exp_and_one_minus_exp(x: f64) -> (f64, f64, f64) {
     if x > -std::f64::consts::LN_2 {
-        (-x.exp_m1()).ln()
+        let em = x.exp_m1();
+        (1.0 + em, -em, (-em).ln())
     } else {
-        (-x.exp()).ln_1p()
+        let e = x.exp();
+        (e, 1.0 - e, (-e).ln_1p())
     }
 }
 
@@ -74,18 +83,6 @@ pub fn gamma_cdf(a: f64, x: f64) -> f64 {
         1.0
     } else {
         gamma_lr(a, x)
-    }
-}
-
-/// The upper tail Q(a, x) = 1 − P(a, x), computed directly so that it keeps its relative accuracy
-/// far in the tail.
-pub fn gamma_sf(a: f64, x: f64) -> f64 {
-    if x <= 0.0 {
-        1.0
-    } else if x.is_infinite() {
-        0.0
-    } else {
-        gamma_ur(a, x)
     }
 }
 
@@ -136,18 +133,27 @@ pub struct GammaComponent {
 /// # Edge cases
 /// `prob ≤ 0` gives 0, `prob ≥ 1` gives +∞; components with zero weight are ignored.
 pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
-    const MAX: usize = 4;
-    if components.iter().filter(|c| c.weight > 0.0).count() > MAX {
-        return gamma_mixture_quantile_many(components, prob);
+    if prob <= 0.0 || prob >= 1.0 {
+        return gamma_mixture_quantile_with_shapes(&[], &[], prob);
     }
-    let mut shapes = [GammaShape::with_ln_gamma(1.0, 0.0); MAX];
-    for (slot, c) in shapes.iter_mut().zip(components.iter().filter(|c| c.weight > 0.0)) {
-        *slot = GammaShape::new(c.shape);
+    // The components with weight, and their shapes' constants, in fixed-size storage.
+    let mut comps = [GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }; MAX_COMPONENTS];
+    let mut shapes = [GammaShape::with_ln_gamma(1.0, 0.0); MAX_COMPONENTS];
+    let mut k = 0;
+    for c in components.iter().filter(|c| c.weight > 0.0) {
+        if k == MAX_COMPONENTS {
+            return gamma_mixture_quantile_many(components, prob);
+        }
+        comps[k] = *c;
+        shapes[k] = GammaShape::new(c.shape);
+        k += 1;
     }
-    let positive: Vec<GammaComponent> = components.iter().filter(|c| c.weight > 0.0).copied().collect();
-    let k = positive.len();
-    gamma_mixture_quantile_with_shapes(&positive, &shapes[..k], prob)
+    gamma_mixture_quantile_with_shapes(&comps[..k], &shapes[..k], prob)
 }
+
+/// Components a quantile is solved for with fixed-size storage (two in MGPS, one for the IC);
+/// more go to plain bisection.
+const MAX_COMPONENTS: usize = 4;
 
 /// [`gamma_mixture_quantile`] when the shapes' constants are already known: `shapes[k]` must be
 /// `GammaShape::new(components[k].shape)` (the MGPS posterior caches them per count).
@@ -160,11 +166,10 @@ pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes:
         return f64::INFINITY;
     }
     // At most a handful of components (two in MGPS): fixed-size storage, no allocation per call.
-    const MAX: usize = 4;
-    if components.iter().filter(|c| c.weight > 0.0).count() > MAX {
+    if components.iter().filter(|c| c.weight > 0.0).count() > MAX_COMPONENTS {
         return gamma_mixture_quantile_many(components, prob);
     }
-    let mut comp = [(GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }, GammaShape::with_ln_gamma(1.0, 0.0)); MAX];
+    let mut comp = [(GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }, GammaShape::with_ln_gamma(1.0, 0.0)); MAX_COMPONENTS];
     let mut k = 0;
     for (c, sh) in components.iter().zip(shapes).filter(|(c, _)| c.weight > 0.0) {
         comp[k] = (*c, *sh);

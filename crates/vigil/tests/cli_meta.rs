@@ -433,6 +433,19 @@ fn report(what: &str, cases: usize, total: usize, failures: &[String]) {
     println!("{what}: {total} fields of {cases} oracle case(s) match metafor");
 }
 
+/// Runs `check` on every oracle case of `group`, each with its own [`Checker`], then asserts that
+/// no field mismatched ([`report`]); skips with a message when `../shared` is absent.
+fn check_group(group: &str, mut check: impl FnMut(&Value, &mut Checker)) {
+    let Some(cases) = oracle_cases(group) else { return };
+    let (mut total, mut failures) = (0, Vec::new());
+    for case in &cases {
+        let mut c = Checker::new(case["id"].as_str().unwrap());
+        check(case, &mut c);
+        c.finish(&mut total, &mut failures);
+    }
+    report(group, cases.len(), total, &failures);
+}
+
 fn read_json(path: &Path) -> Value {
     serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
 }
@@ -684,28 +697,20 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
 /// Cumulative meta-analysis (`cumul(res, order=year)`): every oracle case, every row, every column.
 #[test]
 fn cumulative_matches_metafor() {
-    let Some(cases) = oracle_cases("cumulative") else { return };
-    let (mut total, mut failures) = (0, Vec::new());
-    for case in &cases {
-        let mut c = Checker::new(case["id"].as_str().unwrap());
+    check_group("cumulative", |case, c| {
         let model = call_starting(case, "res <- rma");
         let (_, args) = r_call(&call_starting(case, "cumul("));
         assert_eq!(args.len(), 2, "{}: unexpected cumul arguments", c.id);
         let order = args.iter().find(|(n, _)| n.as_deref() == Some("order")).map(|(_, v)| v.clone()).expect("order=");
         let j = run_case(case, &model, &[], &["--cumulative", &order]);
-        check_cumulative(&mut c, &j, case);
-        c.finish(&mut total, &mut failures);
-    }
-    report("cumulative", cases.len(), total, &failures);
+        check_cumulative(c, &j, case);
+    });
 }
 
 /// Egger-type regression test (`regtest(res, model=...)`).
 #[test]
 fn regtest_matches_metafor() {
-    let Some(cases) = oracle_cases("regtest") else { return };
-    let (mut total, mut failures) = (0, Vec::new());
-    for case in &cases {
-        let mut c = Checker::new(case["id"].as_str().unwrap());
+    check_group("regtest", |case, c| {
         let model = call_starting(case, "res <- rma");
         let (_, args) = r_call(&call_starting(case, "regtest("));
         let mut kind = "rma".to_string();
@@ -740,18 +745,13 @@ fn regtest_matches_metafor() {
                 other => c.fail(&p, format!("field {other} of the oracle is not compared")),
             }
         }
-        c.finish(&mut total, &mut failures);
-    }
-    report("regtest", cases.len(), total, &failures);
+    });
 }
 
 /// Trim-and-fill (`trimfill(res)`): k0 and side exactly, the refitted model, the filled data.
 #[test]
 fn trimfill_matches_metafor() {
-    let Some(cases) = oracle_cases("trimfill") else { return };
-    let (mut total, mut failures) = (0, Vec::new());
-    for case in &cases {
-        let mut c = Checker::new(case["id"].as_str().unwrap());
+    check_group("trimfill", |case, c| {
         let model = call_starting(case, "res <- rma");
         let (_, args) = r_call(&call_starting(case, "trimfill("));
         let mut estimator = "L0".to_string();
@@ -786,9 +786,7 @@ fn trimfill_matches_metafor() {
                 other => c.fail(&p, format!("field {other} of the oracle is not compared")),
             }
         }
-        c.finish(&mut total, &mut failures);
-    }
-    report("trimfill", cases.len(), total, &failures);
+    });
 }
 
 /// The `subgroup` block against a subgroup case: the separate-τ² fits, the Q-between test, and the
@@ -820,10 +818,7 @@ fn check_subgroup(c: &mut Checker, j: &Value, case: &Value) {
 /// Subgroups by `alloc` (`--subgroup alloc`), every oracle case.
 #[test]
 fn subgroup_matches_metafor() {
-    let Some(cases) = oracle_cases("subgroup") else { return };
-    let (mut total, mut failures) = (0, Vec::new());
-    for case in &cases {
-        let mut c = Checker::new(case["id"].as_str().unwrap());
+    check_group("subgroup", |case, c| {
         let calls = calls(case);
         // calls[0] is escalc (the measure and the 2×2 columns), calls[1] a per-subgroup rma (the method).
         let mods = calls.iter().find(|x| x.starts_with("me <- rma(")).expect("me <- rma(...)");
@@ -835,10 +830,8 @@ fn subgroup_matches_metafor() {
         args.extend(cli_args(&calls[1], &["subset"]));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
         let j = json_of(&args);
-        check_subgroup(&mut c, &j, case);
-        c.finish(&mut total, &mut failures);
-    }
-    report("subgroup", cases.len(), total, &failures);
+        check_subgroup(c, &j, case);
+    });
 }
 
 /// The `confint` block against `confint(res)` / `confint(res, type='PL')` of an rma_uni case.

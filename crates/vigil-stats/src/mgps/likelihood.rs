@@ -1,7 +1,7 @@
 //! The marginal likelihood of the two-gamma-mixture prior, with its analytic gradient.
 
 use super::{CountData, GammaMixturePrior, Truncation};
-use crate::special::trigamma;
+use crate::special::{exp_and_one_minus_exp, trigamma};
 use statrs::function::gamma::{digamma, ln_gamma};
 
 /// Points per chunk: partial sums are formed per chunk and added in chunk order, so the result does
@@ -130,15 +130,8 @@ fn component(
     // Truncation: h(z) = −ln(1 − e^z); h′ = T = e^z/(1 − e^z); h″ = T(1 + T).
     let (mut t, mut t1) = (0.0, 0.0);
     if truncated {
-        // f(0) = e^z and 1 − f(0), each without cancellation (Mächler 2012: expm1 near 0, exp
-        // and ln_1p below −ln 2).
-        let (f0, one_minus_f0, ln_one_minus_f0) = if z > -std::f64::consts::LN_2 {
-            let em = z.exp_m1();
-            (1.0 + em, -em, (-em).ln())
-        } else {
-            let f0 = z.exp();
-            (f0, 1.0 - f0, (-f0).ln_1p())
-        };
+        // f(0) = e^z and 1 − f(0), each without cancellation.
+        let (f0, one_minus_f0, ln_one_minus_f0) = exp_and_one_minus_exp(z);
         ln_g -= ln_one_minus_f0;
         if order >= Order::Gradient {
             t = f0 / one_minus_f0;

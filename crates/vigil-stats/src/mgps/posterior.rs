@@ -49,53 +49,53 @@ impl<'p> PosteriorCache<'p> {
         Self { prior, ln_gamma_alpha: [ln_gamma(prior.alpha1), ln_gamma(prior.alpha2)], terms: Vec::new() }
     }
 
+    /// The count terms of `n`, computed (not memoised).
+    fn compute_terms(&self, n: f64) -> CountTerms {
+        let alphas = [self.prior.alpha1, self.prior.alpha2];
+        let lg = alphas.map(|a| ln_gamma(a + n));
+        CountTerms {
+            ln_gamma_ratio: [lg[0] - self.ln_gamma_alpha[0], lg[1] - self.ln_gamma_alpha[1]],
+            digamma: alphas.map(|a| digamma(a + n)),
+            shape: [GammaShape::with_ln_gamma(alphas[0] + n, lg[0]), GammaShape::with_ln_gamma(alphas[1] + n, lg[1])],
+        }
+    }
+
+    /// The count terms of `n`, memoised for whole n below [`CACHED_COUNTS`].
     fn terms(&mut self, n: f64) -> CountTerms {
-        let compute = |cache: &Self| {
-            let alphas = [cache.prior.alpha1, cache.prior.alpha2];
-            let lg = alphas.map(|a| ln_gamma(a + n));
-            CountTerms {
-                ln_gamma_ratio: [lg[0] - cache.ln_gamma_alpha[0], lg[1] - cache.ln_gamma_alpha[1]],
-                digamma: alphas.map(|a| digamma(a + n)),
-                shape: [GammaShape::with_ln_gamma(alphas[0] + n, lg[0]), GammaShape::with_ln_gamma(alphas[1] + n, lg[1])],
-            }
-        };
-        if n >= 0.0 && n.fract() == 0.0 && (n as usize) < CACHED_COUNTS {
-            let i = n as usize;
-            if self.terms.len() <= i {
-                self.terms.resize(i + 1, None);
-            }
-            if let Some(t) = self.terms[i] {
-                return t;
-            }
-            let t = compute(self);
-            self.terms[i] = Some(t);
-            t
-        } else {
-            compute(self)
+        if !(n >= 0.0 && n.fract() == 0.0 && (n as usize) < CACHED_COUNTS) {
+            return self.compute_terms(n);
+        }
+        let i = n as usize;
+        if self.terms.len() <= i {
+            self.terms.resize(i + 1, None);
+        }
+        if let Some(t) = self.terms[i] {
+            return t;
+        }
+        let t = self.compute_terms(n);
+        self.terms[i] = Some(t);
+        t
+    }
+
+    /// [`PosteriorCache::posterior`] from given count terms.
+    fn posterior_with(&self, t: &CountTerms, n: f64, e: f64) -> Posterior {
+        let pr = self.prior;
+        // ln(β_k + E) for EBGM.
+        let ln_be = [(pr.beta1 + e).ln(), (pr.beta2 + e).ln()];
+        let q = qn_from(pr, t, n, e);
+        let comps = components(pr, n, e, q);
+        Posterior {
+            qn: q,
+            ebgm: ebgm_from(t, &ln_be, q),
+            eb05: gamma_mixture_quantile_with_shapes(&comps, &t.shape, 0.05),
+            eb95: gamma_mixture_quantile_with_shapes(&comps, &t.shape, 0.95),
         }
     }
 
     /// Qn, EBGM, EB05 and EB95 of one pair with count `n` and expected count `e`.
     pub fn posterior(&mut self, n: f64, e: f64) -> Posterior {
         let t = self.terms(n);
-        let pr = *self.prior;
-        // ln(β_k + E) for EBGM.
-        let ln_be = [(pr.beta1 + e).ln(), (pr.beta2 + e).ln()];
-        let q = qn_from(&pr, &t, n, e);
-        let ebgm = ebgm_from(&t, &ln_be, q);
-        let comps = components(&pr, n, e, q);
-        Posterior {
-            qn: q,
-            ebgm,
-            eb05: gamma_mixture_quantile_with_shapes(&comps, &t.shape, 0.05),
-            eb95: gamma_mixture_quantile_with_shapes(&comps, &t.shape, 0.95),
-        }
-    }
-
-    /// A quantile of the posterior of one pair, given its Qn.
-    pub fn quantile(&mut self, n: f64, e: f64, qn: f64, prob: f64) -> f64 {
-        let t = self.terms(n);
-        gamma_mixture_quantile_with_shapes(&components(self.prior, n, e, qn), &t.shape, prob)
+        self.posterior_with(&t, n, e)
     }
 }
 
@@ -134,9 +134,7 @@ fn components(pr: &GammaMixturePrior, n: f64, e: f64, qn: f64) -> [GammaComponen
 /// f_k(N) = Γ(α_k + N)/(Γ(α_k) N!) · (β_k/(β_k + E))^α_k · (E/(β_k + E))^N (openEBGM `Qn`).
 /// Computed as 1/(1 + (1 − P)/P · exp(ln f2 − ln f1)) so that it neither overflows nor underflows.
 pub fn qn(prior: &GammaMixturePrior, n: f64, e: f64) -> f64 {
-    let mut cache = PosteriorCache::new(prior);
-    let t = cache.terms(n);
-    qn_from(prior, &t, n, e)
+    qn_from(prior, &PosteriorCache::new(prior).compute_terms(n), n, e)
 }
 
 /// The empirical Bayes geometric mean.
@@ -147,9 +145,7 @@ pub fn qn(prior: &GammaMixturePrior, n: f64, e: f64) -> f64 {
 /// ```
 /// where ψ is the digamma function (DuMouchel 1999, eq. 9; openEBGM `ebgm`, without its rounding).
 pub fn ebgm(prior: &GammaMixturePrior, n: f64, e: f64, qn: f64) -> f64 {
-    let mut cache = PosteriorCache::new(prior);
-    let t = cache.terms(n);
-    ebgm_from(&t, &[(prior.beta1 + e).ln(), (prior.beta2 + e).ln()], qn)
+    ebgm_from(&PosteriorCache::new(prior).compute_terms(n), &[(prior.beta1 + e).ln(), (prior.beta2 + e).ln()], qn)
 }
 
 /// A quantile of the posterior of λ.
@@ -163,12 +159,14 @@ pub fn ebgm(prior: &GammaMixturePrior, n: f64, e: f64, qn: f64) -> f64 {
 /// 1e-13 relative, in 2–4 CDF evaluations. openEBGM's `quantBisect` finds the same root by
 /// bisection to a width of 0.5·10^−digits and rounds it (digits = 2 by default).
 pub fn quantile(prior: &GammaMixturePrior, n: f64, e: f64, qn: f64, prob: f64) -> f64 {
-    PosteriorCache::new(prior).quantile(n, e, qn, prob)
+    let t = PosteriorCache::new(prior).compute_terms(n);
+    gamma_mixture_quantile_with_shapes(&components(prior, n, e, qn), &t.shape, prob)
 }
 
 /// Qn, EBGM, EB05 and EB95 of one pair.
 pub fn posterior(prior: &GammaMixturePrior, n: f64, e: f64) -> Posterior {
-    PosteriorCache::new(prior).posterior(n, e)
+    let cache = PosteriorCache::new(prior);
+    cache.posterior_with(&cache.compute_terms(n), n, e)
 }
 
 /// [`posterior`] for many pairs, spread over the available cores. Output order follows input order.
