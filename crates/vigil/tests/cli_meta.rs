@@ -83,7 +83,7 @@ fn missing_column_is_named() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci\nA,1,10,2\nB,2,10,3\n");
     let err = fails(&["meta", &f]);
-    assert!(err.contains("missing column 'n2i'"), "{err}");
+    assert!(err.contains("line 1, column 'n2i': missing column 'n2i'"), "{err}");
     let g = write(&d, "g.csv", "study,yi\nA,0.1\nB,0.2\n");
     let err = fails(&["meta", &g]);
     assert!(err.contains("missing column 'sei'") || err.contains("missing column 'vi'"), "{err}");

@@ -265,7 +265,8 @@ impl Input {
 
     fn require(&self, col: &str, why: &str) -> Result<&Vec<String>> {
         self.columns.get(col).ok_or_else(|| {
-            anyhow!("{}: missing column '{col}' ({why}); columns found: {}", self.path.display(), self.headers.join(", "))
+            // Reported at the header, line 1, in the same form as the cell errors.
+            anyhow!("{}: line 1, column '{col}': missing column '{col}' ({why}); columns found: {}", self.path.display(), self.headers.join(", "))
         })
     }
 
