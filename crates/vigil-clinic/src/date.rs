@@ -81,6 +81,16 @@ impl PartialDate {
         Some((later.exact()? - self.exact()?).num_days())
     }
 
+    /// Whether `self` is certainly earlier than `other`, compared at the precision both share (a
+    /// month-only date is not before a full date inside that month, nor after it).
+    pub fn surely_before(&self, other: &PartialDate) -> bool {
+        let key = |d: &PartialDate, depth: usize| {
+            [Some(d.year as i64), d.month.map(i64::from), d.day.map(i64::from)].into_iter().take(depth).map(|x| x.unwrap_or(0)).collect::<Vec<_>>()
+        };
+        let depth = self.precision().min(other.precision()) as usize + 1;
+        key(self, depth) < key(other, depth)
+    }
+
     /// Parse the ISO-like JSON form `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     pub fn parse_iso(text: &str) -> Result<Self, DateError> {
         let err = |reason| DateError { text: text.to_string(), reason };
