@@ -162,6 +162,11 @@ pub struct Patient {
     /// dermatitis reported by Ahn 2022; clinical.md §4.5).
     #[serde(default)]
     pub prior_facial_tcs: Option<bool>,
+    /// Eczema on the head or neck at baseline, before the suspect drug was started (optional). It
+    /// tells an exacerbation from a de novo head/neck pattern; it is shown as context, not counted
+    /// (clinical.md, additions 2026-12: 52/101 cases in Jo 2021 had facial/neck AD at baseline).
+    #[serde(default)]
+    pub head_neck_at_baseline: Option<bool>,
 }
 
 /// D.5 sex.
@@ -749,6 +754,10 @@ pub enum TestKind {
     Biopsy,
     /// Patch testing.
     PatchTest,
+    /// Herpes simplex virus test (swab PCR, culture or antigen).
+    HerpesSimplexTest,
+    /// Bacterial swab culture.
+    BacterialCulture,
     /// Anything else.
     #[default]
     Other,
@@ -813,6 +822,22 @@ impl Case {
             if r.term.trim().is_empty() {
                 return Err(bad(&format!("reactions[{i}].term"), "the reaction term must not be empty".into()));
             }
+            let stated = r.causality_answers.as_ref().map(|a| a.stated.as_slice()).unwrap_or_default();
+            for (j, st) in stated.iter().enumerate() {
+                let field = |name: &str| format!("reactions[{i}].causality_answers.stated[{j}].{name}");
+                for (name, text) in [("source", &st.source), ("method", &st.method), ("result", &st.result)] {
+                    // E2B G.k.9.i.2.r.1–3 are 60AN each (clinical.md §5.3).
+                    let chars = text.trim().chars().count();
+                    if chars == 0 || chars > 60 {
+                        return Err(bad(&field(name), format!("{text:?} must be 1–60 characters (E2B G.k.9.i.2.r, 60AN)")));
+                    }
+                }
+                if let Some(d) = &st.drug {
+                    if !(0..self.drugs.len()).any(|k| self.drug_ref(k) == *d) {
+                        return Err(bad(&field("drug"), format!("{d:?} is not the id of a drug in the case")));
+                    }
+                }
+            }
         }
         for (k, d) in self.drugs.iter().enumerate() {
             if d.name.trim().is_empty() {
@@ -829,6 +854,7 @@ impl Case {
                 }
             }
         }
+        self.validate_date_order(&bad)?;
         if let Some(a) = self.patient.age_years {
             if !(a.is_finite() && (0.0..=130.0).contains(&a)) {
                 return Err(bad("patient.age_years", format!("{a} is not an age in years")));
@@ -841,6 +867,51 @@ impl Case {
         }
         if let Some(s) = &self.scores {
             s.compute(self.patient.age_years).map_err(|e| bad("scores", e.to_string()))?;
+        }
+        Ok(())
+    }
+
+    /// Refuse dates in an impossible order: an onset after the report was received, a reaction that
+    /// ends before it starts, a dechallenge before the onset it answers, a drug or regimen that stops
+    /// before it starts. Partial dates are compared at the precision both share, so only a certain
+    /// inversion is refused.
+    fn validate_date_order(&self, bad: &dyn Fn(&str, String) -> ClinicError) -> Result<(), ClinicError> {
+        for (i, r) in self.reactions.iter().enumerate() {
+            if let (Some(onset), Some(received)) = (r.onset, self.received) {
+                if received.surely_before(&onset) {
+                    return Err(bad(
+                        &format!("reactions[{i}].onset"),
+                        format!("onset {onset} is after the date the report was received ({received}, field received)"),
+                    ));
+                }
+            }
+            if let (Some(onset), Some(end)) = (r.onset, r.end) {
+                if end.surely_before(&onset) {
+                    return Err(bad(&format!("reactions[{i}].end"), format!("end {end} is before the onset {onset}")));
+                }
+            }
+            if let (Some(onset), Some(date)) = (r.onset, r.dechallenge.as_ref().and_then(|d| d.date)) {
+                if date.surely_before(&onset) {
+                    return Err(bad(
+                        &format!("reactions[{i}].dechallenge.date"),
+                        format!("dechallenge {date} is before the onset {onset} (reactions[{i}].onset): it cannot answer whether the reaction improved"),
+                    ));
+                }
+            }
+        }
+        for (k, d) in self.drugs.iter().enumerate() {
+            if let (Some(start), Some(stop)) = (d.start, d.stop) {
+                if stop.surely_before(&start) {
+                    return Err(bad(&format!("drugs[{k}].stop"), format!("last administration {stop} is before the first {start}")));
+                }
+            }
+            for (n, reg) in d.regimens.iter().enumerate() {
+                if let (Some(start), Some(end)) = (reg.start, reg.end) {
+                    if end.surely_before(&start) {
+                        return Err(bad(&format!("drugs[{k}].regimens[{n}].end"), format!("regimen end {end} is before its start {start}")));
+                    }
+                }
+            }
         }
         Ok(())
     }

@@ -7,7 +7,8 @@ use std::process::Command;
 
 use vigil_clinic::case::{ActionTaken, DrugRole, Outcome, Rechallenge, Sex};
 use vigil_clinic::causality::assess_case;
-use vigil_clinic::e2b::export::{to_xml, ExportOptions};
+use vigil_clinic::causality::liverpool::NOT_REACHED;
+use vigil_clinic::e2b::export::{to_xml, ExportOptions, DERIVED_SOURCE};
 use vigil_clinic::e2b::import::import;
 use vigil_clinic::{ClinicError, PartialDate};
 
@@ -19,12 +20,23 @@ fn export(name: &str) -> (vigil_clinic::Case, Vec<vigil_clinic::causality::PairA
     (case, assessments, xml)
 }
 
-fn expected_results(a: &vigil_clinic::causality::PairAssessment) -> Vec<(String, String)> {
-    vec![
-        ("Naranjo".into(), format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category)),
-        ("WHO-UMC".into(), a.who_umc.category.to_string()),
-        ("Liverpool ADR causality assessment tool".into(), a.liverpool.category.to_string()),
-    ]
+/// (source, method, result) of every G.k.9.i.2.r the export must carry for one drug × reaction:
+/// vigil's derived results labelled as its algorithm (no Liverpool result when the flowchart stopped
+/// without a category), then the assessor's stated conclusions as theirs.
+fn expected_results(case: &vigil_clinic::Case, a: &vigil_clinic::causality::PairAssessment) -> Vec<(String, String, String)> {
+    let derived = |m: &str, r: String| (DERIVED_SOURCE.to_string(), format!("vigil {m}, derived"), r);
+    let mut v = vec![
+        derived("Naranjo", format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category)),
+        derived("WHO-UMC", a.who_umc.category.to_string()),
+    ];
+    if a.liverpool.category != NOT_REACHED {
+        v.push(derived("Liverpool ADR causality assessment tool", a.liverpool.category.to_string()));
+    }
+    let reaction = case.reactions.iter().enumerate().find(|(i, _)| case.reaction_ref(*i) == a.reaction_ref).unwrap().1;
+    for st in reaction.causality_answers.iter().flat_map(|c| &c.stated) {
+        v.push((st.source.clone(), st.method.clone(), st.result.clone()));
+    }
+    v
 }
 
 #[test]
@@ -54,13 +66,52 @@ fn rust_round_trip_of_every_example() {
             assert_eq!(a.regimens, b.regimens, "{name}: G.k.4.r");
             assert_eq!((a.start, a.stop), (b.start, b.stop), "{name}: first and last administration");
         }
-        // G.k.9.i.2.r: three results per suspect drug × reaction, exactly as exported.
-        let mut got: Vec<(String, String)> = back.causality.iter().map(|r| (r.method.clone().unwrap(), r.result.clone().unwrap())).collect();
-        let mut want: Vec<(String, String)> = assessments.iter().flat_map(expected_results).collect();
+        // G.k.9.i.2.r: vigil's results and the assessor's, exactly as exported.
+        let mut got: Vec<(String, String, String)> =
+            back.causality.iter().map(|r| (r.source.clone().unwrap(), r.method.clone().unwrap(), r.result.clone().unwrap())).collect();
+        let mut want: Vec<(String, String, String)> = assessments.iter().flat_map(|a| expected_results(&case, a)).collect();
         got.sort();
         want.sort();
         assert_eq!(got, want, "{name}");
+        // The assessor's conclusions come back into the case (on the imported drug reference); vigil's
+        // derived results do not, they are derived again.
+        for (a, b) in c.reactions.iter().zip(&case.reactions) {
+            let strip = |r: &vigil_clinic::case::Reaction| -> Vec<(String, String, String)> {
+                r.causality_answers.iter().flat_map(|c| &c.stated).map(|s| (s.source.clone(), s.method.clone(), s.result.clone())).collect()
+            };
+            assert_eq!(strip(a), strip(b), "{name}: stated assessments");
+        }
     }
+}
+
+#[test]
+fn derived_causality_is_labelled_as_vigils_algorithm_and_the_clinicians_as_theirs() {
+    // Before the fix vigil wrote its own Naranjo/WHO-UMC/Liverpool results with the bare method names
+    // ("Naranjo"), as an assessor would. Now every derived result names vigil in G.k.9.i.2.r.1 and .2.
+    let (_, _, xml) = export("facial-redness-interval-extension.json");
+    let back = import(xml.as_bytes(), "facial").unwrap();
+    assert_eq!(back.causality.len(), 3);
+    for r in &back.causality {
+        assert_eq!(r.source.as_deref(), Some(DERIVED_SOURCE));
+        assert!(r.method.as_deref().unwrap().starts_with("vigil ") && r.method.as_deref().unwrap().ends_with(", derived"), "{r:?}");
+        assert!(r.source.as_deref().unwrap().chars().count() <= 60 && r.method.as_deref().unwrap().chars().count() <= 60, "60AN");
+    }
+    assert!(back.case.reactions[0].causality_answers.is_none(), "nothing derived is imported as an assessor's answer");
+    // A dermatologist's own conclusion is exported as theirs, with their method.
+    let (_, _, xml) = export("psoriasiform-prior-psoriasis.json");
+    assert!(xml.contains("<originalText>reporting dermatologist</originalText>"));
+    let back = import(xml.as_bytes(), "pso").unwrap();
+    let stated = &back.case.reactions[0].causality_answers.as_ref().unwrap().stated;
+    assert_eq!(stated.len(), 1);
+    assert_eq!((stated[0].source.as_str(), stated[0].method.as_str(), stated[0].result.as_str()), ("reporting dermatologist", "global introspection", "possible"));
+    assert_eq!(stated[0].drug.as_deref(), Some("drug-1"));
+    // The flare case's Liverpool walk stops without a category: no Liverpool result is sent.
+    let (_, _, xml) = export("ad-flare-missed-dose.json");
+    assert!(!xml.contains("Liverpool"), "a result that was not reached is not exported");
+    // Files written by earlier versions ("vigil, derived from the case facts") are still read as derived.
+    let old = xml.replace(DERIVED_SOURCE, "vigil, derived from the case facts").replace("vigil Naranjo, derived", "Naranjo");
+    let back = import(old.as_bytes(), "old").unwrap();
+    assert!(back.case.reactions[0].causality_answers.is_none());
 }
 
 #[test]
@@ -149,7 +200,7 @@ out = {
   "patient_age": [str(icsr.patient.age.value), icsr.patient.age.unit] if icsr.patient.age else None,
   "reactions": [[r.native_term, r.start_date.raw if r.start_date else None, code(r.outcome)] for r in icsr.reactions],
   "drugs": [[d.product_name, code(d.role), code(d.action_taken),
-             [[a.method.original_text, a.result] for rel in d.relatedness for a in rel.assessments]] for d in icsr.drugs],
+             [[a.source.original_text if a.source else None, a.method.original_text, a.result] for rel in d.relatedness for a in rel.assessments]] for d in icsr.drugs],
 }
 try:
     errors = e2br3.validate(path)
@@ -187,13 +238,13 @@ fn independent_reader_e2br3_reads_the_key_fields() {
         assert_eq!(suspect[0], case.drugs[0].name.as_str());
         assert_eq!(suspect[1], "1");
         assert_eq!(suspect[2], case.drugs[0].action_taken.unwrap().code().to_string().as_str(), "{name}: G.k.8");
-        let got: Vec<(String, String)> = suspect[3]
+        let got: Vec<(String, String, String)> = suspect[3]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string()))
+            .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string(), p[2].as_str().unwrap().to_string()))
             .collect();
-        assert_eq!(got, expected_results(&assessments[0]), "{name}: G.k.9.i.2.r");
+        assert_eq!(got, expected_results(&case, &assessments[0]), "{name}: G.k.9.i.2.r source, method, result");
         match &v["xsd"] {
             serde_json::Value::String(s) if s == "no-schema" => {
                 println!("{name}: parsed by e2br3; XSD validation skipped: ICH XSD set not found (set E2BR3_SCHEMA_DIR)")

@@ -189,11 +189,47 @@ fn pp_nrs_responder_is_four_points() {
 }
 
 #[test]
-fn example_flare_case_carries_the_worked_examples() {
+fn example_flare_case_scores_agree_between_easi_and_scorad() {
+    // The flare involves the flexures, trunk, arms and legs, not the head and neck; both instruments
+    // are given the same percentage of each region (before the fix: head/neck 25% in EASI, 100% in
+    // SCORAD, and no legs in SCORAD at all).
     let case = common::example("ad-flare-missed-dose.json");
     let report = case.scores.as_ref().unwrap().compute(case.patient.age_years).unwrap();
-    assert!((report.easi.unwrap().total - 18.9).abs() < 1e-12);
-    assert!((report.scorad.unwrap().scorad.unwrap() - 50.4).abs() < 1e-12);
+    // EASI, ≥ 8-year multipliers (age 34 at onset; assessed at or after onset):
+    //   head/neck 0 × area 0 × 0.1 = 0; upper limbs (2+2+1+1) 6 × area 3 (40%) × 0.2 = 3.6;
+    //   trunk (1+1+0.5+0) 2.5 × area 2 (20%) × 0.3 = 1.5; lower limbs (2.5+2+2+1.5) 8 × area 4 (60%) × 0.4 = 12.8
+    //   EASI = 0 + 3.6 + 1.5 + 12.8 = 17.9, "moderate" (7.1–21.0).
+    let easi = report.easi.unwrap();
+    assert!((easi.total - 17.9).abs() < 1e-12, "{}", easi.total);
+    assert_eq!(easi.band, "moderate");
+    assert!(easi.age_basis.contains("age at onset 34"), "{}", easi.age_basis);
+    // SCORAD, rule of nines with the same percentages:
+    //   A = 9·0 + 9·0.4 + 9·0.4 + 18·0.6 + 18·0.6 + 18·0.2 + 18·0.2 = 3.6 + 3.6 + 10.8 + 10.8 + 3.6 + 3.6 = 36.0
+    //   B = 2 + 2 + 1 + 2 + 1 + 2 = 10; C = 6 + 4 = 10
+    //   SCORAD = 36/5 + 7·10/2 + 10 = 7.2 + 35 + 10 = 52.2 ("severe", ≥ 49); oSCORAD 42.2 ("severe", ≥ 38).
+    let scorad = report.scorad.unwrap();
+    assert!((scorad.extent_a - 36.0).abs() < 1e-12);
+    assert!((scorad.scorad.unwrap() - 52.2).abs() < 1e-9);
+    assert!((scorad.objective - 42.2).abs() < 1e-9);
     // POEM items [4, 3, 2, 2, 3, 3, 4] = 21 → "severe" (17–24).
     assert_eq!(report.poem.unwrap().total, 21);
+}
+
+#[test]
+fn easi_multipliers_come_from_the_age_at_assessment() {
+    // Without an age at assessment, the age at onset decides only when it cannot be wrong: the scores
+    // are taken at or after onset, so ≥ 8 at onset is ≥ 8 at assessment; under 8 the child may have
+    // turned 8 since, and EASI asks for the age (before: the onset age was used silently).
+    let mut input = worked_easi(30.0);
+    input.age_years = None;
+    let adult = input.compute(Some(30.0)).unwrap();
+    assert!(!adult.child_multipliers && adult.age_basis.contains("age at onset 30"));
+    let err = input.compute(Some(7.5)).unwrap_err();
+    assert_eq!(err.field, "age_years");
+    assert!(err.message.contains("7.5") && err.message.contains("8 years"), "{}", err.message);
+    // Given, the age at assessment wins over the onset age: 8.2 at the visit, 7.9 at onset → adult.
+    input.age_years = Some(8.2);
+    let e = input.compute(Some(7.9)).unwrap();
+    assert!(!e.child_multipliers);
+    assert!(e.age_basis.contains("age at assessment 8.2"));
 }

@@ -245,6 +245,7 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             history,
             past_drug_reactions: Vec::new(),
             prior_facial_tcs: None,
+            head_neck_at_baseline: None,
         },
         drugs: vec![Drug {
             id: Some("drug-1".into()),

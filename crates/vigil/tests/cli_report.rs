@@ -187,10 +187,25 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
     let out = run_listed(dir.path(), c["command"].as_str().unwrap(), &["--format", "json"]);
     let listed: Value = serde_json::from_str(&out).unwrap();
     assert_eq!(listed, c["assessment"], "case assessment");
-    // The example case scores Naranjo 6 ("probable"): items derived from its facts, as tabulated in
+    // The example case scores Naranjo 4 ("possible"): items 1 (+1), 2 (+2) and 8 (+1), with item 5
+    // "don't know" because an AD flare and steroid withdrawal stay possible, as tabulated in
     // docs/clinic.md and checked item by item in vigil-clinic's causality tests.
-    assert_eq!(c["assessment"]["causality"][0]["naranjo"]["total"], 6);
-    assert!(c["text"].as_str().unwrap().contains("Naranjo"), "the text rendering names the scale");
+    assert_eq!(c["assessment"]["causality"][0]["naranjo"]["total"], 4);
+    assert_eq!(c["assessment"]["causality"][0]["naranjo"]["category"], "possible");
+    let text = c["text"].as_str().unwrap();
+    assert!(text.contains("Naranjo"), "the text rendering names the scale");
+    assert!(text.contains("not a probability"), "the candidates' order is explained");
+
+    // §5: ERYTHEMA is not site-specific: shown as erythema, without the head-and-neck figures
+    // (before: "dupilumab facial redness" with its 10% incidence).
+    let knowledge = report["knowledge"].as_array().unwrap();
+    let erythema = knowledge.iter().find(|k| k["event"] == "ERYTHEMA").expect("ERYTHEMA in §5");
+    assert_eq!(erythema["entity"], "erythema / rash, site not given");
+    assert_eq!(erythema["incidence"], serde_json::json!([]));
+    assert!(erythema["note"]["text"].as_str().unwrap().contains("not site-specific"));
+    assert!(!erythema.to_string().contains("about 10%"), "{erythema}");
+    let conj = knowledge.iter().find(|k| k["event"] == "CONJUNCTIVITIS").unwrap();
+    assert_eq!(conj["entity"], "conjunctivitis / ocular surface disease");
 
     // Onset: each reaction's analysis from `vigil onset`.
     for o in report["onset"].as_array().unwrap() {
@@ -208,6 +223,20 @@ fn check_html(html: &str) {
         assert!(html.contains(&format!("<h2>{section}")), "missing section {section}");
     }
     assert!(html.contains("Synthetic data."), "synthetic banner");
+    // §5 for the demo's reactions: the herpes and infection terms have their trial figures
+    // (Fleming & Drucker 2018; label table) and erythema is shown as not site-specific.
+    for needle in [
+        "ECZEMA HERPETICUM — eczema herpeticum",
+        "Peto OR 0.34 (95% CI 0.14–0.84)",
+        "HERPES SIMPLEX — herpes simplex",
+        "RR 1.16 (95% CI 0.78–1.74)",
+        "SKIN INFECTION — bacterial skin infection",
+        "RR 0.54 (95% CI 0.42–0.70)",
+        "ERYTHEMA — erythema / rash, site not given",
+        "What to rule out, urgent signs",
+    ] {
+        assert!(html.contains(needle), "§5 lacks {needle:?}");
+    }
     // Provenance: synth writes 8 quarters by default (synth::SynthConfig), with follow-up versions
     // that de-duplication must remove, and lists the input files.
     assert!(html.contains("from 8 quarter(s)"), "provenance lists the quarters");

@@ -19,8 +19,15 @@
 //! figure legend). vigil counts an improvement after a dose reduction or interval extension as that
 //! dose-dependence evidence.
 //!
-//! # Defaults
-//! With no dechallenge recorded, step 2 is answered "unassessable" and says so.
+//! # When the flowchart stops without a category
+//! The flowchart has no branch for an unknown answer. When the case cannot answer step 1 (the onset
+//! and the first dose cannot be ordered) or step 2 (no dechallenge with a known result, and the drug
+//! was not given once), vigil does not guess: the result is [`NOT_REACHED`], the path shows the step
+//! where it stopped and what would answer it (an explicit answer in `causality_answers.liverpool`).
+//! "Unassessable" is derived only for a drug given once (one regimen without a dosing interval);
+//! intermittent therapy or a drug that cannot be stopped is the assessor's explicit answer, because a
+//! drug that could be stopped but was continued has no dechallenge answer (clinical.md §1.3 footnote
+//! and additions 2026-12).
 //!
 //! # References
 //! Gallagher RM et al., PLoS One 2011;6(12):e28096, doi:10.1371/journal.pone.0028096 (CC BY); footnotes
@@ -85,6 +92,9 @@ pub struct LiverpoolAnswers {
     pub reported_before_with_drug: Option<bool>,
 }
 
+/// The category when the flowchart cannot be followed to an end with the case's facts.
+pub const NOT_REACHED: &str = "not reached";
+
 /// One step taken through the flowchart.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Step {
@@ -99,7 +109,7 @@ pub struct Step {
 /// A Liverpool result.
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct Liverpool {
-    /// definite / probable / possible / unlikely.
+    /// definite / probable / possible / unlikely, or [`NOT_REACHED`].
     pub category: &'static str,
     /// The path through the flowchart.
     pub path: Vec<Step>,
@@ -122,13 +132,27 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     let done = |category, path| Liverpool { category, path, note };
 
     // Step 1.
-    let (after, b) = pick(a.after_drug, || match f.timing {
-        Timing::After(_) => (true, Basis::Derived(f.timing_text())),
-        Timing::Before => (false, Basis::Derived(f.timing_text())),
-        // Unknown timing: the flowchart has no branch for it; proceed as if "yes" and say so.
-        Timing::Unknown => (true, Basis::NoInformation(format!("{}; taken as yes so the other steps can be shown", f.timing_text()))),
-    });
-    path.push(Step { question: "event after the drug was given or the dose increased?", answer: yes_no(after), basis: b });
+    const Q1: &str = "event after the drug was given or the dose increased?";
+    let after = match (a.after_drug, f.timing) {
+        (Some(v), _) => {
+            path.push(Step { question: Q1, answer: yes_no(v), basis: Basis::Explicit });
+            v
+        }
+        (None, Timing::After(_)) => {
+            path.push(Step { question: Q1, answer: yes_no(true), basis: Basis::Derived(f.timing_text()) });
+            true
+        }
+        (None, Timing::Before) => {
+            path.push(Step { question: Q1, answer: yes_no(false), basis: Basis::Derived(f.timing_text()) });
+            false
+        }
+        (None, Timing::Unknown) => {
+            // No time relationship: the flowchart cannot start.
+            let why = format!("{}; the flowchart has no branch for an unknown time relationship (answer causality_answers.liverpool.after_drug)", f.timing_text());
+            path.push(Step { question: Q1, answer: "unknown".into(), basis: Basis::NoInformation(why) });
+            return done(NOT_REACHED, path);
+        }
+    };
     if !after {
         let (worse, b) = pick(a.pre_existing_made_worse, || (false, Basis::NoInformation("no pre-existing symptom recorded as made worse".into())));
         path.push(Step { question: "pre-existing symptom made worse by the drug?", answer: yes_no(worse), basis: b });
@@ -138,12 +162,22 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     }
 
     // Step 2.
-    let (dech, b) = pick(a.improved_on_stop, || match f.dechallenge() {
-        Some((act, true, _)) => (DechallengeAnswer::Yes, Basis::Derived(format!("improved after {}", act.label()))),
-        Some((act, _, true)) => (DechallengeAnswer::No, Basis::Derived(format!("no improvement after {}", act.label()))),
-        _ => (DechallengeAnswer::Unassessable, Basis::NoInformation("no dechallenge with a known result; treated as unassessable".into())),
-    });
-    path.push(Step { question: "improved when the drug was stopped or the dose reduced?", answer: format!("{dech:?}").to_lowercase(), basis: b });
+    const Q2: &str = "improved when the drug was stopped or the dose reduced?";
+    let derived = match a.improved_on_stop {
+        Some(v) => Some((v, Basis::Explicit)),
+        None => match f.dechallenge() {
+            Some((act, true, _)) => Some((DechallengeAnswer::Yes, Basis::Derived(format!("improved after {}", act.label())))),
+            Some((act, _, true)) => Some((DechallengeAnswer::No, Basis::Derived(format!("no improvement after {}", act.label())))),
+            _ if given_once(f) => Some((DechallengeAnswer::Unassessable, Basis::Derived("the drug was given once (one dose, no dosing interval)".into()))),
+            _ => None,
+        },
+    };
+    let Some((dech, b)) = derived else {
+        let why = "no dechallenge with a known result, and the drug was not given once: 'unassessable' is for a single dose, intermittent therapy or a drug that cannot be stopped (answer causality_answers.liverpool.improved_on_stop)";
+        path.push(Step { question: Q2, answer: "unknown".into(), basis: Basis::NoInformation(why.into()) });
+        return done(NOT_REACHED, path);
+    };
+    path.push(Step { question: Q2, answer: format!("{dech:?}").to_lowercase(), basis: b });
     if dech == DechallengeAnswer::No {
         let r = &f.case.reactions[f.reaction];
         let (perm, b) = pick(a.permanent_impairment, || {
@@ -210,6 +244,12 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     });
     path.push(Step { question: "event reported before with this drug?", answer: yes_no(reported), basis: b });
     done(if reported { "probable" } else { "possible" }, path)
+}
+
+/// One regimen without a dosing interval: a single administration (the tool's "medicine given once").
+fn given_once(f: &PairFacts<'_>) -> bool {
+    let regimens = &f.case.drugs[f.drug].regimens;
+    regimens.len() == 1 && regimens[0].every.is_none()
 }
 
 fn yes_no(b: bool) -> String {

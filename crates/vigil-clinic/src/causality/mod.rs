@@ -53,6 +53,27 @@ pub struct CausalityAnswers {
     /// Liverpool tool questions.
     #[serde(default)]
     pub liverpool: liverpool::LiverpoolAnswers,
+    /// Conclusions stated by the clinician (or another assessor) themselves. They are exported in
+    /// E2B G.k.9.i.2.r as that assessor's; vigil's derived results are exported apart, labelled as
+    /// vigil's algorithm, and never stand in for them.
+    #[serde(default)]
+    pub stated: Vec<StatedAssessment>,
+}
+
+/// A causality conclusion stated by an assessor, not derived by vigil (E2B G.k.9.i.2.r: free text,
+/// at most 60 characters each, clinical.md §5.3).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct StatedAssessment {
+    /// The suspect drug it concerns (its `id`, or `drug-<k>`); absent = every suspect drug.
+    #[serde(default)]
+    pub drug: Option<String>,
+    /// G.k.9.i.2.r.1 who assessed, e.g. "reporting dermatologist".
+    pub source: String,
+    /// G.k.9.i.2.r.2 method, e.g. "global introspection" or "WHO-UMC".
+    pub method: String,
+    /// G.k.9.i.2.r.3 result, e.g. "possible".
+    pub result: String,
 }
 
 /// The result of all three methods for one drug–reaction pair.
@@ -148,7 +169,7 @@ impl<'a> PairFacts<'a> {
             _ => Timing::Unknown,
         };
         let known_reaction = crate::flare::catalogued_entity(drug, reaction)
-            .map(|e| format!("{} — {}", e.name(), e.incidence_source()));
+            .and_then(|e| Some(format!("{} — {}", e.name(), e.published_reaction_source()?)));
         PairFacts {
             case,
             drug: k,

@@ -81,6 +81,45 @@ impl Xml {
     }
 }
 
+/// G.k.9.i.2.r.1 source written with vigil's derived causality results: not an assessor.
+pub const DERIVED_SOURCE: &str = "vigil software from case facts, not a clinician";
+
+/// G.k.9.i.2.r.2 method written with a derived result: "vigil <algorithm>, derived".
+pub fn derived_method(algorithm: &str) -> String {
+    format!("vigil {algorithm}, derived")
+}
+
+/// Whether an imported G.k.9.i.2.r result was derived by vigil (this version's labels, or the
+/// "vigil, derived from the case facts" source that earlier versions wrote).
+pub fn is_derived(source: Option<&str>, method: Option<&str>) -> bool {
+    source.is_some_and(|s| s == DERIVED_SOURCE || s == "vigil, derived from the case facts") || method.is_some_and(|m| m.starts_with("vigil "))
+}
+
+fn causality_result(x: &mut Xml, case: &Case, drug_ref: &str, reaction_ref: &str, source: &str, method: &str, result: &str) -> io::Result<()> {
+    x.open("component", &[("typeCode", "COMP")])?;
+    x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.obs_code("39")?;
+    x.text("value", &[("xsi:type", "ST")], result)?;
+    x.open("methodCode", &[])?;
+    x.text("originalText", &[], method)?;
+    x.close("methodCode")?;
+    x.open("author", &[("typeCode", "AUT")])?;
+    x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
+    x.open("code", &[])?;
+    x.text("originalText", &[], source)?;
+    x.close("code")?;
+    x.close("assignedEntity")?;
+    x.close("author")?;
+    x.open("subject1", &[("typeCode", "SUBJ")])?;
+    x.open("adverseEffectReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.empty("id", &[("root", &internal_id(&case.id, reaction_ref))])?;
+    x.close("adverseEffectReference")?;
+    x.close("subject1")?;
+    product_ref(x, &internal_id(&case.id, drug_ref))?;
+    x.close("causalityAssessment")?;
+    x.close("component")
+}
+
 /// Serialise a case, with the causality results to carry in G.k.9.i.2.r, as an ICSR batch.
 pub fn to_xml(case: &Case, assessments: &[PairAssessment], options: &ExportOptions) -> Result<String, ClinicError> {
     let mut x = Xml { w: Writer::new_with_indent(Vec::new(), b' ', 2) };
@@ -163,38 +202,30 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
         x.close("causalityAssessment")?;
         x.close("component")?;
     }
-    // G.k.9.i.2.r causality results: method and result as text (60AN each; clinical.md §5.3).
+    // G.k.9.i.2.r causality results: source, method and result as text (60AN each; clinical.md §5.3).
+    // vigil's derived results are labelled as its algorithm in the method and the source, so a
+    // receiver never reads them as an assessor's; a Liverpool walk that stopped without a category has
+    // no result to send.
     for a in assessments {
-        let drug_id = internal_id(&case.id, &a.drug_ref);
-        let reaction_id = internal_id(&case.id, &a.reaction_ref);
-        let results = [
-            ("Naranjo", format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category)),
-            ("WHO-UMC", a.who_umc.category.to_string()),
-            ("Liverpool ADR causality assessment tool", a.liverpool.category.to_string()),
-        ];
+        let naranjo = format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category);
+        let mut results = vec![(derived_method("Naranjo"), naranjo), (derived_method("WHO-UMC"), a.who_umc.category.to_string())];
+        if a.liverpool.category != crate::causality::liverpool::NOT_REACHED {
+            results.push((derived_method("Liverpool ADR causality assessment tool"), a.liverpool.category.to_string()));
+        }
         for (method, result) in results {
-            x.open("component", &[("typeCode", "COMP")])?;
-            x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-            x.obs_code("39")?;
-            x.text("value", &[("xsi:type", "ST")], &result)?;
-            x.open("methodCode", &[])?;
-            x.text("originalText", &[], method)?;
-            x.close("methodCode")?;
-            x.open("author", &[("typeCode", "AUT")])?;
-            x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
-            x.open("code", &[])?;
-            x.text("originalText", &[], "vigil, derived from the case facts")?;
-            x.close("code")?;
-            x.close("assignedEntity")?;
-            x.close("author")?;
-            x.open("subject1", &[("typeCode", "SUBJ")])?;
-            x.open("adverseEffectReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-            x.empty("id", &[("root", &reaction_id)])?;
-            x.close("adverseEffectReference")?;
-            x.close("subject1")?;
-            product_ref(x, &drug_id)?;
-            x.close("causalityAssessment")?;
-            x.close("component")?;
+            causality_result(x, case, &a.drug_ref, &a.reaction_ref, DERIVED_SOURCE, &method, &result)?;
+        }
+    }
+    // Conclusions the assessor stated themselves, as theirs.
+    for (i, r) in case.reactions.iter().enumerate() {
+        let stated = r.causality_answers.as_ref().map(|a| a.stated.as_slice()).unwrap_or_default();
+        for st in stated {
+            for k in case.suspect_drugs() {
+                let drug_ref = case.drug_ref(k);
+                if st.drug.as_ref().is_none_or(|d| *d == drug_ref) {
+                    causality_result(x, case, &drug_ref, &case.reaction_ref(i), &st.source, &st.method, &st.result)?;
+                }
+            }
         }
     }
     x.close("adverseEventAssessment")?;

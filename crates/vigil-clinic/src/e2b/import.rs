@@ -396,7 +396,22 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
         let drug_ref = d.as_ref().and_then(|d| drug_refs.get(d)).cloned();
         let reaction_ref = r.as_ref().and_then(|r| reaction_refs.get(r)).cloned();
         match (drug_ref, reaction_ref) {
-            (Some(drug_ref), Some(reaction_ref)) => causality.push(ImportedCausality { drug_ref, reaction_ref, source, method, result }),
+            (Some(drug_ref), Some(reaction_ref)) => {
+                // An assessor's own conclusion becomes part of the case again; vigil's derived results
+                // are re-derived from the case and stay in `causality` only.
+                if let (false, Some(m), Some(res)) = (super::export::is_derived(source.as_deref(), method.as_deref()), &method, &result) {
+                    if let Some(reaction) = reactions.iter_mut().find(|x: &&mut Reaction| x.id.as_deref() == Some(reaction_ref.as_str())) {
+                        let answers = reaction.causality_answers.get_or_insert_with(Default::default);
+                        answers.stated.push(crate::causality::StatedAssessment {
+                            drug: Some(drug_ref.clone()),
+                            source: source.clone().unwrap_or_else(|| "not given".into()),
+                            method: m.clone(),
+                            result: res.clone(),
+                        });
+                    }
+                }
+                causality.push(ImportedCausality { drug_ref, reaction_ref, source, method, result })
+            }
             _ => return Err(xml_err(origin, aea.pos, "G.k.9.i: a causality assessment refers to an unknown drug or reaction")),
         }
     }

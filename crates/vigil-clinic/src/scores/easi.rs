@@ -85,6 +85,8 @@ pub struct Easi {
     pub total: f64,
     /// Whether the 0–7-year multipliers were used.
     pub child_multipliers: bool,
+    /// Which age chose the multipliers, and why it is the right one.
+    pub age_basis: String,
     /// Per region, in the order head/neck, upper limbs, trunk, lower limbs.
     pub regions: Vec<EasiRegion>,
     /// Severity band (Leshem 2015).
@@ -136,13 +138,22 @@ fn half_points(value: f64, field: String) -> Result<u32, ScoreError> {
 }
 
 impl EasiInput {
-    /// Compute EASI. `fallback_age_years` is used when the input has no age.
-    pub fn compute(&self, fallback_age_years: Option<f64>) -> Result<Easi, ScoreError> {
-        let age = self.age_years.or(fallback_age_years).ok_or_else(|| ScoreError {
-            instrument: INSTRUMENT,
-            field: "age_years".into(),
-            message: "EASI needs the age at assessment (multipliers differ below 8 years)".into(),
-        })?;
+    /// Compute EASI. The multipliers depend on the age at assessment (`age_years`). Without it,
+    /// `age_at_onset_years` (the patient's age at the reaction's onset, D.2.2) is used only when it
+    /// settles the question: the scores are taken at or after the onset, so an age of 8 or more at onset
+    /// means the ≥ 8 multipliers; under 8 the age at assessment may already be 8, and it is asked for.
+    pub fn compute(&self, age_at_onset_years: Option<f64>) -> Result<Easi, ScoreError> {
+        let need_age = |message: String| ScoreError { instrument: INSTRUMENT, field: "age_years".into(), message };
+        let (age, age_basis) = match (self.age_years, age_at_onset_years) {
+            (Some(a), _) => (a, format!("age at assessment {a}")),
+            (None, Some(a)) if a >= 8.0 => (a, format!("age at onset {a}: assessed at or after onset, so ≥ 8 either way")),
+            (None, Some(a)) => {
+                return Err(need_age(format!(
+                    "EASI needs the age at assessment (scores.easi.age_years): the patient was {a} at onset and the multipliers change at 8 years"
+                )))
+            }
+            (None, None) => return Err(need_age("EASI needs the age at assessment (multipliers differ below 8 years)".into())),
+        };
         if !(age.is_finite() && age >= 0.0) {
             return Err(ScoreError { instrument: INSTRUMENT, field: "age_years".into(), message: format!("{age} is not an age") });
         }
@@ -194,6 +205,7 @@ impl EasiInput {
         Ok(Easi {
             total,
             child_multipliers: child,
+            age_basis,
             regions,
             band: band(total),
             band_source: "Leshem YA et al., Br J Dermatol 2015 (PMID 25580670)",

@@ -93,10 +93,11 @@ pub fn render_text(r: &CaseAssessment) -> String {
         if let Some(e) = &sc.easi {
             let _ = writeln!(
                 s,
-                "  EASI {:.2} ({}; {} multipliers) — {}",
+                "  EASI {:.2} ({}; {} multipliers from the {}) — {}",
                 e.total,
                 e.band,
                 if e.child_multipliers { "age 0–7" } else { "age ≥ 8" },
+                e.age_basis,
                 e.band_source
             );
             for reg in &e.regions {
@@ -164,6 +165,7 @@ pub fn render_text(r: &CaseAssessment) -> String {
         if let Some(d) = f.days_since_first_dose {
             let _ = writeln!(s, "  onset {d} days after the first dupilumab dose");
         }
+        let _ = writeln!(s, "  {}", f.order_note);
         for c in &f.candidates {
             let _ = writeln!(s, "  ● {} ({} for, {} against)", c.name, c.evidence_for.len(), c.evidence_against.len());
             for e in &c.evidence_for {
@@ -171,6 +173,9 @@ pub fn render_text(r: &CaseAssessment) -> String {
             }
             for e in &c.evidence_against {
                 let _ = writeln!(s, "      − {} [{}]", e.finding, e.source);
+            }
+            for e in &c.context {
+                let _ = writeln!(s, "      context: {} [{}]", e.finding, e.source);
             }
             for x in &c.incidence {
                 let _ = writeln!(s, "      incidence: {} [{}]", x.text, x.source);
@@ -180,6 +185,9 @@ pub fn render_text(r: &CaseAssessment) -> String {
             }
             for x in &c.management {
                 let _ = writeln!(s, "      management: {} [{}]", x.text, x.source);
+            }
+            for x in &c.red_flags {
+                let _ = writeln!(s, "      rule out / urgent: {} [{}]", x.text, x.source);
             }
         }
         let _ = writeln!(s, "  work-up suggested in reviews:");

@@ -9,7 +9,6 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use serde_json::{json, Value};
-use vigil_clinic::flare::Entity;
 use vigil_stats::score::PairScores;
 use vigil_store::layout::ChildTable;
 use vigil_store::read::Store;
@@ -129,21 +128,6 @@ fn most_frequent_indication(store: &Path, drug: &str) -> Result<Option<String>> 
     Ok(counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(pt, _)| pt))
 }
 
-/// Clinical knowledge entity for a reaction PT (dupilumab only: the knowledge base is about it).
-fn entity_for(pt: &str) -> Option<Entity> {
-    match pt {
-        "DERMATITIS ATOPIC" | "ECZEMA" => Some(Entity::AdFlare),
-        "ERYTHEMA" => Some(Entity::HeadNeckDermatitis),
-        "ROSACEA" => Some(Entity::Rosacea),
-        "PSORIASIS" => Some(Entity::Psoriasiform),
-        "CONJUNCTIVITIS" => Some(Entity::OcularSurfaceDisease),
-        "INJECTION SITE REACTION" => Some(Entity::InjectionSiteReaction),
-        "ALOPECIA AREATA" => Some(Entity::AlopeciaAreata),
-        "ARTHRALGIA" => Some(Entity::Arthralgia),
-        _ => None,
-    }
-}
-
 fn build(args: &Args) -> Result<Value> {
     let drug = args.drug.to_uppercase();
     let store = Store::open(&args.store).with_context(|| format!("{}: opening the store", args.store.display()))?;
@@ -241,9 +225,12 @@ fn build(args: &Args) -> Result<Value> {
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
         }));
         if drug == "DUPILUMAB" {
-            if let Some(entity) = entity_for(e) {
+            // ERYTHEMA and RASH are not site-specific: they are shown as such, never with the
+            // head-and-neck figures (vigil_clinic::flare::knowledge_for_term).
+            if let Some(k) = vigil_clinic::flare::knowledge_for_term(e) {
                 knowledge.push(json!({
-                    "event": e, "entity": entity.name(), "incidence": entity.incidence(), "onset": entity.onset(), "management": entity.management(),
+                    "event": e, "entity": k.topic, "note": k.note, "incidence": k.incidence, "onset": k.onset, "management": k.management,
+                    "red_flags": k.red_flags,
                 }));
             }
         }
@@ -468,8 +455,15 @@ fn render_html(r: &Value) -> String {
         h += "<p>No curated knowledge for these reactions and this drug.</p>";
     }
     for k in entries {
-        let _ = write!(h, "<h3>{} — {}</h3><h4>Incidence</h4>{}<h4>Time to onset</h4>{}<h4>Management</h4>{}",
-            esc(k["event"].as_str().unwrap_or("")), esc(k["entity"].as_str().unwrap_or("")), cited_list(&k["incidence"]), cited_list(&k["onset"]), cited_list(&k["management"]));
+        let _ = write!(h, "<h3>{} — {}</h3>", esc(k["event"].as_str().unwrap_or("")), esc(k["entity"].as_str().unwrap_or("")));
+        if k["note"].is_object() {
+            h += &cited_list(&Value::Array(vec![k["note"].clone()]));
+        }
+        for (title, key) in [("Incidence", "incidence"), ("Time to onset", "onset"), ("Management", "management"), ("What to rule out, urgent signs", "red_flags")] {
+            if k[key].as_array().is_some_and(|a| !a.is_empty()) {
+                let _ = write!(h, "<h4>{title}</h4>{}", cited_list(&k[key]));
+            }
+        }
     }
 
     // 6. The individual case.
