@@ -298,7 +298,7 @@ impl Entity {
                 vec![cited("no urgent signs listed in vigil's sources", NOT_IN_SOURCES)]
             }
             _ => vec![cited(
-                "label warning for any new rash: hypersensitivity reactions (anaphylaxis, serum sickness, angioedema, urticaria, rash, erythema nodosum, erythema multiforme) → stop dupilumab",
+                "label warning: if a hypersensitivity reaction occurs (anaphylaxis, serum sickness, angioedema, urticaria, rash, erythema nodosum, erythema multiforme), stop dupilumab",
                 LABEL_WARNINGS,
             )],
         }
@@ -333,9 +333,9 @@ fn words(term: &str) -> Vec<String> {
 
 /// The entity a reaction term names (FAERS PT or free text; case-insensitive), if any.
 ///
-/// Head-and-neck dermatitis needs a head/neck site word *and* a redness/dermatitis word: erythema,
-/// rash or eczema without a site is not site-specific and is not mapped to it. Herpes zoster and
-/// varicella are not herpes simplex.
+/// Head-and-neck dermatitis needs a face/head/neck word *and* a redness/dermatitis word: erythema,
+/// rash or eczema without that site is not mapped to it (eyelid terms are left out: eyelid redness may
+/// be blepharitis, an ocular-surface reaction). Herpes zoster and varicella are not herpes simplex.
 pub fn entity_for_term(term: &str) -> Option<Entity> {
     let t = term.to_lowercase();
     let w = words(term);
@@ -367,8 +367,7 @@ pub fn entity_for_term(term: &str) -> Option<Entity> {
         Entity::ContactDermatitis
     } else if has(&["steroid withdrawal"]) {
         Entity::TopicalSteroidWithdrawal
-    } else if word(&["face", "facial", "head", "neck", "eyelid", "eyelids", "scalp"])
-        && word(&["erythema", "redness", "red", "dermatitis", "rash", "eczema"])
+    } else if has(&["face", "facial", "head", "neck"]) && has(&["erythema", "redness", "dermatitis", "rash"])
     {
         Entity::HeadNeckDermatitis
     } else if has(&["atopic", "eczema"]) {
@@ -379,7 +378,7 @@ pub fn entity_for_term(term: &str) -> Option<Entity> {
 }
 
 /// What vigil shows for a reported term about dupilumab: the entity's figures, or for erythema and
-/// rash without a site, the statement that they are not site-specific (the head-and-neck figures
+/// rash without a face/head/neck site, the statement that they are not site-specific (the head-and-neck figures
 /// belong to head/neck terms) with the label's hypersensitivity warning. `None` for other terms.
 pub fn knowledge_for_term(term: &str) -> Option<TermKnowledge> {
     if let Some(e) = entity_for_term(term) {
@@ -400,7 +399,7 @@ pub fn knowledge_for_term(term: &str) -> Option<TermKnowledge> {
     }
     Some(TermKnowledge {
         term: term.to_string(),
-        topic: "erythema / rash, site not given",
+        topic: "erythema / rash, no head-and-neck site named",
         entity: None,
         note: Some(cited(
             "not site-specific: the figures for dupilumab facial redness / head-and-neck dermatitis apply only to head/neck terms, so none are shown here; vigil's sources give no incidence for erythema in general",
@@ -577,7 +576,7 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
     };
     let different_context = |f: &mut Findings| match r.different_from_usual_ad {
         Some(true) => f.context("differs from the patient's usual eczema: not counted, 45% of drug-associated cases did, so it does not discriminate", JO_2021_DISCRIMINATION),
-        Some(false) => f.context("looks like the patient's usual eczema: not counted, 55% of drug-associated cases did too", JO_2021_DISCRIMINATION),
+        Some(false) => f.context("looks like the patient's usual eczema: not counted, only 45% of drug-associated cases were described as different, so it does not exclude a reaction", JO_2021_DISCRIMINATION),
         None => {}
     };
 
@@ -644,7 +643,7 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         f.pro("facial topical corticosteroid use before", AHN_2022);
     }
     match case.patient.head_neck_at_baseline {
-        Some(true) => f.context("head/neck eczema at baseline: an exacerbation pattern (32/42 in the series); 52/101 in the review had it, so it does not tell the two apart", SORIA_2019),
+        Some(true) => f.context("head/neck eczema at baseline: an exacerbation pattern (32/42 in the series were exacerbations)", SORIA_2019),
         Some(false) => f.context("no head/neck eczema at baseline: a de novo pattern (10/42 in the series)", SORIA_2019),
         None => {}
     }

@@ -218,7 +218,11 @@ fn seborrhoeic_history_and_steroid_history_inform_their_differentials() {
 fn terms_map_to_entities_and_erythema_is_not_site_specific() {
     assert_eq!(entity_for_term("ERYTHEMA"), None);
     assert_eq!(entity_for_term("RASH"), None);
-    assert_eq!(entity_for_term("ERYTHEMA OF EYELID"), Some(Entity::HeadNeckDermatitis));
+    assert_eq!(entity_for_term("ERYTHEMA OF EYELID"), None);
+    assert_eq!(entity_for_term("itchy red eyelids"), None);
+    assert_eq!(entity_for_term("SWELLING FACE"), None);
+    assert_eq!(entity_for_term("rash on the forehead"), Some(Entity::HeadNeckDermatitis));
+    assert_eq!(entity_for_term("red, burning skin on the face and neck"), None, "no redness word it knows: unchanged");
     assert_eq!(entity_for_term("facial and neck erythema"), Some(Entity::HeadNeckDermatitis));
     assert_eq!(entity_for_term("ocular surface disease"), Some(Entity::OcularSurfaceDisease));
     assert_eq!(entity_for_term("ECZEMA HERPETICUM"), Some(Entity::EczemaHerpeticum));
@@ -235,7 +239,7 @@ fn terms_map_to_entities_and_erythema_is_not_site_specific() {
     assert!(k.incidence.is_empty() && k.onset.is_empty(), "no head-and-neck figures for a site-less term");
     assert!(k.note.unwrap().text.contains("not site-specific"));
     assert!(k.red_flags.iter().any(|r| r.text.contains("erythema multiforme")));
-    let k = knowledge_for_term("ERYTHEMA OF EYELID").unwrap();
+    let k = knowledge_for_term("facial erythema").unwrap();
     assert_eq!(k.entity, Some(Entity::HeadNeckDermatitis));
     assert!(k.incidence.iter().any(|c| c.text.contains("about 10%")));
     assert!(knowledge_for_term("NASOPHARYNGITIS").is_none());

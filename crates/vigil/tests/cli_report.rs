@@ -200,7 +200,7 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
     // (before: "dupilumab facial redness" with its 10% incidence).
     let knowledge = report["knowledge"].as_array().unwrap();
     let erythema = knowledge.iter().find(|k| k["event"] == "ERYTHEMA").expect("ERYTHEMA in §5");
-    assert_eq!(erythema["entity"], "erythema / rash, site not given");
+    assert_eq!(erythema["entity"], "erythema / rash, no head-and-neck site named");
     assert_eq!(erythema["incidence"], serde_json::json!([]));
     assert!(erythema["note"]["text"].as_str().unwrap().contains("not site-specific"));
     assert!(!erythema.to_string().contains("about 10%"), "{erythema}");
@@ -232,7 +232,7 @@ fn check_html(html: &str) {
         "RR 1.16 (95% CI 0.78–1.74)",
         "SKIN INFECTION — bacterial skin infection",
         "RR 0.54 (95% CI 0.42–0.70)",
-        "ERYTHEMA — erythema / rash, site not given",
+        "ERYTHEMA — erythema / rash, no head-and-neck site named",
         "What to rule out, urgent signs",
     ] {
         assert!(html.contains(needle), "§5 lacks {needle:?}");
