@@ -357,7 +357,7 @@ impl<R: BufRead> DollarReader<R> {
                 Fit::Long => {
                     // At least two whole records: `w + 1` fields ending in `$` is one record
                     // with an extra field, not a run-on line.
-                    if joined == 1 && acc.last() == Some(&b'$') && k > 2 * w && (k - 1) % w == 0 {
+                    if joined == 1 && acc.last() == Some(&b'$') && k > 2 * w && (k - 1).is_multiple_of(w) {
                         // Records run together: split after every `w`-th `$`.
                         let mut end = 0;
                         let mut seen = 0;

@@ -425,13 +425,13 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
     let src = d.join("samples/nico_faers_2025q4_1000serious");
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    ingest(&[src.clone()], &store);
+    ingest(std::slice::from_ref(&src), &store);
     let before = std::fs::read_to_string(store.join("CURRENT")).unwrap();
     let drugs_before = load_report_set(&store, &ReportQuery::default()).unwrap();
     let no_file = |table: &str, dir: &str| {
         let q = tmp.path().join(dir);
         copy_quarter(&src, &q, |n| !n.starts_with(table));
-        let (file, line, field, reason) = refused(&[q.clone()], &store);
+        let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
         assert_eq!((file.as_str(), line, field), (q.to_str().unwrap(), 1, None));
         assert!(reason.contains(&format!("quarter 2025Q4 has no {table} file")), "{reason}");
     };
@@ -441,7 +441,7 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
     let q = tmp.path().join("q25_empty");
     copy_quarter(&src, &q, |_| true);
     std::fs::write(q.join("DRUG25Q4.txt"), b"").unwrap();
-    let (file, line, field, reason) = refused(&[q.clone()], &store);
+    let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
     assert_eq!((file, line, field), (q.join("DRUG25Q4.txt").display().to_string(), 1, None));
     assert!(reason.contains("empty DRUG file (0 bytes)"), "{reason}");
     // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows became duplicates), DRUG
@@ -454,7 +454,7 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
         let (header, rest) = text.split_once('\n').unwrap();
         let header: Vec<&str> = header.trim_end_matches('\r').split('$').map(|h| if h == column { renamed } else { h }).collect();
         std::fs::write(&path, format!("{}\r\n{rest}", header.join("$"))).unwrap();
-        let (file, line, field, reason) = refused(&[q.clone()], &store);
+        let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
         assert_eq!((file, line, field.as_deref()), (path.display().to_string(), 1, Some(column)), "{table}.{column}");
         assert!(reason.contains("missing column"), "{reason}");
     }
@@ -474,7 +474,7 @@ fn resent_case_versions_with_fewer_drug_rows_keep_the_stored_copy() {
     let src = d.join("samples/nico_faers_2025q4_1000serious");
     let tmp = tempfile::tempdir().unwrap();
     let store = tmp.path().join("store");
-    ingest(&[src.clone()], &store);
+    ingest(std::slice::from_ref(&src), &store);
     // Every report's drugs (any role) and reactions, by primaryid.
     let drugs_of = |store: &Path| {
         let set = load_report_set(store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
@@ -599,14 +599,14 @@ fn same_case_in_legacy_aers_and_faers_is_kept_once() {
     assert_eq!(o.report.reports_in_store, 2);
 
     let fwd = tmp.path().join("fwd");
-    ingest(&[legacy.clone()], &fwd);
-    let o = ingest(&[faers.clone()], &fwd);
+    ingest(std::slice::from_ref(&legacy), &fwd);
+    let o = ingest(std::slice::from_ref(&faers), &fwd);
     assert_eq!(primaryids(&fwd), want);
     assert_eq!(o.report.stored_reports_removed[rules::CROSS_ERA], 1);
 
     let rev = tmp.path().join("rev");
-    ingest(&[faers.clone()], &rev);
-    let o = ingest(&[legacy.clone()], &rev);
+    ingest(std::slice::from_ref(&faers), &rev);
+    let o = ingest(std::slice::from_ref(&legacy), &rev);
     assert_eq!(primaryids(&rev), want);
     assert_eq!(o.report.tables["demo"].deduplicated[rules::CROSS_ERA], 1);
     // The kept report's reactions are the FAERS version's.

@@ -204,7 +204,7 @@ fn store_versions_and_atomic_rollback() {
     let listing = ok(vigil().args(["store", "versions"]).arg(&store));
     let rows: Vec<&str> = listing.lines().filter(|l| l.len() > 3 && l[3..].trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
     assert_eq!(rows.len(), 2, "{listing}");
-    assert!(rows[0].split_whitespace().nth(0) == Some("1") && rows[0].contains(&format!(" {reports_v1} ")), "{listing}");
+    assert!(rows[0].split_whitespace().next() == Some("1") && rows[0].contains(&format!(" {reports_v1} ")), "{listing}");
     assert!(rows[1].starts_with('*') && rows[1].contains(&format!(" {reports_v2} ")) && rows[1].contains("built on 1"), "{listing}");
     // Each version names its own input files (version 2: only the second quarter's).
     let q1 = quarters[0].file_name().unwrap().to_string_lossy().into_owned();
