@@ -444,7 +444,7 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
     let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
     assert_eq!((file, line, field), (q.join("DRUG25Q4.txt").display().to_string(), 1, None));
     assert!(reason.contains("empty DRUG file (0 bytes)"), "{reason}");
-    // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows became duplicates), DRUG
+    // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows were removed as repeated reactions), DRUG
     // drug_seq, role_cod, drugname and, in a 2014Q3+ quarter, prod_ai.
     for (table, column, renamed) in [("REAC", "pt", "preferred_term"), ("DRUG", "drug_seq", "seq"), ("DRUG", "role_cod", "role"), ("DRUG", "drugname", "name"), ("DRUG", "prod_ai", "ai")] {
         let q = tmp.path().join(format!("q25_{column}"));
