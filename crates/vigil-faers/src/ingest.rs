@@ -29,7 +29,7 @@ use arrow::array::{
 use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use rayon::prelude::*;
 use vigil_store::ingest_report::{FileRead, IngestReport, RowIssue, TableCounts, MAX_LISTED_UNMAPPED};
-use vigil_store::layout::{reports_schema, sources_schema, ChildTable, REPORTS_FILE, REPORT_TEXT_COLUMNS, SOURCES_FILE};
+use vigil_store::layout::{deleted_schema, reports_schema, sources_schema, ChildTable, DELETED_FILE, REPORTS_FILE, REPORT_TEXT_COLUMNS, SOURCES_FILE};
 use vigil_store::read::read_parquet;
 use vigil_store::write::{ParquetSink, StoreTxn};
 
@@ -59,6 +59,11 @@ pub mod rules {
     pub const OLDER_THAN_STORED: &str = "older than the stored version";
     /// Child row of a report that was not kept (deleted or superseded).
     pub const REPORT_NOT_KEPT: &str = "report not kept (deleted or superseded)";
+    /// A case version already stored, re-sent with fewer drug or reaction rows: the stored copy is kept.
+    pub const LESS_COMPLETE: &str = "same case version re-sent with fewer drug or reaction rows (stored copy kept)";
+    /// The same caseid in legacy AERS and in FAERS: one report is kept, the latest version
+    /// (legacy AERS counts as version 0; faers-format.md §5 rule 3).
+    pub const CROSS_ERA: &str = "same case in legacy AERS and FAERS (cross-era)";
     /// Duplicate DRUG row on (primaryid, drug_seq).
     pub const DUP_DRUG: &str = "duplicate (primaryid, drug_seq)";
     /// Duplicate REAC row on (primaryid, upper(pt)).
@@ -596,6 +601,111 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
     Ok(out)
 }
 
+/// Columns (unified names) a table must have to be ingested, by era. Sources: faers-format.md
+/// §2 (the column lists of each era) and §4.12 (the joins): every table is keyed by primaryid
+/// (legacy ISR); FAERS DEMO needs caseid, caseversion and fda_dt for the one-version-per-case
+/// rule (§5 rule 1; legacy has no caseversion, CASE becomes caseid); DRUG needs drug_seq (the
+/// duplicate rule and the THER/INDI joins), role_cod (suspect or not) and the name columns
+/// (drugname in every era, prod_ai from 2014Q3, FAERS version B); REAC needs pt (without it every
+/// row of a report looks like a duplicate of the first).
+pub fn required_columns(table: Table, legacy: bool, quarter: Option<Quarter>) -> Vec<&'static str> {
+    let version_b = quarter.is_some_and(|q| q.key() >= 20143);
+    let mut cols = vec!["primaryid"];
+    match table {
+        Table::Demo => {
+            cols.push("caseid");
+            if !legacy {
+                cols.extend(["caseversion", "fda_dt"]);
+            }
+        }
+        Table::Drug => {
+            cols.extend(["drug_seq", "role_cod", "drugname"]);
+            if !legacy && version_b {
+                cols.push("prod_ai");
+            }
+        }
+        Table::Reac => cols.push("pt"),
+        Table::Outc => cols.push("outc_cod"),
+        Table::Rpsr => cols.push("rpsr_cod"),
+        Table::Ther => cols.push("dsg_drug_seq"),
+        Table::Indi => cols.extend(["indi_drug_seq", "indi_pt"]),
+    }
+    cols
+}
+
+/// The input a quarter came from, for errors about a table it lacks: the zip of a zip member,
+/// else the folder of the file.
+fn quarter_input(f: &InputFile) -> String {
+    match f.display.split_once('!') {
+        Some((archive, _)) => archive.to_owned(),
+        None => Path::new(&f.display).parent().map_or_else(|| f.display.clone(), |p| p.display().to_string()),
+    }
+}
+
+/// Refuses, before anything is written, a quarter that would replace good reports with broken
+/// ones: one without DEMO, DRUG or REAC (a report without drugs or reactions cannot enter any
+/// signal), a table file that is empty (0 bytes or no header line), or a table without a column
+/// it needs ([`required_columns`]).
+pub fn check_quarters(groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>) -> Result<(), FaersError> {
+    for (q, files) in groups {
+        let label = q.map_or_else(|| "of unknown date".to_owned(), Quarter::label);
+        for t in [Table::Demo, Table::Drug, Table::Reac] {
+            if !files.iter().any(|f| f.kind == InputKind::Table(t)) {
+                let input = files.first().map(|f| quarter_input(f)).unwrap_or_default();
+                return Err(FaersError::Located {
+                    file: input,
+                    line: 1,
+                    field: None,
+                    reason: format!(
+                        "quarter {label} has no {} file ({}*.txt): refused, nothing written (a quarter needs DEMO, DRUG and REAC; without {} its reports would replace stored ones without their {})",
+                        t.prefix(),
+                        t.prefix(),
+                        t.prefix(),
+                        if t == Table::Reac { "reactions" } else if t == Table::Drug { "drugs" } else { "case data" }
+                    ),
+                });
+            }
+        }
+        for f in files {
+            let InputKind::Table(t) = f.kind else { continue };
+            if f.bytes == 0 {
+                return Err(FaersError::Located {
+                    file: f.display.clone(),
+                    line: 1,
+                    field: None,
+                    reason: format!("empty {} file (0 bytes): refused, nothing written", t.prefix()),
+                });
+            }
+            let header = f.with_reader(|r| DollarReader::new(r).map(|rd| rd.map(|rd| rd.header().to_vec())))?;
+            let header = header.map_err(|e| FaersError::io(&f.display, e))?;
+            let Some(header) = header else {
+                return Err(FaersError::Located {
+                    file: f.display.clone(),
+                    line: 1,
+                    field: None,
+                    reason: format!("{} file has no header line (only blank lines): refused, nothing written", t.prefix()),
+                });
+            };
+            let legacy = Era::detect(t, &header, q.map(Quarter::key)) == Era::Aers;
+            let wanted = required_columns(t, legacy, *q);
+            let found = column_indexes(t, &header, &wanted);
+            if let Some((missing, _)) = wanted.iter().zip(&found).find(|(_, i)| i.is_none()) {
+                return Err(FaersError::Located {
+                    file: f.display.clone(),
+                    line: 1,
+                    field: Some((*missing).to_owned()),
+                    reason: format!(
+                        "missing column in the {} header ({}): refused, nothing written",
+                        t.prefix(),
+                        header.join("$")
+                    ),
+                });
+            }
+        }
+    }
+    Ok(())
+}
+
 /// Reads the caseids of a deleted-case list: one per line; blank lines (the first line of
 /// `DELETE25Q4.txt` is a single space) are skipped; anything else that is not a number is a
 /// rejected row.
@@ -800,6 +910,24 @@ pub(crate) fn dedup_reports(
     demo_counts: &mut TableCounts,
     stored_removed: &mut BTreeMap<String, u64>,
 ) -> Dedup {
+    dedup_reports_keeping(stored, candidates, deleted, &HashSet::new(), demo_counts, stored_removed)
+}
+
+/// True when one of the two reports comes from legacy AERS and the other from FAERS.
+fn cross_era(a: &DemoRow, b: &DemoRow) -> bool {
+    (a.source == "aers") != (b.source == "aers")
+}
+
+/// [`dedup_reports`], where a stored report whose primaryid is in `keep_stored` wins over a
+/// candidate with the same primaryid (the candidate is a less complete copy of it).
+pub(crate) fn dedup_reports_keeping(
+    stored: Vec<DemoRow>,
+    candidates: Vec<DemoRow>,
+    deleted: &HashSet<u64>,
+    keep_stored: &HashSet<u64>,
+    demo_counts: &mut TableCounts,
+    stored_removed: &mut BTreeMap<String, u64>,
+) -> Dedup {
     // (row, is_new) in order: stored first, then candidates in read (quarter) order, so that on a
     // complete tie the later one wins.
     let mut best: HashMap<u64, usize> = HashMap::with_capacity(stored.len() + candidates.len());
@@ -827,13 +955,25 @@ pub(crate) fn dedup_reports(
             }
             Some(j) => {
                 let (ri, rj) = (&all[i].0, &all[j].0);
-                let i_wins = ri.order_key() >= rj.order_key();
+                // A same-primaryid copy re-sent with fewer drug or reaction rows never replaces
+                // the stored one (docs/ingest.md, "Re-ingest").
+                let less_complete = ri.primaryid == rj.primaryid && all[i].1 && !all[j].1 && keep_stored.contains(&ri.primaryid);
+                let i_wins = !less_complete && ri.order_key() >= rj.order_key();
                 let (winner, loser) = if i_wins { (i, j) } else { (j, i) };
                 alive[loser] = false;
                 best.insert(caseid, winner);
                 let (lrow, lnew) = (&all[loser].0, all[loser].1);
                 let wnew = all[winner].1;
-                if !lnew {
+                if less_complete {
+                    demo_counts.dedup(rules::LESS_COMPLETE, 1);
+                } else if cross_era(lrow, &all[winner].0) {
+                    // The same case number in legacy AERS and in FAERS (faers-format.md §5 rule 3).
+                    if lnew {
+                        demo_counts.dedup(rules::CROSS_ERA, 1);
+                    } else {
+                        *stored_removed.entry(rules::CROSS_ERA.to_owned()).or_default() += 1;
+                    }
+                } else if !lnew {
                     *stored_removed.entry("replaced by a newer version".to_owned()).or_default() += 1;
                 } else if lrow.primaryid == all[winner].0.primaryid {
                     demo_counts.dedup(rules::REPUBLISHED, 1);
@@ -855,6 +995,151 @@ pub(crate) fn dedup_reports(
         }
     }
     Dedup { kept }
+}
+
+/// Distinct drug rows (drug_seq) and reaction rows (upper(pt)) per report: the completeness of
+/// a copy of a case version.
+type RowCounts = HashMap<u64, (u32, u32)>;
+
+/// Stored case versions that this ingest re-sends (same primaryid) with fewer distinct drug rows
+/// or fewer distinct reaction rows than the stored copy: their stored copies are kept. Returns
+/// those primaryids and, for each, a line for the ingest report. Only runs when a stored
+/// primaryid comes again, so an ingest of new quarters costs one set look-up per stored report.
+fn less_complete_resends(
+    txn: &StoreTxn,
+    stored: &[DemoRow],
+    group_pids: &HashMap<u32, ahash::AHashSet<u64>>,
+    groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>,
+    group_batches: &[(Option<Quarter>, u32)],
+) -> Result<(HashSet<u64>, Vec<String>), FaersError> {
+    // primaryid → (stored batch, new batch)
+    let mut resent: HashMap<u64, (u32, u32)> = HashMap::new();
+    for r in stored {
+        for (b, set) in group_pids {
+            if set.contains(&r.primaryid) {
+                resent.insert(r.primaryid, (r.batch, *b));
+            }
+        }
+    }
+    let Some((dir, _)) = txn.previous() else { return Ok((HashSet::new(), Vec::new())) };
+    if resent.is_empty() {
+        return Ok((HashSet::new(), Vec::new()));
+    }
+    let mut stored_counts: RowCounts = HashMap::new();
+    let stored_batches: std::collections::BTreeSet<u32> = resent.values().map(|v| v.0).collect();
+    for (k, (table, col)) in [(ChildTable::Drugs, "drug_seq"), (ChildTable::Reactions, "pt")].into_iter().enumerate() {
+        let mut seen: HashSet<(u64, u64)> = HashSet::new();
+        for b in &stored_batches {
+            let path = dir.join(table.dir_name()).join(vigil_store::layout::batch_file_name(*b));
+            if !path.exists() {
+                continue;
+            }
+            for rb in read_parquet(&path, Some(&["primaryid", "batch", col]))? {
+                let pid = rb.column(0).as_primitive::<UInt64Type>();
+                let bat = rb.column(1).as_primitive::<UInt32Type>();
+                let val = rb.column(2).as_string::<i32>();
+                for i in 0..rb.num_rows() {
+                    let p = pid.value(i);
+                    if resent.get(&p).map(|v| v.0) != Some(bat.value(i)) {
+                        continue;
+                    }
+                    let key = if val.is_null(i) { fnv1a_upper(b"") } else { fnv1a_upper(val.value(i).as_bytes()) };
+                    if seen.insert((p, key)) {
+                        let c = stored_counts.entry(p).or_default();
+                        if k == 0 { c.0 += 1 } else { c.1 += 1 }
+                    }
+                }
+            }
+        }
+    }
+    let mut new_counts: RowCounts = HashMap::new();
+    for (q, batch) in group_batches {
+        for (k, (table, col)) in [(Table::Drug, "drug_seq"), (Table::Reac, "pt")].into_iter().enumerate() {
+            let mut seen: HashSet<(u64, u64)> = HashSet::new();
+            for f in groups[q].iter().filter(|f| f.kind == InputKind::Table(table)) {
+                f.with_reader(|r| -> Result<(), FaersError> {
+                    let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&f.display, e))? else { return Ok(()) };
+                    let idx = column_indexes(table, rd.header(), &["primaryid", col]);
+                    let (Some(pi), Some(ci)) = (idx[0], idx[1]) else { return Ok(()) };
+                    let mut rec = Record::default();
+                    while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&f.display, e))? {
+                        if res.is_err() {
+                            continue;
+                        }
+                        let Some(p) = parse::parse_id(&rec.text(pi)) else { continue };
+                        if resent.get(&p).map(|v| v.1) != Some(*batch) {
+                            continue;
+                        }
+                        let key = fnv1a_upper(crate::record::trim_bytes(rec.bytes(ci)));
+                        if seen.insert((p, key)) {
+                            let c = new_counts.entry(p).or_default();
+                            if k == 0 { c.0 += 1 } else { c.1 += 1 }
+                        }
+                    }
+                    Ok(())
+                })??;
+            }
+        }
+    }
+    let mut keep = HashSet::new();
+    let mut lines = Vec::new();
+    let mut pids: Vec<u64> = resent.keys().copied().collect();
+    pids.sort_unstable();
+    for p in pids {
+        let old = stored_counts.get(&p).copied().unwrap_or_default();
+        let new = new_counts.get(&p).copied().unwrap_or_default();
+        if new.0 < old.0 || new.1 < old.1 {
+            keep.insert(p);
+            if lines.len() < MAX_WARNING_EXAMPLES {
+                lines.push(format!(
+                    "primaryid {p}: re-sent with {} drug and {} reaction rows, stored copy has {} and {}: stored copy kept",
+                    new.0, new.1, old.0, old.1
+                ));
+            }
+        }
+    }
+    Ok((keep, lines))
+}
+
+/// The deleted-case rows (caseid, quarter, list) of the live version a transaction builds on.
+pub(crate) fn stored_deleted(txn: &StoreTxn) -> Result<Vec<(u64, String, Arc<str>)>, FaersError> {
+    let Some((dir, _)) = txn.previous() else { return Ok(Vec::new()) };
+    let path = dir.join(DELETED_FILE);
+    if !path.exists() {
+        return Ok(Vec::new());
+    }
+    let mut out = Vec::new();
+    for rb in read_parquet(&path, None)? {
+        let caseid = rb.column(0).as_primitive::<UInt64Type>();
+        let quarter = rb.column(1).as_string::<i32>();
+        let list = rb.column(2).as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            out.push((caseid.value(i), quarter.value(i).to_owned(), Arc::from(list.value(i))));
+        }
+    }
+    Ok(out)
+}
+
+/// Writes the deleted-case rows, one per (caseid, quarter) (the same list read twice adds nothing).
+fn write_deleted(txn: &StoreTxn, mut rows: Vec<(u64, String, Arc<str>)>) -> Result<(), FaersError> {
+    rows.sort_by(|a, b| (a.0, &a.1).cmp(&(b.0, &b.1)));
+    rows.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    let schema = deleted_schema();
+    let mut sink = txn.file_sink(DELETED_FILE, schema.clone())?;
+    for chunk in rows.chunks(FLUSH_ROWS * 4) {
+        let mut caseid = UInt64Builder::new();
+        let mut quarter = StringBuilder::new();
+        let mut list = StringBuilder::new();
+        for (c, q, l) in chunk {
+            caseid.append_value(*c);
+            quarter.append_value(q);
+            list.append_value(l);
+        }
+        let cols: Vec<ArrayRef> = vec![Arc::new(caseid.finish()), Arc::new(quarter.finish()), Arc::new(list.finish())];
+        sink.write(&RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?)?;
+    }
+    sink.finish()?;
+    Ok(())
 }
 
 /// Reads the reports of the live version a transaction builds on.
@@ -893,6 +1178,11 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     if !tables.iter().any(|f| f.kind == InputKind::Table(Table::Demo)) {
         return Err(FaersError::Input("no DEMO file found: reports cannot be identified without it".into()));
     }
+    let mut groups: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
+    for f in &tables {
+        groups.entry(f.quarter).or_default().push(f);
+    }
+    check_quarters(&groups)?;
     let mut normaliser = DrugNormaliser::builtin();
     for d in &opts.dictionary_files {
         normaliser.add_csv_file(d)?;
@@ -902,19 +1192,28 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     report.version = txn.version();
     let mut files_read: Vec<(u32, FileRead)> = Vec::new();
 
-    // 1. Deleted-case lists.
-    let mut deleted = HashSet::new();
+    // 1. Deleted-case lists: those read now and every one ingested before (kept in the store),
+    //    so that a list deletes its cases whether their quarters come before or after it.
+    let mut deleted_rows = stored_deleted(&txn)?;
+    let stored_lists = deleted_rows.len();
+    let mut listed_now = HashSet::new();
     for f in inputs.iter().filter(|f| f.kind == InputKind::Deleted) {
-        let fr = read_deleted_list(f, report.table_mut("deleted"), &mut deleted)?;
+        let mut ids = HashSet::new();
+        let fr = read_deleted_list(f, report.table_mut("deleted"), &mut ids)?;
+        let quarter = f.quarter.map_or_else(|| "unknown".to_owned(), Quarter::label);
+        let list: Arc<str> = Arc::from(f.display.as_str());
+        deleted_rows.extend(ids.iter().map(|&id| (id, quarter.clone(), list.clone())));
+        listed_now.extend(ids);
         files_read.push((0, fr));
     }
-    report.deleted_caseids_listed = deleted.len() as u64;
+    report.deleted_caseids_listed = listed_now.len() as u64;
+    let deleted: HashSet<u64> = deleted_rows.iter().map(|r| r.0).collect();
+    report.deleted_caseids_in_store = deleted.len() as u64;
+    if deleted_rows.len() > stored_lists {
+        write_deleted(&txn, deleted_rows)?;
+    }
 
     // 2. Quarters in order; one batch each.
-    let mut groups: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
-    for f in &tables {
-        groups.entry(f.quarter).or_default().push(f);
-    }
     let (stored, mut quarters) = stored_reports(&txn)?;
     let mut group_batches: Vec<(Option<Quarter>, u32)> = Vec::new();
     let mut candidates = Vec::new();
@@ -940,9 +1239,12 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
         files_read.push((*batch, p.file));
     }
 
-    // 3. Report-level de-duplication.
+    // 3. Report-level de-duplication; a stored case version re-sent with fewer drug or reaction
+    //    rows keeps its stored copy.
+    let (keep_stored, less_complete) = less_complete_resends(&txn, &stored, &group_pids, &groups, &group_batches)?;
+    report.less_complete_resends = less_complete;
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
-    let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
+    let dedup = dedup_reports_keeping(stored, candidates, &deleted, &keep_stored, &mut demo_counts, &mut report.stored_reports_removed);
     report.tables.insert("demo".into(), demo_counts);
     // Kept primaryids per batch: a small set per quarter stays in cache better than one big map.
     let mut winner_ids: HashMap<u32, Vec<u64>> = HashMap::new();

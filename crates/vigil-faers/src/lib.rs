@@ -40,6 +40,19 @@ pub enum FaersError {
     /// The input is unusable as a whole (no table files, unreadable zip, bad dictionary).
     #[error("{0}")]
     Input(String),
+    /// An input file that cannot be ingested, with the place at fault: a missing or empty table,
+    /// a missing column. Shown as `FILE: line N, field F: why`.
+    #[error("{file}: line {line}{}: {reason}", field.as_ref().map(|f| format!(", field {f}")).unwrap_or_default())]
+    Located {
+        /// The file (inside a zip: `archive.zip!member`; for a missing table, the quarter's input).
+        file: String,
+        /// 1-based line (1 = the header).
+        line: u64,
+        /// The column at fault, when one is.
+        field: Option<String>,
+        /// What is wrong.
+        reason: String,
+    },
     /// The store layer failed.
     #[error(transparent)]
     Store(#[from] vigil_store::layout::StoreError),

@@ -332,7 +332,9 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
     }
     let group_pids: HashSet<u64> = candidates.iter().map(|r| r.primaryid).collect();
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
-    let dedup = dedup_reports(stored, candidates, &HashSet::new(), &mut demo_counts, &mut report.stored_reports_removed);
+    // The deleted-case lists a FAERS ingest left in the store apply to these reports too.
+    let deleted: HashSet<u64> = crate::ingest::stored_deleted(&txn)?.into_iter().map(|r| r.0).collect();
+    let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
     report.tables.insert("demo".into(), demo_counts);
     let winners: HashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
     let mut name_sources: HashMap<&'static str, u64> = HashMap::new();

@@ -5,8 +5,10 @@
 //!   a last line without a newline. Blank lines are skipped.
 //! * Header names are trimmed and lower-cased (2012Q4 DEMO has ` rept_dt`); a trailing `$`
 //!   on the header gives an empty last name, which is dropped.
-//! * A row may end with an extra `$` (legacy AERS, and the raw FAERS files seen in 2012Q4 and
-//!   2020Q3), giving one empty field more than the header: accepted.
+//! * A row may end with an extra `$` (legacy AERS), giving one empty field more than the header:
+//!   accepted in a file whose rows carry it (the majority of its first rows), rejected elsewhere
+//!   (there the extra field comes from a `$` inside a value). FAERS rows (2012Q4, 2020Q3 heads)
+//!   have exactly the header's width; those whose last value is empty end in `$`.
 //! * A record split over several physical lines (an embedded newline) has fewer fields than the
 //!   header: the following lines are joined to it until the count is reached. If joining
 //!   overshoots, the first part is reported as a short row and the later line starts afresh.
@@ -25,6 +27,8 @@ use std::io::BufRead;
 
 /// Physical lines joined at most into one record before giving up.
 const MAX_JOINED_LINES: usize = 64;
+/// Rows looked at to learn whether a file's rows end in an extra `$`.
+const STYLE_SAMPLE_LINES: usize = 1_000;
 
 /// A row the reader could not turn into a record.
 #[derive(Debug, Clone, PartialEq)]
@@ -188,7 +192,9 @@ impl<R: BufRead> DollarReader<R> {
             header.pop();
         }
         let width = header.len();
-        Ok(Some(Self { src, header, width, trailing, physical_line, line, carry: None, runon: None, bytes_read }))
+        let mut reader = Self { src, header, width, trailing, physical_line, line, carry: None, runon: None, bytes_read };
+        reader.learn_trailing()?;
+        Ok(Some(reader))
     }
 
     /// The header names (trimmed, lower-cased, trailing empty name dropped).
@@ -217,10 +223,51 @@ impl<R: BufRead> DollarReader<R> {
         }
     }
 
-    /// Classifies a candidate record of `k` fields: complete, short, or too long.
+    /// Learns whether the rows of this file end in an extra `$` from the whole lines already
+    /// buffered after the header (up to [`STYLE_SAMPLE_LINES`]): the majority of rows of `w + 1`
+    /// fields ending in `$` against rows of exactly `w` fields. Why a majority and not the first
+    /// row: a first row with a `$` inside a value and an empty last field looks exactly like a
+    /// trailing-`$` row, and would set the wrong style for the whole file. When no whole line is
+    /// buffered the first complete row decides, as before.
+    fn learn_trailing(&mut self) -> std::io::Result<()> {
+        let w = self.width;
+        let buf = self.src.fill_buf()?;
+        let (mut with_dollar, mut without) = (0usize, 0usize);
+        let mut rest = buf;
+        let mut seen = 0;
+        while let Some(p) = memchr::memchr(b'\n', rest) {
+            let mut line = &rest[..p];
+            rest = &rest[p + 1..];
+            if line.last() == Some(&b'\r') {
+                line = &line[..line.len() - 1];
+            }
+            if trim_bytes(line).is_empty() {
+                continue;
+            }
+            let k = count_fields(line);
+            if k == w + 1 && line.last() == Some(&b'$') {
+                with_dollar += 1;
+            } else if k == w {
+                without += 1;
+            }
+            seen += 1;
+            if seen >= STYLE_SAMPLE_LINES {
+                break;
+            }
+        }
+        if with_dollar + without > 0 {
+            self.trailing = Some(with_dollar > without);
+        }
+        Ok(())
+    }
+
+    /// Classifies a candidate record of `k` fields: complete, short, or too long. A row of
+    /// `w + 1` fields ending in `$` is complete only in a file whose rows carry that trailing `$`
+    /// (or whose style is not known yet); elsewhere its extra field comes from a `$` inside a
+    /// value, and it is too long (a rejected row, never read shifted).
     fn fits(&self, b: &[u8], k: usize) -> Fit {
         let w = self.width;
-        if k == w + 1 && b.last() == Some(&b'$') {
+        if k == w + 1 && b.last() == Some(&b'$') && self.trailing != Some(false) {
             Fit::Exact
         } else if k == w && self.trailing == Some(true) {
             Fit::Short
@@ -308,7 +355,9 @@ impl<R: BufRead> DollarReader<R> {
                     return Ok(Some(Ok(())));
                 }
                 Fit::Long => {
-                    if joined == 1 && acc.last() == Some(&b'$') && (k - 1) % w == 0 {
+                    // At least two whole records: `w + 1` fields ending in `$` is one record
+                    // with an extra field, not a run-on line.
+                    if joined == 1 && acc.last() == Some(&b'$') && k > 2 * w && (k - 1).is_multiple_of(w) {
                         // Records run together: split after every `w`-th `$`.
                         let mut end = 0;
                         let mut seen = 0;
@@ -450,6 +499,27 @@ mod tests {
         assert_eq!(bad.len(), 1);
         assert_eq!(bad[0].line, 2);
         assert_eq!(bad[0].kind, "too many fields");
+    }
+
+    #[test]
+    fn dollar_in_value_with_empty_last_field_is_reported_not_shifted() {
+        // Rows without a trailing `$` (as the pandas-written 2025Q4 files): `LIP$ITOR` with an
+        // empty last field gives 3 + 1 fields ending in `$`, the shape of a trailing-`$` row. It
+        // was read as 3 fields with drugname `LIP` and prod_ai `ITOR`.
+        let text = b"seq$drugname$prod_ai$dose_freq\n1$LIPITOR$ATORVASTATIN$\n2$LIP$ITOR$ATORVASTATIN$\n3$ZOCOR$SIMVASTATIN$QD\n";
+        let (_, rows, bad) = read_all(text);
+        assert_eq!(rows, [["1", "LIPITOR", "ATORVASTATIN", ""], ["3", "ZOCOR", "SIMVASTATIN", "QD"]]);
+        assert_eq!(bad.len(), 1);
+        assert_eq!((bad[0].line, bad[0].kind), (3, "too many fields"));
+        // The same when the shifted row comes first: the file's style is the rows' majority.
+        let text = b"seq$drugname$prod_ai$dose_freq\n2$LIP$ITOR$ATORVASTATIN$\n1$LIPITOR$ATORVASTATIN$\n3$ZOCOR$SIMVASTATIN$QD\n";
+        let (_, rows, bad) = read_all(text);
+        assert_eq!(rows, [["1", "LIPITOR", "ATORVASTATIN", ""], ["3", "ZOCOR", "SIMVASTATIN", "QD"]]);
+        assert_eq!((bad.len(), bad[0].line), (1, 2));
+        // In a file whose rows do end in `$`, the one trailing empty field is accepted.
+        let (_, rows, bad) = read_all(b"a$b$c$\n1$$$\n4$5$6$\n");
+        assert_eq!(rows, [["1", "", ""], ["4", "5", "6"]]);
+        assert!(bad.is_empty());
     }
 
     #[test]

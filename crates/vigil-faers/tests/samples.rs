@@ -20,6 +20,8 @@ fn faers_data() -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
         println!("skipping: {} not found", p.display());
         None
     }
@@ -304,6 +306,10 @@ fn edited_date_rows_keep_precision() {
         std::fs::copy(src.join("DEMO20Q3-1-date.txt"), q.join("DEMO20Q3-1-date.txt")).unwrap();
         std::fs::copy(src.join(format!("DRUG20Q3-1-{suffix}.txt")), q.join(format!("DRUG20Q3-1-{suffix}.txt"))).unwrap();
         std::fs::copy(src.join(format!("THER20Q3-1-{suffix}.txt")), q.join(format!("THER20Q3-1-{suffix}.txt"))).unwrap();
+        // A quarter needs a REAC file: the real 2020Q3 head's reactions of this report.
+        let reac = std::fs::read_to_string(d.join("raw_bytes/ubesp_faers_2020q3_head10/REAC20Q3-10.txt")).unwrap();
+        let reac: String = reac.lines().filter(|l| l.starts_with("primaryid$") || l.starts_with("100046943$")).map(|l| format!("{l}\n")).collect();
+        std::fs::write(q.join("REAC20Q3-1.txt"), reac).unwrap();
         let o = ingest(&[q], &tmp.path().join("store"));
         // The DEMO row's init_fda_dt was edited to "201403" (month precision).
         assert_eq!(report_text(&tmp.path().join("store"), 100046943, "init_fda_dt").as_deref(), Some("201403"));
@@ -386,4 +392,226 @@ fn byte_quirks_are_accounted_for() {
     let mut drugs: Vec<&str> = set.drugs.names().iter().map(|s| s.as_str()).collect();
     drugs.sort();
     assert_eq!(drugs, ["ADALIMUMAB", "ATORVASTATIN", "DUPILUMAB"]);
+}
+
+/// Copies the files of `src` whose names pass `keep` into `dst` (created).
+fn copy_quarter(src: &Path, dst: &Path, keep: impl Fn(&str) -> bool) {
+    std::fs::create_dir_all(dst).unwrap();
+    for e in std::fs::read_dir(src).unwrap() {
+        let e = e.unwrap();
+        let name = e.file_name().to_string_lossy().into_owned();
+        if keep(&name) {
+            std::fs::copy(e.path(), dst.join(&name)).unwrap();
+        }
+    }
+}
+
+/// The located error of a refused ingest: (file, line, field, reason).
+fn refused(paths: &[PathBuf], store: &Path) -> (String, u64, Option<String>, String) {
+    match ingest_faers(paths, store, &IngestOptions::default()) {
+        Err(vigil_faers::FaersError::Located { file, line, field, reason }) => (file, line, field, reason),
+        Err(e) => panic!("refused, but without a located error: {e}"),
+        Ok(o) => panic!("ingest was not refused: {} reports in store", o.report.reports_in_store),
+    }
+}
+
+/// The issue's data loss: a quarter re-ingested without its DRUG file replaced the 1,000 stored
+/// reports of the real 2025Q4 sample with drug-less copies (exit 0). A quarter without DRUG or
+/// REAC, an empty table file, or a table without a column it needs is now refused before anything
+/// is written, naming the file and the column; the store keeps its version and its reports.
+#[test]
+fn incomplete_quarters_are_refused_before_anything_is_written() {
+    let Some(d) = faers_data() else { return };
+    let src = d.join("samples/nico_faers_2025q4_1000serious");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    ingest(std::slice::from_ref(&src), &store);
+    let before = std::fs::read_to_string(store.join("CURRENT")).unwrap();
+    let drugs_before = load_report_set(&store, &ReportQuery::default()).unwrap();
+    let no_file = |table: &str, dir: &str| {
+        let q = tmp.path().join(dir);
+        copy_quarter(&src, &q, |n| !n.starts_with(table));
+        let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
+        assert_eq!((file.as_str(), line, field), (q.to_str().unwrap(), 1, None));
+        assert!(reason.contains(&format!("quarter 2025Q4 has no {table} file")), "{reason}");
+    };
+    no_file("DRUG", "q25_nodrug");
+    no_file("REAC", "q25_noreac");
+    // A 0-byte DRUG file.
+    let q = tmp.path().join("q25_empty");
+    copy_quarter(&src, &q, |_| true);
+    std::fs::write(q.join("DRUG25Q4.txt"), b"").unwrap();
+    let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
+    assert_eq!((file, line, field), (q.join("DRUG25Q4.txt").display().to_string(), 1, None));
+    assert!(reason.contains("empty DRUG file (0 bytes)"), "{reason}");
+    // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows were removed as repeated reactions), DRUG
+    // drug_seq, role_cod, drugname and, in a 2014Q3+ quarter, prod_ai.
+    for (table, column, renamed) in [("REAC", "pt", "preferred_term"), ("DRUG", "drug_seq", "seq"), ("DRUG", "role_cod", "role"), ("DRUG", "drugname", "name"), ("DRUG", "prod_ai", "ai")] {
+        let q = tmp.path().join(format!("q25_{column}"));
+        copy_quarter(&src, &q, |_| true);
+        let path = q.join(format!("{table}25Q4.txt"));
+        let text = std::fs::read_to_string(&path).unwrap();
+        let (header, rest) = text.split_once('\n').unwrap();
+        let header: Vec<&str> = header.trim_end_matches('\r').split('$').map(|h| if h == column { renamed } else { h }).collect();
+        std::fs::write(&path, format!("{}\r\n{rest}", header.join("$"))).unwrap();
+        let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
+        assert_eq!((file, line, field.as_deref()), (path.display().to_string(), 1, Some(column)), "{table}.{column}");
+        assert!(reason.contains("missing column"), "{reason}");
+    }
+    // Nothing was written: the same live version, the same reports.
+    assert_eq!(std::fs::read_to_string(store.join("CURRENT")).unwrap(), before);
+    let after = load_report_set(&store, &ReportQuery::default()).unwrap();
+    assert_eq!((after.len(), after.drugs.names()), (drugs_before.len(), drugs_before.drugs.names()));
+}
+
+/// The same real quarter re-ingested with the DRUG rows of its last 500 reports cut off: those
+/// reports are re-sent with fewer drug rows than their stored copies, which are kept (counted under
+/// the rule and listed), while the first 500 (identical rows) are replaced by their re-sent copies.
+/// The store's drugs per report are the same as before.
+#[test]
+fn resent_case_versions_with_fewer_drug_rows_keep_the_stored_copy() {
+    let Some(d) = faers_data() else { return };
+    let src = d.join("samples/nico_faers_2025q4_1000serious");
+    let tmp = tempfile::tempdir().unwrap();
+    let store = tmp.path().join("store");
+    ingest(std::slice::from_ref(&src), &store);
+    // Every report's drugs (any role) and reactions, by primaryid.
+    let drugs_of = |store: &Path| {
+        let set = load_report_set(store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+        let mut v: Vec<(String, Vec<String>, Vec<String>)> = (0..set.len())
+            .map(|r| {
+                let mut drugs: Vec<String> = set.report_drugs(r).iter().map(|&i| set.drugs.names()[i as usize].clone()).collect();
+                let mut events: Vec<String> = set.report_events(r).iter().map(|&i| set.events.names()[i as usize].clone()).collect();
+                drugs.sort();
+                events.sort();
+                (set.report_ids[r].clone(), drugs, events)
+            })
+            .collect();
+        v.sort();
+        v
+    };
+    let before = drugs_of(&store);
+    // DEMO order gives the first 500 primaryids; DRUG keeps only their rows.
+    let demo = std::fs::read_to_string(src.join("DEMO25Q4.txt")).unwrap();
+    let first: HashSet<&str> = demo.lines().skip(1).take(500).map(|l| l.split('$').next().unwrap()).collect();
+    let drug = std::fs::read_to_string(src.join("DRUG25Q4.txt")).unwrap();
+    let mut lines = drug.lines();
+    let mut cut = format!("{}\n", lines.next().unwrap());
+    let mut cut_reports: HashSet<&str> = HashSet::new();
+    for l in lines {
+        let pid = l.split('$').next().unwrap();
+        if first.contains(pid) {
+            cut.push_str(l);
+            cut.push('\n');
+        } else {
+            cut_reports.insert(pid);
+        }
+    }
+    let q = tmp.path().join("q25_cut");
+    copy_quarter(&src, &q, |n| !n.starts_with("DRUG"));
+    std::fs::write(q.join("DRUG25Q4.txt"), cut).unwrap();
+    let o = ingest(&[q], &store);
+    let lost = o.report.tables["demo"].deduplicated[rules::LESS_COMPLETE];
+    assert_eq!(lost, cut_reports.len() as u64);
+    assert_eq!(o.report.less_complete_resends.len(), cut_reports.len());
+    assert!(o.report.less_complete_resends[0].contains("stored copy kept"));
+    assert_eq!(o.report.reports_in_store, 1_000);
+    assert_eq!(drugs_of(&store), before);
+    // The unchanged reports were re-sent with the same rows: replaced, not counted as less complete.
+    assert_eq!(o.report.tables["demo"].kept, 1_000 - lost);
+}
+
+/// The issue's `$` shift, on the real 2020Q3 DRUG head: its rows have exactly the header's 20
+/// fields (`awk -F'$' '{print NF}'`), and the first ends in an empty dose_freq (`…TABLET$`).
+/// `LIP$ITOR` in its drugname gave 21 fields ending in `$`, taken for a row with a trailing `$`
+/// and read as 20 with drugname `LIP` and prod_ai `ITOR`, 0 rows rejected. Now the row is rejected
+/// with its file and line, and no other row moves. In the legacy layout, where every row ends in
+/// an extra `$`, the same row has 22 fields and is rejected too (checked here with a `$` appended
+/// to every line).
+#[test]
+fn dollar_in_a_2020q3_drug_value_is_rejected_not_shifted() {
+    let Some(d) = faers_data() else { return };
+    let src = d.join("raw_bytes/ubesp_faers_2020q3_head10");
+    for trailing in [false, true] {
+        let tmp = tempfile::tempdir().unwrap();
+        let q = tmp.path().join("q20");
+        copy_quarter(&src, &q, |n| !n.starts_with("DRUG"));
+        let raw = std::fs::read_to_string(src.join("DRUG20Q3-10.txt")).unwrap();
+        let mut out = String::new();
+        for (i, l) in raw.lines().enumerate() {
+            let l = if trailing { format!("{l}$") } else { l.to_owned() };
+            let l = if i == 1 { l.replacen("$LIPITOR$", "$LIP$ITOR$", 1) } else { l };
+            out.push_str(&l);
+            out.push('\n');
+        }
+        let ending = if trailing { "FILM-COATED TABLET$$" } else { "FILM-COATED TABLET$" };
+        assert!(out.lines().nth(1).unwrap().ends_with(ending), "the row ends in an empty field");
+        std::fs::write(q.join("DRUG20Q3-10.txt"), out).unwrap();
+        let store = tmp.path().join("store");
+        let o = ingest(&[q], &store);
+        assert_eq!(counts(&o, "drug"), (10, 9, 1, 0), "trailing `$`: {trailing}");
+        let bad = &o.report.tables["drug"].rejected_rows[0];
+        assert_eq!((bad.line, bad.file.ends_with("DRUG20Q3-10.txt")), (2, true));
+        assert!(bad.reason.contains("fields where the header has 20"), "{}", bad.reason);
+        let s = Store::open(&store).unwrap();
+        let drugs = s.read_live_children(ChildTable::Drugs, &["drugname", "prod_ai"]).unwrap();
+        for rb in &drugs {
+            let (name, ai) = (rb.column(2).as_string::<i32>(), rb.column(3).as_string::<i32>());
+            for i in 0..rb.num_rows() {
+                assert_ne!(name.value(i), "LIP");
+                assert_ne!(ai.value(i), "ITOR");
+            }
+        }
+        // The second row (the same report's SS LIPITOR) is read in place.
+        assert!(drugs.iter().any(|rb| (0..rb.num_rows()).any(|i| rb.column(2).as_string::<i32>().value(i) == "LIPITOR" && rb.column(3).as_string::<i32>().value(i) == "ATORVASTATIN CALCIUM")));
+    }
+}
+
+/// The same case number in legacy AERS and in FAERS (faers-format.md §5 rule 3: in 2012 FDA
+/// carried AERS cases into FAERS under the same case number, the caseversion continuing; keep the
+/// latest version across both eras, legacy counting as version 0, as AEOLUS does). No real sample
+/// here holds such a case (the legacy 2004Q1 CASE numbers meet none of the FAERS samples' caseids:
+/// `comm -12` of the sorted id lists is empty), so a hand-made pair: legacy 2012Q3 ISR 8512345 of
+/// CASE 7654321, FAERS 2012Q4 primaryid 76543214 of caseid 7654321 version 4, and a legacy-only
+/// case 7000001. In one call and in both orders of two calls one report of the case is kept (the
+/// FAERS one) and the merge is counted under its own rule.
+#[test]
+fn same_case_in_legacy_aers_and_faers_is_kept_once() {
+    let tmp = tempfile::tempdir().unwrap();
+    let legacy = tmp.path().join("aers_ascii_2012q3");
+    let faers = tmp.path().join("faers_ascii_2012q4");
+    std::fs::create_dir_all(&legacy).unwrap();
+    std::fs::create_dir_all(&faers).unwrap();
+    // Legacy AERS: upper-case headers, ISR-keyed children, rows ending in `$` (faers-format.md §2c, §4.2).
+    std::fs::write(legacy.join("DEMO12Q3.TXT"), "ISR$CASE$I_F_COD$FOLL_SEQ$IMAGE$EVENT_DT$MFR_DT$FDA_DT$REPT_COD$MFR_NUM$MFR_SNDR$AGE$AGE_COD$GNDR_COD$E_SUB$WT$WT_COD$REPT_DT$OCCP_COD$DEATH_DT$TO_MFR$CONFID$REPORTER_COUNTRY\r\n8512345$7654321$F$$8512345-1$20120501$20120601$20120610$EXP$MFR-1$ACME$50$YR$F$Y$$$20120605$MD$$$$UNITED STATES$\r\n8500001$7000001$I$$8500001-9$20120502$20120602$20120611$EXP$MFR-2$ACME$40$YR$M$Y$$$20120606$MD$$$$UNITED STATES$\r\n").unwrap();
+    std::fs::write(legacy.join("DRUG12Q3.TXT"), "ISR$DRUG_SEQ$ROLE_COD$DRUGNAME$VAL_VBM$ROUTE$DOSE_VBM$DECHAL$RECHAL$LOT_NUM$EXP_DT$NDA_NUM\r\n8512345$1012345001$PS$HUMIRA$1$$$$$$$\r\n8500001$1000001001$PS$LIPITOR$1$$$$$$$\r\n").unwrap();
+    std::fs::write(legacy.join("REAC12Q3.TXT"), "ISR$PT\r\n8512345$PSORIASIS$\r\n8500001$MYALGIA$\r\n").unwrap();
+    // FAERS 2012Q4 ("version A" headers, §2a): the same case, version 4.
+    std::fs::write(faers.join("DEMO12Q4.txt"), "primaryid$caseid$caseversion$i_f_code$event_dt$mfr_dt$init_fda_dt$fda_dt$rept_cod$mfr_num$mfr_sndr$age$age_cod$gndr_cod$e_sub$wt$wt_cod$rept_dt$to_mfr$occp_cod$reporter_country$occr_country$\r\n76543214$7654321$4$F$20120501$20121101$20120610$20121115$EXP$MFR-1$ACME$50$YR$F$Y$$$20121110$$MD$US$US$\r\n").unwrap();
+    std::fs::write(faers.join("DRUG12Q4.txt"), "primaryid$caseid$drug_seq$role_cod$drugname$val_vbm$route$dose_vbm$cum_dose_chr$cum_dose_unit$dechal$rechal$lot_nbr$exp_dt$nda_num$dose_amt$dose_unit$dose_form$dose_freq$\r\n76543214$7654321$1$PS$HUMIRA$1$$$$$$$$$$$$$$\r\n").unwrap();
+    std::fs::write(faers.join("REAC12Q4.txt"), "primaryid$caseid$pt$\r\n76543214$7654321$Psoriasis$\r\n76543214$7654321$Arthralgia$\r\n").unwrap();
+    let want: HashSet<u64> = HashSet::from([8_500_001, 76_543_214]);
+
+    let one = tmp.path().join("one");
+    let o = ingest(&[legacy.clone(), faers.clone()], &one);
+    assert_eq!(primaryids(&one), want);
+    assert_eq!(o.report.tables["demo"].deduplicated[rules::CROSS_ERA], 1);
+    assert_eq!(o.report.reports_in_store, 2);
+
+    let fwd = tmp.path().join("fwd");
+    ingest(std::slice::from_ref(&legacy), &fwd);
+    let o = ingest(std::slice::from_ref(&faers), &fwd);
+    assert_eq!(primaryids(&fwd), want);
+    assert_eq!(o.report.stored_reports_removed[rules::CROSS_ERA], 1);
+
+    let rev = tmp.path().join("rev");
+    ingest(std::slice::from_ref(&faers), &rev);
+    let o = ingest(std::slice::from_ref(&legacy), &rev);
+    assert_eq!(primaryids(&rev), want);
+    assert_eq!(o.report.tables["demo"].deduplicated[rules::CROSS_ERA], 1);
+    // The kept report's reactions are the FAERS version's.
+    let set = load_report_set(&rev, &ReportQuery::default()).unwrap();
+    let mut pts: Vec<&str> = set.events.names().iter().map(|s| s.as_str()).collect();
+    pts.sort();
+    assert_eq!(pts, ["ARTHRALGIA", "MYALGIA", "PSORIASIS"]);
 }

@@ -118,6 +118,15 @@ pub struct IngestReport {
     pub reports_in_store: u64,
     /// Distinct caseids on the deleted-case lists read.
     pub deleted_caseids_listed: u64,
+    /// Distinct caseids on every deleted-case list the store holds (those read now and before);
+    /// all of them are applied to the reports of every ingest.
+    #[serde(default)]
+    pub deleted_caseids_in_store: u64,
+    /// Stored case versions re-sent by this ingest with fewer drug or reaction rows, whose
+    /// stored copies were kept (one line each, up to 1,000; all are counted under the demo
+    /// table's de-duplication rule).
+    #[serde(default)]
+    pub less_complete_resends: Vec<String>,
     /// Field values that could not be parsed and were stored as null (counted by column).
     pub field_warnings: BTreeMap<String, u64>,
     /// Some field warnings, for inspection.

@@ -9,6 +9,7 @@
 //!     ingest_report.json     what the ingest that made this version read, kept, rejected, removed
 //!     reports.parquet        one row per report kept after de-duplication (the latest version of each case)
 //!     sources.parquet        one row per input file ever ingested (batch, quarter, path, table, rows)
+//!     deleted_cases.parquet  every caseid of every deleted-case list ingested (caseid, quarter, list)
 //!     drugs/b000001.parquet  child tables: one file per batch (one batch = one quarter of one ingest)
 //!     reactions/ outcomes/ report_sources/ therapies/ indications/
 //! ```
@@ -32,6 +33,10 @@ pub const INGEST_REPORT_FILE: &str = "ingest_report.json";
 pub const REPORTS_FILE: &str = "reports.parquet";
 /// File of the sources table inside a version directory.
 pub const SOURCES_FILE: &str = "sources.parquet";
+/// File of the deleted-case lists ever ingested (caseid, the quarter whose list deleted it, the
+/// list file), carried into every later version so that a list deletes its cases whatever the
+/// order in which quarters are ingested.
+pub const DELETED_FILE: &str = "deleted_cases.parquet";
 
 /// The child tables, each a directory of one Parquet file per batch.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
@@ -190,6 +195,15 @@ pub fn sources_schema() -> SchemaRef {
     ]))
 }
 
+/// Arrow schema of the deleted-cases table.
+pub fn deleted_schema() -> SchemaRef {
+    Arc::new(Schema::new(vec![
+        Field::new("caseid", DataType::UInt64, false),
+        Field::new("quarter", DataType::Utf8, false),
+        Field::new("list", DataType::Utf8, false),
+    ]))
+}
+
 /// One batch: the rows one quarter (or one openFDA file set) added to the store.
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct BatchInfo {
@@ -210,6 +224,19 @@ pub struct Manifest {
     pub next_batch: u32,
     /// Every batch whose child files this version holds.
     pub batches: Vec<BatchInfo>,
+    /// When the version was committed, seconds since 1970-01-01 UTC (absent in stores written
+    /// before this field existed).
+    #[serde(default)]
+    pub created_unix: Option<u64>,
+    /// The version it was built on (`None` for the first).
+    #[serde(default)]
+    pub based_on: Option<u32>,
+    /// Reports in this version.
+    #[serde(default)]
+    pub reports: Option<u64>,
+    /// The input files that made this version (path, table, quarter, bytes, rows read).
+    #[serde(default)]
+    pub inputs: Vec<crate::ingest_report::FileRead>,
 }
 
 /// Name of version directory `version`.
@@ -220,6 +247,31 @@ pub fn version_dir_name(version: u32) -> String {
 /// File name of batch `batch` in a child-table directory.
 pub fn batch_file_name(batch: u32) -> String {
     format!("b{batch:06}.parquet")
+}
+
+/// The version number of a directory name `v000003` (exactly `v` and six digits).
+pub fn version_of_dir_name(name: &str) -> Option<u32> {
+    let digits = name.strip_prefix('v')?;
+    if digits.len() == 6 && digits.bytes().all(|b| b.is_ascii_digit()) {
+        digits.parse().ok()
+    } else {
+        None
+    }
+}
+
+/// The version directories present in `store`, by number (ascending).
+pub fn version_numbers(store: &Path) -> std::io::Result<Vec<u32>> {
+    let mut out = Vec::new();
+    for entry in std::fs::read_dir(store)? {
+        let entry = entry?;
+        if let Some(v) = version_of_dir_name(&entry.file_name().to_string_lossy()) {
+            if entry.path().is_dir() {
+                out.push(v);
+            }
+        }
+    }
+    out.sort_unstable();
+    Ok(out)
 }
 
 /// The live version directory of `store`, from its `CURRENT` file; `None` for a new store.

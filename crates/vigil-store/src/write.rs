@@ -20,8 +20,8 @@ use parquet::file::properties::WriterProperties;
 
 use crate::ingest_report::IngestReport;
 use crate::layout::{
-    batch_file_name, current_version_dir, version_dir_name, BatchInfo, ChildTable, Manifest,
-    StoreError, StoreResult, CURRENT_FILE, INGEST_REPORT_FILE, MANIFEST_FILE,
+    batch_file_name, current_version_dir, version_dir_name, version_numbers, BatchInfo, ChildTable, Manifest,
+    StoreError, StoreResult, CURRENT_FILE, DELETED_FILE, INGEST_REPORT_FILE, MANIFEST_FILE,
 };
 
 const LAYOUT_VERSION: u32 = 1;
@@ -110,17 +110,27 @@ impl StoreTxn {
             }
             None => None,
         };
-        let (version, next_batch, batches) = match &previous {
+        let (version, mut next_batch, batches) = match &previous {
             Some((_, m)) => (m.version + 1, m.next_batch, m.batches.clone()),
             None => (1, 1, Vec::new()),
         };
+        // After a rollback, later versions still exist: the new one is numbered after all of
+        // them, and its batch ids follow every id used so far (ids then stay unique in the store).
+        let existing = version_numbers(store).map_err(|e| StoreError::io(store, e))?;
+        let version = version.max(existing.last().map_or(0, |v| v + 1));
+        for v in &existing {
+            if let Ok(m) = read_manifest(&store.join(version_dir_name(*v))) {
+                next_batch = next_batch.max(m.next_batch);
+            }
+        }
+        let based_on = previous.as_ref().map(|(_, m)| m.version);
         let tmp = store.join(format!(".tmp-{}-{}", version_dir_name(version), std::process::id()));
         fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
         for t in ChildTable::ALL {
             let d = tmp.join(t.dir_name());
             fs::create_dir_all(&d).map_err(|e| StoreError::io(&d, e))?;
         }
-        let manifest = Manifest { layout: LAYOUT_VERSION, version, next_batch, batches };
+        let manifest = Manifest { layout: LAYOUT_VERSION, version, next_batch, batches, based_on, ..Default::default() };
         let txn = Self { store: store.to_owned(), previous, tmp, manifest, committed: false };
         txn.link_previous_children()?;
         Ok(txn)
@@ -157,6 +167,15 @@ impl StoreTxn {
 
     fn link_previous_children(&self) -> StoreResult<()> {
         let Some((prev, m)) = &self.previous else { return Ok(()) };
+        // The deleted-case lists go into every later version (an ingest that reads new lists
+        // replaces this link with a file holding the old rows and the new ones).
+        let from = prev.join(DELETED_FILE);
+        if from.exists() {
+            let to = self.tmp.join(DELETED_FILE);
+            if fs::hard_link(&from, &to).is_err() {
+                fs::copy(&from, &to).map_err(|e| StoreError::io(&from, e))?;
+            }
+        }
         for t in ChildTable::ALL {
             for b in &m.batches {
                 let name = batch_file_name(b.id);
@@ -202,14 +221,25 @@ impl StoreTxn {
         ParquetSink::create(&path, table.schema())
     }
 
-    /// Opens a top-level Parquet file (`reports.parquet`, `sources.parquet`).
+    /// Opens a top-level Parquet file (`reports.parquet`, `sources.parquet`,
+    /// `deleted_cases.parquet`). A file linked from the previous version is unlinked first:
+    /// truncating it would truncate the previous version's file too (one inode).
     pub fn file_sink(&self, file_name: &str, schema: SchemaRef) -> StoreResult<ParquetSink> {
-        ParquetSink::create(&self.tmp.join(file_name), schema)
+        let path = self.tmp.join(file_name);
+        match fs::remove_file(&path) {
+            Ok(()) => {}
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => {}
+            Err(e) => return Err(StoreError::io(&path, e)),
+        }
+        ParquetSink::create(&path, schema)
     }
 
     /// Writes the manifest and `report`, fsyncs, and switches `CURRENT` to the new version.
     /// Versions older than the previous one are then removed. Returns the new version directory.
     pub fn commit(mut self, report: &IngestReport) -> StoreResult<PathBuf> {
+        self.manifest.created_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs());
+        self.manifest.reports = Some(report.reports_in_store);
+        self.manifest.inputs = report.files.clone();
         let manifest_path = self.tmp.join(MANIFEST_FILE);
         write_json_synced(&manifest_path, &self.manifest)?;
         write_json_synced(&self.tmp.join(INGEST_REPORT_FILE), report)?;
@@ -235,21 +265,122 @@ impl StoreTxn {
         fs::rename(&pointer_tmp, &pointer).map_err(|e| StoreError::io(&pointer, e))?;
         sync_dir(&self.store)?;
         self.committed = true;
-        // Keep the live version and the one before it; older ones are unreachable.
-        let keep_prev = self.previous.as_ref().and_then(|(p, _)| p.file_name().map(|n| n.to_owned()));
-        if let Ok(entries) = fs::read_dir(&self.store) {
-            for entry in entries.flatten() {
-                let n = entry.file_name();
-                let s = n.to_string_lossy();
-                let is_version = s.len() == 7 && s.starts_with('v') && s[1..].bytes().all(|b| b.is_ascii_digit());
-                if is_version && s != name.as_str() && Some(&n) != keep_prev.as_ref() {
-                    let _ = fs::remove_dir_all(entry.path());
-                }
+        // Keep the newest KEPT_VERSIONS versions (for `vigil store rollback`); older ones go.
+        // Child files are hard links shared between versions, so a kept version costs little
+        // more than its reports table.
+        if let Ok(mut versions) = version_numbers(&self.store) {
+            versions.retain(|v| *v != self.manifest.version);
+            let excess = versions.len().saturating_sub(KEPT_VERSIONS - 1);
+            for v in &versions[..excess] {
+                let _ = fs::remove_dir_all(self.store.join(version_dir_name(*v)));
             }
         }
         let _ = fs::remove_file(self.store.join(LOCK_FILE));
         Ok(final_dir)
     }
+}
+
+/// Versions kept in a store (the live one included); older ones are removed at each commit.
+pub const KEPT_VERSIONS: usize = 10;
+
+/// Holds the store's `LOCK` while alive.
+struct LockGuard(PathBuf);
+
+impl Drop for LockGuard {
+    fn drop(&mut self) {
+        let _ = fs::remove_file(self.0.join(LOCK_FILE));
+    }
+}
+
+/// One version directory of a store, for `vigil store versions`.
+#[derive(Debug, Clone)]
+pub struct VersionInfo {
+    /// Version number.
+    pub version: u32,
+    /// True for the version `CURRENT` names.
+    pub live: bool,
+    /// Its manifest (`None` when it cannot be read: the version is damaged).
+    pub manifest: Option<Manifest>,
+    /// Why the manifest could not be read.
+    pub problem: Option<String>,
+    /// Reports, from the manifest or, for versions written before the manifest recorded it,
+    /// from the ingest report.
+    pub reports: Option<u64>,
+    /// Input files, likewise.
+    pub inputs: Vec<crate::ingest_report::FileRead>,
+    /// Commit time (seconds since 1970, UTC): the manifest's, else the directory's mtime.
+    pub created_unix: Option<u64>,
+}
+
+/// Lists the versions present in `store`, oldest first.
+pub fn list_versions(store: &Path) -> StoreResult<Vec<VersionInfo>> {
+    let live = current_version_dir(store).map_err(|e| StoreError::io(store, e))?;
+    if live.is_none() {
+        return Err(StoreError::Format(format!("{}: not a vigil store (no CURRENT file)", store.display())));
+    }
+    let live_name = live.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let mut out = Vec::new();
+    for v in version_numbers(store).map_err(|e| StoreError::io(store, e))? {
+        let name = version_dir_name(v);
+        let dir = store.join(&name);
+        let (manifest, problem) = match read_manifest(&dir) {
+            Ok(m) => (Some(m), None),
+            Err(e) => (None, Some(e.to_string())),
+        };
+        let report: Option<IngestReport> = fs::read(dir.join(INGEST_REPORT_FILE)).ok().and_then(|t| serde_json::from_slice(&t).ok());
+        let reports = manifest.as_ref().and_then(|m| m.reports).or(report.as_ref().map(|r| r.reports_in_store));
+        let inputs = match (&manifest, &report) {
+            (Some(m), _) if !m.inputs.is_empty() => m.inputs.clone(),
+            (_, Some(r)) => r.files.clone(),
+            _ => Vec::new(),
+        };
+        let mtime = fs::metadata(&dir).and_then(|m| m.modified()).ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs());
+        let created_unix = manifest.as_ref().and_then(|m| m.created_unix).or(mtime);
+        out.push(VersionInfo { version: v, live: live_name.as_deref() == Some(name.as_str()), manifest, problem, reports, inputs, created_unix });
+    }
+    Ok(out)
+}
+
+/// Makes `version` the live version of `store`: checks that its directory holds a manifest of
+/// that number, a reports table and an ingest report, then replaces `CURRENT` through
+/// `CURRENT.tmp` + fsync + rename, so a failure at any point leaves the previous `CURRENT` in
+/// place. Takes the store lock like a writer. Versions after it stay (listed, and reachable by
+/// another rollback); the next ingest builds on it and is numbered after all of them.
+pub fn rollback(store: &Path, version: u32) -> StoreResult<PathBuf> {
+    if current_version_dir(store).map_err(|e| StoreError::io(store, e))?.is_none() {
+        return Err(StoreError::Format(format!("{}: not a vigil store (no CURRENT file)", store.display())));
+    }
+    StoreTxn::take_lock(store)?;
+    let _lock = LockGuard(store.to_owned());
+    let name = version_dir_name(version);
+    let dir = store.join(&name);
+    if !dir.is_dir() {
+        let have: Vec<String> = version_numbers(store).map_err(|e| StoreError::io(store, e))?.iter().map(|v| v.to_string()).collect();
+        return Err(StoreError::Format(format!(
+            "{}: no version {version} in this store (versions present: {})",
+            store.display(),
+            have.join(", ")
+        )));
+    }
+    let m = read_manifest(&dir)?;
+    if m.version != version {
+        return Err(StoreError::Format(format!("{}: manifest says version {}, not {version}", dir.display(), m.version)));
+    }
+    for f in [crate::layout::REPORTS_FILE, INGEST_REPORT_FILE] {
+        let p = dir.join(f);
+        if !p.is_file() {
+            return Err(StoreError::Format(format!("{}: missing; version {version} is incomplete, not switched to", p.display())));
+        }
+    }
+    let pointer_tmp = store.join("CURRENT.tmp");
+    {
+        let mut f = File::create(&pointer_tmp).map_err(|e| StoreError::io(&pointer_tmp, e))?;
+        writeln!(f, "{name}").and_then(|_| f.sync_all()).map_err(|e| StoreError::io(&pointer_tmp, e))?;
+    }
+    let pointer = store.join(CURRENT_FILE);
+    fs::rename(&pointer_tmp, &pointer).map_err(|e| StoreError::io(&pointer, e))?;
+    sync_dir(store)?;
+    Ok(dir)
 }
 
 impl Drop for StoreTxn {

@@ -234,10 +234,18 @@ fn versions_switch_atomically() {
     assert_eq!(load_report_set(tmp.path(), &ReportQuery::default()).unwrap().len(), 5);
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.child_files(ChildTable::Drugs).len(), 2);
-    // Version 1 is kept as the previous one; a third commit removes it.
+    // The newest KEPT_VERSIONS (10) versions are kept for rollback; each commit beyond removes
+    // the oldest.
     assert!(tmp.path().join("v000001").exists());
-    let txn = StoreTxn::begin(tmp.path()).unwrap();
-    std::fs::copy(txn.previous().unwrap().0.join(REPORTS_FILE), txn.dir().join(REPORTS_FILE)).unwrap();
-    txn.commit(&IngestReport::default()).unwrap();
-    assert!(!tmp.path().join("v000001").exists() && tmp.path().join("v000002").exists());
+    for v in 3..=12u32 {
+        let txn = StoreTxn::begin(tmp.path()).unwrap();
+        assert_eq!(txn.version(), v);
+        std::fs::copy(txn.previous().unwrap().0.join(REPORTS_FILE), txn.dir().join(REPORTS_FILE)).unwrap();
+        txn.commit(&IngestReport::default()).unwrap();
+        let present = vigil_store::layout::version_numbers(tmp.path()).unwrap();
+        let first = v.saturating_sub(vigil_store::write::KEPT_VERSIONS as u32 - 1).max(1);
+        assert_eq!(present, (first..=v).collect::<Vec<_>>(), "after committing {v}");
+    }
+    assert_eq!(current().trim(), "v000012");
+    assert_eq!(vigil_store::write::list_versions(tmp.path()).unwrap().iter().filter(|v| v.live).count(), 1);
 }

@@ -33,6 +33,9 @@ enum Command {
     /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
     #[command(after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store\n  vigil ingest e2b icsr-exports/ --store faers-store")]
     Ingest(cmd::ingest::Args),
+    /// A store's versions: list them (inputs, reports, time) or return to an earlier one atomically.
+    #[command(after_help = "Examples:\n  vigil store versions faers-store\n  vigil store rollback faers-store 3")]
+    Store(cmd::store::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
     #[command(after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/")]
     Synth(cmd::synth::Args),
@@ -56,6 +59,7 @@ fn main() -> std::process::ExitCode {
         Command::Onset(args) => cmd::onset::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
+        Command::Store(args) => cmd::store::run(args),
         Command::Meta(args) => cmd::meta::run(args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Serve(args) => cmd::serve::run(args),

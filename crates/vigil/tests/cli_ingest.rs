@@ -178,3 +178,140 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
         .collect();
     assert!(leftovers.is_empty(), "{leftovers:?}");
 }
+
+/// ../shared/data/faers, or `None` (skip) when absent; with VIGIL_REQUIRE_SHARED=1 a missing
+/// folder fails the test instead.
+fn faers_data() -> Option<std::path::PathBuf> {
+    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
+    if p.exists() {
+        return Some(p);
+    }
+    assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
+    println!("skipping: {} not found", p.display());
+    None
+}
+
+fn signals_csv(store: &Path) -> Vec<u8> {
+    let out = vigil().args(["signals", "--store"]).arg(store).args(["--format", "csv"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    out.stdout
+}
+
+/// The reproduction, step by step: the real 2025Q4 sample copied to `q25/` and ingested,
+/// then `q25` zipped without its DRUG file and ingested into the same store. That exited 0 and
+/// replaced the 1,000 stored reports with drug-less copies (`signals` then found nothing). Now it
+/// exits 2 with `vigil: error: ZIP: line 1: quarter 2025Q4 has no DRUG file …`, and the store
+/// keeps its version and answers byte-identical signals. A renamed REAC `pt` is refused in the same
+/// shape, with the file and the field.
+#[test]
+fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
+    let Some(d) = faers_data() else { return };
+    let tmp = tempfile::tempdir().unwrap();
+    let q25 = tmp.path().join("q25");
+    std::fs::create_dir_all(&q25).unwrap();
+    let mut names = Vec::new();
+    for e in std::fs::read_dir(d.join("samples/nico_faers_2025q4_1000serious")).unwrap() {
+        let e = e.unwrap();
+        std::fs::copy(e.path(), q25.join(e.file_name())).unwrap();
+        names.push(e.file_name().to_string_lossy().into_owned());
+    }
+    let store = tmp.path().join("store");
+    run_ok(vigil().args(["ingest", "faers"]).arg(&q25).arg("--store").arg(&store).arg("--quiet"));
+    let (version, n) = live_reports(&store);
+    assert_eq!(n, 1_000);
+    let signals_before = signals_csv(&store);
+    assert!(signals_before.len() > 1_000);
+
+    let zpath = tmp.path().join("q25.zip");
+    {
+        let mut z = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
+        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        for name in names.iter().filter(|n| !n.starts_with("DRUG")) {
+            z.start_file(format!("q25/{name}"), opts).unwrap();
+            std::io::copy(&mut std::fs::File::open(q25.join(name)).unwrap(), &mut z).unwrap();
+        }
+        z.finish().unwrap();
+    }
+    let out = vigil().args(["ingest", "faers"]).arg(&zpath).arg("--store").arg(&store).arg("--quiet").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    let first_line = err.lines().next().unwrap_or_default();
+    assert!(first_line.starts_with(&format!("vigil: error: {}: line 1: quarter 2025Q4 has no DRUG file", zpath.display())), "{err}");
+    assert_eq!(live_reports(&store), (version.clone(), 1_000));
+    assert!(signals_csv(&store) == signals_before, "signals changed after a refused ingest");
+
+    // REAC with `pt` renamed: refused with the file and the field.
+    std::fs::remove_file(&zpath).unwrap();
+    let reac = q25.join("REAC25Q4.txt");
+    let text = std::fs::read_to_string(&reac).unwrap();
+    std::fs::write(&reac, text.replacen("$pt$", "$term$", 1)).unwrap();
+    let out = vigil().args(["ingest", "faers"]).arg(&q25).arg("--store").arg(&store).arg("--quiet").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{err}");
+    assert!(err.starts_with(&format!("vigil: error: {}: line 1, field pt: missing column", reac.display())), "{err}");
+    assert_eq!(live_reports(&store), (version, 1_000));
+}
+
+/// The primaryids of the live reports, sorted.
+fn live_primaryids(store: &Path) -> Vec<u64> {
+    use arrow::array::AsArray;
+    let s = Store::open(store).unwrap();
+    let mut ids: Vec<u64> = s
+        .read_reports(Some(&["primaryid"]))
+        .unwrap()
+        .iter()
+        .flat_map(|rb| rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec())
+        .collect();
+    ids.sort_unstable();
+    ids
+}
+
+/// The reproduction: `vigil synth --reports 20000`, then each quarter ingested newest first
+/// gave 19,987 reports against 19,891 from one call (the 96 extra were on the last quarter's
+/// deleted list, read before the quarters holding those cases). Deleted lists are now kept in the
+/// store and applied whatever the order: one call, oldest first, newest first and a shuffled order
+/// give the same reports and the same scores for every pair.
+#[test]
+fn deleted_lists_apply_in_any_order_of_ingest() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("synth");
+    run_ok(vigil().args(["synth", "--reports", "20000", "--out"]).arg(&data));
+    let mut quarters: Vec<std::path::PathBuf> = std::fs::read_dir(&data)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .filter(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with("faers_ascii_"))
+        .collect();
+    quarters.sort();
+    assert_eq!(quarters.len(), 8);
+    let one_call = tmp.path().join("one_call");
+    run_ok(vigil().args(["ingest", "faers"]).arg(&data).arg("--store").arg(&one_call).arg("--quiet"));
+    let report = Store::open(&one_call).unwrap().ingest_report().unwrap();
+    let deleted = report.tables["deleted"].kept;
+    let expected_ids = live_primaryids(&one_call);
+    // Every case once, minus the deleted ones (the synth_ingest test's identity).
+    assert_eq!(expected_ids.len() as u64, 20_000 - deleted);
+    // Rows come in the order drugs and events are first met, which follows the ingest order; the
+    // scores of every pair must be byte-identical, so the rows are compared sorted.
+    let sorted_signals = |store: &Path| {
+        let text = String::from_utf8(signals_csv(store)).unwrap();
+        let mut lines: Vec<String> = text.lines().map(str::to_owned).collect();
+        lines[1..].sort();
+        lines
+    };
+    let expected_signals = sorted_signals(&one_call);
+    assert!(expected_signals.len() > 40_000);
+    let forward: Vec<usize> = (0..8).collect();
+    let reverse: Vec<usize> = (0..8).rev().collect();
+    // A fixed shuffle with the deleting (last) quarter in the middle.
+    let shuffled = vec![2, 7, 0, 5, 3, 6, 1, 4];
+    for (name, order) in [("forward", forward), ("reverse", reverse), ("shuffled", shuffled)] {
+        let store = tmp.path().join(name);
+        for &k in &order {
+            run_ok(vigil().args(["ingest", "faers"]).arg(&quarters[k]).arg("--store").arg(&store).arg("--quiet"));
+        }
+        assert_eq!(live_primaryids(&store), expected_ids, "{name}: report set differs from one call");
+        assert!(sorted_signals(&store) == expected_signals, "{name}: signals differ from one call");
+        let r = Store::open(&store).unwrap().ingest_report().unwrap();
+        assert_eq!(r.deleted_caseids_in_store, deleted, "{name}");
+    }
+}

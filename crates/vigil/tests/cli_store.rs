@@ -168,3 +168,80 @@ fn demo_runs_and_reports_the_reactions_of_interest() {
     assert!(csv.starts_with("drug,event,a,b,c,d,"));
     assert!(csv.lines().skip(1).all(|l| l.starts_with("DUPILUMAB,")));
 }
+
+fn current(store: &Path) -> String {
+    std::fs::read_to_string(store.join("CURRENT")).unwrap().trim().to_owned()
+}
+
+fn signals_csv(store: &Path) -> String {
+    ok(vigil().args(["signals", "--store"]).arg(store).args(["--format", "csv"]))
+}
+
+/// `vigil store versions` lists every kept version with its reports and the input files that made
+/// it; `vigil store rollback` returns to an earlier one (its signals byte-identical to when it was
+/// live), refuses a version that is not there, and when the switch cannot be written (here
+/// `CURRENT.tmp` is a directory, so the new pointer cannot be created) leaves the live version as
+/// it was. An ingest after a rollback builds on the version rolled back to and is numbered after
+/// every existing one.
+#[test]
+fn store_versions_and_atomic_rollback() {
+    let tmp = tempfile::tempdir().unwrap();
+    let data = tmp.path().join("q");
+    let store = tmp.path().join("store");
+    ok(vigil().args(["synth", "--reports", "3000", "--quarters", "2", "--seed", "5", "--out"]).arg(&data));
+    let mut quarters: Vec<std::path::PathBuf> = std::fs::read_dir(&data).unwrap().map(|e| e.unwrap().path()).filter(|p| p.is_dir()).collect();
+    quarters.sort();
+    assert_eq!(quarters.len(), 2);
+    ok(vigil().args(["ingest", "faers"]).arg(&quarters[0]).arg("--store").arg(&store).arg("--quiet"));
+    let signals_v1 = signals_csv(&store);
+    let reports_v1 = vigil_store::read::Store::open(&store).unwrap().ingest_report().unwrap().reports_in_store;
+    ok(vigil().args(["ingest", "faers"]).arg(&quarters[1]).arg("--store").arg(&store).arg("--quiet"));
+    let signals_v2 = signals_csv(&store);
+    let reports_v2 = vigil_store::read::Store::open(&store).unwrap().ingest_report().unwrap().reports_in_store;
+    assert_ne!(signals_v1, signals_v2);
+    assert_eq!(current(&store), "v000002");
+
+    let listing = ok(vigil().args(["store", "versions"]).arg(&store));
+    let rows: Vec<&str> = listing.lines().filter(|l| l.len() > 3 && l[3..].trim_start().chars().next().is_some_and(|c| c.is_ascii_digit())).collect();
+    assert_eq!(rows.len(), 2, "{listing}");
+    assert!(rows[0].split_whitespace().next() == Some("1") && rows[0].contains(&format!(" {reports_v1} ")), "{listing}");
+    assert!(rows[1].starts_with('*') && rows[1].contains(&format!(" {reports_v2} ")) && rows[1].contains("built on 1"), "{listing}");
+    // Each version names its own input files (version 2: only the second quarter's).
+    let q1 = quarters[0].file_name().unwrap().to_string_lossy().into_owned();
+    let q2 = quarters[1].file_name().unwrap().to_string_lossy().into_owned();
+    let (v1_part, v2_part) = listing.split_at(listing.find(rows[1]).unwrap());
+    assert!(v1_part.contains(&format!("{q1}/ASCII/DEMO")) && !v1_part.contains(&q2), "{listing}");
+    assert!(v2_part.contains(&format!("{q2}/ASCII/DRUG")) && !v2_part.contains(&q1), "{listing}");
+
+    // Back to version 1: the same answers as when it was live.
+    let out = ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
+    assert!(out.contains("version 1 is live"), "{out}");
+    assert_eq!(current(&store), "v000001");
+    assert_eq!(signals_csv(&store), signals_v1);
+    // And forward again, by the listed name.
+    ok(vigil().args(["store", "rollback"]).arg(&store).arg("v000002"));
+    assert_eq!(signals_csv(&store), signals_v2);
+
+    // A version that is not there.
+    let out = vigil().args(["store", "rollback"]).arg(&store).arg("7").output().unwrap();
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2));
+    assert!(err.starts_with(&format!("vigil: error: {}: no version 7", store.display())) && err.contains("versions present: 1, 2"), "{err}");
+    // A failed write of the pointer: the live version stays.
+    std::fs::create_dir(store.join("CURRENT.tmp")).unwrap();
+    let out = vigil().args(["store", "rollback"]).arg(&store).arg("1").output().unwrap();
+    assert_eq!(out.status.code(), Some(2), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(current(&store), "v000002");
+    assert_eq!(signals_csv(&store), signals_v2);
+    assert!(!store.join("LOCK").exists(), "a failed rollback must release the lock");
+    std::fs::remove_dir(store.join("CURRENT.tmp")).unwrap();
+
+    // An ingest after a rollback builds on the version rolled back to, numbered after both.
+    ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
+    ok(vigil().args(["ingest", "faers"]).arg(&quarters[1]).arg("--store").arg(&store).arg("--quiet"));
+    assert_eq!(current(&store), "v000003");
+    assert_eq!(signals_csv(&store), signals_v2);
+    let m = vigil_store::read::Store::open(&store).unwrap().manifest;
+    assert_eq!((m.version, m.based_on, m.reports), (3, Some(1), Some(reports_v2)));
+    assert!(m.inputs.iter().any(|f| f.table == "demo" && f.path.contains(&q2)));
+}

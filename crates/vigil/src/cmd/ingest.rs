@@ -8,6 +8,7 @@ use clap::{Args as ClapArgs, Subcommand};
 use indicatif::{ProgressBar, ProgressStyle};
 use vigil_faers::discover::{find_faers_inputs, find_openfda_inputs};
 use vigil_faers::ingest::{IngestOptions, IngestOutcome};
+use vigil_faers::FaersError;
 
 /// Arguments of `vigil ingest`.
 #[derive(ClapArgs, Debug)]
@@ -83,12 +84,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     } else {
         vigil_faers::openfda::ingest_openfda(&a.paths, &a.store, &opts)
     }
-    .with_context(|| format!("ingesting into {}", a.store.display()))?;
+    .map_err(|e| located_first(e, &a.store))?;
     if let Some(pb) = pb {
         pb.finish_and_clear();
     }
     print_summary(&outcome);
     Ok(())
+}
+
+/// An error about a place in an input file keeps that place first (`FILE: line N, field F: …`,
+/// the error shape of every command); other errors say which store the ingest was for.
+fn located_first(e: FaersError, store: &std::path::Path) -> anyhow::Error {
+    match e {
+        e @ FaersError::Located { .. } => anyhow::Error::new(e),
+        e => anyhow::Error::new(e).context(format!("ingesting into {}", store.display())),
+    }
 }
 
 fn print_summary(o: &IngestOutcome) {
@@ -122,6 +132,16 @@ fn print_summary(o: &IngestOutcome) {
         say!("  stored reports removed: {n} ({rule})");
     }
     say!("reports in store: {}", r.reports_in_store);
+    if r.deleted_caseids_in_store > 0 {
+        say!("deleted-case lists in store: {} caseids (applied to every ingest, in any order)", r.deleted_caseids_in_store);
+    }
+    if !r.less_complete_resends.is_empty() {
+        say!(
+            "WARNING: {} stored case versions were re-sent with fewer drug or reaction rows; the stored copies were kept (first: {}); see ingest_report.json",
+            r.tables.get("demo").and_then(|c| c.deduplicated.get(vigil_faers::ingest::rules::LESS_COMPLETE)).copied().unwrap_or(r.less_complete_resends.len() as u64),
+            r.less_complete_resends[0]
+        );
+    }
     let unmapped: u64 = r.unmapped_drug_names.iter().map(|(_, n)| n).sum();
     if !r.unmapped_drug_names.is_empty() {
         say!(

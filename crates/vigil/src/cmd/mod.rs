@@ -8,3 +8,4 @@ pub mod meta;
 pub mod onset;
 pub mod report;
 pub mod serve;
+pub mod store;
