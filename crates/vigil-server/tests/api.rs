@@ -933,7 +933,7 @@ async fn the_icsr_carries_the_dosing_history_seriousness_the_clinicians_causalit
             .filter(|n| n.has_tag_name("causalityAssessment") && n.children().any(|c| c.has_tag_name("methodCode")))
             .map(|n| {
                 let value = n.children().find(|c| c.has_tag_name("value")).unwrap().text().unwrap().to_string();
-                let source = n.descendants().filter(|c| c.has_tag_name("originalText")).last().unwrap().text().unwrap().to_string();
+                let source = n.descendants().rfind(|c| c.has_tag_name("originalText")).unwrap().text().unwrap().to_string();
                 (value, source)
             })
             .collect();

@@ -138,10 +138,14 @@ impl Browser {
         }
     }
 
-    /// Wait until the page's URL ends with `suffix`.
+    /// Wait until the page's URL ends with `suffix` (its query ignored unless `suffix` has one).
     fn wait_url(&self, suffix: &str) {
         let started = Instant::now();
-        while !self.url().ends_with(suffix) {
+        let current = || {
+            let url = self.url();
+            if suffix.contains('?') { url } else { url.split('?').next().unwrap_or("").to_string() }
+        };
+        while !current().ends_with(suffix) {
             assert!(started.elapsed() < Duration::from_secs(10), "url {} does not end with {suffix}", self.url());
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -329,7 +333,8 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     let reactions = b.text_of("#reactions");
     // The text is shown as typed, tags included as text (escaped), never as markup.
     assert!(reactions.contains("Red burning patches on my face <b>since Monday</b>"), "{reactions}");
-    assert!(reactions.contains("face") && reactions.contains("erythema, burning"), "{reactions}");
+    // In plain words for the patient ("erythema" is "redness").
+    assert!(reactions.contains("face") && reactions.contains("redness, burning") && reactions.contains("not reviewed yet"), "{reactions}");
     assert!(!b.source().contains("<b>since Monday</b>"));
 
     // 2. URL guessing: another patient's record and reaction are not reachable.
@@ -343,7 +348,9 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     assert!(!b.source().contains("private rash"));
     b.goto(&format!("{app}/patients/{p1}"));
     if let Some(dir) = &shots {
+        b.set_window(1000, 1300);
         b.screenshot(&dir.join("patient.png"));
+        b.set_window(1200, 2000);
     }
     b.click_and_wait("#logout");
     b.wait_url("/login");
@@ -430,7 +437,11 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     let link = b.find(".icsr-link");
     let href = b.cmd("GET", &format!("/element/{link}/attribute/href"), Value::Null).as_str().unwrap().to_string();
     if let Some(dir) = &shots {
+        // The assessment history and the export, as the clinician sees them after the second save.
+        b.set_window(1000, 1300);
+        b.script("document.querySelector('#history').scrollIntoView(); return 0;");
         b.screenshot(&dir.join("review.png"));
+        b.set_window(1200, 2000);
     }
     // Download the stored XML with the browser's own session cookie.
     let cookie = b.session_cookie();
