@@ -176,6 +176,15 @@ impl Browser {
         let v = self.script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];");
         (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
     }
+    /// The elements reaching past the right edge (for the failure message of an overflow check).
+    fn overflowing(&self) -> String {
+        self.script(
+            "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]\
+             .filter(e => e.getBoundingClientRect().right > w + 1 && ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))\
+             .slice(0, 8).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ');",
+        )
+        .to_string()
+    }
     fn screenshot(&self, path: &std::path::Path) {
         use std::io::Write as _;
         let b64 = self.cmd("GET", "/screenshot", Value::Null).as_str().unwrap().to_string();
@@ -370,7 +379,7 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     b.set_window(390, 844);
     b.goto(&format!("{app}/patients/{p3}"));
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "patient page at 390 px: scrollWidth {scroll} > clientWidth {client}");
+    assert!(scroll <= client, "patient page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
     assert_eq!(b.script("return document.querySelector('#injection_dose').inputMode;"), json!("decimal"));
     if let Some(dir) = &shots {
         b.screenshot(&dir.join("phone.png"));
@@ -432,7 +441,7 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     assert!(rows[0].starts_with("2 Dr A") && rows[0].contains("23") && rows[0].contains("recovering"), "{history}");
     assert!(rows[1].starts_with("1 Dr A") && rows[1].contains("23") && rows[1].contains("unknown"), "{history}");
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "review page: scrollWidth {scroll} > clientWidth {client}");
+    assert!(scroll <= client, "review page: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
     b.click_and_wait("#export-icsr");
     let link = b.find(".icsr-link");
     let href = b.cmd("GET", &format!("/element/{link}/attribute/href"), Value::Null).as_str().unwrap().to_string();
@@ -468,5 +477,5 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     }
     b.set_window(390, 844);
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "admin page at 390 px: scrollWidth {scroll} > clientWidth {client}");
+    assert!(scroll <= client, "admin page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
 }
