@@ -382,10 +382,15 @@ fn reaction_from_row(r: &AnyRow) -> Result<ReactionReport, sqlx::Error> {
     })
 }
 
-/// Reactions with the author and time of their latest assessment ("reviewed by Dr … on …").
-const REACTION_SELECT: &str = "SELECT r.*, (SELECT u.display_name FROM assessments a JOIN users u ON u.id = a.clinician_id \
-     WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_by, \
-     (SELECT a.created_at FROM assessments a WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_at FROM reactions r";
+/// Reactions with the author and time of their latest assessment ("reviewed by Dr … on …"); a macro so
+/// that each query stays one string literal.
+macro_rules! reaction_select {
+    () => {
+        "SELECT r.*, (SELECT u.display_name FROM assessments a JOIN users u ON u.id = a.clinician_id \
+         WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_by, \
+         (SELECT a.created_at FROM assessments a WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_at FROM reactions r"
+    };
+}
 
 /// Every regimen of a patient, oldest first (each row is the regimen from its start date on).
 pub async fn regimen_history(state: &AppState, patient_id: i64) -> Result<Vec<Regimen>, AppError> {
@@ -476,7 +481,7 @@ pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRec
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let reactions = sqlx::query(sqlx::AssertSqlSafe(format!("{REACTION_SELECT} WHERE r.patient_id = $1 ORDER BY r.onset_date DESC, r.id DESC")))
+    let reactions = sqlx::query(concat!(reaction_select!(), " WHERE r.patient_id = $1 ORDER BY r.onset_date DESC, r.id DESC"))
         .bind(patient_id)
         .fetch_all(&state.db.pool)
         .await?
@@ -541,7 +546,7 @@ pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRec
 
 /// A reaction and its patient id, or 404.
 pub async fn reaction(state: &AppState, reaction_id: i64) -> Result<ReactionReport, AppError> {
-    let row = sqlx::query(sqlx::AssertSqlSafe(format!("{REACTION_SELECT} WHERE r.id = $1")))
+    let row = sqlx::query(concat!(reaction_select!(), " WHERE r.id = $1"))
         .bind(reaction_id)
         .fetch_optional(&state.db.pool)
         .await?
