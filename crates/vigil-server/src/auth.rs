@@ -142,7 +142,7 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
     let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
     let row = sqlx::query(
         "SELECT u.id, u.username, u.display_name, u.role, s.csrf, s.expires_unix FROM sessions s \
-         JOIN users u ON u.id = s.user_id WHERE s.token = $1",
+         JOIN users u ON u.id = s.user_id WHERE s.token = $1 AND u.active = 1",
     )
     .bind(token_digest(&token))
     .fetch_optional(&state.db.pool)
@@ -177,7 +177,15 @@ impl FromRequestParts<AppState> for PageUser {
     type Rejection = crate::error::PageError;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        Ok(PageUser(CurrentUser::from_request_parts(parts, state).await?))
+        match session_user(state, &parts.headers).await? {
+            Some(user) => Ok(PageUser(user)),
+            // A GET of a page returns there after the login (deep link); a form post goes to the home page.
+            None if parts.method == axum::http::Method::GET => {
+                let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+                Err(AppError::LoginRequired(next).into())
+            }
+            None => Err(AppError::Unauthenticated.into()),
+        }
     }
 }
 
@@ -187,6 +195,12 @@ pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
         .get::<ConnectInfo<SocketAddr>>()
         .map(|ci| ci.0.ip().to_string())
         .unwrap_or_else(|| "local".into())
+}
+
+/// Whether `next` is a path on this site to return to after login (not `//host` or `/\\host`, which
+/// browsers read as another site).
+pub fn safe_next(next: &str) -> bool {
+    next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control())
 }
 
 /// Require the CSRF token of the session.
@@ -232,7 +246,8 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
     if state.throttle.is_blocked(username, ip) {
         return Err(AppError::Throttled);
     }
-    let row = sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE username = $1")
+    // Case-insensitive: "Alice" logs in as "alice"; a deactivated account cannot log in.
+    let row = sqlx::query("SELECT id, username, display_name, role, password_hash FROM users WHERE LOWER(username) = LOWER($1) AND active = 1 ORDER BY id LIMIT 1")
         .bind(username)
         .fetch_optional(&state.db.pool)
         .await?;

@@ -7,8 +7,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use vigil_clinic::case::{
-    BodySite, Condition, Dechallenge, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient, Qualification, Reaction,
-    Regimen as ClinicRegimen, ReportType, Reporter, Sex,
+    ActionTaken, BodySite, Condition, Dechallenge, DechallengeAction, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient,
+    Qualification, Reaction, Regimen as ClinicRegimen, ReportType, Reporter, Seriousness, Sex, StatedCausality,
 };
 use vigil_clinic::causality::CausalityAnswers;
 use vigil_clinic::e2b::export::{to_xml, ExportOptions};
@@ -45,15 +45,30 @@ pub struct AssessmentInput {
     /// Re-administration after a dechallenge.
     #[serde(default)]
     pub rechallenge: Option<Rechallenge>,
+    /// E2B E.i.3.2 seriousness criteria as the clinician answered them; absent = not asked yet (the
+    /// export then asks for confirmation).
+    #[serde(default)]
+    pub seriousness: Option<Seriousness>,
+    /// The clinician's own causality judgement, a WHO-UMC category (certain, probable, possible, unlikely,
+    /// conditional, unassessable); exported as the clinician's, beside vigil's derived results.
+    #[serde(default)]
+    pub clinician_causality: Option<String>,
 }
 
-/// A stored assessment.
+/// WHO-UMC causality categories (clinical.md §1.2 [VERIFIED]), as the clinician may state one.
+pub const WHO_UMC_CATEGORIES: [&str; 6] = ["certain", "probable", "possible", "unlikely", "conditional", "unassessable"];
+
+/// A stored assessment: one version (every save is a new version; the latest is current).
 #[derive(Debug, Clone, PartialEq, Serialize)]
 pub struct StoredAssessment {
     /// Row id.
     pub id: i64,
+    /// Version number of this reaction's assessment, 1 = first save.
+    pub version: i64,
     /// Who confirmed it.
     pub clinician_id: i64,
+    /// Their display name.
+    pub clinician_name: String,
     /// The inputs.
     pub input: AssessmentInput,
     /// EASI total, when given.
@@ -65,7 +80,7 @@ pub struct StoredAssessment {
 }
 
 /// Validate an assessment with vigil-clinic's score rules; returns the EASI and SCORAD totals.
-pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>) -> Result<(Option<f64>, Option<f64>), Vec<FieldError>> {
+pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>, today: NaiveDate) -> Result<(Option<f64>, Option<f64>), Vec<FieldError>> {
     let mut errors = Vec::new();
     let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
     let mut totals = (None, None);
@@ -79,8 +94,13 @@ pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>) -> R
         }
     }
     if let Some(date) = input.dechallenge.as_ref().and_then(|d| d.date.as_ref()) {
-        if date.exact().is_some_and(|d| d > records::today()) {
+        if date.exact().is_some_and(|d| d > today) {
             errors.push(FieldError::new("dechallenge.date", format!("{} is in the future", date.to_hl7())));
+        }
+    }
+    if let Some(c) = &input.clinician_causality {
+        if !WHO_UMC_CATEGORIES.contains(&c.as_str()) {
+            errors.push(FieldError::new("clinician_causality", format!("{c:?} is not a WHO-UMC category ({})", WHO_UMC_CATEGORIES.join(", "))));
         }
     }
     if let Some(causes) = &input.alternative_causes {
@@ -106,20 +126,38 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> f64 {
     f64::from(years.max(0))
 }
 
+/// Every version of a reaction's assessment, newest first.
+pub async fn assessment_history(state: &AppState, reaction_id: i64) -> Result<Vec<StoredAssessment>, AppError> {
+    let rows = sqlx::query(
+        "SELECT a.*, u.display_name AS clinician_name FROM assessments a JOIN users u ON u.id = a.clinician_id \
+         WHERE a.reaction_id = $1 ORDER BY a.id",
+    )
+    .bind(reaction_id)
+    .fetch_all(&state.db.pool)
+    .await?;
+    let mut out = Vec::with_capacity(rows.len());
+    for (k, r) in rows.iter().enumerate() {
+        out.push(assessment_from_row(r, k as i64 + 1)?);
+    }
+    out.reverse();
+    Ok(out)
+}
+
 /// The latest assessment of a reaction.
 pub async fn latest_assessment(state: &AppState, reaction_id: i64) -> Result<Option<StoredAssessment>, AppError> {
-    let row = sqlx::query("SELECT * FROM assessments WHERE reaction_id = $1 ORDER BY id DESC LIMIT 1")
-        .bind(reaction_id)
-        .fetch_optional(&state.db.pool)
-        .await?;
-    let Some(r) = row else { return Ok(None) };
+    Ok(assessment_history(state, reaction_id).await?.into_iter().next())
+}
+
+fn assessment_from_row(r: &sqlx::any::AnyRow, version: i64) -> Result<StoredAssessment, AppError> {
     let scores: ScoreInputs = serde_json::from_str(&r.try_get::<String, _>("scores_json")?).map_err(anyhow::Error::from)?;
     let causality: CausalityAnswers = serde_json::from_str(&r.try_get::<String, _>("causality_json")?).map_err(anyhow::Error::from)?;
     let alternative_causes: Option<Vec<String>> =
         serde_json::from_str(&r.try_get::<String, _>("alternative_causes")?).map_err(anyhow::Error::from)?;
-    Ok(Some(StoredAssessment {
+    Ok(StoredAssessment {
         id: r.try_get("id")?,
+        version,
         clinician_id: r.try_get("clinician_id")?,
+        clinician_name: r.try_get("clinician_name")?,
         input: AssessmentInput {
             easi: scores.easi,
             scorad: scores.scorad,
@@ -128,27 +166,31 @@ pub async fn latest_assessment(state: &AppState, reaction_id: i64) -> Result<Opt
             outcome: Some(r.try_get("outcome")?),
             dechallenge: serde_json::from_str(&r.try_get::<String, _>("dechallenge_json")?).map_err(anyhow::Error::from)?,
             rechallenge: serde_json::from_str(&r.try_get::<String, _>("rechallenge_json")?).map_err(anyhow::Error::from)?,
+            seriousness: serde_json::from_str(&r.try_get::<String, _>("seriousness_json")?).map_err(anyhow::Error::from)?,
+            clinician_causality: r.try_get("clinician_causality")?,
         },
         easi: r.try_get("easi")?,
         scorad: r.try_get("scorad")?,
         created_at: r.try_get("created_at")?,
-    }))
+    })
 }
 
 /// Store a validated assessment with its audit row.
 pub async fn insert_assessment(
     state: &AppState,
     clinician_id: i64,
-    reaction_id: i64,
+    reaction: &ReactionReport,
     input: &AssessmentInput,
     totals: (Option<f64>, Option<f64>),
 ) -> Result<i64, AppError> {
+    let reaction_id = reaction.id;
     let before = latest_assessment(state, reaction_id).await?;
     let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO assessments (reaction_id, clinician_id, scores_json, easi, scorad, causality_json, alternative_causes, outcome, \
-         dechallenge_json, rechallenge_json, created_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11) RETURNING id",
+         dechallenge_json, rechallenge_json, created_at, seriousness_json, clinician_causality) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13) RETURNING id",
     )
     .bind(reaction_id)
     .bind(clinician_id)
@@ -161,6 +203,8 @@ pub async fn insert_assessment(
     .bind(serde_json::to_string(&input.dechallenge).map_err(anyhow::Error::from)?)
     .bind(serde_json::to_string(&input.rechallenge).map_err(anyhow::Error::from)?)
     .bind(crate::now_rfc3339())
+    .bind(serde_json::to_string(&input.seriousness).map_err(anyhow::Error::from)?)
+    .bind(input.clinician_causality.as_deref())
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
@@ -170,12 +214,104 @@ pub async fn insert_assessment(
         "assess_reaction",
         "assessment",
         Some(id),
+        Some(reaction.patient_id),
         before.map(|b| json!(b)),
         Some(json!({"id": id, "reaction_id": reaction_id, "input": input, "easi": totals.0, "scorad": totals.1})),
     )
     .await?;
     tx.commit().await?;
     Ok(id)
+}
+
+/// G.k.9.i.2.r.1 source of the clinician's own causality judgement in the ICSR.
+pub const CLINICIAN_SOURCE: &str = "reporting clinician (vigil serve)";
+
+/// The dosing history of the suspect drug as it applies to a reaction.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Dosing {
+    /// G.k.4.r in time order: the loading dose (a single dose), the regimen in force at onset and any
+    /// later changes, each with its start and (when replaced) end date.
+    pub regimens: Vec<ClinicRegimen>,
+    /// G.k.8 action taken: from the clinician's dechallenge, else from a regimen change after the onset
+    /// (a longer interval or lower dose = dose reduced, clinical.md §5.3 [derived]); none when nothing
+    /// changed after the onset.
+    pub action_taken: Option<ActionTaken>,
+}
+
+/// Build [`Dosing`] from the regimen rows (oldest first) and the doses given (date, mg; in date order).
+///
+/// A regimen row holds from its start date until the next row's start; a later row starting on or before
+/// an earlier row's start restates it (the earlier one is dropped), and a row replaced before the first
+/// dose is dropped too. The first dose is a loading dose when
+/// it is larger than the regimen dose (dupilumab: 600 mg then 300 mg, clinical.md §4.2); the maintenance
+/// regimen then starts one interval later.
+pub fn dosing_history(
+    rows: &[records::Regimen],
+    doses: &[(NaiveDate, f64)],
+    onset: NaiveDate,
+    dechallenge: Option<&Dechallenge>,
+) -> Result<Dosing, AppError> {
+    let mut effective: Vec<(NaiveDate, &records::Regimen)> = Vec::new();
+    for r in rows {
+        let start = parse_date("start_date", &r.start_date)?;
+        effective.retain(|(s, _)| *s < start);
+        effective.push((start, r));
+    }
+    // A regimen replaced before the first dose was never given (a planned start moved): left out.
+    if let Some(&(first_day, _)) = doses.first() {
+        while effective.len() > 1 && effective[1].0 <= first_day {
+            effective.remove(0);
+        }
+    }
+    let mut regimens = Vec::new();
+    let mut starts: Vec<NaiveDate> = effective.iter().map(|(s, _)| *s).collect();
+    if let (Some(&(first_day, first_mg)), Some(&(start0, reg0))) = (doses.first(), effective.first()) {
+        if first_mg > reg0.dose_mg && first_day <= start0 + chrono::Duration::days(reg0.interval_days) {
+            regimens.push(ClinicRegimen {
+                dose: first_mg,
+                unit: "mg".into(),
+                every: None,
+                every_unit: None,
+                start: Some(PartialDate::from_naive(first_day)),
+                end: Some(PartialDate::from_naive(first_day)),
+                route: Some("subcutaneous".into()),
+            });
+            starts[0] = starts[0].max(first_day + chrono::Duration::days(reg0.interval_days));
+        }
+    }
+    for (k, (_, r)) in effective.iter().enumerate() {
+        let end = effective.get(k + 1).map(|(next, _)| *next - chrono::Duration::days(1));
+        regimens.push(ClinicRegimen {
+            dose: r.dose_mg,
+            unit: "mg".into(),
+            every: Some(r.interval_days as f64),
+            every_unit: Some(IntervalUnit::Day),
+            start: Some(PartialDate::from_naive(starts[k])),
+            end: end.map(PartialDate::from_naive),
+            route: Some("subcutaneous".into()),
+        });
+    }
+    let at_onset = effective.iter().rev().find(|(s, _)| *s <= onset).map(|(_, r)| *r);
+    let later = effective.iter().find(|(s, _)| *s > onset).map(|(_, r)| *r);
+    let action_taken = match dechallenge.map(|d| d.action) {
+        Some(DechallengeAction::Withdrawn | DechallengeAction::Interrupted) => Some(ActionTaken::Withdrawn),
+        Some(DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced) => Some(ActionTaken::DoseReduced),
+        None => match (at_onset, later) {
+            (Some(a), Some(b)) => {
+                // Compare mg per day: a longer interval at the same dose is a reduction.
+                let (before, after) = (a.dose_mg / a.interval_days as f64, b.dose_mg / b.interval_days as f64);
+                Some(if after < before {
+                    ActionTaken::DoseReduced
+                } else if after > before {
+                    ActionTaken::DoseIncreased
+                } else {
+                    ActionTaken::DoseNotChanged
+                })
+            }
+            _ => None,
+        },
+    };
+    Ok(Dosing { regimens, action_taken })
 }
 
 fn initials(name: &str) -> String {
@@ -201,8 +337,17 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         .ok_or_else(|| crate::error::invalid("regimen", "the patient has no regimen: an ICSR needs the suspect drug"))?;
     let onset = parse_date("onset_date", &reaction.onset_date)?;
     let age_years = record.patient.birth_date.as_deref().map(|b| parse_date("birth_date", b)).transpose()?.map(|b| age_on(b, onset));
-    let first_dose = match record.injections.first() {
-        Some(i) => parse_date("given_on", &i.given_on)?,
+    let input = assessment.map(|a| a.input).unwrap_or_default();
+    let history = records::regimen_history(state, reaction.patient_id).await?;
+    let doses: Vec<(NaiveDate, f64)> = record
+        .injections
+        .iter()
+        .filter(|i| i.superseded_by.is_none())
+        .map(|i| Ok((parse_date("given_on", &i.given_on)?, i.dose_mg)))
+        .collect::<Result<_, AppError>>()?;
+    let dosing = dosing_history(&history, &doses, onset, input.dechallenge.as_ref())?;
+    let first_dose = match doses.first() {
+        Some((d, _)) => *d,
         None => parse_date("start_date", &regimen.start_date)?,
     };
     let tri = |s: &str| match s {
@@ -212,14 +357,13 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
     };
     let sites: Vec<BodySite> = reaction.sites.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
     let features: Vec<Feature> = reaction.features.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
-    let input = assessment.map(|a| a.input).unwrap_or_default();
     let outcome: Outcome = input.outcome.as_deref().and_then(|o| serde_json::from_value(json!(o)).ok()).unwrap_or_default();
     let term: String = reaction.description.chars().take(250).collect();
     let latest = record.scores.last();
     let scores = ScoreInputs {
         easi: input.easi.clone(),
         scorad: input.scorad.clone(),
-        poem: latest.map(|s| PoemInput { item_scores: None, days: Some(s.poem_days.clone()) }),
+        poem: latest.and_then(|s| records::poem_score(&s.poem_days).ok()).map(|(items, _)| PoemInput { item_scores: Some(items), days: None }),
         viga: None,
         pp_nrs: latest.map(|s| PpNrsInput { score: s.pp_nrs, baseline: record.scores.first().map(|f| f.pp_nrs).filter(|_| record.scores.len() > 1) }),
     };
@@ -255,17 +399,17 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             indication: Some(regimen.indication.clone()),
             start: Some(PartialDate::from_naive(first_dose)),
             stop: None,
-            regimens: vec![ClinicRegimen {
-                dose: regimen.dose_mg,
-                unit: "mg".into(),
-                every: Some(regimen.interval_days as f64),
-                every_unit: Some(IntervalUnit::Day),
-                start: Some(PartialDate::from_naive(parse_date("start_date", &regimen.start_date)?)),
-                end: None,
-                route: Some("subcutaneous".into()),
-            }],
-            action_taken: None,
-            missed_doses: Vec::new(),
+            regimens: dosing.regimens,
+            action_taken: dosing.action_taken,
+            // Scheduled doses whose window passed without a dose (the label rule, records::schedule), up to
+            // the onset: the reaction-vs-flare rules weigh them (a flare often follows a missed dose).
+            missed_doses: record
+                .missed_doses
+                .iter()
+                .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+                .filter(|d| *d <= onset)
+                .map(PartialDate::from_naive)
+                .collect(),
         }],
         reactions: vec![Reaction {
             id: Some("reaction-1".into()),
@@ -275,7 +419,7 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             onset: Some(PartialDate::from_naive(onset)),
             end: None,
             outcome,
-            seriousness: Default::default(),
+            seriousness: input.seriousness.unwrap_or_default(),
             sites,
             features,
             different_from_usual_ad: tri(&reaction.different_from_usual),
@@ -284,6 +428,11 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             rechallenge: input.rechallenge,
             alternative_causes: input.alternative_causes.clone(),
             causality_answers: Some(input.causality.clone()),
+            stated_causality: input
+                .clinician_causality
+                .iter()
+                .map(|c| StatedCausality { source: CLINICIAN_SOURCE.into(), method: "WHO-UMC".into(), result: c.clone() })
+                .collect(),
         }],
         tests: Vec::new(),
         scores: has_scores.then_some(scores),
@@ -313,35 +462,71 @@ pub struct IcsrSummary {
     pub id: i64,
     /// The reaction.
     pub reaction_id: i64,
-    /// C.1.1.
+    /// C.1.1 (the same for every version of the reaction's ICSR).
     pub case_id: String,
+    /// Version of the ICSR: 1 initial, 2… follow-ups.
+    pub version: i64,
+    /// N.2.r.1 message id of this version (`case id-vN`).
+    pub message_id: Option<String>,
     /// When.
     pub created_at: String,
 }
 
+/// What is missing before a reaction's ICSR says what a clinician judged: no assessment saved, or no
+/// seriousness answer. Exporting anyway needs an explicit confirmation.
+pub fn unconfirmed_gaps(assessment: Option<&StoredAssessment>) -> Vec<&'static str> {
+    match assessment {
+        None => vec!["no clinician has assessed this reaction: causality is vigil's derivation only and seriousness is not stated"],
+        Some(a) if a.input.seriousness.is_none() => vec!["the seriousness criteria (E2B E.i.3.2) were not answered"],
+        Some(_) => Vec::new(),
+    }
+}
+
 /// Export the reaction as E2B(R3) XML, store it, and return its id.
-pub async fn export_icsr(state: &AppState, clinician_id: i64, reaction: &ReactionReport) -> Result<i64, AppError> {
+///
+/// Each export is a new version of the reaction's ICSR: C.1.1 stays the case id, the message id (N.2.r.1)
+/// is `case id-vN`. Without an assessment or a seriousness answer ([`unconfirmed_gaps`]) it is refused
+/// with 422 on `confirm_unassessed` unless `confirm_unassessed` is set.
+pub async fn export_icsr(state: &AppState, clinician_id: i64, reaction: &ReactionReport, confirm_unassessed: bool) -> Result<i64, AppError> {
+    let confirmed = latest_assessment(state, reaction.id).await?;
+    let gaps = unconfirmed_gaps(confirmed.as_ref());
+    if !gaps.is_empty() && !confirm_unassessed {
+        return Err(crate::error::invalid("confirm_unassessed", format!("{}; confirm to export anyway", gaps.join("; "))));
+    }
     let (case, assessment) = assess_reaction(state, reaction).await?;
-    let xml = to_xml(&case, &assessment.causality, &ExportOptions::new(PartialDate::from_naive(records::today())))
-        .map_err(|e| AppError::Internal(e.into()))?;
     let mut tx = state.db.pool.begin().await?;
-    let id: i64 = sqlx::query("INSERT INTO icsr_exports (reaction_id, clinician_id, case_id, xml, created_at) VALUES ($1, $2, $3, $4, $5) RETURNING id")
+    let previous: i64 = sqlx::query("SELECT COUNT(*) AS n FROM icsr_exports WHERE reaction_id = $1")
         .bind(reaction.id)
-        .bind(clinician_id)
-        .bind(&case.id)
-        .bind(&xml)
-        .bind(crate::now_rfc3339())
         .fetch_one(&mut *tx)
         .await?
-        .try_get(0)?;
+        .try_get("n")?;
+    let version = previous + 1;
+    let mut options = ExportOptions::new(PartialDate::from_naive(records::today()));
+    options.message_id = Some(format!("{}-v{version}", case.id));
+    let xml = to_xml(&case, &assessment.causality, &options).map_err(|e| AppError::Internal(e.into()))?;
+    let id: i64 = sqlx::query(
+        "INSERT INTO icsr_exports (reaction_id, clinician_id, case_id, xml, created_at, version, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
+    )
+    .bind(reaction.id)
+    .bind(clinician_id)
+    .bind(&case.id)
+    .bind(&xml)
+    .bind(crate::now_rfc3339())
+    .bind(version)
+    .bind(options.message_id.as_deref())
+    .fetch_one(&mut *tx)
+    .await?
+    .try_get(0)?;
     records::audit(
         &mut tx,
         Some(clinician_id),
         "export_icsr",
         "icsr_export",
         Some(id),
+        Some(reaction.patient_id),
         None,
-        Some(json!({"id": id, "reaction_id": reaction.id, "case_id": case.id, "xml_bytes": xml.len()})),
+        Some(json!({"id": id, "reaction_id": reaction.id, "case_id": case.id, "version": version, "message_id": options.message_id,
+                    "confirmed_unassessed": !gaps.is_empty(), "xml_bytes": xml.len()})),
     )
     .await?;
     tx.commit().await?;
@@ -350,13 +535,20 @@ pub async fn export_icsr(state: &AppState, clinician_id: i64, reaction: &Reactio
 
 /// The exports of a reaction, newest first.
 pub async fn exports_of(state: &AppState, reaction_id: i64) -> Result<Vec<IcsrSummary>, AppError> {
-    let rows = sqlx::query("SELECT id, reaction_id, case_id, created_at FROM icsr_exports WHERE reaction_id = $1 ORDER BY id DESC")
+    let rows = sqlx::query("SELECT id, reaction_id, case_id, version, message_id, created_at FROM icsr_exports WHERE reaction_id = $1 ORDER BY id DESC")
         .bind(reaction_id)
         .fetch_all(&state.db.pool)
         .await?;
     rows.iter()
         .map(|r| {
-            Ok(IcsrSummary { id: r.try_get("id")?, reaction_id: r.try_get("reaction_id")?, case_id: r.try_get("case_id")?, created_at: r.try_get("created_at")? })
+            Ok(IcsrSummary {
+                id: r.try_get("id")?,
+                reaction_id: r.try_get("reaction_id")?,
+                case_id: r.try_get("case_id")?,
+                version: r.try_get("version")?,
+                message_id: r.try_get("message_id")?,
+                created_at: r.try_get("created_at")?,
+            })
         })
         .collect::<Result<_, sqlx::Error>>()
         .map_err(AppError::from)
@@ -396,7 +588,7 @@ mod tests {
                         "excoriation": 1, "lichenification": 0, "dryness": 1}, "pruritus": 5.0, "sleeplessness": 2.0}
         }))
         .unwrap();
-        let e = validate_assessment(&input, Some(30.0)).unwrap_err();
+        let e = validate_assessment(&input, Some(30.0), records::today()).unwrap_err();
         assert_eq!(e.len(), 1);
         assert!(e[0].field.starts_with("scorad."), "{:?}", e);
     }

@@ -47,6 +47,12 @@ const MIGRATIONS: &[Migration] = &[
         sqlite: include_str!("../migrations/sqlite/0002_dechallenge.sql"),
         postgres: include_str!("../migrations/postgres/0002_dechallenge.sql"),
     },
+    Migration {
+        version: 3,
+        description: "audit patient scope, versioned exports, seriousness, time zones, deactivation, injection corrections",
+        sqlite: include_str!("../migrations/sqlite/0003_clinic_run.sql"),
+        postgres: include_str!("../migrations/postgres/0003_clinic_run.sql"),
+    },
 ];
 
 /// The newest schema version this build knows.

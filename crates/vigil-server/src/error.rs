@@ -34,6 +34,9 @@ pub enum AppError {
     /// Not logged in.
     #[error("login required")]
     Unauthenticated,
+    /// Not logged in on a page: the login page returns to this local path afterwards (deep link).
+    #[error("login required")]
+    LoginRequired(String),
     /// The role may not use this route.
     #[error("forbidden")]
     Forbidden,
@@ -67,7 +70,7 @@ impl AppError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthenticated | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::LoginRequired(_) | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -121,8 +124,13 @@ impl<E: Into<AppError>> From<E> for PageError {
 impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log_internal();
-        if matches!(self.0, AppError::Unauthenticated) {
-            return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login")]).into_response();
+        match &self.0 {
+            AppError::Unauthenticated => return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login".to_string())]).into_response(),
+            AppError::LoginRequired(next) => {
+                let to = format!("/login?next={}", serde_urlencoded::to_string([("", next)]).unwrap_or_default().trim_start_matches('='));
+                return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
+            }
+            _ => {}
         }
         let status = self.0.status();
         let mut message = self.0.to_string();

@@ -106,12 +106,18 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/admin"),
     ("POST", "/admin/users"),
     ("POST", "/admin/assignments"),
+    ("POST", "/admin/assignments/remove"),
+    ("POST", "/admin/users/{id}/active"),
+    ("POST", "/admin/users/{id}/password"),
+    ("GET", "/account"),
+    ("POST", "/account/password"),
     ("GET", "/api/openapi.json"),
     ("POST", "/api/login"),
     ("POST", "/api/logout"),
     ("GET", "/api/me"),
     ("GET", "/api/patients"),
     ("GET", "/api/patients/{id}"),
+    ("GET", "/api/patients/{id}/audit"),
     ("POST", "/api/patients/{id}/regimen"),
     ("POST", "/api/patients/{id}/injections"),
     ("POST", "/api/patients/{id}/scores"),
@@ -124,6 +130,12 @@ pub const ROUTES: &[(&str, &str)] = &[
     ("GET", "/api/audit"),
     ("POST", "/api/users"),
     ("POST", "/api/assignments"),
+    ("GET", "/api/users"),
+    ("GET", "/api/assignments"),
+    ("POST", "/api/assignments/remove"),
+    ("POST", "/api/users/{id}/active"),
+    ("POST", "/api/users/{id}/password"),
+    ("POST", "/api/me/password"),
 ];
 
 /// The application router.
@@ -146,12 +158,18 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/admin/users", post(pages::admin_user_submit))
         .route("/admin/assignments", post(pages::admin_assign_submit))
+        .route("/admin/assignments/remove", post(pages::admin_unassign_submit))
+        .route("/admin/users/{id}/active", post(pages::admin_active_submit))
+        .route("/admin/users/{id}/password", post(pages::admin_password_submit))
+        .route("/account", get(pages::account))
+        .route("/account/password", post(pages::account_password_submit))
         .route("/api/openapi.json", get(api::openapi))
         .route("/api/login", post(api::login))
         .route("/api/logout", post(api::logout))
         .route("/api/me", get(api::me))
         .route("/api/patients", get(api::patients))
         .route("/api/patients/{id}", get(api::patient))
+        .route("/api/patients/{id}/audit", get(api::record_audit))
         .route("/api/patients/{id}/regimen", post(api::set_regimen))
         .route("/api/patients/{id}/injections", post(api::add_injection))
         .route("/api/patients/{id}/scores", post(api::add_scores))
@@ -161,8 +179,12 @@ pub fn router(state: AppState) -> Router {
         .route("/api/reactions/{id}/icsr", post(api::post_icsr))
         .route("/api/icsr/{id}", get(api::get_icsr))
         .route("/api/audit", get(api::audit))
-        .route("/api/users", post(api::post_user))
-        .route("/api/assignments", post(api::post_assignment))
+        .route("/api/users", get(api::get_users).post(api::post_user))
+        .route("/api/assignments", get(api::get_assignments).post(api::post_assignment))
+        .route("/api/assignments/remove", post(api::post_unassign))
+        .route("/api/users/{id}/active", post(api::post_user_active))
+        .route("/api/users/{id}/password", post(api::post_user_password))
+        .route("/api/me/password", post(api::post_my_password))
         .layer(axum::extract::DefaultBodyLimit::max(256 * 1024))
         .layer(axum::middleware::map_response(security_headers))
         .with_state(state)
@@ -196,10 +218,10 @@ pub struct Config {
 
 /// Create the first admin account (for `vigil serve --create-admin`). Refuses an existing username.
 pub async fn create_admin(db: &db::Db, username: &str, password: &str) -> anyhow::Result<i64> {
-    if password.chars().count() < api::MIN_PASSWORD {
-        anyhow::bail!("the admin password must have at least {} characters", api::MIN_PASSWORD);
+    if let Some(problem) = api::password_problem(password, username) {
+        anyhow::bail!("the admin password: {problem}");
     }
-    let exists = sqlx::query("SELECT 1 FROM users WHERE username = $1").bind(username).fetch_optional(&db.pool).await?;
+    let exists = sqlx::query("SELECT 1 FROM users WHERE LOWER(username) = LOWER($1)").bind(username).fetch_optional(&db.pool).await?;
     if exists.is_some() {
         anyhow::bail!("user {username:?} already exists");
     }

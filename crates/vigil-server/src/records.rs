@@ -33,9 +33,21 @@ pub const DUPILUMAB_LABEL_REGIMENS: &[LabelRegimen] = &[
 pub const DUPILUMAB_LABEL_SOURCE: &str =
     "US label (FDA, rev. 04/2024) §2.3, via clinical.md §4.2 [VERIFIED]";
 
-/// The dupilumab missed-dose rule shown beside an overdue every-2-weeks dose.
+/// The dupilumab missed-dose rule shown beside an every-2-weeks schedule, and followed by [`schedule`].
 pub const DUPILUMAB_MISSED_DOSE_RULE: &str = "Every-2-weeks dupilumab: give within 7 days of the missed dose, then resume the \
      original schedule; later than 7 days, wait for the next scheduled dose (EU SmPC, clinical.md §4.2 [VERIFIED]).";
+
+/// The same rule in plain words for the patient's page (its source stays on the clinician's view).
+pub const DUPILUMAB_MISSED_DOSE_RULE_PLAIN: &str = "If you miss an injection, take it within 7 days of the day it was due \
+     and then keep to your usual injection days. If more than 7 days have passed, skip it and take the next one on its usual day.";
+
+/// Shown instead when the interval is not every 2 weeks: no verified rule for other intervals is in the
+/// knowledge base (clinical.md §4.2 marks the US label's every-4-weeks rule [UNVERIFIED]; open item 7).
+pub const NO_VERIFIED_RULE: &str = "No verified missed-dose rule for this interval (clinical.md §4.2, open item 7): \
+     vigil keeps the original schedule with a 7-day window and asks the patient to contact the clinic.";
+
+/// Days after a scheduled date within which a late dose still counts for it (EU SmPC Q2W rule above).
+pub const LATE_WINDOW_DAYS: i64 = 7;
 
 /// One labelled maintenance regimen.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
@@ -99,6 +111,17 @@ pub struct Injection {
     pub site: String,
     /// Free-text note.
     pub note: String,
+    /// The entry this one corrects (it then replaces that entry in the schedule).
+    pub supersedes_id: Option<i64>,
+    /// Why the earlier entry was corrected.
+    pub correction_reason: Option<String>,
+    /// A later entry that corrects this one (this one is then left out of the schedule).
+    pub superseded_by: Option<i64>,
+    /// Schedule flags: `late` (given 1–7 days after the date it was due), `duplicate` (a second dose for
+    /// the same scheduled date), `restarted` (outside every window: the schedule starts again from it).
+    pub flags: Vec<String>,
+    /// Days after its scheduled date (late doses).
+    pub days_late: i64,
 }
 
 /// One week's POEM and PP-NRS.
@@ -108,8 +131,8 @@ pub struct WeeklyScore {
     pub id: i64,
     /// First day of the week scored.
     pub week_start: String,
-    /// POEM: days (0–7) per item, in questionnaire order.
-    pub poem_days: Vec<u8>,
+    /// POEM: days (0–7) per item, in questionnaire order; `None` = left unanswered.
+    pub poem_days: Vec<Option<u8>>,
     /// POEM total 0–28.
     pub poem_total: i64,
     /// POEM band (Charman 2013, via vigil-clinic).
@@ -141,6 +164,10 @@ pub struct ReactionReport {
     pub rest_of_skin_improving: String,
     /// When reported.
     pub created_at: String,
+    /// The clinician of the latest assessment, if any.
+    pub reviewed_by: Option<String>,
+    /// When that assessment was saved (RFC 3339, UTC).
+    pub reviewed_at: Option<String>,
 }
 
 /// The patient's details.
@@ -156,6 +183,10 @@ pub struct PatientInfo {
     pub sex: Option<String>,
     /// Weight, kg.
     pub weight_kg: Option<f64>,
+    /// Age in completed years today, when the date of birth is known.
+    pub age_years: Option<i64>,
+    /// IANA time zone of the account (its "today").
+    pub time_zone: String,
 }
 
 /// Everything on a patient's record.
@@ -173,8 +204,14 @@ pub struct PatientRecord {
     pub overdue: bool,
     /// Days past the due date (0 when not overdue).
     pub days_overdue: i64,
-    /// The missed-dose rule, shown when overdue on dupilumab every 2 weeks.
+    /// The missed-dose rule the schedule follows (dupilumab every 2 weeks), with its source.
     pub missed_dose_rule: Option<&'static str>,
+    /// The same rule in plain words for the patient.
+    pub missed_dose_rule_plain: Option<&'static str>,
+    /// Scheduled dates whose 7-day window passed without a dose, oldest first.
+    pub missed_doses: Vec<String>,
+    /// The patient's today (in the account's time zone).
+    pub today: String,
     /// Weekly scores, oldest first.
     pub scores: Vec<WeeklyScore>,
     /// Reaction reports, newest first.
@@ -187,13 +224,104 @@ pub fn today() -> NaiveDate {
     epoch + Duration::days(crate::now_unix().div_euclid(86_400))
 }
 
-/// Next due date and days overdue: `last + interval`, or `start` when nothing was given yet.
-pub fn next_due(start: NaiveDate, last_given: Option<NaiveDate>, interval_days: i64, today: NaiveDate) -> (NaiveDate, i64) {
-    let due = match last_given {
-        Some(last) => last + Duration::days(interval_days),
-        None => start,
+/// Whether `name` is an IANA time zone name vigil knows (chrono-tz's database).
+pub fn valid_time_zone(name: &str) -> bool {
+    name.parse::<chrono_tz::Tz>().is_ok()
+}
+
+/// The calendar date at Unix time `unix` in time zone `tz` (UTC when the name is unknown).
+pub fn date_in(tz: &str, unix: i64) -> NaiveDate {
+    let utc = chrono::DateTime::from_timestamp(unix, 0).unwrap_or_default();
+    match tz.parse::<chrono_tz::Tz>() {
+        Ok(zone) => utc.with_timezone(&zone).date_naive(),
+        Err(_) => utc.date_naive(),
+    }
+}
+
+/// Today in time zone `tz`.
+pub fn today_in(tz: &str) -> NaiveDate {
+    date_in(tz, crate::now_unix())
+}
+
+/// The time zone of an account (`UTC` when unknown).
+pub async fn time_zone_of(state: &AppState, user_id: i64) -> Result<String, AppError> {
+    let row = sqlx::query("SELECT time_zone FROM users WHERE id = $1").bind(user_id).fetch_optional(&state.db.pool).await?;
+    Ok(row.map(|r| r.try_get::<String, _>("time_zone")).transpose()?.unwrap_or_else(|| "UTC".into()))
+}
+
+/// Today on a patient's record: the patient's own date, whoever writes to the record.
+pub async fn patient_today(state: &AppState, patient_id: i64) -> Result<NaiveDate, AppError> {
+    Ok(today_in(&time_zone_of(state, patient_id).await?))
+}
+
+/// The injection schedule as the label's missed-dose rule reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Schedule {
+    /// The next scheduled date (the one whose window is open now, or the next one).
+    pub next_due: NaiveDate,
+    /// Days past `next_due` (0–7 while its window is open).
+    pub days_overdue: i64,
+    /// Scheduled dates whose window passed without a dose.
+    pub missed: Vec<NaiveDate>,
+    /// Per dose (same order as the input): flags and days late.
+    pub doses: Vec<(Vec<&'static str>, i64)>,
+}
+
+/// Follow the schedule through the doses given (sorted by date).
+///
+/// The schedule is anchored at the first dose: scheduled dates are `anchor + k × interval`. A dose counts
+/// for the scheduled date `s` when it falls in `(s − interval/2, s + 7]`: up to 7 days late it is given and
+/// the **original schedule resumes** (EU SmPC Q2W rule, clinical.md §4.2 [VERIFIED]; for every 2 weeks the
+/// windows tile the calendar). A window that passes without a dose is a missed dose and the next scheduled
+/// date is awaited. A second dose for the same date is a duplicate. A dose outside every window (possible
+/// for longer intervals) restarts the schedule from itself. Nothing given yet: due at the regimen start.
+pub fn schedule(start: NaiveDate, interval_days: i64, doses: &[NaiveDate], today: NaiveDate) -> Schedule {
+    let interval = interval_days.max(1);
+    let late = LATE_WINDOW_DAYS.min(interval / 2).max(0);
+    let mut out = Schedule { next_due: start, days_overdue: 0, missed: Vec::new(), doses: Vec::new() };
+    let Some(&first) = doses.first() else {
+        out.days_overdue = (today - start).num_days().max(0);
+        return out;
     };
-    (due, (today - due).num_days().max(0))
+    let mut anchor = first;
+    let mut next_slot: i64 = 0; // the first slot not filled yet
+    let slot_date = |anchor: NaiveDate, k: i64| anchor + Duration::days(k * interval);
+    for &d in doses {
+        let offset = (d - anchor).num_days();
+        // The slot whose window (s − interval/2, s + late] holds the dose, if any.
+        let k = (offset + interval / 2 - 1).div_euclid(interval).max(0);
+        let in_window = offset - k * interval <= late && 2 * (offset - k * interval) > -interval;
+        if !in_window {
+            for j in next_slot..=k {
+                let s = slot_date(anchor, j);
+                if s + Duration::days(late) < d {
+                    out.missed.push(s);
+                }
+            }
+            anchor = d;
+            next_slot = 1;
+            out.doses.push((vec!["restarted"], 0));
+            continue;
+        }
+        if k < next_slot {
+            out.doses.push((vec!["duplicate"], 0));
+            continue;
+        }
+        for j in next_slot..k {
+            out.missed.push(slot_date(anchor, j));
+        }
+        let days_late = (d - slot_date(anchor, k)).num_days().max(0);
+        out.doses.push((if days_late > 0 { vec!["late"] } else { Vec::new() }, days_late));
+        next_slot = k + 1;
+    }
+    // Windows that closed since the last dose are missed doses; the next date is the first still open.
+    while slot_date(anchor, next_slot) + Duration::days(late) < today {
+        out.missed.push(slot_date(anchor, next_slot));
+        next_slot += 1;
+    }
+    out.next_due = slot_date(anchor, next_slot);
+    out.days_overdue = (today - out.next_due).num_days().max(0);
+    out
 }
 
 fn label_note(drug: &str, dose_mg: f64, interval_days: i64) -> (Option<LabelRegimen>, Option<String>) {
@@ -237,7 +365,11 @@ fn split_list(s: &str) -> Vec<String> {
 }
 
 fn reaction_from_row(r: &AnyRow) -> Result<ReactionReport, sqlx::Error> {
+    let reviewed_by: Option<String> = r.try_get("reviewed_by").ok().flatten();
+    let reviewed_at: Option<String> = r.try_get("reviewed_at").ok().flatten();
     Ok(ReactionReport {
+        reviewed_by,
+        reviewed_at,
         id: r.try_get("id")?,
         patient_id: r.try_get("patient_id")?,
         onset_date: r.try_get("onset_date")?,
@@ -248,6 +380,22 @@ fn reaction_from_row(r: &AnyRow) -> Result<ReactionReport, sqlx::Error> {
         rest_of_skin_improving: r.try_get("rest_of_skin_improving")?,
         created_at: r.try_get("created_at")?,
     })
+}
+
+/// Reactions with the author and time of their latest assessment ("reviewed by Dr … on …"); a macro so
+/// that each query stays one string literal.
+macro_rules! reaction_select {
+    () => {
+        "SELECT r.*, (SELECT u.display_name FROM assessments a JOIN users u ON u.id = a.clinician_id \
+         WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_by, \
+         (SELECT a.created_at FROM assessments a WHERE a.reaction_id = r.id ORDER BY a.id DESC LIMIT 1) AS reviewed_at FROM reactions r"
+    };
+}
+
+/// Every regimen of a patient, oldest first (each row is the regimen from its start date on).
+pub async fn regimen_history(state: &AppState, patient_id: i64) -> Result<Vec<Regimen>, AppError> {
+    let rows = sqlx::query("SELECT * FROM regimens WHERE patient_id = $1 ORDER BY id").bind(patient_id).fetch_all(&state.db.pool).await?;
+    Ok(rows.iter().map(regimen_from_row).collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The current (latest) regimen of a patient.
@@ -261,17 +409,25 @@ pub async fn current_regimen(state: &AppState, patient_id: i64) -> Result<Option
 
 /// The patient's details, or 404 when the id is not a patient.
 pub async fn patient_info(state: &AppState, patient_id: i64) -> Result<PatientInfo, AppError> {
-    let row = sqlx::query("SELECT id, display_name, birth_date, sex, weight_kg FROM users WHERE id = $1 AND role = 'patient'")
+    let row = sqlx::query("SELECT id, display_name, birth_date, sex, weight_kg, time_zone FROM users WHERE id = $1 AND role = 'patient'")
         .bind(patient_id)
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
+    let birth_date: Option<String> = row.try_get("birth_date")?;
+    let time_zone: String = row.try_get("time_zone")?;
+    let age_years = birth_date
+        .as_deref()
+        .and_then(|b| NaiveDate::parse_from_str(b, "%Y-%m-%d").ok())
+        .map(|b| crate::clinic::age_on(b, today_in(&time_zone)) as i64);
     Ok(PatientInfo {
         id: row.try_get("id")?,
         display_name: row.try_get("display_name")?,
-        birth_date: row.try_get("birth_date")?,
+        birth_date,
         sex: row.try_get("sex")?,
         weight_kg: row.try_get("weight_kg")?,
+        age_years,
+        time_zone,
     })
 }
 
@@ -279,7 +435,7 @@ pub async fn patient_info(state: &AppState, patient_id: i64) -> Result<PatientIn
 pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRecord, AppError> {
     let patient = patient_info(state, patient_id).await?;
     let regimen = current_regimen(state, patient_id).await?;
-    let injections = sqlx::query("SELECT * FROM injections WHERE patient_id = $1 ORDER BY given_on, id")
+    let mut injections = sqlx::query("SELECT * FROM injections WHERE patient_id = $1 ORDER BY given_on, id")
         .bind(patient_id)
         .fetch_all(&state.db.pool)
         .await?
@@ -291,16 +447,27 @@ pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRec
                 dose_mg: r.try_get("dose_mg")?,
                 site: r.try_get("site")?,
                 note: r.try_get("note")?,
+                supersedes_id: r.try_get("supersedes_id")?,
+                correction_reason: r.try_get("correction_reason")?,
+                superseded_by: None,
+                flags: Vec::new(),
+                days_late: 0,
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let corrections: Vec<(i64, i64)> = injections.iter().filter_map(|i| i.supersedes_id.map(|old| (old, i.id))).collect();
+    for (old, new) in corrections {
+        if let Some(i) = injections.iter_mut().find(|i| i.id == old) {
+            i.superseded_by = Some(new);
+        }
+    }
     let scores = sqlx::query("SELECT * FROM weekly_scores WHERE patient_id = $1 ORDER BY week_start, id")
         .bind(patient_id)
         .fetch_all(&state.db.pool)
         .await?
         .iter()
         .map(|r| {
-            let poem_days: Vec<u8> = split_list(&r.try_get::<String, _>("poem_days")?).iter().filter_map(|d| d.parse().ok()).collect();
+            let poem_days = parse_poem_days(&r.try_get::<String, _>("poem_days")?);
             let total: i64 = r.try_get("poem_total")?;
             let pp: f64 = r.try_get("pp_nrs")?;
             Ok(WeeklyScore {
@@ -314,32 +481,72 @@ pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRec
             })
         })
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let reactions = sqlx::query("SELECT * FROM reactions WHERE patient_id = $1 ORDER BY onset_date DESC, id DESC")
+    let reactions = sqlx::query(concat!(reaction_select!(), " WHERE r.patient_id = $1 ORDER BY r.onset_date DESC, r.id DESC"))
         .bind(patient_id)
         .fetch_all(&state.db.pool)
         .await?
         .iter()
         .map(reaction_from_row)
         .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let today = today();
-    let (mut next, mut overdue, mut days_overdue, mut rule) = (None, false, 0, None);
+    let today = today_in(&patient.time_zone);
+    let (mut next, mut overdue, mut days_overdue, mut rule, mut plain, mut missed) = (None, false, 0, None, None, Vec::new());
     if let Some(reg) = &regimen {
         let start = NaiveDate::parse_from_str(&reg.start_date, "%Y-%m-%d").map_err(|e| anyhow::anyhow!("stored start_date: {e}"))?;
-        let last = injections.iter().filter_map(|i| NaiveDate::parse_from_str(&i.given_on, "%Y-%m-%d").ok()).max();
-        let (due, late) = next_due(start, last, reg.interval_days, today);
-        next = Some(due.to_string());
-        overdue = late > 0;
-        days_overdue = late;
-        if overdue && is_dupilumab(&reg.drug) && reg.interval_days == 14 {
+        // Doses of the current regimen: on or after its start (earlier ones belong to earlier regimens),
+        // corrected entries left out (their correction stands in for them).
+        let counted: Vec<usize> = (0..injections.len())
+            .filter(|&k| injections[k].superseded_by.is_none())
+            .filter(|&k| NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d").is_ok_and(|d| d >= start))
+            .collect();
+        let dates: Vec<NaiveDate> =
+            counted.iter().filter_map(|&k| NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d").ok()).collect();
+        // No dose yet under this regimen but earlier ones: the first is due one interval after the last
+        // earlier dose, and not before the regimen starts.
+        let earlier_last = injections
+            .iter()
+            .filter(|i| i.superseded_by.is_none())
+            .filter_map(|i| NaiveDate::parse_from_str(&i.given_on, "%Y-%m-%d").ok())
+            .filter(|d| *d < start)
+            .max();
+        let first_due = match (dates.is_empty(), earlier_last) {
+            (true, Some(last)) => start.max(last + Duration::days(reg.interval_days)),
+            _ => start,
+        };
+        let plan = schedule(first_due, reg.interval_days, &dates, today);
+        for (&k, (flags, late)) in counted.iter().zip(plan.doses) {
+            injections[k].flags = flags.iter().map(|f| f.to_string()).collect();
+            injections[k].days_late = late;
+        }
+        next = Some(plan.next_due.to_string());
+        overdue = plan.days_overdue > 0;
+        days_overdue = plan.days_overdue;
+        missed = plan.missed.iter().map(NaiveDate::to_string).collect();
+        if is_dupilumab(&reg.drug) && reg.interval_days == 14 {
             rule = Some(DUPILUMAB_MISSED_DOSE_RULE);
+            plain = Some(DUPILUMAB_MISSED_DOSE_RULE_PLAIN);
+        } else {
+            rule = Some(NO_VERIFIED_RULE);
         }
     }
-    Ok(PatientRecord { patient, regimen, injections, next_due: next, overdue, days_overdue, missed_dose_rule: rule, scores, reactions })
+    Ok(PatientRecord {
+        patient,
+        regimen,
+        injections,
+        next_due: next,
+        overdue,
+        days_overdue,
+        missed_dose_rule: rule,
+        missed_dose_rule_plain: plain,
+        missed_doses: missed,
+        today: today.to_string(),
+        scores,
+        reactions,
+    })
 }
 
 /// A reaction and its patient id, or 404.
 pub async fn reaction(state: &AppState, reaction_id: i64) -> Result<ReactionReport, AppError> {
-    let row = sqlx::query("SELECT * FROM reactions WHERE id = $1")
+    let row = sqlx::query(concat!(reaction_select!(), " WHERE r.id = $1"))
         .bind(reaction_id)
         .fetch_optional(&state.db.pool)
         .await?
@@ -380,6 +587,12 @@ pub struct InjectionInput {
     /// Note.
     #[serde(default)]
     pub note: Option<String>,
+    /// Correct an earlier entry (its id): this entry replaces it in the schedule; both stay on record.
+    #[serde(default)]
+    pub supersedes_id: Option<i64>,
+    /// Why the earlier entry is corrected (required with `supersedes_id`).
+    #[serde(default)]
+    pub correction_reason: Option<String>,
 }
 
 /// A week's POEM and PP-NRS.
@@ -388,9 +601,9 @@ pub struct InjectionInput {
 pub struct ScoresInput {
     /// First day of the week, `YYYY-MM-DD`, not in the future.
     pub week_start: String,
-    /// POEM: days (0–7) on which each of the seven items applied.
-    pub poem_days: Vec<i64>,
-    /// Peak Pruritus NRS, 0–10.
+    /// POEM: days (0–7) on which each of the seven items applied; `null` = left unanswered (one may be).
+    pub poem_days: Vec<Option<i64>>,
+    /// Peak Pruritus NRS, a whole number 0–10.
     pub pp_nrs: f64,
 }
 
@@ -497,15 +710,21 @@ pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, tod
     let date = past_date("given_on", &input.given_on, today, &mut errors);
     let site = text("site", input.site.as_deref().unwrap_or(""), false, 200, &mut errors);
     let note = text("note", input.note.as_deref().unwrap_or(""), false, MAX_TEXT, &mut errors);
+    if input.supersedes_id.is_some() {
+        text("correction_reason", input.correction_reason.as_deref().unwrap_or(""), true, 500, &mut errors);
+    } else if input.correction_reason.as_deref().is_some_and(|r| !r.trim().is_empty()) {
+        errors.push(FieldError::new("correction_reason", "only with the entry it corrects (supersedes_id)"));
+    }
     match regimen {
         None => errors.push(FieldError::new("regimen", "no regimen is set for this patient; a clinician sets it first")),
         Some(reg) => {
             let max = 2.0 * reg.dose_mg;
             if !(input.dose_mg.is_finite() && input.dose_mg > 0.0 && input.dose_mg <= max) {
+                // Plain words: the bound's source stays in this function's documentation.
                 errors.push(FieldError::new(
                     "dose_mg",
                     format!(
-                        "{} mg is out of range (0, {max}]: at most twice the regimen dose of {} mg (a loading dose is twice the maintenance dose, clinical.md §4.2)",
+                        "{} mg is not possible here: enter more than 0 and at most {max} mg (twice your usual {} mg dose, the size of a first, loading dose)",
                         input.dose_mg, reg.dose_mg
                     ),
                 ));
@@ -518,34 +737,76 @@ pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, tod
         }
     }
     if errors.is_empty() {
-        Ok(InjectionInput { given_on: input.given_on.trim().into(), dose_mg: input.dose_mg, site: Some(site), note: Some(note) })
+        Ok(InjectionInput {
+            given_on: input.given_on.trim().into(),
+            dose_mg: input.dose_mg,
+            site: Some(site),
+            note: Some(note),
+            supersedes_id: input.supersedes_id,
+            correction_reason: input.supersedes_id.map(|_| input.correction_reason.as_deref().unwrap_or("").trim().to_string()),
+        })
     } else {
         Err(errors)
     }
 }
 
-/// Validate weekly scores with vigil-clinic's POEM and PP-NRS rules; returns the POEM total.
-pub fn validate_scores(input: &ScoresInput, today: NaiveDate) -> Result<(Vec<u8>, u8), Vec<FieldError>> {
+/// POEM's rule for unanswered items: one is scored 0 and the total is banded as usual; with two or more
+/// unanswered the questionnaire is not scored. Source: the University of Nottingham's POEM scoring notes
+/// (Charman et al.), as read at https://dermakalk.cz/poem.html ; the Nottingham form itself says "leave
+/// blank any questions you feel unable to answer" (https://paperzz.com/doc/7058362/word---university-of-nottingham).
+/// clinical.md §3.3 had the rule from memory, marked [UNVERIFIED] (open item 6); this page states it.
+pub const POEM_MISSING_RULE: &str = "POEM: one unanswered question counts as 0; with two or more unanswered the questionnaire \
+     is not scored (University of Nottingham scoring notes, Charman et al.).";
+
+/// The POEM item scores (0–4, an unanswered item as 0) and total, or why it cannot be scored.
+pub fn poem_score(days: &[Option<u8>]) -> Result<(Vec<u8>, u8), String> {
+    let unanswered = days.iter().filter(|d| d.is_none()).count();
+    if unanswered >= 2 {
+        return Err(format!("{unanswered} of the 7 questions are unanswered; please answer at least 6 ({POEM_MISSING_RULE})"));
+    }
+    let mut items = Vec::with_capacity(days.len());
+    for d in days {
+        items.push(match d {
+            Some(d) => poem::item_score_from_days(*d).ok_or_else(|| format!("{d} is not a number of days 0–7"))?,
+            None => 0,
+        });
+    }
+    let p = (poem::PoemInput { item_scores: Some(items.clone()), days: None }).compute().map_err(|e| e.to_string())?;
+    Ok((items, p.total))
+}
+
+fn parse_poem_days(stored: &str) -> Vec<Option<u8>> {
+    stored.split(',').map(|d| d.trim().parse().ok()).collect()
+}
+
+/// Validate weekly scores with vigil-clinic's POEM and PP-NRS rules; returns the days and the POEM total.
+pub fn validate_scores(input: &ScoresInput, today: NaiveDate) -> Result<(Vec<Option<u8>>, u8), Vec<FieldError>> {
     let mut errors = Vec::new();
     past_date("week_start", &input.week_start, today, &mut errors);
     let mut days = Vec::new();
     if input.poem_days.len() != poem::ITEMS.len() {
-        errors.push(FieldError::new("poem_days", format!("{} items given; POEM has 7", input.poem_days.len())));
+        errors.push(FieldError::new("poem_days", format!("{} answers given; POEM has 7 questions", input.poem_days.len())));
     }
-    for (i, &d) in input.poem_days.iter().enumerate() {
-        match u8::try_from(d).ok().filter(|d| *d <= 7) {
-            Some(d) => days.push(d),
-            None => errors.push(FieldError::new(format!("poem_days[{i}]"), format!("{d} is not a number of days 0–7"))),
+    for (i, d) in input.poem_days.iter().enumerate() {
+        match d {
+            None => days.push(None),
+            Some(d) => match u8::try_from(*d).ok().filter(|d| *d <= 7) {
+                Some(d) => days.push(Some(d)),
+                None => errors.push(FieldError::new(format!("poem_days[{i}]"), format!("{d} is not a number of days from 0 to 7"))),
+            },
         }
     }
     let mut total = 0;
     if errors.iter().all(|e| !e.field.starts_with("poem_days")) {
-        match (poem::PoemInput { item_scores: None, days: Some(days.clone()) }).compute() {
-            Ok(p) => total = p.total,
-            Err(e) => errors.push(FieldError::new("poem_days", e.to_string())),
+        match poem_score(&days) {
+            Ok((_, t)) => total = t,
+            Err(e) => errors.push(FieldError::new("poem_days", e)),
         }
     }
-    if let Err(e) = (pp_nrs::PpNrsInput { score: input.pp_nrs, baseline: None }).compute() {
+    // PP-NRS is answered as a whole number 0–10 (Yosipovitch 2019; clinical.md §3.5): 5.5 is not an answer.
+    if !(input.pp_nrs.is_finite() && input.pp_nrs.fract() == 0.0 && (0.0..=10.0).contains(&input.pp_nrs)) {
+        errors.push(FieldError::new("pp_nrs", format!("{} is not a whole number from 0 to 10", input.pp_nrs)));
+    } else if let Err(e) = (pp_nrs::PpNrsInput { score: input.pp_nrs, baseline: None }).compute() {
         errors.push(FieldError::new("pp_nrs", e.message));
     }
     if errors.is_empty() {
@@ -613,28 +874,96 @@ pub const FEATURES: &[&str] = &[
     "joint_pain",
 ];
 
+/// Plain words for the body sites, as the patient's form shows them (the stored value is the clinic name).
+pub const SITE_WORDS: &[(&str, &str)] = &[
+    ("face", "face"),
+    ("neck", "neck"),
+    ("scalp", "scalp"),
+    ("eyelids", "eyelids"),
+    ("eyes", "eyes"),
+    ("flexures", "skin folds (inside the elbows, behind the knees)"),
+    ("trunk", "chest, belly or back"),
+    ("arms", "arms"),
+    ("legs", "legs"),
+    ("hands", "hands"),
+    ("injection_site", "where I inject"),
+    ("joints", "joints"),
+];
+/// Plain words for the features (clinical term in the second column of [`FEATURES`]).
+pub const FEATURE_WORDS: &[(&str, &str)] = &[
+    ("erythema", "redness"),
+    ("sharply_demarcated", "patches with a sharp edge"),
+    ("scaling", "flaky or scaly skin"),
+    ("plaques", "raised, thick patches"),
+    ("papulopustules", "small bumps or spots with pus"),
+    ("burning", "burning"),
+    ("itch", "itching"),
+    ("oozing", "weeping or oozing"),
+    ("lichenification", "thick, leathery skin"),
+    ("conjunctival_redness", "red eyes"),
+    ("eye_itch", "itchy eyes"),
+    ("dry_eye", "dry or gritty eyes"),
+    ("injection_site_reaction", "redness or swelling where I inject"),
+    ("hair_loss", "hair loss"),
+    ("joint_pain", "joint pain"),
+];
+
+/// When to seek care now, in plain words, with the sources read for each statement (shown on the page).
+/// How often dupilumab inflames the eye: clinical.md §4.4 (label 10 % vs 2 % conjunctivitis).
+pub const URGENT_CARE: &[(&str, &str)] = &[
+    (
+        "Painful blisters or sores that spread quickly, especially with a fever or feeling unwell, can be eczema herpeticum, \
+         a herpes virus infection of eczema skin: get medical help the same day (urgent care or emergency).",
+        "KidsHealth (Nemours), A to Z: Eczema Herpeticum, https://kidshealth.org/ws/RadyChildrens/en/parents/ez-eczema-herpeticum.html/ ; \
+         Healthgrades, Eczema herpeticum, https://www.healthgrades.com/right-care/eczema/eczema-herpeticum",
+    ),
+    (
+        "Eye pain, a change in your vision, or red, irritated eyes: tell your clinic straight away and have your eyes checked \
+         by an eye doctor. Dupilumab can inflame the surface of the eye (conjunctivitis, keratitis).",
+        "American Optometric Association, Patients with adverse ocular events due to Dupixent treatment, \
+         https://www.aoa.org/news/alerts-recalls-and-updates/patients-with-adverse-ocular-events-due-to-dupixent-treatment ; \
+         A. Shalwala MD (ophthalmologist), Dupilumab, http://ajayshalwalamd.com/2021/10/31/dupilumab/",
+    ),
+];
+
 // ---------------------------------------------------------------- writes
 
 /// Append an audit row inside the caller's transaction.
+///
+/// `patient_id` names the record touched: its before/after JSON is then readable only by the patient's
+/// clinicians (`GET /api/patients/{id}/audit`); the admin's view shows who, what, which record and when.
+#[allow(clippy::too_many_arguments)]
 pub async fn audit(
     tx: &mut Transaction<'static, Any>,
     user_id: Option<i64>,
     action: &str,
     entity: &str,
     entity_id: Option<i64>,
+    patient_id: Option<i64>,
     before: Option<serde_json::Value>,
     after: Option<serde_json::Value>,
 ) -> Result<(), AppError> {
-    sqlx::query("INSERT INTO audit_log (user_id, at, action, entity, entity_id, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7)")
-        .bind(user_id)
-        .bind(crate::now_rfc3339())
-        .bind(action)
-        .bind(entity)
-        .bind(entity_id)
-        .bind(before.map(|v| v.to_string()))
-        .bind(after.map(|v| v.to_string()))
-        .execute(&mut **tx)
-        .await?;
+    sqlx::query(
+        "INSERT INTO audit_log (user_id, at, action, entity, entity_id, patient_id, before_json, after_json) VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
+    )
+    .bind(user_id)
+    .bind(crate::now_rfc3339())
+    .bind(action)
+    .bind(entity)
+    .bind(entity_id)
+    .bind(patient_id)
+    .bind(before.map(|v| v.to_string()))
+    .bind(after.map(|v| v.to_string()))
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Log that `user_id` opened a record (`entity` `entity_id` of patient `patient_id`): who read what, when.
+pub async fn log_read(state: &AppState, user_id: i64, entity: &str, entity_id: i64, patient_id: i64) -> Result<(), AppError> {
+    let mut tx = state.db.pool.begin().await?;
+    audit(&mut tx, Some(user_id), "read", entity, Some(entity_id), Some(patient_id), None, None).await?;
+    tx.commit().await?;
     Ok(())
 }
 
@@ -658,7 +987,7 @@ pub async fn insert_regimen(state: &AppState, user_id: i64, patient_id: i64, r: 
     .await?
     .try_get(0)?;
     let after = json!({"id": id, "patient_id": patient_id, "regimen": r});
-    audit(&mut tx, Some(user_id), "set_regimen", "regimen", Some(id), before.map(|b| json!(b)), Some(after)).await?;
+    audit(&mut tx, Some(user_id), "set_regimen", "regimen", Some(id), Some(patient_id), before.map(|b| json!(b)), Some(after)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -667,7 +996,8 @@ pub async fn insert_regimen(state: &AppState, user_id: i64, patient_id: i64, r: 
 pub async fn insert_injection(state: &AppState, user_id: i64, patient_id: i64, i: &InjectionInput) -> Result<i64, AppError> {
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
-        "INSERT INTO injections (patient_id, given_on, dose_mg, site, note, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
+        "INSERT INTO injections (patient_id, given_on, dose_mg, site, note, created_at, supersedes_id, correction_reason) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7, $8) RETURNING id",
     )
     .bind(patient_id)
     .bind(&i.given_on)
@@ -675,17 +1005,37 @@ pub async fn insert_injection(state: &AppState, user_id: i64, patient_id: i64, i
     .bind(i.site.as_deref().unwrap_or(""))
     .bind(i.note.as_deref().unwrap_or(""))
     .bind(crate::now_rfc3339())
+    .bind(i.supersedes_id)
+    .bind(i.correction_reason.as_deref())
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    audit(&mut tx, Some(user_id), "log_injection", "injection", Some(id), None, Some(json!({"id": id, "patient_id": patient_id, "injection": i}))).await?;
+    let mut before = None;
+    if let Some(old) = i.supersedes_id {
+        // The corrected entry must be this patient's and not corrected already (checked in the transaction).
+        let row = sqlx::query("SELECT given_on, dose_mg, site, note FROM injections WHERE id = $1 AND patient_id = $2")
+            .bind(old)
+            .bind(patient_id)
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or_else(|| crate::error::invalid("supersedes_id", format!("{old} is not an injection on this record")))?;
+        let already = sqlx::query("SELECT id FROM injections WHERE supersedes_id = $1 AND id <> $2").bind(old).bind(id).fetch_optional(&mut *tx).await?;
+        if already.is_some() {
+            return Err(crate::error::invalid("supersedes_id", format!("injection {old} was already corrected; correct the correction instead")));
+        }
+        before = Some(json!({"id": old, "given_on": row.try_get::<String, _>("given_on")?, "dose_mg": row.try_get::<f64, _>("dose_mg")?,
+                             "site": row.try_get::<String, _>("site")?, "note": row.try_get::<String, _>("note")?}));
+    }
+    let action = if i.supersedes_id.is_some() { "correct_injection" } else { "log_injection" };
+    audit(&mut tx, Some(user_id), action, "injection", Some(id), Some(patient_id), before, Some(json!({"id": id, "patient_id": patient_id, "injection": i}))).await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Store validated weekly scores.
-pub async fn insert_scores(state: &AppState, user_id: i64, patient_id: i64, s: &ScoresInput, days: &[u8], total: u8) -> Result<i64, AppError> {
-    let days_text = days.iter().map(|d| d.to_string()).collect::<Vec<_>>().join(",");
+pub async fn insert_scores(state: &AppState, user_id: i64, patient_id: i64, s: &ScoresInput, days: &[Option<u8>], total: u8) -> Result<i64, AppError> {
+    // An unanswered item is stored as an empty entry ("3,,0,..."), never as 0 days.
+    let days_text = days.iter().map(|d| d.map(|d| d.to_string()).unwrap_or_default()).collect::<Vec<_>>().join(",");
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO weekly_scores (patient_id, week_start, poem_days, poem_total, pp_nrs, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -700,7 +1050,7 @@ pub async fn insert_scores(state: &AppState, user_id: i64, patient_id: i64, s: &
     .await?
     .try_get(0)?;
     let after = json!({"id": id, "patient_id": patient_id, "week_start": s.week_start.trim(), "poem_days": days, "poem_total": total, "pp_nrs": s.pp_nrs});
-    audit(&mut tx, Some(user_id), "record_scores", "weekly_scores", Some(id), None, Some(after)).await?;
+    audit(&mut tx, Some(user_id), "record_scores", "weekly_scores", Some(id), Some(patient_id), None, Some(after)).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -723,7 +1073,7 @@ pub async fn insert_reaction(state: &AppState, user_id: i64, patient_id: i64, r:
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    audit(&mut tx, Some(user_id), "report_reaction", "reaction", Some(id), None, Some(json!({"id": id, "patient_id": patient_id, "reaction": r}))).await?;
+    audit(&mut tx, Some(user_id), "report_reaction", "reaction", Some(id), Some(patient_id), None, Some(json!({"id": id, "patient_id": patient_id, "reaction": r}))).await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -737,13 +1087,53 @@ mod tests {
     }
 
     #[test]
-    fn next_due_is_last_injection_plus_interval() {
-        // 2026-03-01 + 14 days = 2026-03-15; on 2026-03-20 that is 5 days overdue.
-        assert_eq!(next_due(d("2026-01-01"), Some(d("2026-03-01")), 14, d("2026-03-20")), (d("2026-03-15"), 5));
-        // Every 4 weeks: 2026-02-20 + 28 = 2026-03-20, due today, not overdue.
-        assert_eq!(next_due(d("2026-01-01"), Some(d("2026-02-20")), 28, d("2026-03-20")), (d("2026-03-20"), 0));
-        // Nothing given yet: due at the regimen start.
-        assert_eq!(next_due(d("2026-03-18"), None, 14, d("2026-03-20")), (d("2026-03-18"), 2));
+    fn a_late_dose_keeps_the_original_schedule() {
+        // Every 14 days from 2026-01-01: due 01-15; given 01-19 (4 days late, within 7) → the original
+        // schedule resumes: next due 01-29 (01-01 + 2 × 14), not 02-02 (01-19 + 14).
+        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01"), d("2026-01-19")], d("2026-01-25"));
+        assert_eq!((plan.next_due, plan.days_overdue), (d("2026-01-29"), 0));
+        assert_eq!(plan.doses, vec![(vec![], 0), (vec!["late"], 4)]);
+        assert!(plan.missed.is_empty());
+        // Still inside the window of 01-15 on 01-20: 5 days overdue; on 01-23 the window (to 01-22) has
+        // closed: 01-15 is missed and the next is 01-29 (wait for the next scheduled dose).
+        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01")], d("2026-01-20"));
+        assert_eq!((plan.next_due, plan.days_overdue), (d("2026-01-15"), 5));
+        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01")], d("2026-01-23"));
+        assert_eq!((plan.next_due, plan.days_overdue, plan.missed.clone()), (d("2026-01-29"), 0, vec![d("2026-01-15")]));
+        // A second dose for the same scheduled date is a duplicate and changes nothing.
+        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01"), d("2026-01-15"), d("2026-01-16")], d("2026-01-20"));
+        assert_eq!(plan.doses[2], (vec!["duplicate"], 0));
+        assert_eq!(plan.next_due, d("2026-01-29"));
+        // Nothing given yet: due at the regimen start, overdue since.
+        let plan = schedule(d("2026-03-18"), 14, &[], d("2026-03-20"));
+        assert_eq!((plan.next_due, plan.days_overdue), (d("2026-03-18"), 2));
+        // Every 28 days: a dose 10 days after 01-29 is outside every window → the schedule restarts from it.
+        let plan = schedule(d("2026-01-01"), 28, &[d("2026-01-01"), d("2026-02-08")], d("2026-02-10"));
+        assert_eq!(plan.doses[1], (vec!["restarted"], 0));
+        assert_eq!((plan.next_due, plan.missed.clone()), (d("2026-03-08"), vec![d("2026-01-29")]));
+    }
+
+    #[test]
+    fn today_is_the_accounts_own_date() {
+        // 2026-03-01T14:00:00Z = 1_772_373_600 s. Sydney is on daylight time (UTC+11) until the first Sunday
+        // of April, so it is already 01:00 on 2026-03-02 there; in UTC and in New York (UTC−5) it is 03-01.
+        let t = 1_772_373_600;
+        assert_eq!(chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339(), "2026-03-01T14:00:00+00:00");
+        assert_eq!(date_in("Australia/Sydney", t), d("2026-03-02"));
+        assert_eq!(date_in("UTC", t), d("2026-03-01"));
+        assert_eq!(date_in("America/New_York", t), d("2026-03-01"));
+        assert_eq!(date_in("Not/AZone", t), d("2026-03-01"));
+        assert!(valid_time_zone("Pacific/Auckland") && !valid_time_zone("UTC+11"));
+    }
+
+    #[test]
+    fn one_unanswered_poem_item_counts_as_zero_two_are_not_scored() {
+        // Days −,1,2,3,4,5,7 → items 0 (unanswered),1,1,2,2,3,4 → 13 (the banding of Charman 2004).
+        assert_eq!(poem_score(&[None, Some(1), Some(2), Some(3), Some(4), Some(5), Some(7)]).unwrap(), (vec![0, 1, 1, 2, 2, 3, 4], 13));
+        assert!(poem_score(&[None, None, Some(2), Some(3), Some(4), Some(5), Some(7)]).unwrap_err().contains("2 of the 7"));
+        let s = ScoresInput { week_start: "2026-03-09".into(), poem_days: vec![Some(0), None, Some(0), Some(0), Some(0), Some(0), Some(0)], pp_nrs: 5.5 };
+        assert_eq!(validate_scores(&s, d("2026-03-20")).unwrap_err()[0].field, "pp_nrs");
+        assert_eq!(validate_scores(&ScoresInput { pp_nrs: 5.0, ..s }, d("2026-03-20")).unwrap().1, 0);
     }
 
     #[test]
@@ -770,7 +1160,7 @@ mod tests {
             label_note: None,
         };
         let today = d("2026-03-20");
-        let ok = InjectionInput { given_on: "2026-01-01".into(), dose_mg: 600.0, site: None, note: None };
+        let ok = InjectionInput { given_on: "2026-01-01".into(), dose_mg: 600.0, site: None, note: None, supersedes_id: None, correction_reason: None };
         assert!(validate_injection(&ok, Some(&reg), today).is_ok());
         let too_much = InjectionInput { dose_mg: 600.5, ..ok.clone() };
         assert_eq!(validate_injection(&too_much, Some(&reg), today).unwrap_err()[0].field, "dose_mg");
@@ -786,9 +1176,10 @@ mod tests {
     #[test]
     fn poem_days_map_to_item_scores_and_totals() {
         // Days 0,1,2,3,4,5,7 → item scores 0,1,1,2,2,3,4 (Charman 2004 banding) → total 13.
-        let s = ScoresInput { week_start: "2026-03-09".into(), poem_days: vec![0, 1, 2, 3, 4, 5, 7], pp_nrs: 6.0 };
-        assert_eq!(validate_scores(&s, d("2026-03-20")).unwrap(), (vec![0, 1, 2, 3, 4, 5, 7], 13));
-        let bad = ScoresInput { poem_days: vec![0, 1, 2, 8, 4, 5, 7], pp_nrs: 10.5, ..s };
+        let some = |v: [i64; 7]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
+        let s = ScoresInput { week_start: "2026-03-09".into(), poem_days: some([0, 1, 2, 3, 4, 5, 7]), pp_nrs: 6.0 };
+        assert_eq!(validate_scores(&s, d("2026-03-20")).unwrap(), ([0, 1, 2, 3, 4, 5, 7].map(Some).to_vec(), 13));
+        let bad = ScoresInput { poem_days: some([0, 1, 2, 8, 4, 5, 7]), pp_nrs: 10.5, ..s };
         let e = validate_scores(&bad, d("2026-03-20")).unwrap_err();
         assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["poem_days[3]", "pp_nrs"]);
     }

@@ -138,10 +138,14 @@ impl Browser {
         }
     }
 
-    /// Wait until the page's URL ends with `suffix`.
+    /// Wait until the page's URL ends with `suffix` (its query ignored unless `suffix` has one).
     fn wait_url(&self, suffix: &str) {
         let started = Instant::now();
-        while !self.url().ends_with(suffix) {
+        let current = || {
+            let url = self.url();
+            if suffix.contains('?') { url } else { url.split('?').next().unwrap_or("").to_string() }
+        };
+        while !current().ends_with(suffix) {
             assert!(started.elapsed() < Duration::from_secs(10), "url {} does not end with {suffix}", self.url());
             std::thread::sleep(Duration::from_millis(50));
         }
@@ -158,6 +162,28 @@ impl Browser {
         assert_eq!(c["httpOnly"], true);
         assert_eq!(c["sameSite"], "Strict");
         format!("vigil_session={}", c["value"].as_str().unwrap())
+    }
+    /// Run a script in the page and return its value (WebDriver "execute sync"; the page's CSP, which
+    /// forbids page scripts, does not apply to the driver's).
+    fn script(&self, body: &str) -> Value {
+        self.cmd("POST", "/execute/sync", json!({"script": body, "args": []}))
+    }
+    fn set_window(&self, width: u32, height: u32) {
+        self.cmd("POST", "/window/rect", json!({"width": width, "height": height}));
+    }
+    /// Page width as laid out vs the viewport: no horizontal overflow when the first is not larger.
+    fn widths(&self) -> (i64, i64) {
+        let v = self.script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];");
+        (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
+    }
+    /// The elements reaching past the right edge (for the failure message of an overflow check).
+    fn overflowing(&self) -> String {
+        self.script(
+            "const w = document.documentElement.clientWidth; return [...document.querySelectorAll('body *')]\
+             .filter(e => e.getBoundingClientRect().right > w + 1 && ![...e.children].some(c => c.getBoundingClientRect().right > w + 1))\
+             .slice(0, 8).map(e => e.tagName + (e.id ? '#' + e.id : '') + ' ' + Math.round(e.getBoundingClientRect().right)).join(', ');",
+        )
+        .to_string()
     }
     fn screenshot(&self, path: &std::path::Path) {
         use std::io::Write as _;
@@ -199,9 +225,13 @@ enum Database {
     Postgres,
 }
 
-/// Fixture over a real socket: admin, patients pat1 (assigned to doc_a) and pat2, a dupilumab regimen
-/// for both, one reaction of pat2. Returns the base URL and ids (pat1, pat2, reaction of pat2).
-fn start_server(database: Database) -> (String, i64, i64, i64) {
+/// The time zone of the third patient: UTC+11 all year (no daylight saving), as in the issue.
+const UTC_PLUS_11: &str = "Pacific/Noumea";
+
+/// Fixture over a real socket: admin, patients pat1 (assigned to doc_a), pat2, and pat3 in UTC+11
+/// (assigned to doc_a), a dupilumab regimen for each, one reaction of pat2. Returns the base URL and ids
+/// (pat1, pat2, reaction of pat2, pat3).
+fn start_server(database: Database) -> (String, i64, i64, i64, i64) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
         let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
@@ -221,13 +251,18 @@ fn start_server(database: Database) -> (String, i64, i64, i64) {
                 birth_date: (role == Role::Patient).then(|| "1988-03-14".into()),
                 sex: None,
                 weight_kg: None,
+                time_zone: None,
             };
             let p1 = vigil_server::api::create_user(&state, admin, &user("pat1", Role::Patient, "Patient One")).await.unwrap();
             let p2 = vigil_server::api::create_user(&state, admin, &user("pat2", Role::Patient, "Patient Two")).await.unwrap();
+            let p3 = vigil_server::api::create_user(&state, admin, &NewUser { time_zone: Some(UTC_PLUS_11.into()), ..user("pat3", Role::Patient, "Patient Three") })
+                .await
+                .unwrap();
             let doc = vigil_server::api::create_user(&state, admin, &user("doc_a", Role::Clinician, "Dr A")).await.unwrap();
             vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: doc, patient_id: p1 }).await.unwrap();
+            vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: doc, patient_id: p3 }).await.unwrap();
             let start = (records::today() - chrono::Duration::days(60)).to_string();
-            for p in [p1, p2] {
+            for p in [p1, p2, p3] {
                 let r = RegimenInput { drug: "dupilumab".into(), dose_mg: 300.0, interval_days: 14, indication: None, start_date: start.clone() };
                 records::insert_regimen(&state, doc, p, &r).await.unwrap();
             }
@@ -247,7 +282,7 @@ fn start_server(database: Database) -> (String, i64, i64, i64) {
             .await
             .unwrap();
             let config = vigil_server::Config { db_url: url.clone(), listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(), secure_cookies: false };
-            vigil_server::serve(db, &config, move |addr| tx.send((format!("http://{addr}"), p1, p2, r2)).unwrap()).await.unwrap();
+            vigil_server::serve(db, &config, move |addr| tx.send((format!("http://{addr}"), p1, p2, r2, p3)).unwrap()).await.unwrap();
         });
     });
     rx.recv_timeout(Duration::from_secs(30)).unwrap()
@@ -280,7 +315,8 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
 }
 
 /// The whole end-to-end scenario in one new browser session against the server at `app`.
-fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64, i64, i64)) {
+fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, i64, i64, i64, i64)) {
+    let shots = std::env::var("VIGIL_TEST_SCREENSHOTS").ok().map(std::path::PathBuf::from);
     let today = records::today().to_string();
     let next_due = (records::today() + chrono::Duration::days(14)).to_string();
 
@@ -306,7 +342,8 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64,
     let reactions = b.text_of("#reactions");
     // The text is shown as typed, tags included as text (escaped), never as markup.
     assert!(reactions.contains("Red burning patches on my face <b>since Monday</b>"), "{reactions}");
-    assert!(reactions.contains("face") && reactions.contains("erythema, burning"), "{reactions}");
+    // In plain words for the patient ("erythema" is "redness").
+    assert!(reactions.contains("face") && reactions.contains("redness, burning") && reactions.contains("not reviewed yet"), "{reactions}");
     assert!(!b.source().contains("<b>since Monday</b>"));
 
     // 2. URL guessing: another patient's record and reaction are not reachable.
@@ -319,13 +356,50 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64,
     assert_eq!(b.text_of("h1"), "403");
     assert!(!b.source().contains("private rash"));
     b.goto(&format!("{app}/patients/{p1}"));
+    if let Some(dir) = &shots {
+        b.set_window(1000, 1300);
+        b.screenshot(&dir.join("patient.png"));
+        b.set_window(1200, 2000);
+    }
     b.click_and_wait("#logout");
     b.wait_url("/login");
+
+    // 2b. A patient in UTC+11 logs today's dose: the form's date is their own today, which may already be
+    // tomorrow in UTC; it is saved and the next dose is due 14 days after it.
+    let local = records::today_in(UTC_PLUS_11);
+    b.login(&app, "pat3");
+    b.wait_url(&format!("/patients/{p3}"));
+    let given = b.find("#given_on");
+    assert_eq!(b.cmd("GET", &format!("/element/{given}/property/value"), Value::Null), json!(local.to_string()));
+    b.click_and_wait("#save-injection");
+    assert_eq!(b.text_of("#flash"), "Saved: your injection is in the log.");
+    assert!(b.text_of("#injections").contains(&local.to_string()), "{}", b.text_of("#injections"));
+    assert_eq!(b.text_of("#next-due"), (local + chrono::Duration::days(14)).to_string());
+    // On a 390 px phone the page does not scroll sideways; the numeric fields bring up a number keyboard.
+    b.set_window(390, 844);
+    b.goto(&format!("{app}/patients/{p3}"));
+    let (scroll, client) = b.widths();
+    assert!(scroll <= client, "patient page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
+    assert_eq!(b.script("return document.querySelector('#injection_dose').inputMode;"), json!("decimal"));
+    if let Some(dir) = &shots {
+        b.screenshot(&dir.join("phone.png"));
+    }
+    b.set_window(1200, 2000);
+    b.click_and_wait("#logout");
+
+    // 2c. A deep link opened while logged out returns there after the login.
+    b.goto(&format!("{app}/patients/{p1}"));
+    b.wait_url(&format!("/login?next=%2Fpatients%2F{p1}"));
+    b.type_into("#username", "doc_a");
+    b.type_into("#password", PASSWORD);
+    b.click_and_wait("#login");
+    b.wait_url(&format!("/patients/{p1}"));
+    b.click_and_wait("#logout");
 
     // 3. The clinician reviews the reaction, records SCORAD and exports the ICSR.
     b.login(&app, "doc_a");
     b.wait_url("/clinician");
-    assert_eq!(b.text_of(".unreviewed"), "1 new");
+    assert_eq!(b.text_of("#patients tr:nth-child(2) .unreviewed"), "1 new");
     b.click_and_wait("#patients a");
     b.wait_url(&format!("/patients/{p1}"));
     assert!(b.source().contains("id=\"scores-plot\"") || b.source().contains("No weekly scores recorded yet."));
@@ -350,14 +424,33 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64,
     ] {
         b.type_into(field, value);
     }
+    // The 20 EASI inputs each have a label.
+    let unlabelled = b.script("return [...document.querySelectorAll('input[name^=easi_]')].map(i => i.labels.length).join(',');");
+    assert_eq!(unlabelled, json!(vec!["1"; 20].join(",")));
     b.click_and_wait("#save-assessment");
-    b.wait_url(&review_url[review_url.find("/reactions/").unwrap()..]);
+    assert!(b.url().contains("saved=assessment"), "{}", b.url());
     assert!(b.text_of("#confirmed").contains("SCORAD 23"), "{}", b.text_of("#confirmed"));
+    // Saved again with only the seriousness and outcome changed: version 1 stays in the history, and
+    // version 2 keeps SCORAD (the form opened with version 1 in it).
+    b.click("#serious option[value=no]");
+    b.click("#outcome option[value=recovering]");
+    b.click_and_wait("#save-assessment");
+    let history = b.text_of("#history");
+    let rows: Vec<&str> = history.lines().skip(1).collect();
+    assert_eq!(rows.len(), 2, "{history}");
+    assert!(rows[0].starts_with("2 Dr A") && rows[0].contains("23") && rows[0].contains("recovering"), "{history}");
+    assert!(rows[1].starts_with("1 Dr A") && rows[1].contains("23") && rows[1].contains("unknown"), "{history}");
+    let (scroll, client) = b.widths();
+    assert!(scroll <= client, "review page: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
     b.click_and_wait("#export-icsr");
     let link = b.find(".icsr-link");
     let href = b.cmd("GET", &format!("/element/{link}/attribute/href"), Value::Null).as_str().unwrap().to_string();
-    if let Ok(dir) = std::env::var("VIGIL_TEST_SCREENSHOTS") {
-        b.screenshot(&std::path::Path::new(&dir).join("clinician-review.png"));
+    if let Some(dir) = &shots {
+        // The assessment history and the export, as the clinician sees them after the second save.
+        b.set_window(1000, 1300);
+        b.script("document.querySelector('#history').scrollIntoView(); return 0;");
+        b.screenshot(&dir.join("review.png"));
+        b.set_window(1200, 2000);
     }
     // Download the stored XML with the browser's own session cookie.
     let cookie = b.session_cookie();
@@ -371,4 +464,18 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2): (String, i64,
     assert!(xml.contains("Red burning patches on my face &lt;b&gt;since Monday&lt;/b&gt;"));
     let case = vigil_clinic::e2b::import::from_xml_bytes(xml.as_bytes(), "download").unwrap();
     assert_eq!(case.drugs[0].name, "dupilumab");
+    b.click_and_wait("#logout");
+
+    // 4. The admin's audit view: who opened and changed what, no clinical text.
+    b.login(&app, "admin");
+    b.wait_url("/admin");
+    let audit = b.text_of("#audit");
+    assert!(audit.contains("read") && audit.contains("doc_a") && audit.contains("report_reaction"), "{audit}");
+    let source = b.source();
+    for clinical in ["Red burning patches", "private rash", "1988-03-14", "left thigh", "scorad"] {
+        assert!(!source.contains(clinical), "the admin page shows {clinical:?}");
+    }
+    b.set_window(390, 844);
+    let (scroll, client) = b.widths();
+    assert!(scroll <= client, "admin page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
 }

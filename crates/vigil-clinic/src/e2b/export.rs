@@ -19,12 +19,15 @@ pub struct ExportOptions {
     pub sender: String,
     /// N.1.4 / N.2.r.3 receiver identifier.
     pub receiver: String,
+    /// N.2.r.1 message identifier (also the N.1.2 batch number's stem): a new one for each follow-up
+    /// version of the same case, whose C.1.1 stays the same. `None`: the case id, as before.
+    pub message_id: Option<String>,
 }
 
 impl ExportOptions {
-    /// Defaults with the given creation date: sender `VIGIL`, receiver `RECEIVER`.
+    /// Defaults with the given creation date: sender `VIGIL`, receiver `RECEIVER`, message id = case id.
     pub fn new(created: PartialDate) -> Self {
-        ExportOptions { created, sender: "VIGIL".into(), receiver: "RECEIVER".into() }
+        ExportOptions { created, sender: "VIGIL".into(), receiver: "RECEIVER".into(), message_id: None }
     }
 }
 
@@ -132,18 +135,19 @@ pub fn to_xml(case: &Case, assessments: &[PairAssessment], options: &ExportOptio
 
 fn write_batch(x: &mut Xml, case: &Case, assessments: &[PairAssessment], o: &ExportOptions) -> io::Result<()> {
     let created = o.created.to_hl7();
+    let message_id = o.message_id.as_deref().unwrap_or(&case.id);
     x.open(
         "MCCI_IN200100UV01",
         &[("xmlns", HL7_NS), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"), ("ITSVersion", "XML_1.0")],
     )?;
     // N.1.2 batch number, N.1.1 batch type (1 = ichicsr), N.1.5 transmission date.
-    x.empty("id", &[("extension", &format!("{}-batch", case.id)), ("root", "2.16.840.1.113883.3.989.2.1.3.22")])?;
+    x.empty("id", &[("extension", &format!("{message_id}-batch")), ("root", "2.16.840.1.113883.3.989.2.1.3.22")])?;
     x.empty("creationTime", &[("value", &created)])?;
     x.empty("responseModeCode", &[("code", "D")])?;
     x.empty("interactionId", &[("root", "2.16.840.1.113883.1.6"), ("extension", "MCCI_IN200100UV01")])?;
     x.code("name", "1", &ich_list(1))?;
     x.open("PORR_IN049016UV", &[])?;
-    x.empty("id", &[("root", OID_C11), ("extension", &case.id)])?;
+    x.empty("id", &[("root", OID_C11), ("extension", message_id)])?; // N.2.r.1
     x.empty("creationTime", &[("value", &created)])?;
     x.empty("interactionId", &[("root", "2.16.840.1.113883.1.6"), ("extension", "PORR_IN049016UV")])?;
     x.empty("processingCode", &[("code", "P")])?;
@@ -225,6 +229,40 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
                 if st.drug.as_ref().is_none_or(|d| *d == drug_ref) {
                     causality_result(x, case, &drug_ref, &case.reaction_ref(i), &st.source, &st.method, &st.result)?;
                 }
+            }
+        }
+    }
+    // G.k.9.i.2.r assessments a person stated, with that person as the source.
+    for (i, r) in case.reactions.iter().enumerate() {
+        let reaction_id = internal_id(&case.id, &case.reaction_ref(i));
+        for (k, d) in case.drugs.iter().enumerate() {
+            if d.role == crate::case::DrugRole::Concomitant {
+                continue;
+            }
+            let drug_id = internal_id(&case.id, &case.drug_ref(k));
+            for s in &r.stated_causality {
+                x.open("component", &[("typeCode", "COMP")])?;
+                x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+                x.obs_code("39")?;
+                x.text("value", &[("xsi:type", "ST")], &s.result)?;
+                x.open("methodCode", &[])?;
+                x.text("originalText", &[], &s.method)?;
+                x.close("methodCode")?;
+                x.open("author", &[("typeCode", "AUT")])?;
+                x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
+                x.open("code", &[])?;
+                x.text("originalText", &[], &s.source)?;
+                x.close("code")?;
+                x.close("assignedEntity")?;
+                x.close("author")?;
+                x.open("subject1", &[("typeCode", "SUBJ")])?;
+                x.open("adverseEffectReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+                x.empty("id", &[("root", &reaction_id)])?;
+                x.close("adverseEffectReference")?;
+                x.close("subject1")?;
+                product_ref(x, &drug_id)?;
+                x.close("causalityAssessment")?;
+                x.close("component")?;
             }
         }
     }

@@ -97,6 +97,10 @@ pub struct Ids {
     pub x1: i64,
 }
 
+/// New password set by the `/account/password` cell of the authorization table (and current for the
+/// `/api/me/password` cell after it).
+pub const CHANGED_PASSWORD: &str = "a new password for the table 1";
+
 /// A response.
 #[derive(Debug)]
 pub struct Resp {
@@ -162,7 +166,8 @@ impl App {
             display_name: name.into(),
             birth_date: (role == Role::Patient).then(|| "1990-05-01".to_string()),
             sex: (role == Role::Patient).then(|| "female".to_string()),
-            weight_kg: None,
+            weight_kg: (role == Role::Patient).then_some(72.5),
+            time_zone: None,
         };
         let mk = |u: NewUser| {
             let state = state.clone();
@@ -195,7 +200,7 @@ impl App {
         let r1 = records::insert_reaction(&state, p1, p1, &reaction).await.unwrap();
         let r2 = records::insert_reaction(&state, p2, p2, &reaction).await.unwrap();
         let r1_report = records::reaction(&state, r1).await.unwrap();
-        let x1 = vigil_server::clinic::export_icsr(&state, ca, &r1_report).await.unwrap();
+        let x1 = vigil_server::clinic::export_icsr(&state, ca, &r1_report, true).await.unwrap();
         let router = vigil_server::router(state.clone());
         let ids = Ids { admin, p1, p2, ca, cb, cc, r1, r2, x1 };
         let mut app = App {
