@@ -452,24 +452,6 @@ pub struct Reaction {
     /// Explicit causality answers; each one given here wins over what vigil would derive.
     #[serde(default)]
     pub causality_answers: Option<crate::causality::CausalityAnswers>,
-    /// Causality assessments a person stated (e.g. the reporting clinician's WHO-UMC category), exported
-    /// in G.k.9.i.2.r with that person as the source, beside vigil's derived results.
-    #[serde(default, skip_serializing_if = "Vec::is_empty")]
-    pub stated_causality: Vec<StatedCausality>,
-}
-
-/// G.k.9.i.2.r one causality assessment stated by a person, for every suspect or interacting drug of the
-/// case: source (G.k.9.i.2.r.1), method (.2) and result (.3), free text of at most 60 characters each
-/// (clinical.md §5.3).
-#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(deny_unknown_fields)]
-pub struct StatedCausality {
-    /// Who assessed, e.g. `"reporting physician"`.
-    pub source: String,
-    /// Method, e.g. `"WHO-UMC"`.
-    pub method: String,
-    /// Result, e.g. `"probable/likely"`.
-    pub result: String,
 }
 
 /// E.i.7 outcome (values 0–5).

@@ -8,9 +8,9 @@ use serde_json::json;
 use sqlx::Row;
 use vigil_clinic::case::{
     ActionTaken, BodySite, Condition, Dechallenge, DechallengeAction, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient,
-    Qualification, Reaction, Regimen as ClinicRegimen, ReportType, Reporter, Seriousness, Sex, StatedCausality,
+    Qualification, Reaction, Regimen as ClinicRegimen, ReportType, Reporter, Seriousness, Sex,
 };
-use vigil_clinic::causality::CausalityAnswers;
+use vigil_clinic::causality::{CausalityAnswers, StatedAssessment};
 use vigil_clinic::e2b::export::{to_xml, ExportOptions};
 use vigil_clinic::scores::{easi::EasiInput, poem::PoemInput, pp_nrs::PpNrsInput, scorad::ScoradInput, ScoreInputs};
 use vigil_clinic::{Case, CaseAssessment, PartialDate};
@@ -427,12 +427,21 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
             dechallenge: input.dechallenge.clone(),
             rechallenge: input.rechallenge,
             alternative_causes: input.alternative_causes.clone(),
-            causality_answers: Some(input.causality.clone()),
-            stated_causality: input
-                .clinician_causality
-                .iter()
-                .map(|c| StatedCausality { source: CLINICIAN_SOURCE.into(), method: "WHO-UMC".into(), result: c.clone() })
-                .collect(),
+            causality_answers: Some(CausalityAnswers {
+                // The clinician's own WHO-UMC category is exported as theirs (G.k.9.i.2.r), beside
+                // vigil's derived results, which the export labels as its algorithm.
+                stated: input
+                    .clinician_causality
+                    .iter()
+                    .map(|c| StatedAssessment {
+                        drug: None,
+                        source: CLINICIAN_SOURCE.into(),
+                        method: "WHO-UMC".into(),
+                        result: c.clone(),
+                    })
+                    .collect(),
+                ..input.causality.clone()
+            }),
         }],
         tests: Vec::new(),
         scores: has_scores.then_some(scores),

@@ -232,40 +232,6 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
             }
         }
     }
-    // G.k.9.i.2.r assessments a person stated, with that person as the source.
-    for (i, r) in case.reactions.iter().enumerate() {
-        let reaction_id = internal_id(&case.id, &case.reaction_ref(i));
-        for (k, d) in case.drugs.iter().enumerate() {
-            if d.role == crate::case::DrugRole::Concomitant {
-                continue;
-            }
-            let drug_id = internal_id(&case.id, &case.drug_ref(k));
-            for s in &r.stated_causality {
-                x.open("component", &[("typeCode", "COMP")])?;
-                x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-                x.obs_code("39")?;
-                x.text("value", &[("xsi:type", "ST")], &s.result)?;
-                x.open("methodCode", &[])?;
-                x.text("originalText", &[], &s.method)?;
-                x.close("methodCode")?;
-                x.open("author", &[("typeCode", "AUT")])?;
-                x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
-                x.open("code", &[])?;
-                x.text("originalText", &[], &s.source)?;
-                x.close("code")?;
-                x.close("assignedEntity")?;
-                x.close("author")?;
-                x.open("subject1", &[("typeCode", "SUBJ")])?;
-                x.open("adverseEffectReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-                x.empty("id", &[("root", &reaction_id)])?;
-                x.close("adverseEffectReference")?;
-                x.close("subject1")?;
-                product_ref(x, &drug_id)?;
-                x.close("causalityAssessment")?;
-                x.close("component")?;
-            }
-        }
-    }
     x.close("adverseEventAssessment")?;
     x.close("component")?;
     // C.2.r primary source.

@@ -486,7 +486,6 @@ fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, Cl
         rechallenge: None,
         alternative_causes: None,
         causality_answers: None,
-        stated_causality: Vec::new(),
     })
 }
 
