@@ -1182,3 +1182,15 @@ fn report_trials_edge_cases() {
     assert_eq!(r["trials"]["analysis"]["omitted"][0]["study"], "B");
     assert!(r["trials"]["table"].as_str().unwrap().contains("Omitted for a missing value (1 of 3 studies): B (line 3: ai missing)"));
 }
+
+/// Found by fuzzing: a treated arm of 5.6e95 patients gives a log Peto OR with a variance near 1e92;
+/// the REML fit's step became −∞ and the step halving looped for ever. It is now an error, at once.
+#[test]
+fn huge_total_is_an_error_not_a_hang() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "huge.csv", &format!("study,ai,n1i,ci,n2i\nA,1,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let start = std::time::Instant::now();
+    let err = fails(&["meta", &f, "--measure", "PETO"]);
+    assert!(err.contains("Fisher scoring for tau2: the step is not a finite number"), "{err}");
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+}

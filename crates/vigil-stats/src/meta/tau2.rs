@@ -479,6 +479,11 @@ fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f
     loop {
         iterations += 1;
         let (mut adj, _) = step(t)?;
+        // A step of −∞ would make the halving below loop for ever (it did on weights that overflow,
+        // e.g. an RD variance of 1e-192); NaN would never converge.
+        if !adj.is_finite() {
+            return Err(MetaError::NoConvergence("Fisher scoring for tau2: the step is not a finite number (sampling variances too small or too large)"));
+        }
         // Step halving keeps τ² ≥ 0 (metafor's stepadj loop).
         while t + adj < 0.0 {
             adj /= 2.0;
