@@ -72,3 +72,26 @@ fn empty_inputs() {
     let d = read_study_data(&t, DataKind::Generic).unwrap();
     assert!(d.kept.is_empty() && d.omitted.is_empty());
 }
+
+/// Found by fuzzing: two tables, 0/1911 vs 1/128 and 6/300 vs 29/274, log OR, REML. Fisher scoring
+/// reaches the optimum in one step and then jitters by ±2e-15; the 1e-15 stopping test alone ran all
+/// 100,000 steps and reported no convergence. For two studies the REML (= DL) estimate is closed:
+/// τ² = ((y₁ − y₂)² − v₁ − v₂)/2. With 1/2 added to the first table (zero cell):
+/// y₁ = ln(0.5·128.5/(1911.5·1.5)), v₁ = 1/0.5 + 1/1911.5 + 1/1.5 + 1/128.5;
+/// y₂ = ln(6·245/(294·29)), v₂ = 1/6 + 1/294 + 1/29 + 1/245; τ² = 0.63995474278...
+#[test]
+fn two_study_reml_converges_at_the_closed_form() {
+    let table = TrialTable::parse(b"sdy,ai,bi,ci,di\n\"Trial 1\",0,1911,1,128\n\"Trial, 2\",6,300,29,274\n").unwrap();
+    let data = read_study_data(&table, DataKind::Tables).unwrap();
+    let StudyValues::Tables(tables) = &data.values else { panic!("tables expected") };
+    let e: Vec<_> = escalc(Measure::OR, tables, &ZeroCellOptions::default()).into_iter().map(|x| x.unwrap()).collect();
+    let y1 = (0.5f64 * 128.5 / (1911.5 * 1.5)).ln();
+    let v1 = 1.0 / 0.5 + 1.0 / 1911.5 + 1.0 / 1.5 + 1.0 / 128.5;
+    let y2 = (6.0f64 * 274.0 / (300.0 * 29.0)).ln();
+    let v2 = 1.0 / 6.0 + 1.0 / 300.0 + 1.0 / 29.0 + 1.0 / 274.0;
+    let want = ((y1 - y2).powi(2) - v1 - v2) / 2.0;
+    let (y, v): (Vec<f64>, Vec<f64>) = e.iter().map(|x| (x.yi, x.vi)).unzip();
+    let f = fit(&y, &v, None, RmaOptions::default()).expect("REML converges");
+    assert!((f.tau2 - want).abs() <= 1e-12 * want, "{} vs {want}", f.tau2);
+    assert!(f.iterations < 100, "{} iterations", f.iterations);
+}
