@@ -1194,3 +1194,21 @@ fn huge_total_is_an_error_not_a_hang() {
     assert!(err.contains("Fisher scoring for tau2: the step is not a finite number"), "{err}");
     assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
 }
+
+/// Found by fuzzing: with a study whose log Peto OR has a variance near 1e88 (5.6e95 patients), REML
+/// Fisher scoring creeps and does not converge within its 100,000 steps. That is an error (metafor
+/// stops after 100 steps with "Fisher scoring algorithm did not converge"), returned at once; the same
+/// table under RR, OR and RD fits.
+#[test]
+fn reml_that_does_not_converge_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "nc.csv", &format!("study,ai,n1i,ci,n2i\nA,155555,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let start = std::time::Instant::now();
+    let err = fails(&["meta", &f, "--measure", "PETO"]);
+    assert!(err.starts_with(&format!("vigil: error: {f}: no convergence: Fisher scoring for tau2")), "{err}");
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+    for m in ["RR", "OR", "RD"] {
+        let out = vigil(&["meta", &f, "--measure", m]);
+        assert!(out.status.success(), "{m}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}

@@ -47,7 +47,7 @@ pub struct InputErrors {
 }
 
 impl InputErrors {
-    fn from(mut errors: Vec<InputError>) -> InputErrors {
+    fn sorted(mut errors: Vec<InputError>) -> InputErrors {
         errors.sort_by_key(|e| e.line);
         let not_listed = errors.len().saturating_sub(MAX_LISTED_ERRORS);
         errors.truncate(MAX_LISTED_ERRORS);
@@ -111,7 +111,7 @@ impl TrialTable {
             }
         }
         if !errors.is_empty() {
-            return Err(InputErrors::from(errors));
+            return Err(InputErrors::sorted(errors));
         }
         let mut columns: BTreeMap<String, Vec<String>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
         let mut lines = Vec::new();
@@ -158,7 +158,7 @@ impl TrialTable {
             }
         }
         if !errors.is_empty() {
-            return Err(InputErrors::from(errors));
+            return Err(InputErrors::sorted(errors));
         }
         let studies = match columns.get("study") {
             Some(s) => s.clone(),
@@ -319,7 +319,7 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
     };
     let missing_columns: Vec<InputError> = names.iter().filter_map(|n| table.require(n, need).err()).collect();
     if !missing_columns.is_empty() {
-        return Err(InputErrors::from(missing_columns));
+        return Err(InputErrors::sorted(missing_columns));
     }
     let mut errors = Vec::new();
     let mut kept = Vec::new();
@@ -383,7 +383,7 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
         kept.push(row);
     }
     if !errors.is_empty() {
-        return Err(InputErrors::from(errors));
+        return Err(InputErrors::sorted(errors));
     }
     let values = match kind {
         DataKind::Tables => StudyValues::Tables(tables),

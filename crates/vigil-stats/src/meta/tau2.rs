@@ -148,17 +148,16 @@ pub struct PTraces {
 /// `Σ_{j≠i} aⱼ` for every i, from prefix and suffix sums: no subtraction, so no cancellation when
 /// one term dominates the total (one study with most of the weight).
 fn sums_of_others(a: &[f64]) -> Vec<f64> {
-    let k = a.len();
-    let mut out = vec![0.0; k];
+    let mut out = vec![0.0; a.len()];
     let mut acc = 0.0;
-    for i in 0..k {
-        out[i] = acc;
-        acc += a[i];
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = acc;
+        acc += x;
     }
     acc = 0.0;
-    for i in (0..k).rev() {
-        out[i] += acc;
-        acc += a[i];
+    for (o, x) in out.iter_mut().zip(a).rev() {
+        *o += acc;
+        acc += x;
     }
     out
 }
