@@ -591,7 +591,7 @@ fn analyse(args: &Args) -> Result<Analysis> {
         None
     } else {
         let f = rma_only("--mods")?;
-        let (names, x, rows, mods_omitted) = design(&input, &args.mods, &used)?;
+        let Design { names, x, rows, omitted: mods_omitted } = design(&input, &args.mods, &used)?;
         let ym: Vec<f64> = rows.iter().map(|&j| yi[j]).collect();
         let vm: Vec<f64> = rows.iter().map(|&j| vi[j]).collect();
         let mf = fit(&ym, &vm, Some(&x), f.options).map_err(|e| anyhow!("meta-regression: {e}"))?;
@@ -636,9 +636,8 @@ fn analyse(args: &Args) -> Result<Analysis> {
 
 /// Design matrix `[1, moderators...]` over the used studies that have every moderator (a study with
 /// a missing moderator is left out of the meta-regression, as metafor's `na.omit`); a column with a
-/// non-numeric cell is categorical (dummies for every level but the first, levels sorted). Returns
-/// the coefficient names, the matrix, the positions in `used` of its rows, and the studies left out.
-fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<(Vec<String>, Matrix, Vec<usize>, Vec<Omitted>)> {
+/// non-numeric cell is categorical (dummies for every level but the first, levels sorted).
+fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<Design> {
     let mut raws = Vec::new();
     for m in mods {
         raws.push(input.require(m, "--mods")?);
@@ -676,7 +675,19 @@ fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<(Vec<String>
     }
     let matrix_rows: Vec<Vec<f64>> = (0..rows.len()).map(|r| std::iter::once(1.0).chain(cols.iter().map(|c| c[r])).collect()).collect();
     let x = if matrix_rows.is_empty() { Matrix::zeros(0, names.len()) } else { Matrix::from_rows(&matrix_rows) };
-    Ok((names, x, rows, omitted))
+    Ok(Design { names, x, rows, omitted })
+}
+
+/// The meta-regression design of [`design`].
+struct Design {
+    /// Coefficient names (`intrcpt` first).
+    names: Vec<String>,
+    /// The matrix, one row per study in the regression.
+    x: Matrix,
+    /// Positions in `used` of those studies.
+    rows: Vec<usize>,
+    /// Studies left out for a missing moderator.
+    omitted: Vec<Omitted>,
 }
 
 // ---------------------------------------------------------------- output
