@@ -24,6 +24,17 @@ fn oracle() -> PathBuf {
     repo().join("../shared/oracle/meta")
 }
 
+/// Whether a file of `../shared` is there: when it is not, the test prints `skipping: …` and passes,
+/// unless VIGIL_REQUIRE_SHARED=1 is set (CI), where a missing reference is a failure.
+fn shared_present(path: &Path) -> bool {
+    if path.exists() {
+        return true;
+    }
+    assert!(std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"), "{} not found and VIGIL_REQUIRE_SHARED=1", path.display());
+    println!("skipping: {} not found", path.display());
+    false
+}
+
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
     let p = dir.path().join(name);
     std::fs::write(&p, text).unwrap();
@@ -53,8 +64,10 @@ fn non_numeric_cell_names_line_and_column() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,x,10,2,10\nC,1,10,two,10\n");
     let err = fails(&["meta", &f]);
-    assert!(err.contains("line 3, column 'ai': not a number: 'x'"), "{err}");
-    assert!(err.contains("line 4, column 'ci': not a number: 'two'"), "{err}");
+    // One error per line, each `FILE: line N, field F: …`, the first location on the first line.
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: not a number: 'x'\n")), "{err}");
+    assert!(err.contains(&format!("\n{f}: line 4, field ci: not a number: 'two'\n")), "{err}");
+    assert!(err.contains(&format!("2 errors in {f}")), "{err}");
 }
 
 #[test]
@@ -62,9 +75,9 @@ fn events_above_total_and_negative_counts_are_rejected() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,12,10,2,10\nC,1,10,-2,10\n");
     let err = fails(&["meta", &f]);
-    assert!(err.contains("line 3, column 'ai': events (12) exceed the total n1i (10)"), "{err}");
-    assert!(err.contains("line 4, column 'ci': negative count -2"), "{err}");
-    assert!(err.contains("2 bad row(s)"), "{err}");
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: events (12) exceed the total n1i (10)\n")), "{err}");
+    assert!(err.contains(&format!("{f}: line 4, field ci: negative count -2")), "{err}");
+    assert!(err.contains(&format!("2 errors in {f}")), "{err}");
 }
 
 #[test]
@@ -83,7 +96,7 @@ fn missing_column_is_named() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci\nA,1,10,2\nB,2,10,3\n");
     let err = fails(&["meta", &f]);
-    assert!(err.contains("line 1, column 'n2i': missing column 'n2i'"), "{err}");
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 1, field n2i: missing column 'n2i'")), "{err}");
     let g = write(&d, "g.csv", "study,yi\nA,0.1\nB,0.2\n");
     let err = fails(&["meta", &g]);
     assert!(err.contains("missing column 'sei'") || err.contains("missing column 'vi'"), "{err}");
@@ -125,8 +138,7 @@ fn forest_and_funnel_are_well_formed_with_one_row_per_study() {
 #[test]
 fn example_matches_metafor() {
     let dir = oracle().join("cases/case_study_dupilumab");
-    if !dir.exists() {
-        println!("skipping: {} not found", dir.display());
+    if !shared_present(&dir) {
         return;
     }
     for (case, extra) in [("dupilumab__skin__RR__MH", vec!["--model", "mh"]), ("dupilumab__skin__RR__DL", vec!["--method", "DL"])] {
@@ -159,8 +171,7 @@ fn example_matches_metafor() {
 #[test]
 fn extra_analyses_match_metafor_on_bcg() {
     let data = oracle().join("datasets/dat.bcg.csv");
-    if !data.exists() {
-        println!("skipping: {} not found", data.display());
+    if !shared_present(&data) {
         return;
     }
     let text = std::fs::read_to_string(&data).unwrap();
@@ -217,8 +228,7 @@ fn table_output_back_transforms_ratios() {
 fn mh_correction_matches_meta_style_case() {
     let data = oracle().join("datasets/synthetic_zero_cells.csv");
     let case = oracle().join("cases/mantel_haenszel/synthetic_zero_cells__mh__OR__cc_in_MH_like_meta_default.json");
-    if !case.exists() {
-        println!("skipping: {} not found", case.display());
+    if !shared_present(&case) {
         return;
     }
     let e: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
@@ -236,7 +246,7 @@ fn zero_variance_names_the_line() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,0,30,0,30\nC,2,10,4,10\n");
     let err = fails(&["meta", &f, "--measure", "RD", "--to", "none"]);
-    assert!(err.contains("line 3 (B): sampling variance is 0"), "{err}");
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: study B: sampling variance 0")), "{err}");
     // With metafor's default correction it runs, B is kept with RD = 0.
     let j = json_of(&["meta", &f, "--measure", "RD", "--format", "json"]);
     assert_eq!(j["studies"][1]["yi"].as_f64(), Some(0.0));
@@ -453,8 +463,7 @@ fn read_json(path: &Path) -> Value {
 /// The oracle's cases of one group (from `cases/index.json`), or `None` when `../shared` is absent.
 fn oracle_cases(group: &str) -> Option<Vec<Value>> {
     let index = oracle().join("cases/index.json");
-    if !index.exists() {
-        println!("skipping: {} not found", index.display());
+    if !shared_present(&index) {
         return None;
     }
     let cases: Vec<Value> = read_json(&index)["cases"]
@@ -555,8 +564,13 @@ fn cli_args(call: &str, ignore: &[&str]) -> Vec<String> {
             Some("method") if value == "EE" => out.extend(["--model".into(), "ee".into()]),
             Some("method") => out.extend(["--method".into(), value]),
             Some("test") => out.extend(["--test".into(), value]),
-            Some("drop00") if value == "TRUE" => out.push("--drop00".into()),
-            Some("drop00") if value == "FALSE" => {}
+            Some("drop00") if value == "TRUE" => out.extend(["--drop00".into(), "true".into()]),
+            Some("drop00") if value == "FALSE" => out.extend(["--drop00".into(), "false".into()]),
+            Some("level") => out.extend(["--level".into(), value]),
+            Some("correct") if value == "TRUE" || value == "FALSE" => out.extend(["--correct".into(), value.to_lowercase()]),
+            // RevMan / R meta style MH: the 1/2 correction also inside the MH sums (both elements).
+            Some("add") if value == "c(1/2,1/2)" && call.contains("to=c('only0','only0')") => out.push("--mh-correction".into()),
+            Some("to") if value == "c('only0','only0')" && call.contains("add=c(1/2,1/2)") => {}
             other => panic!("{call}: argument {other:?} = {value} has no CLI equivalent in this test"),
         }
     }
@@ -576,7 +590,8 @@ fn case_data(dir: &tempfile::TempDir, case: &Value, call: &str) -> String {
         }
     }
     if !cols.iter().any(|c| c == "study") {
-        let c = cols.iter_mut().find(|c| *c == "trial" || *c == "id").expect("a study label column");
+        // rothman2008_tolbutamide's strata are labelled by age group.
+        let c = cols.iter_mut().find(|c| *c == "trial" || *c == "id" || *c == "age").expect("a study label column");
         *c = "study".to_string();
     }
     let header: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
@@ -903,4 +918,297 @@ fn confint_matches_metafor() {
         n += 1;
     }
     report("confint", n, total, &failures);
+}
+
+// ------------------------------------------------------------------------------------------------
+// Mantel–Haenszel and Peto through the CLI, every oracle case; defaults and edge cases.
+
+/// The JSON of `vigil meta --model mh|peto` against an `rma.mh` / `rma.peto` case, every field.
+fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
+    let e = &case["expected"]["model"];
+    let s = Tol::Rel(STRICT);
+    let study = |field: &str| Value::Array(j["studies"].as_array().map(|v| v.iter().map(|x| x[field].clone()).collect()).unwrap_or_default());
+    for (name, ev) in e.as_object().unwrap() {
+        let p = format!("model.{name}");
+        match name.as_str() {
+            "k" | "k_yi" | "k_pos" | "QE_df" | "measure" | "correct" => c.same(&p, &j[name], ev),
+            "level_pct" => c.same(&p, &j["level"], ev),
+            "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "CO" | "MH" | "BD" | "TA" => c.num(&p, &j[name], ev, s),
+            "pval" | "QEp" | "COp" | "MHp" | "BDp" | "TAp" => c.num(&p, &j[name], ev, p_tol(s)),
+            "ci_lb" => c.bounds("model", j, e, s),
+            "ci_ub" => {}
+            "weights_pct" => c.vec(&p, &j[name], ev, s),
+            "study_yi" => c.vec(&p, &study("yi"), ev, s),
+            "study_vi" => c.vec(&p, &study("vi"), ev, s),
+            "fitstats" => {
+                for (fit, fe) in ev.as_object().unwrap() {
+                    for (stat, x) in fe.as_object().unwrap() {
+                        c.num(&format!("{p}.{fit}.{stat}"), &j["fitstats"][fit][stat], x, s);
+                    }
+                }
+            }
+            other => c.fail(&p, format!("field {other} of the oracle is not compared")),
+        }
+    }
+    if let Some(pe) = case["expected"].get("predict_exp") {
+        c.num("predict_exp.pred", &j["predict_exp"]["pred"], &pe["pred"], s);
+        c.bounds("predict_exp", &j["predict_exp"], pe, s);
+    }
+}
+
+/// `rma.mh` and `rma.peto` (15 + 3 oracle cases) through the CLI, with each case's own R options
+/// translated (`level`, `correct`, `drop00`, the RevMan-style `add`/`to`), field by field.
+#[test]
+fn mantel_haenszel_and_peto_match_metafor_through_the_cli() {
+    for group in ["mantel_haenszel", "peto"] {
+        check_group(group, |case, c| {
+            let model = call_starting(case, "res <- rma.");
+            let j = run_case(case, &model, &[], &[]);
+            check_pooled_cli(c, &j, case);
+        });
+    }
+}
+
+/// metafor's per-function defaults: `rma.mh` drops double-zero tables from the per-study effects
+/// (`drop00 = TRUE`: QE over k_yi = 5 of 6 tables, QE 7.329, I² 45.4 %), `rma.mh(drop00 = FALSE)`
+/// keeps them (k_yi = 6, QE 7.336, I² 31.8 %), and `rma` keeps them (escalc's `drop00 = FALSE`).
+#[test]
+fn drop00_defaults_follow_the_metafor_function() {
+    let data = oracle().join("datasets/synthetic_zero_cells.csv");
+    if !shared_present(&data) {
+        return;
+    }
+    let d = data.to_str().unwrap();
+    let case = |name: &str| read_json(&oracle().join(format!("cases/mantel_haenszel/{name}.json")))["expected"]["model"].clone();
+    let by_default = json_of(&["meta", d, "--model", "mh", "--measure", "OR", "--format", "json"]);
+    let kept = json_of(&["meta", d, "--model", "mh", "--measure", "OR", "--drop00", "false", "--format", "json"]);
+    for (j, e) in [(&by_default, case("synthetic_zero_cells__mh__OR")), (&kept, case("synthetic_zero_cells__mh__OR__drop00FALSE"))] {
+        for k in ["QE", "I2", "beta", "se"] {
+            close(&j[k], &e[k], 1e-10, k);
+        }
+        assert_eq!(j["k_yi"], e["k_yi"]);
+        assert_eq!(j["QE_df"], e["QE_df"]);
+    }
+    assert_eq!(by_default["drop00"], true);
+    // The double-zero table (S3, line 4) is not estimable under the MH default, and the table says so.
+    assert!(by_default["studies"][2]["yi"].is_null(), "{}", by_default["studies"][2]);
+    let text = String::from_utf8(vigil(&["meta", d, "--model", "mh", "--measure", "OR"]).stdout).unwrap();
+    let s3 = text.lines().find(|l| l.starts_with("S3_double_zero")).unwrap();
+    assert!(s3.contains("not estimable"), "{text}");
+    assert!(text.contains("Q(4) = 7.33"), "{text}");
+    // The random-effects model keeps it (escalc: yi = 0 after the 1/2 correction).
+    let re = json_of(&["meta", d, "--measure", "OR", "--format", "json"]);
+    assert_eq!(re["drop00"], false);
+    assert_eq!(re["studies"][2]["yi"].as_f64(), Some(0.0));
+    assert_eq!(re["k"], 6);
+}
+
+/// The double-zero example of the issue: `--drop00 true` used to panic (index out of bounds) in MH
+/// and Peto. The double-zero trial A adds nothing to the MH odds-ratio sums nor to Peto's O − E and
+/// V, so both pools equal those of B and C alone:
+/// MH OR = R/S, R = Σ a·d/N = 38·259/740 + 8·69/167 = 16.605389, S = Σ b·c/N = 387·56/740 +
+/// 74·16/167 = 36.376307, ln(R/S) = −0.784190; Peto: Σ(O − E) = (38 − 94·425/740) + (8 − 24·82/167)
+/// = −19.770918, ΣV = 94·646·425·315/(740²·739) + 24·143·82·85/(167²·166) = 25.255713,
+/// β = −0.782830.
+#[test]
+fn double_zero_with_drop00_does_not_panic() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "dz.csv", "study,ai,n1i,ci,n2i\nA,0,55,0,54\nB,38,425,56,315\nC,8,82,16,85\n");
+    let r: f64 = 38.0 * 259.0 / 740.0 + 8.0 * 69.0 / 167.0;
+    let s = 387.0 * 56.0 / 740.0 + 74.0 * 16.0 / 167.0;
+    let oe: f64 = (38.0 - 94.0 * 425.0 / 740.0) + (8.0 - 24.0 * 82.0 / 167.0);
+    let v = 94.0 * 646.0 * 425.0 * 315.0 / (740.0f64.powi(2) * 739.0) + 24.0 * 143.0 * 82.0 * 85.0 / (167.0f64.powi(2) * 166.0);
+    for drop00 in ["true", "false"] {
+        let mh = json_of(&["meta", &f, "--model", "mh", "--measure", "OR", "--drop00", drop00, "--format", "json"]);
+        close(&mh["beta"], &Value::from((r / s).ln()), 1e-12, "MH log OR");
+        let peto = json_of(&["meta", &f, "--model", "peto", "--measure", "PETO", "--drop00", drop00, "--format", "json"]);
+        close(&peto["beta"], &Value::from(oe / v), 1e-12, "Peto log OR");
+        // A: per-study effect NA when dropped (k_yi = 2), kept with the 1/2 correction otherwise.
+        let k_yi = if drop00 == "true" { 2 } else { 3 };
+        assert_eq!(mh["k_yi"], k_yi, "{drop00}");
+        assert_eq!(peto["k_yi"], k_yi, "{drop00}");
+        for tool in [&["meta", &f, "--model", "mh", "--measure", "RR", "--drop00", drop00][..], &["meta", &f, "--model", "mh", "--measure", "RD", "--drop00", drop00]] {
+            let out = vigil(tool);
+            assert!(out.status.success(), "{tool:?}: {}", String::from_utf8_lossy(&out.stderr));
+        }
+    }
+    // The same file through every model and plot: no panic.
+    let forest = d.path().join("f.svg");
+    for model in ["ee", "re", "mh", "peto"] {
+        let measure = if model == "peto" { "PETO" } else { "OR" };
+        let out = vigil(&["meta", &f, "--model", model, "--measure", measure, "--drop00", "true", "--forest", forest.to_str().unwrap(), "--leave1out"]);
+        assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// A duplicated column name used to panic; it is an error at the header naming the column.
+#[test]
+fn duplicated_column_is_rejected_with_its_name() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "dup.csv", "study,ai,n1i,ci,n2i,ai\nA,2,55,14,54,3\nB,38,425,56,315,4\n");
+    let err = fails(&["meta", &f]);
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 1, field ai: column 'ai' appears twice (columns 2 and 6)")), "{err}");
+}
+
+/// `--measure GEN` used to square a negative `sei` into a valid variance.
+#[test]
+fn negative_standard_error_is_rejected() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "g.csv", "study,yi,sei\nA,0.1,0.2\nB,-0.3,-0.25\nC,0.2,0\n");
+    let err = fails(&["meta", &f, "--measure", "GEN"]);
+    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field sei: a standard error must be positive, got -0.25\n")), "{err}");
+    assert!(err.contains(&format!("{f}: line 4, field sei: a standard error must be positive, got 0")), "{err}");
+}
+
+/// Studies with a missing value (empty cell or NA) are omitted as metafor's `na.omit` does: the
+/// example's three trials with two incomplete rows added give exactly metafor's fit of the three
+/// (oracle `dupilumab__skin__RR__DL`), and the output counts and names the two.
+#[test]
+fn studies_with_a_missing_value_are_omitted_and_named() {
+    let case = oracle().join("cases/case_study_dupilumab/dupilumab__skin__RR__DL.json");
+    if !shared_present(&case) {
+        return;
+    }
+    let e = read_json(&case)["expected"]["model"].clone();
+    let text = std::fs::read_to_string(example()).unwrap();
+    let mut lines: Vec<&str> = text.lines().collect();
+    let header: Vec<&str> = lines[0].split(',').collect();
+    let row = |study: &str, ai: &str, n2i: &str| -> String {
+        header
+            .iter()
+            .map(|h| match *h {
+                "study" => study.to_string(),
+                "ai" => ai.to_string(),
+                "n1i" => "50".into(),
+                "ci" => "3".into(),
+                "n2i" => n2i.to_string(),
+                _ => String::new(),
+            })
+            .collect::<Vec<_>>()
+            .join(",")
+    };
+    let (no_events, no_total) = (row("NoEvents", "", "40"), row("NoControlTotal", "4", "NA"));
+    lines.insert(2, &no_events);
+    lines.push(&no_total);
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "t.csv", &(lines.join("\n") + "\n"));
+    let j = json_of(&["meta", &f, "--measure", "RR", "--method", "DL", "--format", "json"]);
+    for k in ["beta", "se", "tau2", "QE", "I2"] {
+        close(&j[k], &e[k], 1e-10, k);
+    }
+    assert_eq!(j["k"], 3);
+    assert_eq!(j["k_omitted"], 2);
+    let om = j["omitted"].as_array().unwrap();
+    assert_eq!(om[0]["study"], "NoEvents");
+    assert_eq!(om[0]["line"], 3);
+    assert_eq!(om[0]["fields"], serde_json::json!(["ai"]));
+    assert_eq!(om[1]["study"], "NoControlTotal");
+    assert_eq!(om[1]["line"], lines.len() as u64);
+    assert_eq!(om[1]["fields"], serde_json::json!(["n2i"]));
+    // Study rows keep their file lines.
+    let study_lines: Vec<u64> = j["studies"].as_array().unwrap().iter().map(|s| s["line"].as_u64().unwrap()).collect();
+    assert_eq!(study_lines, [2, 4, 5]);
+    let out = vigil(&["meta", &f, "--measure", "RR", "--method", "DL"]);
+    let table = String::from_utf8(out.stdout).unwrap();
+    assert!(table.contains(&format!("Omitted for a missing value (2 of 5 studies): NoEvents (line 3: ai missing); NoControlTotal (line {}: n2i missing)", lines.len())), "{table}");
+    // The forest plot shows the three studies analysed and names the two omitted.
+    let forest = d.path().join("f.svg");
+    assert!(vigil(&["meta", &f, "--forest", forest.to_str().unwrap()]).status.success());
+    let svg = std::fs::read_to_string(&forest).unwrap();
+    let doc = roxmltree::Document::parse(&svg).unwrap();
+    assert_eq!(doc.descendants().filter(|n| n.attribute("class") == Some("study-row")).count(), 3);
+    let note = doc.descendants().find(|n| n.attribute("class") == Some("omitted")).expect("omitted note").text().unwrap().to_string();
+    assert!(note.contains("NoEvents (line 3: ai missing)") && note.contains("NoControlTotal"), "{note}");
+    // MH omits them too (rma.mh drops tables with NA cells): k = 3.
+    let mh = json_of(&["meta", &f, "--model", "mh", "--format", "json"]);
+    assert_eq!((mh["k"].as_u64(), mh["k_omitted"].as_u64()), (Some(3), Some(2)));
+}
+
+/// Generic effects: `NA` in `yi` or an empty `vi` omits the study. EE on the two complete studies
+/// (yi 0 and 1, vi 1 each): β = (0 + 1)/2 = 0.5, SE = √(1/2), QE = 0.5² + 0.5² = 0.5.
+#[test]
+fn generic_effects_with_missing_values() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "g.csv", "study,yi,vi,dose\nA,0,1,10\nB,NA,1,20\nC,1,1,\nD,5,,40\n");
+    let j = json_of(&["meta", &f, "--model", "ee", "--format", "json"]);
+    close(&j["beta"], &Value::from(0.5), 1e-14, "beta");
+    close(&j["se"], &Value::from(0.5f64.sqrt()), 1e-14, "se");
+    close(&j["QE"], &Value::from(0.5), 1e-14, "QE");
+    assert_eq!(j["k_omitted"], 2);
+    // A missing moderator leaves the study out of the meta-regression only (C here), as metafor's
+    // rma(mods = ...) does; with A alone left the model cannot be fitted, which is an error, not a panic.
+    let err = fails(&["meta", &f, "--model", "ee", "--mods", "dose"]);
+    assert!(err.contains("meta-regression"), "{err}");
+}
+
+/// Synthetic store for the report tests (small: the trials section is what is tested).
+fn small_store(dir: &Path) {
+    for args in [vec!["synth", "--reports", "2000", "--seed", "5", "--out", "q"], vec!["ingest", "faers", "q", "--store", "store", "--quiet"]] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil")).current_dir(dir).args(&args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    }
+}
+
+/// The same edge cases through `vigil report --trials` (which runs `vigil meta --measure RR --model
+/// re`): a duplicated column is a located error (no panic), a double-zero trial is kept (rma's
+/// default), a study with a missing value is omitted and counted in the report.
+#[test]
+fn report_trials_edge_cases() {
+    let d = tempfile::tempdir().unwrap();
+    small_store(d.path());
+    let report = |trials: &str| -> Output {
+        std::fs::write(d.path().join("trials.csv"), trials).unwrap();
+        Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .current_dir(d.path())
+            .args(["report", "--store", "store", "--drug", "DUPILUMAB", "--events", "CONJUNCTIVITIS", "--trials", "trials.csv", "--format", "json", "--out", "r"])
+            .output()
+            .unwrap()
+    };
+    let out = report("study,ai,n1i,ci,n2i,ai\nA,2,55,14,54,3\nB,38,425,56,315,4\n");
+    assert_eq!(out.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(err.starts_with("vigil: error: trials.csv: line 1, field ai: column 'ai' appears twice"), "{err}");
+    let out = report("study,ai,n1i,ci,n2i\nA,0,55,0,54\nB,38,425,56,315\nC,8,82,16,85\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap()).unwrap();
+    assert_eq!(r["trials"]["analysis"]["k"], 3);
+    // A (0/55 vs 0/54) is kept with 1/2 added to its cells: log RR = ln((0.5/56)/(0.5/55)) = ln(55/56).
+    close(&r["trials"]["analysis"]["studies"][0]["yi"], &Value::from((55.0f64 / 56.0).ln()), 1e-12, "double-zero log RR");
+    let out = report("study,ai,n1i,ci,n2i\nA,2,55,14,54\nB,NA,425,56,315\nC,8,82,16,85\n");
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let r: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap()).unwrap();
+    assert_eq!(r["trials"]["analysis"]["k"], 2);
+    assert_eq!(r["trials"]["analysis"]["k_omitted"], 1);
+    assert_eq!(r["trials"]["analysis"]["omitted"][0]["study"], "B");
+    assert!(r["trials"]["table"].as_str().unwrap().contains("Omitted for a missing value (1 of 3 studies): B (line 3: ai missing)"));
+}
+
+/// Found by fuzzing: a treated arm of 5.6e95 patients gives a log Peto OR with a variance near 1e92;
+/// the REML fit's step became −∞ and the step halving looped for ever. It is now an error, at once.
+#[test]
+fn huge_total_is_an_error_not_a_hang() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "huge.csv", &format!("study,ai,n1i,ci,n2i\nA,1,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let start = std::time::Instant::now();
+    let err = fails(&["meta", &f, "--measure", "PETO"]);
+    assert!(err.contains("Fisher scoring for tau2: the step is not a finite number"), "{err}");
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+}
+
+/// Found by fuzzing: with a study whose log Peto OR has a variance near 1e88 (5.6e95 patients), REML
+/// Fisher scoring creeps and does not converge within its 100,000 steps. That is an error (metafor
+/// stops after 100 steps with "Fisher scoring algorithm did not converge"), returned at once; the same
+/// table under RR, OR and RD fits.
+#[test]
+fn reml_that_does_not_converge_is_an_error() {
+    let d = tempfile::tempdir().unwrap();
+    let f = write(&d, "nc.csv", &format!("study,ai,n1i,ci,n2i\nA,155555,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let start = std::time::Instant::now();
+    let err = fails(&["meta", &f, "--measure", "PETO"]);
+    assert!(err.starts_with(&format!("vigil: error: {f}: no convergence: Fisher scoring for tau2")), "{err}");
+    assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
+    for m in ["RR", "OR", "RD"] {
+        let out = vigil(&["meta", &f, "--measure", m]);
+        assert!(out.status.success(), "{m}: {}", String::from_utf8_lossy(&out.stderr));
+    }
 }

@@ -73,7 +73,8 @@ pub struct MhTests {
 pub struct PooledFit {
     /// Measure (RR, OR, RD; PETO for Peto).
     pub measure: Measure,
-    /// Number of tables.
+    /// Number of tables in the pooled computation (those dropped by `drop00[1]` not counted, as
+    /// metafor's `k`).
     pub k: usize,
     /// Tables with a defined per-study yi.
     pub k_yi: usize,
@@ -105,7 +106,8 @@ pub struct PooledFit {
     pub h2: f64,
     /// Tests (MH OR only).
     pub tests: Option<MhTests>,
-    /// Weights in percent.
+    /// Weights in percent, one per input table; NaN for a table left out of the pooled computation
+    /// (a double-zero table under `drop00[1]`).
     pub weights_pct: Vec<f64>,
     /// Per-study effects (None = NA).
     pub study: Vec<Option<Effect>>,
@@ -139,7 +141,7 @@ pub(crate) fn finish(
     } else {
         (1.0, 0.0, 1.0)
     };
-    let sw: f64 = weights.iter().sum();
+    let sw: f64 = weights.iter().filter(|w| w.is_finite()).sum();
     let weights_pct = weights.iter().map(|w| 100.0 * w / sw).collect();
     // Log-likelihoods of the EE model on the defined effects, evaluated at the pooled estimate.
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
@@ -213,9 +215,10 @@ pub fn rma_mh(measure: Measure, tables: &[Table2x2], opts: &PooledOptions) -> Re
     if measure == Measure::PETO {
         return super::peto::rma_peto(tables, opts);
     }
-    let k = tables.len();
     let study = escalc(measure, tables, &opts.study_options());
-    let pooled: Vec<Table2x2> = corrected_tables(tables, &opts.pooled_options()).into_iter().flatten().collect();
+    let corrected = corrected_tables(tables, &opts.pooled_options());
+    let pooled: Vec<Table2x2> = corrected.iter().flatten().copied().collect();
+    let k = pooled.len();
     let mut weights = Vec::with_capacity(k);
     let (beta, se, tests, k_pos) = match measure {
         Measure::OR => {
@@ -276,6 +279,10 @@ pub fn rma_mh(measure: Measure, tables: &[Table2x2], opts: &PooledOptions) -> Re
         }
         Measure::PETO => unreachable!("handled above"),
     };
+    // One weight per input table, NaN where drop00[1] left the table out (so the weights line up
+    // with the input rows and the per-study effects).
+    let mut used = weights.into_iter();
+    let weights = corrected.iter().map(|t| if t.is_some() { used.next().unwrap_or(f64::NAN) } else { f64::NAN }).collect();
     Ok(finish(measure, k, k_pos, beta, se, None, weights, study, opts.level, tests))
 }
 

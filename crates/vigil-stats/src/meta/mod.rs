@@ -1,5 +1,6 @@
 //! Meta-analysis of trials, matching R's metafor 3.8 field by field.
 //!
+//! - [`input`]: the trial table (CSV text) read into studies, with missing values omitted and listed.
 //! - [`effect`]: per-study effect sizes from 2×2 tables (`escalc`: RR, OR, RD, PETO) with
 //!   metafor's zero-cell rules.
 //! - [`tau2`]: the τ² estimators (DL, HE, HS, HSk, SJ, ML, REML, EB, PM, PMM), tightly converged.
@@ -12,13 +13,14 @@
 //! - [`regtest`] and [`trimfill`]: funnel-plot asymmetry (Egger-type tests) and trim-and-fill.
 //! - [`subgroup`] and [`metareg`]: subgroup analysis and meta-regression helpers.
 //!
-//! Every field is named after metafor's. The crate does no I/O; the oracle tests in
+//! Every field is named after metafor's. The crate does no I/O (the CSV reader takes bytes); the oracle tests in
 //! `tests/oracle_meta.rs` read `../shared/oracle/meta/` and compare every case.
 
 pub mod confint;
 pub mod dist;
 pub mod effect;
 pub mod influence;
+pub mod input;
 pub mod linalg;
 pub mod metareg;
 pub mod mh;

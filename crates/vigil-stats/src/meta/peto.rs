@@ -22,12 +22,17 @@ use super::MetaError;
 /// Yusuf S, Peto R, Lewis J, Collins R, Sleight P (1985) Prog Cardiovasc Dis 27:335–371;
 /// metafor documentation `rma.peto`.
 pub fn rma_peto(tables: &[Table2x2], opts: &PooledOptions) -> Result<PooledFit, MetaError> {
-    let k = tables.len();
     let study = escalc(Measure::PETO, tables, &opts.study_options());
-    let pooled: Vec<Table2x2> = corrected_tables(tables, &opts.pooled_options()).into_iter().flatten().collect();
+    let corrected = corrected_tables(tables, &opts.pooled_options());
+    let k = corrected.iter().flatten().count();
     let (mut sum_oe, mut sum_v, mut sum_q, mut k_pos) = (0.0, 0.0, 0.0, 0usize);
-    let mut weights = Vec::with_capacity(k);
-    for t in &pooled {
+    // One weight per input table; NaN where drop00[1] left the table out.
+    let mut weights = Vec::with_capacity(tables.len());
+    for t in &corrected {
+        let Some(t) = t else {
+            weights.push(f64::NAN);
+            continue;
+        };
         let (n1, n2) = (t.n1(), t.n2());
         let n = n1 + n2;
         let m1 = t.ai + t.ci;

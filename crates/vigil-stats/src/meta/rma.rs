@@ -4,7 +4,7 @@
 
 use super::dist::{pchisq_upper, pf_upper, pnorm_two_sided, pt_two_sided, qnorm, qt};
 use super::linalg::{spd_inverse, Matrix};
-use super::tau2::{estimate_tau2, p_matrix, se_tau2, wls, Method};
+use super::tau2::{estimate_tau2, p_trace, se_tau2, wls, Method};
 use super::MetaError;
 
 /// How coefficients are tested (metafor's `test`).
@@ -229,8 +229,7 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
     let re = wls(&x, yi, vi, tau2)?;
 
     // Heterogeneity statistics.
-    let fe_p = p_matrix(&x, &fe);
-    let trp: f64 = (0..k).map(|i| fe_p[i * k + i]).sum();
+    let trp = p_trace(&x, &fe);
     let vt = kp as f64 / trp;
     let (i2, h2) = if kp == 0 {
         (0.0, 1.0)

@@ -19,7 +19,7 @@ pub enum Method {
     HE,
     /// Hunter–Schmidt.
     HS,
-    /// Hunter–Schmidt with the small-sample factor k/(k−p).
+    /// Hunter–Schmidt with Q multiplied by the small-sample factor k/(k−p).
     HSk,
     /// Sidik–Jonkman (single step from a crude start).
     SJ,
@@ -113,6 +113,9 @@ pub fn wls_weights(x: &Matrix, y: &[f64], w: Vec<f64>) -> Result<Wls, MetaError>
 }
 
 /// The `k × k` matrix `P = W − W X (XᵀWX)⁻¹ Xᵀ W` (row-major).
+///
+/// k² entries: the estimators do not use it (they need only traces of P, see [`p_traces`]); it is here
+/// for diagnostics that need the whole matrix.
 pub fn p_matrix(x: &Matrix, fit: &Wls) -> Vec<f64> {
     let k = x.rows;
     let mut p = vec![0.0; k * k];
@@ -126,12 +129,107 @@ pub fn p_matrix(x: &Matrix, fit: &Wls) -> Vec<f64> {
     p
 }
 
-fn trace(p: &[f64], k: usize) -> f64 {
-    (0..k).map(|i| p[i * k + i]).sum()
+/// Traces of `P = W − W X (XᵀWX)⁻¹ Xᵀ W` with `V = diag(v)`: `tr(P)`, `tr(PV)`, `tr(PP)`, `tr(PVP)`
+/// and `tr(PVPV)` (the last two are `Σᵢⱼ Pᵢⱼ² vⱼ` and `Σᵢⱼ Pᵢⱼ² vᵢ vⱼ`, P being symmetric).
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct PTraces {
+    /// `tr(P)`.
+    pub p: f64,
+    /// `tr(PV)`.
+    pub pv: f64,
+    /// `tr(PP)`.
+    pub pp: f64,
+    /// `tr(PVP)`.
+    pub pvp: f64,
+    /// `tr(PVPV)`.
+    pub pvpv: f64,
 }
 
-fn sum_sq(p: &[f64]) -> f64 {
-    p.iter().map(|a| a * a).sum()
+/// `Σ_{j≠i} aⱼ` for every i, from prefix and suffix sums: no subtraction, so no cancellation when
+/// one term dominates the total (one study with most of the weight).
+fn sums_of_others(a: &[f64]) -> Vec<f64> {
+    let mut out = vec![0.0; a.len()];
+    let mut acc = 0.0;
+    for (o, x) in out.iter_mut().zip(a) {
+        *o = acc;
+        acc += x;
+    }
+    acc = 0.0;
+    for (o, x) in out.iter_mut().zip(a).rev() {
+        *o += acc;
+        acc += x;
+    }
+    out
+}
+
+/// The traces of P that the estimators and their standard errors need ([`PTraces`]), in O(k) memory.
+///
+/// # Formula
+/// With one column x (the intercept-only model has x = 1) and `S = Σ wᵢxᵢ²`,
+/// `Pᵢᵢ = wᵢ Σ_{j≠i} wⱼxⱼ² / S` and `Pᵢⱼ = −wᵢxᵢwⱼxⱼ / S` (i ≠ j), so every trace is a sum over i of
+/// positive terms built from sums over the other studies (prefix + suffix sums): O(k) time, no
+/// cancellation. With more columns the entries `Pᵢⱼ = wᵢδᵢⱼ − wᵢwⱼ xⱼᵀ(XᵀWX)⁻¹xᵢ` are computed one at a
+/// time and summed (O(k²) time, O(k·p) memory); metafor forms the k × k matrix.
+///
+/// # Defaults
+/// None.
+///
+/// # Edge cases
+/// `v` may be all ones (traces without V).
+///
+/// # References
+/// metafor 3.8 `rma.uni` (the traces in its τ² estimators and `se.tau2`); Viechtbauer W (2005) J Educ
+/// Behav Stat 30:261–293.
+pub fn p_traces(x: &Matrix, fit: &Wls, v: &[f64]) -> PTraces {
+    let k = x.rows;
+    let w = &fit.w;
+    if x.cols == 1 {
+        let wx: Vec<f64> = (0..k).map(|i| w[i] * x.get(i, 0)).collect();
+        let s: f64 = (0..k).map(|i| wx[i] * x.get(i, 0)).sum();
+        let others = sums_of_others(&(0..k).map(|i| wx[i] * x.get(i, 0)).collect::<Vec<_>>());
+        let diag: Vec<f64> = (0..k).map(|i| w[i] * others[i] / s).collect();
+        // Off-diagonal: Σ_{i≠j} (wxᵢ wxⱼ / S)² aᵢ bⱼ = Σᵢ wxᵢ² aᵢ Σ_{j≠i} wxⱼ² bⱼ / S².
+        let wx2: Vec<f64> = wx.iter().map(|a| a * a).collect();
+        let off = |a: &dyn Fn(usize) -> f64, b: &dyn Fn(usize) -> f64| -> f64 {
+            let others_b = sums_of_others(&(0..k).map(|j| wx2[j] * b(j)).collect::<Vec<_>>());
+            (0..k).map(|i| wx2[i] * a(i) * others_b[i]).sum::<f64>() / (s * s)
+        };
+        let one = |_: usize| 1.0;
+        let vv = |i: usize| v[i];
+        let d2: Vec<f64> = diag.iter().map(|d| d * d).collect();
+        return PTraces {
+            p: diag.iter().sum(),
+            pv: (0..k).map(|i| diag[i] * v[i]).sum(),
+            pp: d2.iter().sum::<f64>() + off(&one, &one),
+            pvp: (0..k).map(|i| d2[i] * v[i]).sum::<f64>() + off(&one, &vv),
+            pvpv: (0..k).map(|i| d2[i] * v[i] * v[i]).sum::<f64>() + off(&vv, &vv),
+        };
+    }
+    let ax: Vec<Vec<f64>> = (0..k).map(|i| fit.inv.mul_vec(x.row(i))).collect();
+    let mut t = PTraces { p: 0.0, pv: 0.0, pp: 0.0, pvp: 0.0, pvpv: 0.0 };
+    for i in 0..k {
+        for j in 0..k {
+            let h = w[i] * w[j] * dot(x.row(j), &ax[i]);
+            let pij = if i == j { w[i] - h } else { -h };
+            if i == j {
+                t.p += pij;
+                t.pv += pij * v[i];
+            }
+            let p2 = pij * pij;
+            t.pp += p2;
+            t.pvp += p2 * v[j];
+            t.pvpv += p2 * v[i] * v[j];
+        }
+    }
+    t
+}
+
+/// `tr(P)` alone, in O(k) time and memory for any design (`Pᵢᵢ = wᵢ − wᵢ² xᵢᵀ(XᵀWX)⁻¹xᵢ`).
+pub fn p_trace(x: &Matrix, fit: &Wls) -> f64 {
+    if x.cols == 1 {
+        return p_traces(x, fit, &fit.w).p;
+    }
+    (0..x.rows).map(|i| fit.w[i] - fit.w[i] * fit.w[i] * fit.inv.quad_form(x.row(i))).sum()
 }
 
 /// A τ² estimate with its standard error (as metafor reports `se.tau2`).
@@ -158,7 +256,9 @@ fn var_quadratic(tr_avav: f64, tr_ava: f64, tr_aa: f64, tau2: f64) -> f64 {
 /// - DL: `τ² = (Q − (k−p)) / tr(P)`
 /// - HE: `τ² = (yᵀP₀y − tr(P₀V)) / (k−p)`, `P₀ = I − X(XᵀX)⁻¹Xᵀ` (unweighted; intercept only:
 ///   `Σ(yi−ȳ)²/(k−1) − mean(vi)`)
-/// - HS: `τ² = (Q − k) / Σwi` (k, not k−p); HSk multiplies by `k/(k−p)`
+/// - HS: `τ² = (Q − k) / Σwi` (k, not k−p); HSk: `τ² = (Q·k/(k−p) − k) / Σwi` (the factor scales Q
+///   only, as in metafor 3.8 `rma.uni`; scaling the whole HS estimate gives 0.2474 instead of metafor's
+///   0.2492 on dat.bcg log RR)
 /// - SJ: `τ₀² = Σ(yi−ȳ)²/k`, then `τ² = τ₀² · Qw / (k−p)` with `Qw` the Q of weights `1/(vi+τ₀²)`
 /// - ML: root of `yᵀPPy = tr(W_τ)`; REML: root of `yᵀPPy = tr(P)` (P, W at weights `1/(vi+τ²)`)
 /// - PM: root of `Q(τ²) = k − p`; PMM: root of `Q(τ²) = χ²₀.₅(k−p)` (generalised Q); EB: fixed point
@@ -174,8 +274,9 @@ fn var_quadratic(tr_avav: f64, tr_ava: f64, tr_aa: f64, tau2: f64) -> f64 {
 /// Every estimate is truncated at 0. With k = p (e.g. one study), τ² = 0 and its SE is NaN.
 ///
 /// # Algorithm
-/// ML/REML: Fisher scoring from max(0, HE), with step halving to stay ≥ 0 (as metafor), at most
-/// 100,000 steps; a boundary optimum (score ≤ 0 at τ² = 0) gives exactly 0. PM/PMM/EB: bisection of
+/// ML/REML: Fisher scoring from max(0, HE), with step halving to stay ≥ 0 (as metafor), until the
+/// step is below 1e-15·max(1, τ²) or below 1e-12·max(1, τ²) and no longer shrinking (round-off), at
+/// most 100,000 steps; a boundary optimum (score ≤ 0 at τ² = 0) gives exactly 0. PM/PMM/EB: bisection of
 /// the monotone Q(τ²) on [0, hi] to machine precision.
 ///
 /// # References
@@ -200,20 +301,18 @@ pub fn estimate_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result
         Method::EE => unreachable!("handled above"),
         Method::DL => {
             let fit = wls(x, y, v, 0.0)?;
-            let pm = p_matrix(x, &fit);
-            ((fit.rss - kp) / trace(&pm, k)).max(0.0)
+            ((fit.rss - kp) / p_trace(x, &fit)).max(0.0)
         }
         Method::HS | Method::HSk => {
             let fit = wls(x, y, v, 0.0)?;
             let sw: f64 = fit.w.iter().sum();
-            let factor = if method == Method::HSk { k as f64 / kp } else { 1.0 };
-            (factor * (fit.rss - k as f64) / sw).max(0.0)
+            // HSk rescales Q alone, not (Q − k): metafor 3.8 rma.uni computes (k/(k−p)·RSS − k)/Σw.
+            let q = if method == Method::HSk { k as f64 / kp * fit.rss } else { fit.rss };
+            ((q - k as f64) / sw).max(0.0)
         }
         Method::HE => {
             let fit = wls_weights(x, y, vec![1.0; k])?;
-            let p0 = p_matrix(x, &fit);
-            let trp0v: f64 = (0..k).map(|i| p0[i * k + i] * v[i]).sum();
-            ((fit.rss - trp0v) / kp).max(0.0)
+            ((fit.rss - p_traces(x, &fit, v).pv) / kp).max(0.0)
         }
         Method::SJ => {
             let t0 = sj_start(y);
@@ -237,20 +336,6 @@ fn sj_start(y: &[f64]) -> f64 {
     let k = y.len() as f64;
     let mean = y.iter().sum::<f64>() / k;
     y.iter().map(|yi| (yi - mean).powi(2)).sum::<f64>() / k
-}
-
-/// `tr(AVAV)`, `tr(AVA)`, `tr(AA)` for a symmetric k × k matrix A and V = diag(v).
-fn traces_av(a: &[f64], v: &[f64]) -> (f64, f64, f64) {
-    let k = v.len();
-    let (mut avav, mut ava) = (0.0, 0.0);
-    for i in 0..k {
-        for j in 0..k {
-            let a2 = a[i * k + j] * a[i * k + j];
-            avav += a2 * v[i] * v[j];
-            ava += a2 * v[j];
-        }
-    }
-    (avav, ava, sum_sq(a))
 }
 
 /// Standard error of a τ² estimate, by the estimator's formula evaluated at `tau2`
@@ -284,10 +369,10 @@ pub fn se_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64], tau2: f64) -> R
         Method::EE => f64::NAN,
         Method::DL | Method::HS | Method::HSk => {
             let fit = wls(x, y, v, 0.0)?;
-            let pm = p_matrix(x, &fit);
-            let trp = trace(&pm, k);
+            let tr = p_traces(x, &fit, v);
+            let trp = tr.p;
             // For A = P with weights 1/vi: tr(PVPV) = k − p and tr(PVP) = tr(P).
-            let sd = var_quadratic(kp, trp, sum_sq(&pm), t).sqrt();
+            let sd = var_quadratic(kp, trp, tr.pp, t).sqrt();
             match method {
                 Method::DL => sd / trp,
                 Method::HS => sd / fit.w.iter().sum::<f64>(),
@@ -296,14 +381,14 @@ pub fn se_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64], tau2: f64) -> R
         }
         Method::HE => {
             let fit = wls_weights(x, y, vec![1.0; k])?;
-            let (a, b, c) = traces_av(&p_matrix(x, &fit), v);
-            var_quadratic(a, b, c, t).sqrt() / kp
+            let tr = p_traces(x, &fit, v);
+            var_quadratic(tr.pvpv, tr.pvp, tr.pp, t).sqrt() / kp
         }
         Method::SJ => {
             let t0 = sj_start(y);
             let fit = wls(x, y, v, t0)?;
-            let (a, b, c) = traces_av(&p_matrix(x, &fit), v);
-            t0 * var_quadratic(a, b, c, t).sqrt() / kp
+            let tr = p_traces(x, &fit, v);
+            t0 * var_quadratic(tr.pvpv, tr.pvp, tr.pp, t).sqrt() / kp
         }
         Method::ML => {
             let fit = wls(x, y, v, t)?;
@@ -311,7 +396,7 @@ pub fn se_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64], tau2: f64) -> R
         }
         Method::REML => {
             let fit = wls(x, y, v, t)?;
-            (2.0 / sum_sq(&p_matrix(x, &fit))).sqrt()
+            (2.0 / p_traces(x, &fit, v).pp).sqrt()
         }
         Method::EB | Method::PM | Method::PMM => {
             let fit = wls(x, y, v, t)?;
@@ -374,31 +459,43 @@ pub fn bisect<F: Fn(f64) -> Result<f64, MetaError>>(f: &F, mut lo: f64, mut hi: 
 }
 
 fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f64, usize), MetaError> {
-    let k = y.len();
     let start = estimate_tau2(Method::HE, x, y, v)?.tau2;
     let step = |t: f64| -> Result<(f64, f64), MetaError> {
         let fit = wls(x, y, v, t)?;
-        let pm = p_matrix(x, &fit);
         // P y = W (y − Xβ), so yᵀPPy = Σ w² r².
         let ypp: f64 = fit.resid.iter().zip(&fit.w).map(|(r, w)| (w * r).powi(2)).sum();
         let (num, den) = match method {
             Method::ML => (ypp - fit.w.iter().sum::<f64>(), fit.w.iter().map(|w| w * w).sum::<f64>()),
-            _ => (ypp - trace(&pm, k), sum_sq(&pm)),
+            _ => {
+                let tr = p_traces(x, &fit, v);
+                (ypp - tr.p, tr.pp)
+            }
         };
         Ok((num / den, num))
     };
     let mut t = start;
     let mut iterations = 0;
     let max_iter = 100_000;
+    let mut last_change = f64::INFINITY;
     loop {
         iterations += 1;
         let (mut adj, _) = step(t)?;
+        // A step of −∞ would make the halving below loop for ever (it did on weights that overflow,
+        // e.g. an RD variance of 1e-192); NaN would never converge.
+        if !adj.is_finite() {
+            return Err(MetaError::NoConvergence("Fisher scoring for tau2: the step is not a finite number (sampling variances too small or too large)"));
+        }
         // Step halving keeps τ² ≥ 0 (metafor's stepadj loop).
         while t + adj < 0.0 {
             adj /= 2.0;
         }
         let new = t + adj;
-        let done = (new - t).abs() <= 1e-15 * t.max(1.0);
+        let change = (new - t).abs();
+        // Converged to 1e-15; or within 1e-12 and no longer shrinking: the iterates then only
+        // jitter by round-off (e.g. ±2e-15 around 0.64 for two studies, found by fuzzing, where the
+        // 1e-15 test alone ran the 100,000 steps and reported no convergence).
+        let done = change <= 1e-15 * t.max(1.0) || (change <= 1e-12 * t.max(1.0) && change >= last_change);
+        last_change = change;
         t = new;
         if done || (t < 1e-14 && step(0.0)?.1 <= 0.0) {
             break;
@@ -419,7 +516,8 @@ mod tests {
 
     // y = (0, 1, 3), v = (0.1, 0.2, 0.3): w = (10, 5, 10/3), Σw = 55/3,
     // ȳ_w = (0 + 5 + 10)/(55/3) = 9/11, Q = 10(9/11)² + 5(2/11)² + (10/3)(24/11)² = 2750/121 = 22.7273.
-    // HS = (Q − k)/Σw = (2750/121 − 3)·3/55; HSk = HS·k/(k−1) = 1.5·HS.
+    // HS = (Q − k)/Σw = (2750/121 − 3)·3/55; HSk = (Q·k/(k−1) − k)/Σw = (1.5·2750/121 − 3)·3/55
+    // (metafor scales Q, not HS: 1.5·HS would be (1.5·2750/121 − 4.5)·3/55).
     #[test]
     fn hunter_schmidt_by_hand() {
         let (y, v) = ([0.0, 1.0, 3.0], [0.1, 0.2, 0.3]);
@@ -428,9 +526,43 @@ mod tests {
         let hs = (q - 3.0) * 3.0 / 55.0;
         let got = estimate_tau2(Method::HS, &x, &y, &v).unwrap().tau2;
         assert!((got - hs).abs() < 1e-14 * hs, "{got} vs {hs}");
+        let hsk = (1.5 * q - 3.0) * 3.0 / 55.0;
         let got_k = estimate_tau2(Method::HSk, &x, &y, &v).unwrap().tau2;
-        assert!((got_k - 1.5 * hs).abs() < 1e-14 * hs);
+        assert!((got_k - hsk).abs() < 1e-14 * hsk, "{got_k} vs {hsk}");
         assert!((generalised_q(&x, &y, &v, 0.0).unwrap() - q).abs() < 1e-12);
+    }
+
+    /// The traces computed without the k × k matrix equal those of the matrix itself, for the
+    /// intercept-only design (closed forms) and for a design with a moderator (entry by entry).
+    #[test]
+    fn traces_without_the_matrix_equal_the_matrix_traces() {
+        let y = [0.3, -0.2, 1.1, 0.5, 0.05, -0.7, 0.9];
+        let v = [0.04, 0.5, 0.011, 0.2, 3.0, 0.07, 0.9];
+        let moderator = [1.0, 4.0, 2.5, -1.0, 0.0, 3.0, 7.5];
+        let designs = [Matrix::intercept(7), Matrix::from_rows(&moderator.iter().map(|m| vec![1.0, *m]).collect::<Vec<_>>())];
+        for x in &designs {
+            for tau2 in [0.0, 0.37] {
+                let fit = wls(x, &y, &v, tau2).unwrap();
+                let p = p_matrix(x, &fit);
+                let k = y.len();
+                let (mut pp, mut pvp, mut pvpv) = (0.0, 0.0, 0.0);
+                for i in 0..k {
+                    for j in 0..k {
+                        let a2 = p[i * k + j] * p[i * k + j];
+                        pp += a2;
+                        pvp += a2 * v[j];
+                        pvpv += a2 * v[i] * v[j];
+                    }
+                }
+                let tr: f64 = (0..k).map(|i| p[i * k + i]).sum();
+                let trv: f64 = (0..k).map(|i| p[i * k + i] * v[i]).sum();
+                let t = p_traces(x, &fit, &v);
+                for (name, got, want) in [("tr P", t.p, tr), ("tr PV", t.pv, trv), ("tr PP", t.pp, pp), ("tr PVP", t.pvp, pvp), ("tr PVPV", t.pvpv, pvpv)] {
+                    assert!((got - want).abs() <= 1e-12 * want.abs(), "{} cols, tau2 {tau2}, {name}: {got} vs {want}", x.cols);
+                }
+                assert!((p_trace(x, &fit) - tr).abs() <= 1e-12 * tr.abs());
+            }
+        }
     }
 
     // PMM solves Q(τ²) = χ²₀.₅(k−1); since the median of χ²(k−1) is below its mean k−1, PMM > PM.

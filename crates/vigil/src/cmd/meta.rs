@@ -2,7 +2,9 @@
 //!
 //! Input: one row per study with a `study` column and either the 2×2 cells `ai,bi,ci,di`, or events
 //! and totals `ai,n1i,ci,n2i`, or a generic effect `yi` with `vi` or `sei`; any other column can be
-//! used as moderator (`--mods`), subgroup (`--subgroup`) or order (`--cumulative`).
+//! used as moderator (`--mods`), subgroup (`--subgroup`) or order (`--cumulative`). A study with a
+//! missing value (empty cell or `NA`) in the columns of its effect size is omitted and listed, as
+//! metafor's `na.action = "na.omit"` does. The CSV is read by `vigil_stats::meta::input`.
 //! Output: a readable table (ratio measures back-transformed) or JSON with metafor's field names.
 
 use anyhow::{anyhow, bail, Context, Result};
@@ -12,6 +14,7 @@ use std::path::{Path, PathBuf};
 use vigil_stats::meta::confint::{confint, CiType, HeterogeneityCi};
 use vigil_stats::meta::effect::{escalc, AddTo, Measure, Table2x2, ZeroCellOptions};
 use vigil_stats::meta::influence::{cumulative, leave1out, stable_order, InfluenceRow};
+use vigil_stats::meta::input::{is_missing, read_study_data, DataKind, InputError, InputErrors, Omitted, StudyValues, TrialTable};
 use vigil_stats::meta::linalg::Matrix;
 use vigil_stats::meta::metareg::pseudo_r2;
 use vigil_stats::meta::mh::{rma_mh, PooledFit, PooledOptions};
@@ -64,7 +67,7 @@ pub enum MethodArg {
     HE,
     /// Hunter–Schmidt.
     HS,
-    /// Hunter–Schmidt with k/(k−p).
+    /// Hunter–Schmidt with Q scaled by k/(k−p) (metafor's HSk).
     HSk,
     /// Sidik–Jonkman.
     SJ,
@@ -166,13 +169,20 @@ pub struct Args {
     /// Which tables get the continuity correction.
     #[arg(long, value_enum, default_value = "only0")]
     pub to: ToArg,
-    /// Drop double-zero tables (no events, or only events, in both arms).
-    #[arg(long)]
-    pub drop00: bool,
+    /// Drop double-zero tables (no events, or only events, in both arms) from the per-study effects.
+    /// Default as the metafor function the model corresponds to: true for mh and peto (`rma.mh`,
+    /// `rma.peto`: `drop00 = TRUE`), false for ee and re (`rma`, `escalc`: `drop00 = FALSE`). For mh and
+    /// peto the pooled estimate always keeps them (metafor's second `drop00` element, FALSE).
+    #[arg(long, value_name = "true|false", action = clap::ArgAction::Set)]
+    pub drop00: Option<bool>,
     /// Mantel–Haenszel with the continuity correction inside the MH sums (RevMan / R meta style);
     /// the default is metafor's exact MH on the raw counts.
     #[arg(long)]
     pub mh_correction: bool,
+    /// Continuity correction in the Cochran and Cochran–Mantel–Haenszel tests of an MH odds ratio
+    /// (metafor `rma.mh(correct = TRUE)`, the default).
+    #[arg(long, value_name = "true|false", default_value_t = true, action = clap::ArgAction::Set)]
+    pub correct: bool,
     /// Confidence level in percent.
     #[arg(long, default_value_t = 95.0)]
     pub level: f64,
@@ -214,149 +224,76 @@ pub struct Args {
 
 // ---------------------------------------------------------------- input
 
-/// The parsed input file.
+/// The studies of the input file that enter the analysis (rows with a missing value removed).
 struct Input {
     path: PathBuf,
     headers: Vec<String>,
-    /// Raw cells by column.
+    /// Raw cells by column, kept rows only.
     columns: BTreeMap<String, Vec<String>>,
-    /// File line of each data row (1-based, header is line 1).
+    /// File line of each kept row (1-based, header is line 1).
     lines: Vec<u64>,
+    /// Study label of each kept row (labels generated for a file without `study` count every row).
     studies: Vec<String>,
 }
 
-impl Input {
-    fn read(path: &Path) -> Result<Input> {
-        let bytes = std::fs::read(path).with_context(|| format!("{}: cannot open", path.display()))?;
-        // Line of a record from its byte offset (csv's own line counter lags on CRLF files).
-        let line_of = |offset: u64| -> u64 {
-            let mut off = (offset as usize).min(bytes.len());
-            while off < bytes.len() && (bytes[off] == b'\r' || bytes[off] == b'\n') {
-                off += 1;
-            }
-            1 + bytes[..off].iter().filter(|b| **b == b'\n').count() as u64
-        };
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).from_reader(bytes.as_slice());
-        let headers: Vec<String> = rdr.headers().with_context(|| format!("{}: cannot read the header", path.display()))?.iter().map(str::to_string).collect();
-        let mut columns: BTreeMap<String, Vec<String>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
-        let mut lines = Vec::new();
-        for rec in rdr.records() {
-            let rec = rec.with_context(|| format!("{}: malformed CSV", path.display()))?;
-            let line = rec.position().map_or(0, |p| line_of(p.byte()));
-            if rec.len() != headers.len() {
-                bail!("{}: line {line}: {} fields, the header has {}", path.display(), rec.len(), headers.len());
-            }
-            for (h, v) in headers.iter().zip(rec.iter()) {
-                columns.get_mut(h).expect("header").push(v.to_string());
-            }
-            lines.push(line);
-        }
-        let k = lines.len();
-        let studies = match columns.get("study") {
-            Some(s) => s.clone(),
-            None => (1..=k).map(|i| format!("study {i}")).collect(),
-        };
-        Ok(Input { path: path.to_path_buf(), headers, columns, lines, studies })
-    }
+/// `FILE: line N, field F: message` (the error shape of every vigil command).
+fn located(path: &Path, e: &InputError) -> String {
+    format!("{}: {e}", path.display())
+}
 
-    fn has(&self, col: &str) -> bool {
-        self.columns.contains_key(col)
+/// All the errors of one input, each on its own line in the shape of [`located`], the first line
+/// carrying the first location.
+fn input_errors(path: &Path, e: &InputErrors) -> anyhow::Error {
+    let mut lines: Vec<String> = e.errors.iter().map(|x| located(path, x)).collect();
+    if e.not_listed > 0 {
+        lines.push(format!("{}: {} more error(s) not listed", path.display(), e.not_listed));
+    }
+    if e.count() > 1 {
+        lines.push(format!("{} errors in {}", e.count(), path.display()));
+    }
+    anyhow!("{}", lines.join("\n"))
+}
+
+impl Input {
+    fn from_table(path: &Path, t: TrialTable) -> Input {
+        Input { path: path.to_path_buf(), headers: t.headers, columns: t.columns, lines: t.lines, studies: t.studies }
     }
 
     fn require(&self, col: &str, why: &str) -> Result<&Vec<String>> {
         self.columns.get(col).ok_or_else(|| {
             // Reported at the header, line 1, in the same form as the cell errors.
-            anyhow!("{}: line 1, column '{col}': missing column '{col}' ({why}); columns found: {}", self.path.display(), self.headers.join(", "))
+            let e = InputError { line: 1, field: Some(col.to_string()), message: format!("missing column '{col}' ({why}); columns found: {}", self.headers.join(", ")) };
+            anyhow!("{}", located(&self.path, &e))
         })
     }
 
-    /// A numeric column; every bad cell is reported with its line and column.
-    fn numeric(&self, col: &str, why: &str) -> Result<Vec<f64>> {
+    /// A column used to order or group the studies: every kept row needs a value.
+    fn require_filled(&self, col: &str, why: &str) -> Result<&Vec<String>> {
         let raw = self.require(col, why)?;
-        let mut out = Vec::with_capacity(raw.len());
-        let mut errors = Vec::new();
-        for (i, s) in raw.iter().enumerate() {
-            match s.parse::<f64>() {
-                Ok(v) if v.is_finite() => out.push(v),
-                _ => errors.push(format!("line {}, column '{col}': not a number: '{s}'", self.lines[i])),
-            }
-        }
+        let errors: Vec<InputError> = raw
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| is_missing(c))
+            .map(|(i, _)| InputError { line: self.lines[i], field: Some(col.to_string()), message: format!("missing value ({why}); fill it in or remove the study") })
+            .collect();
         if errors.is_empty() {
-            Ok(out)
+            Ok(raw)
         } else {
-            bail!("{}: {} bad cell(s):\n  {}", self.path.display(), errors.len(), errors.join("\n  "))
+            Err(input_errors(&self.path, &InputErrors { errors, not_listed: 0 }))
         }
     }
 }
 
-/// Per-study data: 2×2 tables or generic effects.
-enum StudyData {
-    Tables(Vec<Table2x2>),
-    Generic { yi: Vec<f64>, vi: Vec<f64> },
-}
-
-fn read_tables(input: &Input) -> Result<Vec<Table2x2>> {
-    let need = "2x2 data need ai,bi,ci,di or ai,n1i,ci,n2i";
-    let totals = !(input.has("bi") || input.has("di"));
-    let names = if totals { ["ai", "n1i", "ci", "n2i"] } else { ["ai", "bi", "ci", "di"] };
-    for n in names {
-        input.require(n, need)?;
-    }
-    // Every bad cell of the four columns is reported at once.
-    let parsed: Vec<Result<Vec<f64>>> = names.iter().map(|n| input.numeric(n, need)).collect();
-    let bad: Vec<String> = parsed.iter().filter_map(|r| r.as_ref().err().map(|e| format!("{e:#}"))).collect();
-    if !bad.is_empty() {
-        bail!("{}", bad.join("\n"));
-    }
-    let mut cols = parsed.into_iter().map(|r| r.expect("checked"));
-    let (a, b, c, d) = (cols.next().expect("4"), cols.next().expect("4"), cols.next().expect("4"), cols.next().expect("4"));
-    let mut errors = Vec::new();
-    let mut tables = Vec::with_capacity(a.len());
-    for i in 0..a.len() {
-        let line = input.lines[i];
-        let (bn, dn) = if totals { ("n1i", "n2i") } else { ("bi", "di") };
-        for (name, v) in [("ai", a[i]), (bn, b[i]), ("ci", c[i]), (dn, d[i])] {
-            if v < 0.0 {
-                errors.push(format!("line {line}, column '{name}': negative count {v}"));
-            }
-        }
-        if totals {
-            if a[i] > b[i] {
-                errors.push(format!("line {line}, column 'ai': events ({}) exceed the total n1i ({})", a[i], b[i]));
-            }
-            if c[i] > d[i] {
-                errors.push(format!("line {line}, column 'ci': events ({}) exceed the total n2i ({})", c[i], d[i]));
-            }
-            tables.push(Table2x2::from_totals(a[i], b[i], c[i], d[i]));
-        } else {
-            tables.push(Table2x2::new(a[i], b[i], c[i], d[i]));
-        }
-        let t = tables.last().expect("pushed");
-        if t.n1() <= 0.0 || t.n2() <= 0.0 {
-            errors.push(format!("line {line}: an arm has no patients"));
-        }
-    }
-    if errors.is_empty() {
-        Ok(tables)
-    } else {
-        bail!("{}: {} bad row(s):\n  {}", input.path.display(), errors.len(), errors.join("\n  "))
-    }
-}
-
-fn read_generic(input: &Input) -> Result<(Vec<f64>, Vec<f64>)> {
-    let need = "generic effects need yi with vi or sei";
-    let yi = input.numeric("yi", need)?;
-    let (vi, col) = if input.has("vi") {
-        (input.numeric("vi", need)?, "vi")
-    } else {
-        (input.numeric("sei", need)?.into_iter().map(|s| s * s).collect(), "sei")
-    };
-    let bad: Vec<String> =
-        vi.iter().enumerate().filter(|(_, v)| **v <= 0.0).map(|(i, _)| format!("line {}, column '{col}': must be positive", input.lines[i])).collect();
-    if !bad.is_empty() {
-        bail!("{}: {} bad cell(s):\n  {}", input.path.display(), bad.len(), bad.join("\n  "));
-    }
-    Ok((yi, vi))
+/// Reads the file: the studies kept, their data, the studies omitted for a missing value, and the
+/// measure (`--measure`, or GEN when the file has a `yi` column and RR otherwise).
+fn read_input(path: &Path, measure: Option<MeasureArg>) -> Result<(Input, StudyValues, Vec<Omitted>, MeasureArg)> {
+    let bytes = std::fs::read(path).with_context(|| format!("{}: cannot open", path.display()))?;
+    let table = TrialTable::parse(&bytes).map_err(|e| input_errors(path, &e))?;
+    let measure = measure.unwrap_or(if table.has("yi") { MeasureArg::GEN } else { MeasureArg::RR });
+    let kind = if measure == MeasureArg::GEN { DataKind::Generic } else { DataKind::Tables };
+    let data = read_study_data(&table, kind).map_err(|e| input_errors(path, &e))?;
+    let input = Input::from_table(path, table.subset(&data.kept));
+    Ok((input, data.values, data.omitted, measure))
 }
 
 // ---------------------------------------------------------------- analysis
@@ -371,7 +308,9 @@ struct Analysis {
     measure: MeasureArg,
     model: ModelArg,
     input: Input,
-    data: StudyData,
+    /// Studies of the file left out for a missing value in their effect-size columns.
+    omitted: Vec<Omitted>,
+    data: StudyValues,
     /// Per-study effects (None = not estimable), all studies.
     effects: Vec<Option<(f64, f64)>>,
     /// Indices of the studies used by the inverse-variance model.
@@ -389,6 +328,9 @@ struct Analysis {
 }
 
 struct ModsResult {
+    /// Studies of the main analysis left out of the meta-regression for a missing moderator
+    /// (metafor's `rma(mods = ...)` omits them).
+    omitted: Vec<Omitted>,
     coef_names: Vec<String>,
     fit: RmaFit,
     r2: Option<f64>,
@@ -441,18 +383,25 @@ fn zero_options(args: &Args) -> ZeroCellOptions {
             ToArg::If0all => AddTo::If0All,
             ToArg::None => AddTo::None,
         },
-        drop00: args.drop00,
+        drop00: drop00(args),
     }
+}
+
+/// `--drop00` as given, or the default of the metafor function the model corresponds to: `rma.mh` and
+/// `rma.peto` drop double-zero tables from the per-study effects (`drop00 = TRUE`), `rma` and
+/// `escalc` keep them (`drop00 = FALSE`).
+fn drop00(args: &Args) -> bool {
+    args.drop00.unwrap_or(matches!(args.model, ModelArg::Mh | ModelArg::Peto))
 }
 
 fn pooled_options(args: &Args) -> PooledOptions {
     let z = zero_options(args);
-    let mut o = PooledOptions { level: args.level, ..PooledOptions::default() };
+    let mut o = PooledOptions { level: args.level, correct: args.correct, ..PooledOptions::default() };
     o.add[0] = z.add;
     o.to[0] = z.to;
-    if args.drop00 {
-        o.drop00 = [true, true];
-    }
+    // metafor's scalar `drop00` is its first element; the second (the MH/Peto sums) stays FALSE:
+    // `rma.mh(drop00 = TRUE)` means `drop00 = c(TRUE, FALSE)`.
+    o.drop00 = [drop00(args), false];
     if args.mh_correction {
         o.add[1] = z.add;
         o.to[1] = AddTo::Only0;
@@ -461,55 +410,19 @@ fn pooled_options(args: &Args) -> PooledOptions {
 }
 
 fn analyse(args: &Args) -> Result<Analysis> {
-    let input = Input::read(&args.file)?;
-    let measure = args.measure.unwrap_or(if input.has("yi") { MeasureArg::GEN } else { MeasureArg::RR });
     if !(args.level > 0.0 && args.level < 100.0) {
         bail!("--level must be between 0 and 100 (percent), got {}", args.level);
     }
-    let data = match measure {
-        MeasureArg::GEN => {
-            let (yi, vi) = read_generic(&input)?;
-            StudyData::Generic { yi, vi }
-        }
-        _ => StudyData::Tables(read_tables(&input)?),
-    };
+    let (input, data, omitted, measure) = read_input(&args.file, args.measure)?;
     let k_all = input.lines.len();
+    let rows_note = if omitted.is_empty() { format!("of {k_all} rows") } else { format!("of {} rows, {} omitted for a missing value", k_all + omitted.len(), omitted.len()) };
     let opts = rma_options(args);
-    let effects: Vec<Option<(f64, f64)>> = match (&data, to_measure(measure)) {
-        (StudyData::Tables(t), Some(m)) => escalc(m, t, &zero_options(args)).into_iter().map(|e| e.map(|e| (e.yi, e.vi))).collect(),
-        (StudyData::Generic { yi, vi }, _) => yi.iter().zip(vi).map(|(y, v)| Some((*y, *v))).collect(),
-        _ => unreachable!("tables always have a measure"),
-    };
-    let used: Vec<usize> = (0..k_all).filter(|&i| effects[i].is_some()).collect();
-    if matches!(args.model, ModelArg::Ee | ModelArg::Re) {
-        // Inverse-variance weights need a positive variance (e.g. an uncorrected double-zero RD has 0).
-        let bad: Vec<String> = used
-            .iter()
-            .filter(|&&i| !(effects[i].expect("used").1 > 0.0))
-            .map(|&i| format!("line {} ({}): sampling variance is 0; use a continuity correction (--to only0) or --drop00", input.lines[i], input.studies[i]))
-            .collect();
-        if !bad.is_empty() {
-            bail!("{}: {} study(ies) cannot be weighted:\n  {}", input.path.display(), bad.len(), bad.join("\n  "));
-        }
-    }
-    let yi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").0).collect();
-    let vi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").1).collect();
-
-    let main = match args.model {
-        ModelArg::Ee | ModelArg::Re => {
-            let needed = if args.model == ModelArg::Re { 2 } else { 1 };
-            if yi.len() < needed {
-                bail!(
-                    "{}: the {} model needs at least {needed} studies with an estimable effect, found {} (of {k_all} rows)",
-                    input.path.display(),
-                    if args.model == ModelArg::Re { "random-effects" } else { "common-effect" },
-                    yi.len()
-                );
-            }
-            MainFit::Rma(fit(&yi, &vi, None, opts).map_err(|e| anyhow!("{}: {e}", input.path.display()))?)
-        }
+    // MH and Peto: the per-study effects shown are those of the fit (metafor's first add/to/drop00
+    // elements), so the table, the JSON and QE describe the same studies.
+    let pooled = match args.model {
+        ModelArg::Ee | ModelArg::Re => None,
         ModelArg::Mh | ModelArg::Peto => {
-            let StudyData::Tables(t) = &data else {
+            let StudyValues::Tables(t) = &data else {
                 bail!("--model {:?} needs 2x2 data (ai,bi,ci,di or ai,n1i,ci,n2i), not generic yi/vi", args.model);
             };
             let po = pooled_options(args);
@@ -524,7 +437,50 @@ fn analyse(args: &Args) -> Result<Analysis> {
                     _ => bail!("--model mh needs --measure OR, RR or RD"),
                 }
             };
-            MainFit::Pooled(f.map_err(|e| anyhow!("{}: {e}", input.path.display()))?)
+            Some(f.map_err(|e| anyhow!("{}: {e} ({rows_note})", input.path.display()))?)
+        }
+    };
+    let effects: Vec<Option<(f64, f64)>> = match (&pooled, &data, to_measure(measure)) {
+        (Some(f), _, _) => f.study.iter().map(|e| e.map(|e| (e.yi, e.vi))).collect(),
+        (None, StudyValues::Tables(t), Some(m)) => escalc(m, t, &zero_options(args)).into_iter().map(|e| e.map(|e| (e.yi, e.vi))).collect(),
+        (None, StudyValues::Generic { yi, vi }, _) => yi.iter().zip(vi).map(|(y, v)| Some((*y, *v))).collect(),
+        (None, StudyValues::Tables(_), None) => bail!("--measure GEN needs the columns yi and vi (or sei), not 2x2 tables"),
+    };
+    let used: Vec<usize> = (0..k_all).filter(|&i| effects[i].is_some()).collect();
+    if pooled.is_none() {
+        // Inverse-variance weights need a positive variance (e.g. an uncorrected double-zero RD has 0).
+        let errors: Vec<InputError> = used
+            .iter()
+            .filter(|&&i| !(effects[i].expect("used").1 > 0.0))
+            .map(|&i| InputError {
+                line: input.lines[i],
+                field: Some("ai".into()),
+                message: format!(
+                    "study {}: sampling variance 0 (no events, or only events, in both arms, and no continuity correction), so it cannot be weighted; use --to only0 or --drop00 true",
+                    input.studies[i]
+                ),
+            })
+            .collect();
+        if !errors.is_empty() {
+            return Err(input_errors(&input.path, &InputErrors { errors, not_listed: 0 }));
+        }
+    }
+    let yi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").0).collect();
+    let vi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").1).collect();
+
+    let main = match pooled {
+        Some(f) => MainFit::Pooled(f),
+        None => {
+            let needed = if args.model == ModelArg::Re { 2 } else { 1 };
+            if yi.len() < needed {
+                bail!(
+                    "{}: the {} model needs at least {needed} studies with an estimable effect, found {} ({rows_note})",
+                    input.path.display(),
+                    if args.model == ModelArg::Re { "random-effects" } else { "common-effect" },
+                    yi.len()
+                );
+            }
+            MainFit::Rma(fit(&yi, &vi, None, opts).map_err(|e| anyhow!("{}: {e}", input.path.display()))?)
         }
     };
 
@@ -552,7 +508,7 @@ fn analyse(args: &Args) -> Result<Analysis> {
                 let vs: Vec<f64> = idx.iter().map(|&i| vi[i]).collect();
                 fit(&ys, &vs, None, f.options).map(|f| InfluenceRow::from(&f))
             }
-            (MainFit::Pooled(_), StudyData::Tables(t)) => {
+            (MainFit::Pooled(_), StudyValues::Tables(t)) => {
                 let sub: Vec<Table2x2> = idx.iter().map(|&i| t[i]).collect();
                 let po = pooled_options(args);
                 let f = if args.model == ModelArg::Peto { rma_peto(&sub, &po) } else { rma_mh(to_measure(measure).expect("mh measure"), &sub, &po) };
@@ -579,7 +535,7 @@ fn analyse(args: &Args) -> Result<Analysis> {
     };
     let cumul = match &args.cumulative {
         Some(col) => {
-            let raw = input.require(col, "--cumulative orders by this column")?;
+            let raw = input.require_filled(col, "--cumulative orders by this column")?;
             let numeric: Option<Vec<f64>> = units.iter().map(|&i| raw[i].parse::<f64>().ok()).collect();
             let order = match numeric {
                 Some(key_units) => stable_order(&key_units),
@@ -625,7 +581,7 @@ fn analyse(args: &Args) -> Result<Analysis> {
     let subgroup_res = match &args.subgroup {
         Some(col) => {
             let f = rma_only("--subgroup")?;
-            let raw = input.require(col, "--subgroup")?;
+            let raw = input.require_filled(col, "--subgroup groups by this column")?;
             let labels: Vec<String> = used.iter().map(|&i| raw[i].clone()).collect();
             Some((col.clone(), subgroups(&yi, &vi, &labels, f.options).map_err(|e| anyhow!("subgroup analysis by '{col}': {e}"))?))
         }
@@ -635,8 +591,10 @@ fn analyse(args: &Args) -> Result<Analysis> {
         None
     } else {
         let f = rma_only("--mods")?;
-        let (names, x) = design(&input, &args.mods, &used)?;
-        let mf = fit(&yi, &vi, Some(&x), f.options).map_err(|e| anyhow!("meta-regression: {e}"))?;
+        let Design { names, x, rows, omitted: mods_omitted } = design(&input, &args.mods, &used)?;
+        let ym: Vec<f64> = rows.iter().map(|&j| yi[j]).collect();
+        let vm: Vec<f64> = rows.iter().map(|&j| vi[j]).collect();
+        let mf = fit(&ym, &vm, Some(&x), f.options).map_err(|e| anyhow!("meta-regression: {e}"))?;
         let r2 = pseudo_r2(&mf).map_err(|e| anyhow!("meta-regression R2: {e}"))?;
         let mut predictions = Vec::new();
         if let Some(spec) = &args.predict_at {
@@ -653,12 +611,13 @@ fn analyse(args: &Args) -> Result<Analysis> {
                 predictions.push((vals, mf.predict(Some(&x0), pi)));
             }
         }
-        Some(ModsResult { coef_names: names, fit: mf, r2, predictions })
+        Some(ModsResult { coef_names: names, fit: mf, r2, predictions, omitted: mods_omitted })
     };
     Ok(Analysis {
         measure,
         model: args.model,
         input,
+        omitted,
         data,
         effects,
         used,
@@ -675,18 +634,29 @@ fn analyse(args: &Args) -> Result<Analysis> {
     })
 }
 
-/// Design matrix `[1, moderators...]` over the used studies; a column with a non-numeric cell is
-/// categorical (dummies for every level but the first, levels sorted).
-fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<(Vec<String>, Matrix)> {
+/// Design matrix `[1, moderators...]` over the used studies that have every moderator (a study with
+/// a missing moderator is left out of the meta-regression, as metafor's `na.omit`); a column with a
+/// non-numeric cell is categorical (dummies for every level but the first, levels sorted).
+fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<Design> {
+    let mut raws = Vec::new();
+    for m in mods {
+        raws.push(input.require(m, "--mods")?);
+    }
+    let mut rows = Vec::new();
+    let mut omitted = Vec::new();
+    for (j, &i) in used.iter().enumerate() {
+        let missing: Vec<String> = mods.iter().zip(&raws).filter(|(_, raw)| is_missing(&raw[i])).map(|(m, _)| m.clone()).collect();
+        if missing.is_empty() {
+            rows.push(j);
+        } else {
+            omitted.push(Omitted { row: i, line: input.lines[i], study: input.studies[i].clone(), fields: missing });
+        }
+    }
     let mut names = vec!["intrcpt".to_string()];
     let mut cols: Vec<Vec<f64>> = Vec::new();
-    for m in mods {
-        let raw = input.require(m, "--mods")?;
-        let cells: Vec<&String> = used.iter().map(|&i| &raw[i]).collect();
-        if let Some(empty) = used.iter().find(|&&i| raw[i].is_empty()) {
-            bail!("{}: line {}, column '{m}': empty moderator", input.path.display(), input.lines[*empty]);
-        }
-        let numeric: Option<Vec<f64>> = cells.iter().map(|s| s.parse::<f64>().ok()).collect();
+    for (m, raw) in mods.iter().zip(&raws) {
+        let cells: Vec<&String> = rows.iter().map(|&j| &raw[used[j]]).collect();
+        let numeric: Option<Vec<f64>> = cells.iter().map(|s| s.parse::<f64>().ok().filter(|v| v.is_finite())).collect();
         match numeric {
             Some(v) => {
                 names.push(m.clone());
@@ -703,8 +673,21 @@ fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<(Vec<String>
             }
         }
     }
-    let rows: Vec<Vec<f64>> = (0..used.len()).map(|i| std::iter::once(1.0).chain(cols.iter().map(|c| c[i])).collect()).collect();
-    Ok((names, Matrix::from_rows(&rows)))
+    let matrix_rows: Vec<Vec<f64>> = (0..rows.len()).map(|r| std::iter::once(1.0).chain(cols.iter().map(|c| c[r])).collect()).collect();
+    let x = if matrix_rows.is_empty() { Matrix::zeros(0, names.len()) } else { Matrix::from_rows(&matrix_rows) };
+    Ok(Design { names, x, rows, omitted })
+}
+
+/// The meta-regression design of [`design`].
+struct Design {
+    /// Coefficient names (`intrcpt` first).
+    names: Vec<String>,
+    /// The matrix, one row per study in the regression.
+    x: Matrix,
+    /// Positions in `used` of those studies.
+    rows: Vec<usize>,
+    /// Studies left out for a missing moderator.
+    omitted: Vec<Omitted>,
 }
 
 // ---------------------------------------------------------------- output
@@ -788,12 +771,25 @@ fn prediction_json(p: &Prediction) -> Value {
     json!({"pred": num(p.pred), "se": num(p.se), "ci_lb": num(p.ci_lb), "ci_ub": num(p.ci_ub), "pi_lb": num(p.pi_lb), "pi_ub": num(p.pi_ub), "ddf": opt(p.ddf), "pi_ddf": opt(p.pi_ddf)})
 }
 
+/// Studies left out for a missing value: label, file line and the columns with the missing value.
+fn omitted_json(omitted: &[Omitted]) -> Value {
+    Value::from(omitted.iter().map(|o| json!({"study": o.study, "line": o.line, "fields": o.fields})).collect::<Vec<_>>())
+}
+
+/// One line per omitted study for the text outputs: `B (line 3: ai missing)`.
+fn omitted_text(omitted: &[Omitted]) -> String {
+    omitted.iter().map(|o| format!("{} (line {}: {} missing)", o.study, o.line, o.fields.join(", "))).collect::<Vec<_>>().join("; ")
+}
+
 fn to_json(a: &Analysis, args: &Args) -> Value {
     let mut top = Map::new();
     top.insert("file".into(), json!(a.input.path.display().to_string()));
     top.insert("measure".into(), json!(measure_name(a.measure)));
     top.insert("model".into(), json!(format!("{:?}", a.model).to_lowercase()));
     top.insert("level".into(), json!(args.level));
+    top.insert("drop00".into(), json!(drop00(args)));
+    top.insert("k_omitted".into(), json!(a.omitted.len()));
+    top.insert("omitted".into(), omitted_json(&a.omitted));
     match &a.main {
         MainFit::Rma(f) => {
             top.extend(rma_json(f));
@@ -826,6 +822,11 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
             top.insert("I2".into(), num(f.i2));
             top.insert("H2".into(), num(f.h2));
             top.insert("weights_pct".into(), Value::from(f.weights_pct.iter().map(|w| num(*w)).collect::<Vec<_>>()));
+            let fs = |s: &vigil_stats::meta::rma::FitStats| json!({"logLik": num(s.loglik), "deviance": num(s.deviance), "AIC": num(s.aic), "BIC": num(s.bic), "AICc": num(s.aicc)});
+            top.insert("fitstats".into(), json!({"ML": fs(&f.fit_ml), "REML": fs(&f.fit_reml)}));
+            if a.model == ModelArg::Mh {
+                top.insert("correct".into(), json!(args.correct));
+            }
             if let Some(t) = &f.tests {
                 for (k, v) in [("CO", t.co), ("COp", t.co_p), ("MH", t.mh), ("MHp", t.mh_p), ("BD", t.bd), ("BDp", t.bd_p), ("TA", t.ta), ("TAp", t.ta_p)] {
                     top.insert(k.into(), num(v));
@@ -841,7 +842,7 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
         .map(|i| {
             let (yi, vi) = a.effects[i].map_or((Value::Null, Value::Null), |(y, v)| (num(y), num(v)));
             let mut s = json!({"study": a.input.studies[i], "line": a.input.lines[i], "yi": yi, "vi": vi, "weight_pct": opt(weights[i])});
-            if let StudyData::Tables(t) = &a.data {
+            if let StudyValues::Tables(t) = &a.data {
                 let t = t[i];
                 s["ai"] = num(t.ai);
                 s["bi"] = num(t.bi);
@@ -903,6 +904,8 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
         let mut j = rma_json(&m.fit);
         j.insert("coef_names".into(), json!(m.coef_names));
         j.insert("R2".into(), opt(m.r2));
+        j.insert("k_omitted".into(), json!(m.omitted.len()));
+        j.insert("omitted".into(), omitted_json(&m.omitted));
         j.insert(
             "predictions".into(),
             Value::from(m.predictions.iter().map(|(x, p)| { let mut v = prediction_json(p); v["at"] = json!(x); v }).collect::<Vec<_>>()),
@@ -923,8 +926,9 @@ fn study_weights(a: &Analysis) -> Vec<Option<f64>> {
             }
         }
         MainFit::Pooled(f) => {
-            for i in 0..k {
-                w[i] = Some(f.weights_pct[i]);
+            // NaN: a table left out of the pooled sums (none with metafor's drop00 defaults).
+            for (i, wi) in w.iter_mut().enumerate() {
+                *wi = f.weights_pct.get(i).copied().filter(|x| x.is_finite());
             }
         }
     }
@@ -986,6 +990,9 @@ fn to_table(a: &Analysis, args: &Args) -> String {
         };
         let w = weights[i].map_or("-".to_string(), |w| format!("{w:.1}%"));
         let _ = writeln!(o, "{:<wname$}  {:>24}  {:>8}", a.input.studies[i], cell, w);
+    }
+    if !a.omitted.is_empty() {
+        let _ = writeln!(o, "Omitted for a missing value ({} of {} studies): {}", a.omitted.len(), a.omitted.len() + a.input.lines.len(), omitted_text(&a.omitted));
     }
     let _ = writeln!(o);
     match &a.main {
@@ -1071,6 +1078,9 @@ fn to_table(a: &Analysis, args: &Args) -> String {
     if let Some(m) = &a.mods {
         let f = &m.fit;
         let _ = writeln!(o, "\nMeta-regression (k = {}, tau^2 = {:.4}, R^2 = {}):", f.k, f.tau2, m.r2.map_or("NA".into(), |r| format!("{r:.1}%")));
+        if !m.omitted.is_empty() {
+            let _ = writeln!(o, "  Omitted for a missing moderator: {}", omitted_text(&m.omitted));
+        }
         for (j, n) in m.coef_names.iter().enumerate() {
             let _ = writeln!(o, "  {n:<16} {:>10.4}  SE {:.4}  [{:.4}, {:.4}]  p = {}", f.beta[j], f.se[j], f.ci_lb[j], f.ci_ub[j], fmt_p(f.pval[j]));
         }
@@ -1094,8 +1104,8 @@ fn forest_of(a: &Analysis, args: &Args) -> ForestPlot {
                 None => (None, None, None),
             };
             let detail = match &a.data {
-                StudyData::Tables(t) => Some(format!("{}/{} vs {}/{}", t[i].ai, t[i].n1(), t[i].ci, t[i].n2())),
-                StudyData::Generic { .. } => None,
+                StudyValues::Tables(t) => Some(format!("{}/{} vs {}/{}", t[i].ai, t[i].n1(), t[i].ci, t[i].n2())),
+                StudyValues::Generic { .. } => None,
             };
             ForestRow { label: a.input.studies[i].clone(), detail, estimate: est, ci_lb: lb, ci_ub: ub, weight_pct: weights[i] }
         })
@@ -1121,6 +1131,7 @@ fn forest_of(a: &Analysis, args: &Args) -> ForestPlot {
         rows,
         pooled,
         heterogeneity,
+        omitted_note: (!a.omitted.is_empty()).then(|| format!("Omitted for a missing value: {}", omitted_text(&a.omitted))),
     }
 }
 

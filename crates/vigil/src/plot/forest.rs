@@ -53,6 +53,9 @@ pub struct ForestPlot {
     pub pooled: PooledSummary,
     /// Heterogeneity line.
     pub heterogeneity: String,
+    /// A line under the plot naming the studies of the file that are not in it (omitted for a
+    /// missing value), so the rows shown are not mistaken for the whole file.
+    pub omitted_note: Option<String>,
 }
 
 const ROW_H: f64 = 24.0;
@@ -98,7 +101,7 @@ pub fn forest_svg(p: &ForestPlot) -> String {
     let y_pooled = TOP + (n + 0.8) * ROW_H;
     let y_pi = y_pooled + ROW_H;
     let y_axis = y_pi + ROW_H * 0.9;
-    let height = y_axis + 95.0;
+    let height = y_axis + if p.omitted_note.is_some() { 113.0 } else { 95.0 };
     let mut s = String::new();
     let _ = writeln!(s, r##"<?xml version="1.0" encoding="UTF-8"?>"##);
     let _ = writeln!(
@@ -188,6 +191,9 @@ pub fn forest_svg(p: &ForestPlot) -> String {
     let (left, right) = ("Favours treatment", "Favours control");
     let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#555">← {left}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{right} →</text>"##, sx(null) - 6.0, y_axis + 50.0, sx(null) + 6.0, y_axis + 50.0);
     let _ = writeln!(s, r##"<text class="heterogeneity" x="10" y="{:.1}">{}</text>"##, y_axis + 72.0, esc(&p.heterogeneity));
+    if let Some(note) = &p.omitted_note {
+        let _ = writeln!(s, r##"<text class="omitted" x="10" y="{:.1}">{}</text>"##, y_axis + 90.0, esc(note));
+    }
     s.push_str("</svg>\n");
     s
 }
