@@ -389,7 +389,10 @@ mod tests {
         b.finish()
     }
 
-    fn collect(set: &ReportSet, options: &InteractionOptions) -> (Vec<(u32, u32, u32, OmegaCounts)>, Vec<Vec<OmegaCounts>>, ItemsetSummary) {
+    /// Itemsets (drug 1, drug 2, event, total counts), their per-stratum counts, the summary.
+    type Collected = (Vec<(u32, u32, u32, OmegaCounts)>, Vec<Vec<OmegaCounts>>, ItemsetSummary);
+
+    fn collect(set: &ReportSet, options: &InteractionOptions) -> Collected {
         let mut rows = Vec::new();
         let mut strata = Vec::new();
         let summary = count_itemsets::<StoreError>(set, options, |b| {
