@@ -1,7 +1,10 @@
 //! Ω against the validation fixture of the Uppsala Monitoring Centre's pvOmega package
 //! (`../shared/oracle/pv/omega/omega_validation_data.csv`, 12 rows, three of them worked examples of
 //! Norén et al., Stat Med 2008;27:3057): Ω and Ω025 within 1.5e-4, the fixture's rounding to 4
-//! decimals (half a unit of the 4th decimal is 5e-5; 1.5e-4 leaves room for R's own qgamma).
+//! decimals). Measured: Ω within 4.9e-5 on every row (the rounding); Ω025 within 1.35e-4, beyond the
+//! rounding on rows 2, 4, 8, 11 and 12 (largest on row 12: 1.327935 here, 1.3278 in the fixture).
+//! The cause of that residual is not identified (vigil's gamma quantile agrees with openEBGM and
+//! PhViD quantiles to 1e-8 in `vigil-store/tests/oracle_pv.rs`); the rows beyond rounding are printed.
 //! Skips with a message when the fixture is absent, unless `VIGIL_REQUIRE_SHARED=1`.
 
 use std::path::Path;
@@ -24,6 +27,7 @@ fn pvomega_validation_fixture() {
     let counts_cols = ["nxyz", "nxy", "nxz", "nyz", "nx", "ny", "nz", "n"].map(col);
     let (want_omega, want_ci) = (col("expected_omega"), col("expected_ci"));
     let mut rows = 0;
+    let (mut worst_omega, mut worst_ci) = (0.0f64, 0.0f64);
     for rec in rdr.records() {
         let rec = rec.unwrap();
         let c = counts_cols.map(|i| rec[i].parse::<f64>().unwrap());
@@ -33,9 +37,15 @@ fn pvomega_validation_fixture() {
         assert!((o.omega - eo).abs() <= TOLERANCE, "row {} ({}): Ω {} vs {}", &rec[id], &rec[name], o.omega, eo);
         assert!((o.omega025 - eci).abs() <= TOLERANCE, "row {} ({}): Ω025 {} vs {}", &rec[id], &rec[name], o.omega025, eci);
         assert!(o.omega975 > o.omega && o.omega > o.omega025);
+        if (o.omega025 - eci).abs() > 5e-5 || (o.omega - eo).abs() > 5e-5 {
+            println!("row {}: beyond the 4th-decimal rounding: Ω {} vs {}, Ω025 {} vs {}", &rec[id], o.omega, eo, o.omega025, eci);
+        }
+        worst_omega = worst_omega.max((o.omega - eo).abs());
+        worst_ci = worst_ci.max((o.omega025 - eci).abs());
         rows += 1;
     }
     assert_eq!(rows, 12, "the fixture has 12 rows");
+    println!("largest absolute differences: Ω {worst_omega:.2e}, Ω025 {worst_ci:.2e}");
 }
 
 #[test]
