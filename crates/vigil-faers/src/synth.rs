@@ -19,6 +19,10 @@
 //! indication: restricting dupilumab's comparator to that indication shrinks its dermatitis-atopic
 //! PRR, while the eye signals stay).
 //!
+//! Planted drug–drug interactions (only with [`SynthConfig::interactions`], so that the default
+//! output for a seed is unchanged): see [`PLANTED_INTERACTIONS`] and [`PLANTED_CONFOUNDER`]. They
+//! are drawn from a random stream of their own, after the rest of each case.
+//!
 //! Planted time to onset: when a report's event date is a full date, the primary suspect's therapy
 //! start (THER `start_dt`, full date) lies `t` days before it, with `t` drawn from a Weibull law —
 //! shape [`DUPILUMAB_ONSET_WEIBULL`]`.0`, scale `.1` days for dupilumab (an early-failure pattern:
@@ -54,6 +58,56 @@ pub const PLANTED: &[(&str, f64, f64)] = &[
     ("Headache", 0.020, 1.0),
     ("Nausea", 0.020, 1.0),
 ];
+
+/// A planted interaction: (drug 1, drug 2, MedDRA PT, share of reports listing each drug,
+/// probability of the event per report without the combination, probability with both drugs).
+/// Each drug alone leaves the event at its background rate; only the combination raises it. Drug 1
+/// is listed as secondary suspect (SS), drug 2 as interacting (I). Chosen values (synthetic truth,
+/// not real-world figures).
+pub const PLANTED_INTERACTIONS: &[(&str, &str, &str, f64, f64, f64)] = &[
+    ("SYNTHETIC INTERACTOR A", "SYNTHETIC INTERACTOR B", "Rhabdomyolysis", 0.03, 0.002, 0.40),
+    ("SYNTHETIC INTERACTOR C", "SYNTHETIC INTERACTOR D", "Electrocardiogram QT prolonged", 0.03, 0.002, 0.25),
+];
+
+/// A planted single-drug confounder: (drug, companion, MedDRA PT, share of reports with the drug,
+/// share of those also listing the companion, background probability of the event, probability
+/// with the drug). The drug alone raises the event; the companion, often co-reported, does not, so
+/// (drug, companion, event) must not show as an interaction. Chosen values.
+pub const PLANTED_CONFOUNDER: (&str, &str, &str, f64, f64, f64, f64) =
+    ("SYNTHETIC CONFOUNDER E", "SYNTHETIC COMPANION F", "Hepatotoxicity", 0.03, 0.5, 0.002, 0.15);
+
+/// Adds the planted interactions and the confounder to one case (see [`PLANTED_INTERACTIONS`]).
+fn plant_interactions(rng: &mut fastrand::Rng, case: &mut Case) {
+    let add = |case: &mut Case, name: &str, role: &'static str| {
+        case.drugs.push((name.to_owned(), name.to_owned(), role, "Product used for unknown indication".to_owned()));
+    };
+    for (d1, d2, pt, share, background, combined) in PLANTED_INTERACTIONS {
+        let has1 = rng.f64() < *share;
+        let has2 = rng.f64() < *share;
+        if has1 {
+            add(case, d1, "SS");
+        }
+        if has2 {
+            add(case, d2, "I");
+        }
+        let p = if has1 && has2 { *combined } else { *background };
+        if rng.f64() < p {
+            case.events.push((*pt).to_owned());
+        }
+    }
+    let (drug, companion, pt, share, with_companion, background, with_drug) = PLANTED_CONFOUNDER;
+    let has = rng.f64() < share;
+    if has {
+        add(case, drug, "SS");
+    }
+    // The companion: with half the drug's reports, and as often again on its own.
+    if (has && rng.f64() < with_companion) || rng.f64() < share * with_companion {
+        add(case, companion, "SS");
+    }
+    if rng.f64() < if has { with_drug } else { background } {
+        case.events.push(pt.to_owned());
+    }
+}
 
 /// Share of reports with dupilumab as primary suspect.
 pub const DUPILUMAB_SHARE: f64 = 0.03;
@@ -106,11 +160,14 @@ pub struct SynthConfig {
     pub drugs: usize,
     /// Distinct background events (Zipf support).
     pub events: usize,
+    /// Also plant the drug–drug interactions of [`PLANTED_INTERACTIONS`] and the confounder of
+    /// [`PLANTED_CONFOUNDER`] (off by default: the files for a seed are otherwise unchanged).
+    pub interactions: bool,
 }
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        Self { reports: 20_000, seed: 1, first_quarter: Quarter { year: 2023, q: 1 }, quarters: 8, drugs: 2_000, events: 1_500 }
+        Self { reports: 20_000, seed: 1, first_quarter: Quarter { year: 2023, q: 1 }, quarters: 8, drugs: 2_000, events: 1_500, interactions: false }
     }
 }
 
@@ -441,9 +498,20 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
     for (_, ing) in AD_COMPARATORS {
         tsv.push_str(&format!("{ing}\tDermatitis atopic\t0.004\t{AD_COMPARATOR_DISEASE_RR}\n"));
     }
+    if cfg.interactions {
+        // Interaction rows: drug = "D1 + D2", relative_rate = rate with both / background rate.
+        for (d1, d2, pt, _, b, combined) in PLANTED_INTERACTIONS {
+            tsv.push_str(&format!("{d1} + {d2}\t{pt}\t{b}\t{}\n", combined / b));
+        }
+        let (drug, companion, pt, _, _, b, with_drug) = PLANTED_CONFOUNDER;
+        tsv.push_str(&format!("{drug}\t{pt}\t{b}\t{}\n", with_drug / b));
+        tsv.push_str(&format!("{drug} + {companion}\t{pt}\t{b}\t{}\n", with_drug / b));
+    }
     fs::write(&planted, tsv).map_err(|e| FaersError::io(&planted, e))?;
 
     let mut rng = fastrand::Rng::with_seed(cfg.seed);
+    // A stream of its own, so that planting interactions leaves every other draw as it was.
+    let mut interaction_rng = fastrand::Rng::with_seed(cfg.seed ^ 0x9E37_79B9_7F4A_7C15);
     let drug_z = Zipf::new(cfg.drugs.max(NAMED_DRUGS.len()), 1.0);
     let event_z = Zipf::new(cfg.events.max(NAMED_EVENTS.len()), 1.1);
     let mut summary = SynthSummary::default();
@@ -470,7 +538,10 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
         for _ in 0..n_here {
             let caseid = next_case;
             next_case += 1;
-            let (case, dupi) = make_case(&mut rng, caseid, q, &drug_z, &event_z, cfg);
+            let (mut case, dupi) = make_case(&mut rng, caseid, q, &drug_z, &event_z, cfg);
+            if cfg.interactions {
+                plant_interactions(&mut interaction_rng, &mut case);
+            }
             summary.dupilumab_cases += dupi as u64;
             let init = fda_date(&mut rng, q);
             summary.bytes += write_case(&mut files, &case, 1, q, &mut rng, &init).map_err(io)?;

@@ -9,6 +9,8 @@
 //! - [`disproportionality`]: PRR, ROR, Yates χ², the WHO-UMC shrinkage IC and the PhViD BCPNN IC.
 //! - [`mgps`]: the Multi-item Gamma Poisson Shrinker: the two-gamma-mixture prior, its
 //!   maximum-likelihood fit, optional squashing, and the posterior (EBGM, EB05, EB95).
+//! - [`omega`]: Ω, the shrinkage observed-to-expected measure of drug–drug interaction (Norén et al.
+//!   2008), with stratified expected counts.
 //! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile), and the
 //!   quantile of a gamma mixture that every interval reduces to.
 //! - [`incomplete_gamma`]: the regularised incomplete gamma functions with per-shape constants, the
@@ -33,6 +35,7 @@ pub mod disproportionality;
 pub mod incomplete_gamma;
 pub mod meta;
 pub mod mgps;
+pub mod omega;
 pub mod score;
 pub mod special;
 pub mod table;

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod interactions;
 pub mod input;
 pub mod reports;
 pub mod layout;

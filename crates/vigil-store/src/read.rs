@@ -149,6 +149,10 @@ pub enum Role {
     /// Primary or secondary suspect (`PS`, `SS`): the usual definition.
     #[default]
     Suspect,
+    /// Suspect or interacting (`PS`, `SS`, `I`): the drugs the Uppsala Monitoring Centre screens
+    /// for interactions (Hult et al., Drug Saf 2020;43:775–85; the default role filter of UMC's
+    /// pvOmega package).
+    SuspectOrInteracting,
     /// Every role (`PS`, `SS`, `C` concomitant, `I` interacting, `DN` not administered).
     All,
 }
@@ -160,6 +164,9 @@ impl Role {
         match self {
             Role::Ps => r.eq_ignore_ascii_case("PS"),
             Role::Suspect => r.eq_ignore_ascii_case("PS") || r.eq_ignore_ascii_case("SS"),
+            Role::SuspectOrInteracting => {
+                r.eq_ignore_ascii_case("PS") || r.eq_ignore_ascii_case("SS") || r.eq_ignore_ascii_case("I")
+            }
             Role::All => true,
         }
     }
@@ -171,8 +178,9 @@ impl std::str::FromStr for Role {
         match s.to_ascii_lowercase().as_str() {
             "ps" => Ok(Role::Ps),
             "suspect" => Ok(Role::Suspect),
+            "ps,ss,i" | "suspect,i" => Ok(Role::SuspectOrInteracting),
             "all" => Ok(Role::All),
-            other => Err(format!("unknown role {other:?}: expected ps, suspect or all")),
+            other => Err(format!("unknown role {other:?}: expected ps, suspect (ps,ss), ps,ss,i or all")),
         }
     }
 }

@@ -30,6 +30,9 @@ enum Command {
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
     #[command(after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet")]
     Signals(cmd::signals::Args),
+    /// Drug–drug interaction signals: Ω for every (drug 1, drug 2, event) of a store, in bounded memory.
+    #[command(after_help = "Examples:\n  vigil interactions --store faers-store --min-count 3 --format parquet --out interactions.parquet\n  vigil interactions --store faers-store --drug DUPILUMAB --min-count 3\n  vigil interactions --store faers-store --event RHABDOMYOLYSIS --stratify sex,age_group --format csv")]
+    Interactions(cmd::interactions::Args),
     /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
     #[command(after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store\n  vigil ingest e2b icsr-exports/ --store faers-store")]
     Ingest(cmd::ingest::Args),
@@ -57,6 +60,7 @@ fn main() -> std::process::ExitCode {
         Command::Signals(args) => cmd::signals::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Onset(args) => cmd::onset::run(args),
+        Command::Interactions(args) => cmd::interactions::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Store(args) => cmd::store::run(args),

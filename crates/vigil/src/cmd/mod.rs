@@ -2,6 +2,7 @@
 pub mod assess;
 pub mod signals;
 pub mod ingest;
+pub mod interactions;
 pub mod synth;
 pub mod demo;
 pub mod meta;

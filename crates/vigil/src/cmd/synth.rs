@@ -20,6 +20,10 @@ pub struct Args {
     /// Number of quarters, starting at 2023Q1.
     #[arg(long, default_value_t = 8)]
     quarters: usize,
+    /// Also plant drug–drug interactions (two drugs whose combination raises an event neither
+    /// raises alone) and a single-drug confounder, listed in PLANTED_SIGNALS.tsv.
+    #[arg(long)]
+    interactions: bool,
 }
 
 /// Runs `vigil synth`.
@@ -29,6 +33,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         seed: args.seed,
         quarters: args.quarters,
         first_quarter: Quarter { year: 2023, q: 1 },
+        interactions: args.interactions,
         ..SynthConfig::default()
     };
     let started = std::time::Instant::now();
