@@ -430,10 +430,13 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         if a < 1.0 {
             return Err(field_err(ca, format!("a = {a}: only observed pairs (a ≥ 1) are scored")));
         }
-        let total = a + b + c + d;
-        if total > MAX_COUNT as f64 {
-            return Err(field_err(cd, format!("a+b+c+d = {total} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly")));
+        // Summed as integers: each count is exact, but a float sum above 2^53 would round (2^53 + 1
+        // + 1 + 1 adds up to 2^53 in f64). Below the limit every partial sum is exact.
+        let exact_total: u64 = v.iter().map(|&x| x as u64).sum();
+        if exact_total > MAX_COUNT {
+            return Err(field_err(cd, format!("a+b+c+d = {exact_total} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly")));
         }
+        let total = a + b + c + d;
         match first_total {
             None => first_total = Some((total, line)),
             Some((t0, l0)) if t0 != total => {
