@@ -307,7 +307,9 @@ pub fn not_found<'a>(source: &str, what: &str, given: &str, names: impl IntoIter
     let nearest = nearest_names(given, names, 5);
     let scope = if filtered { format!("{what}s of the reports selected (role and other filters apply)") } else { format!("{what}s") };
     let hint = if nearest.is_empty() { String::new() } else { format!("; nearest names: {}", nearest.join(", ")) };
-    format!("{source}: {what} {given:?} not found among the {scope}{hint}")
+    // A brand name is the usual miss: the store keeps active ingredients.
+    let kind = if what == "drug" { "; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)" } else { "" };
+    format!("{source}: {what} {given:?} not found among the {scope}{hint}{kind}")
 }
 
 /// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
