@@ -58,12 +58,13 @@ impl Store {
             .collect()
     }
 
-    /// Checks that every batch in `batches` (batches that hold live reports) has its drugs and
-    /// reactions files: every ingest writes both for each batch it adds, so a missing one means
-    /// a damaged store, which must not read as "no reports" (the other child tables may be absent).
-    pub fn check_required_children(&self, batches: impl IntoIterator<Item = u32>) -> StoreResult<()> {
+    /// Checks that every batch in `batches` (batches that hold live reports) has its file of each
+    /// of `tables` that is drugs or reactions: every ingest writes both for each batch it adds, so
+    /// a missing one means a damaged store, which must not read as "no reports" (the other child
+    /// tables may legitimately be absent, and are not checked).
+    pub fn check_required_children(&self, batches: impl IntoIterator<Item = u32>, tables: &[ChildTable]) -> StoreResult<()> {
         for b in batches {
-            for table in [ChildTable::Drugs, ChildTable::Reactions] {
+            for &table in tables.iter().filter(|t| matches!(t, ChildTable::Drugs | ChildTable::Reactions)) {
                 let path = self.dir.join(table.dir_name()).join(batch_file_name(b));
                 if !path.exists() {
                     return Err(StoreError::Format(format!(
@@ -88,7 +89,7 @@ impl Store {
     pub fn read_live_children(&self, table: ChildTable, columns: &[&str]) -> StoreResult<Vec<RecordBatch>> {
         let live = self.live_keys()?;
         let batches: std::collections::BTreeSet<u32> = live.values().copied().collect();
-        self.check_required_children(batches)?;
+        self.check_required_children(batches, &[table])?;
         let mut want: Vec<&str> = vec!["primaryid", "batch"];
         want.extend(columns.iter().copied().filter(|c| *c != "primaryid" && *c != "batch"));
         let mut out = Vec::new();
@@ -383,7 +384,7 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             stratum_of.push(sid);
         }
     }
-    store.check_required_children(index.batches.keys().copied())?;
+    store.check_required_children(index.batches.keys().copied(), &[ChildTable::Drugs, ChildTable::Reactions])?;
     let n = report_ids.len();
     let mut excluded = vec![false; n];
 
