@@ -128,7 +128,7 @@ fn parse_count(raw: &str) -> Result<f64, String> {
         return Ok(n as f64);
     }
     let x: f64 = t.parse().map_err(|_| format!("{raw:?} is not a number"))?;
-    if !(x >= 0.0) || !x.is_finite() || x.fract() != 0.0 {
+    if x.is_nan() || x < 0.0 || !x.is_finite() || x.fract() != 0.0 {
         return Err(format!("{raw:?} is not a non-negative whole count"));
     }
     if x > MAX_COUNT as f64 {
