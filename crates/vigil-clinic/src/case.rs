@@ -778,6 +778,8 @@ pub enum TestResult {
 impl Case {
     /// Read a case from JSON text; `origin` names the source in errors (a path or `<stdin>`).
     pub fn from_json_str(text: &str, origin: &str) -> Result<Case, ClinicError> {
+        // A UTF-8 byte-order mark (Windows editors write one) is not JSON: skip it.
+        let text = text.strip_prefix('\u{feff}').unwrap_or(text);
         let case: Case = serde_json::from_str(text).map_err(|e| ClinicError::Json {
             origin: origin.to_string(),
             line: e.line(),

@@ -87,9 +87,11 @@ pub fn read_case_file(path: &std::path::Path) -> Result<Case, ClinicError> {
     let bytes = std::fs::read(path)
         .map_err(|e| ClinicError::Io { origin: path.display().to_string(), message: e.to_string() })?;
     let origin = path.display().to_string();
-    let first = bytes.iter().find(|b| !b.is_ascii_whitespace()).copied();
+    // A UTF-8 byte-order mark (written by Windows editors) does not decide the format.
+    let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
+    let first = body.iter().find(|b| !b.is_ascii_whitespace()).copied();
     if first == Some(b'<') {
-        e2b::import::from_xml_bytes(&bytes, &origin)
+        e2b::import::from_xml_bytes(body, &origin)
     } else {
         let text = String::from_utf8(bytes)
             .map_err(|e| ClinicError::Io { origin: origin.clone(), message: format!("not UTF-8: {e}") })?;

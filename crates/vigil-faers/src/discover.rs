@@ -120,7 +120,9 @@ impl InputFile {
     }
 }
 
-fn classify(name: &str, want_json: bool) -> Option<InputKind> {
+/// What a file called `name` (a path; the base name decides) holds: a FAERS/AERS table, a
+/// deleted-case list, or (with `want_json`) an openFDA JSON file; `None` for anything else.
+pub fn classify(name: &str, want_json: bool) -> Option<InputKind> {
     let base = name.rsplit(['/', '\\']).next().unwrap_or(name);
     let lower = base.to_ascii_lowercase();
     if want_json {
@@ -139,10 +141,25 @@ fn quarter_for(parts: &[&str]) -> Option<Quarter> {
 
 fn add_zip(path: &Path, want_json: bool, outer: &[String], out: &mut Vec<InputFile>) -> Result<(), FaersError> {
     let file = File::open(path).map_err(|e| FaersError::io(path, e))?;
-    let mut zip = zip::ZipArchive::new(BufReader::new(file))
-        .map_err(|e| FaersError::Input(format!("{}: not a readable zip: {e}", path.display())))?;
+    out.extend(inputs_in_zip(BufReader::new(file), path, want_json, outer)?);
+    Ok(())
+}
+
+/// The input files among the members of the zip archive read from `reader`, whose path is
+/// `archive` (used for the display names, the quarter and later reads). `outer` are the names of
+/// enclosing folders, innermost last. Every member name is accepted, whatever its bytes: names
+/// that are not UTF-8 are decoded lossily.
+pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
+    reader: R,
+    archive: &Path,
+    want_json: bool,
+    outer: &[String],
+) -> Result<Vec<InputFile>, FaersError> {
+    let mut out = Vec::new();
+    let mut zip = zip::ZipArchive::new(reader)
+        .map_err(|e| FaersError::Input(format!("{}: not a readable zip: {e}", archive.display())))?;
     for i in 0..zip.len() {
-        let member = zip.by_index(i).map_err(|e| FaersError::Input(format!("{}: {e}", path.display())))?;
+        let member = zip.by_index(i).map_err(|e| FaersError::Input(format!("{}: {e}", archive.display())))?;
         if member.is_dir() {
             continue;
         }
@@ -152,21 +169,21 @@ fn add_zip(path: &Path, want_json: bool, outer: &[String], out: &mut Vec<InputFi
         };
         let Some(kind) = classify(&name, want_json) else { continue };
         let mut parts: Vec<&str> = outer.iter().map(|s| s.as_str()).collect();
-        let zip_name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let zip_name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         parts.push(&zip_name);
         parts.extend(name.split('/'));
-        let display = format!("{}!{}", path.display(), name);
+        let display = format!("{}!{}", archive.display(), name);
         let synthetic = display.to_ascii_lowercase().contains("synthetic");
         out.push(InputFile {
             quarter: quarter_for(&parts),
             display,
-            location: Location::Zip { archive: path.to_owned(), index: i },
+            location: Location::Zip { archive: archive.to_owned(), index: i },
             kind,
             bytes: member.size(),
             synthetic,
         });
     }
-    Ok(())
+    Ok(out)
 }
 
 fn walk(path: &Path, want_json: bool, out: &mut Vec<InputFile>) -> Result<(), FaersError> {

@@ -140,18 +140,24 @@ pub(crate) struct Warnings {
 
 impl Warnings {
     fn add(&mut self, file: &str, line: u64, table: &str, field: &str, reason: String, raw: &str) {
-        *self.counts.entry(format!("{table}.{field}")).or_default() += 1;
+        self.add_at(file, line, table, field, field, reason, raw);
+    }
+    /// Counts a warning under `table.column` and lists it with `location` as its field (a column
+    /// name, or a JSON path for openFDA).
+    #[allow(clippy::too_many_arguments)]
+    pub(crate) fn add_at(&mut self, file: &str, line: u64, table: &str, column: &str, location: &str, reason: String, raw: &str) {
+        *self.counts.entry(format!("{table}.{column}")).or_default() += 1;
         if self.examples.len() < MAX_WARNING_EXAMPLES {
             self.examples.push(RowIssue {
                 file: file.to_owned(),
                 line,
-                field: Some(field.to_owned()),
+                field: Some(location.to_owned()),
                 reason,
                 raw: raw.to_owned(),
             });
         }
     }
-    fn merge(&mut self, o: Warnings) {
+    pub(crate) fn merge(&mut self, o: Warnings) {
         for (k, v) in o.counts {
             *self.counts.entry(k).or_default() += v;
         }

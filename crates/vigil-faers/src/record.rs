@@ -192,6 +192,10 @@ impl<R: BufRead> DollarReader<R> {
             header.pop();
         }
         let width = header.len();
+        if width == 0 {
+            // A header of only `$` (found by fuzzing: it made the run-on split divide by zero).
+            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line 1: the header has no column names"));
+        }
         let mut reader = Self { src, header, width, trailing, physical_line, line, carry: None, runon: None, bytes_read };
         reader.learn_trailing()?;
         Ok(Some(reader))

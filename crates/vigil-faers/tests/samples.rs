@@ -344,10 +344,11 @@ fn openfda_fixture() {
     assert_eq!(counts(&o, "indi"), (5, 5, 0, 0));
     assert_eq!(counts(&o, "ther"), (5, 5, 0, 0));
     assert_eq!(counts(&o, "outc"), (3, 3, 0, 0));
-    assert!(primaryids(&store).contains(&4_562_564));
-    assert_eq!(report_text(&store, 4_562_564, "sex").as_deref(), Some("F"));
-    assert_eq!(report_text(&store, 4_562_564, "age_years").as_deref(), Some("62.0"));
-    assert_eq!(report_text(&store, 4_562_564, "fda_dt").as_deref(), Some("20030407"));
+    // No safetyreportversion: primaryid = caseid × 1000 + 0 (`openfda::primaryid_of`).
+    assert!(primaryids(&store).contains(&4_562_564_000));
+    assert_eq!(report_text(&store, 4_562_564_000, "sex").as_deref(), Some("F"));
+    assert_eq!(report_text(&store, 4_562_564_000, "age_years").as_deref(), Some("62.0"));
+    assert_eq!(report_text(&store, 4_562_564_000, "fda_dt").as_deref(), Some("20030407"));
     // First suspect VIOXX → PS, the second → SS: with PS+SS one drug (the cleaned name VIOXX).
     let set = load_report_set(&store, &ReportQuery::default()).unwrap();
     assert_eq!(set.drugs.names(), ["VIOXX"]);

@@ -16,7 +16,7 @@ use arrow::array::{Array, Float64Array, StringArray};
 use arrow::datatypes::DataType;
 
 use crate::count::PairCounts;
-use crate::reports::{Dictionary, ReportSet, ReportSetBuilder};
+use crate::reports::{normalise_name, Dictionary, ReportSet, ReportSetBuilder};
 
 /// Accepted names of the drug column.
 pub const DRUG_NAMES: &[&str] = &["drug", "var1", "ingredient_std", "ingredient", "prod_ai", "drugname"];
@@ -25,11 +25,12 @@ pub const EVENT_NAMES: &[&str] = &["event", "var2", "reaction_pt", "pt"];
 /// Accepted names of the report id column.
 pub const ID_NAMES: &[&str] = &["id", "primaryid", "report_id", "caseid"];
 
-/// A problem with an input file. Displays as `FILE:LINE: column COL: message`.
+/// A problem with an input file. Displays as `FILE: line N, field COL: message`, the one error
+/// shape of vigil (the field is left out when the whole row is at fault).
 #[derive(Debug, thiserror::Error)]
 pub enum InputError {
     /// The file could not be opened or read.
-    #[error("{path}: {source}")]
+    #[error("{}: {source}", .path.display())]
     Io {
         /// The file.
         path: PathBuf,
@@ -37,7 +38,7 @@ pub enum InputError {
         source: std::io::Error,
     },
     /// The file's structure is wrong (no header, missing column, unreadable Parquet).
-    #[error("{path}: {message}")]
+    #[error("{}: {message}", .path.display())]
     File {
         /// The file.
         path: PathBuf,
@@ -45,7 +46,7 @@ pub enum InputError {
         message: String,
     },
     /// One field is wrong.
-    #[error("{path}:{line}: column {column}: {message}")]
+    #[error("{}: line {line}{}: {message}", .path.display(), field_part(.column))]
     Field {
         /// The file.
         path: PathBuf,
@@ -56,6 +57,11 @@ pub enum InputError {
         /// What is wrong, with the raw value.
         message: String,
     },
+}
+
+/// `, field COL` for an error about one column; nothing for a whole row (`-`).
+fn field_part(column: &str) -> String {
+    if column.is_empty() || column == "-" { String::new() } else { format!(", field {column}") }
 }
 
 /// What an input file holds.
@@ -80,8 +86,16 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
     let table = if matches!(path.extension().and_then(|e| e.to_str()), Some("parquet" | "pq")) {
         read_parquet_table(path)?
     } else {
-        read_csv_table(path)?
+        let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
+        read_csv_table(path, std::io::BufReader::new(file))?
     };
+    from_table(path, &table, stratify)
+}
+
+/// Reads CSV count-table input from `reader` as [`read_counts_file`] reads a CSV file; `path`
+/// names the input in errors.
+pub fn read_counts_csv<R: std::io::Read>(reader: R, path: &Path, stratify: &[String]) -> Result<CountsInput, InputError> {
+    let table = read_csv_table(path, reader)?;
     from_table(path, &table, stratify)
 }
 
@@ -91,6 +105,36 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
 enum Column {
     Text { codes: Vec<u32>, values: Vec<String>, index: ahash::AHashMap<String, u32> },
     Number(Vec<f64>),
+    /// An integer Parquet column, kept exact (a cast to f64 would round values above 2^53);
+    /// `i64::MIN` marks a null.
+    Integer(Vec<i64>),
+}
+
+/// The largest count accepted: 2^53, above which not every whole number is an f64, so a larger
+/// count would be silently rounded.
+pub const MAX_COUNT: u64 = 1 << 53;
+
+/// Reads a count given as text: a whole number written with digits (or as a whole float such as
+/// `12.0` or `1e3`), from 0 to [`MAX_COUNT`]. `Err` is the message.
+fn parse_count(raw: &str) -> Result<f64, String> {
+    let t = raw.trim();
+    if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
+        // Digits only: compared exactly, never through a rounded f64.
+        let too_big = || format!("{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly");
+        let n: u128 = t.parse().map_err(|_| too_big())?;
+        if n > u128::from(MAX_COUNT) {
+            return Err(too_big());
+        }
+        return Ok(n as f64);
+    }
+    let x: f64 = t.parse().map_err(|_| format!("{raw:?} is not a number"))?;
+    if x.is_nan() || x < 0.0 || !x.is_finite() || x.fract() != 0.0 {
+        return Err(format!("{raw:?} is not a non-negative whole count"));
+    }
+    if x > MAX_COUNT as f64 {
+        return Err(format!("{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly"));
+    }
+    Ok(x)
 }
 
 impl Column {
@@ -117,7 +161,7 @@ impl Column {
     fn dictionary(&self) -> Option<(&[String], &[u32])> {
         match self {
             Column::Text { codes, values, .. } => Some((values, codes)),
-            Column::Number(_) => None,
+            Column::Number(_) | Column::Integer(_) => None,
         }
     }
 
@@ -125,6 +169,7 @@ impl Column {
         match self {
             Column::Text { codes, .. } => codes.len(),
             Column::Number(v) => v.len(),
+            Column::Integer(v) => v.len(),
         }
     }
 
@@ -132,17 +177,19 @@ impl Column {
         match self {
             Column::Text { codes, values, .. } => std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str()),
             Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() { String::new() } else { v[i].to_string() }),
+            Column::Integer(v) => std::borrow::Cow::Owned(if v[i] == i64::MIN { String::new() } else { v[i].to_string() }),
         }
     }
 
-    /// The value as a number, or the raw text when it is not one.
-    fn number(&self, i: usize) -> Result<f64, String> {
+    /// The value as a count (a whole number from 0 to 2^53), or what is wrong with it.
+    fn count(&self, i: usize) -> Result<f64, String> {
         match self {
-            Column::Text { .. } => {
-                let t = self.text(i);
-                t.trim().parse().map_err(|_| t.into_owned())
-            }
-            Column::Number(v) => if v[i].is_nan() { Err(String::new()) } else { Ok(v[i]) },
+            Column::Number(v) if v[i].is_nan() => Err("empty value".into()),
+            Column::Integer(v) if v[i] == i64::MIN => Err("empty value".into()),
+            // Numeric columns are checked without formatting each value as text.
+            Column::Integer(v) if (0..=MAX_COUNT as i64).contains(&v[i]) => Ok(v[i] as f64),
+            Column::Number(v) if v[i] >= 0.0 && v[i] <= MAX_COUNT as f64 && v[i].fract() == 0.0 => Ok(v[i]),
+            _ => parse_count(&self.text(i)),
         }
     }
 
@@ -150,6 +197,7 @@ impl Column {
         match self {
             Column::Text { .. } => self.text(i).trim().is_empty(),
             Column::Number(v) => v[i].is_nan(),
+            Column::Integer(v) => v[i] == i64::MIN,
         }
     }
 }
@@ -169,9 +217,8 @@ impl Table {
     }
 }
 
-fn read_csv_table(path: &Path) -> Result<Table, InputError> {
-    let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(std::io::BufReader::new(file));
+fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, InputError> {
+    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers: Vec<String> = rdr
         .headers()
         .map_err(|e| InputError::File { path: path.to_owned(), message: format!("cannot read the header: {e}") })?
@@ -223,7 +270,14 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
                 .schema()
                 .fields()
                 .iter()
-                .map(|f| if f.data_type().is_numeric() { Column::Number(Vec::new()) } else { Column::new_text() })
+                .map(|f| match f.data_type() {
+                    // Integers that fit i64 exactly; UInt64 as text (it may exceed i64).
+                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
+                        Column::Integer(Vec::new())
+                    }
+                    t if t.is_numeric() && *t != DataType::UInt64 => Column::Number(Vec::new()),
+                    _ => Column::new_text(),
+                })
                 .collect();
         }
         for (col, target) in batch.columns().iter().zip(columns.iter_mut()) {
@@ -232,6 +286,11 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
                     let cast = arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
                     let f = cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64 gives a Float64Array");
                     v.extend((0..f.len()).map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) }));
+                }
+                Column::Integer(v) => {
+                    let cast = arrow::compute::cast(col, &DataType::Int64).map_err(|e| bad(&e))?;
+                    let n = cast.as_any().downcast_ref::<arrow::array::Int64Array>().expect("cast to Int64 gives an Int64Array");
+                    v.extend((0..n.len()).map(|i| if n.is_null(i) { i64::MIN } else { n.value(i) }));
                 }
                 text @ Column::Text { .. } => {
                     let cast = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
@@ -270,7 +329,23 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             Ok(())
         }
     };
-    if let Some(id) = t.find(ID_NAMES) {
+    let id_column = t.find(ID_NAMES);
+    let all_cells = cells.iter().all(Option::is_some);
+    let column_list = |cols: &[Option<usize>]| cols.iter().flatten().map(|&c| t.headers[c].as_str()).collect::<Vec<_>>().join(", ");
+    if let (Some(id), true) = (id_column, all_cells) {
+        // Both shapes are complete: guessing one would silently drop the other's columns.
+        let ambiguous = format!(
+            "ambiguous input: report-level columns ({}) and aggregated columns ({}) are both present; keep {} for report rows or a, b, c, d for 2×2 tables",
+            column_list(&[Some(id), Some(drug), Some(event)]),
+            column_list(&[Some(drug), Some(event), cells[0], cells[1], cells[2], cells[3]]),
+            t.headers[id]
+        );
+        return Err(match t.header_line {
+            Some(line) => InputError::Field { path: path.to_owned(), line, column: t.headers[id].clone(), message: ambiguous },
+            None => InputError::File { path: path.to_owned(), message: ambiguous },
+        });
+    }
+    if let Some(id) = id_column {
         let strata: Vec<usize> = stratify
             .iter()
             .map(|s| t.find(&[s.as_str()]).ok_or_else(|| missing(s, &[s.as_str()])))
@@ -296,7 +371,10 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
                     message: format!("report {rid:?} is in stratum {label:?} here but {:?} on line {}", entry.1, entry.2),
                 });
             }
-            entry.0.push((t.columns[drug].text(i).into_owned(), t.columns[event].text(i).into_owned()));
+            // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
+            // `DUPILUMAB ` are one drug; blank names were refused above.
+            let name = |c: usize| normalise_name(&t.columns[c].text(i)).unwrap_or_default();
+            entry.0.push((name(drug), name(event)));
         }
         let mut b = ReportSetBuilder::new();
         for rid in &order {
@@ -330,9 +408,9 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         match t.columns[col].dictionary() {
             Some((values, codes)) => {
                 let code = codes[i] as usize;
-                *ids[code].get_or_insert_with(|| dict.intern(&values[code]))
+                *ids[code].get_or_insert_with(|| dict.intern(&normalise_name(&values[code]).unwrap_or_default()))
             }
-            None => dict.intern(&t.columns[col].text(i)),
+            None => dict.intern(&normalise_name(&t.columns[col].text(i)).unwrap_or_default()),
         }
     };
     let mut counts = PairCounts::default();
@@ -346,15 +424,17 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         empty(event, i)?;
         let mut v = [0.0; 4];
         for (k, &c) in [ca, cb, cc, cd].iter().enumerate() {
-            let x = t.columns[c].number(i).map_err(|raw| field_err(c, format!("{raw:?} is not a number")))?;
-            if !(x >= 0.0) || !x.is_finite() || x.fract() != 0.0 {
-                return Err(field_err(c, format!("{:?} is not a non-negative whole count", t.columns[c].text(i))));
-            }
-            v[k] = x;
+            v[k] = t.columns[c].count(i).map_err(|message| field_err(c, message))?;
         }
         let [a, b, c, d] = v;
         if a < 1.0 {
             return Err(field_err(ca, format!("a = {a}: only observed pairs (a ≥ 1) are scored")));
+        }
+        // Summed as integers: each count is exact, but a float sum above 2^53 would round (2^53 + 1
+        // + 1 + 1 adds up to 2^53 in f64). Below the limit every partial sum is exact.
+        let exact_total: u64 = v.iter().map(|&x| x as u64).sum();
+        if exact_total > MAX_COUNT {
+            return Err(field_err(cd, format!("a+b+c+d = {exact_total} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly")));
         }
         let total = a + b + c + d;
         match first_total {
@@ -372,7 +452,7 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             }
             match margins[id as usize] {
                 Some((m0, l0)) if m0 != margin => {
-                    return Err(field_err(col, format!("{what} = {margin}, but {m0} for the same name on line {l0}")))
+                    return Err(field_err(col, format!("{what} = {margin}, but {m0} for the same name on line {l0} (names compare trimmed and in upper case)")))
                 }
                 None => margins[id as usize] = Some((margin, line)),
                 _ => {}
@@ -395,8 +475,10 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             path: path.to_owned(),
             line: t.lines[second],
             column: t.headers[event].clone(),
+            // One 2×2 table per pair: two rows cannot be summed (b, c and d are counted against the
+            // whole database in each), so a pair given twice, also in another letter case, is refused.
             message: format!(
-                "pair {:?} / {:?} already given on line {}",
+                "pair {:?} / {:?} already given on line {} (names compare trimmed and in upper case)",
                 drugs.name(counts.drug[second]),
                 events.name(counts.event[second]),
                 t.lines[first]

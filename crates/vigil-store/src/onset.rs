@@ -9,6 +9,7 @@ use arrow::datatypes::UInt64Type;
 use crate::layout::ChildTable;
 use crate::read::{Role, Store};
 use crate::layout::StoreResult;
+use crate::reports::normalise_name;
 
 /// The dates of one report with the drug and the event, as stored (`YYYY`, `YYYYMM` or `YYYYMMDD`).
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -28,15 +29,15 @@ pub struct OnsetDates {
 /// Only full dates are compared for "earliest"; a partial date is kept when it is the only one.
 pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -> StoreResult<Vec<OnsetDates>> {
     let store = Store::open(store_dir)?;
-    let drug = drug.to_uppercase();
-    let event = event.to_uppercase();
+    let drug = normalise_name(drug).unwrap_or_default();
+    let event = normalise_name(event).unwrap_or_default();
     // Reports with the event.
     let mut with_event: HashMap<u64, ()> = HashMap::new();
     for rb in store.read_live_children(ChildTable::Reactions, &["pt"])? {
         let pid = rb.column(0).as_primitive::<UInt64Type>();
         let pt = rb.column(rb.schema().index_of("pt")?).as_string::<i32>();
         for i in 0..rb.num_rows() {
-            if !pt.is_null(i) && pt.value(i).trim().to_uppercase() == event {
+            if !pt.is_null(i) && normalise_name(pt.value(i)).is_some_and(|p| p == event) {
                 with_event.insert(pid.value(i), ());
             }
         }
@@ -53,7 +54,7 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
             let p = pid.value(i);
             if with_event.contains_key(&p)
                 && !ingredient.is_null(i)
-                && ingredient.value(i).to_uppercase() == drug
+                && normalise_name(ingredient.value(i)).is_some_and(|d| d == drug)
                 && role.admits(if role_cod.is_null(i) { "" } else { role_cod.value(i) })
             {
                 seqs.entry(p).or_default().push(if seq.is_null(i) { String::new() } else { seq.value(i).to_owned() });
@@ -102,4 +103,32 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
     }
     out.sort_by_key(|o| o.primaryid);
     Ok(out)
+}
+
+/// The distinct drug names (ingredients of the live drug rows admitted by `role`) and event names
+/// (PTs of the live reactions) of a store, normalised and sorted: what `drug` and `event` of
+/// [`load_onset_dates`] are matched against, for "not found" messages.
+pub fn store_names(store_dir: &Path, role: Role) -> StoreResult<(Vec<String>, Vec<String>)> {
+    let store = Store::open(store_dir)?;
+    let mut drugs = std::collections::BTreeSet::new();
+    for rb in store.read_live_children(ChildTable::Drugs, &["role_cod", "ingredient"])? {
+        let s = rb.schema();
+        let role_cod = rb.column(s.index_of("role_cod")?).as_string::<i32>();
+        let ingredient = rb.column(s.index_of("ingredient")?).as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            if !ingredient.is_null(i) && role.admits(if role_cod.is_null(i) { "" } else { role_cod.value(i) }) {
+                drugs.extend(normalise_name(ingredient.value(i)));
+            }
+        }
+    }
+    let mut events = std::collections::BTreeSet::new();
+    for rb in store.read_live_children(ChildTable::Reactions, &["pt"])? {
+        let pt = rb.column(rb.schema().index_of("pt")?).as_string::<i32>();
+        for i in 0..rb.num_rows() {
+            if !pt.is_null(i) {
+                events.extend(normalise_name(pt.value(i)));
+            }
+        }
+    }
+    Ok((drugs.into_iter().collect(), events.into_iter().collect()))
 }

@@ -14,7 +14,7 @@ use crate::layout::{
     batch_file_name, current_version_dir, ChildTable, Manifest, StoreError, StoreResult,
     INGEST_REPORT_FILE, REPORTS_FILE,
 };
-use crate::reports::{ReportSet, ReportSetBuilder};
+use crate::reports::{normalise_name, ReportSet, ReportSetBuilder};
 use crate::write::read_manifest;
 
 /// An opened store: its live version directory and manifest.
@@ -58,6 +58,26 @@ impl Store {
             .collect()
     }
 
+    /// Checks that every batch in `batches` (batches that hold live reports) has its file of each
+    /// of `tables` that is drugs or reactions: every ingest writes both for each batch it adds, so
+    /// a missing one means a damaged store, which must not read as "no reports" (the other child
+    /// tables may legitimately be absent, and are not checked).
+    pub fn check_required_children(&self, batches: impl IntoIterator<Item = u32>, tables: &[ChildTable]) -> StoreResult<()> {
+        for b in batches {
+            for &table in tables.iter().filter(|t| matches!(t, ChildTable::Drugs | ChildTable::Reactions)) {
+                let path = self.dir.join(table.dir_name()).join(batch_file_name(b));
+                if !path.exists() {
+                    return Err(StoreError::Format(format!(
+                        "{}: missing: the store is damaged (batch {b} holds reports but this {} file is gone); restore the store or ingest its quarters again",
+                        path.display(),
+                        table.dir_name()
+                    )));
+                }
+            }
+        }
+        Ok(())
+    }
+
     /// Reads the reports table (all columns, or only `columns`).
     pub fn read_reports(&self, columns: Option<&[&str]>) -> StoreResult<Vec<RecordBatch>> {
         read_parquet(&self.dir.join(REPORTS_FILE), columns)
@@ -68,6 +88,8 @@ impl Store {
     /// first). Rows of superseded case versions are skipped.
     pub fn read_live_children(&self, table: ChildTable, columns: &[&str]) -> StoreResult<Vec<RecordBatch>> {
         let live = self.live_keys()?;
+        let batches: std::collections::BTreeSet<u32> = live.values().copied().collect();
+        self.check_required_children(batches, &[table])?;
         let mut want: Vec<&str> = vec!["primaryid", "batch"];
         want.extend(columns.iter().copied().filter(|c| *c != "primaryid" && *c != "batch"));
         let mut out = Vec::new();
@@ -100,7 +122,9 @@ impl Store {
 /// Reads a Parquet file, projecting to `columns` (in file order) when given.
 pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
-    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| StoreError::parquet(path, e))?;
+    // A file that is not valid Parquet (truncated, overwritten) is named as damaged.
+    let damaged = |e: &dyn std::fmt::Display| StoreError::Format(format!("{}: damaged store file (not readable as Parquet): {e}", path.display()));
+    let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(&e))?;
     let builder = match columns {
         Some(cols) => {
             let schema = builder.schema().clone();
@@ -116,10 +140,10 @@ pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<Re
         }
         None => builder,
     };
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(|e| StoreError::parquet(path, e))?;
+    let reader = builder.with_batch_size(64 * 1024).build().map_err(|e| damaged(&e))?;
     let mut out = Vec::new();
     for rb in reader {
-        out.push(rb?);
+        out.push(rb.map_err(|e| damaged(&e))?);
     }
     // A projection returns columns in file order; put them in the order asked for.
     if let Some(cols) = columns {
@@ -368,6 +392,7 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             stratum_of.push(sid);
         }
     }
+    store.check_required_children(index.batches.keys().copied(), &[ChildTable::Drugs, ChildTable::Reactions])?;
     let n = report_ids.len();
     let mut excluded = vec![false; n];
 
@@ -538,7 +563,7 @@ fn read_child_names(
                 let id = match lookup.get(name) {
                     Some(&id) => id,
                     None => {
-                        let upper = name.to_uppercase();
+                        let upper = normalise_name(name).unwrap_or_default();
                         let id = match lookup.get(&upper) {
                             Some(&id) => id,
                             None => {

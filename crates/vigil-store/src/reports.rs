@@ -5,6 +5,32 @@
 //! dense `u32` ids (compressed sparse rows), and the report's stratum. The ~100 M report–drug–event
 //! rows of FAERS are never materialised: the pairs are generated per report inside the kernel.
 
+/// A drug or event name as the store keeps it: trimmed and in upper case (ingredients and PTs
+/// compare case-insensitively: legacy AERS writes PTs in upper case, FAERS in mixed case). `None`
+/// for a blank name. Every reader of names (the store, `--counts` files, `--drug`/`--event`)
+/// goes through this one function.
+pub fn normalise_name(name: &str) -> Option<String> {
+    let t = name.trim();
+    (!t.is_empty()).then(|| t.to_uppercase())
+}
+
+/// Up to `k` of `names` closest to `wanted` (compared normalised), best first, for "not found"
+/// messages: names that start with or contain it come first, then the rest by Jaro–Winkler
+/// similarity (which favours a shared beginning, as in drug-name typos such as DUPILUMB).
+pub fn nearest_names<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>, k: usize) -> Vec<String> {
+    let want = normalise_name(wanted).unwrap_or_default();
+    let mut scored: Vec<(u8, f64, &str)> = names
+        .into_iter()
+        .map(|n| {
+            let rank = if n.starts_with(&want) { 0 } else if n.contains(&want) { 1 } else { 2 };
+            (rank, strsim::jaro_winkler(&want, n), n)
+        })
+        .collect();
+    scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(b.2)));
+    scored.dedup_by(|a, b| a.2 == b.2);
+    scored.into_iter().take(k).map(|(_, _, n)| n.to_owned()).collect()
+}
+
 /// Interns strings to dense ids `0, 1, 2, …` in order of first appearance.
 #[derive(Debug, Default, Clone)]
 pub struct Dictionary {

@@ -317,6 +317,6 @@ fn report_on_an_unknown_drug_is_a_clear_error() {
     let out = vigil().current_dir(dir.path()).args(["report", "--store", "store", "--drug", "Dupixent", "--out", "r"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("no report in the store has DUPIXENT") && err.contains("DUPILUMAB"), "{err}");
+    assert!(err.contains("drug \"Dupixent\" not found") && err.contains("nearest names: ") && err.contains("DUPILUMAB, not DUPIXENT"), "{err}");
     assert!(!dir.path().join("r/report.html").exists());
 }

@@ -202,17 +202,17 @@ fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
 #[test]
 fn bad_input_names_file_line_and_column() {
     let cases: &[(&str, &[&str], &[&str])] = &[
-        ("", &[], &["counts.csv:1:", "empty file"]),
-        ("drug,event,a,b,c,d\n", &[], &["counts.csv:2:", "no rows"]),
-        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["counts.csv:1: column event: missing", "accepted names"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n", &[], &["counts.csv:3: column a", "\"two\" is not a number"]),
-        ("drug,event,a,b,c,d\nX,Y,1,-2,3,4\n", &[], &["counts.csv:2: column b", "non-negative"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n", &[], &["counts.csv:3: column d", "a+b+c+d = 11, but 10 on line 2"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,2,2,2,4\n", &[], &["counts.csv:3: column b", "a+b (the drug's reports) = 4, but 3"]),
-        ("id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n", &["--stratify", "sex"], &["counts.csv:3: column sex", "stratum"]),
-        ("id,drug,event\n1,X,Y\n2,,Z\n", &[], &["counts.csv:3: column drug", "empty value"]),
-        ("id,drug,event\n1,X,Y\n2,Z\n", &[], &["counts.csv:3", "2 fields, the header has 3"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n", &[], &["counts.csv:3: column event", "already given on line 2"]),
+        ("", &[], &["counts.csv: line 1:", "empty file"]),
+        ("drug,event,a,b,c,d\n", &[], &["counts.csv: line 2:", "no rows"]),
+        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["counts.csv: line 1, field event: missing", "accepted names"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n", &[], &["counts.csv: line 3, field a", "\"two\" is not a number"]),
+        ("drug,event,a,b,c,d\nX,Y,1,-2,3,4\n", &[], &["counts.csv: line 2, field b", "non-negative"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n", &[], &["counts.csv: line 3, field d", "a+b+c+d = 11, but 10 on line 2"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,2,2,2,4\n", &[], &["counts.csv: line 3, field b", "a+b (the drug's reports) = 4, but 3"]),
+        ("id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n", &["--stratify", "sex"], &["counts.csv: line 3, field sex", "stratum"]),
+        ("id,drug,event\n1,X,Y\n2,,Z\n", &[], &["counts.csv: line 3, field drug", "empty value"]),
+        ("id,drug,event\n1,X,Y\n2,Z\n", &[], &["counts.csv: line 3, field event: 2 fields, the header has 3"]),
+        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n", &[], &["counts.csv: line 3, field event", "already given on line 2"]),
     ];
     for (content, extra, needles) in cases {
         let (code, stderr) = run_on(content, extra);

@@ -5,7 +5,8 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use vigil_clinic::date::PartialDate;
 use vigil_clinic::onset::{analyse, histogram_svg, OnsetAnalysis, OnsetOptions, OnsetPair};
-use vigil_store::onset::load_onset_dates;
+use vigil_store::onset::{load_onset_dates, store_names};
+use vigil_store::reports::normalise_name;
 use vigil_store::read::Role;
 
 /// Time to onset of one drug–event pair: onset days (therapy start to event date, exact dates
@@ -57,6 +58,18 @@ pub fn onset_from_store(store: &std::path::Path, drug: &str, event: &str, role: 
 /// Runs `vigil onset`.
 pub fn run(args: Args) -> Result<()> {
     let a = onset_from_store(&args.store, &args.drug, &args.event, &args.role, args.max_days)?;
+    if a.counts.input == 0 {
+        // No report has both: say which name is absent from the store, with the nearest ones.
+        let role: Role = args.role.parse().map_err(anyhow::Error::msg)?;
+        let (drugs, events) = store_names(&args.store, role).with_context(|| format!("{}: reading the store", args.store.display()))?;
+        let source = args.store.display().to_string();
+        for (what, given, names) in [("drug", &args.drug, &drugs), ("event", &args.event, &events)] {
+            let wanted = normalise_name(given).unwrap_or_default();
+            if names.binary_search(&wanted).is_err() {
+                anyhow::bail!("{}", super::signals::not_found(&source, what, given, names.iter().map(String::as_str), what == "drug"));
+            }
+        }
+    }
     if let Some(path) = &args.svg {
         let svg = histogram_svg(&a.days, 7, &format!("{} → {}: days from therapy start to event", args.drug.to_uppercase(), args.event.to_uppercase()));
         super::signals::write_atomically(Some(path), svg.as_bytes())?;

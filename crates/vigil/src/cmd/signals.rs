@@ -16,6 +16,7 @@ use vigil_stats::score::{score_pairs_with, MgpsScores, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
 use vigil_store::read::{load_report_set, DateField, ReportQuery, Role};
+use vigil_store::reports::{nearest_names, normalise_name};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
 ///
@@ -258,15 +259,25 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         }
     };
     drop(fit_phase);
-    let drug_filter = args.drug.as_deref().map(str::to_uppercase);
-    let event_filter = args.event.as_deref().map(str::to_uppercase);
+    // Names compare as the store keeps them (trimmed, upper case). A name absent from the input is
+    // an error with the nearest names, not an empty table.
+    let source = args.counts.as_deref().or(args.store.as_deref()).map_or_else(String::new, |p| p.display().to_string());
+    let drug_filter = args.drug.as_deref().map(|d| normalise_name(d).unwrap_or_default());
+    let event_filter = args.event.as_deref().map(|e| normalise_name(e).unwrap_or_default());
+    for (what, wanted, names, given) in [("drug", &drug_filter, &drug_names, &args.drug), ("event", &event_filter, &event_names, &args.event)] {
+        if let (Some(w), Some(given)) = (wanted, given) {
+            if !names.iter().any(|n| n == w) {
+                bail!("{}", not_found(&source, what, given, names.iter().map(String::as_str), args.store.is_some()));
+            }
+        }
+    }
     let keep: Vec<usize> = if args.fit_only {
         Vec::new()
     } else {
         (0..counts.len())
             .filter(|&i| counts.a[i] >= args.min_count as f64)
-            .filter(|&i| drug_filter.as_ref().is_none_or(|d| drug_names[counts.drug[i] as usize].to_uppercase() == *d))
-            .filter(|&i| event_filter.as_ref().is_none_or(|e| event_names[counts.event[i] as usize].to_uppercase() == *e))
+            .filter(|&i| drug_filter.as_ref().is_none_or(|d| drug_names[counts.drug[i] as usize] == *d))
+            .filter(|&i| event_filter.as_ref().is_none_or(|e| event_names[counts.event[i] as usize] == *e))
             .collect()
     };
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
@@ -288,6 +299,17 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         event_names,
     };
     Ok((fit, selection))
+}
+
+/// The message for a drug or event name that is not in the input: what was asked, where it was
+/// looked for, and the nearest names there.
+pub fn not_found<'a>(source: &str, what: &str, given: &str, names: impl IntoIterator<Item = &'a str>, filtered: bool) -> String {
+    let nearest = nearest_names(given, names, 5);
+    let scope = if filtered { format!("{what}s of the reports selected (role and other filters apply)") } else { format!("{what}s") };
+    let hint = if nearest.is_empty() { String::new() } else { format!("; nearest names: {}", nearest.join(", ")) };
+    // A brand name is the usual miss: the store keeps active ingredients.
+    let kind = if what == "drug" { "; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)" } else { "" };
+    format!("{source}: {what} {given:?} not found among the {scope}{hint}{kind}")
 }
 
 /// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
@@ -440,16 +462,12 @@ pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 
 /// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
 /// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`
-/// (a closed pipe is not an error).
+/// (a closed pipe ends vigil quietly: see `main`).
 pub fn with_output(path: Option<&Path>, write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>) -> Result<()> {
     match path {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            let result = write(&mut out).and_then(|_| Ok(out.flush()?));
-            match result {
-                Err(e) if e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe) => Ok(()),
-                other => other.context("writing to standard output"),
-            }
+            write(&mut out).and_then(|_| Ok(out.flush()?)).context("writing to standard output")
         }
         Some(path) => {
             let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
