@@ -7,7 +7,7 @@ fuzz="$(cd "$(dirname "$0")" && pwd)"
 shared="${1:-$fuzz/../../shared}"
 faers="$shared/data/faers"
 corpus="$fuzz/corpus"
-targets=(case_json e2b_xml faers_rows quarter_discovery openfda_json counts_csv)
+targets=(case_json e2b_xml meta_csv faers_rows quarter_discovery openfda_json counts_csv)
 for t in "${targets[@]}"; do
   mkdir -p "$corpus/$t"
   if [ -d "$fuzz/seeds/$t" ]; then cp "$fuzz/seeds/$t"/* "$corpus/$t/"; fi

@@ -41,6 +41,8 @@ fn accuracy_on_diana_pairs() {
     let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
     let file = root.join("samples/diana_cleaned_sample_1000reports_to23Q1/derived_drugname_prodai_to_substance_pairs.csv");
     if !file.exists() {
+        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", file.display());
         println!("skipping: {} not found", file.display());
         return;
     }

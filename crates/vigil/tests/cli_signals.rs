@@ -16,6 +16,8 @@ fn shared(rel: &str) -> Option<PathBuf> {
     if p.exists() {
         Some(p)
     } else {
+        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
         eprintln!("skipping: {} not found", p.display());
         None
     }
