@@ -13,13 +13,23 @@ use vigil_stats::omega::{omega, omega_stratified, OmegaCounts};
 
 const TOLERANCE: f64 = 1.5e-4;
 
-#[test]
-fn pvomega_validation_fixture() {
+/// One fixture row: its id and name, the counts, and the expected Ω and Ω025 as printed.
+struct FixtureRow {
+    id: String,
+    name: String,
+    counts: OmegaCounts,
+    omega: f64,
+    omega025: f64,
+}
+
+/// The fixture's rows, or `None` (skip) when `../shared` is absent; a failure instead under
+/// `VIGIL_REQUIRE_SHARED=1` (CI).
+fn fixture() -> Option<Vec<FixtureRow>> {
     let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/pv/omega/omega_validation_data.csv");
     if !path.exists() {
         assert!(std::env::var("VIGIL_REQUIRE_SHARED").map_or(true, |v| v != "1"), "VIGIL_REQUIRE_SHARED=1 but {} is missing", path.display());
         eprintln!("skipping: {} not found", path.display());
-        return;
+        return None;
     }
     let mut rdr = csv::Reader::from_path(&path).unwrap();
     let headers = rdr.headers().unwrap().clone();
@@ -27,19 +37,36 @@ fn pvomega_validation_fixture() {
     let (id, name) = (col("id"), col("name"));
     let counts_cols = ["nxyz", "nxy", "nxz", "nyz", "nx", "ny", "nz", "n"].map(col);
     let (want_omega, want_ci) = (col("expected_omega"), col("expected_ci"));
+    let rows = rdr
+        .records()
+        .map(|rec| {
+            let rec = rec.unwrap();
+            let c = counts_cols.map(|i| rec[i].parse::<f64>().unwrap());
+            FixtureRow {
+                id: rec[id].to_string(),
+                name: rec[name].to_string(),
+                counts: OmegaCounts { n111: c[0], n11x: c[1], n1x1: c[2], nx11: c[3], n1xx: c[4], nx1x: c[5], nxx1: c[6], nxxx: c[7] },
+                omega: rec[want_omega].parse().unwrap(),
+                omega025: rec[want_ci].parse().unwrap(),
+            }
+        })
+        .collect();
+    Some(rows)
+}
+
+#[test]
+fn pvomega_validation_fixture() {
+    let Some(fixture) = fixture() else { return };
     let mut rows = 0;
     let (mut worst_omega, mut worst_ci) = (0.0f64, 0.0f64);
-    for rec in rdr.records() {
-        let rec = rec.unwrap();
-        let c = counts_cols.map(|i| rec[i].parse::<f64>().unwrap());
-        let counts = OmegaCounts { n111: c[0], n11x: c[1], n1x1: c[2], nx11: c[3], n1xx: c[4], nx1x: c[5], nxx1: c[6], nxxx: c[7] };
-        let o = omega(&counts).unwrap_or_else(|e| panic!("row {} ({}): {e}", &rec[id], &rec[name]));
-        let (eo, eci) = (rec[want_omega].parse::<f64>().unwrap(), rec[want_ci].parse::<f64>().unwrap());
-        assert!((o.omega - eo).abs() <= TOLERANCE, "row {} ({}): Ω {} vs {}", &rec[id], &rec[name], o.omega, eo);
-        assert!((o.omega025 - eci).abs() <= TOLERANCE, "row {} ({}): Ω025 {} vs {}", &rec[id], &rec[name], o.omega025, eci);
+    for row in &fixture {
+        let o = omega(&row.counts).unwrap_or_else(|e| panic!("row {} ({}): {e}", row.id, row.name));
+        let (eo, eci) = (row.omega, row.omega025);
+        assert!((o.omega - eo).abs() <= TOLERANCE, "row {} ({}): Ω {} vs {}", row.id, row.name, o.omega, eo);
+        assert!((o.omega025 - eci).abs() <= TOLERANCE, "row {} ({}): Ω025 {} vs {}", row.id, row.name, o.omega025, eci);
         assert!(o.omega975 > o.omega && o.omega > o.omega025);
         if (o.omega025 - eci).abs() > 5e-5 || (o.omega - eo).abs() > 5e-5 {
-            println!("row {}: beyond the 4th-decimal rounding: Ω {} vs {}, Ω025 {} vs {}", &rec[id], o.omega, eo, o.omega025, eci);
+            println!("row {}: beyond the 4th-decimal rounding: Ω {} vs {}, Ω025 {} vs {}", row.id, o.omega, eo, o.omega025, eci);
         }
         worst_omega = worst_omega.max((o.omega - eo).abs());
         worst_ci = worst_ci.max((o.omega025 - eci).abs());
@@ -98,22 +125,10 @@ fn exact_quantiles_against_an_independent_evaluation() {
         (4.0334698643475724, 3.003327418435292, 4.7900408372190673),
         (2.8554002881760641, 1.3279346607901172, 3.8501478049029972),
     ];
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/pv/omega/omega_validation_data.csv");
-    if !path.exists() {
-        assert!(std::env::var("VIGIL_REQUIRE_SHARED").map_or(true, |v| v != "1"), "VIGIL_REQUIRE_SHARED=1 but {} is missing", path.display());
-        eprintln!("skipping: {} not found", path.display());
-        return;
-    }
-    let mut rdr = csv::Reader::from_path(&path).unwrap();
-    let headers = rdr.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name} missing"));
-    let counts_cols = ["nxyz", "nxy", "nxz", "nyz", "nx", "ny", "nz", "n"].map(col);
-    let records: Vec<_> = rdr.records().map(Result::unwrap).collect();
-    assert_eq!(records.len(), EXACT.len());
-    for (row, (rec, want)) in records.iter().zip(EXACT).enumerate() {
-        let c = counts_cols.map(|i| rec[i].parse::<f64>().unwrap());
-        let counts = OmegaCounts { n111: c[0], n11x: c[1], n1x1: c[2], nx11: c[3], n1xx: c[4], nx1x: c[5], nxx1: c[6], nxxx: c[7] };
-        let o = omega(&counts).unwrap();
+    let Some(fixture) = fixture() else { return };
+    assert_eq!(fixture.len(), EXACT.len());
+    for (row, (fixture_row, want)) in fixture.iter().zip(EXACT).enumerate() {
+        let o = omega(&fixture_row.counts).unwrap();
         for (what, got, exact) in [("Ω", o.omega, want.0), ("Ω025", o.omega025, want.1), ("Ω975", o.omega975, want.2)] {
             assert!((got - exact).abs() <= 1e-9 * exact.abs().max(1.0), "row {}: {what} {got} vs mpmath {exact}", row + 1);
         }
