@@ -333,6 +333,22 @@ pub struct AuditSummary {
     pub patient_id: Option<i64>,
 }
 
+impl AuditSummary {
+    /// Decodes the summary columns of an `audit_log` row joined with `users`.
+    fn from_row(r: &sqlx::any::AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Self {
+            id: r.try_get("id")?,
+            user_id: r.try_get("user_id")?,
+            username: r.try_get("username")?,
+            at: r.try_get("at")?,
+            action: r.try_get("action")?,
+            entity: r.try_get("entity")?,
+            entity_id: r.try_get("entity_id")?,
+            patient_id: r.try_get("patient_id")?,
+        })
+    }
+}
+
 /// The audit log for the admin, newest first (at most `limit` rows): no before/after content.
 pub async fn audit_summaries(state: &AppState, limit: i64) -> Result<Vec<AuditSummary>, AppError> {
     let rows = sqlx::query(
@@ -342,40 +358,16 @@ pub async fn audit_summaries(state: &AppState, limit: i64) -> Result<Vec<AuditSu
     .bind(limit)
     .fetch_all(&state.db.pool)
     .await?;
-    rows.iter()
-        .map(|r| {
-            Ok(AuditSummary {
-                id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                username: r.try_get("username")?,
-                at: r.try_get("at")?,
-                action: r.try_get("action")?,
-                entity: r.try_get("entity")?,
-                entity_id: r.try_get("entity_id")?,
-                patient_id: r.try_get("patient_id")?,
-            })
-        })
-        .collect::<Result<_, sqlx::Error>>()
-        .map_err(AppError::from)
+    rows.iter().map(AuditSummary::from_row).collect::<Result<_, sqlx::Error>>().map_err(AppError::from)
 }
 
-/// One audit-log row with its content, for the record's clinicians.
+/// One audit-log row with its content, for the record's clinicians: the admin's summary and the
+/// before/after rows.
 #[derive(Debug, Serialize)]
 pub struct AuditEntry {
-    /// Row id.
-    pub id: i64,
-    /// Who (user id; none for the bootstrap).
-    pub user_id: Option<i64>,
-    /// Their login name.
-    pub username: Option<String>,
-    /// When (RFC 3339, UTC).
-    pub at: String,
-    /// What.
-    pub action: String,
-    /// Which table.
-    pub entity: String,
-    /// Which row.
-    pub entity_id: Option<i64>,
+    /// Who did what to which row and when.
+    #[serde(flatten)]
+    pub summary: AuditSummary,
     /// The row before (JSON text).
     pub before: Option<serde_json::Value>,
     /// The row after.
@@ -385,7 +377,7 @@ pub struct AuditEntry {
 /// The audit log of one patient's record with before/after content, newest first (at most `limit` rows).
 pub async fn record_audit_entries(state: &AppState, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
     let rows = sqlx::query(
-        "SELECT a.id, a.user_id, u.username, a.at, a.action, a.entity, a.entity_id, a.before_json, a.after_json \
+        "SELECT a.id, a.user_id, u.username, a.at, a.action, a.entity, a.entity_id, a.patient_id, a.before_json, a.after_json \
          FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT $2",
     )
     .bind(patient_id)
@@ -396,13 +388,7 @@ pub async fn record_audit_entries(state: &AppState, patient_id: i64, limit: i64)
     rows.iter()
         .map(|r| {
             Ok(AuditEntry {
-                id: r.try_get("id")?,
-                user_id: r.try_get("user_id")?,
-                username: r.try_get("username")?,
-                at: r.try_get("at")?,
-                action: r.try_get("action")?,
-                entity: r.try_get("entity")?,
-                entity_id: r.try_get("entity_id")?,
+                summary: AuditSummary::from_row(r)?,
                 before: parse(r.try_get("before_json")?),
                 after: parse(r.try_get("after_json")?),
             })

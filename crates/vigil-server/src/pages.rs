@@ -834,42 +834,33 @@ pub async fn admin_user_submit(State(state): State<AppState>, PageUser(user): Pa
 
 /// `POST /admin/assignments`.
 pub async fn admin_assign_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
-    let form = FormData::parse(&body)?;
-    form.check_csrf(&user)?;
-    auth::require_role(&user, Role::Admin)?;
-    let mut errors = Vec::new();
-    let a = api::NewAssignment {
-        clinician_id: integer(&form, "clinician_id", "clinician_id", &mut errors),
-        patient_id: integer(&form, "patient_id", "patient_id", &mut errors),
-    };
-    if errors.is_empty() {
-        match api::assign(&state, user.id, &a).await {
-            Ok(()) => return Ok(back_to("/admin".into())),
-            Err(AppError::Validation(e)) => errors = e,
-            Err(e) => return Err(e.into()),
-        }
-    }
-    admin_page(&state, &user, errors).await
+    admin_assignment_submit(&state, &user, &body, true).await
 }
 
 /// `POST /admin/assignments/remove`.
 pub async fn admin_unassign_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
-    let form = FormData::parse(&body)?;
-    form.check_csrf(&user)?;
-    auth::require_role(&user, Role::Admin)?;
+    admin_assignment_submit(&state, &user, &body, false).await
+}
+
+/// The two assignment forms: assign (`assign = true`) or unassign a clinician from a patient.
+async fn admin_assignment_submit(state: &AppState, user: &CurrentUser, body: &Bytes, assign: bool) -> Result<Response, PageError> {
+    let form = FormData::parse(body)?;
+    form.check_csrf(user)?;
+    auth::require_role(user, Role::Admin)?;
     let mut errors = Vec::new();
     let a = api::NewAssignment {
         clinician_id: integer(&form, "clinician_id", "clinician_id", &mut errors),
         patient_id: integer(&form, "patient_id", "patient_id", &mut errors),
     };
     if errors.is_empty() {
-        match api::unassign(&state, user.id, &a).await {
+        let done = if assign { api::assign(state, user.id, &a).await } else { api::unassign(state, user.id, &a).await };
+        match done {
             Ok(()) => return Ok(back_to("/admin".into())),
             Err(AppError::Validation(e)) => errors = e,
             Err(e) => return Err(e.into()),
         }
     }
-    admin_page(&state, &user, errors).await
+    admin_page(state, user, errors).await
 }
 
 /// `POST /admin/users/{id}/active`: `active=no` deactivates, `active=yes` reactivates.
