@@ -531,11 +531,19 @@ fn convert(
 pub fn parse_document(bytes: &[u8], file: &str, batch: u32, quarter_key: u32, normaliser: &DrugNormaliser) -> Result<OpenFdaDocument, FaersError> {
     // A UTF-8 byte-order mark is not JSON but some tools write one.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-    let doc: Value = serde_json::from_slice(bytes).map_err(|e| FaersError::Input(format!("{file}: line {}, column {}: not valid JSON: {e}", e.line(), e.column())))?;
-    let not_openfda = |what: String| {
-        FaersError::Input(format!(
-            "{file}: not an openFDA drug-event document: {what}; expected {{\"results\": [report, …]}}, an array of reports or one report object"
-        ))
+    let doc: Value = serde_json::from_slice(bytes).map_err(|e| FaersError::Located {
+        file: file.to_owned(),
+        line: e.line() as u64,
+        field: None,
+        reason: format!("column {}: not valid JSON: {e}", e.column()),
+    })?;
+    let not_openfda = |what: String| FaersError::Located {
+        file: file.to_owned(),
+        line: 1,
+        field: None,
+        reason: format!(
+            "not an openFDA drug-event document: {what}; expected {{\"results\": [report, …]}}, an array of reports or one report object"
+        ),
     };
     let (reports, prefix): (Vec<&Value>, &str) = match &doc {
         Value::Object(o) if o.contains_key("results") => match &o["results"] {

@@ -185,10 +185,10 @@ fn files_that_are_not_openfda_documents_are_errors() {
     ] {
         let err = parse_document(json.as_bytes(), "x.json", 1, 0, &normaliser).err().unwrap_or_else(|| panic!("{json} accepted"));
         let msg = err.to_string();
-        assert!(msg.starts_with("x.json: not an openFDA drug-event document: ") && msg.contains(why), "{json}: {msg}");
+        assert!(msg.starts_with("x.json: line 1: not an openFDA drug-event document: ") && msg.contains(why), "{json}: {msg}");
     }
     let err = parse_document(b"{\"results\": [\n{]}", "y.json", 1, 0, &normaliser).err().unwrap().to_string();
-    assert!(err.starts_with("y.json: line 2, column ") && err.contains("not valid JSON"), "{err}");
+    assert!(err.starts_with("y.json: line 2: column ") && err.contains("not valid JSON"), "{err}");
     // Through the ingest: an error, and no store version is written.
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("null.json");

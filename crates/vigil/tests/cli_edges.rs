@@ -253,3 +253,26 @@ fn case_json_with_a_byte_order_mark_is_accepted() {
     let text = |o: &Output, p: &Path| String::from_utf8_lossy(&o.stdout).replace(&p.display().to_string(), "CASE");
     assert_eq!(text(&out, &with_bom), text(&plain, &case));
 }
+
+/// Before: `vigil ingest openfda` on a file that is not an openFDA document (or not JSON) put
+/// "ingesting into STORE:" before the file, so the location was not first. Now the file and line
+/// come first, as everywhere, exit status 2, and no store is created.
+#[test]
+fn openfda_input_errors_put_the_file_and_line_first() {
+    let dir = tempfile::tempdir().unwrap();
+    let store = dir.path().join("store");
+    for (name, content, want) in [
+        ("number.json", "42", "number.json: line 1: not an openFDA drug-event document: the top level is a JSON number"),
+        ("empty.json", "", "empty.json: line 1: column 0: not valid JSON"),
+        ("broken.json", "{\n  \"results\": [\n  oops", "broken.json: line 3: column 3: not valid JSON"),
+    ] {
+        let path = dir.path().join(name);
+        std::fs::write(&path, content).unwrap();
+        let out = vigil().args(["ingest", "openfda"]).arg(&path).arg("--store").arg(&store).output().unwrap();
+        assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
+        let first = stderr(&out).lines().next().unwrap_or_default().to_owned();
+        let expected = format!("vigil: error: {}", path.display()).replace(name, want);
+        assert!(first.starts_with(&expected), "{name}: {first}");
+        assert!(!store.join("CURRENT").exists(), "{name}: a store version was written");
+    }
+}
