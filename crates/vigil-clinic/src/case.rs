@@ -913,6 +913,29 @@ impl Case {
                         return Err(bad(&format!("drugs[{k}].regimens[{n}].end"), format!("regimen end {end} is before its start {start}")));
                     }
                 }
+                // A regimen lies within the drug's administration: the drug's start is the first
+                // regimen's start and its stop the last regimen's end (G.k.4.r.4/5), so a regimen
+                // outside [start, stop] contradicts the drug's own dates.
+                if let (Some(reg_start), Some(first)) = (reg.start, d.start) {
+                    if reg_start.surely_before(&first) {
+                        return Err(bad(
+                            &format!("drugs[{k}].regimens[{n}].start"),
+                            format!("regimen start {reg_start} is before the drug's first administration {first} (drugs[{k}].start)"),
+                        ));
+                    }
+                }
+                if let Some(last) = d.stop {
+                    for (field, date) in [("start", reg.start), ("end", reg.end)] {
+                        if let Some(date) = date {
+                            if last.surely_before(&date) {
+                                return Err(bad(
+                                    &format!("drugs[{k}].regimens[{n}].{field}"),
+                                    format!("regimen {field} {date} is after the drug's last administration {last} (drugs[{k}].stop)"),
+                                ));
+                            }
+                        }
+                    }
+                }
             }
         }
         Ok(())

@@ -75,3 +75,34 @@ fn partial_dates_are_refused_only_when_the_order_is_certain() {
         common::example(name);
     }
 }
+
+/// Found by the `case_json` fuzz target: a regimen dated 2032–6300 on a drug stopped in 2024 was
+/// accepted, and its E2B export then failed to re-import ("last administration 2024-01-29 is before
+/// the first 2032-09-04") because E2B carries the drug's dates only through its regimens (G.k.4.r.4/5).
+#[test]
+fn regimen_outside_the_drugs_administration_is_refused() {
+    // psoriasiform example: drug 2023-09-04 → 2024-01-29; regimen 0 starts 2023-09-04.
+    let mut j = example_json("psoriasiform-prior-psoriasis.json");
+    j["drugs"][0]["regimens"][0]["start"] = "2032-09-04".into();
+    j["drugs"][0]["regimens"][0]["end"] = "2032-09-04".into();
+    let (field, message) = refused(&j);
+    assert_eq!(field, "drugs[0].regimens[0].start");
+    assert!(message.contains("2032-09-04") && message.contains("2024-01-29"), "{message}");
+
+    let mut j = example_json("psoriasiform-prior-psoriasis.json");
+    j["drugs"][0]["regimens"][0]["start"] = "2023-08-01".into(); // a month before the first administration
+    let (field, message) = refused(&j);
+    assert_eq!(field, "drugs[0].regimens[0].start");
+    assert!(message.contains("2023-08-01") && message.contains("2023-09-04"), "{message}");
+
+    let last = j["drugs"][0]["regimens"].as_array().unwrap().len() - 1;
+    let mut j = example_json("psoriasiform-prior-psoriasis.json");
+    j["drugs"][0]["regimens"][last]["end"] = "2024-03-01".into(); // after the stop 2024-01-29
+    let (field, _) = refused(&j);
+    assert_eq!(field, format!("drugs[0].regimens[{last}].end"));
+
+    // The same month as the stop is not certainly after it, so it is accepted.
+    let mut j = example_json("psoriasiform-prior-psoriasis.json");
+    j["drugs"][0]["regimens"][last]["end"] = "2024-01".into();
+    Case::from_json_str(&j.to_string(), "case.json").unwrap_or_else(|e| panic!("{e}"));
+}
