@@ -54,15 +54,28 @@ fn main() -> Result<()> {
     let n_drugs = (args.pairs / 300).max(10);
     let n_events = 20_000usize;
     // Zipf weights: drug d ∝ 1/(d+1)^0.9, event e ∝ 1/(e+1)^1.1.
-    let dw: Vec<f64> = (0..n_drugs).map(|d| 1.0 / ((d + 1) as f64).powf(0.9)).collect();
-    let ew: Vec<f64> = (0..n_events).map(|e| 1.0 / ((e + 1) as f64).powf(1.1)).collect();
+    let dw: Vec<f64> = (0..n_drugs)
+        .map(|d| 1.0 / ((d + 1) as f64).powf(0.9))
+        .collect();
+    let ew: Vec<f64> = (0..n_events)
+        .map(|e| 1.0 / ((e + 1) as f64).powf(1.1))
+        .collect();
     let (dsum, esum): (f64, f64) = (dw.iter().sum(), ew.iter().sum());
     // Reports per drug / event: each report has ~1.6 drugs and ~3.3 events on average.
     let n = args.reports as f64;
-    let n_drug: Vec<u64> = dw.iter().map(|w| ((1.6 * n * w / dsum).round() as u64).max(1)).collect();
-    let n_event: Vec<u64> = ew.iter().map(|w| ((3.3 * n * w / esum).round() as u64).max(1)).collect();
+    let n_drug: Vec<u64> = dw
+        .iter()
+        .map(|w| ((1.6 * n * w / dsum).round() as u64).max(1))
+        .collect();
+    let n_event: Vec<u64> = ew
+        .iter()
+        .map(|w| ((3.3 * n * w / esum).round() as u64).max(1))
+        .collect();
     // Pairs per drug, proportional to its weight, capped at the number of events.
-    let mut k: Vec<usize> = dw.iter().map(|w| ((args.pairs as f64 * w / dsum) as usize).clamp(1, n_events)).collect();
+    let mut k: Vec<usize> = dw
+        .iter()
+        .map(|w| ((args.pairs as f64 * w / dsum) as usize).clamp(1, n_events))
+        .collect();
     let mut total: usize = k.iter().sum();
     let mut d = 0;
     while total < args.pairs {
@@ -89,7 +102,14 @@ fn main() -> Result<()> {
     ]));
     let file = std::fs::File::create(&args.out)?;
     let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
-    let mut cols: (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>) = Default::default();
+    let mut cols: (
+        Vec<String>,
+        Vec<String>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+        Vec<i64>,
+    ) = Default::default();
     // 7919 is prime and does not divide 20,000, so start + j·7919 (mod 20,000) visits distinct events.
     for drug in 0..n_drugs {
         let start = (rng.next_u64() % n_events as u64) as usize;
@@ -98,10 +118,17 @@ fn main() -> Result<()> {
             let event = (start + j * 7919) % n_events;
             let expected = n_drug[drug] as f64 * n_event[event] as f64 / n;
             // Reporting ratio: log-normal around 1; counts ≥ 1 (only observed pairs are listed).
-            let rr = (0.8 * (-2.0 * rng.uniform().ln()).sqrt() * (std::f64::consts::TAU * rng.uniform()).cos()).exp();
+            let rr = (0.8
+                * (-2.0 * rng.uniform().ln()).sqrt()
+                * (std::f64::consts::TAU * rng.uniform()).cos())
+            .exp();
             let mean = (expected * rr).max(1e-9);
             // 1 + geometric with the given mean above 1.
-            let extra = if mean > 1.0 { (-(mean - 1.0) * rng.uniform().ln()).floor() } else { 0.0 };
+            let extra = if mean > 1.0 {
+                (-(mean - 1.0) * rng.uniform().ln()).floor()
+            } else {
+                0.0
+            };
             let cap = n_drug[drug].min(n_event[event]);
             let a = ((1.0 + extra) as u64).min(cap).max(1);
             let (nd, ne) = (n_drug[drug].max(a), n_event[event].max(a));
@@ -118,13 +145,31 @@ fn main() -> Result<()> {
     }
     flush(&mut writer, &schema, &mut cols)?;
     writer.close()?;
-    eprintln!("wrote {} pairs ({} drugs, {} events, n = {}) to {}", args.pairs, n_drugs, n_events, args.reports, args.out.display());
+    eprintln!(
+        "wrote {} pairs ({} drugs, {} events, n = {}) to {}",
+        args.pairs,
+        n_drugs,
+        n_events,
+        args.reports,
+        args.out.display()
+    );
     Ok(())
 }
 
-type Columns = (Vec<String>, Vec<String>, Vec<i64>, Vec<i64>, Vec<i64>, Vec<i64>);
+type Columns = (
+    Vec<String>,
+    Vec<String>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+);
 
-fn flush(writer: &mut parquet::arrow::ArrowWriter<std::fs::File>, schema: &Arc<Schema>, c: &mut Columns) -> Result<()> {
+fn flush(
+    writer: &mut parquet::arrow::ArrowWriter<std::fs::File>,
+    schema: &Arc<Schema>,
+    c: &mut Columns,
+) -> Result<()> {
     if c.0.is_empty() {
         return Ok(());
     }

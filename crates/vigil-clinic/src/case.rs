@@ -562,7 +562,10 @@ pub enum BodySite {
 impl BodySite {
     /// Head-and-neck sites (face, neck, scalp, eyelids).
     pub fn is_head_neck(self) -> bool {
-        matches!(self, BodySite::Face | BodySite::Neck | BodySite::Scalp | BodySite::Eyelids)
+        matches!(
+            self,
+            BodySite::Face | BodySite::Neck | BodySite::Scalp | BodySite::Eyelids
+        )
     }
 }
 
@@ -642,7 +645,10 @@ impl DechallengeAction {
 
     /// Stopping or pausing the drug (as opposed to lowering the exposure).
     pub fn is_withdrawal(self) -> bool {
-        matches!(self, DechallengeAction::Withdrawn | DechallengeAction::Interrupted)
+        matches!(
+            self,
+            DechallengeAction::Withdrawn | DechallengeAction::Interrupted
+        )
     }
 }
 
@@ -665,11 +671,17 @@ pub enum DechallengeResult {
 impl DechallengeResult {
     /// Improved or resolved.
     pub fn is_positive(self) -> bool {
-        matches!(self, DechallengeResult::Improved | DechallengeResult::Resolved)
+        matches!(
+            self,
+            DechallengeResult::Improved | DechallengeResult::Resolved
+        )
     }
     /// No change or worse.
     pub fn is_negative(self) -> bool {
-        matches!(self, DechallengeResult::NoChange | DechallengeResult::Worsened)
+        matches!(
+            self,
+            DechallengeResult::NoChange | DechallengeResult::Worsened
+        )
     }
 }
 
@@ -792,8 +804,10 @@ impl Case {
 
     /// Read a case from a JSON file.
     pub fn from_json_file(path: &Path) -> Result<Case, ClinicError> {
-        let text = std::fs::read_to_string(path)
-            .map_err(|e| ClinicError::Io { origin: path.display().to_string(), message: e.to_string() })?;
+        let text = std::fs::read_to_string(path).map_err(|e| ClinicError::Io {
+            origin: path.display().to_string(),
+            message: e.to_string(),
+        })?;
         Case::from_json_str(&text, &path.display().to_string())
     }
 
@@ -809,10 +823,16 @@ impl Case {
             message,
         };
         if self.id.trim().is_empty() {
-            return Err(bad("id", "the C.1.1 report identifier must not be empty".into()));
+            return Err(bad(
+                "id",
+                "the C.1.1 report identifier must not be empty".into(),
+            ));
         }
         if self.reactions.is_empty() {
-            return Err(bad("reactions", "an ICSR needs at least one reaction (E2B IG §3.3.1)".into()));
+            return Err(bad(
+                "reactions",
+                "an ICSR needs at least one reaction (E2B IG §3.3.1)".into(),
+            ));
         }
         if !self.drugs.iter().any(|d| d.role != DrugRole::Concomitant) {
             return Err(bad(
@@ -822,36 +842,63 @@ impl Case {
         }
         for (i, r) in self.reactions.iter().enumerate() {
             if r.term.trim().is_empty() {
-                return Err(bad(&format!("reactions[{i}].term"), "the reaction term must not be empty".into()));
+                return Err(bad(
+                    &format!("reactions[{i}].term"),
+                    "the reaction term must not be empty".into(),
+                ));
             }
-            let stated = r.causality_answers.as_ref().map(|a| a.stated.as_slice()).unwrap_or_default();
+            let stated = r
+                .causality_answers
+                .as_ref()
+                .map(|a| a.stated.as_slice())
+                .unwrap_or_default();
             for (j, st) in stated.iter().enumerate() {
-                let field = |name: &str| format!("reactions[{i}].causality_answers.stated[{j}].{name}");
-                for (name, text) in [("source", &st.source), ("method", &st.method), ("result", &st.result)] {
+                let field =
+                    |name: &str| format!("reactions[{i}].causality_answers.stated[{j}].{name}");
+                for (name, text) in [
+                    ("source", &st.source),
+                    ("method", &st.method),
+                    ("result", &st.result),
+                ] {
                     // E2B G.k.9.i.2.r.1–3 are 60AN each (clinical.md §5.3).
                     let chars = text.trim().chars().count();
                     if chars == 0 || chars > 60 {
-                        return Err(bad(&field(name), format!("{text:?} must be 1–60 characters (E2B G.k.9.i.2.r, 60AN)")));
+                        return Err(bad(
+                            &field(name),
+                            format!("{text:?} must be 1–60 characters (E2B G.k.9.i.2.r, 60AN)"),
+                        ));
                     }
                 }
                 if let Some(d) = &st.drug {
                     if !(0..self.drugs.len()).any(|k| self.drug_ref(k) == *d) {
-                        return Err(bad(&field("drug"), format!("{d:?} is not the id of a drug in the case")));
+                        return Err(bad(
+                            &field("drug"),
+                            format!("{d:?} is not the id of a drug in the case"),
+                        ));
                     }
                 }
             }
         }
         for (k, d) in self.drugs.iter().enumerate() {
             if d.name.trim().is_empty() {
-                return Err(bad(&format!("drugs[{k}].name"), "the product name must not be empty".into()));
+                return Err(bad(
+                    &format!("drugs[{k}].name"),
+                    "the product name must not be empty".into(),
+                ));
             }
             for (r, reg) in d.regimens.iter().enumerate() {
                 if !(reg.dose.is_finite() && reg.dose > 0.0) {
-                    return Err(bad(&format!("drugs[{k}].regimens[{r}].dose"), format!("{} is not a positive dose", reg.dose)));
+                    return Err(bad(
+                        &format!("drugs[{k}].regimens[{r}].dose"),
+                        format!("{} is not a positive dose", reg.dose),
+                    ));
                 }
                 if let Some(e) = reg.every {
                     if !(e.is_finite() && e > 0.0) {
-                        return Err(bad(&format!("drugs[{k}].regimens[{r}].every"), format!("{e} is not a positive interval")));
+                        return Err(bad(
+                            &format!("drugs[{k}].regimens[{r}].every"),
+                            format!("{e} is not a positive interval"),
+                        ));
                     }
                 }
             }
@@ -859,16 +906,23 @@ impl Case {
         self.validate_date_order(&bad)?;
         if let Some(a) = self.patient.age_years {
             if !(a.is_finite() && (0.0..=130.0).contains(&a)) {
-                return Err(bad("patient.age_years", format!("{a} is not an age in years")));
+                return Err(bad(
+                    "patient.age_years",
+                    format!("{a} is not an age in years"),
+                ));
             }
         }
         if let Some(w) = self.patient.weight_kg {
             if !(w.is_finite() && w > 0.0 && w < 700.0) {
-                return Err(bad("patient.weight_kg", format!("{w} is not a body weight in kg")));
+                return Err(bad(
+                    "patient.weight_kg",
+                    format!("{w} is not a body weight in kg"),
+                ));
             }
         }
         if let Some(s) = &self.scores {
-            s.compute(self.patient.age_years).map_err(|e| bad("scores", e.to_string()))?;
+            s.compute(self.patient.age_years)
+                .map_err(|e| bad("scores", e.to_string()))?;
         }
         Ok(())
     }
@@ -877,7 +931,10 @@ impl Case {
     /// ends before it starts, a dechallenge before the onset it answers, a drug or regimen that stops
     /// before it starts. Partial dates are compared at the precision both share, so only a certain
     /// inversion is refused.
-    fn validate_date_order(&self, bad: &dyn Fn(&str, String) -> ClinicError) -> Result<(), ClinicError> {
+    fn validate_date_order(
+        &self,
+        bad: &dyn Fn(&str, String) -> ClinicError,
+    ) -> Result<(), ClinicError> {
         for (i, r) in self.reactions.iter().enumerate() {
             if let (Some(onset), Some(received)) = (r.onset, self.received) {
                 if received.surely_before(&onset) {
@@ -889,10 +946,15 @@ impl Case {
             }
             if let (Some(onset), Some(end)) = (r.onset, r.end) {
                 if end.surely_before(&onset) {
-                    return Err(bad(&format!("reactions[{i}].end"), format!("end {end} is before the onset {onset}")));
+                    return Err(bad(
+                        &format!("reactions[{i}].end"),
+                        format!("end {end} is before the onset {onset}"),
+                    ));
                 }
             }
-            if let (Some(onset), Some(date)) = (r.onset, r.dechallenge.as_ref().and_then(|d| d.date)) {
+            if let (Some(onset), Some(date)) =
+                (r.onset, r.dechallenge.as_ref().and_then(|d| d.date))
+            {
                 if date.surely_before(&onset) {
                     return Err(bad(
                         &format!("reactions[{i}].dechallenge.date"),
@@ -904,13 +966,19 @@ impl Case {
         for (k, d) in self.drugs.iter().enumerate() {
             if let (Some(start), Some(stop)) = (d.start, d.stop) {
                 if stop.surely_before(&start) {
-                    return Err(bad(&format!("drugs[{k}].stop"), format!("last administration {stop} is before the first {start}")));
+                    return Err(bad(
+                        &format!("drugs[{k}].stop"),
+                        format!("last administration {stop} is before the first {start}"),
+                    ));
                 }
             }
             for (n, reg) in d.regimens.iter().enumerate() {
                 if let (Some(start), Some(end)) = (reg.start, reg.end) {
                     if end.surely_before(&start) {
-                        return Err(bad(&format!("drugs[{k}].regimens[{n}].end"), format!("regimen end {end} is before its start {start}")));
+                        return Err(bad(
+                            &format!("drugs[{k}].regimens[{n}].end"),
+                            format!("regimen end {end} is before its start {start}"),
+                        ));
                     }
                 }
                 // A regimen lies within the drug's administration: the drug's start is the first
@@ -943,17 +1011,26 @@ impl Case {
 
     /// The local id of drug `k` (its `id`, else `drug-<k+1>`).
     pub fn drug_ref(&self, k: usize) -> String {
-        self.drugs[k].id.clone().unwrap_or_else(|| format!("drug-{}", k + 1))
+        self.drugs[k]
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("drug-{}", k + 1))
     }
 
     /// The local id of reaction `i` (its `id`, else `reaction-<i+1>`).
     pub fn reaction_ref(&self, i: usize) -> String {
-        self.reactions[i].id.clone().unwrap_or_else(|| format!("reaction-{}", i + 1))
+        self.reactions[i]
+            .id
+            .clone()
+            .unwrap_or_else(|| format!("reaction-{}", i + 1))
     }
 
     /// Whether the history lists `condition`.
     pub fn has_history(&self, condition: Condition) -> bool {
-        self.patient.history.iter().any(|h| h.condition == condition)
+        self.patient
+            .history
+            .iter()
+            .any(|h| h.condition == condition)
     }
 
     /// Indices of the suspect and interacting drugs.

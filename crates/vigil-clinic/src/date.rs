@@ -44,17 +44,29 @@ impl PartialDate {
     /// A full date; `None` when the day does not exist in that month.
     pub fn ymd(year: i32, month: u32, day: u32) -> Option<Self> {
         NaiveDate::from_ymd_opt(year, month, day)?;
-        Some(PartialDate { year, month: Some(month), day: Some(day) })
+        Some(PartialDate {
+            year,
+            month: Some(month),
+            day: Some(day),
+        })
     }
 
     /// A date known only to the month; `None` for a month outside 1–12.
     pub fn ym(year: i32, month: u32) -> Option<Self> {
-        (1..=12).contains(&month).then_some(PartialDate { year, month: Some(month), day: None })
+        (1..=12).contains(&month).then_some(PartialDate {
+            year,
+            month: Some(month),
+            day: None,
+        })
     }
 
     /// A date known only to the year.
     pub fn year_only(year: i32) -> Self {
-        PartialDate { year, month: None, day: None }
+        PartialDate {
+            year,
+            month: None,
+            day: None,
+        }
     }
 
     /// The precision of this date.
@@ -85,7 +97,15 @@ impl PartialDate {
     /// month-only date is not before a full date inside that month, nor after it).
     pub fn surely_before(&self, other: &PartialDate) -> bool {
         let key = |d: &PartialDate, depth: usize| {
-            [Some(d.year as i64), d.month.map(i64::from), d.day.map(i64::from)].into_iter().take(depth).map(|x| x.unwrap_or(0)).collect::<Vec<_>>()
+            [
+                Some(d.year as i64),
+                d.month.map(i64::from),
+                d.day.map(i64::from),
+            ]
+            .into_iter()
+            .take(depth)
+            .map(|x| x.unwrap_or(0))
+            .collect::<Vec<_>>()
         };
         let depth = self.precision().min(other.precision()) as usize + 1;
         key(self, depth) < key(other, depth)
@@ -93,7 +113,10 @@ impl PartialDate {
 
     /// Parse the ISO-like JSON form `YYYY`, `YYYY-MM` or `YYYY-MM-DD`.
     pub fn parse_iso(text: &str) -> Result<Self, DateError> {
-        let err = |reason| DateError { text: text.to_string(), reason };
+        let err = |reason| DateError {
+            text: text.to_string(),
+            reason,
+        };
         let parts: Vec<&str> = text.trim().split('-').collect();
         let num = |s: &str, len: usize| -> Result<u32, DateError> {
             if s.len() != len || !s.bytes().all(|b| b.is_ascii_digit()) {
@@ -103,7 +126,9 @@ impl PartialDate {
         };
         match parts.as_slice() {
             [y] => Ok(Self::year_only(num(y, 4)? as i32)),
-            [y, m] => Self::ym(num(y, 4)? as i32, num(m, 2)?).ok_or_else(|| err("month out of range")),
+            [y, m] => {
+                Self::ym(num(y, 4)? as i32, num(m, 2)?).ok_or_else(|| err("month out of range"))
+            }
             [y, m, d] => Self::ymd(num(y, 4)? as i32, num(m, 2)?, num(d, 2)?)
                 .ok_or_else(|| err("no such calendar day")),
             _ => Err(err("too many parts")),
@@ -112,7 +137,10 @@ impl PartialDate {
 
     /// Parse an HL7 `TS` value (`CCYY[MM[DD[hhmm[ss]]]][+/-ZZZZ]`), keeping at most day precision.
     pub fn parse_hl7(text: &str) -> Result<Self, DateError> {
-        let err = |reason| DateError { text: text.to_string(), reason };
+        let err = |reason| DateError {
+            text: text.to_string(),
+            reason,
+        };
         let t = text.trim();
         let digits: String = t.chars().take_while(|c| c.is_ascii_digit()).collect();
         if digits.len() < 4 {
@@ -141,7 +169,11 @@ impl PartialDate {
 
     /// From a chrono date (always exact).
     pub fn from_naive(d: NaiveDate) -> Self {
-        PartialDate { year: d.year(), month: Some(d.month()), day: Some(d.day()) }
+        PartialDate {
+            year: d.year(),
+            month: Some(d.month()),
+            day: Some(d.day()),
+        }
     }
 }
 
@@ -174,13 +206,27 @@ mod tests {
 
     #[test]
     fn parses_each_precision_and_rejects_bad_dates() {
-        assert_eq!(PartialDate::parse_iso("2024").unwrap().precision(), Precision::Year);
-        assert_eq!(PartialDate::parse_iso("2024-03").unwrap().precision(), Precision::Month);
-        assert_eq!(PartialDate::parse_iso("2024-02-29").unwrap().precision(), Precision::Day);
+        assert_eq!(
+            PartialDate::parse_iso("2024").unwrap().precision(),
+            Precision::Year
+        );
+        assert_eq!(
+            PartialDate::parse_iso("2024-03").unwrap().precision(),
+            Precision::Month
+        );
+        assert_eq!(
+            PartialDate::parse_iso("2024-02-29").unwrap().precision(),
+            Precision::Day
+        );
         assert!(PartialDate::parse_iso("2023-02-29").is_err()); // 2023 is not a leap year
         assert!(PartialDate::parse_iso("2024-13").is_err());
         assert!(PartialDate::parse_iso("24-01-01").is_err());
-        assert_eq!(PartialDate::parse_hl7("20240315120000+0100").unwrap().to_string(), "2024-03-15");
+        assert_eq!(
+            PartialDate::parse_hl7("20240315120000+0100")
+                .unwrap()
+                .to_string(),
+            "2024-03-15"
+        );
         assert_eq!(PartialDate::parse_hl7("202403").unwrap().to_hl7(), "202403");
         assert!(PartialDate::parse_hl7("20x4").is_err());
     }

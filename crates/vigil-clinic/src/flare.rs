@@ -30,23 +30,30 @@
 //! and the output says so ([`ORDER_NOTE`]).
 use serde::Serialize;
 
-use crate::case::{BodySite, Case, Condition, DechallengeAction, Drug, Feature, LabTest, Reaction, TestKind, TestResult};
+use crate::case::{
+    BodySite, Case, Condition, DechallengeAction, Drug, Feature, LabTest, Reaction, TestKind,
+    TestResult,
+};
 
 /// The disclaimer printed with every assessment.
-pub const DISCLAIMER: &str = "Decision support, not a diagnosis: it lists published evidence and the case findings \
+pub const DISCLAIMER: &str =
+    "Decision support, not a diagnosis: it lists published evidence and the case findings \
 that bear on each candidate. The diagnosis is the clinician's.";
 
 /// How the candidates are ordered, printed with every assessment.
-pub const ORDER_NOTE: &str = "Candidates are listed by the number of findings for minus findings against: a display order, \
+pub const ORDER_NOTE: &str =
+    "Candidates are listed by the number of findings for minus findings against: a display order, \
 not a probability. Context lines are recorded but not counted.";
 
 // Citations (clinical.md §4.3–§4.6).
 const DE_WIJS: &str = "de Wijs et al., Br J Dermatol 2019 (repub.eur.nl/pub/122968)";
-const JO_2021: &str = "systematic review, J Am Acad Dermatol 2021 (S0190-9622(21)00079-7; first author probably Jo)";
+const JO_2021: &str =
+    "systematic review, J Am Acad Dermatol 2021 (S0190-9622(21)00079-7; first author probably Jo)";
 const WALDMAN: &str = "Waldman et al., J Am Acad Dermatol 2020;82:230";
 const MUZUMDAR: &str = "Muzumdar et al., Am J Clin Dermatol 2022;23:61";
 const HND_SERIES: &str = "42-patient head-and-neck dermatitis series (probably Soria et al., JAMA Dermatol 2019; attribution unverified)";
-const MALASSEZIA_COHORT: &str = "prospective multicentre cohort on pretreatment Malassezia-specific IgE (clinical.md §4.5)";
+const MALASSEZIA_COHORT: &str =
+    "prospective multicentre cohort on pretreatment Malassezia-specific IgE (clinical.md §4.5)";
 const AHN_2022: &str = "Ahn 2022 (facial TCS history in 86% of exacerbation and 67% of new-onset cases; clinical.md §4.5)";
 const REAL_WORLD_2Y: &str = "real-world 2-year cohort, PMC8362263 Table 1";
 const TRAVE: &str = "Trave et al., J Clin Med 2023;12:6291";
@@ -69,11 +76,14 @@ const JO_2021_DISCRIMINATION: &str =
 const SOLO_CONTINUE: &str = "Worm et al., SOLO-CONTINUE, JAMA Dermatol 2020;156(2):131, PMC6990756 Table 2: median 57 days (95% CI 56–58) to the first IGA ≥ 2 on placebo";
 const SORIA_2019: &str = "Soria et al., JAMA Dermatol 2019;155(11):1312 (PMC6727675): 42 patients, 10 de novo and 32 exacerbations";
 const FLEMING_DRUCKER: &str = "Fleming & Drucker, J Am Acad Dermatol 2018;78(1):62 (8 RCTs, 2,706 patients; clinical.md §4.6)";
-const LABEL_WARNINGS: &str = "Dupixent US prescribing information, warnings (dupixenthcp.com; clinical.md §4.3)";
+const LABEL_WARNINGS: &str =
+    "Dupixent US prescribing information, warnings (dupixenthcp.com; clinical.md §4.3)";
 const ARTICLE_CHECK: &str = "clinical.md §4.6: reaction types and management steps described in the literature (seborrhoeic-dermatitis-like, ACD, TCS withdrawal; treat infection)";
 const NOT_IN_SOURCES: &str = "clinical.md has no verified entry: unverified, so vigil lists none";
-const CASE_HISTORY: &str = "case history (the entity includes a recurrence of the recorded condition)";
-const CASE_TEST: &str = "case test result (the entity is defined by the finding the test looks for)";
+const CASE_HISTORY: &str =
+    "case history (the entity includes a recurrence of the recorded condition)";
+const CASE_TEST: &str =
+    "case test result (the entity is defined by the finding the test looks for)";
 const CASE_TERM: &str = "the reported term names it";
 const DEFINITION_TSW: &str = "definition: a withdrawal reaction needs earlier corticosteroid use (Ahn 2022, clinical.md §4.5)";
 
@@ -121,7 +131,10 @@ pub struct Cited {
 }
 
 fn cited(text: impl Into<String>, source: &'static str) -> Cited {
-    Cited { text: text.into(), source }
+    Cited {
+        text: text.into(),
+        source,
+    }
 }
 
 impl Entity {
@@ -156,8 +169,13 @@ impl Entity {
     /// dupilumab than placebo, Fleming & Drucker 2018), and the differentials without a dupilumab source.
     pub fn published_reaction_source(self) -> Option<&'static str> {
         match self {
-            Entity::HeadNeckDermatitis | Entity::Psoriasiform | Entity::Rosacea | Entity::OcularSurfaceDisease => Some(self.incidence_source()),
-            Entity::InjectionSiteReaction | Entity::AlopeciaAreata | Entity::Arthralgia => Some(self.incidence_source()),
+            Entity::HeadNeckDermatitis
+            | Entity::Psoriasiform
+            | Entity::Rosacea
+            | Entity::OcularSurfaceDisease => Some(self.incidence_source()),
+            Entity::InjectionSiteReaction | Entity::AlopeciaAreata | Entity::Arthralgia => {
+                Some(self.incidence_source())
+            }
             // Oral herpes and other HSV infections are labelled adverse reactions (clinical.md §4.3).
             Entity::HerpesSimplex => Some(LABEL),
             Entity::AdFlare
@@ -250,7 +268,7 @@ impl Entity {
         }
     }
 
-        /// Management options the sources report.
+    /// Management options the sources report.
     pub fn management(self) -> Vec<Cited> {
         match self {
             Entity::AdFlare => vec![cited(
@@ -328,7 +346,11 @@ pub struct TermKnowledge {
 }
 
 fn words(term: &str) -> Vec<String> {
-    term.to_lowercase().split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_string).collect()
+    term.to_lowercase()
+        .split(|c: char| !c.is_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 /// The entity a reaction term names (FAERS PT or free text; case-insensitive), if any.
@@ -347,13 +369,25 @@ pub fn entity_for_term(term: &str) -> Option<Entity> {
         return None;
     } else if has(&["herpe", "cold sore"]) || word(&["hsv"]) {
         Entity::HerpesSimplex
-    } else if has(&["skin infection", "impetigo", "cellulitis", "infected eczema", "infected dermatitis"]) {
+    } else if has(&[
+        "skin infection",
+        "impetigo",
+        "cellulitis",
+        "infected eczema",
+        "infected dermatitis",
+    ]) {
         Entity::SkinInfection
     } else if has(&["psoria"]) {
         Entity::Psoriasiform
     } else if has(&["rosacea"]) {
         Entity::Rosacea
-    } else if has(&["conjunctiv", "keratitis", "blephar", "dry eye", "ocular surface"]) {
+    } else if has(&[
+        "conjunctiv",
+        "keratitis",
+        "blephar",
+        "dry eye",
+        "ocular surface",
+    ]) {
         Entity::OcularSurfaceDisease
     } else if has(&["injection site", "injection-site"]) {
         Entity::InjectionSiteReaction
@@ -367,7 +401,8 @@ pub fn entity_for_term(term: &str) -> Option<Entity> {
         Entity::ContactDermatitis
     } else if has(&["steroid withdrawal"]) {
         Entity::TopicalSteroidWithdrawal
-    } else if has(&["face", "facial", "head", "neck"]) && has(&["erythema", "redness", "dermatitis", "rash"])
+    } else if has(&["face", "facial", "head", "neck"])
+        && has(&["erythema", "redness", "dermatitis", "rash"])
     {
         Entity::HeadNeckDermatitis
     } else if has(&["atopic", "eczema"]) {
@@ -394,7 +429,10 @@ pub fn knowledge_for_term(term: &str) -> Option<TermKnowledge> {
         });
     }
     let w = words(term);
-    if !w.iter().any(|x| matches!(x.as_str(), "erythema" | "rash" | "redness")) {
+    if !w
+        .iter()
+        .any(|x| matches!(x.as_str(), "erythema" | "rash" | "redness"))
+    {
         return None;
     }
     Some(TermKnowledge {
@@ -489,7 +527,9 @@ pub fn assess_case(case: &Case) -> Vec<FlareAssessment> {
     let Some(k) = case.suspect_drugs().find(|&k| is_dupilumab(&case.drugs[k])) else {
         return Vec::new();
     };
-    (0..case.reactions.len()).map(|i| assess_reaction(case, k, i)).collect()
+    (0..case.reactions.len())
+        .map(|i| assess_reaction(case, k, i))
+        .collect()
 }
 
 struct Findings {
@@ -500,17 +540,30 @@ struct Findings {
 
 impl Findings {
     fn new() -> Self {
-        Findings { pro: Vec::new(), con: Vec::new(), context: Vec::new() }
+        Findings {
+            pro: Vec::new(),
+            con: Vec::new(),
+            context: Vec::new(),
+        }
     }
     fn pro(&mut self, finding: impl Into<String>, source: &'static str) {
-        self.pro.push(Evidence { finding: finding.into(), source });
+        self.pro.push(Evidence {
+            finding: finding.into(),
+            source,
+        });
     }
     fn con(&mut self, finding: impl Into<String>, source: &'static str) {
-        self.con.push(Evidence { finding: finding.into(), source });
+        self.con.push(Evidence {
+            finding: finding.into(),
+            source,
+        });
     }
     /// Recorded, not counted; the finding says why.
     fn context(&mut self, finding: impl Into<String>, source: &'static str) {
-        self.context.push(Evidence { finding: finding.into(), source });
+        self.context.push(Evidence {
+            finding: finding.into(),
+            source,
+        });
     }
 }
 
@@ -544,40 +597,64 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         || feat(Feature::ConjunctivalRedness)
         || feat(Feature::EyeItch)
         || feat(Feature::DryEye);
-    let injection = sites.contains(&BodySite::InjectionSite) || feat(Feature::InjectionSiteReaction);
+    let injection =
+        sites.contains(&BodySite::InjectionSite) || feat(Feature::InjectionSiteReaction);
     let named = entity_for_term(&r.term);
     // Skin involved, or nothing recorded about where (an imported E2B case carries no sites).
-    let skin = sites.iter().any(|s| !matches!(s, BodySite::Eyes | BodySite::Joints))
+    let skin = sites
+        .iter()
+        .any(|s| !matches!(s, BodySite::Eyes | BodySite::Joints))
         || (sites.is_empty() && !ocular)
-        || named.is_some_and(|e| !matches!(e, Entity::OcularSurfaceDisease | Entity::Arthralgia | Entity::AlopeciaAreata));
+        || named.is_some_and(|e| {
+            !matches!(
+                e,
+                Entity::OcularSurfaceDisease | Entity::Arthralgia | Entity::AlopeciaAreata
+            )
+        });
     let prior_pso = case.has_history(Condition::Psoriasis);
     let tests_of = |kind: TestKind| case.tests.iter().filter(move |t| t.kind == kind);
-    let test_result = |kind: TestKind, result: TestResult| tests_of(kind).find(|t| t.result == result);
+    let test_result =
+        |kind: TestKind, result: TestResult| tests_of(kind).find(|t| t.result == result);
     let missed = missed_dose_before(drug, r);
     let dech = r.dechallenge.as_ref();
     let drug_reduced_and = |positive_result: bool| {
         dech.filter(|d| {
-            let reduce = matches!(d.action, DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced) || d.action.is_withdrawal();
-            reduce && if positive_result { d.result.is_positive() } else { d.result == crate::case::DechallengeResult::Worsened }
+            let reduce = matches!(
+                d.action,
+                DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced
+            ) || d.action.is_withdrawal();
+            reduce
+                && if positive_result {
+                    d.result.is_positive()
+                } else {
+                    d.result == crate::case::DechallengeResult::Worsened
+                }
         })
     };
-    let improved_on_less = drug_reduced_and(true).map(|d| format!("improved after {}", d.action.label()));
-    let worse_on_less = drug_reduced_and(false).map(|d| format!("worsened after {}", d.action.label()));
+    let improved_on_less =
+        drug_reduced_and(true).map(|d| format!("improved after {}", d.action.label()));
+    let worse_on_less =
+        drug_reduced_and(false).map(|d| format!("worsened after {}", d.action.label()));
 
     // The onset beside the typical onset, as context only: the published ranges come from small
     // series and cohorts that keep seeing new cases, so they are not limits (module doc).
     let onset_context = |e: Entity, f: &mut Findings| {
-        if let (Some(d), Some(typical)) = (days, e.onset().first().filter(|c| c.source != NOT_IN_SOURCES)) {
+        if let (Some(d), Some(typical)) = (
+            days,
+            e.onset().first().filter(|c| c.source != NOT_IN_SOURCES),
+        ) {
             f.context(
                 format!("onset {d} days after the first dose; typical onset: {} (a published range is context, not a limit)", typical.text),
                 typical.source,
             );
         }
     };
-    let different_context = |f: &mut Findings| match r.different_from_usual_ad {
+    let different_context = |f: &mut Findings| {
+        match r.different_from_usual_ad {
         Some(true) => f.context("differs from the patient's usual eczema: not counted, 45% of drug-associated cases did, so it does not discriminate", JO_2021_DISCRIMINATION),
         Some(false) => f.context("looks like the patient's usual eczema: not counted, only 45% of drug-associated cases were described as different, so it does not exclude a reaction", JO_2021_DISCRIMINATION),
         None => {}
+    }
     };
 
     let mut out: Vec<(Entity, Findings)> = Vec::new();
@@ -588,10 +665,16 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         f.context(m.clone(), SOLO_CONTINUE);
     }
     if let Some(w) = &worse_on_less {
-        f.pro(format!("{w}: less drug, more disease points to the disease"), DERIVED_DECHALLENGE);
+        f.pro(
+            format!("{w}: less drug, more disease points to the disease"),
+            DERIVED_DECHALLENGE,
+        );
     }
     if let Some(imp) = &improved_on_less {
-        f.con(format!("{imp}: less drug, less reaction points to the drug, not the disease"), DERIVED_DECHALLENGE);
+        f.con(
+            format!("{imp}: less drug, less reaction points to the drug, not the disease"),
+            DERIVED_DECHALLENGE,
+        );
     }
     match r.rest_of_skin_improving {
         Some(false) => f.pro("the eczema elsewhere is worsening too (unlike the drug-associated head/neck pattern: 6/7 improved elsewhere)", DE_WIJS),
@@ -606,27 +689,41 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
 
     // Head-and-neck dermatitis.
     let mut f = Findings::new();
-    let beyond_head_neck = sites.iter().any(|s| !s.is_head_neck() && *s != BodySite::Eyes);
+    let beyond_head_neck = sites
+        .iter()
+        .any(|s| !s.is_head_neck() && *s != BodySite::Eyes);
     if head_neck && !beyond_head_neck {
         f.pro("confined to the head and neck", HND_SERIES);
     } else if head_neck {
-        f.con("extends beyond the head and neck (the described pattern is head/neck-predominant)", DE_WIJS);
+        f.con(
+            "extends beyond the head and neck (the described pattern is head/neck-predominant)",
+            DE_WIJS,
+        );
     } else if !sites.is_empty() {
         f.con("no head/neck involvement", HND_SERIES);
     }
     if head_neck && r.rest_of_skin_improving == Some(true) {
-        f.pro("rest of the skin improving while the head/neck is red (6/7)", DE_WIJS);
+        f.pro(
+            "rest of the skin improving while the head/neck is red (6/7)",
+            DE_WIJS,
+        );
     }
     if feat(Feature::SharplyDemarcated) && !feat(Feature::Plaques) {
         f.pro("relatively sharply demarcated, patchy erythema", DE_WIJS);
     }
     if feat(Feature::Scaling) {
-        f.con("scaling (the described erythema has no or less scaling than usual eczema)", DE_WIJS);
+        f.con(
+            "scaling (the described erythema has no or less scaling than usual eczema)",
+            DE_WIJS,
+        );
     } else if feat(Feature::Erythema) {
         f.pro("erythema without scaling", DE_WIJS);
     }
     if feat(Feature::Itch) {
-        f.con("itch (mostly asymptomatic: only 1/7 had itch or burning)", DE_WIJS);
+        f.con(
+            "itch (mostly asymptomatic: only 1/7 had itch or burning)",
+            DE_WIJS,
+        );
     }
     different_context(&mut f);
     for t in tests_of(TestKind::MalasseziaIge).filter(|t| t.result == TestResult::Positive) {
@@ -648,7 +745,10 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         None => {}
     }
     if ocular {
-        f.pro("ocular signs as well (48% of the 42-patient series had ocular AEs)", HND_SERIES);
+        f.pro(
+            "ocular signs as well (48% of the 42-patient series had ocular AEs)",
+            HND_SERIES,
+        );
     }
     if let Some(imp) = &improved_on_less {
         f.pro(imp.clone(), DERIVED_DECHALLENGE);
@@ -667,7 +767,10 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         f.con("no plaques recorded", MORPHOLOGY);
     }
     if prior_pso {
-        f.pro("history of psoriasis (pre-existing psoriasis relapsed in 43%)", TRAVE);
+        f.pro(
+            "history of psoriasis (pre-existing psoriasis relapsed in 43%)",
+            TRAVE,
+        );
     }
     if let Some(imp) = &improved_on_less {
         f.pro(imp.clone(), DERIVED_DECHALLENGE);
@@ -684,10 +787,16 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         f.pro("burning", ROSACEA_FAERS);
     }
     if let Some(t) = test_result(TestKind::SkinScraping, TestResult::Positive) {
-        f.pro(format!("{} positive (Demodex on scraping was described)", t.name), ROSACEA_FAERS);
+        f.pro(
+            format!("{} positive (Demodex on scraping was described)", t.name),
+            ROSACEA_FAERS,
+        );
     }
     if case.has_history(Condition::Rosacea) {
-        f.pro("history of rosacea (a plausible risk factor given the FAERS signal)", ROSACEA_FAERS);
+        f.pro(
+            "history of rosacea (a plausible risk factor given the FAERS signal)",
+            ROSACEA_FAERS,
+        );
     }
     if !face && !sites.is_empty() {
         f.con("no facial involvement", ROSACEA_FAERS);
@@ -725,7 +834,13 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         if let Some(t) = test_result(TestKind::PatchTest, TestResult::Positive) {
             f.pro(format!("{} positive", t.name), MUZUMDAR);
         } else if let Some(t) = test_result(TestKind::PatchTest, TestResult::Negative) {
-            f.con(format!("{} negative (expanded patch testing is the suggested work-up for ACD)", t.name), MUZUMDAR);
+            f.con(
+                format!(
+                    "{} negative (expanded patch testing is the suggested work-up for ACD)",
+                    t.name
+                ),
+                MUZUMDAR,
+            );
         }
         if named == Some(Entity::ContactDermatitis) {
             f.pro("the reported term names it", CASE_TERM);
@@ -750,7 +865,10 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
     if skin && (seb_history || head_neck || named == Some(Entity::SeborrhoeicDermatitisLike)) {
         let mut f = Findings::new();
         if seb_history {
-            f.pro("history of seborrhoeic dermatitis (vigil's sources give no recurrence rate)", CASE_HISTORY);
+            f.pro(
+                "history of seborrhoeic dermatitis (vigil's sources give no recurrence rate)",
+                CASE_HISTORY,
+            );
         }
         if named == Some(Entity::SeborrhoeicDermatitisLike) {
             f.pro("the reported term names it", CASE_TERM);
@@ -762,8 +880,13 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
     if ocular {
         let mut f = Findings::new();
         f.pro("ocular signs", LABEL);
-        if case.has_history(Condition::Conjunctivitis) || case.has_history(Condition::AtopicKeratoconjunctivitis) {
-            f.pro("earlier conjunctivitis / atopic keratoconjunctivitis (4/9 had prior AKC)", POPIELA);
+        if case.has_history(Condition::Conjunctivitis)
+            || case.has_history(Condition::AtopicKeratoconjunctivitis)
+        {
+            f.pro(
+                "earlier conjunctivitis / atopic keratoconjunctivitis (4/9 had prior AKC)",
+                POPIELA,
+            );
         }
         onset_context(Entity::OcularSurfaceDisease, &mut f);
         out.push((Entity::OcularSurfaceDisease, f));
@@ -781,7 +904,10 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
         let mut f = Findings::new();
         f.pro("patchy hair loss", CHUNG_AA);
         if case.has_history(Condition::AlopeciaAreata) {
-            f.pro("history of alopecia areata (worsening has been reported)", CHUNG_AA);
+            f.pro(
+                "history of alopecia areata (worsening has been reported)",
+                CHUNG_AA,
+            );
         }
         onset_context(Entity::AlopeciaAreata, &mut f);
         out.push((Entity::AlopeciaAreata, f));

@@ -84,8 +84,10 @@ pub enum ClinicError {
 
 /// Read a case from a `.json` or `.xml` (E2B(R3)) file, choosing by the first non-blank byte.
 pub fn read_case_file(path: &std::path::Path) -> Result<Case, ClinicError> {
-    let bytes = std::fs::read(path)
-        .map_err(|e| ClinicError::Io { origin: path.display().to_string(), message: e.to_string() })?;
+    let bytes = std::fs::read(path).map_err(|e| ClinicError::Io {
+        origin: path.display().to_string(),
+        message: e.to_string(),
+    })?;
     let origin = path.display().to_string();
     // A UTF-8 byte-order mark (written by Windows editors) does not decide the format.
     let body = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes);
@@ -93,8 +95,10 @@ pub fn read_case_file(path: &std::path::Path) -> Result<Case, ClinicError> {
     if first == Some(b'<') {
         e2b::import::from_xml_bytes(body, &origin)
     } else {
-        let text = String::from_utf8(bytes)
-            .map_err(|e| ClinicError::Io { origin: origin.clone(), message: format!("not UTF-8: {e}") })?;
+        let text = String::from_utf8(bytes).map_err(|e| ClinicError::Io {
+            origin: origin.clone(),
+            message: format!("not UTF-8: {e}"),
+        })?;
         Case::from_json_str(&text, &origin)
     }
 }
@@ -116,11 +120,14 @@ pub struct CaseAssessment {
 /// Assess a case.
 pub fn assess(case: &Case) -> Result<CaseAssessment, ClinicError> {
     let scores = match &case.scores {
-        Some(s) => Some(s.compute(case.patient.age_years).map_err(|e| ClinicError::Invalid {
-            origin: case.id.clone(),
-            field: "scores".into(),
-            message: e.to_string(),
-        })?),
+        Some(s) => Some(
+            s.compute(case.patient.age_years)
+                .map_err(|e| ClinicError::Invalid {
+                    origin: case.id.clone(),
+                    field: "scores".into(),
+                    message: e.to_string(),
+                })?,
+        ),
         None => None,
     };
     Ok(CaseAssessment {

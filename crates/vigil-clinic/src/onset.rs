@@ -44,7 +44,11 @@ pub struct OnsetOptions {
 impl OnsetOptions {
     /// 95% intervals and 0.5 day for same-day onsets, with the caller's plausibility limit.
     pub fn new(max_days: i64) -> Self {
-        OnsetOptions { max_days, level: 0.95, zero_day: 0.5 }
+        OnsetOptions {
+            max_days,
+            level: 0.95,
+            zero_day: 0.5,
+        }
     }
 }
 
@@ -174,7 +178,10 @@ pub fn quantile_type7(sorted: &[f64], p: f64) -> Option<f64> {
 }
 
 /// Analyse (start, event) pairs.
-pub fn analyse<I: IntoIterator<Item = OnsetPair>>(pairs: I, options: &OnsetOptions) -> OnsetAnalysis {
+pub fn analyse<I: IntoIterator<Item = OnsetPair>>(
+    pairs: I,
+    options: &OnsetOptions,
+) -> OnsetAnalysis {
     let mut counts = OnsetCounts::default();
     let mut days = Vec::new();
     for p in pairs {
@@ -205,7 +212,10 @@ pub fn analyse<I: IntoIterator<Item = OnsetPair>>(pairs: I, options: &OnsetOptio
     counts.used = days.len();
     days.sort_unstable();
     let sorted: Vec<f64> = days.iter().map(|&d| d as f64).collect();
-    let fit_data: Vec<f64> = sorted.iter().map(|&d| if d == 0.0 { options.zero_day } else { d }).collect();
+    let fit_data: Vec<f64> = sorted
+        .iter()
+        .map(|&d| if d == 0.0 { options.zero_day } else { d })
+        .collect();
     let (weibull, weibull_error) = match weibull::fit(&fit_data, options.level) {
         Ok(f) => (Some(WeibullSummary::from(f)), None),
         Err(e) => (None, Some(e.to_string())),
@@ -234,7 +244,11 @@ pub fn histogram(days: &[i64], width: i64) -> Vec<(i64, i64, usize)> {
     for &d in days.iter().filter(|&&d| d >= 0) {
         counts[(d / width) as usize] += 1;
     }
-    counts.into_iter().enumerate().map(|(i, c)| (i as i64 * width, (i as i64 + 1) * width, c)).collect()
+    counts
+        .into_iter()
+        .enumerate()
+        .map(|(i, c)| (i as i64 * width, (i as i64 + 1) * width, c))
+        .collect()
 }
 
 /// A plain SVG bar chart of [`histogram`], with the title given.
@@ -242,8 +256,16 @@ pub fn histogram_svg(days: &[i64], width: i64, title: &str) -> String {
     let bins = histogram(days, width);
     let (w, h, pad) = (640.0, 320.0, 40.0);
     let max_count = bins.iter().map(|b| b.2).max().unwrap_or(1).max(1) as f64;
-    let bar_w = if bins.is_empty() { 0.0 } else { (w - 2.0 * pad) / bins.len() as f64 };
-    let esc = |s: &str| s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;");
+    let bar_w = if bins.is_empty() {
+        0.0
+    } else {
+        (w - 2.0 * pad) / bins.len() as f64
+    };
+    let esc = |s: &str| {
+        s.replace('&', "&amp;")
+            .replace('<', "&lt;")
+            .replace('>', "&gt;")
+    };
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n<title>{}</title>\n<text x=\"{pad}\" y=\"20\" font-family=\"sans-serif\" font-size=\"14\">{}</text>\n",
         esc(title),

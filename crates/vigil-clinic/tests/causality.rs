@@ -1,8 +1,8 @@
 //! Causality: Naranjo against published worked examples, and all three methods on the example cases.
 mod common;
 
-use vigil_clinic::causality::naranjo::score;
 use vigil_clinic::causality::liverpool::{DechallengeAnswer, NOT_REACHED};
+use vigil_clinic::causality::naranjo::score;
 use vigil_clinic::causality::{assess_case, Answer, Basis};
 
 use Answer::{No, Unknown as DK, Yes};
@@ -36,10 +36,22 @@ fn naranjo_published_example_wjge_2013_probable() {
 fn naranjo_range_and_category_edges() {
     // Arithmetic range −4 … +13 (clinical.md §1.1): all answers chosen to minimise / maximise.
     assert_eq!(score([No, No, No, No, Yes, Yes, No, No, No, No]).0, -4);
-    assert_eq!(score([Yes, Yes, Yes, Yes, No, No, Yes, Yes, Yes, Yes]).0, 13);
+    assert_eq!(
+        score([Yes, Yes, Yes, Yes, No, No, Yes, Yes, Yes, Yes]).0,
+        13
+    );
     use vigil_clinic::causality::naranjo::category;
-    assert_eq!([category(0), category(1), category(4), category(5), category(8), category(9)],
-        ["doubtful", "possible", "possible", "probable", "probable", "definite"]);
+    assert_eq!(
+        [
+            category(0),
+            category(1),
+            category(4),
+            category(5),
+            category(8),
+            category(9)
+        ],
+        ["doubtful", "possible", "possible", "probable", "probable", "definite"]
+    );
 }
 
 #[test]
@@ -57,7 +69,11 @@ fn facial_redness_case_is_possible_while_its_alternatives_stay_open() {
     assert_eq!(pts, vec![1, 2, 0, 0, 0, 0, 0, 1, 0, 0]);
     assert_eq!((n.total, n.category), (4, "possible"));
     assert_eq!(n.items[4].basis, Basis::Explicit);
-    assert!(matches!(&n.items[1].basis, Basis::Derived(t) if t.contains("91 days")), "{:?}", n.items[1].basis);
+    assert!(
+        matches!(&n.items[1].basis, Basis::Derived(t) if t.contains("91 days")),
+        "{:?}",
+        n.items[1].basis
+    );
     // WHO-UMC: reasonable timing and a positive response to spacing the doses, but disease could also
     // explain it → "possible", not "probable".
     assert_eq!(a[0].who_umc.category, "possible");
@@ -67,7 +83,10 @@ fn facial_redness_case_is_possible_while_its_alternatives_stay_open() {
     let l = &a[0].liverpool;
     assert_eq!(l.category, "probable");
     let answers: Vec<&str> = l.path.iter().map(|s| s.answer.as_str()).collect();
-    assert_eq!(answers, ["yes", "yes", "high or unsure", "yes", "no", "yes"]);
+    assert_eq!(
+        answers,
+        ["yes", "yes", "high or unsure", "yes", "no", "yes"]
+    );
 }
 
 #[test]
@@ -96,9 +115,13 @@ fn flare_case_uses_explicit_answers() {
     // one that cannot be stopped — and the flowchart stops without a category.
     assert_eq!(a.liverpool.category, NOT_REACHED);
     assert_eq!(a.liverpool.path.len(), 2);
-    assert!(matches!(&a.liverpool.path[0].basis, Basis::Derived(t) if t.contains("after the first dose")));
+    assert!(
+        matches!(&a.liverpool.path[0].basis, Basis::Derived(t) if t.contains("after the first dose"))
+    );
     assert_eq!(a.liverpool.path[1].answer, "unknown");
-    assert!(matches!(&a.liverpool.path[1].basis, Basis::NoInformation(t) if t.contains("given once")));
+    assert!(
+        matches!(&a.liverpool.path[1].basis, Basis::NoInformation(t) if t.contains("given once"))
+    );
 }
 
 #[test]
@@ -112,7 +135,12 @@ fn liverpool_without_a_time_relationship_reaches_no_category() {
     assert_eq!(a.liverpool.path.len(), 1);
     assert_eq!(a.liverpool.path[0].answer, "unknown");
     // An explicit answer lets the assessor go on: the path is then the flagship's.
-    case.reactions[0].causality_answers.as_mut().unwrap().liverpool.after_drug = Some(true);
+    case.reactions[0]
+        .causality_answers
+        .as_mut()
+        .unwrap()
+        .liverpool
+        .after_drug = Some(true);
     assert_eq!(assess_case(&case)[0].liverpool.category, "probable");
 }
 
@@ -133,9 +161,19 @@ fn liverpool_missing_dechallenge_is_not_read_as_unassessable() {
     assert!(matches!(&a.liverpool.path[1].basis, Basis::Derived(t) if t.contains("given once")));
     assert_eq!(a.liverpool.category, "possible");
     // The assessor may answer "unassessable" for a drug that cannot be stopped.
-    case.drugs[0].regimens = common::example("facial-redness-interval-extension.json").drugs[0].regimens.clone();
-    case.reactions[0].causality_answers.as_mut().unwrap().liverpool.improved_on_stop = Some(DechallengeAnswer::Unassessable);
-    assert_eq!(assess_case(&case)[0].liverpool.path[1].basis, Basis::Explicit);
+    case.drugs[0].regimens = common::example("facial-redness-interval-extension.json").drugs[0]
+        .regimens
+        .clone();
+    case.reactions[0]
+        .causality_answers
+        .as_mut()
+        .unwrap()
+        .liverpool
+        .improved_on_stop = Some(DechallengeAnswer::Unassessable);
+    assert_eq!(
+        assess_case(&case)[0].liverpool.path[1].basis,
+        Basis::Explicit
+    );
 }
 
 #[test]
@@ -143,7 +181,14 @@ fn herpes_terms_are_labelled_reactions_for_naranjo_item_1() {
     // Oral herpes and other HSV infections are in the label's AD safety table (4% vs 2%; 2% vs 1%,
     // clinical.md §4.3), so item 1 is "yes" (+1); before, an unrecognised term scored 0.
     let mut case = common::example("ad-flare-missed-dose.json");
-    for (term, points) in [("oral herpes", 1), ("Herpes simplex", 1), ("HSV infection of the lip", 1), ("eczema herpeticum", 0), ("herpes zoster", 0), ("skin infection", 0)] {
+    for (term, points) in [
+        ("oral herpes", 1),
+        ("Herpes simplex", 1),
+        ("HSV infection of the lip", 1),
+        ("eczema herpeticum", 0),
+        ("herpes zoster", 0),
+        ("skin infection", 0),
+    ] {
         case.reactions[0].term = term.into();
         let item1 = &assess_case(&case)[0].naranjo.items[0];
         assert_eq!(item1.points, points, "{term}: {:?}", item1.basis);
@@ -152,11 +197,11 @@ fn herpes_terms_are_labelled_reactions_for_naranjo_item_1() {
     // Fleming & Drucker 2018): not "previous conclusive reports" of a reaction to it.
 }
 
-
 #[test]
 fn explicit_answer_overrides_derivation() {
     let mut case = common::example("facial-redness-interval-extension.json");
-    case.reactions[0].causality_answers = Some(serde_json::from_str(r#"{"naranjo": {"alternative_causes": "yes"}}"#).unwrap());
+    case.reactions[0].causality_answers =
+        Some(serde_json::from_str(r#"{"naranjo": {"alternative_causes": "yes"}}"#).unwrap());
     let a = &assess_case(&case)[0];
     // Item 5 yes = −1 instead of the file's "don't know" 0: 4 − 1 = 3, possible.
     assert_eq!((a.naranjo.total, a.naranjo.category), (3, "possible"));

@@ -6,12 +6,19 @@ mod common;
 use vigil_clinic::{Case, ClinicError};
 
 fn example_json(name: &str) -> serde_json::Value {
-    serde_json::from_str(&std::fs::read_to_string(common::repo_root().join("examples/cases").join(name)).unwrap()).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(common::repo_root().join("examples/cases").join(name)).unwrap(),
+    )
+    .unwrap()
 }
 
 fn refused(json: &serde_json::Value) -> (String, String) {
     match Case::from_json_str(&json.to_string(), "case.json") {
-        Err(ClinicError::Invalid { origin, field, message }) => {
+        Err(ClinicError::Invalid {
+            origin,
+            field,
+            message,
+        }) => {
             assert_eq!(origin, "case.json");
             (field, message)
         }
@@ -26,10 +33,20 @@ fn onset_after_the_report_was_received_is_refused() {
     j["reactions"][0]["onset"] = "2099-04-08".into();
     let (field, message) = refused(&j);
     assert_eq!(field, "reactions[0].onset");
-    assert!(message.contains("2099-04-08") && message.contains("2024-06-03") && message.contains("received"), "{message}");
+    assert!(
+        message.contains("2099-04-08")
+            && message.contains("2024-06-03")
+            && message.contains("received"),
+        "{message}"
+    );
     // The message renders as the CLI prints it: FILE: field F: …
-    let err = Case::from_json_str(&j.to_string(), "case.json").unwrap_err().to_string();
-    assert!(err.starts_with("case.json: field reactions[0].onset: onset 2099-04-08 is after"), "{err}");
+    let err = Case::from_json_str(&j.to_string(), "case.json")
+        .unwrap_err()
+        .to_string();
+    assert!(
+        err.starts_with("case.json: field reactions[0].onset: onset 2099-04-08 is after"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -38,7 +55,10 @@ fn dechallenge_before_onset_is_refused() {
     j["reactions"][0]["dechallenge"]["date"] = "2024-03-01".into(); // onset 2024-04-08
     let (field, message) = refused(&j);
     assert_eq!(field, "reactions[0].dechallenge.date");
-    assert!(message.contains("2024-03-01") && message.contains("2024-04-08"), "{message}");
+    assert!(
+        message.contains("2024-03-01") && message.contains("2024-04-08"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -47,7 +67,10 @@ fn regimen_ending_before_it_starts_is_refused() {
     j["drugs"][0]["regimens"][1]["end"] = "2024-01-01".into(); // starts 2024-01-22
     let (field, message) = refused(&j);
     assert_eq!(field, "drugs[0].regimens[1].end");
-    assert!(message.contains("2024-01-01") && message.contains("2024-01-22"), "{message}");
+    assert!(
+        message.contains("2024-01-01") && message.contains("2024-01-22"),
+        "{message}"
+    );
 }
 
 #[test]
@@ -87,13 +110,19 @@ fn regimen_outside_the_drugs_administration_is_refused() {
     j["drugs"][0]["regimens"][0]["end"] = "2032-09-04".into();
     let (field, message) = refused(&j);
     assert_eq!(field, "drugs[0].regimens[0].start");
-    assert!(message.contains("2032-09-04") && message.contains("2024-01-29"), "{message}");
+    assert!(
+        message.contains("2032-09-04") && message.contains("2024-01-29"),
+        "{message}"
+    );
 
     let mut j = example_json("psoriasiform-prior-psoriasis.json");
     j["drugs"][0]["regimens"][0]["start"] = "2023-08-01".into(); // a month before the first administration
     let (field, message) = refused(&j);
     assert_eq!(field, "drugs[0].regimens[0].start");
-    assert!(message.contains("2023-08-01") && message.contains("2023-09-04"), "{message}");
+    assert!(
+        message.contains("2023-08-01") && message.contains("2023-09-04"),
+        "{message}"
+    );
 
     let last = j["drugs"][0]["regimens"].as_array().unwrap().len() - 1;
     let mut j = example_json("psoriasiform-prior-psoriasis.json");

@@ -12,27 +12,50 @@ use vigil_clinic::e2b::export::{to_xml, ExportOptions, DERIVED_SOURCE};
 use vigil_clinic::e2b::import::import;
 use vigil_clinic::{ClinicError, PartialDate};
 
-fn export(name: &str) -> (vigil_clinic::Case, Vec<vigil_clinic::causality::PairAssessment>, String) {
+fn export(
+    name: &str,
+) -> (
+    vigil_clinic::Case,
+    Vec<vigil_clinic::causality::PairAssessment>,
+    String,
+) {
     let case = common::example(name);
     let assessments = assess_case(&case);
     let created = PartialDate::ymd(2024, 6, 3).expect("valid date");
-    let xml = to_xml(&case, &assessments, &ExportOptions::new(created)).unwrap_or_else(|e| panic!("{e}"));
+    let xml =
+        to_xml(&case, &assessments, &ExportOptions::new(created)).unwrap_or_else(|e| panic!("{e}"));
     (case, assessments, xml)
 }
 
 /// (source, method, result) of every G.k.9.i.2.r the export must carry for one drug × reaction:
 /// vigil's derived results labelled as its algorithm (no Liverpool result when the flowchart stopped
 /// without a category), then the assessor's stated conclusions as theirs.
-fn expected_results(case: &vigil_clinic::Case, a: &vigil_clinic::causality::PairAssessment) -> Vec<(String, String, String)> {
-    let derived = |m: &str, r: String| (DERIVED_SOURCE.to_string(), format!("vigil {m}, derived"), r);
+fn expected_results(
+    case: &vigil_clinic::Case,
+    a: &vigil_clinic::causality::PairAssessment,
+) -> Vec<(String, String, String)> {
+    let derived =
+        |m: &str, r: String| (DERIVED_SOURCE.to_string(), format!("vigil {m}, derived"), r);
     let mut v = vec![
-        derived("Naranjo", format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category)),
+        derived(
+            "Naranjo",
+            format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category),
+        ),
         derived("WHO-UMC", a.who_umc.category.to_string()),
     ];
     if a.liverpool.category != NOT_REACHED {
-        v.push(derived("Liverpool ADR causality assessment tool", a.liverpool.category.to_string()));
+        v.push(derived(
+            "Liverpool ADR causality assessment tool",
+            a.liverpool.category.to_string(),
+        ));
     }
-    let reaction = case.reactions.iter().enumerate().find(|(i, _)| case.reaction_ref(*i) == a.reaction_ref).unwrap().1;
+    let reaction = case
+        .reactions
+        .iter()
+        .enumerate()
+        .find(|(i, _)| case.reaction_ref(*i) == a.reaction_ref)
+        .unwrap()
+        .1;
     for st in reaction.causality_answers.iter().flat_map(|c| &c.stated) {
         v.push((st.source.clone(), st.method.clone(), st.result.clone()));
     }
@@ -53,23 +76,49 @@ fn rust_round_trip_of_every_example() {
         assert_eq!(c.patient.sex, case.patient.sex);
         assert_eq!(c.patient.age_years, case.patient.age_years);
         assert_eq!(c.patient.weight_kg, case.patient.weight_kg);
-        assert_eq!(c.narrative, case.narrative, "{name}: H.1 without vigil's facts block");
+        assert_eq!(
+            c.narrative, case.narrative,
+            "{name}: H.1 without vigil's facts block"
+        );
         assert_eq!(c.reactions.len(), case.reactions.len());
         for (a, b) in c.reactions.iter().zip(&case.reactions) {
-            assert_eq!((&a.term, a.onset, a.end, a.outcome, a.seriousness), (&b.term, b.onset, b.end, b.outcome, b.seriousness));
+            assert_eq!(
+                (&a.term, a.onset, a.end, a.outcome, a.seriousness),
+                (&b.term, b.onset, b.end, b.outcome, b.seriousness)
+            );
             assert_eq!(a.rechallenge, b.rechallenge);
         }
         assert_eq!(c.drugs.len(), case.drugs.len());
         for (a, b) in c.drugs.iter().zip(&case.drugs) {
-            assert_eq!((&a.name, &a.substance, a.role, a.action_taken), (&b.name, &b.substance, b.role, b.action_taken), "{name}");
+            assert_eq!(
+                (&a.name, &a.substance, a.role, a.action_taken),
+                (&b.name, &b.substance, b.role, b.action_taken),
+                "{name}"
+            );
             assert_eq!(a.indication, b.indication);
             assert_eq!(a.regimens, b.regimens, "{name}: G.k.4.r");
-            assert_eq!((a.start, a.stop), (b.start, b.stop), "{name}: first and last administration");
+            assert_eq!(
+                (a.start, a.stop),
+                (b.start, b.stop),
+                "{name}: first and last administration"
+            );
         }
         // G.k.9.i.2.r: vigil's results and the assessor's, exactly as exported.
-        let mut got: Vec<(String, String, String)> =
-            back.causality.iter().map(|r| (r.source.clone().unwrap(), r.method.clone().unwrap(), r.result.clone().unwrap())).collect();
-        let mut want: Vec<(String, String, String)> = assessments.iter().flat_map(|a| expected_results(&case, a)).collect();
+        let mut got: Vec<(String, String, String)> = back
+            .causality
+            .iter()
+            .map(|r| {
+                (
+                    r.source.clone().unwrap(),
+                    r.method.clone().unwrap(),
+                    r.result.clone().unwrap(),
+                )
+            })
+            .collect();
+        let mut want: Vec<(String, String, String)> = assessments
+            .iter()
+            .flat_map(|a| expected_results(&case, a))
+            .collect();
         got.sort();
         want.sort();
         assert_eq!(got, want, "{name}");
@@ -77,7 +126,11 @@ fn rust_round_trip_of_every_example() {
         // derived results do not, they are derived again.
         for (a, b) in c.reactions.iter().zip(&case.reactions) {
             let strip = |r: &vigil_clinic::case::Reaction| -> Vec<(String, String, String)> {
-                r.causality_answers.iter().flat_map(|c| &c.stated).map(|s| (s.source.clone(), s.method.clone(), s.result.clone())).collect()
+                r.causality_answers
+                    .iter()
+                    .flat_map(|c| &c.stated)
+                    .map(|s| (s.source.clone(), s.method.clone(), s.result.clone()))
+                    .collect()
             };
             assert_eq!(strip(a), strip(b), "{name}: stated assessments");
         }
@@ -93,23 +146,54 @@ fn derived_causality_is_labelled_as_vigils_algorithm_and_the_clinicians_as_their
     assert_eq!(back.causality.len(), 3);
     for r in &back.causality {
         assert_eq!(r.source.as_deref(), Some(DERIVED_SOURCE));
-        assert!(r.method.as_deref().unwrap().starts_with("vigil ") && r.method.as_deref().unwrap().ends_with(", derived"), "{r:?}");
-        assert!(r.source.as_deref().unwrap().chars().count() <= 60 && r.method.as_deref().unwrap().chars().count() <= 60, "60AN");
+        assert!(
+            r.method.as_deref().unwrap().starts_with("vigil ")
+                && r.method.as_deref().unwrap().ends_with(", derived"),
+            "{r:?}"
+        );
+        assert!(
+            r.source.as_deref().unwrap().chars().count() <= 60
+                && r.method.as_deref().unwrap().chars().count() <= 60,
+            "60AN"
+        );
     }
-    assert!(back.case.reactions[0].causality_answers.is_none(), "nothing derived is imported as an assessor's answer");
+    assert!(
+        back.case.reactions[0].causality_answers.is_none(),
+        "nothing derived is imported as an assessor's answer"
+    );
     // A dermatologist's own conclusion is exported as theirs, with their method.
     let (_, _, xml) = export("psoriasiform-prior-psoriasis.json");
     assert!(xml.contains("<originalText>reporting dermatologist</originalText>"));
     let back = import(xml.as_bytes(), "pso").unwrap();
-    let stated = &back.case.reactions[0].causality_answers.as_ref().unwrap().stated;
+    let stated = &back.case.reactions[0]
+        .causality_answers
+        .as_ref()
+        .unwrap()
+        .stated;
     assert_eq!(stated.len(), 1);
-    assert_eq!((stated[0].source.as_str(), stated[0].method.as_str(), stated[0].result.as_str()), ("reporting dermatologist", "global introspection", "possible"));
+    assert_eq!(
+        (
+            stated[0].source.as_str(),
+            stated[0].method.as_str(),
+            stated[0].result.as_str()
+        ),
+        (
+            "reporting dermatologist",
+            "global introspection",
+            "possible"
+        )
+    );
     assert_eq!(stated[0].drug.as_deref(), Some("drug-1"));
     // The flare case's Liverpool walk stops without a category: no Liverpool result is sent.
     let (_, _, xml) = export("ad-flare-missed-dose.json");
-    assert!(!xml.contains("Liverpool"), "a result that was not reached is not exported");
+    assert!(
+        !xml.contains("Liverpool"),
+        "a result that was not reached is not exported"
+    );
     // Files written by earlier versions ("vigil, derived from the case facts") are still read as derived.
-    let old = xml.replace(DERIVED_SOURCE, "vigil, derived from the case facts").replace("vigil Naranjo, derived", "Naranjo");
+    let old = xml
+        .replace(DERIVED_SOURCE, "vigil, derived from the case facts")
+        .replace("vigil Naranjo, derived", "Naranjo");
     let back = import(old.as_bytes(), "old").unwrap();
     assert!(back.case.reactions[0].causality_answers.is_none());
 }
@@ -120,7 +204,11 @@ fn time_to_onset_counts_the_first_day_as_day_one() {
     // 23 (rest of January) + 29 + 31 + 8 = 91 days later, so G.k.9.i.3.1 = 92 d (first day = day 1, IG).
     let (_, _, xml) = export("facial-redness-interval-extension.json");
     let back = import(xml.as_bytes(), "facial").unwrap();
-    let suspect = back.start_to_onset.iter().find(|(d, ..)| d == "drug-1").unwrap();
+    let suspect = back
+        .start_to_onset
+        .iter()
+        .find(|(d, ..)| d == "drug-1")
+        .unwrap();
     assert_eq!((suspect.2.as_str(), suspect.3.as_str()), ("92", "d"));
 }
 
@@ -141,7 +229,9 @@ fn key_codes_are_the_ich_values() {
 
 fn expect_xml_error(bytes: &[u8], needle: &str) {
     match import(bytes, "bad.xml") {
-        Err(ClinicError::Xml { message, .. }) => assert!(message.contains(needle), "{message:?} lacks {needle:?}"),
+        Err(ClinicError::Xml { message, .. }) => {
+            assert!(message.contains(needle), "{message:?} lacks {needle:?}")
+        }
         Err(other) => assert!(other.to_string().contains(needle), "{other}"),
         Ok(_) => panic!("accepted malformed input containing {needle:?}"),
     }
@@ -155,11 +245,20 @@ fn malformed_xml_gives_a_clear_error() {
     // Not XML at all.
     expect_xml_error(b"{\"id\": 1}", "outside the root element");
     // Mismatched end tag.
-    expect_xml_error(b"<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\"><a></b></MCCI_IN200100UV01>", "not well-formed");
+    expect_xml_error(
+        b"<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\"><a></b></MCCI_IN200100UV01>",
+        "not well-formed",
+    );
     // Entity expansion attack: DOCTYPE refused.
-    expect_xml_error(b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><MCCI_IN200100UV01/>", "DOCTYPE");
+    expect_xml_error(
+        b"<?xml version=\"1.0\"?><!DOCTYPE lolz [<!ENTITY lol \"lol\">]><MCCI_IN200100UV01/>",
+        "DOCTYPE",
+    );
     // Undefined entity.
-    expect_xml_error(b"<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\">&lol;</MCCI_IN200100UV01>", "undefined entity");
+    expect_xml_error(
+        b"<MCCI_IN200100UV01 xmlns=\"urn:hl7-org:v3\">&lol;</MCCI_IN200100UV01>",
+        "undefined entity",
+    );
     // Deep nesting.
     let deep = format!("{}{}", "<a>".repeat(10_000), "</a>".repeat(10_000));
     expect_xml_error(deep.as_bytes(), "nested deeper");
@@ -170,7 +269,10 @@ fn malformed_xml_gives_a_clear_error() {
     let no_id = xml.replace("root=\"2.16.840.1.113883.3.989.2.1.3.1\"", "root=\"1.2.3\"");
     expect_xml_error(no_id.as_bytes(), "C.1.1");
     // A code outside its list (G.k.8 = 7).
-    let bad_code = xml.replace(r#"<code code="4" codeSystem="2.16.840.1.113883.3.989.2.1.1.15"/>"#, r#"<code code="7" codeSystem="2.16.840.1.113883.3.989.2.1.1.15"/>"#);
+    let bad_code = xml.replace(
+        r#"<code code="4" codeSystem="2.16.840.1.113883.3.989.2.1.1.15"/>"#,
+        r#"<code code="7" codeSystem="2.16.840.1.113883.3.989.2.1.1.15"/>"#,
+    );
     assert_ne!(bad_code, xml);
     expect_xml_error(bad_code.as_bytes(), "G.k.8");
     // An impossible date.
@@ -180,7 +282,11 @@ fn malformed_xml_gives_a_clear_error() {
 
 fn python_with_e2br3() -> Option<String> {
     let python = std::env::var("PYTHON").unwrap_or_else(|_| "python3".into());
-    let ok = Command::new(&python).args(["-c", "import e2br3"]).output().map(|o| o.status.success()).unwrap_or(false);
+    let ok = Command::new(&python)
+        .args(["-c", "import e2br3"])
+        .output()
+        .map(|o| o.status.success())
+        .unwrap_or(false);
     ok.then_some(python)
 }
 
@@ -218,33 +324,76 @@ fn independent_reader_e2br3_reads_the_key_fields() {
     };
     for name in common::EXAMPLES {
         let (case, assessments, xml) = export(name);
-        let path: PathBuf = std::env::temp_dir().join(format!("vigil-e2b-{}-{name}.xml", std::process::id()));
+        let path: PathBuf =
+            std::env::temp_dir().join(format!("vigil-e2b-{}-{name}.xml", std::process::id()));
         std::fs::write(&path, &xml).unwrap();
-        let out = Command::new(&python).arg("-c").arg(SNIPPET).arg(&path).output().unwrap();
+        let out = Command::new(&python)
+            .arg("-c")
+            .arg(SNIPPET)
+            .arg(&path)
+            .output()
+            .unwrap();
         let _ = std::fs::remove_file(&path);
-        assert!(out.status.success(), "{name}: e2br3 failed: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{name}: e2br3 failed: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         let v: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
         assert_eq!(v["id"], case.id.as_str(), "{name}: C.1.1");
         assert_eq!(v["report_type"], "1");
         assert_eq!(v["patient_name"], case.patient.initials.as_deref().unwrap());
-        assert_eq!(v["patient_sex"], if case.patient.sex == Some(Sex::Male) { "1" } else { "2" });
-        assert_eq!(v["patient_age"][0], format!("{}", case.patient.age_years.unwrap()));
+        assert_eq!(
+            v["patient_sex"],
+            if case.patient.sex == Some(Sex::Male) {
+                "1"
+            } else {
+                "2"
+            }
+        );
+        assert_eq!(
+            v["patient_age"][0],
+            format!("{}", case.patient.age_years.unwrap())
+        );
         assert_eq!(v["patient_age"][1], "a");
         let r = &v["reactions"][0];
         assert_eq!(r[0], case.reactions[0].term.as_str());
-        assert_eq!(r[1], case.reactions[0].onset.unwrap().to_hl7().as_str(), "{name}: E.i.4 onset");
+        assert_eq!(
+            r[1],
+            case.reactions[0].onset.unwrap().to_hl7().as_str(),
+            "{name}: E.i.4 onset"
+        );
         assert_eq!(r[2], case.reactions[0].outcome.code().to_string().as_str());
         let suspect = &v["drugs"][0];
         assert_eq!(suspect[0], case.drugs[0].name.as_str());
         assert_eq!(suspect[1], "1");
-        assert_eq!(suspect[2], case.drugs[0].action_taken.unwrap().code().to_string().as_str(), "{name}: G.k.8");
+        assert_eq!(
+            suspect[2],
+            case.drugs[0]
+                .action_taken
+                .unwrap()
+                .code()
+                .to_string()
+                .as_str(),
+            "{name}: G.k.8"
+        );
         let got: Vec<(String, String, String)> = suspect[3]
             .as_array()
             .unwrap()
             .iter()
-            .map(|p| (p[0].as_str().unwrap().to_string(), p[1].as_str().unwrap().to_string(), p[2].as_str().unwrap().to_string()))
+            .map(|p| {
+                (
+                    p[0].as_str().unwrap().to_string(),
+                    p[1].as_str().unwrap().to_string(),
+                    p[2].as_str().unwrap().to_string(),
+                )
+            })
             .collect();
-        assert_eq!(got, expected_results(&case, &assessments[0]), "{name}: G.k.9.i.2.r source, method, result");
+        assert_eq!(
+            got,
+            expected_results(&case, &assessments[0]),
+            "{name}: G.k.9.i.2.r source, method, result"
+        );
         match &v["xsd"] {
             serde_json::Value::String(s) if s == "no-schema" => {
                 println!("{name}: parsed by e2br3; XSD validation skipped: ICH XSD set not found (set E2BR3_SCHEMA_DIR)")

@@ -1,5 +1,8 @@
 //! Time-to-onset analysis: rejection counts, quantiles, and the Weibull reading.
-use vigil_clinic::onset::{analyse, histogram, histogram_svg, quantile_type7, reading, HazardReading, OnsetOptions, OnsetPair};
+use vigil_clinic::onset::{
+    analyse, histogram, histogram_svg, quantile_type7, reading, HazardReading, OnsetOptions,
+    OnsetPair,
+};
 use vigil_clinic::PartialDate;
 
 fn d(s: &str) -> Option<PartialDate> {
@@ -9,19 +12,57 @@ fn d(s: &str) -> Option<PartialDate> {
 #[test]
 fn rejects_and_counts_every_bad_pair() {
     let pairs = vec![
-        OnsetPair { start: d("2024-01-01"), event: d("2024-01-11") }, // 10 days
-        OnsetPair { start: d("2024-01-01"), event: d("2024-01-01") }, // 0 days (same day)
-        OnsetPair { start: d("2024-01-01"), event: d("2024-03-01") }, // 60 days (leap February: 31 + 29)
-        OnsetPair { start: d("2024-01-01"), event: d("2024-02-15") }, // 45 days
-        OnsetPair { start: d("2024-02-01"), event: d("2024-01-15") }, // negative
-        OnsetPair { start: d("2024-01"), event: d("2024-02-15") },    // partial start
-        OnsetPair { start: d("2024-01-01"), event: d("2024") },       // partial event
-        OnsetPair { start: None, event: d("2024-02-15") },            // missing
-        OnsetPair { start: d("2000-01-01"), event: d("2024-02-15") }, // implausible (> 3650 days)
+        OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024-01-11"),
+        }, // 10 days
+        OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024-01-01"),
+        }, // 0 days (same day)
+        OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024-03-01"),
+        }, // 60 days (leap February: 31 + 29)
+        OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024-02-15"),
+        }, // 45 days
+        OnsetPair {
+            start: d("2024-02-01"),
+            event: d("2024-01-15"),
+        }, // negative
+        OnsetPair {
+            start: d("2024-01"),
+            event: d("2024-02-15"),
+        }, // partial start
+        OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024"),
+        }, // partial event
+        OnsetPair {
+            start: None,
+            event: d("2024-02-15"),
+        }, // missing
+        OnsetPair {
+            start: d("2000-01-01"),
+            event: d("2024-02-15"),
+        }, // implausible (> 3650 days)
     ];
     let a = analyse(pairs, &OnsetOptions::new(3650));
     let c = a.counts;
-    assert_eq!((c.input, c.used, c.negative, c.partial_date, c.missing_date, c.implausible, c.same_day), (9, 4, 1, 2, 1, 1, 1));
+    assert_eq!(
+        (
+            c.input,
+            c.used,
+            c.negative,
+            c.partial_date,
+            c.missing_date,
+            c.implausible,
+            c.same_day
+        ),
+        (9, 4, 1, 2, 1, 1, 1)
+    );
     assert_eq!(a.days, vec![0, 10, 45, 60]);
     // R type 7 on [0, 10, 45, 60]: median h = 1.5 → 10 + 0.5 × 35 = 27.5; Q1 h = 0.75 → 0 + 0.75 × 10 = 7.5;
     // Q3 h = 2.25 → 45 + 0.25 × 15 = 48.75. (numpy.quantile, whose default "linear" method is R type 7, gives 7.5, 27.5, 48.75.)
@@ -59,7 +100,10 @@ fn early_onsets_read_as_early_failure() {
             let p = (i as f64 - 0.5) / n as f64;
             let days = (30.0 * (-(1.0 - p).ln()).powf(1.0 / 0.5)).round() as u64;
             let ev = base.checked_add_days(chrono::Days::new(days)).unwrap();
-            OnsetPair { start: Some(start), event: Some(PartialDate::from_naive(ev)) }
+            OnsetPair {
+                start: Some(start),
+                event: Some(PartialDate::from_naive(ev)),
+            }
         })
         .collect();
     let a = analyse(pairs, &OnsetOptions::new(36500));
@@ -70,7 +114,13 @@ fn early_onsets_read_as_early_failure() {
 
 #[test]
 fn too_few_for_weibull_is_reported_not_panicked() {
-    let a = analyse(vec![OnsetPair { start: d("2024-01-01"), event: d("2024-01-05") }], &OnsetOptions::new(3650));
+    let a = analyse(
+        vec![OnsetPair {
+            start: d("2024-01-01"),
+            event: d("2024-01-05"),
+        }],
+        &OnsetOptions::new(3650),
+    );
     assert!(a.weibull.is_none());
     assert!(a.weibull_error.unwrap().contains("at least 2"));
     assert_eq!(a.median, Some(4.0));
@@ -79,7 +129,10 @@ fn too_few_for_weibull_is_reported_not_panicked() {
 #[test]
 fn histogram_bins() {
     // Bins of 30 days: [0,30) holds 0, 10; [30,60) holds 45; [60,90) holds 60.
-    assert_eq!(histogram(&[0, 10, 45, 60], 30), vec![(0, 30, 2), (30, 60, 1), (60, 90, 1)]);
+    assert_eq!(
+        histogram(&[0, 10, 45, 60], 30),
+        vec![(0, 30, 2), (30, 60, 1), (60, 90, 1)]
+    );
     let svg = histogram_svg(&[0, 10, 45, 60], 30, "dupilumab & conjunctivitis");
     assert!(svg.starts_with("<svg") && svg.contains("&amp;") && svg.matches("<rect").count() == 3);
 }

@@ -9,7 +9,14 @@ use vigil_clinic::scores::scorad::{ScoradInput, ScoradIntensity};
 use vigil_clinic::scores::viga::VigaInput;
 
 fn region(e: f64, i: f64, x: f64, l: f64, pct: f64) -> EasiRegionInput {
-    EasiRegionInput { erythema: e, induration: i, excoriation: x, lichenification: l, area_percent: Some(pct), area_score: None }
+    EasiRegionInput {
+        erythema: e,
+        induration: i,
+        excoriation: x,
+        lichenification: l,
+        area_percent: Some(pct),
+        area_score: None,
+    }
 }
 
 fn worked_easi(age: f64) -> EasiInput {
@@ -56,9 +63,15 @@ fn easi_maximum_is_72_for_both_age_groups() {
     // Published range 0–72: 12 × 6 × (0.1 + 0.2 + 0.3 + 0.4) = 72 and 12 × 6 × (0.2 + 0.2 + 0.3 + 0.3) = 72.
     let max = || region(3.0, 3.0, 3.0, 3.0, 100.0);
     for age in [5.0, 40.0] {
-        let e = EasiInput { age_years: Some(age), head_neck: max(), upper_limbs: max(), trunk: max(), lower_limbs: max() }
-            .compute(None)
-            .unwrap();
+        let e = EasiInput {
+            age_years: Some(age),
+            head_neck: max(),
+            upper_limbs: max(),
+            trunk: max(),
+            lower_limbs: max(),
+        }
+        .compute(None)
+        .unwrap();
         assert_eq!(e.total, 72.0);
         assert_eq!(e.band, "very severe");
     }
@@ -110,7 +123,14 @@ fn scorad_maxima_are_103_and_83() {
     let s = ScoradInput {
         extent_percent: Some(100.0),
         extent_by_region: None,
-        intensity: ScoradIntensity { erythema: 3, oedema_papulation: 3, oozing_crusting: 3, excoriation: 3, lichenification: 3, dryness: 3 },
+        intensity: ScoradIntensity {
+            erythema: 3,
+            oedema_papulation: 3,
+            oozing_crusting: 3,
+            excoriation: 3,
+            lichenification: 3,
+            dryness: 3,
+        },
         pruritus: Some(10.0),
         sleeplessness: Some(10.0),
     }
@@ -148,44 +168,118 @@ fn scorad_chopra_band_edges() {
 fn poem_days_to_scores_and_bands() {
     // Charman 2004 item scoring: 0 days → 0, 1–2 → 1, 3–4 → 2, 5–6 → 3, 7 → 4.
     //   days [2, 0, 0, 0, 1, 3, 5] → [1, 0, 0, 0, 1, 2, 3] → total 7 → Charman 2013 "mild" (3–7).
-    let p = PoemInput { item_scores: None, days: Some(vec![2, 0, 0, 0, 1, 3, 5]) }.compute().unwrap();
+    let p = PoemInput {
+        item_scores: None,
+        days: Some(vec![2, 0, 0, 0, 1, 3, 5]),
+    }
+    .compute()
+    .unwrap();
     assert_eq!(p.item_scores, vec![1, 0, 0, 0, 1, 2, 3]);
     assert_eq!(p.total, 7);
     assert_eq!(p.band, "mild");
     // All every day: 7 × 4 = 28, "very severe" (25–28).
-    let p = PoemInput { item_scores: None, days: Some(vec![7; 7]) }.compute().unwrap();
+    let p = PoemInput {
+        item_scores: None,
+        days: Some(vec![7; 7]),
+    }
+    .compute()
+    .unwrap();
     assert_eq!((p.total, p.band), (28, "very severe"));
     // Band edges 2/3, 7/8, 16/17, 24/25.
     use vigil_clinic::scores::poem::band;
-    assert_eq!([band(2), band(3), band(7), band(8), band(16), band(17), band(24), band(25)],
-        ["clear or almost clear", "mild", "mild", "moderate", "moderate", "severe", "severe", "very severe"]);
+    assert_eq!(
+        [
+            band(2),
+            band(3),
+            band(7),
+            band(8),
+            band(16),
+            band(17),
+            band(24),
+            band(25)
+        ],
+        [
+            "clear or almost clear",
+            "mild",
+            "mild",
+            "moderate",
+            "moderate",
+            "severe",
+            "severe",
+            "very severe"
+        ]
+    );
     // Six items: refused, not guessed.
-    assert!(PoemInput { item_scores: Some(vec![1; 6]), days: None }.compute().is_err());
-    assert!(PoemInput { item_scores: None, days: Some(vec![8, 0, 0, 0, 0, 0, 0]) }.compute().is_err());
+    assert!(PoemInput {
+        item_scores: Some(vec![1; 6]),
+        days: None
+    }
+    .compute()
+    .is_err());
+    assert!(PoemInput {
+        item_scores: None,
+        days: Some(vec![8, 0, 0, 0, 0, 0, 0])
+    }
+    .compute()
+    .is_err());
 }
 
 #[test]
 fn viga_success_needs_0_or_1_and_two_grades_down() {
     // SOLO/CHRONOS success: IGA 0/1 and ≥ 2-point reduction (clinical.md §3.4).
-    let v = |g, b| VigaInput { grade: g, baseline: Some(b) }.compute().unwrap().success;
+    let v = |g, b| {
+        VigaInput {
+            grade: g,
+            baseline: Some(b),
+        }
+        .compute()
+        .unwrap()
+        .success
+    };
     assert_eq!(v(1, 3), Some(true));
     assert_eq!(v(0, 2), Some(true));
     assert_eq!(v(1, 2), Some(false)); // only 1 grade down
     assert_eq!(v(2, 4), Some(false)); // 2 down but grade 2
-    assert_eq!(VigaInput { grade: 3, baseline: None }.compute().unwrap().label, "moderate");
-    assert!(VigaInput { grade: 5, baseline: None }.compute().is_err());
+    assert_eq!(
+        VigaInput {
+            grade: 3,
+            baseline: None
+        }
+        .compute()
+        .unwrap()
+        .label,
+        "moderate"
+    );
+    assert!(VigaInput {
+        grade: 5,
+        baseline: None
+    }
+    .compute()
+    .is_err());
 }
 
 #[test]
 fn pp_nrs_responder_is_four_points() {
     // Yosipovitch 2019: responder = improvement ≥ 4 points.
-    let r = |s, b| PpNrsInput { score: s, baseline: Some(b) }.compute().unwrap();
+    let r = |s, b| {
+        PpNrsInput {
+            score: s,
+            baseline: Some(b),
+        }
+        .compute()
+        .unwrap()
+    };
     assert_eq!(r(4.0, 8.0).responder, Some(true));
     assert_eq!(r(4.5, 8.0).responder, Some(false));
     assert_eq!(r(4.0, 8.0).stratum, Some("moderate"));
     assert_eq!(r(3.0, 8.0).stratum, Some("mild"));
     assert_eq!(r(4.5, 8.0).stratum, None); // weekly average: no whole-number stratum
-    assert!(PpNrsInput { score: 11.0, baseline: None }.compute().is_err());
+    assert!(PpNrsInput {
+        score: 11.0,
+        baseline: None
+    }
+    .compute()
+    .is_err());
 }
 
 #[test]
@@ -194,7 +288,12 @@ fn example_flare_case_scores_agree_between_easi_and_scorad() {
     // are given the same percentage of each region (before the fix: head/neck 25% in EASI, 100% in
     // SCORAD, and no legs in SCORAD at all).
     let case = common::example("ad-flare-missed-dose.json");
-    let report = case.scores.as_ref().unwrap().compute(case.patient.age_years).unwrap();
+    let report = case
+        .scores
+        .as_ref()
+        .unwrap()
+        .compute(case.patient.age_years)
+        .unwrap();
     // EASI, ≥ 8-year multipliers (age 34 at onset; assessed at or after onset):
     //   head/neck 0 × area 0 × 0.1 = 0; upper limbs (2+2+1+1) 6 × area 3 (40%) × 0.2 = 3.6;
     //   trunk (1+1+0.5+0) 2.5 × area 2 (20%) × 0.3 = 1.5; lower limbs (2.5+2+2+1.5) 8 × area 4 (60%) × 0.4 = 12.8
@@ -202,7 +301,11 @@ fn example_flare_case_scores_agree_between_easi_and_scorad() {
     let easi = report.easi.unwrap();
     assert!((easi.total - 17.9).abs() < 1e-12, "{}", easi.total);
     assert_eq!(easi.band, "moderate");
-    assert!(easi.age_basis.contains("age at onset 34"), "{}", easi.age_basis);
+    assert!(
+        easi.age_basis.contains("age at onset 34"),
+        "{}",
+        easi.age_basis
+    );
     // SCORAD, rule of nines with the same percentages:
     //   A = 9·0 + 9·0.4 + 9·0.4 + 18·0.6 + 18·0.6 + 18·0.2 + 18·0.2 = 3.6 + 3.6 + 10.8 + 10.8 + 3.6 + 3.6 = 36.0
     //   B = 2 + 2 + 1 + 2 + 1 + 2 = 10; C = 6 + 4 = 10
@@ -226,7 +329,11 @@ fn easi_multipliers_come_from_the_age_at_assessment() {
     assert!(!adult.child_multipliers && adult.age_basis.contains("age at onset 30"));
     let err = input.compute(Some(7.5)).unwrap_err();
     assert_eq!(err.field, "age_years");
-    assert!(err.message.contains("7.5") && err.message.contains("8 years"), "{}", err.message);
+    assert!(
+        err.message.contains("7.5") && err.message.contains("8 years"),
+        "{}",
+        err.message
+    );
     // Given, the age at assessment wins over the onset age: 8.2 at the visit, 7.9 at onset → adult.
     input.age_years = Some(8.2);
     let e = input.compute(Some(7.9)).unwrap();

@@ -39,7 +39,11 @@ pub fn quarter_in_name(name: &str) -> Option<Quarter> {
             continue;
         }
         let q = b[i + 1] - b'0';
-        let digits_before = b[..i].iter().rev().take_while(|c| c.is_ascii_digit()).count();
+        let digits_before = b[..i]
+            .iter()
+            .rev()
+            .take_while(|c| c.is_ascii_digit())
+            .count();
         if digits_before >= 4 {
             let y: u16 = std::str::from_utf8(&b[i - 4..i]).ok()?.parse().ok()?;
             if (1990..=2100).contains(&y) {
@@ -139,7 +143,12 @@ fn quarter_for(parts: &[&str]) -> Option<Quarter> {
     parts.iter().rev().find_map(|p| quarter_in_name(p))
 }
 
-fn add_zip(path: &Path, want_json: bool, outer: &[String], out: &mut Vec<InputFile>) -> Result<(), FaersError> {
+fn add_zip(
+    path: &Path,
+    want_json: bool,
+    outer: &[String],
+    out: &mut Vec<InputFile>,
+) -> Result<(), FaersError> {
     let file = File::open(path).map_err(|e| FaersError::io(path, e))?;
     out.extend(inputs_in_zip(BufReader::new(file), path, want_json, outer)?);
     Ok(())
@@ -156,10 +165,13 @@ pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
     outer: &[String],
 ) -> Result<Vec<InputFile>, FaersError> {
     let mut out = Vec::new();
-    let mut zip = zip::ZipArchive::new(reader)
-        .map_err(|e| FaersError::Input(format!("{}: not a readable zip: {e}", archive.display())))?;
+    let mut zip = zip::ZipArchive::new(reader).map_err(|e| {
+        FaersError::Input(format!("{}: not a readable zip: {e}", archive.display()))
+    })?;
     for i in 0..zip.len() {
-        let member = zip.by_index(i).map_err(|e| FaersError::Input(format!("{}: {e}", archive.display())))?;
+        let member = zip
+            .by_index(i)
+            .map_err(|e| FaersError::Input(format!("{}: {e}", archive.display())))?;
         if member.is_dir() {
             continue;
         }
@@ -167,9 +179,14 @@ pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
             Ok(n) => n.into_owned(),
             Err(_) => String::from_utf8_lossy(member.name_raw()).into_owned(),
         };
-        let Some(kind) = classify(&name, want_json) else { continue };
+        let Some(kind) = classify(&name, want_json) else {
+            continue;
+        };
         let mut parts: Vec<&str> = outer.iter().map(|s| s.as_str()).collect();
-        let zip_name = archive.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+        let zip_name = archive
+            .file_name()
+            .map(|n| n.to_string_lossy().into_owned())
+            .unwrap_or_default();
         parts.push(&zip_name);
         parts.extend(name.split('/'));
         let display = format!("{}!{}", archive.display(), name);
@@ -177,7 +194,10 @@ pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
         out.push(InputFile {
             quarter: quarter_for(&parts),
             display,
-            location: Location::Zip { archive: archive.to_owned(), index: i },
+            location: Location::Zip {
+                archive: archive.to_owned(),
+                index: i,
+            },
             kind,
             bytes: member.size(),
             synthetic,
@@ -199,12 +219,18 @@ fn walk(path: &Path, want_json: bool, out: &mut Vec<InputFile>) -> Result<(), Fa
         }
         return Ok(());
     }
-    let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
+    let name = path
+        .file_name()
+        .map(|n| n.to_string_lossy().into_owned())
+        .unwrap_or_default();
     if name.to_ascii_lowercase().ends_with(".zip") {
         return add_zip(path, want_json, &[], out);
     }
     if let Some(kind) = classify(&name, want_json) {
-        let parts: Vec<String> = path.iter().map(|p| p.to_string_lossy().into_owned()).collect();
+        let parts: Vec<String> = path
+            .iter()
+            .map(|p| p.to_string_lossy().into_owned())
+            .collect();
         let parts: Vec<&str> = parts.iter().map(|s| s.as_str()).collect();
         let display = path.display().to_string();
         out.push(InputFile {
@@ -245,21 +271,50 @@ mod tests {
 
     #[test]
     fn quarters_from_names() {
-        assert_eq!(quarter_in_name("DEMO04Q1.TXT").map(Quarter::label), Some("2004Q1".into()));
-        assert_eq!(quarter_in_name("demo12q4.txt").map(Quarter::label), Some("2012Q4".into()));
-        assert_eq!(quarter_in_name("DEMO20Q3-10000.txt").map(Quarter::label), Some("2020Q3".into()));
-        assert_eq!(quarter_in_name("faers_ascii_2024Q3.zip").map(Quarter::label), Some("2024Q3".into()));
-        assert_eq!(quarter_in_name("ADR19Q1DeletedCases.txt").map(Quarter::label), Some("2019Q1".into()));
-        assert_eq!(quarter_in_name("DEMO18Q1_new.txt").map(Quarter::label), Some("2018Q1".into()));
+        assert_eq!(
+            quarter_in_name("DEMO04Q1.TXT").map(Quarter::label),
+            Some("2004Q1".into())
+        );
+        assert_eq!(
+            quarter_in_name("demo12q4.txt").map(Quarter::label),
+            Some("2012Q4".into())
+        );
+        assert_eq!(
+            quarter_in_name("DEMO20Q3-10000.txt").map(Quarter::label),
+            Some("2020Q3".into())
+        );
+        assert_eq!(
+            quarter_in_name("faers_ascii_2024Q3.zip").map(Quarter::label),
+            Some("2024Q3".into())
+        );
+        assert_eq!(
+            quarter_in_name("ADR19Q1DeletedCases.txt").map(Quarter::label),
+            Some("2019Q1".into())
+        );
+        assert_eq!(
+            quarter_in_name("DEMO18Q1_new.txt").map(Quarter::label),
+            Some("2018Q1".into())
+        );
         assert_eq!(quarter_in_name("readme.txt"), None);
         assert_eq!(Table::from_file_name("drug12q4.txt"), Some(Table::Drug));
         assert_eq!(Table::from_file_name("DEMO25Q4.pdf"), None);
         assert_eq!(Table::from_file_name("STAT25Q4.TXT"), None);
         // Deleted-case lists in every naming variant (faers-format.md §1).
-        for n in ["deleted/ADR19Q1DeletedCases.txt", "Deleted/21Q1DeletedCases.txt", "Deleted/DELETE25Q4.txt", "deleted/AllDeletedCases.txt"] {
+        for n in [
+            "deleted/ADR19Q1DeletedCases.txt",
+            "Deleted/21Q1DeletedCases.txt",
+            "Deleted/DELETE25Q4.txt",
+            "deleted/AllDeletedCases.txt",
+        ] {
             assert_eq!(classify(n, false), Some(InputKind::Deleted), "{n}");
         }
-        assert_eq!(classify("ascii/DEMO25Q4.txt", false), Some(InputKind::Table(Table::Demo)));
-        assert_eq!(classify("drug-event-0001-of-0005.json", true), Some(InputKind::OpenFdaJson));
+        assert_eq!(
+            classify("ascii/DEMO25Q4.txt", false),
+            Some(InputKind::Table(Table::Demo))
+        );
+        assert_eq!(
+            classify("drug-event-0001-of-0005.json", true),
+            Some(InputKind::OpenFdaJson)
+        );
     }
 }

@@ -21,29 +21,173 @@ use crate::FaersError;
 const BUILTIN_DICTIONARY: &str = include_str!("../data/brand_ingredients.csv");
 
 const FORM_WORDS: &[&str] = &[
-    "TABLET", "TABLETS", "TAB", "TABS", "CAPSULE", "CAPSULES", "CAP", "CAPS", "INJECTION", "INJECTIONS", "INJ",
-    "INJECTABLE", "SOLUTION", "SOLN", "SOL", "ORAL", "CREAM", "OINTMENT", "GEL", "SYRUP", "SUSPENSION", "SUSP",
-    "PATCH", "SPRAY", "DROPS", "EXTENDED", "RELEASE", "ER", "XR", "SR", "CR", "XL", "DR", "FILM", "COATED",
-    "FILM-COATED", "PREFILLED", "PRE-FILLED", "PEN", "PENS", "SYRINGE", "AUTOINJECTOR", "AUTO-INJECTOR", "VIAL",
-    "POWDER", "INHALER", "INHALATION", "AEROSOL", "NASAL", "TOPICAL", "LOTION", "COMPRESSE", "COMPRIMIDOS",
-    "COMPRIMES", "CHEWABLE", "DELAYED", "IV", "SC", "IM", "INFUSION", "CONCENTRATE", "FOR", "AND", "WITH",
-    "FORMULATION", "GENERIC", "NOS", "UNKNOWN", "BLINDED", "UNK", "PLACEBO", "KIT", "DEPOT", "LAR", "FORTE",
-    "PO", "DAILY", "ONCE", "TWICE",
+    "TABLET",
+    "TABLETS",
+    "TAB",
+    "TABS",
+    "CAPSULE",
+    "CAPSULES",
+    "CAP",
+    "CAPS",
+    "INJECTION",
+    "INJECTIONS",
+    "INJ",
+    "INJECTABLE",
+    "SOLUTION",
+    "SOLN",
+    "SOL",
+    "ORAL",
+    "CREAM",
+    "OINTMENT",
+    "GEL",
+    "SYRUP",
+    "SUSPENSION",
+    "SUSP",
+    "PATCH",
+    "SPRAY",
+    "DROPS",
+    "EXTENDED",
+    "RELEASE",
+    "ER",
+    "XR",
+    "SR",
+    "CR",
+    "XL",
+    "DR",
+    "FILM",
+    "COATED",
+    "FILM-COATED",
+    "PREFILLED",
+    "PRE-FILLED",
+    "PEN",
+    "PENS",
+    "SYRINGE",
+    "AUTOINJECTOR",
+    "AUTO-INJECTOR",
+    "VIAL",
+    "POWDER",
+    "INHALER",
+    "INHALATION",
+    "AEROSOL",
+    "NASAL",
+    "TOPICAL",
+    "LOTION",
+    "COMPRESSE",
+    "COMPRIMIDOS",
+    "COMPRIMES",
+    "CHEWABLE",
+    "DELAYED",
+    "IV",
+    "SC",
+    "IM",
+    "INFUSION",
+    "CONCENTRATE",
+    "FOR",
+    "AND",
+    "WITH",
+    "FORMULATION",
+    "GENERIC",
+    "NOS",
+    "UNKNOWN",
+    "BLINDED",
+    "UNK",
+    "PLACEBO",
+    "KIT",
+    "DEPOT",
+    "LAR",
+    "FORTE",
+    "PO",
+    "DAILY",
+    "ONCE",
+    "TWICE",
 ];
 
 const UNIT_WORDS: &[&str] = &[
-    "MG", "MCG", "UG", "G", "GM", "ML", "L", "IU", "UNIT", "UNITS", "U", "MMOL", "MEQ", "%", "MG/ML", "MCG/ML",
-    "MG/KG", "MILLIGRAM", "MILLIGRAMS", "MICROGRAMS",
+    "MG",
+    "MCG",
+    "UG",
+    "G",
+    "GM",
+    "ML",
+    "L",
+    "IU",
+    "UNIT",
+    "UNITS",
+    "U",
+    "MMOL",
+    "MEQ",
+    "%",
+    "MG/ML",
+    "MCG/ML",
+    "MG/KG",
+    "MILLIGRAM",
+    "MILLIGRAMS",
+    "MICROGRAMS",
 ];
 
 const SALT_WORDS: &[&str] = &[
-    "HYDROCHLORIDE", "HCL", "HYDROBROMIDE", "HBR", "SODIUM", "DISODIUM", "POTASSIUM", "CALCIUM", "MAGNESIUM",
-    "SULFATE", "SULPHATE", "BISULFATE", "MESYLATE", "MESILATE", "MALEATE", "BESYLATE", "BESILATE", "TARTRATE",
-    "BITARTRATE", "CITRATE", "ACETATE", "FUMARATE", "SUCCINATE", "PHOSPHATE", "BROMIDE", "CHLORIDE", "NITRATE",
-    "HYDRATE", "DIHYDRATE", "MONOHYDRATE", "TRIHYDRATE", "SESQUIHYDRATE", "PROPIONATE", "DIPROPIONATE",
-    "VALERATE", "ETEXILATE", "MEDOXOMIL", "AXETIL", "DECANOATE", "PAMOATE", "LACTATE", "GLUCONATE", "STEARATE",
-    "TROMETHAMINE", "MALATE", "XINAFOATE", "FUROATE", "OXALATE", "HYCLATE", "ANHYDROUS", "DIHYDROCHLORIDE",
-    "CILEXETIL", "PIVOXIL", "TRIFENATATE", "PROPANEDIOL", "S-MALATE", "ESTOLATE", "ETHYLSUCCINATE", "SALICYLATE", "TOSYLATE", "ARGININE", "LYSINE",
+    "HYDROCHLORIDE",
+    "HCL",
+    "HYDROBROMIDE",
+    "HBR",
+    "SODIUM",
+    "DISODIUM",
+    "POTASSIUM",
+    "CALCIUM",
+    "MAGNESIUM",
+    "SULFATE",
+    "SULPHATE",
+    "BISULFATE",
+    "MESYLATE",
+    "MESILATE",
+    "MALEATE",
+    "BESYLATE",
+    "BESILATE",
+    "TARTRATE",
+    "BITARTRATE",
+    "CITRATE",
+    "ACETATE",
+    "FUMARATE",
+    "SUCCINATE",
+    "PHOSPHATE",
+    "BROMIDE",
+    "CHLORIDE",
+    "NITRATE",
+    "HYDRATE",
+    "DIHYDRATE",
+    "MONOHYDRATE",
+    "TRIHYDRATE",
+    "SESQUIHYDRATE",
+    "PROPIONATE",
+    "DIPROPIONATE",
+    "VALERATE",
+    "ETEXILATE",
+    "MEDOXOMIL",
+    "AXETIL",
+    "DECANOATE",
+    "PAMOATE",
+    "LACTATE",
+    "GLUCONATE",
+    "STEARATE",
+    "TROMETHAMINE",
+    "MALATE",
+    "XINAFOATE",
+    "FUROATE",
+    "OXALATE",
+    "HYCLATE",
+    "ANHYDROUS",
+    "DIHYDROCHLORIDE",
+    "CILEXETIL",
+    "PIVOXIL",
+    "TRIFENATATE",
+    "PROPANEDIOL",
+    "S-MALATE",
+    "ESTOLATE",
+    "ETHYLSUCCINATE",
+    "SALICYLATE",
+    "TOSYLATE",
+    "ARGININE",
+    "LYSINE",
 ];
 
 /// Where an ingredient name came from.
@@ -82,7 +226,9 @@ fn number_unit(w: &str) -> bool {
 
 fn strength_token(w: &str) -> bool {
     // A strength or a number: 10, 250MG, 0.5%, 40MG/0.4ML, 16028/0144, MG/ML.
-    !w.is_empty() && w.split('/').all(|p| p.is_empty() || number_unit(p)) && w.bytes().any(|b| b != b'/')
+    !w.is_empty()
+        && w.split('/').all(|p| p.is_empty() || number_unit(p))
+        && w.bytes().any(|b| b != b'/')
 }
 
 /// Cleans a drug name (see the module docs). Returns an upper-case name, possibly empty.
@@ -98,7 +244,10 @@ pub fn clean_name(raw: &str) -> String {
         let end = tail.find(['/', ' ', ')']).unwrap_or(tail.len());
         let token = &tail[..end];
         let is_code = !token.is_empty()
-            && (token.bytes().all(|b| b.is_ascii_digit()) && token.len() >= 5 || token.len() == 3 && token.bytes().all(|b| b.is_ascii_alphabetic()) && tail[end..].starts_with('/'));
+            && (token.bytes().all(|b| b.is_ascii_digit()) && token.len() >= 5
+                || token.len() == 3
+                    && token.bytes().all(|b| b.is_ascii_alphabetic())
+                    && tail[end..].starts_with('/'));
         if is_code {
             rest = tail[end..].strip_prefix('/').unwrap_or(&tail[end..]);
             out.push(' ');
@@ -111,7 +260,13 @@ pub fn clean_name(raw: &str) -> String {
     s = out;
     let s: String = s
         .chars()
-        .map(|c| if c.is_alphanumeric() || c == '-' || c == '.' || c == '%' || c == '/' { c } else { ' ' })
+        .map(|c| {
+            if c.is_alphanumeric() || c == '-' || c == '.' || c == '%' || c == '/' {
+                c
+            } else {
+                ' '
+            }
+        })
         .collect();
     let words: Vec<&str> = s
         .split_whitespace()
@@ -123,7 +278,11 @@ pub fn clean_name(raw: &str) -> String {
 }
 
 fn strip_salts<'a>(words: &[&'a str]) -> Vec<&'a str> {
-    let kept: Vec<&str> = words.iter().copied().filter(|w| !SALT_WORDS.contains(w)).collect();
+    let kept: Vec<&str> = words
+        .iter()
+        .copied()
+        .filter(|w| !SALT_WORDS.contains(w))
+        .collect();
     if kept.is_empty() {
         words.to_vec()
     } else {
@@ -159,8 +318,12 @@ pub struct DrugNormaliser {
 impl DrugNormaliser {
     /// The normaliser with the built-in dictionary only.
     pub fn builtin() -> Self {
-        let mut n = Self { dictionary: HashMap::new(), ingredients: Default::default() };
-        n.add_csv_text(BUILTIN_DICTIONARY, "built-in dictionary").expect("the built-in dictionary parses");
+        let mut n = Self {
+            dictionary: HashMap::new(),
+            ingredients: Default::default(),
+        };
+        n.add_csv_text(BUILTIN_DICTIONARY, "built-in dictionary")
+            .expect("the built-in dictionary parses");
         n
     }
 
@@ -173,13 +336,24 @@ impl DrugNormaliser {
     /// first field is `brand` is skipped, as are lines starting with `#`). Several ingredients
     /// are separated by `;`. Later entries replace earlier ones.
     pub fn add_csv_text(&mut self, text: &str, origin: &str) -> Result<usize, FaersError> {
-        let body: String = text.lines().filter(|l| !l.starts_with('#')).map(|l| format!("{l}\n")).collect();
-        let mut rdr = csv::ReaderBuilder::new().has_headers(false).flexible(true).from_reader(body.as_bytes());
+        let body: String = text
+            .lines()
+            .filter(|l| !l.starts_with('#'))
+            .map(|l| format!("{l}\n"))
+            .collect();
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(false)
+            .flexible(true)
+            .from_reader(body.as_bytes());
         let mut added = 0;
         for (i, rec) in rdr.records().enumerate() {
-            let rec = rec.map_err(|e| FaersError::Input(format!("{origin}: record {}: {e}", i + 1)))?;
+            let rec =
+                rec.map_err(|e| FaersError::Input(format!("{origin}: record {}: {e}", i + 1)))?;
             let (Some(brand), Some(ing)) = (rec.get(0), rec.get(1)) else {
-                return Err(FaersError::Input(format!("{origin}: record {}: expected brand,ingredient", i + 1)));
+                return Err(FaersError::Input(format!(
+                    "{origin}: record {}: expected brand,ingredient",
+                    i + 1
+                )));
             };
             if brand.trim().eq_ignore_ascii_case("brand") {
                 continue;
@@ -202,7 +376,10 @@ impl DrugNormaliser {
     pub fn add_csv_file(&mut self, path: &Path) -> Result<usize, FaersError> {
         let text = std::fs::read(path).map_err(|e| FaersError::io(path, e))?;
         let text = String::from_utf8_lossy(&text);
-        self.add_csv_text(text.trim_start_matches('\u{feff}'), &path.display().to_string())
+        self.add_csv_text(
+            text.trim_start_matches('\u{feff}'),
+            &path.display().to_string(),
+        )
     }
 
     /// The ingredient(s) of one drug row and where they came from.
@@ -231,11 +408,20 @@ impl DrugNormaliser {
                 return (v.clone(), NameSource::Dictionary);
             }
             let inner = drugname[p + 1..].trim_end_matches([')', ' ']);
-            let parts: Vec<String> = inner.split([',', ';', '+']).map(clean_name).filter(|x| !x.is_empty()).collect();
+            let parts: Vec<String> = inner
+                .split([',', ';', '+'])
+                .map(clean_name)
+                .filter(|x| !x.is_empty())
+                .collect();
             if !parts.is_empty() && !before.is_empty() {
-                let mapped: Vec<String> =
-                    parts.iter().map(|x| self.dictionary.get(x).cloned().unwrap_or_else(|| x.clone())).collect();
-                return (canonical_ingredients(mapped.iter().map(|s| s.as_str())), NameSource::Cleaned);
+                let mapped: Vec<String> = parts
+                    .iter()
+                    .map(|x| self.dictionary.get(x).cloned().unwrap_or_else(|| x.clone()))
+                    .collect();
+                return (
+                    canonical_ingredients(mapped.iter().map(|s| s.as_str())),
+                    NameSource::Cleaned,
+                );
             }
         }
         if let Some(first) = cleaned.split(' ').next() {
@@ -246,7 +432,10 @@ impl DrugNormaliser {
             }
         }
         let parts: Vec<&str> = cleaned.split(" / ").collect();
-        (canonical_ingredients(parts.iter().flat_map(|p| p.split('/'))), NameSource::Cleaned)
+        (
+            canonical_ingredients(parts.iter().flat_map(|p| p.split('/'))),
+            NameSource::Cleaned,
+        )
     }
 }
 
@@ -267,13 +456,25 @@ mod tests {
     #[test]
     fn prod_ai_first_then_dictionary() {
         let n = DrugNormaliser::builtin();
-        assert_eq!(n.normalise("Dupixent", "DUPILUMAB"), ("DUPILUMAB".into(), NameSource::ProdAi));
-        assert_eq!(n.normalise("DUPIXENT 300 MG PREFILLED PEN", ""), ("DUPILUMAB".into(), NameSource::Dictionary));
+        assert_eq!(
+            n.normalise("Dupixent", "DUPILUMAB"),
+            ("DUPILUMAB".into(), NameSource::ProdAi)
+        );
+        assert_eq!(
+            n.normalise("DUPIXENT 300 MG PREFILLED PEN", ""),
+            ("DUPILUMAB".into(), NameSource::Dictionary)
+        );
         assert_eq!(
             n.normalise("x", "ACETAMINOPHEN\\BUTALBITAL\\CAFFEINE"),
-            ("ACETAMINOPHEN;BUTALBITAL;CAFFEINE".into(), NameSource::ProdAi)
+            (
+                "ACETAMINOPHEN;BUTALBITAL;CAFFEINE".into(),
+                NameSource::ProdAi
+            )
         );
-        assert_eq!(n.normalise("Prozac( Fluoxetine Hydrochloride", "").0, "FLUOXETINE");
+        assert_eq!(
+            n.normalise("Prozac( Fluoxetine Hydrochloride", "").0,
+            "FLUOXETINE"
+        );
         assert_eq!(n.normalise("lipitor", "").0, "ATORVASTATIN");
     }
 }

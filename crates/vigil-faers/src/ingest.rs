@@ -28,8 +28,13 @@ use arrow::array::{
 };
 use arrow::datatypes::{Float64Type, UInt32Type, UInt64Type};
 use rayon::prelude::*;
-use vigil_store::ingest_report::{FileRead, IngestReport, RowIssue, TableCounts, MAX_LISTED_UNMAPPED};
-use vigil_store::layout::{deleted_schema, reports_schema, sources_schema, ChildTable, DELETED_FILE, REPORTS_FILE, REPORT_TEXT_COLUMNS, SOURCES_FILE};
+use vigil_store::ingest_report::{
+    FileRead, IngestReport, RowIssue, TableCounts, MAX_LISTED_UNMAPPED,
+};
+use vigil_store::layout::{
+    deleted_schema, reports_schema, sources_schema, ChildTable, DELETED_FILE, REPORTS_FILE,
+    REPORT_TEXT_COLUMNS, SOURCES_FILE,
+};
 use vigil_store::read::read_parquet;
 use vigil_store::write::{ParquetSink, StoreTxn};
 
@@ -60,7 +65,8 @@ pub mod rules {
     /// Child row of a report that was not kept (deleted or superseded).
     pub const REPORT_NOT_KEPT: &str = "report not kept (deleted or superseded)";
     /// A case version already stored, re-sent with fewer drug or reaction rows: the stored copy is kept.
-    pub const LESS_COMPLETE: &str = "same case version re-sent with fewer drug or reaction rows (stored copy kept)";
+    pub const LESS_COMPLETE: &str =
+        "same case version re-sent with fewer drug or reaction rows (stored copy kept)";
     /// The same caseid in legacy AERS and in FAERS: one report is kept, the latest version
     /// (legacy AERS counts as version 0; faers-format.md §5 rule 3).
     pub const CROSS_ERA: &str = "same case in legacy AERS and FAERS (cross-era)";
@@ -108,7 +114,12 @@ pub(crate) struct DemoRow {
 
 impl DemoRow {
     fn order_key(&self) -> (u32, u32, u32, u64) {
-        (self.caseversion.unwrap_or(0), self.fda_key, self.quarter_key, self.primaryid)
+        (
+            self.caseversion.unwrap_or(0),
+            self.fda_key,
+            self.quarter_key,
+            self.primaryid,
+        )
     }
 
     /// Packs text values (one per [`REPORT_TEXT_COLUMNS`]).
@@ -128,7 +139,6 @@ impl DemoRow {
         }
         s.into_boxed_str()
     }
-
 }
 
 /// Field-level warnings (a value that could not be parsed is stored as null, and counted).
@@ -145,7 +155,16 @@ impl Warnings {
     /// Counts a warning under `table.column` and lists it with `location` as its field (a column
     /// name, or a JSON path for openFDA).
     #[allow(clippy::too_many_arguments)]
-    pub(crate) fn add_at(&mut self, file: &str, line: u64, table: &str, column: &str, location: &str, reason: String, raw: &str) {
+    pub(crate) fn add_at(
+        &mut self,
+        file: &str,
+        line: u64,
+        table: &str,
+        column: &str,
+        location: &str,
+        reason: String,
+        raw: &str,
+    ) {
         *self.counts.entry(format!("{table}.{column}")).or_default() += 1;
         if self.examples.len() < MAX_WARNING_EXAMPLES {
             self.examples.push(RowIssue {
@@ -167,10 +186,26 @@ impl Warnings {
 }
 
 fn issue(file: &InputFile, line: u64, field: Option<&str>, reason: String, raw: &str) -> RowIssue {
-    RowIssue { file: file.display.clone(), line, field: field.map(str::to_owned), reason, raw: raw.to_owned() }
+    RowIssue {
+        file: file.display.clone(),
+        line,
+        field: field.map(str::to_owned),
+        reason,
+        raw: raw.to_owned(),
+    }
 }
 
-const DATE_COLUMNS: &[&str] = &["event_dt", "mfr_dt", "init_fda_dt", "fda_dt", "rept_dt", "death_dt", "exp_dt", "start_dt", "end_dt"];
+const DATE_COLUMNS: &[&str] = &[
+    "event_dt",
+    "mfr_dt",
+    "init_fda_dt",
+    "fda_dt",
+    "rept_dt",
+    "death_dt",
+    "exp_dt",
+    "start_dt",
+    "end_dt",
+];
 
 fn progress_tick(opts: &IngestOptions, reader_bytes: u64, last: &mut u64) {
     if let Some(p) = &opts.progress {
@@ -188,18 +223,39 @@ struct DemoParse {
     file: FileRead,
 }
 
-fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &IngestOptions) -> Result<DemoParse, FaersError> {
+fn read_demo(
+    file: &InputFile,
+    batch: u32,
+    quarter: Option<Quarter>,
+    opts: &IngestOptions,
+) -> Result<DemoParse, FaersError> {
     file.with_reader(|r| -> Result<DemoParse, FaersError> {
         let mut counts = TableCounts::default();
         let mut warnings = Warnings::default();
         let mut rows = Vec::new();
-        let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))? else {
-            return Ok(DemoParse { rows, counts, warnings, file: file_read(file, "demo", quarter, "empty", 0, 0) });
+        let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))?
+        else {
+            return Ok(DemoParse {
+                rows,
+                counts,
+                warnings,
+                file: file_read(file, "demo", quarter, "empty", 0, 0),
+            });
         };
         let qk = quarter.map_or(0, Quarter::key);
         let era = Era::detect(Table::Demo, rd.header(), quarter.map(Quarter::key));
-        let source = if file.synthetic { "synthetic" } else if era == Era::Aers { "aers" } else { "faers" };
-        let keys = column_indexes(Table::Demo, rd.header(), &["primaryid", "caseid", "caseversion"]);
+        let source = if file.synthetic {
+            "synthetic"
+        } else if era == Era::Aers {
+            "aers"
+        } else {
+            "faers"
+        };
+        let keys = column_indexes(
+            Table::Demo,
+            rd.header(),
+            &["primaryid", "caseid", "caseversion"],
+        );
         let text_idx = column_indexes(Table::Demo, rd.header(), REPORT_TEXT_COLUMNS);
         if keys[0].is_none() || keys[1].is_none() {
             return Err(FaersError::Input(format!(
@@ -211,8 +267,14 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
         let mut rec = Record::default();
         let mut last_bytes = 0;
         let mut packed = String::new();
-        let is_date: Vec<bool> = REPORT_TEXT_COLUMNS.iter().map(|c| DATE_COLUMNS.contains(c)).collect();
-        while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
+        let is_date: Vec<bool> = REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|c| DATE_COLUMNS.contains(c))
+            .collect();
+        while let Some(res) = rd
+            .next_record(&mut rec)
+            .map_err(|e| FaersError::io(&file.display, e))?
+        {
             counts.read += 1;
             if counts.read % 65_536 == 0 {
                 progress_tick(opts, rd.bytes_read(), &mut last_bytes);
@@ -223,12 +285,30 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
             }
             let pid_raw = rec.text(keys[0].expect("checked"));
             let Some(primaryid) = parse::parse_id(&pid_raw) else {
-                counts.reject(issue(file, rec.line, Some("primaryid"), "not a numeric id".into(), &pid_raw), "bad primaryid");
+                counts.reject(
+                    issue(
+                        file,
+                        rec.line,
+                        Some("primaryid"),
+                        "not a numeric id".into(),
+                        &pid_raw,
+                    ),
+                    "bad primaryid",
+                );
                 continue;
             };
             let case_raw = rec.text(keys[1].expect("checked"));
             let Some(caseid) = parse::parse_id(&case_raw) else {
-                counts.reject(issue(file, rec.line, Some("caseid"), "not a numeric id".into(), &case_raw), "bad caseid");
+                counts.reject(
+                    issue(
+                        file,
+                        rec.line,
+                        Some("caseid"),
+                        "not a numeric id".into(),
+                        &case_raw,
+                    ),
+                    "bad caseid",
+                );
                 continue;
             };
             let caseversion = match keys[2] {
@@ -241,7 +321,14 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
                         match t.parse::<u32>() {
                             Ok(v) => Some(v),
                             Err(_) => {
-                                warnings.add(&file.display, rec.line, "demo", "caseversion", "not a number".into(), &raw);
+                                warnings.add(
+                                    &file.display,
+                                    rec.line,
+                                    "demo",
+                                    "caseversion",
+                                    "not a number".into(),
+                                    &raw,
+                                );
                                 None
                             }
                         }
@@ -254,7 +341,9 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
                 if j > 0 {
                     packed.push(PACK_SEP);
                 }
-                let Some(v) = idx.and_then(|i| rec.opt_text(i)) else { continue };
+                let Some(v) = idx.and_then(|i| rec.opt_text(i)) else {
+                    continue;
+                };
                 if is_date[j] {
                     match PartialDate::normalised(&v) {
                         Ok(Some(d)) => packed.push_str(d),
@@ -268,17 +357,43 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
                 }
             }
             let get = |name: &str| -> std::borrow::Cow<'_, str> {
-                let i = REPORT_TEXT_COLUMNS.iter().position(|c| *c == name).expect("known");
-                text_idx[i].and_then(|i| rec.opt_text(i)).unwrap_or_default()
+                let i = REPORT_TEXT_COLUMNS
+                    .iter()
+                    .position(|c| *c == name)
+                    .expect("known");
+                text_idx[i]
+                    .and_then(|i| rec.opt_text(i))
+                    .unwrap_or_default()
             };
             let age = get("age");
-            let age_years = if age.is_empty() { None } else { parse::age_years(&age, &get("age_cod")) };
+            let age_years = if age.is_empty() {
+                None
+            } else {
+                parse::age_years(&age, &get("age_cod"))
+            };
             if !age.is_empty() && age_years.is_none() {
-                warnings.add(&file.display, rec.line, "demo", "age", format!("age {age:?} {:?} not usable (unit unknown or outside 0–122 years)", get("age_cod")), &age);
+                warnings.add(
+                    &file.display,
+                    rec.line,
+                    "demo",
+                    "age",
+                    format!(
+                        "age {age:?} {:?} not usable (unit unknown or outside 0–122 years)",
+                        get("age_cod")
+                    ),
+                    &age,
+                );
             }
             let wt = get("wt");
-            let weight_kg = if wt.is_empty() { None } else { parse::weight_kg(&wt, &get("wt_cod")) };
-            let fda_key = PartialDate::parse(&get("fda_dt")).ok().flatten().map_or(0, |d| d.sort_key());
+            let weight_kg = if wt.is_empty() {
+                None
+            } else {
+                parse::weight_kg(&wt, &get("wt_cod"))
+            };
+            let fda_key = PartialDate::parse(&get("fda_dt"))
+                .ok()
+                .flatten()
+                .map_or(0, |d| d.sort_key());
             rows.push(DemoRow {
                 primaryid,
                 caseid,
@@ -293,12 +408,31 @@ fn read_demo(file: &InputFile, batch: u32, quarter: Option<Quarter>, opts: &Inge
             });
         }
         progress_tick(opts, rd.bytes_read(), &mut last_bytes);
-        let fr = file_read(file, "demo", quarter, era.name(), rd.bytes_read(), counts.read);
-        Ok(DemoParse { rows, counts, warnings, file: fr })
+        let fr = file_read(
+            file,
+            "demo",
+            quarter,
+            era.name(),
+            rd.bytes_read(),
+            counts.read,
+        );
+        Ok(DemoParse {
+            rows,
+            counts,
+            warnings,
+            file: fr,
+        })
     })?
 }
 
-fn file_read(file: &InputFile, table: &str, quarter: Option<Quarter>, era: &str, bytes: u64, rows: u64) -> FileRead {
+fn file_read(
+    file: &InputFile,
+    table: &str,
+    quarter: Option<Quarter>,
+    era: &str,
+    bytes: u64,
+    rows: u64,
+) -> FileRead {
     FileRead {
         path: file.display.clone(),
         table: table.to_owned(),
@@ -326,11 +460,21 @@ impl ChildBuilder {
             pid: UInt64Builder::new(),
             caseid: UInt64Builder::new(),
             batch: UInt32Builder::new(),
-            text: table.text_columns().iter().map(|_| StringBuilder::new()).collect(),
+            text: table
+                .text_columns()
+                .iter()
+                .map(|_| StringBuilder::new())
+                .collect(),
             len: 0,
         }
     }
-    pub(crate) fn push<'a>(&mut self, pid: u64, caseid: Option<u64>, batch: u32, values: impl Iterator<Item = Option<&'a str>>) {
+    pub(crate) fn push<'a>(
+        &mut self,
+        pid: u64,
+        caseid: Option<u64>,
+        batch: u32,
+        values: impl Iterator<Item = Option<&'a str>>,
+    ) {
         self.pid.append_value(pid);
         self.caseid.append_option(caseid);
         self.batch.append_value(batch);
@@ -340,8 +484,16 @@ impl ChildBuilder {
         self.len += 1;
     }
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, FaersError> {
-        let mut cols: Vec<ArrayRef> = vec![Arc::new(self.pid.finish()), Arc::new(self.caseid.finish()), Arc::new(self.batch.finish())];
-        cols.extend(self.text.iter_mut().map(|b| Arc::new(b.finish()) as ArrayRef));
+        let mut cols: Vec<ArrayRef> = vec![
+            Arc::new(self.pid.finish()),
+            Arc::new(self.caseid.finish()),
+            Arc::new(self.batch.finish()),
+        ];
+        cols.extend(
+            self.text
+                .iter_mut()
+                .map(|b| Arc::new(b.finish()) as ArrayRef),
+        );
         self.len = 0;
         RecordBatch::try_new(self.table.schema(), cols).map_err(|e| FaersError::Store(e.into()))
     }
@@ -399,7 +551,11 @@ impl SortedIds {
     /// True when `id` is in the set; `cursor` carries the position of the previous look-up.
     fn contains_from(&self, id: u64, cursor: &mut usize) -> bool {
         let v = &self.0;
-        let start = if *cursor < v.len() && v[*cursor] <= id { *cursor } else { 0 };
+        let start = if *cursor < v.len() && v[*cursor] <= id {
+            *cursor
+        } else {
+            0
+        };
         // Gallop forward from `start` to an `end` with v[end] > id (or the end of the list).
         let mut step = 1;
         let mut end = start + 1;
@@ -455,7 +611,12 @@ impl SeenKeys {
     }
 }
 
-fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink: &mut ParquetSink) -> Result<ChildParse, FaersError> {
+fn read_child_table(
+    table: Table,
+    files: &[&InputFile],
+    ctx: &ChildContext,
+    sink: &mut ParquetSink,
+) -> Result<ChildParse, FaersError> {
     let child = table.child().expect("child table");
     let mut out = ChildParse {
         table,
@@ -474,13 +635,19 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
     let is_date: Vec<bool> = cols.iter().map(|c| DATE_COLUMNS.contains(c)).collect();
     for file in files {
         let fr = file.with_reader(|r| -> Result<FileRead, FaersError> {
-            let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))? else {
+            let Some(mut rd) =
+                DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))?
+            else {
                 return Ok(file_read(file, table.key(), ctx.quarter, "empty", 0, 0));
             };
             let era = Era::detect(table, rd.header(), ctx.quarter.map(Quarter::key));
             let keys = column_indexes(table, rd.header(), &["primaryid", "caseid"]);
             let Some(pid_idx) = keys[0] else {
-                return Err(FaersError::Input(format!("{}: header has no primaryid/isr column: {:?}", file.display, rd.header())));
+                return Err(FaersError::Input(format!(
+                    "{}: header has no primaryid/isr column: {:?}",
+                    file.display,
+                    rd.header()
+                )));
             };
             let idx = column_indexes(table, rd.header(), cols);
             let drugname_i = column_indexes(table, rd.header(), &["drugname", "prod_ai"]);
@@ -495,19 +662,32 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
             let mut cursor = 0usize;
             let mut read_here = 0u64;
             let mut last_bytes = 0;
-            while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&file.display, e))? {
+            while let Some(res) = rd
+                .next_record(&mut rec)
+                .map_err(|e| FaersError::io(&file.display, e))?
+            {
                 out.counts.read += 1;
                 read_here += 1;
                 if read_here % 65_536 == 0 {
                     progress_tick(ctx.opts, rd.bytes_read(), &mut last_bytes);
                 }
                 if let Err(bad) = res {
-                    out.counts.reject(issue(file, bad.line, None, bad.reason, &bad.raw), bad.kind);
+                    out.counts
+                        .reject(issue(file, bad.line, None, bad.reason, &bad.raw), bad.kind);
                     continue;
                 }
                 let pid_raw = rec.text(pid_idx);
                 let Some(pid) = parse::parse_id(&pid_raw) else {
-                    out.counts.reject(issue(file, rec.line, Some("primaryid"), "not a numeric id".into(), &pid_raw), "bad primaryid");
+                    out.counts.reject(
+                        issue(
+                            file,
+                            rec.line,
+                            Some("primaryid"),
+                            "not a numeric id".into(),
+                            &pid_raw,
+                        ),
+                        "bad primaryid",
+                    );
                     continue;
                 };
                 let caseid = keys[1].and_then(|i| parse::parse_id(&rec.text(i)));
@@ -521,11 +701,19 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                     }
                 };
                 if !live {
-                    if ctx.group_pids.contains(&pid) || caseid.is_some_and(|c| ctx.deleted.contains(&c)) {
+                    if ctx.group_pids.contains(&pid)
+                        || caseid.is_some_and(|c| ctx.deleted.contains(&c))
+                    {
                         out.counts.dedup(rules::REPORT_NOT_KEPT, 1);
                     } else {
                         out.counts.reject(
-                            issue(file, rec.line, Some("primaryid"), "primaryid not in DEMO of this quarter (orphan row)".into(), &pid_raw),
+                            issue(
+                                file,
+                                rec.line,
+                                Some("primaryid"),
+                                "primaryid not in DEMO of this quarter (orphan row)".into(),
+                                &pid_raw,
+                            ),
                             "orphan (primaryid not in DEMO)",
                         );
                     }
@@ -535,7 +723,14 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                     let v = idx[sc].map(|i| rec.bytes(i)).unwrap_or(&[]);
                     let h = fnv1a_upper(crate::record::trim_bytes(v));
                     if !seen.insert(pid, h) {
-                        out.counts.dedup(if table == Table::Reac { rules::DUP_REAC } else { rules::DUP_DRUG }, 1);
+                        out.counts.dedup(
+                            if table == Table::Reac {
+                                rules::DUP_REAC
+                            } else {
+                                rules::DUP_DRUG
+                            },
+                            1,
+                        );
                         continue;
                     }
                 }
@@ -551,7 +746,9 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                             Some(e) => e,
                             None => {
                                 let (ing, src) = ctx.normaliser.normalise(&dn, &pa);
-                                cache.entry(key_buf.clone()).or_insert((Arc::from(ing), src, 0))
+                                cache
+                                    .entry(key_buf.clone())
+                                    .or_insert((Arc::from(ing), src, 0))
                             }
                         };
                         entry.2 += 1;
@@ -577,7 +774,14 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                             Ok(Some(d)) => b.append_value(d),
                             Ok(None) => b.append_null(),
                             Err(e) => {
-                                out.warnings.add(&file.display, rec.line, table.key(), cols[j], e, &v);
+                                out.warnings.add(
+                                    &file.display,
+                                    rec.line,
+                                    table.key(),
+                                    cols[j],
+                                    e,
+                                    &v,
+                                );
                                 b.append_null();
                             }
                         },
@@ -591,7 +795,14 @@ fn read_child_table(table: Table, files: &[&InputFile], ctx: &ChildContext, sink
                 }
             }
             progress_tick(ctx.opts, rd.bytes_read(), &mut last_bytes);
-            Ok(file_read(file, table.key(), ctx.quarter, era.name(), rd.bytes_read(), read_here))
+            Ok(file_read(
+                file,
+                table.key(),
+                ctx.quarter,
+                era.name(),
+                rd.bytes_read(),
+                read_here,
+            ))
         })??;
         out.files.push(fr);
     }
@@ -644,7 +855,9 @@ pub fn required_columns(table: Table, legacy: bool, quarter: Option<Quarter>) ->
 fn quarter_input(f: &InputFile) -> String {
     match f.display.split_once('!') {
         Some((archive, _)) => archive.to_owned(),
-        None => Path::new(&f.display).parent().map_or_else(|| f.display.clone(), |p| p.display().to_string()),
+        None => Path::new(&f.display)
+            .parent()
+            .map_or_else(|| f.display.clone(), |p| p.display().to_string()),
     }
 }
 
@@ -652,7 +865,9 @@ fn quarter_input(f: &InputFile) -> String {
 /// ones: one without DEMO, DRUG or REAC (a report without drugs or reactions cannot enter any
 /// signal), a table file that is empty (0 bytes or no header line), or a table without a column
 /// it needs ([`required_columns`]).
-pub fn check_quarters(groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>) -> Result<(), FaersError> {
+pub fn check_quarters(
+    groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>,
+) -> Result<(), FaersError> {
     for (q, files) in groups {
         let label = q.map_or_else(|| "of unknown date".to_owned(), Quarter::label);
         for t in [Table::Demo, Table::Drug, Table::Reac] {
@@ -673,23 +888,33 @@ pub fn check_quarters(groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>) -> Re
             }
         }
         for f in files {
-            let InputKind::Table(t) = f.kind else { continue };
+            let InputKind::Table(t) = f.kind else {
+                continue;
+            };
             if f.bytes == 0 {
                 return Err(FaersError::Located {
                     file: f.display.clone(),
                     line: 1,
                     field: None,
-                    reason: format!("empty {} file (0 bytes): refused, nothing written", t.prefix()),
+                    reason: format!(
+                        "empty {} file (0 bytes): refused, nothing written",
+                        t.prefix()
+                    ),
                 });
             }
-            let header = f.with_reader(|r| DollarReader::new(r).map(|rd| rd.map(|rd| rd.header().to_vec())))?;
+            let header = f.with_reader(|r| {
+                DollarReader::new(r).map(|rd| rd.map(|rd| rd.header().to_vec()))
+            })?;
             let header = header.map_err(|e| FaersError::io(&f.display, e))?;
             let Some(header) = header else {
                 return Err(FaersError::Located {
                     file: f.display.clone(),
                     line: 1,
                     field: None,
-                    reason: format!("{} file has no header line (only blank lines): refused, nothing written", t.prefix()),
+                    reason: format!(
+                        "{} file has no header line (only blank lines): refused, nothing written",
+                        t.prefix()
+                    ),
                 });
             };
             let legacy = Era::detect(t, &header, q.map(Quarter::key)) == Era::Aers;
@@ -715,7 +940,11 @@ pub fn check_quarters(groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>) -> Re
 /// Reads the caseids of a deleted-case list: one per line; blank lines (the first line of
 /// `DELETE25Q4.txt` is a single space) are skipped; anything else that is not a number is a
 /// rejected row.
-pub fn read_deleted_list(file: &InputFile, counts: &mut TableCounts, into: &mut HashSet<u64>) -> Result<FileRead, FaersError> {
+pub fn read_deleted_list(
+    file: &InputFile,
+    counts: &mut TableCounts,
+    into: &mut HashSet<u64>,
+) -> Result<FileRead, FaersError> {
     file.with_reader(|r| -> Result<FileRead, FaersError> {
         let mut line = Vec::new();
         let mut n = 0u64;
@@ -723,14 +952,20 @@ pub fn read_deleted_list(file: &InputFile, counts: &mut TableCounts, into: &mut 
         let mut rows = 0u64;
         loop {
             line.clear();
-            let k = r.read_until(b'\n', &mut line).map_err(|e| FaersError::io(&file.display, e))?;
+            let k = r
+                .read_until(b'\n', &mut line)
+                .map_err(|e| FaersError::io(&file.display, e))?;
             if k == 0 {
                 break;
             }
             bytes += k as u64;
             n += 1;
             let t = crate::record::trim_bytes(&line);
-            let t = if n == 1 { t.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(t) } else { t };
+            let t = if n == 1 {
+                t.strip_prefix(&[0xEF, 0xBB, 0xBF][..]).unwrap_or(t)
+            } else {
+                t
+            };
             let t = crate::record::trim_bytes(t);
             if t.is_empty() {
                 continue;
@@ -743,14 +978,27 @@ pub fn read_deleted_list(file: &InputFile, counts: &mut TableCounts, into: &mut 
                     into.insert(id);
                     counts.kept += 1;
                 }
-                None => counts.reject(issue(file, n, Some("caseid"), "not a numeric caseid".into(), &s), "bad caseid"),
+                None => counts.reject(
+                    issue(file, n, Some("caseid"), "not a numeric caseid".into(), &s),
+                    "bad caseid",
+                ),
             }
         }
-        Ok(file_read(file, "deleted", file.quarter, "deleted-list", bytes, rows))
+        Ok(file_read(
+            file,
+            "deleted",
+            file.quarter,
+            "deleted-list",
+            bytes,
+            rows,
+        ))
     })?
 }
 
-pub(crate) fn demo_rows_from_batches(batches: &[RecordBatch], quarters: &HashMap<u32, String>) -> Vec<DemoRow> {
+pub(crate) fn demo_rows_from_batches(
+    batches: &[RecordBatch],
+    quarters: &HashMap<u32, String>,
+) -> Vec<DemoRow> {
     let mut out = Vec::new();
     for rb in batches {
         let s = rb.schema();
@@ -762,12 +1010,28 @@ pub(crate) fn demo_rows_from_batches(batches: &[RecordBatch], quarters: &HashMap
         let src = col("source").as_string::<i32>().clone();
         let age = col("age_years").as_primitive::<Float64Type>().clone();
         let wt = col("weight_kg").as_primitive::<Float64Type>().clone();
-        let texts: Vec<_> = REPORT_TEXT_COLUMNS.iter().map(|c| col(c).as_string::<i32>().clone()).collect();
-        let fda_i = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "fda_dt").expect("fda_dt");
+        let texts: Vec<_> = REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|c| col(c).as_string::<i32>().clone())
+            .collect();
+        let fda_i = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == "fda_dt")
+            .expect("fda_dt");
         for i in 0..rb.num_rows() {
             let b = bat.value(i);
-            let qk = quarters.get(&b).and_then(|q| crate::discover::quarter_in_name(q)).map_or(0, Quarter::key);
-            let fda_key = if texts[fda_i].is_null(i) { 0 } else { PartialDate::parse(texts[fda_i].value(i)).ok().flatten().map_or(0, |d| d.sort_key()) };
+            let qk = quarters
+                .get(&b)
+                .and_then(|q| crate::discover::quarter_in_name(q))
+                .map_or(0, Quarter::key);
+            let fda_key = if texts[fda_i].is_null(i) {
+                0
+            } else {
+                PartialDate::parse(texts[fda_i].value(i))
+                    .ok()
+                    .flatten()
+                    .map_or(0, |d| d.sort_key())
+            };
             let source: &'static str = match src.value(i) {
                 "aers" => "aers",
                 "synthetic" => "synthetic",
@@ -791,7 +1055,11 @@ pub(crate) fn demo_rows_from_batches(batches: &[RecordBatch], quarters: &HashMap
     out
 }
 
-pub(crate) fn write_reports(txn: &StoreTxn, rows: &[&DemoRow], quarters: &HashMap<u32, String>) -> Result<(), FaersError> {
+pub(crate) fn write_reports(
+    txn: &StoreTxn,
+    rows: &[&DemoRow],
+    quarters: &HashMap<u32, String>,
+) -> Result<(), FaersError> {
     let schema = reports_schema();
     let mut sink = txn.file_sink(REPORTS_FILE, schema.clone())?;
     for chunk in rows.chunks(FLUSH_ROWS * 4) {
@@ -801,17 +1069,32 @@ pub(crate) fn write_reports(txn: &StoreTxn, rows: &[&DemoRow], quarters: &HashMa
         let mut bat = UInt32Builder::new();
         let mut quarter = StringBuilder::new();
         let mut source = StringBuilder::new();
-        let mut texts: Vec<StringBuilder> = REPORT_TEXT_COLUMNS.iter().map(|_| StringBuilder::new()).collect();
+        let mut texts: Vec<StringBuilder> = REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|_| StringBuilder::new())
+            .collect();
         let mut age = Float64Builder::new();
         let mut wt = Float64Builder::new();
         let mut sex = StringBuilder::new();
         let mut age_group = StringBuilder::new();
         let mut year = Int32Builder::new();
         let mut event_year = Int32Builder::new();
-        let i_sex = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "sex_raw").expect("sex_raw");
-        let i_grp = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "age_grp").expect("age_grp");
-        let i_fda = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "fda_dt").expect("fda_dt");
-        let i_evt = REPORT_TEXT_COLUMNS.iter().position(|c| *c == "event_dt").expect("event_dt");
+        let i_sex = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == "sex_raw")
+            .expect("sex_raw");
+        let i_grp = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == "age_grp")
+            .expect("age_grp");
+        let i_fda = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == "fda_dt")
+            .expect("fda_dt");
+        let i_evt = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == "event_dt")
+            .expect("event_dt");
         let mut fields: Vec<&str> = Vec::with_capacity(REPORT_TEXT_COLUMNS.len());
         for r in chunk {
             pid.append_value(r.primaryid);
@@ -853,7 +1136,8 @@ pub(crate) fn write_reports(txn: &StoreTxn, rows: &[&DemoRow], quarters: &HashMa
         cols.push(Arc::new(age_group.finish()));
         cols.push(Arc::new(year.finish()));
         cols.push(Arc::new(event_year.finish()));
-        let rb = RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?;
+        let rb =
+            RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?;
         sink.write(&rb)?;
     }
     sink.finish()?;
@@ -916,7 +1200,14 @@ pub(crate) fn dedup_reports(
     demo_counts: &mut TableCounts,
     stored_removed: &mut BTreeMap<String, u64>,
 ) -> Dedup {
-    dedup_reports_keeping(stored, candidates, deleted, &HashSet::new(), demo_counts, stored_removed)
+    dedup_reports_keeping(
+        stored,
+        candidates,
+        deleted,
+        &HashSet::new(),
+        demo_counts,
+        stored_removed,
+    )
 }
 
 /// True when one of the two reports comes from legacy AERS and the other from FAERS.
@@ -963,7 +1254,10 @@ pub(crate) fn dedup_reports_keeping(
                 let (ri, rj) = (&all[i].0, &all[j].0);
                 // A same-primaryid copy re-sent with fewer drug or reaction rows never replaces
                 // the stored one (docs/ingest.md, "Re-ingest").
-                let less_complete = ri.primaryid == rj.primaryid && all[i].1 && !all[j].1 && keep_stored.contains(&ri.primaryid);
+                let less_complete = ri.primaryid == rj.primaryid
+                    && all[i].1
+                    && !all[j].1
+                    && keep_stored.contains(&ri.primaryid);
                 let i_wins = !less_complete && ri.order_key() >= rj.order_key();
                 let (winner, loser) = if i_wins { (i, j) } else { (j, i) };
                 alive[loser] = false;
@@ -977,10 +1271,14 @@ pub(crate) fn dedup_reports_keeping(
                     if lnew {
                         demo_counts.dedup(rules::CROSS_ERA, 1);
                     } else {
-                        *stored_removed.entry(rules::CROSS_ERA.to_owned()).or_default() += 1;
+                        *stored_removed
+                            .entry(rules::CROSS_ERA.to_owned())
+                            .or_default() += 1;
                     }
                 } else if !lnew {
-                    *stored_removed.entry("replaced by a newer version".to_owned()).or_default() += 1;
+                    *stored_removed
+                        .entry("replaced by a newer version".to_owned())
+                        .or_default() += 1;
                 } else if lrow.primaryid == all[winner].0.primaryid {
                     demo_counts.dedup(rules::REPUBLISHED, 1);
                 } else if !wnew {
@@ -1027,16 +1325,26 @@ fn less_complete_resends(
             }
         }
     }
-    let Some((dir, _)) = txn.previous() else { return Ok((HashSet::new(), Vec::new())) };
+    let Some((dir, _)) = txn.previous() else {
+        return Ok((HashSet::new(), Vec::new()));
+    };
     if resent.is_empty() {
         return Ok((HashSet::new(), Vec::new()));
     }
     let mut stored_counts: RowCounts = HashMap::new();
     let stored_batches: std::collections::BTreeSet<u32> = resent.values().map(|v| v.0).collect();
-    for (k, (table, col)) in [(ChildTable::Drugs, "drug_seq"), (ChildTable::Reactions, "pt")].into_iter().enumerate() {
+    for (k, (table, col)) in [
+        (ChildTable::Drugs, "drug_seq"),
+        (ChildTable::Reactions, "pt"),
+    ]
+    .into_iter()
+    .enumerate()
+    {
         let mut seen: HashSet<(u64, u64)> = HashSet::new();
         for b in &stored_batches {
-            let path = dir.join(table.dir_name()).join(vigil_store::layout::batch_file_name(*b));
+            let path = dir
+                .join(table.dir_name())
+                .join(vigil_store::layout::batch_file_name(*b));
             if !path.exists() {
                 continue;
             }
@@ -1049,10 +1357,18 @@ fn less_complete_resends(
                     if resent.get(&p).map(|v| v.0) != Some(bat.value(i)) {
                         continue;
                     }
-                    let key = if val.is_null(i) { fnv1a_upper(b"") } else { fnv1a_upper(val.value(i).as_bytes()) };
+                    let key = if val.is_null(i) {
+                        fnv1a_upper(b"")
+                    } else {
+                        fnv1a_upper(val.value(i).as_bytes())
+                    };
                     if seen.insert((p, key)) {
                         let c = stored_counts.entry(p).or_default();
-                        if k == 0 { c.0 += 1 } else { c.1 += 1 }
+                        if k == 0 {
+                            c.0 += 1
+                        } else {
+                            c.1 += 1
+                        }
                     }
                 }
             }
@@ -1060,26 +1376,47 @@ fn less_complete_resends(
     }
     let mut new_counts: RowCounts = HashMap::new();
     for (q, batch) in group_batches {
-        for (k, (table, col)) in [(Table::Drug, "drug_seq"), (Table::Reac, "pt")].into_iter().enumerate() {
+        for (k, (table, col)) in [(Table::Drug, "drug_seq"), (Table::Reac, "pt")]
+            .into_iter()
+            .enumerate()
+        {
             let mut seen: HashSet<(u64, u64)> = HashSet::new();
-            for f in groups[q].iter().filter(|f| f.kind == InputKind::Table(table)) {
+            for f in groups[q]
+                .iter()
+                .filter(|f| f.kind == InputKind::Table(table))
+            {
                 f.with_reader(|r| -> Result<(), FaersError> {
-                    let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&f.display, e))? else { return Ok(()) };
+                    let Some(mut rd) =
+                        DollarReader::new(r).map_err(|e| FaersError::io(&f.display, e))?
+                    else {
+                        return Ok(());
+                    };
                     let idx = column_indexes(table, rd.header(), &["primaryid", col]);
-                    let (Some(pi), Some(ci)) = (idx[0], idx[1]) else { return Ok(()) };
+                    let (Some(pi), Some(ci)) = (idx[0], idx[1]) else {
+                        return Ok(());
+                    };
                     let mut rec = Record::default();
-                    while let Some(res) = rd.next_record(&mut rec).map_err(|e| FaersError::io(&f.display, e))? {
+                    while let Some(res) = rd
+                        .next_record(&mut rec)
+                        .map_err(|e| FaersError::io(&f.display, e))?
+                    {
                         if res.is_err() {
                             continue;
                         }
-                        let Some(p) = parse::parse_id(&rec.text(pi)) else { continue };
+                        let Some(p) = parse::parse_id(&rec.text(pi)) else {
+                            continue;
+                        };
                         if resent.get(&p).map(|v| v.1) != Some(*batch) {
                             continue;
                         }
                         let key = fnv1a_upper(crate::record::trim_bytes(rec.bytes(ci)));
                         if seen.insert((p, key)) {
                             let c = new_counts.entry(p).or_default();
-                            if k == 0 { c.0 += 1 } else { c.1 += 1 }
+                            if k == 0 {
+                                c.0 += 1
+                            } else {
+                                c.1 += 1
+                            }
                         }
                     }
                     Ok(())
@@ -1109,7 +1446,9 @@ fn less_complete_resends(
 
 /// The deleted-case rows (caseid, quarter, list) of the live version a transaction builds on.
 pub(crate) fn stored_deleted(txn: &StoreTxn) -> Result<Vec<(u64, String, Arc<str>)>, FaersError> {
-    let Some((dir, _)) = txn.previous() else { return Ok(Vec::new()) };
+    let Some((dir, _)) = txn.previous() else {
+        return Ok(Vec::new());
+    };
     let path = dir.join(DELETED_FILE);
     if !path.exists() {
         return Ok(Vec::new());
@@ -1120,7 +1459,11 @@ pub(crate) fn stored_deleted(txn: &StoreTxn) -> Result<Vec<(u64, String, Arc<str
         let quarter = rb.column(1).as_string::<i32>();
         let list = rb.column(2).as_string::<i32>();
         for i in 0..rb.num_rows() {
-            out.push((caseid.value(i), quarter.value(i).to_owned(), Arc::from(list.value(i))));
+            out.push((
+                caseid.value(i),
+                quarter.value(i).to_owned(),
+                Arc::from(list.value(i)),
+            ));
         }
     }
     Ok(out)
@@ -1141,17 +1484,27 @@ fn write_deleted(txn: &StoreTxn, mut rows: Vec<(u64, String, Arc<str>)>) -> Resu
             quarter.append_value(q);
             list.append_value(l);
         }
-        let cols: Vec<ArrayRef> = vec![Arc::new(caseid.finish()), Arc::new(quarter.finish()), Arc::new(list.finish())];
-        sink.write(&RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?)?;
+        let cols: Vec<ArrayRef> = vec![
+            Arc::new(caseid.finish()),
+            Arc::new(quarter.finish()),
+            Arc::new(list.finish()),
+        ];
+        sink.write(
+            &RecordBatch::try_new(schema.clone(), cols).map_err(|e| FaersError::Store(e.into()))?,
+        )?;
     }
     sink.finish()?;
     Ok(())
 }
 
 /// Reads the reports of the live version a transaction builds on.
-pub(crate) fn stored_reports(txn: &StoreTxn) -> Result<(Vec<DemoRow>, HashMap<u32, String>), FaersError> {
+pub(crate) fn stored_reports(
+    txn: &StoreTxn,
+) -> Result<(Vec<DemoRow>, HashMap<u32, String>), FaersError> {
     let mut quarters = HashMap::new();
-    let Some((dir, manifest)) = txn.previous() else { return Ok((Vec::new(), quarters)) };
+    let Some((dir, manifest)) = txn.previous() else {
+        return Ok((Vec::new(), quarters));
+    };
     for b in &manifest.batches {
         quarters.insert(b.id, b.quarter.clone());
     }
@@ -1160,7 +1513,11 @@ pub(crate) fn stored_reports(txn: &StoreTxn) -> Result<(Vec<DemoRow>, HashMap<u3
 }
 
 /// Merges per-table drug-name statistics into the report.
-pub(crate) fn finish_name_stats(report: &mut IngestReport, sources: HashMap<&'static str, u64>, unmapped: HashMap<String, u64>) {
+pub(crate) fn finish_name_stats(
+    report: &mut IngestReport,
+    sources: HashMap<&'static str, u64>,
+    unmapped: HashMap<String, u64>,
+) {
     for (k, v) in sources {
         *report.drug_name_sources.entry(k.to_owned()).or_default() += v;
     }
@@ -1171,18 +1528,34 @@ pub(crate) fn finish_name_stats(report: &mut IngestReport, sources: HashMap<&'st
 }
 
 /// Ingests FAERS/AERS quarterly files (zips, folders, files) into the store at `store`.
-pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<IngestOutcome, FaersError> {
+pub fn ingest_faers(
+    paths: &[PathBuf],
+    store: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestOutcome, FaersError> {
     let started = Instant::now();
     let inputs = find_faers_inputs(paths)?;
-    let tables: Vec<&InputFile> = inputs.iter().filter(|f| matches!(f.kind, InputKind::Table(_))).collect();
+    let tables: Vec<&InputFile> = inputs
+        .iter()
+        .filter(|f| matches!(f.kind, InputKind::Table(_)))
+        .collect();
     if tables.is_empty() {
         return Err(FaersError::Input(format!(
             "no FAERS table files (DEMO*, DRUG*, REAC*, OUTC*, RPSR*, THER*, INDI*) found under {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
-    if !tables.iter().any(|f| f.kind == InputKind::Table(Table::Demo)) {
-        return Err(FaersError::Input("no DEMO file found: reports cannot be identified without it".into()));
+    if !tables
+        .iter()
+        .any(|f| f.kind == InputKind::Table(Table::Demo))
+    {
+        return Err(FaersError::Input(
+            "no DEMO file found: reports cannot be identified without it".into(),
+        ));
     }
     let mut groups: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
     for f in &tables {
@@ -1206,7 +1579,9 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     for f in inputs.iter().filter(|f| f.kind == InputKind::Deleted) {
         let mut ids = HashSet::new();
         let fr = read_deleted_list(f, report.table_mut("deleted"), &mut ids)?;
-        let quarter = f.quarter.map_or_else(|| "unknown".to_owned(), Quarter::label);
+        let quarter = f
+            .quarter
+            .map_or_else(|| "unknown".to_owned(), Quarter::label);
         let list: Arc<str> = Arc::from(f.display.as_str());
         deleted_rows.extend(ids.iter().map(|&id| (id, quarter.clone(), list.clone())));
         listed_now.extend(ids);
@@ -1231,14 +1606,23 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
         let batch = txn.new_batch(&label);
         quarters.insert(batch, label);
         group_batches.push((*q, batch));
-        for f in files.iter().filter(|f| f.kind == InputKind::Table(Table::Demo)) {
+        for f in files
+            .iter()
+            .filter(|f| f.kind == InputKind::Table(Table::Demo))
+        {
             demo_tasks.push((f, batch, *q));
         }
     }
-    let parsed: Vec<Result<DemoParse, FaersError>> = demo_tasks.par_iter().map(|(f, batch, q)| read_demo(f, *batch, *q, opts)).collect();
+    let parsed: Vec<Result<DemoParse, FaersError>> = demo_tasks
+        .par_iter()
+        .map(|(f, batch, q)| read_demo(f, *batch, *q, opts))
+        .collect();
     for (p, (_, batch, _)) in parsed.into_iter().zip(&demo_tasks) {
         let p = p?;
-        group_pids.entry(*batch).or_default().extend(p.rows.iter().map(|r| r.primaryid));
+        group_pids
+            .entry(*batch)
+            .or_default()
+            .extend(p.rows.iter().map(|r| r.primaryid));
         candidates.extend(p.rows);
         report.table_mut("demo").merge(p.counts);
         warnings.merge(p.warnings);
@@ -1247,17 +1631,28 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
 
     // 3. Report-level de-duplication; a stored case version re-sent with fewer drug or reaction
     //    rows keeps its stored copy.
-    let (keep_stored, less_complete) = less_complete_resends(&txn, &stored, &group_pids, &groups, &group_batches)?;
+    let (keep_stored, less_complete) =
+        less_complete_resends(&txn, &stored, &group_pids, &groups, &group_batches)?;
     report.less_complete_resends = less_complete;
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
-    let dedup = dedup_reports_keeping(stored, candidates, &deleted, &keep_stored, &mut demo_counts, &mut report.stored_reports_removed);
+    let dedup = dedup_reports_keeping(
+        stored,
+        candidates,
+        &deleted,
+        &keep_stored,
+        &mut demo_counts,
+        &mut report.stored_reports_removed,
+    );
     report.tables.insert("demo".into(), demo_counts);
     // Kept primaryids per batch: a small set per quarter stays in cache better than one big map.
     let mut winner_ids: HashMap<u32, Vec<u64>> = HashMap::new();
     for r in &dedup.kept {
         winner_ids.entry(r.batch).or_default().push(r.primaryid);
     }
-    let winners: HashMap<u32, SortedIds> = winner_ids.into_iter().map(|(b, ids)| (b, SortedIds::from_unsorted(ids))).collect();
+    let winners: HashMap<u32, SortedIds> = winner_ids
+        .into_iter()
+        .map(|(b, ids)| (b, SortedIds::from_unsorted(ids)))
+        .collect();
     let no_winners = SortedIds::default();
 
     // 4. Child tables, per quarter, tables in parallel.
@@ -1268,7 +1663,11 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     let mut tasks: Vec<(Option<Quarter>, u32, Table, Vec<&InputFile>)> = Vec::new();
     for (q, batch) in &group_batches {
         for t in &Table::ALL[1..] {
-            let fs: Vec<&InputFile> = groups[q].iter().copied().filter(|f| f.kind == InputKind::Table(*t)).collect();
+            let fs: Vec<&InputFile> = groups[q]
+                .iter()
+                .copied()
+                .filter(|f| f.kind == InputKind::Table(*t))
+                .collect();
             if !fs.is_empty() {
                 tasks.push((*q, *batch, *t, fs));
             }
@@ -1279,7 +1678,10 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     // The reports table depends only on the de-duplication: it is written while the child tables
     // are parsed (it ran alone on one core after them before, a sixth of the ingest).
     let kept_refs: Vec<&DemoRow> = dedup.kept.iter().collect();
-    let (reports_written, results): (Result<(), FaersError>, Vec<Result<(u32, ChildParse), FaersError>>) = rayon::join(
+    let (reports_written, results): (
+        Result<(), FaersError>,
+        Vec<Result<(u32, ChildParse), FaersError>>,
+    ) = rayon::join(
         || write_reports(&txn, &kept_refs, &quarters),
         || {
             tasks
@@ -1326,7 +1728,11 @@ pub fn ingest_faers(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Re
     report.files = files_read.into_iter().map(|(_, f)| f).collect();
     report.seconds = started.elapsed().as_secs_f64();
     let version_dir = txn.commit(&report)?;
-    Ok(IngestOutcome { report, version_dir, bytes })
+    Ok(IngestOutcome {
+        report,
+        version_dir,
+        bytes,
+    })
 }
 
 #[cfg(test)]
@@ -1352,7 +1758,11 @@ mod tests {
         for probes in [ascending, scrambled] {
             let mut cursor = 0;
             for p in probes {
-                assert_eq!(sorted.contains_from(p, &mut cursor), set.contains(&p), "id {p}");
+                assert_eq!(
+                    sorted.contains_from(p, &mut cursor),
+                    set.contains(&p),
+                    "id {p}"
+                );
             }
         }
         assert!(!SortedIds::default().contains_from(5, &mut 0));
@@ -1372,9 +1782,14 @@ mod tests {
         out_of_order.extend((0..500u64).map(|i| ((mix(i) % 2_000) * 10, mix(i + 99) % 3)));
         for seq in [rows, out_of_order] {
             let mut seen = SeenKeys::default();
-            let mut reference: std::collections::HashSet<(u64, u64)> = std::collections::HashSet::new();
+            let mut reference: std::collections::HashSet<(u64, u64)> =
+                std::collections::HashSet::new();
             for &(pid, key) in &seq {
-                assert_eq!(seen.insert(pid, key), reference.insert((pid, key)), "row {pid}, {key}");
+                assert_eq!(
+                    seen.insert(pid, key),
+                    reference.insert((pid, key)),
+                    "row {pid}, {key}"
+                );
             }
         }
     }

@@ -61,6 +61,9 @@ pub enum FaersError {
 impl FaersError {
     /// An I/O error about `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        FaersError::Io { path: path.as_ref().display().to_string(), source }
+        FaersError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }

@@ -41,7 +41,10 @@ use vigil_store::write::StoreTxn;
 
 use crate::discover::{find_openfda_inputs, quarter_in_name, InputFile, Quarter};
 use crate::drugname::{DrugNormaliser, NameSource};
-use crate::ingest::{dedup_reports, finish_name_stats, stored_reports, write_reports, write_sources, ChildBuilder, DemoRow, IngestOptions, IngestOutcome, Warnings};
+use crate::ingest::{
+    dedup_reports, finish_name_stats, stored_reports, write_reports, write_sources, ChildBuilder,
+    DemoRow, IngestOptions, IngestOutcome, Warnings,
+};
 use crate::parse::{self, PartialDate};
 use crate::table::Table;
 use crate::FaersError;
@@ -81,7 +84,11 @@ fn json_type(v: &Value) -> &'static str {
 /// A JSON value shortened for an issue's `raw` field.
 fn raw_json(v: &Value) -> String {
     let t = v.to_string();
-    if t.chars().count() > 300 { t.chars().take(300).collect::<String>() + "…" } else { t }
+    if t.chars().count() > 300 {
+        t.chars().take(300).collect::<String>() + "…"
+    } else {
+        t
+    }
 }
 
 pub(crate) struct ChildRow {
@@ -95,7 +102,12 @@ fn child_values(table: ChildTable, pairs: &[(&str, Option<String>)]) -> Vec<Opti
     table
         .text_columns()
         .iter()
-        .map(|c| pairs.iter().find(|(k, _)| k == c).and_then(|(_, v)| v.clone()))
+        .map(|c| {
+            pairs
+                .iter()
+                .find(|(k, _)| k == c)
+                .and_then(|(_, v)| v.clone())
+        })
         .collect()
 }
 
@@ -114,12 +126,18 @@ pub struct OpenFdaDocument {
 impl OpenFdaDocument {
     /// The (caseid, primaryid) of every accepted report, in file order.
     pub fn report_ids(&self) -> Vec<(u64, u64)> {
-        self.reports.iter().map(|r| (r.caseid, r.primaryid)).collect()
+        self.reports
+            .iter()
+            .map(|r| (r.caseid, r.primaryid))
+            .collect()
     }
 
     /// Accepted rows of a child table (`drug`, `reac`, …).
     pub fn child_rows(&self, table: &str) -> usize {
-        self.children.iter().filter(|c| c.table.key() == table).count()
+        self.children
+            .iter()
+            .filter(|c| c.table.key() == table)
+            .count()
     }
 
     /// Values stored as null, counted by `table.column` (`demo.age`, `drug.role_cod`, …).
@@ -143,20 +161,37 @@ struct ReportReader<'a> {
 
 impl ReportReader<'_> {
     fn warn(&mut self, table: &str, column: &str, path: &str, reason: String, raw: &str) {
-        self.warnings.add_at(self.file, self.line, table, column, path, reason, raw);
+        self.warnings
+            .add_at(self.file, self.line, table, column, path, reason, raw);
     }
 
     /// `obj[key]` as text: a string (trimmed; empty is absent) or a number (its decimal text:
     /// openFDA's codes are digit strings, and 1 means what "1" means). A value of any other type
     /// is stored as null and counted under `table.column`.
-    fn text(&mut self, obj: &Value, path: &str, key: &str, table: &str, column: &str) -> Option<String> {
+    fn text(
+        &mut self,
+        obj: &Value,
+        path: &str,
+        key: &str,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
         match obj.get(key)? {
             Value::Null => None,
             Value::String(t) => Some(t.trim()).filter(|t| !t.is_empty()).map(str::to_owned),
             Value::Number(n) => Some(n.to_string()),
             other => {
-                let reason = format!("a JSON {}, expected a string: stored as null", json_type(other));
-                self.warn(table, column, &format!("{path}.{key}"), reason, &raw_json(other));
+                let reason = format!(
+                    "a JSON {}, expected a string: stored as null",
+                    json_type(other)
+                );
+                self.warn(
+                    table,
+                    column,
+                    &format!("{path}.{key}"),
+                    reason,
+                    &raw_json(other),
+                );
                 None
             }
         }
@@ -164,13 +199,29 @@ impl ReportReader<'_> {
 
     /// `obj[key]` as a name (drug, substance, indication): a string only; a number is not a name
     /// (it might be a code vigil does not map) and is stored as null, counted.
-    fn name(&mut self, obj: &Value, path: &str, key: &str, table: &str, column: &str) -> Option<String> {
+    fn name(
+        &mut self,
+        obj: &Value,
+        path: &str,
+        key: &str,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
         match obj.get(key)? {
             Value::Null => None,
             Value::String(t) => Some(t.trim()).filter(|t| !t.is_empty()).map(str::to_owned),
             other => {
-                let reason = format!("a JSON {}, expected a name (string): stored as null", json_type(other));
-                self.warn(table, column, &format!("{path}.{key}"), reason, &raw_json(other));
+                let reason = format!(
+                    "a JSON {}, expected a name (string): stored as null",
+                    json_type(other)
+                );
+                self.warn(
+                    table,
+                    column,
+                    &format!("{path}.{key}"),
+                    reason,
+                    &raw_json(other),
+                );
                 None
             }
         }
@@ -178,7 +229,14 @@ impl ReportReader<'_> {
 
     /// A date (`YYYY`, `YYYYMM` or `YYYYMMDD`) as its digits; a malformed one is stored as null
     /// and counted, as in the FAERS files.
-    fn date(&mut self, obj: &Value, path: &str, key: &str, table: &str, column: &str) -> Option<String> {
+    fn date(
+        &mut self,
+        obj: &Value,
+        path: &str,
+        key: &str,
+        table: &str,
+        column: &str,
+    ) -> Option<String> {
         let raw = self.text(obj, path, key, table, column)?;
         match PartialDate::parse(&raw) {
             Ok(d) => d.map(|d| d.digits()),
@@ -190,13 +248,27 @@ impl ReportReader<'_> {
     }
 
     /// A code looked up in `map`; a code outside it is stored as null and counted.
-    fn code(&mut self, obj: &Value, path: &str, key: &str, table: &str, column: &str, map: &[(&str, &'static str)]) -> Option<&'static str> {
+    fn code(
+        &mut self,
+        obj: &Value,
+        path: &str,
+        key: &str,
+        table: &str,
+        column: &str,
+        map: &[(&str, &'static str)],
+    ) -> Option<&'static str> {
         let raw = self.text(obj, path, key, table, column)?;
         match map.iter().find(|(k, _)| *k == raw) {
             Some((_, v)) => Some(*v),
             None => {
                 let known = map.iter().map(|(k, _)| *k).collect::<Vec<_>>().join(", ");
-                self.warn(table, column, &format!("{path}.{key}"), format!("unknown code {raw:?} (known: {known}): stored as null"), &raw);
+                self.warn(
+                    table,
+                    column,
+                    &format!("{path}.{key}"),
+                    format!("unknown code {raw:?} (known: {known}): stored as null"),
+                    &raw,
+                );
                 None
             }
         }
@@ -209,8 +281,17 @@ impl ReportReader<'_> {
             Some(v @ Value::Object(_)) => v,
             None | Some(Value::Null) => &NO_OBJECT,
             Some(other) => {
-                let reason = format!("a JSON {}, expected an object: its fields are not read", json_type(other));
-                self.warn(table, key, &format!("{path}.{key}"), reason, &raw_json(other));
+                let reason = format!(
+                    "a JSON {}, expected an object: its fields are not read",
+                    json_type(other)
+                );
+                self.warn(
+                    table,
+                    key,
+                    &format!("{path}.{key}"),
+                    reason,
+                    &raw_json(other),
+                );
                 &NO_OBJECT
             }
         }
@@ -218,9 +299,29 @@ impl ReportReader<'_> {
 }
 
 /// Codes of openFDA's drugevent schema (faers-format.md §7; E2B(R2) B.1.2.2b, B.1.1, A.2.1.4).
-const AGE_UNITS: &[(&str, &str)] = &[("800", "DEC"), ("801", "YR"), ("802", "MON"), ("803", "WK"), ("804", "DY"), ("805", "HR")];
-const AGE_GROUPS: &[(&str, &str)] = &[("1", "N"), ("2", "I"), ("3", "C"), ("4", "T"), ("5", "A"), ("6", "E")];
-const QUALIFICATIONS: &[(&str, &str)] = &[("1", "MD"), ("2", "PH"), ("3", "HP"), ("4", "LW"), ("5", "CN")];
+const AGE_UNITS: &[(&str, &str)] = &[
+    ("800", "DEC"),
+    ("801", "YR"),
+    ("802", "MON"),
+    ("803", "WK"),
+    ("804", "DY"),
+    ("805", "HR"),
+];
+const AGE_GROUPS: &[(&str, &str)] = &[
+    ("1", "N"),
+    ("2", "I"),
+    ("3", "C"),
+    ("4", "T"),
+    ("5", "A"),
+    ("6", "E"),
+];
+const QUALIFICATIONS: &[(&str, &str)] = &[
+    ("1", "MD"),
+    ("2", "PH"),
+    ("3", "HP"),
+    ("4", "LW"),
+    ("5", "CN"),
+];
 /// E2B sex: 0 unknown, 1 male, 2 female (9 unknown in some exports).
 const SEXES: &[(&str, &str)] = &[("0", "UNK"), ("1", "M"), ("2", "F"), ("9", "UNK")];
 /// E2B drug characterisation: 1 suspect, 2 concomitant, 3 interacting (B.4.k.1).
@@ -263,25 +364,65 @@ fn convert(
     out: &mut Vec<ChildRow>,
     tables: &mut BTreeMap<String, TableCounts>,
 ) -> Result<DemoRow, Rejected> {
-    let reject = |field: String, reason: String, key: &'static str, raw: String| Rejected { field, reason, key, raw };
+    let reject = |field: String, reason: String, key: &'static str, raw: String| Rejected {
+        field,
+        reason,
+        key,
+        raw,
+    };
     if !report.is_object() {
-        return Err(reject(path.to_owned(), format!("a JSON {}, expected a report object", json_type(report)), "not a report object", raw_json(report)));
+        return Err(reject(
+            path.to_owned(),
+            format!("a JSON {}, expected a report object", json_type(report)),
+            "not a report object",
+            raw_json(report),
+        ));
     }
     let id_path = format!("{path}.safetyreportid");
     let id = match report.get("safetyreportid") {
-        None | Some(Value::Null) => return Err(reject(id_path, "no safetyreportid".into(), "bad report id", String::new())),
+        None | Some(Value::Null) => {
+            return Err(reject(
+                id_path,
+                "no safetyreportid".into(),
+                "bad report id",
+                String::new(),
+            ))
+        }
         Some(Value::String(t)) => t.trim().to_owned(),
         Some(Value::Number(n)) => n.to_string(),
-        Some(other) => return Err(reject(id_path, format!("safetyreportid is a JSON {}, expected a string", json_type(other)), "bad report id", raw_json(other))),
+        Some(other) => {
+            return Err(reject(
+                id_path,
+                format!(
+                    "safetyreportid is a JSON {}, expected a string",
+                    json_type(other)
+                ),
+                "bad report id",
+                raw_json(other),
+            ))
+        }
     };
     let case_str = id.split('-').next().unwrap_or("");
-    let caseid = parse::parse_id(case_str).ok_or_else(|| reject(id_path.clone(), format!("safetyreportid {id:?} is not numeric"), "bad report id", id.clone()))?;
+    let caseid = parse::parse_id(case_str).ok_or_else(|| {
+        reject(
+            id_path.clone(),
+            format!("safetyreportid {id:?} is not numeric"),
+            "bad report id",
+            id.clone(),
+        )
+    })?;
     let version = match rd.text(report, path, "safetyreportversion", "demo", "caseversion") {
         None => None,
         Some(v) => match v.parse::<u32>() {
             Ok(n) => Some(n),
             Err(_) => {
-                rd.warn("demo", "caseversion", &format!("{path}.safetyreportversion"), "not a whole number: stored as null".into(), &v);
+                rd.warn(
+                    "demo",
+                    "caseversion",
+                    &format!("{path}.safetyreportversion"),
+                    "not a whole number: stored as null".into(),
+                    &v,
+                );
                 None
             }
         },
@@ -300,7 +441,12 @@ fn convert(
         None | Some(Value::Null) => &NO_OBJECT,
         Some(p @ Value::Object(_)) => p,
         Some(other) => {
-            return Err(reject(format!("{path}.patient"), format!("a JSON {}, expected an object", json_type(other)), "patient not an object", raw_json(other)))
+            return Err(reject(
+                format!("{path}.patient"),
+                format!("a JSON {}, expected an object", json_type(other)),
+                "patient not an object",
+                raw_json(other),
+            ))
         }
     };
     let ppath = format!("{path}.patient");
@@ -310,23 +456,64 @@ fn convert(
     let ps = rd.object(report, path, "primarysource", "demo");
     let pspath = format!("{path}.primarysource");
     let age = rd.text(patient, &ppath, "patientonsetage", "demo", "age");
-    let age_cod = rd.code(patient, &ppath, "patientonsetageunit", "demo", "age_cod", AGE_UNITS);
-    let age_unit_given = patient.get("patientonsetageunit").is_some_and(|u| !u.is_null());
+    let age_cod = rd.code(
+        patient,
+        &ppath,
+        "patientonsetageunit",
+        "demo",
+        "age_cod",
+        AGE_UNITS,
+    );
+    let age_unit_given = patient
+        .get("patientonsetageunit")
+        .is_some_and(|u| !u.is_null());
     let sex = rd.code(patient, &ppath, "patientsex", "demo", "sex_raw", SEXES);
-    let age_grp = rd.code(patient, &ppath, "patientagegroup", "demo", "age_grp", AGE_GROUPS);
+    let age_grp = rd.code(
+        patient,
+        &ppath,
+        "patientagegroup",
+        "demo",
+        "age_grp",
+        AGE_GROUPS,
+    );
     let wt = rd.text(patient, &ppath, "patientweight", "demo", "wt");
-    let occp = rd.code(ps, &pspath, "qualification", "demo", "occp_cod", QUALIFICATIONS);
+    let occp = rd.code(
+        ps,
+        &pspath,
+        "qualification",
+        "demo",
+        "occp_cod",
+        QUALIFICATIONS,
+    );
     let death = rd.object(patient, &ppath, "patientdeath", "demo");
-    let death_dt = rd.date(death, &format!("{ppath}.patientdeath"), "patientdeathdate", "demo", "death_dt");
+    let death_dt = rd.date(
+        death,
+        &format!("{ppath}.patientdeath"),
+        "patientdeathdate",
+        "demo",
+        "death_dt",
+    );
     let fda_dt = rd.date(report, path, "receiptdate", "demo", "fda_dt");
     let init_fda_dt = rd.date(report, path, "receivedate", "demo", "init_fda_dt");
     let values: HashMap<&str, Option<String>> = HashMap::from([
         ("fda_dt", fda_dt.clone()),
         ("init_fda_dt", init_fda_dt),
-        ("rept_cod", rd.text(report, path, "reporttype", "demo", "rept_cod")),
-        ("auth_num", rd.text(report, path, "authoritynumb", "demo", "auth_num")),
-        ("mfr_num", rd.text(report, path, "companynumb", "demo", "mfr_num")),
-        ("lit_ref", rd.text(ps, &pspath, "literaturereference", "demo", "lit_ref")),
+        (
+            "rept_cod",
+            rd.text(report, path, "reporttype", "demo", "rept_cod"),
+        ),
+        (
+            "auth_num",
+            rd.text(report, path, "authoritynumb", "demo", "auth_num"),
+        ),
+        (
+            "mfr_num",
+            rd.text(report, path, "companynumb", "demo", "mfr_num"),
+        ),
+        (
+            "lit_ref",
+            rd.text(ps, &pspath, "literaturereference", "demo", "lit_ref"),
+        ),
         ("age", age.clone()),
         ("age_cod", age_cod.map(str::to_owned)),
         ("age_grp", age_grp.map(str::to_owned)),
@@ -334,8 +521,14 @@ fn convert(
         ("wt", wt.clone()),
         ("wt_cod", wt.as_ref().map(|_| "KG".to_owned())),
         ("occp_cod", occp.map(str::to_owned)),
-        ("reporter_country", rd.text(ps, &pspath, "reportercountry", "demo", "reporter_country")),
-        ("occr_country", rd.text(report, path, "occurcountry", "demo", "occr_country")),
+        (
+            "reporter_country",
+            rd.text(ps, &pspath, "reportercountry", "demo", "reporter_country"),
+        ),
+        (
+            "occr_country",
+            rd.text(report, path, "occurcountry", "demo", "occr_country"),
+        ),
         ("death_dt", death_dt),
     ]);
     // An age whose unit is unknown cannot be converted (reading it as years would be a guess).
@@ -344,8 +537,17 @@ fn convert(
         (Some(a), _, cod) => {
             let years = parse::age_years(a, cod.unwrap_or(""));
             if years.is_none() {
-                let reason = format!("age {a:?} {:?} not usable (not a number, or outside 0–122 years)", cod.unwrap_or(""));
-                rd.warn("demo", "age", &format!("{ppath}.patientonsetage"), reason, a);
+                let reason = format!(
+                    "age {a:?} {:?} not usable (not a number, or outside 0–122 years)",
+                    cod.unwrap_or("")
+                );
+                rd.warn(
+                    "demo",
+                    "age",
+                    &format!("{ppath}.patientonsetage"),
+                    reason,
+                    a,
+                );
             }
             years
         }
@@ -354,7 +556,13 @@ fn convert(
     let weight_kg = wt.as_deref().and_then(|w| {
         let kg = parse::weight_kg(w, "KG");
         if kg.is_none() {
-            rd.warn("demo", "wt", &format!("{ppath}.patientweight"), format!("weight {w:?} kg is not a positive number: stored as null"), w);
+            rd.warn(
+                "demo",
+                "wt",
+                &format!("{ppath}.patientweight"),
+                format!("weight {w:?} kg is not a positive number: stored as null"),
+                w,
+            );
         }
         kg
     });
@@ -367,11 +575,27 @@ fn convert(
         counts.read += 1;
         if !d.is_object() {
             let reason = format!("a JSON {}, expected a drug object", json_type(d));
-            counts.reject(RowIssue { file: rd.file.to_owned(), line: rd.line, field: Some(dpath), reason, raw: raw_json(d) }, "drug not an object");
+            counts.reject(
+                RowIssue {
+                    file: rd.file.to_owned(),
+                    line: rd.line,
+                    field: Some(dpath),
+                    reason,
+                    raw: raw_json(d),
+                },
+                "drug not an object",
+            );
             continue;
         }
         let seq = (i + 1).to_string();
-        let role = match rd.code(d, &dpath, "drugcharacterization", "drug", "role_cod", CHARACTERISATIONS) {
+        let role = match rd.code(
+            d,
+            &dpath,
+            "drugcharacterization",
+            "drug",
+            "role_cod",
+            CHARACTERISATIONS,
+        ) {
             Some("S") if first_suspect => {
                 first_suspect = false;
                 Some("PS")
@@ -379,9 +603,17 @@ fn convert(
             Some("S") => Some("SS"),
             other => other,
         };
-        let name = rd.name(d, &dpath, "medicinalproduct", "drug", "drugname").unwrap_or_default();
+        let name = rd
+            .name(d, &dpath, "medicinalproduct", "drug", "drugname")
+            .unwrap_or_default();
         let substance = rd.object(d, &dpath, "activesubstance", "drug");
-        let prod_ai = match rd.name(substance, &format!("{dpath}.activesubstance"), "activesubstancename", "drug", "prod_ai") {
+        let prod_ai = match rd.name(
+            substance,
+            &format!("{dpath}.activesubstance"),
+            "activesubstancename",
+            "drug",
+            "prod_ai",
+        ) {
             Some(p) => p,
             None => {
                 let openfda = rd.object(d, &dpath, "openfda", "drug");
@@ -392,14 +624,32 @@ fn convert(
                         for (k, x) in g.iter().enumerate() {
                             match x.as_str() {
                                 Some(t) => names.push(t),
-                                None => rd.warn("drug", "prod_ai", &format!("{dpath}.openfda.generic_name[{k}]"), format!("a JSON {}, expected a name (string): left out", json_type(x)), &raw_json(x)),
+                                None => rd.warn(
+                                    "drug",
+                                    "prod_ai",
+                                    &format!("{dpath}.openfda.generic_name[{k}]"),
+                                    format!(
+                                        "a JSON {}, expected a name (string): left out",
+                                        json_type(x)
+                                    ),
+                                    &raw_json(x),
+                                ),
                             }
                         }
                         names.join("\\")
                     }
                     Some(other) => {
-                        let reason = format!("a JSON {}, expected an array of names: not read", json_type(other));
-                        rd.warn("drug", "prod_ai", &format!("{dpath}.openfda.generic_name"), reason, &raw_json(other));
+                        let reason = format!(
+                            "a JSON {}, expected an array of names: not read",
+                            json_type(other)
+                        );
+                        rd.warn(
+                            "drug",
+                            "prod_ai",
+                            &format!("{dpath}.openfda.generic_name"),
+                            reason,
+                            &raw_json(other),
+                        );
                         String::new()
                     }
                 }
@@ -418,13 +668,34 @@ fn convert(
                     ("drugname", Some(name).filter(|n| !n.is_empty())),
                     ("prod_ai", Some(prod_ai).filter(|p| !p.is_empty())),
                     ("ingredient", Some(ingredient).filter(|p| !p.is_empty())),
-                    ("route", rd.text(d, &dpath, "drugadministrationroute", "drug", "route")),
-                    ("dose_vbm", rd.text(d, &dpath, "drugdosagetext", "drug", "dose_vbm")),
-                    ("lot_num", rd.text(d, &dpath, "drugbatchnumb", "drug", "lot_num")),
-                    ("nda_num", rd.text(d, &dpath, "drugauthorizationnumb", "drug", "nda_num")),
-                    ("dose_amt", rd.text(d, &dpath, "drugstructuredosagenumb", "drug", "dose_amt")),
-                    ("dose_unit", rd.text(d, &dpath, "drugstructuredosageunit", "drug", "dose_unit")),
-                    ("dose_form", rd.text(d, &dpath, "drugdosageform", "drug", "dose_form")),
+                    (
+                        "route",
+                        rd.text(d, &dpath, "drugadministrationroute", "drug", "route"),
+                    ),
+                    (
+                        "dose_vbm",
+                        rd.text(d, &dpath, "drugdosagetext", "drug", "dose_vbm"),
+                    ),
+                    (
+                        "lot_num",
+                        rd.text(d, &dpath, "drugbatchnumb", "drug", "lot_num"),
+                    ),
+                    (
+                        "nda_num",
+                        rd.text(d, &dpath, "drugauthorizationnumb", "drug", "nda_num"),
+                    ),
+                    (
+                        "dose_amt",
+                        rd.text(d, &dpath, "drugstructuredosagenumb", "drug", "dose_amt"),
+                    ),
+                    (
+                        "dose_unit",
+                        rd.text(d, &dpath, "drugstructuredosageunit", "drug", "dose_unit"),
+                    ),
+                    (
+                        "dose_form",
+                        rd.text(d, &dpath, "drugdosageform", "drug", "dose_form"),
+                    ),
                 ],
             ),
         });
@@ -433,10 +704,16 @@ fn convert(
                 table: Table::Indi,
                 primaryid,
                 caseid,
-                values: child_values(ChildTable::Indications, &[("indi_drug_seq", Some(seq.clone())), ("indi_pt", Some(ind))]),
+                values: child_values(
+                    ChildTable::Indications,
+                    &[("indi_drug_seq", Some(seq.clone())), ("indi_pt", Some(ind))],
+                ),
             });
         }
-        let (start, end) = (rd.date(d, &dpath, "drugstartdate", "ther", "start_dt"), rd.date(d, &dpath, "drugenddate", "ther", "end_dt"));
+        let (start, end) = (
+            rd.date(d, &dpath, "drugstartdate", "ther", "start_dt"),
+            rd.date(d, &dpath, "drugenddate", "ther", "end_dt"),
+        );
         if start.is_some() || end.is_some() {
             children.push(ChildRow {
                 table: Table::Ther,
@@ -448,8 +725,14 @@ fn convert(
                         ("dsg_drug_seq", Some(seq.clone())),
                         ("start_dt", start),
                         ("end_dt", end),
-                        ("dur", rd.text(d, &dpath, "drugtreatmentduration", "ther", "dur")),
-                        ("dur_cod", rd.text(d, &dpath, "drugtreatmentdurationunit", "ther", "dur_cod")),
+                        (
+                            "dur",
+                            rd.text(d, &dpath, "drugtreatmentduration", "ther", "dur"),
+                        ),
+                        (
+                            "dur_cod",
+                            rd.text(d, &dpath, "drugtreatmentdurationunit", "ther", "dur_cod"),
+                        ),
                     ],
                 ),
             });
@@ -464,25 +747,54 @@ fn convert(
         let problem = if r.is_object() {
             match r.get("reactionmeddrapt") {
                 None | Some(Value::Null) => Some(("no reactionmeddrapt".to_owned(), String::new())),
-                Some(Value::String(t)) if t.trim().is_empty() => Some(("empty reactionmeddrapt".to_owned(), String::new())),
+                Some(Value::String(t)) if t.trim().is_empty() => {
+                    Some(("empty reactionmeddrapt".to_owned(), String::new()))
+                }
                 Some(Value::String(_)) => None,
                 // A number here would be a MedDRA code, which vigil does not map to a PT.
-                Some(other) => Some((format!("reactionmeddrapt is a JSON {}, expected the PT text", json_type(other)), raw_json(other))),
+                Some(other) => Some((
+                    format!(
+                        "reactionmeddrapt is a JSON {}, expected the PT text",
+                        json_type(other)
+                    ),
+                    raw_json(other),
+                )),
             }
         } else {
-            Some((format!("a JSON {}, expected a reaction object", json_type(r)), raw_json(r)))
+            Some((
+                format!("a JSON {}, expected a reaction object", json_type(r)),
+                raw_json(r),
+            ))
         };
         if let Some((reason, raw)) = problem {
-            let issue = RowIssue { file: rd.file.to_owned(), line: rd.line, field: Some(format!("{rpath}.reactionmeddrapt")), reason, raw };
-            tables.entry("reac".into()).or_default().reject(issue, "no usable reactionmeddrapt");
+            let issue = RowIssue {
+                file: rd.file.to_owned(),
+                line: rd.line,
+                field: Some(format!("{rpath}.reactionmeddrapt")),
+                reason,
+                raw,
+            };
+            tables
+                .entry("reac".into())
+                .or_default()
+                .reject(issue, "no usable reactionmeddrapt");
             continue;
         }
-        let pt = r["reactionmeddrapt"].as_str().unwrap_or_default().trim().to_owned();
+        let pt = r["reactionmeddrapt"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
         let start = rd.date(r, &rpath, "reactionstartdate", "demo", "event_dt");
         if event_dt.is_none() {
             event_dt = start;
         }
-        children.push(ChildRow { table: Table::Reac, primaryid, caseid, values: child_values(ChildTable::Reactions, &[("pt", Some(pt))]) });
+        children.push(ChildRow {
+            table: Table::Reac,
+            primaryid,
+            caseid,
+            values: child_values(ChildTable::Reactions, &[("pt", Some(pt))]),
+        });
     }
     for (flag, code) in [
         ("seriousnessdeath", "DE"),
@@ -503,9 +815,16 @@ fn convert(
     }
     let mut values = values;
     values.insert("event_dt", event_dt);
-    let text = DemoRow::pack(REPORT_TEXT_COLUMNS.iter().map(|c| values.get(c).and_then(|v| v.as_deref())));
+    let text = DemoRow::pack(
+        REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|c| values.get(c).and_then(|v| v.as_deref())),
+    );
     // Drug and reaction rows were counted as read where they were met (rejected ones too).
-    for c in children.iter().filter(|c| !matches!(c.table, Table::Drug | Table::Reac)) {
+    for c in children
+        .iter()
+        .filter(|c| !matches!(c.table, Table::Drug | Table::Reac))
+    {
         tables.entry(c.table.key().to_owned()).or_default().read += 1;
     }
     out.extend(children);
@@ -513,7 +832,10 @@ fn convert(
         primaryid,
         caseid,
         caseversion: version,
-        fda_key: fda_dt.as_deref().and_then(|d| PartialDate::parse(d).ok().flatten()).map_or(0, |d| d.sort_key()),
+        fda_key: fda_dt
+            .as_deref()
+            .and_then(|d| PartialDate::parse(d).ok().flatten())
+            .map_or(0, |d| d.sort_key()),
         quarter_key: qk,
         batch,
         source: "openfda",
@@ -528,7 +850,13 @@ fn convert(
 /// object with neither `results` nor `safetyreportid`, a file without reports) is an error
 /// naming the file. `file` names the file in every issue; `batch` and `quarter_key` are stamped
 /// on the reports.
-pub fn parse_document(bytes: &[u8], file: &str, batch: u32, quarter_key: u32, normaliser: &DrugNormaliser) -> Result<OpenFdaDocument, FaersError> {
+pub fn parse_document(
+    bytes: &[u8],
+    file: &str,
+    batch: u32,
+    quarter_key: u32,
+    normaliser: &DrugNormaliser,
+) -> Result<OpenFdaDocument, FaersError> {
     // A UTF-8 byte-order mark is not JSON but some tools write one.
     let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
     let doc: Value = serde_json::from_slice(bytes).map_err(|e| FaersError::Located {
@@ -537,39 +865,89 @@ pub fn parse_document(bytes: &[u8], file: &str, batch: u32, quarter_key: u32, no
         field: None,
         reason: format!("column {}: not valid JSON: {e}", e.column()),
     })?;
-    let not_openfda = |what: String| FaersError::Located {
+    let not_openfda = |what: String| {
+        FaersError::Located {
         file: file.to_owned(),
         line: 1,
         field: None,
         reason: format!(
             "not an openFDA drug-event document: {what}; expected {{\"results\": [report, …]}}, an array of reports or one report object"
         ),
+    }
     };
     let (reports, prefix): (Vec<&Value>, &str) = match &doc {
         Value::Object(o) if o.contains_key("results") => match &o["results"] {
             Value::Array(a) => (a.iter().collect(), "results"),
-            other => return Err(not_openfda(format!("\"results\" is a JSON {}, not an array", json_type(other)))),
+            other => {
+                return Err(not_openfda(format!(
+                    "\"results\" is a JSON {}, not an array",
+                    json_type(other)
+                )))
+            }
         },
         Value::Object(o) if o.contains_key("safetyreportid") => (vec![&doc], ""),
-        Value::Object(_) => return Err(not_openfda("an object with neither \"results\" nor \"safetyreportid\"".into())),
+        Value::Object(_) => {
+            return Err(not_openfda(
+                "an object with neither \"results\" nor \"safetyreportid\"".into(),
+            ))
+        }
         Value::Array(a) => (a.iter().collect(), ""),
-        other => return Err(not_openfda(format!("the top level is a JSON {}", json_type(other)))),
+        other => {
+            return Err(not_openfda(format!(
+                "the top level is a JSON {}",
+                json_type(other)
+            )))
+        }
     };
     if reports.is_empty() {
         return Err(not_openfda("no reports in it".into()));
     }
     let single = matches!(doc, Value::Object(ref o) if !o.contains_key("results"));
-    let mut parsed = OpenFdaDocument { reports: Vec::new(), children: Vec::new(), tables: BTreeMap::new(), warnings: Warnings::default() };
+    let mut parsed = OpenFdaDocument {
+        reports: Vec::new(),
+        children: Vec::new(),
+        tables: BTreeMap::new(),
+        warnings: Warnings::default(),
+    };
     for (i, r) in reports.iter().enumerate() {
-        let path = if single { "$".to_owned() } else if prefix.is_empty() { format!("$[{i}]") } else { format!("$.{prefix}[{i}]") };
+        let path = if single {
+            "$".to_owned()
+        } else if prefix.is_empty() {
+            format!("$[{i}]")
+        } else {
+            format!("$.{prefix}[{i}]")
+        };
         let line = i as u64 + 1;
         parsed.tables.entry("demo".into()).or_default().read += 1;
-        let mut rd = ReportReader { file, line, warnings: &mut parsed.warnings };
-        match convert(r, &path, &mut rd, batch, quarter_key, normaliser, &mut parsed.children, &mut parsed.tables) {
+        let mut rd = ReportReader {
+            file,
+            line,
+            warnings: &mut parsed.warnings,
+        };
+        match convert(
+            r,
+            &path,
+            &mut rd,
+            batch,
+            quarter_key,
+            normaliser,
+            &mut parsed.children,
+            &mut parsed.tables,
+        ) {
             Ok(row) => parsed.reports.push(row),
             Err(rej) => {
-                let issue = RowIssue { file: file.to_owned(), line, field: Some(rej.field), reason: format!("report #{line}: {}", rej.reason), raw: rej.raw };
-                parsed.tables.entry("demo".into()).or_default().reject(issue, rej.key);
+                let issue = RowIssue {
+                    file: file.to_owned(),
+                    line,
+                    field: Some(rej.field),
+                    reason: format!("report #{line}: {}", rej.reason),
+                    raw: rej.raw,
+                };
+                parsed
+                    .tables
+                    .entry("demo".into())
+                    .or_default()
+                    .reject(issue, rej.key);
             }
         }
     }
@@ -577,13 +955,21 @@ pub fn parse_document(bytes: &[u8], file: &str, batch: u32, quarter_key: u32, no
 }
 
 /// Ingests openFDA drug-event JSON files (plain or zipped) into the store at `store`.
-pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> Result<IngestOutcome, FaersError> {
+pub fn ingest_openfda(
+    paths: &[PathBuf],
+    store: &Path,
+    opts: &IngestOptions,
+) -> Result<IngestOutcome, FaersError> {
     let started = Instant::now();
     let inputs = find_openfda_inputs(paths)?;
     if inputs.is_empty() {
         return Err(FaersError::Input(format!(
             "no openFDA JSON files (*.json) found under {}",
-            paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", ")
+            paths
+                .iter()
+                .map(|p| p.display().to_string())
+                .collect::<Vec<_>>()
+                .join(", ")
         )));
     }
     let mut normaliser = DrugNormaliser::builtin();
@@ -596,7 +982,10 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
     let (stored, mut quarters) = stored_reports(&txn)?;
     let mut by_quarter: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
     for f in &inputs {
-        by_quarter.entry(f.quarter.or_else(|| quarter_in_name(&f.display))).or_default().push(f);
+        by_quarter
+            .entry(f.quarter.or_else(|| quarter_in_name(&f.display)))
+            .or_default()
+            .push(f);
     }
     let mut candidates = Vec::new();
     let mut children: Vec<(u32, ChildRow)> = Vec::new();
@@ -617,7 +1006,13 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
             if let Some(p) = &opts.progress {
                 p(bytes.len() as u64);
             }
-            let parsed = parse_document(&bytes, &f.display, batch, q.map_or(0, Quarter::key), &normaliser)?;
+            let parsed = parse_document(
+                &bytes,
+                &f.display,
+                batch,
+                q.map_or(0, Quarter::key),
+                &normaliser,
+            )?;
             let rows = parsed.tables.get("demo").map_or(0, |c| c.read);
             for (table, counts) in parsed.tables {
                 report.table_mut(&table).merge(counts);
@@ -625,14 +1020,33 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
             warnings.merge(parsed.warnings);
             candidates.extend(parsed.reports);
             children.extend(parsed.children.into_iter().map(|k| (batch, k)));
-            files_read.push((batch, FileRead { path: f.display.clone(), table: "openfda".into(), quarter: label.clone(), era: "openfda".into(), bytes: bytes.len() as u64, rows }));
+            files_read.push((
+                batch,
+                FileRead {
+                    path: f.display.clone(),
+                    table: "openfda".into(),
+                    quarter: label.clone(),
+                    era: "openfda".into(),
+                    bytes: bytes.len() as u64,
+                    rows,
+                },
+            ));
         }
     }
     let group_pids: HashSet<u64> = candidates.iter().map(|r| r.primaryid).collect();
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
     // The deleted-case lists a FAERS ingest left in the store apply to these reports too.
-    let deleted: HashSet<u64> = crate::ingest::stored_deleted(&txn)?.into_iter().map(|r| r.0).collect();
-    let dedup = dedup_reports(stored, candidates, &deleted, &mut demo_counts, &mut report.stored_reports_removed);
+    let deleted: HashSet<u64> = crate::ingest::stored_deleted(&txn)?
+        .into_iter()
+        .map(|r| r.0)
+        .collect();
+    let dedup = dedup_reports(
+        stored,
+        candidates,
+        &deleted,
+        &mut demo_counts,
+        &mut report.stored_reports_removed,
+    );
     report.tables.insert("demo".into(), demo_counts);
     let winners: HashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
     let mut name_sources: HashMap<&'static str, u64> = HashMap::new();
@@ -642,7 +1056,10 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
             let child = table.child().expect("child");
             let mut builder = ChildBuilder::new(child);
             let mut seen: HashSet<(u64, String)> = HashSet::new();
-            for (b, row) in children.iter().filter(|(b, r)| *b == batch && r.table == *table) {
+            for (b, row) in children
+                .iter()
+                .filter(|(b, r)| *b == batch && r.table == *table)
+            {
                 let counts = report.tables.entry(table.key().to_owned()).or_default();
                 if winners.get(&row.primaryid) != Some(b) {
                     debug_assert!(group_pids.contains(&row.primaryid));
@@ -656,7 +1073,14 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
                 };
                 if let Some(k) = key {
                     if !seen.insert((row.primaryid, k)) {
-                        counts.dedup(if *table == Table::Reac { crate::ingest::rules::DUP_REAC } else { crate::ingest::rules::DUP_DRUG }, 1);
+                        counts.dedup(
+                            if *table == Table::Reac {
+                                crate::ingest::rules::DUP_REAC
+                            } else {
+                                crate::ingest::rules::DUP_DRUG
+                            },
+                            1,
+                        );
                         continue;
                     }
                 }
@@ -670,7 +1094,12 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
                         *unmapped.entry(ing).or_default() += 1;
                     }
                 }
-                builder.push(row.primaryid, Some(row.caseid), *b, row.values.iter().map(|v| v.as_deref()));
+                builder.push(
+                    row.primaryid,
+                    Some(row.caseid),
+                    *b,
+                    row.values.iter().map(|v| v.as_deref()),
+                );
                 counts.kept += 1;
             }
             // Drugs and reactions are written for every batch, even empty: the reader takes a
@@ -693,5 +1122,9 @@ pub fn ingest_openfda(paths: &[PathBuf], store: &Path, opts: &IngestOptions) -> 
     report.files = files_read.into_iter().map(|(_, f)| f).collect();
     report.seconds = started.elapsed().as_secs_f64();
     let version_dir = txn.commit(&report)?;
-    Ok(IngestOutcome { report, version_dir, bytes })
+    Ok(IngestOutcome {
+        report,
+        version_dir,
+        bytes,
+    })
 }

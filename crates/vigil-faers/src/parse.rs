@@ -54,11 +54,27 @@ impl PartialDate {
         if !(1900..=2100).contains(&year) {
             return Err(format!("year out of range 1900–2100 in {s:?}"));
         }
-        let month = if s.len() >= 6 { Some(s[4..6].parse::<u8>().map_err(|_| format!("bad month in {s:?}"))?) } else { None };
+        let month = if s.len() >= 6 {
+            Some(
+                s[4..6]
+                    .parse::<u8>()
+                    .map_err(|_| format!("bad month in {s:?}"))?,
+            )
+        } else {
+            None
+        };
         if month.is_some_and(|m| !(1..=12).contains(&m)) {
             return Err(format!("month out of range in {s:?}"));
         }
-        let day = if s.len() == 8 { Some(s[6..8].parse::<u8>().map_err(|_| format!("bad day in {s:?}"))?) } else { None };
+        let day = if s.len() == 8 {
+            Some(
+                s[6..8]
+                    .parse::<u8>()
+                    .map_err(|_| format!("bad day in {s:?}"))?,
+            )
+        } else {
+            None
+        };
         if day.is_some_and(|d| !(1..=31).contains(&d)) {
             return Err(format!("day out of range in {s:?}"));
         }
@@ -96,7 +112,9 @@ impl PartialDate {
     /// A sort key `YYYYMMDD` with unknown parts as 0 (a partial date sorts before full dates of
     /// the same period).
     pub fn sort_key(&self) -> u32 {
-        self.year as u32 * 10_000 + self.month.unwrap_or(0) as u32 * 100 + self.day.unwrap_or(0) as u32
+        self.year as u32 * 10_000
+            + self.month.unwrap_or(0) as u32 * 100
+            + self.day.unwrap_or(0) as u32
     }
 }
 
@@ -192,11 +210,20 @@ mod tests {
     #[test]
     fn partial_dates_keep_precision() {
         let d = PartialDate::parse("2020").unwrap().unwrap();
-        assert_eq!((d.precision(), d.digits()), (DatePrecision::Year, "2020".to_owned()));
+        assert_eq!(
+            (d.precision(), d.digits()),
+            (DatePrecision::Year, "2020".to_owned())
+        );
         let d = PartialDate::parse("202001").unwrap().unwrap();
-        assert_eq!((d.precision(), d.sort_key()), (DatePrecision::Month, 20200100));
+        assert_eq!(
+            (d.precision(), d.sort_key()),
+            (DatePrecision::Month, 20200100)
+        );
         let d = PartialDate::parse("20141226.0").unwrap().unwrap();
-        assert_eq!((d.precision(), d.sort_key()), (DatePrecision::Day, 20141226));
+        assert_eq!(
+            (d.precision(), d.sort_key()),
+            (DatePrecision::Day, 20141226)
+        );
         assert_eq!(PartialDate::parse("").unwrap(), None);
         assert!(PartialDate::parse("20201301").is_err());
         assert!(PartialDate::parse("NA").is_err());

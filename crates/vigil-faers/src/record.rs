@@ -91,8 +91,14 @@ impl Record {
     /// Field `i` trimmed, or `None` when empty.
     pub fn opt_text(&self, i: usize) -> Option<Cow<'_, str>> {
         if self.utf8 {
-            let t = self.utf8_field(i).trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
-            return if t.is_empty() { None } else { Some(Cow::Borrowed(t)) };
+            let t = self
+                .utf8_field(i)
+                .trim_matches(|c: char| c.is_ascii_whitespace() || c.is_ascii_control());
+            return if t.is_empty() {
+                None
+            } else {
+                Some(Cow::Borrowed(t))
+            };
         }
         let b = trim_bytes(self.bytes(i));
         if b.is_empty() {
@@ -123,8 +129,14 @@ pub fn decode_field(b: &[u8]) -> Cow<'_, str> {
 
 /// Trims ASCII whitespace (and control characters such as the 0x08 seen in legacy DRUG files).
 pub fn trim_bytes(b: &[u8]) -> &[u8] {
-    let start = b.iter().position(|c| !(c.is_ascii_whitespace() || c.is_ascii_control())).unwrap_or(b.len());
-    let end = b.iter().rposition(|c| !(c.is_ascii_whitespace() || c.is_ascii_control())).map_or(start, |p| p + 1);
+    let start = b
+        .iter()
+        .position(|c| !(c.is_ascii_whitespace() || c.is_ascii_control()))
+        .unwrap_or(b.len());
+    let end = b
+        .iter()
+        .rposition(|c| !(c.is_ascii_whitespace() || c.is_ascii_control()))
+        .map_or(start, |p| p + 1);
     &b[start..end.max(start)]
 }
 
@@ -186,17 +198,32 @@ impl<R: BufRead> DollarReader<R> {
         }
         // Learnt from the data rows, not the header: raw FAERS headers end in `$` too.
         let trailing = None;
-        let mut header: Vec<String> =
-            line.split(|&b| b == b'$').map(|f| decode_field(trim_bytes(f)).to_lowercase()).collect();
+        let mut header: Vec<String> = line
+            .split(|&b| b == b'$')
+            .map(|f| decode_field(trim_bytes(f)).to_lowercase())
+            .collect();
         while header.last().is_some_and(|h| h.is_empty()) {
             header.pop();
         }
         let width = header.len();
         if width == 0 {
             // A header of only `$` (found by fuzzing: it made the run-on split divide by zero).
-            return Err(std::io::Error::new(std::io::ErrorKind::InvalidData, "line 1: the header has no column names"));
+            return Err(std::io::Error::new(
+                std::io::ErrorKind::InvalidData,
+                "line 1: the header has no column names",
+            ));
         }
-        let mut reader = Self { src, header, width, trailing, physical_line, line, carry: None, runon: None, bytes_read };
+        let mut reader = Self {
+            src,
+            header,
+            width,
+            trailing,
+            physical_line,
+            line,
+            carry: None,
+            runon: None,
+            bytes_read,
+        };
         reader.learn_trailing()?;
         Ok(Some(reader))
     }
@@ -286,7 +313,11 @@ impl<R: BufRead> DollarReader<R> {
 
     fn fill(rec: &mut Record, bytes: &[u8], line: u64, width: usize) {
         // Reuse whichever buffer holds capacity.
-        let mut buf = if rec.utf8 { std::mem::take(&mut rec.sbuf).into_bytes() } else { std::mem::take(&mut rec.buf) };
+        let mut buf = if rec.utf8 {
+            std::mem::take(&mut rec.sbuf).into_bytes()
+        } else {
+            std::mem::take(&mut rec.buf)
+        };
         buf.clear();
         buf.extend_from_slice(bytes);
         rec.ends.clear();
@@ -361,7 +392,11 @@ impl<R: BufRead> DollarReader<R> {
                 Fit::Long => {
                     // At least two whole records: `w + 1` fields ending in `$` is one record
                     // with an extra field, not a run-on line.
-                    if joined == 1 && acc.last() == Some(&b'$') && k > 2 * w && (k - 1).is_multiple_of(w) {
+                    if joined == 1
+                        && acc.last() == Some(&b'$')
+                        && k > 2 * w
+                        && (k - 1).is_multiple_of(w)
+                    {
                         // Records run together: split after every `w`-th `$`.
                         let mut end = 0;
                         let mut seen = 0;
@@ -393,7 +428,9 @@ impl<R: BufRead> DollarReader<R> {
                     if joined >= MAX_JOINED_LINES {
                         let bad = BadRow {
                             line: start_line,
-                            reason: format!("{k} fields where the header has {w}, after joining {joined} lines"),
+                            reason: format!(
+                                "{k} fields where the header has {w}, after joining {joined} lines"
+                            ),
                             kind: "too few fields",
                             raw: raw_preview(&acc),
                         };
@@ -409,7 +446,9 @@ impl<R: BufRead> DollarReader<R> {
                         None => {
                             let bad = BadRow {
                                 line: start_line,
-                                reason: format!("{k} fields where the header has {w} (at end of file)"),
+                                reason: format!(
+                                    "{k} fields where the header has {w} (at end of file)"
+                                ),
                                 kind: "too few fields",
                                 raw: raw_preview(&acc),
                             };
@@ -418,7 +457,8 @@ impl<R: BufRead> DollarReader<R> {
                         Some(next_line) => {
                             let next_k = count_fields(&self.line);
                             let joined_k = k + next_k - 1;
-                            let next_fits_alone = matches!(self.fits(&self.line, next_k), Fit::Exact);
+                            let next_fits_alone =
+                                matches!(self.fits(&self.line, next_k), Fit::Exact);
                             if k == w && (next_fits_alone || joined_k > w + 1) {
                                 // All fields present, only the final `$` is missing: complete.
                                 Self::fill(rec, &acc, start_line, w);
@@ -512,13 +552,25 @@ mod tests {
         // was read as 3 fields with drugname `LIP` and prod_ai `ITOR`.
         let text = b"seq$drugname$prod_ai$dose_freq\n1$LIPITOR$ATORVASTATIN$\n2$LIP$ITOR$ATORVASTATIN$\n3$ZOCOR$SIMVASTATIN$QD\n";
         let (_, rows, bad) = read_all(text);
-        assert_eq!(rows, [["1", "LIPITOR", "ATORVASTATIN", ""], ["3", "ZOCOR", "SIMVASTATIN", "QD"]]);
+        assert_eq!(
+            rows,
+            [
+                ["1", "LIPITOR", "ATORVASTATIN", ""],
+                ["3", "ZOCOR", "SIMVASTATIN", "QD"]
+            ]
+        );
         assert_eq!(bad.len(), 1);
         assert_eq!((bad[0].line, bad[0].kind), (3, "too many fields"));
         // The same when the shifted row comes first: the file's style is the rows' majority.
         let text = b"seq$drugname$prod_ai$dose_freq\n2$LIP$ITOR$ATORVASTATIN$\n1$LIPITOR$ATORVASTATIN$\n3$ZOCOR$SIMVASTATIN$QD\n";
         let (_, rows, bad) = read_all(text);
-        assert_eq!(rows, [["1", "LIPITOR", "ATORVASTATIN", ""], ["3", "ZOCOR", "SIMVASTATIN", "QD"]]);
+        assert_eq!(
+            rows,
+            [
+                ["1", "LIPITOR", "ATORVASTATIN", ""],
+                ["3", "ZOCOR", "SIMVASTATIN", "QD"]
+            ]
+        );
         assert_eq!((bad.len(), bad[0].line), (1, 2));
         // In a file whose rows do end in `$`, the one trailing empty field is accepted.
         let (_, rows, bad) = read_all(b"a$b$c$\n1$$$\n4$5$6$\n");

@@ -65,21 +65,47 @@ pub const PLANTED: &[(&str, f64, f64)] = &[
 /// is listed as secondary suspect (SS), drug 2 as interacting (I). Chosen values (synthetic truth,
 /// not real-world figures).
 pub const PLANTED_INTERACTIONS: &[(&str, &str, &str, f64, f64, f64)] = &[
-    ("SYNTHETIC INTERACTOR A", "SYNTHETIC INTERACTOR B", "Rhabdomyolysis", 0.03, 0.002, 0.40),
-    ("SYNTHETIC INTERACTOR C", "SYNTHETIC INTERACTOR D", "Electrocardiogram QT prolonged", 0.03, 0.002, 0.25),
+    (
+        "SYNTHETIC INTERACTOR A",
+        "SYNTHETIC INTERACTOR B",
+        "Rhabdomyolysis",
+        0.03,
+        0.002,
+        0.40,
+    ),
+    (
+        "SYNTHETIC INTERACTOR C",
+        "SYNTHETIC INTERACTOR D",
+        "Electrocardiogram QT prolonged",
+        0.03,
+        0.002,
+        0.25,
+    ),
 ];
 
 /// A planted single-drug confounder: (drug, companion, MedDRA PT, share of reports with the drug,
 /// share of those also listing the companion, background probability of the event, probability
 /// with the drug). The drug alone raises the event; the companion, often co-reported, does not, so
 /// (drug, companion, event) must not show as an interaction. Chosen values.
-pub const PLANTED_CONFOUNDER: (&str, &str, &str, f64, f64, f64, f64) =
-    ("SYNTHETIC CONFOUNDER E", "SYNTHETIC COMPANION F", "Hepatotoxicity", 0.03, 0.5, 0.002, 0.15);
+pub const PLANTED_CONFOUNDER: (&str, &str, &str, f64, f64, f64, f64) = (
+    "SYNTHETIC CONFOUNDER E",
+    "SYNTHETIC COMPANION F",
+    "Hepatotoxicity",
+    0.03,
+    0.5,
+    0.002,
+    0.15,
+);
 
 /// Adds the planted interactions and the confounder to one case (see [`PLANTED_INTERACTIONS`]).
 fn plant_interactions(rng: &mut fastrand::Rng, case: &mut Case) {
     let add = |case: &mut Case, name: &str, role: &'static str| {
-        case.drugs.push((name.to_owned(), name.to_owned(), role, "Product used for unknown indication".to_owned()));
+        case.drugs.push((
+            name.to_owned(),
+            name.to_owned(),
+            role,
+            "Product used for unknown indication".to_owned(),
+        ));
     };
     for (d1, d2, pt, share, background, combined) in PLANTED_INTERACTIONS {
         let has1 = rng.f64() < *share;
@@ -115,7 +141,11 @@ pub const DUPILUMAB_SHARE: f64 = 0.03;
 pub const AD_COMPARATOR_SHARE: f64 = 0.01;
 /// Relative rate of the event "Dermatitis atopic" in reports of the atopic-dermatitis comparators.
 pub const AD_COMPARATOR_DISEASE_RR: f64 = 20.0;
-const AD_COMPARATORS: &[(&str, &str)] = &[("ADBRY", "TRALOKINUMAB"), ("RINVOQ", "UPADACITINIB"), ("CIBINQO", "ABROCITINIB")];
+const AD_COMPARATORS: &[(&str, &str)] = &[
+    ("ADBRY", "TRALOKINUMAB"),
+    ("RINVOQ", "UPADACITINIB"),
+    ("CIBINQO", "ABROCITINIB"),
+];
 
 /// Planted time to onset of dupilumab reports: Weibull (shape, scale in days). Chosen, not fitted.
 pub const DUPILUMAB_ONSET_WEIBULL: (f64, f64) = (0.8, 60.0);
@@ -124,25 +154,68 @@ pub const BACKGROUND_ONSET_DAYS: f64 = 200.0;
 
 /// Relative psoriasis reporting rate for the psoriasis biologics.
 pub const PSORIASIS_BIOLOGIC_RR: f64 = 15.0;
-const PSORIASIS_BIOLOGICS: &[(&str, &str)] = &[("STELARA", "USTEKINUMAB"), ("COSENTYX", "SECUKINUMAB"), ("HUMIRA", "ADALIMUMAB")];
+const PSORIASIS_BIOLOGICS: &[(&str, &str)] = &[
+    ("STELARA", "USTEKINUMAB"),
+    ("COSENTYX", "SECUKINUMAB"),
+    ("HUMIRA", "ADALIMUMAB"),
+];
 
 /// Named background drugs (brand, ingredient) at the top Zipf ranks; further ranks are
 /// `SYNTHETIC DRUG nnnn`.
 const NAMED_DRUGS: &[(&str, &str)] = &[
-    ("LIPITOR", "ATORVASTATIN CALCIUM"), ("HUMIRA", "ADALIMUMAB"), ("ELIQUIS", "APIXABAN"), ("OZEMPIC", "SEMAGLUTIDE"),
-    ("XARELTO", "RIVAROXABAN"), ("ENBREL", "ETANERCEPT"), ("METFORMIN", "METFORMIN HYDROCHLORIDE"),
-    ("STELARA", "USTEKINUMAB"), ("LYRICA", "PREGABALIN"), ("KEYTRUDA", "PEMBROLIZUMAB"), ("COSENTYX", "SECUKINUMAB"),
-    ("PREDNISONE", "PREDNISONE"), ("ASPIRIN", "ASPIRIN"), ("XOLAIR", "OMALIZUMAB"), ("OTEZLA", "APREMILAST"),
-    ("REVLIMID", "LENALIDOMIDE"), ("JARDIANCE", "EMPAGLIFLOZIN"), ("NEXIUM", "ESOMEPRAZOLE MAGNESIUM"),
-    ("ZOLOFT", "SERTRALINE HYDROCHLORIDE"), ("SYNTHROID", "LEVOTHYROXINE SODIUM"),
+    ("LIPITOR", "ATORVASTATIN CALCIUM"),
+    ("HUMIRA", "ADALIMUMAB"),
+    ("ELIQUIS", "APIXABAN"),
+    ("OZEMPIC", "SEMAGLUTIDE"),
+    ("XARELTO", "RIVAROXABAN"),
+    ("ENBREL", "ETANERCEPT"),
+    ("METFORMIN", "METFORMIN HYDROCHLORIDE"),
+    ("STELARA", "USTEKINUMAB"),
+    ("LYRICA", "PREGABALIN"),
+    ("KEYTRUDA", "PEMBROLIZUMAB"),
+    ("COSENTYX", "SECUKINUMAB"),
+    ("PREDNISONE", "PREDNISONE"),
+    ("ASPIRIN", "ASPIRIN"),
+    ("XOLAIR", "OMALIZUMAB"),
+    ("OTEZLA", "APREMILAST"),
+    ("REVLIMID", "LENALIDOMIDE"),
+    ("JARDIANCE", "EMPAGLIFLOZIN"),
+    ("NEXIUM", "ESOMEPRAZOLE MAGNESIUM"),
+    ("ZOLOFT", "SERTRALINE HYDROCHLORIDE"),
+    ("SYNTHROID", "LEVOTHYROXINE SODIUM"),
 ];
 
 /// Named background events at the top Zipf ranks; further ranks are `Synthetic event nnnn`.
 const NAMED_EVENTS: &[&str] = &[
-    "Drug ineffective", "Fatigue", "Off label use", "Diarrhoea", "Dyspnoea", "Pain", "Rash", "Dizziness",
-    "Pruritus", "Pyrexia", "Vomiting", "Death", "Malaise", "Injection site pain", "Pneumonia", "Asthenia",
-    "Cough", "Insomnia", "Weight decreased", "Anxiety", "Condition aggravated", "Fall", "Hypertension",
-    "Pain in extremity", "Back pain", "Abdominal pain", "Urticaria", "Oedema peripheral", "Depression",
+    "Drug ineffective",
+    "Fatigue",
+    "Off label use",
+    "Diarrhoea",
+    "Dyspnoea",
+    "Pain",
+    "Rash",
+    "Dizziness",
+    "Pruritus",
+    "Pyrexia",
+    "Vomiting",
+    "Death",
+    "Malaise",
+    "Injection site pain",
+    "Pneumonia",
+    "Asthenia",
+    "Cough",
+    "Insomnia",
+    "Weight decreased",
+    "Anxiety",
+    "Condition aggravated",
+    "Fall",
+    "Hypertension",
+    "Pain in extremity",
+    "Back pain",
+    "Abdominal pain",
+    "Urticaria",
+    "Oedema peripheral",
+    "Depression",
 ];
 
 /// Configuration of [`write_synth`].
@@ -167,7 +240,15 @@ pub struct SynthConfig {
 
 impl Default for SynthConfig {
     fn default() -> Self {
-        Self { reports: 20_000, seed: 1, first_quarter: Quarter { year: 2023, q: 1 }, quarters: 8, drugs: 2_000, events: 1_500, interactions: false }
+        Self {
+            reports: 20_000,
+            seed: 1,
+            first_quarter: Quarter { year: 2023, q: 1 },
+            quarters: 8,
+            drugs: 2_000,
+            events: 1_500,
+            interactions: false,
+        }
     }
 }
 
@@ -279,7 +360,9 @@ impl QuarterFiles {
         })
     }
     fn flush(self) -> std::io::Result<()> {
-        for mut w in [self.demo, self.drug, self.reac, self.outc, self.rpsr, self.ther, self.indi] {
+        for mut w in [
+            self.demo, self.drug, self.reac, self.outc, self.rpsr, self.ther, self.indi,
+        ] {
             w.flush()?;
         }
         Ok(())
@@ -288,7 +371,10 @@ impl QuarterFiles {
 
 fn quarter_at(first: Quarter, k: usize) -> Quarter {
     let idx = (first.year as usize) * 4 + (first.q as usize - 1) + k;
-    Quarter { year: (idx / 4) as u16, q: (idx % 4 + 1) as u8 }
+    Quarter {
+        year: (idx / 4) as u16,
+        q: (idx % 4 + 1) as u8,
+    }
 }
 
 fn fda_date(rng: &mut fastrand::Rng, q: Quarter) -> String {
@@ -296,7 +382,14 @@ fn fda_date(rng: &mut fastrand::Rng, q: Quarter) -> String {
     format!("{:04}{:02}{:02}", q.year, month, 1 + rng.u32(0..28))
 }
 
-fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, event_z: &Zipf, cfg: &SynthConfig) -> (Case, bool) {
+fn make_case(
+    rng: &mut fastrand::Rng,
+    caseid: u64,
+    q: Quarter,
+    drug_z: &Zipf,
+    event_z: &Zipf,
+    cfg: &SynthConfig,
+) -> (Case, bool) {
     let dupi = rng.f64() < DUPILUMAB_SHARE;
     let n_drugs = 1 + pick_weighted(rng, &[0.35, 0.25, 0.15, 0.12, 0.08, 0.05]);
     let n_events = 1 + pick_weighted(rng, &[0.30, 0.22, 0.15, 0.11, 0.08, 0.06, 0.04, 0.04]);
@@ -310,15 +403,28 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
             2 => "DUPILUMAB".to_owned(),
             _ => "DUPIXENT".to_owned(),
         };
-        let prod_ai = if rng.u32(0..10) == 0 { String::new() } else { "DUPILUMAB".to_owned() };
-        let indi = if rng.f64() < 0.8 { "Dermatitis atopic" } else { "Asthma" };
+        let prod_ai = if rng.u32(0..10) == 0 {
+            String::new()
+        } else {
+            "DUPILUMAB".to_owned()
+        };
+        let indi = if rng.f64() < 0.8 {
+            "Dermatitis atopic"
+        } else {
+            "Asthma"
+        };
         drugs.push((name, prod_ai, "PS", indi.to_owned()));
         names_seen.push(usize::MAX);
     }
     let ad_comparator = !dupi && rng.f64() < AD_COMPARATOR_SHARE;
     if ad_comparator {
         let (brand, ing) = AD_COMPARATORS[rng.usize(0..AD_COMPARATORS.len())];
-        drugs.push((brand.to_owned(), ing.to_owned(), "PS", "Dermatitis atopic".to_owned()));
+        drugs.push((
+            brand.to_owned(),
+            ing.to_owned(),
+            "PS",
+            "Dermatitis atopic".to_owned(),
+        ));
         names_seen.push(usize::MAX - 1);
     }
     while drugs.len() < n_drugs {
@@ -337,10 +443,28 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
             psoriasis_biologic = true;
         }
         // Missing prod_ai in 10% of rows (older-style records), mixed case in 10%.
-        let prod_ai = if rng.u32(0..10) == 0 && r < NAMED_DRUGS.len() { String::new() } else { ing.clone() };
-        let name = if rng.u32(0..10) == 0 { brand.to_lowercase() } else { brand };
-        let role = if drugs.is_empty() { "PS" } else if rng.f64() < 0.3 { "SS" } else { "C" };
-        let indi = if PSORIASIS_BIOLOGICS.iter().any(|(_, i)| *i == ing) { "Psoriasis" } else { "Product used for unknown indication" };
+        let prod_ai = if rng.u32(0..10) == 0 && r < NAMED_DRUGS.len() {
+            String::new()
+        } else {
+            ing.clone()
+        };
+        let name = if rng.u32(0..10) == 0 {
+            brand.to_lowercase()
+        } else {
+            brand
+        };
+        let role = if drugs.is_empty() {
+            "PS"
+        } else if rng.f64() < 0.3 {
+            "SS"
+        } else {
+            "C"
+        };
+        let indi = if PSORIASIS_BIOLOGICS.iter().any(|(_, i)| *i == ing) {
+            "Psoriasis"
+        } else {
+            "Product used for unknown indication"
+        };
         drugs.push((name, prod_ai, role, indi.to_owned()));
     }
     let mut events: Vec<String> = Vec::new();
@@ -358,7 +482,11 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
     }
     while events.len() < n_events {
         let r = event_z.sample(rng);
-        let pt = if r < NAMED_EVENTS.len() { NAMED_EVENTS[r].to_owned() } else { format!("Synthetic event {r:04}") };
+        let pt = if r < NAMED_EVENTS.len() {
+            NAMED_EVENTS[r].to_owned()
+        } else {
+            format!("Synthetic event {r:04}")
+        };
         if !events.contains(&pt) {
             events.push(pt);
         }
@@ -369,7 +497,11 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
         3 => Some(((rng.u32(1..24)) as f64, "MON")),
         4 => Some((rng.u32(2..9) as f64, "DEC")),
         _ => {
-            let a = if dupi { 8 + rng.u32(0..60) } else { 18 + rng.u32(0..70) };
+            let a = if dupi {
+                8 + rng.u32(0..60)
+            } else {
+                18 + rng.u32(0..70)
+            };
             Some((a as f64, "YR"))
         }
     };
@@ -392,11 +524,17 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
     };
     let therapy_start = match chrono::NaiveDate::parse_from_str(&event_dt, "%Y%m%d") {
         Ok(event) if event_dt.len() == 8 => {
-            let (shape, scale) = if dupi { DUPILUMAB_ONSET_WEIBULL } else { (1.0, BACKGROUND_ONSET_DAYS) };
+            let (shape, scale) = if dupi {
+                DUPILUMAB_ONSET_WEIBULL
+            } else {
+                (1.0, BACKGROUND_ONSET_DAYS)
+            };
             // Inverse-CDF draw: t = scale · (−ln U)^(1/shape), U uniform on (0, 1].
             let u = 1.0 - rng.f64();
             let days = (scale * (-u.ln()).powf(1.0 / shape)).round() as i64;
-            (event - chrono::Duration::days(days)).format("%Y%m%d").to_string()
+            (event - chrono::Duration::days(days))
+                .format("%Y%m%d")
+                .to_string()
         }
         _ => String::new(),
     };
@@ -405,20 +543,54 @@ fn make_case(rng: &mut fastrand::Rng, caseid: u64, q: Quarter, drug_z: &Zipf, ev
         2..=3 => Some("OT"),
         _ => None,
     };
-    let rpsr = if rng.u32(0..30) == 0 { Some("CSM") } else { None };
+    let rpsr = if rng.u32(0..30) == 0 {
+        Some("CSM")
+    } else {
+        None
+    };
     let mfr = ["SANOFI", "PFIZER", "NOVARTIS", "ABBVIE", "AMGEN", ""][rng.usize(0..6)];
     let country = ["US", "US", "US", "CA", "GB", "DE", "FR", "JP"][rng.usize(0..8)];
-    (Case { caseid, age, sex, wt, event_dt, therapy_start, drugs, events, serious, rpsr, mfr, country }, dupi)
+    (
+        Case {
+            caseid,
+            age,
+            sex,
+            wt,
+            event_dt,
+            therapy_start,
+            drugs,
+            events,
+            serious,
+            rpsr,
+            mfr,
+            country,
+        },
+        dupi,
+    )
 }
 
-fn write_case(f: &mut QuarterFiles, c: &Case, version: u32, q: Quarter, rng: &mut fastrand::Rng, init_fda: &str) -> std::io::Result<u64> {
+fn write_case(
+    f: &mut QuarterFiles,
+    c: &Case,
+    version: u32,
+    q: Quarter,
+    rng: &mut fastrand::Rng,
+    init_fda: &str,
+) -> std::io::Result<u64> {
     let pid = format!("{}{}", c.caseid, version);
     let cid = c.caseid;
     let fda = fda_date(rng, q);
-    let (age, age_cod) = c.age.map_or((String::new(), ""), |(a, u)| (format!("{a}"), u));
-    let (wt, wt_cod) = c.wt.map_or((String::new(), ""), |(w, u)| (w.to_string(), u));
+    let (age, age_cod) = c
+        .age
+        .map_or((String::new(), ""), |(a, u)| (format!("{a}"), u));
+    let (wt, wt_cod) =
+        c.wt.map_or((String::new(), ""), |(w, u)| (w.to_string(), u));
     let i_f = if version == 1 { "I" } else { "F" };
-    let mfr_num = if c.mfr.is_empty() { String::new() } else { format!("{}-{}-SYN{}", c.country, c.mfr, c.caseid) };
+    let mfr_num = if c.mfr.is_empty() {
+        String::new()
+    } else {
+        format!("{}-{}-SYN{}", c.country, c.mfr, c.caseid)
+    };
     let mut bytes = 0u64;
     let mut line = format!(
         "{pid}${cid}${version}${i_f}${}${fda}${init_fda}${fda}$EXP$${mfr_num}${}$${age}${age_cod}$${}$Y${wt}${wt_cod}${fda}$$MD${}${}${EOL}",
@@ -429,7 +601,11 @@ fn write_case(f: &mut QuarterFiles, c: &Case, version: u32, q: Quarter, rng: &mu
     for (seq, (name, prod_ai, role, indi)) in c.drugs.iter().enumerate() {
         let seq = seq + 1;
         let (nda, form, dose) = if prod_ai == "DUPILUMAB" || name.to_uppercase().contains("DUPI") {
-            ("761055", "SOLUTION FOR INJECTION IN PRE-FILLED PEN", "300 MG, Q2W")
+            (
+                "761055",
+                "SOLUTION FOR INJECTION IN PRE-FILLED PEN",
+                "300 MG, Q2W",
+            )
         } else {
             ("020702", "TABLET", "UNK")
         };
@@ -440,7 +616,11 @@ fn write_case(f: &mut QuarterFiles, c: &Case, version: u32, q: Quarter, rng: &mu
         f.indi.write_all(line.as_bytes())?;
         bytes += line.len() as u64;
         if seq == 1 {
-            let start = if c.therapy_start.is_empty() { &init_fda[..6] } else { c.therapy_start.as_str() };
+            let start = if c.therapy_start.is_empty() {
+                &init_fda[..6]
+            } else {
+                c.therapy_start.as_str()
+            };
             line = format!("{pid}${cid}${seq}${start}$$$${EOL}");
             f.ther.write_all(line.as_bytes())?;
             bytes += line.len() as u64;
@@ -482,7 +662,9 @@ Every data file name carries the marker _SYNTHETIC.\r
 /// Writes synthetic quarters under `out` (see the module docs).
 pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersError> {
     if cfg.quarters == 0 {
-        return Err(FaersError::Input("synth: at least one quarter is needed".into()));
+        return Err(FaersError::Input(
+            "synth: at least one quarter is needed".into(),
+        ));
     }
     fs::create_dir_all(out).map_err(|e| FaersError::io(out, e))?;
     let readme = out.join("SYNTHETIC_README.txt");
@@ -493,10 +675,14 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
         tsv.push_str(&format!("DUPILUMAB\t{pt}\t{b}\t{rr}\n"));
     }
     for (_, ing) in PSORIASIS_BIOLOGICS {
-        tsv.push_str(&format!("{ing}\tPsoriasis\t0.004\t{PSORIASIS_BIOLOGIC_RR}\n"));
+        tsv.push_str(&format!(
+            "{ing}\tPsoriasis\t0.004\t{PSORIASIS_BIOLOGIC_RR}\n"
+        ));
     }
     for (_, ing) in AD_COMPARATORS {
-        tsv.push_str(&format!("{ing}\tDermatitis atopic\t0.004\t{AD_COMPARATOR_DISEASE_RR}\n"));
+        tsv.push_str(&format!(
+            "{ing}\tDermatitis atopic\t0.004\t{AD_COMPARATOR_DISEASE_RR}\n"
+        ));
     }
     if cfg.interactions {
         // Interaction rows: drug = "D1 + D2", relative_rate = rate with both / background rate.
@@ -505,7 +691,10 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
         }
         let (drug, companion, pt, _, _, b, with_drug) = PLANTED_CONFOUNDER;
         tsv.push_str(&format!("{drug}\t{pt}\t{b}\t{}\n", with_drug / b));
-        tsv.push_str(&format!("{drug} + {companion}\t{pt}\t{b}\t{}\n", with_drug / b));
+        tsv.push_str(&format!(
+            "{drug} + {companion}\t{pt}\t{b}\t{}\n",
+            with_drug / b
+        ));
     }
     fs::write(&planted, tsv).map_err(|e| FaersError::io(&planted, e))?;
 
@@ -522,7 +711,9 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
     let mut made = 0usize;
     for k in 0..cfg.quarters {
         let q = quarter_at(cfg.first_quarter, k);
-        let dir = out.join(format!("faers_ascii_{}_SYNTHETIC", q.label())).join("ASCII");
+        let dir = out
+            .join(format!("faers_ascii_{}_SYNTHETIC", q.label()))
+            .join("ASCII");
         fs::create_dir_all(&dir).map_err(|e| FaersError::io(&dir, e))?;
         let mut files = QuarterFiles::open(&dir, q)?;
         let io = |e| FaersError::io(&dir, e);
@@ -558,9 +749,15 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
         summary.quarter_dirs.push(dir);
     }
     let last = quarter_at(cfg.first_quarter, cfg.quarters - 1);
-    let ddir = out.join(format!("faers_ascii_{}_SYNTHETIC", last.label())).join("Deleted");
+    let ddir = out
+        .join(format!("faers_ascii_{}_SYNTHETIC", last.label()))
+        .join("Deleted");
     fs::create_dir_all(&ddir).map_err(|e| FaersError::io(&ddir, e))?;
-    let dpath = ddir.join(format!("DELETE{:02}Q{}_SYNTHETIC.txt", last.year % 100, last.q));
+    let dpath = ddir.join(format!(
+        "DELETE{:02}Q{}_SYNTHETIC.txt",
+        last.year % 100,
+        last.q
+    ));
     // As in DELETE25Q4.txt, the first line is a single space.
     let mut text = String::from(" \r\n");
     for d in &deleted {

@@ -22,7 +22,15 @@ pub enum Table {
 
 impl Table {
     /// All tables, DEMO first.
-    pub const ALL: [Table; 7] = [Table::Demo, Table::Drug, Table::Reac, Table::Outc, Table::Rpsr, Table::Ther, Table::Indi];
+    pub const ALL: [Table; 7] = [
+        Table::Demo,
+        Table::Drug,
+        Table::Reac,
+        Table::Outc,
+        Table::Rpsr,
+        Table::Ther,
+        Table::Indi,
+    ];
 
     /// The table a file belongs to, from its name's prefix (any letter case), for `.txt` files.
     /// `STAT*` files, PDFs and deleted-case lists are not tables.
@@ -31,7 +39,9 @@ impl Table {
         if !upper.ends_with(".TXT") {
             return None;
         }
-        Table::ALL.into_iter().find(|t| upper.starts_with(t.prefix()))
+        Table::ALL
+            .into_iter()
+            .find(|t| upper.starts_with(t.prefix()))
     }
 
     /// File-name prefix, upper case.
@@ -140,5 +150,8 @@ pub fn unify_name(table: Table, name: &str) -> String {
 /// Index of each wanted unified column in a header (after [`unify_name`]).
 pub fn column_indexes(table: Table, header: &[String], wanted: &[&str]) -> Vec<Option<usize>> {
     let unified: Vec<String> = header.iter().map(|h| unify_name(table, h)).collect();
-    wanted.iter().map(|w| unified.iter().position(|u| u == w)).collect()
+    wanted
+        .iter()
+        .map(|w| unified.iter().position(|u| u == w))
+        .collect()
 }

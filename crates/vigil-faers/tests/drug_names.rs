@@ -10,12 +10,19 @@ use std::path::Path;
 use vigil_faers::drugname::DrugNormaliser;
 
 fn sorted_lower(s: &str) -> String {
-    let mut v: Vec<String> = s.split(';').map(|p| p.trim().to_lowercase()).filter(|p| !p.is_empty()).collect();
+    let mut v: Vec<String> = s
+        .split(';')
+        .map(|p| p.trim().to_lowercase())
+        .filter(|p| !p.is_empty())
+        .collect();
     v.sort();
     v.join(";")
 }
 
-fn accuracy(n: &DrugNormaliser, pairs: &[(String, String, String)]) -> (usize, usize, usize, usize) {
+fn accuracy(
+    n: &DrugNormaliser,
+    pairs: &[(String, String, String)],
+) -> (usize, usize, usize, usize) {
     let (mut total, mut right, mut with_ai, mut right_ai) = (0, 0, 0, 0);
     for (name, ai, substance) in pairs {
         if substance.trim().is_empty() {
@@ -42,7 +49,11 @@ fn accuracy_on_diana_pairs() {
     let file = root.join("samples/diana_cleaned_sample_1000reports_to23Q1/derived_drugname_prodai_to_substance_pairs.csv");
     if !file.exists() {
         // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", file.display());
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            file.display()
+        );
         println!("skipping: {} not found", file.display());
         return;
     }
@@ -70,7 +81,10 @@ fn accuracy_on_diana_pairs() {
     let ema = root.join("reference/faersdbstats/EU_registered_drugs_by_active_ingredient_utf8.txt");
     if ema.exists() {
         let mut n = DrugNormaliser::builtin();
-        let mut rdr = csv::ReaderBuilder::new().flexible(true).from_path(&ema).unwrap();
+        let mut rdr = csv::ReaderBuilder::new()
+            .flexible(true)
+            .from_path(&ema)
+            .unwrap();
         let mut text = String::new();
         for r in rdr.records().flatten() {
             let (sub, brand) = (r.get(0).unwrap_or(""), r.get(1).unwrap_or(""));
@@ -87,5 +101,10 @@ fn accuracy_on_diana_pairs() {
     // "Measured figures"). A change to the dictionary or the normalisation that moves this count in
     // either direction fails here; then update the number, docs/ingest.md and the README together.
     assert_eq!(total, 1_663, "pairs with a DiAna substance");
-    assert_eq!(right, 1_101, "exactly mapped pairs ({:.1}%)", pct(right, total));
+    assert_eq!(
+        right,
+        1_101,
+        "exactly mapped pairs ({:.1}%)",
+        pct(right, total)
+    );
 }

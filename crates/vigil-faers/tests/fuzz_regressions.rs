@@ -9,5 +9,7 @@ fn header_without_column_names_is_refused() {
     let err = DollarReader::new(input).err().expect("refused");
     assert_eq!(err.to_string(), "line 1: the header has no column names");
     // A normal header still reads.
-    assert!(DollarReader::new(&b"primaryid$caseid$\n1$2$\n"[..]).unwrap().is_some());
+    assert!(DollarReader::new(&b"primaryid$caseid$\n1$2$\n"[..])
+        .unwrap()
+        .is_some());
 }

@@ -17,7 +17,11 @@ fn ingest_json(json: &str) -> (tempfile::TempDir, PathBuf, IngestOutcome) {
     std::fs::write(&file, json).unwrap();
     let store = tmp.path().join("store");
     let o = ingest_openfda(&[file], &store, &IngestOptions::default()).expect("ingest succeeds");
-    assert!(o.report.unbalanced_tables().is_empty(), "read = kept + rejected + dedup fails for {:?}", o.report.unbalanced_tables());
+    assert!(
+        o.report.unbalanced_tables().is_empty(),
+        "read = kept + rejected + dedup fails for {:?}",
+        o.report.unbalanced_tables()
+    );
     (tmp, store, o)
 }
 
@@ -29,7 +33,12 @@ fn counts(o: &IngestOutcome, table: &str) -> (u64, u64, u64) {
 
 fn stored_primaryids(store: &Path) -> Vec<u64> {
     let s = Store::open(store).unwrap();
-    let mut ids: Vec<u64> = s.read_reports(Some(&["primaryid"])).unwrap().iter().flat_map(|rb| rb.column(0).as_primitive::<UInt64Type>().values().to_vec()).collect();
+    let mut ids: Vec<u64> = s
+        .read_reports(Some(&["primaryid"]))
+        .unwrap()
+        .iter()
+        .flat_map(|rb| rb.column(0).as_primitive::<UInt64Type>().values().to_vec())
+        .collect();
     ids.sort_unstable();
     ids
 }
@@ -38,10 +47,23 @@ fn stored_primaryids(store: &Path) -> Vec<u64> {
 fn stored_drugs(store: &Path) -> Vec<(String, String)> {
     let s = Store::open(store).unwrap();
     let mut out = Vec::new();
-    for rb in s.read_live_children(ChildTable::Drugs, &["drugname", "role_cod"]).unwrap() {
-        let (name, role) = (rb.column(2).as_string::<i32>(), rb.column(3).as_string::<i32>());
+    for rb in s
+        .read_live_children(ChildTable::Drugs, &["drugname", "role_cod"])
+        .unwrap()
+    {
+        let (name, role) = (
+            rb.column(2).as_string::<i32>(),
+            rb.column(3).as_string::<i32>(),
+        );
         for i in 0..rb.num_rows() {
-            out.push((name.value(i).to_owned(), if role.is_null(i) { String::new() } else { role.value(i).to_owned() }));
+            out.push((
+                name.value(i).to_owned(),
+                if role.is_null(i) {
+                    String::new()
+                } else {
+                    role.value(i).to_owned()
+                },
+            ));
         }
     }
     out
@@ -50,7 +72,10 @@ fn stored_drugs(store: &Path) -> Vec<(String, String)> {
 fn stored_pts(store: &Path) -> Vec<String> {
     let s = Store::open(store).unwrap();
     let mut out = Vec::new();
-    for rb in s.read_live_children(ChildTable::Reactions, &["pt"]).unwrap() {
+    for rb in s
+        .read_live_children(ChildTable::Reactions, &["pt"])
+        .unwrap()
+    {
         let pt = rb.column(2).as_string::<i32>();
         out.extend((0..rb.num_rows()).map(|i| pt.value(i).to_owned()));
     }
@@ -76,29 +101,66 @@ fn values_of_unexpected_json_types_are_counted_and_listed() {
     // and 4 (reaction a string) rejected.
     assert_eq!(counts(&o, "demo"), (5, 2, 3));
     let demo = &o.report.tables["demo"];
-    assert_eq!(demo.rejected_by_reason.get("patient not an object"), Some(&1));
-    assert_eq!(demo.rejected_by_reason.get("drug/reaction not an array"), Some(&2));
-    let fields: Vec<&str> = demo.rejected_rows.iter().map(|r| r.field.as_deref().unwrap()).collect();
-    assert_eq!(fields, ["$.results[1].patient", "$.results[2].patient.drug", "$.results[3].patient.reaction"]);
-    assert_eq!(demo.rejected_rows.iter().map(|r| r.line).collect::<Vec<_>>(), [2, 3, 4]);
+    assert_eq!(
+        demo.rejected_by_reason.get("patient not an object"),
+        Some(&1)
+    );
+    assert_eq!(
+        demo.rejected_by_reason.get("drug/reaction not an array"),
+        Some(&2)
+    );
+    let fields: Vec<&str> = demo
+        .rejected_rows
+        .iter()
+        .map(|r| r.field.as_deref().unwrap())
+        .collect();
+    assert_eq!(
+        fields,
+        [
+            "$.results[1].patient",
+            "$.results[2].patient.drug",
+            "$.results[3].patient.reaction"
+        ]
+    );
+    assert_eq!(
+        demo.rejected_rows
+            .iter()
+            .map(|r| r.line)
+            .collect::<Vec<_>>(),
+        [2, 3, 4]
+    );
     // Drugs of the kept reports: report 1 has 3 entries, one a string (rejected); report 5 has 1.
     assert_eq!(counts(&o, "drug"), (4, 3, 1));
-    assert_eq!(o.report.tables["drug"].rejected_rows[0].field.as_deref(), Some("$.results[0].patient.drug[1]"));
+    assert_eq!(
+        o.report.tables["drug"].rejected_rows[0].field.as_deref(),
+        Some("$.results[0].patient.drug[1]")
+    );
     // The numeric characterisation 1 is a suspect drug (PS), as "1" is; report 5's drug keeps its
     // role but not its numeric name.
     let mut drugs = stored_drugs(&store);
     drugs.sort();
     let pair = |n: &str, r: &str| (n.to_owned(), r.to_owned());
-    assert_eq!(drugs, [pair("", "PS"), pair("ADVIL", "C"), pair("DUPIXENT", "PS")]);
+    assert_eq!(
+        drugs,
+        [pair("", "PS"), pair("ADVIL", "C"), pair("DUPIXENT", "PS")]
+    );
     // Report 5's numeric medicinalproduct is not a name: stored as null and counted.
     assert_eq!(o.report.field_warnings.get("drug.drugname"), Some(&1));
-    let w = o.report.field_warning_examples.iter().find(|w| w.field.as_deref() == Some("$.results[4].patient.drug[0].medicinalproduct")).unwrap();
+    let w = o
+        .report
+        .field_warning_examples
+        .iter()
+        .find(|w| w.field.as_deref() == Some("$.results[4].patient.drug[0].medicinalproduct"))
+        .unwrap();
     assert_eq!((w.line, w.raw.as_str()), (5, "42"));
     // Reactions: report 1 has 4 entries (a numeric PT, a good one, one without a PT, a number),
     // report 5 one: 2 kept, 3 rejected.
     assert_eq!(counts(&o, "reac"), (5, 2, 3));
     let reac = &o.report.tables["reac"];
-    assert_eq!(reac.rejected_rows[0].field.as_deref(), Some("$.results[0].patient.reaction[0].reactionmeddrapt"));
+    assert_eq!(
+        reac.rejected_rows[0].field.as_deref(),
+        Some("$.results[0].patient.reaction[0].reactionmeddrapt")
+    );
     assert_eq!(reac.rejected_rows[0].raw, "10010741");
     let mut pts = stored_pts(&store);
     pts.sort();
@@ -138,8 +200,20 @@ fn bad_dates_and_ages_are_nulled_with_warnings() {
     assert_eq!(w.get("demo.age_cod"), Some(&1));
     assert_eq!(w.get("demo.age_grp"), Some(&1));
     assert_eq!(w.get("drug.role_cod"), Some(&1));
-    let fda = o.report.field_warning_examples.iter().find(|x| x.field.as_deref() == Some("$[0].receiptdate")).unwrap();
-    assert_eq!((fda.file.ends_with("events.json"), fda.line, fda.raw.as_str()), (true, 1, "20201345"));
+    let fda = o
+        .report
+        .field_warning_examples
+        .iter()
+        .find(|x| x.field.as_deref() == Some("$[0].receiptdate"))
+        .unwrap();
+    assert_eq!(
+        (
+            fda.file.ends_with("events.json"),
+            fda.line,
+            fda.raw.as_str()
+        ),
+        (true, 1, "20201345")
+    );
     // No age was stored for any of the three (report 11's 40 has no known unit).
     let s = Store::open(&store).unwrap();
     for rb in s.read_reports(Some(&["primaryid", "age_years"])).unwrap() {
@@ -179,16 +253,31 @@ fn files_that_are_not_openfda_documents_are_errors() {
         ("\"results\"", "the top level is a JSON string"),
         ("[]", "no reports in it"),
         ("{}", "neither \"results\" nor \"safetyreportid\""),
-        ("{\"meta\": {\"results\": {\"total\": 0}}}", "neither \"results\" nor \"safetyreportid\""),
+        (
+            "{\"meta\": {\"results\": {\"total\": 0}}}",
+            "neither \"results\" nor \"safetyreportid\"",
+        ),
         ("{\"results\": 5}", "\"results\" is a JSON number"),
         ("{\"results\": []}", "no reports in it"),
     ] {
-        let err = parse_document(json.as_bytes(), "x.json", 1, 0, &normaliser).err().unwrap_or_else(|| panic!("{json} accepted"));
+        let err = parse_document(json.as_bytes(), "x.json", 1, 0, &normaliser)
+            .err()
+            .unwrap_or_else(|| panic!("{json} accepted"));
         let msg = err.to_string();
-        assert!(msg.starts_with("x.json: line 1: not an openFDA drug-event document: ") && msg.contains(why), "{json}: {msg}");
+        assert!(
+            msg.starts_with("x.json: line 1: not an openFDA drug-event document: ")
+                && msg.contains(why),
+            "{json}: {msg}"
+        );
     }
-    let err = parse_document(b"{\"results\": [\n{]}", "y.json", 1, 0, &normaliser).err().unwrap().to_string();
-    assert!(err.starts_with("y.json: line 2: column ") && err.contains("not valid JSON"), "{err}");
+    let err = parse_document(b"{\"results\": [\n{]}", "y.json", 1, 0, &normaliser)
+        .err()
+        .unwrap()
+        .to_string();
+    assert!(
+        err.starts_with("y.json: line 2: column ") && err.contains("not valid JSON"),
+        "{err}"
+    );
     // Through the ingest: an error, and no store version is written.
     let tmp = tempfile::tempdir().unwrap();
     let file = tmp.path().join("null.json");
@@ -197,6 +286,13 @@ fn files_that_are_not_openfda_documents_are_errors() {
     assert!(ingest_openfda(&[file], &store, &IngestOptions::default()).is_err());
     assert!(Store::open(&store).is_err());
     // A byte-order mark before a real document is accepted.
-    let doc = parse_document(b"\xEF\xBB\xBF[{\"safetyreportid\": \"7\"}]", "bom.json", 1, 0, &normaliser).unwrap();
+    let doc = parse_document(
+        b"\xEF\xBB\xBF[{\"safetyreportid\": \"7\"}]",
+        "bom.json",
+        1,
+        0,
+        &normaliser,
+    )
+    .unwrap();
     assert_eq!(doc.report_ids(), [(7, 7_000)]);
 }

@@ -21,7 +21,11 @@ fn faers_data() -> Option<PathBuf> {
         Some(p)
     } else {
         // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            p.display()
+        );
         println!("skipping: {} not found", p.display());
         None
     }
@@ -29,7 +33,11 @@ fn faers_data() -> Option<PathBuf> {
 
 fn ingest(paths: &[PathBuf], store: &Path) -> IngestOutcome {
     let o = ingest_faers(paths, store, &IngestOptions::default()).expect("ingest succeeds");
-    assert!(o.report.unbalanced_tables().is_empty(), "read = kept + rejected + dedup fails for {:?}", o.report.unbalanced_tables());
+    assert!(
+        o.report.unbalanced_tables().is_empty(),
+        "read = kept + rejected + dedup fails for {:?}",
+        o.report.unbalanced_tables()
+    );
     o
 }
 
@@ -43,7 +51,13 @@ fn primaryids(store: &Path) -> HashSet<u64> {
     let s = Store::open(store).unwrap();
     let mut out = HashSet::new();
     for rb in s.read_reports(Some(&["primaryid"])).unwrap() {
-        out.extend(rb.column(0).as_primitive::<UInt64Type>().values().iter().copied());
+        out.extend(
+            rb.column(0)
+                .as_primitive::<UInt64Type>()
+                .values()
+                .iter()
+                .copied(),
+        );
     }
     out
 }
@@ -76,17 +90,34 @@ fn faers_2012q4_head_byte_exact() {
     assert_eq!(counts(&o, "ther"), (10, 10, 0, 0));
     assert_eq!(counts(&o, "indi"), (10, 8, 2, 0)); // 2 rows' primaryids are not among the 9 DEMO rows
     assert_eq!(counts(&o, "rpsr"), (10, 1, 9, 0)); // only 1 of 10 primaryids is in the head of DEMO
-    assert!(o.report.files.iter().all(|f| f.era == "faers-a" && f.quarter == "2012Q4"));
+    assert!(o
+        .report
+        .files
+        .iter()
+        .all(|f| f.era == "faers-a" && f.quarter == "2012Q4"));
     // ` rept_dt` (leading space) and gndr_cod were read.
-    assert_eq!(report_text(tmp.path(), 34483284, "rept_dt").as_deref(), Some("20121128"));
-    assert_eq!(report_text(tmp.path(), 34483284, "sex").as_deref(), Some("F"));
-    assert_eq!(report_text(tmp.path(), 35676563, "age_years").as_deref(), Some("86.0"));
+    assert_eq!(
+        report_text(tmp.path(), 34483284, "rept_dt").as_deref(),
+        Some("20121128")
+    );
+    assert_eq!(
+        report_text(tmp.path(), 34483284, "sex").as_deref(),
+        Some("F")
+    );
+    assert_eq!(
+        report_text(tmp.path(), 35676563, "age_years").as_deref(),
+        Some("86.0")
+    );
     // lot_nbr → lot_num, outc_code → outc_cod, nda_num keeps its leading zero.
     let s = Store::open(tmp.path()).unwrap();
-    let drugs = s.read_live_children(ChildTable::Drugs, &["nda_num", "drugname"]).unwrap();
+    let drugs = s
+        .read_live_children(ChildTable::Drugs, &["nda_num", "drugname"])
+        .unwrap();
     let nda = drugs[0].column(2).as_string::<i32>();
     assert_eq!(nda.value(0), "020972");
-    let outc = s.read_live_children(ChildTable::Outcomes, &["outc_cod"]).unwrap();
+    let outc = s
+        .read_live_children(ChildTable::Outcomes, &["outc_cod"])
+        .unwrap();
     assert_eq!(outc[0].column(2).as_string::<i32>().value(0), "OT");
 }
 
@@ -103,14 +134,20 @@ fn faers_2020q3_head10_and_10000_line_sample() {
     assert!(o.report.files.iter().all(|f| f.era == "faers-b"));
 
     let tmp = tempfile::tempdir().unwrap();
-    let o = ingest(&[d.join("samples/ubesp_faers_2020q3_head10000")], tmp.path());
+    let o = ingest(
+        &[d.join("samples/ubesp_faers_2020q3_head10000")],
+        tmp.path(),
+    );
     assert_eq!(counts(&o, "demo"), (9_999, 9_999, 0, 0));
     assert_eq!(counts(&o, "drug"), (10_000, 10_000, 0, 0));
     assert_eq!(counts(&o, "reac"), (10_000, 10_000, 0, 0));
     assert_eq!(counts(&o, "outc"), (10_000, 10_000, 0, 0));
     assert_eq!(counts(&o, "ther"), (10_000, 10_000, 0, 0));
     assert_eq!(counts(&o, "rpsr"), (10_000, 13, 9_987, 0));
-    assert_eq!(o.report.tables["rpsr"].rejected_by_reason["orphan (primaryid not in DEMO)"], 9_987);
+    assert_eq!(
+        o.report.tables["rpsr"].rejected_by_reason["orphan (primaryid not in DEMO)"],
+        9_987
+    );
     // An 11-digit primaryid (u64) from this sample.
     assert!(primaryids(tmp.path()).contains(&13_825_291_115));
 }
@@ -119,7 +156,10 @@ fn faers_2020q3_head10_and_10000_line_sample() {
 fn faers_2017q2_sample() {
     let Some(d) = faers_data() else { return };
     let tmp = tempfile::tempdir().unwrap();
-    let o = ingest(&[d.join("samples/yunuuuu_faers_2017q2_100reports")], tmp.path());
+    let o = ingest(
+        &[d.join("samples/yunuuuu_faers_2017q2_100reports")],
+        tmp.path(),
+    );
     assert_eq!(counts(&o, "demo"), (100, 100, 0, 0));
     assert_eq!(counts(&o, "drug"), (328, 328, 0, 0));
     assert_eq!(counts(&o, "indi"), (232, 232, 0, 0));
@@ -128,7 +168,10 @@ fn faers_2017q2_sample() {
     assert_eq!(counts(&o, "rpsr"), (2, 2, 0, 0));
     assert_eq!(counts(&o, "ther"), (142, 142, 0, 0));
     // Partial dates keep their precision: event_dt "2003" (year only) on the first row.
-    assert_eq!(report_text(tmp.path(), 109792364, "event_dt").as_deref(), Some("2003"));
+    assert_eq!(
+        report_text(tmp.path(), 109792364, "event_dt").as_deref(),
+        Some("2003")
+    );
 }
 
 #[test]
@@ -143,18 +186,35 @@ fn legacy_aers_2004q1_sample() {
     assert_eq!(counts(&o, "reac"), (416, 416, 0, 0));
     assert_eq!(counts(&o, "rpsr"), (119, 119, 0, 0));
     assert_eq!(counts(&o, "ther"), (145, 145, 0, 0));
-    assert!(o.report.files.iter().all(|f| f.era == "aers" && f.quarter == "2004Q1"));
+    assert!(o
+        .report
+        .files
+        .iter()
+        .all(|f| f.era == "aers" && f.quarter == "2004Q1"));
     // ISR → primaryid, CASE → caseid; no caseversion in legacy data.
-    assert_eq!(report_text(tmp.path(), 4263742, "caseid").as_deref(), Some("4061110"));
+    assert_eq!(
+        report_text(tmp.path(), 4263742, "caseid").as_deref(),
+        Some("4061110")
+    );
     assert_eq!(report_text(tmp.path(), 4263742, "caseversion"), None);
-    assert_eq!(report_text(tmp.path(), 4263742, "source").as_deref(), Some("aers"));
+    assert_eq!(
+        report_text(tmp.path(), 4263742, "source").as_deref(),
+        Some("aers")
+    );
     // Legacy THER drug_seq → dsg_drug_seq (a large global number).
     let s = Store::open(tmp.path()).unwrap();
-    let ther = s.read_live_children(ChildTable::Therapies, &["dsg_drug_seq"]).unwrap();
-    let seqs: HashSet<String> = ther.iter().flat_map(|rb| {
-        let a = rb.column(2).as_string::<i32>();
-        (0..a.len()).map(|i| a.value(i).to_owned()).collect::<Vec<_>>()
-    }).collect();
+    let ther = s
+        .read_live_children(ChildTable::Therapies, &["dsg_drug_seq"])
+        .unwrap();
+    let seqs: HashSet<String> = ther
+        .iter()
+        .flat_map(|rb| {
+            let a = rb.column(2).as_string::<i32>();
+            (0..a.len())
+                .map(|i| a.value(i).to_owned())
+                .collect::<Vec<_>>()
+        })
+        .collect();
     assert!(seqs.contains("1004492716"));
 }
 
@@ -163,14 +223,17 @@ fn faers_2025q4_with_deleted_list() {
     let Some(d) = faers_data() else { return };
     let tmp = tempfile::tempdir().unwrap();
     let o = ingest(
-        &[d.join("samples/nico_faers_2025q4_1000serious"), d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")],
+        &[
+            d.join("samples/nico_faers_2025q4_1000serious"),
+            d.join("raw_bytes/deleted_lists/DELETE25Q4.txt"),
+        ],
         tmp.path(),
     );
     // DELETE25Q4.txt: 4,498 lines, the first a single space: 4,497 caseids.
     assert_eq!(counts(&o, "deleted"), (4_497, 4_497, 0, 0));
     assert_eq!(o.report.deleted_caseids_listed, 4_497);
     assert_eq!(counts(&o, "demo"), (1_000, 1_000, 0, 0)); // none of the 1,000 is on the list
-    // Since 2024Q4 some DRUG records are one row per dose: 533 repeat (primaryid, drug_seq).
+                                                          // Since 2024Q4 some DRUG records are one row per dose: 533 repeat (primaryid, drug_seq).
     assert_eq!(counts(&o, "drug"), (6_291, 6_291 - 533, 0, 533));
     assert_eq!(o.report.tables["drug"].deduplicated[rules::DUP_DRUG], 533);
     assert_eq!(counts(&o, "reac"), (4_275, 4_275 - 61, 0, 61));
@@ -181,9 +244,18 @@ fn faers_2025q4_with_deleted_list() {
     // Dupilumab (awk over DRUG25Q4.txt: prod_ai DUPILUMAB or drugname ~ DUPI): 21 reports with any
     // role, 20 as PS or SS, 17 as PS.
     let count_dupi = |role| {
-        let set = load_report_set(tmp.path(), &ReportQuery { role, ..Default::default() }).unwrap();
+        let set = load_report_set(
+            tmp.path(),
+            &ReportQuery {
+                role,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let id = set.drugs.get("DUPILUMAB").expect("dupilumab present");
-        (0..set.len()).filter(|&r| set.report_drugs(r).contains(&id)).count()
+        (0..set.len())
+            .filter(|&r| set.report_drugs(r).contains(&id))
+            .count()
     };
     assert_eq!(count_dupi(Role::All), 21);
     assert_eq!(count_dupi(Role::Suspect), 20);
@@ -214,7 +286,10 @@ fn deleted_caseids_are_absent() {
     std::fs::write(q.join("REAC26Q1.txt"), reac).unwrap();
     std::fs::write(q.join("DRUG26Q1.txt"), drug).unwrap();
     let store = tmp.path().join("store");
-    let o = ingest(&[q, d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")], &store);
+    let o = ingest(
+        &[q, d.join("raw_bytes/deleted_lists/DELETE25Q4.txt")],
+        &store,
+    );
     assert_eq!(o.report.tables["demo"].deduplicated[rules::DELETED], 3);
     assert_eq!(counts(&o, "reac"), (4, 1, 0, 3));
     let pids = primaryids(&store);
@@ -233,12 +308,18 @@ fn newer_case_version_replaces_stored_one() {
     ingest(&[d.join("samples/yunuuuu_faers_2017q2_100reports")], store);
     assert!(primaryids(store).contains(&134_574_611));
     let o = ingest(&[d.join("samples/ubesp_faers_2020q3_head10000")], store);
-    assert_eq!(o.report.stored_reports_removed["replaced by a newer version"], 1);
+    assert_eq!(
+        o.report.stored_reports_removed["replaced by a newer version"],
+        1
+    );
     let pids = primaryids(store);
     assert!(pids.contains(&134_574_612) && !pids.contains(&134_574_611));
     assert!(pids.contains(&1_312_599_728));
     let o = ingest(&[d.join("samples/nico_faers_2025q4_1000serious")], store);
-    assert_eq!(o.report.stored_reports_removed["replaced by a newer version"], 2);
+    assert_eq!(
+        o.report.stored_reports_removed["replaced by a newer version"],
+        2
+    );
     let pids = primaryids(store);
     assert!(pids.contains(&1_312_599_739) && !pids.contains(&1_312_599_728));
     assert!(pids.contains(&1_100_310_642) && !pids.contains(&1_100_310_620));
@@ -248,7 +329,10 @@ fn newer_case_version_replaces_stored_one() {
     // The old version's drug rows are still in their batch file but no longer live.
     let s = Store::open(store).unwrap();
     let drugs = s.read_live_children(ChildTable::Drugs, &[]).unwrap();
-    let live: HashSet<u64> = drugs.iter().flat_map(|rb| rb.column(0).as_primitive::<UInt64Type>().values().to_vec()).collect();
+    let live: HashSet<u64> = drugs
+        .iter()
+        .flat_map(|rb| rb.column(0).as_primitive::<UInt64Type>().values().to_vec())
+        .collect();
     assert!(!live.contains(&134_574_611) && !live.contains(&1_312_599_728));
     assert!(live.contains(&1_312_599_739));
     // All three batches' files are present in the new version.
@@ -264,7 +348,10 @@ fn newer_case_version_replaces_stored_one() {
         tmp2.path(),
     );
     assert_eq!(o.report.reports_in_store, 11_096);
-    assert_eq!(o.report.tables["demo"].deduplicated[rules::OLDER_VERSION], 3);
+    assert_eq!(
+        o.report.tables["demo"].deduplicated[rules::OLDER_VERSION],
+        3
+    );
     assert_eq!(primaryids(tmp2.path()), pids);
 }
 
@@ -276,7 +363,8 @@ fn quarterly_zip_with_any_letter_case() {
     {
         let f = std::fs::File::create(&zpath).unwrap();
         let mut z = zip::ZipWriter::new(f);
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         let src = d.join("samples/yunuuuu_faers_2017q2_100reports");
         for e in std::fs::read_dir(&src).unwrap() {
             let e = e.unwrap();
@@ -299,26 +387,55 @@ fn edited_date_rows_keep_precision() {
     let Some(d) = faers_data() else { return };
     let src = d.join("samples/ubesp_faers_2020q3_row_with_edited_dates");
     // THER end_dt was edited to 2012 / 201202 / 20120213; DRUG's edit sits in lot_num (kept as text).
-    for (suffix, want, lot) in [("yyyy", "2012", "2020"), ("yyyymm", "201202", "202001"), ("yyyymmdd", "20120213", "20200110")] {
+    for (suffix, want, lot) in [
+        ("yyyy", "2012", "2020"),
+        ("yyyymm", "201202", "202001"),
+        ("yyyymmdd", "20120213", "20200110"),
+    ] {
         let tmp = tempfile::tempdir().unwrap();
         let q = tmp.path().join("q");
         std::fs::create_dir_all(&q).unwrap();
-        std::fs::copy(src.join("DEMO20Q3-1-date.txt"), q.join("DEMO20Q3-1-date.txt")).unwrap();
-        std::fs::copy(src.join(format!("DRUG20Q3-1-{suffix}.txt")), q.join(format!("DRUG20Q3-1-{suffix}.txt"))).unwrap();
-        std::fs::copy(src.join(format!("THER20Q3-1-{suffix}.txt")), q.join(format!("THER20Q3-1-{suffix}.txt"))).unwrap();
+        std::fs::copy(
+            src.join("DEMO20Q3-1-date.txt"),
+            q.join("DEMO20Q3-1-date.txt"),
+        )
+        .unwrap();
+        std::fs::copy(
+            src.join(format!("DRUG20Q3-1-{suffix}.txt")),
+            q.join(format!("DRUG20Q3-1-{suffix}.txt")),
+        )
+        .unwrap();
+        std::fs::copy(
+            src.join(format!("THER20Q3-1-{suffix}.txt")),
+            q.join(format!("THER20Q3-1-{suffix}.txt")),
+        )
+        .unwrap();
         // A quarter needs a REAC file: the real 2020Q3 head's reactions of this report.
-        let reac = std::fs::read_to_string(d.join("raw_bytes/ubesp_faers_2020q3_head10/REAC20Q3-10.txt")).unwrap();
-        let reac: String = reac.lines().filter(|l| l.starts_with("primaryid$") || l.starts_with("100046943$")).map(|l| format!("{l}\n")).collect();
+        let reac =
+            std::fs::read_to_string(d.join("raw_bytes/ubesp_faers_2020q3_head10/REAC20Q3-10.txt"))
+                .unwrap();
+        let reac: String = reac
+            .lines()
+            .filter(|l| l.starts_with("primaryid$") || l.starts_with("100046943$"))
+            .map(|l| format!("{l}\n"))
+            .collect();
         std::fs::write(q.join("REAC20Q3-1.txt"), reac).unwrap();
         let o = ingest(&[q], &tmp.path().join("store"));
         // The DEMO row's init_fda_dt was edited to "201403" (month precision).
-        assert_eq!(report_text(&tmp.path().join("store"), 100046943, "init_fda_dt").as_deref(), Some("201403"));
+        assert_eq!(
+            report_text(&tmp.path().join("store"), 100046943, "init_fda_dt").as_deref(),
+            Some("201403")
+        );
         // Each DRUG file has one row and then a blank line (skipped: not a row).
         assert_eq!(counts(&o, "drug"), (1, 1, 0, 0));
         let s = Store::open(&tmp.path().join("store")).unwrap();
-        let drugs = s.read_live_children(ChildTable::Drugs, &["lot_num"]).unwrap();
+        let drugs = s
+            .read_live_children(ChildTable::Drugs, &["lot_num"])
+            .unwrap();
         assert_eq!(drugs[0].column(2).as_string::<i32>().value(0), lot);
-        let ther = s.read_live_children(ChildTable::Therapies, &["end_dt"]).unwrap();
+        let ther = s
+            .read_live_children(ChildTable::Therapies, &["end_dt"])
+            .unwrap();
         assert_eq!(ther[0].column(2).as_string::<i32>().value(0), want);
     }
 }
@@ -333,7 +450,11 @@ fn openfda_fixture() {
     let tmp = tempfile::tempdir().unwrap();
     let q = tmp.path().join("in");
     std::fs::create_dir_all(&q).unwrap();
-    std::fs::copy(d.join("openfda/fda_openfda_test_fixtures/event.postannotation.json"), q.join("event.json")).unwrap();
+    std::fs::copy(
+        d.join("openfda/fda_openfda_test_fixtures/event.postannotation.json"),
+        q.join("event.json"),
+    )
+    .unwrap();
     let store = tmp.path().join("store");
     let o = vigil_faers::openfda::ingest_openfda(&[q], &store, &IngestOptions::default()).unwrap();
     assert!(o.report.unbalanced_tables().is_empty());
@@ -346,14 +467,30 @@ fn openfda_fixture() {
     assert_eq!(counts(&o, "outc"), (3, 3, 0, 0));
     // No safetyreportversion: primaryid = caseid × 1000 + 0 (`openfda::primaryid_of`).
     assert!(primaryids(&store).contains(&4_562_564_000));
-    assert_eq!(report_text(&store, 4_562_564_000, "sex").as_deref(), Some("F"));
-    assert_eq!(report_text(&store, 4_562_564_000, "age_years").as_deref(), Some("62.0"));
-    assert_eq!(report_text(&store, 4_562_564_000, "fda_dt").as_deref(), Some("20030407"));
+    assert_eq!(
+        report_text(&store, 4_562_564_000, "sex").as_deref(),
+        Some("F")
+    );
+    assert_eq!(
+        report_text(&store, 4_562_564_000, "age_years").as_deref(),
+        Some("62.0")
+    );
+    assert_eq!(
+        report_text(&store, 4_562_564_000, "fda_dt").as_deref(),
+        Some("20030407")
+    );
     // First suspect VIOXX → PS, the second → SS: with PS+SS one drug (the cleaned name VIOXX).
     let set = load_report_set(&store, &ReportQuery::default()).unwrap();
     assert_eq!(set.drugs.names(), ["VIOXX"]);
     assert_eq!(set.report_events(0).len(), 86);
-    let set = load_report_set(&store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+    let set = load_report_set(
+        &store,
+        &ReportQuery {
+            role: Role::All,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert!(set.drugs.get("LEVOTHYROXINE").is_some()); // SYNTHROID via the dictionary
 }
 
@@ -364,7 +501,8 @@ fn byte_quirks_are_accounted_for() {
     let tmp = tempfile::tempdir().unwrap();
     let q = tmp.path().join("aers_ascii_2011q2");
     std::fs::create_dir_all(&q).unwrap();
-    let mut demo: Vec<u8> = b"\xEF\xBB\xBFISR$CASE$I_F_COD$FDA_DT$ AGE $AGE_COD$GNDR_COD$MFR_SNDR$\r\n".to_vec();
+    let mut demo: Vec<u8> =
+        b"\xEF\xBB\xBFISR$CASE$I_F_COD$FDA_DT$ AGE $AGE_COD$GNDR_COD$MFR_SNDR$\r\n".to_vec();
     demo.extend_from_slice(b"1001$501$I$20110405$6$DEC$M$Soci\xE9t\xE9$\r\n"); // Latin-1 é, age 60 years
     demo.extend_from_slice(b"1002$502$I$20110406$18$MON$F$ACME$\r\n"); // 1.5 years
     demo.extend_from_slice(b"1003$503$I$2011$$$NS$X$Y$\r\n"); // a `$` inside MFR_SNDR: rejected, line 4
@@ -382,12 +520,24 @@ fn byte_quirks_are_accounted_for() {
     assert_eq!((bad.line, bad.file.ends_with("DEMO11Q2.TXT")), (4, true));
     assert!(bad.reason.contains("`$` inside a value"), "{}", bad.reason);
     assert_eq!(counts(&o, "drug"), (3, 3, 0, 0)); // 2 from the run-on line + 1
-    // REAC: 5 rows; the upper/mixed-case CONJUNCTIVITIS pair is a duplicate; 7777 is an orphan.
+                                                  // REAC: 5 rows; the upper/mixed-case CONJUNCTIVITIS pair is a duplicate; 7777 is an orphan.
     assert_eq!(counts(&o, "reac"), (5, 3, 1, 1));
-    assert_eq!(report_text(&store, 1001, "mfr_sndr").as_deref(), Some("Soci\u{e9}t\u{e9}"));
-    assert_eq!(report_text(&store, 1001, "age_years").as_deref(), Some("60.0"));
-    assert_eq!(report_text(&store, 1002, "age_years").as_deref(), Some("1.5"));
-    assert_eq!(report_text(&store, 1004, "mfr_sndr").as_deref(), Some("TWOLINES"));
+    assert_eq!(
+        report_text(&store, 1001, "mfr_sndr").as_deref(),
+        Some("Soci\u{e9}t\u{e9}")
+    );
+    assert_eq!(
+        report_text(&store, 1001, "age_years").as_deref(),
+        Some("60.0")
+    );
+    assert_eq!(
+        report_text(&store, 1002, "age_years").as_deref(),
+        Some("1.5")
+    );
+    assert_eq!(
+        report_text(&store, 1004, "mfr_sndr").as_deref(),
+        Some("TWOLINES")
+    );
     assert_eq!(report_text(&store, 1002, "sex").as_deref(), Some("F"));
     let set = load_report_set(&store, &ReportQuery::default()).unwrap();
     let mut drugs: Vec<&str> = set.drugs.names().iter().map(|s| s.as_str()).collect();
@@ -410,9 +560,17 @@ fn copy_quarter(src: &Path, dst: &Path, keep: impl Fn(&str) -> bool) {
 /// The located error of a refused ingest: (file, line, field, reason).
 fn refused(paths: &[PathBuf], store: &Path) -> (String, u64, Option<String>, String) {
     match ingest_faers(paths, store, &IngestOptions::default()) {
-        Err(vigil_faers::FaersError::Located { file, line, field, reason }) => (file, line, field, reason),
+        Err(vigil_faers::FaersError::Located {
+            file,
+            line,
+            field,
+            reason,
+        }) => (file, line, field, reason),
         Err(e) => panic!("refused, but without a located error: {e}"),
-        Ok(o) => panic!("ingest was not refused: {} reports in store", o.report.reports_in_store),
+        Ok(o) => panic!(
+            "ingest was not refused: {} reports in store",
+            o.report.reports_in_store
+        ),
     }
 }
 
@@ -434,7 +592,10 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
         copy_quarter(&src, &q, |n| !n.starts_with(table));
         let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
         assert_eq!((file.as_str(), line, field), (q.to_str().unwrap(), 1, None));
-        assert!(reason.contains(&format!("quarter 2025Q4 has no {table} file")), "{reason}");
+        assert!(
+            reason.contains(&format!("quarter 2025Q4 has no {table} file")),
+            "{reason}"
+        );
     };
     no_file("DRUG", "q25_nodrug");
     no_file("REAC", "q25_noreac");
@@ -443,26 +604,49 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
     copy_quarter(&src, &q, |_| true);
     std::fs::write(q.join("DRUG25Q4.txt"), b"").unwrap();
     let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
-    assert_eq!((file, line, field), (q.join("DRUG25Q4.txt").display().to_string(), 1, None));
+    assert_eq!(
+        (file, line, field),
+        (q.join("DRUG25Q4.txt").display().to_string(), 1, None)
+    );
     assert!(reason.contains("empty DRUG file (0 bytes)"), "{reason}");
     // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows were removed as repeated reactions), DRUG
     // drug_seq, role_cod, drugname and, in a 2014Q3+ quarter, prod_ai.
-    for (table, column, renamed) in [("REAC", "pt", "preferred_term"), ("DRUG", "drug_seq", "seq"), ("DRUG", "role_cod", "role"), ("DRUG", "drugname", "name"), ("DRUG", "prod_ai", "ai")] {
+    for (table, column, renamed) in [
+        ("REAC", "pt", "preferred_term"),
+        ("DRUG", "drug_seq", "seq"),
+        ("DRUG", "role_cod", "role"),
+        ("DRUG", "drugname", "name"),
+        ("DRUG", "prod_ai", "ai"),
+    ] {
         let q = tmp.path().join(format!("q25_{column}"));
         copy_quarter(&src, &q, |_| true);
         let path = q.join(format!("{table}25Q4.txt"));
         let text = std::fs::read_to_string(&path).unwrap();
         let (header, rest) = text.split_once('\n').unwrap();
-        let header: Vec<&str> = header.trim_end_matches('\r').split('$').map(|h| if h == column { renamed } else { h }).collect();
+        let header: Vec<&str> = header
+            .trim_end_matches('\r')
+            .split('$')
+            .map(|h| if h == column { renamed } else { h })
+            .collect();
         std::fs::write(&path, format!("{}\r\n{rest}", header.join("$"))).unwrap();
         let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
-        assert_eq!((file, line, field.as_deref()), (path.display().to_string(), 1, Some(column)), "{table}.{column}");
+        assert_eq!(
+            (file, line, field.as_deref()),
+            (path.display().to_string(), 1, Some(column)),
+            "{table}.{column}"
+        );
         assert!(reason.contains("missing column"), "{reason}");
     }
     // Nothing was written: the same live version, the same reports.
-    assert_eq!(std::fs::read_to_string(store.join("CURRENT")).unwrap(), before);
+    assert_eq!(
+        std::fs::read_to_string(store.join("CURRENT")).unwrap(),
+        before
+    );
     let after = load_report_set(&store, &ReportQuery::default()).unwrap();
-    assert_eq!((after.len(), after.drugs.names()), (drugs_before.len(), drugs_before.drugs.names()));
+    assert_eq!(
+        (after.len(), after.drugs.names()),
+        (drugs_before.len(), drugs_before.drugs.names())
+    );
 }
 
 /// The same real quarter re-ingested with the DRUG rows of its last 500 reports cut off: those
@@ -478,11 +662,26 @@ fn resent_case_versions_with_fewer_drug_rows_keep_the_stored_copy() {
     ingest(std::slice::from_ref(&src), &store);
     // Every report's drugs (any role) and reactions, by primaryid.
     let drugs_of = |store: &Path| {
-        let set = load_report_set(store, &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+        let set = load_report_set(
+            store,
+            &ReportQuery {
+                role: Role::All,
+                ..Default::default()
+            },
+        )
+        .unwrap();
         let mut v: Vec<(String, Vec<String>, Vec<String>)> = (0..set.len())
             .map(|r| {
-                let mut drugs: Vec<String> = set.report_drugs(r).iter().map(|&i| set.drugs.names()[i as usize].clone()).collect();
-                let mut events: Vec<String> = set.report_events(r).iter().map(|&i| set.events.names()[i as usize].clone()).collect();
+                let mut drugs: Vec<String> = set
+                    .report_drugs(r)
+                    .iter()
+                    .map(|&i| set.drugs.names()[i as usize].clone())
+                    .collect();
+                let mut events: Vec<String> = set
+                    .report_events(r)
+                    .iter()
+                    .map(|&i| set.events.names()[i as usize].clone())
+                    .collect();
                 drugs.sort();
                 events.sort();
                 (set.report_ids[r].clone(), drugs, events)
@@ -494,7 +693,12 @@ fn resent_case_versions_with_fewer_drug_rows_keep_the_stored_copy() {
     let before = drugs_of(&store);
     // DEMO order gives the first 500 primaryids; DRUG keeps only their rows.
     let demo = std::fs::read_to_string(src.join("DEMO25Q4.txt")).unwrap();
-    let first: HashSet<&str> = demo.lines().skip(1).take(500).map(|l| l.split('$').next().unwrap()).collect();
+    let first: HashSet<&str> = demo
+        .lines()
+        .skip(1)
+        .take(500)
+        .map(|l| l.split('$').next().unwrap())
+        .collect();
     let drug = std::fs::read_to_string(src.join("DRUG25Q4.txt")).unwrap();
     let mut lines = drug.lines();
     let mut cut = format!("{}\n", lines.next().unwrap());
@@ -540,31 +744,64 @@ fn dollar_in_a_2020q3_drug_value_is_rejected_not_shifted() {
         let raw = std::fs::read_to_string(src.join("DRUG20Q3-10.txt")).unwrap();
         let mut out = String::new();
         for (i, l) in raw.lines().enumerate() {
-            let l = if trailing { format!("{l}$") } else { l.to_owned() };
-            let l = if i == 1 { l.replacen("$LIPITOR$", "$LIP$ITOR$", 1) } else { l };
+            let l = if trailing {
+                format!("{l}$")
+            } else {
+                l.to_owned()
+            };
+            let l = if i == 1 {
+                l.replacen("$LIPITOR$", "$LIP$ITOR$", 1)
+            } else {
+                l
+            };
             out.push_str(&l);
             out.push('\n');
         }
-        let ending = if trailing { "FILM-COATED TABLET$$" } else { "FILM-COATED TABLET$" };
-        assert!(out.lines().nth(1).unwrap().ends_with(ending), "the row ends in an empty field");
+        let ending = if trailing {
+            "FILM-COATED TABLET$$"
+        } else {
+            "FILM-COATED TABLET$"
+        };
+        assert!(
+            out.lines().nth(1).unwrap().ends_with(ending),
+            "the row ends in an empty field"
+        );
         std::fs::write(q.join("DRUG20Q3-10.txt"), out).unwrap();
         let store = tmp.path().join("store");
         let o = ingest(&[q], &store);
-        assert_eq!(counts(&o, "drug"), (10, 9, 1, 0), "trailing `$`: {trailing}");
+        assert_eq!(
+            counts(&o, "drug"),
+            (10, 9, 1, 0),
+            "trailing `$`: {trailing}"
+        );
         let bad = &o.report.tables["drug"].rejected_rows[0];
         assert_eq!((bad.line, bad.file.ends_with("DRUG20Q3-10.txt")), (2, true));
-        assert!(bad.reason.contains("fields where the header has 20"), "{}", bad.reason);
+        assert!(
+            bad.reason.contains("fields where the header has 20"),
+            "{}",
+            bad.reason
+        );
         let s = Store::open(&store).unwrap();
-        let drugs = s.read_live_children(ChildTable::Drugs, &["drugname", "prod_ai"]).unwrap();
+        let drugs = s
+            .read_live_children(ChildTable::Drugs, &["drugname", "prod_ai"])
+            .unwrap();
         for rb in &drugs {
-            let (name, ai) = (rb.column(2).as_string::<i32>(), rb.column(3).as_string::<i32>());
+            let (name, ai) = (
+                rb.column(2).as_string::<i32>(),
+                rb.column(3).as_string::<i32>(),
+            );
             for i in 0..rb.num_rows() {
                 assert_ne!(name.value(i), "LIP");
                 assert_ne!(ai.value(i), "ITOR");
             }
         }
         // The second row (the same report's SS LIPITOR) is read in place.
-        assert!(drugs.iter().any(|rb| (0..rb.num_rows()).any(|i| rb.column(2).as_string::<i32>().value(i) == "LIPITOR" && rb.column(3).as_string::<i32>().value(i) == "ATORVASTATIN CALCIUM")));
+        assert!(drugs.iter().any(|rb| (0..rb.num_rows()).any(|i| rb
+            .column(2)
+            .as_string::<i32>()
+            .value(i)
+            == "LIPITOR"
+            && rb.column(3).as_string::<i32>().value(i) == "ATORVASTATIN CALCIUM")));
     }
 }
 
@@ -586,11 +823,19 @@ fn same_case_in_legacy_aers_and_faers_is_kept_once() {
     // Legacy AERS: upper-case headers, ISR-keyed children, rows ending in `$` (faers-format.md §2c, §4.2).
     std::fs::write(legacy.join("DEMO12Q3.TXT"), "ISR$CASE$I_F_COD$FOLL_SEQ$IMAGE$EVENT_DT$MFR_DT$FDA_DT$REPT_COD$MFR_NUM$MFR_SNDR$AGE$AGE_COD$GNDR_COD$E_SUB$WT$WT_COD$REPT_DT$OCCP_COD$DEATH_DT$TO_MFR$CONFID$REPORTER_COUNTRY\r\n8512345$7654321$F$$8512345-1$20120501$20120601$20120610$EXP$MFR-1$ACME$50$YR$F$Y$$$20120605$MD$$$$UNITED STATES$\r\n8500001$7000001$I$$8500001-9$20120502$20120602$20120611$EXP$MFR-2$ACME$40$YR$M$Y$$$20120606$MD$$$$UNITED STATES$\r\n").unwrap();
     std::fs::write(legacy.join("DRUG12Q3.TXT"), "ISR$DRUG_SEQ$ROLE_COD$DRUGNAME$VAL_VBM$ROUTE$DOSE_VBM$DECHAL$RECHAL$LOT_NUM$EXP_DT$NDA_NUM\r\n8512345$1012345001$PS$HUMIRA$1$$$$$$$\r\n8500001$1000001001$PS$LIPITOR$1$$$$$$$\r\n").unwrap();
-    std::fs::write(legacy.join("REAC12Q3.TXT"), "ISR$PT\r\n8512345$PSORIASIS$\r\n8500001$MYALGIA$\r\n").unwrap();
+    std::fs::write(
+        legacy.join("REAC12Q3.TXT"),
+        "ISR$PT\r\n8512345$PSORIASIS$\r\n8500001$MYALGIA$\r\n",
+    )
+    .unwrap();
     // FAERS 2012Q4 ("version A" headers, §2a): the same case, version 4.
     std::fs::write(faers.join("DEMO12Q4.txt"), "primaryid$caseid$caseversion$i_f_code$event_dt$mfr_dt$init_fda_dt$fda_dt$rept_cod$mfr_num$mfr_sndr$age$age_cod$gndr_cod$e_sub$wt$wt_cod$rept_dt$to_mfr$occp_cod$reporter_country$occr_country$\r\n76543214$7654321$4$F$20120501$20121101$20120610$20121115$EXP$MFR-1$ACME$50$YR$F$Y$$$20121110$$MD$US$US$\r\n").unwrap();
     std::fs::write(faers.join("DRUG12Q4.txt"), "primaryid$caseid$drug_seq$role_cod$drugname$val_vbm$route$dose_vbm$cum_dose_chr$cum_dose_unit$dechal$rechal$lot_nbr$exp_dt$nda_num$dose_amt$dose_unit$dose_form$dose_freq$\r\n76543214$7654321$1$PS$HUMIRA$1$$$$$$$$$$$$$$\r\n").unwrap();
-    std::fs::write(faers.join("REAC12Q4.txt"), "primaryid$caseid$pt$\r\n76543214$7654321$Psoriasis$\r\n76543214$7654321$Arthralgia$\r\n").unwrap();
+    std::fs::write(
+        faers.join("REAC12Q4.txt"),
+        "primaryid$caseid$pt$\r\n76543214$7654321$Psoriasis$\r\n76543214$7654321$Arthralgia$\r\n",
+    )
+    .unwrap();
     let want: HashSet<u64> = HashSet::from([8_500_001, 76_543_214]);
 
     let one = tmp.path().join("one");

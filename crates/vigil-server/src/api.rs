@@ -29,9 +29,15 @@ pub struct Writer(pub CurrentUser);
 impl FromRequestParts<AppState> for Writer {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         let user = CurrentUser::from_request_parts(parts, state).await?;
-        let given = parts.headers.get(auth::CSRF_HEADER).and_then(|v| v.to_str().ok());
+        let given = parts
+            .headers
+            .get(auth::CSRF_HEADER)
+            .and_then(|v| v.to_str().ok());
         auth::check_csrf(&user, given)?;
         Ok(Writer(user))
     }
@@ -42,17 +48,25 @@ pub fn parse_json<T: DeserializeOwned>(body: &[u8]) -> Result<T, AppError> {
     let mut de = serde_json::Deserializer::from_slice(body);
     let value: T = serde_path_to_error::deserialize(&mut de).map_err(|e| {
         let path = e.path().to_string();
-        let field = if path == "." || path.is_empty() { "body".to_string() } else { path };
+        let field = if path == "." || path.is_empty() {
+            "body".to_string()
+        } else {
+            path
+        };
         let message = e.into_inner().to_string();
         // serde names a missing field only in its message; the path is then the enclosing object.
-        let field = match message.strip_prefix("missing field `").and_then(|rest| rest.split('`').next()) {
+        let field = match message
+            .strip_prefix("missing field `")
+            .and_then(|rest| rest.split('`').next())
+        {
             Some(name) if field == "body" => name.to_string(),
             Some(name) => format!("{field}.{name}"),
             None => field,
         };
         AppError::Validation(vec![FieldError::new(field, message)])
     })?;
-    de.end().map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;
+    de.end()
+        .map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))?;
     Ok(value)
 }
 
@@ -77,19 +91,38 @@ pub async fn login(
     parts_ext: axum::http::Extensions,
     body: Bytes,
 ) -> Result<Response, AppError> {
-    let json = headers.get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).is_some_and(|v| v.starts_with("application/json"));
+    let json = headers
+        .get(header::CONTENT_TYPE)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.starts_with("application/json"));
     if !json {
-        return Ok((StatusCode::UNSUPPORTED_MEDIA_TYPE, Json(json!({"error": "send the login as application/json"}))).into_response());
+        return Ok((
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            Json(json!({"error": "send the login as application/json"})),
+        )
+            .into_response());
     }
     let b: LoginBody = parse_json(&body)?;
     let ip = auth::client_ip(&parts_ext);
     let (user, token) = auth::login(&state, &b.username, &b.password, &ip).await?;
-    let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, auth::SESSION_SECONDS, state.secure_cookies);
-    Ok(([(header::SET_COOKIE, cookie)], Json(json!({"user": user, "csrf_token": user.csrf}))).into_response())
+    let cookie = auth::set_cookie(
+        auth::SESSION_COOKIE,
+        &token,
+        auth::SESSION_SECONDS,
+        state.secure_cookies,
+    );
+    Ok((
+        [(header::SET_COOKIE, cookie)],
+        Json(json!({"user": user, "csrf_token": user.csrf})),
+    )
+        .into_response())
 }
 
 /// `POST /api/logout`.
-pub async fn logout(State(state): State<AppState>, Writer(user): Writer) -> Result<Response, AppError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+) -> Result<Response, AppError> {
     auth::logout(&state, &user).await?;
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, state.secure_cookies);
     Ok(([(header::SET_COOKIE, cookie)], StatusCode::NO_CONTENT).into_response())
@@ -128,7 +161,10 @@ pub struct PatientSummary {
 }
 
 /// Summaries of the patients a user may see.
-pub async fn patient_summaries(state: &AppState, user: &CurrentUser) -> Result<Vec<PatientSummary>, AppError> {
+pub async fn patient_summaries(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<PatientSummary>, AppError> {
     let mut out = Vec::new();
     for (id, display_name) in visible_patients(state, user).await? {
         let record = records::load_record(state, id).await?;
@@ -147,7 +183,10 @@ pub async fn patient_summaries(state: &AppState, user: &CurrentUser) -> Result<V
             overdue: record.overdue,
             days_overdue: record.days_overdue,
             unreviewed_reactions: unreviewed,
-            latest_poem: record.scores.last().map(|s| (s.week_start.clone(), s.poem_total)),
+            latest_poem: record
+                .scores
+                .last()
+                .map(|s| (s.week_start.clone(), s.poem_total)),
             age_years: record.patient.age_years,
             sex: record.patient.sex.clone(),
             weight_kg: record.patient.weight_kg,
@@ -158,30 +197,48 @@ pub async fn patient_summaries(state: &AppState, user: &CurrentUser) -> Result<V
 }
 
 /// The patients a user may see: a patient sees themself, a clinician their assigned patients.
-pub async fn visible_patients(state: &AppState, user: &CurrentUser) -> Result<Vec<(i64, String)>, AppError> {
+pub async fn visible_patients(
+    state: &AppState,
+    user: &CurrentUser,
+) -> Result<Vec<(i64, String)>, AppError> {
     let rows = match user.role {
         Role::Admin => return Err(AppError::Forbidden),
-        Role::Patient => sqlx::query("SELECT id, display_name FROM users WHERE id = $1").bind(user.id).fetch_all(&state.db.pool).await?,
-        Role::Clinician => {
-            sqlx::query(
-                "SELECT u.id, u.display_name FROM assignments a JOIN users u ON u.id = a.patient_id \
-                 WHERE a.clinician_id = $1 AND u.role = 'patient' ORDER BY u.display_name, u.id",
-            )
-            .bind(user.id)
-            .fetch_all(&state.db.pool)
-            .await?
+        Role::Patient => {
+            sqlx::query("SELECT id, display_name FROM users WHERE id = $1")
+                .bind(user.id)
+                .fetch_all(&state.db.pool)
+                .await?
         }
+        Role::Clinician => sqlx::query(
+            "SELECT u.id, u.display_name FROM assignments a JOIN users u ON u.id = a.patient_id \
+                 WHERE a.clinician_id = $1 AND u.role = 'patient' ORDER BY u.display_name, u.id",
+        )
+        .bind(user.id)
+        .fetch_all(&state.db.pool)
+        .await?,
     };
-    rows.iter().map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?))).collect::<Result<_, sqlx::Error>>().map_err(AppError::from)
+    rows.iter()
+        .map(|r| Ok((r.try_get("id")?, r.try_get("display_name")?)))
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
 }
 
 /// `GET /api/patients`.
-pub async fn patients(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, AppError> {
-    Ok(Json(json!({ "patients": patient_summaries(&state, &user).await? })))
+pub async fn patients(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, AppError> {
+    Ok(Json(
+        json!({ "patients": patient_summaries(&state, &user).await? }),
+    ))
 }
 
 /// `GET /api/patients/{id}`.
-pub async fn patient(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<records::PatientRecord>, AppError> {
+pub async fn patient(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<records::PatientRecord>, AppError> {
     auth::patient_access(&state, &user, id).await?;
     let record = records::load_record(&state, id).await?;
     records::log_read(&state, user.id, "patient_record", id, id).await?;
@@ -193,40 +250,85 @@ fn created(id: i64) -> Response {
 }
 
 /// `POST /api/patients/{id}/regimen` (assigned clinician).
-pub async fn set_regimen(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn set_regimen(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::clinician_access(&state, &user, id).await?;
     let input: RegimenInput = parse_json(&body)?;
-    let valid = validation(records::validate_regimen(&input, records::patient_today(&state, id).await?))?;
-    Ok(created(records::insert_regimen(&state, user.id, id, &valid).await?))
+    let valid = validation(records::validate_regimen(
+        &input,
+        records::patient_today(&state, id).await?,
+    ))?;
+    Ok(created(
+        records::insert_regimen(&state, user.id, id, &valid).await?,
+    ))
 }
 
 /// `POST /api/patients/{id}/injections` (the patient or an assigned clinician).
-pub async fn add_injection(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn add_injection(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::patient_access(&state, &user, id).await?;
     let input: InjectionInput = parse_json(&body)?;
     let regimen = records::current_regimen(&state, id).await?;
-    let valid = validation(records::validate_injection(&input, regimen.as_ref(), records::patient_today(&state, id).await?))?;
-    Ok(created(records::insert_injection(&state, user.id, id, &valid).await?))
+    let valid = validation(records::validate_injection(
+        &input,
+        regimen.as_ref(),
+        records::patient_today(&state, id).await?,
+    ))?;
+    Ok(created(
+        records::insert_injection(&state, user.id, id, &valid).await?,
+    ))
 }
 
 /// `POST /api/patients/{id}/scores` (the patient or an assigned clinician).
-pub async fn add_scores(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn add_scores(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::patient_access(&state, &user, id).await?;
     let input: ScoresInput = parse_json(&body)?;
-    let (days, total) = validation(records::validate_scores(&input, records::patient_today(&state, id).await?))?;
-    Ok(created(records::insert_scores(&state, user.id, id, &input, &days, total).await?))
+    let (days, total) = validation(records::validate_scores(
+        &input,
+        records::patient_today(&state, id).await?,
+    ))?;
+    Ok(created(
+        records::insert_scores(&state, user.id, id, &input, &days, total).await?,
+    ))
 }
 
 /// `POST /api/patients/{id}/reactions` (the patient or an assigned clinician).
-pub async fn add_reaction(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn add_reaction(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::patient_access(&state, &user, id).await?;
     let input: ReactionInput = parse_json(&body)?;
-    let valid = validation(records::validate_reaction(&input, records::patient_today(&state, id).await?))?;
-    Ok(created(records::insert_reaction(&state, user.id, id, &valid).await?))
+    let valid = validation(records::validate_reaction(
+        &input,
+        records::patient_today(&state, id).await?,
+    ))?;
+    Ok(created(
+        records::insert_reaction(&state, user.id, id, &valid).await?,
+    ))
 }
 
 /// `GET /api/reactions/{id}`: the report (the patient or an assigned clinician).
-pub async fn reaction(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<records::ReactionReport>, AppError> {
+pub async fn reaction(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<records::ReactionReport>, AppError> {
     let r = records::reaction(&state, id).await?;
     auth::patient_access(&state, &user, r.patient_id).await?;
     records::log_read(&state, user.id, "reaction", id, r.patient_id).await?;
@@ -234,34 +336,71 @@ pub async fn reaction(State(state): State<AppState>, user: CurrentUser, Path(id)
 }
 
 /// `GET /api/reactions/{id}/assessment`: vigil-clinic's assessment and the clinician's inputs.
-pub async fn get_assessment(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, AppError> {
-    let r = records::reaction(&state, id).await.map_err(|e| if user.role == Role::Clinician { e } else { AppError::Forbidden })?;
+pub async fn get_assessment(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
+    let r = records::reaction(&state, id).await.map_err(|e| {
+        if user.role == Role::Clinician {
+            e
+        } else {
+            AppError::Forbidden
+        }
+    })?;
     auth::clinician_access(&state, &user, r.patient_id).await?;
     let (case, assessment) = clinic::assess_reaction(&state, &r).await?;
     let history = clinic::assessment_history(&state, id).await?;
     let exports = clinic::exports_of(&state, id).await?;
     records::log_read(&state, user.id, "reaction", id, r.patient_id).await?;
-    Ok(Json(json!({"case": case, "assessment": assessment, "confirmed": history.first(), "history": history, "exports": exports})))
+    Ok(Json(
+        json!({"case": case, "assessment": assessment, "confirmed": history.first(), "history": history, "exports": exports}),
+    ))
 }
 
 /// `POST /api/reactions/{id}/assessment` (assigned clinician).
-pub async fn post_assessment(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
-    let r = records::reaction(&state, id).await.map_err(|e| if user.role == Role::Clinician { e } else { AppError::Forbidden })?;
+pub async fn post_assessment(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let r = records::reaction(&state, id).await.map_err(|e| {
+        if user.role == Role::Clinician {
+            e
+        } else {
+            AppError::Forbidden
+        }
+    })?;
     auth::clinician_access(&state, &user, r.patient_id).await?;
     let input: AssessmentInput = parse_json(&body)?;
     let age = patient_age(&state, &r).await?;
-    let totals = validation(clinic::validate_assessment(&input, age, records::patient_today(&state, r.patient_id).await?))?;
-    Ok(created(clinic::insert_assessment(&state, user.id, &r, &input, totals).await?))
+    let totals = validation(clinic::validate_assessment(
+        &input,
+        age,
+        records::patient_today(&state, r.patient_id).await?,
+    ))?;
+    Ok(created(
+        clinic::insert_assessment(&state, user.id, &r, &input, totals).await?,
+    ))
 }
 
 /// The patient's age at the reaction onset, when the birth date is known.
-pub async fn patient_age(state: &AppState, r: &records::ReactionReport) -> Result<Option<f64>, AppError> {
+pub async fn patient_age(
+    state: &AppState,
+    r: &records::ReactionReport,
+) -> Result<Option<f64>, AppError> {
     let info = records::patient_info(state, r.patient_id).await?;
     let parse = |s: &str| chrono::NaiveDate::parse_from_str(s, "%Y-%m-%d").ok();
-    Ok(match (info.birth_date.as_deref().and_then(parse), parse(&r.onset_date)) {
-        (Some(b), Some(o)) => Some(clinic::age_on(b, o)),
-        _ => None,
-    })
+    Ok(
+        match (
+            info.birth_date.as_deref().and_then(parse),
+            parse(&r.onset_date),
+        ) {
+            (Some(b), Some(o)) => Some(clinic::age_on(b, o)),
+            _ => None,
+        },
+    )
 }
 
 /// Body of `POST /api/reactions/{id}/icsr` (may be empty).
@@ -274,15 +413,36 @@ pub struct IcsrRequest {
 }
 
 /// `POST /api/reactions/{id}/icsr`: export and store the E2B(R3) XML (assigned clinician).
-pub async fn post_icsr(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
-    let r = records::reaction(&state, id).await.map_err(|e| if user.role == Role::Clinician { e } else { AppError::Forbidden })?;
+pub async fn post_icsr(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
+    let r = records::reaction(&state, id).await.map_err(|e| {
+        if user.role == Role::Clinician {
+            e
+        } else {
+            AppError::Forbidden
+        }
+    })?;
     auth::clinician_access(&state, &user, r.patient_id).await?;
-    let req: IcsrRequest = if body.iter().all(u8::is_ascii_whitespace) { IcsrRequest::default() } else { parse_json(&body)? };
-    Ok(created(clinic::export_icsr(&state, user.id, &r, req.confirm_unassessed).await?))
+    let req: IcsrRequest = if body.iter().all(u8::is_ascii_whitespace) {
+        IcsrRequest::default()
+    } else {
+        parse_json(&body)?
+    };
+    Ok(created(
+        clinic::export_icsr(&state, user.id, &r, req.confirm_unassessed).await?,
+    ))
 }
 
 /// Check access to a stored export; returns (case id, XML).
-pub async fn icsr_for(state: &AppState, user: &CurrentUser, export_id: i64) -> Result<(String, String), AppError> {
+pub async fn icsr_for(
+    state: &AppState,
+    user: &CurrentUser,
+    export_id: i64,
+) -> Result<(String, String), AppError> {
     if user.role != Role::Clinician {
         return Err(AppError::Forbidden);
     }
@@ -295,11 +455,20 @@ pub async fn icsr_for(state: &AppState, user: &CurrentUser, export_id: i64) -> R
 
 /// The XML as a download.
 pub fn xml_download(case_id: &str, xml: String) -> Response {
-    let name: String = case_id.chars().filter(|c| c.is_ascii_alphanumeric() || *c == '-').collect();
+    let name: String = case_id
+        .chars()
+        .filter(|c| c.is_ascii_alphanumeric() || *c == '-')
+        .collect();
     (
         [
-            (header::CONTENT_TYPE, "application/xml; charset=utf-8".to_string()),
-            (header::CONTENT_DISPOSITION, format!("attachment; filename=\"{name}.xml\"")),
+            (
+                header::CONTENT_TYPE,
+                "application/xml; charset=utf-8".to_string(),
+            ),
+            (
+                header::CONTENT_DISPOSITION,
+                format!("attachment; filename=\"{name}.xml\""),
+            ),
         ],
         xml,
     )
@@ -307,7 +476,11 @@ pub fn xml_download(case_id: &str, xml: String) -> Response {
 }
 
 /// `GET /api/icsr/{id}`: the stored XML (assigned clinician).
-pub async fn get_icsr(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Response, AppError> {
+pub async fn get_icsr(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Response, AppError> {
     let (case_id, xml) = icsr_for(&state, &user, id).await?;
     Ok(xml_download(&case_id, xml))
 }
@@ -358,7 +531,10 @@ pub async fn audit_summaries(state: &AppState, limit: i64) -> Result<Vec<AuditSu
     .bind(limit)
     .fetch_all(&state.db.pool)
     .await?;
-    rows.iter().map(AuditSummary::from_row).collect::<Result<_, sqlx::Error>>().map_err(AppError::from)
+    rows.iter()
+        .map(AuditSummary::from_row)
+        .collect::<Result<_, sqlx::Error>>()
+        .map_err(AppError::from)
 }
 
 /// One audit-log row with its content, for the record's clinicians: the admin's summary and the
@@ -375,7 +551,11 @@ pub struct AuditEntry {
 }
 
 /// The audit log of one patient's record with before/after content, newest first (at most `limit` rows).
-pub async fn record_audit_entries(state: &AppState, patient_id: i64, limit: i64) -> Result<Vec<AuditEntry>, AppError> {
+pub async fn record_audit_entries(
+    state: &AppState,
+    patient_id: i64,
+    limit: i64,
+) -> Result<Vec<AuditEntry>, AppError> {
     let rows = sqlx::query(
         "SELECT a.id, a.user_id, u.username, a.at, a.action, a.entity, a.entity_id, a.patient_id, a.before_json, a.after_json \
          FROM audit_log a LEFT JOIN users u ON u.id = a.user_id WHERE a.patient_id = $1 ORDER BY a.id DESC LIMIT $2",
@@ -398,15 +578,26 @@ pub async fn record_audit_entries(state: &AppState, patient_id: i64, limit: i64)
 }
 
 /// `GET /api/audit` (admin): who did what to which record and when; no clinical content.
-pub async fn audit(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn audit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, AppError> {
     auth::require_role(&user, Role::Admin)?;
-    Ok(Json(json!({"entries": audit_summaries(&state, 1000).await?})))
+    Ok(Json(
+        json!({"entries": audit_summaries(&state, 1000).await?}),
+    ))
 }
 
 /// `GET /api/patients/{id}/audit` (assigned clinician): the record's audit log with before/after content.
-pub async fn record_audit(State(state): State<AppState>, user: CurrentUser, Path(id): Path<i64>) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn record_audit(
+    State(state): State<AppState>,
+    user: CurrentUser,
+    Path(id): Path<i64>,
+) -> Result<Json<serde_json::Value>, AppError> {
     auth::clinician_access(&state, &user, id).await?;
-    Ok(Json(json!({"entries": record_audit_entries(&state, id, 1000).await?})))
+    Ok(Json(
+        json!({"entries": record_audit_entries(&state, id, 1000).await?}),
+    ))
 }
 
 /// A new account (admin).
@@ -444,9 +635,12 @@ pub const MIN_PASSWORD: usize = 12;
 pub fn password_problem(password: &str, username: &str) -> Option<String> {
     let non_blank: Vec<char> = password.chars().filter(|c| !c.is_whitespace()).collect();
     if password.chars().count() < MIN_PASSWORD || non_blank.len() < MIN_PASSWORD {
-        return Some(format!("at least {MIN_PASSWORD} characters that are not spaces"));
+        return Some(format!(
+            "at least {MIN_PASSWORD} characters that are not spaces"
+        ));
     }
-    let distinct: std::collections::BTreeSet<char> = non_blank.iter().flat_map(|c| c.to_lowercase()).collect();
+    let distinct: std::collections::BTreeSet<char> =
+        non_blank.iter().flat_map(|c| c.to_lowercase()).collect();
     if distinct.len() < 5 {
         return Some("too repetitive: use at least 5 different characters".into());
     }
@@ -461,14 +655,26 @@ pub fn password_problem(password: &str, username: &str) -> Option<String> {
 /// Validate and store a new account.
 pub async fn create_user(state: &AppState, admin_id: i64, u: &NewUser) -> Result<i64, AppError> {
     let mut errors = Vec::new();
-    let name_ok = (3..=64).contains(&u.username.len()) && u.username.chars().all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
+    let name_ok = (3..=64).contains(&u.username.len())
+        && u.username
+            .chars()
+            .all(|c| c.is_ascii_alphanumeric() || "._-".contains(c));
     if !name_ok {
-        errors.push(FieldError::new("username", "3–64 letters, digits, '.', '_' or '-'"));
+        errors.push(FieldError::new(
+            "username",
+            "3–64 letters, digits, '.', '_' or '-'",
+        ));
     }
     if let Some(problem) = password_problem(&u.password, &u.username) {
         errors.push(FieldError::new("password", problem));
     }
-    let time_zone = u.time_zone.as_deref().map(str::trim).filter(|t| !t.is_empty()).unwrap_or("UTC").to_string();
+    let time_zone = u
+        .time_zone
+        .as_deref()
+        .map(str::trim)
+        .filter(|t| !t.is_empty())
+        .unwrap_or("UTC")
+        .to_string();
     if !records::valid_time_zone(&time_zone) {
         errors.push(FieldError::new("time_zone", format!("{time_zone:?} is not an IANA time zone name (e.g. Europe/Amsterdam, Australia/Sydney)")));
     }
@@ -476,7 +682,12 @@ pub async fn create_user(state: &AppState, admin_id: i64, u: &NewUser) -> Result
         errors.push(FieldError::new("display_name", "1–200 characters"));
     }
     if let Some(b) = &u.birth_date {
-        records::past_date("birth_date", b, records::today_in(u.time_zone.as_deref().unwrap_or("UTC")), &mut errors);
+        records::past_date(
+            "birth_date",
+            b,
+            records::today_in(u.time_zone.as_deref().unwrap_or("UTC")),
+            &mut errors,
+        );
     }
     if let Some(s) = &u.sex {
         if s != "male" && s != "female" {
@@ -486,11 +697,17 @@ pub async fn create_user(state: &AppState, admin_id: i64, u: &NewUser) -> Result
     if let Some(w) = u.weight_kg {
         // Same plausibility bound as vigil-clinic's case check (0–700 kg).
         if !(w.is_finite() && w > 0.0 && w < 700.0) {
-            errors.push(FieldError::new("weight_kg", format!("{w} is not a body weight in kg")));
+            errors.push(FieldError::new(
+                "weight_kg",
+                format!("{w} is not a body weight in kg"),
+            ));
         }
     }
     // Usernames are unique regardless of case ("Alice" and "alice" are one user); stored as typed.
-    let exists = sqlx::query("SELECT 1 FROM users WHERE LOWER(username) = LOWER($1)").bind(&u.username).fetch_optional(&state.db.pool).await?;
+    let exists = sqlx::query("SELECT 1 FROM users WHERE LOWER(username) = LOWER($1)")
+        .bind(&u.username)
+        .fetch_optional(&state.db.pool)
+        .await?;
     if exists.is_some() {
         errors.push(FieldError::new("username", "already taken"));
     }
@@ -498,7 +715,9 @@ pub async fn create_user(state: &AppState, admin_id: i64, u: &NewUser) -> Result
         return Err(AppError::Validation(errors));
     }
     let password = u.password.clone();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|e| anyhow::anyhow!("{e}"))??;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO users (username, password_hash, role, display_name, birth_date, sex, weight_kg, created_at, time_zone) \
@@ -519,13 +738,27 @@ pub async fn create_user(state: &AppState, admin_id: i64, u: &NewUser) -> Result
     let after = json!({"id": id, "username": u.username, "role": u.role, "display_name": u.display_name, "birth_date": u.birth_date, "sex": u.sex,
                        "weight_kg": u.weight_kg, "time_zone": time_zone});
     let patient = (u.role == Role::Patient).then_some(id);
-    records::audit(&mut tx, Some(admin_id), "create_user", "user", Some(id), patient, None, Some(after)).await?;
+    records::audit(
+        &mut tx,
+        Some(admin_id),
+        "create_user",
+        "user",
+        Some(id),
+        patient,
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// `POST /api/users` (admin).
-pub async fn post_user(State(state): State<AppState>, Writer(user): Writer, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_user(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::require_role(&user, Role::Admin)?;
     let u: NewUser = parse_json(&body)?;
     Ok(created(create_user(&state, user.id, &u).await?))
@@ -544,44 +777,74 @@ pub struct NewAssignment {
 /// Store an assignment after checking both roles.
 pub async fn assign(state: &AppState, admin_id: i64, a: &NewAssignment) -> Result<(), AppError> {
     let role_of = |id: i64| async move {
-        let row = sqlx::query("SELECT role FROM users WHERE id = $1").bind(id).fetch_optional(&state.db.pool).await?;
+        let row = sqlx::query("SELECT role FROM users WHERE id = $1")
+            .bind(id)
+            .fetch_optional(&state.db.pool)
+            .await?;
         Ok::<_, AppError>(row.map(|r| r.try_get::<String, _>("role")).transpose()?)
     };
     let mut errors = Vec::new();
     if role_of(a.clinician_id).await?.as_deref() != Some("clinician") {
-        errors.push(FieldError::new("clinician_id", format!("{} is not a clinician", a.clinician_id)));
+        errors.push(FieldError::new(
+            "clinician_id",
+            format!("{} is not a clinician", a.clinician_id),
+        ));
     }
     if role_of(a.patient_id).await?.as_deref() != Some("patient") {
-        errors.push(FieldError::new("patient_id", format!("{} is not a patient", a.patient_id)));
+        errors.push(FieldError::new(
+            "patient_id",
+            format!("{} is not a patient", a.patient_id),
+        ));
     }
     if !errors.is_empty() {
         return Err(AppError::Validation(errors));
     }
     let mut tx = state.db.pool.begin().await?;
-    let existing = sqlx::query("SELECT 1 FROM assignments WHERE clinician_id = $1 AND patient_id = $2")
-        .bind(a.clinician_id)
-        .bind(a.patient_id)
-        .fetch_optional(&mut *tx)
-        .await?;
-    if existing.is_none() {
-        sqlx::query("INSERT INTO assignments (clinician_id, patient_id, created_at) VALUES ($1, $2, $3)")
+    let existing =
+        sqlx::query("SELECT 1 FROM assignments WHERE clinician_id = $1 AND patient_id = $2")
             .bind(a.clinician_id)
             .bind(a.patient_id)
-            .bind(crate::now_rfc3339())
-            .execute(&mut *tx)
+            .fetch_optional(&mut *tx)
             .await?;
-        records::audit(&mut tx, Some(admin_id), "assign", "assignment", None, Some(a.patient_id), None, Some(json!(a))).await?;
+    if existing.is_none() {
+        sqlx::query(
+            "INSERT INTO assignments (clinician_id, patient_id, created_at) VALUES ($1, $2, $3)",
+        )
+        .bind(a.clinician_id)
+        .bind(a.patient_id)
+        .bind(crate::now_rfc3339())
+        .execute(&mut *tx)
+        .await?;
+        records::audit(
+            &mut tx,
+            Some(admin_id),
+            "assign",
+            "assignment",
+            None,
+            Some(a.patient_id),
+            None,
+            Some(json!(a)),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(())
 }
 
 /// `POST /api/assignments` (admin).
-pub async fn post_assignment(State(state): State<AppState>, Writer(user): Writer, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_assignment(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::require_role(&user, Role::Admin)?;
     let a: NewAssignment = parse_json(&body)?;
     assign(&state, user.id, &a).await?;
-    Ok((StatusCode::CREATED, Json(json!({"clinician_id": a.clinician_id, "patient_id": a.patient_id}))).into_response())
+    Ok((
+        StatusCode::CREATED,
+        Json(json!({"clinician_id": a.clinician_id, "patient_id": a.patient_id})),
+    )
+        .into_response())
 }
 
 /// `GET /api/openapi.json` (public).
@@ -599,7 +862,11 @@ pub async fn healthz(State(state): State<AppState>) -> Result<&'static str, AppE
 
 /// Every account, for the admin (no clinical fields).
 pub async fn user_rows(state: &AppState) -> Result<Vec<serde_json::Value>, AppError> {
-    let rows = sqlx::query("SELECT id, username, role, display_name, time_zone, active FROM users ORDER BY id").fetch_all(&state.db.pool).await?;
+    let rows = sqlx::query(
+        "SELECT id, username, role, display_name, time_zone, active FROM users ORDER BY id",
+    )
+    .fetch_all(&state.db.pool)
+    .await?;
     rows.iter()
         .map(|r| {
             Ok(json!({"id": r.try_get::<i64, _>("id")?, "username": r.try_get::<String, _>("username")?, "role": r.try_get::<String, _>("role")?,
@@ -638,68 +905,155 @@ pub async fn unassign(state: &AppState, admin_id: i64, a: &NewAssignment) -> Res
         .await?
         .rows_affected();
     if done == 0 {
-        return Err(AppError::Validation(vec![FieldError::new("patient_id", format!("patient {} is not assigned to clinician {}", a.patient_id, a.clinician_id))]));
+        return Err(AppError::Validation(vec![FieldError::new(
+            "patient_id",
+            format!(
+                "patient {} is not assigned to clinician {}",
+                a.patient_id, a.clinician_id
+            ),
+        )]));
     }
-    records::audit(&mut tx, Some(admin_id), "unassign", "assignment", None, Some(a.patient_id), Some(json!(a)), None).await?;
+    records::audit(
+        &mut tx,
+        Some(admin_id),
+        "unassign",
+        "assignment",
+        None,
+        Some(a.patient_id),
+        Some(json!(a)),
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Deactivate or reactivate an account; deactivation ends its sessions. An admin cannot deactivate themself.
-pub async fn set_active(state: &AppState, admin_id: i64, user_id: i64, active: bool) -> Result<(), AppError> {
+pub async fn set_active(
+    state: &AppState,
+    admin_id: i64,
+    user_id: i64,
+    active: bool,
+) -> Result<(), AppError> {
     if user_id == admin_id && !active {
-        return Err(crate::error::invalid("active", "you cannot deactivate your own account"));
+        return Err(crate::error::invalid(
+            "active",
+            "you cannot deactivate your own account",
+        ));
     }
     let mut tx = state.db.pool.begin().await?;
-    let done = sqlx::query("UPDATE users SET active = $1 WHERE id = $2").bind(i64::from(active)).bind(user_id).execute(&mut *tx).await?.rows_affected();
+    let done = sqlx::query("UPDATE users SET active = $1 WHERE id = $2")
+        .bind(i64::from(active))
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected();
     if done == 0 {
         return Err(AppError::NotFound);
     }
     if !active {
-        sqlx::query("DELETE FROM sessions WHERE user_id = $1").bind(user_id).execute(&mut *tx).await?;
+        sqlx::query("DELETE FROM sessions WHERE user_id = $1")
+            .bind(user_id)
+            .execute(&mut *tx)
+            .await?;
     }
-    let action = if active { "reactivate_user" } else { "deactivate_user" };
-    records::audit(&mut tx, Some(admin_id), action, "user", Some(user_id), None, None, None).await?;
+    let action = if active {
+        "reactivate_user"
+    } else {
+        "deactivate_user"
+    };
+    records::audit(
+        &mut tx,
+        Some(admin_id),
+        action,
+        "user",
+        Some(user_id),
+        None,
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Set a new password (admin reset or the user's own change); ends the account's other sessions.
-pub async fn set_password(state: &AppState, actor_id: i64, user_id: i64, password: &str, field: &str, keep_session: Option<&str>) -> Result<(), AppError> {
-    let row = sqlx::query("SELECT username FROM users WHERE id = $1").bind(user_id).fetch_optional(&state.db.pool).await?.ok_or(AppError::NotFound)?;
+pub async fn set_password(
+    state: &AppState,
+    actor_id: i64,
+    user_id: i64,
+    password: &str,
+    field: &str,
+    keep_session: Option<&str>,
+) -> Result<(), AppError> {
+    let row = sqlx::query("SELECT username FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&state.db.pool)
+        .await?
+        .ok_or(AppError::NotFound)?;
     let username: String = row.try_get("username")?;
     if let Some(problem) = password_problem(password, &username) {
         return Err(crate::error::invalid(field, problem));
     }
     let password = password.to_string();
-    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password)).await.map_err(|e| anyhow::anyhow!("{e}"))??;
+    let hash = tokio::task::spawn_blocking(move || auth::hash_password(&password))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))??;
     let mut tx = state.db.pool.begin().await?;
-    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2").bind(hash).bind(user_id).execute(&mut *tx).await?;
+    sqlx::query("UPDATE users SET password_hash = $1 WHERE id = $2")
+        .bind(hash)
+        .bind(user_id)
+        .execute(&mut *tx)
+        .await?;
     sqlx::query("DELETE FROM sessions WHERE user_id = $1 AND token <> $2")
         .bind(user_id)
         .bind(keep_session.map(auth::token_digest).unwrap_or_default())
         .execute(&mut *tx)
         .await?;
-    let action = if actor_id == user_id { "change_password" } else { "reset_password" };
-    records::audit(&mut tx, Some(actor_id), action, "user", Some(user_id), None, None, None).await?;
+    let action = if actor_id == user_id {
+        "change_password"
+    } else {
+        "reset_password"
+    };
+    records::audit(
+        &mut tx,
+        Some(actor_id),
+        action,
+        "user",
+        Some(user_id),
+        None,
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// `GET /api/users` (admin): accounts without clinical fields.
-pub async fn get_users(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn get_users(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, AppError> {
     auth::require_role(&user, Role::Admin)?;
     Ok(Json(json!({"users": user_rows(&state).await?})))
 }
 
 /// `GET /api/assignments` (admin).
-pub async fn get_assignments(State(state): State<AppState>, user: CurrentUser) -> Result<Json<serde_json::Value>, AppError> {
+pub async fn get_assignments(
+    State(state): State<AppState>,
+    user: CurrentUser,
+) -> Result<Json<serde_json::Value>, AppError> {
     auth::require_role(&user, Role::Admin)?;
     Ok(Json(json!({"assignments": assignment_rows(&state).await?})))
 }
 
 /// `POST /api/assignments/remove` (admin).
-pub async fn post_unassign(State(state): State<AppState>, Writer(user): Writer, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_unassign(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::require_role(&user, Role::Admin)?;
     let a: NewAssignment = parse_json(&body)?;
     unassign(&state, user.id, &a).await?;
@@ -713,7 +1067,12 @@ struct ActiveBody {
 }
 
 /// `POST /api/users/{id}/active` (admin): `{"active": false}` deactivates.
-pub async fn post_user_active(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_user_active(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::require_role(&user, Role::Admin)?;
     let b: ActiveBody = parse_json(&body)?;
     set_active(&state, user.id, id, b.active).await?;
@@ -727,7 +1086,12 @@ struct PasswordBody {
 }
 
 /// `POST /api/users/{id}/password` (admin): reset a password.
-pub async fn post_user_password(State(state): State<AppState>, Writer(user): Writer, Path(id): Path<i64>, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_user_password(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, AppError> {
     auth::require_role(&user, Role::Admin)?;
     let b: PasswordBody = parse_json(&body)?;
     set_password(&state, user.id, id, &b.password, "password", None).await?;
@@ -742,19 +1106,44 @@ struct ChangePasswordBody {
 }
 
 /// Check the current password, then set the new one (the caller's own account).
-pub async fn change_own_password(state: &AppState, user: &CurrentUser, current: &str, new: &str) -> Result<(), AppError> {
-    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1").bind(user.id).fetch_one(&state.db.pool).await?;
+pub async fn change_own_password(
+    state: &AppState,
+    user: &CurrentUser,
+    current: &str,
+    new: &str,
+) -> Result<(), AppError> {
+    let row = sqlx::query("SELECT password_hash FROM users WHERE id = $1")
+        .bind(user.id)
+        .fetch_one(&state.db.pool)
+        .await?;
     let hash: String = row.try_get("password_hash")?;
     let current = current.to_string();
-    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &current)).await.map_err(|e| anyhow::anyhow!("{e}"))?;
+    let ok = tokio::task::spawn_blocking(move || auth::verify_password(&hash, &current))
+        .await
+        .map_err(|e| anyhow::anyhow!("{e}"))?;
     if !ok {
-        return Err(crate::error::invalid("current_password", "this is not your current password"));
+        return Err(crate::error::invalid(
+            "current_password",
+            "this is not your current password",
+        ));
     }
-    set_password(state, user.id, user.id, new, "new_password", Some(&user.token)).await
+    set_password(
+        state,
+        user.id,
+        user.id,
+        new,
+        "new_password",
+        Some(&user.token),
+    )
+    .await
 }
 
 /// `POST /api/me/password`: change one's own password.
-pub async fn post_my_password(State(state): State<AppState>, Writer(user): Writer, body: Bytes) -> Result<Response, AppError> {
+pub async fn post_my_password(
+    State(state): State<AppState>,
+    Writer(user): Writer,
+    body: Bytes,
+) -> Result<Response, AppError> {
     let b: ChangePasswordBody = parse_json(&body)?;
     change_own_password(&state, &user, &b.current_password, &b.new_password).await?;
     Ok(StatusCode::NO_CONTENT.into_response())

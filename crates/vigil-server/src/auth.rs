@@ -95,7 +95,9 @@ pub fn hash_password(password: &str) -> anyhow::Result<String> {
 /// Whether `password` matches the stored PHC hash.
 pub fn verify_password(hash: &str, password: &str) -> bool {
     match PasswordHash::new(hash) {
-        Ok(parsed) => Argon2::default().verify_password(password.as_bytes(), &parsed).is_ok(),
+        Ok(parsed) => Argon2::default()
+            .verify_password(password.as_bytes(), &parsed)
+            .is_ok(),
         Err(_) => false,
     }
 }
@@ -111,12 +113,19 @@ pub fn random_token() -> String {
 /// database does not hold live session cookies.
 pub fn token_digest(token: &str) -> String {
     use sha2::{Digest, Sha256};
-    Sha256::digest(token.as_bytes()).iter().map(|b| format!("{b:02x}")).collect()
+    Sha256::digest(token.as_bytes())
+        .iter()
+        .map(|b| format!("{b:02x}"))
+        .collect()
 }
 
 /// Compare two tokens in time independent of where they differ.
 pub fn tokens_equal(a: &str, b: &str) -> bool {
-    a.len() == b.len() && a.bytes().zip(b.bytes()).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
 }
 
 /// The value of cookie `name` in the request headers.
@@ -138,8 +147,13 @@ pub fn set_cookie(name: &str, value: &str, max_age: i64, secure: bool) -> String
 }
 
 /// Look up the session of a request.
-pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Option<CurrentUser>, AppError> {
-    let Some(token) = cookie(headers, SESSION_COOKIE) else { return Ok(None) };
+pub async fn session_user(
+    state: &AppState,
+    headers: &HeaderMap,
+) -> Result<Option<CurrentUser>, AppError> {
+    let Some(token) = cookie(headers, SESSION_COOKIE) else {
+        return Ok(None);
+    };
     let row = sqlx::query(
         "SELECT u.id, u.username, u.display_name, u.role, s.csrf, s.expires_unix FROM sessions s \
          JOIN users u ON u.id = s.user_id WHERE s.token = $1 AND u.active = 1",
@@ -156,7 +170,8 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
         id: row.try_get("id")?,
         username: row.try_get("username")?,
         display_name: row.try_get("display_name")?,
-        role: Role::parse(&role).ok_or_else(|| anyhow::anyhow!("unknown role {role:?} in users"))?,
+        role: Role::parse(&role)
+            .ok_or_else(|| anyhow::anyhow!("unknown role {role:?} in users"))?,
         csrf: row.try_get("csrf")?,
         token,
     }))
@@ -165,8 +180,13 @@ pub async fn session_user(state: &AppState, headers: &HeaderMap) -> Result<Optio
 impl FromRequestParts<AppState> for CurrentUser {
     type Rejection = AppError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
-        session_user(state, &parts.headers).await?.ok_or(AppError::Unauthenticated)
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
+        session_user(state, &parts.headers)
+            .await?
+            .ok_or(AppError::Unauthenticated)
     }
 }
 
@@ -176,12 +196,19 @@ pub struct PageUser(pub CurrentUser);
 impl FromRequestParts<AppState> for PageUser {
     type Rejection = crate::error::PageError;
 
-    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Self::Rejection> {
+    async fn from_request_parts(
+        parts: &mut Parts,
+        state: &AppState,
+    ) -> Result<Self, Self::Rejection> {
         match session_user(state, &parts.headers).await? {
             Some(user) => Ok(PageUser(user)),
             // A GET of a page returns there after the login (deep link); a form post goes to the home page.
             None if parts.method == axum::http::Method::GET => {
-                let next = parts.uri.path_and_query().map(|p| p.as_str().to_string()).unwrap_or_else(|| "/".into());
+                let next = parts
+                    .uri
+                    .path_and_query()
+                    .map(|p| p.as_str().to_string())
+                    .unwrap_or_else(|| "/".into());
                 Err(AppError::LoginRequired(next).into())
             }
             None => Err(AppError::Unauthenticated.into()),
@@ -200,7 +227,10 @@ pub fn client_ip(parts_extensions: &axum::http::Extensions) -> String {
 /// Whether `next` is a path on this site to return to after login (not `//host` or `/\\host`, which
 /// browsers read as another site).
 pub fn safe_next(next: &str) -> bool {
-    next.starts_with('/') && !next.starts_with("//") && !next.starts_with("/\\") && !next.chars().any(|c| c.is_control())
+    next.starts_with('/')
+        && !next.starts_with("//")
+        && !next.starts_with("/\\")
+        && !next.chars().any(|c| c.is_control())
 }
 
 /// Require the CSRF token of the session.
@@ -232,7 +262,9 @@ impl Throttle {
     /// Record a failure.
     pub fn fail(&self, username: &str, ip: &str) {
         let mut map = self.failures.lock().unwrap_or_else(|p| p.into_inner());
-        map.entry((username.to_lowercase(), ip.to_string())).or_default().push(Instant::now());
+        map.entry((username.to_lowercase(), ip.to_string()))
+            .or_default()
+            .push(Instant::now());
     }
     /// Forget failures after a successful login.
     pub fn clear(&self, username: &str, ip: &str) {
@@ -242,7 +274,12 @@ impl Throttle {
 }
 
 /// Check a login and open a session; returns the user and the session token.
-pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -> Result<(CurrentUser, String), AppError> {
+pub async fn login(
+    state: &AppState,
+    username: &str,
+    password: &str,
+    ip: &str,
+) -> Result<(CurrentUser, String), AppError> {
     if state.throttle.is_blocked(username, ip) {
         return Err(AppError::Throttled);
     }
@@ -269,7 +306,10 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
     };
     state.throttle.clear(username, ip);
     // Expired sessions are useless; drop them here rather than in a background task.
-    sqlx::query("DELETE FROM sessions WHERE expires_unix < $1").bind(crate::now_unix()).execute(&state.db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE expires_unix < $1")
+        .bind(crate::now_unix())
+        .execute(&state.db.pool)
+        .await?;
     let token = random_token();
     let csrf = random_token();
     let user_id: i64 = row.try_get("id")?;
@@ -295,7 +335,10 @@ pub async fn login(state: &AppState, username: &str, password: &str, ip: &str) -
 
 /// End a session.
 pub async fn logout(state: &AppState, user: &CurrentUser) -> Result<(), AppError> {
-    sqlx::query("DELETE FROM sessions WHERE token = $1").bind(token_digest(&user.token)).execute(&state.db.pool).await?;
+    sqlx::query("DELETE FROM sessions WHERE token = $1")
+        .bind(token_digest(&user.token))
+        .execute(&state.db.pool)
+        .await?;
     Ok(())
 }
 
@@ -309,7 +352,11 @@ pub enum Access {
 }
 
 /// Check that `user` may see patient `patient_id`: 404 outside their scope, 403 for admins.
-pub async fn patient_access(state: &AppState, user: &CurrentUser, patient_id: i64) -> Result<Access, AppError> {
+pub async fn patient_access(
+    state: &AppState,
+    user: &CurrentUser,
+    patient_id: i64,
+) -> Result<Access, AppError> {
     match user.role {
         Role::Admin => Err(AppError::Forbidden),
         Role::Patient if user.id == patient_id => Ok(Access::Own),
@@ -323,13 +370,19 @@ pub async fn patient_access(state: &AppState, user: &CurrentUser, patient_id: i6
             .bind(patient_id)
             .fetch_optional(&state.db.pool)
             .await?;
-            found.map(|_| Access::AssignedClinician).ok_or(AppError::NotFound)
+            found
+                .map(|_| Access::AssignedClinician)
+                .ok_or(AppError::NotFound)
         }
     }
 }
 
 /// Check that `user` is a clinician assigned to patient `patient_id` (clinician-only actions).
-pub async fn clinician_access(state: &AppState, user: &CurrentUser, patient_id: i64) -> Result<(), AppError> {
+pub async fn clinician_access(
+    state: &AppState,
+    user: &CurrentUser,
+    patient_id: i64,
+) -> Result<(), AppError> {
     if user.role != Role::Clinician {
         return Err(AppError::Forbidden);
     }
@@ -395,15 +448,24 @@ mod tests {
     #[test]
     fn session_tokens_are_stored_as_sha256() {
         // SHA-256("abc") from FIPS 180-2, appendix B.1.
-        assert_eq!(token_digest("abc"), "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad");
+        assert_eq!(
+            token_digest("abc"),
+            "ba7816bf8f01cfea414140de5dae2223b00361a396177a9cb410ff61f20015ad"
+        );
     }
 
     #[test]
     fn cookies_are_found_among_several() {
         let mut h = HeaderMap::new();
-        h.insert(axum::http::header::COOKIE, "a=1; vigil_session=abc; b=2".parse().unwrap());
+        h.insert(
+            axum::http::header::COOKIE,
+            "a=1; vigil_session=abc; b=2".parse().unwrap(),
+        );
         assert_eq!(cookie(&h, SESSION_COOKIE).as_deref(), Some("abc"));
         assert_eq!(cookie(&h, "c"), None);
-        assert_eq!(set_cookie("k", "v", 10, true), "k=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=10; Secure");
+        assert_eq!(
+            set_cookie("k", "v", 10, true),
+            "k=v; Path=/; HttpOnly; SameSite=Strict; Max-Age=10; Secure"
+        );
     }
 }

@@ -7,12 +7,15 @@ use serde::{Deserialize, Serialize};
 use serde_json::json;
 use sqlx::Row;
 use vigil_clinic::case::{
-    ActionTaken, BodySite, Condition, Dechallenge, DechallengeAction, Drug, Rechallenge, DrugRole, Feature, HistoryItem, IntervalUnit, Outcome, Patient,
-    Qualification, Reaction, Regimen as ClinicRegimen, ReportType, Reporter, Seriousness, Sex,
+    ActionTaken, BodySite, Condition, Dechallenge, DechallengeAction, Drug, DrugRole, Feature,
+    HistoryItem, IntervalUnit, Outcome, Patient, Qualification, Reaction, Rechallenge,
+    Regimen as ClinicRegimen, ReportType, Reporter, Seriousness, Sex,
 };
 use vigil_clinic::causality::{CausalityAnswers, StatedAssessment};
 use vigil_clinic::e2b::export::{to_xml, ExportOptions};
-use vigil_clinic::scores::{easi::EasiInput, poem::PoemInput, pp_nrs::PpNrsInput, scorad::ScoradInput, ScoreInputs};
+use vigil_clinic::scores::{
+    easi::EasiInput, poem::PoemInput, pp_nrs::PpNrsInput, scorad::ScoradInput, ScoreInputs,
+};
 use vigil_clinic::{Case, CaseAssessment, PartialDate};
 
 use crate::error::{AppError, FieldError};
@@ -56,7 +59,14 @@ pub struct AssessmentInput {
 }
 
 /// WHO-UMC causality categories (clinical.md §1.2 [VERIFIED]), as the clinician may state one.
-pub const WHO_UMC_CATEGORIES: [&str; 6] = ["certain", "probable", "possible", "unlikely", "conditional", "unassessable"];
+pub const WHO_UMC_CATEGORIES: [&str; 6] = [
+    "certain",
+    "probable",
+    "possible",
+    "unlikely",
+    "conditional",
+    "unassessable",
+];
 
 /// A stored assessment: one version (every save is a new version; the latest is current).
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -80,13 +90,24 @@ pub struct StoredAssessment {
 }
 
 /// Validate an assessment with vigil-clinic's score rules; returns the EASI and SCORAD totals.
-pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>, today: NaiveDate) -> Result<(Option<f64>, Option<f64>), Vec<FieldError>> {
+pub fn validate_assessment(
+    input: &AssessmentInput,
+    age_years: Option<f64>,
+    today: NaiveDate,
+) -> Result<(Option<f64>, Option<f64>), Vec<FieldError>> {
     let mut errors = Vec::new();
-    let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
+    let scores = ScoreInputs {
+        easi: input.easi.clone(),
+        scorad: input.scorad.clone(),
+        ..Default::default()
+    };
     let mut totals = (None, None);
     match scores.compute(age_years) {
         Ok(r) => totals = (r.easi.map(|e| e.total), r.scorad.and_then(|s| s.scorad)),
-        Err(e) => errors.push(FieldError::new(format!("{}.{}", e.instrument.to_lowercase(), e.field), e.message)),
+        Err(e) => errors.push(FieldError::new(
+            format!("{}.{}", e.instrument.to_lowercase(), e.field),
+            e.message,
+        )),
     }
     if let Some(o) = &input.outcome {
         if serde_json::from_value::<Outcome>(json!(o)).is_err() {
@@ -95,18 +116,30 @@ pub fn validate_assessment(input: &AssessmentInput, age_years: Option<f64>, toda
     }
     if let Some(date) = input.dechallenge.as_ref().and_then(|d| d.date.as_ref()) {
         if date.exact().is_some_and(|d| d > today) {
-            errors.push(FieldError::new("dechallenge.date", format!("{} is in the future", date.to_hl7())));
+            errors.push(FieldError::new(
+                "dechallenge.date",
+                format!("{} is in the future", date.to_hl7()),
+            ));
         }
     }
     if let Some(c) = &input.clinician_causality {
         if !WHO_UMC_CATEGORIES.contains(&c.as_str()) {
-            errors.push(FieldError::new("clinician_causality", format!("{c:?} is not a WHO-UMC category ({})", WHO_UMC_CATEGORIES.join(", "))));
+            errors.push(FieldError::new(
+                "clinician_causality",
+                format!(
+                    "{c:?} is not a WHO-UMC category ({})",
+                    WHO_UMC_CATEGORIES.join(", ")
+                ),
+            ));
         }
     }
     if let Some(causes) = &input.alternative_causes {
         for (i, c) in causes.iter().enumerate() {
             if c.trim().is_empty() || c.chars().count() > 500 {
-                errors.push(FieldError::new(format!("alternative_causes[{i}]"), "must be 1–500 characters"));
+                errors.push(FieldError::new(
+                    format!("alternative_causes[{i}]"),
+                    "must be 1–500 characters",
+                ));
             }
         }
     }
@@ -127,7 +160,10 @@ pub fn age_on(birth: NaiveDate, on: NaiveDate) -> f64 {
 }
 
 /// Every version of a reaction's assessment, newest first.
-pub async fn assessment_history(state: &AppState, reaction_id: i64) -> Result<Vec<StoredAssessment>, AppError> {
+pub async fn assessment_history(
+    state: &AppState,
+    reaction_id: i64,
+) -> Result<Vec<StoredAssessment>, AppError> {
     let rows = sqlx::query(
         "SELECT a.*, u.display_name AS clinician_name FROM assessments a JOIN users u ON u.id = a.clinician_id \
          WHERE a.reaction_id = $1 ORDER BY a.id",
@@ -144,15 +180,25 @@ pub async fn assessment_history(state: &AppState, reaction_id: i64) -> Result<Ve
 }
 
 /// The latest assessment of a reaction.
-pub async fn latest_assessment(state: &AppState, reaction_id: i64) -> Result<Option<StoredAssessment>, AppError> {
-    Ok(assessment_history(state, reaction_id).await?.into_iter().next())
+pub async fn latest_assessment(
+    state: &AppState,
+    reaction_id: i64,
+) -> Result<Option<StoredAssessment>, AppError> {
+    Ok(assessment_history(state, reaction_id)
+        .await?
+        .into_iter()
+        .next())
 }
 
 fn assessment_from_row(r: &sqlx::any::AnyRow, version: i64) -> Result<StoredAssessment, AppError> {
-    let scores: ScoreInputs = serde_json::from_str(&r.try_get::<String, _>("scores_json")?).map_err(anyhow::Error::from)?;
-    let causality: CausalityAnswers = serde_json::from_str(&r.try_get::<String, _>("causality_json")?).map_err(anyhow::Error::from)?;
+    let scores: ScoreInputs = serde_json::from_str(&r.try_get::<String, _>("scores_json")?)
+        .map_err(anyhow::Error::from)?;
+    let causality: CausalityAnswers =
+        serde_json::from_str(&r.try_get::<String, _>("causality_json")?)
+            .map_err(anyhow::Error::from)?;
     let alternative_causes: Option<Vec<String>> =
-        serde_json::from_str(&r.try_get::<String, _>("alternative_causes")?).map_err(anyhow::Error::from)?;
+        serde_json::from_str(&r.try_get::<String, _>("alternative_causes")?)
+            .map_err(anyhow::Error::from)?;
     Ok(StoredAssessment {
         id: r.try_get("id")?,
         version,
@@ -164,9 +210,12 @@ fn assessment_from_row(r: &sqlx::any::AnyRow, version: i64) -> Result<StoredAsse
             causality,
             alternative_causes,
             outcome: Some(r.try_get("outcome")?),
-            dechallenge: serde_json::from_str(&r.try_get::<String, _>("dechallenge_json")?).map_err(anyhow::Error::from)?,
-            rechallenge: serde_json::from_str(&r.try_get::<String, _>("rechallenge_json")?).map_err(anyhow::Error::from)?,
-            seriousness: serde_json::from_str(&r.try_get::<String, _>("seriousness_json")?).map_err(anyhow::Error::from)?,
+            dechallenge: serde_json::from_str(&r.try_get::<String, _>("dechallenge_json")?)
+                .map_err(anyhow::Error::from)?,
+            rechallenge: serde_json::from_str(&r.try_get::<String, _>("rechallenge_json")?)
+                .map_err(anyhow::Error::from)?,
+            seriousness: serde_json::from_str(&r.try_get::<String, _>("seriousness_json")?)
+                .map_err(anyhow::Error::from)?,
             clinician_causality: r.try_get("clinician_causality")?,
         },
         easi: r.try_get("easi")?,
@@ -185,7 +234,11 @@ pub async fn insert_assessment(
 ) -> Result<i64, AppError> {
     let reaction_id = reaction.id;
     let before = latest_assessment(state, reaction_id).await?;
-    let scores = ScoreInputs { easi: input.easi.clone(), scorad: input.scorad.clone(), ..Default::default() };
+    let scores = ScoreInputs {
+        easi: input.easi.clone(),
+        scorad: input.scorad.clone(),
+        ..Default::default()
+    };
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO assessments (reaction_id, clinician_id, scores_json, easi, scorad, causality_json, alternative_causes, outcome, \
@@ -265,8 +318,12 @@ pub fn dosing_history(
     }
     let mut regimens = Vec::new();
     let mut starts: Vec<NaiveDate> = effective.iter().map(|(s, _)| *s).collect();
-    if let (Some(&(first_day, first_mg)), Some(&(start0, reg0))) = (doses.first(), effective.first()) {
-        if first_mg > reg0.dose_mg && first_day <= start0 + chrono::Duration::days(reg0.interval_days) {
+    if let (Some(&(first_day, first_mg)), Some(&(start0, reg0))) =
+        (doses.first(), effective.first())
+    {
+        if first_mg > reg0.dose_mg
+            && first_day <= start0 + chrono::Duration::days(reg0.interval_days)
+        {
             regimens.push(ClinicRegimen {
                 dose: first_mg,
                 unit: "mg".into(),
@@ -280,7 +337,9 @@ pub fn dosing_history(
         }
     }
     for (k, (_, r)) in effective.iter().enumerate() {
-        let end = effective.get(k + 1).map(|(next, _)| *next - chrono::Duration::days(1));
+        let end = effective
+            .get(k + 1)
+            .map(|(next, _)| *next - chrono::Duration::days(1));
         regimens.push(ClinicRegimen {
             dose: r.dose_mg,
             unit: "mg".into(),
@@ -291,15 +350,26 @@ pub fn dosing_history(
             route: Some("subcutaneous".into()),
         });
     }
-    let at_onset = effective.iter().rev().find(|(s, _)| *s <= onset).map(|(_, r)| *r);
+    let at_onset = effective
+        .iter()
+        .rev()
+        .find(|(s, _)| *s <= onset)
+        .map(|(_, r)| *r);
     let later = effective.iter().find(|(s, _)| *s > onset).map(|(_, r)| *r);
     let action_taken = match dechallenge.map(|d| d.action) {
-        Some(DechallengeAction::Withdrawn | DechallengeAction::Interrupted) => Some(ActionTaken::Withdrawn),
-        Some(DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced) => Some(ActionTaken::DoseReduced),
+        Some(DechallengeAction::Withdrawn | DechallengeAction::Interrupted) => {
+            Some(ActionTaken::Withdrawn)
+        }
+        Some(DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced) => {
+            Some(ActionTaken::DoseReduced)
+        }
         None => match (at_onset, later) {
             (Some(a), Some(b)) => {
                 // Compare mg per day: a longer interval at the same dose is a reduction.
-                let (before, after) = (a.dose_mg / a.interval_days as f64, b.dose_mg / b.interval_days as f64);
+                let (before, after) = (
+                    a.dose_mg / a.interval_days as f64,
+                    b.dose_mg / b.interval_days as f64,
+                );
                 Some(if after < before {
                     ActionTaken::DoseReduced
                 } else if after > before {
@@ -311,15 +381,23 @@ pub fn dosing_history(
             _ => None,
         },
     };
-    Ok(Dosing { regimens, action_taken })
+    Ok(Dosing {
+        regimens,
+        action_taken,
+    })
 }
 
 fn initials(name: &str) -> String {
-    name.split_whitespace().filter_map(|w| w.chars().find(|c| c.is_alphanumeric())).flat_map(char::to_uppercase).take(4).collect()
+    name.split_whitespace()
+        .filter_map(|w| w.chars().find(|c| c.is_alphanumeric()))
+        .flat_map(char::to_uppercase)
+        .take(4)
+        .collect()
 }
 
 fn parse_date(field: &str, s: &str) -> Result<NaiveDate, AppError> {
-    NaiveDate::parse_from_str(s, "%Y-%m-%d").map_err(|e| anyhow::anyhow!("stored {field} {s:?}: {e}").into())
+    NaiveDate::parse_from_str(s, "%Y-%m-%d")
+        .map_err(|e| anyhow::anyhow!("stored {field} {s:?}: {e}").into())
 }
 
 /// The ICSR case identifier of a reaction (C.1.1).
@@ -331,12 +409,20 @@ pub fn case_id(reaction_id: i64) -> String {
 pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<Case, AppError> {
     let record = records::load_record(state, reaction.patient_id).await?;
     let assessment = latest_assessment(state, reaction.id).await?;
-    let regimen = record
-        .regimen
-        .as_ref()
-        .ok_or_else(|| crate::error::invalid("regimen", "the patient has no regimen: an ICSR needs the suspect drug"))?;
+    let regimen = record.regimen.as_ref().ok_or_else(|| {
+        crate::error::invalid(
+            "regimen",
+            "the patient has no regimen: an ICSR needs the suspect drug",
+        )
+    })?;
     let onset = parse_date("onset_date", &reaction.onset_date)?;
-    let age_years = record.patient.birth_date.as_deref().map(|b| parse_date("birth_date", b)).transpose()?.map(|b| age_on(b, onset));
+    let age_years = record
+        .patient
+        .birth_date
+        .as_deref()
+        .map(|b| parse_date("birth_date", b))
+        .transpose()?
+        .map(|b| age_on(b, onset));
     let input = assessment.map(|a| a.input).unwrap_or_default();
     let history = records::regimen_history(state, reaction.patient_id).await?;
     let doses: Vec<(NaiveDate, f64)> = record
@@ -355,28 +441,65 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         "no" => Some(false),
         _ => None,
     };
-    let sites: Vec<BodySite> = reaction.sites.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
-    let features: Vec<Feature> = reaction.features.iter().filter_map(|s| serde_json::from_value(json!(s)).ok()).collect();
-    let outcome: Outcome = input.outcome.as_deref().and_then(|o| serde_json::from_value(json!(o)).ok()).unwrap_or_default();
+    let sites: Vec<BodySite> = reaction
+        .sites
+        .iter()
+        .filter_map(|s| serde_json::from_value(json!(s)).ok())
+        .collect();
+    let features: Vec<Feature> = reaction
+        .features
+        .iter()
+        .filter_map(|s| serde_json::from_value(json!(s)).ok())
+        .collect();
+    let outcome: Outcome = input
+        .outcome
+        .as_deref()
+        .and_then(|o| serde_json::from_value(json!(o)).ok())
+        .unwrap_or_default();
     let term: String = reaction.description.chars().take(250).collect();
     let latest = record.scores.last();
     let scores = ScoreInputs {
         easi: input.easi.clone(),
         scorad: input.scorad.clone(),
-        poem: latest.and_then(|s| records::poem_score(&s.poem_days).ok()).map(|(items, _)| PoemInput { item_scores: Some(items), days: None }),
+        poem: latest
+            .and_then(|s| records::poem_score(&s.poem_days).ok())
+            .map(|(items, _)| PoemInput {
+                item_scores: Some(items),
+                days: None,
+            }),
         viga: None,
-        pp_nrs: latest.map(|s| PpNrsInput { score: s.pp_nrs, baseline: record.scores.first().map(|f| f.pp_nrs).filter(|_| record.scores.len() > 1) }),
+        pp_nrs: latest.map(|s| PpNrsInput {
+            score: s.pp_nrs,
+            baseline: record
+                .scores
+                .first()
+                .map(|f| f.pp_nrs)
+                .filter(|_| record.scores.len() > 1),
+        }),
     };
-    let has_scores = scores.easi.is_some() || scores.scorad.is_some() || scores.poem.is_some() || scores.pp_nrs.is_some();
+    let has_scores = scores.easi.is_some()
+        || scores.scorad.is_some()
+        || scores.poem.is_some()
+        || scores.pp_nrs.is_some();
     let mut history = Vec::new();
     if regimen.indication.to_lowercase().contains("atopic") {
-        history.push(HistoryItem { condition: Condition::AtopicDermatitis, text: Some(regimen.indication.clone()), ongoing: Some(true) });
+        history.push(HistoryItem {
+            condition: Condition::AtopicDermatitis,
+            text: Some(regimen.indication.clone()),
+            ongoing: Some(true),
+        });
     }
     let case = Case {
         id: case_id(reaction.id),
         report_type: ReportType::Spontaneous,
-        received: Some(PartialDate::from_naive(parse_date("created_at", &reaction.created_at[..10])?)),
-        reporter: Reporter { qualification: Some(Qualification::Physician), country: None },
+        received: Some(PartialDate::from_naive(parse_date(
+            "created_at",
+            &reaction.created_at[..10],
+        )?)),
+        reporter: Reporter {
+            qualification: Some(Qualification::Physician),
+            country: None,
+        },
         patient: Patient {
             initials: Some(initials(&record.patient.display_name)).filter(|s| !s.is_empty()),
             sex: record.patient.sex.as_deref().and_then(|s| match s {
@@ -445,20 +568,31 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         }],
         tests: Vec::new(),
         scores: has_scores.then_some(scores),
-        narrative: Some(format!("Reported by the patient through vigil serve on {}: {}", &reaction.created_at[..10], reaction.description)),
+        narrative: Some(format!(
+            "Reported by the patient through vigil serve on {}: {}",
+            &reaction.created_at[..10],
+            reaction.description
+        )),
     };
     case.validate(&case.id).map_err(|e| match e {
-        vigil_clinic::ClinicError::Invalid { field, message, .. } => crate::error::invalid(field, message),
+        vigil_clinic::ClinicError::Invalid { field, message, .. } => {
+            crate::error::invalid(field, message)
+        }
         other => AppError::Internal(other.into()),
     })?;
     Ok(case)
 }
 
 /// The clinic module's assessment of a reaction.
-pub async fn assess_reaction(state: &AppState, reaction: &ReactionReport) -> Result<(Case, CaseAssessment), AppError> {
+pub async fn assess_reaction(
+    state: &AppState,
+    reaction: &ReactionReport,
+) -> Result<(Case, CaseAssessment), AppError> {
     let case = build_case(state, reaction).await?;
     let assessment = vigil_clinic::assess(&case).map_err(|e| match e {
-        vigil_clinic::ClinicError::Invalid { field, message, .. } => crate::error::invalid(field, message),
+        vigil_clinic::ClinicError::Invalid { field, message, .. } => {
+            crate::error::invalid(field, message)
+        }
         other => AppError::Internal(other.into()),
     })?;
     Ok((case, assessment))
@@ -496,23 +630,33 @@ pub fn unconfirmed_gaps(assessment: Option<&StoredAssessment>) -> Vec<&'static s
 /// Each export is a new version of the reaction's ICSR: C.1.1 stays the case id, the message id (N.2.r.1)
 /// is `case id-vN`. Without an assessment or a seriousness answer ([`unconfirmed_gaps`]) it is refused
 /// with 422 on `confirm_unassessed` unless `confirm_unassessed` is set.
-pub async fn export_icsr(state: &AppState, clinician_id: i64, reaction: &ReactionReport, confirm_unassessed: bool) -> Result<i64, AppError> {
+pub async fn export_icsr(
+    state: &AppState,
+    clinician_id: i64,
+    reaction: &ReactionReport,
+    confirm_unassessed: bool,
+) -> Result<i64, AppError> {
     let confirmed = latest_assessment(state, reaction.id).await?;
     let gaps = unconfirmed_gaps(confirmed.as_ref());
     if !gaps.is_empty() && !confirm_unassessed {
-        return Err(crate::error::invalid("confirm_unassessed", format!("{}; confirm to export anyway", gaps.join("; "))));
+        return Err(crate::error::invalid(
+            "confirm_unassessed",
+            format!("{}; confirm to export anyway", gaps.join("; ")),
+        ));
     }
     let (case, assessment) = assess_reaction(state, reaction).await?;
     let mut tx = state.db.pool.begin().await?;
-    let previous: i64 = sqlx::query("SELECT COUNT(*) AS n FROM icsr_exports WHERE reaction_id = $1")
-        .bind(reaction.id)
-        .fetch_one(&mut *tx)
-        .await?
-        .try_get("n")?;
+    let previous: i64 =
+        sqlx::query("SELECT COUNT(*) AS n FROM icsr_exports WHERE reaction_id = $1")
+            .bind(reaction.id)
+            .fetch_one(&mut *tx)
+            .await?
+            .try_get("n")?;
     let version = previous + 1;
     let mut options = ExportOptions::new(PartialDate::from_naive(records::today()));
     options.message_id = Some(format!("{}-v{version}", case.id));
-    let xml = to_xml(&case, &assessment.causality, &options).map_err(|e| AppError::Internal(e.into()))?;
+    let xml =
+        to_xml(&case, &assessment.causality, &options).map_err(|e| AppError::Internal(e.into()))?;
     let id: i64 = sqlx::query(
         "INSERT INTO icsr_exports (reaction_id, clinician_id, case_id, xml, created_at, version, message_id) VALUES ($1, $2, $3, $4, $5, $6, $7) RETURNING id",
     )
@@ -570,7 +714,11 @@ pub async fn icsr_xml(state: &AppState, export_id: i64) -> Result<(i64, String, 
         .fetch_optional(&state.db.pool)
         .await?
         .ok_or(AppError::NotFound)?;
-    Ok((row.try_get("reaction_id")?, row.try_get("case_id")?, row.try_get("xml")?))
+    Ok((
+        row.try_get("reaction_id")?,
+        row.try_get("case_id")?,
+        row.try_get("xml")?,
+    ))
 }
 
 #[cfg(test)]

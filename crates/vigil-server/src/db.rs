@@ -84,25 +84,34 @@ impl Db {
         let options = match backend {
             Backend::Sqlite => {
                 if !url.contains("mode=") {
-                    url.push_str(if url.contains('?') { "&mode=rwc" } else { "?mode=rwc" });
+                    url.push_str(if url.contains('?') {
+                        "&mode=rwc"
+                    } else {
+                        "?mode=rwc"
+                    });
                 }
-                AnyPoolOptions::new().max_connections(1).after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        for pragma in [
-                            "PRAGMA journal_mode = WAL",
-                            "PRAGMA synchronous = FULL",
-                            "PRAGMA foreign_keys = ON",
-                            "PRAGMA busy_timeout = 5000",
-                        ] {
-                            sqlx::query(pragma).execute(&mut *conn).await?;
-                        }
-                        Ok(())
+                AnyPoolOptions::new()
+                    .max_connections(1)
+                    .after_connect(|conn, _meta| {
+                        Box::pin(async move {
+                            for pragma in [
+                                "PRAGMA journal_mode = WAL",
+                                "PRAGMA synchronous = FULL",
+                                "PRAGMA foreign_keys = ON",
+                                "PRAGMA busy_timeout = 5000",
+                            ] {
+                                sqlx::query(pragma).execute(&mut *conn).await?;
+                            }
+                            Ok(())
+                        })
                     })
-                })
             }
             Backend::Postgres => AnyPoolOptions::new().max_connections(8),
         };
-        let pool = options.connect(&url).await.with_context(|| format!("connecting to {}", redact(&url)))?;
+        let pool = options
+            .connect(&url)
+            .await
+            .with_context(|| format!("connecting to {}", redact(&url)))?;
         let db = Db { pool, backend };
         db.migrate().await.context("applying migrations")?;
         Ok(db)
@@ -115,15 +124,19 @@ impl Db {
         )
         .execute(&self.pool)
         .await?;
-        let applied: Vec<i64> = sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
-            .fetch_all(&self.pool)
-            .await?
-            .iter()
-            .map(|r| r.try_get::<i64, _>(0))
-            .collect::<Result<_, _>>()?;
+        let applied: Vec<i64> =
+            sqlx::query("SELECT version FROM schema_migrations ORDER BY version")
+                .fetch_all(&self.pool)
+                .await?
+                .iter()
+                .map(|r| r.try_get::<i64, _>(0))
+                .collect::<Result<_, _>>()?;
         if let Some(&newest) = applied.last() {
             if newest > latest_version() {
-                bail!("the database is at schema version {newest}, newer than this vigil ({})", latest_version());
+                bail!(
+                    "the database is at schema version {newest}, newer than this vigil ({})",
+                    latest_version()
+                );
             }
         }
         for m in MIGRATIONS.iter().filter(|m| !applied.contains(&m.version)) {
@@ -136,7 +149,9 @@ impl Db {
                 sqlx::query(sqlx::AssertSqlSafe(statement.as_str()))
                     .execute(&mut *tx)
                     .await
-                    .with_context(|| format!("migration {} ({}): {statement}", m.version, m.description))?;
+                    .with_context(|| {
+                        format!("migration {} ({}): {statement}", m.version, m.description)
+                    })?;
             }
             sqlx::query("INSERT INTO schema_migrations (version, description, applied_at) VALUES ($1, $2, $3)")
                 .bind(m.version)
@@ -178,7 +193,12 @@ pub fn redact(url: &str) -> String {
         (Some(scheme_end), Some(at)) if at > scheme_end => {
             let userinfo = &url[scheme_end + 3..at];
             match userinfo.find(':') {
-                Some(colon) => format!("{}{}:***{}", &url[..scheme_end + 3], &userinfo[..colon], &url[at..]),
+                Some(colon) => format!(
+                    "{}{}:***{}",
+                    &url[..scheme_end + 3],
+                    &userinfo[..colon],
+                    &url[at..]
+                ),
                 None => url.to_string(),
             }
         }
@@ -195,16 +215,28 @@ mod tests {
         // The v1 schema has 10 CREATE TABLE and 5 CREATE INDEX statements, on both backends.
         for script in [MIGRATIONS[0].sqlite, MIGRATIONS[0].postgres] {
             let s = statements(script);
-            assert_eq!(s.iter().filter(|s| s.starts_with("CREATE TABLE")).count(), 10);
-            assert_eq!(s.iter().filter(|s| s.starts_with("CREATE INDEX")).count(), 5);
+            assert_eq!(
+                s.iter().filter(|s| s.starts_with("CREATE TABLE")).count(),
+                10
+            );
+            assert_eq!(
+                s.iter().filter(|s| s.starts_with("CREATE INDEX")).count(),
+                5
+            );
             assert_eq!(s.len(), 15);
         }
     }
 
     #[test]
     fn passwords_are_redacted_from_urls() {
-        assert_eq!(redact("postgres://vigil:s3cret@127.0.0.1:5432/db"), "postgres://vigil:***@127.0.0.1:5432/db");
-        assert_eq!(redact("postgres://vigil@127.0.0.1/db"), "postgres://vigil@127.0.0.1/db");
+        assert_eq!(
+            redact("postgres://vigil:s3cret@127.0.0.1:5432/db"),
+            "postgres://vigil:***@127.0.0.1:5432/db"
+        );
+        assert_eq!(
+            redact("postgres://vigil@127.0.0.1/db"),
+            "postgres://vigil@127.0.0.1/db"
+        );
         assert_eq!(redact("sqlite://vigil.db"), "sqlite://vigil.db");
     }
 }

@@ -24,7 +24,10 @@ pub struct FieldError {
 impl FieldError {
     /// A field error.
     pub fn new(field: impl Into<String>, message: impl Into<String>) -> Self {
-        FieldError { field: field.into(), message: message.into() }
+        FieldError {
+            field: field.into(),
+            message: message.into(),
+        }
     }
 }
 
@@ -70,7 +73,9 @@ impl AppError {
     /// The HTTP status.
     pub fn status(&self) -> StatusCode {
         match self {
-            AppError::Unauthenticated | AppError::LoginRequired(_) | AppError::BadCredentials => StatusCode::UNAUTHORIZED,
+            AppError::Unauthenticated | AppError::LoginRequired(_) | AppError::BadCredentials => {
+                StatusCode::UNAUTHORIZED
+            }
             AppError::Forbidden | AppError::Csrf => StatusCode::FORBIDDEN,
             AppError::NotFound => StatusCode::NOT_FOUND,
             AppError::Validation(_) => StatusCode::UNPROCESSABLE_ENTITY,
@@ -106,7 +111,10 @@ impl IntoResponse for AppError {
             AppError::Validation(f) => f,
             _ => &[],
         };
-        let body = ErrorBody { error: self.to_string(), fields };
+        let body = ErrorBody {
+            error: self.to_string(),
+            fields,
+        };
         (self.status(), axum::Json(body)).into_response()
     }
 }
@@ -125,9 +133,20 @@ impl IntoResponse for PageError {
     fn into_response(self) -> Response {
         self.0.log_internal();
         match &self.0 {
-            AppError::Unauthenticated => return (StatusCode::SEE_OTHER, [(header::LOCATION, "/login".to_string())]).into_response(),
+            AppError::Unauthenticated => {
+                return (
+                    StatusCode::SEE_OTHER,
+                    [(header::LOCATION, "/login".to_string())],
+                )
+                    .into_response()
+            }
             AppError::LoginRequired(next) => {
-                let to = format!("/login?next={}", serde_urlencoded::to_string([("", next)]).unwrap_or_default().trim_start_matches('='));
+                let to = format!(
+                    "/login?next={}",
+                    serde_urlencoded::to_string([("", next)])
+                        .unwrap_or_default()
+                        .trim_start_matches('=')
+                );
                 return (StatusCode::SEE_OTHER, [(header::LOCATION, to)]).into_response();
             }
             _ => {}
@@ -145,6 +164,11 @@ impl IntoResponse for PageError {
             code = status.as_u16(),
             msg = crate::pages::escape_html(&message)
         );
-        (status, [(header::CONTENT_TYPE, "text/html; charset=utf-8")], html).into_response()
+        (
+            status,
+            [(header::CONTENT_TYPE, "text/html; charset=utf-8")],
+            html,
+        )
+            .into_response()
     }
 }

@@ -36,12 +36,17 @@ pub mod records;
 
 /// Seconds since the Unix epoch.
 pub fn now_unix() -> i64 {
-    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map(|d| d.as_secs() as i64).unwrap_or(0)
+    std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .map(|d| d.as_secs() as i64)
+        .unwrap_or(0)
 }
 
 /// The current time as RFC 3339 UTC with milliseconds, e.g. `2026-11-22T08:15:00.123Z`.
 pub fn now_rfc3339() -> String {
-    let now = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default();
+    let now = std::time::SystemTime::now()
+        .duration_since(std::time::UNIX_EPOCH)
+        .unwrap_or_default();
     match chrono::DateTime::from_timestamp(now.as_secs() as i64, now.subsec_nanos()) {
         Some(t) => t.format("%Y-%m-%dT%H:%M:%S%.3fZ").to_string(),
         None => "1970-01-01T00:00:00.000Z".into(),
@@ -158,9 +163,15 @@ pub fn router(state: AppState) -> Router {
         .route("/admin", get(pages::admin))
         .route("/admin/users", post(pages::admin_user_submit))
         .route("/admin/assignments", post(pages::admin_assign_submit))
-        .route("/admin/assignments/remove", post(pages::admin_unassign_submit))
+        .route(
+            "/admin/assignments/remove",
+            post(pages::admin_unassign_submit),
+        )
         .route("/admin/users/{id}/active", post(pages::admin_active_submit))
-        .route("/admin/users/{id}/password", post(pages::admin_password_submit))
+        .route(
+            "/admin/users/{id}/password",
+            post(pages::admin_password_submit),
+        )
         .route("/account", get(pages::account))
         .route("/account/password", post(pages::account_password_submit))
         .route("/api/openapi.json", get(api::openapi))
@@ -175,12 +186,18 @@ pub fn router(state: AppState) -> Router {
         .route("/api/patients/{id}/scores", post(api::add_scores))
         .route("/api/patients/{id}/reactions", post(api::add_reaction))
         .route("/api/reactions/{id}", get(api::reaction))
-        .route("/api/reactions/{id}/assessment", get(api::get_assessment).post(api::post_assessment))
+        .route(
+            "/api/reactions/{id}/assessment",
+            get(api::get_assessment).post(api::post_assessment),
+        )
         .route("/api/reactions/{id}/icsr", post(api::post_icsr))
         .route("/api/icsr/{id}", get(api::get_icsr))
         .route("/api/audit", get(api::audit))
         .route("/api/users", get(api::get_users).post(api::post_user))
-        .route("/api/assignments", get(api::get_assignments).post(api::post_assignment))
+        .route(
+            "/api/assignments",
+            get(api::get_assignments).post(api::post_assignment),
+        )
         .route("/api/assignments/remove", post(api::post_unassign))
         .route("/api/users/{id}/active", post(api::post_user_active))
         .route("/api/users/{id}/password", post(api::post_user_password))
@@ -195,9 +212,15 @@ pub fn router(state: AppState) -> Router {
 async fn security_headers(mut resp: axum::response::Response) -> axum::response::Response {
     use axum::http::{header, HeaderValue};
     let h = resp.headers_mut();
-    h.insert(header::X_CONTENT_TYPE_OPTIONS, HeaderValue::from_static("nosniff"));
+    h.insert(
+        header::X_CONTENT_TYPE_OPTIONS,
+        HeaderValue::from_static("nosniff"),
+    );
     h.insert(header::X_FRAME_OPTIONS, HeaderValue::from_static("DENY"));
-    h.insert(header::REFERRER_POLICY, HeaderValue::from_static("no-referrer"));
+    h.insert(
+        header::REFERRER_POLICY,
+        HeaderValue::from_static("no-referrer"),
+    );
     h.insert(
         header::CONTENT_SECURITY_POLICY,
         HeaderValue::from_static("default-src 'none'; style-src 'unsafe-inline'; img-src 'self'; form-action 'self'; frame-ancestors 'none'"),
@@ -221,7 +244,10 @@ pub async fn create_admin(db: &db::Db, username: &str, password: &str) -> anyhow
     if let Some(problem) = api::password_problem(password, username) {
         anyhow::bail!("the admin password: {problem}");
     }
-    let exists = sqlx::query("SELECT 1 FROM users WHERE LOWER(username) = LOWER($1)").bind(username).fetch_optional(&db.pool).await?;
+    let exists = sqlx::query("SELECT 1 FROM users WHERE LOWER(username) = LOWER($1)")
+        .bind(username)
+        .fetch_optional(&db.pool)
+        .await?;
     if exists.is_some() {
         anyhow::bail!("user {username:?} already exists");
     }
@@ -242,14 +268,23 @@ pub async fn create_admin(db: &db::Db, username: &str, password: &str) -> anyhow
 }
 
 /// Serve until Ctrl-C / SIGTERM. `ready` is called with the bound address once listening.
-pub async fn serve(db: db::Db, config: &Config, ready: impl FnOnce(SocketAddr)) -> anyhow::Result<()> {
+pub async fn serve(
+    db: db::Db,
+    config: &Config,
+    ready: impl FnOnce(SocketAddr),
+) -> anyhow::Result<()> {
     let state = AppState::new(db, config.secure_cookies)?;
-    let listener = tokio::net::TcpListener::bind(config.listen).await.with_context(|| format!("binding {}", config.listen))?;
-    ready(listener.local_addr()?);
-    axum::serve(listener, router(state).into_make_service_with_connect_info::<SocketAddr>())
-        .with_graceful_shutdown(shutdown_signal())
+    let listener = tokio::net::TcpListener::bind(config.listen)
         .await
-        .context("serving")?;
+        .with_context(|| format!("binding {}", config.listen))?;
+    ready(listener.local_addr()?);
+    axum::serve(
+        listener,
+        router(state).into_make_service_with_connect_info::<SocketAddr>(),
+    )
+    .with_graceful_shutdown(shutdown_signal())
+    .await
+    .context("serving")?;
     Ok(())
 }
 

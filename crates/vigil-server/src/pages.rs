@@ -46,17 +46,26 @@ pub fn templates() -> Environment<'static> {
         ("base.html", include_str!("../templates/base.html")),
         ("login.html", include_str!("../templates/login.html")),
         ("patient.html", include_str!("../templates/patient.html")),
-        ("clinician.html", include_str!("../templates/clinician.html")),
+        (
+            "clinician.html",
+            include_str!("../templates/clinician.html"),
+        ),
         ("reaction.html", include_str!("../templates/reaction.html")),
         ("admin.html", include_str!("../templates/admin.html")),
         ("account.html", include_str!("../templates/account.html")),
     ] {
-        env.add_template(name, source).expect("the bundled templates compile");
+        env.add_template(name, source)
+            .expect("the bundled templates compile");
     }
     env
 }
 
-fn render(state: &AppState, name: &str, ctx: Value, status: StatusCode) -> Result<Response, PageError> {
+fn render(
+    state: &AppState,
+    name: &str,
+    ctx: Value,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let html = state
         .templates
         .get_template(name)
@@ -76,11 +85,18 @@ impl FormData {
     }
     /// The first value of `name`, or "".
     pub fn get(&self, name: &str) -> &str {
-        self.0.iter().find(|(k, _)| k == name).map_or("", |(_, v)| v.as_str())
+        self.0
+            .iter()
+            .find(|(k, _)| k == name)
+            .map_or("", |(_, v)| v.as_str())
     }
     /// All values of `name`.
     pub fn all(&self, name: &str) -> Vec<String> {
-        self.0.iter().filter(|(k, _)| k == name).map(|(_, v)| v.clone()).collect()
+        self.0
+            .iter()
+            .filter(|(k, _)| k == name)
+            .map(|(_, v)| v.clone())
+            .collect()
     }
     /// The values as a map for re-filling a form (repeated names get `name_i`).
     pub fn values(&self) -> serde_json::Map<String, serde_json::Value> {
@@ -104,7 +120,8 @@ impl FormData {
 }
 
 fn serde_urlencoded_pairs(body: &[u8]) -> Result<Vec<(String, String)>, AppError> {
-    serde_urlencoded::from_bytes(body).map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))
+    serde_urlencoded::from_bytes(body)
+        .map_err(|e| AppError::Validation(vec![FieldError::new("body", e.to_string())]))
 }
 
 /// A number field: a parse failure is a field error.
@@ -122,7 +139,10 @@ fn number(form: &FormData, name: &str, field: &str, errors: &mut Vec<FieldError>
 fn integer(form: &FormData, name: &str, field: &str, errors: &mut Vec<FieldError>) -> i64 {
     let raw = form.get(name).trim();
     raw.parse::<i64>().unwrap_or_else(|_| {
-        errors.push(FieldError::new(field, format!("{raw:?} is not a whole number")));
+        errors.push(FieldError::new(
+            field,
+            format!("{raw:?} is not a whole number"),
+        ));
         i64::MIN
     })
 }
@@ -130,7 +150,10 @@ fn integer(form: &FormData, name: &str, field: &str, errors: &mut Vec<FieldError
 // ---------------------------------------------------------------- login
 
 /// `GET /`: the user's home page.
-pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<Response, PageError> {
+pub async fn home(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+) -> Result<Response, PageError> {
     let Some(user) = auth::session_user(&state, &headers).await? else {
         return Ok(Redirect::to("/login").into_response());
     };
@@ -141,12 +164,27 @@ pub async fn home(State(state): State<AppState>, headers: HeaderMap) -> Result<R
     })
 }
 
-fn login_page(state: &AppState, message: Option<&str>, next: &str, status: StatusCode) -> Result<Response, PageError> {
+fn login_page(
+    state: &AppState,
+    message: Option<&str>,
+    next: &str,
+    status: StatusCode,
+) -> Result<Response, PageError> {
     let token = auth::random_token();
     let next = if auth::safe_next(next) { next } else { "/" };
-    let mut resp = render(state, "login.html", context! { login_csrf => token.clone(), message => message, next => next }, status)?;
+    let mut resp = render(
+        state,
+        "login.html",
+        context! { login_csrf => token.clone(), message => message, next => next },
+        status,
+    )?;
     let cookie = auth::set_cookie(auth::LOGIN_CSRF_COOKIE, &token, 3600, state.secure_cookies);
-    resp.headers_mut().append(header::SET_COOKIE, cookie.parse().map_err(|e| anyhow::anyhow!("cookie header: {e}"))?);
+    resp.headers_mut().append(
+        header::SET_COOKIE,
+        cookie
+            .parse()
+            .map_err(|e| anyhow::anyhow!("cookie header: {e}"))?,
+    );
     Ok(resp)
 }
 
@@ -163,7 +201,10 @@ pub async fn login_form(
     headers: HeaderMap,
     axum::extract::Query(q): axum::extract::Query<NextQuery>,
 ) -> Result<Response, PageError> {
-    let next = q.next.filter(|n| auth::safe_next(n)).unwrap_or_else(|| "/".into());
+    let next = q
+        .next
+        .filter(|n| auth::safe_next(n))
+        .unwrap_or_else(|| "/".into());
     if auth::session_user(&state, &headers).await?.is_some() {
         return Ok(Redirect::to(&next).into_response());
     }
@@ -171,31 +212,69 @@ pub async fn login_form(
 }
 
 /// `POST /login`.
-pub async fn login_submit(State(state): State<AppState>, headers: HeaderMap, ext: axum::http::Extensions, body: Bytes) -> Result<Response, PageError> {
+pub async fn login_submit(
+    State(state): State<AppState>,
+    headers: HeaderMap,
+    ext: axum::http::Extensions,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     let expected = auth::cookie(&headers, auth::LOGIN_CSRF_COOKIE).unwrap_or_default();
     if expected.is_empty() || !auth::tokens_equal(&expected, form.get("csrf")) {
         return Err(AppError::Csrf.into());
     }
     let ip = auth::client_ip(&ext);
-    let next = Some(form.get("next")).filter(|n| auth::safe_next(n)).unwrap_or("/").to_string();
+    let next = Some(form.get("next"))
+        .filter(|n| auth::safe_next(n))
+        .unwrap_or("/")
+        .to_string();
     match auth::login(&state, form.get("username"), form.get("password"), &ip).await {
         Ok((_, token)) => {
-            let cookie = auth::set_cookie(auth::SESSION_COOKIE, &token, auth::SESSION_SECONDS, state.secure_cookies);
-            Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, next)]).into_response())
+            let cookie = auth::set_cookie(
+                auth::SESSION_COOKIE,
+                &token,
+                auth::SESSION_SECONDS,
+                state.secure_cookies,
+            );
+            Ok((
+                StatusCode::SEE_OTHER,
+                [(header::SET_COOKIE, cookie), (header::LOCATION, next)],
+            )
+                .into_response())
         }
-        Err(AppError::BadCredentials) => login_page(&state, Some("Wrong username or password."), &next, StatusCode::UNAUTHORIZED),
-        Err(AppError::Throttled) => login_page(&state, Some("Too many failed logins. Try again in 15 minutes."), &next, StatusCode::TOO_MANY_REQUESTS),
+        Err(AppError::BadCredentials) => login_page(
+            &state,
+            Some("Wrong username or password."),
+            &next,
+            StatusCode::UNAUTHORIZED,
+        ),
+        Err(AppError::Throttled) => login_page(
+            &state,
+            Some("Too many failed logins. Try again in 15 minutes."),
+            &next,
+            StatusCode::TOO_MANY_REQUESTS,
+        ),
         Err(e) => Err(e.into()),
     }
 }
 
 /// `POST /logout`.
-pub async fn logout(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn logout(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    body: Bytes,
+) -> Result<Response, PageError> {
     FormData::parse(&body)?.check_csrf(&user)?;
     auth::logout(&state, &user).await?;
     let cookie = auth::set_cookie(auth::SESSION_COOKIE, "", 0, state.secure_cookies);
-    Ok((StatusCode::SEE_OTHER, [(header::SET_COOKIE, cookie), (header::LOCATION, "/login".to_string())]).into_response())
+    Ok((
+        StatusCode::SEE_OTHER,
+        [
+            (header::SET_COOKIE, cookie),
+            (header::LOCATION, "/login".to_string()),
+        ],
+    )
+        .into_response())
 }
 
 // ---------------------------------------------------------------- patient record
@@ -211,13 +290,21 @@ async fn patient_page(
     let access = auth::patient_access(state, user, patient_id).await?;
     let record = records::load_record(state, patient_id).await?;
     let plot = crate::plot::scores_svg(&record.scores);
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let is_clinician = access == auth::Access::AssignedClinician;
     // Checkboxes ticked before a form error ("sites_0", "sites_1", … in the re-fill map).
     let checked = |name: &str| -> Vec<serde_json::Value> {
         values
             .iter()
-            .filter(|(k, _)| k.strip_prefix(name).and_then(|r| r.strip_prefix('_')).is_some_and(|n| n.parse::<usize>().is_ok()))
+            .filter(|(k, _)| {
+                k.strip_prefix(name)
+                    .and_then(|r| r.strip_prefix('_'))
+                    .is_some_and(|n| n.parse::<usize>().is_ok())
+            })
             .map(|(_, v)| v.clone())
             .collect()
     };
@@ -260,7 +347,11 @@ const POEM_QUESTIONS: [(&str, &str); 7] = [
 /// Field errors with a label people understand (patients see no internal field names).
 fn labelled(errors: &[FieldError], for_patient: bool) -> Value {
     let label = |field: &str| -> String {
-        if let Some(i) = field.strip_prefix("poem_days[").and_then(|r| r.strip_suffix(']')).and_then(|i| i.parse::<usize>().ok()) {
+        if let Some(i) = field
+            .strip_prefix("poem_days[")
+            .and_then(|r| r.strip_suffix(']'))
+            .and_then(|i| i.parse::<usize>().ok())
+        {
             return match POEM_QUESTIONS.get(i) {
                 Some((q, _)) => format!("Question {} (skin {q})", i + 1),
                 None => format!("Question {}", i + 1),
@@ -284,9 +375,16 @@ fn labelled(errors: &[FieldError], for_patient: bool) -> Value {
             _ if field.starts_with("features") => "What you see or feel",
             other => other,
         };
-        if for_patient { plain.to_string() } else { field.to_string() }
+        if for_patient {
+            plain.to_string()
+        } else {
+            field.to_string()
+        }
     };
-    ser(errors.iter().map(|e| json!({"field": e.field, "label": label(&e.field), "message": e.message})).collect::<Vec<_>>())
+    ser(errors
+        .iter()
+        .map(|e| json!({"field": e.field, "label": label(&e.field), "message": e.message}))
+        .collect::<Vec<_>>())
 }
 
 /// Query of a page after a saved form: `?saved=…` shows "Saved".
@@ -316,7 +414,15 @@ pub async fn patient(
     Path(id): Path<i64>,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    let page = patient_page(&state, &user, id, Vec::new(), Default::default(), saved_message(&q)).await?;
+    let page = patient_page(
+        &state,
+        &user,
+        id,
+        Vec::new(),
+        Default::default(),
+        saved_message(&q),
+    )
+    .await?;
     records::log_read(&state, user.id, "patient_record", id, id).await?;
     Ok(page)
 }
@@ -327,7 +433,12 @@ fn back_to(path: String) -> Response {
 }
 
 /// `POST /patients/{id}/regimen` (assigned clinician).
-pub async fn regimen_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn regimen_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::clinician_access(&state, &user, id).await?;
@@ -345,7 +456,12 @@ pub async fn regimen_submit(State(state): State<AppState>, PageUser(user): PageU
             Ok(back_to(format!("/patients/{id}?saved=regimen")))
         }
         result => {
-            let more: Vec<FieldError> = result.err().unwrap_or_default().into_iter().filter(|e| !errors_has(&errors, &e.field)).collect();
+            let more: Vec<FieldError> = result
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| !errors_has(&errors, &e.field))
+                .collect();
             errors.extend(more);
             patient_page(&state, &user, id, errors, form.values(), None).await
         }
@@ -357,30 +473,49 @@ fn errors_has(errors: &[FieldError], field: &str) -> bool {
 }
 
 /// `POST /patients/{id}/injections`.
-pub async fn injection_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn injection_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
     let mut errors = Vec::new();
-    let supersedes_id = Some(form.get("supersedes_id").trim()).filter(|s| !s.is_empty()).map(|_| integer(&form, "supersedes_id", "supersedes_id", &mut errors));
+    let supersedes_id = Some(form.get("supersedes_id").trim())
+        .filter(|s| !s.is_empty())
+        .map(|_| integer(&form, "supersedes_id", "supersedes_id", &mut errors));
     let input = InjectionInput {
         given_on: form.get("given_on").into(),
         dose_mg: number(&form, "dose_mg", "dose_mg", &mut errors),
         site: Some(form.get("site").into()),
         note: Some(form.get("note").into()),
         supersedes_id,
-        correction_reason: Some(form.get("correction_reason").to_string()).filter(|s| !s.trim().is_empty()),
+        correction_reason: Some(form.get("correction_reason").to_string())
+            .filter(|s| !s.trim().is_empty()),
     };
     let regimen = records::current_regimen(&state, id).await?;
-    let result = match records::validate_injection(&input, regimen.as_ref(), records::patient_today(&state, id).await?) {
-        Ok(valid) if errors.is_empty() => match records::insert_injection(&state, user.id, id, &valid).await {
-            Ok(_) => return Ok(back_to(format!("/patients/{id}?saved=injection"))),
-            Err(AppError::Validation(e)) => Err(e),
-            Err(e) => return Err(e.into()),
-        },
+    let result = match records::validate_injection(
+        &input,
+        regimen.as_ref(),
+        records::patient_today(&state, id).await?,
+    ) {
+        Ok(valid) if errors.is_empty() => {
+            match records::insert_injection(&state, user.id, id, &valid).await {
+                Ok(_) => return Ok(back_to(format!("/patients/{id}?saved=injection"))),
+                Err(AppError::Validation(e)) => Err(e),
+                Err(e) => return Err(e.into()),
+            }
+        }
         other => other,
     };
-    let more: Vec<FieldError> = result.err().unwrap_or_default().into_iter().filter(|e| !errors_has(&errors, &e.field)).collect();
+    let more: Vec<FieldError> = result
+        .err()
+        .unwrap_or_default()
+        .into_iter()
+        .filter(|e| !errors_has(&errors, &e.field))
+        .collect();
     errors.extend(more);
     let mut values = form.values();
     values.insert("injection_dose_mg".into(), json!(form.get("dose_mg")));
@@ -388,7 +523,12 @@ pub async fn injection_submit(State(state): State<AppState>, PageUser(user): Pag
 }
 
 /// `POST /patients/{id}/scores`.
-pub async fn scores_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn scores_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
@@ -403,25 +543,40 @@ pub async fn scores_submit(State(state): State<AppState>, PageUser(user): PageUs
                 return None;
             }
             Some(v.trim().parse::<i64>().unwrap_or_else(|_| {
-                errors.push(FieldError::new(format!("poem_days[{i}]"), format!("{v:?} is not a number of days from 0 to 7")));
+                errors.push(FieldError::new(
+                    format!("poem_days[{i}]"),
+                    format!("{v:?} is not a number of days from 0 to 7"),
+                ));
                 0
             }))
         })
         .collect();
     let pp_nrs = if form.get("pp_nrs").trim().is_empty() {
-        errors.push(FieldError::new("pp_nrs", "please choose a number from 0 to 10"));
+        errors.push(FieldError::new(
+            "pp_nrs",
+            "please choose a number from 0 to 10",
+        ));
         f64::NAN
     } else {
         number(&form, "pp_nrs", "pp_nrs", &mut errors)
     };
-    let input = ScoresInput { week_start: form.get("week_start").into(), poem_days, pp_nrs };
+    let input = ScoresInput {
+        week_start: form.get("week_start").into(),
+        poem_days,
+        pp_nrs,
+    };
     match records::validate_scores(&input, records::patient_today(&state, id).await?) {
         Ok((days, total)) if errors.is_empty() => {
             records::insert_scores(&state, user.id, id, &input, &days, total).await?;
             Ok(back_to(format!("/patients/{id}?saved=scores")))
         }
         result => {
-            let more: Vec<FieldError> = result.err().unwrap_or_default().into_iter().filter(|e| !errors_has(&errors, &e.field)).collect();
+            let more: Vec<FieldError> = result
+                .err()
+                .unwrap_or_default()
+                .into_iter()
+                .filter(|e| !errors_has(&errors, &e.field))
+                .collect();
             errors.extend(more);
             patient_page(&state, &user, id, errors, form.values(), None).await
         }
@@ -429,7 +584,12 @@ pub async fn scores_submit(State(state): State<AppState>, PageUser(user): PageUs
 }
 
 /// `POST /patients/{id}/reactions`.
-pub async fn reaction_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn reaction_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::patient_access(&state, &user, id).await?;
@@ -453,14 +613,26 @@ pub async fn reaction_submit(State(state): State<AppState>, PageUser(user): Page
 // ---------------------------------------------------------------- clinician
 
 /// `GET /clinician`: the assigned patients.
-pub async fn clinician_home(State(state): State<AppState>, PageUser(user): PageUser) -> Result<Response, PageError> {
+pub async fn clinician_home(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+) -> Result<Response, PageError> {
     auth::require_role(&user, Role::Clinician)?;
     let patients = api::patient_summaries(&state, &user).await?;
-    render(&state, "clinician.html", context! { user => ser(&user), patients => ser(&patients) }, StatusCode::OK)
+    render(
+        &state,
+        "clinician.html",
+        context! { user => ser(&user), patients => ser(&patients) },
+        StatusCode::OK,
+    )
 }
 
 /// The reaction of a clinician route, with the scope checked (403 for other roles, 404 out of scope).
-async fn reaction_for_clinician(state: &AppState, user: &CurrentUser, id: i64) -> Result<records::ReactionReport, AppError> {
+async fn reaction_for_clinician(
+    state: &AppState,
+    user: &CurrentUser,
+    id: i64,
+) -> Result<records::ReactionReport, AppError> {
     auth::require_role(user, Role::Clinician)?;
     let r = records::reaction(state, id).await?;
     auth::clinician_access(state, user, r.patient_id).await?;
@@ -469,8 +641,21 @@ async fn reaction_for_clinician(state: &AppState, user: &CurrentUser, id: i64) -
 
 /// EASI regions and signs as the form names them (vigil-clinic's field names).
 const EASI_REGIONS: [&str; 4] = ["head_neck", "upper_limbs", "trunk", "lower_limbs"];
-const EASI_SIGNS: [&str; 5] = ["erythema", "induration", "excoriation", "lichenification", "area_percent"];
-const SCORAD_SIGNS: [&str; 6] = ["erythema", "oedema_papulation", "oozing_crusting", "excoriation", "lichenification", "dryness"];
+const EASI_SIGNS: [&str; 5] = [
+    "erythema",
+    "induration",
+    "excoriation",
+    "lichenification",
+    "area_percent",
+];
+const SCORAD_SIGNS: [&str; 6] = [
+    "erythema",
+    "oedema_papulation",
+    "oozing_crusting",
+    "excoriation",
+    "lichenification",
+    "dryness",
+];
 const NARANJO_FIELDS: [&str; 10] = [
     "previous_reports",
     "after_drug",
@@ -483,15 +668,28 @@ const NARANJO_FIELDS: [&str; 10] = [
     "previous_similar_reaction",
     "objective_evidence",
 ];
-const OUTCOMES: [&str; 6] = ["unknown", "not_recovered", "recovering", "recovered", "recovered_with_sequelae", "fatal"];
+const OUTCOMES: [&str; 6] = [
+    "unknown",
+    "not_recovered",
+    "recovering",
+    "recovered",
+    "recovered_with_sequelae",
+    "fatal",
+];
 /// E2B E.i.3.2 seriousness criteria (ICH E2A), as the form names them (vigil-clinic's field names).
 const SERIOUSNESS: [(&str, &str); 6] = [
     ("death", "results in death"),
     ("life_threatening", "life-threatening"),
     ("hospitalisation", "requires or prolongs hospitalisation"),
-    ("disability", "persistent or significant disability or incapacity"),
+    (
+        "disability",
+        "persistent or significant disability or incapacity",
+    ),
     ("congenital_anomaly", "congenital anomaly or birth defect"),
-    ("other_medically_important", "other medically important condition"),
+    (
+        "other_medically_important",
+        "other medically important condition",
+    ),
 ];
 
 /// A number as the form shows it: whole numbers without ".0".
@@ -515,7 +713,11 @@ fn assessment_values(input: &AssessmentInput) -> serde_json::Map<String, serde_j
             }
         }
     }
-    for (pointer, name) in [("/scorad/extent_percent", "scorad_extent_percent"), ("/scorad/pruritus", "scorad_pruritus"), ("/scorad/sleeplessness", "scorad_sleeplessness")] {
+    for (pointer, name) in [
+        ("/scorad/extent_percent", "scorad_extent_percent"),
+        ("/scorad/pruritus", "scorad_pruritus"),
+        ("/scorad/sleeplessness", "scorad_sleeplessness"),
+    ] {
         if let Some(x) = v.pointer(pointer).filter(|x| !x.is_null()) {
             m.insert(name.into(), json!(number_text(x)));
         }
@@ -526,12 +728,22 @@ fn assessment_values(input: &AssessmentInput) -> serde_json::Map<String, serde_j
         }
     }
     for f in NARANJO_FIELDS {
-        if let Some(a) = v.pointer(&format!("/causality/naranjo/{f}")).and_then(|a| a.as_str()) {
+        if let Some(a) = v
+            .pointer(&format!("/causality/naranjo/{f}"))
+            .and_then(|a| a.as_str())
+        {
             m.insert(format!("naranjo_{f}"), json!(a));
         }
     }
-    for (name, key) in [("who_time_relation", "time_relation"), ("who_other_explanation", "other_explanation"), ("who_withdrawal", "withdrawal")] {
-        if let Some(a) = v.pointer(&format!("/causality/who_umc/{key}")).and_then(|a| a.as_str()) {
+    for (name, key) in [
+        ("who_time_relation", "time_relation"),
+        ("who_other_explanation", "other_explanation"),
+        ("who_withdrawal", "withdrawal"),
+    ] {
+        if let Some(a) = v
+            .pointer(&format!("/causality/who_umc/{key}"))
+            .and_then(|a| a.as_str())
+        {
             m.insert(name.into(), json!(a));
         }
     }
@@ -542,14 +754,22 @@ fn assessment_values(input: &AssessmentInput) -> serde_json::Map<String, serde_j
     if let Some(o) = &input.outcome {
         m.insert("outcome".into(), json!(o));
     }
-    for (pointer, name) in [("/dechallenge/action", "dechallenge_action"), ("/dechallenge/date", "dechallenge_date"), ("/dechallenge/result", "dechallenge_result"), ("/rechallenge", "rechallenge")] {
+    for (pointer, name) in [
+        ("/dechallenge/action", "dechallenge_action"),
+        ("/dechallenge/date", "dechallenge_date"),
+        ("/dechallenge/result", "dechallenge_result"),
+        ("/rechallenge", "rechallenge"),
+    ] {
         if let Some(a) = v.pointer(pointer).and_then(|a| a.as_str()) {
             m.insert(name.into(), json!(a));
         }
     }
     if let Some(s) = &input.seriousness {
         let sv = serde_json::to_value(s).unwrap_or_default();
-        m.insert("serious".into(), json!(if s.is_serious() { "yes" } else { "no" }));
+        m.insert(
+            "serious".into(),
+            json!(if s.is_serious() { "yes" } else { "no" }),
+        );
         for (k, _) in SERIOUSNESS {
             if sv[k] == true {
                 m.insert(format!("serious_{k}"), json!("on"));
@@ -574,18 +794,40 @@ async fn reaction_page(
     let patient = records::patient_info(state, r.patient_id).await?;
     let (assessment, assessment_error) = match clinic::assess_reaction(state, r).await {
         Ok((_, a)) => (Some(a), None),
-        Err(AppError::Validation(f)) => (None, Some(f.iter().map(|e| format!("{}: {}", e.field, e.message)).collect::<Vec<_>>().join("; "))),
+        Err(AppError::Validation(f)) => (
+            None,
+            Some(
+                f.iter()
+                    .map(|e| format!("{}: {}", e.field, e.message))
+                    .collect::<Vec<_>>()
+                    .join("; "),
+            ),
+        ),
         Err(e) => return Err(e.into()),
     };
     let history = clinic::assessment_history(state, r.id).await?;
     let confirmed = history.first().cloned();
     // The form shows what was typed after an error, else the current version, else blank.
-    let values = if values.is_empty() { confirmed.as_ref().map(|c| assessment_values(&c.input)).unwrap_or_default() } else { values };
+    let values = if values.is_empty() {
+        confirmed
+            .as_ref()
+            .map(|c| assessment_values(&c.input))
+            .unwrap_or_default()
+    } else {
+        values
+    };
     let gaps = clinic::unconfirmed_gaps(confirmed.as_ref());
     let exports = clinic::exports_of(state, r.id).await?;
-    let naranjo_items: Vec<(&str, &str)> =
-        NARANJO_FIELDS.iter().copied().zip(vigil_clinic::causality::naranjo::ITEM_NAMES.iter().copied()).collect();
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let naranjo_items: Vec<(&str, &str)> = NARANJO_FIELDS
+        .iter()
+        .copied()
+        .zip(vigil_clinic::causality::naranjo::ITEM_NAMES.iter().copied())
+        .collect();
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let ctx = context! {
         flash => flash,
         user => ser(user),
@@ -621,7 +863,16 @@ pub async fn reaction(
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, PageError> {
     let r = reaction_for_clinician(&state, &user, id).await?;
-    let page = reaction_page(&state, &user, &r, Vec::new(), Default::default(), false, saved_message(&q)).await?;
+    let page = reaction_page(
+        &state,
+        &user,
+        &r,
+        Vec::new(),
+        Default::default(),
+        false,
+        saved_message(&q),
+    )
+    .await?;
     records::log_read(&state, user.id, "reaction", id, r.patient_id).await?;
     Ok(page)
 }
@@ -629,14 +880,21 @@ pub async fn reaction(
 /// Build the assessment input from the review form (blank EASI/SCORAD blocks are skipped).
 fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> AssessmentInput {
     let mut body = serde_json::Map::new();
-    let easi_given = EASI_REGIONS.iter().any(|r| EASI_SIGNS.iter().any(|s| !form.get(&format!("easi_{r}_{s}")).trim().is_empty()));
+    let easi_given = EASI_REGIONS.iter().any(|r| {
+        EASI_SIGNS
+            .iter()
+            .any(|s| !form.get(&format!("easi_{r}_{s}")).trim().is_empty())
+    });
     if easi_given {
         let mut easi = serde_json::Map::new();
         for r in EASI_REGIONS {
             let mut region = serde_json::Map::new();
             for s in EASI_SIGNS {
                 let name = format!("easi_{r}_{s}");
-                region.insert(s.into(), json!(number(form, &name, &format!("easi.{r}.{s}"), errors)));
+                region.insert(
+                    s.into(),
+                    json!(number(form, &name, &format!("easi.{r}.{s}"), errors)),
+                );
             }
             easi.insert(r.into(), serde_json::Value::Object(region));
         }
@@ -645,7 +903,15 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
     if !form.get("scorad_extent_percent").trim().is_empty() {
         let mut intensity = serde_json::Map::new();
         for s in SCORAD_SIGNS {
-            intensity.insert(s.into(), json!(integer(form, &format!("scorad_{s}"), &format!("scorad.intensity.{s}"), errors)));
+            intensity.insert(
+                s.into(),
+                json!(integer(
+                    form,
+                    &format!("scorad_{s}"),
+                    &format!("scorad.intensity.{s}"),
+                    errors
+                )),
+            );
         }
         let optional = |name: &str, field: &str, errors: &mut Vec<FieldError>| {
             if form.get(name).trim().is_empty() {
@@ -672,15 +938,27 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
         }
     }
     let mut who = serde_json::Map::new();
-    for (name, key) in [("who_time_relation", "time_relation"), ("who_other_explanation", "other_explanation"), ("who_withdrawal", "withdrawal")] {
+    for (name, key) in [
+        ("who_time_relation", "time_relation"),
+        ("who_other_explanation", "other_explanation"),
+        ("who_withdrawal", "withdrawal"),
+    ] {
         let v = form.get(name);
         if !v.is_empty() && v != "derive" {
             who.insert(key.into(), json!(v));
         }
     }
-    body.insert("causality".into(), json!({"naranjo": naranjo, "who_umc": who}));
+    body.insert(
+        "causality".into(),
+        json!({"naranjo": naranjo, "who_umc": who}),
+    );
     if form.get("alternative_assessed") == "assessed" {
-        let causes: Vec<&str> = form.get("alternative_causes").lines().map(str::trim).filter(|l| !l.is_empty()).collect();
+        let causes: Vec<&str> = form
+            .get("alternative_causes")
+            .lines()
+            .map(str::trim)
+            .filter(|l| !l.is_empty())
+            .collect();
         body.insert("alternative_causes".into(), json!(causes));
     }
     body.insert("outcome".into(), json!(form.get("outcome")));
@@ -706,19 +984,26 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
                 }
             }
             if criteria.is_empty() {
-                errors.push(FieldError::new("seriousness", "serious: tick at least one criterion"));
+                errors.push(FieldError::new(
+                    "seriousness",
+                    "serious: tick at least one criterion",
+                ));
             }
             body.insert("seriousness".into(), serde_json::Value::Object(criteria));
         }
         _ => {}
     }
     if !form.get("clinician_causality").is_empty() {
-        body.insert("clinician_causality".into(), json!(form.get("clinician_causality")));
+        body.insert(
+            "clinician_causality".into(),
+            json!(form.get("clinician_causality")),
+        );
     }
     if !errors.is_empty() {
         return AssessmentInput::default();
     }
-    match api::parse_json::<AssessmentInput>(serde_json::Value::Object(body).to_string().as_bytes()) {
+    match api::parse_json::<AssessmentInput>(serde_json::Value::Object(body).to_string().as_bytes())
+    {
         Ok(input) => input,
         Err(AppError::Validation(f)) => {
             errors.extend(f);
@@ -732,7 +1017,12 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
 }
 
 /// `POST /reactions/{id}/assessment`.
-pub async fn assessment_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn assessment_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     let r = reaction_for_clinician(&state, &user, id).await?;
@@ -740,7 +1030,11 @@ pub async fn assessment_submit(State(state): State<AppState>, PageUser(user): Pa
     let input = assessment_from_form(&form, &mut errors);
     if errors.is_empty() {
         let age = api::patient_age(&state, &r).await?;
-        match clinic::validate_assessment(&input, age, records::patient_today(&state, r.patient_id).await?) {
+        match clinic::validate_assessment(
+            &input,
+            age,
+            records::patient_today(&state, r.patient_id).await?,
+        ) {
             Ok(totals) => {
                 clinic::insert_assessment(&state, user.id, &r, &input, totals).await?;
                 return Ok(back_to(format!("/reactions/{id}?saved=assessment")));
@@ -753,7 +1047,12 @@ pub async fn assessment_submit(State(state): State<AppState>, PageUser(user): Pa
 }
 
 /// `POST /reactions/{id}/icsr`: store the E2B(R3) export and go back to the review.
-pub async fn icsr_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn icsr_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     let r = reaction_for_clinician(&state, &user, id).await?;
@@ -769,18 +1068,30 @@ pub async fn icsr_submit(State(state): State<AppState>, PageUser(user): PageUser
 }
 
 /// `GET /icsr/{id}`: download a stored export.
-pub async fn icsr_download(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>) -> Result<Response, PageError> {
+pub async fn icsr_download(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+) -> Result<Response, PageError> {
     let (case_id, xml) = api::icsr_for(&state, &user, id).await?;
     Ok(api::xml_download(&case_id, xml))
 }
 
 // ---------------------------------------------------------------- admin
 
-async fn admin_page(state: &AppState, user: &CurrentUser, errors: Vec<FieldError>) -> Result<Response, PageError> {
+async fn admin_page(
+    state: &AppState,
+    user: &CurrentUser,
+    errors: Vec<FieldError>,
+) -> Result<Response, PageError> {
     let audit = api::audit_summaries(state, 200).await?;
     let users = api::user_rows(state).await?;
     let assignments = api::assignment_rows(state).await?;
-    let status = if errors.is_empty() { StatusCode::OK } else { StatusCode::UNPROCESSABLE_ENTITY };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
     let ctx = context! {
         user => ser(user),
         audit => ser(&audit),
@@ -792,13 +1103,20 @@ async fn admin_page(state: &AppState, user: &CurrentUser, errors: Vec<FieldError
 }
 
 /// `GET /admin`.
-pub async fn admin(State(state): State<AppState>, PageUser(user): PageUser) -> Result<Response, PageError> {
+pub async fn admin(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+) -> Result<Response, PageError> {
     auth::require_role(&user, Role::Admin)?;
     admin_page(&state, &user, Vec::new()).await
 }
 
 /// `POST /admin/users`.
-pub async fn admin_user_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_user_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::require_role(&user, Role::Admin)?;
@@ -833,17 +1151,30 @@ pub async fn admin_user_submit(State(state): State<AppState>, PageUser(user): Pa
 }
 
 /// `POST /admin/assignments`.
-pub async fn admin_assign_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_assign_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    body: Bytes,
+) -> Result<Response, PageError> {
     admin_assignment_submit(&state, &user, &body, true).await
 }
 
 /// `POST /admin/assignments/remove`.
-pub async fn admin_unassign_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_unassign_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    body: Bytes,
+) -> Result<Response, PageError> {
     admin_assignment_submit(&state, &user, &body, false).await
 }
 
 /// The two assignment forms: assign (`assign = true`) or unassign a clinician from a patient.
-async fn admin_assignment_submit(state: &AppState, user: &CurrentUser, body: &Bytes, assign: bool) -> Result<Response, PageError> {
+async fn admin_assignment_submit(
+    state: &AppState,
+    user: &CurrentUser,
+    body: &Bytes,
+    assign: bool,
+) -> Result<Response, PageError> {
     let form = FormData::parse(body)?;
     form.check_csrf(user)?;
     auth::require_role(user, Role::Admin)?;
@@ -853,7 +1184,11 @@ async fn admin_assignment_submit(state: &AppState, user: &CurrentUser, body: &By
         patient_id: integer(&form, "patient_id", "patient_id", &mut errors),
     };
     if errors.is_empty() {
-        let done = if assign { api::assign(state, user.id, &a).await } else { api::unassign(state, user.id, &a).await };
+        let done = if assign {
+            api::assign(state, user.id, &a).await
+        } else {
+            api::unassign(state, user.id, &a).await
+        };
         match done {
             Ok(()) => return Ok(back_to("/admin".into())),
             Err(AppError::Validation(e)) => errors = e,
@@ -864,7 +1199,12 @@ async fn admin_assignment_submit(state: &AppState, user: &CurrentUser, body: &By
 }
 
 /// `POST /admin/users/{id}/active`: `active=no` deactivates, `active=yes` reactivates.
-pub async fn admin_active_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_active_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::require_role(&user, Role::Admin)?;
@@ -876,7 +1216,12 @@ pub async fn admin_active_submit(State(state): State<AppState>, PageUser(user): 
 }
 
 /// `POST /admin/users/{id}/password`: reset a password.
-pub async fn admin_password_submit(State(state): State<AppState>, PageUser(user): PageUser, Path(id): Path<i64>, body: Bytes) -> Result<Response, PageError> {
+pub async fn admin_password_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    Path(id): Path<i64>,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
     auth::require_role(&user, Role::Admin)?;
@@ -893,19 +1238,36 @@ pub async fn account(
     PageUser(user): PageUser,
     axum::extract::Query(q): axum::extract::Query<SavedQuery>,
 ) -> Result<Response, PageError> {
-    let ctx = context! { user => ser(&user), errors => labelled(&[], false), flash => saved_message(&q) };
+    let ctx =
+        context! { user => ser(&user), errors => labelled(&[], false), flash => saved_message(&q) };
     render(&state, "account.html", ctx, StatusCode::OK)
 }
 
 /// `POST /account/password`.
-pub async fn account_password_submit(State(state): State<AppState>, PageUser(user): PageUser, body: Bytes) -> Result<Response, PageError> {
+pub async fn account_password_submit(
+    State(state): State<AppState>,
+    PageUser(user): PageUser,
+    body: Bytes,
+) -> Result<Response, PageError> {
     let form = FormData::parse(&body)?;
     form.check_csrf(&user)?;
-    match api::change_own_password(&state, &user, form.get("current_password"), form.get("new_password")).await {
+    match api::change_own_password(
+        &state,
+        &user,
+        form.get("current_password"),
+        form.get("new_password"),
+    )
+    .await
+    {
         Ok(()) => Ok(back_to("/account?saved=account".into())),
         Err(AppError::Validation(e)) => {
             let ctx = context! { user => ser(&user), errors => labelled(&e, false), flash => None::<&str> };
-            render(&state, "account.html", ctx, StatusCode::UNPROCESSABLE_ENTITY)
+            render(
+                &state,
+                "account.html",
+                ctx,
+                StatusCode::UNPROCESSABLE_ENTITY,
+            )
         }
         Err(e) => Err(e.into()),
     }
@@ -917,7 +1279,10 @@ mod tests {
 
     #[test]
     fn html_special_characters_are_escaped() {
-        assert_eq!(escape_html("<script>alert('x')</script> & \"q\""), "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;");
+        assert_eq!(
+            escape_html("<script>alert('x')</script> & \"q\""),
+            "&lt;script&gt;alert(&#x27;x&#x27;)&lt;/script&gt; &amp; &quot;q&quot;"
+        );
     }
 
     #[test]
@@ -932,9 +1297,15 @@ mod tests {
                 patients => vec![context!{ id => 1, display_name => "<img src=x onerror=alert(1)>" }],
             })
             .unwrap();
-        assert!(html.contains("&lt;img src=x onerror=alert(1)&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;img src=x onerror=alert(1)&gt;"),
+            "{html}"
+        );
         assert!(!html.contains("<img src=x"));
-        assert!(html.contains("&lt;b&gt;Dr&lt;&#x2f;b&gt;") || html.contains("&lt;b&gt;Dr&lt;/b&gt;"), "{html}");
+        assert!(
+            html.contains("&lt;b&gt;Dr&lt;&#x2f;b&gt;") || html.contains("&lt;b&gt;Dr&lt;/b&gt;"),
+            "{html}"
+        );
     }
 
     #[test]

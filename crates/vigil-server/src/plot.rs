@@ -33,7 +33,12 @@ pub fn scores_svg(scores: &[WeeklyScore]) -> String {
     }
     let n = scores.len();
     let line = |values: Vec<f64>, max: f64| -> String {
-        values.iter().enumerate().map(|(i, v)| format!("{:.1},{:.1}", x_of(i, n), y_of(*v, max))).collect::<Vec<_>>().join(" ")
+        values
+            .iter()
+            .enumerate()
+            .map(|(i, v)| format!("{:.1},{:.1}", x_of(i, n), y_of(*v, max)))
+            .collect::<Vec<_>>()
+            .join(" ")
     };
     let poem = line(scores.iter().map(|s| s.poem_total as f64).collect(), 28.0);
     let nrs = line(scores.iter().map(|s| s.pp_nrs).collect(), 10.0);
@@ -42,7 +47,10 @@ pub fn scores_svg(scores: &[WeeklyScore]) -> String {
          viewBox=\"0 0 {WIDTH} {HEIGHT}\" width=\"{WIDTH}\" height=\"{HEIGHT}\" id=\"scores-plot\">"
     );
     let base = HEIGHT - BOTTOM;
-    svg += &format!("<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#999\"/>", WIDTH - RIGHT);
+    svg += &format!(
+        "<line x1=\"{LEFT}\" y1=\"{base}\" x2=\"{}\" y2=\"{base}\" stroke=\"#999\"/>",
+        WIDTH - RIGHT
+    );
     svg += &format!("<text x=\"4\" y=\"{TOP}\" font-size=\"11\" fill=\"#1f5fa8\">POEM 28</text>");
     svg += &format!("<text x=\"{}\" y=\"{TOP}\" font-size=\"11\" fill=\"#b2401a\" text-anchor=\"end\">NRS 10</text>", WIDTH - 2.0);
     svg += &format!("<polyline class=\"poem\" fill=\"none\" stroke=\"#1f5fa8\" stroke-width=\"2\" points=\"{poem}\"/>");
@@ -64,8 +72,15 @@ pub fn scores_svg(scores: &[WeeklyScore]) -> String {
     }
     let first = &scores[0].week_start;
     let last = &scores[n - 1].week_start;
-    svg += &format!("<text x=\"{LEFT}\" y=\"{}\" font-size=\"11\">{first}</text>", HEIGHT - 20.0);
-    svg += &format!("<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{last}</text>", WIDTH - RIGHT, HEIGHT - 20.0);
+    svg += &format!(
+        "<text x=\"{LEFT}\" y=\"{}\" font-size=\"11\">{first}</text>",
+        HEIGHT - 20.0
+    );
+    svg += &format!(
+        "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"end\">{last}</text>",
+        WIDTH - RIGHT,
+        HEIGHT - 20.0
+    );
     svg += "<text x=\"320\" y=\"236\" font-size=\"11\" text-anchor=\"middle\">solid: POEM (0–28) · dashed: PP-NRS (0–10)</text>";
     svg += "</svg>";
     svg
@@ -95,7 +110,12 @@ mod tests {
         let svg = scores_svg(&[week("2026-03-02", 14, 10.0), week("2026-03-09", 0, 2.5)]);
         let doc = roxmltree::Document::parse(&svg).unwrap();
         let points = |class: &str| {
-            doc.descendants().find(|n| n.attribute("class") == Some(class)).unwrap().attribute("points").unwrap().to_string()
+            doc.descendants()
+                .find(|n| n.attribute("class") == Some(class))
+                .unwrap()
+                .attribute("points")
+                .unwrap()
+                .to_string()
         };
         assert_eq!(points("poem"), "40.0,110.0 600.0,200.0");
         assert_eq!(points("pp-nrs"), "40.0,20.0 600.0,155.0");

@@ -23,10 +23,26 @@ pub const MAX_TEXT: usize = 2000;
 /// (`clinical.md` §4.2, tagged **[VERIFIED]**). The interval is per patient because children 6 months–5
 /// years and 6–17 years of 15 to <30 kg receive every 4 weeks (28 days), adults every 2 weeks (14 days).
 pub const DUPILUMAB_LABEL_REGIMENS: &[LabelRegimen] = &[
-    LabelRegimen { dose_mg: 300.0, interval_days: 14, population: "adults; 6–17 years ≥60 kg" },
-    LabelRegimen { dose_mg: 200.0, interval_days: 14, population: "6–17 years, 30 to <60 kg" },
-    LabelRegimen { dose_mg: 300.0, interval_days: 28, population: "6 months–5 years, 15 to <30 kg; 6–17 years, 15 to <30 kg" },
-    LabelRegimen { dose_mg: 200.0, interval_days: 28, population: "6 months–5 years, 5 to <15 kg" },
+    LabelRegimen {
+        dose_mg: 300.0,
+        interval_days: 14,
+        population: "adults; 6–17 years ≥60 kg",
+    },
+    LabelRegimen {
+        dose_mg: 200.0,
+        interval_days: 14,
+        population: "6–17 years, 30 to <60 kg",
+    },
+    LabelRegimen {
+        dose_mg: 300.0,
+        interval_days: 28,
+        population: "6 months–5 years, 15 to <30 kg; 6–17 years, 15 to <30 kg",
+    },
+    LabelRegimen {
+        dose_mg: 200.0,
+        interval_days: 28,
+        population: "6 months–5 years, 5 to <15 kg",
+    },
 ];
 
 /// Where [`DUPILUMAB_LABEL_REGIMENS`] come from, and whether it was verified.
@@ -245,8 +261,14 @@ pub fn today_in(tz: &str) -> NaiveDate {
 
 /// The time zone of an account (`UTC` when unknown).
 pub async fn time_zone_of(state: &AppState, user_id: i64) -> Result<String, AppError> {
-    let row = sqlx::query("SELECT time_zone FROM users WHERE id = $1").bind(user_id).fetch_optional(&state.db.pool).await?;
-    Ok(row.map(|r| r.try_get::<String, _>("time_zone")).transpose()?.unwrap_or_else(|| "UTC".into()))
+    let row = sqlx::query("SELECT time_zone FROM users WHERE id = $1")
+        .bind(user_id)
+        .fetch_optional(&state.db.pool)
+        .await?;
+    Ok(row
+        .map(|r| r.try_get::<String, _>("time_zone"))
+        .transpose()?
+        .unwrap_or_else(|| "UTC".into()))
 }
 
 /// Today on a patient's record: the patient's own date, whoever writes to the record.
@@ -275,10 +297,20 @@ pub struct Schedule {
 /// windows tile the calendar). A window that passes without a dose is a missed dose and the next scheduled
 /// date is awaited. A second dose for the same date is a duplicate. A dose outside every window (possible
 /// for longer intervals) restarts the schedule from itself. Nothing given yet: due at the regimen start.
-pub fn schedule(start: NaiveDate, interval_days: i64, doses: &[NaiveDate], today: NaiveDate) -> Schedule {
+pub fn schedule(
+    start: NaiveDate,
+    interval_days: i64,
+    doses: &[NaiveDate],
+    today: NaiveDate,
+) -> Schedule {
     let interval = interval_days.max(1);
     let late = LATE_WINDOW_DAYS.min(interval / 2).max(0);
-    let mut out = Schedule { next_due: start, days_overdue: 0, missed: Vec::new(), doses: Vec::new() };
+    let mut out = Schedule {
+        next_due: start,
+        days_overdue: 0,
+        missed: Vec::new(),
+        doses: Vec::new(),
+    };
     let Some(&first) = doses.first() else {
         out.days_overdue = (today - start).num_days().max(0);
         return out;
@@ -311,7 +343,14 @@ pub fn schedule(start: NaiveDate, interval_days: i64, doses: &[NaiveDate], today
             out.missed.push(slot_date(anchor, j));
         }
         let days_late = (d - slot_date(anchor, k)).num_days().max(0);
-        out.doses.push((if days_late > 0 { vec!["late"] } else { Vec::new() }, days_late));
+        out.doses.push((
+            if days_late > 0 {
+                vec!["late"]
+            } else {
+                Vec::new()
+            },
+            days_late,
+        ));
         next_slot = k + 1;
     }
     // Windows that closed since the last dose are missed doses; the next date is the first still open.
@@ -324,11 +363,18 @@ pub fn schedule(start: NaiveDate, interval_days: i64, doses: &[NaiveDate], today
     out
 }
 
-fn label_note(drug: &str, dose_mg: f64, interval_days: i64) -> (Option<LabelRegimen>, Option<String>) {
+fn label_note(
+    drug: &str,
+    dose_mg: f64,
+    interval_days: i64,
+) -> (Option<LabelRegimen>, Option<String>) {
     if !is_dupilumab(drug) {
         return (None, None);
     }
-    let hit = DUPILUMAB_LABEL_REGIMENS.iter().find(|r| r.dose_mg == dose_mg && r.interval_days == interval_days).copied();
+    let hit = DUPILUMAB_LABEL_REGIMENS
+        .iter()
+        .find(|r| r.dose_mg == dose_mg && r.interval_days == interval_days)
+        .copied();
     let note = match &hit {
         Some(r) => format!(
             "{} mg every {} days is a labelled maintenance regimen for atopic dermatitis ({}); source: {}.",
@@ -361,7 +407,10 @@ fn regimen_from_row(r: &AnyRow) -> Result<Regimen, sqlx::Error> {
 }
 
 fn split_list(s: &str) -> Vec<String> {
-    s.split(',').filter(|x| !x.is_empty()).map(str::to_string).collect()
+    s.split(',')
+        .filter(|x| !x.is_empty())
+        .map(str::to_string)
+        .collect()
 }
 
 fn reaction_from_row(r: &AnyRow) -> Result<ReactionReport, sqlx::Error> {
@@ -394,12 +443,21 @@ macro_rules! reaction_select {
 
 /// Every regimen of a patient, oldest first (each row is the regimen from its start date on).
 pub async fn regimen_history(state: &AppState, patient_id: i64) -> Result<Vec<Regimen>, AppError> {
-    let rows = sqlx::query("SELECT * FROM regimens WHERE patient_id = $1 ORDER BY id").bind(patient_id).fetch_all(&state.db.pool).await?;
-    Ok(rows.iter().map(regimen_from_row).collect::<Result<Vec<_>, _>>()?)
+    let rows = sqlx::query("SELECT * FROM regimens WHERE patient_id = $1 ORDER BY id")
+        .bind(patient_id)
+        .fetch_all(&state.db.pool)
+        .await?;
+    Ok(rows
+        .iter()
+        .map(regimen_from_row)
+        .collect::<Result<Vec<_>, _>>()?)
 }
 
 /// The current (latest) regimen of a patient.
-pub async fn current_regimen(state: &AppState, patient_id: i64) -> Result<Option<Regimen>, AppError> {
+pub async fn current_regimen(
+    state: &AppState,
+    patient_id: i64,
+) -> Result<Option<Regimen>, AppError> {
     let row = sqlx::query("SELECT * FROM regimens WHERE patient_id = $1 ORDER BY id DESC LIMIT 1")
         .bind(patient_id)
         .fetch_optional(&state.db.pool)
@@ -435,71 +493,86 @@ pub async fn patient_info(state: &AppState, patient_id: i64) -> Result<PatientIn
 pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRecord, AppError> {
     let patient = patient_info(state, patient_id).await?;
     let regimen = current_regimen(state, patient_id).await?;
-    let mut injections = sqlx::query("SELECT * FROM injections WHERE patient_id = $1 ORDER BY given_on, id")
-        .bind(patient_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            Ok(Injection {
-                id: r.try_get("id")?,
-                given_on: r.try_get("given_on")?,
-                dose_mg: r.try_get("dose_mg")?,
-                site: r.try_get("site")?,
-                note: r.try_get("note")?,
-                supersedes_id: r.try_get("supersedes_id")?,
-                correction_reason: r.try_get("correction_reason")?,
-                superseded_by: None,
-                flags: Vec::new(),
-                days_late: 0,
+    let mut injections =
+        sqlx::query("SELECT * FROM injections WHERE patient_id = $1 ORDER BY given_on, id")
+            .bind(patient_id)
+            .fetch_all(&state.db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                Ok(Injection {
+                    id: r.try_get("id")?,
+                    given_on: r.try_get("given_on")?,
+                    dose_mg: r.try_get("dose_mg")?,
+                    site: r.try_get("site")?,
+                    note: r.try_get("note")?,
+                    supersedes_id: r.try_get("supersedes_id")?,
+                    correction_reason: r.try_get("correction_reason")?,
+                    superseded_by: None,
+                    flags: Vec::new(),
+                    days_late: 0,
+                })
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let corrections: Vec<(i64, i64)> = injections.iter().filter_map(|i| i.supersedes_id.map(|old| (old, i.id))).collect();
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let corrections: Vec<(i64, i64)> = injections
+        .iter()
+        .filter_map(|i| i.supersedes_id.map(|old| (old, i.id)))
+        .collect();
     for (old, new) in corrections {
         if let Some(i) = injections.iter_mut().find(|i| i.id == old) {
             i.superseded_by = Some(new);
         }
     }
-    let scores = sqlx::query("SELECT * FROM weekly_scores WHERE patient_id = $1 ORDER BY week_start, id")
-        .bind(patient_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(|r| {
-            let poem_days = parse_poem_days(&r.try_get::<String, _>("poem_days")?);
-            let total: i64 = r.try_get("poem_total")?;
-            let pp: f64 = r.try_get("pp_nrs")?;
-            Ok(WeeklyScore {
-                id: r.try_get("id")?,
-                week_start: r.try_get("week_start")?,
-                poem_days,
-                poem_total: total,
-                poem_band: poem::band(u8::try_from(total).unwrap_or(u8::MAX)).to_string(),
-                pp_nrs: pp,
-                pp_nrs_stratum: pp_nrs::stratum(pp).map(str::to_string),
+    let scores =
+        sqlx::query("SELECT * FROM weekly_scores WHERE patient_id = $1 ORDER BY week_start, id")
+            .bind(patient_id)
+            .fetch_all(&state.db.pool)
+            .await?
+            .iter()
+            .map(|r| {
+                let poem_days = parse_poem_days(&r.try_get::<String, _>("poem_days")?);
+                let total: i64 = r.try_get("poem_total")?;
+                let pp: f64 = r.try_get("pp_nrs")?;
+                Ok(WeeklyScore {
+                    id: r.try_get("id")?,
+                    week_start: r.try_get("week_start")?,
+                    poem_days,
+                    poem_total: total,
+                    poem_band: poem::band(u8::try_from(total).unwrap_or(u8::MAX)).to_string(),
+                    pp_nrs: pp,
+                    pp_nrs_stratum: pp_nrs::stratum(pp).map(str::to_string),
+                })
             })
-        })
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
-    let reactions = sqlx::query(concat!(reaction_select!(), " WHERE r.patient_id = $1 ORDER BY r.onset_date DESC, r.id DESC"))
-        .bind(patient_id)
-        .fetch_all(&state.db.pool)
-        .await?
-        .iter()
-        .map(reaction_from_row)
-        .collect::<Result<Vec<_>, sqlx::Error>>()?;
+            .collect::<Result<Vec<_>, sqlx::Error>>()?;
+    let reactions = sqlx::query(concat!(
+        reaction_select!(),
+        " WHERE r.patient_id = $1 ORDER BY r.onset_date DESC, r.id DESC"
+    ))
+    .bind(patient_id)
+    .fetch_all(&state.db.pool)
+    .await?
+    .iter()
+    .map(reaction_from_row)
+    .collect::<Result<Vec<_>, sqlx::Error>>()?;
     let today = today_in(&patient.time_zone);
-    let (mut next, mut overdue, mut days_overdue, mut rule, mut plain, mut missed) = (None, false, 0, None, None, Vec::new());
+    let (mut next, mut overdue, mut days_overdue, mut rule, mut plain, mut missed) =
+        (None, false, 0, None, None, Vec::new());
     if let Some(reg) = &regimen {
-        let start = NaiveDate::parse_from_str(&reg.start_date, "%Y-%m-%d").map_err(|e| anyhow::anyhow!("stored start_date: {e}"))?;
+        let start = NaiveDate::parse_from_str(&reg.start_date, "%Y-%m-%d")
+            .map_err(|e| anyhow::anyhow!("stored start_date: {e}"))?;
         // Doses of the current regimen: on or after its start (earlier ones belong to earlier regimens),
         // corrected entries left out (their correction stands in for them).
         let counted: Vec<usize> = (0..injections.len())
             .filter(|&k| injections[k].superseded_by.is_none())
-            .filter(|&k| NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d").is_ok_and(|d| d >= start))
+            .filter(|&k| {
+                NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d")
+                    .is_ok_and(|d| d >= start)
+            })
             .collect();
-        let dates: Vec<NaiveDate> =
-            counted.iter().filter_map(|&k| NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d").ok()).collect();
+        let dates: Vec<NaiveDate> = counted
+            .iter()
+            .filter_map(|&k| NaiveDate::parse_from_str(&injections[k].given_on, "%Y-%m-%d").ok())
+            .collect();
         // No dose yet under this regimen but earlier ones: the first is due one interval after the last
         // earlier dose, and not before the regimen starts.
         let earlier_last = injections
@@ -630,14 +703,25 @@ pub struct ReactionInput {
 }
 
 /// Parse a date field and refuse future dates.
-pub fn past_date(field: &str, text: &str, today: NaiveDate, errors: &mut Vec<FieldError>) -> Option<NaiveDate> {
+pub fn past_date(
+    field: &str,
+    text: &str,
+    today: NaiveDate,
+    errors: &mut Vec<FieldError>,
+) -> Option<NaiveDate> {
     match NaiveDate::parse_from_str(text.trim(), "%Y-%m-%d") {
         Err(_) => {
-            errors.push(FieldError::new(field, format!("{text:?} is not a date YYYY-MM-DD")));
+            errors.push(FieldError::new(
+                field,
+                format!("{text:?} is not a date YYYY-MM-DD"),
+            ));
             None
         }
         Ok(d) if d > today => {
-            errors.push(FieldError::new(field, format!("{d} is in the future (today is {today})")));
+            errors.push(FieldError::new(
+                field,
+                format!("{d} is in the future (today is {today})"),
+            ));
             None
         }
         Ok(d) if d.year_ce().1 < 1900 => {
@@ -650,13 +734,25 @@ pub fn past_date(field: &str, text: &str, today: NaiveDate, errors: &mut Vec<Fie
 
 use chrono::Datelike;
 
-fn text(field: &str, value: &str, required: bool, max: usize, errors: &mut Vec<FieldError>) -> String {
+fn text(
+    field: &str,
+    value: &str,
+    required: bool,
+    max: usize,
+    errors: &mut Vec<FieldError>,
+) -> String {
     let v = value.trim();
     if required && v.is_empty() {
         errors.push(FieldError::new(field, "required"));
     } else if v.chars().count() > max {
-        errors.push(FieldError::new(field, format!("longer than {max} characters")));
-    } else if v.chars().any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t') {
+        errors.push(FieldError::new(
+            field,
+            format!("longer than {max} characters"),
+        ));
+    } else if v
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\r' && c != '\t')
+    {
         errors.push(FieldError::new(field, "contains control characters"));
     }
     v.to_string()
@@ -667,7 +763,10 @@ fn tri_state(field: &str, value: Option<&str>, errors: &mut Vec<FieldError>) -> 
         "" | "unknown" => "unknown".into(),
         v @ ("yes" | "no") => v.into(),
         other => {
-            errors.push(FieldError::new(field, format!("{other:?} is not yes, no or unknown")));
+            errors.push(FieldError::new(
+                field,
+                format!("{other:?} is not yes, no or unknown"),
+            ));
             "unknown".into()
         }
     }
@@ -682,19 +781,46 @@ pub const MAX_REGIMEN_DOSE_MG: f64 = 6000.0;
 pub const MAX_INTERVAL_DAYS: i64 = 365;
 
 /// Validate a regimen.
-pub fn validate_regimen(input: &RegimenInput, today: NaiveDate) -> Result<RegimenInput, Vec<FieldError>> {
+pub fn validate_regimen(
+    input: &RegimenInput,
+    today: NaiveDate,
+) -> Result<RegimenInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     let drug = text("drug", &input.drug, true, 200, &mut errors);
     if !(input.dose_mg.is_finite() && input.dose_mg > 0.0 && input.dose_mg <= MAX_REGIMEN_DOSE_MG) {
-        errors.push(FieldError::new("dose_mg", format!("{} mg is out of range (0, {MAX_REGIMEN_DOSE_MG}]", input.dose_mg)));
+        errors.push(FieldError::new(
+            "dose_mg",
+            format!(
+                "{} mg is out of range (0, {MAX_REGIMEN_DOSE_MG}]",
+                input.dose_mg
+            ),
+        ));
     }
     if !(1..=MAX_INTERVAL_DAYS).contains(&input.interval_days) {
-        errors.push(FieldError::new("interval_days", format!("{} days is out of range 1–{MAX_INTERVAL_DAYS}", input.interval_days)));
+        errors.push(FieldError::new(
+            "interval_days",
+            format!(
+                "{} days is out of range 1–{MAX_INTERVAL_DAYS}",
+                input.interval_days
+            ),
+        ));
     }
-    let indication = text("indication", input.indication.as_deref().unwrap_or("atopic dermatitis"), true, 200, &mut errors);
+    let indication = text(
+        "indication",
+        input.indication.as_deref().unwrap_or("atopic dermatitis"),
+        true,
+        200,
+        &mut errors,
+    );
     past_date("start_date", &input.start_date, today, &mut errors);
     if errors.is_empty() {
-        Ok(RegimenInput { drug, dose_mg: input.dose_mg, interval_days: input.interval_days, indication: Some(indication), start_date: input.start_date.trim().into() })
+        Ok(RegimenInput {
+            drug,
+            dose_mg: input.dose_mg,
+            interval_days: input.interval_days,
+            indication: Some(indication),
+            start_date: input.start_date.trim().into(),
+        })
     } else {
         Err(errors)
     }
@@ -705,18 +831,50 @@ pub fn validate_regimen(input: &RegimenInput, today: NaiveDate) -> Result<Regime
 /// The dose must be positive and at most twice the regimen dose: on the dupilumab label the largest
 /// single-day amount, the loading dose, is twice the maintenance dose (600 mg for 300 mg, 400 mg for
 /// 200 mg; clinical.md §4.2 [VERIFIED]). The date may not be in the future nor before the regimen start.
-pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, today: NaiveDate) -> Result<InjectionInput, Vec<FieldError>> {
+pub fn validate_injection(
+    input: &InjectionInput,
+    regimen: Option<&Regimen>,
+    today: NaiveDate,
+) -> Result<InjectionInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     let date = past_date("given_on", &input.given_on, today, &mut errors);
-    let site = text("site", input.site.as_deref().unwrap_or(""), false, 200, &mut errors);
-    let note = text("note", input.note.as_deref().unwrap_or(""), false, MAX_TEXT, &mut errors);
+    let site = text(
+        "site",
+        input.site.as_deref().unwrap_or(""),
+        false,
+        200,
+        &mut errors,
+    );
+    let note = text(
+        "note",
+        input.note.as_deref().unwrap_or(""),
+        false,
+        MAX_TEXT,
+        &mut errors,
+    );
     if input.supersedes_id.is_some() {
-        text("correction_reason", input.correction_reason.as_deref().unwrap_or(""), true, 500, &mut errors);
-    } else if input.correction_reason.as_deref().is_some_and(|r| !r.trim().is_empty()) {
-        errors.push(FieldError::new("correction_reason", "only with the entry it corrects (supersedes_id)"));
+        text(
+            "correction_reason",
+            input.correction_reason.as_deref().unwrap_or(""),
+            true,
+            500,
+            &mut errors,
+        );
+    } else if input
+        .correction_reason
+        .as_deref()
+        .is_some_and(|r| !r.trim().is_empty())
+    {
+        errors.push(FieldError::new(
+            "correction_reason",
+            "only with the entry it corrects (supersedes_id)",
+        ));
     }
     match regimen {
-        None => errors.push(FieldError::new("regimen", "no regimen is set for this patient; a clinician sets it first")),
+        None => errors.push(FieldError::new(
+            "regimen",
+            "no regimen is set for this patient; a clinician sets it first",
+        )),
         Some(reg) => {
             let max = 2.0 * reg.dose_mg;
             if !(input.dose_mg.is_finite() && input.dose_mg > 0.0 && input.dose_mg <= max) {
@@ -729,9 +887,14 @@ pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, tod
                     ),
                 ));
             }
-            if let (Some(d), Ok(start)) = (date, NaiveDate::parse_from_str(&reg.start_date, "%Y-%m-%d")) {
+            if let (Some(d), Ok(start)) =
+                (date, NaiveDate::parse_from_str(&reg.start_date, "%Y-%m-%d"))
+            {
                 if d < start {
-                    errors.push(FieldError::new("given_on", format!("{d} is before the regimen start {start}")));
+                    errors.push(FieldError::new(
+                        "given_on",
+                        format!("{d} is before the regimen start {start}"),
+                    ));
                 }
             }
         }
@@ -743,7 +906,14 @@ pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, tod
             site: Some(site),
             note: Some(note),
             supersedes_id: input.supersedes_id,
-            correction_reason: input.supersedes_id.map(|_| input.correction_reason.as_deref().unwrap_or("").trim().to_string()),
+            correction_reason: input.supersedes_id.map(|_| {
+                input
+                    .correction_reason
+                    .as_deref()
+                    .unwrap_or("")
+                    .trim()
+                    .to_string()
+            }),
         })
     } else {
         Err(errors)
@@ -755,7 +925,8 @@ pub fn validate_injection(input: &InjectionInput, regimen: Option<&Regimen>, tod
 /// (Charman et al.), as read at https://dermakalk.cz/poem.html ; the Nottingham form itself says "leave
 /// blank any questions you feel unable to answer" (https://paperzz.com/doc/7058362/word---university-of-nottingham).
 /// clinical.md §3.3 had the rule from memory, marked [UNVERIFIED] (open item 6); this page states it.
-pub const POEM_MISSING_RULE: &str = "POEM: one unanswered question counts as 0; with two or more unanswered the questionnaire \
+pub const POEM_MISSING_RULE: &str =
+    "POEM: one unanswered question counts as 0; with two or more unanswered the questionnaire \
      is not scored (University of Nottingham scoring notes, Charman et al.).";
 
 /// The POEM item scores (0–4, an unanswered item as 0) and total, or why it cannot be scored.
@@ -767,11 +938,17 @@ pub fn poem_score(days: &[Option<u8>]) -> Result<(Vec<u8>, u8), String> {
     let mut items = Vec::with_capacity(days.len());
     for d in days {
         items.push(match d {
-            Some(d) => poem::item_score_from_days(*d).ok_or_else(|| format!("{d} is not a number of days 0–7"))?,
+            Some(d) => poem::item_score_from_days(*d)
+                .ok_or_else(|| format!("{d} is not a number of days 0–7"))?,
             None => 0,
         });
     }
-    let p = (poem::PoemInput { item_scores: Some(items.clone()), days: None }).compute().map_err(|e| e.to_string())?;
+    let p = (poem::PoemInput {
+        item_scores: Some(items.clone()),
+        days: None,
+    })
+    .compute()
+    .map_err(|e| e.to_string())?;
     Ok((items, p.total))
 }
 
@@ -780,19 +957,31 @@ fn parse_poem_days(stored: &str) -> Vec<Option<u8>> {
 }
 
 /// Validate weekly scores with vigil-clinic's POEM and PP-NRS rules; returns the days and the POEM total.
-pub fn validate_scores(input: &ScoresInput, today: NaiveDate) -> Result<(Vec<Option<u8>>, u8), Vec<FieldError>> {
+pub fn validate_scores(
+    input: &ScoresInput,
+    today: NaiveDate,
+) -> Result<(Vec<Option<u8>>, u8), Vec<FieldError>> {
     let mut errors = Vec::new();
     past_date("week_start", &input.week_start, today, &mut errors);
     let mut days = Vec::new();
     if input.poem_days.len() != poem::ITEMS.len() {
-        errors.push(FieldError::new("poem_days", format!("{} answers given; POEM has 7 questions", input.poem_days.len())));
+        errors.push(FieldError::new(
+            "poem_days",
+            format!(
+                "{} answers given; POEM has 7 questions",
+                input.poem_days.len()
+            ),
+        ));
     }
     for (i, d) in input.poem_days.iter().enumerate() {
         match d {
             None => days.push(None),
             Some(d) => match u8::try_from(*d).ok().filter(|d| *d <= 7) {
                 Some(d) => days.push(Some(d)),
-                None => errors.push(FieldError::new(format!("poem_days[{i}]"), format!("{d} is not a number of days from 0 to 7"))),
+                None => errors.push(FieldError::new(
+                    format!("poem_days[{i}]"),
+                    format!("{d} is not a number of days from 0 to 7"),
+                )),
             },
         }
     }
@@ -804,9 +993,20 @@ pub fn validate_scores(input: &ScoresInput, today: NaiveDate) -> Result<(Vec<Opt
         }
     }
     // PP-NRS is answered as a whole number 0–10 (Yosipovitch 2019; clinical.md §3.5): 5.5 is not an answer.
-    if !(input.pp_nrs.is_finite() && input.pp_nrs.fract() == 0.0 && (0.0..=10.0).contains(&input.pp_nrs)) {
-        errors.push(FieldError::new("pp_nrs", format!("{} is not a whole number from 0 to 10", input.pp_nrs)));
-    } else if let Err(e) = (pp_nrs::PpNrsInput { score: input.pp_nrs, baseline: None }).compute() {
+    if !(input.pp_nrs.is_finite()
+        && input.pp_nrs.fract() == 0.0
+        && (0.0..=10.0).contains(&input.pp_nrs))
+    {
+        errors.push(FieldError::new(
+            "pp_nrs",
+            format!("{} is not a whole number from 0 to 10", input.pp_nrs),
+        ));
+    } else if let Err(e) = (pp_nrs::PpNrsInput {
+        score: input.pp_nrs,
+        baseline: None,
+    })
+    .compute()
+    {
         errors.push(FieldError::new("pp_nrs", e.message));
     }
     if errors.is_empty() {
@@ -822,28 +1022,55 @@ fn clinic_name<T: for<'de> Deserialize<'de>>(name: &str) -> Option<T> {
 }
 
 /// Validate a reaction report.
-pub fn validate_reaction(input: &ReactionInput, today: NaiveDate) -> Result<ReactionInput, Vec<FieldError>> {
+pub fn validate_reaction(
+    input: &ReactionInput,
+    today: NaiveDate,
+) -> Result<ReactionInput, Vec<FieldError>> {
     let mut errors = Vec::new();
     past_date("onset_date", &input.onset_date, today, &mut errors);
-    let description = text("description", &input.description, true, MAX_TEXT, &mut errors);
+    let description = text(
+        "description",
+        &input.description,
+        true,
+        MAX_TEXT,
+        &mut errors,
+    );
     for (i, s) in input.sites.iter().enumerate() {
         if clinic_name::<BodySite>(s).is_none() {
-            errors.push(FieldError::new(format!("sites[{i}]"), format!("{s:?} is not a known body site")));
+            errors.push(FieldError::new(
+                format!("sites[{i}]"),
+                format!("{s:?} is not a known body site"),
+            ));
         }
     }
     for (i, f) in input.features.iter().enumerate() {
         if clinic_name::<Feature>(f).is_none() {
-            errors.push(FieldError::new(format!("features[{i}]"), format!("{f:?} is not a known feature")));
+            errors.push(FieldError::new(
+                format!("features[{i}]"),
+                format!("{f:?} is not a known feature"),
+            ));
         }
     }
-    let different = tri_state("different_from_usual", input.different_from_usual.as_deref(), &mut errors);
-    let improving = tri_state("rest_of_skin_improving", input.rest_of_skin_improving.as_deref(), &mut errors);
+    let different = tri_state(
+        "different_from_usual",
+        input.different_from_usual.as_deref(),
+        &mut errors,
+    );
+    let improving = tri_state(
+        "rest_of_skin_improving",
+        input.rest_of_skin_improving.as_deref(),
+        &mut errors,
+    );
     if errors.is_empty() {
         Ok(ReactionInput {
             onset_date: input.onset_date.trim().into(),
             description,
             sites: input.sites.iter().map(|s| s.trim().to_string()).collect(),
-            features: input.features.iter().map(|s| s.trim().to_string()).collect(),
+            features: input
+                .features
+                .iter()
+                .map(|s| s.trim().to_string())
+                .collect(),
             different_from_usual: Some(different),
             rest_of_skin_improving: Some(improving),
         })
@@ -853,8 +1080,20 @@ pub fn validate_reaction(input: &ReactionInput, today: NaiveDate) -> Result<Reac
 }
 
 /// Body sites offered on the reaction form (vigil-clinic names).
-pub const BODY_SITES: &[&str] =
-    &["face", "neck", "scalp", "eyelids", "eyes", "flexures", "trunk", "arms", "legs", "hands", "injection_site", "joints"];
+pub const BODY_SITES: &[&str] = &[
+    "face",
+    "neck",
+    "scalp",
+    "eyelids",
+    "eyes",
+    "flexures",
+    "trunk",
+    "arms",
+    "legs",
+    "hands",
+    "injection_site",
+    "joints",
+];
 /// Features offered on the reaction form (vigil-clinic names).
 pub const FEATURES: &[&str] = &[
     "erythema",
@@ -881,7 +1120,10 @@ pub const SITE_WORDS: &[(&str, &str)] = &[
     ("scalp", "scalp"),
     ("eyelids", "eyelids"),
     ("eyes", "eyes"),
-    ("flexures", "skin folds (inside the elbows, behind the knees)"),
+    (
+        "flexures",
+        "skin folds (inside the elbows, behind the knees)",
+    ),
     ("trunk", "chest, belly or back"),
     ("arms", "arms"),
     ("legs", "legs"),
@@ -903,7 +1145,10 @@ pub const FEATURE_WORDS: &[(&str, &str)] = &[
     ("conjunctival_redness", "red eyes"),
     ("eye_itch", "itchy eyes"),
     ("dry_eye", "dry or gritty eyes"),
-    ("injection_site_reaction", "redness or swelling where I inject"),
+    (
+        "injection_site_reaction",
+        "redness or swelling where I inject",
+    ),
     ("hair_loss", "hair loss"),
     ("joint_pain", "joint pain"),
 ];
@@ -960,15 +1205,36 @@ pub async fn audit(
 }
 
 /// Log that `user_id` opened a record (`entity` `entity_id` of patient `patient_id`): who read what, when.
-pub async fn log_read(state: &AppState, user_id: i64, entity: &str, entity_id: i64, patient_id: i64) -> Result<(), AppError> {
+pub async fn log_read(
+    state: &AppState,
+    user_id: i64,
+    entity: &str,
+    entity_id: i64,
+    patient_id: i64,
+) -> Result<(), AppError> {
     let mut tx = state.db.pool.begin().await?;
-    audit(&mut tx, Some(user_id), "read", entity, Some(entity_id), Some(patient_id), None, None).await?;
+    audit(
+        &mut tx,
+        Some(user_id),
+        "read",
+        entity,
+        Some(entity_id),
+        Some(patient_id),
+        None,
+        None,
+    )
+    .await?;
     tx.commit().await?;
     Ok(())
 }
 
 /// Store a validated regimen (the previous one is kept; the newest is current).
-pub async fn insert_regimen(state: &AppState, user_id: i64, patient_id: i64, r: &RegimenInput) -> Result<i64, AppError> {
+pub async fn insert_regimen(
+    state: &AppState,
+    user_id: i64,
+    patient_id: i64,
+    r: &RegimenInput,
+) -> Result<i64, AppError> {
     let before = current_regimen(state, patient_id).await?;
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
@@ -987,13 +1253,28 @@ pub async fn insert_regimen(state: &AppState, user_id: i64, patient_id: i64, r: 
     .await?
     .try_get(0)?;
     let after = json!({"id": id, "patient_id": patient_id, "regimen": r});
-    audit(&mut tx, Some(user_id), "set_regimen", "regimen", Some(id), Some(patient_id), before.map(|b| json!(b)), Some(after)).await?;
+    audit(
+        &mut tx,
+        Some(user_id),
+        "set_regimen",
+        "regimen",
+        Some(id),
+        Some(patient_id),
+        before.map(|b| json!(b)),
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Store a validated injection.
-pub async fn insert_injection(state: &AppState, user_id: i64, patient_id: i64, i: &InjectionInput) -> Result<i64, AppError> {
+pub async fn insert_injection(
+    state: &AppState,
+    user_id: i64,
+    patient_id: i64,
+    i: &InjectionInput,
+) -> Result<i64, AppError> {
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO injections (patient_id, given_on, dose_mg, site, note, created_at, supersedes_id, correction_reason) \
@@ -1019,23 +1300,58 @@ pub async fn insert_injection(state: &AppState, user_id: i64, patient_id: i64, i
             .fetch_optional(&mut *tx)
             .await?
             .ok_or_else(|| crate::error::invalid("supersedes_id", format!("{old} is not an injection on this record")))?;
-        let already = sqlx::query("SELECT id FROM injections WHERE supersedes_id = $1 AND id <> $2").bind(old).bind(id).fetch_optional(&mut *tx).await?;
+        let already =
+            sqlx::query("SELECT id FROM injections WHERE supersedes_id = $1 AND id <> $2")
+                .bind(old)
+                .bind(id)
+                .fetch_optional(&mut *tx)
+                .await?;
         if already.is_some() {
-            return Err(crate::error::invalid("supersedes_id", format!("injection {old} was already corrected; correct the correction instead")));
+            return Err(crate::error::invalid(
+                "supersedes_id",
+                format!("injection {old} was already corrected; correct the correction instead"),
+            ));
         }
-        before = Some(json!({"id": old, "given_on": row.try_get::<String, _>("given_on")?, "dose_mg": row.try_get::<f64, _>("dose_mg")?,
-                             "site": row.try_get::<String, _>("site")?, "note": row.try_get::<String, _>("note")?}));
+        before = Some(
+            json!({"id": old, "given_on": row.try_get::<String, _>("given_on")?, "dose_mg": row.try_get::<f64, _>("dose_mg")?,
+                             "site": row.try_get::<String, _>("site")?, "note": row.try_get::<String, _>("note")?}),
+        );
     }
-    let action = if i.supersedes_id.is_some() { "correct_injection" } else { "log_injection" };
-    audit(&mut tx, Some(user_id), action, "injection", Some(id), Some(patient_id), before, Some(json!({"id": id, "patient_id": patient_id, "injection": i}))).await?;
+    let action = if i.supersedes_id.is_some() {
+        "correct_injection"
+    } else {
+        "log_injection"
+    };
+    audit(
+        &mut tx,
+        Some(user_id),
+        action,
+        "injection",
+        Some(id),
+        Some(patient_id),
+        before,
+        Some(json!({"id": id, "patient_id": patient_id, "injection": i})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Store validated weekly scores.
-pub async fn insert_scores(state: &AppState, user_id: i64, patient_id: i64, s: &ScoresInput, days: &[Option<u8>], total: u8) -> Result<i64, AppError> {
+pub async fn insert_scores(
+    state: &AppState,
+    user_id: i64,
+    patient_id: i64,
+    s: &ScoresInput,
+    days: &[Option<u8>],
+    total: u8,
+) -> Result<i64, AppError> {
     // An unanswered item is stored as an empty entry ("3,,0,..."), never as 0 days.
-    let days_text = days.iter().map(|d| d.map(|d| d.to_string()).unwrap_or_default()).collect::<Vec<_>>().join(",");
+    let days_text = days
+        .iter()
+        .map(|d| d.map(|d| d.to_string()).unwrap_or_default())
+        .collect::<Vec<_>>()
+        .join(",");
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO weekly_scores (patient_id, week_start, poem_days, poem_total, pp_nrs, created_at) VALUES ($1, $2, $3, $4, $5, $6) RETURNING id",
@@ -1050,13 +1366,28 @@ pub async fn insert_scores(state: &AppState, user_id: i64, patient_id: i64, s: &
     .await?
     .try_get(0)?;
     let after = json!({"id": id, "patient_id": patient_id, "week_start": s.week_start.trim(), "poem_days": days, "poem_total": total, "pp_nrs": s.pp_nrs});
-    audit(&mut tx, Some(user_id), "record_scores", "weekly_scores", Some(id), Some(patient_id), None, Some(after)).await?;
+    audit(
+        &mut tx,
+        Some(user_id),
+        "record_scores",
+        "weekly_scores",
+        Some(id),
+        Some(patient_id),
+        None,
+        Some(after),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
 
 /// Store a validated reaction report.
-pub async fn insert_reaction(state: &AppState, user_id: i64, patient_id: i64, r: &ReactionInput) -> Result<i64, AppError> {
+pub async fn insert_reaction(
+    state: &AppState,
+    user_id: i64,
+    patient_id: i64,
+    r: &ReactionInput,
+) -> Result<i64, AppError> {
     let mut tx = state.db.pool.begin().await?;
     let id: i64 = sqlx::query(
         "INSERT INTO reactions (patient_id, onset_date, description, sites, features, different_from_usual, rest_of_skin_improving, created_at) \
@@ -1073,7 +1404,17 @@ pub async fn insert_reaction(state: &AppState, user_id: i64, patient_id: i64, r:
     .fetch_one(&mut *tx)
     .await?
     .try_get(0)?;
-    audit(&mut tx, Some(user_id), "report_reaction", "reaction", Some(id), Some(patient_id), None, Some(json!({"id": id, "patient_id": patient_id, "reaction": r}))).await?;
+    audit(
+        &mut tx,
+        Some(user_id),
+        "report_reaction",
+        "reaction",
+        Some(id),
+        Some(patient_id),
+        None,
+        Some(json!({"id": id, "patient_id": patient_id, "reaction": r})),
+    )
+    .await?;
     tx.commit().await?;
     Ok(id)
 }
@@ -1090,7 +1431,12 @@ mod tests {
     fn a_late_dose_keeps_the_original_schedule() {
         // Every 14 days from 2026-01-01: due 01-15; given 01-19 (4 days late, within 7) → the original
         // schedule resumes: next due 01-29 (01-01 + 2 × 14), not 02-02 (01-19 + 14).
-        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01"), d("2026-01-19")], d("2026-01-25"));
+        let plan = schedule(
+            d("2026-01-01"),
+            14,
+            &[d("2026-01-01"), d("2026-01-19")],
+            d("2026-01-25"),
+        );
         assert_eq!((plan.next_due, plan.days_overdue), (d("2026-01-29"), 0));
         assert_eq!(plan.doses, vec![(vec![], 0), (vec!["late"], 4)]);
         assert!(plan.missed.is_empty());
@@ -1099,18 +1445,34 @@ mod tests {
         let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01")], d("2026-01-20"));
         assert_eq!((plan.next_due, plan.days_overdue), (d("2026-01-15"), 5));
         let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01")], d("2026-01-23"));
-        assert_eq!((plan.next_due, plan.days_overdue, plan.missed.clone()), (d("2026-01-29"), 0, vec![d("2026-01-15")]));
+        assert_eq!(
+            (plan.next_due, plan.days_overdue, plan.missed.clone()),
+            (d("2026-01-29"), 0, vec![d("2026-01-15")])
+        );
         // A second dose for the same scheduled date is a duplicate and changes nothing.
-        let plan = schedule(d("2026-01-01"), 14, &[d("2026-01-01"), d("2026-01-15"), d("2026-01-16")], d("2026-01-20"));
+        let plan = schedule(
+            d("2026-01-01"),
+            14,
+            &[d("2026-01-01"), d("2026-01-15"), d("2026-01-16")],
+            d("2026-01-20"),
+        );
         assert_eq!(plan.doses[2], (vec!["duplicate"], 0));
         assert_eq!(plan.next_due, d("2026-01-29"));
         // Nothing given yet: due at the regimen start, overdue since.
         let plan = schedule(d("2026-03-18"), 14, &[], d("2026-03-20"));
         assert_eq!((plan.next_due, plan.days_overdue), (d("2026-03-18"), 2));
         // Every 28 days: a dose 10 days after 01-29 is outside every window → the schedule restarts from it.
-        let plan = schedule(d("2026-01-01"), 28, &[d("2026-01-01"), d("2026-02-08")], d("2026-02-10"));
+        let plan = schedule(
+            d("2026-01-01"),
+            28,
+            &[d("2026-01-01"), d("2026-02-08")],
+            d("2026-02-10"),
+        );
         assert_eq!(plan.doses[1], (vec!["restarted"], 0));
-        assert_eq!((plan.next_due, plan.missed.clone()), (d("2026-03-08"), vec![d("2026-01-29")]));
+        assert_eq!(
+            (plan.next_due, plan.missed.clone()),
+            (d("2026-03-08"), vec![d("2026-01-29")])
+        );
     }
 
     #[test]
@@ -1118,7 +1480,10 @@ mod tests {
         // 2026-03-01T14:00:00Z = 1_772_373_600 s. Sydney is on daylight time (UTC+11) until the first Sunday
         // of April, so it is already 01:00 on 2026-03-02 there; in UTC and in New York (UTC−5) it is 03-01.
         let t = 1_772_373_600;
-        assert_eq!(chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339(), "2026-03-01T14:00:00+00:00");
+        assert_eq!(
+            chrono::DateTime::from_timestamp(t, 0).unwrap().to_rfc3339(),
+            "2026-03-01T14:00:00+00:00"
+        );
         assert_eq!(date_in("Australia/Sydney", t), d("2026-03-02"));
         assert_eq!(date_in("UTC", t), d("2026-03-01"));
         assert_eq!(date_in("America/New_York", t), d("2026-03-01"));
@@ -1129,11 +1494,30 @@ mod tests {
     #[test]
     fn one_unanswered_poem_item_counts_as_zero_two_are_not_scored() {
         // Days −,1,2,3,4,5,7 → items 0 (unanswered),1,1,2,2,3,4 → 13 (the banding of Charman 2004).
-        assert_eq!(poem_score(&[None, Some(1), Some(2), Some(3), Some(4), Some(5), Some(7)]).unwrap(), (vec![0, 1, 1, 2, 2, 3, 4], 13));
-        assert!(poem_score(&[None, None, Some(2), Some(3), Some(4), Some(5), Some(7)]).unwrap_err().contains("2 of the 7"));
-        let s = ScoresInput { week_start: "2026-03-09".into(), poem_days: vec![Some(0), None, Some(0), Some(0), Some(0), Some(0), Some(0)], pp_nrs: 5.5 };
-        assert_eq!(validate_scores(&s, d("2026-03-20")).unwrap_err()[0].field, "pp_nrs");
-        assert_eq!(validate_scores(&ScoresInput { pp_nrs: 5.0, ..s }, d("2026-03-20")).unwrap().1, 0);
+        assert_eq!(
+            poem_score(&[None, Some(1), Some(2), Some(3), Some(4), Some(5), Some(7)]).unwrap(),
+            (vec![0, 1, 1, 2, 2, 3, 4], 13)
+        );
+        assert!(
+            poem_score(&[None, None, Some(2), Some(3), Some(4), Some(5), Some(7)])
+                .unwrap_err()
+                .contains("2 of the 7")
+        );
+        let s = ScoresInput {
+            week_start: "2026-03-09".into(),
+            poem_days: vec![Some(0), None, Some(0), Some(0), Some(0), Some(0), Some(0)],
+            pp_nrs: 5.5,
+        };
+        assert_eq!(
+            validate_scores(&s, d("2026-03-20")).unwrap_err()[0].field,
+            "pp_nrs"
+        );
+        assert_eq!(
+            validate_scores(&ScoresInput { pp_nrs: 5.0, ..s }, d("2026-03-20"))
+                .unwrap()
+                .1,
+            0
+        );
     }
 
     #[test]
@@ -1160,28 +1544,68 @@ mod tests {
             label_note: None,
         };
         let today = d("2026-03-20");
-        let ok = InjectionInput { given_on: "2026-01-01".into(), dose_mg: 600.0, site: None, note: None, supersedes_id: None, correction_reason: None };
+        let ok = InjectionInput {
+            given_on: "2026-01-01".into(),
+            dose_mg: 600.0,
+            site: None,
+            note: None,
+            supersedes_id: None,
+            correction_reason: None,
+        };
         assert!(validate_injection(&ok, Some(&reg), today).is_ok());
-        let too_much = InjectionInput { dose_mg: 600.5, ..ok.clone() };
-        assert_eq!(validate_injection(&too_much, Some(&reg), today).unwrap_err()[0].field, "dose_mg");
-        let future = InjectionInput { given_on: "2026-03-21".into(), ..ok.clone() };
+        let too_much = InjectionInput {
+            dose_mg: 600.5,
+            ..ok.clone()
+        };
+        assert_eq!(
+            validate_injection(&too_much, Some(&reg), today).unwrap_err()[0].field,
+            "dose_mg"
+        );
+        let future = InjectionInput {
+            given_on: "2026-03-21".into(),
+            ..ok.clone()
+        };
         let e = validate_injection(&future, Some(&reg), today).unwrap_err();
         assert_eq!(e[0].field, "given_on");
         assert!(e[0].message.contains("future"));
-        let before_start = InjectionInput { given_on: "2025-12-31".into(), ..ok.clone() };
-        assert!(validate_injection(&before_start, Some(&reg), today).unwrap_err()[0].message.contains("before the regimen start"));
-        assert_eq!(validate_injection(&ok, None, today).unwrap_err()[0].field, "regimen");
+        let before_start = InjectionInput {
+            given_on: "2025-12-31".into(),
+            ..ok.clone()
+        };
+        assert!(
+            validate_injection(&before_start, Some(&reg), today).unwrap_err()[0]
+                .message
+                .contains("before the regimen start")
+        );
+        assert_eq!(
+            validate_injection(&ok, None, today).unwrap_err()[0].field,
+            "regimen"
+        );
     }
 
     #[test]
     fn poem_days_map_to_item_scores_and_totals() {
         // Days 0,1,2,3,4,5,7 → item scores 0,1,1,2,2,3,4 (Charman 2004 banding) → total 13.
         let some = |v: [i64; 7]| v.iter().map(|&x| Some(x)).collect::<Vec<_>>();
-        let s = ScoresInput { week_start: "2026-03-09".into(), poem_days: some([0, 1, 2, 3, 4, 5, 7]), pp_nrs: 6.0 };
-        assert_eq!(validate_scores(&s, d("2026-03-20")).unwrap(), ([0, 1, 2, 3, 4, 5, 7].map(Some).to_vec(), 13));
-        let bad = ScoresInput { poem_days: some([0, 1, 2, 8, 4, 5, 7]), pp_nrs: 10.5, ..s };
+        let s = ScoresInput {
+            week_start: "2026-03-09".into(),
+            poem_days: some([0, 1, 2, 3, 4, 5, 7]),
+            pp_nrs: 6.0,
+        };
+        assert_eq!(
+            validate_scores(&s, d("2026-03-20")).unwrap(),
+            ([0, 1, 2, 3, 4, 5, 7].map(Some).to_vec(), 13)
+        );
+        let bad = ScoresInput {
+            poem_days: some([0, 1, 2, 8, 4, 5, 7]),
+            pp_nrs: 10.5,
+            ..s
+        };
         let e = validate_scores(&bad, d("2026-03-20")).unwrap_err();
-        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["poem_days[3]", "pp_nrs"]);
+        assert_eq!(
+            e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["poem_days[3]", "pp_nrs"]
+        );
     }
 
     #[test]
@@ -1195,6 +1619,9 @@ mod tests {
             rest_of_skin_improving: None,
         };
         let e = validate_reaction(&r, d("2026-03-20")).unwrap_err();
-        assert_eq!(e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(), ["sites[1]", "different_from_usual"]);
+        assert_eq!(
+            e.iter().map(|e| e.field.as_str()).collect::<Vec<_>>(),
+            ["sites[1]", "different_from_usual"]
+        );
     }
 }

@@ -21,12 +21,19 @@ const ELEMENT: &str = "element-6066-11e4-a52e-4f735466cecf";
 
 fn agent() -> ureq::Agent {
     ureq::Agent::new_with_config(
-        ureq::Agent::config_builder().http_status_as_error(false).timeout_global(Some(Duration::from_secs(60))).build(),
+        ureq::Agent::config_builder()
+            .http_status_as_error(false)
+            .timeout_global(Some(Duration::from_secs(60)))
+            .build(),
     )
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+    TcpListener::bind("127.0.0.1:0")
+        .unwrap()
+        .local_addr()
+        .unwrap()
+        .port()
 }
 
 /// A chromedriver process and one browser session.
@@ -39,7 +46,10 @@ struct Browser {
 
 impl Drop for Browser {
     fn drop(&mut self) {
-        let _ = self.http.delete(format!("{}/session/{}", self.base, self.session)).call();
+        let _ = self
+            .http
+            .delete(format!("{}/session/{}", self.base, self.session))
+            .call();
         let _ = self.driver.kill();
         let _ = self.driver.wait();
     }
@@ -48,7 +58,12 @@ impl Drop for Browser {
 impl Browser {
     fn start(chromedriver: &str, chromium: &str) -> Browser {
         let port = free_port();
-        let driver = Command::new(chromedriver).arg(format!("--port={port}")).stdout(Stdio::null()).stderr(Stdio::null()).spawn().unwrap();
+        let driver = Command::new(chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
         let base = format!("http://127.0.0.1:{port}");
         let http = agent();
         let started = Instant::now();
@@ -59,16 +74,30 @@ impl Browser {
                     break;
                 }
             }
-            assert!(started.elapsed() < Duration::from_secs(20), "chromedriver did not start");
+            assert!(
+                started.elapsed() < Duration::from_secs(20),
+                "chromedriver did not start"
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
         let caps = json!({"capabilities": {"alwaysMatch": {"browserName": "chrome", "goog:chromeOptions": {
             "binary": chromium,
             "args": ["--headless=new", "--no-sandbox", "--disable-gpu", "--disable-dev-shm-usage", "--window-size=1200,2000"]}}}});
-        let mut r = http.post(format!("{base}/session")).send_json(caps).unwrap();
+        let mut r = http
+            .post(format!("{base}/session"))
+            .send_json(caps)
+            .unwrap();
         let v: Value = r.body_mut().read_json().unwrap();
-        let session = v["value"]["sessionId"].as_str().unwrap_or_else(|| panic!("no session: {v}")).to_string();
-        Browser { driver, base, session, http }
+        let session = v["value"]["sessionId"]
+            .as_str()
+            .unwrap_or_else(|| panic!("no session: {v}"))
+            .to_string();
+        Browser {
+            driver,
+            base,
+            session,
+            http,
+        }
     }
 
     fn cmd(&self, method: &str, path: &str, body: Value) -> Value {
@@ -88,33 +117,54 @@ impl Browser {
         self.cmd("POST", "/url", json!({"url": url}));
     }
     fn url(&self) -> String {
-        self.cmd("GET", "/url", Value::Null).as_str().unwrap().to_string()
+        self.cmd("GET", "/url", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
     fn source(&self) -> String {
-        self.cmd("GET", "/source", Value::Null).as_str().unwrap().to_string()
+        self.cmd("GET", "/source", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
     /// Find an element, waiting up to 10 s for it to appear.
     fn find(&self, css: &str) -> String {
         let started = Instant::now();
         loop {
             let url = format!("{}/session/{}/element", self.base, self.session);
-            let mut r = self.http.post(url).send_json(json!({"using": "css selector", "value": css})).unwrap();
+            let mut r = self
+                .http
+                .post(url)
+                .send_json(json!({"using": "css selector", "value": css}))
+                .unwrap();
             let v: Value = r.body_mut().read_json().unwrap();
             if let Some(id) = v["value"][ELEMENT].as_str() {
                 return id.to_string();
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "no element {css} on {}", self.url());
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "no element {css} on {}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
     fn text_of(&self, css: &str) -> String {
         let id = self.find(css);
-        self.cmd("GET", &format!("/element/{id}/text"), Value::Null).as_str().unwrap().to_string()
+        self.cmd("GET", &format!("/element/{id}/text"), Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string()
     }
     fn type_into(&self, css: &str, text: &str) {
         let id = self.find(css);
         self.cmd("POST", &format!("/element/{id}/clear"), json!({}));
-        self.cmd("POST", &format!("/element/{id}/value"), json!({"text": text}));
+        self.cmd(
+            "POST",
+            &format!("/element/{id}/value"),
+            json!({"text": text}),
+        );
     }
     fn click(&self, css: &str) {
         let id = self.find(css);
@@ -133,7 +183,10 @@ impl Browser {
             if v["value"]["error"].as_str() == Some("stale element reference") {
                 break;
             }
-            assert!(started.elapsed() < Duration::from_secs(10), "clicking {css} did not load a new page");
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "clicking {css} did not load a new page"
+            );
             std::thread::sleep(Duration::from_millis(20));
         }
     }
@@ -143,10 +196,18 @@ impl Browser {
         let started = Instant::now();
         let current = || {
             let url = self.url();
-            if suffix.contains('?') { url } else { url.split('?').next().unwrap_or("").to_string() }
+            if suffix.contains('?') {
+                url
+            } else {
+                url.split('?').next().unwrap_or("").to_string()
+            }
         };
         while !current().ends_with(suffix) {
-            assert!(started.elapsed() < Duration::from_secs(10), "url {} does not end with {suffix}", self.url());
+            assert!(
+                started.elapsed() < Duration::from_secs(10),
+                "url {} does not end with {suffix}",
+                self.url()
+            );
             std::thread::sleep(Duration::from_millis(50));
         }
     }
@@ -158,7 +219,13 @@ impl Browser {
     }
     fn session_cookie(&self) -> String {
         let cookies = self.cmd("GET", "/cookie", Value::Null);
-        let c = cookies.as_array().unwrap().iter().find(|c| c["name"] == "vigil_session").expect("session cookie").clone();
+        let c = cookies
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|c| c["name"] == "vigil_session")
+            .expect("session cookie")
+            .clone();
         assert_eq!(c["httpOnly"], true);
         assert_eq!(c["sameSite"], "Strict");
         format!("vigil_session={}", c["value"].as_str().unwrap())
@@ -169,11 +236,17 @@ impl Browser {
         self.cmd("POST", "/execute/sync", json!({"script": body, "args": []}))
     }
     fn set_window(&self, width: u32, height: u32) {
-        self.cmd("POST", "/window/rect", json!({"width": width, "height": height}));
+        self.cmd(
+            "POST",
+            "/window/rect",
+            json!({"width": width, "height": height}),
+        );
     }
     /// Page width as laid out vs the viewport: no horizontal overflow when the first is not larger.
     fn widths(&self) -> (i64, i64) {
-        let v = self.script("return [document.documentElement.scrollWidth, document.documentElement.clientWidth];");
+        let v = self.script(
+            "return [document.documentElement.scrollWidth, document.documentElement.clientWidth];",
+        );
         (v[0].as_i64().unwrap(), v[1].as_i64().unwrap())
     }
     /// The elements reaching past the right edge (for the failure message of an overflow check).
@@ -187,10 +260,17 @@ impl Browser {
     }
     fn screenshot(&self, path: &std::path::Path) {
         use std::io::Write as _;
-        let b64 = self.cmd("GET", "/screenshot", Value::Null).as_str().unwrap().to_string();
+        let b64 = self
+            .cmd("GET", "/screenshot", Value::Null)
+            .as_str()
+            .unwrap()
+            .to_string();
         // Keep the PNG for a person to look at (decoded by hand: base64 is small to do here).
         let bytes = decode_base64(&b64);
-        std::fs::File::create(path).unwrap().write_all(&bytes).unwrap();
+        std::fs::File::create(path)
+            .unwrap()
+            .write_all(&bytes)
+            .unwrap();
     }
 }
 
@@ -202,10 +282,15 @@ fn decode_base64(s: &str) -> Vec<u8> {
         b'+' => 62,
         _ => 63,
     };
-    let clean: Vec<u8> = s.bytes().filter(|c| *c != b'=' && !c.is_ascii_whitespace()).collect();
+    let clean: Vec<u8> = s
+        .bytes()
+        .filter(|c| *c != b'=' && !c.is_ascii_whitespace())
+        .collect();
     let mut out = Vec::with_capacity(clean.len() * 3 / 4);
     for chunk in clean.chunks(4) {
-        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| acc | (u32::from(val(c)) << (18 - 6 * i)));
+        let n = chunk.iter().enumerate().fold(0u32, |acc, (i, &c)| {
+            acc | (u32::from(val(c)) << (18 - 6 * i))
+        });
         out.push((n >> 16) as u8);
         if chunk.len() > 2 {
             out.push((n >> 8) as u8);
@@ -234,15 +319,23 @@ const UTC_PLUS_11: &str = "Pacific/Noumea";
 fn start_server(database: Database) -> (String, i64, i64, i64, i64) {
     let (tx, rx) = std::sync::mpsc::channel();
     std::thread::spawn(move || {
-        let rt = tokio::runtime::Builder::new_multi_thread().worker_threads(2).enable_all().build().unwrap();
+        let rt = tokio::runtime::Builder::new_multi_thread()
+            .worker_threads(2)
+            .enable_all()
+            .build()
+            .unwrap();
         rt.block_on(async move {
             let url = match database {
                 Database::Sqlite(file) => format!("sqlite://{}", file.display()),
-                Database::Postgres => common::postgres_url("the browser test").await.expect("VIGIL_TEST_POSTGRES_URL is set"),
+                Database::Postgres => common::postgres_url("the browser test")
+                    .await
+                    .expect("VIGIL_TEST_POSTGRES_URL is set"),
             };
             let db = vigil_server::db::Db::connect(&url).await.unwrap();
             let state = vigil_server::AppState::new(db.clone(), false).unwrap();
-            let admin = vigil_server::create_admin(&db, "admin", PASSWORD).await.unwrap();
+            let admin = vigil_server::create_admin(&db, "admin", PASSWORD)
+                .await
+                .unwrap();
             let user = |u: &str, role: Role, name: &str| NewUser {
                 username: u.into(),
                 password: PASSWORD.into(),
@@ -253,17 +346,66 @@ fn start_server(database: Database) -> (String, i64, i64, i64, i64) {
                 weight_kg: None,
                 time_zone: None,
             };
-            let p1 = vigil_server::api::create_user(&state, admin, &user("pat1", Role::Patient, "Patient One")).await.unwrap();
-            let p2 = vigil_server::api::create_user(&state, admin, &user("pat2", Role::Patient, "Patient Two")).await.unwrap();
-            let p3 = vigil_server::api::create_user(&state, admin, &NewUser { time_zone: Some(UTC_PLUS_11.into()), ..user("pat3", Role::Patient, "Patient Three") })
-                .await
-                .unwrap();
-            let doc = vigil_server::api::create_user(&state, admin, &user("doc_a", Role::Clinician, "Dr A")).await.unwrap();
-            vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: doc, patient_id: p1 }).await.unwrap();
-            vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: doc, patient_id: p3 }).await.unwrap();
+            let p1 = vigil_server::api::create_user(
+                &state,
+                admin,
+                &user("pat1", Role::Patient, "Patient One"),
+            )
+            .await
+            .unwrap();
+            let p2 = vigil_server::api::create_user(
+                &state,
+                admin,
+                &user("pat2", Role::Patient, "Patient Two"),
+            )
+            .await
+            .unwrap();
+            let p3 = vigil_server::api::create_user(
+                &state,
+                admin,
+                &NewUser {
+                    time_zone: Some(UTC_PLUS_11.into()),
+                    ..user("pat3", Role::Patient, "Patient Three")
+                },
+            )
+            .await
+            .unwrap();
+            let doc = vigil_server::api::create_user(
+                &state,
+                admin,
+                &user("doc_a", Role::Clinician, "Dr A"),
+            )
+            .await
+            .unwrap();
+            vigil_server::api::assign(
+                &state,
+                admin,
+                &NewAssignment {
+                    clinician_id: doc,
+                    patient_id: p1,
+                },
+            )
+            .await
+            .unwrap();
+            vigil_server::api::assign(
+                &state,
+                admin,
+                &NewAssignment {
+                    clinician_id: doc,
+                    patient_id: p3,
+                },
+            )
+            .await
+            .unwrap();
             let start = (records::today() - chrono::Duration::days(60)).to_string();
             for p in [p1, p2, p3] {
-                let r = RegimenInput { drug: "dupilumab".into(), dose_mg: 300.0, interval_days: 14, indication: None, start_date: start.clone() };
+                let r = RegimenInput {
+                    drug: "dupilumab".into(),
+                    dose_mg: 300.0,
+                    interval_days: 14,
+                    indication: None,
+                    start_date: start.clone(),
+                };
                 records::insert_regimen(&state, doc, p, &r).await.unwrap();
             }
             let r2 = records::insert_reaction(
@@ -281,8 +423,16 @@ fn start_server(database: Database) -> (String, i64, i64, i64, i64) {
             )
             .await
             .unwrap();
-            let config = vigil_server::Config { db_url: url.clone(), listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(), secure_cookies: false };
-            vigil_server::serve(db, &config, move |addr| tx.send((format!("http://{addr}"), p1, p2, r2, p3)).unwrap()).await.unwrap();
+            let config = vigil_server::Config {
+                db_url: url.clone(),
+                listen: "127.0.0.1:0".parse::<SocketAddr>().unwrap(),
+                secure_cookies: false,
+            };
+            vigil_server::serve(db, &config, move |addr| {
+                tx.send((format!("http://{addr}"), p1, p2, r2, p3)).unwrap()
+            })
+            .await
+            .unwrap();
         });
     });
     rx.recv_timeout(Duration::from_secs(30)).unwrap()
@@ -290,11 +440,19 @@ fn start_server(database: Database) -> (String, i64, i64, i64, i64) {
 
 #[test]
 fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
-    let chromium = std::env::var("VIGIL_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
+    let chromium =
+        std::env::var("VIGIL_TEST_CHROMIUM").unwrap_or_else(|_| "/usr/bin/chromium".into());
     let chromedriver = std::env::var("VIGIL_TEST_CHROMEDRIVER").ok().or_else(|| {
-        std::env::var_os("PATH").and_then(|p| std::env::split_paths(&p).map(|d| d.join("chromedriver")).find(|f| f.is_file())).map(|p| p.display().to_string())
+        std::env::var_os("PATH")
+            .and_then(|p| {
+                std::env::split_paths(&p)
+                    .map(|d| d.join("chromedriver"))
+                    .find(|f| f.is_file())
+            })
+            .map(|p| p.display().to_string())
     });
-    let Some(chromedriver) = chromedriver.filter(|_| std::path::Path::new(&chromium).exists()) else {
+    let Some(chromedriver) = chromedriver.filter(|_| std::path::Path::new(&chromium).exists())
+    else {
         // Optional locally; where a browser is required (CI), a missing one must not pass as a skip.
         assert!(
             std::env::var_os("VIGIL_REQUIRE_CHROMIUM").is_none(),
@@ -305,18 +463,31 @@ fn patient_reports_clinician_reviews_and_exports_in_headless_chromium() {
     };
     let dir = tempfile::tempdir().unwrap();
     println!("browser scenario on SQLite");
-    scenario(&chromedriver, &chromium, start_server(Database::Sqlite(dir.path().join("vigil.db"))));
+    scenario(
+        &chromedriver,
+        &chromium,
+        start_server(Database::Sqlite(dir.path().join("vigil.db"))),
+    );
     if std::env::var_os(common::PG_ENV).is_some() {
         println!("browser scenario on PostgreSQL");
         scenario(&chromedriver, &chromium, start_server(Database::Postgres));
     } else {
-        println!("skipping: {} not set, so the browser test ran on SQLite only", common::PG_ENV);
+        println!(
+            "skipping: {} not set, so the browser test ran on SQLite only",
+            common::PG_ENV
+        );
     }
 }
 
 /// The whole end-to-end scenario in one new browser session against the server at `app`.
-fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, i64, i64, i64, i64)) {
-    let shots = std::env::var("VIGIL_TEST_SCREENSHOTS").ok().map(std::path::PathBuf::from);
+fn scenario(
+    chromedriver: &str,
+    chromium: &str,
+    (app, p1, p2, r2, p3): (String, i64, i64, i64, i64),
+) {
+    let shots = std::env::var("VIGIL_TEST_SCREENSHOTS")
+        .ok()
+        .map(std::path::PathBuf::from);
     let today = records::today().to_string();
     let next_due = (records::today() + chrono::Duration::days(14)).to_string();
 
@@ -331,9 +502,15 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     b.click_and_wait("#save-injection");
     b.wait_url(&format!("/patients/{p1}"));
     let injections = b.text_of("#injections");
-    assert!(injections.contains(&today) && injections.contains("left thigh"), "{injections}");
+    assert!(
+        injections.contains(&today) && injections.contains("left thigh"),
+        "{injections}"
+    );
     assert_eq!(b.text_of("#next-due"), next_due);
-    b.type_into("#description", "Red burning patches on my face <b>since Monday</b>");
+    b.type_into(
+        "#description",
+        "Red burning patches on my face <b>since Monday</b>",
+    );
     b.click("#site-face");
     b.click("#feature-erythema");
     b.click("#feature-burning");
@@ -341,9 +518,17 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     b.wait_url(&format!("/patients/{p1}"));
     let reactions = b.text_of("#reactions");
     // The text is shown as typed, tags included as text (escaped), never as markup.
-    assert!(reactions.contains("Red burning patches on my face <b>since Monday</b>"), "{reactions}");
+    assert!(
+        reactions.contains("Red burning patches on my face <b>since Monday</b>"),
+        "{reactions}"
+    );
     // In plain words for the patient ("erythema" is "redness").
-    assert!(reactions.contains("face") && reactions.contains("redness, burning") && reactions.contains("not reviewed yet"), "{reactions}");
+    assert!(
+        reactions.contains("face")
+            && reactions.contains("redness, burning")
+            && reactions.contains("not reviewed yet"),
+        "{reactions}"
+    );
     assert!(!b.source().contains("<b>since Monday</b>"));
 
     // 2. URL guessing: another patient's record and reaction are not reachable.
@@ -370,17 +555,38 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     b.login(&app, "pat3");
     b.wait_url(&format!("/patients/{p3}"));
     let given = b.find("#given_on");
-    assert_eq!(b.cmd("GET", &format!("/element/{given}/property/value"), Value::Null), json!(local.to_string()));
+    assert_eq!(
+        b.cmd(
+            "GET",
+            &format!("/element/{given}/property/value"),
+            Value::Null
+        ),
+        json!(local.to_string())
+    );
     b.click_and_wait("#save-injection");
     assert_eq!(b.text_of("#flash"), "Saved: your injection is in the log.");
-    assert!(b.text_of("#injections").contains(&local.to_string()), "{}", b.text_of("#injections"));
-    assert_eq!(b.text_of("#next-due"), (local + chrono::Duration::days(14)).to_string());
+    assert!(
+        b.text_of("#injections").contains(&local.to_string()),
+        "{}",
+        b.text_of("#injections")
+    );
+    assert_eq!(
+        b.text_of("#next-due"),
+        (local + chrono::Duration::days(14)).to_string()
+    );
     // On a 390 px phone the page does not scroll sideways; the numeric fields bring up a number keyboard.
     b.set_window(390, 844);
     b.goto(&format!("{app}/patients/{p3}"));
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "patient page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
-    assert_eq!(b.script("return document.querySelector('#injection_dose').inputMode;"), json!("decimal"));
+    assert!(
+        scroll <= client,
+        "patient page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}",
+        b.overflowing()
+    );
+    assert_eq!(
+        b.script("return document.querySelector('#injection_dose').inputMode;"),
+        json!("decimal")
+    );
     if let Some(dir) = &shots {
         b.screenshot(&dir.join("phone.png"));
     }
@@ -402,13 +608,22 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     assert_eq!(b.text_of("#patients tr:nth-child(2) .unreviewed"), "1 new");
     b.click_and_wait("#patients a");
     b.wait_url(&format!("/patients/{p1}"));
-    assert!(b.source().contains("id=\"scores-plot\"") || b.source().contains("No weekly scores recorded yet."));
+    assert!(
+        b.source().contains("id=\"scores-plot\"")
+            || b.source().contains("No weekly scores recorded yet.")
+    );
     b.click_and_wait(".review-link");
     let review_url = b.url();
     assert!(review_url.contains("/reactions/"), "{review_url}");
-    assert!(b.text_of("#reaction-description").contains("<b>since Monday</b>"));
+    assert!(b
+        .text_of("#reaction-description")
+        .contains("<b>since Monday</b>"));
     // vigil-clinic's causality: onset after the first dose (+2), the rest unknown → Naranjo 2, possible.
-    assert!(b.text_of("#naranjo").starts_with("Naranjo: 2 (possible)"), "{}", b.text_of("#naranjo"));
+    assert!(
+        b.text_of("#naranjo").starts_with("Naranjo: 2 (possible)"),
+        "{}",
+        b.text_of("#naranjo")
+    );
     assert!(b.source().contains("Reaction or flare?"));
     // SCORAD: A = 10, B = 1+1+0+1+0+1 = 4, C = 5 + 2 → 10/5 + 7·4/2 + 7 = 23.
     for (field, value) in [
@@ -429,7 +644,11 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     assert_eq!(unlabelled, json!(vec!["1"; 20].join(",")));
     b.click_and_wait("#save-assessment");
     assert!(b.url().contains("saved=assessment"), "{}", b.url());
-    assert!(b.text_of("#confirmed").contains("SCORAD 23"), "{}", b.text_of("#confirmed"));
+    assert!(
+        b.text_of("#confirmed").contains("SCORAD 23"),
+        "{}",
+        b.text_of("#confirmed")
+    );
     // Saved again with only the seriousness and outcome changed: version 1 stays in the history, and
     // version 2 keeps SCORAD (the form opened with version 1 in it).
     b.click("#serious option[value=no]");
@@ -438,13 +657,31 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     let history = b.text_of("#history");
     let rows: Vec<&str> = history.lines().skip(1).collect();
     assert_eq!(rows.len(), 2, "{history}");
-    assert!(rows[0].starts_with("2 Dr A") && rows[0].contains("23") && rows[0].contains("recovering"), "{history}");
-    assert!(rows[1].starts_with("1 Dr A") && rows[1].contains("23") && rows[1].contains("unknown"), "{history}");
+    assert!(
+        rows[0].starts_with("2 Dr A") && rows[0].contains("23") && rows[0].contains("recovering"),
+        "{history}"
+    );
+    assert!(
+        rows[1].starts_with("1 Dr A") && rows[1].contains("23") && rows[1].contains("unknown"),
+        "{history}"
+    );
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "review page: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
+    assert!(
+        scroll <= client,
+        "review page: scrollWidth {scroll} > clientWidth {client}: {}",
+        b.overflowing()
+    );
     b.click_and_wait("#export-icsr");
     let link = b.find(".icsr-link");
-    let href = b.cmd("GET", &format!("/element/{link}/attribute/href"), Value::Null).as_str().unwrap().to_string();
+    let href = b
+        .cmd(
+            "GET",
+            &format!("/element/{link}/attribute/href"),
+            Value::Null,
+        )
+        .as_str()
+        .unwrap()
+        .to_string();
     if let Some(dir) = &shots {
         // The assessment history and the export, as the clinician sees them after the second save.
         b.set_window(1000, 1300);
@@ -454,10 +691,20 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     }
     // Download the stored XML with the browser's own session cookie.
     let cookie = b.session_cookie();
-    let url = if href.starts_with("http") { href.clone() } else { format!("{app}{href}") };
+    let url = if href.starts_with("http") {
+        href.clone()
+    } else {
+        format!("{app}{href}")
+    };
     let mut r = agent().get(&url).header("cookie", &cookie).call().unwrap();
     assert_eq!(r.status(), 200);
-    assert!(r.headers().get("content-disposition").unwrap().to_str().unwrap().starts_with("attachment; filename=\"VIGIL-SERVE-R"));
+    assert!(r
+        .headers()
+        .get("content-disposition")
+        .unwrap()
+        .to_str()
+        .unwrap()
+        .starts_with("attachment; filename=\"VIGIL-SERVE-R"));
     let xml = r.body_mut().read_to_string().unwrap();
     let doc = roxmltree::Document::parse(&xml).unwrap();
     assert_eq!(doc.root_element().tag_name().name(), "MCCI_IN200100UV01");
@@ -470,12 +717,28 @@ fn scenario(chromedriver: &str, chromium: &str, (app, p1, p2, r2, p3): (String, 
     b.login(&app, "admin");
     b.wait_url("/admin");
     let audit = b.text_of("#audit");
-    assert!(audit.contains("read") && audit.contains("doc_a") && audit.contains("report_reaction"), "{audit}");
+    assert!(
+        audit.contains("read") && audit.contains("doc_a") && audit.contains("report_reaction"),
+        "{audit}"
+    );
     let source = b.source();
-    for clinical in ["Red burning patches", "private rash", "1988-03-14", "left thigh", "scorad"] {
-        assert!(!source.contains(clinical), "the admin page shows {clinical:?}");
+    for clinical in [
+        "Red burning patches",
+        "private rash",
+        "1988-03-14",
+        "left thigh",
+        "scorad",
+    ] {
+        assert!(
+            !source.contains(clinical),
+            "the admin page shows {clinical:?}"
+        );
     }
     b.set_window(390, 844);
     let (scroll, client) = b.widths();
-    assert!(scroll <= client, "admin page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}", b.overflowing());
+    assert!(
+        scroll <= client,
+        "admin page at 390 px: scrollWidth {scroll} > clientWidth {client}: {}",
+        b.overflowing()
+    );
 }

@@ -77,11 +77,19 @@ pub fn ror(t: &ContingencyTable, level: f64) -> Interval {
 
 fn wald_interval(estimate: f64, se: f64, level: f64) -> Interval {
     if !se.is_finite() || !(estimate > 0.0 && estimate.is_finite()) {
-        return Interval { estimate, lower: f64::NAN, upper: f64::NAN };
+        return Interval {
+            estimate,
+            lower: f64::NAN,
+            upper: f64::NAN,
+        };
     }
     let z = wald_z(level);
     let ln = estimate.ln();
-    Interval { estimate, lower: (ln - z * se).exp(), upper: (ln + z * se).exp() }
+    Interval {
+        estimate,
+        lower: (ln - z * se).exp(),
+        upper: (ln + z * se).exp(),
+    }
 }
 
 /// Pearson's χ² of the 2×2 table, with Yates's continuity correction.
@@ -175,9 +183,14 @@ fn standard_gamma_quantile_cached(shape: f64, prob: f64) -> f64 {
         let mut table = table.borrow_mut();
         // Bounded: counts beyond the first 100,000 distinct (shape, prob) keys are solved directly.
         if table.len() > 100_000 {
-            return table.get(&(shape.to_bits(), prob.to_bits())).copied().unwrap_or_else(|| gamma_quantile(shape, 1.0, prob));
+            return table
+                .get(&(shape.to_bits(), prob.to_bits()))
+                .copied()
+                .unwrap_or_else(|| gamma_quantile(shape, 1.0, prob));
         }
-        *table.entry((shape.to_bits(), prob.to_bits())).or_insert_with(|| gamma_quantile(shape, 1.0, prob))
+        *table
+            .entry((shape.to_bits(), prob.to_bits()))
+            .or_insert_with(|| gamma_quantile(shape, 1.0, prob))
     })
 }
 
@@ -206,8 +219,12 @@ pub fn bcpnn_ic(t: &ContingencyTable, level: f64) -> (f64, f64) {
     let r1 = 1.0 + a;
     let r2 = n - a - 1.0 + (2.0 + n) * (2.0 + n) / (q1 * p1);
     let ln2 = std::f64::consts::LN_2;
-    let mean = (digamma(r1) - digamma(r1 + r2) - (digamma(p1) - digamma(p1 + p2) + digamma(q1) - digamma(q1 + q2))) / ln2;
-    let var = (trigamma(r1) - trigamma(r1 + r2) + trigamma(p1) - trigamma(p1 + p2) + trigamma(q1) - trigamma(q1 + q2))
+    let mean = (digamma(r1)
+        - digamma(r1 + r2)
+        - (digamma(p1) - digamma(p1 + p2) + digamma(q1) - digamma(q1 + q2)))
+        / ln2;
+    let var = (trigamma(r1) - trigamma(r1 + r2) + trigamma(p1) - trigamma(p1 + p2) + trigamma(q1)
+        - trigamma(q1 + q2))
         / (ln2 * ln2);
     let lower = mean + crate::special::normal_quantile_memo((1.0 - level) / 2.0) * var.sqrt();
     (mean, lower)
@@ -252,12 +269,16 @@ mod tests {
         // By hand: n = 40000, |ad − bc| = |788000 − 72000| = 716000, n/2 = 20000,
         // margins a+b = 200, c+d = 39800, a+c = 420, b+d = 39580.
         let t = table();
-        let expected_yates = 40000.0 * (716000.0f64 - 20000.0).powi(2) / (200.0 * 39800.0 * 420.0 * 39580.0);
+        let expected_yates =
+            40000.0 * (716000.0f64 - 20000.0).powi(2) / (200.0 * 39800.0 * 420.0 * 39580.0);
         assert!(rel(chi2_yates(&t), expected_yates) < 1e-14);
         let expected_pearson = 40000.0 * 716000.0f64.powi(2) / (200.0 * 39800.0 * 420.0 * 39580.0);
         assert!(rel(chi2_pearson(&t), expected_pearson) < 1e-14);
         // |ad − bc| < n/2 → clamped to 0, as chisq.test(correct = TRUE).
-        assert_eq!(chi2_yates(&ContingencyTable::new(1.0, 10.0, 10.0, 100.0)), 0.0);
+        assert_eq!(
+            chi2_yates(&ContingencyTable::new(1.0, 10.0, 10.0, 100.0)),
+            0.0
+        );
     }
 
     #[test]
@@ -288,11 +309,22 @@ mod tests {
         // a = 3, E = 3.2: 0.22836070009153442, 2.163887064139098;
         // a = 17, E = 4.25: 2.16519754007842, 5.600352478111204.
         // Each is asked twice: the second answer comes from the per-thread table.
-        for (a, e, lo, hi) in [(3.0, 3.2, 0.22836070009153442, 2.163887064139098), (17.0, 4.25, 2.16519754007842, 5.600352478111204)] {
+        for (a, e, lo, hi) in [
+            (3.0, 3.2, 0.22836070009153442, 2.163887064139098),
+            (17.0, 4.25, 2.16519754007842, 5.600352478111204),
+        ] {
             for _ in 0..2 {
                 let ic = information_component(a, e, 0.95);
-                assert!(rel(ic.lower, f64::log2(lo)) < 1e-12, "a = {a}: {}", ic.lower);
-                assert!(rel(ic.upper, f64::log2(hi)) < 1e-12, "a = {a}: {}", ic.upper);
+                assert!(
+                    rel(ic.lower, f64::log2(lo)) < 1e-12,
+                    "a = {a}: {}",
+                    ic.lower
+                );
+                assert!(
+                    rel(ic.upper, f64::log2(hi)) < 1e-12,
+                    "a = {a}: {}",
+                    ic.upper
+                );
             }
         }
     }

@@ -160,12 +160,22 @@ impl GammaShape {
         let (ln_stirling, exp_eps) = if a >= STIRLING_FROM {
             let r = 1.0 / a;
             let r2 = r * r;
-            let eps = r * (1.0 / 12.0 - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 * (1.0 / 1680.0 - r2 / 1188.0))));
-            (0.5 * (a / (2.0 * std::f64::consts::PI)).ln() - eps, eps.exp())
+            let eps = r
+                * (1.0 / 12.0
+                    - r2 * (1.0 / 360.0 - r2 * (1.0 / 1260.0 - r2 * (1.0 / 1680.0 - r2 / 1188.0))));
+            (
+                0.5 * (a / (2.0 * std::f64::consts::PI)).ln() - eps,
+                eps.exp(),
+            )
         } else {
             (f64::NAN, f64::NAN)
         };
-        Self { a, ln_gamma, ln_stirling, exp_eps }
+        Self {
+            a,
+            ln_gamma,
+            ln_stirling,
+            exp_eps,
+        }
     }
 
     /// The shape a.
@@ -233,13 +243,25 @@ fn lambda_minus_1_minus_ln_lambda(x: f64, a: f64) -> f64 {
 pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
     let a = shape.a;
     if !(a > 0.0) || x.is_nan() || x < 0.0 {
-        return IncompleteGamma { p: f64::NAN, q: f64::NAN, density_factor: f64::NAN };
+        return IncompleteGamma {
+            p: f64::NAN,
+            q: f64::NAN,
+            density_factor: f64::NAN,
+        };
     }
     if x == 0.0 {
-        return IncompleteGamma { p: 0.0, q: 1.0, density_factor: 0.0 };
+        return IncompleteGamma {
+            p: 0.0,
+            q: 1.0,
+            density_factor: 0.0,
+        };
     }
     if x.is_infinite() {
-        return IncompleteGamma { p: 1.0, q: 0.0, density_factor: 0.0 };
+        return IncompleteGamma {
+            p: 1.0,
+            q: 0.0,
+            density_factor: 0.0,
+        };
     }
     if a >= TEMME_FROM {
         let bd = lambda_minus_1_minus_ln_lambda(x, a);
@@ -262,7 +284,11 @@ pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
             }
         }
         let p = (d * sum).min(1.0);
-        IncompleteGamma { p, q: 1.0 - p, density_factor: d }
+        IncompleteGamma {
+            p,
+            q: 1.0 - p,
+            density_factor: d,
+        }
     } else {
         const TINY: f64 = 1e-300;
         let mut b = x + 1.0 - a;
@@ -288,7 +314,11 @@ pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
             }
         }
         let q = (d * h).min(1.0);
-        IncompleteGamma { p: 1.0 - q, q, density_factor: d }
+        IncompleteGamma {
+            p: 1.0 - q,
+            q,
+            density_factor: d,
+        }
     }
 }
 
@@ -303,21 +333,30 @@ pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
 fn temme(shape: &GammaShape, x: f64, eta: f64) -> IncompleteGamma {
     let a = shape.a;
     let d = shape.ln_density_factor(x).exp();
-    let r = d * shape.exp_eps / a * (horner(&TEMME_C0, eta) + (horner(&TEMME_C1, eta) + horner(&TEMME_C2, eta) / a) / a);
+    let r = d * shape.exp_eps / a
+        * (horner(&TEMME_C0, eta) + (horner(&TEMME_C1, eta) + horner(&TEMME_C2, eta) / a) / a);
     let half_erfc = 0.5 * libm::erfc((0.5 * a).sqrt() * eta.abs());
     if eta <= 0.0 {
         let p = half_erfc - r;
-        IncompleteGamma { p, q: 1.0 - p, density_factor: d }
+        IncompleteGamma {
+            p,
+            q: 1.0 - p,
+            density_factor: d,
+        }
     } else {
         let q = half_erfc + r;
-        IncompleteGamma { p: 1.0 - q, q, density_factor: d }
+        IncompleteGamma {
+            p: 1.0 - q,
+            q,
+            density_factor: d,
+        }
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    
+
     /// (a, x, P(a, x), Q(a, x)) from mpmath 1.3.0 (`tools/incomplete_gamma_mpmath.py`).
     const MPMATH: &[(f64, f64, f64, f64)] = include!("incomplete_gamma_mpmath.in");
 
@@ -331,18 +370,31 @@ mod tests {
             // terms), plus the conditioning of exp: an ulp of ln D is |ln D|·1.1e-16 relative in
             // D, which matters only far in the tails (ln D ≈ −545 at a = 150, x = 1.5); the
             // complement to 1e-15 absolute.
-            let (direct, exact, other, exact_other) = if x < a + 1.0 { (r.p, p, r.q, q) } else { (r.q, q, r.p, p) };
+            let (direct, exact, other, exact_other) = if x < a + 1.0 {
+                (r.p, p, r.q, q)
+            } else {
+                (r.q, q, r.p, p)
+            };
             let eta = (2.0 * lambda_minus_1_minus_ln_lambda(x, a)).sqrt();
             let temme_region = a >= TEMME_FROM && eta * (0.5 * a).sqrt() <= TEMME_MAX_SCALED_ETA;
             let tol = 1e-13 + 4e-16 * exact.ln().abs();
-            assert!(((direct - exact) / exact).abs() < tol, "a = {a}, x = {x}: {direct:e} vs {exact:e}");
-            assert!((other - exact_other).abs() < 1e-15 + tol * exact_other, "a = {a}, x = {x}: complement {other:e} vs {exact_other:e}");
+            assert!(
+                ((direct - exact) / exact).abs() < tol,
+                "a = {a}, x = {x}: {direct:e} vs {exact:e}"
+            );
+            assert!(
+                (other - exact_other).abs() < 1e-15 + tol * exact_other,
+                "a = {a}, x = {x}: complement {other:e} vs {exact_other:e}"
+            );
             temme_points += temme_region as usize;
             let w = &mut worst[temme_region as usize];
             *w = w.max(((direct - exact) / exact).abs());
         }
         eprintln!("largest relative error of the direct tail: series/continued fraction {:.1e}, Temme {:.1e}", worst[0], worst[1]);
-        assert!(temme_points >= 12, "only {temme_points} points exercise Temme's expansion");
+        assert!(
+            temme_points >= 12,
+            "only {temme_points} points exercise Temme's expansion"
+        );
     }
 
     #[test]
@@ -355,7 +407,10 @@ mod tests {
             let dn = incomplete_gamma(&shape, x * f64::exp(-h)).p;
             let fd = (up - dn) / (2.0 * h);
             let r = incomplete_gamma(&shape, x);
-            assert!(((r.density_factor - fd) / fd).abs() < 1e-8, "a = {a}, x = {x}");
+            assert!(
+                ((r.density_factor - fd) / fd).abs() < 1e-8,
+                "a = {a}, x = {x}"
+            );
         }
     }
 

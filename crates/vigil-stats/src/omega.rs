@@ -126,9 +126,17 @@ impl OmegaCounts {
                 return Err(OmegaError::InvalidCount { name, value });
             }
         }
-        for (name, value) in [("n11.", self.n11x), ("n1.1", self.n1x1), ("n.11", self.nx11)] {
+        for (name, value) in [
+            ("n11.", self.n11x),
+            ("n1.1", self.n1x1),
+            ("n.11", self.nx11),
+        ] {
             if self.n111 > value {
-                return Err(OmegaError::TripleAboveTwoWay { n111: self.n111, name, value });
+                return Err(OmegaError::TripleAboveTwoWay {
+                    n111: self.n111,
+                    name,
+                    value,
+                });
             }
         }
         let cells = [
@@ -141,7 +149,11 @@ impl OmegaCounts {
             // The event among the reports with drug 1 (or drug 2, or neither) cannot outnumber them.
             ("n100", (self.n1xx - self.n11x) - (self.n1x1 - self.n111)),
             ("n010", (self.nx1x - self.n11x) - (self.nx11 - self.n111)),
-            ("n000", (self.nxxx - self.n1xx - self.nx1x + self.n11x) - (self.nxx1 - self.n1x1 - self.nx11 + self.n111)),
+            (
+                "n000",
+                (self.nxxx - self.n1xx - self.nx1x + self.n11x)
+                    - (self.nxx1 - self.n1x1 - self.nx11 + self.n111),
+            ),
         ];
         for (cell, value) in cells {
             if value < 0.0 {
@@ -165,7 +177,11 @@ impl OmegaCounts {
                 return Err(OmegaError::EmptyStratum { stratum });
             }
             // events ≤ reports was checked; a rate of 1 has infinite odds.
-            Ok(if events >= reports { f64::INFINITY } else { events / (reports - events) })
+            Ok(if events >= reports {
+                f64::INFINITY
+            } else {
+                events / (reports - events)
+            })
         };
         let o00 = odds(n001, n00, "n00.")?;
         let o10 = odds(n101, n10, "n10.")?;
@@ -173,7 +189,11 @@ impl OmegaCounts {
         let denominator = o10.max(o00) + o01.max(o00) - o00 + 1.0;
         // max(o00, ·) ≥ o00, so the denominator is ≥ 1 or +∞ (∞ − ∞ cannot occur: when o00 = ∞
         // both maxima are ∞ and so is max + max − o00, taken as ∞).
-        Ok(if o00.is_infinite() || denominator.is_infinite() { 1.0 } else { 1.0 - 1.0 / denominator })
+        Ok(if o00.is_infinite() || denominator.is_infinite() {
+            1.0
+        } else {
+            1.0 - 1.0 / denominator
+        })
     }
 }
 
@@ -218,7 +238,16 @@ mod tests {
     use super::*;
 
     fn counts(c: [f64; 8]) -> OmegaCounts {
-        OmegaCounts { n111: c[0], n11x: c[1], n1x1: c[2], nx11: c[3], n1xx: c[4], nx1x: c[5], nxx1: c[6], nxxx: c[7] }
+        OmegaCounts {
+            n111: c[0],
+            n11x: c[1],
+            n1x1: c[2],
+            nx11: c[3],
+            n1xx: c[4],
+            nx1x: c[5],
+            nxx1: c[6],
+            nxxx: c[7],
+        }
     }
 
     #[test]
@@ -241,15 +270,27 @@ mod tests {
     fn inconsistent_counts_are_errors() {
         // n111 = 30 > n11. = 25.
         let c = counts([30.0, 25.0, 40.0, 40.0, 100.0, 100.0, 200.0, 1000.0]);
-        assert!(matches!(omega(&c), Err(OmegaError::TripleAboveTwoWay { name: "n11.", .. })));
+        assert!(matches!(
+            omega(&c),
+            Err(OmegaError::TripleAboveTwoWay { name: "n11.", .. })
+        ));
         // n1.. = 20 < n11. = 25: n10. = −5.
         let c = counts([5.0, 25.0, 10.0, 10.0, 20.0, 100.0, 200.0, 1000.0]);
-        assert!(matches!(omega(&c), Err(OmegaError::NegativeCell { cell: "n10.", .. })));
+        assert!(matches!(
+            omega(&c),
+            Err(OmegaError::NegativeCell { cell: "n10.", .. })
+        ));
         // n..1 = 10 < n1.1 + n.11 − n111 = 15: n001 = −5.
         let c = counts([5.0, 25.0, 10.0, 10.0, 100.0, 100.0, 10.0, 1000.0]);
-        assert!(matches!(omega(&c), Err(OmegaError::NegativeCell { cell: "n001", .. })));
+        assert!(matches!(
+            omega(&c),
+            Err(OmegaError::NegativeCell { cell: "n001", .. })
+        ));
         let c = counts([0.5, 25.0, 10.0, 10.0, 100.0, 100.0, 100.0, 1000.0]);
-        assert!(matches!(omega(&c), Err(OmegaError::InvalidCount { name: "n111", .. })));
+        assert!(matches!(
+            omega(&c),
+            Err(OmegaError::InvalidCount { name: "n111", .. })
+        ));
         // Drug 1 only ever reported with drug 2: n10. = 0, no baseline rate for drug 1 alone.
         let c = counts([5.0, 25.0, 5.0, 10.0, 25.0, 100.0, 100.0, 1000.0]);
         assert_eq!(omega(&c), Err(OmegaError::EmptyStratum { stratum: "n10." }));

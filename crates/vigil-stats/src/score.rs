@@ -73,12 +73,26 @@ pub struct PairScores {
 
 /// Scores one pair from its count, margins and expected count; MGPS is left NaN when `prior` is
 /// `None`.
-pub fn score_pair(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64, prior: Option<&GammaMixturePrior>) -> PairScores {
+pub fn score_pair(
+    a: f64,
+    n_drug: f64,
+    n_event: f64,
+    n_total: f64,
+    expected: f64,
+    prior: Option<&GammaMixturePrior>,
+) -> PairScores {
     let post = prior.map(|pr| posterior(pr, a, expected));
     score_with_posterior(a, n_drug, n_event, n_total, expected, post)
 }
 
-fn score_with_posterior(a: f64, n_drug: f64, n_event: f64, n_total: f64, expected: f64, post: Option<Posterior>) -> PairScores {
+fn score_with_posterior(
+    a: f64,
+    n_drug: f64,
+    n_event: f64,
+    n_total: f64,
+    expected: f64,
+    post: Option<Posterior>,
+) -> PairScores {
     use thresholds::*;
     let table = ContingencyTable::from_margins(a, n_drug, n_event, n_total);
     let p = prr(&table, 0.95);
@@ -86,7 +100,8 @@ fn score_with_posterior(a: f64, n_drug: f64, n_event: f64, n_total: f64, expecte
     let chi2 = chi2_yates(&table);
     let ic = information_component(a, expected, 0.95);
     let (bcpnn, bcpnn_lo) = bcpnn_ic(&table, 0.95);
-    let (ebgm, eb05, eb95) = post.map_or((f64::NAN, f64::NAN, f64::NAN), |p| (p.ebgm, p.eb05, p.eb95));
+    let (ebgm, eb05, eb95) =
+        post.map_or((f64::NAN, f64::NAN, f64::NAN), |p| (p.ebgm, p.eb05, p.eb95));
     PairScores {
         table,
         expected,
@@ -121,7 +136,14 @@ pub fn score_pairs(
     expected: &[f64],
     prior: Option<&GammaMixturePrior>,
 ) -> Vec<PairScores> {
-    score_pairs_with(a, n_drug, n_event, n_total, expected, prior.map(MgpsScores::Prior))
+    score_pairs_with(
+        a,
+        n_drug,
+        n_event,
+        n_total,
+        expected,
+        prior.map(MgpsScores::Prior),
+    )
 }
 
 /// Where [`score_pairs_with`] takes the MGPS posteriors from.
@@ -144,8 +166,15 @@ pub fn score_pairs_with(
     mgps: Option<MgpsScores<'_>>,
 ) -> Vec<PairScores> {
     let len = a.len();
-    assert!(n_drug.len() == len && n_event.len() == len && n_total.len() == len && expected.len() == len);
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    assert!(
+        n_drug.len() == len
+            && n_event.len() == len
+            && n_total.len() == len
+            && expected.len() == len
+    );
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1);
     let chunk = len.div_ceil(threads).max(4096);
     let mut out: Vec<Vec<PairScores>> = Vec::new();
     std::thread::scope(|s| {
@@ -163,11 +192,22 @@ pub fn score_pairs_with(
                     (lo..hi)
                         .map(|i| {
                             let post = match mgps {
-                                Some(MgpsScores::Prior(_)) => cache.as_mut().map(|c| c.posterior(a[i], expected[i])),
-                                Some(MgpsScores::Solved(table, offset)) => Some(*table.get(offset + i)),
+                                Some(MgpsScores::Prior(_)) => {
+                                    cache.as_mut().map(|c| c.posterior(a[i], expected[i]))
+                                }
+                                Some(MgpsScores::Solved(table, offset)) => {
+                                    Some(*table.get(offset + i))
+                                }
                                 None => None,
                             };
-                            score_with_posterior(a[i], n_drug[i], n_event[i], n_total[i], expected[i], post)
+                            score_with_posterior(
+                                a[i],
+                                n_drug[i],
+                                n_event[i],
+                                n_total[i],
+                                expected[i],
+                                post,
+                            )
                         })
                         .collect::<Vec<_>>()
                 })
@@ -187,18 +227,33 @@ mod tests {
 
     #[test]
     fn solved_posteriors_give_the_same_scores() {
-        let prior = GammaMixturePrior { alpha1: 0.2, beta1: 0.06, alpha2: 1.4, beta2: 1.8, p: 0.1 };
+        let prior = GammaMixturePrior {
+            alpha1: 0.2,
+            beta1: 0.06,
+            alpha2: 1.4,
+            beta2: 1.8,
+            p: 0.1,
+        };
         // Repeated (N, E) among 5,000 pairs.
         let len = 5_000;
         let a: Vec<f64> = (0..len).map(|i| (1 + i % 7) as f64).collect();
         let n_drug: Vec<f64> = (0..len).map(|i| (20 + i % 13) as f64).collect();
         let n_event: Vec<f64> = (0..len).map(|i| (30 + i % 11) as f64).collect();
         let n_total = vec![10_000.0; len];
-        let expected: Vec<f64> = (0..len).map(|i| n_drug[i] * n_event[i] / n_total[i]).collect();
+        let expected: Vec<f64> = (0..len)
+            .map(|i| n_drug[i] * n_event[i] / n_total[i])
+            .collect();
         let direct = score_pairs(&a, &n_drug, &n_event, &n_total, &expected, Some(&prior));
         let table = posterior_distinct(&prior, &a, &expected);
         assert!(table.values.len() < len / 5);
-        let solved = score_pairs_with(&a[100..], &n_drug[100..], &n_event[100..], &n_total[100..], &expected[100..], Some(MgpsScores::Solved(&table, 100)));
+        let solved = score_pairs_with(
+            &a[100..],
+            &n_drug[100..],
+            &n_event[100..],
+            &n_total[100..],
+            &expected[100..],
+            Some(MgpsScores::Solved(&table, 100)),
+        );
         assert_eq!(&direct[100..], &solved[..]);
     }
 }

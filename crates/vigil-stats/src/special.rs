@@ -34,7 +34,9 @@ pub fn trigamma(x: f64) -> f64 {
     // 1/z + 1/(2z²) + 1/(6z³) − 1/(30z⁵) + 1/(42z⁷) − 1/(30z⁹) + 5/(66z¹¹)
     let series = r
         + 0.5 * r2
-        + r * r2 * (1.0 / 6.0 - r2 * (1.0 / 30.0 - r2 * (1.0 / 42.0 - r2 * (1.0 / 30.0 - r2 * 5.0 / 66.0))));
+        + r * r2
+            * (1.0 / 6.0
+                - r2 * (1.0 / 30.0 - r2 * (1.0 / 42.0 - r2 * (1.0 / 30.0 - r2 * 5.0 / 66.0))));
     acc + series
 }
 
@@ -137,7 +139,11 @@ pub fn gamma_mixture_quantile(components: &[GammaComponent], prob: f64) -> f64 {
         return gamma_mixture_quantile_with_shapes(&[], &[], prob);
     }
     // The components with weight, and their shapes' constants, in fixed-size storage.
-    let mut comps = [GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }; MAX_COMPONENTS];
+    let mut comps = [GammaComponent {
+        weight: 0.0,
+        shape: 1.0,
+        rate: 1.0,
+    }; MAX_COMPONENTS];
     let mut shapes = [GammaShape::with_ln_gamma(1.0, 0.0); MAX_COMPONENTS];
     let mut k = 0;
     for c in components.iter().filter(|c| c.weight > 0.0) {
@@ -157,7 +163,11 @@ const MAX_COMPONENTS: usize = 4;
 
 /// [`gamma_mixture_quantile`] when the shapes' constants are already known: `shapes[k]` must be
 /// `GammaShape::new(components[k].shape)` (the MGPS posterior caches them per count).
-pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes: &[GammaShape], prob: f64) -> f64 {
+pub fn gamma_mixture_quantile_with_shapes(
+    components: &[GammaComponent],
+    shapes: &[GammaShape],
+    prob: f64,
+) -> f64 {
     assert_eq!(components.len(), shapes.len(), "one shape per component");
     if prob <= 0.0 {
         return 0.0;
@@ -169,9 +179,20 @@ pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes:
     if components.iter().filter(|c| c.weight > 0.0).count() > MAX_COMPONENTS {
         return gamma_mixture_quantile_many(components, prob);
     }
-    let mut comp = [(GammaComponent { weight: 0.0, shape: 1.0, rate: 1.0 }, GammaShape::with_ln_gamma(1.0, 0.0)); MAX_COMPONENTS];
+    let mut comp = [(
+        GammaComponent {
+            weight: 0.0,
+            shape: 1.0,
+            rate: 1.0,
+        },
+        GammaShape::with_ln_gamma(1.0, 0.0),
+    ); MAX_COMPONENTS];
     let mut k = 0;
-    for (c, sh) in components.iter().zip(shapes).filter(|(c, _)| c.weight > 0.0) {
+    for (c, sh) in components
+        .iter()
+        .zip(shapes)
+        .filter(|(c, _)| c.weight > 0.0)
+    {
         comp[k] = (*c, *sh);
         k += 1;
     }
@@ -192,7 +213,15 @@ pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes:
             d1 += c.weight * r.density_factor;
             d2 += c.weight * r.density_factor * (c.shape - y);
         }
-        (if upper { (1.0 - prob) - tail } else { tail - prob }, d1, d2)
+        (
+            if upper {
+                (1.0 - prob) - tail
+            } else {
+                tail - prob
+            },
+            d1,
+            d2,
+        )
     };
     let z = normal_quantile_memo(prob);
     let wilson_hilferty = |c: &GammaComponent| -> f64 {
@@ -205,7 +234,10 @@ pub fn gamma_mixture_quantile_with_shapes(components: &[GammaComponent], shapes:
     // Start at the heaviest component's estimate; the root lies between the smallest and largest
     // component quantiles, so the other end of the bracket is the farthest estimate on the other
     // side, widened by a quarter (and further until g changes sign).
-    let heaviest = comp.iter().fold(&comp[0].0, |best, (c, _)| if c.weight > best.weight { c } else { best });
+    let heaviest = comp.iter().fold(
+        &comp[0].0,
+        |best, (c, _)| if c.weight > best.weight { c } else { best },
+    );
     let mut u = wilson_hilferty(heaviest);
     let (mut gu, mut dgu, d2u) = eval(u);
     if gu == 0.0 {
@@ -319,7 +351,14 @@ pub(crate) fn normal_quantile_memo(p: f64) -> f64 {
 /// [`gamma_mixture_quantile`] for mixtures of more than four components: plain bisection on
 /// u = ln x between bounds found by doubling, to a width of 1e-13. Not used by vigil's own scores.
 fn gamma_mixture_quantile_many(components: &[GammaComponent], prob: f64) -> f64 {
-    let f = |u: f64| -> f64 { components.iter().filter(|c| c.weight > 0.0).map(|c| c.weight * gamma_cdf(c.shape, c.rate * u.exp())).sum::<f64>() - prob };
+    let f = |u: f64| -> f64 {
+        components
+            .iter()
+            .filter(|c| c.weight > 0.0)
+            .map(|c| c.weight * gamma_cdf(c.shape, c.rate * u.exp()))
+            .sum::<f64>()
+            - prob
+    };
     let (mut lo, mut hi) = (-1.0_f64, 1.0_f64);
     while f(lo) > 0.0 && lo > -700.0 {
         lo *= 2.0;
@@ -340,7 +379,14 @@ fn gamma_mixture_quantile_many(components: &[GammaComponent], prob: f64) -> f64 
 
 /// The quantile of Gamma(shape, rate) at `prob` (see [`gamma_mixture_quantile`]).
 pub fn gamma_quantile(shape: f64, rate: f64, prob: f64) -> f64 {
-    gamma_mixture_quantile(&[GammaComponent { weight: 1.0, shape, rate }], prob)
+    gamma_mixture_quantile(
+        &[GammaComponent {
+            weight: 1.0,
+            shape,
+            rate,
+        }],
+        prob,
+    )
 }
 
 #[cfg(test)]
@@ -386,12 +432,23 @@ mod tests {
     #[test]
     fn mixture_quantile_lies_between_component_quantiles() {
         let comps = [
-            GammaComponent { weight: 0.3, shape: 4.0, rate: 0.5 },
-            GammaComponent { weight: 0.7, shape: 3.0, rate: 2.5 },
+            GammaComponent {
+                weight: 0.3,
+                shape: 4.0,
+                rate: 0.5,
+            },
+            GammaComponent {
+                weight: 0.7,
+                shape: 3.0,
+                rate: 2.5,
+            },
         ];
         for p in [0.05, 0.5, 0.95] {
             let q = gamma_mixture_quantile(&comps, p);
-            let f: f64 = comps.iter().map(|c| c.weight * gamma_cdf(c.shape, c.rate * q)).sum();
+            let f: f64 = comps
+                .iter()
+                .map(|c| c.weight * gamma_cdf(c.shape, c.rate * q))
+                .sum();
             assert!((f - p).abs() < 1e-13, "p = {p}: F(q) = {f}");
         }
     }
@@ -407,8 +464,16 @@ mod tests {
             for &b1 in &[1e-3, 0.4, 2.0, 40.0, 1e5] {
                 for &w in &[1e-12, 0.03, 0.5, 0.97, 1.0] {
                     let comps = [
-                        GammaComponent { weight: w, shape: a1, rate: b1 },
-                        GammaComponent { weight: 1.0 - w, shape: 2.0 + a1 / 3.0, rate: 1.0 + b1 * 0.7 },
+                        GammaComponent {
+                            weight: w,
+                            shape: a1,
+                            rate: b1,
+                        },
+                        GammaComponent {
+                            weight: 1.0 - w,
+                            shape: 2.0 + a1 / 3.0,
+                            rate: 1.0 + b1 * 0.7,
+                        },
                     ];
                     for p in [0.025, 0.05, 0.95, 0.975] {
                         let newton = gamma_mixture_quantile(&comps, p);

@@ -33,7 +33,12 @@ impl ContingencyTable {
     /// A table from the pair count and the margins: `b = n_drug − a`, `c = n_event − a`,
     /// `d = n − n_drug − n_event + a`.
     pub fn from_margins(a: f64, n_drug: f64, n_event: f64, n: f64) -> Self {
-        Self { a, b: n_drug - a, c: n_event - a, d: n - n_drug - n_event + a }
+        Self {
+            a,
+            b: n_drug - a,
+            c: n_event - a,
+            d: n - n_drug - n_event + a,
+        }
     }
 
     /// Reports with the drug, `a + b`.

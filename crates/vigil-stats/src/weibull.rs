@@ -160,7 +160,11 @@ pub fn fit(data: &[f64], level: f64) -> Result<WeibullFit, WeibullError> {
             hi = k;
         }
         let newton = k - gk / dk;
-        let next = if newton > lo && newton < hi { newton } else { 0.5 * (lo + hi) };
+        let next = if newton > lo && newton < hi {
+            newton
+        } else {
+            0.5 * (lo + hi)
+        };
         let step = (next - k).abs();
         k = next;
         if step <= 1e-14 * k || (hi - lo) <= 1e-14 * k {
@@ -190,14 +194,18 @@ pub fn fit(data: &[f64], level: f64) -> Result<WeibullFit, WeibullError> {
     let z = Normal::standard().inverse_cdf(0.5 + level / 2.0);
     let se_log_k = var_k.sqrt() / k;
     let se_log_scale = var_scale.sqrt() / scale;
-    let log_likelihood = nf * k.ln() - nf * k * ln_scale + (k - 1.0) * logs.iter().sum::<f64>() - sum_zk;
+    let log_likelihood =
+        nf * k.ln() - nf * k * ln_scale + (k - 1.0) * logs.iter().sum::<f64>() - sum_zk;
 
     Ok(WeibullFit {
         n,
         shape: k,
         scale,
         shape_ci: (k * (-z * se_log_k).exp(), k * (z * se_log_k).exp()),
-        scale_ci: (scale * (-z * se_log_scale).exp(), scale * (z * se_log_scale).exp()),
+        scale_ci: (
+            scale * (-z * se_log_scale).exp(),
+            scale * (z * se_log_scale).exp(),
+        ),
         level,
         log_likelihood,
         iterations,
@@ -207,7 +215,8 @@ pub fn fit(data: &[f64], level: f64) -> Result<WeibullFit, WeibullError> {
 /// Weibull log-likelihood ℓ(k, λ) of `data` (location 0); see [`fit`] for the formula.
 pub fn log_likelihood(data: &[f64], shape: f64, scale: f64) -> f64 {
     let n = data.len() as f64;
-    n * shape.ln() - n * shape * scale.ln() + (shape - 1.0) * data.iter().map(|t| t.ln()).sum::<f64>()
+    n * shape.ln() - n * shape * scale.ln()
+        + (shape - 1.0) * data.iter().map(|t| t.ln()).sum::<f64>()
         - data.iter().map(|t| (t / scale).powf(shape)).sum::<f64>()
 }
 
@@ -221,7 +230,9 @@ mod tests {
 
     /// Deterministic Weibull-shaped samples: the quantiles at (i − 0.5)/n.
     fn quantile_sample(shape: f64, scale: f64, n: usize) -> Vec<f64> {
-        (1..=n).map(|i| scale * (-(1.0 - (i as f64 - 0.5) / n as f64).ln()).powf(1.0 / shape)).collect()
+        (1..=n)
+            .map(|i| scale * (-(1.0 - (i as f64 - 0.5) / n as f64).ln()).powf(1.0 / shape))
+            .collect()
     }
 
     #[test]
@@ -232,7 +243,11 @@ mod tests {
         let e = std::f64::consts::E;
         let f = fit(&[1.0, e], 0.95).unwrap();
         let k = f.shape;
-        assert!((k * (k / 2.0).tanh() - 2.0).abs() < 1e-12, "k tanh(k/2) = {}", k * (k / 2.0).tanh());
+        assert!(
+            (k * (k / 2.0).tanh() - 2.0).abs() < 1e-12,
+            "k tanh(k/2) = {}",
+            k * (k / 2.0).tanh()
+        );
         assert!(rel(f.scale, ((1.0 + k.exp()) / 2.0).powf(1.0 / k)) < 1e-12);
         // k·tanh(k/2) = 2 has its root between 2.39 and 2.40: 2.39·tanh(1.195) = 1.9888, 2.40·tanh(1.2) = 2.0008.
         assert!(k > 2.39 && k < 2.40, "{k}");
@@ -247,9 +262,18 @@ mod tests {
         assert!(rel(g.shape, f.shape) < 1e-12);
         assert!(rel(g.scale, 10.0 * f.scale) < 1e-12);
         assert_eq!(fit(&[3.0], 0.95), Err(WeibullError::TooFewObservations(1)));
-        assert_eq!(fit(&[2.0, 2.0, 2.0], 0.95), Err(WeibullError::AllEqual(2.0)));
-        assert!(matches!(fit(&[1.0, 0.0], 0.95), Err(WeibullError::NotPositive { index: 1, .. })));
-        assert!(matches!(fit(&[1.0, 2.0], 1.0), Err(WeibullError::InvalidLevel(_))));
+        assert_eq!(
+            fit(&[2.0, 2.0, 2.0], 0.95),
+            Err(WeibullError::AllEqual(2.0))
+        );
+        assert!(matches!(
+            fit(&[1.0, 0.0], 0.95),
+            Err(WeibullError::NotPositive { index: 1, .. })
+        ));
+        assert!(matches!(
+            fit(&[1.0, 2.0], 1.0),
+            Err(WeibullError::InvalidLevel(_))
+        ));
     }
 
     #[test]
@@ -263,12 +287,19 @@ mod tests {
         let ll = |a: f64, b: f64| log_likelihood(&d, a, b);
         let d2k = (ll(k + hk, l) - 2.0 * ll(k, l) + ll(k - hk, l)) / (hk * hk);
         let d2l = (ll(k, l + hl) - 2.0 * ll(k, l) + ll(k, l - hl)) / (hl * hl);
-        let dkl = (ll(k + hk, l + hl) - ll(k + hk, l - hl) - ll(k - hk, l + hl) + ll(k - hk, l - hl)) / (4.0 * hk * hl);
+        let dkl = (ll(k + hk, l + hl) - ll(k + hk, l - hl) - ll(k - hk, l + hl)
+            + ll(k - hk, l - hl))
+            / (4.0 * hk * hl);
         let det = d2k * d2l - dkl * dkl;
         let var_k = -d2l / det;
         let z = 1.959963984540054;
         let upper = k * (z * var_k.sqrt() / k).exp();
-        assert!(rel(f.shape_ci.1, upper) < 1e-5, "{} vs {}", f.shape_ci.1, upper);
+        assert!(
+            rel(f.shape_ci.1, upper) < 1e-5,
+            "{} vs {}",
+            f.shape_ci.1,
+            upper
+        );
         // The score is zero at the estimate.
         let dk = (ll(k + hk, l) - ll(k - hk, l)) / (2.0 * hk);
         assert!(dk.abs() < 1e-6, "{dk}");
@@ -291,18 +322,44 @@ mod tests {
             vec![3.0, 10.0, 14.0, 30.0, 45.0, 60.0, 65.0, 90.0, 120.0, 200.0],
             quantile_sample(0.7, 50.0, 200),
             quantile_sample(2.5, 120.0, 77),
-            vec![0.5, 1.0, 1.0, 2.0, 7.0, 7.0, 7.0, 28.0, 91.0, 365.0, 400.0, 5.0],
+            vec![
+                0.5, 1.0, 1.0, 2.0, 7.0, 7.0, 7.0, 28.0, 91.0, 365.0, 400.0, 5.0,
+            ],
         ];
         for d in sets {
-            let list = d.iter().map(|x| format!("{x:.17e}")).collect::<Vec<_>>().join(",");
+            let list = d
+                .iter()
+                .map(|x| format!("{x:.17e}"))
+                .collect::<Vec<_>>()
+                .join(",");
             let code = format!("import scipy.stats as s; c, loc, sc = s.weibull_min.fit([{list}], floc=0); print(repr(float(c)), repr(float(sc)))");
-            let out = std::process::Command::new(&python).args(["-c", &code]).output().unwrap();
-            assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+            let out = std::process::Command::new(&python)
+                .args(["-c", &code])
+                .output()
+                .unwrap();
+            assert!(
+                out.status.success(),
+                "{}",
+                String::from_utf8_lossy(&out.stderr)
+            );
             let text = String::from_utf8(out.stdout).unwrap();
-            let v: Vec<f64> = text.split_whitespace().map(|s| s.parse().unwrap()).collect();
+            let v: Vec<f64> = text
+                .split_whitespace()
+                .map(|s| s.parse().unwrap())
+                .collect();
             let f = fit(&d, 0.95).unwrap();
-            assert!(rel(f.shape, v[0]) < 1e-6, "shape {} vs scipy {}", f.shape, v[0]);
-            assert!(rel(f.scale, v[1]) < 1e-6, "scale {} vs scipy {}", f.scale, v[1]);
+            assert!(
+                rel(f.shape, v[0]) < 1e-6,
+                "shape {} vs scipy {}",
+                f.shape,
+                v[0]
+            );
+            assert!(
+                rel(f.scale, v[1]) < 1e-6,
+                "scale {} vs scipy {}",
+                f.scale,
+                v[1]
+            );
         }
     }
 }

@@ -13,11 +13,23 @@ use vigil_stats::meta::rma::{fit, RmaFit, RmaOptions};
 use vigil_stats::meta::tau2::Method;
 
 fn fitted(y: &[f64], v: &[f64], method: Method) -> RmaFit {
-    fit(y, v, None, RmaOptions { method, ..RmaOptions::default() }).unwrap()
+    fit(
+        y,
+        v,
+        None,
+        RmaOptions {
+            method,
+            ..RmaOptions::default()
+        },
+    )
+    .unwrap()
 }
 
 fn near(what: &str, got: f64, want: f64, rel: f64) {
-    assert!((got - want).abs() <= rel * want.abs().max(1e-300), "{what}: got {got:.17e}, want {want:.17e}");
+    assert!(
+        (got - want).abs() <= rel * want.abs().max(1e-300),
+        "{what}: got {got:.17e}, want {want:.17e}"
+    );
 }
 
 /// y = (0, 2, 4), v = (1, 1, 1): Σw = 3, ȳ = 2, Q = 2² + 0 + 2² = 8.
@@ -69,7 +81,12 @@ fn pmm_closed_forms() {
     let pm = fitted(&[0.0, 2.0, 4.0], &[1.0, 1.0, 1.0], Method::PM);
     near("PM tau2", pm.tau2, 3.0, 1e-12);
     let f = fitted(&[0.0, 2.0], &[1.0, 1.0], Method::PMM);
-    near("tau2 k=2", f.tau2, 2.0 / (0.6744897501960817f64 * 0.6744897501960817) - 1.0, 1e-12);
+    near(
+        "tau2 k=2",
+        f.tau2,
+        2.0 / (0.6744897501960817f64 * 0.6744897501960817) - 1.0,
+        1e-12,
+    );
     near("tau2 k=2 (decimal)", f.tau2, 3.396218676635465, 1e-12);
     // Homogeneous data: Q(0) = 0.5 < χ²₀.₅(2) = 1.386, so PMM is truncated at 0.
     let f = fitted(&[0.0, 0.5, 1.0], &[1.0, 1.0, 1.0], Method::PMM);
@@ -86,7 +103,11 @@ fn oracle_dir() -> PathBuf {
 fn hsk_on_dat_bcg_matches_metafor() {
     let path = oracle_dir().join("datasets/dat.bcg.csv");
     if !path.exists() {
-        assert!(std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"), "{} not found and VIGIL_REQUIRE_SHARED=1", path.display());
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            path.display()
+        );
         println!("skipping: {} not found", path.display());
         return;
     }
@@ -102,7 +123,10 @@ fn hsk_on_dat_bcg_matches_metafor() {
             Table2x2::new(n(a), n(b), n(c), n(d))
         })
         .collect();
-    let effects: Vec<_> = escalc(Measure::RR, &tables, &ZeroCellOptions::default()).into_iter().map(|e| e.unwrap()).collect();
+    let effects: Vec<_> = escalc(Measure::RR, &tables, &ZeroCellOptions::default())
+        .into_iter()
+        .map(|e| e.unwrap())
+        .collect();
     let y: Vec<f64> = effects.iter().map(|e| e.yi).collect();
     let v: Vec<f64> = effects.iter().map(|e| e.vi).collect();
     let k = y.len() as f64;
@@ -112,7 +136,11 @@ fn hsk_on_dat_bcg_matches_metafor() {
     let hsk = (k / (k - 1.0) * q - k) / sw;
     let f = fitted(&y, &v, Method::HSk);
     near("tau2 vs formula", f.tau2, hsk, 1e-12);
-    assert!((f.tau2 - 0.2492).abs() < 5e-5, "metafor prints 0.2492, got {}", f.tau2);
+    assert!(
+        (f.tau2 - 0.2492).abs() < 5e-5,
+        "metafor prints 0.2492, got {}",
+        f.tau2
+    );
     // The former definition, HS × k/(k−1), is the 0.2474.
     assert!((k / (k - 1.0) * (q - k) / sw - 0.2474).abs() < 5e-5);
 }

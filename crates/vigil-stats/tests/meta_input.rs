@@ -12,18 +12,41 @@ use vigil_stats::meta::tau2::Method;
 /// without drop00, under EE and REML must now return (a value or an error).
 #[test]
 fn huge_total_does_not_hang_the_reml_fit() {
-    let text = format!("study,ai,n1i,ci,n2i\nA,1,{},14,554\n,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96));
+    let text = format!(
+        "study,ai,n1i,ci,n2i\nA,1,{},14,554\n,38,425,28,315\nC,8,82,16,85\n",
+        "5".repeat(96)
+    );
     let table = TrialTable::parse(text.as_bytes()).unwrap();
     let data = read_study_data(&table, DataKind::Tables).unwrap();
-    let StudyValues::Tables(tables) = &data.values else { panic!("tables expected") };
+    let StudyValues::Tables(tables) = &data.values else {
+        panic!("tables expected")
+    };
     let mut fitted = 0;
     for m in [Measure::RR, Measure::OR, Measure::RD, Measure::PETO] {
         for drop00 in [false, true] {
-            let e: Vec<_> = escalc(m, tables, &ZeroCellOptions { drop00, ..ZeroCellOptions::default() }).into_iter().flatten().collect();
+            let e: Vec<_> = escalc(
+                m,
+                tables,
+                &ZeroCellOptions {
+                    drop00,
+                    ..ZeroCellOptions::default()
+                },
+            )
+            .into_iter()
+            .flatten()
+            .collect();
             let yi: Vec<f64> = e.iter().map(|x| x.yi).collect();
             let vi: Vec<f64> = e.iter().map(|x| x.vi).collect();
             for method in [Method::EE, Method::REML, Method::ML, Method::PM, Method::DL] {
-                let _ = fit(&yi, &vi, None, RmaOptions { method, ..RmaOptions::default() });
+                let _ = fit(
+                    &yi,
+                    &vi,
+                    None,
+                    RmaOptions {
+                        method,
+                        ..RmaOptions::default()
+                    },
+                );
                 fitted += 1;
             }
         }
@@ -35,7 +58,10 @@ fn huge_total_does_not_hang_the_reml_fit() {
 /// line are read; `study N` labels count the file's rows, so they survive an omission.
 #[test]
 fn bom_crlf_quotes_and_generated_labels() {
-    let t = TrialTable::parse(b"\xEF\xBB\xBFai,n1i,ci,n2i\r\n1,10,2,10\r\n\r\nNA,10,2,10\r\n3,30,4,31\r\n").unwrap();
+    let t = TrialTable::parse(
+        b"\xEF\xBB\xBFai,n1i,ci,n2i\r\n1,10,2,10\r\n\r\nNA,10,2,10\r\n3,30,4,31\r\n",
+    )
+    .unwrap();
     assert_eq!(t.lines, [2, 4, 5]);
     let d = read_study_data(&t, DataKind::Tables).unwrap();
     assert_eq!(d.omitted[0].study, "study 2");
@@ -48,7 +74,10 @@ fn bom_crlf_quotes_and_generated_labels() {
 /// number but not finite (`inf`, `NaN`) is an error, not a study.
 #[test]
 fn every_bad_cell_is_located() {
-    let t = TrialTable::parse(b"study,ai,n1i,ci,n2i\nA,x,10,2,10\nB,inf,10,2,10\nC,0,0,0,0\nD,-1,10,2,10\n").unwrap();
+    let t = TrialTable::parse(
+        b"study,ai,n1i,ci,n2i\nA,x,10,2,10\nB,inf,10,2,10\nC,0,0,0,0\nD,-1,10,2,10\n",
+    )
+    .unwrap();
     let e = read_study_data(&t, DataKind::Tables).unwrap_err();
     let shown: Vec<String> = e.errors.iter().map(ToString::to_string).collect();
     assert_eq!(
@@ -81,10 +110,18 @@ fn empty_inputs() {
 /// y₂ = ln(6·245/(294·29)), v₂ = 1/6 + 1/294 + 1/29 + 1/245; τ² = 0.63995474278...
 #[test]
 fn two_study_reml_converges_at_the_closed_form() {
-    let table = TrialTable::parse(b"sdy,ai,bi,ci,di\n\"Trial 1\",0,1911,1,128\n\"Trial, 2\",6,300,29,274\n").unwrap();
+    let table = TrialTable::parse(
+        b"sdy,ai,bi,ci,di\n\"Trial 1\",0,1911,1,128\n\"Trial, 2\",6,300,29,274\n",
+    )
+    .unwrap();
     let data = read_study_data(&table, DataKind::Tables).unwrap();
-    let StudyValues::Tables(tables) = &data.values else { panic!("tables expected") };
-    let e: Vec<_> = escalc(Measure::OR, tables, &ZeroCellOptions::default()).into_iter().map(|x| x.unwrap()).collect();
+    let StudyValues::Tables(tables) = &data.values else {
+        panic!("tables expected")
+    };
+    let e: Vec<_> = escalc(Measure::OR, tables, &ZeroCellOptions::default())
+        .into_iter()
+        .map(|x| x.unwrap())
+        .collect();
     let y1 = (0.5f64 * 128.5 / (1911.5 * 1.5)).ln();
     let v1 = 1.0 / 0.5 + 1.0 / 1911.5 + 1.0 / 1.5 + 1.0 / 128.5;
     let y2 = (6.0f64 * 274.0 / (300.0 * 29.0)).ln();
@@ -92,6 +129,10 @@ fn two_study_reml_converges_at_the_closed_form() {
     let want = ((y1 - y2).powi(2) - v1 - v2) / 2.0;
     let (y, v): (Vec<f64>, Vec<f64>) = e.iter().map(|x| (x.yi, x.vi)).unzip();
     let f = fit(&y, &v, None, RmaOptions::default()).expect("REML converges");
-    assert!((f.tau2 - want).abs() <= 1e-12 * want, "{} vs {want}", f.tau2);
+    assert!(
+        (f.tau2 - want).abs() <= 1e-12 * want,
+        "{} vs {want}",
+        f.tau2
+    );
     assert!(f.iterations < 100, "{} iterations", f.iterations);
 }

@@ -24,12 +24,14 @@ use std::path::{Path, PathBuf};
 use vigil_stats::meta::confint::{confint, CiType, HeterogeneityCi};
 use vigil_stats::meta::effect::{escalc, AddTo, Measure, Table2x2, ZeroCellOptions};
 use vigil_stats::meta::influence::{cumulative, leave1out, stable_order, InfluenceRow};
+use vigil_stats::meta::linalg::Matrix;
 use vigil_stats::meta::metareg::{design_with_intercept, pseudo_r2};
 use vigil_stats::meta::mh::{rma_mh, PooledFit, PooledOptions};
 use vigil_stats::meta::peto::rma_peto;
 use vigil_stats::meta::regtest::{regtest, Predictor, RegtestModel};
-use vigil_stats::meta::linalg::Matrix;
-use vigil_stats::meta::rma::{fit, fit_at_tau2, FitStats, PiType, Prediction, RmaFit, RmaOptions, Test};
+use vigil_stats::meta::rma::{
+    fit, fit_at_tau2, FitStats, PiType, Prediction, RmaFit, RmaOptions, Test,
+};
 use vigil_stats::meta::subgroup::subgroups;
 use vigil_stats::meta::tau2::Method;
 use vigil_stats::meta::trimfill::{trimfill, Estimator};
@@ -52,12 +54,17 @@ fn oracle_dir() -> PathBuf {
 type Row = BTreeMap<String, String>;
 
 fn read_csv(path: &Path) -> Vec<Row> {
-    let mut rdr = csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
+    let mut rdr =
+        csv::Reader::from_path(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()));
     let headers: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
     rdr.records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().cloned().zip(r.iter().map(str::to_string)).collect()
+            headers
+                .iter()
+                .cloned()
+                .zip(r.iter().map(str::to_string))
+                .collect()
         })
         .collect()
 }
@@ -66,7 +73,8 @@ fn col(rows: &[Row], name: &str) -> Vec<f64> {
     rows.iter()
         .map(|r| {
             let s = r.get(name).unwrap_or_else(|| panic!("no column {name}"));
-            s.parse::<f64>().unwrap_or_else(|_| panic!("column {name}: not a number: {s}"))
+            s.parse::<f64>()
+                .unwrap_or_else(|_| panic!("column {name}: not a number: {s}"))
         })
         .collect()
 }
@@ -113,7 +121,10 @@ fn arg(call: &str, name: &str) -> Option<String> {
 /// Elements of an R vector literal `c('a','b')` or `c(1/2,0)`.
 fn r_vector(s: &str) -> Vec<String> {
     let inner = s.trim().trim_start_matches("c(").trim_end_matches(')');
-    inner.split(',').map(|x| x.trim().trim_matches('\'').trim_matches('"').to_string()).collect()
+    inner
+        .split(',')
+        .map(|x| x.trim().trim_matches('\'').trim_matches('"').to_string())
+        .collect()
 }
 
 fn r_number(s: &str) -> f64 {
@@ -155,11 +166,15 @@ fn tables_of(call: &str, rows: &[Row]) -> Vec<Table2x2> {
     if let Some(b) = arg(call, "bi") {
         let b = col(rows, &b);
         let d = col(rows, &arg(call, "di").unwrap());
-        (0..a.len()).map(|i| Table2x2::new(a[i], b[i], c[i], d[i])).collect()
+        (0..a.len())
+            .map(|i| Table2x2::new(a[i], b[i], c[i], d[i]))
+            .collect()
     } else {
         let n1 = col(rows, &arg(call, "n1i").unwrap());
         let n2 = col(rows, &arg(call, "n2i").unwrap());
-        (0..a.len()).map(|i| Table2x2::from_totals(a[i], n1[i], c[i], n2[i])).collect()
+        (0..a.len())
+            .map(|i| Table2x2::from_totals(a[i], n1[i], c[i], n2[i]))
+            .collect()
     }
 }
 
@@ -185,7 +200,10 @@ fn pooled_opts(call: &str) -> PooledOptions {
     }
     if let Some(t) = arg(call, "to") {
         let v = r_vector(&t);
-        o.to = [parse_to(&v[0]), v.get(1).map_or(AddTo::None, |x| parse_to(x))];
+        o.to = [
+            parse_to(&v[0]),
+            v.get(1).map_or(AddTo::None, |x| parse_to(x)),
+        ];
     }
     if let Some(d) = arg(call, "drop00") {
         let v = r_vector(&d);
@@ -253,7 +271,10 @@ enum Tol {
 /// Tolerance for the two bounds of an interval (see [`Tol::Scaled`]).
 fn pair_tol(tol: Tol, lb: &Value, ub: &Value) -> Tol {
     let m = |v: &Value| match v {
-        Value::Array(a) => a.iter().filter_map(Value::as_f64).fold(0.0, |x: f64, y| x.max(y.abs())),
+        Value::Array(a) => a
+            .iter()
+            .filter_map(Value::as_f64)
+            .fold(0.0, |x: f64, y| x.max(y.abs())),
         other => other.as_f64().map_or(0.0, f64::abs),
     };
     match tol {
@@ -279,7 +300,11 @@ struct Checker {
 
 impl Checker {
     fn new(id: &str) -> Self {
-        Checker { id: id.to_string(), checks: 0, failures: Vec::new() }
+        Checker {
+            id: id.to_string(),
+            checks: 0,
+            failures: Vec::new(),
+        }
     }
 
     fn fail(&mut self, path: &str, msg: String) {
@@ -301,11 +326,18 @@ impl Checker {
                 let ok = match tol {
                     Tol::Rel(r) => err <= r * e.abs() || (e == 0.0 && err <= 1e-13),
                     Tol::Abs(a) => err <= a,
-                    Tol::Range(lo, hi) => actual >= lo.min(hi) - 1e-12 && actual <= hi.max(lo) + 1e-12,
+                    Tol::Range(lo, hi) => {
+                        actual >= lo.min(hi) - 1e-12 && actual <= hi.max(lo) + 1e-12
+                    }
                     Tol::Scaled(r, scale) => err <= r * e.abs().max(scale),
                 };
                 if !ok || !actual.is_finite() {
-                    self.fail(path, format!("expected {e:.15e}, actual {actual:.15e}, rel err {rel:.2e} ({tol:?})"));
+                    self.fail(
+                        path,
+                        format!(
+                            "expected {e:.15e}, actual {actual:.15e}, rel err {rel:.2e} ({tol:?})"
+                        ),
+                    );
                 }
             }
             Value::Array(a) if a.len() == 1 => self.num(path, &a[0], actual, tol),
@@ -321,7 +353,10 @@ impl Checker {
         match expected {
             Value::Array(a) => {
                 if a.len() != actual.len() {
-                    self.fail(path, format!("length {} expected, {} actual", a.len(), actual.len()));
+                    self.fail(
+                        path,
+                        format!("length {} expected, {} actual", a.len(), actual.len()),
+                    );
                     return;
                 }
                 for (i, (e, x)) in a.iter().zip(actual).enumerate() {
@@ -363,8 +398,14 @@ struct Policy {
     tau2: Option<Tol>,
 }
 
-const EXACT: Policy = Policy { tau_dep: Tol::Rel(STRICT), tau2: Some(Tol::Rel(STRICT)) };
-const AT_TAU2: Policy = Policy { tau_dep: Tol::Rel(STRICT), tau2: None };
+const EXACT: Policy = Policy {
+    tau_dep: Tol::Rel(STRICT),
+    tau2: Some(Tol::Rel(STRICT)),
+};
+const AT_TAU2: Policy = Policy {
+    tau_dep: Tol::Rel(STRICT),
+    tau2: None,
+};
 
 fn fitstats(c: &mut Checker, path: &str, e: &Value, ml: &FitStats, reml: &FitStats, tol: Tol) {
     for (name, fs) in [("ML", ml), ("REML", reml)] {
@@ -390,7 +431,11 @@ fn check_model(c: &mut Checker, path: &str, e: &Value, f: &RmaFit, pol: Policy) 
         c.int(&format!("{path}.p"), &e["p"], f.p);
     }
     if let Some(m) = e["method"].as_str() {
-        c.text(&format!("{path}.method"), &Value::String(m.into()), f.options.method.name());
+        c.text(
+            &format!("{path}.method"),
+            &Value::String(m.into()),
+            f.options.method.name(),
+        );
         c.text(&format!("{path}.test"), &e["test"], f.options.test.name());
     }
     let td = pol.tau_dep;
@@ -407,7 +452,16 @@ fn check_model(c: &mut Checker, path: &str, e: &Value, f: &RmaFit, pol: Policy) 
     if let Some(v) = e.get("vcov") {
         let flat: Vec<f64> = f.vcov.data.clone();
         let ev: Vec<Value> = match v {
-            Value::Array(a) => a.iter().flat_map(|r| if let Value::Array(rr) = r { rr.clone() } else { vec![r.clone()] }).collect(),
+            Value::Array(a) => a
+                .iter()
+                .flat_map(|r| {
+                    if let Value::Array(rr) = r {
+                        rr.clone()
+                    } else {
+                        vec![r.clone()]
+                    }
+                })
+                .collect(),
             other => vec![other.clone()],
         };
         c.vec(&format!("{path}.vcov"), &Value::Array(ev), &flat, td);
@@ -421,7 +475,11 @@ fn check_model(c: &mut Checker, path: &str, e: &Value, f: &RmaFit, pol: Policy) 
         c.num(&format!("{path}.tau"), &e["tau"], f.tau2.sqrt(), td);
     }
     if e.get("se_tau2").is_some() {
-        let t = if f.options.method == Method::EE { Tol::Rel(STRICT) } else { td };
+        let t = if f.options.method == Method::EE {
+            Tol::Rel(STRICT)
+        } else {
+            td
+        };
         c.num(&format!("{path}.se_tau2"), &e["se_tau2"], f.se_tau2, t);
     }
     c.num(&format!("{path}.QE"), &e["QE"], f.qe, Tol::Rel(STRICT));
@@ -430,10 +488,20 @@ fn check_model(c: &mut Checker, path: &str, e: &Value, f: &RmaFit, pol: Policy) 
     c.num(&format!("{path}.I2"), &e["I2"], f.i2, td);
     c.num(&format!("{path}.H2"), &e["H2"], f.h2, td);
     if e.get("vt_typical_within_var").is_some() {
-        c.num(&format!("{path}.vt"), &e["vt_typical_within_var"], f.vt, Tol::Rel(STRICT));
+        c.num(
+            &format!("{path}.vt"),
+            &e["vt_typical_within_var"],
+            f.vt,
+            Tol::Rel(STRICT),
+        );
     }
     if e.get("weights_pct").is_some() {
-        c.vec(&format!("{path}.weights_pct"), &e["weights_pct"], &f.weights_pct, td);
+        c.vec(
+            &format!("{path}.weights_pct"),
+            &e["weights_pct"],
+            &f.weights_pct,
+            td,
+        );
     }
     if let Some(fs) = e.get("fitstats") {
         fitstats(c, path, fs, &f.fit_ml, &f.fit_reml, td);
@@ -443,13 +511,28 @@ fn check_model(c: &mut Checker, path: &str, e: &Value, f: &RmaFit, pol: Policy) 
         c.num(&format!("{path}.QMp"), &e["QMp"], f.qm_p, td);
         if let Value::Array(d) = &e["QM_df"] {
             c.int(&format!("{path}.QM_df[0]"), &d[0], f.qm_df.0);
-            c.opt(&format!("{path}.QM_df[1]"), &d[1], f.qm_df.1.map(|x| x as f64), Tol::Rel(STRICT));
+            c.opt(
+                &format!("{path}.QM_df[1]"),
+                &d[1],
+                f.qm_df.1.map(|x| x as f64),
+                Tol::Rel(STRICT),
+            );
         }
     }
     if let Some(d) = e.get("derived") {
         let df = f.qe_df as f64;
-        c.num(&format!("{path}.derived.I2_from_Q"), &d["I2_from_Q"], (100.0 * (f.qe - df) / f.qe).max(0.0), Tol::Rel(STRICT));
-        c.num(&format!("{path}.derived.H2_from_Q"), &d["H2_from_Q"], f.qe / df, Tol::Rel(STRICT));
+        c.num(
+            &format!("{path}.derived.I2_from_Q"),
+            &d["I2_from_Q"],
+            (100.0 * (f.qe - df) / f.qe).max(0.0),
+            Tol::Rel(STRICT),
+        );
+        c.num(
+            &format!("{path}.derived.H2_from_Q"),
+            &d["H2_from_Q"],
+            f.qe / df,
+            Tol::Rel(STRICT),
+        );
     }
 }
 
@@ -469,9 +552,24 @@ fn check_tight(c: &mut Checker, e: &Value, f: &RmaFit) {
     c.vec("model_tight.ci_ub", &e["ci_ub"], &f.ci_ub, bt);
     if near0 {
         // τ² at a boundary optimum: absolute; I² and H² scale τ² by 100/vt and 1/vt.
-        c.num("model_tight.tau2", &e["tau2"], f.tau2, Tol::Abs(TAU2_ZERO_ABS));
-        c.num("model_tight.I2", &e["I2"], f.i2, Tol::Abs(100.0 * TAU2_ZERO_ABS / f.vt));
-        c.num("model_tight.H2", &e["H2"], f.h2, Tol::Abs(TAU2_ZERO_ABS / f.vt));
+        c.num(
+            "model_tight.tau2",
+            &e["tau2"],
+            f.tau2,
+            Tol::Abs(TAU2_ZERO_ABS),
+        );
+        c.num(
+            "model_tight.I2",
+            &e["I2"],
+            f.i2,
+            Tol::Abs(100.0 * TAU2_ZERO_ABS / f.vt),
+        );
+        c.num(
+            "model_tight.H2",
+            &e["H2"],
+            f.h2,
+            Tol::Abs(TAU2_ZERO_ABS / f.vt),
+        );
     } else {
         c.num("model_tight.tau2", &e["tau2"], f.tau2, t);
         c.num("model_tight.I2", &e["I2"], f.i2, t);
@@ -500,17 +598,41 @@ fn check_prediction(c: &mut Checker, path: &str, e: &Value, p: &Prediction, tol:
         c.opt(&format!("{path}.ddf"), &e["ddf"], p.ddf, Tol::Rel(STRICT));
     }
     if e.get("pi_ddf").is_some() {
-        c.opt(&format!("{path}.pi_ddf"), &e["pi_ddf"], p.pi_ddf, Tol::Rel(STRICT));
+        c.opt(
+            &format!("{path}.pi_ddf"),
+            &e["pi_ddf"],
+            p.pi_ddf,
+            Tol::Rel(STRICT),
+        );
     }
 }
 
 /// A heterogeneity CI. `bounds`: how the bounds are compared (`None` = through a τ² slack).
-fn check_ci(c: &mut Checker, path: &str, e: &Value, ci: &HeterogeneityCi, est: &HeterogeneityCi, est_tol: Tol, bounds: Option<Tol>, vt: f64) {
+fn check_ci(
+    c: &mut Checker,
+    path: &str,
+    e: &Value,
+    ci: &HeterogeneityCi,
+    est: &HeterogeneityCi,
+    est_tol: Tol,
+    bounds: Option<Tol>,
+    vt: f64,
+) {
     if e.is_null() {
         return;
     }
-    let items = [("tau2", &ci.tau2), ("tau", &ci.tau), ("I2", &ci.i2), ("H2", &ci.h2)];
-    let ests = [est.tau2.estimate, est.tau.estimate, est.i2.estimate, est.h2.estimate];
+    let items = [
+        ("tau2", &ci.tau2),
+        ("tau", &ci.tau),
+        ("I2", &ci.i2),
+        ("H2", &ci.h2),
+    ];
+    let ests = [
+        est.tau2.estimate,
+        est.tau.estimate,
+        est.i2.estimate,
+        est.h2.estimate,
+    ];
     let tf = |name: &str, t: f64| -> f64 {
         let t = t.max(0.0);
         match name {
@@ -522,14 +644,24 @@ fn check_ci(c: &mut Checker, path: &str, e: &Value, ci: &HeterogeneityCi, est: &
     };
     for ((name, iv), est_value) in items.into_iter().zip(ests) {
         let ev = &e[name];
-        c.num(&format!("{path}.{name}.estimate"), &ev["estimate"], est_value, est_tol);
+        c.num(
+            &format!("{path}.{name}.estimate"),
+            &ev["estimate"],
+            est_value,
+            est_tol,
+        );
         for (bn, actual) in [("ci_lb", iv.ci_lb), ("ci_ub", iv.ci_ub)] {
             match bounds {
                 Some(t) => c.num(&format!("{path}.{name}.{bn}"), &ev[bn], actual, t),
                 None => {
                     let et = e["tau2"][bn].as_f64().unwrap_or(f64::NAN);
                     let (lo, hi) = (tf(name, et - UNIROOT_ABS), tf(name, et + UNIROOT_ABS));
-                    c.num(&format!("{path}.{name}.{bn}"), &ev[bn], actual, Tol::Range(lo, hi));
+                    c.num(
+                        &format!("{path}.{name}.{bn}"),
+                        &ev[bn],
+                        actual,
+                        Tol::Range(lo, hi),
+                    );
                 }
             }
         }
@@ -541,7 +673,11 @@ fn check_pooled(c: &mut Checker, e: &Value, f: &PooledFit) {
     c.int("model.k", &e["k"], f.k);
     c.int("model.k_yi", &e["k_yi"], f.k_yi);
     if let Some(kp) = e["k_pos"].as_f64() {
-        c.int("model.k_pos", &Value::from(kp), f.k_pos.unwrap_or(usize::MAX));
+        c.int(
+            "model.k_pos",
+            &Value::from(kp),
+            f.k_pos.unwrap_or(usize::MAX),
+        );
     }
     c.num("model.beta", &e["beta"], f.beta, s);
     c.num("model.se", &e["se"], f.se, s);
@@ -568,8 +704,16 @@ fn check_pooled(c: &mut Checker, e: &Value, f: &PooledFit) {
         c.opt("model.TAp", &e["TAp"], g(|t| t.ta_p), s);
     }
     c.vec("model.weights_pct", &e["weights_pct"], &f.weights_pct, s);
-    let yi: Vec<f64> = f.study.iter().map(|x| x.map_or(f64::NAN, |e| e.yi)).collect();
-    let vi: Vec<f64> = f.study.iter().map(|x| x.map_or(f64::NAN, |e| e.vi)).collect();
+    let yi: Vec<f64> = f
+        .study
+        .iter()
+        .map(|x| x.map_or(f64::NAN, |e| e.yi))
+        .collect();
+    let vi: Vec<f64> = f
+        .study
+        .iter()
+        .map(|x| x.map_or(f64::NAN, |e| e.vi))
+        .collect();
     c.vec("model.study_yi", &e["study_yi"], &yi, s);
     c.vec("model.study_vi", &e["study_vi"], &vi, s);
     if let Some(fs) = e.get("fitstats") {
@@ -603,13 +747,22 @@ fn check_rows(c: &mut Checker, path: &str, e: &Value, rows: &[InfluenceRow], tol
         ("H2", |r| r.h2, tol),
     ];
     for (name, f, t) in fields {
-        let Some(Value::Array(ev)) = e.get(name) else { continue };
+        let Some(Value::Array(ev)) = e.get(name) else {
+            continue;
+        };
         if ev.len() != rows.len() {
-            c.fail(&format!("{path}.{name}"), format!("length {} expected, {} actual", ev.len(), rows.len()));
+            c.fail(
+                &format!("{path}.{name}"),
+                format!("length {} expected, {} actual", ev.len(), rows.len()),
+            );
             continue;
         }
         for (i, (x, r)) in ev.iter().zip(rows).enumerate() {
-            let t = if name.starts_with("ci_") { pair_tol(t, &e["ci_lb"][i], &e["ci_ub"][i]) } else { t };
+            let t = if name.starts_with("ci_") {
+                pair_tol(t, &e["ci_lb"][i], &e["ci_ub"][i])
+            } else {
+                t
+            };
             c.num(&format!("{path}.{name}[{i}]"), x, f(r), t);
         }
     }
@@ -618,7 +771,14 @@ fn check_rows(c: &mut Checker, path: &str, e: &Value, rows: &[InfluenceRow], tol
 /// Refits for leave-one-out/cumulative rows. For an iterative τ² estimator each row is refitted with
 /// τ² fixed at metafor's reported (default-converged) value, after checking our estimated τ²
 /// against it, so the remaining columns are compared at 1e-10.
-fn influence_rows(c: &mut Checker, path: &str, call: &str, rows: &[Row], subsets: &[Vec<usize>], e: &Value) -> Vec<InfluenceRow> {
+fn influence_rows(
+    c: &mut Checker,
+    path: &str,
+    call: &str,
+    rows: &[Row],
+    subsets: &[Vec<usize>],
+    e: &Value,
+) -> Vec<InfluenceRow> {
     let opts = rma_opts(call);
     let refit = refit_closure(call, rows);
     if call.starts_with("res <- rma(") && opts.method.is_iterative() {
@@ -631,8 +791,15 @@ fn influence_rows(c: &mut Checker, path: &str, call: &str, rows: &[Row], subsets
                 let vs: Vec<f64> = idx.iter().map(|&j| v[j]).collect();
                 let est = refit(idx);
                 let et = &e["tau2"][i];
-                check_default_tau2(c, &format!("{path}.tau2(estimated)[{i}]"), et, est.tau2.unwrap());
-                InfluenceRow::from(&fit_at_tau2(&ys, &vs, None, opts, et.as_f64().unwrap()).expect("refit"))
+                check_default_tau2(
+                    c,
+                    &format!("{path}.tau2(estimated)[{i}]"),
+                    et,
+                    est.tau2.unwrap(),
+                );
+                InfluenceRow::from(
+                    &fit_at_tau2(&ys, &vs, None, opts, et.as_f64().unwrap()).expect("refit"),
+                )
             })
             .collect()
     } else {
@@ -651,10 +818,18 @@ struct Case {
 
 impl Case {
     fn calls(&self) -> Vec<String> {
-        self.json["calls"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+        self.json["calls"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| c.as_str().unwrap().to_string())
+            .collect()
     }
     fn call_starting(&self, prefix: &str) -> String {
-        self.calls().into_iter().find(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{}: no call {prefix}", self.id))
+        self.calls()
+            .into_iter()
+            .find(|c| c.starts_with(prefix))
+            .unwrap_or_else(|| panic!("{}: no call {prefix}", self.id))
     }
     fn expected(&self) -> &Value {
         &self.json["expected"]
@@ -664,7 +839,11 @@ impl Case {
 fn run_escalc(case: &Case, c: &mut Checker) {
     let call = case.call_starting("escalc(");
     let t = tables_of(&call, &case.rows);
-    let e = escalc(measure_of(&arg(&call, "measure").unwrap()), &t, &zero_opts(&call));
+    let e = escalc(
+        measure_of(&arg(&call, "measure").unwrap()),
+        &t,
+        &zero_opts(&call),
+    );
     let yi: Vec<f64> = e.iter().map(|x| x.map_or(f64::NAN, |e| e.yi)).collect();
     let vi: Vec<f64> = e.iter().map(|x| x.map_or(f64::NAN, |e| e.vi)).collect();
     c.vec("yi", &case.expected()["yi"], &yi, Tol::Rel(STRICT));
@@ -674,7 +853,16 @@ fn run_escalc(case: &Case, c: &mut Checker) {
 /// The fit whose fields are compared with metafor's default-convergence output: for an iterative
 /// estimator, the model with τ² fixed at metafor's reported τ² (so every formula downstream of τ²
 /// is checked at 1e-10), after checking our own τ² against it with [`check_default_tau2`].
-fn reference_fit(c: &mut Checker, path: &str, e: &Value, y: &[f64], v: &[f64], x: Option<&Matrix>, opts: RmaOptions, ours: &RmaFit) -> (RmaFit, Policy) {
+fn reference_fit(
+    c: &mut Checker,
+    path: &str,
+    e: &Value,
+    y: &[f64],
+    v: &[f64],
+    x: Option<&Matrix>,
+    opts: RmaOptions,
+    ours: &RmaFit,
+) -> (RmaFit, Policy) {
     match e["tau2"].as_f64() {
         Some(t) if opts.method.is_iterative() => {
             check_default_tau2(c, &format!("{path}.tau2(estimated)"), &e["tau2"], ours.tau2);
@@ -704,8 +892,16 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
     let e = case.expected();
     if let Some(es) = e.get("escalc") {
         // All studies, NA included (the model uses the defined ones).
-        let ec = case.calls().into_iter().find(|c| c.starts_with("escalc(")).unwrap_or(call.clone());
-        let all = escalc(measure_of(&arg(&ec, "measure").unwrap()), &tables_of(&ec, rows), &zero_opts(&ec));
+        let ec = case
+            .calls()
+            .into_iter()
+            .find(|c| c.starts_with("escalc("))
+            .unwrap_or(call.clone());
+        let all = escalc(
+            measure_of(&arg(&ec, "measure").unwrap()),
+            &tables_of(&ec, rows),
+            &zero_opts(&ec),
+        );
         let ya: Vec<f64> = all.iter().map(|x| x.map_or(f64::NAN, |e| e.yi)).collect();
         let va: Vec<f64> = all.iter().map(|x| x.map_or(f64::NAN, |e| e.vi)).collect();
         c.vec("escalc.yi", &es["yi"], &ya, Tol::Rel(STRICT));
@@ -720,7 +916,11 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
     if let Some(r2) = e["model"].get("R2") {
         // R² needs the intercept-only τ² at metafor's default convergence, which the oracle does not
         // report: compared at the loose tolerance.
-        let tol = if opts.method.is_iterative() { Tol::Rel(LOOSE) } else { Tol::Rel(STRICT) };
+        let tol = if opts.method.is_iterative() {
+            Tol::Rel(LOOSE)
+        } else {
+            Tol::Rel(STRICT)
+        };
         c.opt("model.R2", r2, pseudo_r2(&f).unwrap(), tol);
     }
     let td = Tol::Rel(STRICT);
@@ -738,10 +938,19 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
         c.num("derived_pi_higgins2009.ub", &h["ub"], p.pi_ub, td);
     }
     if let Some(pe) = e.get("predict_exp") {
-        check_prediction(c, "predict_exp", pe, &r.predict(None, PiType::Z).transformed(f64::exp), td);
+        check_prediction(
+            c,
+            "predict_exp",
+            pe,
+            &r.predict(None, PiType::Z).transformed(f64::exp),
+            td,
+        );
     }
     if let Some(pn) = e.get("predict_ablat_10_30_50") {
-        let preds: Vec<Prediction> = [10.0, 30.0, 50.0].iter().map(|a| r.predict(Some(&[1.0, *a]), PiType::Z)).collect();
+        let preds: Vec<Prediction> = [10.0, 30.0, 50.0]
+            .iter()
+            .map(|a| r.predict(Some(&[1.0, *a]), PiType::Z))
+            .collect();
         let g = |h: fn(&Prediction) -> f64| preds.iter().map(h).collect::<Vec<f64>>();
         c.vec("predict_new.pred", &pn["pred"], &g(|p| p.pred), td);
         c.vec("predict_new.se", &pn["se"], &g(|p| p.se), td);
@@ -767,7 +976,16 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
                 "I2": {"estimate": e["confint"]["I2"]["estimate"], "ci_lb": ct["I2"]["ci_lb"], "ci_ub": ct["I2"]["ci_ub"]},
                 "H2": {"estimate": e["confint"]["H2"]["estimate"], "ci_lb": ct["H2"]["ci_lb"], "ci_ub": ct["H2"]["ci_ub"]},
             });
-            check_ci(c, "confint", &mixed, &ci, &est, td, Some(Tol::Rel(TIGHT)), f.vt);
+            check_ci(
+                c,
+                "confint",
+                &mixed,
+                &ci,
+                &est,
+                td,
+                Some(Tol::Rel(TIGHT)),
+                f.vt,
+            );
             // confint_tight's estimates are the tight τ² and its transforms.
             let tight_est = serde_json::json!({
                 "tau2": {"estimate": ct["tau2"]["estimate"], "ci_lb": ct["tau2"]["ci_lb"], "ci_ub": ct["tau2"]["ci_ub"]},
@@ -777,7 +995,16 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
             });
             let near0 = ct["tau2"]["estimate"].as_f64().is_some_and(|t| t < 1e-4);
             if !near0 {
-                check_ci(c, "confint_tight", &tight_est, &ci, &ci, Tol::Rel(TIGHT), Some(Tol::Rel(TIGHT)), f.vt);
+                check_ci(
+                    c,
+                    "confint_tight",
+                    &tight_est,
+                    &ci,
+                    &ci,
+                    Tol::Rel(TIGHT),
+                    Some(Tol::Rel(TIGHT)),
+                    f.vt,
+                );
             }
         }
     }
@@ -794,7 +1021,11 @@ fn run_rma(case: &Case, c: &mut Checker, rows: &[Row]) -> RmaFit {
 
 fn run_pooled(case: &Case, c: &mut Checker, rows: &[Row]) -> PooledFit {
     let calls = case.calls();
-    let call = calls.iter().find(|c| c.starts_with("res <- rma.")).unwrap().clone();
+    let call = calls
+        .iter()
+        .find(|c| c.starts_with("res <- rma."))
+        .unwrap()
+        .clone();
     let t = tables_of(&call, rows);
     let opts = pooled_opts(&call);
     let f = if call.starts_with("res <- rma.peto") {
@@ -820,7 +1051,11 @@ fn refit_closure<'a>(call: &'a str, rows: &'a [Row]) -> Box<dyn Fn(&[usize]) -> 
         let m = arg(call, "measure").map(|m| measure_of(&m));
         Box::new(move |idx: &[usize]| {
             let sub: Vec<Table2x2> = idx.iter().map(|&i| t[i]).collect();
-            let f = if peto { rma_peto(&sub, &opts) } else { rma_mh(m.unwrap(), &sub, &opts) };
+            let f = if peto {
+                rma_peto(&sub, &opts)
+            } else {
+                rma_mh(m.unwrap(), &sub, &opts)
+            };
             InfluenceRow::from(&f.expect("refit"))
         })
     } else {
@@ -853,10 +1088,18 @@ fn run_cumul(case: &Case, c: &mut Checker) {
     let var = arg(&cumul_call, "order").unwrap();
     let order = stable_order(&col(&case.rows, &var));
     let e = &case.expected()["cumul"];
-    let exp_order: Vec<usize> = e["order_rows_1based"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap() as usize - 1).collect();
+    let exp_order: Vec<usize> = e["order_rows_1based"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x.as_u64().unwrap() as usize - 1)
+        .collect();
     c.checks += 1;
     if order != exp_order {
-        c.fail("cumul.order", format!("expected {exp_order:?}, actual {order:?}"));
+        c.fail(
+            "cumul.order",
+            format!("expected {exp_order:?}, actual {order:?}"),
+        );
     }
     let mut subsets = Vec::new();
     let _ = cumulative(&order, |idx| {
@@ -882,12 +1125,29 @@ fn run_regtest(case: &Case, c: &mut Checker) {
     };
     let r = regtest(&y, &v, opts, model, pred).expect("regtest");
     let e = &case.expected()["regtest"];
-    let tol = if model == RegtestModel::Rma && opts.method.is_iterative() { Tol::Rel(LOOSE) } else { Tol::Rel(STRICT) };
-    c.text("regtest.model", &e["model"], if model == RegtestModel::Lm { "lm" } else { "rma" });
+    let tol = if model == RegtestModel::Rma && opts.method.is_iterative() {
+        Tol::Rel(LOOSE)
+    } else {
+        Tol::Rel(STRICT)
+    };
+    c.text(
+        "regtest.model",
+        &e["model"],
+        if model == RegtestModel::Lm {
+            "lm"
+        } else {
+            "rma"
+        },
+    );
     c.num("regtest.zval", &e["zval"], r.zval, tol);
     c.num("regtest.pval", &e["pval"], r.pval, tol);
     c.opt("regtest.dfs", &e["dfs"], r.dfs, Tol::Rel(STRICT));
-    c.num("regtest.limit_estimate", &e["limit_estimate"], r.limit_estimate, tol);
+    c.num(
+        "regtest.limit_estimate",
+        &e["limit_estimate"],
+        r.limit_estimate,
+        tol,
+    );
     c.num("regtest.limit_ci_lb", &e["limit_ci_lb"], r.limit_ci_lb, tol);
     c.num("regtest.limit_ci_ub", &e["limit_ci_ub"], r.limit_ci_ub, tol);
     c.vec("regtest.fit_coef", &e["fit_coef"], &r.fit_coef, tol);
@@ -898,10 +1158,18 @@ fn run_trimfill(case: &Case, c: &mut Checker) {
     let (y, v, _) = effects_of(&call, &case.rows);
     let opts = rma_opts(&call);
     let tc = case.call_starting("trimfill(");
-    let est = if arg(&tc, "estimator").as_deref() == Some("R0") { Estimator::R0 } else { Estimator::L0 };
+    let est = if arg(&tc, "estimator").as_deref() == Some("R0") {
+        Estimator::R0
+    } else {
+        Estimator::L0
+    };
     let tf = trimfill(&y, &v, opts, est, None).expect("trimfill");
     let e = &case.expected()["trimfill"];
-    let tol = if opts.method.is_iterative() { Tol::Rel(LOOSE) } else { Tol::Rel(STRICT) };
+    let tol = if opts.method.is_iterative() {
+        Tol::Rel(LOOSE)
+    } else {
+        Tol::Rel(STRICT)
+    };
     c.int("trimfill.k0", &e["k0"], tf.k0);
     c.text("trimfill.side", &e["side"], tf.side.name());
     c.num("trimfill.se_k0", &e["se_k0"], tf.se_k0, tol);
@@ -918,11 +1186,24 @@ fn run_trimfill(case: &Case, c: &mut Checker) {
     c.num("trimfill.I2", &e["I2"], tf.fit.i2, tol);
     c.num("trimfill.H2", &e["H2"], tf.fit.h2, tol);
     c.vec("trimfill.yi_after", &e["yi_after"], &tf.yi, tol);
-    c.vec("trimfill.vi_after", &e["vi_after"], &tf.vi, Tol::Rel(STRICT));
+    c.vec(
+        "trimfill.vi_after",
+        &e["vi_after"],
+        &tf.vi,
+        Tol::Rel(STRICT),
+    );
     c.checks += 1;
-    let ef: Vec<bool> = e["filled"].as_array().unwrap().iter().map(|b| b.as_bool().unwrap()).collect();
+    let ef: Vec<bool> = e["filled"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|b| b.as_bool().unwrap())
+        .collect();
     if ef != tf.filled {
-        c.fail("trimfill.filled", format!("expected {ef:?}, actual {:?}", tf.filled));
+        c.fail(
+            "trimfill.filled",
+            format!("expected {ef:?}, actual {:?}", tf.filled),
+        );
     }
 }
 
@@ -931,14 +1212,22 @@ fn run_subgroup(case: &Case, c: &mut Checker) {
     let ec = &calls[0];
     let m = measure_of(&arg(ec, "measure").unwrap());
     let t = tables_of(ec, &case.rows);
-    let eff: Vec<_> = escalc(m, &t, &ZeroCellOptions::default()).into_iter().map(Option::unwrap).collect();
+    let eff: Vec<_> = escalc(m, &t, &ZeroCellOptions::default())
+        .into_iter()
+        .map(Option::unwrap)
+        .collect();
     let y: Vec<f64> = eff.iter().map(|e| e.yi).collect();
     let v: Vec<f64> = eff.iter().map(|e| e.vi).collect();
     let labels: Vec<String> = case.rows.iter().map(|r| r["alloc"].clone()).collect();
     let opts = rma_opts(&calls[1]);
     let s = subgroups(&y, &v, &labels, opts).expect("subgroups");
     let e = case.expected();
-    let eg: Vec<String> = e["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect();
+    let eg: Vec<String> = e["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g.as_str().unwrap().to_string())
+        .collect();
     c.checks += 1;
     if eg != s.groups {
         c.fail("groups", format!("expected {eg:?}, actual {:?}", s.groups));
@@ -952,7 +1241,11 @@ fn run_subgroup(case: &Case, c: &mut Checker) {
     let tb = &e["test_between_separate_tau2"];
     // The between-subgroup Q uses the subgroup estimates, which move with each subgroup's τ²:
     // at the loose tolerance for iterative estimators.
-    let tol = if opts.method.is_iterative() { Tol::Rel(LOOSE) } else { Tol::Rel(STRICT) };
+    let tol = if opts.method.is_iterative() {
+        Tol::Rel(LOOSE)
+    } else {
+        Tol::Rel(STRICT)
+    };
     c.num("between.QM", &tb["QM"], s.q_between, tol);
     c.num("between.QMp", &tb["QMp"], s.q_between_p, tol);
     c.int("between.QM_df", &tb["QM_df"][0], s.q_between_df);
@@ -965,7 +1258,16 @@ fn run_subgroup(case: &Case, c: &mut Checker) {
     }
     let cm = &e["mixed_effects_common_tau2_cell_means"];
     let cmf = &s.cell_means;
-    let (r, pol) = reference_fit(c, "cell_means", cm, &cmf.yi, &cmf.vi, Some(&cmf.x), opts, cmf);
+    let (r, pol) = reference_fit(
+        c,
+        "cell_means",
+        cm,
+        &cmf.yi,
+        &cmf.vi,
+        Some(&cmf.x),
+        opts,
+        cmf,
+    );
     c.vec("cell_means.beta", &cm["beta"], &r.beta, pol.tau_dep);
     c.vec("cell_means.se", &cm["se"], &r.se, pol.tau_dep);
     let bt = pair_tol(pol.tau_dep, &cm["ci_lb"], &cm["ci_ub"]);
@@ -989,7 +1291,10 @@ fn dupilumab_rows(case: &Case) -> Vec<Row> {
     let outcomes = list_after("outcome");
     case.rows
         .iter()
-        .filter(|r| trials.as_ref().is_none_or(|t| t.contains(&r["trial"])) && outcomes.as_ref().is_none_or(|o| o.contains(&r["outcome"])))
+        .filter(|r| {
+            trials.as_ref().is_none_or(|t| t.contains(&r["trial"]))
+                && outcomes.as_ref().is_none_or(|o| o.contains(&r["outcome"]))
+        })
         .cloned()
         .collect()
 }
@@ -997,10 +1302,16 @@ fn dupilumab_rows(case: &Case) -> Vec<Row> {
 fn run_dupilumab(case: &Case, c: &mut Checker) {
     let rows = dupilumab_rows(case);
     let e = case.expected();
-    let trials: Vec<Value> = rows.iter().map(|r| Value::String(r["trial"].clone())).collect();
+    let trials: Vec<Value> = rows
+        .iter()
+        .map(|r| Value::String(r["trial"].clone()))
+        .collect();
     c.checks += 1;
     if Value::Array(trials.clone()) != e["rows_trials"] {
-        c.fail("rows_trials", format!("expected {}, actual {:?}", e["rows_trials"], trials));
+        c.fail(
+            "rows_trials",
+            format!("expected {}, actual {:?}", e["rows_trials"], trials),
+        );
     }
     let calls = case.calls();
     if calls.iter().any(|c| c.starts_with("res <- rma(")) {
@@ -1037,11 +1348,16 @@ fn every_metafor_oracle_case() {
     let index_path = dir.join("cases/index.json");
     if !index_path.exists() {
         // A missing oracle fails under VIGIL_REQUIRE_SHARED=1 (CI) instead of passing silently.
-        assert!(std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"), "{} not found and VIGIL_REQUIRE_SHARED=1", index_path.display());
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            index_path.display()
+        );
         println!("skipping: {} not found", index_path.display());
         return;
     }
-    let index: Value = serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
+    let index: Value =
+        serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
     let entries = index["cases"].as_array().unwrap();
     let mut per_group: BTreeMap<String, (usize, usize)> = BTreeMap::new();
     let mut failing: Vec<String> = Vec::new();
@@ -1050,9 +1366,17 @@ fn every_metafor_oracle_case() {
     for entry in entries {
         let id = entry["id"].as_str().unwrap().to_string();
         let group = entry["group"].as_str().unwrap().to_string();
-        let json: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(entry["file"].as_str().unwrap())).unwrap()).unwrap();
+        let json: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(entry["file"].as_str().unwrap())).unwrap(),
+        )
+        .unwrap();
         let rows = read_csv(&dir.join(json["dataset"].as_str().unwrap()));
-        let case = Case { id: id.clone(), group: group.clone(), json, rows };
+        let case = Case {
+            id: id.clone(),
+            group: group.clone(),
+            json,
+            rows,
+        };
         let result = std::panic::catch_unwind(std::panic::AssertUnwindSafe(|| run_case(&case)));
         let g = per_group.entry(group).or_default();
         g.1 += 1;
@@ -1082,12 +1406,28 @@ fn every_metafor_oracle_case() {
     for (g, (p, n)) in &per_group {
         println!("{g}: {p}/{n}");
     }
-    println!("oracle meta: {passed}/{} cases pass ({total_checks} fields compared)", entries.len());
+    println!(
+        "oracle meta: {passed}/{} cases pass ({total_checks} fields compared)",
+        entries.len()
+    );
     assert_eq!(entries.len(), index["n_cases"].as_u64().unwrap() as usize);
     let known: Vec<&str> = KNOWN_FAILING.iter().map(|k| k.0).collect();
-    let unexpected: Vec<&String> = failing.iter().filter(|f| !known.contains(&f.as_str())).collect();
-    let fixed: Vec<&&str> = known.iter().filter(|k| !failing.iter().any(|f| f == *k)).collect();
+    let unexpected: Vec<&String> = failing
+        .iter()
+        .filter(|f| !known.contains(&f.as_str()))
+        .collect();
+    let fixed: Vec<&&str> = known
+        .iter()
+        .filter(|k| !failing.iter().any(|f| f == *k))
+        .collect();
     println!("known failing: {} (listed in KNOWN_FAILING)", known.len());
-    assert!(fixed.is_empty(), "cases listed as known failing now pass, remove them from KNOWN_FAILING: {fixed:?}");
-    assert!(unexpected.is_empty(), "{} oracle cases fail: {unexpected:?}", unexpected.len());
+    assert!(
+        fixed.is_empty(),
+        "cases listed as known failing now pass, remove them from KNOWN_FAILING: {fixed:?}"
+    );
+    assert!(
+        unexpected.is_empty(),
+        "{} oracle cases fail: {unexpected:?}",
+        unexpected.len()
+    );
 }

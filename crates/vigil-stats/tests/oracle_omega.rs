@@ -25,15 +25,25 @@ struct FixtureRow {
 /// The fixture's rows, or `None` (skip) when `../shared` is absent; a failure instead under
 /// `VIGIL_REQUIRE_SHARED=1` (CI).
 fn fixture() -> Option<Vec<FixtureRow>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/pv/omega/omega_validation_data.csv");
+    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared/oracle/pv/omega/omega_validation_data.csv");
     if !path.exists() {
-        assert!(std::env::var("VIGIL_REQUIRE_SHARED").map_or(true, |v| v != "1"), "VIGIL_REQUIRE_SHARED=1 but {} is missing", path.display());
+        assert!(
+            std::env::var("VIGIL_REQUIRE_SHARED").map_or(true, |v| v != "1"),
+            "VIGIL_REQUIRE_SHARED=1 but {} is missing",
+            path.display()
+        );
         eprintln!("skipping: {} not found", path.display());
         return None;
     }
     let mut rdr = csv::Reader::from_path(&path).unwrap();
     let headers = rdr.headers().unwrap().clone();
-    let col = |name: &str| headers.iter().position(|h| h == name).unwrap_or_else(|| panic!("column {name} missing"));
+    let col = |name: &str| {
+        headers
+            .iter()
+            .position(|h| h == name)
+            .unwrap_or_else(|| panic!("column {name} missing"))
+    };
     let (id, name) = (col("id"), col("name"));
     let counts_cols = ["nxyz", "nxy", "nxz", "nyz", "nx", "ny", "nz", "n"].map(col);
     let (want_omega, want_ci) = (col("expected_omega"), col("expected_ci"));
@@ -45,7 +55,16 @@ fn fixture() -> Option<Vec<FixtureRow>> {
             FixtureRow {
                 id: rec[id].to_string(),
                 name: rec[name].to_string(),
-                counts: OmegaCounts { n111: c[0], n11x: c[1], n1x1: c[2], nx11: c[3], n1xx: c[4], nx1x: c[5], nxx1: c[6], nxxx: c[7] },
+                counts: OmegaCounts {
+                    n111: c[0],
+                    n11x: c[1],
+                    n1x1: c[2],
+                    nx11: c[3],
+                    n1xx: c[4],
+                    nx1x: c[5],
+                    nxx1: c[6],
+                    nxxx: c[7],
+                },
                 omega: rec[want_omega].parse().unwrap(),
                 omega025: rec[want_ci].parse().unwrap(),
             }
@@ -62,11 +81,28 @@ fn pvomega_validation_fixture() {
     for row in &fixture {
         let o = omega(&row.counts).unwrap_or_else(|e| panic!("row {} ({}): {e}", row.id, row.name));
         let (eo, eci) = (row.omega, row.omega025);
-        assert!((o.omega - eo).abs() <= TOLERANCE, "row {} ({}): Ω {} vs {}", row.id, row.name, o.omega, eo);
-        assert!((o.omega025 - eci).abs() <= TOLERANCE, "row {} ({}): Ω025 {} vs {}", row.id, row.name, o.omega025, eci);
+        assert!(
+            (o.omega - eo).abs() <= TOLERANCE,
+            "row {} ({}): Ω {} vs {}",
+            row.id,
+            row.name,
+            o.omega,
+            eo
+        );
+        assert!(
+            (o.omega025 - eci).abs() <= TOLERANCE,
+            "row {} ({}): Ω025 {} vs {}",
+            row.id,
+            row.name,
+            o.omega025,
+            eci
+        );
         assert!(o.omega975 > o.omega && o.omega > o.omega025);
         if (o.omega025 - eci).abs() > 5e-5 || (o.omega - eo).abs() > 5e-5 {
-            println!("row {}: beyond the 4th-decimal rounding: Ω {} vs {}, Ω025 {} vs {}", row.id, o.omega, eo, o.omega025, eci);
+            println!(
+                "row {}: beyond the 4th-decimal rounding: Ω {} vs {}, Ω025 {} vs {}",
+                row.id, o.omega, eo, o.omega025, eci
+            );
         }
         worst_omega = worst_omega.max((o.omega - eo).abs());
         worst_ci = worst_ci.max((o.omega025 - eci).abs());
@@ -89,8 +125,26 @@ fn stratified_expected_count_by_hand() {
     //   n00. = 500 − 25 − 45 + 5 = 435, n001 = 20 − 3 − 2 + 1 = 16 → o00 = 16/419 (0.038 > 1/39 = 0.026)
     //   g11 = 1 − 1/(1/9 + 16/419 − 16/419 + 1) = 1 − 1/(1/9 + 1) = 0.1
     // E111 = 10·g11,A + 5·0.1; n111 = 5; Ω = log2(5.5/(E111 + 0.5)).
-    let a = OmegaCounts { n111: 4.0, n11x: 10.0, n1x1: 14.0, nx11: 8.0, n1xx: 110.0, nx1x: 50.0, nxx1: 60.0, nxxx: 1000.0 };
-    let b = OmegaCounts { n111: 1.0, n11x: 5.0, n1x1: 3.0, nx11: 2.0, n1xx: 25.0, nx1x: 45.0, nxx1: 20.0, nxxx: 500.0 };
+    let a = OmegaCounts {
+        n111: 4.0,
+        n11x: 10.0,
+        n1x1: 14.0,
+        nx11: 8.0,
+        n1xx: 110.0,
+        nx1x: 50.0,
+        nxx1: 60.0,
+        nxxx: 1000.0,
+    };
+    let b = OmegaCounts {
+        n111: 1.0,
+        n11x: 5.0,
+        n1x1: 3.0,
+        nx11: 2.0,
+        n1xx: 25.0,
+        nx1x: 45.0,
+        nxx1: 20.0,
+        nxxx: 500.0,
+    };
     let g_a = 1.0 - 1.0 / (1.0 / 9.0 + 1.0 / 9.0 - 42.0 / 808.0 + 1.0);
     let g_b = 0.1;
     let e = 10.0 * g_a + 5.0 * g_b;
@@ -100,7 +154,16 @@ fn stratified_expected_count_by_hand() {
     assert!((o.expected - e).abs() < 1e-13, "E111 {} vs {e}", o.expected);
     assert!((o.omega - (5.5_f64 / (e + 0.5)).log2()).abs() < 1e-13);
     // Pooling the strata first gives another baseline: stratification matters here.
-    let pooled = OmegaCounts { n111: 5.0, n11x: 15.0, n1x1: 17.0, nx11: 10.0, n1xx: 135.0, nx1x: 95.0, nxx1: 80.0, nxxx: 1500.0 };
+    let pooled = OmegaCounts {
+        n111: 5.0,
+        n11x: 15.0,
+        n1x1: 17.0,
+        nx11: 10.0,
+        n1xx: 135.0,
+        nx1x: 95.0,
+        nxx1: 80.0,
+        nxxx: 1500.0,
+    };
     assert!((omega(&pooled).unwrap().expected - e).abs() > 1e-3);
 }
 
@@ -112,15 +175,43 @@ fn stratified_expected_count_by_hand() {
 fn exact_quantiles_against_an_independent_evaluation() {
     // (Ω, Ω025, Ω975) from mpmath, in the fixture's row order.
     const EXACT: [(f64, f64, f64); 12] = [
-        (-1.0478423459299067, -1.5003395994336279, -0.65740579177636693),
-        (-2.2590341438019943, -2.8800096664268592, -1.7492440819689774),
+        (
+            -1.0478423459299067,
+            -1.5003395994336279,
+            -0.65740579177636693,
+        ),
+        (
+            -2.2590341438019943,
+            -2.8800096664268592,
+            -1.7492440819689774,
+        ),
         (1.1732431914440706, 0.83962489213681522, 1.4718626496015333),
-        (-1.6684585211256162, -3.1959241485115631, -0.67371100439868312),
-        (-3.9612603907280815, -4.1457045233917892, -3.7880410146607487),
-        (-2.8612505632884203, -2.9905125654327492, -2.7376038977761844),
+        (
+            -1.6684585211256162,
+            -3.1959241485115631,
+            -0.67371100439868312,
+        ),
+        (
+            -3.9612603907280815,
+            -4.1457045233917892,
+            -3.7880410146607487,
+        ),
+        (
+            -2.8612505632884203,
+            -2.9905125654327492,
+            -2.7376038977761844,
+        ),
         (-5.3364081164685623, -5.633166092534829, -5.0676676815792785),
-        (-2.7935230051978537, -2.8952494154272693, -2.6953068738545558),
-        (-3.8684586194661237, -4.1086737829118329, -3.6469382397852141),
+        (
+            -2.7935230051978537,
+            -2.8952494154272693,
+            -2.6953068738545558,
+        ),
+        (
+            -3.8684586194661237,
+            -4.1086737829118329,
+            -3.6469382397852141,
+        ),
         (0.93797858645678537, 0.28817224854556232, 1.4670423768803468),
         (4.0334698643475724, 3.003327418435292, 4.7900408372190673),
         (2.8554002881760641, 1.3279346607901172, 3.8501478049029972),
@@ -129,8 +220,16 @@ fn exact_quantiles_against_an_independent_evaluation() {
     assert_eq!(fixture.len(), EXACT.len());
     for (row, (fixture_row, want)) in fixture.iter().zip(EXACT).enumerate() {
         let o = omega(&fixture_row.counts).unwrap();
-        for (what, got, exact) in [("Ω", o.omega, want.0), ("Ω025", o.omega025, want.1), ("Ω975", o.omega975, want.2)] {
-            assert!((got - exact).abs() <= 1e-9 * exact.abs().max(1.0), "row {}: {what} {got} vs mpmath {exact}", row + 1);
+        for (what, got, exact) in [
+            ("Ω", o.omega, want.0),
+            ("Ω025", o.omega025, want.1),
+            ("Ω975", o.omega975, want.2),
+        ] {
+            assert!(
+                (got - exact).abs() <= 1e-9 * exact.abs().max(1.0),
+                "row {}: {what} {got} vs mpmath {exact}",
+                row + 1
+            );
         }
     }
 }

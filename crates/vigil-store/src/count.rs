@@ -163,7 +163,9 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         slices.push(head);
         rest = tail;
     }
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1);
     let per_thread = slices.len().div_ceil(threads).max(1);
     let mut results: Vec<Vec<(u64, u32)>> = Vec::new();
     std::thread::scope(|scope| {
@@ -194,7 +196,11 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         }
     });
     let n_pairs: usize = results.iter().map(|r| r.len()).sum();
-    let (mut drug, mut event, mut count) = (Vec::with_capacity(n_pairs), Vec::with_capacity(n_pairs), Vec::with_capacity(n_pairs));
+    let (mut drug, mut event, mut count) = (
+        Vec::with_capacity(n_pairs),
+        Vec::with_capacity(n_pairs),
+        Vec::with_capacity(n_pairs),
+    );
     for part in results {
         for (key, c) in part {
             drug.push((key >> 32) as u32);
@@ -236,10 +242,18 @@ pub fn count_pairs(set: &ReportSet, margins: Margins) -> PairCounts {
     let m = stratified_margins(set, margins);
     let (drug, event, count) = pair_occurrences(set);
     let s_count = m.strata;
-    let marg = |v: &[f64], id: u32| -> f64 { v[id as usize * s_count..(id as usize + 1) * s_count].iter().sum() };
+    let marg = |v: &[f64], id: u32| -> f64 {
+        v[id as usize * s_count..(id as usize + 1) * s_count]
+            .iter()
+            .sum()
+    };
     let n_total: f64 = m.total.iter().sum();
-    let drug_totals: Vec<f64> = (0..set.drugs.len() as u32).map(|d| marg(&m.drug, d)).collect();
-    let event_totals: Vec<f64> = (0..set.events.len() as u32).map(|e| marg(&m.event, e)).collect();
+    let drug_totals: Vec<f64> = (0..set.drugs.len() as u32)
+        .map(|d| marg(&m.drug, d))
+        .collect();
+    let event_totals: Vec<f64> = (0..set.events.len() as u32)
+        .map(|e| marg(&m.event, e))
+        .collect();
     let mut out = PairCounts {
         a: count.iter().map(|&c| c as f64).collect(),
         n_drug: drug.iter().map(|&d| drug_totals[d as usize]).collect(),
@@ -250,7 +264,12 @@ pub fn count_pairs(set: &ReportSet, margins: Margins) -> PairCounts {
         event,
     };
     if s_count == 1 {
-        out.expected = out.n_drug.iter().zip(&out.n_event).map(|(d, e)| d * e / n_total).collect();
+        out.expected = out
+            .n_drug
+            .iter()
+            .zip(&out.n_event)
+            .map(|(d, e)| d * e / n_total)
+            .collect();
     } else {
         for (&d, &e) in out.drug.iter().zip(&out.event) {
             let dm = &m.drug[d as usize * s_count..(d as usize + 1) * s_count];
@@ -290,15 +309,23 @@ mod tests {
     fn margins_by_hand() {
         // Reports: A in 1, 2, 4 (3 reports); X in 1, 2, 3 (3 reports); n = 4; A·X together in 1, 2.
         let c = count_pairs(&sample(), Margins::Reports);
-        let ax = (0..c.len()).find(|&i| c.drug[i] == 0 && c.event[i] == 0).unwrap();
-        assert_eq!((c.a[ax], c.n_drug[ax], c.n_event[ax], c.n_total[ax]), (2.0, 3.0, 3.0, 4.0));
+        let ax = (0..c.len())
+            .find(|&i| c.drug[i] == 0 && c.event[i] == 0)
+            .unwrap();
+        assert_eq!(
+            (c.a[ax], c.n_drug[ax], c.n_event[ax], c.n_total[ax]),
+            (2.0, 3.0, 3.0, 4.0)
+        );
         // Strata F = {1, 3, 4}, M = {2}: A in F: 1, 4 (2); X in F: 1, 3 (2); n_F = 3 → 2·2/3;
         // M: A 1, X 1, n_M = 1 → 1. E = 4/3 + 1 = 7/3.
         assert!((c.expected[ax] - 7.0 / 3.0).abs() < 1e-15);
         // Pair margins: A's pairs: report 1 → 2, report 2 → 1, report 4 → 1 = 4; X's pairs:
         // report 1 → 2 drugs, 2 → 1, 3 → 2 = 5; n = 4 + 1 + 6 + 1 = 12.
         let p = count_pairs(&sample(), Margins::Pairs);
-        assert_eq!((p.a[ax], p.n_drug[ax], p.n_event[ax], p.n_total[ax]), (2.0, 4.0, 5.0, 12.0));
+        assert_eq!(
+            (p.a[ax], p.n_drug[ax], p.n_event[ax], p.n_total[ax]),
+            (2.0, 4.0, 5.0, 12.0)
+        );
     }
 
     #[test]

@@ -56,7 +56,10 @@ impl TableCounts {
     /// Records a rejected row.
     pub fn reject(&mut self, issue: RowIssue, reason_key: &str) {
         self.rejected += 1;
-        *self.rejected_by_reason.entry(reason_key.to_owned()).or_default() += 1;
+        *self
+            .rejected_by_reason
+            .entry(reason_key.to_owned())
+            .or_default() += 1;
         if self.rejected_rows.len() < MAX_LISTED_REJECTIONS {
             self.rejected_rows.push(issue);
         }
@@ -81,7 +84,8 @@ impl TableCounts {
             *self.rejected_by_reason.entry(k).or_default() += v;
         }
         let room = MAX_LISTED_REJECTIONS.saturating_sub(self.rejected_rows.len());
-        self.rejected_rows.extend(other.rejected_rows.into_iter().take(room));
+        self.rejected_rows
+            .extend(other.rejected_rows.into_iter().take(room));
     }
 }
 
@@ -148,6 +152,10 @@ impl IngestReport {
 
     /// Tables whose counts do not balance (`read ≠ kept + rejected + deduplicated`).
     pub fn unbalanced_tables(&self) -> Vec<String> {
-        self.tables.iter().filter(|(_, c)| !c.balanced()).map(|(k, _)| k.clone()).collect()
+        self.tables
+            .iter()
+            .filter(|(_, c)| !c.balanced())
+            .map(|(k, _)| k.clone())
+            .collect()
     }
 }

@@ -19,7 +19,14 @@ use crate::count::PairCounts;
 use crate::reports::{normalise_name, Dictionary, ReportSet, ReportSetBuilder};
 
 /// Accepted names of the drug column.
-pub const DRUG_NAMES: &[&str] = &["drug", "var1", "ingredient_std", "ingredient", "prod_ai", "drugname"];
+pub const DRUG_NAMES: &[&str] = &[
+    "drug",
+    "var1",
+    "ingredient_std",
+    "ingredient",
+    "prod_ai",
+    "drugname",
+];
 /// Accepted names of the event column.
 pub const EVENT_NAMES: &[&str] = &["event", "var2", "reaction_pt", "pt"];
 /// Accepted names of the report id column.
@@ -61,7 +68,11 @@ pub enum InputError {
 
 /// `, field COL` for an error about one column; nothing for a whole row (`-`).
 fn field_part(column: &str) -> String {
-    if column.is_empty() || column == "-" { String::new() } else { format!(", field {column}") }
+    if column.is_empty() || column == "-" {
+        String::new()
+    } else {
+        format!(", field {column}")
+    }
 }
 
 /// What an input file holds.
@@ -83,10 +94,16 @@ pub enum CountsInput {
 /// Reads `path` (CSV unless the extension is `.parquet`/`.pq`). `stratify` names report-level
 /// columns whose values, joined by `|`, make each report's stratum.
 pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput, InputError> {
-    let table = if matches!(path.extension().and_then(|e| e.to_str()), Some("parquet" | "pq")) {
+    let table = if matches!(
+        path.extension().and_then(|e| e.to_str()),
+        Some("parquet" | "pq")
+    ) {
         read_parquet_table(path)?
     } else {
-        let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
+        let file = std::fs::File::open(path).map_err(|source| InputError::Io {
+            path: path.to_owned(),
+            source,
+        })?;
         read_csv_table(path, std::io::BufReader::new(file))?
     };
     from_table(path, &table, stratify)
@@ -94,7 +111,11 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
 
 /// Reads CSV count-table input from `reader` as [`read_counts_file`] reads a CSV file; `path`
 /// names the input in errors.
-pub fn read_counts_csv<R: std::io::Read>(reader: R, path: &Path, stratify: &[String]) -> Result<CountsInput, InputError> {
+pub fn read_counts_csv<R: std::io::Read>(
+    reader: R,
+    path: &Path,
+    stratify: &[String],
+) -> Result<CountsInput, InputError> {
     let table = read_csv_table(path, reader)?;
     from_table(path, &table, stratify)
 }
@@ -103,7 +124,11 @@ pub fn read_counts_csv<R: std::io::Read>(reader: R, path: &Path, stratify: &[Str
 /// dictionary-encoded as it is read (FAERS names repeat), numbers from numeric Parquet columns stay
 /// numbers (NaN for null).
 enum Column {
-    Text { codes: Vec<u32>, values: Vec<String>, index: ahash::AHashMap<String, u32> },
+    Text {
+        codes: Vec<u32>,
+        values: Vec<String>,
+        index: ahash::AHashMap<String, u32>,
+    },
     Number(Vec<f64>),
     /// An integer Parquet column, kept exact (a cast to f64 would round values above 2^53);
     /// `i64::MIN` marks a null.
@@ -120,7 +145,9 @@ fn parse_count(raw: &str) -> Result<f64, String> {
     let t = raw.trim();
     if !t.is_empty() && t.bytes().all(|b| b.is_ascii_digit()) {
         // Digits only: compared exactly, never through a rounded f64.
-        let too_big = || format!("{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly");
+        let too_big = || {
+            format!("{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly")
+        };
         let n: u128 = t.parse().map_err(|_| too_big())?;
         if n > u128::from(MAX_COUNT) {
             return Err(too_big());
@@ -132,18 +159,29 @@ fn parse_count(raw: &str) -> Result<f64, String> {
         return Err(format!("{raw:?} is not a non-negative whole count"));
     }
     if x > MAX_COUNT as f64 {
-        return Err(format!("{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly"));
+        return Err(format!(
+            "{raw:?} is above 2^53 = {MAX_COUNT}, the largest count vigil reads exactly"
+        ));
     }
     Ok(x)
 }
 
 impl Column {
     fn new_text() -> Self {
-        Column::Text { codes: Vec::new(), values: Vec::new(), index: ahash::AHashMap::new() }
+        Column::Text {
+            codes: Vec::new(),
+            values: Vec::new(),
+            index: ahash::AHashMap::new(),
+        }
     }
 
     fn push_text(&mut self, v: &str) {
-        if let Column::Text { codes, values, index } = self {
+        if let Column::Text {
+            codes,
+            values,
+            index,
+        } = self
+        {
             let code = match index.get(v) {
                 Some(&c) => c,
                 None => {
@@ -175,9 +213,19 @@ impl Column {
 
     fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
         match self {
-            Column::Text { codes, values, .. } => std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str()),
-            Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() { String::new() } else { v[i].to_string() }),
-            Column::Integer(v) => std::borrow::Cow::Owned(if v[i] == i64::MIN { String::new() } else { v[i].to_string() }),
+            Column::Text { codes, values, .. } => {
+                std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str())
+            }
+            Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() {
+                String::new()
+            } else {
+                v[i].to_string()
+            }),
+            Column::Integer(v) => std::borrow::Cow::Owned(if v[i] == i64::MIN {
+                String::new()
+            } else {
+                v[i].to_string()
+            }),
         }
     }
 
@@ -188,7 +236,9 @@ impl Column {
             Column::Integer(v) if v[i] == i64::MIN => Err("empty value".into()),
             // Numeric columns are checked without formatting each value as text.
             Column::Integer(v) if (0..=MAX_COUNT as i64).contains(&v[i]) => Ok(v[i] as f64),
-            Column::Number(v) if v[i] >= 0.0 && v[i] <= MAX_COUNT as f64 && v[i].fract() == 0.0 => Ok(v[i]),
+            Column::Number(v) if v[i] >= 0.0 && v[i] <= MAX_COUNT as f64 && v[i].fract() == 0.0 => {
+                Ok(v[i])
+            }
             _ => parse_count(&self.text(i)),
         }
     }
@@ -213,7 +263,11 @@ struct Table {
 
 impl Table {
     fn find(&self, names: &[&str]) -> Option<usize> {
-        names.iter().find_map(|n| self.headers.iter().position(|h| h.trim().eq_ignore_ascii_case(n)))
+        names.iter().find_map(|n| {
+            self.headers
+                .iter()
+                .position(|h| h.trim().eq_ignore_ascii_case(n))
+        })
     }
 }
 
@@ -221,26 +275,42 @@ fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, Inp
     let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
     let headers: Vec<String> = rdr
         .headers()
-        .map_err(|e| InputError::File { path: path.to_owned(), message: format!("cannot read the header: {e}") })?
+        .map_err(|e| InputError::File {
+            path: path.to_owned(),
+            message: format!("cannot read the header: {e}"),
+        })?
         .iter()
         .map(|h| h.trim_start_matches('\u{feff}').to_owned())
         .collect();
     if headers.iter().all(|h| h.is_empty()) {
-        return Err(InputError::Field { path: path.to_owned(), line: 1, column: "-".into(), message: "empty file: no header line".into() });
+        return Err(InputError::Field {
+            path: path.to_owned(),
+            line: 1,
+            column: "-".into(),
+            message: "empty file: no header line".into(),
+        });
     }
     let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
     let mut lines = Vec::new();
     for record in rdr.records() {
         let record = record.map_err(|e| {
             let line = e.position().map_or(0, |p| p.line());
-            InputError::Field { path: path.to_owned(), line, column: "-".into(), message: format!("unreadable row: {e}") }
+            InputError::Field {
+                path: path.to_owned(),
+                line,
+                column: "-".into(),
+                message: format!("unreadable row: {e}"),
+            }
         })?;
         let line = record.position().map_or(0, |p| p.line());
         if record.len() != headers.len() {
             return Err(InputError::Field {
                 path: path.to_owned(),
                 line,
-                column: headers.get(record.len().min(headers.len().saturating_sub(1))).cloned().unwrap_or_default(),
+                column: headers
+                    .get(record.len().min(headers.len().saturating_sub(1)))
+                    .cloned()
+                    .unwrap_or_default(),
                 message: format!("{} fields, the header has {}", record.len(), headers.len()),
             });
         }
@@ -250,31 +320,59 @@ fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, Inp
         lines.push(line);
     }
     if lines.is_empty() {
-        return Err(InputError::Field { path: path.to_owned(), line: 2, column: "-".into(), message: "empty file: a header but no rows".into() });
+        return Err(InputError::Field {
+            path: path.to_owned(),
+            line: 2,
+            column: "-".into(),
+            message: "empty file: a header but no rows".into(),
+        });
     }
-    Ok(Table { header_line: Some(1), headers, columns, lines })
+    Ok(Table {
+        header_line: Some(1),
+        headers,
+        columns,
+        lines,
+    })
 }
 
 fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
     use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
-    let file = std::fs::File::open(path).map_err(|source| InputError::Io { path: path.to_owned(), source })?;
-    let bad = |e: &dyn std::fmt::Display| InputError::File { path: path.to_owned(), message: format!("not a readable Parquet file: {e}") };
-    let reader = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| bad(&e))?.build().map_err(|e| bad(&e))?;
+    let file = std::fs::File::open(path).map_err(|source| InputError::Io {
+        path: path.to_owned(),
+        source,
+    })?;
+    let bad = |e: &dyn std::fmt::Display| InputError::File {
+        path: path.to_owned(),
+        message: format!("not a readable Parquet file: {e}"),
+    };
+    let reader = ParquetRecordBatchReaderBuilder::try_new(file)
+        .map_err(|e| bad(&e))?
+        .build()
+        .map_err(|e| bad(&e))?;
     let mut headers: Vec<String> = Vec::new();
     let mut columns: Vec<Column> = Vec::new();
     for batch in reader {
         let batch = batch.map_err(|e| bad(&e))?;
         if headers.is_empty() {
-            headers = batch.schema().fields().iter().map(|f| f.name().clone()).collect();
+            headers = batch
+                .schema()
+                .fields()
+                .iter()
+                .map(|f| f.name().clone())
+                .collect();
             columns = batch
                 .schema()
                 .fields()
                 .iter()
                 .map(|f| match f.data_type() {
                     // Integers that fit i64 exactly; UInt64 as text (it may exceed i64).
-                    DataType::Int8 | DataType::Int16 | DataType::Int32 | DataType::Int64 | DataType::UInt8 | DataType::UInt16 | DataType::UInt32 => {
-                        Column::Integer(Vec::new())
-                    }
+                    DataType::Int8
+                    | DataType::Int16
+                    | DataType::Int32
+                    | DataType::Int64
+                    | DataType::UInt8
+                    | DataType::UInt16
+                    | DataType::UInt32 => Column::Integer(Vec::new()),
                     t if t.is_numeric() && *t != DataType::UInt64 => Column::Number(Vec::new()),
                     _ => Column::new_text(),
                 })
@@ -283,18 +381,32 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
         for (col, target) in batch.columns().iter().zip(columns.iter_mut()) {
             match target {
                 Column::Number(v) => {
-                    let cast = arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
-                    let f = cast.as_any().downcast_ref::<Float64Array>().expect("cast to Float64 gives a Float64Array");
-                    v.extend((0..f.len()).map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) }));
+                    let cast =
+                        arrow::compute::cast(col, &DataType::Float64).map_err(|e| bad(&e))?;
+                    let f = cast
+                        .as_any()
+                        .downcast_ref::<Float64Array>()
+                        .expect("cast to Float64 gives a Float64Array");
+                    v.extend(
+                        (0..f.len()).map(|i| if f.is_null(i) { f64::NAN } else { f.value(i) }),
+                    );
                 }
                 Column::Integer(v) => {
                     let cast = arrow::compute::cast(col, &DataType::Int64).map_err(|e| bad(&e))?;
-                    let n = cast.as_any().downcast_ref::<arrow::array::Int64Array>().expect("cast to Int64 gives an Int64Array");
-                    v.extend((0..n.len()).map(|i| if n.is_null(i) { i64::MIN } else { n.value(i) }));
+                    let n = cast
+                        .as_any()
+                        .downcast_ref::<arrow::array::Int64Array>()
+                        .expect("cast to Int64 gives an Int64Array");
+                    v.extend(
+                        (0..n.len()).map(|i| if n.is_null(i) { i64::MIN } else { n.value(i) }),
+                    );
                 }
                 text @ Column::Text { .. } => {
                     let cast = arrow::compute::cast(col, &DataType::Utf8).map_err(|e| bad(&e))?;
-                    let t = cast.as_any().downcast_ref::<StringArray>().expect("cast to Utf8 gives a StringArray");
+                    let t = cast
+                        .as_any()
+                        .downcast_ref::<StringArray>()
+                        .expect("cast to Utf8 gives a StringArray");
                     for i in 0..t.len() {
                         text.push_text(if t.is_null(i) { "" } else { t.value(i) });
                     }
@@ -304,34 +416,69 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
     }
     let rows = columns.first().map_or(0, Column::len);
     if rows == 0 {
-        return Err(InputError::File { path: path.to_owned(), message: "empty file: no rows".into() });
+        return Err(InputError::File {
+            path: path.to_owned(),
+            message: "empty file: no rows".into(),
+        });
     }
-    Ok(Table { header_line: None, headers, columns, lines: (1..=rows as u64).collect() })
+    Ok(Table {
+        header_line: None,
+        headers,
+        columns,
+        lines: (1..=rows as u64).collect(),
+    })
 }
 
 fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
     // A missing column is reported at the header line of a CSV file (line 1), or for the file as a
     // whole for Parquet.
     let missing = |what: &str, names: &[&str]| {
-        let detail = format!("(accepted names: {}); the header is: {}", names.join(", "), t.headers.join(","));
+        let detail = format!(
+            "(accepted names: {}); the header is: {}",
+            names.join(", "),
+            t.headers.join(",")
+        );
         match t.header_line {
-            Some(line) => InputError::Field { path: path.to_owned(), line, column: what.to_owned(), message: format!("missing {detail}") },
-            None => InputError::File { path: path.to_owned(), message: format!("missing column {what} {detail}") },
+            Some(line) => InputError::Field {
+                path: path.to_owned(),
+                line,
+                column: what.to_owned(),
+                message: format!("missing {detail}"),
+            },
+            None => InputError::File {
+                path: path.to_owned(),
+                message: format!("missing column {what} {detail}"),
+            },
         }
     };
-    let drug = t.find(DRUG_NAMES).ok_or_else(|| missing("drug", DRUG_NAMES))?;
-    let event = t.find(EVENT_NAMES).ok_or_else(|| missing("event", EVENT_NAMES))?;
+    let drug = t
+        .find(DRUG_NAMES)
+        .ok_or_else(|| missing("drug", DRUG_NAMES))?;
+    let event = t
+        .find(EVENT_NAMES)
+        .ok_or_else(|| missing("event", EVENT_NAMES))?;
     let cells: Vec<Option<usize>> = ["a", "b", "c", "d"].iter().map(|n| t.find(&[n])).collect();
     let empty = |c: usize, i: usize| -> Result<(), InputError> {
         if t.columns[c].is_empty_at(i) {
-            Err(InputError::Field { path: path.to_owned(), line: t.lines[i], column: t.headers[c].clone(), message: "empty value".into() })
+            Err(InputError::Field {
+                path: path.to_owned(),
+                line: t.lines[i],
+                column: t.headers[c].clone(),
+                message: "empty value".into(),
+            })
         } else {
             Ok(())
         }
     };
     let id_column = t.find(ID_NAMES);
     let all_cells = cells.iter().all(Option::is_some);
-    let column_list = |cols: &[Option<usize>]| cols.iter().flatten().map(|&c| t.headers[c].as_str()).collect::<Vec<_>>().join(", ");
+    let column_list = |cols: &[Option<usize>]| {
+        cols.iter()
+            .flatten()
+            .map(|&c| t.headers[c].as_str())
+            .collect::<Vec<_>>()
+            .join(", ")
+    };
     if let (Some(id), true) = (id_column, all_cells) {
         // Both shapes are complete: guessing one would silently drop the other's columns.
         let ambiguous = format!(
@@ -341,14 +488,25 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             t.headers[id]
         );
         return Err(match t.header_line {
-            Some(line) => InputError::Field { path: path.to_owned(), line, column: t.headers[id].clone(), message: ambiguous },
-            None => InputError::File { path: path.to_owned(), message: ambiguous },
+            Some(line) => InputError::Field {
+                path: path.to_owned(),
+                line,
+                column: t.headers[id].clone(),
+                message: ambiguous,
+            },
+            None => InputError::File {
+                path: path.to_owned(),
+                message: ambiguous,
+            },
         });
     }
     if let Some(id) = id_column {
         let strata: Vec<usize> = stratify
             .iter()
-            .map(|s| t.find(&[s.as_str()]).ok_or_else(|| missing(s, &[s.as_str()])))
+            .map(|s| {
+                t.find(&[s.as_str()])
+                    .ok_or_else(|| missing(s, &[s.as_str()]))
+            })
             .collect::<Result<_, _>>()?;
         // Group rows by report id, keeping first-appearance order.
         let mut order: Vec<String> = Vec::new();
@@ -357,7 +515,11 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             for c in [id, drug, event] {
                 empty(c, i)?;
             }
-            let label: String = strata.iter().map(|&c| t.columns[c].text(i)).collect::<Vec<_>>().join("|");
+            let label: String = strata
+                .iter()
+                .map(|&c| t.columns[c].text(i))
+                .collect::<Vec<_>>()
+                .join("|");
             let rid = t.columns[id].text(i).into_owned();
             let entry = rows.entry(rid.clone()).or_insert_with(|| {
                 order.push(rid.clone());
@@ -368,7 +530,10 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
                     path: path.to_owned(),
                     line: t.lines[i],
                     column: stratify.join(","),
-                    message: format!("report {rid:?} is in stratum {label:?} here but {:?} on line {}", entry.1, entry.2),
+                    message: format!(
+                        "report {rid:?} is in stratum {label:?} here but {:?} on line {}",
+                        entry.1, entry.2
+                    ),
                 });
             }
             // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
@@ -402,13 +567,19 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     let mut events = Dictionary::new();
     // Names are interned once per distinct value of a text column (not once per row): the
     // column's own dictionary codes map to dictionary ids through these tables.
-    let mut drug_ids: Vec<Option<u32>> = t.columns[drug].dictionary().map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
-    let mut event_ids: Vec<Option<u32>> = t.columns[event].dictionary().map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+    let mut drug_ids: Vec<Option<u32>> = t.columns[drug]
+        .dictionary()
+        .map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+    let mut event_ids: Vec<Option<u32>> = t.columns[event]
+        .dictionary()
+        .map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
     let intern = |dict: &mut Dictionary, ids: &mut Vec<Option<u32>>, col: usize, i: usize| -> u32 {
         match t.columns[col].dictionary() {
             Some((values, codes)) => {
                 let code = codes[i] as usize;
-                *ids[code].get_or_insert_with(|| dict.intern(&normalise_name(&values[code]).unwrap_or_default()))
+                *ids[code].get_or_insert_with(|| {
+                    dict.intern(&normalise_name(&values[code]).unwrap_or_default())
+                })
             }
             None => dict.intern(&normalise_name(&t.columns[col].text(i)).unwrap_or_default()),
         }
@@ -419,16 +590,26 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     let mut event_margin: Vec<Option<(f64, u64)>> = Vec::new();
     for i in 0..t.lines.len() {
         let line = t.lines[i];
-        let field_err = |c: usize, message: String| InputError::Field { path: path.to_owned(), line, column: t.headers[c].clone(), message };
+        let field_err = |c: usize, message: String| InputError::Field {
+            path: path.to_owned(),
+            line,
+            column: t.headers[c].clone(),
+            message,
+        };
         empty(drug, i)?;
         empty(event, i)?;
         let mut v = [0.0; 4];
         for (k, &c) in [ca, cb, cc, cd].iter().enumerate() {
-            v[k] = t.columns[c].count(i).map_err(|message| field_err(c, message))?;
+            v[k] = t.columns[c]
+                .count(i)
+                .map_err(|message| field_err(c, message))?;
         }
         let [a, b, c, d] = v;
         if a < 1.0 {
-            return Err(field_err(ca, format!("a = {a}: only observed pairs (a ≥ 1) are scored")));
+            return Err(field_err(
+                ca,
+                format!("a = {a}: only observed pairs (a ≥ 1) are scored"),
+            ));
         }
         // Summed as integers: each count is exact, but a float sum above 2^53 would round (2^53 + 1
         // + 1 + 1 adds up to 2^53 in f64). Below the limit every partial sum is exact.
@@ -446,7 +627,16 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         }
         let di = intern(&mut drugs, &mut drug_ids, drug, i);
         let ei = intern(&mut events, &mut event_ids, event, i);
-        for (margins, id, margin, col, what) in [(&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"), (&mut event_margin, ei, a + c, cc, "a+c (the event's reports)")] {
+        for (margins, id, margin, col, what) in [
+            (&mut drug_margin, di, a + b, cb, "a+b (the drug's reports)"),
+            (
+                &mut event_margin,
+                ei,
+                a + c,
+                cc,
+                "a+c (the event's reports)",
+            ),
+        ] {
             if margins.len() <= id as usize {
                 margins.resize(id as usize + 1, None);
             }
@@ -467,7 +657,9 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
         counts.expected.push((a + b) * (a + c) / total);
     }
     // A pair given twice: sort packed (drug, event) keys with their row and look at neighbours.
-    let mut keys: Vec<(u64, usize)> = (0..counts.len()).map(|i| ((counts.drug[i] as u64) << 32 | counts.event[i] as u64, i)).collect();
+    let mut keys: Vec<(u64, usize)> = (0..counts.len())
+        .map(|i| ((counts.drug[i] as u64) << 32 | counts.event[i] as u64, i))
+        .collect();
     keys.sort_unstable();
     if let Some(w) = keys.windows(2).find(|w| w[0].0 == w[1].0) {
         let (first, second) = (w[0].1.min(w[1].1), w[0].1.max(w[1].1));
@@ -485,5 +677,9 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             ),
         });
     }
-    Ok(CountsInput::Aggregated { counts, drugs, events })
+    Ok(CountsInput::Aggregated {
+        counts,
+        drugs,
+        events,
+    })
 }

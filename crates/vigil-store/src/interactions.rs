@@ -41,7 +41,12 @@ pub struct InteractionOptions {
 impl Default for InteractionOptions {
     fn default() -> Self {
         // 2^25 keys = 256 MiB per partition (plus its drug-pair keys, fewer).
-        Self { min_count: 1, drug: None, event: None, partition_keys: 1 << 25 }
+        Self {
+            min_count: 1,
+            drug: None,
+            event: None,
+            partition_keys: 1 << 25,
+        }
     }
 }
 
@@ -110,7 +115,8 @@ struct Packing {
 
 impl Packing {
     fn triple(&self, d1: u32, d2: u32, e: u32, s: u32) -> u64 {
-        ((((d1 as u64) << self.drug | d2 as u64) << self.event | e as u64) << self.stratum) | s as u64
+        ((((d1 as u64) << self.drug | d2 as u64) << self.event | e as u64) << self.stratum)
+            | s as u64
     }
     fn unpack_triple(&self, k: u64) -> (u32, u32, u32, u32) {
         let s = k & ((1u64 << self.stratum) - 1);
@@ -141,7 +147,8 @@ fn run_lengths(keys: &[u64]) -> Vec<(u64, u32)> {
 }
 
 fn lookup(runs: &[(u64, u32)], key: u64) -> u32 {
-    runs.binary_search_by_key(&key, |r| r.0).map_or(0, |i| runs[i].1)
+    runs.binary_search_by_key(&key, |r| r.0)
+        .map_or(0, |i| runs[i].1)
 }
 
 /// Counts every (drug 1, drug 2, event) itemset of `set`, one drug-1 partition at a time, and
@@ -163,7 +170,11 @@ where
     E: From<StoreError>,
 {
     let strata = set.strata.len().max(1);
-    let pack = Packing { drug: bits_for(set.drugs.len()), event: bits_for(set.events.len()), stratum: bits_for(strata) };
+    let pack = Packing {
+        drug: bits_for(set.drugs.len()),
+        event: bits_for(set.events.len()),
+        stratum: bits_for(strata),
+    };
     if 2 * pack.drug + pack.event + pack.stratum > 64 {
         return Err(E::from(StoreError::Format(format!(
             "{} drugs, {} events and {} strata do not fit a 64-bit itemset key ({} bits)",
@@ -205,7 +216,11 @@ where
             let lo = drugs.partition_point(|&d| d < range.start);
             let hi = drugs.partition_point(|&d| d < range.end);
             for &d in &drugs[lo..hi] {
-                keys.extend(set.report_events(r).iter().map(|&e| pack.pair(d, e, pack.event, s)));
+                keys.extend(
+                    set.report_events(r)
+                        .iter()
+                        .map(|&e| pack.pair(d, e, pack.event, s)),
+                );
             }
         }
         keys.par_sort_unstable();
@@ -213,7 +228,11 @@ where
     }
 
     let mut summary = ItemsetSummary::default();
-    let marg = |v: &[u32], id: u32| -> u32 { v[id as usize * strata..(id as usize + 1) * strata].iter().sum() };
+    let marg = |v: &[u32], id: u32| -> u32 {
+        v[id as usize * strata..(id as usize + 1) * strata]
+            .iter()
+            .sum()
+    };
     let n_total: u32 = total.iter().sum();
     for range in cut_ranges(&per_drug1, options.partition_keys) {
         let mut keys: Vec<u64> = Vec::new();
@@ -248,7 +267,10 @@ where
         let triples = run_lengths(&keys);
         drop(keys);
 
-        let mut batch = ItemsetBatch { strata_offsets: vec![0], ..ItemsetBatch::default() };
+        let mut batch = ItemsetBatch {
+            strata_offsets: vec![0],
+            ..ItemsetBatch::default()
+        };
         let mut i = 0;
         while i < triples.len() {
             let (d1, d2, e, _) = pack.unpack_triple(triples[i].0);
@@ -268,7 +290,9 @@ where
                 let first = pairs.partition_point(|p| p.0 < pack.pair(d1, d2, pack.drug, 0));
                 let mut k = i;
                 let mut sum = OmegaCounts::default();
-                for &(pk, n11x) in pairs[first..].iter().take_while(|p| p.0 >> pack.stratum == pack.pair(d1, d2, pack.drug, 0) >> pack.stratum) {
+                for &(pk, n11x) in pairs[first..].iter().take_while(|p| {
+                    p.0 >> pack.stratum == pack.pair(d1, d2, pack.drug, 0) >> pack.stratum
+                }) {
                     let s = (pk & ((1u64 << pack.stratum) - 1)) as u32;
                     let mut n111_s = 0;
                     while k < j && pack.unpack_triple(triples[k].0).3 < s {
@@ -294,8 +318,12 @@ where
                     batch.strata.push(c);
                 }
                 // Over all strata, margins include strata without both drugs.
-                sum.n1x1 = (0..strata).map(|s| lookup(&drug_event, pack.pair(d1, e, pack.event, s as u32)) as f64).sum();
-                sum.nx11 = (0..strata).map(|s| lookup(&drug_event, pack.pair(d2, e, pack.event, s as u32)) as f64).sum();
+                sum.n1x1 = (0..strata)
+                    .map(|s| lookup(&drug_event, pack.pair(d1, e, pack.event, s as u32)) as f64)
+                    .sum();
+                sum.nx11 = (0..strata)
+                    .map(|s| lookup(&drug_event, pack.pair(d2, e, pack.event, s as u32)) as f64)
+                    .sum();
                 sum.n1xx = marg(&drug_margin, d1) as f64;
                 sum.nx1x = marg(&drug_margin, d2) as f64;
                 sum.nxx1 = marg(&event_margin, e) as f64;
@@ -339,9 +367,23 @@ fn cut_ranges(weights: &[usize], budget: usize) -> Vec<Range<u32>> {
 /// indices. Slow; for tests.
 pub fn naive_itemsets(set: &ReportSet) -> Vec<(u32, u32, u32, OmegaCounts)> {
     use std::collections::{BTreeMap, BTreeSet};
-    let active: Vec<usize> = (0..set.len()).filter(|&r| !set.report_drugs(r).is_empty() && !set.report_events(r).is_empty()).collect();
-    let with_drug = |d: u32| -> BTreeSet<usize> { active.iter().copied().filter(|&r| set.report_drugs(r).contains(&d)).collect() };
-    let with_event = |e: u32| -> BTreeSet<usize> { active.iter().copied().filter(|&r| set.report_events(r).contains(&e)).collect() };
+    let active: Vec<usize> = (0..set.len())
+        .filter(|&r| !set.report_drugs(r).is_empty() && !set.report_events(r).is_empty())
+        .collect();
+    let with_drug = |d: u32| -> BTreeSet<usize> {
+        active
+            .iter()
+            .copied()
+            .filter(|&r| set.report_drugs(r).contains(&d))
+            .collect()
+    };
+    let with_event = |e: u32| -> BTreeSet<usize> {
+        active
+            .iter()
+            .copied()
+            .filter(|&r| set.report_events(r).contains(&e))
+            .collect()
+    };
     let mut triples: BTreeMap<(u32, u32, u32), ()> = BTreeMap::new();
     for &r in &active {
         let drugs = set.report_drugs(r);
@@ -390,7 +432,11 @@ mod tests {
     }
 
     /// Itemsets (drug 1, drug 2, event, total counts), their per-stratum counts, the summary.
-    type Collected = (Vec<(u32, u32, u32, OmegaCounts)>, Vec<Vec<OmegaCounts>>, ItemsetSummary);
+    type Collected = (
+        Vec<(u32, u32, u32, OmegaCounts)>,
+        Vec<Vec<OmegaCounts>>,
+        ItemsetSummary,
+    );
 
     fn collect(set: &ReportSet, options: &InteractionOptions) -> Collected {
         let mut rows = Vec::new();
@@ -411,7 +457,13 @@ mod tests {
         let set = sample();
         let naive = naive_itemsets(&set);
         for budget in [1, 2, 3, 1 << 20] {
-            let (rows, _, summary) = collect(&set, &InteractionOptions { partition_keys: budget, ..Default::default() });
+            let (rows, _, summary) = collect(
+                &set,
+                &InteractionOptions {
+                    partition_keys: budget,
+                    ..Default::default()
+                },
+            );
             assert_eq!(rows, naive, "partition budget {budget}");
             if budget == 1 {
                 assert!(summary.partitions >= 2);
@@ -427,12 +479,36 @@ mod tests {
         // Strata (labels by first appearance: F 0, M 1): F = {1, 3, 4}, M = {2, 5}.
         // In F: A·B·X 1 (report 1), A·B 1, A·X 1, B·X 2 (1, 3), A 2 (1, 4), B 2, X 2 (1, 3), n 3.
         // In M: A·B·X 1 (report 2), A·B 1, A·X 2 (2, 5), B·X 1, A 2, B 1, X 2, n 2.
-        let (rows, strata, _) = collect(&sample(), &InteractionOptions { min_count: 2, ..Default::default() });
-        let abx = rows.iter().position(|r| (r.0, r.1, r.2) == (0, 1, 0)).unwrap();
-        let c = |v: [f64; 8]| OmegaCounts { n111: v[0], n11x: v[1], n1x1: v[2], nx11: v[3], n1xx: v[4], nx1x: v[5], nxx1: v[6], nxxx: v[7] };
+        let (rows, strata, _) = collect(
+            &sample(),
+            &InteractionOptions {
+                min_count: 2,
+                ..Default::default()
+            },
+        );
+        let abx = rows
+            .iter()
+            .position(|r| (r.0, r.1, r.2) == (0, 1, 0))
+            .unwrap();
+        let c = |v: [f64; 8]| OmegaCounts {
+            n111: v[0],
+            n11x: v[1],
+            n1x1: v[2],
+            nx11: v[3],
+            n1xx: v[4],
+            nx1x: v[5],
+            nxx1: v[6],
+            nxxx: v[7],
+        };
         assert_eq!(rows[abx].3, c([2.0, 2.0, 3.0, 3.0, 4.0, 3.0, 4.0, 5.0]));
         // Each stratum has one report of both A and B, so both strata are listed.
-        assert_eq!(strata[abx], vec![c([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0]), c([1.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 2.0])]);
+        assert_eq!(
+            strata[abx],
+            vec![
+                c([1.0, 1.0, 1.0, 2.0, 2.0, 2.0, 2.0, 3.0]),
+                c([1.0, 1.0, 2.0, 1.0, 2.0, 1.0, 2.0, 2.0])
+            ]
+        );
         // min_count 2 keeps A·B·X (2), B·C·X (1, 3), B·C·Y (1, 3) and A·C·X (1, 5), nothing else.
         assert_eq!(rows.len(), 4);
     }
@@ -440,7 +516,14 @@ mod tests {
     #[test]
     fn drug_and_event_filters() {
         let set = sample();
-        let (rows, _, _) = collect(&set, &InteractionOptions { drug: Some(2), event: Some(0), ..Default::default() });
+        let (rows, _, _) = collect(
+            &set,
+            &InteractionOptions {
+                drug: Some(2),
+                event: Some(0),
+                ..Default::default()
+            },
+        );
         let keys: Vec<_> = rows.iter().map(|r| (r.0, r.1, r.2)).collect();
         // C with X: A·C·X (reports 1, 5), B·C·X (1, 3).
         assert_eq!(keys, vec![(0, 2, 0), (1, 2, 0)]);

@@ -98,7 +98,11 @@ impl ChildTable {
             Field::new("caseid", DataType::UInt64, true),
             Field::new("batch", DataType::UInt32, false),
         ];
-        fields.extend(self.text_columns().iter().map(|c| Field::new(*c, DataType::Utf8, true)));
+        fields.extend(
+            self.text_columns()
+                .iter()
+                .map(|c| Field::new(*c, DataType::Utf8, true)),
+        );
         Arc::new(Schema::new(fields))
     }
 }
@@ -170,7 +174,11 @@ pub fn reports_schema() -> SchemaRef {
         Field::new("quarter", DataType::Utf8, false),
         Field::new("source", DataType::Utf8, false),
     ];
-    fields.extend(REPORT_TEXT_COLUMNS.iter().map(|c| Field::new(*c, DataType::Utf8, true)));
+    fields.extend(
+        REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|c| Field::new(*c, DataType::Utf8, true)),
+    );
     fields.extend([
         Field::new("age_years", DataType::Float64, true),
         Field::new("weight_kg", DataType::Float64, true),
@@ -283,7 +291,10 @@ pub fn current_version_dir(store: &Path) -> std::io::Result<Option<PathBuf>> {
             if name.is_empty() || name.contains('/') || name.contains("..") {
                 return Err(std::io::Error::new(
                     std::io::ErrorKind::InvalidData,
-                    format!("{}: not a version directory name: {name:?}", pointer.display()),
+                    format!(
+                        "{}: not a version directory name: {name:?}",
+                        pointer.display()
+                    ),
                 ));
             }
             Ok(Some(store.join(name)))
@@ -323,11 +334,17 @@ pub enum StoreError {
 impl StoreError {
     /// An I/O error about `path`.
     pub fn io(path: impl AsRef<Path>, source: std::io::Error) -> Self {
-        StoreError::Io { path: path.as_ref().display().to_string(), source }
+        StoreError::Io {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
     /// A Parquet error about `path`.
     pub fn parquet(path: impl AsRef<Path>, source: parquet::errors::ParquetError) -> Self {
-        StoreError::Parquet { path: path.as_ref().display().to_string(), source }
+        StoreError::Parquet {
+            path: path.as_ref().display().to_string(),
+            source,
+        }
     }
 }
 

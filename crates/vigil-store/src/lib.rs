@@ -6,11 +6,11 @@
 #![deny(missing_docs)]
 
 pub mod count;
-pub mod interactions;
-pub mod input;
-pub mod reports;
-pub mod layout;
 pub mod ingest_report;
-pub mod write;
-pub mod read;
+pub mod input;
+pub mod interactions;
+pub mod layout;
 pub mod onset;
+pub mod read;
+pub mod reports;
+pub mod write;

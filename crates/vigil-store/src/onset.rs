@@ -7,8 +7,8 @@ use arrow::array::{Array, AsArray};
 use arrow::datatypes::UInt64Type;
 
 use crate::layout::ChildTable;
-use crate::read::{Role, Store};
 use crate::layout::StoreResult;
+use crate::read::{Role, Store};
 use crate::reports::normalise_name;
 
 /// The dates of one report with the drug and the event, as stored (`YYYY`, `YYYYMM` or `YYYYMMDD`).
@@ -27,7 +27,12 @@ pub struct OnsetDates {
 /// start and the report's event date. A report whose drug has several therapy rows uses the
 /// earliest start, the usual choice for time to onset (the reaction follows first exposure).
 /// Only full dates are compared for "earliest"; a partial date is kept when it is the only one.
-pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -> StoreResult<Vec<OnsetDates>> {
+pub fn load_onset_dates(
+    store_dir: &Path,
+    drug: &str,
+    event: &str,
+    role: Role,
+) -> StoreResult<Vec<OnsetDates>> {
     let store = Store::open(store_dir)?;
     let drug = normalise_name(drug).unwrap_or_default();
     let event = normalise_name(event).unwrap_or_default();
@@ -44,7 +49,9 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
     }
     // The drug's sequence numbers in those reports.
     let mut seqs: HashMap<u64, Vec<String>> = HashMap::new();
-    for rb in store.read_live_children(ChildTable::Drugs, &["drug_seq", "role_cod", "ingredient"])? {
+    for rb in
+        store.read_live_children(ChildTable::Drugs, &["drug_seq", "role_cod", "ingredient"])?
+    {
         let s = rb.schema();
         let pid = rb.column(0).as_primitive::<UInt64Type>();
         let seq = rb.column(s.index_of("drug_seq")?).as_string::<i32>();
@@ -55,9 +62,17 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
             if with_event.contains_key(&p)
                 && !ingredient.is_null(i)
                 && normalise_name(ingredient.value(i)).is_some_and(|d| d == drug)
-                && role.admits(if role_cod.is_null(i) { "" } else { role_cod.value(i) })
+                && role.admits(if role_cod.is_null(i) {
+                    ""
+                } else {
+                    role_cod.value(i)
+                })
             {
-                seqs.entry(p).or_default().push(if seq.is_null(i) { String::new() } else { seq.value(i).to_owned() });
+                seqs.entry(p).or_default().push(if seq.is_null(i) {
+                    String::new()
+                } else {
+                    seq.value(i).to_owned()
+                });
             }
         }
     }
@@ -81,7 +96,9 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
             let better = match start.get(&p) {
                 None => true,
                 // A full date beats a partial one; between full dates, the earlier.
-                Some(cur) => (d.len() == 8 && cur.len() != 8) || (d.len() == cur.len() && d < cur.as_str()),
+                Some(cur) => {
+                    (d.len() == 8 && cur.len() != 8) || (d.len() == cur.len() && d < cur.as_str())
+                }
             };
             if better {
                 start.insert(p, d.to_owned());
@@ -96,8 +113,13 @@ pub fn load_onset_dates(store_dir: &Path, drug: &str, event: &str, role: Role) -
         for i in 0..rb.num_rows() {
             let p = pid.value(i);
             if seqs.contains_key(&p) {
-                let event_dt = (!ev.is_null(i) && !ev.value(i).trim().is_empty()).then(|| ev.value(i).trim().to_owned());
-                out.push(OnsetDates { primaryid: p, start_dt: start.get(&p).cloned(), event_dt });
+                let event_dt = (!ev.is_null(i) && !ev.value(i).trim().is_empty())
+                    .then(|| ev.value(i).trim().to_owned());
+                out.push(OnsetDates {
+                    primaryid: p,
+                    start_dt: start.get(&p).cloned(),
+                    event_dt,
+                });
             }
         }
     }
@@ -116,7 +138,13 @@ pub fn store_names(store_dir: &Path, role: Role) -> StoreResult<(Vec<String>, Ve
         let role_cod = rb.column(s.index_of("role_cod")?).as_string::<i32>();
         let ingredient = rb.column(s.index_of("ingredient")?).as_string::<i32>();
         for i in 0..rb.num_rows() {
-            if !ingredient.is_null(i) && role.admits(if role_cod.is_null(i) { "" } else { role_cod.value(i) }) {
+            if !ingredient.is_null(i)
+                && role.admits(if role_cod.is_null(i) {
+                    ""
+                } else {
+                    role_cod.value(i)
+                })
+            {
                 drugs.extend(normalise_name(ingredient.value(i)));
             }
         }

@@ -45,7 +45,8 @@ impl Store {
     pub fn ingest_report(&self) -> StoreResult<IngestReport> {
         let path = self.dir.join(INGEST_REPORT_FILE);
         let text = std::fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
-        serde_json::from_slice(&text).map_err(|e| StoreError::Format(format!("{}: {e}", path.display())))
+        serde_json::from_slice(&text)
+            .map_err(|e| StoreError::Format(format!("{}: {e}", path.display())))
     }
 
     /// The batch files of a child table, with their batch ids.
@@ -53,7 +54,12 @@ impl Store {
         self.manifest
             .batches
             .iter()
-            .map(|b| (b.id, self.dir.join(table.dir_name()).join(batch_file_name(b.id))))
+            .map(|b| {
+                (
+                    b.id,
+                    self.dir.join(table.dir_name()).join(batch_file_name(b.id)),
+                )
+            })
             .filter(|(_, p)| p.exists())
             .collect()
     }
@@ -62,9 +68,16 @@ impl Store {
     /// of `tables` that is drugs or reactions: every ingest writes both for each batch it adds, so
     /// a missing one means a damaged store, which must not read as "no reports" (the other child
     /// tables may legitimately be absent, and are not checked).
-    pub fn check_required_children(&self, batches: impl IntoIterator<Item = u32>, tables: &[ChildTable]) -> StoreResult<()> {
+    pub fn check_required_children(
+        &self,
+        batches: impl IntoIterator<Item = u32>,
+        tables: &[ChildTable],
+    ) -> StoreResult<()> {
         for b in batches {
-            for &table in tables.iter().filter(|t| matches!(t, ChildTable::Drugs | ChildTable::Reactions)) {
+            for &table in tables
+                .iter()
+                .filter(|t| matches!(t, ChildTable::Drugs | ChildTable::Reactions))
+            {
                 let path = self.dir.join(table.dir_name()).join(batch_file_name(b));
                 if !path.exists() {
                     return Err(StoreError::Format(format!(
@@ -86,12 +99,21 @@ impl Store {
     /// Reads every row of a child table whose report is live (same primaryid and batch as in
     /// the reports table), with the given columns (`primaryid` and `batch` are always included
     /// first). Rows of superseded case versions are skipped.
-    pub fn read_live_children(&self, table: ChildTable, columns: &[&str]) -> StoreResult<Vec<RecordBatch>> {
+    pub fn read_live_children(
+        &self,
+        table: ChildTable,
+        columns: &[&str],
+    ) -> StoreResult<Vec<RecordBatch>> {
         let live = self.live_keys()?;
         let batches: std::collections::BTreeSet<u32> = live.values().copied().collect();
         self.check_required_children(batches, &[table])?;
         let mut want: Vec<&str> = vec!["primaryid", "batch"];
-        want.extend(columns.iter().copied().filter(|c| *c != "primaryid" && *c != "batch"));
+        want.extend(
+            columns
+                .iter()
+                .copied()
+                .filter(|c| *c != "primaryid" && *c != "batch"),
+        );
         let mut out = Vec::new();
         for (_, path) in self.child_files(table) {
             for rb in read_parquet(&path, Some(&want))? {
@@ -123,7 +145,12 @@ impl Store {
 pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<RecordBatch>> {
     let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
     // A file that is not valid Parquet (truncated, overwritten) is named as damaged.
-    let damaged = |e: &dyn std::fmt::Display| StoreError::Format(format!("{}: damaged store file (not readable as Parquet): {e}", path.display()));
+    let damaged = |e: &dyn std::fmt::Display| {
+        StoreError::Format(format!(
+            "{}: damaged store file (not readable as Parquet): {e}",
+            path.display()
+        ))
+    };
     let builder = ParquetRecordBatchReaderBuilder::try_new(file).map_err(|e| damaged(&e))?;
     let builder = match columns {
         Some(cols) => {
@@ -140,7 +167,10 @@ pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<Re
         }
         None => builder,
     };
-    let reader = builder.with_batch_size(64 * 1024).build().map_err(|e| damaged(&e))?;
+    let reader = builder
+        .with_batch_size(64 * 1024)
+        .build()
+        .map_err(|e| damaged(&e))?;
     let mut out = Vec::new();
     for rb in reader {
         out.push(rb.map_err(|e| damaged(&e))?);
@@ -189,7 +219,9 @@ impl Role {
             Role::Ps => r.eq_ignore_ascii_case("PS"),
             Role::Suspect => r.eq_ignore_ascii_case("PS") || r.eq_ignore_ascii_case("SS"),
             Role::SuspectOrInteracting => {
-                r.eq_ignore_ascii_case("PS") || r.eq_ignore_ascii_case("SS") || r.eq_ignore_ascii_case("I")
+                r.eq_ignore_ascii_case("PS")
+                    || r.eq_ignore_ascii_case("SS")
+                    || r.eq_ignore_ascii_case("I")
             }
             Role::All => true,
         }
@@ -204,7 +236,9 @@ impl std::str::FromStr for Role {
             "suspect" => Ok(Role::Suspect),
             "ps,ss,i" | "suspect,i" => Ok(Role::SuspectOrInteracting),
             "all" => Ok(Role::All),
-            other => Err(format!("unknown role {other:?}: expected ps, suspect (ps,ss), ps,ss,i or all")),
+            other => Err(format!(
+                "unknown role {other:?}: expected ps, suspect (ps,ss), ps,ss,i or all"
+            )),
         }
     }
 }
@@ -257,7 +291,9 @@ fn check_date_bound(s: &str) -> StoreResult<()> {
     if matches!(s.len(), 4 | 6 | 8) && s.bytes().all(|b| b.is_ascii_digit()) {
         Ok(())
     } else {
-        Err(StoreError::Format(format!("date bound {s:?}: expected YYYY, YYYYMM or YYYYMMDD")))
+        Err(StoreError::Format(format!(
+            "date bound {s:?}: expected YYYY, YYYYMM or YYYYMMDD"
+        )))
     }
 }
 
@@ -336,7 +372,8 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
     let mut stratum_of: Vec<u32> = Vec::with_capacity(total_rows);
     // A stratum is the tuple of its columns' value codes; values and tuples are interned without
     // allocating per report.
-    let mut column_values: Vec<ahash::AHashMap<String, u32>> = vec![ahash::AHashMap::new(); query.stratify.len()];
+    let mut column_values: Vec<ahash::AHashMap<String, u32>> =
+        vec![ahash::AHashMap::new(); query.stratify.len()];
     let mut column_names: Vec<Vec<String>> = vec![Vec::new(); query.stratify.len()];
     let mut strata_labels: ahash::AHashMap<Vec<u32>, u32> = ahash::AHashMap::new();
     let mut strata_values: Vec<Vec<String>> = Vec::new();
@@ -348,7 +385,9 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         let strat_arrays: Vec<arrow::array::ArrayRef> = query
             .stratify
             .iter()
-            .map(|s| column_as_strings(rb, cols.iter().position(|c| c == s).expect("column listed")))
+            .map(|s| {
+                column_as_strings(rb, cols.iter().position(|c| c == s).expect("column listed"))
+            })
             .collect::<StoreResult<_>>()?;
         for i in 0..rb.num_rows() {
             if query.since.is_some() || query.until.is_some() {
@@ -356,8 +395,14 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
                     continue;
                 }
                 let d = dates.value(i);
-                if query.since.as_deref().is_some_and(|s| !date_at_or_after(d, s))
-                    || query.until.as_deref().is_some_and(|u| !date_at_or_before(d, u))
+                if query
+                    .since
+                    .as_deref()
+                    .is_some_and(|s| !date_at_or_after(d, s))
+                    || query
+                        .until
+                        .as_deref()
+                        .is_some_and(|u| !date_at_or_before(d, u))
                 {
                     continue;
                 }
@@ -365,7 +410,11 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             key.clear();
             for (c, a) in strat_arrays.iter().enumerate() {
                 let a = a.as_string::<i32>();
-                let v = if a.is_null(i) || a.value(i).is_empty() { "unknown" } else { a.value(i) };
+                let v = if a.is_null(i) || a.value(i).is_empty() {
+                    "unknown"
+                } else {
+                    a.value(i)
+                };
                 let code = match column_values[c].get(v) {
                     Some(&code) => code,
                     None => {
@@ -382,7 +431,12 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
                 None => {
                     let s = strata_values.len() as u32;
                     strata_labels.insert(key.clone(), s);
-                    strata_values.push(key.iter().enumerate().map(|(c, &code)| column_names[c][code as usize].clone()).collect());
+                    strata_values.push(
+                        key.iter()
+                            .enumerate()
+                            .map(|(c, &code)| column_names[c][code as usize].clone())
+                            .collect(),
+                    );
                     s
                 }
             };
@@ -392,7 +446,10 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             stratum_of.push(sid);
         }
     }
-    store.check_required_children(index.batches.keys().copied(), &[ChildTable::Drugs, ChildTable::Reactions])?;
+    store.check_required_children(
+        index.batches.keys().copied(),
+        &[ChildTable::Drugs, ChildTable::Reactions],
+    )?;
     let n = report_ids.len();
     let mut excluded = vec![false; n];
 
@@ -400,7 +457,9 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         let want = ind.trim().to_uppercase();
         let mut has = vec![false; n];
         for (bid, path) in store.child_files(ChildTable::Indications) {
-            let Some(batch) = index.batch(bid) else { continue };
+            let Some(batch) = index.batch(bid) else {
+                continue;
+            };
             for rb in read_parquet(&path, Some(&["primaryid", "indi_pt"]))? {
                 let pid = rb.column(0).as_primitive::<UInt64Type>();
                 let pt = rb.column(1).as_string::<i32>();
@@ -419,21 +478,43 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
     }
 
     // The drugs and the reactions are independent reads: one thread each.
-    let exclude: Vec<String> = query.exclude_drugs.iter().map(|d| d.trim().to_uppercase()).collect();
+    let exclude: Vec<String> = query
+        .exclude_drugs
+        .iter()
+        .map(|d| d.trim().to_uppercase())
+        .collect();
     let (drugs, events) = std::thread::scope(|s| {
         let index = &index;
         let drugs = s.spawn(|| {
-            read_child_names(&store, ChildTable::Drugs, &["primaryid", "role_cod", "ingredient"], index, |rb, i| {
-                let role = rb.column(1).as_string::<i32>();
-                let role_cod = if role.is_null(i) { "" } else { role.value(i) };
-                query.role.admits(role_cod)
-            })
+            read_child_names(
+                &store,
+                ChildTable::Drugs,
+                &["primaryid", "role_cod", "ingredient"],
+                index,
+                |rb, i| {
+                    let role = rb.column(1).as_string::<i32>();
+                    let role_cod = if role.is_null(i) { "" } else { role.value(i) };
+                    query.role.admits(role_cod)
+                },
+            )
         });
-        let events = read_child_names(&store, ChildTable::Reactions, &["primaryid", "pt"], index, |_, _| true);
+        let events = read_child_names(
+            &store,
+            ChildTable::Reactions,
+            &["primaryid", "pt"],
+            index,
+            |_, _| true,
+        );
         (drugs.join().expect("drug reader panicked"), events)
     });
-    let ChildNames { names: drug_names, pairs: mut drug_pairs } = drugs?;
-    let ChildNames { names: event_names, pairs: mut event_pairs } = events?;
+    let ChildNames {
+        names: drug_names,
+        pairs: mut drug_pairs,
+    } = drugs?;
+    let ChildNames {
+        names: event_names,
+        pairs: mut event_pairs,
+    } = events?;
     if !exclude.is_empty() {
         let excluded_ids: Vec<bool> = drug_names.iter().map(|d| exclude.contains(d)).collect();
         for &p in &drug_pairs {
@@ -494,7 +575,11 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
     if kept_strata_values.is_empty() {
         kept_strata_values.push(Vec::new());
     }
-    Ok(LoadedReports { set, strata_columns: query.stratify.clone(), strata_values: kept_strata_values })
+    Ok(LoadedReports {
+        set,
+        strata_columns: query.stratify.clone(),
+        strata_values: kept_strata_values,
+    })
 }
 
 /// The kept reports of each store batch: primaryid → report index.
@@ -535,7 +620,9 @@ fn read_child_names(
     let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
     let mut pairs: Vec<u64> = Vec::new();
     for (bid, path) in store.child_files(table) {
-        let Some(batch) = index.batch(bid) else { continue };
+        let Some(batch) = index.batch(bid) else {
+            continue;
+        };
         for rb in read_parquet(&path, Some(columns))? {
             let pid = rb.column(0).as_primitive::<UInt64Type>();
             let col = rb.column(name_col).as_string::<i32>();
@@ -587,7 +674,11 @@ fn read_child_names(
 /// Writes the reports of a store row-wise as CSV `id,drug,event[,strata…]`: one row per report
 /// and distinct (drug, event) pair, after the same filters as [`load_report_set`]. Returns the
 /// number of data rows written.
-pub fn export_rows_csv<W: std::io::Write>(store_dir: &Path, query: &ReportQuery, out: W) -> StoreResult<u64> {
+pub fn export_rows_csv<W: std::io::Write>(
+    store_dir: &Path,
+    query: &ReportQuery,
+    out: W,
+) -> StoreResult<u64> {
     let loaded = load_reports(store_dir, query)?;
     let mut w = csv::Writer::from_writer(out);
     let mut header = vec!["id".to_owned(), "drug".to_owned(), "event".to_owned()];
@@ -611,6 +702,7 @@ pub fn export_rows_csv<W: std::io::Write>(store_dir: &Path, query: &ReportQuery,
             }
         }
     }
-    w.flush().map_err(|e| StoreError::Format(format!("writing CSV: {e}")))?;
+    w.flush()
+        .map_err(|e| StoreError::Format(format!("writing CSV: {e}")))?;
     Ok(rows)
 }

@@ -17,18 +17,32 @@ pub fn normalise_name(name: &str) -> Option<String> {
 /// Up to `k` of `names` closest to `wanted` (compared normalised), best first, for "not found"
 /// messages: names that start with or contain it come first, then the rest by Jaro–Winkler
 /// similarity (which favours a shared beginning, as in drug-name typos such as DUPILUMB).
-pub fn nearest_names<'a>(wanted: &str, names: impl IntoIterator<Item = &'a str>, k: usize) -> Vec<String> {
+pub fn nearest_names<'a>(
+    wanted: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    k: usize,
+) -> Vec<String> {
     let want = normalise_name(wanted).unwrap_or_default();
     let mut scored: Vec<(u8, f64, &str)> = names
         .into_iter()
         .map(|n| {
-            let rank = if n.starts_with(&want) { 0 } else if n.contains(&want) { 1 } else { 2 };
+            let rank = if n.starts_with(&want) {
+                0
+            } else if n.contains(&want) {
+                1
+            } else {
+                2
+            };
             (rank, strsim::jaro_winkler(&want, n), n)
         })
         .collect();
     scored.sort_by(|a, b| a.0.cmp(&b.0).then(b.1.total_cmp(&a.1)).then(a.2.cmp(b.2)));
     scored.dedup_by(|a, b| a.2 == b.2);
-    scored.into_iter().take(k).map(|(_, _, n)| n.to_owned()).collect()
+    scored
+        .into_iter()
+        .take(k)
+        .map(|(_, _, n)| n.to_owned())
+        .collect()
 }
 
 /// Interns strings to dense ids `0, 1, 2, …` in order of first appearance.
@@ -185,7 +199,13 @@ impl ReportSetBuilder {
         let mut set = ReportSet::default();
         set.drug_offsets.push(0);
         set.event_offsets.push(0);
-        Self { set, scratch: Vec::new(), pair_offsets: vec![0], pairs: Vec::new(), any_explicit: false }
+        Self {
+            set,
+            scratch: Vec::new(),
+            pair_offsets: vec![0],
+            pairs: Vec::new(),
+            any_explicit: false,
+        }
     }
 
     /// Adds one report with its drugs, events and stratum label (`""` when unstratified): every
@@ -197,8 +217,14 @@ impl ReportSetBuilder {
         E: IntoIterator,
         E::Item: AsRef<str>,
     {
-        let drug_ids: Vec<u32> = drugs.into_iter().map(|d| self.set.drugs.intern(d.as_ref())).collect();
-        let event_ids: Vec<u32> = events.into_iter().map(|e| self.set.events.intern(e.as_ref())).collect();
+        let drug_ids: Vec<u32> = drugs
+            .into_iter()
+            .map(|d| self.set.drugs.intern(d.as_ref()))
+            .collect();
+        let event_ids: Vec<u32> = events
+            .into_iter()
+            .map(|e| self.set.events.intern(e.as_ref()))
+            .collect();
         let s = self.set.strata.intern(stratum);
         self.push_report_ids(report_id, &drug_ids, &event_ids, s);
     }
@@ -206,10 +232,20 @@ impl ReportSetBuilder {
     /// Adds one report given as its (drug, event) rows, as in a report-level file. Distinct drugs
     /// and events make the report's lists; if the distinct rows are not every drug × every event,
     /// the report keeps its exact pairs so that only reported pairs are counted.
-    pub fn push_report_rows<S: AsRef<str>>(&mut self, report_id: &str, rows: &[(S, S)], stratum: &str) {
+    pub fn push_report_rows<S: AsRef<str>>(
+        &mut self,
+        report_id: &str,
+        rows: &[(S, S)],
+        stratum: &str,
+    ) {
         let mut ids: Vec<(u32, u32)> = rows
             .iter()
-            .map(|(d, e)| (self.set.drugs.intern(d.as_ref()), self.set.events.intern(e.as_ref())))
+            .map(|(d, e)| {
+                (
+                    self.set.drugs.intern(d.as_ref()),
+                    self.set.events.intern(e.as_ref()),
+                )
+            })
             .collect();
         ids.sort_unstable();
         ids.dedup();
@@ -230,7 +266,13 @@ impl ReportSetBuilder {
     /// Adds one report, every drug paired with every event, whose ids are already interned in
     /// this builder's dictionaries (see [`ReportSetBuilder::dictionaries_mut`]). Duplicates are
     /// removed.
-    pub fn push_report_ids(&mut self, report_id: &str, drugs: &[u32], events: &[u32], stratum: u32) {
+    pub fn push_report_ids(
+        &mut self,
+        report_id: &str,
+        drugs: &[u32],
+        events: &[u32],
+        stratum: u32,
+    ) {
         self.push_lists(report_id, drugs, events, stratum);
         self.pair_offsets.push(self.pairs.len());
     }
@@ -254,7 +296,11 @@ impl ReportSetBuilder {
 
     /// The drug, event and stratum dictionaries, for callers that intern names themselves.
     pub fn dictionaries_mut(&mut self) -> (&mut Dictionary, &mut Dictionary, &mut Dictionary) {
-        (&mut self.set.drugs, &mut self.set.events, &mut self.set.strata)
+        (
+            &mut self.set.drugs,
+            &mut self.set.events,
+            &mut self.set.strata,
+        )
     }
 
     /// The finished set.

@@ -20,8 +20,9 @@ use parquet::file::properties::WriterProperties;
 
 use crate::ingest_report::IngestReport;
 use crate::layout::{
-    batch_file_name, current_version_dir, version_dir_name, version_numbers, BatchInfo, ChildTable, Manifest,
-    StoreError, StoreResult, CURRENT_FILE, DELETED_FILE, INGEST_REPORT_FILE, MANIFEST_FILE,
+    batch_file_name, current_version_dir, version_dir_name, version_numbers, BatchInfo, ChildTable,
+    Manifest, StoreError, StoreResult, CURRENT_FILE, DELETED_FILE, INGEST_REPORT_FILE,
+    MANIFEST_FILE,
 };
 
 const LAYOUT_VERSION: u32 = 1;
@@ -50,13 +51,19 @@ impl ParquetSink {
             .build();
         let writer = ArrowWriter::try_new(file, schema, Some(props))
             .map_err(|e| StoreError::parquet(path, e))?;
-        Ok(Self { path: path.to_owned(), writer, rows: 0 })
+        Ok(Self {
+            path: path.to_owned(),
+            writer,
+            rows: 0,
+        })
     }
 
     /// Appends one record batch.
     pub fn write(&mut self, batch: &RecordBatch) -> StoreResult<()> {
         self.rows += batch.num_rows() as u64;
-        self.writer.write(batch).map_err(|e| StoreError::parquet(&self.path, e))
+        self.writer
+            .write(batch)
+            .map_err(|e| StoreError::parquet(&self.path, e))
     }
 
     /// Rows written so far.
@@ -67,7 +74,10 @@ impl ParquetSink {
     /// Closes the file and fsyncs it.
     pub fn finish(self) -> StoreResult<()> {
         let path = self.path;
-        let file = self.writer.into_inner().map_err(|e| StoreError::parquet(&path, e))?;
+        let file = self
+            .writer
+            .into_inner()
+            .map_err(|e| StoreError::parquet(&path, e))?;
         file.sync_all().map_err(|e| StoreError::io(&path, e))
     }
 }
@@ -83,7 +93,9 @@ pub struct StoreTxn {
 }
 
 fn sync_dir(dir: &Path) -> StoreResult<()> {
-    File::open(dir).and_then(|f| f.sync_all()).map_err(|e| StoreError::io(dir, e))
+    File::open(dir)
+        .and_then(|f| f.sync_all())
+        .map_err(|e| StoreError::io(dir, e))
 }
 
 fn process_alive(pid: u32) -> bool {
@@ -124,14 +136,31 @@ impl StoreTxn {
             }
         }
         let based_on = previous.as_ref().map(|(_, m)| m.version);
-        let tmp = store.join(format!(".tmp-{}-{}", version_dir_name(version), std::process::id()));
+        let tmp = store.join(format!(
+            ".tmp-{}-{}",
+            version_dir_name(version),
+            std::process::id()
+        ));
         fs::create_dir_all(&tmp).map_err(|e| StoreError::io(&tmp, e))?;
         for t in ChildTable::ALL {
             let d = tmp.join(t.dir_name());
             fs::create_dir_all(&d).map_err(|e| StoreError::io(&d, e))?;
         }
-        let manifest = Manifest { layout: LAYOUT_VERSION, version, next_batch, batches, based_on, ..Default::default() };
-        let txn = Self { store: store.to_owned(), previous, tmp, manifest, committed: false };
+        let manifest = Manifest {
+            layout: LAYOUT_VERSION,
+            version,
+            next_batch,
+            batches,
+            based_on,
+            ..Default::default()
+        };
+        let txn = Self {
+            store: store.to_owned(),
+            previous,
+            tmp,
+            manifest,
+            committed: false,
+        };
         txn.link_previous_children()?;
         Ok(txn)
     }
@@ -139,7 +168,11 @@ impl StoreTxn {
     fn take_lock(store: &Path) -> StoreResult<()> {
         let lock = store.join(LOCK_FILE);
         for _ in 0..2 {
-            match fs::OpenOptions::new().write(true).create_new(true).open(&lock) {
+            match fs::OpenOptions::new()
+                .write(true)
+                .create_new(true)
+                .open(&lock)
+            {
                 Ok(mut f) => {
                     let _ = writeln!(f, "{}", std::process::id());
                     return Ok(());
@@ -162,11 +195,16 @@ impl StoreTxn {
                 Err(e) => return Err(StoreError::io(&lock, e)),
             }
         }
-        Err(StoreError::Format(format!("{}: could not take the store lock", lock.display())))
+        Err(StoreError::Format(format!(
+            "{}: could not take the store lock",
+            lock.display()
+        )))
     }
 
     fn link_previous_children(&self) -> StoreResult<()> {
-        let Some((prev, m)) = &self.previous else { return Ok(()) };
+        let Some((prev, m)) = &self.previous else {
+            return Ok(());
+        };
         // The deleted-case lists go into every later version (an ingest that reads new lists
         // replaces this link with a file holding the old rows and the new ones).
         let from = prev.join(DELETED_FILE);
@@ -211,7 +249,10 @@ impl StoreTxn {
     pub fn new_batch(&mut self, quarter: &str) -> u32 {
         let id = self.manifest.next_batch;
         self.manifest.next_batch += 1;
-        self.manifest.batches.push(BatchInfo { id, quarter: quarter.to_owned() });
+        self.manifest.batches.push(BatchInfo {
+            id,
+            quarter: quarter.to_owned(),
+        });
         id
     }
 
@@ -237,7 +278,10 @@ impl StoreTxn {
     /// Writes the manifest and `report`, fsyncs, and switches `CURRENT` to the new version.
     /// Versions older than the previous one are then removed. Returns the new version directory.
     pub fn commit(mut self, report: &IngestReport) -> StoreResult<PathBuf> {
-        self.manifest.created_unix = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).ok().map(|d| d.as_secs());
+        self.manifest.created_unix = std::time::SystemTime::now()
+            .duration_since(std::time::UNIX_EPOCH)
+            .ok()
+            .map(|d| d.as_secs());
         self.manifest.reports = Some(report.reports_in_store);
         self.manifest.inputs = report.files.clone();
         let manifest_path = self.tmp.join(MANIFEST_FILE);
@@ -259,7 +303,9 @@ impl StoreTxn {
         let pointer_tmp = self.store.join("CURRENT.tmp");
         {
             let mut f = File::create(&pointer_tmp).map_err(|e| StoreError::io(&pointer_tmp, e))?;
-            writeln!(f, "{name}").and_then(|_| f.sync_all()).map_err(|e| StoreError::io(&pointer_tmp, e))?;
+            writeln!(f, "{name}")
+                .and_then(|_| f.sync_all())
+                .map_err(|e| StoreError::io(&pointer_tmp, e))?;
         }
         let pointer = self.store.join(CURRENT_FILE);
         fs::rename(&pointer_tmp, &pointer).map_err(|e| StoreError::io(&pointer, e))?;
@@ -316,9 +362,15 @@ pub struct VersionInfo {
 pub fn list_versions(store: &Path) -> StoreResult<Vec<VersionInfo>> {
     let live = current_version_dir(store).map_err(|e| StoreError::io(store, e))?;
     if live.is_none() {
-        return Err(StoreError::Format(format!("{}: not a vigil store (no CURRENT file)", store.display())));
+        return Err(StoreError::Format(format!(
+            "{}: not a vigil store (no CURRENT file)",
+            store.display()
+        )));
     }
-    let live_name = live.as_ref().and_then(|p| p.file_name()).map(|n| n.to_string_lossy().into_owned());
+    let live_name = live
+        .as_ref()
+        .and_then(|p| p.file_name())
+        .map(|n| n.to_string_lossy().into_owned());
     let mut out = Vec::new();
     for v in version_numbers(store).map_err(|e| StoreError::io(store, e))? {
         let name = version_dir_name(v);
@@ -327,16 +379,33 @@ pub fn list_versions(store: &Path) -> StoreResult<Vec<VersionInfo>> {
             Ok(m) => (Some(m), None),
             Err(e) => (None, Some(e.to_string())),
         };
-        let report: Option<IngestReport> = fs::read(dir.join(INGEST_REPORT_FILE)).ok().and_then(|t| serde_json::from_slice(&t).ok());
-        let reports = manifest.as_ref().and_then(|m| m.reports).or(report.as_ref().map(|r| r.reports_in_store));
+        let report: Option<IngestReport> = fs::read(dir.join(INGEST_REPORT_FILE))
+            .ok()
+            .and_then(|t| serde_json::from_slice(&t).ok());
+        let reports = manifest
+            .as_ref()
+            .and_then(|m| m.reports)
+            .or(report.as_ref().map(|r| r.reports_in_store));
         let inputs = match (&manifest, &report) {
             (Some(m), _) if !m.inputs.is_empty() => m.inputs.clone(),
             (_, Some(r)) => r.files.clone(),
             _ => Vec::new(),
         };
-        let mtime = fs::metadata(&dir).and_then(|m| m.modified()).ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok()).map(|d| d.as_secs());
+        let mtime = fs::metadata(&dir)
+            .and_then(|m| m.modified())
+            .ok()
+            .and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok())
+            .map(|d| d.as_secs());
         let created_unix = manifest.as_ref().and_then(|m| m.created_unix).or(mtime);
-        out.push(VersionInfo { version: v, live: live_name.as_deref() == Some(name.as_str()), manifest, problem, reports, inputs, created_unix });
+        out.push(VersionInfo {
+            version: v,
+            live: live_name.as_deref() == Some(name.as_str()),
+            manifest,
+            problem,
+            reports,
+            inputs,
+            created_unix,
+        });
     }
     Ok(out)
 }
@@ -347,15 +416,25 @@ pub fn list_versions(store: &Path) -> StoreResult<Vec<VersionInfo>> {
 /// place. Takes the store lock like a writer. Versions after it stay (listed, and reachable by
 /// another rollback); the next ingest builds on it and is numbered after all of them.
 pub fn rollback(store: &Path, version: u32) -> StoreResult<PathBuf> {
-    if current_version_dir(store).map_err(|e| StoreError::io(store, e))?.is_none() {
-        return Err(StoreError::Format(format!("{}: not a vigil store (no CURRENT file)", store.display())));
+    if current_version_dir(store)
+        .map_err(|e| StoreError::io(store, e))?
+        .is_none()
+    {
+        return Err(StoreError::Format(format!(
+            "{}: not a vigil store (no CURRENT file)",
+            store.display()
+        )));
     }
     StoreTxn::take_lock(store)?;
     let _lock = LockGuard(store.to_owned());
     let name = version_dir_name(version);
     let dir = store.join(&name);
     if !dir.is_dir() {
-        let have: Vec<String> = version_numbers(store).map_err(|e| StoreError::io(store, e))?.iter().map(|v| v.to_string()).collect();
+        let have: Vec<String> = version_numbers(store)
+            .map_err(|e| StoreError::io(store, e))?
+            .iter()
+            .map(|v| v.to_string())
+            .collect();
         return Err(StoreError::Format(format!(
             "{}: no version {version} in this store (versions present: {})",
             store.display(),
@@ -364,18 +443,27 @@ pub fn rollback(store: &Path, version: u32) -> StoreResult<PathBuf> {
     }
     let m = read_manifest(&dir)?;
     if m.version != version {
-        return Err(StoreError::Format(format!("{}: manifest says version {}, not {version}", dir.display(), m.version)));
+        return Err(StoreError::Format(format!(
+            "{}: manifest says version {}, not {version}",
+            dir.display(),
+            m.version
+        )));
     }
     for f in [crate::layout::REPORTS_FILE, INGEST_REPORT_FILE] {
         let p = dir.join(f);
         if !p.is_file() {
-            return Err(StoreError::Format(format!("{}: missing; version {version} is incomplete, not switched to", p.display())));
+            return Err(StoreError::Format(format!(
+                "{}: missing; version {version} is incomplete, not switched to",
+                p.display()
+            )));
         }
     }
     let pointer_tmp = store.join("CURRENT.tmp");
     {
         let mut f = File::create(&pointer_tmp).map_err(|e| StoreError::io(&pointer_tmp, e))?;
-        writeln!(f, "{name}").and_then(|_| f.sync_all()).map_err(|e| StoreError::io(&pointer_tmp, e))?;
+        writeln!(f, "{name}")
+            .and_then(|_| f.sync_all())
+            .map_err(|e| StoreError::io(&pointer_tmp, e))?;
     }
     let pointer = store.join(CURRENT_FILE);
     fs::rename(&pointer_tmp, &pointer).map_err(|e| StoreError::io(&pointer, e))?;
@@ -396,12 +484,15 @@ fn write_json_synced<T: serde::Serialize>(path: &Path, value: &T) -> StoreResult
     let text = serde_json::to_vec_pretty(value)
         .map_err(|e| StoreError::Format(format!("{}: {e}", path.display())))?;
     let mut f = File::create(path).map_err(|e| StoreError::io(path, e))?;
-    f.write_all(&text).and_then(|_| f.sync_all()).map_err(|e| StoreError::io(path, e))
+    f.write_all(&text)
+        .and_then(|_| f.sync_all())
+        .map_err(|e| StoreError::io(path, e))
 }
 
 /// Reads `manifest.json` of a version directory.
 pub fn read_manifest(version_dir: &Path) -> StoreResult<Manifest> {
     let path = version_dir.join(MANIFEST_FILE);
     let text = fs::read(&path).map_err(|e| StoreError::io(&path, e))?;
-    serde_json::from_slice(&text).map_err(|e| StoreError::Format(format!("{}: {e}", path.display())))
+    serde_json::from_slice(&text)
+        .map_err(|e| StoreError::Format(format!("{}: {e}", path.display())))
 }

@@ -7,12 +7,12 @@
 use std::collections::HashMap;
 use std::path::PathBuf;
 
+use vigil_stats::disproportionality::prr;
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions};
 use vigil_stats::mgps::likelihood::NegLogLikelihood;
 use vigil_stats::mgps::posterior::{ebgm, qn, quantile};
 use vigil_stats::mgps::squash::{auto_squash, squash_data, AutoSquashOptions};
 use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
-use vigil_stats::disproportionality::prr;
 use vigil_stats::table::ContingencyTable;
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::reports::{ReportSet, ReportSetBuilder};
@@ -26,7 +26,11 @@ fn oracle_dir() -> Option<PathBuf> {
         Some(dir)
     } else {
         // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", dir.display());
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            dir.display()
+        );
         eprintln!("skipping: {} not found", dir.display());
         None
     }
@@ -46,7 +50,11 @@ fn read_csv(path: &std::path::Path) -> Vec<Row> {
     rdr.records()
         .map(|r| {
             let r = r.unwrap();
-            headers.iter().zip(r.iter()).map(|(h, v)| (h.to_owned(), v.to_owned())).collect()
+            headers
+                .iter()
+                .zip(r.iter())
+                .map(|(h, v)| (h.to_owned(), v.to_owned()))
+                .collect()
         })
         .collect()
 }
@@ -78,7 +86,11 @@ fn report_set(rows: &[Row], strata: &[&str]) -> ReportSet {
     for r in rows {
         let id = r["id"].clone();
         let k = *index.entry(id.clone()).or_insert_with(|| {
-            let label = strata.iter().map(|c| r[*c].as_str()).collect::<Vec<_>>().join("|");
+            let label = strata
+                .iter()
+                .map(|c| r[*c].as_str())
+                .collect::<Vec<_>>()
+                .join("|");
             by_id.push((id, Vec::new(), label));
             by_id.len() - 1
         });
@@ -93,7 +105,15 @@ fn report_set(rows: &[Row], strata: &[&str]) -> ReportSet {
 
 fn index_pairs(set: &ReportSet, counts: &PairCounts) -> HashMap<(String, String), usize> {
     (0..counts.len())
-        .map(|i| ((set.drugs.name(counts.drug[i]).to_owned(), set.events.name(counts.event[i]).to_owned()), i))
+        .map(|i| {
+            (
+                (
+                    set.drugs.name(counts.drug[i]).to_owned(),
+                    set.events.name(counts.event[i]).to_owned(),
+                ),
+                i,
+            )
+        })
         .collect()
 }
 
@@ -108,10 +128,24 @@ fn prior_of(row: &Row) -> GammaMixturePrior {
 }
 
 /// Checks `actual` against `expected`; collects a readable line per failure.
-fn check(failures: &mut Vec<String>, what: &str, key: &(String, String), actual: f64, expected: f64, tol: f64, absolute: bool) {
-    let err = if absolute { (actual - expected).abs() } else { rel_diff(actual, expected) };
+fn check(
+    failures: &mut Vec<String>,
+    what: &str,
+    key: &(String, String),
+    actual: f64,
+    expected: f64,
+    tol: f64,
+    absolute: bool,
+) {
+    let err = if absolute {
+        (actual - expected).abs()
+    } else {
+        rel_diff(actual, expected)
+    };
     if !(err <= tol) {
-        failures.push(format!("{what} {key:?}: expected {expected:.17e}, actual {actual:.17e}, error {err:.2e}"));
+        failures.push(format!(
+            "{what} {key:?}: expected {expected:.17e}, actual {actual:.17e}, error {err:.2e}"
+        ));
     }
 }
 
@@ -137,13 +171,55 @@ fn caers_counts_expected_counts_and_prr() {
         assert_eq!(unstrat.n_drug[i], num(row, "N_v1"), "N_v1 {key:?}");
         assert_eq!(unstrat.n_event[i], num(row, "N_v2"), "N_v2 {key:?}");
         assert_eq!(unstrat.n_total[i], num(row, "N_tot"), "N_tot {key:?}");
-        check(&mut failures, "E_unstrat", &key, unstrat.expected[i], num(row, "E_unstrat"), REL_TIGHT, false);
-        check(&mut failures, "E_strat", &key, strat.expected[j], num(row, "E_strat"), REL_TIGHT, false);
-        check(&mut failures, "RR_strat", &key, strat.a[j] / strat.expected[j], num(row, "RR_strat"), REL_TIGHT, false);
-        let t = ContingencyTable::from_margins(unstrat.a[i], unstrat.n_drug[i], unstrat.n_event[i], unstrat.n_total[i]);
-        check(&mut failures, "PRR", &key, prr(&t, 0.95).estimate, num(row, "PRR"), REL_TIGHT, false);
+        check(
+            &mut failures,
+            "E_unstrat",
+            &key,
+            unstrat.expected[i],
+            num(row, "E_unstrat"),
+            REL_TIGHT,
+            false,
+        );
+        check(
+            &mut failures,
+            "E_strat",
+            &key,
+            strat.expected[j],
+            num(row, "E_strat"),
+            REL_TIGHT,
+            false,
+        );
+        check(
+            &mut failures,
+            "RR_strat",
+            &key,
+            strat.a[j] / strat.expected[j],
+            num(row, "RR_strat"),
+            REL_TIGHT,
+            false,
+        );
+        let t = ContingencyTable::from_margins(
+            unstrat.a[i],
+            unstrat.n_drug[i],
+            unstrat.n_event[i],
+            unstrat.n_total[i],
+        );
+        check(
+            &mut failures,
+            "PRR",
+            &key,
+            prr(&t, 0.95).estimate,
+            num(row, "PRR"),
+            REL_TIGHT,
+            false,
+        );
     }
-    assert!(failures.is_empty(), "{} mismatches, first: {:#?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} mismatches, first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
 }
 
 #[test]
@@ -153,22 +229,60 @@ fn caers_posterior_given_each_configurations_prior() {
     let hypers = read_csv(&dir.join("caers_hyperparameters.csv"));
     let prior = |cfg: &str| prior_of(hypers.iter().find(|r| r["config"] == cfg).unwrap());
     let mut failures = Vec::new();
-    for cfg in ["unstrat_full", "unstrat_squashed", "strat_full", "strat_squashed"] {
+    for cfg in [
+        "unstrat_full",
+        "unstrat_squashed",
+        "strat_full",
+        "strat_squashed",
+    ] {
         let theta = prior(cfg);
-        let e_col = if cfg.starts_with("strat") { "E_strat" } else { "E_unstrat" };
+        let e_col = if cfg.starts_with("strat") {
+            "E_strat"
+        } else {
+            "E_unstrat"
+        };
         for row in &oracle {
             let key = (row["var1"].clone(), row["var2"].clone());
             let (n, e) = (num(row, "N"), num(row, e_col));
             let q = qn(&theta, n, e);
-            check(&mut failures, &format!("Qn_{cfg}"), &key, q, num(row, &format!("Qn_{cfg}")), REL_TIGHT, false);
-            check(&mut failures, &format!("EBGM_{cfg}"), &key, ebgm(&theta, n, e, q), num(row, &format!("EBGM_{cfg}")), REL_TIGHT, false);
+            check(
+                &mut failures,
+                &format!("Qn_{cfg}"),
+                &key,
+                q,
+                num(row, &format!("Qn_{cfg}")),
+                REL_TIGHT,
+                false,
+            );
+            check(
+                &mut failures,
+                &format!("EBGM_{cfg}"),
+                &key,
+                ebgm(&theta, n, e, q),
+                num(row, &format!("EBGM_{cfg}")),
+                REL_TIGHT,
+                false,
+            );
             for (p, col) in [(0.05, "QUANT_05"), (0.95, "QUANT_95")] {
                 let expected = num(row, &format!("{col}_{cfg}"));
-                check(&mut failures, &format!("{col}_{cfg}"), &key, quantile(&theta, n, e, q, p), expected, QUANTILE_ABS, true);
+                check(
+                    &mut failures,
+                    &format!("{col}_{cfg}"),
+                    &key,
+                    quantile(&theta, n, e, q, p),
+                    expected,
+                    QUANTILE_ABS,
+                    true,
+                );
             }
         }
     }
-    assert!(failures.is_empty(), "{} mismatches, first: {:#?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} mismatches, first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
     // The vignette's screen: 131 of 17,189 pairs have QUANT_05 ≥ 2 with the squashed prior.
     let theta = prior("unstrat_squashed");
     let screened = oracle
@@ -182,11 +296,18 @@ fn caers_posterior_given_each_configurations_prior() {
 }
 
 fn count_data(oracle: &[Row], e_col: &str) -> CountData {
-    CountData::new(oracle.iter().map(|r| num(r, "N")).collect(), oracle.iter().map(|r| num(r, e_col)).collect())
+    CountData::new(
+        oracle.iter().map(|r| num(r, "N")).collect(),
+        oracle.iter().map(|r| num(r, e_col)).collect(),
+    )
 }
 
 fn weighted(rows: &[Row]) -> CountData {
-    CountData { n: rows.iter().map(|r| num(r, "N")).collect(), e: rows.iter().map(|r| num(r, "E")).collect(), w: rows.iter().map(|r| num(r, "weight")).collect() }
+    CountData {
+        n: rows.iter().map(|r| num(r, "N")).collect(),
+        e: rows.iter().map(|r| num(r, "E")).collect(),
+        w: rows.iter().map(|r| num(r, "weight")).collect(),
+    }
 }
 
 #[test]
@@ -211,7 +332,10 @@ fn caers_likelihood_at_openebgm_estimates() {
         let expected = num(row, "negLL_at_estimate");
         // A sum of up to 17,189 terms: R accumulates `sum()` in long double, vigil in f64 over
         // chunks, so the totals agree to ~1e-12 relative, not to the per-pair 1e-12 bound.
-        assert!(rel_diff(nll, expected) < 1e-10, "{cfg}: negLL {nll:.17e} vs openEBGM {expected:.17e}");
+        assert!(
+            rel_diff(nll, expected) < 1e-10,
+            "{cfg}: negLL {nll:.17e} vs openEBGM {expected:.17e}"
+        );
     }
 }
 
@@ -220,8 +344,13 @@ fn caers_squashing_reproduces_openebgm() {
     let Some(dir) = oracle_dir() else { return };
     let oracle = read_csv(&dir.join("caers_pairs.csv"));
     let sort = |mut d: CountData| {
-        let mut rows: Vec<(f64, f64, f64)> = (0..d.len()).map(|i| (d.n[i], d.e[i], d.w[i])).collect();
-        rows.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.total_cmp(&b.1)).then(a.2.total_cmp(&b.2)));
+        let mut rows: Vec<(f64, f64, f64)> =
+            (0..d.len()).map(|i| (d.n[i], d.e[i], d.w[i])).collect();
+        rows.sort_by(|a, b| {
+            a.0.total_cmp(&b.0)
+                .then(a.1.total_cmp(&b.1))
+                .then(a.2.total_cmp(&b.2))
+        });
         d.n = rows.iter().map(|r| r.0).collect();
         d.e = rows.iter().map(|r| r.1).collect();
         d.w = rows.iter().map(|r| r.2).collect();
@@ -233,17 +362,32 @@ fn caers_squashing_reproduces_openebgm() {
         assert_eq!(ours.n, theirs.n, "{name}: N");
         assert_eq!(ours.w, theirs.w, "{name}: weights");
         for i in 0..ours.len() {
-            assert!(rel_diff(ours.e[i], theirs.e[i]) < REL_TIGHT, "{name} point {i}: E {} vs {}", ours.e[i], theirs.e[i]);
+            assert!(
+                rel_diff(ours.e[i], theirs.e[i]) < REL_TIGHT,
+                "{name} point {i}: E {} vs {}",
+                ours.e[i],
+                theirs.e[i]
+            );
         }
     };
     // README: squashData(squashData(processed), count = 2, bin_size = 10, keep_pts = 50).
-    for (e_col, file) in [("E_unstrat", "caers_squashed_unstrat.csv"), ("E_strat", "caers_squashed_strat.csv")] {
+    for (e_col, file) in [
+        ("E_unstrat", "caers_squashed_unstrat.csv"),
+        ("E_strat", "caers_squashed_strat.csv"),
+    ] {
         let once = squash_data(&count_data(&oracle, e_col), 1.0, 50, 100).unwrap();
         let twice = squash_data(&once, 2.0, 10, 50).unwrap();
         compare(file, twice, weighted(&read_csv(&dir.join(file))));
     }
-    let auto = auto_squash(&count_data(&oracle, "E_unstrat"), &AutoSquashOptions::default());
-    compare("caers_autosquash_unstrat.csv", auto, weighted(&read_csv(&dir.join("caers_autosquash_unstrat.csv"))));
+    let auto = auto_squash(
+        &count_data(&oracle, "E_unstrat"),
+        &AutoSquashOptions::default(),
+    );
+    compare(
+        "caers_autosquash_unstrat.csv",
+        auto,
+        weighted(&read_csv(&dir.join("caers_autosquash_unstrat.csv"))),
+    );
 }
 
 #[test]
@@ -252,11 +396,22 @@ fn caers_fit_reaches_openebgm_likelihood() {
     let oracle = read_csv(&dir.join("caers_pairs.csv"));
     let hypers = read_csv(&dir.join("caers_hyperparameters.csv"));
     for (cfg, e_col) in [("unstrat_full", "E_unstrat"), ("strat_full", "E_strat")] {
-        let reference = num(hypers.iter().find(|r| r["config"] == cfg).unwrap(), "negLL_at_estimate");
-        let fit = fit_gamma_poisson_shrinker(&count_data(&oracle, e_col), &FitOptions::default()).unwrap();
-        eprintln!("{cfg}: vigil −LL {:.10} vs openEBGM {reference:.10}; {fit:?}", fit.neg_log_lik);
+        let reference = num(
+            hypers.iter().find(|r| r["config"] == cfg).unwrap(),
+            "negLL_at_estimate",
+        );
+        let fit = fit_gamma_poisson_shrinker(&count_data(&oracle, e_col), &FitOptions::default())
+            .unwrap();
+        eprintln!(
+            "{cfg}: vigil −LL {:.10} vs openEBGM {reference:.10}; {fit:?}",
+            fit.neg_log_lik
+        );
         // At least as good as openEBGM's optimum, to 1e-12 relative (about 4e-9 here).
-        assert!(fit.neg_log_lik <= reference * (1.0 + 1e-12), "{cfg}: {} above openEBGM's {reference}", fit.neg_log_lik);
+        assert!(
+            fit.neg_log_lik <= reference * (1.0 + 1e-12),
+            "{cfg}: {} above openEBGM's {reference}",
+            fit.neg_log_lik
+        );
         assert!(fit.converged && fit.at_bound.is_empty(), "{cfg}: {fit:?}");
         assert_eq!(fit.n_points, 17_189.0);
     }
@@ -280,13 +435,58 @@ fn synthetic_three_strata_expected_counts() {
         let key = (row["var1"].clone(), row["var2"].clone());
         let i = idx[&key];
         assert_eq!(counts.a[i], num(row, "N"), "N {key:?}");
-        check(&mut failures, "E_strat", &key, counts.expected[i], num(row, "E_strat"), REL_TIGHT, false);
-        check(&mut failures, "E_unstrat", &key, unstrat.expected[uidx[&key]], num(row, "E_unstrat"), REL_TIGHT, false);
+        check(
+            &mut failures,
+            "E_strat",
+            &key,
+            counts.expected[i],
+            num(row, "E_strat"),
+            REL_TIGHT,
+            false,
+        );
+        check(
+            &mut failures,
+            "E_unstrat",
+            &key,
+            unstrat.expected[uidx[&key]],
+            num(row, "E_unstrat"),
+            REL_TIGHT,
+            false,
+        );
         let (n, e) = (counts.a[i], counts.expected[i]);
         let q = qn(&theta, n, e);
-        check(&mut failures, "EBGM_strat", &key, ebgm(&theta, n, e, q), num(row, "EBGM_strat"), REL_TIGHT, false);
-        check(&mut failures, "QUANT_05_strat", &key, quantile(&theta, n, e, q, 0.05), num(row, "QUANT_05_strat"), QUANTILE_ABS, true);
-        check(&mut failures, "QUANT_95_strat", &key, quantile(&theta, n, e, q, 0.95), num(row, "QUANT_95_strat"), QUANTILE_ABS, true);
+        check(
+            &mut failures,
+            "EBGM_strat",
+            &key,
+            ebgm(&theta, n, e, q),
+            num(row, "EBGM_strat"),
+            REL_TIGHT,
+            false,
+        );
+        check(
+            &mut failures,
+            "QUANT_05_strat",
+            &key,
+            quantile(&theta, n, e, q, 0.05),
+            num(row, "QUANT_05_strat"),
+            QUANTILE_ABS,
+            true,
+        );
+        check(
+            &mut failures,
+            "QUANT_95_strat",
+            &key,
+            quantile(&theta, n, e, q, 0.95),
+            num(row, "QUANT_95_strat"),
+            QUANTILE_ABS,
+            true,
+        );
     }
-    assert!(failures.is_empty(), "{} mismatches, first: {:#?}", failures.len(), &failures[..failures.len().min(5)]);
+    assert!(
+        failures.is_empty(),
+        "{} mismatches, first: {:#?}",
+        failures.len(),
+        &failures[..failures.len().min(5)]
+    );
 }

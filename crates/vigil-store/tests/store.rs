@@ -3,10 +3,14 @@
 use std::path::Path;
 use std::sync::Arc;
 
-use arrow::array::{new_null_array, ArrayRef, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array};
+use arrow::array::{
+    new_null_array, ArrayRef, Int32Array, RecordBatch, StringArray, UInt32Array, UInt64Array,
+};
 use vigil_store::ingest_report::IngestReport;
 use vigil_store::layout::{reports_schema, ChildTable, CURRENT_FILE, REPORTS_FILE};
-use vigil_store::read::{export_rows_csv, load_report_set, load_reports, DateField, ReportQuery, Role, Store};
+use vigil_store::read::{
+    export_rows_csv, load_report_set, load_reports, DateField, ReportQuery, Role, Store,
+};
 use vigil_store::write::StoreTxn;
 
 struct R {
@@ -27,14 +31,18 @@ fn reports_batch(rows: &[R]) -> RecordBatch {
         .map(|f| -> ArrayRef {
             match f.name().as_str() {
                 "primaryid" => Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.pid))),
-                "caseid" => Arc::new(UInt64Array::from_iter_values(rows.iter().map(|r| r.pid / 10))),
+                "caseid" => Arc::new(UInt64Array::from_iter_values(
+                    rows.iter().map(|r| r.pid / 10),
+                )),
                 "batch" => Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.batch))),
                 "quarter" => Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "2024Q1"))),
                 "source" => Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "faers"))),
                 "fda_dt" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.fda_dt))),
                 "event_dt" => Arc::new(StringArray::from_iter(rows.iter().map(|r| r.event_dt))),
                 "sex" => Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.sex))),
-                "age_group" => Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "adult"))),
+                "age_group" => {
+                    Arc::new(StringArray::from_iter_values(rows.iter().map(|_| "adult")))
+                }
                 "year" => Arc::new(Int32Array::from_iter_values(rows.iter().map(|r| r.year))),
                 _ => new_null_array(f.data_type(), n),
             }
@@ -51,7 +59,9 @@ fn child_batch(table: ChildTable, rows: &[(u64, u32, &[&str])]) -> RecordBatch {
         Arc::new(UInt32Array::from_iter_values(rows.iter().map(|r| r.1))),
     ];
     for (i, _) in table.text_columns().iter().enumerate() {
-        cols.push(Arc::new(StringArray::from_iter(rows.iter().map(|r| r.2.get(i).copied()))));
+        cols.push(Arc::new(StringArray::from_iter(
+            rows.iter().map(|r| r.2.get(i).copied()),
+        )));
     }
     RecordBatch::try_new(schema, cols).unwrap()
 }
@@ -77,12 +87,54 @@ fn build_store(dir: &Path) {
     assert_eq!((b1, b2), (1, 2));
     let mut s = txn.file_sink(REPORTS_FILE, reports_schema()).unwrap();
     s.write(&reports_batch(&[
-        R { pid: 11, batch: 1, fda_dt: "20240115", event_dt: Some("20231201"), sex: "F", year: 2024 },
-        R { pid: 21, batch: 1, fda_dt: "20240520", event_dt: None, sex: "M", year: 2024 },
-        R { pid: 31, batch: 1, fda_dt: "20230301", event_dt: Some("2023"), sex: "F", year: 2023 },
-        R { pid: 41, batch: 1, fda_dt: "2024", event_dt: None, sex: "unknown", year: 2024 },
-        R { pid: 51, batch: 1, fda_dt: "20240101", event_dt: None, sex: "F", year: 2024 },
-        R { pid: 61, batch: 2, fda_dt: "20240601", event_dt: None, sex: "M", year: 2024 },
+        R {
+            pid: 11,
+            batch: 1,
+            fda_dt: "20240115",
+            event_dt: Some("20231201"),
+            sex: "F",
+            year: 2024,
+        },
+        R {
+            pid: 21,
+            batch: 1,
+            fda_dt: "20240520",
+            event_dt: None,
+            sex: "M",
+            year: 2024,
+        },
+        R {
+            pid: 31,
+            batch: 1,
+            fda_dt: "20230301",
+            event_dt: Some("2023"),
+            sex: "F",
+            year: 2023,
+        },
+        R {
+            pid: 41,
+            batch: 1,
+            fda_dt: "2024",
+            event_dt: None,
+            sex: "unknown",
+            year: 2024,
+        },
+        R {
+            pid: 51,
+            batch: 1,
+            fda_dt: "20240101",
+            event_dt: None,
+            sex: "F",
+            year: 2024,
+        },
+        R {
+            pid: 61,
+            batch: 2,
+            fda_dt: "20240601",
+            event_dt: None,
+            sex: "M",
+            year: 2024,
+        },
     ]))
     .unwrap();
     s.finish().unwrap();
@@ -106,7 +158,8 @@ fn build_store(dir: &Path) {
     w.write(&child_batch(ChildTable::Drugs, &rows)).unwrap();
     w.finish().unwrap();
     let mut w = txn.child_sink(ChildTable::Drugs, 2).unwrap();
-    w.write(&child_batch(ChildTable::Drugs, &[(61, 2, &d61_new[0])])).unwrap();
+    w.write(&child_batch(ChildTable::Drugs, &[(61, 2, &d61_new[0])]))
+        .unwrap();
     w.finish().unwrap();
     let mut w = txn.child_sink(ChildTable::Reactions, 1).unwrap();
     w.write(&child_batch(
@@ -124,16 +177,26 @@ fn build_store(dir: &Path) {
     .unwrap();
     w.finish().unwrap();
     let mut w = txn.child_sink(ChildTable::Reactions, 2).unwrap();
-    w.write(&child_batch(ChildTable::Reactions, &[(61, 2, &["Rash"])])).unwrap();
+    w.write(&child_batch(ChildTable::Reactions, &[(61, 2, &["Rash"])]))
+        .unwrap();
     w.finish().unwrap();
     let mut w = txn.child_sink(ChildTable::Indications, 1).unwrap();
-    w.write(&child_batch(ChildTable::Indications, &[(11, 1, &["1", "Dermatitis atopic"]), (31, 1, &["1", "Psoriasis"])])).unwrap();
+    w.write(&child_batch(
+        ChildTable::Indications,
+        &[
+            (11, 1, &["1", "Dermatitis atopic"]),
+            (31, 1, &["1", "Psoriasis"]),
+        ],
+    ))
+    .unwrap();
     w.finish().unwrap();
     txn.commit(&IngestReport::default()).unwrap();
 }
 
 fn reports_with(set: &vigil_store::reports::ReportSet, drug: &str, event: &str) -> Vec<String> {
-    let (Some(d), Some(e)) = (set.drugs.get(drug), set.events.get(event)) else { return vec![] };
+    let (Some(d), Some(e)) = (set.drugs.get(drug), set.events.get(event)) else {
+        return vec![];
+    };
     (0..set.len())
         .filter(|&r| set.report_drugs(r).contains(&d) && set.report_events(r).contains(&e))
         .map(|r| set.report_ids[r].clone())
@@ -149,45 +212,111 @@ fn loader_filters() {
     // concomitant, so not counted. 61 counts with its batch-2 rows: DUPILUMAB / RASH.
     let set = load_report_set(tmp.path(), &ReportQuery::default()).unwrap();
     assert_eq!(set.report_ids, ["11", "21", "31", "41", "61"]);
-    assert_eq!(reports_with(&set, "DUPILUMAB", "CONJUNCTIVITIS"), ["11", "21"]); // PTs compare case-insensitively
+    assert_eq!(
+        reports_with(&set, "DUPILUMAB", "CONJUNCTIVITIS"),
+        ["11", "21"]
+    ); // PTs compare case-insensitively
     assert_eq!(reports_with(&set, "DUPILUMAB", "RASH"), ["21", "61"]);
     assert_eq!(reports_with(&set, "USTEKINUMAB", "PSORIASIS"), ["31"]);
     assert!(set.events.get("HEADACHE").is_none()); // only in the superseded rows of 61
 
     // PS only: 21 (SS) has no admitted drug left.
-    let set = load_report_set(tmp.path(), &ReportQuery { role: Role::Ps, ..Default::default() }).unwrap();
+    let set = load_report_set(
+        tmp.path(),
+        &ReportQuery {
+            role: Role::Ps,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(set.report_ids, ["11", "31", "41", "61"]);
     // All roles: 11 also counts USTEKINUMAB.
-    let set = load_report_set(tmp.path(), &ReportQuery { role: Role::All, ..Default::default() }).unwrap();
+    let set = load_report_set(
+        tmp.path(),
+        &ReportQuery {
+            role: Role::All,
+            ..Default::default()
+        },
+    )
+    .unwrap();
     assert_eq!(reports_with(&set, "USTEKINUMAB", "PSORIASIS"), ["11", "31"]);
 
     // Exclude USTEKINUMAB (role suspect): report 31 goes; 11 stays (ustekinumab is only concomitant there).
-    let q = ReportQuery { exclude_drugs: vec!["ustekinumab".into()], ..Default::default() };
+    let q = ReportQuery {
+        exclude_drugs: vec!["ustekinumab".into()],
+        ..Default::default()
+    };
     let set = load_report_set(tmp.path(), &q).unwrap();
     assert_eq!(set.report_ids, ["11", "21", "41", "61"]);
     // With role all, 11 goes too.
-    let q = ReportQuery { role: Role::All, exclude_drugs: vec!["USTEKINUMAB".into()], ..Default::default() };
-    assert_eq!(load_report_set(tmp.path(), &q).unwrap().report_ids, ["21", "41", "61"]);
+    let q = ReportQuery {
+        role: Role::All,
+        exclude_drugs: vec!["USTEKINUMAB".into()],
+        ..Default::default()
+    };
+    assert_eq!(
+        load_report_set(tmp.path(), &q).unwrap().report_ids,
+        ["21", "41", "61"]
+    );
 
     // Indication filter: only 11 has "Dermatitis atopic" (case-insensitive match).
-    let q = ReportQuery { indication: Some("dermatitis ATOPIC".into()), ..Default::default() };
+    let q = ReportQuery {
+        indication: Some("dermatitis ATOPIC".into()),
+        ..Default::default()
+    };
     assert_eq!(load_report_set(tmp.path(), &q).unwrap().report_ids, ["11"]);
 
     // FDA receipt date 2024-05 .. 2024-12: 21 (20240520), 41 ("2024", may lie in the window), 61.
-    let q = ReportQuery { since: Some("202405".into()), until: Some("20241231".into()), ..Default::default() };
-    assert_eq!(load_report_set(tmp.path(), &q).unwrap().report_ids, ["21", "41", "61"]);
+    let q = ReportQuery {
+        since: Some("202405".into()),
+        until: Some("20241231".into()),
+        ..Default::default()
+    };
+    assert_eq!(
+        load_report_set(tmp.path(), &q).unwrap().report_ids,
+        ["21", "41", "61"]
+    );
     // Event date since 2023-06: only 11 (20231201); 31 is "2023" (year only, may be after June).
-    let q = ReportQuery { since: Some("202306".into()), date_field: DateField::Event, ..Default::default() };
-    assert_eq!(load_report_set(tmp.path(), &q).unwrap().report_ids, ["11", "31"]);
-    assert!(load_report_set(tmp.path(), &ReportQuery { since: Some("2024-01".into()), ..Default::default() }).is_err());
+    let q = ReportQuery {
+        since: Some("202306".into()),
+        date_field: DateField::Event,
+        ..Default::default()
+    };
+    assert_eq!(
+        load_report_set(tmp.path(), &q).unwrap().report_ids,
+        ["11", "31"]
+    );
+    assert!(load_report_set(
+        tmp.path(),
+        &ReportQuery {
+            since: Some("2024-01".into()),
+            ..Default::default()
+        }
+    )
+    .is_err());
 
     // Stratify by sex and year: labels are the values joined by '|'.
-    let q = ReportQuery { stratify: vec!["sex".into(), "year".into()], ..Default::default() };
+    let q = ReportQuery {
+        stratify: vec!["sex".into(), "year".into()],
+        ..Default::default()
+    };
     let loaded = load_reports(tmp.path(), &q).unwrap();
-    let labels: Vec<&str> = (0..loaded.set.len()).map(|r| loaded.set.strata.name(loaded.set.report_stratum[r])).collect();
-    assert_eq!(labels, ["F|2024", "M|2024", "F|2023", "unknown|2024", "M|2024"]);
+    let labels: Vec<&str> = (0..loaded.set.len())
+        .map(|r| loaded.set.strata.name(loaded.set.report_stratum[r]))
+        .collect();
+    assert_eq!(
+        labels,
+        ["F|2024", "M|2024", "F|2023", "unknown|2024", "M|2024"]
+    );
     assert_eq!(loaded.set.strata.len(), 4);
-    assert!(load_report_set(tmp.path(), &ReportQuery { stratify: vec!["nope".into()], ..Default::default() }).is_err());
+    assert!(load_report_set(
+        tmp.path(),
+        &ReportQuery {
+            stratify: vec!["nope".into()],
+            ..Default::default()
+        }
+    )
+    .is_err());
 }
 
 #[test]
@@ -195,7 +324,10 @@ fn export_rows_matches_loaded_pairs() {
     let tmp = tempfile::tempdir().unwrap();
     build_store(tmp.path());
     let mut out = Vec::new();
-    let q = ReportQuery { stratify: vec!["sex".into()], ..Default::default() };
+    let q = ReportQuery {
+        stratify: vec!["sex".into()],
+        ..Default::default()
+    };
     let n = export_rows_csv(tmp.path(), &q, &mut out).unwrap();
     let text = String::from_utf8(out).unwrap();
     // Suspect rows: 11 → 1 drug × 2 events, 21 → 1 × 2, 31 → 1 × 1, 41 → 1 × 1, 61 → 1 × 1 = 7.
@@ -220,18 +352,39 @@ fn versions_switch_atomically() {
         // dropped without commit
     }
     assert_eq!(current().trim(), "v000001");
-    let names: Vec<String> = std::fs::read_dir(tmp.path()).unwrap().map(|e| e.unwrap().file_name().to_string_lossy().into_owned()).collect();
+    let names: Vec<String> = std::fs::read_dir(tmp.path())
+        .unwrap()
+        .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+        .collect();
     assert!(!names.iter().any(|n| n.starts_with(".tmp-")), "{names:?}");
-    assert_eq!(load_report_set(tmp.path(), &ReportQuery::default()).unwrap().len(), 5);
+    assert_eq!(
+        load_report_set(tmp.path(), &ReportQuery::default())
+            .unwrap()
+            .len(),
+        5
+    );
 
     // A committed version carries the previous batches' child files forward (hard links).
     let txn = StoreTxn::begin(tmp.path()).unwrap();
     assert_eq!(txn.version(), 2);
-    std::fs::copy(txn.previous().unwrap().0.join(REPORTS_FILE), txn.dir().join(REPORTS_FILE)).unwrap();
-    std::fs::copy(txn.previous().unwrap().0.join("sources.parquet"), txn.dir().join("sources.parquet")).ok();
+    std::fs::copy(
+        txn.previous().unwrap().0.join(REPORTS_FILE),
+        txn.dir().join(REPORTS_FILE),
+    )
+    .unwrap();
+    std::fs::copy(
+        txn.previous().unwrap().0.join("sources.parquet"),
+        txn.dir().join("sources.parquet"),
+    )
+    .ok();
     txn.commit(&IngestReport::default()).unwrap();
     assert_eq!(current().trim(), "v000002");
-    assert_eq!(load_report_set(tmp.path(), &ReportQuery::default()).unwrap().len(), 5);
+    assert_eq!(
+        load_report_set(tmp.path(), &ReportQuery::default())
+            .unwrap()
+            .len(),
+        5
+    );
     let store = Store::open(tmp.path()).unwrap();
     assert_eq!(store.child_files(ChildTable::Drugs).len(), 2);
     // The newest KEPT_VERSIONS (10) versions are kept for rollback; each commit beyond removes
@@ -240,12 +393,29 @@ fn versions_switch_atomically() {
     for v in 3..=12u32 {
         let txn = StoreTxn::begin(tmp.path()).unwrap();
         assert_eq!(txn.version(), v);
-        std::fs::copy(txn.previous().unwrap().0.join(REPORTS_FILE), txn.dir().join(REPORTS_FILE)).unwrap();
+        std::fs::copy(
+            txn.previous().unwrap().0.join(REPORTS_FILE),
+            txn.dir().join(REPORTS_FILE),
+        )
+        .unwrap();
         txn.commit(&IngestReport::default()).unwrap();
         let present = vigil_store::layout::version_numbers(tmp.path()).unwrap();
-        let first = v.saturating_sub(vigil_store::write::KEPT_VERSIONS as u32 - 1).max(1);
-        assert_eq!(present, (first..=v).collect::<Vec<_>>(), "after committing {v}");
+        let first = v
+            .saturating_sub(vigil_store::write::KEPT_VERSIONS as u32 - 1)
+            .max(1);
+        assert_eq!(
+            present,
+            (first..=v).collect::<Vec<_>>(),
+            "after committing {v}"
+        );
     }
     assert_eq!(current().trim(), "v000012");
-    assert_eq!(vigil_store::write::list_versions(tmp.path()).unwrap().iter().filter(|v| v.live).count(), 1);
+    assert_eq!(
+        vigil_store::write::list_versions(tmp.path())
+            .unwrap()
+            .iter()
+            .filter(|v| v.live)
+            .count(),
+        1
+    );
 }

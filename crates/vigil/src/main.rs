@@ -19,37 +19,59 @@ struct Cli {
 #[derive(Subcommand)]
 enum Command {
     /// Run the main job on bundled data: synthetic FAERS → store → signals, trials, onset, example case → evidence report.
-    #[command(after_help = "Examples:\n  vigil demo\n  vigil demo --out /tmp/vigil-demo --reports 50000 --seed 7")]
+    #[command(
+        after_help = "Examples:\n  vigil demo\n  vigil demo --out /tmp/vigil-demo --reports 50000 --seed 7"
+    )]
     Demo(cmd::demo::Args),
     /// Time to onset of a drug–event pair from a store: median, IQR, Weibull shape and scale.
-    #[command(after_help = "Examples:\n  vigil onset --store faers-store --drug DUPILUMAB --event CONJUNCTIVITIS\n  vigil onset --store faers-store --drug DUPILUMAB --event 'DERMATITIS ATOPIC' --svg onset.svg")]
+    #[command(
+        after_help = "Examples:\n  vigil onset --store faers-store --drug DUPILUMAB --event CONJUNCTIVITIS\n  vigil onset --store faers-store --drug DUPILUMAB --event 'DERMATITIS ATOPIC' --svg onset.svg"
+    )]
     Onset(cmd::onset::Args),
     /// Evidence report for a drug: signals, competition bias, trials, onset, clinical knowledge (HTML/JSON).
-    #[command(after_help = "Examples:\n  vigil report --store faers-store --drug DUPILUMAB --trials trials.csv\n  vigil report --store faers-store --drug DUPILUMAB --events CONJUNCTIVITIS,ROSACEA --format json")]
+    #[command(
+        after_help = "Examples:\n  vigil report --store faers-store --drug DUPILUMAB --trials trials.csv\n  vigil report --store faers-store --drug DUPILUMAB --events CONJUNCTIVITIS,ROSACEA --format json"
+    )]
     Report(cmd::report::Args),
     /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
-    #[command(after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet")]
+    #[command(
+        after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet"
+    )]
     Signals(cmd::signals::Args),
     /// Drug–drug interaction signals: Ω for every (drug 1, drug 2, event) of a store, in bounded memory.
-    #[command(after_help = "Examples:\n  vigil interactions --store faers-store --min-count 3 --format parquet --out interactions.parquet\n  vigil interactions --store faers-store --drug DUPILUMAB --min-count 3\n  vigil interactions --store faers-store --event RHABDOMYOLYSIS --stratify sex,age_group --format csv")]
+    #[command(
+        after_help = "Examples:\n  vigil interactions --store faers-store --min-count 3 --format parquet --out interactions.parquet\n  vigil interactions --store faers-store --drug DUPILUMAB --min-count 3\n  vigil interactions --store faers-store --event RHABDOMYOLYSIS --stratify sex,age_group --format csv"
+    )]
     Interactions(cmd::interactions::Args),
     /// Ingest FAERS/AERS quarterly files or openFDA JSON into a de-duplicated Parquet store.
-    #[command(after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store\n  vigil ingest e2b icsr-exports/ --store faers-store")]
+    #[command(
+        after_help = "Examples:\n  vigil ingest faers faers_ascii_2024q3.zip faers_ascii_2024q4.zip --store faers-store\n  vigil ingest faers downloads/ --store faers-store\n  vigil ingest openfda drug-event-0001-of-0005.json.zip --store openfda-store\n  vigil ingest e2b icsr-exports/ --store faers-store"
+    )]
     Ingest(cmd::ingest::Args),
     /// A store's versions: list them (inputs, reports, time) or return to an earlier one atomically.
-    #[command(after_help = "Examples:\n  vigil store versions faers-store\n  vigil store rollback faers-store 3")]
+    #[command(
+        after_help = "Examples:\n  vigil store versions faers-store\n  vigil store rollback faers-store 3"
+    )]
     Store(cmd::store::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
-    #[command(after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/")]
+    #[command(
+        after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/"
+    )]
     Synth(cmd::synth::Args),
     /// Meta-analysis of trials (metafor-exact): RR/OR/RD/Peto, EE/MH/Peto/RE, forest and funnel plots.
-    #[command(after_help = "Examples:\n  vigil meta examples/trials/dupilumab_infections.csv --forest forest.svg\n  vigil meta examples/trials/dupilumab_infections.csv --model mh --format json\n  vigil meta bcg.csv --measure RR --method DL --leave1out --mods ablat")]
+    #[command(
+        after_help = "Examples:\n  vigil meta examples/trials/dupilumab_infections.csv --forest forest.svg\n  vigil meta examples/trials/dupilumab_infections.csv --model mh --format json\n  vigil meta bcg.csv --measure RR --method DL --leave1out --mods ablat"
+    )]
     Meta(cmd::meta::Args),
     /// Assess one case (JSON or E2B(R3) XML): severity scores, causality, reaction-vs-flare support; or export it as E2B(R3).
-    #[command(after_help = "Examples:\n  vigil assess examples/cases/facial-redness-interval-extension.json\n  vigil assess --export-e2b case.json > case.xml\n  vigil assess case.xml --format json")]
+    #[command(
+        after_help = "Examples:\n  vigil assess examples/cases/facial-redness-interval-extension.json\n  vigil assess --export-e2b case.json > case.xml\n  vigil assess case.xml --format json"
+    )]
     Assess(cmd::assess::Args),
     /// Patient-monitoring web application: injections, weekly scores, reactions, clinician review, ICSR export.
-    #[command(after_help = "Examples:\n  VIGIL_ADMIN_PASSWORD='a long admin password' vigil serve --create-admin\n  vigil serve\n  vigil serve --db postgres://vigil@127.0.0.1:5432/vigil --listen 0.0.0.0:8080 --secure-cookies")]
+    #[command(
+        after_help = "Examples:\n  VIGIL_ADMIN_PASSWORD='a long admin password' vigil serve --create-admin\n  vigil serve\n  vigil serve --db postgres://vigil@127.0.0.1:5432/vigil --listen 0.0.0.0:8080 --secure-cookies"
+    )]
     Serve(cmd::serve::Args),
 }
 
@@ -58,7 +80,8 @@ enum Command {
 /// only the io::Error's text, hence the second test.
 fn is_broken_pipe(err: &anyhow::Error) -> bool {
     err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
             || e.to_string().contains("Broken pipe (os error 32)")
     })
 }

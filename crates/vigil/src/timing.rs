@@ -13,13 +13,21 @@ pub struct Phase {
 
 /// Starts timing `name`.
 pub fn phase(name: &'static str) -> Phase {
-    Phase { name, start: Instant::now(), enabled: std::env::var_os("VIGIL_TIMINGS").is_some() }
+    Phase {
+        name,
+        start: Instant::now(),
+        enabled: std::env::var_os("VIGIL_TIMINGS").is_some(),
+    }
 }
 
 impl Drop for Phase {
     fn drop(&mut self) {
         if self.enabled {
-            eprintln!("vigil: timing: {}: {:.3} s", self.name, self.start.elapsed().as_secs_f64());
+            eprintln!(
+                "vigil: timing: {}: {:.3} s",
+                self.name,
+                self.start.elapsed().as_secs_f64()
+            );
         }
     }
 }

@@ -8,7 +8,9 @@ fn vigil() -> Command {
 }
 
 fn example(name: &str) -> serde_json::Value {
-    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cases").join(name);
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cases")
+        .join(name);
     serde_json::from_str(&std::fs::read_to_string(path).unwrap()).unwrap()
 }
 
@@ -17,9 +19,16 @@ fn assess_error(case: &serde_json::Value) -> String {
     let path = dir.path().join("case.json");
     std::fs::write(&path, case.to_string()).unwrap();
     let out = vigil().arg("assess").arg(&path).output().unwrap();
-    assert_eq!(out.status.code(), Some(2), "stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     assert!(out.stdout.is_empty(), "nothing is assessed");
-    String::from_utf8(out.stderr).unwrap().replace(&path.display().to_string(), "FILE")
+    String::from_utf8(out.stderr)
+        .unwrap()
+        .replace(&path.display().to_string(), "FILE")
 }
 
 #[test]

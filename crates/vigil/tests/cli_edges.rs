@@ -23,7 +23,12 @@ fn signals_on(name: &str, content: &str, extra: &[&str]) -> (tempfile::TempDir, 
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).args(extra).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .args(extra)
+        .output()
+        .unwrap();
     (dir, out)
 }
 
@@ -36,29 +41,69 @@ fn csv_with_prior(name: &str, content: &str) -> Result<String, String> {
     std::fs::write(&path, content).unwrap();
     let prior = dir.path().join("prior.json");
     std::fs::write(&prior, PRIOR).unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).arg("--prior").arg(&prior).args(["--format", "csv"]).output().unwrap();
-    if out.status.success() { Ok(String::from_utf8(out.stdout).unwrap()) } else { Err(stderr(&out)) }
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    if out.status.success() {
+        Ok(String::from_utf8(out.stdout).unwrap())
+    } else {
+        Err(stderr(&out))
+    }
 }
 
 /// Before: a file with an `id` column was read as report rows and its a, b, c, d ignored.
 #[test]
 fn counts_file_with_both_shapes_is_an_error_naming_the_columns() {
     for header in ["id,drug,event,a,b,c,d", "drug,event,a,b,c,d,caseid"] {
-        let content = format!("{header}\n{}\n", if header.starts_with("id") { "1,X,Y,1,2,3,4" } else { "X,Y,1,2,3,4,1" });
+        let content = format!(
+            "{header}\n{}\n",
+            if header.starts_with("id") {
+                "1,X,Y,1,2,3,4"
+            } else {
+                "X,Y,1,2,3,4,1"
+            }
+        );
         let (_d, out) = signals_on("both.csv", &content, &[]);
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{err}");
         assert!(err.starts_with("vigil: error: "), "{err}");
-        let id = if header.starts_with("id") { "id" } else { "caseid" };
-        assert!(err.contains(&format!("both.csv: line 1, field {id}: ambiguous input")), "{err}");
-        assert!(err.contains(&format!("({id}, drug, event)")) && err.contains("(drug, event, a, b, c, d)"), "{err}");
+        let id = if header.starts_with("id") {
+            "id"
+        } else {
+            "caseid"
+        };
+        assert!(
+            err.contains(&format!("both.csv: line 1, field {id}: ambiguous input")),
+            "{err}"
+        );
+        assert!(
+            err.contains(&format!("({id}, drug, event)"))
+                && err.contains("(drug, event, a, b, c, d)"),
+            "{err}"
+        );
     }
     // Neither shape: the header is named.
     let (_d, out) = signals_on("neither.csv", "drug,event,n\nX,Y,1\n", &[]);
-    assert!(stderr(&out).contains("neither report-level") && stderr(&out).contains("the header is: drug,event,n"), "{}", stderr(&out));
+    assert!(
+        stderr(&out).contains("neither report-level")
+            && stderr(&out).contains("the header is: drug,event,n"),
+        "{}",
+        stderr(&out)
+    );
     // a, b, c, d without an id: aggregated, as before (a = 1, b = 2, c = 3, d = 4).
     let csv = csv_with_prior("agg.csv", "drug,event,a,b,c,d\nX,Y,1,2,3,4\n").unwrap();
-    assert!(csv.lines().nth(1).unwrap().starts_with("X,Y,1,2,3,4,3,4,10,"), "{csv}");
+    assert!(
+        csv.lines()
+            .nth(1)
+            .unwrap()
+            .starts_with("X,Y,1,2,3,4,3,4,10,"),
+        "{csv}"
+    );
 }
 
 /// Before: `Dupilumab`, `DUPILUMAB` and ` dupilumab ` were three drugs in `--counts` input.
@@ -69,41 +114,99 @@ fn counts_names_are_normalised_as_the_store_does() {
     // n_event = 2, n = 4, so b = 1, c = 0, d = 4 − 3 − 0 = 1.
     let rows = "id,drug,event\n1,Dupilumab,Conjunctivitis\n2,DUPILUMAB,conjunctivitis \n3, dupilumab ,Rash\n4,Other,RASH\n";
     let csv = csv_with_prior("rows.csv", rows).unwrap();
-    let line = csv.lines().find(|l| l.starts_with("DUPILUMAB,CONJUNCTIVITIS,")).unwrap_or_else(|| panic!("{csv}"));
-    assert!(line.starts_with("DUPILUMAB,CONJUNCTIVITIS,2,1,0,1,3,2,4,"), "{line}");
+    let line = csv
+        .lines()
+        .find(|l| l.starts_with("DUPILUMAB,CONJUNCTIVITIS,"))
+        .unwrap_or_else(|| panic!("{csv}"));
+    assert!(
+        line.starts_with("DUPILUMAB,CONJUNCTIVITIS,2,1,0,1,3,2,4,"),
+        "{line}"
+    );
     assert_eq!(csv.lines().count(), 1 + 3, "three pairs: {csv}");
     // Aggregated: two spellings of one drug are one drug (its margin a+b = 3 in both rows).
-    let csv = csv_with_prior("agg.csv", "drug,event,a,b,c,d\nDupilumab,Rash,1,2,3,4\nDUPILUMAB ,eczema,2,1,5,2\n").unwrap();
-    assert!(csv.contains("\nDUPILUMAB,RASH,1,2,3,4,3,4,10,") && csv.contains("\nDUPILUMAB,ECZEMA,2,1,5,2,3,7,10,"), "{csv}");
+    let csv = csv_with_prior(
+        "agg.csv",
+        "drug,event,a,b,c,d\nDupilumab,Rash,1,2,3,4\nDUPILUMAB ,eczema,2,1,5,2\n",
+    )
+    .unwrap();
+    assert!(
+        csv.contains("\nDUPILUMAB,RASH,1,2,3,4,3,4,10,")
+            && csv.contains("\nDUPILUMAB,ECZEMA,2,1,5,2,3,7,10,"),
+        "{csv}"
+    );
     // The same pair twice after normalisation cannot be summed (b, c, d are whole-database counts
     // in each row): refused, with both lines.
-    let err = csv_with_prior("dup.csv", "drug,event,a,b,c,d\nDupilumab,Rash,1,2,3,4\n DUPILUMAB,RASH,1,2,3,4\n").unwrap_err();
-    assert!(err.contains("dup.csv: line 3, field event: pair \"DUPILUMAB\" / \"RASH\" already given on line 2"), "{err}");
+    let err = csv_with_prior(
+        "dup.csv",
+        "drug,event,a,b,c,d\nDupilumab,Rash,1,2,3,4\n DUPILUMAB,RASH,1,2,3,4\n",
+    )
+    .unwrap_err();
+    assert!(
+        err.contains(
+            "dup.csv: line 3, field event: pair \"DUPILUMAB\" / \"RASH\" already given on line 2"
+        ),
+        "{err}"
+    );
     // --drug and --event compare normalised too.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rows.csv");
     std::fs::write(&path, rows).unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).args(["--drug", "dupilumab ", "--event", "Rash", "--format", "csv"]).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .args(["--drug", "dupilumab ", "--event", "Rash", "--format", "csv"])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
-    assert!(String::from_utf8_lossy(&out.stdout).contains("\nDUPILUMAB,RASH,1,"), "{}", String::from_utf8_lossy(&out.stdout));
+    assert!(
+        String::from_utf8_lossy(&out.stdout).contains("\nDUPILUMAB,RASH,1,"),
+        "{}",
+        String::from_utf8_lossy(&out.stdout)
+    );
 }
 
 /// Before: counts were parsed as f64, so 2^53 + 1 = 9007199254740993 became 9007199254740992.
 #[test]
 fn counts_above_two_to_the_53_are_errors() {
-    let (_d, out) = signals_on("big.csv", "drug,event,a,b,c,d\nX,Y,9007199254740993,1,1,1\n", &[]);
+    let (_d, out) = signals_on(
+        "big.csv",
+        "drug,event,a,b,c,d\nX,Y,9007199254740993,1,1,1\n",
+        &[],
+    );
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("big.csv: line 2, field a: \"9007199254740993\" is above 2^53 = 9007199254740992"), "{err}");
+    assert!(
+        err.contains(
+            "big.csv: line 2, field a: \"9007199254740993\" is above 2^53 = 9007199254740992"
+        ),
+        "{err}"
+    );
     // 2^53 itself is exact, but then a+b+c+d = 2^53 + 3 = 9007199254740995 is not (summed in
     // f64 it came out as 2^53 and passed).
-    let (_d, out) = signals_on("total.csv", "drug,event,a,b,c,d\nX,Y,9007199254740992,1,1,1\n", &[]);
-    assert!(stderr(&out).contains("total.csv: line 2, field d: a+b+c+d = 9007199254740995 is above 2^53"), "{}", stderr(&out));
+    let (_d, out) = signals_on(
+        "total.csv",
+        "drug,event,a,b,c,d\nX,Y,9007199254740992,1,1,1\n",
+        &[],
+    );
+    assert!(
+        stderr(&out)
+            .contains("total.csv: line 2, field d: a+b+c+d = 9007199254740995 is above 2^53"),
+        "{}",
+        stderr(&out)
+    );
     // A Parquet Int64 column: before, cast to f64 and rounded the same way.
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("big.parquet");
     let schema = Arc::new(Schema::new(
-        ["drug", "event"].iter().map(|n| Field::new(*n, DataType::Utf8, false)).chain(["a", "b", "c", "d"].iter().map(|n| Field::new(*n, DataType::Int64, false))).collect::<Vec<_>>(),
+        ["drug", "event"]
+            .iter()
+            .map(|n| Field::new(*n, DataType::Utf8, false))
+            .chain(
+                ["a", "b", "c", "d"]
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Int64, false)),
+            )
+            .collect::<Vec<_>>(),
     ));
     let cols: Vec<ArrayRef> = vec![
         Arc::new(StringArray::from(vec!["X", "X"])),
@@ -113,11 +216,25 @@ fn counts_above_two_to_the_53_are_errors() {
         Arc::new(Int64Array::from(vec![1, 1])),
         Arc::new(Int64Array::from(vec![1, 1])),
     ];
-    let mut w = parquet::arrow::ArrowWriter::try_new(std::fs::File::create(&path).unwrap(), schema.clone(), None).unwrap();
-    w.write(&RecordBatch::try_new(schema, cols).unwrap()).unwrap();
+    let mut w = parquet::arrow::ArrowWriter::try_new(
+        std::fs::File::create(&path).unwrap(),
+        schema.clone(),
+        None,
+    )
+    .unwrap();
+    w.write(&RecordBatch::try_new(schema, cols).unwrap())
+        .unwrap();
     w.close().unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).output().unwrap();
-    assert!(stderr(&out).contains("big.parquet: line 2, field a: \"9007199254740993\" is above 2^53"), "{}", stderr(&out));
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .output()
+        .unwrap();
+    assert!(
+        stderr(&out).contains("big.parquet: line 2, field a: \"9007199254740993\" is above 2^53"),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// A synthetic store of 3,000 reports, built once for the tests that need one.
@@ -128,8 +245,22 @@ fn store() -> &'static Path {
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("synth");
         let store = dir.join("store");
-        assert!(vigil().args(["synth", "--reports", "3000", "--seed", "3", "--out"]).arg(&data).status().unwrap().success());
-        assert!(vigil().args(["ingest", "faers"]).arg(&data).arg("--store").arg(&store).arg("--quiet").stdout(Stdio::null()).status().unwrap().success());
+        assert!(vigil()
+            .args(["synth", "--reports", "3000", "--seed", "3", "--out"])
+            .arg(&data)
+            .status()
+            .unwrap()
+            .success());
+        assert!(vigil()
+            .args(["ingest", "faers"])
+            .arg(&data)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet")
+            .stdout(Stdio::null())
+            .status()
+            .unwrap()
+            .success());
         store
     })
 }
@@ -137,7 +268,12 @@ fn store() -> &'static Path {
 /// A copy of the synthetic store that a test may damage.
 fn store_copy(to: &Path) -> PathBuf {
     let dest = to.join("store");
-    let status = Command::new("cp").arg("-r").arg(store()).arg(&dest).status().unwrap();
+    let status = Command::new("cp")
+        .arg("-r")
+        .arg(store())
+        .arg(&dest)
+        .status()
+        .unwrap();
     assert!(status.success());
     dest
 }
@@ -146,31 +282,90 @@ fn store_copy(to: &Path) -> PathBuf {
 #[test]
 fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
     let s = store();
-    let out = vigil().args(["signals", "--store"]).arg(s).args(["--drug", "dupilumb"]).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--store"])
+        .arg(s)
+        .args(["--drug", "dupilumb"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with(&format!("vigil: error: {}: drug \"dupilumb\" not found", s.display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {}: drug \"dupilumb\" not found",
+            s.display()
+        )),
+        "{err}"
+    );
     assert!(err.contains("nearest names: DUPILUMAB"), "{err}");
-    let out = vigil().args(["signals", "--store"]).arg(s).args(["--drug", "DUPILUMAB", "--event", "CONJUNCTIVITS"]).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--store"])
+        .arg(s)
+        .args(["--drug", "DUPILUMAB", "--event", "CONJUNCTIVITS"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("event \"CONJUNCTIVITS\" not found") && err.contains("nearest names: CONJUNCTIVITIS"), "{err}");
+    assert!(
+        err.contains("event \"CONJUNCTIVITS\" not found")
+            && err.contains("nearest names: CONJUNCTIVITIS"),
+        "{err}"
+    );
     // The same pair spelled right is found (exit 0, one row).
-    let out = vigil().args(["signals", "--store"]).arg(s).args(["--drug", "dupilumab", "--event", "conjunctivitis", "--format", "csv"]).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--store"])
+        .arg(s)
+        .args([
+            "--drug",
+            "dupilumab",
+            "--event",
+            "conjunctivitis",
+            "--format",
+            "csv",
+        ])
+        .output()
+        .unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
     // onset: the same two errors.
-    let out = vigil().args(["onset", "--store"]).arg(s).args(["--drug", "DUPILUMABB", "--event", "CONJUNCTIVITIS"]).output().unwrap();
+    let out = vigil()
+        .args(["onset", "--store"])
+        .arg(s)
+        .args(["--drug", "DUPILUMABB", "--event", "CONJUNCTIVITIS"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("drug \"DUPILUMABB\" not found") && err.contains("nearest names: DUPILUMAB"), "{err}");
-    let out = vigil().args(["onset", "--store"]).arg(s).args(["--drug", "DUPILUMAB", "--event", "conjunctivit"]).output().unwrap();
+    assert!(
+        err.contains("drug \"DUPILUMABB\" not found") && err.contains("nearest names: DUPILUMAB"),
+        "{err}"
+    );
+    let out = vigil()
+        .args(["onset", "--store"])
+        .arg(s)
+        .args(["--drug", "DUPILUMAB", "--event", "conjunctivit"])
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains("event \"conjunctivit\" not found") && err.contains("nearest names: CONJUNCTIVITIS"), "{err}");
+    assert!(
+        err.contains("event \"conjunctivit\" not found")
+            && err.contains("nearest names: CONJUNCTIVITIS"),
+        "{err}"
+    );
     // --counts input: the names of the file.
-    let (_d, out) = signals_on("rows.csv", "id,drug,event\n1,DUPILUMAB,RASH\n2,OTHER,RASH\n", &["--drug", "DUPI"]);
-    assert!(stderr(&out).contains("rows.csv: drug \"DUPI\" not found among the drugs; nearest names: DUPILUMAB"), "{}", stderr(&out));
+    let (_d, out) = signals_on(
+        "rows.csv",
+        "id,drug,event\n1,DUPILUMAB,RASH\n2,OTHER,RASH\n",
+        &["--drug", "DUPI"],
+    );
+    assert!(
+        stderr(&out).contains(
+            "rows.csv: drug \"DUPI\" not found among the drugs; nearest names: DUPILUMAB"
+        ),
+        "{}",
+        stderr(&out)
+    );
 }
 
 /// Before: a store missing a child file answered "no report matches the filters".
@@ -179,26 +374,62 @@ fn damaged_store_names_the_file() {
     let tmp = tempfile::tempdir().unwrap();
     let s = store_copy(tmp.path());
     let live = s.join(std::fs::read_to_string(s.join("CURRENT")).unwrap().trim());
-    let drugs: Vec<PathBuf> = std::fs::read_dir(live.join("drugs")).unwrap().map(|e| e.unwrap().path()).collect();
+    let drugs: Vec<PathBuf> = std::fs::read_dir(live.join("drugs"))
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .collect();
     std::fs::remove_file(&drugs[0]).unwrap();
-    for args in [&["signals", "--drug", "DUPILUMAB"][..], &["onset", "--drug", "DUPILUMAB", "--event", "CONJUNCTIVITIS"][..]] {
-        let out = vigil().args(&args[..1]).arg("--store").arg(&s).args(&args[1..]).output().unwrap();
+    for args in [
+        &["signals", "--drug", "DUPILUMAB"][..],
+        &["onset", "--drug", "DUPILUMAB", "--event", "CONJUNCTIVITIS"][..],
+    ] {
+        let out = vigil()
+            .args(&args[..1])
+            .arg("--store")
+            .arg(&s)
+            .args(&args[1..])
+            .output()
+            .unwrap();
         let err = stderr(&out);
         assert_eq!(out.status.code(), Some(2), "{args:?}: {err}");
-        assert!(err.contains(&format!("{}: missing: the store is damaged", drugs[0].display())), "{args:?}: {err}");
+        assert!(
+            err.contains(&format!(
+                "{}: missing: the store is damaged",
+                drugs[0].display()
+            )),
+            "{args:?}: {err}"
+        );
         assert!(!err.contains("no report matches"), "{err}");
     }
     // A corrupt (truncated) reactions file.
     let s2 = tmp.path().join("store2");
-    assert!(Command::new("cp").arg("-r").arg(store()).arg(&s2).status().unwrap().success());
+    assert!(Command::new("cp")
+        .arg("-r")
+        .arg(store())
+        .arg(&s2)
+        .status()
+        .unwrap()
+        .success());
     let live = s2.join(std::fs::read_to_string(s2.join("CURRENT")).unwrap().trim());
-    let reac = std::fs::read_dir(live.join("reactions")).unwrap().next().unwrap().unwrap().path();
+    let reac = std::fs::read_dir(live.join("reactions"))
+        .unwrap()
+        .next()
+        .unwrap()
+        .unwrap()
+        .path();
     let bytes = std::fs::read(&reac).unwrap();
     std::fs::write(&reac, &bytes[..bytes.len() / 2]).unwrap();
-    let out = vigil().args(["signals", "--store"]).arg(&s2).output().unwrap();
+    let out = vigil()
+        .args(["signals", "--store"])
+        .arg(&s2)
+        .output()
+        .unwrap();
     let err = stderr(&out);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.contains(&format!("{}: damaged store file", reac.display())), "{err}");
+    assert!(
+        err.contains(&format!("{}: damaged store file", reac.display())),
+        "{err}"
+    );
 }
 
 /// Before: `vigil signals … | head` exited 2 with "Broken pipe".
@@ -228,10 +459,20 @@ fn closed_pipe_ends_quietly_with_status_zero() {
             .unwrap();
         // Read one line's worth, then close the pipe as `head -1` does.
         let mut first = [0u8; 64];
-        child.stdout.as_mut().unwrap().read_exact(&mut first).unwrap();
+        child
+            .stdout
+            .as_mut()
+            .unwrap()
+            .read_exact(&mut first)
+            .unwrap();
         drop(child.stdout.take());
         let out = child.wait_with_output().unwrap();
-        assert_eq!(out.status.code(), Some(0), "--format {format}: {}", stderr(&out));
+        assert_eq!(
+            out.status.code(),
+            Some(0),
+            "--format {format}: {}",
+            stderr(&out)
+        );
         assert_eq!(stderr(&out), "", "--format {format}");
     }
 }
@@ -239,7 +480,8 @@ fn closed_pipe_ends_quietly_with_status_zero() {
 /// Before: a case JSON file starting with a UTF-8 byte-order mark was "not valid JSON".
 #[test]
 fn case_json_with_a_byte_order_mark_is_accepted() {
-    let case = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../examples/cases/facial-redness-interval-extension.json");
+    let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+        .join("../../examples/cases/facial-redness-interval-extension.json");
     let plain = vigil().arg("assess").arg(&case).output().unwrap();
     assert!(plain.status.success(), "{}", stderr(&plain));
     let dir = tempfile::tempdir().unwrap();
@@ -250,7 +492,9 @@ fn case_json_with_a_byte_order_mark_is_accepted() {
     let out = vigil().arg("assess").arg(&with_bom).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     // The same assessment (the file's path, if printed, aside).
-    let text = |o: &Output, p: &Path| String::from_utf8_lossy(&o.stdout).replace(&p.display().to_string(), "CASE");
+    let text = |o: &Output, p: &Path| {
+        String::from_utf8_lossy(&o.stdout).replace(&p.display().to_string(), "CASE")
+    };
     assert_eq!(text(&out, &with_bom), text(&plain, &case));
 }
 

@@ -13,7 +13,11 @@ fn vigil() -> Command {
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("vigil runs");
-    assert!(out.status.success(), "vigil failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "vigil failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     String::from_utf8(out.stdout).unwrap()
 }
 
@@ -42,7 +46,11 @@ fn prr_with_ci(set: &ReportSet, drug: &str, event: &str) -> (u64, f64, (f64, f64
     let (af, abf, cf, cdf) = (a as f64, ab as f64, c as f64, cd as f64);
     let p = (af / abf) / (cf / cdf);
     let se = (1.0 / af - 1.0 / abf + 1.0 / cf - 1.0 / cdf).sqrt();
-    (a, p, ((p.ln() - 1.96 * se).exp(), (p.ln() + 1.96 * se).exp()))
+    (
+        a,
+        p,
+        ((p.ln() - 1.96 * se).exp(), (p.ln() + 1.96 * se).exp()),
+    )
 }
 
 #[test]
@@ -51,11 +59,26 @@ fn synth_ingest_and_planted_signals() {
     let data = tmp.path().join("synth");
     let store = tmp.path().join("store");
     let started = Instant::now();
-    run_ok(vigil().args(["synth", "--reports", "20000", "--seed", "7", "--out"]).arg(&data));
+    run_ok(
+        vigil()
+            .args(["synth", "--reports", "20000", "--seed", "7", "--out"])
+            .arg(&data),
+    );
     assert!(data.join("SYNTHETIC_README.txt").exists());
-    let summary = run_ok(vigil().args(["ingest", "faers"]).arg(&data).arg("--store").arg(&store).arg("--quiet"));
+    let summary = run_ok(
+        vigil()
+            .args(["ingest", "faers"])
+            .arg(&data)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet"),
+    );
     assert!(summary.contains("reports in store"), "{summary}");
-    assert!(started.elapsed() < Duration::from_secs(30), "synth + ingest of 20,000 reports took {:?}", started.elapsed());
+    assert!(
+        started.elapsed() < Duration::from_secs(30),
+        "synth + ingest of 20,000 reports took {:?}",
+        started.elapsed()
+    );
     let report = Store::open(&store).unwrap().ingest_report().unwrap();
     assert!(report.unbalanced_tables().is_empty());
     // Every case appears once: 20,000 cases minus the deleted ones (follow-ups replace versions).
@@ -78,35 +101,68 @@ fn synth_ingest_and_planted_signals() {
     // independent counter above; a fixed range would fail on an honest draw of few reports.
     for null_control in ["HEADACHE", "NAUSEA"] {
         let (a, p, (lo, hi)) = prr_with_ci(&set, "DUPILUMAB", null_control);
-        assert!(lo < 1.0 && 1.0 < hi, "{null_control} (null control) a={a} PRR={p} ({lo}, {hi})");
+        assert!(
+            lo < 1.0 && 1.0 < hi,
+            "{null_control} (null control) a={a} PRR={p} ({lo}, {hi})"
+        );
     }
 
     // Competition bias: removing the psoriasis biologics' reports raises dupilumab's psoriasis PRR.
     let (_, before) = prr(&set, "DUPILUMAB", "PSORIASIS");
-    let q = ReportQuery { exclude_drugs: vec!["USTEKINUMAB".into(), "SECUKINUMAB".into(), "ADALIMUMAB".into()], ..Default::default() };
-    let (_, after) = prr(&load_report_set(&store, &q).unwrap(), "DUPILUMAB", "PSORIASIS");
+    let q = ReportQuery {
+        exclude_drugs: vec![
+            "USTEKINUMAB".into(),
+            "SECUKINUMAB".into(),
+            "ADALIMUMAB".into(),
+        ],
+        ..Default::default()
+    };
+    let (_, after) = prr(
+        &load_report_set(&store, &q).unwrap(),
+        "DUPILUMAB",
+        "PSORIASIS",
+    );
     assert!(after > before, "psoriasis PRR {before} → {after}");
 
     // The row-wise export has one row per report × drug × event of the loaded set.
     let mut csv = Vec::new();
     let rows = export_rows_csv(&store, &ReportQuery::default(), &mut csv).unwrap();
-    let expected: u64 = (0..set.len()).map(|r| (set.report_drugs(r).len() * set.report_events(r).len()) as u64).sum();
+    let expected: u64 = (0..set.len())
+        .map(|r| (set.report_drugs(r).len() * set.report_events(r).len()) as u64)
+        .sum();
     assert_eq!(rows, expected);
 }
 
 #[test]
 fn missing_inputs_give_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = vigil().args(["ingest", "faers"]).arg(tmp.path()).arg("--store").arg(tmp.path().join("s")).output().unwrap();
+    let out = vigil()
+        .args(["ingest", "faers"])
+        .arg(tmp.path())
+        .arg("--store")
+        .arg(tmp.path().join("s"))
+        .output()
+        .unwrap();
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.contains("vigil: error:") && err.contains("no FAERS table files"), "{err}");
+    assert!(
+        err.contains("vigil: error:") && err.contains("no FAERS table files"),
+        "{err}"
+    );
 }
 
 fn live_reports(store: &Path) -> (String, u64) {
-    let current = std::fs::read_to_string(store.join("CURRENT")).unwrap().trim().to_owned();
+    let current = std::fs::read_to_string(store.join("CURRENT"))
+        .unwrap()
+        .trim()
+        .to_owned();
     let s = Store::open(store).expect("store opens");
-    let n = s.read_reports(Some(&["primaryid"])).unwrap().iter().map(|b| b.num_rows() as u64).sum();
+    let n = s
+        .read_reports(Some(&["primaryid"]))
+        .unwrap()
+        .iter()
+        .map(|b| b.num_rows() as u64)
+        .sum();
     assert_eq!(n, s.ingest_report().unwrap().reports_in_store);
     // The loader must work on it too.
     load_report_set(store, &ReportQuery::default()).expect("loads");
@@ -121,15 +177,57 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     let small = tmp.path().join("small");
     let big = tmp.path().join("big");
     let store = tmp.path().join("store");
-    run_ok(vigil().args(["synth", "--reports", "2000", "--seed", "1", "--quarters", "2", "--out"]).arg(&small));
-    run_ok(vigil().args(["synth", "--reports", "150000", "--seed", "2", "--quarters", "3", "--out"]).arg(&big));
-    run_ok(vigil().args(["ingest", "faers"]).arg(&small).arg("--store").arg(&store).arg("--quiet"));
+    run_ok(
+        vigil()
+            .args([
+                "synth",
+                "--reports",
+                "2000",
+                "--seed",
+                "1",
+                "--quarters",
+                "2",
+                "--out",
+            ])
+            .arg(&small),
+    );
+    run_ok(
+        vigil()
+            .args([
+                "synth",
+                "--reports",
+                "150000",
+                "--seed",
+                "2",
+                "--quarters",
+                "3",
+                "--out",
+            ])
+            .arg(&big),
+    );
+    run_ok(
+        vigil()
+            .args(["ingest", "faers"])
+            .arg(&small)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet"),
+    );
     let (v1, n1) = live_reports(&store);
     assert_eq!(v1, "v000001");
     // What the store answers before any kill: every pair's scores, byte for byte.
     let scores = || {
-        let out = vigil().args(["signals", "--store"]).arg(&store).args(["--format", "csv"]).output().unwrap();
-        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let out = vigil()
+            .args(["signals", "--store"])
+            .arg(&store)
+            .args(["--format", "csv"])
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{}",
+            String::from_utf8_lossy(&out.stderr)
+        );
         out.stdout
     };
     let scores_before = scores();
@@ -148,7 +246,11 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
         std::thread::sleep(Duration::from_millis(delay_ms));
         let running = child.try_wait().unwrap().is_none();
         // SIGKILL, as `kill -9`.
-        let status = Command::new("kill").arg("-9").arg(child.id().to_string()).status().unwrap();
+        let status = Command::new("kill")
+            .arg("-9")
+            .arg(child.id().to_string())
+            .status()
+            .unwrap();
         assert!(status.success() || !running);
         child.wait().unwrap();
         let (v, n) = live_reports(&store);
@@ -158,7 +260,10 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
         // Either the kill landed before the switch (old version, same reports) or after it.
         if v == v1 {
             assert_eq!(n, n1, "killed at {delay_ms} ms: old version changed");
-            assert!(scores() == scores_before, "killed at {delay_ms} ms: the old version's signals changed");
+            assert!(
+                scores() == scores_before,
+                "killed at {delay_ms} ms: the old version's signals changed"
+            );
         } else {
             assert!(n > n1);
         }
@@ -166,9 +271,19 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
             break;
         }
     }
-    assert!(killed_mid_run >= 1, "no kill landed while the ingest was running");
+    assert!(
+        killed_mid_run >= 1,
+        "no kill landed while the ingest was running"
+    );
     // A normal ingest afterwards works and cleans up.
-    run_ok(vigil().args(["ingest", "faers"]).arg(&big).arg("--store").arg(&store).arg("--quiet"));
+    run_ok(
+        vigil()
+            .args(["ingest", "faers"])
+            .arg(&big)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet"),
+    );
     let (_, n) = live_reports(&store);
     assert!(n > n1);
     let leftovers: Vec<String> = std::fs::read_dir(&store)
@@ -186,14 +301,27 @@ fn faers_data() -> Option<std::path::PathBuf> {
     if p.exists() {
         return Some(p);
     }
-    assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
+    assert!(
+        std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
+        "{} not found and VIGIL_REQUIRE_SHARED=1",
+        p.display()
+    );
     println!("skipping: {} not found", p.display());
     None
 }
 
 fn signals_csv(store: &Path) -> Vec<u8> {
-    let out = vigil().args(["signals", "--store"]).arg(store).args(["--format", "csv"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil()
+        .args(["signals", "--store"])
+        .arg(store)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     out.stdout
 }
 
@@ -216,7 +344,14 @@ fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
         names.push(e.file_name().to_string_lossy().into_owned());
     }
     let store = tmp.path().join("store");
-    run_ok(vigil().args(["ingest", "faers"]).arg(&q25).arg("--store").arg(&store).arg("--quiet"));
+    run_ok(
+        vigil()
+            .args(["ingest", "faers"])
+            .arg(&q25)
+            .arg("--store")
+            .arg(&store)
+            .arg("--quiet"),
+    );
     let (version, n) = live_reports(&store);
     assert_eq!(n, 1_000);
     let signals_before = signals_csv(&store);
@@ -225,30 +360,60 @@ fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
     let zpath = tmp.path().join("q25.zip");
     {
         let mut z = zip::ZipWriter::new(std::fs::File::create(&zpath).unwrap());
-        let opts = zip::write::SimpleFileOptions::default().compression_method(zip::CompressionMethod::Deflated);
+        let opts = zip::write::SimpleFileOptions::default()
+            .compression_method(zip::CompressionMethod::Deflated);
         for name in names.iter().filter(|n| !n.starts_with("DRUG")) {
             z.start_file(format!("q25/{name}"), opts).unwrap();
             std::io::copy(&mut std::fs::File::open(q25.join(name)).unwrap(), &mut z).unwrap();
         }
         z.finish().unwrap();
     }
-    let out = vigil().args(["ingest", "faers"]).arg(&zpath).arg("--store").arg(&store).arg("--quiet").output().unwrap();
+    let out = vigil()
+        .args(["ingest", "faers"])
+        .arg(&zpath)
+        .arg("--store")
+        .arg(&store)
+        .arg("--quiet")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
     let first_line = err.lines().next().unwrap_or_default();
-    assert!(first_line.starts_with(&format!("vigil: error: {}: line 1: quarter 2025Q4 has no DRUG file", zpath.display())), "{err}");
+    assert!(
+        first_line.starts_with(&format!(
+            "vigil: error: {}: line 1: quarter 2025Q4 has no DRUG file",
+            zpath.display()
+        )),
+        "{err}"
+    );
     assert_eq!(live_reports(&store), (version.clone(), 1_000));
-    assert!(signals_csv(&store) == signals_before, "signals changed after a refused ingest");
+    assert!(
+        signals_csv(&store) == signals_before,
+        "signals changed after a refused ingest"
+    );
 
     // REAC with `pt` renamed: refused with the file and the field.
     std::fs::remove_file(&zpath).unwrap();
     let reac = q25.join("REAC25Q4.txt");
     let text = std::fs::read_to_string(&reac).unwrap();
     std::fs::write(&reac, text.replacen("$pt$", "$term$", 1)).unwrap();
-    let out = vigil().args(["ingest", "faers"]).arg(&q25).arg("--store").arg(&store).arg("--quiet").output().unwrap();
+    let out = vigil()
+        .args(["ingest", "faers"])
+        .arg(&q25)
+        .arg("--store")
+        .arg(&store)
+        .arg("--quiet")
+        .output()
+        .unwrap();
     let err = String::from_utf8_lossy(&out.stderr);
     assert_eq!(out.status.code(), Some(2), "{err}");
-    assert!(err.starts_with(&format!("vigil: error: {}: line 1, field pt: missing column", reac.display())), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {}: line 1, field pt: missing column",
+            reac.display()
+        )),
+        "{err}"
+    );
     assert_eq!(live_reports(&store), (version, 1_000));
 }
 
@@ -260,7 +425,12 @@ fn live_primaryids(store: &Path) -> Vec<u64> {
         .read_reports(Some(&["primaryid"]))
         .unwrap()
         .iter()
-        .flat_map(|rb| rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>().values().to_vec())
+        .flat_map(|rb| {
+            rb.column(0)
+                .as_primitive::<arrow::datatypes::UInt64Type>()
+                .values()
+                .to_vec()
+        })
         .collect();
     ids.sort_unstable();
     ids
@@ -275,16 +445,33 @@ fn live_primaryids(store: &Path) -> Vec<u64> {
 fn deleted_lists_apply_in_any_order_of_ingest() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("synth");
-    run_ok(vigil().args(["synth", "--reports", "20000", "--out"]).arg(&data));
+    run_ok(
+        vigil()
+            .args(["synth", "--reports", "20000", "--out"])
+            .arg(&data),
+    );
     let mut quarters: Vec<std::path::PathBuf> = std::fs::read_dir(&data)
         .unwrap()
         .map(|e| e.unwrap().path())
-        .filter(|p| p.is_dir() && p.file_name().unwrap().to_string_lossy().starts_with("faers_ascii_"))
+        .filter(|p| {
+            p.is_dir()
+                && p.file_name()
+                    .unwrap()
+                    .to_string_lossy()
+                    .starts_with("faers_ascii_")
+        })
         .collect();
     quarters.sort();
     assert_eq!(quarters.len(), 8);
     let one_call = tmp.path().join("one_call");
-    run_ok(vigil().args(["ingest", "faers"]).arg(&data).arg("--store").arg(&one_call).arg("--quiet"));
+    run_ok(
+        vigil()
+            .args(["ingest", "faers"])
+            .arg(&data)
+            .arg("--store")
+            .arg(&one_call)
+            .arg("--quiet"),
+    );
     let report = Store::open(&one_call).unwrap().ingest_report().unwrap();
     let deleted = report.tables["deleted"].kept;
     let expected_ids = live_primaryids(&one_call);
@@ -304,13 +491,31 @@ fn deleted_lists_apply_in_any_order_of_ingest() {
     let reverse: Vec<usize> = (0..8).rev().collect();
     // A fixed shuffle with the deleting (last) quarter in the middle.
     let shuffled = vec![2, 7, 0, 5, 3, 6, 1, 4];
-    for (name, order) in [("forward", forward), ("reverse", reverse), ("shuffled", shuffled)] {
+    for (name, order) in [
+        ("forward", forward),
+        ("reverse", reverse),
+        ("shuffled", shuffled),
+    ] {
         let store = tmp.path().join(name);
         for &k in &order {
-            run_ok(vigil().args(["ingest", "faers"]).arg(&quarters[k]).arg("--store").arg(&store).arg("--quiet"));
+            run_ok(
+                vigil()
+                    .args(["ingest", "faers"])
+                    .arg(&quarters[k])
+                    .arg("--store")
+                    .arg(&store)
+                    .arg("--quiet"),
+            );
         }
-        assert_eq!(live_primaryids(&store), expected_ids, "{name}: report set differs from one call");
-        assert!(sorted_signals(&store) == expected_signals, "{name}: signals differ from one call");
+        assert_eq!(
+            live_primaryids(&store),
+            expected_ids,
+            "{name}: report set differs from one call"
+        );
+        assert!(
+            sorted_signals(&store) == expected_signals,
+            "{name}: signals differ from one call"
+        );
         let r = Store::open(&store).unwrap().ingest_report().unwrap();
         assert_eq!(r.deleted_caseids_in_store, deleted, "{name}");
     }

@@ -9,7 +9,10 @@ use std::path::{Path, PathBuf};
 use std::process::{Command, Output};
 
 fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil")).args(args).output().expect("run vigil")
+    Command::new(env!("CARGO_BIN_EXE_vigil"))
+        .args(args)
+        .output()
+        .expect("run vigil")
 }
 
 fn repo() -> PathBuf {
@@ -17,7 +20,10 @@ fn repo() -> PathBuf {
 }
 
 fn example() -> String {
-    repo().join("examples/trials/dupilumab_infections.csv").display().to_string()
+    repo()
+        .join("examples/trials/dupilumab_infections.csv")
+        .display()
+        .to_string()
 }
 
 fn oracle() -> PathBuf {
@@ -30,7 +36,11 @@ fn shared_present(path: &Path) -> bool {
     if path.exists() {
         return true;
     }
-    assert!(std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"), "{} not found and VIGIL_REQUIRE_SHARED=1", path.display());
+    assert!(
+        std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
+        "{} not found and VIGIL_REQUIRE_SHARED=1",
+        path.display()
+    );
     println!("skipping: {} not found", path.display());
     false
 }
@@ -44,39 +54,78 @@ fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
 /// Runs vigil expecting failure; returns stderr.
 fn fails(args: &[&str]) -> String {
     let out = vigil(args);
-    assert_eq!(out.status.code(), Some(2), "expected exit 2, stdout: {}", String::from_utf8_lossy(&out.stdout));
+    assert_eq!(
+        out.status.code(),
+        Some(2),
+        "expected exit 2, stdout: {}",
+        String::from_utf8_lossy(&out.stdout)
+    );
     String::from_utf8(out.stderr).unwrap()
 }
 
 fn json_of(args: &[&str]) -> Value {
     let out = vigil(args);
-    assert!(out.status.success(), "vigil failed: {}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "vigil failed: {}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     serde_json::from_slice(&out.stdout).unwrap()
 }
 
 fn close(actual: &Value, expected: &Value, rel: f64, what: &str) {
-    let (a, e) = (actual.as_f64().unwrap_or(f64::NAN), expected.as_f64().unwrap());
-    assert!((a - e).abs() <= rel * e.abs(), "{what}: actual {a}, expected {e}");
+    let (a, e) = (
+        actual.as_f64().unwrap_or(f64::NAN),
+        expected.as_f64().unwrap(),
+    );
+    assert!(
+        (a - e).abs() <= rel * e.abs(),
+        "{what}: actual {a}, expected {e}"
+    );
 }
 
 #[test]
 fn non_numeric_cell_names_line_and_column() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,x,10,2,10\nC,1,10,two,10\n");
+    let f = write(
+        &d,
+        "t.csv",
+        "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,x,10,2,10\nC,1,10,two,10\n",
+    );
     let err = fails(&["meta", &f]);
     // One error per line, each `FILE: line N, field F: …`, the first location on the first line.
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: not a number: 'x'\n")), "{err}");
-    assert!(err.contains(&format!("\n{f}: line 4, field ci: not a number: 'two'\n")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 3, field ai: not a number: 'x'\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("\n{f}: line 4, field ci: not a number: 'two'\n")),
+        "{err}"
+    );
     assert!(err.contains(&format!("2 errors in {f}")), "{err}");
 }
 
 #[test]
 fn events_above_total_and_negative_counts_are_rejected() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,12,10,2,10\nC,1,10,-2,10\n");
+    let f = write(
+        &d,
+        "t.csv",
+        "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,12,10,2,10\nC,1,10,-2,10\n",
+    );
     let err = fails(&["meta", &f]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: events (12) exceed the total n1i (10)\n")), "{err}");
-    assert!(err.contains(&format!("{f}: line 4, field ci: negative count -2")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 3, field ai: events (12) exceed the total n1i (10)\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!("{f}: line 4, field ci: negative count -2")),
+        "{err}"
+    );
     assert!(err.contains(&format!("2 errors in {f}")), "{err}");
 }
 
@@ -85,10 +134,18 @@ fn random_effects_needs_two_studies() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\n");
     let err = fails(&["meta", &f]);
-    assert!(err.contains("random-effects model needs at least 2 studies"), "{err}");
+    assert!(
+        err.contains("random-effects model needs at least 2 studies"),
+        "{err}"
+    );
     // The common-effect model runs on one study: RR = (1/10)/(2/10) = 0.5.
     let j = json_of(&["meta", &f, "--model", "ee", "--format", "json"]);
-    close(&j["beta"], &Value::from(0.5f64.ln()), 1e-12, "log RR of one study");
+    close(
+        &j["beta"],
+        &Value::from(0.5f64.ln()),
+        1e-12,
+        "log RR of one study",
+    );
 }
 
 #[test]
@@ -96,10 +153,18 @@ fn missing_column_is_named() {
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", "study,ai,n1i,ci\nA,1,10,2\nB,2,10,3\n");
     let err = fails(&["meta", &f]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 1, field n2i: missing column 'n2i'")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 1, field n2i: missing column 'n2i'"
+        )),
+        "{err}"
+    );
     let g = write(&d, "g.csv", "study,yi\nA,0.1\nB,0.2\n");
     let err = fails(&["meta", &g]);
-    assert!(err.contains("missing column 'sei'") || err.contains("missing column 'vi'"), "{err}");
+    assert!(
+        err.contains("missing column 'sei'") || err.contains("missing column 'vi'"),
+        "{err}"
+    );
 }
 
 #[test]
@@ -118,19 +183,56 @@ fn forest_and_funnel_are_well_formed_with_one_row_per_study() {
     let d = tempfile::tempdir().unwrap();
     let forest = d.path().join("forest.svg");
     let funnel = d.path().join("funnel.svg");
-    let out = vigil(&["meta", &example(), "--forest", forest.to_str().unwrap(), "--funnel", funnel.to_str().unwrap()]);
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil(&[
+        "meta",
+        &example(),
+        "--forest",
+        forest.to_str().unwrap(),
+        "--funnel",
+        funnel.to_str().unwrap(),
+    ]);
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = std::fs::read_to_string(&forest).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("forest SVG parses as XML");
-    let rows: Vec<_> = doc.descendants().filter(|n| n.attribute("class") == Some("study-row")).collect();
+    let rows: Vec<_> = doc
+        .descendants()
+        .filter(|n| n.attribute("class") == Some("study-row"))
+        .collect();
     assert_eq!(rows.len(), 3, "the example has 3 trials");
-    let labels: Vec<String> = rows.iter().map(|r| r.descendants().find(|n| n.is_text()).unwrap().text().unwrap().to_string()).collect();
+    let labels: Vec<String> = rows
+        .iter()
+        .map(|r| {
+            r.descendants()
+                .find(|n| n.is_text())
+                .unwrap()
+                .text()
+                .unwrap()
+                .to_string()
+        })
+        .collect();
     assert_eq!(labels, ["Beck2014_M12", "CHRONOS_q2w+qw", "ADOL_q2w"]);
-    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("polygon")).count(), 1, "one pooled diamond");
-    assert!(doc.descendants().any(|n| n.attribute("class") == Some("heterogeneity")));
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.has_tag_name("polygon"))
+            .count(),
+        1,
+        "one pooled diamond"
+    );
+    assert!(doc
+        .descendants()
+        .any(|n| n.attribute("class") == Some("heterogeneity")));
     let text = std::fs::read_to_string(&funnel).unwrap();
     let doc = roxmltree::Document::parse(&text).expect("funnel SVG parses as XML");
-    assert_eq!(doc.descendants().filter(|n| n.attribute("class") == Some("study")).count(), 3);
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("study"))
+            .count(),
+        3
+    );
 }
 
 /// The example's MH and DL pooled RRs are those of metafor (oracle cases
@@ -141,24 +243,54 @@ fn example_matches_metafor() {
     if !shared_present(&dir) {
         return;
     }
-    for (case, extra) in [("dupilumab__skin__RR__MH", vec!["--model", "mh"]), ("dupilumab__skin__RR__DL", vec!["--method", "DL"])] {
-        let e: Value = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{case}.json"))).unwrap()).unwrap();
+    for (case, extra) in [
+        ("dupilumab__skin__RR__MH", vec!["--model", "mh"]),
+        ("dupilumab__skin__RR__DL", vec!["--method", "DL"]),
+    ] {
+        let e: Value = serde_json::from_str(
+            &std::fs::read_to_string(dir.join(format!("{case}.json"))).unwrap(),
+        )
+        .unwrap();
         let mut args = vec!["meta", "--format", "json", "--measure", "RR"];
         let ex = example();
         args.push(&ex);
         args.extend(extra);
         let j = json_of(&args);
         for k in ["beta", "se", "zval", "QE", "I2"] {
-            close(&j[k], &e["expected"]["model"][k], 1e-10, &format!("{case} {k}"));
+            close(
+                &j[k],
+                &e["expected"]["model"][k],
+                1e-10,
+                &format!("{case} {k}"),
+            );
         }
-        close(&j["predict_exp"]["pred"], &e["expected"]["predict_exp"]["pred"], 1e-10, case);
-        close(&j["predict_exp"]["ci_lb"], &e["expected"]["predict_exp"]["ci_lb"], 1e-10, case);
-        close(&j["predict_exp"]["ci_ub"], &e["expected"]["predict_exp"]["ci_ub"], 1e-10, case);
+        close(
+            &j["predict_exp"]["pred"],
+            &e["expected"]["predict_exp"]["pred"],
+            1e-10,
+            case,
+        );
+        close(
+            &j["predict_exp"]["ci_lb"],
+            &e["expected"]["predict_exp"]["ci_lb"],
+            1e-10,
+            case,
+        );
+        close(
+            &j["predict_exp"]["ci_ub"],
+            &e["expected"]["predict_exp"]["ci_ub"],
+            1e-10,
+            case,
+        );
         if case.ends_with("__MH") {
             // The contract's top-level keys exist for every model; MH has no τ² and no prediction
             // interval (metafor's rma.mh has neither), so they are explicit nulls, not absent.
             for k in ["tau2", "se_tau2", "tau", "pi_lb", "pi_ub"] {
-                assert!(j.get(k).is_some_and(Value::is_null), "{case}: {k} should be present and null, got {:?}", j.get(k));
+                assert!(
+                    j.get(k).is_some_and(Value::is_null),
+                    "{case}: {k} should be present and null, got {:?}",
+                    j.get(k)
+                );
             }
         }
     }
@@ -175,15 +307,48 @@ fn extra_analyses_match_metafor_on_bcg() {
         return;
     }
     let text = std::fs::read_to_string(&data).unwrap();
-    let text = text.replacen("\"tpos\",\"tneg\",\"cpos\",\"cneg\"", "\"ai\",\"bi\",\"ci\",\"di\"", 1).replacen("\"trial\"", "\"study\"", 1);
+    let text = text
+        .replacen(
+            "\"tpos\",\"tneg\",\"cpos\",\"cneg\"",
+            "\"ai\",\"bi\",\"ci\",\"di\"",
+            1,
+        )
+        .replacen("\"trial\"", "\"study\"", 1);
     assert!(text.starts_with("\"study\""), "unexpected dat.bcg header");
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "bcg.csv", &text);
     let j = json_of(&[
-        "meta", &f, "--measure", "RR", "--method", "DL", "--leave1out", "--cumulative", "year", "--regtest", "lm", "--trimfill", "L0", "--subgroup", "alloc", "--mods",
-        "ablat", "--predict-at", "10;30;50", "--format", "json",
+        "meta",
+        &f,
+        "--measure",
+        "RR",
+        "--method",
+        "DL",
+        "--leave1out",
+        "--cumulative",
+        "year",
+        "--regtest",
+        "lm",
+        "--trimfill",
+        "L0",
+        "--subgroup",
+        "alloc",
+        "--mods",
+        "ablat",
+        "--predict-at",
+        "10;30;50",
+        "--format",
+        "json",
     ]);
-    for block in ["confint", "leave1out", "cumulative", "regtest", "trimfill", "subgroup", "mods"] {
+    for block in [
+        "confint",
+        "leave1out",
+        "cumulative",
+        "regtest",
+        "trimfill",
+        "subgroup",
+        "mods",
+    ] {
         assert!(j.get(block).is_some(), "missing block {block}");
     }
     let cases = oracle().join("cases");
@@ -191,25 +356,76 @@ fn extra_analyses_match_metafor_on_bcg() {
     // (RR, DL, z): cumul by year, subgroups by alloc, the Q-profile CIs of the intercept-only fit.
     let (mut total, mut failures) = (0, Vec::new());
     let mut c = Checker::new("combined run vs dat.bcg__cumul__RR__DL_by_year");
-    check_cumulative(&mut c, &j, &read_json(&cases.join("cumulative/dat.bcg__cumul__RR__DL_by_year.json")));
+    check_cumulative(
+        &mut c,
+        &j,
+        &read_json(&cases.join("cumulative/dat.bcg__cumul__RR__DL_by_year.json")),
+    );
     c.finish(&mut total, &mut failures);
     let mut c = Checker::new("combined run vs dat.bcg__subgroup_alloc__RR__DL");
-    check_subgroup(&mut c, &j, &read_json(&cases.join("subgroup/dat.bcg__subgroup_alloc__RR__DL.json")));
+    check_subgroup(
+        &mut c,
+        &j,
+        &read_json(&cases.join("subgroup/dat.bcg__subgroup_alloc__RR__DL.json")),
+    );
     c.finish(&mut total, &mut failures);
     let mut c = Checker::new("combined run vs dat.bcg__rma__RR__DL__z");
-    check_confint(&mut c, &j, &read_json(&cases.join("rma_uni/dat.bcg__rma__RR__DL__z.json")));
+    check_confint(
+        &mut c,
+        &j,
+        &read_json(&cases.join("rma_uni/dat.bcg__rma__RR__DL__z.json")),
+    );
     c.finish(&mut total, &mut failures);
     report("combined run", 3, total, &failures);
-    let l1o: Value = serde_json::from_str(&std::fs::read_to_string(cases.join("leave1out/dat.bcg__leave1out__RR__DL.json")).unwrap()).unwrap();
-    for (i, e) in l1o["expected"]["leave1out"]["estimate"].as_array().unwrap().iter().enumerate() {
-        close(&j["leave1out"]["estimate"][i], e, 1e-10, "leave1out estimate");
+    let l1o: Value = serde_json::from_str(
+        &std::fs::read_to_string(cases.join("leave1out/dat.bcg__leave1out__RR__DL.json")).unwrap(),
+    )
+    .unwrap();
+    for (i, e) in l1o["expected"]["leave1out"]["estimate"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .enumerate()
+    {
+        close(
+            &j["leave1out"]["estimate"][i],
+            e,
+            1e-10,
+            "leave1out estimate",
+        );
     }
-    let mr: Value = serde_json::from_str(&std::fs::read_to_string(cases.join("metaregression/dat.bcg__metareg_ablat__RR__DL__z.json")).unwrap()).unwrap();
-    close(&j["mods"]["QM"], &mr["expected"]["model"]["QM"], 1e-10, "QM");
-    close(&j["mods"]["tau2"], &mr["expected"]["model"]["tau2"], 1e-10, "tau2 with ablat");
+    let mr: Value = serde_json::from_str(
+        &std::fs::read_to_string(
+            cases.join("metaregression/dat.bcg__metareg_ablat__RR__DL__z.json"),
+        )
+        .unwrap(),
+    )
+    .unwrap();
+    close(
+        &j["mods"]["QM"],
+        &mr["expected"]["model"]["QM"],
+        1e-10,
+        "QM",
+    );
+    close(
+        &j["mods"]["tau2"],
+        &mr["expected"]["model"]["tau2"],
+        1e-10,
+        "tau2 with ablat",
+    );
     for i in 0..3 {
-        close(&j["mods"]["predictions"][i]["pred"], &mr["expected"]["predict_ablat_10_30_50"]["pred"][i], 1e-10, "prediction");
-        close(&j["mods"]["predictions"][i]["pi_ub"], &mr["expected"]["predict_ablat_10_30_50"]["pi_ub"][i], 1e-10, "prediction PI");
+        close(
+            &j["mods"]["predictions"][i]["pred"],
+            &mr["expected"]["predict_ablat_10_30_50"]["pred"][i],
+            1e-10,
+            "prediction",
+        );
+        close(
+            &j["mods"]["predictions"][i]["pi_ub"],
+            &mr["expected"]["predict_ablat_10_30_50"]["pi_ub"][i],
+            1e-10,
+            "prediction PI",
+        );
     }
 }
 
@@ -227,26 +443,59 @@ fn table_output_back_transforms_ratios() {
 #[test]
 fn mh_correction_matches_meta_style_case() {
     let data = oracle().join("datasets/synthetic_zero_cells.csv");
-    let case = oracle().join("cases/mantel_haenszel/synthetic_zero_cells__mh__OR__cc_in_MH_like_meta_default.json");
+    let case = oracle().join(
+        "cases/mantel_haenszel/synthetic_zero_cells__mh__OR__cc_in_MH_like_meta_default.json",
+    );
     if !shared_present(&case) {
         return;
     }
     let e: Value = serde_json::from_str(&std::fs::read_to_string(case).unwrap()).unwrap();
-    let exact = json_of(&["meta", data.to_str().unwrap(), "--model", "mh", "--measure", "OR", "--format", "json"]);
-    let corrected = json_of(&["meta", data.to_str().unwrap(), "--model", "mh", "--measure", "OR", "--mh-correction", "--format", "json"]);
+    let exact = json_of(&[
+        "meta",
+        data.to_str().unwrap(),
+        "--model",
+        "mh",
+        "--measure",
+        "OR",
+        "--format",
+        "json",
+    ]);
+    let corrected = json_of(&[
+        "meta",
+        data.to_str().unwrap(),
+        "--model",
+        "mh",
+        "--measure",
+        "OR",
+        "--mh-correction",
+        "--format",
+        "json",
+    ]);
     for k in ["beta", "se", "QE", "BD", "TA"] {
         close(&corrected[k], &e["expected"]["model"][k], 1e-10, k);
     }
-    assert!((exact["beta"].as_f64().unwrap() - corrected["beta"].as_f64().unwrap()).abs() > 1e-3, "the correction must change the estimate");
+    assert!(
+        (exact["beta"].as_f64().unwrap() - corrected["beta"].as_f64().unwrap()).abs() > 1e-3,
+        "the correction must change the estimate"
+    );
 }
 
 #[test]
 fn zero_variance_names_the_line() {
     // RD without correction: the double-zero study (line 3) has variance 0 and cannot be weighted.
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,0,30,0,30\nC,2,10,4,10\n");
+    let f = write(
+        &d,
+        "t.csv",
+        "study,ai,n1i,ci,n2i\nA,1,10,2,10\nB,0,30,0,30\nC,2,10,4,10\n",
+    );
     let err = fails(&["meta", &f, "--measure", "RD", "--to", "none"]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field ai: study B: sampling variance 0")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 3, field ai: study B: sampling variance 0"
+        )),
+        "{err}"
+    );
     // With metafor's default correction it runs, B is kept with RD = 0.
     let j = json_of(&["meta", &f, "--measure", "RD", "--format", "json"]);
     assert_eq!(j["studies"][1]["yi"].as_f64(), Some(0.0));
@@ -255,9 +504,18 @@ fn zero_variance_names_the_line() {
 #[test]
 fn cumulative_by_a_text_column_keeps_every_study() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "t.csv", "study,ai,n1i,ci,n2i,date\nA,1,10,2,10,2019-05\nB,3,30,6,30,2017-01\nC,2,10,4,10,2018-03\n");
+    let f = write(
+        &d,
+        "t.csv",
+        "study,ai,n1i,ci,n2i,date\nA,1,10,2,10,2019-05\nB,3,30,6,30,2017-01\nC,2,10,4,10,2018-03\n",
+    );
     let j = json_of(&["meta", &f, "--cumulative", "date", "--format", "json"]);
-    let slab: Vec<&str> = j["cumulative"]["slab"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    let slab: Vec<&str> = j["cumulative"]["slab"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|v| v.as_str().unwrap())
+        .collect();
     assert_eq!(slab, ["B", "C", "A"]);
 }
 
@@ -301,7 +559,13 @@ fn p_tol(t: Tol) -> Tol {
 
 fn pair_tol(t: Tol, lb: &Value, ub: &Value) -> Tol {
     match t {
-        Tol::Rel(r) => Tol::Scaled(r, lb.as_f64().unwrap_or(0.0).abs().max(ub.as_f64().unwrap_or(0.0).abs())),
+        Tol::Rel(r) => Tol::Scaled(
+            r,
+            lb.as_f64()
+                .unwrap_or(0.0)
+                .abs()
+                .max(ub.as_f64().unwrap_or(0.0).abs()),
+        ),
         other => other,
     }
 }
@@ -321,7 +585,11 @@ struct Checker {
 
 impl Checker {
     fn new(id: &str) -> Self {
-        Checker { id: id.to_string(), checks: 0, failures: Vec::new() }
+        Checker {
+            id: id.to_string(),
+            checks: 0,
+            failures: Vec::new(),
+        }
     }
 
     fn fail(&mut self, path: &str, msg: String) {
@@ -362,7 +630,10 @@ impl Checker {
                 };
                 if !ok {
                     let rel = if e != 0.0 { err / e.abs() } else { err };
-                    self.fail(path, format!("expected {e:.15e}, actual {a:.15e}, rel err {rel:.2e} ({tol:?})"));
+                    self.fail(
+                        path,
+                        format!("expected {e:.15e}, actual {a:.15e}, rel err {rel:.2e} ({tol:?})"),
+                    );
                 }
             }
             other => self.fail(path, format!("unexpected expected value {other}")),
@@ -371,7 +642,9 @@ impl Checker {
 
     /// A vector, element by element (a scalar expected value is compared as a vector of one).
     fn vec(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
-        let Value::Array(ev) = expected else { return self.num(path, actual, expected, tol) };
+        let Value::Array(ev) = expected else {
+            return self.num(path, actual, expected, tol);
+        };
         match actual {
             Value::Array(av) if av.len() == ev.len() => {
                 for (i, (a, e)) in av.iter().zip(ev).enumerate() {
@@ -380,7 +653,10 @@ impl Checker {
             }
             other => {
                 self.checks += 1;
-                self.fail(path, format!("expected {} values, actual {other}", ev.len()));
+                self.fail(
+                    path,
+                    format!("expected {} values, actual {other}", ev.len()),
+                );
             }
         }
     }
@@ -394,11 +670,19 @@ impl Checker {
                     let av = actual[name].as_array().cloned().unwrap_or_default();
                     if av.len() != ev.len() {
                         self.checks += 1;
-                        self.fail(&format!("{path}.{name}"), format!("expected {} values, actual {}", ev.len(), actual[name]));
+                        self.fail(
+                            &format!("{path}.{name}"),
+                            format!("expected {} values, actual {}", ev.len(), actual[name]),
+                        );
                         continue;
                     }
                     for i in 0..ev.len() {
-                        self.num(&format!("{path}.{name}[{i}]"), &av[i], &ev[i], pair_tol(tol, &l[i], &u[i]));
+                        self.num(
+                            &format!("{path}.{name}[{i}]"),
+                            &av[i],
+                            &ev[i],
+                            pair_tol(tol, &l[i], &u[i]),
+                        );
                     }
                 }
             }
@@ -424,7 +708,12 @@ impl Checker {
     }
 
     fn finish(self, total: &mut usize, failures: &mut Vec<String>) {
-        println!("{}: {} fields compared, {} mismatches", self.id, self.checks, self.failures.len());
+        println!(
+            "{}: {} fields compared, {} mismatches",
+            self.id,
+            self.checks,
+            self.failures.len()
+        );
         *total += self.checks;
         failures.extend(self.failures);
     }
@@ -439,14 +728,21 @@ fn first(v: &Value) -> &Value {
 
 fn report(what: &str, cases: usize, total: usize, failures: &[String]) {
     assert!(cases > 0, "{what}: no oracle case compared");
-    assert!(failures.is_empty(), "{what}: {} mismatches with metafor:\n{}", failures.len(), failures.join("\n"));
+    assert!(
+        failures.is_empty(),
+        "{what}: {} mismatches with metafor:\n{}",
+        failures.len(),
+        failures.join("\n")
+    );
     println!("{what}: {total} fields of {cases} oracle case(s) match metafor");
 }
 
 /// Runs `check` on every oracle case of `group`, each with its own [`Checker`], then asserts that
 /// no field mismatched ([`report`]); skips with a message when `../shared` is absent.
 fn check_group(group: &str, mut check: impl FnMut(&Value, &mut Checker)) {
-    let Some(cases) = oracle_cases(group) else { return };
+    let Some(cases) = oracle_cases(group) else {
+        return;
+    };
     let (mut total, mut failures) = (0, Vec::new());
     for case in &cases {
         let mut c = Checker::new(case["id"].as_str().unwrap());
@@ -457,7 +753,10 @@ fn check_group(group: &str, mut check: impl FnMut(&Value, &mut Checker)) {
 }
 
 fn read_json(path: &Path) -> Value {
-    serde_json::from_str(&std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))).unwrap()
+    serde_json::from_str(
+        &std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e}", path.display())),
+    )
+    .unwrap()
 }
 
 /// The oracle's cases of one group (from `cases/index.json`), or `None` when `../shared` is absent.
@@ -473,16 +772,27 @@ fn oracle_cases(group: &str) -> Option<Vec<Value>> {
         .filter(|c| c["group"] == group)
         .map(|c| read_json(&oracle().join(c["file"].as_str().unwrap())))
         .collect();
-    assert!(!cases.is_empty(), "index.json lists no case of group {group}");
+    assert!(
+        !cases.is_empty(),
+        "index.json lists no case of group {group}"
+    );
     Some(cases)
 }
 
 fn calls(case: &Value) -> Vec<String> {
-    case["calls"].as_array().unwrap().iter().map(|c| c.as_str().unwrap().to_string()).collect()
+    case["calls"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|c| c.as_str().unwrap().to_string())
+        .collect()
 }
 
 fn call_starting(case: &Value, prefix: &str) -> String {
-    calls(case).into_iter().find(|c| c.starts_with(prefix)).unwrap_or_else(|| panic!("{}: no call {prefix}", case["id"]))
+    calls(case)
+        .into_iter()
+        .find(|c| c.starts_with(prefix))
+        .unwrap_or_else(|| panic!("{}: no call {prefix}", case["id"]))
 }
 
 /// Splits a CSV line at the commas outside double quotes (quotes removed).
@@ -503,7 +813,9 @@ fn csv_fields(line: &str) -> Vec<String> {
 fn r_call(call: &str) -> (String, Vec<(Option<String>, String)>) {
     let call = call.split_once("<-").map_or(call, |(_, r)| r).trim();
     let (func, rest) = call.split_once('(').unwrap();
-    let inner = rest.strip_suffix(')').unwrap_or_else(|| panic!("not a call: {call}"));
+    let inner = rest
+        .strip_suffix(')')
+        .unwrap_or_else(|| panic!("not a call: {call}"));
     let (mut parts, mut cur, mut depth, mut quote) = (Vec::new(), String::new(), 0i32, None);
     for ch in inner.chars() {
         match (ch, quote) {
@@ -525,8 +837,21 @@ fn r_call(call: &str) -> (String, Vec<(Option<String>, String)>) {
         .map(|p| {
             let p = p.trim();
             match p.split_once('=') {
-                Some((name, value)) if !value.starts_with('=') && name.trim().chars().all(|c| c.is_alphanumeric() || c == '.' || c == '_') => {
-                    (Some(name.trim().to_string()), value.trim().trim_matches('\'').trim_matches('"').to_string())
+                Some((name, value))
+                    if !value.starts_with('=')
+                        && name
+                            .trim()
+                            .chars()
+                            .all(|c| c.is_alphanumeric() || c == '.' || c == '_') =>
+                {
+                    (
+                        Some(name.trim().to_string()),
+                        value
+                            .trim()
+                            .trim_matches('\'')
+                            .trim_matches('"')
+                            .to_string(),
+                    )
                 }
                 _ => (None, p.to_string()),
             }
@@ -541,7 +866,10 @@ fn iterative(model_call: &str) -> bool {
     if func != "rma" {
         return false;
     }
-    let method = args.iter().find(|(n, _)| n.as_deref() == Some("method")).map_or("REML", |(_, v)| v.as_str());
+    let method = args
+        .iter()
+        .find(|(n, _)| n.as_deref() == Some("method"))
+        .map_or("REML", |(_, v)| v.as_str());
     !matches!(method, "EE" | "FE" | "DL" | "HE" | "HS" | "HSk" | "SJ")
 }
 
@@ -552,7 +880,12 @@ fn cli_args(call: &str, ignore: &[&str]) -> Vec<String> {
     let mut out: Vec<String> = match func.as_str() {
         "rma" | "escalc" => vec![],
         "rma.mh" => vec!["--model".into(), "mh".into()],
-        "rma.peto" => vec!["--model".into(), "peto".into(), "--measure".into(), "PETO".into()],
+        "rma.peto" => vec![
+            "--model".into(),
+            "peto".into(),
+            "--measure".into(),
+            "PETO".into(),
+        ],
         other => panic!("{call}: no CLI equivalent of {other}"),
     };
     for (name, value) in args {
@@ -567,11 +900,17 @@ fn cli_args(call: &str, ignore: &[&str]) -> Vec<String> {
             Some("drop00") if value == "TRUE" => out.extend(["--drop00".into(), "true".into()]),
             Some("drop00") if value == "FALSE" => out.extend(["--drop00".into(), "false".into()]),
             Some("level") => out.extend(["--level".into(), value]),
-            Some("correct") if value == "TRUE" || value == "FALSE" => out.extend(["--correct".into(), value.to_lowercase()]),
+            Some("correct") if value == "TRUE" || value == "FALSE" => {
+                out.extend(["--correct".into(), value.to_lowercase()])
+            }
             // RevMan / R meta style MH: the 1/2 correction also inside the MH sums (both elements).
-            Some("add") if value == "c(1/2,1/2)" && call.contains("to=c('only0','only0')") => out.push("--mh-correction".into()),
+            Some("add") if value == "c(1/2,1/2)" && call.contains("to=c('only0','only0')") => {
+                out.push("--mh-correction".into())
+            }
             Some("to") if value == "c('only0','only0')" && call.contains("add=c(1/2,1/2)") => {}
-            other => panic!("{call}: argument {other:?} = {value} has no CLI equivalent in this test"),
+            other => {
+                panic!("{call}: argument {other:?} = {value} has no CLI equivalent in this test")
+            }
         }
     }
     out
@@ -585,13 +924,19 @@ fn case_data(dir: &tempfile::TempDir, case: &Value, call: &str) -> String {
     let mut cols = csv_fields(header.trim_end());
     for (name, value) in r_call(call).1 {
         if let Some(n @ ("ai" | "bi" | "ci" | "di" | "n1i" | "n2i")) = name.as_deref() {
-            let c = cols.iter_mut().find(|c| **c == value).unwrap_or_else(|| panic!("{call}: no column {value}"));
+            let c = cols
+                .iter_mut()
+                .find(|c| **c == value)
+                .unwrap_or_else(|| panic!("{call}: no column {value}"));
             *c = n.to_string();
         }
     }
     if !cols.iter().any(|c| c == "study") {
         // rothman2008_tolbutamide's strata are labelled by age group.
-        let c = cols.iter_mut().find(|c| *c == "trial" || *c == "id" || *c == "age").expect("a study label column");
+        let c = cols
+            .iter_mut()
+            .find(|c| *c == "trial" || *c == "id" || *c == "age")
+            .expect("a study label column");
         *c = "study".to_string();
     }
     let header: Vec<String> = cols.iter().map(|c| format!("\"{c}\"")).collect();
@@ -614,7 +959,11 @@ fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
     let model = call_starting(case, "res <- rma");
     let e = &case["expected"]["cumul"];
     let a = &j["cumulative"];
-    let (td, tau2) = if iterative(&model) { (Tol::Rel(LOOSE), None) } else { (Tol::Rel(STRICT), Some(Tol::Rel(STRICT))) };
+    let (td, tau2) = if iterative(&model) {
+        (Tol::Rel(LOOSE), None)
+    } else {
+        (Tol::Rel(STRICT), Some(Tol::Rel(STRICT)))
+    };
     for (name, ev) in e.as_object().unwrap() {
         let path = format!("cumulative.{name}");
         match name.as_str() {
@@ -641,15 +990,35 @@ fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
             "slab" => c.same(&path, &a["slab"], ev),
             "order_rows_1based" => {
                 // The study labels of the CLI's order, as 1-based rows of the data set.
-                let text = std::fs::read_to_string(oracle().join(case["dataset"].as_str().unwrap())).unwrap();
-                let labels: Vec<String> = text.lines().skip(1).map(|l| csv_fields(l)[0].clone()).collect();
+                let text =
+                    std::fs::read_to_string(oracle().join(case["dataset"].as_str().unwrap()))
+                        .unwrap();
+                let labels: Vec<String> = text
+                    .lines()
+                    .skip(1)
+                    .map(|l| csv_fields(l)[0].clone())
+                    .collect();
                 let rows: Vec<Value> = a["slab"]
                     .as_array()
-                    .map(|s| s.iter().map(|x| Value::from(labels.iter().position(|l| Some(l.as_str()) == x.as_str()).map_or(0, |p| p + 1))).collect())
+                    .map(|s| {
+                        s.iter()
+                            .map(|x| {
+                                Value::from(
+                                    labels
+                                        .iter()
+                                        .position(|l| Some(l.as_str()) == x.as_str())
+                                        .map_or(0, |p| p + 1),
+                                )
+                            })
+                            .collect()
+                    })
                     .unwrap_or_default();
                 c.same(&path, &Value::Array(rows), ev);
             }
-            other => c.fail(&path, format!("field {other} of the oracle is not compared")),
+            other => c.fail(
+                &path,
+                format!("field {other} of the oracle is not compared"),
+            ),
         }
     }
 }
@@ -669,11 +1038,30 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
             "tau2" if iterative => c.num(&p, &a[name], ev, default_tau2_tol(ev)),
             "tau" if iterative => {
                 // Through the τ² slack: √(τ² ± slack).
-                let (t2, Tol::Abs(s)) = (e["tau2"].as_f64().unwrap_or(f64::NAN), default_tau2_tol(&e["tau2"])) else { unreachable!() };
-                c.num(&p, &a[name], ev, Tol::Range((t2 - s).max(0.0).sqrt(), (t2 + s).sqrt()))
+                let (t2, Tol::Abs(s)) = (
+                    e["tau2"].as_f64().unwrap_or(f64::NAN),
+                    default_tau2_tol(&e["tau2"]),
+                ) else {
+                    unreachable!()
+                };
+                c.num(
+                    &p,
+                    &a[name],
+                    ev,
+                    Tol::Range((t2 - s).max(0.0).sqrt(), (t2 + s).sqrt()),
+                )
             }
             "tau2" | "tau" => c.num(&p, &a[name], ev, td),
-            "se_tau2" => c.num(&p, &a[name], ev, if e["method"] == "EE" { Tol::Rel(STRICT) } else { td }),
+            "se_tau2" => c.num(
+                &p,
+                &a[name],
+                ev,
+                if e["method"] == "EE" {
+                    Tol::Rel(STRICT)
+                } else {
+                    td
+                },
+            ),
             "QE" => c.num(&p, &a[name], ev, Tol::Rel(STRICT)),
             "QEp" => c.num(&p, &a[name], ev, p_tol(Tol::Rel(STRICT))),
             "QE_df" => c.same(&p, &a[name], ev),
@@ -687,14 +1075,24 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
             "fitstats" => {
                 for (fit, fe) in ev.as_object().unwrap() {
                     for (stat, x) in fe.as_object().unwrap() {
-                        c.num(&format!("{p}.{fit}.{stat}"), &a["fitstats"][fit][stat], x, td);
+                        c.num(
+                            &format!("{p}.{fit}.{stat}"),
+                            &a["fitstats"][fit][stat],
+                            x,
+                            td,
+                        );
                     }
                 }
             }
             "coef_names" => {
                 // metafor names the dummies of `factor(alloc)` "factor(alloc)random", vigil "allocrandom".
                 let names: Vec<Value> = match ev {
-                    Value::Array(v) => v.iter().map(|n| Value::from(n.as_str().unwrap().replace("factor(", "").replace(')', ""))).collect(),
+                    Value::Array(v) => v
+                        .iter()
+                        .map(|n| {
+                            Value::from(n.as_str().unwrap().replace("factor(", "").replace(')', ""))
+                        })
+                        .collect(),
                     one => vec![one.clone()],
                 };
                 if a.get("coef_names").is_some() || names.len() > 1 {
@@ -716,7 +1114,11 @@ fn cumulative_matches_metafor() {
         let model = call_starting(case, "res <- rma");
         let (_, args) = r_call(&call_starting(case, "cumul("));
         assert_eq!(args.len(), 2, "{}: unexpected cumul arguments", c.id);
-        let order = args.iter().find(|(n, _)| n.as_deref() == Some("order")).map(|(_, v)| v.clone()).expect("order=");
+        let order = args
+            .iter()
+            .find(|(n, _)| n.as_deref() == Some("order"))
+            .map(|(_, v)| v.clone())
+            .expect("order=");
         let j = run_case(case, &model, &[], &["--cumulative", &order]);
         check_cumulative(c, &j, case);
     });
@@ -735,13 +1137,20 @@ fn regtest_matches_metafor() {
                 Some("model") => kind = v.clone(),
                 Some("ret.fit") => {}
                 Some("predictor") if v == "sei" => {}
-                other => panic!("{}: regtest argument {other:?} = {v} has no CLI equivalent", c.id),
+                other => panic!(
+                    "{}: regtest argument {other:?} = {v} has no CLI equivalent",
+                    c.id
+                ),
             }
         }
         let j = run_case(case, &model, &[], &["--regtest", &kind]);
         let (e, a) = (&case["expected"]["regtest"], &j["regtest"]);
         // The `rma` version refits a meta-regression whose τ² metafor converges loosely.
-        let tol = Tol::Rel(if kind == "rma" && iterative(&model) { LOOSE } else { STRICT });
+        let tol = Tol::Rel(if kind == "rma" && iterative(&model) {
+            LOOSE
+        } else {
+            STRICT
+        });
         for (name, ev) in e.as_object().unwrap() {
             let p = format!("regtest.{name}");
             match name.as_str() {
@@ -752,7 +1161,12 @@ fn regtest_matches_metafor() {
                 "limit_ci_lb" => {
                     let t = pair_tol(tol, &e["limit_ci_lb"], &e["limit_ci_ub"]);
                     c.num(&p, &a[name], ev, t);
-                    c.num("regtest.limit_ci_ub", &a["limit_ci_ub"], &e["limit_ci_ub"], t);
+                    c.num(
+                        "regtest.limit_ci_ub",
+                        &a["limit_ci_ub"],
+                        &e["limit_ci_ub"],
+                        t,
+                    );
                 }
                 "limit_ci_ub" => {}
                 // The CLI's JSON has no coefficient names; fit_coef is (intercept, slope) as in metafor.
@@ -774,20 +1188,29 @@ fn trimfill_matches_metafor() {
             match n.as_deref() {
                 None if v == "res" => {}
                 Some("estimator") => estimator = v.clone(),
-                other => panic!("{}: trimfill argument {other:?} = {v} has no CLI equivalent", c.id),
+                other => panic!(
+                    "{}: trimfill argument {other:?} = {v} has no CLI equivalent",
+                    c.id
+                ),
             }
         }
         let j = run_case(case, &model, &[], &["--trimfill", &estimator]);
         let (e, a) = (&case["expected"]["trimfill"], &j["trimfill"]);
         let it = iterative(&model);
         let tol = Tol::Rel(if it { LOOSE } else { STRICT });
-        c.same("trimfill.estimator", &a["estimator"], &Value::from(estimator.clone()));
+        c.same(
+            "trimfill.estimator",
+            &a["estimator"],
+            &Value::from(estimator.clone()),
+        );
         for (name, ev) in e.as_object().unwrap() {
             let p = format!("trimfill.{name}");
             match name.as_str() {
                 "k0" | "side" | "filled" => c.same(&p, &a[name], ev),
                 "k_after" => c.same(&p, &a["k"], ev),
-                "se_k0" | "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "tau2" => c.num(&p, &a[name], ev, tol),
+                "se_k0" | "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "tau2" => {
+                    c.num(&p, &a[name], ev, tol)
+                }
                 "pval" | "QEp" => c.num(&p, &a[name], ev, p_tol(tol)),
                 // The R0 estimator's p-value is not implemented (docs/meta.md); for L0 metafor gives NA.
                 "p_k0" => c.num(&p, &a[name], ev, tol),
@@ -797,7 +1220,12 @@ fn trimfill_matches_metafor() {
                 "vi_after" => c.vec(&p, &a[name], ev, Tol::Rel(STRICT)),
                 // The model before filling is the run's top-level fit.
                 "original_beta" => c.num(&p, &j["beta"], ev, tol),
-                "original_tau2" => c.num(&p, &j["tau2"], ev, if it { default_tau2_tol(ev) } else { tol }),
+                "original_tau2" => c.num(
+                    &p,
+                    &j["tau2"],
+                    ev,
+                    if it { default_tau2_tol(ev) } else { tol },
+                ),
                 other => c.fail(&p, format!("field {other} of the oracle is not compared")),
             }
         }
@@ -816,15 +1244,29 @@ fn check_subgroup(c: &mut Checker, j: &Value, case: &Value) {
     for g in e["groups"].as_array().unwrap() {
         let g = g.as_str().unwrap();
         let ex = &e["per_subgroup_separate_tau2"][g];
-        c.same(&format!("separate.{g}.level"), &j["level"], &ex["level_pct"]);
+        c.same(
+            &format!("separate.{g}.level"),
+            &j["level"],
+            &ex["level_pct"],
+        );
         check_model(c, &format!("separate.{g}"), &a["separate_tau2"][g], ex, it);
     }
     let (tb, ab) = (&e["test_between_separate_tau2"], &a["test_between"]);
     c.num("between.QM", &ab["QM"], &tb["QM"], td);
     c.num("between.QMp", &ab["QMp"], &tb["QMp"], p_tol(td));
     c.same("between.QM_df", &ab["QM_df"], &tb["QM_df"][0]);
-    c.num("between.Q_between_from_intercept_only_EE", &ab["QM"], &tb["Q_between_from_intercept_only_EE"], td);
-    c.num("between.Q_between_p", &ab["QMp"], &tb["Q_between_p"], p_tol(td));
+    c.num(
+        "between.Q_between_from_intercept_only_EE",
+        &ab["QM"],
+        &tb["Q_between_from_intercept_only_EE"],
+        td,
+    );
+    c.num(
+        "between.Q_between_p",
+        &ab["QMp"],
+        &tb["Q_between_p"],
+        p_tol(td),
+    );
     let me = &e["mixed_effects_common_tau2"];
     c.same("common_tau2.level", &j["level"], &me["level_pct"]);
     check_model(c, "common_tau2", &a["common_tau2"], me, it);
@@ -836,11 +1278,25 @@ fn subgroup_matches_metafor() {
     check_group("subgroup", |case, c| {
         let calls = calls(case);
         // calls[0] is escalc (the measure and the 2×2 columns), calls[1] a per-subgroup rma (the method).
-        let mods = calls.iter().find(|x| x.starts_with("me <- rma(")).expect("me <- rma(...)");
-        let col = mods.split("factor(").nth(1).and_then(|s| s.split(')').next()).expect("mods = ~ factor(col)");
+        let mods = calls
+            .iter()
+            .find(|x| x.starts_with("me <- rma("))
+            .expect("me <- rma(...)");
+        let col = mods
+            .split("factor(")
+            .nth(1)
+            .and_then(|s| s.split(')').next())
+            .expect("mods = ~ factor(col)");
         let d = tempfile::tempdir().unwrap();
         let f = case_data(&d, case, &calls[0]);
-        let mut args: Vec<String> = vec!["meta".into(), f, "--format".into(), "json".into(), "--subgroup".into(), col.into()];
+        let mut args: Vec<String> = vec![
+            "meta".into(),
+            f,
+            "--format".into(),
+            "json".into(),
+            "--subgroup".into(),
+            col.into(),
+        ];
         args.extend(cli_args(&calls[0], &[]));
         args.extend(cli_args(&calls[1], &["subset"]));
         let args: Vec<&str> = args.iter().map(String::as_str).collect();
@@ -874,12 +1330,27 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
         let et = ct["tau2"]["estimate"].as_f64().unwrap();
         if it && near0 {
             let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
-            c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], t);
+            c.num(
+                &format!("{p}.estimate"),
+                &a["estimate"],
+                &ct[name]["estimate"],
+                t,
+            );
         } else {
-            c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], Tol::Rel(TIGHT));
+            c.num(
+                &format!("{p}.estimate"),
+                &a["estimate"],
+                &ct[name]["estimate"],
+                Tol::Rel(TIGHT),
+            );
         }
         if !it {
-            c.num(&format!("{p}.estimate(default)"), &a["estimate"], &e["confint"][name]["estimate"], Tol::Rel(STRICT));
+            c.num(
+                &format!("{p}.estimate(default)"),
+                &a["estimate"],
+                &e["confint"][name]["estimate"],
+                Tol::Rel(STRICT),
+            );
         }
         // The Q-profile bounds against the tightly found ones.
         for b in ["ci_lb", "ci_ub"] {
@@ -891,9 +1362,19 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
             let a = &j["confint"]["PL"][name];
             if it && near0 {
                 let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
-                c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], t);
+                c.num(
+                    &format!("{p}.estimate"),
+                    &a["estimate"],
+                    &ct[name]["estimate"],
+                    t,
+                );
             } else {
-                c.num(&format!("{p}.estimate"), &a["estimate"], &ct[name]["estimate"], Tol::Rel(TIGHT));
+                c.num(
+                    &format!("{p}.estimate"),
+                    &a["estimate"],
+                    &ct[name]["estimate"],
+                    Tol::Rel(TIGHT),
+                );
             }
             for b in ["ci_lb", "ci_ub"] {
                 let eb = pl["tau2"][b].as_f64().unwrap_or(f64::NAN);
@@ -907,9 +1388,14 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
 /// Heterogeneity intervals (`confint`): every rma_uni case with a tight copy (94 cases, 30 with PL).
 #[test]
 fn confint_matches_metafor() {
-    let Some(cases) = oracle_cases("rma_uni") else { return };
+    let Some(cases) = oracle_cases("rma_uni") else {
+        return;
+    };
     let (mut total, mut failures, mut n) = (0, Vec::new(), 0);
-    for case in cases.iter().filter(|c| c["expected"].get("confint_tight").is_some()) {
+    for case in cases
+        .iter()
+        .filter(|c| c["expected"].get("confint_tight").is_some())
+    {
         let mut c = Checker::new(case["id"].as_str().unwrap());
         let model = call_starting(case, "res <- rma(");
         let j = run_case(case, &model, &[], &[]);
@@ -927,13 +1413,22 @@ fn confint_matches_metafor() {
 fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
     let e = &case["expected"]["model"];
     let s = Tol::Rel(STRICT);
-    let study = |field: &str| Value::Array(j["studies"].as_array().map(|v| v.iter().map(|x| x[field].clone()).collect()).unwrap_or_default());
+    let study = |field: &str| {
+        Value::Array(
+            j["studies"]
+                .as_array()
+                .map(|v| v.iter().map(|x| x[field].clone()).collect())
+                .unwrap_or_default(),
+        )
+    };
     for (name, ev) in e.as_object().unwrap() {
         let p = format!("model.{name}");
         match name.as_str() {
             "k" | "k_yi" | "k_pos" | "QE_df" | "measure" | "correct" => c.same(&p, &j[name], ev),
             "level_pct" => c.same(&p, &j["level"], ev),
-            "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "CO" | "MH" | "BD" | "TA" => c.num(&p, &j[name], ev, s),
+            "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "CO" | "MH" | "BD" | "TA" => {
+                c.num(&p, &j[name], ev, s)
+            }
             "pval" | "QEp" | "COp" | "MHp" | "BDp" | "TAp" => c.num(&p, &j[name], ev, p_tol(s)),
             "ci_lb" => c.bounds("model", j, e, s),
             "ci_ub" => {}
@@ -943,7 +1438,12 @@ fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
             "fitstats" => {
                 for (fit, fe) in ev.as_object().unwrap() {
                     for (stat, x) in fe.as_object().unwrap() {
-                        c.num(&format!("{p}.{fit}.{stat}"), &j["fitstats"][fit][stat], x, s);
+                        c.num(
+                            &format!("{p}.{fit}.{stat}"),
+                            &j["fitstats"][fit][stat],
+                            x,
+                            s,
+                        );
                     }
                 }
             }
@@ -951,7 +1451,12 @@ fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
         }
     }
     if let Some(pe) = case["expected"].get("predict_exp") {
-        c.num("predict_exp.pred", &j["predict_exp"]["pred"], &pe["pred"], s);
+        c.num(
+            "predict_exp.pred",
+            &j["predict_exp"]["pred"],
+            &pe["pred"],
+            s,
+        );
         c.bounds("predict_exp", &j["predict_exp"], pe, s);
     }
 }
@@ -979,10 +1484,36 @@ fn drop00_defaults_follow_the_metafor_function() {
         return;
     }
     let d = data.to_str().unwrap();
-    let case = |name: &str| read_json(&oracle().join(format!("cases/mantel_haenszel/{name}.json")))["expected"]["model"].clone();
-    let by_default = json_of(&["meta", d, "--model", "mh", "--measure", "OR", "--format", "json"]);
-    let kept = json_of(&["meta", d, "--model", "mh", "--measure", "OR", "--drop00", "false", "--format", "json"]);
-    for (j, e) in [(&by_default, case("synthetic_zero_cells__mh__OR")), (&kept, case("synthetic_zero_cells__mh__OR__drop00FALSE"))] {
+    let case = |name: &str| {
+        read_json(&oracle().join(format!("cases/mantel_haenszel/{name}.json")))["expected"]["model"]
+            .clone()
+    };
+    let by_default = json_of(&[
+        "meta",
+        d,
+        "--model",
+        "mh",
+        "--measure",
+        "OR",
+        "--format",
+        "json",
+    ]);
+    let kept = json_of(&[
+        "meta",
+        d,
+        "--model",
+        "mh",
+        "--measure",
+        "OR",
+        "--drop00",
+        "false",
+        "--format",
+        "json",
+    ]);
+    for (j, e) in [
+        (&by_default, case("synthetic_zero_cells__mh__OR")),
+        (&kept, case("synthetic_zero_cells__mh__OR__drop00FALSE")),
+    ] {
         for k in ["QE", "I2", "beta", "se"] {
             close(&j[k], &e[k], 1e-10, k);
         }
@@ -991,9 +1522,17 @@ fn drop00_defaults_follow_the_metafor_function() {
     }
     assert_eq!(by_default["drop00"], true);
     // The double-zero table (S3, line 4) is not estimable under the MH default, and the table says so.
-    assert!(by_default["studies"][2]["yi"].is_null(), "{}", by_default["studies"][2]);
-    let text = String::from_utf8(vigil(&["meta", d, "--model", "mh", "--measure", "OR"]).stdout).unwrap();
-    let s3 = text.lines().find(|l| l.starts_with("S3_double_zero")).unwrap();
+    assert!(
+        by_default["studies"][2]["yi"].is_null(),
+        "{}",
+        by_default["studies"][2]
+    );
+    let text =
+        String::from_utf8(vigil(&["meta", d, "--model", "mh", "--measure", "OR"]).stdout).unwrap();
+    let s3 = text
+        .lines()
+        .find(|l| l.starts_with("S3_double_zero"))
+        .unwrap();
     assert!(s3.contains("not estimable"), "{text}");
     assert!(text.contains("Q(4) = 7.33"), "{text}");
     // The random-effects model keeps it (escalc: yi = 0 after the 1/2 correction).
@@ -1013,31 +1552,99 @@ fn drop00_defaults_follow_the_metafor_function() {
 #[test]
 fn double_zero_with_drop00_does_not_panic() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "dz.csv", "study,ai,n1i,ci,n2i\nA,0,55,0,54\nB,38,425,56,315\nC,8,82,16,85\n");
+    let f = write(
+        &d,
+        "dz.csv",
+        "study,ai,n1i,ci,n2i\nA,0,55,0,54\nB,38,425,56,315\nC,8,82,16,85\n",
+    );
     let r: f64 = 38.0 * 259.0 / 740.0 + 8.0 * 69.0 / 167.0;
     let s = 387.0 * 56.0 / 740.0 + 74.0 * 16.0 / 167.0;
     let oe: f64 = (38.0 - 94.0 * 425.0 / 740.0) + (8.0 - 24.0 * 82.0 / 167.0);
-    let v = 94.0 * 646.0 * 425.0 * 315.0 / (740.0f64.powi(2) * 739.0) + 24.0 * 143.0 * 82.0 * 85.0 / (167.0f64.powi(2) * 166.0);
+    let v = 94.0 * 646.0 * 425.0 * 315.0 / (740.0f64.powi(2) * 739.0)
+        + 24.0 * 143.0 * 82.0 * 85.0 / (167.0f64.powi(2) * 166.0);
     for drop00 in ["true", "false"] {
-        let mh = json_of(&["meta", &f, "--model", "mh", "--measure", "OR", "--drop00", drop00, "--format", "json"]);
+        let mh = json_of(&[
+            "meta",
+            &f,
+            "--model",
+            "mh",
+            "--measure",
+            "OR",
+            "--drop00",
+            drop00,
+            "--format",
+            "json",
+        ]);
         close(&mh["beta"], &Value::from((r / s).ln()), 1e-12, "MH log OR");
-        let peto = json_of(&["meta", &f, "--model", "peto", "--measure", "PETO", "--drop00", drop00, "--format", "json"]);
+        let peto = json_of(&[
+            "meta",
+            &f,
+            "--model",
+            "peto",
+            "--measure",
+            "PETO",
+            "--drop00",
+            drop00,
+            "--format",
+            "json",
+        ]);
         close(&peto["beta"], &Value::from(oe / v), 1e-12, "Peto log OR");
         // A: per-study effect NA when dropped (k_yi = 2), kept with the 1/2 correction otherwise.
         let k_yi = if drop00 == "true" { 2 } else { 3 };
         assert_eq!(mh["k_yi"], k_yi, "{drop00}");
         assert_eq!(peto["k_yi"], k_yi, "{drop00}");
-        for tool in [&["meta", &f, "--model", "mh", "--measure", "RR", "--drop00", drop00][..], &["meta", &f, "--model", "mh", "--measure", "RD", "--drop00", drop00]] {
+        for tool in [
+            &[
+                "meta",
+                &f,
+                "--model",
+                "mh",
+                "--measure",
+                "RR",
+                "--drop00",
+                drop00,
+            ][..],
+            &[
+                "meta",
+                &f,
+                "--model",
+                "mh",
+                "--measure",
+                "RD",
+                "--drop00",
+                drop00,
+            ],
+        ] {
             let out = vigil(tool);
-            assert!(out.status.success(), "{tool:?}: {}", String::from_utf8_lossy(&out.stderr));
+            assert!(
+                out.status.success(),
+                "{tool:?}: {}",
+                String::from_utf8_lossy(&out.stderr)
+            );
         }
     }
     // The same file through every model and plot: no panic.
     let forest = d.path().join("f.svg");
     for model in ["ee", "re", "mh", "peto"] {
         let measure = if model == "peto" { "PETO" } else { "OR" };
-        let out = vigil(&["meta", &f, "--model", model, "--measure", measure, "--drop00", "true", "--forest", forest.to_str().unwrap(), "--leave1out"]);
-        assert!(out.status.success(), "{model}: {}", String::from_utf8_lossy(&out.stderr));
+        let out = vigil(&[
+            "meta",
+            &f,
+            "--model",
+            model,
+            "--measure",
+            measure,
+            "--drop00",
+            "true",
+            "--forest",
+            forest.to_str().unwrap(),
+            "--leave1out",
+        ]);
+        assert!(
+            out.status.success(),
+            "{model}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -1045,19 +1652,42 @@ fn double_zero_with_drop00_does_not_panic() {
 #[test]
 fn duplicated_column_is_rejected_with_its_name() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "dup.csv", "study,ai,n1i,ci,n2i,ai\nA,2,55,14,54,3\nB,38,425,56,315,4\n");
+    let f = write(
+        &d,
+        "dup.csv",
+        "study,ai,n1i,ci,n2i,ai\nA,2,55,14,54,3\nB,38,425,56,315,4\n",
+    );
     let err = fails(&["meta", &f]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 1, field ai: column 'ai' appears twice (columns 2 and 6)")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 1, field ai: column 'ai' appears twice (columns 2 and 6)"
+        )),
+        "{err}"
+    );
 }
 
 /// `--measure GEN` used to square a negative `sei` into a valid variance.
 #[test]
 fn negative_standard_error_is_rejected() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "g.csv", "study,yi,sei\nA,0.1,0.2\nB,-0.3,-0.25\nC,0.2,0\n");
+    let f = write(
+        &d,
+        "g.csv",
+        "study,yi,sei\nA,0.1,0.2\nB,-0.3,-0.25\nC,0.2,0\n",
+    );
     let err = fails(&["meta", &f, "--measure", "GEN"]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: line 3, field sei: a standard error must be positive, got -0.25\n")), "{err}");
-    assert!(err.contains(&format!("{f}: line 4, field sei: a standard error must be positive, got 0")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: line 3, field sei: a standard error must be positive, got -0.25\n"
+        )),
+        "{err}"
+    );
+    assert!(
+        err.contains(&format!(
+            "{f}: line 4, field sei: a standard error must be positive, got 0"
+        )),
+        "{err}"
+    );
 }
 
 /// Studies with a missing value (empty cell or NA) are omitted as metafor's `na.omit` does: the
@@ -1092,7 +1722,16 @@ fn studies_with_a_missing_value_are_omitted_and_named() {
     lines.push(&no_total);
     let d = tempfile::tempdir().unwrap();
     let f = write(&d, "t.csv", &(lines.join("\n") + "\n"));
-    let j = json_of(&["meta", &f, "--measure", "RR", "--method", "DL", "--format", "json"]);
+    let j = json_of(&[
+        "meta",
+        &f,
+        "--measure",
+        "RR",
+        "--method",
+        "DL",
+        "--format",
+        "json",
+    ]);
     for k in ["beta", "se", "tau2", "QE", "I2"] {
         close(&j[k], &e[k], 1e-10, k);
     }
@@ -1106,22 +1745,46 @@ fn studies_with_a_missing_value_are_omitted_and_named() {
     assert_eq!(om[1]["line"], lines.len() as u64);
     assert_eq!(om[1]["fields"], serde_json::json!(["n2i"]));
     // Study rows keep their file lines.
-    let study_lines: Vec<u64> = j["studies"].as_array().unwrap().iter().map(|s| s["line"].as_u64().unwrap()).collect();
+    let study_lines: Vec<u64> = j["studies"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["line"].as_u64().unwrap())
+        .collect();
     assert_eq!(study_lines, [2, 4, 5]);
     let out = vigil(&["meta", &f, "--measure", "RR", "--method", "DL"]);
     let table = String::from_utf8(out.stdout).unwrap();
     assert!(table.contains(&format!("Omitted for a missing value (2 of 5 studies): NoEvents (line 3: ai missing); NoControlTotal (line {}: n2i missing)", lines.len())), "{table}");
     // The forest plot shows the three studies analysed and names the two omitted.
     let forest = d.path().join("f.svg");
-    assert!(vigil(&["meta", &f, "--forest", forest.to_str().unwrap()]).status.success());
+    assert!(vigil(&["meta", &f, "--forest", forest.to_str().unwrap()])
+        .status
+        .success());
     let svg = std::fs::read_to_string(&forest).unwrap();
     let doc = roxmltree::Document::parse(&svg).unwrap();
-    assert_eq!(doc.descendants().filter(|n| n.attribute("class") == Some("study-row")).count(), 3);
-    let note = doc.descendants().find(|n| n.attribute("class") == Some("omitted")).expect("omitted note").text().unwrap().to_string();
-    assert!(note.contains("NoEvents (line 3: ai missing)") && note.contains("NoControlTotal"), "{note}");
+    assert_eq!(
+        doc.descendants()
+            .filter(|n| n.attribute("class") == Some("study-row"))
+            .count(),
+        3
+    );
+    let note = doc
+        .descendants()
+        .find(|n| n.attribute("class") == Some("omitted"))
+        .expect("omitted note")
+        .text()
+        .unwrap()
+        .to_string();
+    assert!(
+        note.contains("NoEvents (line 3: ai missing)") && note.contains("NoControlTotal"),
+        "{note}"
+    );
     // MH omits them too (rma.mh drops tables with NA cells): k = 3.
     let mh = json_of(&["meta", &f, "--model", "mh", "--format", "json"]);
-    assert_eq!((mh["k"].as_u64(), mh["k_omitted"].as_u64()), (Some(3), Some(2)));
+    assert_eq!(
+        (mh["k"].as_u64(), mh["k_omitted"].as_u64()),
+        (Some(3), Some(2))
+    );
 }
 
 /// Generic effects: `NA` in `yi` or an empty `vi` omits the study. EE on the two complete studies
@@ -1129,7 +1792,11 @@ fn studies_with_a_missing_value_are_omitted_and_named() {
 #[test]
 fn generic_effects_with_missing_values() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "g.csv", "study,yi,vi,dose\nA,0,1,10\nB,NA,1,20\nC,1,1,\nD,5,,40\n");
+    let f = write(
+        &d,
+        "g.csv",
+        "study,yi,vi,dose\nA,0,1,10\nB,NA,1,20\nC,1,1,\nD,5,,40\n",
+    );
     let j = json_of(&["meta", &f, "--model", "ee", "--format", "json"]);
     close(&j["beta"], &Value::from(0.5), 1e-14, "beta");
     close(&j["se"], &Value::from(0.5f64.sqrt()), 1e-14, "se");
@@ -1143,9 +1810,20 @@ fn generic_effects_with_missing_values() {
 
 /// Synthetic store for the report tests (small: the trials section is what is tested).
 fn small_store(dir: &Path) {
-    for args in [vec!["synth", "--reports", "2000", "--seed", "5", "--out", "q"], vec!["ingest", "faers", "q", "--store", "store", "--quiet"]] {
-        let out = Command::new(env!("CARGO_BIN_EXE_vigil")).current_dir(dir).args(&args).output().unwrap();
-        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    for args in [
+        vec!["synth", "--reports", "2000", "--seed", "5", "--out", "q"],
+        vec!["ingest", "faers", "q", "--store", "store", "--quiet"],
+    ] {
+        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+            .current_dir(dir)
+            .args(&args)
+            .output()
+            .unwrap();
+        assert!(
+            out.status.success(),
+            "{args:?}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }
 
@@ -1160,27 +1838,64 @@ fn report_trials_edge_cases() {
         std::fs::write(d.path().join("trials.csv"), trials).unwrap();
         Command::new(env!("CARGO_BIN_EXE_vigil"))
             .current_dir(d.path())
-            .args(["report", "--store", "store", "--drug", "DUPILUMAB", "--events", "CONJUNCTIVITIS", "--trials", "trials.csv", "--format", "json", "--out", "r"])
+            .args([
+                "report",
+                "--store",
+                "store",
+                "--drug",
+                "DUPILUMAB",
+                "--events",
+                "CONJUNCTIVITIS",
+                "--trials",
+                "trials.csv",
+                "--format",
+                "json",
+                "--out",
+                "r",
+            ])
             .output()
             .unwrap()
     };
     let out = report("study,ai,n1i,ci,n2i,ai\nA,2,55,14,54,3\nB,38,425,56,315,4\n");
     assert_eq!(out.status.code(), Some(2));
     let err = String::from_utf8_lossy(&out.stderr);
-    assert!(err.starts_with("vigil: error: trials.csv: line 1, field ai: column 'ai' appears twice"), "{err}");
+    assert!(
+        err.starts_with("vigil: error: trials.csv: line 1, field ai: column 'ai' appears twice"),
+        "{err}"
+    );
     let out = report("study,ai,n1i,ci,n2i\nA,0,55,0,54\nB,38,425,56,315\nC,8,82,16,85\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap())
+            .unwrap();
     assert_eq!(r["trials"]["analysis"]["k"], 3);
     // A (0/55 vs 0/54) is kept with 1/2 added to its cells: log RR = ln((0.5/56)/(0.5/55)) = ln(55/56).
-    close(&r["trials"]["analysis"]["studies"][0]["yi"], &Value::from((55.0f64 / 56.0).ln()), 1e-12, "double-zero log RR");
+    close(
+        &r["trials"]["analysis"]["studies"][0]["yi"],
+        &Value::from((55.0f64 / 56.0).ln()),
+        1e-12,
+        "double-zero log RR",
+    );
     let out = report("study,ai,n1i,ci,n2i\nA,2,55,14,54\nB,NA,425,56,315\nC,8,82,16,85\n");
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
-    let r: Value = serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap()).unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    let r: Value =
+        serde_json::from_str(&std::fs::read_to_string(d.path().join("r/report.json")).unwrap())
+            .unwrap();
     assert_eq!(r["trials"]["analysis"]["k"], 2);
     assert_eq!(r["trials"]["analysis"]["k_omitted"], 1);
     assert_eq!(r["trials"]["analysis"]["omitted"][0]["study"], "B");
-    assert!(r["trials"]["table"].as_str().unwrap().contains("Omitted for a missing value (1 of 3 studies): B (line 3: ai missing)"));
+    assert!(r["trials"]["table"]
+        .as_str()
+        .unwrap()
+        .contains("Omitted for a missing value (1 of 3 studies): B (line 3: ai missing)"));
 }
 
 /// Found by fuzzing: a treated arm of 5.6e95 patients gives a log Peto OR with a variance near 1e92;
@@ -1188,10 +1903,20 @@ fn report_trials_edge_cases() {
 #[test]
 fn huge_total_is_an_error_not_a_hang() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "huge.csv", &format!("study,ai,n1i,ci,n2i\nA,1,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let f = write(
+        &d,
+        "huge.csv",
+        &format!(
+            "study,ai,n1i,ci,n2i\nA,1,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n",
+            "5".repeat(96)
+        ),
+    );
     let start = std::time::Instant::now();
     let err = fails(&["meta", &f, "--measure", "PETO"]);
-    assert!(err.contains("Fisher scoring for tau2: the step is not a finite number"), "{err}");
+    assert!(
+        err.contains("Fisher scoring for tau2: the step is not a finite number"),
+        "{err}"
+    );
     assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
 }
 
@@ -1202,13 +1927,29 @@ fn huge_total_is_an_error_not_a_hang() {
 #[test]
 fn reml_that_does_not_converge_is_an_error() {
     let d = tempfile::tempdir().unwrap();
-    let f = write(&d, "nc.csv", &format!("study,ai,n1i,ci,n2i\nA,155555,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n", "5".repeat(96)));
+    let f = write(
+        &d,
+        "nc.csv",
+        &format!(
+            "study,ai,n1i,ci,n2i\nA,155555,{},14,554\nB,38,425,28,315\nC,8,82,16,85\n",
+            "5".repeat(96)
+        ),
+    );
     let start = std::time::Instant::now();
     let err = fails(&["meta", &f, "--measure", "PETO"]);
-    assert!(err.starts_with(&format!("vigil: error: {f}: no convergence: Fisher scoring for tau2")), "{err}");
+    assert!(
+        err.starts_with(&format!(
+            "vigil: error: {f}: no convergence: Fisher scoring for tau2"
+        )),
+        "{err}"
+    );
     assert!(start.elapsed().as_secs() < 30, "took {:?}", start.elapsed());
     for m in ["RR", "OR", "RD"] {
         let out = vigil(&["meta", &f, "--measure", m]);
-        assert!(out.status.success(), "{m}: {}", String::from_utf8_lossy(&out.stderr));
+        assert!(
+            out.status.success(),
+            "{m}: {}",
+            String::from_utf8_lossy(&out.stderr)
+        );
     }
 }

@@ -12,12 +12,18 @@ fn vigil() -> Command {
 }
 
 fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared").join(rel);
+    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+        .join("../../../shared")
+        .join(rel);
     if p.exists() {
         Some(p)
     } else {
         // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"), "{} not found and VIGIL_REQUIRE_SHARED=1", p.display());
+        assert!(
+            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
+            "{} not found and VIGIL_REQUIRE_SHARED=1",
+            p.display()
+        );
         eprintln!("skipping: {} not found", p.display());
         None
     }
@@ -26,13 +32,28 @@ fn shared(rel: &str) -> Option<PathBuf> {
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();
     let h = r.headers().unwrap().iter().map(str::to_owned).collect();
-    (h, r.records().map(|x| x.unwrap().iter().map(str::to_owned).collect()).collect())
+    (
+        h,
+        r.records()
+            .map(|x| x.unwrap().iter().map(str::to_owned).collect())
+            .collect(),
+    )
 }
 
 /// Runs `vigil signals` with `args` and CSV output; returns (header, rows).
 fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
-    let out = std::env::temp_dir().join(format!("vigil-test-{}-{}.csv", std::process::id(), args.len()));
-    let status = vigil().arg("signals").args(args).args(["--format", "csv", "--out"]).arg(&out).status().unwrap();
+    let out = std::env::temp_dir().join(format!(
+        "vigil-test-{}-{}.csv",
+        std::process::id(),
+        args.len()
+    ));
+    let status = vigil()
+        .arg("signals")
+        .args(args)
+        .args(["--format", "csv", "--out"])
+        .arg(&out)
+        .status()
+        .unwrap();
     assert!(status.success());
     let table = read_csv(&out);
     std::fs::remove_file(&out).ok();
@@ -48,22 +69,36 @@ fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
 /// compared on vigil's own PRR and ROR columns and their 95 % limits.
 #[test]
 fn faers_2023_cohort_tables_match_the_reference_statistics() {
-    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
+    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else {
+        return;
+    };
     let (sh, summary) = read_csv(&dir.join("cohort_pt_stats_summary_2023.csv"));
     let s = |name: &str| sh.iter().position(|h| h == name).unwrap();
     let tmp = tempfile::tempdir().unwrap();
     let input = tmp.path().join("cohorts.csv");
     let mut w = csv::Writer::from_path(&input).unwrap();
-    w.write_record(["drug", "event", "a", "b", "c", "d"]).unwrap();
+    w.write_record(["drug", "event", "a", "b", "c", "d"])
+        .unwrap();
     for r in &summary {
-        w.write_record([&r[s("cohort")], &r[s("reaction_pt")], &r[s("a")], &r[s("b")], &r[s("c")], &r[s("d")]]).unwrap();
+        w.write_record([
+            &r[s("cohort")],
+            &r[s("reaction_pt")],
+            &r[s("a")],
+            &r[s("b")],
+            &r[s("c")],
+            &r[s("d")],
+        ])
+        .unwrap();
     }
     w.flush().unwrap();
     let (header, rows) = signals_csv(&["--counts".as_ref(), input.as_os_str()]);
     assert_eq!(header, vigil_columns());
     assert_eq!(rows.len(), 13_287);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let by_pair: HashMap<(&str, &str), &Vec<String>> = rows.iter().map(|r| ((r[0].as_str(), r[1].as_str()), r)).collect();
+    let by_pair: HashMap<(&str, &str), &Vec<String>> = rows
+        .iter()
+        .map(|r| ((r[0].as_str(), r[1].as_str()), r))
+        .collect();
     // Values are printed with 6 decimals.
     let close = |ours: f64, theirs: f64| (ours - theirs).abs() <= 5.1e-7 + 1e-12 * theirs.abs();
     for r in &summary {
@@ -71,23 +106,45 @@ fn faers_2023_cohort_tables_match_the_reference_statistics() {
         let cell = |name: &str| ours[col(name)].parse::<f64>().unwrap();
         let t = ContingencyTable::new(cell("a"), cell("b"), cell("c"), cell("d"));
         for name in ["a", "b", "c", "d"] {
-            assert_eq!(t_cell(&t, name), r[s(name)].parse::<f64>().unwrap(), "{name} of {:?}", &r[..2]);
+            assert_eq!(
+                t_cell(&t, name),
+                r[s(name)].parse::<f64>().unwrap(),
+                "{name} of {:?}",
+                &r[..2]
+            );
         }
         let h = haldane_anscombe(&t);
         let (p, o) = (prr(&h, 0.95), ror(&h, 0.95));
         for (ours, name) in [
-            (p.estimate, "PRR"), (p.lower, "PRR_LCL"), (p.upper, "PRR_UCL"),
-            (o.estimate, "ROR"), (o.lower, "ROR_LCL"), (o.upper, "ROR_UCL"), (chi2_pearson(&h), "chi2"),
+            (p.estimate, "PRR"),
+            (p.lower, "PRR_LCL"),
+            (p.upper, "PRR_UCL"),
+            (o.estimate, "ROR"),
+            (o.lower, "ROR_LCL"),
+            (o.upper, "ROR_UCL"),
+            (chi2_pearson(&h), "chi2"),
         ] {
             let theirs: f64 = r[s(name)].parse().unwrap();
-            assert!(close(ours, theirs), "{name} of {:?}: vigil {ours} vs reference {theirs}", &r[..2]);
+            assert!(
+                close(ours, theirs),
+                "{name} of {:?}: vigil {ours} vs reference {theirs}",
+                &r[..2]
+            );
         }
         if h == t {
             for (ours, name) in [
-                ("prr", "PRR"), ("prr_lower", "PRR_LCL"), ("prr_upper", "PRR_UCL"),
-                ("ror", "ROR"), ("ror_lower", "ROR_LCL"), ("ror_upper", "ROR_UCL"),
+                ("prr", "PRR"),
+                ("prr_lower", "PRR_LCL"),
+                ("prr_upper", "PRR_UCL"),
+                ("ror", "ROR"),
+                ("ror_lower", "ROR_LCL"),
+                ("ror_upper", "ROR_UCL"),
             ] {
-                assert!(close(cell(ours), r[s(name)].parse().unwrap()), "{ours} of {:?}", &r[..2]);
+                assert!(
+                    close(cell(ours), r[s(name)].parse().unwrap()),
+                    "{ours} of {:?}",
+                    &r[..2]
+                );
             }
         }
     }
@@ -98,18 +155,29 @@ fn faers_2023_cohort_tables_match_the_reference_statistics() {
 /// equal to the source's own dupilumab extract, and the `--fit-only` contract on this table.
 #[test]
 fn faers_2023_full_table_fits_and_scores() {
-    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else { return };
+    let Some(dir) = shared("data/faers/reference/daryl_faers2023_us_ps_2x2") else {
+        return;
+    };
     let parquet = dir.join("anydrug_2023.parquet");
     let (header, rows) = signals_csv(&["--counts".as_ref(), parquet.as_os_str()]);
     assert_eq!(rows.len(), 348_355);
     let col = |name: &str| header.iter().position(|h| h == name).unwrap();
-    let ours: HashMap<&str, &Vec<String>> = rows.iter().filter(|r| r[0] == "DUPILUMAB").map(|r| (r[1].as_str(), r)).collect();
+    let ours: HashMap<&str, &Vec<String>> = rows
+        .iter()
+        .filter(|r| r[0] == "DUPILUMAB")
+        .map(|r| (r[1].as_str(), r))
+        .collect();
     let (dh, dupi) = read_csv(&dir.join("dupilumab_2x2_2023_us_ps.csv"));
     assert_eq!(ours.len(), dupi.len());
     for r in &dupi {
         let o = ours[r[dh.iter().position(|h| h == "reaction_pt").unwrap()].as_str()];
         for name in ["a", "b", "c", "d"] {
-            assert_eq!(o[col(name)], r[dh.iter().position(|h| h == name).unwrap()], "{name} of {:?}", r[1]);
+            assert_eq!(
+                o[col(name)],
+                r[dh.iter().position(|h| h == name).unwrap()],
+                "{name} of {:?}",
+                r[1]
+            );
         }
         assert!(o[col("eb05")].parse::<f64>().unwrap().is_finite());
     }
@@ -118,22 +186,56 @@ fn faers_2023_full_table_fits_and_scores() {
     // name exactly that parameter, on all 348,355 pairs (no squashing). The expected bound is the
     // measured outcome of the fit (openEBGM's autoHyper fails on such data, so there is no external
     // optimum to compare with); a change of optimiser that moves the optimum off it fails here.
-    let out = vigil().args(["signals", "--counts"]).arg(&parquet).arg("--fit-only").output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&parquet)
+        .arg("--fit-only")
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let fit: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     assert_eq!(fit["converged"], true, "{fit}");
     assert_eq!(fit["at_bound"], serde_json::json!(["alpha2"]), "{fit}");
     assert_eq!(fit["n_points"].as_f64(), Some(348_355.0), "{fit}");
-    assert!(String::from_utf8_lossy(&out.stderr).contains("alpha2"), "no boundary warning naming alpha2");
+    assert!(
+        String::from_utf8_lossy(&out.stderr).contains("alpha2"),
+        "no boundary warning naming alpha2"
+    );
     // The same prior read back with --prior keeps its bound, so the warning is repeated, and the
     // scores equal those of the run that fitted it.
     let tmp = tempfile::tempdir().unwrap();
     let prior = tmp.path().join("prior.json");
     std::fs::write(&prior, &out.stdout).unwrap();
-    let again = vigil().args(["signals", "--counts"]).arg(&parquet).arg("--prior").arg(&prior).args(["--drug", "DUPILUMAB", "--format", "csv"]).output().unwrap();
-    assert!(again.status.success(), "{}", String::from_utf8_lossy(&again.stderr));
-    assert!(String::from_utf8_lossy(&again.stderr).contains("bound of alpha2"), "{}", String::from_utf8_lossy(&again.stderr));
-    let (_, reused) = signals_csv(&["--counts".as_ref(), parquet.as_os_str(), "--prior".as_ref(), prior.as_os_str(), "--drug".as_ref(), "DUPILUMAB".as_ref()]);
+    let again = vigil()
+        .args(["signals", "--counts"])
+        .arg(&parquet)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--drug", "DUPILUMAB", "--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        again.status.success(),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    assert!(
+        String::from_utf8_lossy(&again.stderr).contains("bound of alpha2"),
+        "{}",
+        String::from_utf8_lossy(&again.stderr)
+    );
+    let (_, reused) = signals_csv(&[
+        "--counts".as_ref(),
+        parquet.as_os_str(),
+        "--prior".as_ref(),
+        prior.as_os_str(),
+        "--drug".as_ref(),
+        "DUPILUMAB".as_ref(),
+    ]);
     let fitted: Vec<&Vec<String>> = rows.iter().filter(|r| r[0] == "DUPILUMAB").collect();
     assert_eq!(reused.len(), fitted.len());
     for (a, b) in reused.iter().zip(fitted) {
@@ -159,13 +261,32 @@ fn vigil_columns() -> Vec<String> {
 
 #[test]
 fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
-    let Some(input) = shared("oracle/pv/caers_input.csv") else { return };
+    let Some(input) = shared("oracle/pv/caers_input.csv") else {
+        return;
+    };
     let dir = tempfile::tempdir().unwrap();
     let prior = dir.path().join("prior.json");
-    let ok = vigil().args(["signals", "--counts"]).arg(&input).args(["--fit-only", "--out"]).arg(&prior).status().unwrap();
+    let ok = vigil()
+        .args(["signals", "--counts"])
+        .arg(&input)
+        .args(["--fit-only", "--out"])
+        .arg(&prior)
+        .status()
+        .unwrap();
     assert!(ok.success());
-    let json: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&prior).unwrap()).unwrap();
-    for key in ["alpha1", "beta1", "alpha2", "beta2", "p", "neg_log_lik", "n_points", "truncation", "at_bound"] {
+    let json: serde_json::Value =
+        serde_json::from_str(&std::fs::read_to_string(&prior).unwrap()).unwrap();
+    for key in [
+        "alpha1",
+        "beta1",
+        "alpha2",
+        "beta2",
+        "p",
+        "neg_log_lik",
+        "n_points",
+        "truncation",
+        "at_bound",
+    ] {
         assert!(json.get(key).is_some(), "missing {key}");
     }
     // openEBGM 0.9.1 autoHyper on the same data: −LL 4162.4557103796 (oracle caers_hyperparameters.csv).
@@ -180,10 +301,21 @@ fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
         .arg(&input)
         .arg("--prior")
         .arg(&prior)
-        .args(["--drug", "reumofan plus", "--event", "WEIGHT INCREASED", "--format", "json"])
+        .args([
+            "--drug",
+            "reumofan plus",
+            "--event",
+            "WEIGHT INCREASED",
+            "--format",
+            "json",
+        ])
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let rows: serde_json::Value = serde_json::from_slice(&out.stdout).unwrap();
     let row = &rows[0];
     assert_eq!(row["a"], 16.0);
@@ -197,30 +329,87 @@ fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("counts.csv");
     std::fs::write(&path, content).unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).args(extra).output().unwrap();
-    (out.status.code().unwrap_or(-1), String::from_utf8_lossy(&out.stderr).into_owned())
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .args(extra)
+        .output()
+        .unwrap();
+    (
+        out.status.code().unwrap_or(-1),
+        String::from_utf8_lossy(&out.stderr).into_owned(),
+    )
 }
 
 #[test]
 fn bad_input_names_file_line_and_column() {
     let cases: &[(&str, &[&str], &[&str])] = &[
         ("", &[], &["counts.csv: line 1:", "empty file"]),
-        ("drug,event,a,b,c,d\n", &[], &["counts.csv: line 2:", "no rows"]),
-        ("drug,a,b,c,d\nX,1,2,3,4\n", &[], &["counts.csv: line 1, field event: missing", "accepted names"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n", &[], &["counts.csv: line 3, field a", "\"two\" is not a number"]),
-        ("drug,event,a,b,c,d\nX,Y,1,-2,3,4\n", &[], &["counts.csv: line 2, field b", "non-negative"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n", &[], &["counts.csv: line 3, field d", "a+b+c+d = 11, but 10 on line 2"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,2,2,2,4\n", &[], &["counts.csv: line 3, field b", "a+b (the drug's reports) = 4, but 3"]),
-        ("id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n", &["--stratify", "sex"], &["counts.csv: line 3, field sex", "stratum"]),
-        ("id,drug,event\n1,X,Y\n2,,Z\n", &[], &["counts.csv: line 3, field drug", "empty value"]),
-        ("id,drug,event\n1,X,Y\n2,Z\n", &[], &["counts.csv: line 3, field event: 2 fields, the header has 3"]),
-        ("drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n", &[], &["counts.csv: line 3, field event", "already given on line 2"]),
+        (
+            "drug,event,a,b,c,d\n",
+            &[],
+            &["counts.csv: line 2:", "no rows"],
+        ),
+        (
+            "drug,a,b,c,d\nX,1,2,3,4\n",
+            &[],
+            &["counts.csv: line 1, field event: missing", "accepted names"],
+        ),
+        (
+            "drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,two,2,3,4\n",
+            &[],
+            &["counts.csv: line 3, field a", "\"two\" is not a number"],
+        ),
+        (
+            "drug,event,a,b,c,d\nX,Y,1,-2,3,4\n",
+            &[],
+            &["counts.csv: line 2, field b", "non-negative"],
+        ),
+        (
+            "drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,1,2,3,5\n",
+            &[],
+            &[
+                "counts.csv: line 3, field d",
+                "a+b+c+d = 11, but 10 on line 2",
+            ],
+        ),
+        (
+            "drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Z,2,2,2,4\n",
+            &[],
+            &[
+                "counts.csv: line 3, field b",
+                "a+b (the drug's reports) = 4, but 3",
+            ],
+        ),
+        (
+            "id,drug,event,sex\n1,X,Y,F\n1,X,Z,M\n",
+            &["--stratify", "sex"],
+            &["counts.csv: line 3, field sex", "stratum"],
+        ),
+        (
+            "id,drug,event\n1,X,Y\n2,,Z\n",
+            &[],
+            &["counts.csv: line 3, field drug", "empty value"],
+        ),
+        (
+            "id,drug,event\n1,X,Y\n2,Z\n",
+            &[],
+            &["counts.csv: line 3, field event: 2 fields, the header has 3"],
+        ),
+        (
+            "drug,event,a,b,c,d\nX,Y,1,2,3,4\nX,Y,1,2,3,4\n",
+            &[],
+            &["counts.csv: line 3, field event", "already given on line 2"],
+        ),
     ];
     for (content, extra, needles) in cases {
         let (code, stderr) = run_on(content, extra);
         assert_eq!(code, 2, "input {content:?}: {stderr}");
         for n in *needles {
-            assert!(stderr.contains(n), "input {content:?}: expected {n:?} in {stderr:?}");
+            assert!(
+                stderr.contains(n),
+                "input {content:?}: expected {n:?} in {stderr:?}"
+            );
         }
     }
 }
@@ -233,9 +422,24 @@ fn report_level_rows_count_duplicates_once() {
     let path = dir.path().join("rows.csv");
     std::fs::write(&path, "id,drug,event\n1,X,Y\n1,X,Y\n2,X,Y\n3,W,Z\n").unwrap();
     let prior = dir.path().join("prior.json");
-    std::fs::write(&prior, r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#).unwrap();
-    let out = vigil().args(["signals", "--counts"]).arg(&path).arg("--prior").arg(&prior).args(["--format", "csv"]).output().unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::write(
+        &prior,
+        r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
+    )
+    .unwrap();
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--format", "csv"])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     let text = String::from_utf8(out.stdout).unwrap();
     let line = text.lines().find(|l| l.starts_with("X,Y,")).unwrap();
     assert!(line.starts_with("X,Y,2,0,0,1,2,2,3,"), "{line}");

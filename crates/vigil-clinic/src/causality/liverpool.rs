@@ -128,34 +128,64 @@ fn pick<T>(explicit: Option<T>, derived: impl FnOnce() -> (T, Basis)) -> (T, Bas
 pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     let a = f.answers.liverpool;
     let mut path = Vec::new();
-    let note = "flowchart from a third-party transcription of Gallagher 2011 Fig. 2 (partly verified)";
-    let done = |category, path| Liverpool { category, path, note };
+    let note =
+        "flowchart from a third-party transcription of Gallagher 2011 Fig. 2 (partly verified)";
+    let done = |category, path| Liverpool {
+        category,
+        path,
+        note,
+    };
 
     // Step 1.
     const Q1: &str = "event after the drug was given or the dose increased?";
     let after = match (a.after_drug, f.timing) {
         (Some(v), _) => {
-            path.push(Step { question: Q1, answer: yes_no(v), basis: Basis::Explicit });
+            path.push(Step {
+                question: Q1,
+                answer: yes_no(v),
+                basis: Basis::Explicit,
+            });
             v
         }
         (None, Timing::After(_)) => {
-            path.push(Step { question: Q1, answer: yes_no(true), basis: Basis::Derived(f.timing_text()) });
+            path.push(Step {
+                question: Q1,
+                answer: yes_no(true),
+                basis: Basis::Derived(f.timing_text()),
+            });
             true
         }
         (None, Timing::Before) => {
-            path.push(Step { question: Q1, answer: yes_no(false), basis: Basis::Derived(f.timing_text()) });
+            path.push(Step {
+                question: Q1,
+                answer: yes_no(false),
+                basis: Basis::Derived(f.timing_text()),
+            });
             false
         }
         (None, Timing::Unknown) => {
             // No time relationship: the flowchart cannot start.
             let why = format!("{}; the flowchart has no branch for an unknown time relationship (answer causality_answers.liverpool.after_drug)", f.timing_text());
-            path.push(Step { question: Q1, answer: "unknown".into(), basis: Basis::NoInformation(why) });
+            path.push(Step {
+                question: Q1,
+                answer: "unknown".into(),
+                basis: Basis::NoInformation(why),
+            });
             return done(NOT_REACHED, path);
         }
     };
     if !after {
-        let (worse, b) = pick(a.pre_existing_made_worse, || (false, Basis::NoInformation("no pre-existing symptom recorded as made worse".into())));
-        path.push(Step { question: "pre-existing symptom made worse by the drug?", answer: yes_no(worse), basis: b });
+        let (worse, b) = pick(a.pre_existing_made_worse, || {
+            (
+                false,
+                Basis::NoInformation("no pre-existing symptom recorded as made worse".into()),
+            )
+        });
+        path.push(Step {
+            question: "pre-existing symptom made worse by the drug?",
+            answer: yes_no(worse),
+            basis: b,
+        });
         if !worse {
             return done("unlikely", path);
         }
@@ -166,25 +196,52 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     let derived = match a.improved_on_stop {
         Some(v) => Some((v, Basis::Explicit)),
         None => match f.dechallenge() {
-            Some((act, true, _)) => Some((DechallengeAnswer::Yes, Basis::Derived(format!("improved after {}", act.label())))),
-            Some((act, _, true)) => Some((DechallengeAnswer::No, Basis::Derived(format!("no improvement after {}", act.label())))),
-            _ if given_once(f) => Some((DechallengeAnswer::Unassessable, Basis::Derived("the drug was given once (one dose, no dosing interval)".into()))),
+            Some((act, true, _)) => Some((
+                DechallengeAnswer::Yes,
+                Basis::Derived(format!("improved after {}", act.label())),
+            )),
+            Some((act, _, true)) => Some((
+                DechallengeAnswer::No,
+                Basis::Derived(format!("no improvement after {}", act.label())),
+            )),
+            _ if given_once(f) => Some((
+                DechallengeAnswer::Unassessable,
+                Basis::Derived("the drug was given once (one dose, no dosing interval)".into()),
+            )),
             _ => None,
         },
     };
     let Some((dech, b)) = derived else {
         let why = "no dechallenge with a known result, and the drug was not given once: 'unassessable' is for a single dose, intermittent therapy or a drug that cannot be stopped (answer causality_answers.liverpool.improved_on_stop)";
-        path.push(Step { question: Q2, answer: "unknown".into(), basis: Basis::NoInformation(why.into()) });
+        path.push(Step {
+            question: Q2,
+            answer: "unknown".into(),
+            basis: Basis::NoInformation(why.into()),
+        });
         return done(NOT_REACHED, path);
     };
-    path.push(Step { question: Q2, answer: format!("{dech:?}").to_lowercase(), basis: b });
+    path.push(Step {
+        question: Q2,
+        answer: format!("{dech:?}").to_lowercase(),
+        basis: b,
+    });
     if dech == DechallengeAnswer::No {
         let r = &f.case.reactions[f.reaction];
         let (perm, b) = pick(a.permanent_impairment, || {
             let p = r.seriousness.disability || r.outcome == Outcome::RecoveredWithSequelae;
-            (p, Basis::Derived(format!("disability criterion {}, outcome {:?}", r.seriousness.disability, r.outcome)))
+            (
+                p,
+                Basis::Derived(format!(
+                    "disability criterion {}, outcome {:?}",
+                    r.seriousness.disability, r.outcome
+                )),
+            )
         });
-        path.push(Step { question: "permanent disability or impairment?", answer: yes_no(perm), basis: b });
+        path.push(Step {
+            question: "permanent disability or impairment?",
+            answer: yes_no(perm),
+            basis: b,
+        });
         if !perm {
             return done("possible", path);
         }
@@ -192,19 +249,44 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
 
     // Step 3.
     let (disease, b) = pick(a.disease_probability, || match f.alternatives() {
-        Some(v) if v.is_empty() => (DiseaseProbability::Low, Basis::Derived("alternative causes looked for, none found".into())),
-        Some(v) => (DiseaseProbability::HighOrUnsure, Basis::Derived(format!("alternative causes recorded: {}", v.join("; ")))),
-        None => (DiseaseProbability::HighOrUnsure, Basis::NoInformation("alternative causes not assessed: unsure".into())),
+        Some(v) if v.is_empty() => (
+            DiseaseProbability::Low,
+            Basis::Derived("alternative causes looked for, none found".into()),
+        ),
+        Some(v) => (
+            DiseaseProbability::HighOrUnsure,
+            Basis::Derived(format!("alternative causes recorded: {}", v.join("; "))),
+        ),
+        None => (
+            DiseaseProbability::HighOrUnsure,
+            Basis::NoInformation("alternative causes not assessed: unsure".into()),
+        ),
     });
-    path.push(Step { question: "probability that the underlying disease caused it?", answer: match disease { DiseaseProbability::Low => "low".into(), DiseaseProbability::HighOrUnsure => "high or unsure".into() }, basis: b });
+    path.push(Step {
+        question: "probability that the underlying disease caused it?",
+        answer: match disease {
+            DiseaseProbability::Low => "low".into(),
+            DiseaseProbability::HighOrUnsure => "high or unsure".into(),
+        },
+        basis: b,
+    });
     match disease {
         DiseaseProbability::Low => {
             let (rech, b) = pick(a.positive_rechallenge, || match f.rechallenge() {
-                Some(Rechallenge::Recurred) => (true, Basis::Derived("rechallenge: recurred".into())),
+                Some(Rechallenge::Recurred) => {
+                    (true, Basis::Derived("rechallenge: recurred".into()))
+                }
                 Some(r) => (false, Basis::Derived(format!("rechallenge: {}", r.label()))),
-                None => (false, Basis::NoInformation("no rechallenge recorded".into())),
+                None => (
+                    false,
+                    Basis::NoInformation("no rechallenge recorded".into()),
+                ),
             });
-            path.push(Step { question: "positive rechallenge?", answer: yes_no(rech), basis: b });
+            path.push(Step {
+                question: "positive rechallenge?",
+                answer: yes_no(rech),
+                basis: b,
+            });
             if rech {
                 return done("definite", path);
             }
@@ -213,16 +295,37 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
             let (obj, b) = pick(a.objective_mechanism_evidence, || {
                 let tests = f.mechanism_tests();
                 if !tests.is_empty() {
-                    return (true, Basis::Derived(format!("mechanism shown by {}", tests.join(", "))));
+                    return (
+                        true,
+                        Basis::Derived(format!("mechanism shown by {}", tests.join(", "))),
+                    );
                 }
                 match f.dechallenge() {
-                    Some((act @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended), true, _)) => {
-                        (true, Basis::Derived(format!("dose dependence in this patient: improved after {}", act.label())))
-                    }
-                    _ => (false, Basis::NoInformation("no mechanism test, drug level or dose-dependence recorded".into())),
+                    Some((
+                        act
+                        @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended),
+                        true,
+                        _,
+                    )) => (
+                        true,
+                        Basis::Derived(format!(
+                            "dose dependence in this patient: improved after {}",
+                            act.label()
+                        )),
+                    ),
+                    _ => (
+                        false,
+                        Basis::NoInformation(
+                            "no mechanism test, drug level or dose-dependence recorded".into(),
+                        ),
+                    ),
                 }
             });
-            path.push(Step { question: "objective evidence for the causal mechanism?", answer: yes_no(obj), basis: b });
+            path.push(Step {
+                question: "objective evidence for the causal mechanism?",
+                answer: yes_no(obj),
+                basis: b,
+            });
             if !obj {
                 return done("possible", path);
             }
@@ -230,19 +333,41 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     }
 
     // Step 4.
-    let (before, b) = pick(a.same_event_before_with_drug, || match f.previous_reaction_to_drug() {
-        Some(p) => (true, Basis::Derived(format!("earlier reaction recorded: {p}"))),
-        None => (false, Basis::NoInformation("no earlier reaction to this drug recorded".into())),
+    let (before, b) = pick(a.same_event_before_with_drug, || {
+        match f.previous_reaction_to_drug() {
+            Some(p) => (
+                true,
+                Basis::Derived(format!("earlier reaction recorded: {p}")),
+            ),
+            None => (
+                false,
+                Basis::NoInformation("no earlier reaction to this drug recorded".into()),
+            ),
+        }
     });
-    path.push(Step { question: "same event with this drug before in this patient?", answer: yes_no(before), basis: b });
+    path.push(Step {
+        question: "same event with this drug before in this patient?",
+        answer: yes_no(before),
+        basis: b,
+    });
     if before {
         return done("definite", path);
     }
     let (reported, b) = pick(a.reported_before_with_drug, || match &f.known_reaction {
-        Some(src) => (true, Basis::Derived(format!("published with this drug: {src}"))),
-        None => (false, Basis::NoInformation("not a catalogued published reaction to this drug".into())),
+        Some(src) => (
+            true,
+            Basis::Derived(format!("published with this drug: {src}")),
+        ),
+        None => (
+            false,
+            Basis::NoInformation("not a catalogued published reaction to this drug".into()),
+        ),
     });
-    path.push(Step { question: "event reported before with this drug?", answer: yes_no(reported), basis: b });
+    path.push(Step {
+        question: "event reported before with this drug?",
+        answer: yes_no(reported),
+        basis: b,
+    });
     done(if reported { "probable" } else { "possible" }, path)
 }
 
@@ -253,5 +378,9 @@ fn given_once(f: &PairFacts<'_>) -> bool {
 }
 
 fn yes_no(b: bool) -> String {
-    if b { "yes".into() } else { "no".into() }
+    if b {
+        "yes".into()
+    } else {
+        "no".into()
+    }
 }

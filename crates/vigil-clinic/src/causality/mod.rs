@@ -129,7 +129,11 @@ pub enum Timing {
 /// Orders two partial dates when their precision allows it.
 fn order(start: &PartialDate, onset: &PartialDate) -> Timing {
     if let Some(d) = start.days_until(onset) {
-        return if d >= 0 { Timing::After(Some(d)) } else { Timing::Before };
+        return if d >= 0 {
+            Timing::After(Some(d))
+        } else {
+            Timing::Before
+        };
     }
     // Compare at the coarser common precision: year, then month when both have one.
     let s = start.to_string();
@@ -184,12 +188,29 @@ impl<'a> PairFacts<'a> {
     pub fn timing_text(&self) -> String {
         let d = &self.case.drugs[self.drug];
         let r = &self.case.reactions[self.reaction];
-        let fmt = |x: &Option<PartialDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "unknown".into());
+        let fmt =
+            |x: &Option<PartialDate>| x.map(|d| d.to_string()).unwrap_or_else(|| "unknown".into());
         match self.timing {
-            Timing::After(Some(days)) => format!("onset {} is {days} days after the first dose {}", fmt(&r.onset), fmt(&d.start)),
-            Timing::After(None) => format!("onset {} is after the first dose {} (partial dates)", fmt(&r.onset), fmt(&d.start)),
-            Timing::Before => format!("onset {} is before the first dose {}", fmt(&r.onset), fmt(&d.start)),
-            Timing::Unknown => format!("onset {} and first dose {} cannot be ordered", fmt(&r.onset), fmt(&d.start)),
+            Timing::After(Some(days)) => format!(
+                "onset {} is {days} days after the first dose {}",
+                fmt(&r.onset),
+                fmt(&d.start)
+            ),
+            Timing::After(None) => format!(
+                "onset {} is after the first dose {} (partial dates)",
+                fmt(&r.onset),
+                fmt(&d.start)
+            ),
+            Timing::Before => format!(
+                "onset {} is before the first dose {}",
+                fmt(&r.onset),
+                fmt(&d.start)
+            ),
+            Timing::Unknown => format!(
+                "onset {} and first dose {} cannot be ordered",
+                fmt(&r.onset),
+                fmt(&d.start)
+            ),
         }
     }
 
@@ -208,28 +229,47 @@ impl<'a> PairFacts<'a> {
 
     /// Alternative causes: `None` not assessed, `Some(empty)` looked for and none found.
     pub fn alternatives(&self) -> Option<&Vec<String>> {
-        self.case.reactions[self.reaction].alternative_causes.as_ref()
+        self.case.reactions[self.reaction]
+            .alternative_causes
+            .as_ref()
     }
 
     /// Names of positive tests that objectively confirm the event.
     pub fn confirming_tests(&self) -> Vec<&str> {
-        self.case.tests.iter().filter(|t| t.confirms_event && t.result == TestResult::Positive).map(|t| t.name.as_str()).collect()
+        self.case
+            .tests
+            .iter()
+            .filter(|t| t.confirms_event && t.result == TestResult::Positive)
+            .map(|t| t.name.as_str())
+            .collect()
     }
 
     /// Names of positive tests that show the causal mechanism.
     pub fn mechanism_tests(&self) -> Vec<&str> {
-        self.case.tests.iter().filter(|t| t.shows_mechanism && t.result == TestResult::Positive).map(|t| t.name.as_str()).collect()
+        self.case
+            .tests
+            .iter()
+            .filter(|t| t.shows_mechanism && t.result == TestResult::Positive)
+            .map(|t| t.name.as_str())
+            .collect()
     }
 
     /// Names of tests whose result is awaited.
     pub fn pending_tests(&self) -> Vec<&str> {
-        self.case.tests.iter().filter(|t| t.result == TestResult::Pending).map(|t| t.name.as_str()).collect()
+        self.case
+            .tests
+            .iter()
+            .filter(|t| t.result == TestResult::Pending)
+            .map(|t| t.name.as_str())
+            .collect()
     }
 
     /// An earlier reaction to the same drug (matched on product or substance name, case-insensitive).
     pub fn previous_reaction_to_drug(&self) -> Option<String> {
         let d = &self.case.drugs[self.drug];
-        let names: Vec<String> = std::iter::once(d.name.to_lowercase()).chain(d.substance.iter().map(|s| s.to_lowercase())).collect();
+        let names: Vec<String> = std::iter::once(d.name.to_lowercase())
+            .chain(d.substance.iter().map(|s| s.to_lowercase()))
+            .collect();
         self.case
             .patient
             .past_drug_reactions

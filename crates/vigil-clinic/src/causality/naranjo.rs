@@ -99,8 +99,18 @@ pub const ITEM_NAMES: [&str; 10] = [
 ];
 
 /// Points for (yes, no, don't know) per item, from the 1981 table.
-pub const POINTS: [(i32, i32, i32); 10] =
-    [(1, 0, 0), (2, -1, 0), (1, 0, 0), (2, -1, 0), (-1, 2, 0), (-1, 1, 0), (1, 0, 0), (1, 0, 0), (1, 0, 0), (1, 0, 0)];
+pub const POINTS: [(i32, i32, i32); 10] = [
+    (1, 0, 0),
+    (2, -1, 0),
+    (1, 0, 0),
+    (2, -1, 0),
+    (-1, 2, 0),
+    (-1, 1, 0),
+    (1, 0, 0),
+    (1, 0, 0),
+    (1, 0, 0),
+    (1, 0, 0),
+];
 
 /// One scored item.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -157,7 +167,10 @@ fn derive(f: &PairFacts<'_>, item: usize) -> (Answer, Basis) {
     let none = |why: &str| (Unknown, Basis::NoInformation(why.to_string()));
     match item {
         0 => match &f.known_reaction {
-            Some(src) => (Yes, Basis::Derived(format!("published with this drug: {src}"))),
+            Some(src) => (
+                Yes,
+                Basis::Derived(format!("published with this drug: {src}")),
+            ),
             None => none("not a reaction catalogued with published reports for this drug"),
         },
         1 => match f.timing {
@@ -166,34 +179,73 @@ fn derive(f: &PairFacts<'_>, item: usize) -> (Answer, Basis) {
             Timing::Unknown => none(&f.timing_text()),
         },
         2 => match f.dechallenge() {
-            Some((a, true, _)) if a.is_withdrawal() => (Yes, Basis::Derived(format!("improved after {}", a.label()))),
-            Some((a, _, true)) if a.is_withdrawal() => (No, Basis::Derived(format!("no improvement after {}", a.label()))),
-            Some((a, _, _)) if !a.is_withdrawal() => none("the drug was not stopped (dose or interval changed instead: see item 8)"),
+            Some((a, true, _)) if a.is_withdrawal() => {
+                (Yes, Basis::Derived(format!("improved after {}", a.label())))
+            }
+            Some((a, _, true)) if a.is_withdrawal() => (
+                No,
+                Basis::Derived(format!("no improvement after {}", a.label())),
+            ),
+            Some((a, _, _)) if !a.is_withdrawal() => {
+                none("the drug was not stopped (dose or interval changed instead: see item 8)")
+            }
             _ => none("no dechallenge recorded"),
         },
         3 => match f.rechallenge() {
-            Some(Rechallenge::Recurred) => (Yes, Basis::Derived("rechallenge: the reaction recurred".into())),
-            Some(Rechallenge::DidNotRecur) => (No, Basis::Derived("rechallenge: the reaction did not recur".into())),
+            Some(Rechallenge::Recurred) => (
+                Yes,
+                Basis::Derived("rechallenge: the reaction recurred".into()),
+            ),
+            Some(Rechallenge::DidNotRecur) => (
+                No,
+                Basis::Derived("rechallenge: the reaction did not recur".into()),
+            ),
             _ => none("no rechallenge with a known outcome"),
         },
         4 => match f.alternatives() {
-            Some(v) if !v.is_empty() => (Yes, Basis::Derived(format!("alternative causes recorded: {}", v.join("; ")))),
-            Some(_) => (No, Basis::Derived("alternative causes were looked for and none found".into())),
+            Some(v) if !v.is_empty() => (
+                Yes,
+                Basis::Derived(format!("alternative causes recorded: {}", v.join("; "))),
+            ),
+            Some(_) => (
+                No,
+                Basis::Derived("alternative causes were looked for and none found".into()),
+            ),
             None => none("alternative causes not assessed"),
         },
         5 => none("placebo rechallenge is never derived"),
         6 => none("drug concentrations are never derived"),
         7 => match f.dechallenge() {
-            Some((a @ (DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced), true, _)) => {
-                (Yes, Basis::Derived(format!("less severe after {}", if a == DechallengeAction::IntervalExtended { "the dosing interval was extended" } else { "the dose was reduced" })))
-            }
-            Some((DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced, _, true)) => {
-                (No, Basis::Derived("no improvement after the dose or interval was reduced".into()))
-            }
+            Some((
+                a @ (DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced),
+                true,
+                _,
+            )) => (
+                Yes,
+                Basis::Derived(format!(
+                    "less severe after {}",
+                    if a == DechallengeAction::IntervalExtended {
+                        "the dosing interval was extended"
+                    } else {
+                        "the dose was reduced"
+                    }
+                )),
+            ),
+            Some((
+                DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced,
+                _,
+                true,
+            )) => (
+                No,
+                Basis::Derived("no improvement after the dose or interval was reduced".into()),
+            ),
             _ => none("no dose change recorded"),
         },
         8 => match f.previous_reaction_to_drug() {
-            Some(p) => (Yes, Basis::Derived(format!("earlier reaction recorded: {p}"))),
+            Some(p) => (
+                Yes,
+                Basis::Derived(format!("earlier reaction recorded: {p}")),
+            ),
             None => none("no earlier reaction to this drug recorded"),
         },
         _ => {
@@ -201,7 +253,10 @@ fn derive(f: &PairFacts<'_>, item: usize) -> (Answer, Basis) {
             if tests.is_empty() {
                 none("no positive test confirming the event")
             } else {
-                (Yes, Basis::Derived(format!("confirmed by: {}", tests.join(", "))))
+                (
+                    Yes,
+                    Basis::Derived(format!("confirmed by: {}", tests.join(", "))),
+                )
             }
         }
     }
@@ -215,9 +270,19 @@ pub fn assess(f: &PairFacts<'_>) -> Naranjo {
                 Some(a) => (a, Basis::Explicit),
                 None => derive(f, i),
             };
-            NaranjoItem { number: i + 1, name: ITEM_NAMES[i], answer, points: points(answer, POINTS[i]), basis }
+            NaranjoItem {
+                number: i + 1,
+                name: ITEM_NAMES[i],
+                answer,
+                points: points(answer, POINTS[i]),
+                basis,
+            }
         })
         .collect();
     let total = items.iter().map(|i| i.points).sum();
-    Naranjo { items, total, category: category(total) }
+    Naranjo {
+        items,
+        total,
+        category: category(total),
+    }
 }

@@ -132,17 +132,35 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
     let (other, other_basis) = match a.other_explanation {
         Some(o) => (o, Basis::Explicit),
         None => match f.alternatives() {
-            Some(v) if v.is_empty() => (OtherExplanation::Excluded, Basis::Derived("alternative causes looked for, none found".into())),
-            Some(v) => (OtherExplanation::Possible, Basis::Derived(format!("alternative causes recorded: {}", v.join("; ")))),
-            None => (OtherExplanation::Unknown, Basis::NoInformation("alternative causes not assessed".into())),
+            Some(v) if v.is_empty() => (
+                OtherExplanation::Excluded,
+                Basis::Derived("alternative causes looked for, none found".into()),
+            ),
+            Some(v) => (
+                OtherExplanation::Possible,
+                Basis::Derived(format!("alternative causes recorded: {}", v.join("; "))),
+            ),
+            None => (
+                OtherExplanation::Unknown,
+                Basis::NoInformation("alternative causes not assessed".into()),
+            ),
         },
     };
     let (withdrawal, withdrawal_basis) = match a.withdrawal {
         Some(w) => (w, Basis::Explicit),
         None => match f.dechallenge() {
-            Some((act, true, _)) => (WithdrawalResponse::Positive, Basis::Derived(format!("improved after {}", act.label()))),
-            Some((act, _, true)) => (WithdrawalResponse::Negative, Basis::Derived(format!("no improvement after {}", act.label()))),
-            _ => (WithdrawalResponse::Unknown, Basis::NoInformation("no dechallenge with a known result".into())),
+            Some((act, true, _)) => (
+                WithdrawalResponse::Positive,
+                Basis::Derived(format!("improved after {}", act.label())),
+            ),
+            Some((act, _, true)) => (
+                WithdrawalResponse::Negative,
+                Basis::Derived(format!("no improvement after {}", act.label())),
+            ),
+            _ => (
+                WithdrawalResponse::Unknown,
+                Basis::NoInformation("no dechallenge with a known result".into()),
+            ),
         },
     };
     let (definitive, definitive_basis) = match a.definitive {
@@ -150,9 +168,15 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
         None => {
             let tests = f.confirming_tests();
             if tests.is_empty() {
-                (false, Basis::NoInformation("no objective confirmation recorded".into()))
+                (
+                    false,
+                    Basis::NoInformation("no objective confirmation recorded".into()),
+                )
             } else {
-                (true, Basis::Derived(format!("objectively confirmed by {}", tests.join(", "))))
+                (
+                    true,
+                    Basis::Derived(format!("objectively confirmed by {}", tests.join(", "))),
+                )
             }
         }
     };
@@ -162,18 +186,44 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
     let pending = f.pending_tests();
 
     let criteria = vec![
-        Criterion { name: "time relationship", value: format!("{time:?}").to_lowercase(), basis: time_basis },
-        Criterion { name: "explained by disease or other drugs", value: format!("{other:?}").to_lowercase(), basis: other_basis },
-        Criterion { name: "response to withdrawal", value: format!("{withdrawal:?}").to_lowercase(), basis: withdrawal_basis },
-        Criterion { name: "event definitive", value: definitive.to_string(), basis: definitive_basis },
+        Criterion {
+            name: "time relationship",
+            value: format!("{time:?}").to_lowercase(),
+            basis: time_basis,
+        },
+        Criterion {
+            name: "explained by disease or other drugs",
+            value: format!("{other:?}").to_lowercase(),
+            basis: other_basis,
+        },
+        Criterion {
+            name: "response to withdrawal",
+            value: format!("{withdrawal:?}").to_lowercase(),
+            basis: withdrawal_basis,
+        },
+        Criterion {
+            name: "event definitive",
+            value: definitive.to_string(),
+            basis: definitive_basis,
+        },
         Criterion {
             name: "rechallenge",
-            value: rechallenge.map(|r| r.label().to_string()).unwrap_or_else(|| "not recorded".into()),
-            basis: if rechallenge.is_some() { Basis::Derived("from the case".into()) } else { Basis::NoInformation("no rechallenge recorded".into()) },
+            value: rechallenge
+                .map(|r| r.label().to_string())
+                .unwrap_or_else(|| "not recorded".into()),
+            basis: if rechallenge.is_some() {
+                Basis::Derived("from the case".into())
+            } else {
+                Basis::NoInformation("no rechallenge recorded".into())
+            },
         },
         Criterion {
             name: "data under examination",
-            value: if pending.is_empty() { "none".into() } else { pending.join(", ") },
+            value: if pending.is_empty() {
+                "none".into()
+            } else {
+                pending.join(", ")
+            },
             basis: Basis::Derived("tests with a pending result".into()),
         },
     ];
@@ -204,13 +254,22 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
             reasoning.push("not certain: no positive rechallenge".into());
         }
         if reasonable
-            && matches!(other, OtherExplanation::Excluded | OtherExplanation::Unlikely)
+            && matches!(
+                other,
+                OtherExplanation::Excluded | OtherExplanation::Unlikely
+            )
             && withdrawal == WithdrawalResponse::Positive
         {
-            reasoning.push("probable: reasonable timing, other causes unlikely, improvement on withdrawal".into());
+            reasoning.push(
+                "probable: reasonable timing, other causes unlikely, improvement on withdrawal"
+                    .into(),
+            );
             "probable"
         } else if reasonable {
-            if !matches!(other, OtherExplanation::Excluded | OtherExplanation::Unlikely) {
+            if !matches!(
+                other,
+                OtherExplanation::Excluded | OtherExplanation::Unlikely
+            ) {
                 reasoning.push("not probable: disease or other drugs could also explain it (or were not assessed)".into());
             } else {
                 reasoning.push("not probable: withdrawal information lacking or negative".into());
@@ -220,12 +279,19 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
             reasoning.push("unlikely: the time relationship makes a relation improbable and other explanations remain".into());
             "unlikely"
         } else if !pending.is_empty() {
-            reasoning.push(format!("conditional: results awaited ({})", pending.join(", ")));
+            reasoning.push(format!(
+                "conditional: results awaited ({})",
+                pending.join(", ")
+            ));
             "conditional"
         } else {
             reasoning.push("unassessable: the time relationship cannot be judged, or it is improbable although other causes were excluded".into());
             "unassessable"
         }
     };
-    WhoUmc { category, criteria, reasoning }
+    WhoUmc {
+        category,
+        criteria,
+        reasoning,
+    }
 }

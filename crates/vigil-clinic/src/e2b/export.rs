@@ -27,7 +27,12 @@ pub struct ExportOptions {
 impl ExportOptions {
     /// Defaults with the given creation date: sender `VIGIL`, receiver `RECEIVER`, message id = case id.
     pub fn new(created: PartialDate) -> Self {
-        ExportOptions { created, sender: "VIGIL".into(), receiver: "RECEIVER".into(), message_id: None }
+        ExportOptions {
+            created,
+            sender: "VIGIL".into(),
+            receiver: "RECEIVER".into(),
+            message_id: None,
+        }
     }
 }
 
@@ -39,12 +44,23 @@ impl ExportOptions {
 pub fn internal_id(case_id: &str, local: &str) -> String {
     const PRIME: u128 = 0x0000000001000000000000000000013B;
     let mut h: u128 = 0x6c62272e07bb014262b821756295c58d;
-    for b in case_id.bytes().chain(std::iter::once(b'/')).chain(local.bytes()) {
+    for b in case_id
+        .bytes()
+        .chain(std::iter::once(b'/'))
+        .chain(local.bytes())
+    {
         h ^= u128::from(b);
         h = h.wrapping_mul(PRIME);
     }
     let x = format!("{h:032x}");
-    format!("{}-{}-{}-{}-{}", &x[0..8], &x[8..12], &x[12..16], &x[16..20], &x[20..32])
+    format!(
+        "{}-{}-{}-{}-{}",
+        &x[0..8],
+        &x[8..12],
+        &x[12..16],
+        &x[16..20],
+        &x[20..32]
+    )
 }
 
 struct Xml {
@@ -95,12 +111,24 @@ pub fn derived_method(algorithm: &str) -> String {
 /// Whether an imported G.k.9.i.2.r result was derived by vigil (this version's labels, or the
 /// "vigil, derived from the case facts" source that earlier versions wrote).
 pub fn is_derived(source: Option<&str>, method: Option<&str>) -> bool {
-    source.is_some_and(|s| s == DERIVED_SOURCE || s == "vigil, derived from the case facts") || method.is_some_and(|m| m.starts_with("vigil "))
+    source.is_some_and(|s| s == DERIVED_SOURCE || s == "vigil, derived from the case facts")
+        || method.is_some_and(|m| m.starts_with("vigil "))
 }
 
-fn causality_result(x: &mut Xml, case: &Case, drug_ref: &str, reaction_ref: &str, source: &str, method: &str, result: &str) -> io::Result<()> {
+fn causality_result(
+    x: &mut Xml,
+    case: &Case,
+    drug_ref: &str,
+    reaction_ref: &str,
+    source: &str,
+    method: &str,
+    result: &str,
+) -> io::Result<()> {
     x.open("component", &[("typeCode", "COMP")])?;
-    x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.open(
+        "causalityAssessment",
+        &[("classCode", "OBS"), ("moodCode", "EVN")],
+    )?;
     x.obs_code("39")?;
     x.text("value", &[("xsi:type", "ST")], result)?;
     x.open("methodCode", &[])?;
@@ -114,7 +142,10 @@ fn causality_result(x: &mut Xml, case: &Case, drug_ref: &str, reaction_ref: &str
     x.close("assignedEntity")?;
     x.close("author")?;
     x.open("subject1", &[("typeCode", "SUBJ")])?;
-    x.open("adverseEffectReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.open(
+        "adverseEffectReference",
+        &[("classCode", "OBS"), ("moodCode", "EVN")],
+    )?;
     x.empty("id", &[("root", &internal_id(&case.id, reaction_ref))])?;
     x.close("adverseEffectReference")?;
     x.close("subject1")?;
@@ -124,38 +155,92 @@ fn causality_result(x: &mut Xml, case: &Case, drug_ref: &str, reaction_ref: &str
 }
 
 /// Serialise a case, with the causality results to carry in G.k.9.i.2.r, as an ICSR batch.
-pub fn to_xml(case: &Case, assessments: &[PairAssessment], options: &ExportOptions) -> Result<String, ClinicError> {
-    let mut x = Xml { w: Writer::new_with_indent(Vec::new(), b' ', 2) };
-    write_batch(&mut x, case, assessments, options)
-        .map_err(|e| ClinicError::Io { origin: format!("E2B export of {}", case.id), message: e.to_string() })?;
-    let body = String::from_utf8(x.w.into_inner())
-        .map_err(|e| ClinicError::Io { origin: format!("E2B export of {}", case.id), message: e.to_string() })?;
-    Ok(format!("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n"))
+pub fn to_xml(
+    case: &Case,
+    assessments: &[PairAssessment],
+    options: &ExportOptions,
+) -> Result<String, ClinicError> {
+    let mut x = Xml {
+        w: Writer::new_with_indent(Vec::new(), b' ', 2),
+    };
+    write_batch(&mut x, case, assessments, options).map_err(|e| ClinicError::Io {
+        origin: format!("E2B export of {}", case.id),
+        message: e.to_string(),
+    })?;
+    let body = String::from_utf8(x.w.into_inner()).map_err(|e| ClinicError::Io {
+        origin: format!("E2B export of {}", case.id),
+        message: e.to_string(),
+    })?;
+    Ok(format!(
+        "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n{body}\n"
+    ))
 }
 
-fn write_batch(x: &mut Xml, case: &Case, assessments: &[PairAssessment], o: &ExportOptions) -> io::Result<()> {
+fn write_batch(
+    x: &mut Xml,
+    case: &Case,
+    assessments: &[PairAssessment],
+    o: &ExportOptions,
+) -> io::Result<()> {
     let created = o.created.to_hl7();
     let message_id = o.message_id.as_deref().unwrap_or(&case.id);
     x.open(
         "MCCI_IN200100UV01",
-        &[("xmlns", HL7_NS), ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"), ("ITSVersion", "XML_1.0")],
+        &[
+            ("xmlns", HL7_NS),
+            ("xmlns:xsi", "http://www.w3.org/2001/XMLSchema-instance"),
+            ("ITSVersion", "XML_1.0"),
+        ],
     )?;
     // N.1.2 batch number, N.1.1 batch type (1 = ichicsr), N.1.5 transmission date.
-    x.empty("id", &[("extension", &format!("{message_id}-batch")), ("root", "2.16.840.1.113883.3.989.2.1.3.22")])?;
+    x.empty(
+        "id",
+        &[
+            ("extension", &format!("{message_id}-batch")),
+            ("root", "2.16.840.1.113883.3.989.2.1.3.22"),
+        ],
+    )?;
     x.empty("creationTime", &[("value", &created)])?;
     x.empty("responseModeCode", &[("code", "D")])?;
-    x.empty("interactionId", &[("root", "2.16.840.1.113883.1.6"), ("extension", "MCCI_IN200100UV01")])?;
+    x.empty(
+        "interactionId",
+        &[
+            ("root", "2.16.840.1.113883.1.6"),
+            ("extension", "MCCI_IN200100UV01"),
+        ],
+    )?;
     x.code("name", "1", &ich_list(1))?;
     x.open("PORR_IN049016UV", &[])?;
     x.empty("id", &[("root", OID_C11), ("extension", message_id)])?; // N.2.r.1
     x.empty("creationTime", &[("value", &created)])?;
-    x.empty("interactionId", &[("root", "2.16.840.1.113883.1.6"), ("extension", "PORR_IN049016UV")])?;
+    x.empty(
+        "interactionId",
+        &[
+            ("root", "2.16.840.1.113883.1.6"),
+            ("extension", "PORR_IN049016UV"),
+        ],
+    )?;
     x.empty("processingCode", &[("code", "P")])?;
     x.empty("processingModeCode", &[("code", "T")])?;
     x.empty("acceptAckCode", &[("code", "AL")])?;
-    device(x, "receiver", "RCV", "2.16.840.1.113883.3.989.2.1.3.12", &o.receiver)?;
-    device(x, "sender", "SND", "2.16.840.1.113883.3.989.2.1.3.11", &o.sender)?;
-    x.open("controlActProcess", &[("classCode", "CACT"), ("moodCode", "EVN")])?;
+    device(
+        x,
+        "receiver",
+        "RCV",
+        "2.16.840.1.113883.3.989.2.1.3.12",
+        &o.receiver,
+    )?;
+    device(
+        x,
+        "sender",
+        "SND",
+        "2.16.840.1.113883.3.989.2.1.3.11",
+        &o.sender,
+    )?;
+    x.open(
+        "controlActProcess",
+        &[("classCode", "CACT"), ("moodCode", "EVN")],
+    )?;
     x.code("code", "PORR_TE049016UV", "2.16.840.1.113883.1.18")?;
     x.empty("effectiveTime", &[("value", &created)])?; // C.1.2
     x.open("subject", &[("typeCode", "SUBJ")])?;
@@ -164,21 +249,39 @@ fn write_batch(x: &mut Xml, case: &Case, assessments: &[PairAssessment], o: &Exp
     x.close("controlActProcess")?;
     x.close("PORR_IN049016UV")?;
     // N.1.3 / N.1.4 sit after the message in the batch wrapper.
-    device(x, "receiver", "RCV", "2.16.840.1.113883.3.989.2.1.3.14", &o.receiver)?;
-    device(x, "sender", "SND", "2.16.840.1.113883.3.989.2.1.3.13", &o.sender)?;
+    device(
+        x,
+        "receiver",
+        "RCV",
+        "2.16.840.1.113883.3.989.2.1.3.14",
+        &o.receiver,
+    )?;
+    device(
+        x,
+        "sender",
+        "SND",
+        "2.16.840.1.113883.3.989.2.1.3.13",
+        &o.sender,
+    )?;
     x.close("MCCI_IN200100UV01")
 }
 
 fn device(x: &mut Xml, tag: &str, type_code: &str, root: &str, ext: &str) -> io::Result<()> {
     x.open(tag, &[("typeCode", type_code)])?;
-    x.open("device", &[("classCode", "DEV"), ("determinerCode", "INSTANCE")])?;
+    x.open(
+        "device",
+        &[("classCode", "DEV"), ("determinerCode", "INSTANCE")],
+    )?;
     x.empty("id", &[("root", root), ("extension", ext)])?;
     x.close("device")?;
     x.close(tag)
 }
 
 fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment]) -> io::Result<()> {
-    x.open("investigationEvent", &[("classCode", "INVSTG"), ("moodCode", "EVN")])?;
+    x.open(
+        "investigationEvent",
+        &[("classCode", "INVSTG"), ("moodCode", "EVN")],
+    )?;
     x.empty("id", &[("root", OID_C11), ("extension", &case.id)])?; // C.1.1
     x.empty("id", &[("root", super::OID_C181), ("extension", &case.id)])?; // C.1.8.1
     x.code("code", "PAT_ADV_EVNT", "2.16.840.1.113883.5.4")?;
@@ -191,7 +294,10 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
         x.empty("availabilityTime", &[("value", &r.to_hl7())])?; // C.1.5
     }
     x.open("component", &[("typeCode", "COMP")])?;
-    x.open("adverseEventAssessment", &[("classCode", "INVSTG"), ("moodCode", "EVN")])?;
+    x.open(
+        "adverseEventAssessment",
+        &[("classCode", "INVSTG"), ("moodCode", "EVN")],
+    )?;
     x.open("subject1", &[("typeCode", "SBJ")])?;
     primary_role(x, case)?;
     x.close("subject1")?;
@@ -199,9 +305,19 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
     for (k, d) in case.drugs.iter().enumerate() {
         let drug_id = internal_id(&case.id, &case.drug_ref(k));
         x.open("component", &[("typeCode", "COMP")])?;
-        x.open("causalityAssessment", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+        x.open(
+            "causalityAssessment",
+            &[("classCode", "OBS"), ("moodCode", "EVN")],
+        )?;
         x.obs_code("20")?;
-        x.empty("value", &[("xsi:type", "CE"), ("code", &d.role.code().to_string()), ("codeSystem", &ich_list(13))])?;
+        x.empty(
+            "value",
+            &[
+                ("xsi:type", "CE"),
+                ("code", &d.role.code().to_string()),
+                ("codeSystem", &ich_list(13)),
+            ],
+        )?;
         product_ref(x, &drug_id)?;
         x.close("causalityAssessment")?;
         x.close("component")?;
@@ -212,22 +328,48 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
     // no result to send.
     for a in assessments {
         let naranjo = format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category);
-        let mut results = vec![(derived_method("Naranjo"), naranjo), (derived_method("WHO-UMC"), a.who_umc.category.to_string())];
+        let mut results = vec![
+            (derived_method("Naranjo"), naranjo),
+            (derived_method("WHO-UMC"), a.who_umc.category.to_string()),
+        ];
         if a.liverpool.category != crate::causality::liverpool::NOT_REACHED {
-            results.push((derived_method("Liverpool ADR causality assessment tool"), a.liverpool.category.to_string()));
+            results.push((
+                derived_method("Liverpool ADR causality assessment tool"),
+                a.liverpool.category.to_string(),
+            ));
         }
         for (method, result) in results {
-            causality_result(x, case, &a.drug_ref, &a.reaction_ref, DERIVED_SOURCE, &method, &result)?;
+            causality_result(
+                x,
+                case,
+                &a.drug_ref,
+                &a.reaction_ref,
+                DERIVED_SOURCE,
+                &method,
+                &result,
+            )?;
         }
     }
     // Conclusions the assessor stated themselves, as theirs.
     for (i, r) in case.reactions.iter().enumerate() {
-        let stated = r.causality_answers.as_ref().map(|a| a.stated.as_slice()).unwrap_or_default();
+        let stated = r
+            .causality_answers
+            .as_ref()
+            .map(|a| a.stated.as_slice())
+            .unwrap_or_default();
         for st in stated {
             for k in case.suspect_drugs() {
                 let drug_ref = case.drug_ref(k);
                 if st.drug.as_ref().is_none_or(|d| *d == drug_ref) {
-                    causality_result(x, case, &drug_ref, &case.reaction_ref(i), &st.source, &st.method, &st.result)?;
+                    causality_result(
+                        x,
+                        case,
+                        &drug_ref,
+                        &case.reaction_ref(i),
+                        &st.source,
+                        &st.method,
+                        &st.result,
+                    )?;
                 }
             }
         }
@@ -237,13 +379,22 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
     // C.2.r primary source.
     if case.reporter.qualification.is_some() || case.reporter.country.is_some() {
         x.open("outboundRelationship", &[("typeCode", "SPRT")])?;
-        x.open("relatedInvestigation", &[("classCode", "INVSTG"), ("moodCode", "EVN")])?;
+        x.open(
+            "relatedInvestigation",
+            &[("classCode", "INVSTG"), ("moodCode", "EVN")],
+        )?;
         x.code("code", "2", &ich_list(22))?;
         x.open("subjectOf2", &[("typeCode", "SUBJ")])?;
-        x.open("controlActEvent", &[("classCode", "CACT"), ("moodCode", "EVN")])?;
+        x.open(
+            "controlActEvent",
+            &[("classCode", "CACT"), ("moodCode", "EVN")],
+        )?;
         x.open("author", &[("typeCode", "AUT")])?;
         x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
-        x.open("assignedPerson", &[("classCode", "PSN"), ("determinerCode", "INSTANCE")])?;
+        x.open(
+            "assignedPerson",
+            &[("classCode", "PSN"), ("determinerCode", "INSTANCE")],
+        )?;
         if let Some(q) = case.reporter.qualification {
             x.open("asQualifiedEntity", &[("classCode", "QUAL")])?;
             x.code("code", &q.code().to_string(), &ich_list(6))?;
@@ -251,7 +402,10 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
         }
         if let Some(c) = &case.reporter.country {
             x.open("asLocatedEntity", &[("classCode", "LOCE")])?;
-            x.open("location", &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")])?;
+            x.open(
+                "location",
+                &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")],
+            )?;
             x.code("code", c, OID_COUNTRY)?;
             x.close("location")?;
             x.close("asLocatedEntity")?;
@@ -266,9 +420,19 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
     }
     // C.1.3 type of report.
     x.open("subjectOf2", &[("typeCode", "SUBJ")])?;
-    x.open("investigationCharacteristic", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.open(
+        "investigationCharacteristic",
+        &[("classCode", "OBS"), ("moodCode", "EVN")],
+    )?;
     x.code("code", "1", &ich_list(23))?;
-    x.empty("value", &[("xsi:type", "CE"), ("code", &case.report_type.code().to_string()), ("codeSystem", &ich_list(2))])?;
+    x.empty(
+        "value",
+        &[
+            ("xsi:type", "CE"),
+            ("code", &case.report_type.code().to_string()),
+            ("codeSystem", &ich_list(2)),
+        ],
+    )?;
     x.close("investigationCharacteristic")?;
     x.close("subjectOf2")?;
     x.close("investigationEvent")
@@ -276,7 +440,10 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
 
 fn product_ref(x: &mut Xml, drug_id: &str) -> io::Result<()> {
     x.open("subject2", &[("typeCode", "SUBJ")])?;
-    x.open("productUseReference", &[("classCode", "SBADM"), ("moodCode", "EVN")])?;
+    x.open(
+        "productUseReference",
+        &[("classCode", "SBADM"), ("moodCode", "EVN")],
+    )?;
     x.empty("id", &[("root", drug_id)])?;
     x.close("productUseReference")?;
     x.close("subject2")
@@ -286,20 +453,34 @@ fn observation_pq(x: &mut Xml, code: &str, value: f64, unit: &str) -> io::Result
     x.open("subjectOf2", &[("typeCode", "SBJ")])?;
     x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
     x.obs_code(code)?;
-    x.empty("value", &[("xsi:type", "PQ"), ("value", &number(value)), ("unit", unit)])?;
+    x.empty(
+        "value",
+        &[
+            ("xsi:type", "PQ"),
+            ("value", &number(value)),
+            ("unit", unit),
+        ],
+    )?;
     x.close("observation")?;
     x.close("subjectOf2")
 }
 
 fn number(v: f64) -> String {
     // Shortest round-trip representation; integers without a trailing ".0".
-    if v.fract() == 0.0 && v.abs() < 1e15 { format!("{}", v as i64) } else { format!("{v}") }
+    if v.fract() == 0.0 && v.abs() < 1e15 {
+        format!("{}", v as i64)
+    } else {
+        format!("{v}")
+    }
 }
 
 fn primary_role(x: &mut Xml, case: &Case) -> io::Result<()> {
     let p = &case.patient;
     x.open("primaryRole", &[("classCode", "INVSBJ")])?;
-    x.open("player1", &[("classCode", "PSN"), ("determinerCode", "INSTANCE")])?;
+    x.open(
+        "player1",
+        &[("classCode", "PSN"), ("determinerCode", "INSTANCE")],
+    )?;
     match &p.initials {
         Some(i) => x.text("name", &[], i)?,
         None => x.empty("name", &[("nullFlavor", "UNK")])?, // D.1 masked/unknown
@@ -323,7 +504,10 @@ fn primary_role(x: &mut Xml, case: &Case) -> io::Result<()> {
     }
     // G.k drugs: organizer code 4 in list 20.
     x.open("subjectOf2", &[("typeCode", "SBJ")])?;
-    x.open("organizer", &[("classCode", "CATEGORY"), ("moodCode", "EVN")])?;
+    x.open(
+        "organizer",
+        &[("classCode", "CATEGORY"), ("moodCode", "EVN")],
+    )?;
     x.code("code", "4", &ich_list(20))?;
     for (k, d) in case.drugs.iter().enumerate() {
         x.open("component", &[("typeCode", "COMP")])?;
@@ -338,7 +522,10 @@ fn primary_role(x: &mut Xml, case: &Case) -> io::Result<()> {
 fn reaction(x: &mut Xml, case: &Case, i: usize, r: &Reaction) -> io::Result<()> {
     x.open("subjectOf2", &[("typeCode", "SBJ")])?;
     x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-    x.empty("id", &[("root", &internal_id(&case.id, &case.reaction_ref(i)))])?;
+    x.empty(
+        "id",
+        &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
+    )?;
     x.obs_code("29")?;
     if r.onset.is_some() || r.end.is_some() {
         x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
@@ -354,7 +541,11 @@ fn reaction(x: &mut Xml, case: &Case, i: usize, r: &Reaction) -> io::Result<()> 
     match &r.meddra_llt {
         Some(code) => {
             let version = r.meddra_version.clone().unwrap_or_default();
-            let mut attrs = vec![("xsi:type", "CE"), ("code", code.as_str()), ("codeSystem", OID_MEDDRA)];
+            let mut attrs = vec![
+                ("xsi:type", "CE"),
+                ("code", code.as_str()),
+                ("codeSystem", OID_MEDDRA),
+            ];
             if !version.is_empty() {
                 attrs.push(("codeSystemVersion", version.as_str()));
             }
@@ -368,7 +559,10 @@ fn reaction(x: &mut Xml, case: &Case, i: usize, r: &Reaction) -> io::Result<()> 
         // E.i.9 country where the reaction occurred: the reporter's country.
         x.open("location", &[("typeCode", "LOC")])?;
         x.open("locatedEntity", &[("classCode", "LOCE")])?;
-        x.open("locatedPlace", &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")])?;
+        x.open(
+            "locatedPlace",
+            &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")],
+        )?;
         x.code("code", c, OID_COUNTRY)?;
         x.close("locatedPlace")?;
         x.close("locatedEntity")?;
@@ -399,7 +593,14 @@ fn reaction(x: &mut Xml, case: &Case, i: usize, r: &Reaction) -> io::Result<()> 
     x.open("outboundRelationship2", &[("typeCode", "PERT")])?;
     x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
     x.obs_code("27")?;
-    x.empty("value", &[("xsi:type", "CE"), ("code", &r.outcome.code().to_string()), ("codeSystem", &ich_list(11))])?;
+    x.empty(
+        "value",
+        &[
+            ("xsi:type", "CE"),
+            ("code", &r.outcome.code().to_string()),
+            ("codeSystem", &ich_list(11)),
+        ],
+    )?;
     x.close("observation")?;
     x.close("outboundRelationship2")?;
     x.close("observation")?;
@@ -407,15 +608,24 @@ fn reaction(x: &mut Xml, case: &Case, i: usize, r: &Reaction) -> io::Result<()> 
 }
 
 fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
-    x.open("substanceAdministration", &[("classCode", "SBADM"), ("moodCode", "EVN")])?;
+    x.open(
+        "substanceAdministration",
+        &[("classCode", "SBADM"), ("moodCode", "EVN")],
+    )?;
     x.empty("id", &[("root", &internal_id(&case.id, &case.drug_ref(k)))])?;
     x.open("consumable", &[("typeCode", "CSM")])?;
     x.open("instanceOfKind", &[("classCode", "INST")])?;
-    x.open("kindOfProduct", &[("classCode", "MMAT"), ("determinerCode", "KIND")])?;
+    x.open(
+        "kindOfProduct",
+        &[("classCode", "MMAT"), ("determinerCode", "KIND")],
+    )?;
     x.text("name", &[], &d.name)?; // G.k.2.2
     if let Some(s) = &d.substance {
         x.open("ingredient", &[("classCode", "ACTI")])?;
-        x.open("ingredientSubstance", &[("classCode", "MMAT"), ("determinerCode", "KIND")])?;
+        x.open(
+            "ingredientSubstance",
+            &[("classCode", "MMAT"), ("determinerCode", "KIND")],
+        )?;
         x.text("name", &[], s)?; // G.k.2.3.r.1
         x.close("ingredientSubstance")?;
         x.close("ingredient")?;
@@ -429,9 +639,15 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
         if let (Some(s), Some(o)) = (d.start, r.onset) {
             if let Some(days) = s.days_until(&o).filter(|&n| n >= 0) {
                 x.open("outboundRelationship1", &[("typeCode", "SAS")])?;
-                x.empty("pauseQuantity", &[("value", &(days + 1).to_string()), ("unit", "d")])?;
+                x.empty(
+                    "pauseQuantity",
+                    &[("value", &(days + 1).to_string()), ("unit", "d")],
+                )?;
                 x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-                x.empty("id", &[("root", &internal_id(&case.id, &case.reaction_ref(i)))])?;
+                x.empty(
+                    "id",
+                    &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
+                )?;
                 x.close("actReference")?;
                 x.close("outboundRelationship1")?;
             }
@@ -440,7 +656,10 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
     // G.k.4.r dosage regimens; a drug with dates but no regimen gets one date-only G.k.4.r.
     if d.regimens.is_empty() && (d.start.is_some() || d.stop.is_some()) {
         x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
-        x.open("substanceAdministration", &[("classCode", "SBADM"), ("moodCode", "EVN")])?;
+        x.open(
+            "substanceAdministration",
+            &[("classCode", "SBADM"), ("moodCode", "EVN")],
+        )?;
         x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
         if let Some(s) = d.start {
             x.empty("low", &[("value", &s.to_hl7())])?;
@@ -454,9 +673,18 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
     }
     for reg in &d.regimens {
         x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
-        x.open("substanceAdministration", &[("classCode", "SBADM"), ("moodCode", "EVN")])?;
+        x.open(
+            "substanceAdministration",
+            &[("classCode", "SBADM"), ("moodCode", "EVN")],
+        )?;
         let text = match (reg.every, reg.every_unit) {
-            (Some(n), Some(u)) => format!("{} {} every {} {}", number(reg.dose), reg.unit, number(n), u.ucum()),
+            (Some(n), Some(u)) => format!(
+                "{} {} every {} {}",
+                number(reg.dose),
+                reg.unit,
+                number(n),
+                u.ucum()
+            ),
             _ => format!("{} {} single dose", number(reg.dose), reg.unit),
         };
         x.text("text", &[], &text)?; // G.k.4.r.8
@@ -494,7 +722,10 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
             x.text("originalText", &[], route)?; // G.k.4.r.10.1
             x.close("routeCode")?;
         }
-        x.empty("doseQuantity", &[("value", &number(reg.dose)), ("unit", &reg.unit)])?; // G.k.4.r.1a/b
+        x.empty(
+            "doseQuantity",
+            &[("value", &number(reg.dose)), ("unit", &reg.unit)],
+        )?; // G.k.4.r.1a/b
         x.close("substanceAdministration")?;
         x.close("outboundRelationship2")?;
     }
@@ -507,10 +738,20 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
             x.open("outboundRelationship2", &[("typeCode", "PERT")])?;
             x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
             x.obs_code("31")?;
-            x.empty("value", &[("xsi:type", "CE"), ("code", &rc.code().to_string()), ("codeSystem", &ich_list(16))])?;
+            x.empty(
+                "value",
+                &[
+                    ("xsi:type", "CE"),
+                    ("code", &rc.code().to_string()),
+                    ("codeSystem", &ich_list(16)),
+                ],
+            )?;
             x.open("outboundRelationship1", &[("typeCode", "REFR")])?;
             x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-            x.empty("id", &[("root", &internal_id(&case.id, &case.reaction_ref(i)))])?;
+            x.empty(
+                "id",
+                &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
+            )?;
             x.close("actReference")?;
             x.close("outboundRelationship1")?;
             x.close("observation")?;
@@ -547,7 +788,10 @@ fn narrative(case: &Case) -> String {
         facts.push(format!(
             "history: {:?}{}{}",
             h.condition,
-            h.text.as_ref().map(|t| format!(" ({t})")).unwrap_or_default(),
+            h.text
+                .as_ref()
+                .map(|t| format!(" ({t})"))
+                .unwrap_or_default(),
             match h.ongoing {
                 Some(true) => ", ongoing",
                 Some(false) => ", not ongoing",
@@ -575,7 +819,14 @@ fn narrative(case: &Case) -> String {
             ));
         }
         if let Some(a) = &r.alternative_causes {
-            facts.push(format!("{id}: alternative causes: {}", if a.is_empty() { "looked for, none found".into() } else { a.join("; ") }));
+            facts.push(format!(
+                "{id}: alternative causes: {}",
+                if a.is_empty() {
+                    "looked for, none found".into()
+                } else {
+                    a.join("; ")
+                }
+            ));
         }
     }
     for d in &case.drugs {

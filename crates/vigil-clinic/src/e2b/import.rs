@@ -12,8 +12,8 @@ use quick_xml::Reader;
 
 use super::{ich_list, FACTS_MARKER, HL7_NS, OID_C11};
 use crate::case::{
-    ActionTaken, Case, Drug, DrugRole, IntervalUnit, Outcome, Patient, Qualification, Reaction, Rechallenge, Regimen,
-    ReportType, Reporter, Seriousness, Sex,
+    ActionTaken, Case, Drug, DrugRole, IntervalUnit, Outcome, Patient, Qualification, Reaction,
+    Rechallenge, Regimen, ReportType, Reporter, Seriousness, Sex,
 };
 use crate::date::PartialDate;
 use crate::ClinicError;
@@ -59,7 +59,10 @@ struct Node {
 
 impl Node {
     fn attr(&self, key: &str) -> Option<&str> {
-        self.attrs.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str())
+        self.attrs
+            .iter()
+            .find(|(k, _)| k == key)
+            .map(|(_, v)| v.as_str())
     }
     fn child(&self, name: &str) -> Option<&Node> {
         self.children.iter().find(|c| c.name == name)
@@ -76,7 +79,8 @@ impl Node {
     }
     /// The `code/@code` when its `codeSystem` is `system`.
     fn has_code(&self, code: &str, system: &str) -> bool {
-        self.child("code").is_some_and(|c| c.attr("code") == Some(code) && c.attr("codeSystem") == Some(system))
+        self.child("code")
+            .is_some_and(|c| c.attr("code") == Some(code) && c.attr("codeSystem") == Some(system))
     }
     fn text_trim(&self) -> String {
         self.text.trim().to_string()
@@ -91,7 +95,11 @@ fn local(name: &str) -> String {
 }
 
 fn xml_err(origin: &str, position: u64, message: impl Into<String>) -> ClinicError {
-    ClinicError::Xml { origin: origin.to_string(), position, message: message.into() }
+    ClinicError::Xml {
+        origin: origin.to_string(),
+        position,
+        message: message.into(),
+    }
 }
 
 fn start_node(e: &BytesStart<'_>, pos: u64, origin: &str) -> Result<Node, ClinicError> {
@@ -105,7 +113,13 @@ fn start_node(e: &BytesStart<'_>, pos: u64, origin: &str) -> Result<Node, Clinic
         // Keep prefixed attribute names as written (xsi:type); strip nothing else.
         attrs.push((a.key.as_ref().to_string(), value));
     }
-    Ok(Node { name: local(e.name().as_ref()), attrs, text: String::new(), children: Vec::new(), pos })
+    Ok(Node {
+        name: local(e.name().as_ref()),
+        attrs,
+        text: String::new(),
+        children: Vec::new(),
+        pos,
+    })
 }
 
 fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
@@ -116,11 +130,21 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
     let mut buf = Vec::new();
     loop {
         let pos = reader.buffer_position();
-        let event = reader.read_event_into(&mut buf).map_err(|e| xml_err(origin, reader.error_position(), format!("not well-formed XML: {e}")))?;
+        let event = reader.read_event_into(&mut buf).map_err(|e| {
+            xml_err(
+                origin,
+                reader.error_position(),
+                format!("not well-formed XML: {e}"),
+            )
+        })?;
         match event {
             Event::Start(e) => {
                 if stack.len() >= MAX_DEPTH {
-                    return Err(xml_err(origin, pos, format!("elements nested deeper than {MAX_DEPTH} levels")));
+                    return Err(xml_err(
+                        origin,
+                        pos,
+                        format!("elements nested deeper than {MAX_DEPTH} levels"),
+                    ));
                 }
                 if root.is_some() && stack.is_empty() {
                     return Err(xml_err(origin, pos, "content after the root element"));
@@ -136,7 +160,9 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
                 }
             }
             Event::End(_) => {
-                let node = stack.pop().ok_or_else(|| xml_err(origin, pos, "unexpected closing tag"))?;
+                let node = stack
+                    .pop()
+                    .ok_or_else(|| xml_err(origin, pos, "unexpected closing tag"))?;
                 match stack.last_mut() {
                     Some(parent) => parent.children.push(node),
                     None => root = Some(node),
@@ -152,7 +178,10 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
             }
             Event::GeneralRef(r) => {
                 let name = r.xml10_content();
-                let ch = if let Some(c) = r.resolve_char_ref().map_err(|e| xml_err(origin, pos, format!("bad character reference: {e}")))? {
+                let ch = if let Some(c) = r
+                    .resolve_char_ref()
+                    .map_err(|e| xml_err(origin, pos, format!("bad character reference: {e}")))?
+                {
                     c.to_string()
                 } else {
                     match name.as_ref() {
@@ -161,7 +190,9 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
                         "amp" => "&".into(),
                         "apos" => "'".into(),
                         "quot" => "\"".into(),
-                        other => return Err(xml_err(origin, pos, format!("undefined entity &{other};"))),
+                        other => {
+                            return Err(xml_err(origin, pos, format!("undefined entity &{other};")))
+                        }
                     }
                 };
                 if let Some(top) = stack.last_mut() {
@@ -175,7 +206,11 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
                 }
             }
             Event::DocType(_) => {
-                return Err(xml_err(origin, pos, "a DOCTYPE is not allowed in E2B(R3) XML (refused)"));
+                return Err(xml_err(
+                    origin,
+                    pos,
+                    "a DOCTYPE is not allowed in E2B(R3) XML (refused)",
+                ));
             }
             Event::Decl(_) | Event::PI(_) | Event::Comment(_) => {}
             Event::Eof => break,
@@ -183,7 +218,14 @@ fn parse_tree(bytes: &[u8], origin: &str) -> Result<Node, ClinicError> {
         buf.clear();
     }
     if !stack.is_empty() {
-        return Err(xml_err(origin, bytes.len() as u64, format!("document ends inside <{}>", stack.last().map(|n| n.name.as_str()).unwrap_or(""))));
+        return Err(xml_err(
+            origin,
+            bytes.len() as u64,
+            format!(
+                "document ends inside <{}>",
+                stack.last().map(|n| n.name.as_str()).unwrap_or("")
+            ),
+        ));
     }
     root.ok_or_else(|| xml_err(origin, 0, "no root element"))
 }
@@ -199,25 +241,54 @@ struct Ctx<'a> {
 
 impl Ctx<'_> {
     fn need<'n>(&self, node: &'n Node, path: &[&str], what: &str) -> Result<&'n Node, ClinicError> {
-        node.path(path).ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: missing <{}> under <{}>", path.join("/"), node.name)))
+        node.path(path).ok_or_else(|| {
+            xml_err(
+                self.origin,
+                node.pos,
+                format!("{what}: missing <{}> under <{}>", path.join("/"), node.name),
+            )
+        })
     }
     fn date(&self, node: &Node, what: &str) -> Result<Option<PartialDate>, ClinicError> {
         match node.attr("value") {
-            Some(v) => PartialDate::parse_hl7(v).map(Some).map_err(|e| xml_err(self.origin, node.pos, format!("{what}: {e}"))),
+            Some(v) => PartialDate::parse_hl7(v)
+                .map(Some)
+                .map_err(|e| xml_err(self.origin, node.pos, format!("{what}: {e}"))),
             None => Ok(None),
         }
     }
-    fn code_value<T>(&self, node: &Node, what: &str, f: impl Fn(&str) -> Option<T>) -> Result<T, ClinicError> {
-        let code = node.attr("code").ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: no code attribute")))?;
-        f(code).ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: code {code:?} is not in the ICH code list")))
+    fn code_value<T>(
+        &self,
+        node: &Node,
+        what: &str,
+        f: impl Fn(&str) -> Option<T>,
+    ) -> Result<T, ClinicError> {
+        let code = node
+            .attr("code")
+            .ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: no code attribute")))?;
+        f(code).ok_or_else(|| {
+            xml_err(
+                self.origin,
+                node.pos,
+                format!("{what}: code {code:?} is not in the ICH code list"),
+            )
+        })
     }
     fn number(&self, node: &Node, what: &str) -> Result<f64, ClinicError> {
-        let v = node.attr("value").ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: no value attribute")))?;
+        let v = node
+            .attr("value")
+            .ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: no value attribute")))?;
         v.trim()
             .parse::<f64>()
             .ok()
             .filter(|x| x.is_finite())
-            .ok_or_else(|| xml_err(self.origin, node.pos, format!("{what}: {v:?} is not a number")))
+            .ok_or_else(|| {
+                xml_err(
+                    self.origin,
+                    node.pos,
+                    format!("{what}: {v:?} is not a number"),
+                )
+            })
     }
 }
 
@@ -226,19 +297,45 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
     let root = parse_tree(bytes, origin)?;
     let cx = Ctx { origin };
     if root.name != "MCCI_IN200100UV01" {
-        return Err(xml_err(origin, root.pos, format!("expected an MCCI_IN200100UV01 ICSR batch, found <{}>", root.name)));
+        return Err(xml_err(
+            origin,
+            root.pos,
+            format!(
+                "expected an MCCI_IN200100UV01 ICSR batch, found <{}>",
+                root.name
+            ),
+        ));
     }
     if root.attr("xmlns") != Some(HL7_NS) {
-        return Err(xml_err(origin, root.pos, format!("the batch is not in the HL7 v3 namespace {HL7_NS}")));
+        return Err(xml_err(
+            origin,
+            root.pos,
+            format!("the batch is not in the HL7 v3 namespace {HL7_NS}"),
+        ));
     }
-    let ie = cx.need(&root, &["PORR_IN049016UV", "controlActProcess", "subject", "investigationEvent"], "ICSR")?;
+    let ie = cx.need(
+        &root,
+        &[
+            "PORR_IN049016UV",
+            "controlActProcess",
+            "subject",
+            "investigationEvent",
+        ],
+        "ICSR",
+    )?;
 
     let id = ie
         .children("id")
         .find(|n| n.attr("root") == Some(OID_C11))
         .and_then(|n| n.attr("extension"))
         .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| xml_err(origin, ie.pos, "C.1.1: no sender's safety report identifier"))?
+        .ok_or_else(|| {
+            xml_err(
+                origin,
+                ie.pos,
+                "C.1.1: no sender's safety report identifier",
+            )
+        })?
         .to_string();
 
     let narrative = ie.child("text").map(|t| {
@@ -263,12 +360,29 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
     }
 
     let mut reporter = Reporter::default();
-    for ob in ie.children("outboundRelationship").filter(|n| n.attr("typeCode") == Some("SPRT")) {
-        let Some(ri) = ob.child("relatedInvestigation").filter(|r| r.has_code("2", &ich_list(22))) else { continue };
-        let Some(person) = ri.path(&["subjectOf2", "controlActEvent", "author", "assignedEntity", "assignedPerson"]) else { continue };
+    for ob in ie
+        .children("outboundRelationship")
+        .filter(|n| n.attr("typeCode") == Some("SPRT"))
+    {
+        let Some(ri) = ob
+            .child("relatedInvestigation")
+            .filter(|r| r.has_code("2", &ich_list(22)))
+        else {
+            continue;
+        };
+        let Some(person) = ri.path(&[
+            "subjectOf2",
+            "controlActEvent",
+            "author",
+            "assignedEntity",
+            "assignedPerson",
+        ]) else {
+            continue;
+        };
         if let Some(q) = person.path(&["asQualifiedEntity", "code"]) {
             if q.attr("nullFlavor").is_none() {
-                reporter.qualification = Some(cx.code_value(q, "C.2.r.4", Qualification::from_code)?);
+                reporter.qualification =
+                    Some(cx.code_value(q, "C.2.r.4", Qualification::from_code)?);
             }
         }
         if let Some(c) = person.path(&["asLocatedEntity", "location", "code"]) {
@@ -311,7 +425,13 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
                     "mo" => n / 12.0,
                     "wk" => n * 7.0 / 365.25,
                     "d" => n / 365.25,
-                    other => return Err(xml_err(origin, v.pos, format!("D.2.2b: age unit {other:?} is not supported"))),
+                    other => {
+                        return Err(xml_err(
+                            origin,
+                            v.pos,
+                            format!("D.2.2b: age unit {other:?} is not supported"),
+                        ))
+                    }
                 };
                 patient.age_years = Some(years);
             } else if obs.has_code("7", &ich_list(19)) {
@@ -326,7 +446,10 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
                 reactions.push(read_reaction(&cx, obs, local)?);
             }
         }
-        if let Some(org) = s2.child("organizer").filter(|o| o.has_code("4", &ich_list(20))) {
+        if let Some(org) = s2
+            .child("organizer")
+            .filter(|o| o.has_code("4", &ich_list(20)))
+        {
             for comp in org.children("component") {
                 if let Some(sa) = comp.child("substanceAdministration") {
                     drug_nodes.push(sa);
@@ -339,8 +462,13 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
     let mut roles: HashMap<String, DrugRole> = HashMap::new();
     let mut raw_causality = Vec::new();
     for comp in aea.children("component") {
-        let Some(ca) = comp.child("causalityAssessment") else { continue };
-        let drug_root = ca.path(&["subject2", "productUseReference", "id"]).and_then(|n| n.attr("root")).map(str::to_string);
+        let Some(ca) = comp.child("causalityAssessment") else {
+            continue;
+        };
+        let drug_root = ca
+            .path(&["subject2", "productUseReference", "id"])
+            .and_then(|n| n.attr("root"))
+            .map(str::to_string);
         if ca.has_code("20", &ich_list(19)) {
             let v = cx.need(ca, &["value"], "G.k.1")?;
             let role = cx.code_value(v, "G.k.1", DrugRole::from_code)?;
@@ -348,7 +476,10 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
                 roles.insert(d, role);
             }
         } else if ca.has_code("39", &ich_list(19)) {
-            let reaction_root = ca.path(&["subject1", "adverseEffectReference", "id"]).and_then(|n| n.attr("root")).map(str::to_string);
+            let reaction_root = ca
+                .path(&["subject1", "adverseEffectReference", "id"])
+                .and_then(|n| n.attr("root"))
+                .map(str::to_string);
             let text_of = |n: Option<&Node>| n.map(|n| n.text_trim()).filter(|s| !s.is_empty());
             raw_causality.push((
                 drug_root,
@@ -365,21 +496,37 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
     let mut start_to_onset = Vec::new();
     for (k, sa) in drug_nodes.iter().enumerate() {
         let local = format!("drug-{}", k + 1);
-        let root_id = sa.child("id").and_then(|n| n.attr("root")).map(str::to_string);
+        let root_id = sa
+            .child("id")
+            .and_then(|n| n.attr("root"))
+            .map(str::to_string);
         let role = match &root_id {
             Some(r) => roles.get(r).copied(),
             None => None,
         }
-        .ok_or_else(|| xml_err(origin, sa.pos, format!("G.k.1: no drug role for drug {}", k + 1)))?;
+        .ok_or_else(|| {
+            xml_err(
+                origin,
+                sa.pos,
+                format!("G.k.1: no drug role for drug {}", k + 1),
+            )
+        })?;
         if let Some(r) = &root_id {
             drug_refs.insert(r.clone(), local.clone());
         }
         let (drug, rechallenges, intervals) = read_drug(&cx, sa, local.clone(), role)?;
         for (reaction_root, rc) in rechallenges {
             let Some(rref) = reaction_refs.get(&reaction_root) else {
-                return Err(xml_err(origin, sa.pos, "G.k.9.i.4: rechallenge refers to an unknown reaction"));
+                return Err(xml_err(
+                    origin,
+                    sa.pos,
+                    "G.k.9.i.4: rechallenge refers to an unknown reaction",
+                ));
             };
-            if let Some(r) = reactions.iter_mut().find(|r: &&mut Reaction| r.id.as_deref() == Some(rref)) {
+            if let Some(r) = reactions
+                .iter_mut()
+                .find(|r: &&mut Reaction| r.id.as_deref() == Some(rref))
+            {
                 r.rechallenge = Some(rc);
             }
         }
@@ -399,9 +546,18 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
             (Some(drug_ref), Some(reaction_ref)) => {
                 // An assessor's own conclusion becomes part of the case again; vigil's derived results
                 // are re-derived from the case and stay in `causality` only.
-                if let (false, Some(m), Some(res)) = (super::export::is_derived(source.as_deref(), method.as_deref()), &method, &result) {
-                    if let Some(reaction) = reactions.iter_mut().find(|x: &&mut Reaction| x.id.as_deref() == Some(reaction_ref.as_str())) {
-                        let answers = reaction.causality_answers.get_or_insert_with(Default::default);
+                if let (false, Some(m), Some(res)) = (
+                    super::export::is_derived(source.as_deref(), method.as_deref()),
+                    &method,
+                    &result,
+                ) {
+                    if let Some(reaction) = reactions
+                        .iter_mut()
+                        .find(|x: &&mut Reaction| x.id.as_deref() == Some(reaction_ref.as_str()))
+                    {
+                        let answers = reaction
+                            .causality_answers
+                            .get_or_insert_with(Default::default);
                         answers.stated.push(crate::causality::StatedAssessment {
                             drug: Some(drug_ref.clone()),
                             source: source.clone().unwrap_or_else(|| "not given".into()),
@@ -410,9 +566,21 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
                         });
                     }
                 }
-                causality.push(ImportedCausality { drug_ref, reaction_ref, source, method, result })
+                causality.push(ImportedCausality {
+                    drug_ref,
+                    reaction_ref,
+                    source,
+                    method,
+                    result,
+                })
             }
-            _ => return Err(xml_err(origin, aea.pos, "G.k.9.i: a causality assessment refers to an unknown drug or reaction")),
+            _ => {
+                return Err(xml_err(
+                    origin,
+                    aea.pos,
+                    "G.k.9.i: a causality assessment refers to an unknown drug or reaction",
+                ))
+            }
         }
     }
 
@@ -429,7 +597,11 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
         narrative: narrative.filter(|s| !s.is_empty()),
     };
     case.validate(origin)?;
-    Ok(ImportedIcsr { case, causality, start_to_onset })
+    Ok(ImportedIcsr {
+        case,
+        causality,
+        start_to_onset,
+    })
 }
 
 fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, ClinicError> {
@@ -438,7 +610,13 @@ fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, Cl
         .child("originalText")
         .map(|n| n.text_trim())
         .filter(|s| !s.is_empty())
-        .ok_or_else(|| xml_err(cx.origin, value.pos, "E.i.1.1a: the reaction as reported is empty"))?;
+        .ok_or_else(|| {
+            xml_err(
+                cx.origin,
+                value.pos,
+                "E.i.1.1a: the reaction as reported is empty",
+            )
+        })?;
     let meddra_llt = value.attr("code").map(str::to_string);
     let meddra_version = value.attr("codeSystemVersion").map(str::to_string);
     let (mut onset, mut end) = (None, None);
@@ -454,12 +632,23 @@ fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, Cl
     let mut outcome = Outcome::Unknown;
     let mut s = Seriousness::default();
     for rel in obs.children("outboundRelationship2") {
-        let Some(o) = rel.child("observation") else { continue };
-        let code = o.child("code").filter(|c| c.attr("codeSystem") == Some(ich_list(19).as_str())).and_then(|c| c.attr("code"));
+        let Some(o) = rel.child("observation") else {
+            continue;
+        };
+        let code = o
+            .child("code")
+            .filter(|c| c.attr("codeSystem") == Some(ich_list(19).as_str()))
+            .and_then(|c| c.attr("code"));
         let Some(code) = code else { continue };
         let flag = || o.child("value").and_then(|v| v.attr("value")) == Some("true");
         match code {
-            "27" => outcome = cx.code_value(cx.need(o, &["value"], "E.i.7")?, "E.i.7", Outcome::from_code)?,
+            "27" => {
+                outcome = cx.code_value(
+                    cx.need(o, &["value"], "E.i.7")?,
+                    "E.i.7",
+                    Outcome::from_code,
+                )?
+            }
             "34" => s.death = flag(),
             "21" => s.life_threatening = flag(),
             "33" => s.hospitalisation = flag(),
@@ -489,23 +678,41 @@ fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, Cl
     })
 }
 
-type DrugParts = (Drug, Vec<(String, Rechallenge)>, Vec<(String, String, String)>);
+type DrugParts = (
+    Drug,
+    Vec<(String, Rechallenge)>,
+    Vec<(String, String, String)>,
+);
 
-fn read_drug(cx: &Ctx<'_>, sa: &Node, local: String, role: DrugRole) -> Result<DrugParts, ClinicError> {
-    let product = cx.need(sa, &["consumable", "instanceOfKind", "kindOfProduct"], "G.k.2")?;
+fn read_drug(
+    cx: &Ctx<'_>,
+    sa: &Node,
+    local: String,
+    role: DrugRole,
+) -> Result<DrugParts, ClinicError> {
+    let product = cx.need(
+        sa,
+        &["consumable", "instanceOfKind", "kindOfProduct"],
+        "G.k.2",
+    )?;
     let name = product
         .child("name")
         .map(|n| n.text_trim())
         .filter(|s| !s.is_empty())
         .ok_or_else(|| xml_err(cx.origin, product.pos, "G.k.2.2: the product name is empty"))?;
-    let substance = product.path(&["ingredient", "ingredientSubstance", "name"]).map(|n| n.text_trim()).filter(|s| !s.is_empty());
+    let substance = product
+        .path(&["ingredient", "ingredientSubstance", "name"])
+        .map(|n| n.text_trim())
+        .filter(|s| !s.is_empty());
     let mut regimens = Vec::new();
     let mut first_start: Option<PartialDate> = None;
     let mut last_end: Option<PartialDate> = None;
     let mut rechallenges = Vec::new();
     for rel in sa.children("outboundRelationship2") {
         if rel.attr("typeCode") == Some("COMP") {
-            let Some(d) = rel.child("substanceAdministration") else { continue };
+            let Some(d) = rel.child("substanceAdministration") else {
+                continue;
+            };
             let (mut every, mut every_unit, mut start, mut end) = (None, None, None, None);
             if let Some(et) = d.child("effectiveTime") {
                 let mut holders: Vec<&Node> = et.children("comp").collect();
@@ -532,14 +739,30 @@ fn read_drug(cx: &Ctx<'_>, sa: &Node, local: String, role: DrugRole) -> Result<D
                 first_start = start;
             }
             last_end = end;
-            let route = d.path(&["routeCode", "originalText"]).map(|n| n.text_trim()).filter(|s| !s.is_empty());
+            let route = d
+                .path(&["routeCode", "originalText"])
+                .map(|n| n.text_trim())
+                .filter(|s| !s.is_empty());
             if let Some(q) = d.child("doseQuantity") {
                 let dose = cx.number(q, "G.k.4.r.1a")?;
                 let unit = q.attr("unit").unwrap_or("").to_string();
-                regimens.push(Regimen { dose, unit, every, every_unit, start, end, route });
+                regimens.push(Regimen {
+                    dose,
+                    unit,
+                    every,
+                    every_unit,
+                    start,
+                    end,
+                    route,
+                });
             }
         } else if rel.attr("typeCode") == Some("PERT") {
-            let Some(o) = rel.child("observation").filter(|o| o.has_code("31", &ich_list(19))) else { continue };
+            let Some(o) = rel
+                .child("observation")
+                .filter(|o| o.has_code("31", &ich_list(19)))
+            else {
+                continue;
+            };
             let v = cx.need(o, &["value"], "G.k.9.i.4")?;
             let rc = cx.code_value(v, "G.k.9.i.4", Rechallenge::from_code)?;
             let target = o
@@ -550,9 +773,20 @@ fn read_drug(cx: &Ctx<'_>, sa: &Node, local: String, role: DrugRole) -> Result<D
         }
     }
     let mut intervals = Vec::new();
-    for rel in sa.children("outboundRelationship1").filter(|r| r.attr("typeCode") == Some("SAS")) {
-        if let (Some(pq), Some(target)) = (rel.child("pauseQuantity"), rel.path(&["actReference", "id"]).and_then(|n| n.attr("root"))) {
-            intervals.push((target.to_string(), pq.attr("value").unwrap_or("").to_string(), pq.attr("unit").unwrap_or("").to_string()));
+    for rel in sa
+        .children("outboundRelationship1")
+        .filter(|r| r.attr("typeCode") == Some("SAS"))
+    {
+        if let (Some(pq), Some(target)) = (
+            rel.child("pauseQuantity"),
+            rel.path(&["actReference", "id"])
+                .and_then(|n| n.attr("root")),
+        ) {
+            intervals.push((
+                target.to_string(),
+                pq.attr("value").unwrap_or("").to_string(),
+                pq.attr("unit").unwrap_or("").to_string(),
+            ));
         }
     }
     let mut indication = None;
@@ -560,7 +794,10 @@ fn read_drug(cx: &Ctx<'_>, sa: &Node, local: String, role: DrugRole) -> Result<D
     for rel in sa.children("inboundRelationship") {
         match rel.attr("typeCode") {
             Some("RSON") => {
-                indication = rel.path(&["observation", "value", "originalText"]).map(|n| n.text_trim()).filter(|s| !s.is_empty());
+                indication = rel
+                    .path(&["observation", "value", "originalText"])
+                    .map(|n| n.text_trim())
+                    .filter(|s| !s.is_empty());
             }
             Some("CAUS") => {
                 if let Some(c) = rel.path(&["act", "code"]) {

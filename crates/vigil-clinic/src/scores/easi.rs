@@ -143,7 +143,11 @@ impl EasiInput {
     /// settles the question: the scores are taken at or after the onset, so an age of 8 or more at onset
     /// means the ≥ 8 multipliers; under 8 the age at assessment may already be 8, and it is asked for.
     pub fn compute(&self, age_at_onset_years: Option<f64>) -> Result<Easi, ScoreError> {
-        let need_age = |message: String| ScoreError { instrument: INSTRUMENT, field: "age_years".into(), message };
+        let need_age = |message: String| ScoreError {
+            instrument: INSTRUMENT,
+            field: "age_years".into(),
+            message,
+        };
         let (age, age_basis) = match (self.age_years, age_at_onset_years) {
             (Some(a), _) => (a, format!("age at assessment {a}")),
             (None, Some(a)) if a >= 8.0 => (a, format!("age at onset {a}: assessed at or after onset, so ≥ 8 either way")),
@@ -155,7 +159,11 @@ impl EasiInput {
             (None, None) => return Err(need_age("EASI needs the age at assessment (multipliers differ below 8 years)".into())),
         };
         if !(age.is_finite() && age >= 0.0) {
-            return Err(ScoreError { instrument: INSTRUMENT, field: "age_years".into(), message: format!("{age} is not an age") });
+            return Err(ScoreError {
+                instrument: INSTRUMENT,
+                field: "age_years".into(),
+                message: format!("{age} is not an age"),
+            });
         }
         let child = age < 8.0;
         // Multipliers in tenths: ≥ 8 years 1, 2, 3, 4; 0–7 years 2, 2, 3, 3.
@@ -176,7 +184,11 @@ impl EasiInput {
             let area = match (r.area_score, r.area_percent) {
                 (Some(s), None) if s <= 6 => s,
                 (Some(s), None) => {
-                    return Err(ScoreError { instrument: INSTRUMENT, field: format!("{name}.area_score"), message: format!("{s} is not an area score 0–6") })
+                    return Err(ScoreError {
+                        instrument: INSTRUMENT,
+                        field: format!("{name}.area_score"),
+                        message: format!("{s} is not an area score 0–6"),
+                    })
                 }
                 (None, Some(p)) => area_score_from_percent(p).ok_or_else(|| ScoreError {
                     instrument: INSTRUMENT,
@@ -219,7 +231,22 @@ mod tests {
 
     #[test]
     fn area_bands_follow_the_published_cut_points() {
-        let cases = [(0.0, 0), (1.0, 1), (9.0, 1), (9.5, 1), (10.0, 2), (29.0, 2), (30.0, 3), (49.0, 3), (50.0, 4), (69.0, 4), (70.0, 5), (89.0, 5), (90.0, 6), (100.0, 6)];
+        let cases = [
+            (0.0, 0),
+            (1.0, 1),
+            (9.0, 1),
+            (9.5, 1),
+            (10.0, 2),
+            (29.0, 2),
+            (30.0, 3),
+            (49.0, 3),
+            (50.0, 4),
+            (69.0, 4),
+            (70.0, 5),
+            (89.0, 5),
+            (90.0, 6),
+            (100.0, 6),
+        ];
         for (p, s) in cases {
             assert_eq!(area_score_from_percent(p), Some(s), "{p}%");
         }

@@ -64,7 +64,11 @@ impl ScoreInputs {
     /// Compute every present score. `patient_age_years` is used by EASI when its input has no age.
     pub fn compute(&self, patient_age_years: Option<f64>) -> Result<ScoreReport, ScoreError> {
         Ok(ScoreReport {
-            easi: self.easi.as_ref().map(|e| e.compute(patient_age_years)).transpose()?,
+            easi: self
+                .easi
+                .as_ref()
+                .map(|e| e.compute(patient_age_years))
+                .transpose()?,
             scorad: self.scorad.as_ref().map(|s| s.compute()).transpose()?,
             poem: self.poem.as_ref().map(|p| p.compute()).transpose()?,
             viga: self.viga.as_ref().map(|v| v.compute()).transpose()?,

@@ -23,7 +23,15 @@ use super::ScoreError;
 const INSTRUMENT: &str = "POEM";
 
 /// Short names of the seven items, in questionnaire order.
-pub const ITEMS: [&str; 7] = ["itch", "sleep disturbed", "bleeding", "weeping/oozing", "cracked", "flaking", "dry/rough"];
+pub const ITEMS: [&str; 7] = [
+    "itch",
+    "sleep disturbed",
+    "bleeding",
+    "weeping/oozing",
+    "cracked",
+    "flaking",
+    "dry/rough",
+];
 
 /// POEM input: either the item scores (0–4) or the number of days (0–7) per item.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -76,15 +84,31 @@ pub fn band(total: u8) -> &'static str {
 impl PoemInput {
     /// Compute POEM.
     pub fn compute(&self) -> Result<Poem, ScoreError> {
-        let err = |field: String, message: String| ScoreError { instrument: INSTRUMENT, field, message };
+        let err = |field: String, message: String| ScoreError {
+            instrument: INSTRUMENT,
+            field,
+            message,
+        };
         let scores: Vec<u8> = match (&self.item_scores, &self.days) {
             (Some(s), None) => s.clone(),
             (None, Some(d)) => d
                 .iter()
                 .enumerate()
-                .map(|(i, &n)| item_score_from_days(n).ok_or_else(|| err(format!("days[{i}]"), format!("{n} is not a number of days 0–7"))))
+                .map(|(i, &n)| {
+                    item_score_from_days(n).ok_or_else(|| {
+                        err(
+                            format!("days[{i}]"),
+                            format!("{n} is not a number of days 0–7"),
+                        )
+                    })
+                })
                 .collect::<Result<_, _>>()?,
-            _ => return Err(err("items".into(), "give exactly one of item_scores and days".into())),
+            _ => {
+                return Err(err(
+                    "items".into(),
+                    "give exactly one of item_scores and days".into(),
+                ))
+            }
         };
         if scores.len() != 7 {
             return Err(err(
@@ -94,10 +118,18 @@ impl PoemInput {
         }
         for (i, &s) in scores.iter().enumerate() {
             if s > 4 {
-                return Err(err(format!("item_scores[{i}] ({})", ITEMS[i]), format!("{s} is not an item score 0–4")));
+                return Err(err(
+                    format!("item_scores[{i}] ({})", ITEMS[i]),
+                    format!("{s} is not an item score 0–4"),
+                ));
             }
         }
         let total = scores.iter().sum();
-        Ok(Poem { item_scores: scores, total, band: band(total), band_source: "Charman CR et al., Br J Dermatol 2013;169:1326 (doi:10.1111/bjd.12590)" })
+        Ok(Poem {
+            item_scores: scores,
+            total,
+            band: band(total),
+            band_source: "Charman CR et al., Br J Dermatol 2013;169:1326 (doi:10.1111/bjd.12590)",
+        })
     }
 }

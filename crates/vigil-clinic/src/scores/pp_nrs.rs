@@ -65,7 +65,11 @@ impl PpNrsInput {
             if v.is_finite() && (0.0..=10.0).contains(&v) {
                 Ok(v)
             } else {
-                Err(ScoreError { instrument: "PP-NRS", field: field.into(), message: format!("{v} is not a 0–10 score") })
+                Err(ScoreError {
+                    instrument: "PP-NRS",
+                    field: field.into(),
+                    message: format!("{v} is not a 0–10 score"),
+                })
             }
         };
         let score = check("score", self.score)?;

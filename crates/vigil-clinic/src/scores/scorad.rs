@@ -65,7 +65,11 @@ impl ScoradExtentByRegion {
         let mut a = 0.0;
         for (name, pct, weight) in parts {
             if !(pct.is_finite() && (0.0..=100.0).contains(&pct)) {
-                return Err(ScoreError { instrument: INSTRUMENT, field: format!("extent_by_region.{name}"), message: format!("{pct} is not a percentage 0–100") });
+                return Err(ScoreError {
+                    instrument: INSTRUMENT,
+                    field: format!("extent_by_region.{name}"),
+                    message: format!("{pct} is not a percentage 0–100"),
+                });
             }
             a += weight * pct / 100.0;
         }
@@ -154,9 +158,11 @@ pub fn objective_band(total: f64) -> &'static str {
 
 fn vas(value: Option<f64>, field: &str) -> Result<Option<f64>, ScoreError> {
     match value {
-        Some(v) if !(v.is_finite() && (0.0..=10.0).contains(&v)) => {
-            Err(ScoreError { instrument: INSTRUMENT, field: field.into(), message: format!("{v} is not a 0–10 scale value") })
-        }
+        Some(v) if !(v.is_finite() && (0.0..=10.0).contains(&v)) => Err(ScoreError {
+            instrument: INSTRUMENT,
+            field: field.into(),
+            message: format!("{v} is not a 0–10 scale value"),
+        }),
         other => Ok(other),
     }
 }
@@ -167,13 +173,21 @@ impl ScoradInput {
         let a = match (&self.extent_percent, &self.extent_by_region) {
             (Some(a), None) => {
                 if !(a.is_finite() && (0.0..=100.0).contains(a)) {
-                    return Err(ScoreError { instrument: INSTRUMENT, field: "extent_percent".into(), message: format!("{a} is not a percentage 0–100") });
+                    return Err(ScoreError {
+                        instrument: INSTRUMENT,
+                        field: "extent_percent".into(),
+                        message: format!("{a} is not a percentage 0–100"),
+                    });
                 }
                 *a
             }
             (None, Some(regions)) => regions.extent()?,
             _ => {
-                return Err(ScoreError { instrument: INSTRUMENT, field: "extent".into(), message: "give exactly one of extent_percent and extent_by_region".into() })
+                return Err(ScoreError {
+                    instrument: INSTRUMENT,
+                    field: "extent".into(),
+                    message: "give exactly one of extent_percent and extent_by_region".into(),
+                })
             }
         };
         let i = &self.intensity;
@@ -188,15 +202,26 @@ impl ScoradInput {
         let mut b = 0u8;
         for (name, v) in signs {
             if v > 3 {
-                return Err(ScoreError { instrument: INSTRUMENT, field: format!("intensity.{name}"), message: format!("{v} is not a sign score 0–3") });
+                return Err(ScoreError {
+                    instrument: INSTRUMENT,
+                    field: format!("intensity.{name}"),
+                    message: format!("{v} is not a sign score 0–3"),
+                });
             }
             b += v;
         }
-        let c = match (vas(self.pruritus, "pruritus")?, vas(self.sleeplessness, "sleeplessness")?) {
+        let c = match (
+            vas(self.pruritus, "pruritus")?,
+            vas(self.sleeplessness, "sleeplessness")?,
+        ) {
             (Some(p), Some(s)) => Some(p + s),
             (None, None) => None,
             _ => {
-                return Err(ScoreError { instrument: INSTRUMENT, field: "symptoms".into(), message: "give both pruritus and sleeplessness, or neither".into() })
+                return Err(ScoreError {
+                    instrument: INSTRUMENT,
+                    field: "symptoms".into(),
+                    message: "give both pruritus and sleeplessness, or neither".into(),
+                })
             }
         };
         let objective = a / 5.0 + 7.0 * f64::from(b) / 2.0;

@@ -51,12 +51,22 @@ pub fn label(grade: u8) -> Option<&'static str> {
 impl VigaInput {
     /// Label the grade and apply the success criterion.
     pub fn compute(&self) -> Result<Viga, ScoreError> {
-        let bad = |field: &str, v: u8| ScoreError { instrument: "vIGA-AD", field: field.into(), message: format!("{v} is not a grade 0–4") };
+        let bad = |field: &str, v: u8| ScoreError {
+            instrument: "vIGA-AD",
+            field: field.into(),
+            message: format!("{v} is not a grade 0–4"),
+        };
         let lab = label(self.grade).ok_or_else(|| bad("grade", self.grade))?;
         if let Some(b) = self.baseline {
             label(b).ok_or_else(|| bad("baseline", b))?;
         }
-        let success = self.baseline.map(|b| self.grade <= 1 && b >= self.grade + 2);
-        Ok(Viga { grade: self.grade, label: lab, success })
+        let success = self
+            .baseline
+            .map(|b| self.grade <= 1 && b >= self.grade + 2);
+        Ok(Viga {
+            grade: self.grade,
+            label: lab,
+            success,
+        })
     }
 }

@@ -16,8 +16,11 @@ pub fn example(name: &str) -> Case {
 }
 
 /// The three example case file names.
-pub const EXAMPLES: [&str; 3] =
-    ["facial-redness-interval-extension.json", "psoriasiform-prior-psoriasis.json", "ad-flare-missed-dose.json"];
+pub const EXAMPLES: [&str; 3] = [
+    "facial-redness-interval-extension.json",
+    "psoriasiform-prior-psoriasis.json",
+    "ad-flare-missed-dose.json",
+];
 
 /// Relative closeness.
 pub fn close(a: f64, b: f64, tol: f64) -> bool {

@@ -43,12 +43,21 @@ pub async fn postgres_url(test: &str) -> Option<String> {
     };
     sqlx::any::install_default_drivers();
     let name = format!("vigil_test_{}", &vigil_server::auth::random_token()[..16]);
-    let admin = sqlx::AnyPool::connect(&admin_url).await.expect("connecting to VIGIL_TEST_POSTGRES_URL");
-    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}"))).execute(&admin).await.unwrap();
+    let admin = sqlx::AnyPool::connect(&admin_url)
+        .await
+        .expect("connecting to VIGIL_TEST_POSTGRES_URL");
+    sqlx::query(sqlx::AssertSqlSafe(format!("CREATE DATABASE {name}")))
+        .execute(&admin)
+        .await
+        .unwrap();
     admin.close().await;
     let base = admin_url.split('?').next().unwrap();
     let slash = base.rfind('/').unwrap();
-    let url = if base[..slash].ends_with('/') { format!("{base}/{name}") } else { format!("{}/{name}", &base[..slash]) };
+    let url = if base[..slash].ends_with('/') {
+        format!("{base}/{name}")
+    } else {
+        format!("{}/{name}", &base[..slash])
+    };
     Some(url)
 }
 
@@ -128,7 +137,12 @@ pub enum Body {
 
 /// Form fields from pairs.
 pub fn form(pairs: &[(&str, &str)]) -> Body {
-    Body::Form(pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect())
+    Body::Form(
+        pairs
+            .iter()
+            .map(|(k, v)| (k.to_string(), v.to_string()))
+            .collect(),
+    )
 }
 
 /// The app under test.
@@ -158,7 +172,9 @@ impl App {
     /// one ICSR of P1's reaction.
     pub async fn new(db: Db, backend: &'static str) -> App {
         let state = AppState::new(db, false).unwrap();
-        let admin = vigil_server::create_admin(&state.db, "admin", PASSWORD).await.unwrap();
+        let admin = vigil_server::create_admin(&state.db, "admin", PASSWORD)
+            .await
+            .unwrap();
         let user = |username: &str, role: Role, name: &str| NewUser {
             username: username.into(),
             password: PASSWORD.into(),
@@ -171,15 +187,37 @@ impl App {
         };
         let mk = |u: NewUser| {
             let state = state.clone();
-            async move { vigil_server::api::create_user(&state, admin, &u).await.unwrap() }
+            async move {
+                vigil_server::api::create_user(&state, admin, &u)
+                    .await
+                    .unwrap()
+            }
         };
         let p1 = mk(user("pat1", Role::Patient, "Patient One")).await;
         let p2 = mk(user("pat2", Role::Patient, "Patient Two")).await;
         let ca = mk(user("doc_a", Role::Clinician, "Dr A")).await;
         let cb = mk(user("doc_b", Role::Clinician, "Dr B")).await;
         let cc = mk(user("doc_c", Role::Clinician, "Dr C")).await;
-        vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: ca, patient_id: p1 }).await.unwrap();
-        vigil_server::api::assign(&state, admin, &NewAssignment { clinician_id: cb, patient_id: p2 }).await.unwrap();
+        vigil_server::api::assign(
+            &state,
+            admin,
+            &NewAssignment {
+                clinician_id: ca,
+                patient_id: p1,
+            },
+        )
+        .await
+        .unwrap();
+        vigil_server::api::assign(
+            &state,
+            admin,
+            &NewAssignment {
+                clinician_id: cb,
+                patient_id: p2,
+            },
+        )
+        .await
+        .unwrap();
         let regimen = RegimenInput {
             drug: "dupilumab".into(),
             dose_mg: 300.0,
@@ -187,8 +225,12 @@ impl App {
             indication: Some("atopic dermatitis".into()),
             start_date: days_ago(120),
         };
-        records::insert_regimen(&state, ca, p1, &regimen).await.unwrap();
-        records::insert_regimen(&state, cb, p2, &regimen).await.unwrap();
+        records::insert_regimen(&state, ca, p1, &regimen)
+            .await
+            .unwrap();
+        records::insert_regimen(&state, cb, p2, &regimen)
+            .await
+            .unwrap();
         let reaction = ReactionInput {
             onset_date: days_ago(10),
             description: "red, burning skin on the face and neck".into(),
@@ -197,22 +239,53 @@ impl App {
             different_from_usual: Some("yes".into()),
             rest_of_skin_improving: Some("yes".into()),
         };
-        let r1 = records::insert_reaction(&state, p1, p1, &reaction).await.unwrap();
-        let r2 = records::insert_reaction(&state, p2, p2, &reaction).await.unwrap();
+        let r1 = records::insert_reaction(&state, p1, p1, &reaction)
+            .await
+            .unwrap();
+        let r2 = records::insert_reaction(&state, p2, p2, &reaction)
+            .await
+            .unwrap();
         let r1_report = records::reaction(&state, r1).await.unwrap();
-        let x1 = vigil_server::clinic::export_icsr(&state, ca, &r1_report, true).await.unwrap();
+        let x1 = vigil_server::clinic::export_icsr(&state, ca, &r1_report, true)
+            .await
+            .unwrap();
         let router = vigil_server::router(state.clone());
-        let ids = Ids { admin, p1, p2, ca, cb, cc, r1, r2, x1 };
+        let ids = Ids {
+            admin,
+            p1,
+            p2,
+            ca,
+            cb,
+            cc,
+            r1,
+            r2,
+            x1,
+        };
         let mut app = App {
             state,
             router,
             backend,
             ids,
-            admin: Session { cookie: String::new(), csrf: String::new() },
-            p1: Session { cookie: String::new(), csrf: String::new() },
-            p2: Session { cookie: String::new(), csrf: String::new() },
-            ca: Session { cookie: String::new(), csrf: String::new() },
-            cb: Session { cookie: String::new(), csrf: String::new() },
+            admin: Session {
+                cookie: String::new(),
+                csrf: String::new(),
+            },
+            p1: Session {
+                cookie: String::new(),
+                csrf: String::new(),
+            },
+            p2: Session {
+                cookie: String::new(),
+                csrf: String::new(),
+            },
+            ca: Session {
+                cookie: String::new(),
+                csrf: String::new(),
+            },
+            cb: Session {
+                cookie: String::new(),
+                csrf: String::new(),
+            },
         };
         app.admin = app.login("admin").await;
         app.p1 = app.login("pat1").await;
@@ -224,14 +297,41 @@ impl App {
 
     /// Log in through the API.
     pub async fn login(&self, username: &str) -> Session {
-        let r = self.send("POST", "/api/login", None, None, Body::Json(json!({"username": username, "password": PASSWORD}))).await;
+        let r = self
+            .send(
+                "POST",
+                "/api/login",
+                None,
+                None,
+                Body::Json(json!({"username": username, "password": PASSWORD})),
+            )
+            .await;
         assert_eq!(r.status, StatusCode::OK, "login {username}: {}", r.text);
-        let cookie = r.headers.get("set-cookie").unwrap().to_str().unwrap().split(';').next().unwrap().to_string();
-        Session { cookie, csrf: r.json()["csrf_token"].as_str().unwrap().to_string() }
+        let cookie = r
+            .headers
+            .get("set-cookie")
+            .unwrap()
+            .to_str()
+            .unwrap()
+            .split(';')
+            .next()
+            .unwrap()
+            .to_string();
+        Session {
+            cookie,
+            csrf: r.json()["csrf_token"].as_str().unwrap().to_string(),
+        }
     }
 
     /// Send a request; `csrf` goes in the header (JSON) or the `csrf` field (forms).
-    pub async fn send(&self, method: &str, path: &str, session: Option<&Session>, csrf: Option<&str>, body: Body) -> Resp {
+    pub async fn send(
+        &self,
+        method: &str,
+        path: &str,
+        session: Option<&Session>,
+        csrf: Option<&str>,
+        body: Body,
+    ) -> Resp {
         let mut req = Request::builder().method(method).uri(path);
         if let Some(s) = session {
             req = req.header("cookie", &s.cookie);
@@ -265,11 +365,22 @@ impl App {
                 AxumBody::from(bytes)
             }
         };
-        let resp = self.router.clone().oneshot(req.body(body).unwrap()).await.unwrap();
+        let resp = self
+            .router
+            .clone()
+            .oneshot(req.body(body).unwrap())
+            .await
+            .unwrap();
         let status = resp.status();
         let headers = resp.headers().clone();
-        let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024).await.unwrap();
-        Resp { status, headers, text: String::from_utf8_lossy(&bytes).into_owned() }
+        let bytes = axum::body::to_bytes(resp.into_body(), 16 * 1024 * 1024)
+            .await
+            .unwrap();
+        Resp {
+            status,
+            headers,
+            text: String::from_utf8_lossy(&bytes).into_owned(),
+        }
     }
 
     /// GET with a session.
@@ -279,29 +390,49 @@ impl App {
 
     /// POST JSON with a session and its CSRF token.
     pub async fn post_json(&self, path: &str, s: &Session, body: Value) -> Resp {
-        self.send("POST", path, Some(s), Some(&s.csrf.clone()), Body::Json(body)).await
+        self.send(
+            "POST",
+            path,
+            Some(s),
+            Some(&s.csrf.clone()),
+            Body::Json(body),
+        )
+        .await
     }
 
     /// POST a form with a session and its CSRF token.
     pub async fn post_form(&self, path: &str, s: &Session, pairs: &[(&str, &str)]) -> Resp {
-        self.send("POST", path, Some(s), Some(&s.csrf.clone()), form(pairs)).await
+        self.send("POST", path, Some(s), Some(&s.csrf.clone()), form(pairs))
+            .await
     }
 
     /// Rows in a table.
     pub async fn count(&self, table: &str) -> i64 {
         use sqlx::Row;
-        sqlx::query(sqlx::AssertSqlSafe(format!("SELECT COUNT(*) AS n FROM {table}")))
-            .fetch_one(&self.state.db.pool)
-            .await
-            .unwrap()
-            .try_get::<i64, _>("n")
-            .unwrap()
+        sqlx::query(sqlx::AssertSqlSafe(format!(
+            "SELECT COUNT(*) AS n FROM {table}"
+        )))
+        .fetch_one(&self.state.db.pool)
+        .await
+        .unwrap()
+        .try_get::<i64, _>("n")
+        .unwrap()
     }
 
     /// Row counts of every data table (to show that nothing was saved).
     pub async fn counts(&self) -> Vec<i64> {
         let mut v = Vec::new();
-        for t in ["users", "assignments", "regimens", "injections", "weekly_scores", "reactions", "assessments", "icsr_exports", "audit_log"] {
+        for t in [
+            "users",
+            "assignments",
+            "regimens",
+            "injections",
+            "weekly_scores",
+            "reactions",
+            "assessments",
+            "icsr_exports",
+            "audit_log",
+        ] {
             v.push(self.count(t).await);
         }
         v

@@ -66,7 +66,10 @@ pub struct HeterogeneityCi {
 pub fn confint(fit: &RmaFit, ci_type: CiType) -> Result<HeterogeneityCi, MetaError> {
     let kp = fit.k as f64 - fit.p as f64;
     if kp < 1.0 {
-        return Err(MetaError::TooFewStudies { needed: fit.p + 1, got: fit.k });
+        return Err(MetaError::TooFewStudies {
+            needed: fit.p + 1,
+            got: fit.k,
+        });
     }
     let alpha = 1.0 - fit.options.level / 100.0;
     let (x, y, v) = (&fit.x, &fit.yi, &fit.vi);
@@ -80,13 +83,20 @@ pub fn confint(fit: &RmaFit, ci_type: CiType) -> Result<HeterogeneityCi, MetaErr
                     decreasing_root(f, 0.0)
                 }
             };
-            (bound(qchisq(1.0 - alpha / 2.0, kp))?, bound(qchisq(alpha / 2.0, kp))?)
+            (
+                bound(qchisq(1.0 - alpha / 2.0, kp))?,
+                bound(qchisq(alpha / 2.0, kp))?,
+            )
         }
         CiType::ProfileLikelihood => {
             let reml = match fit.options.method {
                 Method::REML => true,
                 Method::ML => false,
-                _ => return Err(MetaError::NoConvergence("profile likelihood needs an ML or REML fit")),
+                _ => {
+                    return Err(MetaError::NoConvergence(
+                        "profile likelihood needs an ML or REML fit",
+                    ))
+                }
             };
             let ll = |t: f64| -> Result<f64, MetaError> {
                 let w = wls(x, y, v, t)?;
@@ -95,13 +105,21 @@ pub fn confint(fit: &RmaFit, ci_type: CiType) -> Result<HeterogeneityCi, MetaErr
             };
             let cut = ll(fit.tau2)? - qchisq(1.0 - alpha, 1.0) / 2.0;
             let g = |t: f64| ll(t).map(|l| l - cut);
-            let lb = if g(0.0)? >= 0.0 { 0.0 } else { bisect(&g, 0.0, fit.tau2, false)? };
+            let lb = if g(0.0)? >= 0.0 {
+                0.0
+            } else {
+                bisect(&g, 0.0, fit.tau2, false)?
+            };
             let ub = decreasing_root(g, fit.tau2)?;
             (lb, ub)
         }
     };
     let vt = fit.vt;
-    let make = |f: &dyn Fn(f64) -> f64| Interval { estimate: f(fit.tau2), ci_lb: f(lb), ci_ub: f(ub) };
+    let make = |f: &dyn Fn(f64) -> f64| Interval {
+        estimate: f(fit.tau2),
+        ci_lb: f(lb),
+        ci_ub: f(ub),
+    };
     Ok(HeterogeneityCi {
         tau2: make(&|t| t),
         tau: make(&|t: f64| t.sqrt()),

@@ -2,21 +2,32 @@
 //! normal, Student t, χ² and F distributions (statrs), with quantiles polished by Newton steps so
 //! that critical values agree with R's `qnorm`/`qt`/`qchisq` to ~1e-14 relative.
 
-use statrs::distribution::{ChiSquared, Continuous, ContinuousCDF, FisherSnedecor, Normal, StudentsT};
+use statrs::distribution::{
+    ChiSquared, Continuous, ContinuousCDF, FisherSnedecor, Normal, StudentsT,
+};
 
 fn std_normal() -> Normal {
     Normal::new(0.0, 1.0).expect("standard normal")
 }
 
 /// Polishes a quantile guess `x` of a continuous distribution by Newton steps on `cdf(x) = p`.
-fn polish<D: ContinuousCDF<f64, f64> + Continuous<f64, f64>>(d: &D, p: f64, mut x: f64, lower: f64) -> f64 {
+fn polish<D: ContinuousCDF<f64, f64> + Continuous<f64, f64>>(
+    d: &D,
+    p: f64,
+    mut x: f64,
+    lower: f64,
+) -> f64 {
     for _ in 0..8 {
         let f = d.pdf(x);
         if !(f > 0.0) || !x.is_finite() {
             break;
         }
         // Work in the smaller tail so that p close to 1 keeps its precision.
-        let step = if p > 0.5 { -(d.sf(x) - (1.0 - p)) / f } else { (d.cdf(x) - p) / f };
+        let step = if p > 0.5 {
+            -(d.sf(x) - (1.0 - p)) / f
+        } else {
+            (d.cdf(x) - p) / f
+        };
         let mut nx = x - step;
         if nx <= lower {
             nx = (x + lower) / 2.0;
@@ -100,7 +111,11 @@ pub fn qnorm(p: f64) -> f64 {
         if !(f > 0.0) || !x.is_finite() {
             break;
         }
-        let step = if p > 0.5 { (pnorm_upper(x) - (1.0 - p)) / f } else { ((1.0 - pnorm_upper(x)) - p) / -f };
+        let step = if p > 0.5 {
+            (pnorm_upper(x) - (1.0 - p)) / f
+        } else {
+            ((1.0 - pnorm_upper(x)) - p) / -f
+        };
         x += step;
     }
     x
@@ -179,7 +194,10 @@ mod tests {
         assert!((qt(0.975, 12.0) - 2.178812829663418).abs() < 1e-11);
         let hi = qchisq(0.975, 12.0);
         let lo = qchisq(0.025, 12.0);
-        assert!((hi - 23.3367).abs() < 5e-5 && (lo - 4.40379).abs() < 5e-6, "{hi} {lo}");
+        assert!(
+            (hi - 23.3367).abs() < 5e-5 && (lo - 4.40379).abs() < 5e-6,
+            "{hi} {lo}"
+        );
         assert!((pchisq_upper(hi, 12.0) - 0.025).abs() < 1e-15);
         assert!((pchisq_upper(lo, 12.0) - 0.975).abs() < 1e-14);
     }

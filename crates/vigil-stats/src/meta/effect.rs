@@ -22,7 +22,12 @@ impl Table2x2 {
 
     /// A table from events and totals per arm (`bi = n1i - ai`, `di = n2i - ci`).
     pub fn from_totals(ai: f64, n1i: f64, ci: f64, n2i: f64) -> Self {
-        Table2x2 { ai, bi: n1i - ai, ci, di: n2i - ci }
+        Table2x2 {
+            ai,
+            bi: n1i - ai,
+            ci,
+            di: n2i - ci,
+        }
     }
 
     /// Treated-arm size `ai + bi`.
@@ -48,7 +53,12 @@ impl Table2x2 {
 
     /// The table with `add` added to all four cells.
     pub fn plus(&self, add: f64) -> Self {
-        Table2x2 { ai: self.ai + add, bi: self.bi + add, ci: self.ci + add, di: self.di + add }
+        Table2x2 {
+            ai: self.ai + add,
+            bi: self.bi + add,
+            ci: self.ci + add,
+            di: self.di + add,
+        }
     }
 }
 
@@ -99,7 +109,11 @@ pub struct ZeroCellOptions {
 impl Default for ZeroCellOptions {
     /// metafor's `escalc` defaults: `add = 1/2, to = "only0", drop00 = FALSE`.
     fn default() -> Self {
-        ZeroCellOptions { add: 0.5, to: AddTo::Only0, drop00: false }
+        ZeroCellOptions {
+            add: 0.5,
+            to: AddTo::Only0,
+            drop00: false,
+        }
     }
 }
 
@@ -131,7 +145,13 @@ pub struct Effect {
 pub fn corrected_tables(tables: &[Table2x2], opts: &ZeroCellOptions) -> Vec<Option<Table2x2>> {
     let kept: Vec<Option<Table2x2>> = tables
         .iter()
-        .map(|t| if opts.drop00 && t.is_double_zero() { None } else { Some(*t) })
+        .map(|t| {
+            if opts.drop00 && t.is_double_zero() {
+                None
+            } else {
+                Some(*t)
+            }
+        })
         .collect();
     let any_zero = kept.iter().flatten().any(Table2x2::has_zero);
     kept.into_iter()
@@ -174,8 +194,14 @@ pub fn effect_of_table(measure: Measure, t: &Table2x2) -> Option<Effect> {
     let n1 = a + b;
     let n2 = c + d;
     let (yi, vi) = match measure {
-        Measure::RR => ((a / n1).ln() - (c / n2).ln(), 1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2),
-        Measure::OR => ((a * d / (b * c)).ln(), 1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d),
+        Measure::RR => (
+            (a / n1).ln() - (c / n2).ln(),
+            1.0 / a - 1.0 / n1 + 1.0 / c - 1.0 / n2,
+        ),
+        Measure::OR => (
+            (a * d / (b * c)).ln(),
+            1.0 / a + 1.0 / b + 1.0 / c + 1.0 / d,
+        ),
         Measure::RD => {
             let p1 = a / n1;
             let p2 = c / n2;
@@ -211,7 +237,11 @@ pub fn effect_of_table(measure: Measure, t: &Table2x2) -> Option<Effect> {
 ///
 /// # References
 /// metafor documentation, `escalc`; Viechtbauer W (2010) J Stat Softw 36(3).
-pub fn escalc(measure: Measure, tables: &[Table2x2], opts: &ZeroCellOptions) -> Vec<Option<Effect>> {
+pub fn escalc(
+    measure: Measure,
+    tables: &[Table2x2],
+    opts: &ZeroCellOptions,
+) -> Vec<Option<Effect>> {
     corrected_tables(tables, opts)
         .iter()
         .map(|t| t.as_ref().and_then(|t| effect_of_table(measure, t)))
@@ -235,7 +265,11 @@ mod tests {
     #[test]
     fn double_zero_without_correction() {
         let t = Table2x2::from_totals(0.0, 30.0, 0.0, 30.0);
-        let none = ZeroCellOptions { add: 0.5, to: AddTo::None, drop00: false };
+        let none = ZeroCellOptions {
+            add: 0.5,
+            to: AddTo::None,
+            drop00: false,
+        };
         let rd = escalc(Measure::RD, &[t], &none)[0].unwrap();
         assert_eq!((rd.yi, rd.vi), (0.0, 0.0));
         assert!(escalc(Measure::OR, &[t], &none)[0].is_none());

@@ -96,7 +96,11 @@ where
 /// The stable ordering of studies by a key (R's `order()`: ties keep the data order).
 pub fn stable_order(key: &[f64]) -> Vec<usize> {
     let mut idx: Vec<usize> = (0..key.len()).collect();
-    idx.sort_by(|&a, &b| key[a].partial_cmp(&key[b]).unwrap_or(std::cmp::Ordering::Equal));
+    idx.sort_by(|&a, &b| {
+        key[a]
+            .partial_cmp(&key[b])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     idx
 }
 

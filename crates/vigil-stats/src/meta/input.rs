@@ -55,7 +55,14 @@ impl InputErrors {
     }
 
     fn one(line: u64, field: Option<&str>, message: String) -> InputErrors {
-        InputErrors { errors: vec![InputError { line, field: field.map(str::to_string), message }], not_listed: 0 }
+        InputErrors {
+            errors: vec![InputError {
+                line,
+                field: field.map(str::to_string),
+                message,
+            }],
+            not_listed: 0,
+        }
     }
 
     /// Total number of errors found.
@@ -90,18 +97,36 @@ impl TrialTable {
     /// than the header, text that is not UTF-8.
     pub fn parse(bytes: &[u8]) -> Result<TrialTable, InputErrors> {
         let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
-        let mut rdr = csv::ReaderBuilder::new().trim(csv::Trim::All).flexible(true).has_headers(true).from_reader(bytes);
+        let mut rdr = csv::ReaderBuilder::new()
+            .trim(csv::Trim::All)
+            .flexible(true)
+            .has_headers(true)
+            .from_reader(bytes);
         let headers: Vec<String> = match rdr.headers() {
             Ok(h) => h.iter().map(str::to_string).collect(),
-            Err(e) => return Err(InputErrors::one(1, None, format!("cannot read the header: {}", csv_error_text(&e)))),
+            Err(e) => {
+                return Err(InputErrors::one(
+                    1,
+                    None,
+                    format!("cannot read the header: {}", csv_error_text(&e)),
+                ))
+            }
         };
         if headers.is_empty() || (headers.len() == 1 && headers[0].is_empty()) {
-            return Err(InputErrors::one(1, None, "no header (the first line must name the columns)".into()));
+            return Err(InputErrors::one(
+                1,
+                None,
+                "no header (the first line must name the columns)".into(),
+            ));
         }
         let mut errors = Vec::new();
         for (i, h) in headers.iter().enumerate() {
             if h.is_empty() {
-                errors.push(InputError { line: 1, field: None, message: format!("column {} has no name", i + 1) });
+                errors.push(InputError {
+                    line: 1,
+                    field: None,
+                    message: format!("column {} has no name", i + 1),
+                });
             } else if let Some(first) = headers[..i].iter().position(|g| g == h) {
                 errors.push(InputError {
                     line: 1,
@@ -113,7 +138,8 @@ impl TrialTable {
         if !errors.is_empty() {
             return Err(InputErrors::sorted(errors));
         }
-        let mut columns: BTreeMap<String, Vec<String>> = headers.iter().map(|h| (h.clone(), Vec::new())).collect();
+        let mut columns: BTreeMap<String, Vec<String>> =
+            headers.iter().map(|h| (h.clone(), Vec::new())).collect();
         let mut lines = Vec::new();
         // Lines are counted from byte offsets incrementally (csv's own line counter lags on CRLF
         // files); the offsets only grow, so the whole count is one pass over the text.
@@ -125,7 +151,10 @@ impl TrialTable {
                 off += 1;
             }
             if off > counted_to {
-                line_at += bytes[counted_to..off].iter().filter(|b| **b == b'\n').count() as u64;
+                line_at += bytes[counted_to..off]
+                    .iter()
+                    .filter(|b| **b == b'\n')
+                    .count() as u64;
                 counted_to = off;
             }
             line_at
@@ -138,18 +167,33 @@ impl TrialTable {
                 Ok(true) => {
                     let line = record.position().map_or(0, |p| line_of(p.byte()));
                     if record.len() != headers.len() {
-                        errors.push(InputError { line, field: None, message: format!("{} field(s), the header has {}", record.len(), headers.len()) });
+                        errors.push(InputError {
+                            line,
+                            field: None,
+                            message: format!(
+                                "{} field(s), the header has {}",
+                                record.len(),
+                                headers.len()
+                            ),
+                        });
                         continue;
                     }
                     for (h, v) in headers.iter().zip(record.iter()) {
-                        columns.get_mut(h).expect("every header has a column").push(v.to_string());
+                        columns
+                            .get_mut(h)
+                            .expect("every header has a column")
+                            .push(v.to_string());
                     }
                     lines.push(line);
                 }
                 Err(e) => {
                     let offset = e.position().map_or(before, |p| p.byte());
                     let line = line_of(offset);
-                    errors.push(InputError { line, field: None, message: csv_error_text(&e) });
+                    errors.push(InputError {
+                        line,
+                        field: None,
+                        message: csv_error_text(&e),
+                    });
                     // A reader that cannot advance past the error would loop forever.
                     if rdr.position().byte() <= before || errors.len() > 10 * MAX_LISTED_ERRORS {
                         break;
@@ -164,7 +208,12 @@ impl TrialTable {
             Some(s) => s.clone(),
             None => (1..=lines.len()).map(|i| format!("study {i}")).collect(),
         };
-        Ok(TrialTable { headers, columns, lines, studies })
+        Ok(TrialTable {
+            headers,
+            columns,
+            lines,
+            studies,
+        })
     }
 
     /// Number of data rows.
@@ -184,18 +233,28 @@ impl TrialTable {
 
     /// A column that must exist; the error is reported at the header (line 1).
     pub fn require(&self, col: &str, why: &str) -> Result<&[String], InputError> {
-        self.columns.get(col).map(Vec::as_slice).ok_or_else(|| InputError {
-            line: 1,
-            field: Some(col.to_string()),
-            message: format!("missing column '{col}' ({why}); columns found: {}", self.headers.join(", ")),
-        })
+        self.columns
+            .get(col)
+            .map(Vec::as_slice)
+            .ok_or_else(|| InputError {
+                line: 1,
+                field: Some(col.to_string()),
+                message: format!(
+                    "missing column '{col}' ({why}); columns found: {}",
+                    self.headers.join(", ")
+                ),
+            })
     }
 
     /// The table restricted to the given rows (in that order).
     pub fn subset(&self, rows: &[usize]) -> TrialTable {
         TrialTable {
             headers: self.headers.clone(),
-            columns: self.columns.iter().map(|(k, v)| (k.clone(), rows.iter().map(|&i| v[i].clone()).collect())).collect(),
+            columns: self
+                .columns
+                .iter()
+                .map(|(k, v)| (k.clone(), rows.iter().map(|&i| v[i].clone()).collect()))
+                .collect(),
             lines: rows.iter().map(|&i| self.lines[i]).collect(),
             studies: rows.iter().map(|&i| self.studies[i].clone()).collect(),
         }
@@ -204,8 +263,12 @@ impl TrialTable {
 
 fn csv_error_text(e: &csv::Error) -> String {
     match e.kind() {
-        csv::ErrorKind::Utf8 { err, .. } => format!("not valid UTF-8 text (field {})", err.field() + 1),
-        csv::ErrorKind::UnequalLengths { expected_len, len, .. } => format!("{len} field(s), the header has {expected_len}"),
+        csv::ErrorKind::Utf8 { err, .. } => {
+            format!("not valid UTF-8 text (field {})", err.field() + 1)
+        }
+        csv::ErrorKind::UnequalLengths {
+            expected_len, len, ..
+        } => format!("{len} field(s), the header has {expected_len}"),
         _ => format!("malformed CSV: {e}"),
     }
 }
@@ -273,7 +336,12 @@ pub enum DataKind {
 }
 
 /// One numeric cell: `Ok(None)` when missing, an error when not a finite number.
-fn number(table: &TrialTable, col: &str, row: usize, errors: &mut Vec<InputError>) -> Option<Option<f64>> {
+fn number(
+    table: &TrialTable,
+    col: &str,
+    row: usize,
+    errors: &mut Vec<InputError>,
+) -> Option<Option<f64>> {
     let cell = &table.columns[col][row];
     if is_missing(cell) {
         return Some(None);
@@ -281,11 +349,19 @@ fn number(table: &TrialTable, col: &str, row: usize, errors: &mut Vec<InputError
     match cell.parse::<f64>() {
         Ok(v) if v.is_finite() => Some(Some(v)),
         Ok(_) => {
-            errors.push(InputError { line: table.lines[row], field: Some(col.to_string()), message: format!("not a finite number: '{cell}'") });
+            errors.push(InputError {
+                line: table.lines[row],
+                field: Some(col.to_string()),
+                message: format!("not a finite number: '{cell}'"),
+            });
             None
         }
         Err(_) => {
-            errors.push(InputError { line: table.lines[row], field: Some(col.to_string()), message: format!("not a number: '{cell}'") });
+            errors.push(InputError {
+                line: table.lines[row],
+                field: Some(col.to_string()),
+                message: format!("not a number: '{cell}'"),
+            });
             None
         }
     }
@@ -313,11 +389,24 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
     let (names, need): (Vec<&str>, &str) = match kind {
         DataKind::Tables => {
             let totals = !(table.has("bi") || table.has("di"));
-            (if totals { vec!["ai", "n1i", "ci", "n2i"] } else { vec!["ai", "bi", "ci", "di"] }, "2x2 data need ai,bi,ci,di or ai,n1i,ci,n2i")
+            (
+                if totals {
+                    vec!["ai", "n1i", "ci", "n2i"]
+                } else {
+                    vec!["ai", "bi", "ci", "di"]
+                },
+                "2x2 data need ai,bi,ci,di or ai,n1i,ci,n2i",
+            )
         }
-        DataKind::Generic => (vec!["yi", if table.has("vi") { "vi" } else { "sei" }], "generic effects need yi with vi or sei"),
+        DataKind::Generic => (
+            vec!["yi", if table.has("vi") { "vi" } else { "sei" }],
+            "generic effects need yi with vi or sei",
+        ),
     };
-    let missing_columns: Vec<InputError> = names.iter().filter_map(|n| table.require(n, need).err()).collect();
+    let missing_columns: Vec<InputError> = names
+        .iter()
+        .filter_map(|n| table.require(n, need).err())
+        .collect();
     if !missing_columns.is_empty() {
         return Err(InputErrors::sorted(missing_columns));
     }
@@ -328,17 +417,39 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
     let (mut yi, mut vi) = (Vec::new(), Vec::new());
     for row in 0..table.len() {
         let line = table.lines[row];
-        let cells: Vec<Option<Option<f64>>> = names.iter().map(|n| number(table, n, row, &mut errors)).collect();
+        let cells: Vec<Option<Option<f64>>> = names
+            .iter()
+            .map(|n| number(table, n, row, &mut errors))
+            .collect();
         if cells.iter().any(Option::is_none) {
             continue;
         }
-        let missing: Vec<String> = names.iter().zip(&cells).filter(|(_, c)| matches!(c, Some(None))).map(|(n, _)| n.to_string()).collect();
+        let missing: Vec<String> = names
+            .iter()
+            .zip(&cells)
+            .filter(|(_, c)| matches!(c, Some(None)))
+            .map(|(n, _)| n.to_string())
+            .collect();
         if !missing.is_empty() {
-            omitted.push(Omitted { row, line, study: table.studies[row].clone(), fields: missing });
+            omitted.push(Omitted {
+                row,
+                line,
+                study: table.studies[row].clone(),
+                fields: missing,
+            });
             continue;
         }
-        let v: Vec<f64> = cells.into_iter().map(|c| c.flatten().expect("checked")).collect();
-        let mut bad = |field: &str, message: String| errors.push(InputError { line, field: Some(field.to_string()), message });
+        let v: Vec<f64> = cells
+            .into_iter()
+            .map(|c| c.flatten().expect("checked"))
+            .collect();
+        let mut bad = |field: &str, message: String| {
+            errors.push(InputError {
+                line,
+                field: Some(field.to_string()),
+                message,
+            })
+        };
         match kind {
             DataKind::Tables => {
                 for (name, x) in names.iter().zip(&v) {
@@ -348,10 +459,16 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
                 }
                 let t = if names[1] == "n1i" {
                     if v[0] > v[1] {
-                        bad("ai", format!("events ({}) exceed the total n1i ({})", v[0], v[1]));
+                        bad(
+                            "ai",
+                            format!("events ({}) exceed the total n1i ({})", v[0], v[1]),
+                        );
                     }
                     if v[2] > v[3] {
-                        bad("ci", format!("events ({}) exceed the total n2i ({})", v[2], v[3]));
+                        bad(
+                            "ci",
+                            format!("events ({}) exceed the total n2i ({})", v[2], v[3]),
+                        );
                     }
                     Table2x2::from_totals(v[0], v[1], v[2], v[3])
                 } else {
@@ -368,13 +485,26 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
                 tables.push(t);
             }
             DataKind::Generic => {
-                let (col, variance) = if names[1] == "sei" { ("sei", v[1] * v[1]) } else { ("vi", v[1]) };
+                let (col, variance) = if names[1] == "sei" {
+                    ("sei", v[1] * v[1])
+                } else {
+                    ("vi", v[1])
+                };
                 if v[1] <= 0.0 {
-                    let what = if col == "sei" { "a standard error" } else { "a sampling variance" };
+                    let what = if col == "sei" {
+                        "a standard error"
+                    } else {
+                        "a sampling variance"
+                    };
                     bad(col, format!("{what} must be positive, got {}", v[1]));
                 } else if !(variance.is_finite() && variance > 0.0) {
                     // sei² can overflow or underflow although sei itself is a fine number.
-                    bad(col, format!("the sampling variance {variance:e} is not a positive finite number"));
+                    bad(
+                        col,
+                        format!(
+                            "the sampling variance {variance:e} is not a positive finite number"
+                        ),
+                    );
                 }
                 yi.push(v[0]);
                 vi.push(variance);
@@ -389,7 +519,11 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
         DataKind::Tables => StudyValues::Tables(tables),
         DataKind::Generic => StudyValues::Generic { yi, vi },
     };
-    Ok(TrialData { kept, values, omitted })
+    Ok(TrialData {
+        kept,
+        values,
+        omitted,
+    })
 }
 
 #[cfg(test)]
@@ -398,12 +532,27 @@ mod tests {
 
     #[test]
     fn missing_cells_omit_the_study_and_keep_its_file_label() {
-        let t = TrialTable::parse(b"ai,n1i,ci,n2i\n1,10,2,10\n,10,2,10\n3,NA,4,12\n2,20,3,20\n").unwrap();
+        let t = TrialTable::parse(b"ai,n1i,ci,n2i\n1,10,2,10\n,10,2,10\n3,NA,4,12\n2,20,3,20\n")
+            .unwrap();
         let d = read_study_data(&t, DataKind::Tables).unwrap();
         assert_eq!(d.kept, [0, 3]);
         assert_eq!(d.omitted.len(), 2);
-        assert_eq!((d.omitted[0].line, d.omitted[0].study.as_str(), d.omitted[0].fields.clone()), (3, "study 2", vec!["ai".to_string()]));
-        assert_eq!((d.omitted[1].line, d.omitted[1].study.as_str(), d.omitted[1].fields.clone()), (4, "study 3", vec!["n1i".to_string()]));
+        assert_eq!(
+            (
+                d.omitted[0].line,
+                d.omitted[0].study.as_str(),
+                d.omitted[0].fields.clone()
+            ),
+            (3, "study 2", vec!["ai".to_string()])
+        );
+        assert_eq!(
+            (
+                d.omitted[1].line,
+                d.omitted[1].study.as_str(),
+                d.omitted[1].fields.clone()
+            ),
+            (4, "study 3", vec!["n1i".to_string()])
+        );
     }
 
     #[test]
@@ -414,15 +563,25 @@ mod tests {
 
     #[test]
     fn crlf_lines_and_ragged_rows_are_located() {
-        let e = TrialTable::parse(b"study,yi,vi\r\nA,1,0.1\r\nB,2\r\n\r\nC,3,0.2,9\r\n").unwrap_err();
+        let e =
+            TrialTable::parse(b"study,yi,vi\r\nA,1,0.1\r\nB,2\r\n\r\nC,3,0.2,9\r\n").unwrap_err();
         let shown: Vec<String> = e.errors.iter().map(ToString::to_string).collect();
-        assert_eq!(shown, ["line 3: 2 field(s), the header has 3", "line 5: 4 field(s), the header has 3"]);
+        assert_eq!(
+            shown,
+            [
+                "line 3: 2 field(s), the header has 3",
+                "line 5: 4 field(s), the header has 3"
+            ]
+        );
     }
 
     #[test]
     fn negative_standard_error_is_rejected() {
         let t = TrialTable::parse(b"study,yi,sei\nA,0.1,-0.2\nB,0.3,0.1\n").unwrap();
         let e = read_study_data(&t, DataKind::Generic).unwrap_err();
-        assert_eq!(e.errors[0].to_string(), "line 2, field sei: a standard error must be positive, got -0.2");
+        assert_eq!(
+            e.errors[0].to_string(),
+            "line 2, field sei: a standard error must be positive, got -0.2"
+        );
     }
 }

@@ -18,7 +18,11 @@ pub struct Matrix {
 impl Matrix {
     /// An all-zero `rows × cols` matrix.
     pub fn zeros(rows: usize, cols: usize) -> Self {
-        Matrix { rows, cols, data: vec![0.0; rows * cols] }
+        Matrix {
+            rows,
+            cols,
+            data: vec![0.0; rows * cols],
+        }
     }
 
     /// Builds a matrix from its rows (all the same length).
@@ -29,12 +33,20 @@ impl Matrix {
             assert_eq!(r.len(), cols, "ragged matrix rows");
             data.extend_from_slice(r);
         }
-        Matrix { rows: rows.len(), cols, data }
+        Matrix {
+            rows: rows.len(),
+            cols,
+            data,
+        }
     }
 
     /// The `k × 1` column of ones (the intercept-only design).
     pub fn intercept(k: usize) -> Self {
-        Matrix { rows: k, cols: 1, data: vec![1.0; k] }
+        Matrix {
+            rows: k,
+            cols: 1,
+            data: vec![1.0; k],
+        }
     }
 
     /// Entry `(i, j)`.
@@ -60,7 +72,11 @@ impl Matrix {
         for &i in idx {
             data.extend_from_slice(self.row(i));
         }
-        Matrix { rows: idx.len(), cols: self.cols, data }
+        Matrix {
+            rows: idx.len(),
+            cols: self.cols,
+            data,
+        }
     }
 
     /// `Xᵀ diag(w) X` (p × p).

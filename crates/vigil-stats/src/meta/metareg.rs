@@ -12,7 +12,11 @@ use super::MetaError;
 pub fn design_with_intercept(columns: &[Vec<f64>]) -> Matrix {
     let k = columns.first().map_or(0, Vec::len);
     let rows: Vec<Vec<f64>> = (0..k)
-        .map(|i| std::iter::once(1.0).chain(columns.iter().map(|c| c[i])).collect())
+        .map(|i| {
+            std::iter::once(1.0)
+                .chain(columns.iter().map(|c| c[i]))
+                .collect()
+        })
         .collect();
     Matrix::from_rows(&rows)
 }
@@ -40,7 +44,11 @@ pub fn pseudo_r2(model: &RmaFit) -> Result<Option<f64>, MetaError> {
     }
     let re = fit(&model.yi, &model.vi, None, model.options)?;
     if model.options.method == Method::EE {
-        return Ok(if re.h2 > 0.0 { Some((100.0 * (re.h2 - model.h2) / re.h2).max(0.0)) } else { None });
+        return Ok(if re.h2 > 0.0 {
+            Some((100.0 * (re.h2 - model.h2) / re.h2).max(0.0))
+        } else {
+            None
+        });
     }
     if !(re.tau2 > 0.0) {
         return Ok(None);

@@ -38,12 +38,20 @@ impl Default for PooledOptions {
 impl PooledOptions {
     /// Options of the per-study effect sizes (first elements).
     pub fn study_options(&self) -> ZeroCellOptions {
-        ZeroCellOptions { add: self.add[0], to: self.to[0], drop00: self.drop00[0] }
+        ZeroCellOptions {
+            add: self.add[0],
+            to: self.to[0],
+            drop00: self.drop00[0],
+        }
     }
 
     /// Options of the pooled computation (second elements).
     pub fn pooled_options(&self) -> ZeroCellOptions {
-        ZeroCellOptions { add: self.add[1], to: self.to[1], drop00: self.drop00[1] }
+        ZeroCellOptions {
+            add: self.add[1],
+            to: self.to[1],
+            drop00: self.drop00[1],
+        }
     }
 }
 
@@ -134,10 +142,15 @@ pub(crate) fn finish(
     let crit = qnorm(1.0 - (1.0 - level / 100.0) / 2.0);
     let defined: Vec<Effect> = study.iter().flatten().copied().collect();
     let k_yi = defined.len();
-    let qe = qe_override.unwrap_or_else(|| defined.iter().map(|e| (e.yi - beta).powi(2) / e.vi).sum());
+    let qe =
+        qe_override.unwrap_or_else(|| defined.iter().map(|e| (e.yi - beta).powi(2) / e.vi).sum());
     let df = k_yi.saturating_sub(1);
     let (qe_p, i2, h2) = if df > 0 {
-        (pchisq_upper(qe, df as f64), (100.0 * (qe - df as f64) / qe).max(0.0), qe / df as f64)
+        (
+            pchisq_upper(qe, df as f64),
+            (100.0 * (qe - df as f64) / qe).max(0.0),
+            qe / df as f64,
+        )
     } else {
         (1.0, 0.0, 1.0)
     };
@@ -152,10 +165,19 @@ pub(crate) fn finish(
     let rss: f64 = defined.iter().map(|e| (e.yi - beta).powi(2) / e.vi).sum();
     let ll_ml = -0.5 * k_yi as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * rss;
     // + ½ ln|XᵀX| = ½ ln k_yi for the intercept-only design (metafor's REML likelihood).
-    let ll_reml = -0.5 * df as f64 * ln2pi + 0.5 * (k_yi as f64).ln() - 0.5 * sum_log_v - 0.5 * sum_w.ln() - 0.5 * rss;
+    let ll_reml = -0.5 * df as f64 * ln2pi + 0.5 * (k_yi as f64).ln()
+        - 0.5 * sum_log_v
+        - 0.5 * sum_w.ln()
+        - 0.5 * rss;
     let stats = |ll: f64, dev: f64, n: usize| {
         let nn = (n as f64).max(3.0);
-        FitStats { loglik: ll, deviance: dev, aic: -2.0 * ll + 2.0, bic: -2.0 * ll + (n as f64).ln(), aicc: -2.0 * ll + 2.0 * nn / (nn - 2.0) }
+        FitStats {
+            loglik: ll,
+            deviance: dev,
+            aic: -2.0 * ll + 2.0,
+            bic: -2.0 * ll + (n as f64).ln(),
+            aicc: -2.0 * ll + 2.0 * nn / (nn - 2.0),
+        }
     };
     PooledFit {
         measure,
@@ -211,7 +233,11 @@ pub(crate) fn finish(
 /// Biometrics 42:311–323; Greenland S, Robins JM (1985) Biometrics 41:55–68; Sato T, Greenland S,
 /// Robins JM (1989) Biometrics 45:1323–1324; Breslow NE, Day NE (1980) Statistical Methods in Cancer
 /// Research I, IARC; Tarone RE (1985) Biometrika 72:91–95; metafor documentation `rma.mh`.
-pub fn rma_mh(measure: Measure, tables: &[Table2x2], opts: &PooledOptions) -> Result<PooledFit, MetaError> {
+pub fn rma_mh(
+    measure: Measure,
+    tables: &[Table2x2],
+    opts: &PooledOptions,
+) -> Result<PooledFit, MetaError> {
     if measure == Measure::PETO {
         return super::peto::rma_peto(tables, opts);
     }
@@ -282,8 +308,19 @@ pub fn rma_mh(measure: Measure, tables: &[Table2x2], opts: &PooledOptions) -> Re
     // One weight per input table, NaN where drop00[1] left the table out (so the weights line up
     // with the input rows and the per-study effects).
     let mut used = weights.into_iter();
-    let weights = corrected.iter().map(|t| if t.is_some() { used.next().unwrap_or(f64::NAN) } else { f64::NAN }).collect();
-    Ok(finish(measure, k, k_pos, beta, se, None, weights, study, opts.level, tests))
+    let weights = corrected
+        .iter()
+        .map(|t| {
+            if t.is_some() {
+                used.next().unwrap_or(f64::NAN)
+            } else {
+                f64::NAN
+            }
+        })
+        .collect();
+    Ok(finish(
+        measure, k, k_pos, beta, se, None, weights, study, opts.level, tests,
+    ))
 }
 
 /// Expected count `Â` of cell a under a common odds ratio `psi` with the table's margins, and its
@@ -311,7 +348,8 @@ fn expected_under_common_or(t: &Table2x2, psi: f64) -> (f64, f64) {
             r2
         }
     };
-    let var = 1.0 / (1.0 / a_hat + 1.0 / (n1 - a_hat) + 1.0 / (m1 - a_hat) + 1.0 / (n2 - m1 + a_hat));
+    let var =
+        1.0 / (1.0 / a_hat + 1.0 / (n1 - a_hat) + 1.0 / (m1 - a_hat) + 1.0 / (n2 - m1 + a_hat));
     (a_hat, var)
 }
 

@@ -52,7 +52,18 @@ pub fn rma_peto(tables: &[Table2x2], opts: &PooledOptions) -> Result<PooledFit, 
     }
     let beta = sum_oe / sum_v;
     let qe = sum_q - sum_oe * sum_oe / sum_v;
-    let mut fit = finish(Measure::PETO, k, Some(k_pos), beta, 1.0 / sum_v.sqrt(), Some(qe), weights, study, opts.level, None);
+    let mut fit = finish(
+        Measure::PETO,
+        k,
+        Some(k_pos),
+        beta,
+        1.0 / sum_v.sqrt(),
+        Some(qe),
+        weights,
+        study,
+        opts.level,
+        None,
+    );
     fit.measure = Measure::PETO;
     Ok(fit)
 }

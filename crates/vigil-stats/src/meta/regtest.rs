@@ -65,7 +65,13 @@ pub struct Regtest {
 /// # References
 /// Egger M, Davey Smith G, Schneider M, Minder C (1997) BMJ 315:629–634; Sterne JAC, Egger M (2005)
 /// in Publication Bias in Meta-Analysis, Wiley; metafor documentation `regtest`.
-pub fn regtest(yi: &[f64], vi: &[f64], options: RmaOptions, model: RegtestModel, predictor: Predictor) -> Result<Regtest, MetaError> {
+pub fn regtest(
+    yi: &[f64],
+    vi: &[f64],
+    options: RmaOptions,
+    model: RegtestModel,
+    predictor: Predictor,
+) -> Result<Regtest, MetaError> {
     let k = yi.len();
     if k < 3 {
         return Err(MetaError::TooFewStudies { needed: 3, got: k });

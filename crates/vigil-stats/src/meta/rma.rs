@@ -58,7 +58,11 @@ pub struct RmaOptions {
 impl Default for RmaOptions {
     /// metafor's defaults: REML, z-test, 95%.
     fn default() -> Self {
-        RmaOptions { method: Method::REML, test: Test::Z, level: 95.0 }
+        RmaOptions {
+            method: Method::REML,
+            test: Test::Z,
+            level: 95.0,
+        }
     }
 }
 
@@ -166,7 +170,12 @@ pub struct RmaFit {
 /// (2001) Stat Med 20:3875–3889; Sidik K, Jonkman JN (2002) Stat Med 21:3153–3159 (KH/HKSJ);
 /// Knapp G, Hartung J (2003) Stat Med 22:2693–2710 (ad hoc truncation); Higgins JPT, Thompson SG
 /// (2002) Stat Med 21:1539–1558 (I², H²).
-pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> Result<RmaFit, MetaError> {
+pub fn fit(
+    yi: &[f64],
+    vi: &[f64],
+    x: Option<&Matrix>,
+    options: RmaOptions,
+) -> Result<RmaFit, MetaError> {
     fit_inner(yi, vi, x, options, None)
 }
 
@@ -184,14 +193,29 @@ pub fn fit(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions) -> R
 ///
 /// # References
 /// metafor documentation `rma.uni` (argument `tau2`).
-pub fn fit_at_tau2(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, tau2: f64) -> Result<RmaFit, MetaError> {
+pub fn fit_at_tau2(
+    yi: &[f64],
+    vi: &[f64],
+    x: Option<&Matrix>,
+    options: RmaOptions,
+    tau2: f64,
+) -> Result<RmaFit, MetaError> {
     if !(tau2 >= 0.0) {
-        return Err(MetaError::NonFinite { study: 0, what: "tau2" });
+        return Err(MetaError::NonFinite {
+            study: 0,
+            what: "tau2",
+        });
     }
     fit_inner(yi, vi, x, options, Some(tau2))
 }
 
-fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fixed_tau2: Option<f64>) -> Result<RmaFit, MetaError> {
+fn fit_inner(
+    yi: &[f64],
+    vi: &[f64],
+    x: Option<&Matrix>,
+    options: RmaOptions,
+    fixed_tau2: Option<f64>,
+) -> Result<RmaFit, MetaError> {
     let k = yi.len();
     if k == 0 {
         return Err(MetaError::TooFewStudies { needed: 1, got: 0 });
@@ -201,7 +225,10 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
     }
     for (i, (y, v)) in yi.iter().zip(vi).enumerate() {
         if !y.is_finite() {
-            return Err(MetaError::NonFinite { study: i, what: "yi" });
+            return Err(MetaError::NonFinite {
+                study: i,
+                what: "yi",
+            });
         }
         if !(v.is_finite() && *v > 0.0) {
             return Err(MetaError::NonPositiveVariance { study: i });
@@ -225,7 +252,11 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
     };
     let fe = wls(&x, yi, vi, 0.0)?;
     let qe = fe.rss;
-    let qe_p = if kp > 0 { pchisq_upper(qe, kp as f64) } else { 1.0 };
+    let qe_p = if kp > 0 {
+        pchisq_upper(qe, kp as f64)
+    } else {
+        1.0
+    };
     let re = wls(&x, yi, vi, tau2)?;
 
     // Heterogeneity statistics.
@@ -251,7 +282,11 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
         *e *= scale;
     }
     let alpha = 1.0 - options.level / 100.0;
-    let dfs = if options.test.uses_t() { Some(kp as f64) } else { None };
+    let dfs = if options.test.uses_t() {
+        Some(kp as f64)
+    } else {
+        None
+    };
     let crit = match dfs {
         Some(df) => qt(1.0 - alpha / 2.0, df),
         None => qnorm(1.0 - alpha / 2.0),
@@ -269,11 +304,21 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
     let ci_ub: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b + crit * s).collect();
 
     // Omnibus test.
-    let btt: Vec<usize> = if intercept && p > 1 { (1..p).collect() } else { (0..p).collect() };
+    let btt: Vec<usize> = if intercept && p > 1 {
+        (1..p).collect()
+    } else {
+        (0..p).collect()
+    };
     let m = btt.len();
-    let sub = Matrix::from_rows(&btt.iter().map(|&a| btt.iter().map(|&b| vcov.get(a, b)).collect()).collect::<Vec<_>>());
+    let sub = Matrix::from_rows(
+        &btt.iter()
+            .map(|&a| btt.iter().map(|&b| vcov.get(a, b)).collect())
+            .collect::<Vec<_>>(),
+    );
     let bsub: Vec<f64> = btt.iter().map(|&a| re.beta[a]).collect();
-    let qm_chi = spd_inverse(&sub).map(|(inv, _)| inv.quad_form(&bsub)).unwrap_or(f64::NAN);
+    let qm_chi = spd_inverse(&sub)
+        .map(|(inv, _)| inv.quad_form(&bsub))
+        .unwrap_or(f64::NAN);
     let (qm, qm_df, qm_p) = match dfs {
         Some(df) => {
             let f = qm_chi / m as f64;
@@ -288,8 +333,13 @@ fn fit_inner(yi: &[f64], vi: &[f64], x: Option<&Matrix>, options: RmaOptions, fi
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
     let sum_log_v: f64 = vi.iter().map(|v| (v + tau2).ln()).sum();
     let ll_ml = -0.5 * k as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * re.rss;
-    let logdet_xtx = spd_inverse(&x.xtwx(&vec![1.0; k])).map(|(_, d)| d).unwrap_or(f64::NAN);
-    let ll_reml = -0.5 * kp as f64 * ln2pi + 0.5 * logdet_xtx - 0.5 * sum_log_v - 0.5 * re.logdet - 0.5 * re.rss;
+    let logdet_xtx = spd_inverse(&x.xtwx(&vec![1.0; k]))
+        .map(|(_, d)| d)
+        .unwrap_or(f64::NAN);
+    let ll_reml = -0.5 * kp as f64 * ln2pi + 0.5 * logdet_xtx
+        - 0.5 * sum_log_v
+        - 0.5 * re.logdet
+        - 0.5 * re.rss;
     let ll_sat: f64 = vi.iter().map(|v| -0.5 * (ln2pi + v.ln())).sum();
     let parms = p + usize::from(options.method != Method::EE);
     let fit_ml = fit_stats(ll_ml, -2.0 * (ll_ml - ll_sat), parms, k);
@@ -429,7 +479,11 @@ impl RmaFit {
         let qc = q(ddf);
         let qp = q(pi_ddf);
         // An equal-effects model has no prediction interval (metafor reports NA).
-        let pi_sd = if self.options.method == Method::EE { f64::NAN } else { pi_sd };
+        let pi_sd = if self.options.method == Method::EE {
+            f64::NAN
+        } else {
+            pi_sd
+        };
         Prediction {
             pred,
             se,

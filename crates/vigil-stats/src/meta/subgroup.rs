@@ -41,12 +41,20 @@ pub struct Subgroups {
 /// # References
 /// Borenstein M, Hedges LV, Higgins JPT, Rothstein HR (2009) Introduction to Meta-Analysis, ch. 19;
 /// Deeks JJ, Higgins JPT, Altman DG, Cochrane Handbook ch. 10.11; metafor documentation `rma.uni`.
-pub fn subgroups(yi: &[f64], vi: &[f64], labels: &[String], options: RmaOptions) -> Result<Subgroups, MetaError> {
+pub fn subgroups(
+    yi: &[f64],
+    vi: &[f64],
+    labels: &[String],
+    options: RmaOptions,
+) -> Result<Subgroups, MetaError> {
     let mut groups: Vec<String> = labels.to_vec();
     groups.sort();
     groups.dedup();
     if groups.len() < 2 {
-        return Err(MetaError::TooFewStudies { needed: 2, got: groups.len() });
+        return Err(MetaError::TooFewStudies {
+            needed: 2,
+            got: groups.len(),
+        });
     }
     let mut fits = Vec::new();
     for g in &groups {
@@ -57,7 +65,16 @@ pub fn subgroups(yi: &[f64], vi: &[f64], labels: &[String], options: RmaOptions)
     }
     let est: Vec<f64> = fits.iter().map(|f| f.beta[0]).collect();
     let var: Vec<f64> = fits.iter().map(|f| f.se[0] * f.se[0]).collect();
-    let between = fit(&est, &var, None, RmaOptions { method: Method::EE, test: Test::Z, level: options.level })?;
+    let between = fit(
+        &est,
+        &var,
+        None,
+        RmaOptions {
+            method: Method::EE,
+            test: Test::Z,
+            level: options.level,
+        },
+    )?;
     let g = groups.len();
     let dummies = |with_intercept: bool| -> Matrix {
         let rows: Vec<Vec<f64>> = labels

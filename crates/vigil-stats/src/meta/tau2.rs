@@ -74,7 +74,10 @@ impl Method {
     /// Whether the estimate comes from an iteration or a root search (so that metafor's default
     /// output is only accurate to its convergence threshold).
     pub fn is_iterative(&self) -> bool {
-        matches!(self, Method::ML | Method::REML | Method::EB | Method::PM | Method::PMM)
+        matches!(
+            self,
+            Method::ML | Method::REML | Method::EB | Method::PM | Method::PMM
+        )
     }
 }
 
@@ -109,7 +112,14 @@ pub fn wls_weights(x: &Matrix, y: &[f64], w: Vec<f64>) -> Result<Wls, MetaError>
     let fitted = x.mul_vec(&beta);
     let resid: Vec<f64> = y.iter().zip(&fitted).map(|(a, b)| a - b).collect();
     let rss = resid.iter().zip(&w).map(|(r, wi)| wi * r * r).sum();
-    Ok(Wls { w, inv, logdet, beta, resid, rss })
+    Ok(Wls {
+        w,
+        inv,
+        logdet,
+        beta,
+        resid,
+        rss,
+    })
 }
 
 /// The `k × k` matrix `P = W − W X (XᵀWX)⁻¹ Xᵀ W` (row-major).
@@ -206,7 +216,13 @@ pub fn p_traces(x: &Matrix, fit: &Wls, v: &[f64]) -> PTraces {
         };
     }
     let ax: Vec<Vec<f64>> = (0..k).map(|i| fit.inv.mul_vec(x.row(i))).collect();
-    let mut t = PTraces { p: 0.0, pv: 0.0, pp: 0.0, pvp: 0.0, pvpv: 0.0 };
+    let mut t = PTraces {
+        p: 0.0,
+        pv: 0.0,
+        pp: 0.0,
+        pvp: 0.0,
+        pvpv: 0.0,
+    };
     for i in 0..k {
         for j in 0..k {
             let h = w[i] * w[j] * dot(x.row(j), &ax[i]);
@@ -229,7 +245,9 @@ pub fn p_trace(x: &Matrix, fit: &Wls) -> f64 {
     if x.cols == 1 {
         return p_traces(x, fit, &fit.w).p;
     }
-    (0..x.rows).map(|i| fit.w[i] - fit.w[i] * fit.w[i] * fit.inv.quad_form(x.row(i))).sum()
+    (0..x.rows)
+        .map(|i| fit.w[i] - fit.w[i] * fit.w[i] * fit.inv.quad_form(x.row(i)))
+        .sum()
 }
 
 /// A τ² estimate with its standard error (as metafor reports `se.tau2`).
@@ -286,11 +304,22 @@ fn var_quadratic(tr_avav: f64, tr_ava: f64, tr_aa: f64, tau2: f64) -> f64 {
 /// Fisher scoring); Paule RC, Mandel J (1982) J Res Natl Bur Stand 87:377–385; Viechtbauer W et al.
 /// (2015) Res Synth Methods 6:319–329 (PMM); Morris CN (1983) J Am Stat Assoc 78:47–55 (EB);
 /// metafor documentation, `rma.uni` (Details, "Specifying the Model").
-pub fn estimate_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<Tau2Estimate, MetaError> {
+pub fn estimate_tau2(
+    method: Method,
+    x: &Matrix,
+    y: &[f64],
+    v: &[f64],
+) -> Result<Tau2Estimate, MetaError> {
     let k = y.len();
     let p = x.cols;
     let kp = k as f64 - p as f64;
-    let closed = |tau2: f64, se_tau2: f64| Ok(Tau2Estimate { tau2, se_tau2, iterations: 0 });
+    let closed = |tau2: f64, se_tau2: f64| {
+        Ok(Tau2Estimate {
+            tau2,
+            se_tau2,
+            iterations: 0,
+        })
+    };
     if method == Method::EE {
         return closed(0.0, f64::NAN);
     }
@@ -307,7 +336,11 @@ pub fn estimate_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result
             let fit = wls(x, y, v, 0.0)?;
             let sw: f64 = fit.w.iter().sum();
             // HSk rescales Q alone, not (Q − k): metafor 3.8 rma.uni computes (k/(k−p)·RSS − k)/Σw.
-            let q = if method == Method::HSk { k as f64 / kp * fit.rss } else { fit.rss };
+            let q = if method == Method::HSk {
+                k as f64 / kp * fit.rss
+            } else {
+                fit.rss
+            };
             ((q - k as f64) / sw).max(0.0)
         }
         Method::HE => {
@@ -321,10 +354,18 @@ pub fn estimate_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result
         }
         Method::ML | Method::REML => {
             let (t, it) = fisher_scoring(method, x, y, v)?;
-            return Ok(Tau2Estimate { tau2: t, se_tau2: se_tau2(method, x, y, v, t)?, iterations: it });
+            return Ok(Tau2Estimate {
+                tau2: t,
+                se_tau2: se_tau2(method, x, y, v, t)?,
+                iterations: it,
+            });
         }
         Method::PM | Method::EB | Method::PMM => {
-            let target = if method == Method::PMM { super::dist::qchisq(0.5, kp) } else { kp };
+            let target = if method == Method::PMM {
+                super::dist::qchisq(0.5, kp)
+            } else {
+                kp
+            };
             q_root(x, y, v, target)?
         }
     };
@@ -358,7 +399,13 @@ fn sj_start(y: &[f64]) -> f64 {
 /// # References
 /// Viechtbauer W (2005) J Educ Behav Stat 30:261–293 (variances of the estimators); metafor
 /// documentation `rma.uni`.
-pub fn se_tau2(method: Method, x: &Matrix, y: &[f64], v: &[f64], tau2: f64) -> Result<f64, MetaError> {
+pub fn se_tau2(
+    method: Method,
+    x: &Matrix,
+    y: &[f64],
+    v: &[f64],
+    tau2: f64,
+) -> Result<f64, MetaError> {
     let k = y.len();
     let kp = k as f64 - x.cols as f64;
     if method == Method::EE || kp <= 0.0 {
@@ -422,7 +469,10 @@ pub fn q_root(x: &Matrix, y: &[f64], v: &[f64], target: f64) -> Result<f64, Meta
 
 /// Root of a decreasing function that is positive at `lo`, by bracket expansion and bisection
 /// to machine precision.
-pub fn decreasing_root<F: Fn(f64) -> Result<f64, MetaError>>(f: F, lo: f64) -> Result<f64, MetaError> {
+pub fn decreasing_root<F: Fn(f64) -> Result<f64, MetaError>>(
+    f: F,
+    lo: f64,
+) -> Result<f64, MetaError> {
     let mut lo = lo;
     let mut hi = lo.max(1.0);
     let mut n = 0;
@@ -439,7 +489,12 @@ pub fn decreasing_root<F: Fn(f64) -> Result<f64, MetaError>>(f: F, lo: f64) -> R
 
 /// Bisection for a root of `f` in `[lo, hi]`; `decreasing` tells the sign convention
 /// (`f(lo) > 0 > f(hi)` when decreasing).
-pub fn bisect<F: Fn(f64) -> Result<f64, MetaError>>(f: &F, mut lo: f64, mut hi: f64, decreasing: bool) -> Result<f64, MetaError> {
+pub fn bisect<F: Fn(f64) -> Result<f64, MetaError>>(
+    f: &F,
+    mut lo: f64,
+    mut hi: f64,
+    decreasing: bool,
+) -> Result<f64, MetaError> {
     for _ in 0..2000 {
         let mid = 0.5 * (lo + hi);
         if mid <= lo || mid >= hi {
@@ -458,14 +513,27 @@ pub fn bisect<F: Fn(f64) -> Result<f64, MetaError>>(f: &F, mut lo: f64, mut hi: 
     Ok(0.5 * (lo + hi))
 }
 
-fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f64, usize), MetaError> {
+fn fisher_scoring(
+    method: Method,
+    x: &Matrix,
+    y: &[f64],
+    v: &[f64],
+) -> Result<(f64, usize), MetaError> {
     let start = estimate_tau2(Method::HE, x, y, v)?.tau2;
     let step = |t: f64| -> Result<(f64, f64), MetaError> {
         let fit = wls(x, y, v, t)?;
         // P y = W (y − Xβ), so yᵀPPy = Σ w² r².
-        let ypp: f64 = fit.resid.iter().zip(&fit.w).map(|(r, w)| (w * r).powi(2)).sum();
+        let ypp: f64 = fit
+            .resid
+            .iter()
+            .zip(&fit.w)
+            .map(|(r, w)| (w * r).powi(2))
+            .sum();
         let (num, den) = match method {
-            Method::ML => (ypp - fit.w.iter().sum::<f64>(), fit.w.iter().map(|w| w * w).sum::<f64>()),
+            Method::ML => (
+                ypp - fit.w.iter().sum::<f64>(),
+                fit.w.iter().map(|w| w * w).sum::<f64>(),
+            ),
             _ => {
                 let tr = p_traces(x, &fit, v);
                 (ypp - tr.p, tr.pp)
@@ -494,7 +562,8 @@ fn fisher_scoring(method: Method, x: &Matrix, y: &[f64], v: &[f64]) -> Result<(f
         // Converged to 1e-15; or within 1e-12 and no longer shrinking: the iterates then only
         // jitter by round-off (e.g. ±2e-15 around 0.64 for two studies, found by fuzzing, where the
         // 1e-15 test alone ran the 100,000 steps and reported no convergence).
-        let done = change <= 1e-15 * t.max(1.0) || (change <= 1e-12 * t.max(1.0) && change >= last_change);
+        let done =
+            change <= 1e-15 * t.max(1.0) || (change <= 1e-12 * t.max(1.0) && change >= last_change);
         last_change = change;
         t = new;
         if done || (t < 1e-14 && step(0.0)?.1 <= 0.0) {
@@ -539,7 +608,10 @@ mod tests {
         let y = [0.3, -0.2, 1.1, 0.5, 0.05, -0.7, 0.9];
         let v = [0.04, 0.5, 0.011, 0.2, 3.0, 0.07, 0.9];
         let moderator = [1.0, 4.0, 2.5, -1.0, 0.0, 3.0, 7.5];
-        let designs = [Matrix::intercept(7), Matrix::from_rows(&moderator.iter().map(|m| vec![1.0, *m]).collect::<Vec<_>>())];
+        let designs = [
+            Matrix::intercept(7),
+            Matrix::from_rows(&moderator.iter().map(|m| vec![1.0, *m]).collect::<Vec<_>>()),
+        ];
         for x in &designs {
             for tau2 in [0.0, 0.37] {
                 let fit = wls(x, &y, &v, tau2).unwrap();
@@ -557,8 +629,18 @@ mod tests {
                 let tr: f64 = (0..k).map(|i| p[i * k + i]).sum();
                 let trv: f64 = (0..k).map(|i| p[i * k + i] * v[i]).sum();
                 let t = p_traces(x, &fit, &v);
-                for (name, got, want) in [("tr P", t.p, tr), ("tr PV", t.pv, trv), ("tr PP", t.pp, pp), ("tr PVP", t.pvp, pvp), ("tr PVPV", t.pvpv, pvpv)] {
-                    assert!((got - want).abs() <= 1e-12 * want.abs(), "{} cols, tau2 {tau2}, {name}: {got} vs {want}", x.cols);
+                for (name, got, want) in [
+                    ("tr P", t.p, tr),
+                    ("tr PV", t.pv, trv),
+                    ("tr PP", t.pp, pp),
+                    ("tr PVP", t.pvp, pvp),
+                    ("tr PVPV", t.pvpv, pvpv),
+                ] {
+                    assert!(
+                        (got - want).abs() <= 1e-12 * want.abs(),
+                        "{} cols, tau2 {tau2}, {name}: {got} vs {want}",
+                        x.cols
+                    );
                 }
                 assert!((p_trace(x, &fit) - tr).abs() <= 1e-12 * tr.abs());
             }
@@ -573,7 +655,10 @@ mod tests {
         let pmm = estimate_tau2(Method::PMM, &x, &y, &v).unwrap().tau2;
         let pm = estimate_tau2(Method::PM, &x, &y, &v).unwrap().tau2;
         let q = generalised_q(&x, &y, &v, pmm).unwrap();
-        assert!((q - super::super::dist::qchisq(0.5, 3.0)).abs() < 1e-9, "{q}");
+        assert!(
+            (q - super::super::dist::qchisq(0.5, 3.0)).abs() < 1e-9,
+            "{q}"
+        );
         assert!((generalised_q(&x, &y, &v, pm).unwrap() - 3.0).abs() < 1e-9);
         assert!(pmm > pm);
     }

@@ -77,7 +77,13 @@ pub struct TrimFill {
 /// # References
 /// Duval S, Tweedie R (2000) Biometrics 56:455–463 and J Am Stat Assoc 95:89–98; metafor
 /// documentation `trimfill`.
-pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimator, side: Option<Side>) -> Result<TrimFill, MetaError> {
+pub fn trimfill(
+    yi: &[f64],
+    vi: &[f64],
+    options: RmaOptions,
+    estimator: Estimator,
+    side: Option<Side>,
+) -> Result<TrimFill, MetaError> {
     let k = yi.len();
     if k < 3 {
         return Err(MetaError::TooFewStudies { needed: 3, got: k });
@@ -86,7 +92,10 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
         Some(s) => s,
         None => {
             let x = Matrix::from_rows(&vi.iter().map(|v| vec![1.0, v.sqrt()]).collect::<Vec<_>>());
-            let opts = RmaOptions { test: Test::Z, ..options };
+            let opts = RmaOptions {
+                test: Test::Z,
+                ..options
+            };
             let f = fit(yi, vi, Some(&x), opts)?;
             if f.beta[1] < 0.0 {
                 Side::Right
@@ -98,7 +107,11 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
     let sign = if side == Side::Right { -1.0 } else { 1.0 };
     let mut idx: Vec<usize> = (0..k).collect();
     let flipped: Vec<f64> = yi.iter().map(|y| sign * y).collect();
-    idx.sort_by(|&a, &b| flipped[a].partial_cmp(&flipped[b]).unwrap_or(std::cmp::Ordering::Equal));
+    idx.sort_by(|&a, &b| {
+        flipped[a]
+            .partial_cmp(&flipped[b])
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
     let ys: Vec<f64> = idx.iter().map(|&i| flipped[i]).collect();
     let vs: Vec<f64> = idx.iter().map(|&i| vi[i]).collect();
     let kf = k as f64;
@@ -118,7 +131,12 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
         let dev: Vec<f64> = ys.iter().map(|y| y - beta).collect();
         // Ranks of |deviation|, ties broken by position (R rank(ties.method = "first")).
         let mut order: Vec<usize> = (0..k).collect();
-        order.sort_by(|&a, &b| dev[a].abs().partial_cmp(&dev[b].abs()).unwrap_or(std::cmp::Ordering::Equal));
+        order.sort_by(|&a, &b| {
+            dev[a]
+                .abs()
+                .partial_cmp(&dev[b].abs())
+                .unwrap_or(std::cmp::Ordering::Equal)
+        });
         let mut rank = vec![0.0; k];
         for (r, &i) in order.iter().enumerate() {
             rank[i] = (r + 1) as f64;
@@ -128,7 +146,10 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
             Estimator::L0 => {
                 let sr: f64 = signed.iter().filter(|r| **r > 0.0).sum();
                 let k0e = (4.0 * sr - kf * (kf + 1.0)) / (2.0 * kf - 1.0);
-                let var = (kf * (kf + 1.0) * (2.0 * kf + 1.0) + 10.0 * k0e.powi(3) + 27.0 * k0e.powi(2) + 17.0 * k0e
+                let var = (kf * (kf + 1.0) * (2.0 * kf + 1.0)
+                    + 10.0 * k0e.powi(3)
+                    + 27.0 * k0e.powi(2)
+                    + 17.0 * k0e
                     - 18.0 * kf * k0e.powi(2)
                     - 18.0 * kf * k0e
                     + 6.0 * kf * kf * k0e)
@@ -137,7 +158,11 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
                 k0e
             }
             Estimator::R0 => {
-                let gamma = signed.iter().filter(|r| **r < 0.0).map(|r| -r).fold(0.0, f64::max);
+                let gamma = signed
+                    .iter()
+                    .filter(|r| **r < 0.0)
+                    .map(|r| -r)
+                    .fold(0.0, f64::max);
                 let k0e = kf - gamma - 1.0;
                 se_k0 = (2.0 * k0e.max(0.0) + 2.0).sqrt();
                 k0e
@@ -154,7 +179,15 @@ pub fn trimfill(yi: &[f64], vi: &[f64], options: RmaOptions, estimator: Estimato
         filled.push(true);
     }
     let refit = fit(&y_all, &v_all, None, options)?;
-    Ok(TrimFill { k0, se_k0, side, fit: refit, yi: y_all, vi: v_all, filled })
+    Ok(TrimFill {
+        k0,
+        se_k0,
+        side,
+        fit: refit,
+        yi: y_all,
+        vi: v_all,
+        filled,
+    })
 }
 
 #[cfg(test)]
@@ -168,7 +201,10 @@ mod tests {
     fn symmetric_funnel_fills_nothing() {
         let y = [0.1, 0.5, 0.2, 0.4, 0.25, 0.35, 0.0, 0.6];
         let v = [0.04, 0.04, 0.02, 0.02, 0.01, 0.01, 0.09, 0.09];
-        let opts = RmaOptions { method: Method::EE, ..RmaOptions::default() };
+        let opts = RmaOptions {
+            method: Method::EE,
+            ..RmaOptions::default()
+        };
         for est in [Estimator::L0, Estimator::R0] {
             let tf = trimfill(&y, &v, opts, est, None).unwrap();
             assert_eq!(tf.k0, 0, "{est:?}");

@@ -33,7 +33,13 @@ pub struct FitOptions {
 
 impl Default for FitOptions {
     fn default() -> Self {
-        let p = |a1, b1, a2, b2, p| GammaMixturePrior { alpha1: a1, beta1: b1, alpha2: a2, beta2: b2, p };
+        let p = |a1, b1, a2, b2, p| GammaMixturePrior {
+            alpha1: a1,
+            beta1: b1,
+            alpha2: a2,
+            beta2: b2,
+            p,
+        };
         Self {
             truncation: Truncation::ZeroTruncated,
             starts: vec![
@@ -86,7 +92,13 @@ pub struct PriorFit {
 impl PriorFit {
     /// The prior alone.
     pub fn prior(&self) -> GammaMixturePrior {
-        GammaMixturePrior { alpha1: self.alpha1, beta1: self.beta1, alpha2: self.alpha2, beta2: self.beta2, p: self.p }
+        GammaMixturePrior {
+            alpha1: self.alpha1,
+            beta1: self.beta1,
+            alpha2: self.alpha2,
+            beta2: self.beta2,
+            p: self.p,
+        }
     }
 }
 
@@ -134,7 +146,10 @@ pub enum FitError {
 /// # Matches
 /// openEBGM 0.9.1 `autoHyper(data, theta_init, squashed = FALSE, zeroes = FALSE, N_star = 1)`:
 /// the same objective, from the same starts; vigil's optimum is at least as low (the caers test).
-pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Result<PriorFit, FitError> {
+pub fn fit_gamma_poisson_shrinker(
+    data: &CountData,
+    options: &FitOptions,
+) -> Result<PriorFit, FitError> {
     let mut clean = CountData::default();
     for i in 0..data.len() {
         let keep = data.e[i] > 0.0
@@ -151,13 +166,25 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
     }
     let debug = std::env::var_os("VIGIL_DEBUG_FIT").is_some();
     let t0 = std::time::Instant::now();
-    let full = if options.squashed { auto_squash(&clean, &AutoSquashOptions::default()) } else { clean.merge_identical() };
+    let full = if options.squashed {
+        auto_squash(&clean, &AutoSquashOptions::default())
+    } else {
+        clean.merge_identical()
+    };
     if debug {
-        eprintln!("fit: merged {} → {} points in {:.3} s", clean.len(), full.len(), t0.elapsed().as_secs_f64());
+        eprintln!(
+            "fit: merged {} → {} points in {:.3} s",
+            clean.len(),
+            full.len(),
+            t0.elapsed().as_secs_f64()
+        );
     }
     let full_nll = NegLogLikelihood::new(&full, options.truncation);
     if debug {
-        eprintln!("fit: likelihood prepared at {:.3} s", t0.elapsed().as_secs_f64());
+        eprintln!(
+            "fit: likelihood prepared at {:.3} s",
+            t0.elapsed().as_secs_f64()
+        );
     }
     let bounds = Bounds::new(options);
     let mut evaluations = 0;
@@ -166,19 +193,29 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
     if !options.squashed && full.len() > options.squash_starts_above {
         let squashed = auto_squash(&clean, &AutoSquashOptions::default());
         if debug {
-            eprintln!("fit: squashed to {} points at {:.3} s", squashed.len(), t0.elapsed().as_secs_f64());
+            eprintln!(
+                "fit: squashed to {} points at {:.3} s",
+                squashed.len(),
+                t0.elapsed().as_secs_f64()
+            );
         }
         let sq_nll = NegLogLikelihood::new(&squashed, options.truncation);
         let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
-        let (sq_runs, sq_evaluations) = multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
+        let (sq_runs, sq_evaluations) =
+            multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
         evaluations += sq_evaluations;
-        let mut sq_results: Vec<(Vec<f64>, f64)> = sq_runs.into_iter().map(|r| (r.x, r.f)).collect();
+        let mut sq_results: Vec<(Vec<f64>, f64)> =
+            sq_runs.into_iter().map(|r| (r.x, r.f)).collect();
         sq_results.sort_by(|a, b| a.1.total_cmp(&b.1));
         // Polish the best squashed optimum, and the runner-up only when it is a different point.
-        let distinct = sq_results.len() > 1 && (0..5).any(|k| (sq_results[0].0[k] - sq_results[1].0[k]).abs() > 1e-3);
+        let distinct = sq_results.len() > 1
+            && (0..5).any(|k| (sq_results[0].0[k] - sq_results[1].0[k]).abs() > 1e-3);
         let polish = if distinct { 2 } else { 1 };
         if debug {
-            eprintln!("fit: starts screened at {:.3} s", t0.elapsed().as_secs_f64());
+            eprintln!(
+                "fit: starts screened at {:.3} s",
+                t0.elapsed().as_secs_f64()
+            );
         }
         for (x, _) in sq_results.into_iter().take(polish) {
             let r = minimise(&full_nll, x, &bounds, options.max_iterations);
@@ -187,7 +224,8 @@ pub fn fit_gamma_poisson_shrinker(data: &CountData, options: &FitOptions) -> Res
         }
     } else {
         let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
-        let (runs, full_evaluations) = multi_start(&full_nll, &starts, &bounds, options.max_iterations);
+        let (runs, full_evaluations) =
+            multi_start(&full_nll, &starts, &bounds, options.max_iterations);
         evaluations += full_evaluations;
         results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
     }
@@ -246,16 +284,31 @@ impl Bounds {
         let (l, h) = o.shape_rate_bounds;
         let (pl, ph) = o.p_bounds;
         let logit = |p: f64| (p / (1.0 - p)).ln();
-        Self { lo: [l.ln(), l.ln(), l.ln(), l.ln(), logit(pl)], hi: [h.ln(), h.ln(), h.ln(), h.ln(), logit(ph)] }
+        Self {
+            lo: [l.ln(), l.ln(), l.ln(), l.ln(), logit(pl)],
+            hi: [h.ln(), h.ln(), h.ln(), h.ln(), logit(ph)],
+        }
     }
 
     fn to_x(&self, p: &GammaMixturePrior) -> Vec<f64> {
-        let x = [p.alpha1.ln(), p.beta1.ln(), p.alpha2.ln(), p.beta2.ln(), (p.p / (1.0 - p.p)).ln()];
+        let x = [
+            p.alpha1.ln(),
+            p.beta1.ln(),
+            p.alpha2.ln(),
+            p.beta2.ln(),
+            (p.p / (1.0 - p.p)).ln(),
+        ];
         (0..5).map(|k| x[k].clamp(self.lo[k], self.hi[k])).collect()
     }
 
     fn to_prior(&self, x: &[f64]) -> GammaMixturePrior {
-        GammaMixturePrior { alpha1: x[0].exp(), beta1: x[1].exp(), alpha2: x[2].exp(), beta2: x[3].exp(), p: 1.0 / (1.0 + (-x[4]).exp()) }
+        GammaMixturePrior {
+            alpha1: x[0].exp(),
+            beta1: x[1].exp(),
+            alpha2: x[2].exp(),
+            beta2: x[3].exp(),
+            p: 1.0 / (1.0 + (-x[4]).exp()),
+        }
     }
 
     fn project(&self, x: &mut [f64]) {
@@ -276,8 +329,20 @@ const STARTS_CONTINUED: usize = 2;
 /// rising together) for thousands of evaluations while staying worse than the best start; screening
 /// stops paying for them. Every run's end point stays a candidate, so the result is still the lowest
 /// −log-likelihood found, and it is deterministic. Returns the runs and the evaluations used.
-fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max_iterations: usize) -> (Vec<Minimum>, usize) {
-    let screened = map_runs(nll, starts, |x0| minimise(nll, x0.clone(), bounds, SCREENING_ITERATIONS.min(max_iterations)));
+fn multi_start(
+    nll: &NegLogLikelihood,
+    starts: &[Vec<f64>],
+    bounds: &Bounds,
+    max_iterations: usize,
+) -> (Vec<Minimum>, usize) {
+    let screened = map_runs(nll, starts, |x0| {
+        minimise(
+            nll,
+            x0.clone(),
+            bounds,
+            SCREENING_ITERATIONS.min(max_iterations),
+        )
+    });
     let mut evaluations: usize = screened.iter().map(|r| r.evaluations).sum();
     let mut runs = screened;
     let mut order: Vec<usize> = (0..runs.len()).filter(|&i| runs[i].f.is_finite()).collect();
@@ -287,14 +352,18 @@ fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max
         if continued.len() == STARTS_CONTINUED {
             break;
         }
-        let same_point = continued.iter().any(|&j| (0..5).all(|k| (runs[i].x[k] - runs[j].x[k]).abs() <= 1e-3));
+        let same_point = continued
+            .iter()
+            .any(|&j| (0..5).all(|k| (runs[i].x[k] - runs[j].x[k]).abs() <= 1e-3));
         if !same_point {
             continued.push(i);
         }
     }
     continued.retain(|&i| !runs[i].converged && max_iterations > SCREENING_ITERATIONS);
     let resumed_from: Vec<Vec<f64>> = continued.iter().map(|&i| runs[i].x.clone()).collect();
-    let resumed = map_runs(nll, &resumed_from, |x0| minimise(nll, x0.clone(), bounds, max_iterations));
+    let resumed = map_runs(nll, &resumed_from, |x0| {
+        minimise(nll, x0.clone(), bounds, max_iterations)
+    });
     for (i, r) in continued.into_iter().zip(resumed) {
         evaluations += r.evaluations;
         runs[i] = r;
@@ -305,8 +374,15 @@ fn multi_start(nll: &NegLogLikelihood, starts: &[Vec<f64>], bounds: &Bounds, max
 /// `run` on every start, in order. When one likelihood evaluation is single-threaded (small or
 /// squashed data), the starts run side by side on the available cores instead; each run is the
 /// same computation either way, so the result does not depend on the number of threads.
-fn map_runs(nll: &NegLogLikelihood, starts: &[Vec<f64>], run: impl Fn(&Vec<f64>) -> Minimum + Sync) -> Vec<Minimum> {
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1).min(starts.len());
+fn map_runs(
+    nll: &NegLogLikelihood,
+    starts: &[Vec<f64>],
+    run: impl Fn(&Vec<f64>) -> Minimum + Sync,
+) -> Vec<Minimum> {
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(starts.len());
     if threads <= 1 || !nll.is_single_chunk() {
         return starts.iter().map(run).collect();
     }
@@ -314,7 +390,14 @@ fn map_runs(nll: &NegLogLikelihood, starts: &[Vec<f64>], run: impl Fn(&Vec<f64>)
     std::thread::scope(|s| {
         let run = &run;
         let handles: Vec<_> = (0..threads)
-            .map(|t| s.spawn(move || (t..starts.len()).step_by(threads).map(|i| (i, run(&starts[i]))).collect::<Vec<_>>()))
+            .map(|t| {
+                s.spawn(move || {
+                    (t..starts.len())
+                        .step_by(threads)
+                        .map(|i| (i, run(&starts[i])))
+                        .collect::<Vec<_>>()
+                })
+            })
             .collect();
         for h in handles {
             for (i, r) in h.join().expect("fit worker panicked") {
@@ -322,7 +405,9 @@ fn map_runs(nll: &NegLogLikelihood, starts: &[Vec<f64>], run: impl Fn(&Vec<f64>)
             }
         }
     });
-    out.into_iter().map(|r| r.expect("every start ran")).collect()
+    out.into_iter()
+        .map(|r| r.expect("every start ran"))
+        .collect()
 }
 
 struct Minimum {
@@ -341,28 +426,59 @@ fn objective(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64]) -> (f64, [f64; 
     let d = nll.value_gradient_hessian(&prior);
     let pq = prior.p * (1.0 - prior.p);
     let d1 = [prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, pq];
-    let d2 = [prior.alpha1, prior.beta1, prior.alpha2, prior.beta2, pq * (1.0 - 2.0 * prior.p)];
+    let d2 = [
+        prior.alpha1,
+        prior.beta1,
+        prior.alpha2,
+        prior.beta2,
+        pq * (1.0 - 2.0 * prior.p),
+    ];
     let g: [f64; 5] = std::array::from_fn(|k| d.gradient[k] * d1[k]);
-    let h: [[f64; 5]; 5] =
-        std::array::from_fn(|i| std::array::from_fn(|j| d1[i] * d1[j] * d.hessian[i][j] + if i == j { d2[i] * d.gradient[i] } else { 0.0 }));
+    let h: [[f64; 5]; 5] = std::array::from_fn(|i| {
+        std::array::from_fn(|j| {
+            d1[i] * d1[j] * d.hessian[i][j] + if i == j { d2[i] * d.gradient[i] } else { 0.0 }
+        })
+    });
     (d.value, g, h)
 }
 
-fn minimise(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
+fn minimise(
+    nll: &NegLogLikelihood,
+    x0: Vec<f64>,
+    bounds: &Bounds,
+    max_iterations: usize,
+) -> Minimum {
     let m = minimise_inner(nll, x0, bounds, max_iterations);
     if std::env::var_os("VIGIL_DEBUG_FIT").is_some() {
-        eprintln!("minimise: {} points, {} evaluations, f = {}, x = {:?}, converged {}", nll.len(), m.evaluations, m.f, m.x, m.converged);
+        eprintln!(
+            "minimise: {} points, {} evaluations, f = {}, x = {:?}, converged {}",
+            nll.len(),
+            m.evaluations,
+            m.f,
+            m.x,
+            m.converged
+        );
     }
     m
 }
 
-fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_iterations: usize) -> Minimum {
+fn minimise_inner(
+    nll: &NegLogLikelihood,
+    x0: Vec<f64>,
+    bounds: &Bounds,
+    max_iterations: usize,
+) -> Minimum {
     const N: usize = 5;
     let mut x = x0;
     let (mut f, mut g, mut hess) = objective(nll, bounds, &x);
     let mut evaluations = 1;
     if !f.is_finite() {
-        return Minimum { x, f, evaluations, converged: false };
+        return Minimum {
+            x,
+            f,
+            evaluations,
+            converged: false,
+        };
     }
     let mut h = [[0.0; N]; N];
     for (k, row) in h.iter_mut().enumerate() {
@@ -371,11 +487,22 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
     let mut stalls = 0;
     for iteration in 0..max_iterations {
         let free: Vec<bool> = (0..N)
-            .map(|k| !((x[k] <= bounds.lo[k] + 1e-12 && g[k] > 0.0) || (x[k] >= bounds.hi[k] - 1e-12 && g[k] < 0.0)))
+            .map(|k| {
+                !((x[k] <= bounds.lo[k] + 1e-12 && g[k] > 0.0)
+                    || (x[k] >= bounds.hi[k] - 1e-12 && g[k] < 0.0))
+            })
             .collect();
-        let pg_max = (0..N).filter(|&k| free[k]).map(|k| g[k].abs()).fold(0.0, f64::max);
+        let pg_max = (0..N)
+            .filter(|&k| free[k])
+            .map(|k| g[k].abs())
+            .fold(0.0, f64::max);
         if pg_max < 1e-9 * (1.0 + f.abs()) {
-            return Minimum { x, f, evaluations, converged: true };
+            return Minimum {
+                x,
+                f,
+                evaluations,
+                converged: true,
+            };
         }
         // Newton direction from the analytic Hessian when it can be made positive definite;
         // otherwise the BFGS approximation carried from earlier iterations.
@@ -385,7 +512,10 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         let mut d = [0.0; N];
         for i in 0..N {
             if free[i] {
-                d[i] = -(0..N).filter(|&j| free[j]).map(|j| h[i][j] * g[j]).sum::<f64>();
+                d[i] = -(0..N)
+                    .filter(|&j| free[j])
+                    .map(|j| h[i][j] * g[j])
+                    .sum::<f64>();
             }
         }
         let mut slope: f64 = (0..N).map(|k| d[k] * g[k]).sum();
@@ -402,7 +532,11 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         }
         // First step: at most a unit move in x.
         let dmax = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
-        let mut t = if iteration == 0 && dmax > 1.0 { 1.0 / dmax } else { 1.0 };
+        let mut t = if iteration == 0 && dmax > 1.0 {
+            1.0 / dmax
+        } else {
+            1.0
+        };
         let mut accepted = None;
         for _ in 0..60 {
             let mut xn: Vec<f64> = (0..N).map(|k| x[k] + t * d[k]).collect();
@@ -419,7 +553,12 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         let Some((xn, fnew, gnew, hnew)) = accepted else {
             // No decrease possible along the projected path: a (bounded) stationary point to
             // working precision.
-            return Minimum { x, f, evaluations, converged: true };
+            return Minimum {
+                x,
+                f,
+                evaluations,
+                converged: true,
+            };
         };
         let s: Vec<f64> = (0..N).map(|k| xn[k] - x[k]).collect();
         let y: Vec<f64> = (0..N).map(|k| gnew[k] - g[k]).collect();
@@ -429,27 +568,44 @@ fn minimise_inner(nll: &NegLogLikelihood, x0: Vec<f64>, bounds: &Bounds, max_ite
         f = fnew;
         g = gnew;
         hess = hnew;
-        if sy > 1e-12 * (s.iter().map(|v| v * v).sum::<f64>().sqrt() * y.iter().map(|v| v * v).sum::<f64>().sqrt()) {
+        if sy
+            > 1e-12
+                * (s.iter().map(|v| v * v).sum::<f64>().sqrt()
+                    * y.iter().map(|v| v * v).sum::<f64>().sqrt())
+        {
             // BFGS update of the inverse Hessian: H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
             let rho = 1.0 / sy;
-            let hy: Vec<f64> = (0..N).map(|i| (0..N).map(|j| h[i][j] * y[j]).sum()).collect();
+            let hy: Vec<f64> = (0..N)
+                .map(|i| (0..N).map(|j| h[i][j] * y[j]).sum())
+                .collect();
             let yhy: f64 = (0..N).map(|i| y[i] * hy[i]).sum();
             for i in 0..N {
                 for j in 0..N {
-                    h[i][j] += -rho * (hy[i] * s[j] + s[i] * hy[j]) + (rho * rho * yhy + rho) * s[i] * s[j];
+                    h[i][j] += -rho * (hy[i] * s[j] + s[i] * hy[j])
+                        + (rho * rho * yhy + rho) * s[i] * s[j];
                 }
             }
         }
         if decrease <= 1e-12 * f.abs() {
             stalls += 1;
             if stalls >= 3 {
-                return Minimum { x, f, evaluations, converged: true };
+                return Minimum {
+                    x,
+                    f,
+                    evaluations,
+                    converged: true,
+                };
             }
         } else {
             stalls = 0;
         }
     }
-    Minimum { x, f, evaluations, converged: false }
+    Minimum {
+        x,
+        f,
+        evaluations,
+        converged: false,
+    }
 }
 
 /// The inverse of the Hessian `full` of f on the free coordinates (zero elsewhere), damped
@@ -467,7 +623,10 @@ fn newton_inverse(full: &[[f64; 5]; 5], free: &[bool]) -> Option<[[f64; 5]; 5]> 
     if m == 0 {
         return None;
     }
-    let hess: Vec<Vec<f64>> = idx.iter().map(|&i| idx.iter().map(|&j| full[i][j]).collect()).collect();
+    let hess: Vec<Vec<f64>> = idx
+        .iter()
+        .map(|&i| idx.iter().map(|&j| full[i][j]).collect())
+        .collect();
     if hess.iter().flatten().any(|v| !v.is_finite()) {
         return None;
     }
@@ -496,7 +655,11 @@ fn newton_inverse(full: &[[f64; 5]; 5], free: &[bool]) -> Option<[[f64; 5]; 5]> 
             }
             return Some(inverse);
         }
-        lambda = if lambda == 0.0 { 1e-10 * scale } else { lambda * 10.0 };
+        lambda = if lambda == 0.0 {
+            1e-10 * scale
+        } else {
+            lambda * 10.0
+        };
     }
     None
 }
@@ -531,7 +694,16 @@ mod tests {
         let o = FitOptions::default();
         assert_eq!(o.truncation, Truncation::ZeroTruncated);
         assert_eq!(o.starts.len(), 6);
-        assert_eq!(o.starts[0], GammaMixturePrior { alpha1: 0.2, beta1: 0.1, alpha2: 2.0, beta2: 4.0, p: 1.0 / 3.0 });
+        assert_eq!(
+            o.starts[0],
+            GammaMixturePrior {
+                alpha1: 0.2,
+                beta1: 0.1,
+                alpha2: 2.0,
+                beta2: 4.0,
+                p: 1.0 / 3.0
+            }
+        );
         assert_eq!(o.shape_rate_bounds, (1e-5, 1e5));
         assert!(!o.squashed);
     }
@@ -541,7 +713,13 @@ mod tests {
         // Points drawn deterministically from known quantiles are not a sample from the model, so
         // the check is the defining property of a maximum: the fitted −log-likelihood is no higher
         // than at the prior used to make the data, nor at any start.
-        let truth = GammaMixturePrior { alpha1: 2.0, beta1: 0.5, alpha2: 3.0, beta2: 3.0, p: 0.1 };
+        let truth = GammaMixturePrior {
+            alpha1: 2.0,
+            beta1: 0.5,
+            alpha2: 3.0,
+            beta2: 3.0,
+            p: 0.1,
+        };
         let mut data = CountData::default();
         for i in 0..400 {
             let e = 0.05 + (i % 20) as f64 * 0.1;

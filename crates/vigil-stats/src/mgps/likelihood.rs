@@ -76,20 +76,33 @@ struct ComponentTable {
 impl ComponentTable {
     fn new(alpha: f64, distinct_n: &[f64], order: Order) -> Self {
         let lg_a = ln_gamma(alpha);
-        let ln_gamma_ratio = distinct_n.iter().map(|&n| ln_gamma(alpha + n) - lg_a).collect();
+        let ln_gamma_ratio = distinct_n
+            .iter()
+            .map(|&n| ln_gamma(alpha + n) - lg_a)
+            .collect();
         let digamma_diff = if order >= Order::Gradient {
             let dg_a = digamma(alpha);
-            distinct_n.iter().map(|&n| digamma(alpha + n) - dg_a).collect()
+            distinct_n
+                .iter()
+                .map(|&n| digamma(alpha + n) - dg_a)
+                .collect()
         } else {
             Vec::new()
         };
         let trigamma_diff = if order >= Order::Hessian {
             let tg_a = trigamma(alpha);
-            distinct_n.iter().map(|&n| trigamma(alpha + n) - tg_a).collect()
+            distinct_n
+                .iter()
+                .map(|&n| trigamma(alpha + n) - tg_a)
+                .collect()
         } else {
             Vec::new()
         };
-        Self { ln_gamma_ratio, digamma_diff, trigamma_diff }
+        Self {
+            ln_gamma_ratio,
+            digamma_diff,
+            trigamma_diff,
+        }
     }
 }
 
@@ -167,7 +180,11 @@ impl NegLogLikelihood {
         let n_index = data
             .n
             .iter()
-            .map(|n| distinct_n.binary_search_by(|x| x.total_cmp(n)).expect("n is in its own distinct list") as u32)
+            .map(|n| {
+                distinct_n
+                    .binary_search_by(|x| x.total_cmp(n))
+                    .expect("n is in its own distinct list") as u32
+            })
             .collect();
         let constant = data
             .n
@@ -176,8 +193,18 @@ impl NegLogLikelihood {
             .zip(&data.w)
             .map(|((&n, &e), &w)| w * (n * e.ln() - ln_gamma(n + 1.0)))
             .sum();
-        let threads = std::thread::available_parallelism().map(|n| n.get()).unwrap_or(1);
-        Self { e: data.e.clone(), w: data.w.clone(), n_index, distinct_n, constant, truncation, threads }
+        let threads = std::thread::available_parallelism()
+            .map(|n| n.get())
+            .unwrap_or(1);
+        Self {
+            e: data.e.clone(),
+            w: data.w.clone(),
+            n_index,
+            distinct_n,
+            constant,
+            truncation,
+            threads,
+        }
     }
 
     /// Number of points.
@@ -238,7 +265,11 @@ impl NegLogLikelihood {
 
     fn evaluate(&self, prior: &GammaMixturePrior, order: Order) -> Derivatives {
         if !prior.is_valid() {
-            return Derivatives { value: f64::INFINITY, gradient: [f64::NAN; 5], hessian: [[f64::NAN; 5]; 5] };
+            return Derivatives {
+                value: f64::INFINITY,
+                gradient: [f64::NAN; 5],
+                hessian: [[f64::NAN; 5]; 5],
+            };
         }
         let t1 = ComponentTable::new(prior.alpha1, &self.distinct_n, order);
         let t2 = ComponentTable::new(prior.alpha2, &self.distinct_n, order);
@@ -262,7 +293,10 @@ impl NegLogLikelihood {
                 }
             });
         }
-        let mut total = Partial { ll: self.constant, ..Partial::default() };
+        let mut total = Partial {
+            ll: self.constant,
+            ..Partial::default()
+        };
         for p in &partials {
             total.ll += p.ll;
             for k in 0..5 {
@@ -279,12 +313,29 @@ impl NegLogLikelihood {
                 hessian[j][i] = hessian[i][j];
             }
         }
-        Derivatives { value: -total.ll, gradient: total.g.map(|g| -g), hessian }
+        Derivatives {
+            value: -total.ll,
+            gradient: total.g.map(|g| -g),
+            hessian,
+        }
     }
 
     /// Log-likelihood (without the θ-free constant) and its derivatives over one chunk.
-    fn chunk(&self, c: usize, prior: &GammaMixturePrior, t1: &ComponentTable, t2: &ComponentTable, order: Order) -> Partial {
-        let GammaMixturePrior { alpha1: a1, beta1: b1, alpha2: a2, beta2: b2, p } = *prior;
+    fn chunk(
+        &self,
+        c: usize,
+        prior: &GammaMixturePrior,
+        t1: &ComponentTable,
+        t2: &ComponentTable,
+        order: Order,
+    ) -> Partial {
+        let GammaMixturePrior {
+            alpha1: a1,
+            beta1: b1,
+            alpha2: a2,
+            beta2: b2,
+            p,
+        } = *prior;
         let q = 1.0 - p;
         let (ln_b1, ln_b2) = (b1.ln(), b2.ln());
         let (inv_b1, inv_b2) = (1.0 / b1, 1.0 / b2);
@@ -304,14 +355,22 @@ impl NegLogLikelihood {
             // ln L = ln(P g1 + Q g2) by log-sum-exp: one exp and one ln_1p.
             let x1 = ln_p + lg1;
             let x2 = ln_q + lg2;
-            let (hi_x, d) = if x1 >= x2 { (x1, x2 - x1) } else { (x2, x1 - x2) };
+            let (hi_x, d) = if x1 >= x2 {
+                (x1, x2 - x1)
+            } else {
+                (x2, x1 - x2)
+            };
             let ed = d.exp();
             acc.ll += w * (hi_x + ed.ln_1p());
             if order == Order::Value {
                 continue;
             }
             // Posterior component weights.
-            let (w1, w2) = if x1 >= x2 { (1.0 / (1.0 + ed), ed / (1.0 + ed)) } else { (ed / (1.0 + ed), 1.0 / (1.0 + ed)) };
+            let (w1, w2) = if x1 >= x2 {
+                (1.0 / (1.0 + ed), ed / (1.0 + ed))
+            } else {
+                (ed / (1.0 + ed), 1.0 / (1.0 + ed))
+            };
             let gp = w1 / p - w2 / q;
             acc.g[0] += w * w1 * s1[0];
             acc.g[1] += w * w1 * s1[1];
@@ -359,7 +418,10 @@ mod tests {
     fn direct(prior: &GammaMixturePrior, d: &CountData, truncated: bool) -> f64 {
         let nb = |n: f64, a: f64, b: f64, e: f64| -> f64 {
             let prob: f64 = b / (b + e);
-            (ln_gamma(a + n) - ln_gamma(a) - ln_gamma(n + 1.0) + a * prob.ln() + n * (1.0 - prob).ln()).exp()
+            (ln_gamma(a + n) - ln_gamma(a) - ln_gamma(n + 1.0)
+                + a * prob.ln()
+                + n * (1.0 - prob).ln())
+            .exp()
         };
         let mut s = 0.0;
         for i in 0..d.len() {
@@ -377,7 +439,13 @@ mod tests {
 
     #[test]
     fn value_matches_the_pmf_written_out() {
-        let prior = GammaMixturePrior { alpha1: 0.7, beta1: 0.2, alpha2: 3.0, beta2: 2.5, p: 0.3 };
+        let prior = GammaMixturePrior {
+            alpha1: 0.7,
+            beta1: 0.2,
+            alpha2: 3.0,
+            beta2: 2.5,
+            p: 0.3,
+        };
         for (trunc, flag) in [(Truncation::ZeroTruncated, true), (Truncation::None, false)] {
             let nll = NegLogLikelihood::new(&data(), trunc);
             let v = nll.value(&prior);
@@ -388,7 +456,13 @@ mod tests {
 
     #[test]
     fn gradient_matches_central_differences() {
-        let prior = GammaMixturePrior { alpha1: 0.7, beta1: 0.2, alpha2: 3.0, beta2: 2.5, p: 0.3 };
+        let prior = GammaMixturePrior {
+            alpha1: 0.7,
+            beta1: 0.2,
+            alpha2: 3.0,
+            beta2: 2.5,
+            p: 0.3,
+        };
         for trunc in [Truncation::ZeroTruncated, Truncation::None] {
             let nll = NegLogLikelihood::new(&data(), trunc);
             let (_, g) = nll.value_and_gradient(&prior);
@@ -399,8 +473,14 @@ mod tests {
                 up[k] += h;
                 let mut dn = x;
                 dn[k] -= h;
-                let fd = (nll.value(&GammaMixturePrior::from_array(up)) - nll.value(&GammaMixturePrior::from_array(dn))) / (2.0 * h);
-                assert!((g[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()), "{trunc:?} k={k}: {} vs {fd}", g[k]);
+                let fd = (nll.value(&GammaMixturePrior::from_array(up))
+                    - nll.value(&GammaMixturePrior::from_array(dn)))
+                    / (2.0 * h);
+                assert!(
+                    (g[k] - fd).abs() < 1e-6 * (1.0 + fd.abs()),
+                    "{trunc:?} k={k}: {} vs {fd}",
+                    g[k]
+                );
             }
         }
     }
@@ -413,8 +493,20 @@ mod tests {
         d.e.push(1e-7);
         d.w.push(1.0);
         for prior in [
-            GammaMixturePrior { alpha1: 0.7, beta1: 0.2, alpha2: 3.0, beta2: 2.5, p: 0.3 },
-            GammaMixturePrior { alpha1: 0.05, beta1: 0.01, alpha2: 40.0, beta2: 35.0, p: 0.9 },
+            GammaMixturePrior {
+                alpha1: 0.7,
+                beta1: 0.2,
+                alpha2: 3.0,
+                beta2: 2.5,
+                p: 0.3,
+            },
+            GammaMixturePrior {
+                alpha1: 0.05,
+                beta1: 0.01,
+                alpha2: 40.0,
+                beta2: 35.0,
+                p: 0.9,
+            },
         ] {
             for trunc in [Truncation::ZeroTruncated, Truncation::None] {
                 let nll = NegLogLikelihood::new(&d, trunc);
@@ -434,7 +526,10 @@ mod tests {
                     for i in 0..5 {
                         let fd = (gu[i] - gd[i]) / (2.0 * h);
                         let an = full.hessian[i][j];
-                        assert!((an - fd).abs() < 1e-5 * (1.0 + fd.abs()), "{trunc:?} {prior:?} H[{i}][{j}]: {an} vs {fd}");
+                        assert!(
+                            (an - fd).abs() < 1e-5 * (1.0 + fd.abs()),
+                            "{trunc:?} {prior:?} H[{i}][{j}]: {an} vs {fd}"
+                        );
                         assert_eq!(full.hessian[i][j], full.hessian[j][i]);
                     }
                 }
@@ -450,7 +545,13 @@ mod tests {
         d.w.extend([1.0, 1.0]);
         let merged = d.merge_identical();
         assert_eq!(merged.len(), 7);
-        let prior = GammaMixturePrior { alpha1: 0.7, beta1: 0.2, alpha2: 3.0, beta2: 2.5, p: 0.3 };
+        let prior = GammaMixturePrior {
+            alpha1: 0.7,
+            beta1: 0.2,
+            alpha2: 3.0,
+            beta2: 2.5,
+            p: 0.3,
+        };
         let a = NegLogLikelihood::new(&d, Truncation::ZeroTruncated).value(&prior);
         let b = NegLogLikelihood::new(&merged, Truncation::ZeroTruncated).value(&prior);
         assert!(((a - b) / a).abs() < 1e-14);

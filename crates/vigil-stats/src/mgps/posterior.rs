@@ -46,7 +46,11 @@ const CACHED_COUNTS: usize = 1 << 16;
 impl<'p> PosteriorCache<'p> {
     /// An empty cache for `prior`.
     pub fn new(prior: &'p GammaMixturePrior) -> Self {
-        Self { prior, ln_gamma_alpha: [ln_gamma(prior.alpha1), ln_gamma(prior.alpha2)], terms: Vec::new() }
+        Self {
+            prior,
+            ln_gamma_alpha: [ln_gamma(prior.alpha1), ln_gamma(prior.alpha2)],
+            terms: Vec::new(),
+        }
     }
 
     /// The count terms of `n`, computed (not memoised).
@@ -54,9 +58,15 @@ impl<'p> PosteriorCache<'p> {
         let alphas = [self.prior.alpha1, self.prior.alpha2];
         let lg = alphas.map(|a| ln_gamma(a + n));
         CountTerms {
-            ln_gamma_ratio: [lg[0] - self.ln_gamma_alpha[0], lg[1] - self.ln_gamma_alpha[1]],
+            ln_gamma_ratio: [
+                lg[0] - self.ln_gamma_alpha[0],
+                lg[1] - self.ln_gamma_alpha[1],
+            ],
             digamma: alphas.map(|a| digamma(a + n)),
-            shape: [GammaShape::with_ln_gamma(alphas[0] + n, lg[0]), GammaShape::with_ln_gamma(alphas[1] + n, lg[1])],
+            shape: [
+                GammaShape::with_ln_gamma(alphas[0] + n, lg[0]),
+                GammaShape::with_ln_gamma(alphas[1] + n, lg[1]),
+            ],
         }
     }
 
@@ -106,8 +116,10 @@ impl<'p> PosteriorCache<'p> {
 /// cancels in the ratio f2/f1. Both logarithms are of ratios taken by `ln_1p`, −ln(1 + E/β) and
 /// −ln(1 + β/E), so that neither loses digits when E ≪ β or E ≫ β.
 fn qn_from(pr: &GammaMixturePrior, t: &CountTerms, n: f64, e: f64) -> f64 {
-    let ln_f = |k: usize, a: f64, b: f64| t.ln_gamma_ratio[k] - a * (e / b).ln_1p() - n * (b / e).ln_1p();
-    let d = ln_f(1, pr.alpha2, pr.beta2) - ln_f(0, pr.alpha1, pr.beta1) + (1.0 - pr.p).ln() - pr.p.ln();
+    let ln_f =
+        |k: usize, a: f64, b: f64| t.ln_gamma_ratio[k] - a * (e / b).ln_1p() - n * (b / e).ln_1p();
+    let d =
+        ln_f(1, pr.alpha2, pr.beta2) - ln_f(0, pr.alpha1, pr.beta1) + (1.0 - pr.p).ln() - pr.p.ln();
     1.0 / (1.0 + d.exp())
 }
 
@@ -119,8 +131,16 @@ fn ebgm_from(t: &CountTerms, ln_be: &[f64; 2], qn: f64) -> f64 {
 
 fn components(pr: &GammaMixturePrior, n: f64, e: f64, qn: f64) -> [GammaComponent; 2] {
     [
-        GammaComponent { weight: qn, shape: pr.alpha1 + n, rate: pr.beta1 + e },
-        GammaComponent { weight: 1.0 - qn, shape: pr.alpha2 + n, rate: pr.beta2 + e },
+        GammaComponent {
+            weight: qn,
+            shape: pr.alpha1 + n,
+            rate: pr.beta1 + e,
+        },
+        GammaComponent {
+            weight: 1.0 - qn,
+            shape: pr.alpha2 + n,
+            rate: pr.beta2 + e,
+        },
     ]
 }
 
@@ -145,7 +165,11 @@ pub fn qn(prior: &GammaMixturePrior, n: f64, e: f64) -> f64 {
 /// ```
 /// where ψ is the digamma function (DuMouchel 1999, eq. 9; openEBGM `ebgm`, without its rounding).
 pub fn ebgm(prior: &GammaMixturePrior, n: f64, e: f64, qn: f64) -> f64 {
-    ebgm_from(&PosteriorCache::new(prior).compute_terms(n), &[(prior.beta1 + e).ln(), (prior.beta2 + e).ln()], qn)
+    ebgm_from(
+        &PosteriorCache::new(prior).compute_terms(n),
+        &[(prior.beta1 + e).ln(), (prior.beta2 + e).ln()],
+        qn,
+    )
 }
 
 /// A quantile of the posterior of λ.
@@ -172,9 +196,16 @@ pub fn posterior(prior: &GammaMixturePrior, n: f64, e: f64) -> Posterior {
 /// [`posterior`] for many pairs, spread over the available cores. Output order follows input order.
 pub fn posterior_all(prior: &GammaMixturePrior, n: &[f64], e: &[f64]) -> Vec<Posterior> {
     assert_eq!(n.len(), e.len());
-    let empty = Posterior { qn: f64::NAN, ebgm: f64::NAN, eb05: f64::NAN, eb95: f64::NAN };
+    let empty = Posterior {
+        qn: f64::NAN,
+        ebgm: f64::NAN,
+        eb05: f64::NAN,
+        eb95: f64::NAN,
+    };
     let mut out = vec![empty; n.len()];
-    let threads = std::thread::available_parallelism().map(|t| t.get()).unwrap_or(1);
+    let threads = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1);
     let chunk = n.len().div_ceil(threads).max(1024);
     std::thread::scope(|s| {
         for (c, slot) in out.chunks_mut(chunk).enumerate() {
@@ -216,8 +247,15 @@ pub fn posterior_distinct(prior: &GammaMixturePrior, n: &[f64], e: &[f64]) -> Di
     use rayon::slice::ParallelSliceMut;
     assert_eq!(n.len(), e.len());
     assert!(n.len() < u32::MAX as usize, "more than 2^32 pairs");
-    let mut keys: Vec<(u64, u64, u32)> =
-        (0..n.len()).map(|i| (super::total_order_key(n[i]), super::total_order_key(e[i]), i as u32)).collect();
+    let mut keys: Vec<(u64, u64, u32)> = (0..n.len())
+        .map(|i| {
+            (
+                super::total_order_key(n[i]),
+                super::total_order_key(e[i]),
+                i as u32,
+            )
+        })
+        .collect();
     keys.par_sort_unstable();
     let mut index = vec![0u32; n.len()];
     let (mut dn, mut de) = (Vec::new(), Vec::new());
@@ -230,7 +268,10 @@ pub fn posterior_distinct(prior: &GammaMixturePrior, n: &[f64], e: &[f64]) -> Di
         }
         index[i as usize] = (dn.len() - 1) as u32;
     }
-    DistinctPosteriors { index, values: posterior_all(prior, &dn, &de) }
+    DistinctPosteriors {
+        index,
+        values: posterior_all(prior, &dn, &de),
+    }
 }
 
 #[cfg(test)]
@@ -242,7 +283,13 @@ mod tests {
         // With P → 1 the posterior is Gamma(α1 + N, β1 + E); its geometric mean is
         // exp(ψ(α1 + N) − ln(β1 + E)). α1 = 1, N = 2, β1 = 1, E = 1: exp(ψ(3) − ln 2), and
         // ψ(3) = 1 + 1/2 − γ = 0.9227843350984671 (A&S 6.3.2).
-        let prior = GammaMixturePrior { alpha1: 1.0, beta1: 1.0, alpha2: 2.0, beta2: 2.0, p: 1.0 - 1e-300 };
+        let prior = GammaMixturePrior {
+            alpha1: 1.0,
+            beta1: 1.0,
+            alpha2: 2.0,
+            beta2: 2.0,
+            p: 1.0 - 1e-300,
+        };
         let post = posterior(&prior, 2.0, 1.0);
         let expected = (0.9227843350984671f64 - 2f64.ln()).exp();
         assert!(((post.ebgm - expected) / expected).abs() < 1e-14);

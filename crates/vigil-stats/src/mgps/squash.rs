@@ -33,7 +33,12 @@ pub enum SquashError {
 ///
 /// # Defaults
 /// openEBGM: `count = 1, bin_size = 50, keep_pts = 100`.
-pub fn squash_data(data: &CountData, count: f64, bin_size: usize, keep_pts: usize) -> Result<CountData, SquashError> {
+pub fn squash_data(
+    data: &CountData,
+    count: f64,
+    bin_size: usize,
+    keep_pts: usize,
+) -> Result<CountData, SquashError> {
     let mut hold = CountData::default();
     let mut target: Vec<(f64, f64)> = Vec::new(); // (E, weight)
     for i in 0..data.len() {
@@ -48,7 +53,12 @@ pub fn squash_data(data: &CountData, count: f64, bin_size: usize, keep_pts: usiz
     target.sort_by(|a, b| a.0.total_cmp(&b.0));
     let available = target.len().saturating_sub(keep_pts);
     if available < bin_size || target.len() < keep_pts {
-        return Err(SquashError::TooFewPoints { count, available, keep_pts, bin_size });
+        return Err(SquashError::TooFewPoints {
+            count,
+            available,
+            keep_pts,
+            bin_size,
+        });
     }
     let mut squashed = CountData::default();
     for bin in target[..available].chunks(bin_size) {
@@ -121,7 +131,9 @@ pub fn auto_squash(data: &CountData, options: &AutoSquashOptions) -> CountData {
     // by the oracle test).
     let max_keep = options.keep_pts.iter().copied().max().unwrap_or(0);
     // Points grouped by N in increasing order, input order within a group (a stable sort).
-    let mut order: Vec<(u64, u32)> = (0..data.len()).map(|i| (super::total_order_key(data.n[i]), i as u32)).collect();
+    let mut order: Vec<(u64, u32)> = (0..data.len())
+        .map(|i| (super::total_order_key(data.n[i]), i as u32))
+        .collect();
     order.par_sort_unstable();
     let mut groups: Vec<(f64, std::ops::Range<usize>)> = Vec::new();
     let mut start = 0;
@@ -137,10 +149,17 @@ pub fn auto_squash(data: &CountData, options: &AutoSquashOptions) -> CountData {
         let num_pts = range.len();
         let points = &order[range];
         let squashed = if num_pts > max_keep + 1 {
-            let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().expect("keep_pts is not empty"));
+            let keep = *options
+                .keep_pts
+                .get(position)
+                .unwrap_or_else(|| options.keep_pts.last().expect("keep_pts is not empty"));
             position += 1;
             let to_squash = (num_pts - keep) as f64;
-            let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
+            let idx = options
+                .cut_offs
+                .iter()
+                .position(|&c| to_squash < c)
+                .unwrap_or(options.cut_offs.len());
             let supers = options.num_super_pts[idx] as f64;
             let bin_size = ((to_squash / supers).floor() as usize).max(2);
             let mut target: Vec<f64> = points.iter().map(|&(_, i)| data.e[i as usize]).collect();
@@ -184,8 +203,15 @@ mod tests {
 
     /// openEBGM's `autoSquash` as a loop of `squash_data` calls, the way it is written in R: the
     /// reference for the grouped implementation.
-    fn auto_squash_by_repeated_squash_data(data: &CountData, options: &AutoSquashOptions) -> CountData {
-        let mut out = CountData { n: data.n.clone(), e: data.e.clone(), w: vec![1.0; data.len()] };
+    fn auto_squash_by_repeated_squash_data(
+        data: &CountData,
+        options: &AutoSquashOptions,
+    ) -> CountData {
+        let mut out = CountData {
+            n: data.n.clone(),
+            e: data.e.clone(),
+            w: vec![1.0; data.len()],
+        };
         let max_keep = options.keep_pts.iter().copied().max().unwrap_or(0);
         let mut counts: Vec<(f64, usize)> = Vec::new();
         let mut sorted = data.n.clone();
@@ -198,10 +224,18 @@ mod tests {
         }
         counts.retain(|&(_, c)| c > max_keep + 1);
         for (position, &(count, num_pts)) in counts.iter().enumerate() {
-            let keep = *options.keep_pts.get(position).unwrap_or_else(|| options.keep_pts.last().unwrap());
+            let keep = *options
+                .keep_pts
+                .get(position)
+                .unwrap_or_else(|| options.keep_pts.last().unwrap());
             let to_squash = (num_pts - keep) as f64;
-            let idx = options.cut_offs.iter().position(|&c| to_squash < c).unwrap_or(options.cut_offs.len());
-            let bin_size = ((to_squash / options.num_super_pts[idx] as f64).floor() as usize).max(2);
+            let idx = options
+                .cut_offs
+                .iter()
+                .position(|&c| to_squash < c)
+                .unwrap_or(options.cut_offs.len());
+            let bin_size =
+                ((to_squash / options.num_super_pts[idx] as f64).floor() as usize).max(2);
             if let Ok(s) = squash_data(&out, count, bin_size, keep) {
                 out = s;
             }
@@ -216,11 +250,19 @@ mod tests {
         let mut data = CountData::default();
         for i in 0..30_000u64 {
             let h = i.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> 40;
-            data.n.push(1.0 + ((h % 97 % 40) as f64 * if h % 3 == 0 { 1.0 } else { 0.1 }).round());
+            data.n
+                .push(1.0 + ((h % 97 % 40) as f64 * if h % 3 == 0 { 1.0 } else { 0.1 }).round());
             data.e.push(((h % 1000) as f64 + 1.0) / 37.0);
             data.w.push(if i % 5 == 0 { 2.0 } else { 1.0 });
         }
-        for options in [AutoSquashOptions::default(), AutoSquashOptions { keep_pts: vec![10, 5], cut_offs: vec![50.0, 500.0], num_super_pts: vec![5, 20, 40] }] {
+        for options in [
+            AutoSquashOptions::default(),
+            AutoSquashOptions {
+                keep_pts: vec![10, 5],
+                cut_offs: vec![50.0, 500.0],
+                num_super_pts: vec![5, 20, 40],
+            },
+        ] {
             let fast = auto_squash(&data, &options);
             let reference = auto_squash_by_repeated_squash_data(&data, &options);
             assert!(fast.len() < data.len());
@@ -232,7 +274,10 @@ mod tests {
     fn squash_worked_example() {
         // Seven points with N = 1, E = 1..7 (and one N = 2 point). keep_pts = 2 keeps E = 6, 7;
         // bins of 2 over E = 1..5: (1, 2) → 1.5 w2, (3, 4) → 3.5 w2, (5) → 5 w1.
-        let data = CountData::new(vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0], vec![4.0, 9.0, 2.0, 7.0, 1.0, 3.0, 6.0, 5.0]);
+        let data = CountData::new(
+            vec![1.0, 2.0, 1.0, 1.0, 1.0, 1.0, 1.0, 1.0],
+            vec![4.0, 9.0, 2.0, 7.0, 1.0, 3.0, 6.0, 5.0],
+        );
         let s = squash_data(&data, 1.0, 2, 2).unwrap();
         assert_eq!(s.n, vec![1.0, 1.0, 1.0, 1.0, 1.0, 2.0]);
         assert_eq!(s.e, vec![1.5, 3.5, 5.0, 6.0, 7.0, 9.0]);

@@ -64,15 +64,21 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let assessments = vigil_clinic::causality::assess_case(&case);
         let xml = to_xml(&case, &assessments, &ExportOptions::new(created))?;
-        stdout.write_all(xml.as_bytes()).context("writing the XML")?;
+        stdout
+            .write_all(xml.as_bytes())
+            .context("writing the XML")?;
         return Ok(());
     }
     let report = assess(&case)?;
     let out = match args.format {
-        Format::Json => serde_json::to_string_pretty(&report).context("serialising the assessment")? + "\n",
+        Format::Json => {
+            serde_json::to_string_pretty(&report).context("serialising the assessment")? + "\n"
+        }
         Format::Text => render_text(&report),
     };
-    stdout.write_all(out.as_bytes()).context("writing the report")?;
+    stdout
+        .write_all(out.as_bytes())
+        .context("writing the report")?;
     Ok(())
 }
 
@@ -96,12 +102,20 @@ pub fn render_text(r: &CaseAssessment) -> String {
                 "  EASI {:.2} ({}; {} multipliers from the {}) — {}",
                 e.total,
                 e.band,
-                if e.child_multipliers { "age 0–7" } else { "age ≥ 8" },
+                if e.child_multipliers {
+                    "age 0–7"
+                } else {
+                    "age ≥ 8"
+                },
                 e.age_basis,
                 e.band_source
             );
             for reg in &e.regions {
-                let _ = writeln!(s, "    {:<12} signs {:>4} × area {} × {} = {:.2}", reg.region, reg.sign_sum, reg.area_score, reg.multiplier, reg.score);
+                let _ = writeln!(
+                    s,
+                    "    {:<12} signs {:>4} × area {} × {} = {:.2}",
+                    reg.region, reg.sign_sum, reg.area_score, reg.multiplier, reg.score
+                );
             }
         }
         if let Some(c) = &sc.scorad {
@@ -120,10 +134,18 @@ pub fn render_text(r: &CaseAssessment) -> String {
                     let _ = writeln!(s, "  SCORAD: symptoms not recorded, objective SCORAD only");
                 }
             }
-            let _ = writeln!(s, "  objective SCORAD {:.1} ({}) — {}", c.objective, c.objective_band, c.band_source);
+            let _ = writeln!(
+                s,
+                "  objective SCORAD {:.1} ({}) — {}",
+                c.objective, c.objective_band, c.band_source
+            );
         }
         if let Some(p) = &sc.poem {
-            let _ = writeln!(s, "  POEM {} ({}) items {:?} — {}", p.total, p.band, p.item_scores, p.band_source);
+            let _ = writeln!(
+                s,
+                "  POEM {} ({}) items {:?} — {}",
+                p.total, p.band, p.item_scores, p.band_source
+            );
         }
         if let Some(v) = &sc.viga {
             let success = match v.success {
@@ -135,29 +157,65 @@ pub fn render_text(r: &CaseAssessment) -> String {
         }
         if let Some(p) = &sc.pp_nrs {
             let responder = match p.responder {
-                Some(true) => format!(", improved {:.1} points: responder (≥ 4)", p.improvement.unwrap_or(0.0)),
-                Some(false) => format!(", improved {:.1} points: not a responder (≥ 4)", p.improvement.unwrap_or(0.0)),
+                Some(true) => format!(
+                    ", improved {:.1} points: responder (≥ 4)",
+                    p.improvement.unwrap_or(0.0)
+                ),
+                Some(false) => format!(
+                    ", improved {:.1} points: not a responder (≥ 4)",
+                    p.improvement.unwrap_or(0.0)
+                ),
                 None => String::new(),
             };
-            let _ = writeln!(s, "  PP-NRS {} ({}){responder} — strata: {}", p.score, p.stratum.unwrap_or("no stratum"), p.stratum_source);
+            let _ = writeln!(
+                s,
+                "  PP-NRS {} ({}){responder} — strata: {}",
+                p.score,
+                p.stratum.unwrap_or("no stratum"),
+                p.stratum_source
+            );
         }
     }
     for a in &r.causality {
         let _ = writeln!(s, "\nCausality: {} → {}", a.drug, a.reaction);
         let _ = writeln!(s, "  Naranjo {} ({})", a.naranjo.total, a.naranjo.category);
         for i in &a.naranjo.items {
-            let _ = writeln!(s, "    {:>2}. {:<52} {:<8} {:>+3}  [{}]", i.number, i.name, format!("{:?}", i.answer).to_lowercase(), i.points, basis(&i.basis));
+            let _ = writeln!(
+                s,
+                "    {:>2}. {:<52} {:<8} {:>+3}  [{}]",
+                i.number,
+                i.name,
+                format!("{:?}", i.answer).to_lowercase(),
+                i.points,
+                basis(&i.basis)
+            );
         }
         let _ = writeln!(s, "  WHO-UMC: {}", a.who_umc.category);
         for c in &a.who_umc.criteria {
-            let _ = writeln!(s, "    {:<36} {:<12} [{}]", c.name, c.value, basis(&c.basis));
+            let _ = writeln!(
+                s,
+                "    {:<36} {:<12} [{}]",
+                c.name,
+                c.value,
+                basis(&c.basis)
+            );
         }
         for why in &a.who_umc.reasoning {
             let _ = writeln!(s, "    → {why}");
         }
-        let _ = writeln!(s, "  Liverpool: {} ({})", a.liverpool.category, a.liverpool.note);
+        let _ = writeln!(
+            s,
+            "  Liverpool: {} ({})",
+            a.liverpool.category, a.liverpool.note
+        );
         for step in &a.liverpool.path {
-            let _ = writeln!(s, "    {:<58} {:<14} [{}]", step.question, step.answer, basis(&step.basis));
+            let _ = writeln!(
+                s,
+                "    {:<58} {:<14} [{}]",
+                step.question,
+                step.answer,
+                basis(&step.basis)
+            );
         }
     }
     for f in &r.flare {
@@ -167,7 +225,13 @@ pub fn render_text(r: &CaseAssessment) -> String {
         }
         let _ = writeln!(s, "  {}", f.order_note);
         for c in &f.candidates {
-            let _ = writeln!(s, "  ● {} ({} for, {} against)", c.name, c.evidence_for.len(), c.evidence_against.len());
+            let _ = writeln!(
+                s,
+                "  ● {} ({} for, {} against)",
+                c.name,
+                c.evidence_for.len(),
+                c.evidence_against.len()
+            );
             for e in &c.evidence_for {
                 let _ = writeln!(s, "      + {} [{}]", e.finding, e.source);
             }

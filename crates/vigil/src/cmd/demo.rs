@@ -36,7 +36,8 @@ pub struct Args {
 /// runs from any folder.
 const TRIALS_CSV: &str = include_str!("../../../../examples/trials/dupilumab_infections.csv");
 /// The example case of facial redness three months into dupilumab.
-const EXAMPLE_CASE: &str = include_str!("../../../../examples/cases/facial-redness-interval-extension.json");
+const EXAMPLE_CASE: &str =
+    include_str!("../../../../examples/cases/facial-redness-interval-extension.json");
 
 /// The reactions of interest: those the dupilumab articles discuss (eczema worsening, facial
 /// erythema, rosacea, psoriasiform eruptions, conjunctivitis, herpes infections), as MedDRA PTs.
@@ -55,7 +56,10 @@ pub const REACTIONS_OF_INTEREST: [&str; 9] = [
 /// A step of the demo, with a spinner that appears only if the step lasts more than a second.
 fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     let pb = ProgressBar::new_spinner();
-    pb.set_style(ProgressStyle::with_template("{spinner} {msg} ({elapsed})").unwrap_or_else(|_| ProgressStyle::default_spinner()));
+    pb.set_style(
+        ProgressStyle::with_template("{spinner} {msg} ({elapsed})")
+            .unwrap_or_else(|_| ProgressStyle::default_spinner()),
+    );
     pb.set_message(label.to_owned());
     pb.set_draw_target(ProgressDrawTarget::hidden());
     let shown = pb.clone();
@@ -77,16 +81,22 @@ fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
 /// Runs `vigil demo`.
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let quarters = args.out.join("faers-synthetic");
     let store = args.out.join("store");
     if quarters.exists() {
-        std::fs::remove_dir_all(&quarters).with_context(|| format!("{}: cannot replace", quarters.display()))?;
+        std::fs::remove_dir_all(&quarters)
+            .with_context(|| format!("{}: cannot replace", quarters.display()))?;
     }
     eprintln!("vigil demo: SYNTHETIC data (seed {}), not real FAERS reports; see README for real quarters", args.seed);
 
     step("writing synthetic FAERS quarters", || {
-        let cfg = vigil_faers::synth::SynthConfig { reports: args.reports, seed: args.seed, ..Default::default() };
+        let cfg = vigil_faers::synth::SynthConfig {
+            reports: args.reports,
+            seed: args.seed,
+            ..Default::default()
+        };
         vigil_faers::synth::write_synth(&cfg, &quarters)?;
         Ok(())
     })?;
@@ -96,9 +106,15 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     // The fit always uses every pair; the output keeps dupilumab's.
     let all_csv = args.out.join("signals-dupilumab.csv");
-    let (fit, selection) = step("counting, fitting the MGPS prior and scoring every pair", || {
-        signals::compute(&signals::Args { drug: Some("DUPILUMAB".into()), ..signals_args(&store, Some(all_csv.clone())) })
-    })?;
+    let (fit, selection) = step(
+        "counting, fitting the MGPS prior and scoring every pair",
+        || {
+            signals::compute(&signals::Args {
+                drug: Some("DUPILUMAB".into()),
+                ..signals_args(&store, Some(all_csv.clone()))
+            })
+        },
+    )?;
     signals::with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
     let dupi_table = selection.score_all();
 
@@ -112,17 +128,26 @@ pub fn run(args: Args) -> Result<()> {
         if fit.at_bound.is_empty() { String::new() } else { format!("; on the bound of {}", fit.at_bound.join(", ")) }
     );
     println!();
-    println!("{:<20} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7}  signal by", "reaction", "a", "expected", "PRR", "IC025", "EBGM", "EB05");
+    println!(
+        "{:<20} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7}  signal by",
+        "reaction", "a", "expected", "PRR", "IC025", "EBGM", "EB05"
+    );
     for reaction in REACTIONS_OF_INTEREST {
-        let row = (0..dupi_table.scores.len()).find(|&i| dupi_table.event[i].eq_ignore_ascii_case(reaction));
+        let row = (0..dupi_table.scores.len())
+            .find(|&i| dupi_table.event[i].eq_ignore_ascii_case(reaction));
         match row {
             Some(i) => {
                 let s = &dupi_table.scores[i];
-                let by: Vec<&str> = [("PRR", s.signal_prr), ("ROR", s.signal_ror), ("IC", s.signal_ic), ("EBGM", s.signal_ebgm)]
-                    .iter()
-                    .filter(|(_, on)| *on)
-                    .map(|(n, _)| *n)
-                    .collect();
+                let by: Vec<&str> = [
+                    ("PRR", s.signal_prr),
+                    ("ROR", s.signal_ror),
+                    ("IC", s.signal_ic),
+                    ("EBGM", s.signal_ebgm),
+                ]
+                .iter()
+                .filter(|(_, on)| *on)
+                .map(|(n, _)| *n)
+                .collect();
                 println!(
                     "{:<20} {:>6} {:>9.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2}  {}",
                     reaction,
@@ -132,7 +157,11 @@ pub fn run(args: Args) -> Result<()> {
                     s.ic025,
                     s.ebgm,
                     s.eb05,
-                    if by.is_empty() { "none".to_owned() } else { by.join(", ") }
+                    if by.is_empty() {
+                        "none".to_owned()
+                    } else {
+                        by.join(", ")
+                    }
                 );
             }
             None => println!("{reaction:<20} {:>6}  (no report with dupilumab)", 0),
@@ -143,24 +172,43 @@ pub fn run(args: Args) -> Result<()> {
     signals::write_atomically(Some(&trials), TRIALS_CSV.as_bytes())?;
     let case_json = args.out.join("example-case.json");
     signals::write_atomically(Some(&case_json), EXAMPLE_CASE.as_bytes())?;
-    let case = vigil_clinic::case::Case::from_json_str(EXAMPLE_CASE, "examples/cases/facial-redness-interval-extension.json")?;
+    let case = vigil_clinic::case::Case::from_json_str(
+        EXAMPLE_CASE,
+        "examples/cases/facial-redness-interval-extension.json",
+    )?;
     let assessment = vigil_clinic::assess(&case)?;
     let case_txt = args.out.join("example-case-assessment.txt");
-    signals::write_atomically(Some(&case_txt), super::assess::render_text(&assessment).as_bytes())?;
+    signals::write_atomically(
+        Some(&case_txt),
+        super::assess::render_text(&assessment).as_bytes(),
+    )?;
     let report_args = super::report::Args {
         store: store.clone(),
         drug: "DUPILUMAB".into(),
         events: vec![],
         trials: Some(trials.clone()),
         indication: None,
-        exclude_drug: vec!["USTEKINUMAB".into(), "SECUKINUMAB".into(), "ADALIMUMAB".into()],
+        exclude_drug: vec![
+            "USTEKINUMAB".into(),
+            "SECUKINUMAB".into(),
+            "ADALIMUMAB".into(),
+        ],
         case: Some(case_json.clone()),
         role: "suspect".into(),
         out: args.out.clone(),
         format: "html".into(),
     };
-    let report = step("writing the evidence report (signals, trials, onset, clinical sources, the case)", || super::report::write_report(&report_args))?;
-    let (pooled, _, _) = super::meta::evidence(&[&trials.to_string_lossy(), "--measure", "RR", "--model", "re"])?;
+    let report = step(
+        "writing the evidence report (signals, trials, onset, clinical sources, the case)",
+        || super::report::write_report(&report_args),
+    )?;
+    let (pooled, _, _) = super::meta::evidence(&[
+        &trials.to_string_lossy(),
+        "--measure",
+        "RR",
+        "--model",
+        "re",
+    ])?;
     let rr = |k: &str| pooled[k].as_f64().map_or(f64::NAN, f64::exp);
     println!();
     println!(
@@ -172,10 +220,20 @@ pub fn run(args: Args) -> Result<()> {
     );
     println!("  Fleming & Drucker 2018 (8 RCTs, 2,706 patients): RR 0.54 [0.42, 0.70]");
     println!();
-    println!("Example case (facial redness three months into dupilumab): {}", case_txt.display());
-    println!("Planted associations (ground truth of the synthetic data): {}", synth_planted(&quarters).display());
+    println!(
+        "Example case (facial redness three months into dupilumab): {}",
+        case_txt.display()
+    );
+    println!(
+        "Planted associations (ground truth of the synthetic data): {}",
+        synth_planted(&quarters).display()
+    );
     println!("All dupilumab pairs: {}", all_csv.display());
-    println!("Store: {} (query it: vigil signals --store {} --drug DUPILUMAB)", store.display(), store.display());
+    println!(
+        "Store: {} (query it: vigil signals --store {} --drug DUPILUMAB)",
+        store.display(),
+        store.display()
+    );
     println!("Evidence report: {}", report.display());
     println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
     Ok(())
@@ -186,5 +244,8 @@ fn synth_planted(quarters: &Path) -> PathBuf {
 }
 
 fn signals_args(store: &Path, out: Option<PathBuf>) -> signals::Args {
-    signals::Args { out, ..signals::Args::for_store(store) }
+    signals::Args {
+        out,
+        ..signals::Args::for_store(store)
+    }
 }

@@ -51,9 +51,11 @@ fn progress_bar(total: u64, quiet: bool) -> Option<ProgressBar> {
     }
     let pb = ProgressBar::new(total);
     pb.set_style(
-        ProgressStyle::with_template("{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}")
-            .unwrap_or_else(|_| ProgressStyle::default_bar())
-            .progress_chars("=> "),
+        ProgressStyle::with_template(
+            "{spinner} ingest [{bar:30}] {bytes}/{total_bytes} {bytes_per_sec} eta {eta}",
+        )
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> "),
     );
     // Drawn only when the ingest lasts more than a second (short runs stay quiet).
     pb.set_draw_target(indicatif::ProgressDrawTarget::hidden());
@@ -74,11 +76,20 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         Source::Openfda(a) => ("openfda", a),
         Source::E2b(a) => return ingest_e2b(a),
     };
-    let inputs = if kind == "faers" { find_faers_inputs(&a.paths)? } else { find_openfda_inputs(&a.paths)? };
+    let inputs = if kind == "faers" {
+        find_faers_inputs(&a.paths)?
+    } else {
+        find_openfda_inputs(&a.paths)?
+    };
     let total: u64 = inputs.iter().map(|f| f.bytes).sum();
     let pb = progress_bar(total, a.quiet);
-    let progress: Option<Arc<dyn Fn(u64) + Send + Sync>> = pb.clone().map(|pb| Arc::new(move |n: u64| pb.inc(n)) as Arc<dyn Fn(u64) + Send + Sync>);
-    let opts = IngestOptions { dictionary_files: a.drug_dictionary.clone(), progress };
+    let progress: Option<Arc<dyn Fn(u64) + Send + Sync>> = pb
+        .clone()
+        .map(|pb| Arc::new(move |n: u64| pb.inc(n)) as Arc<dyn Fn(u64) + Send + Sync>);
+    let opts = IngestOptions {
+        dictionary_files: a.drug_dictionary.clone(),
+        progress,
+    };
     let outcome: IngestOutcome = if kind == "faers" {
         vigil_faers::ingest::ingest_faers(&a.paths, &a.store, &opts)
     } else {
@@ -116,9 +127,23 @@ fn print_summary(o: &IngestOutcome) {
         if r.seconds > 0.0 { mb / r.seconds } else { 0.0 },
         o.version_dir.display()
     );
-    say!("{:<8} {:>12} {:>12} {:>10} {:>12}", "table", "read", "kept", "rejected", "deduplicated");
+    say!(
+        "{:<8} {:>12} {:>12} {:>10} {:>12}",
+        "table",
+        "read",
+        "kept",
+        "rejected",
+        "deduplicated"
+    );
     for (t, c) in &r.tables {
-        say!("{:<8} {:>12} {:>12} {:>10} {:>12}", t, c.read, c.kept, c.rejected, c.deduplicated_total());
+        say!(
+            "{:<8} {:>12} {:>12} {:>10} {:>12}",
+            t,
+            c.read,
+            c.kept,
+            c.rejected,
+            c.deduplicated_total()
+        );
     }
     for (t, c) in &r.tables {
         for (rule, n) in &c.deduplicated {
@@ -133,7 +158,10 @@ fn print_summary(o: &IngestOutcome) {
     }
     say!("reports in store: {}", r.reports_in_store);
     if r.deleted_caseids_in_store > 0 {
-        say!("deleted-case lists in store: {} caseids (applied to every ingest, in any order)", r.deleted_caseids_in_store);
+        say!(
+            "deleted-case lists in store: {} caseids (applied to every ingest, in any order)",
+            r.deleted_caseids_in_store
+        );
     }
     if !r.less_complete_resends.is_empty() {
         say!(
@@ -147,7 +175,12 @@ fn print_summary(o: &IngestOutcome) {
         say!(
             "drug names not mapped to an ingredient: {} distinct (top: {}); see ingest_report.json",
             r.unmapped_drug_names.len(),
-            r.unmapped_drug_names.iter().take(5).map(|(n, c)| format!("{n} ×{c}")).collect::<Vec<_>>().join(", ")
+            r.unmapped_drug_names
+                .iter()
+                .take(5)
+                .map(|(n, c)| format!("{n} ×{c}"))
+                .collect::<Vec<_>>()
+                .join(", ")
         );
         let _ = unmapped;
     }
@@ -180,21 +213,50 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
             files.push(p.clone());
         }
     }
-    anyhow::ensure!(!files.is_empty(), "no E2B(R3) XML files (*.xml) found under {}", a.paths.iter().map(|p| p.display().to_string()).collect::<Vec<_>>().join(", "));
+    anyhow::ensure!(
+        !files.is_empty(),
+        "no E2B(R3) XML files (*.xml) found under {}",
+        a.paths
+            .iter()
+            .map(|p| p.display().to_string())
+            .collect::<Vec<_>>()
+            .join(", ")
+    );
     let staging = std::env::temp_dir().join(format!("vigil-e2b-{}", std::process::id()));
-    std::fs::create_dir_all(&staging).with_context(|| format!("{}: cannot create", staging.display()))?;
+    std::fs::create_dir_all(&staging)
+        .with_context(|| format!("{}: cannot create", staging.display()))?;
     let result = (|| -> anyhow::Result<IngestOutcome> {
         for (k, f) in files.iter().enumerate() {
             let case = vigil_clinic::read_case_file(f)?;
             let json = e2b_case_as_openfda(&case);
             // The quarter of the receipt date goes into the name, as in FDA file names.
-            let quarter = case.received.map(|d| format!("-{}Q{}", d.year(), d.exact().map_or(1, |x| (chrono::Datelike::month(&x) - 1) / 3 + 1))).unwrap_or_default();
-            let stem = f.file_stem().map_or_else(|| format!("case{k}"), |s| s.to_string_lossy().into_owned());
+            let quarter = case
+                .received
+                .map(|d| {
+                    format!(
+                        "-{}Q{}",
+                        d.year(),
+                        d.exact()
+                            .map_or(1, |x| (chrono::Datelike::month(&x) - 1) / 3 + 1)
+                    )
+                })
+                .unwrap_or_default();
+            let stem = f
+                .file_stem()
+                .map_or_else(|| format!("case{k}"), |s| s.to_string_lossy().into_owned());
             let out = staging.join(format!("{k:05}-{stem}{quarter}.json"));
-            std::fs::write(&out, serde_json::to_vec(&json)?).with_context(|| format!("{}: cannot write", out.display()))?;
+            std::fs::write(&out, serde_json::to_vec(&json)?)
+                .with_context(|| format!("{}: cannot write", out.display()))?;
         }
-        let opts = IngestOptions { dictionary_files: a.drug_dictionary.clone(), progress: None };
-        Ok(vigil_faers::openfda::ingest_openfda(&[staging.clone()], &a.store, &opts)?)
+        let opts = IngestOptions {
+            dictionary_files: a.drug_dictionary.clone(),
+            progress: None,
+        };
+        Ok(vigil_faers::openfda::ingest_openfda(
+            &[staging.clone()],
+            &a.store,
+            &opts,
+        )?)
     })();
     let _ = std::fs::remove_dir_all(&staging);
     let outcome = result.with_context(|| format!("ingesting into {}", a.store.display()))?;
@@ -207,7 +269,9 @@ fn e2b_case_as_openfda(case: &vigil_clinic::Case) -> serde_json::Value {
     use serde_json::json;
     use vigil_clinic::case::{DrugRole, Sex};
     // 64-bit FNV-1a (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-    let hash = case.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3));
+    let hash = case.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
+        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
+    });
     let caseid = 9_000_000_000_000_000_u64 + hash % 1_000_000_000_000_000;
     let received = case.received.map(|d| d.to_hl7());
     let drugs: Vec<serde_json::Value> = case
@@ -247,7 +311,13 @@ fn e2b_case_as_openfda(case: &vigil_clinic::Case) -> serde_json::Value {
             v
         })
         .collect();
-    let flag = |f: fn(&vigil_clinic::case::Seriousness) -> bool| if case.reactions.iter().any(|r| f(&r.seriousness)) { Some("1") } else { None };
+    let flag = |f: fn(&vigil_clinic::case::Seriousness) -> bool| {
+        if case.reactions.iter().any(|r| f(&r.seriousness)) {
+            Some("1")
+        } else {
+            None
+        }
+    };
     let mut report = json!({
         "safetyreportid": caseid.to_string(),
         "safetyreportversion": "1",
@@ -259,7 +329,11 @@ fn e2b_case_as_openfda(case: &vigil_clinic::Case) -> serde_json::Value {
         report["receiptdate"] = json!(d);
     }
     for (key, f) in [
-        ("seriousnessdeath", (|s: &vigil_clinic::case::Seriousness| s.death) as fn(&vigil_clinic::case::Seriousness) -> bool),
+        (
+            "seriousnessdeath",
+            (|s: &vigil_clinic::case::Seriousness| s.death)
+                as fn(&vigil_clinic::case::Seriousness) -> bool,
+        ),
         ("seriousnesslifethreatening", |s| s.life_threatening),
         ("seriousnesshospitalization", |s| s.hospitalisation),
         ("seriousnessdisabling", |s| s.disability),

@@ -59,8 +59,23 @@ pub struct Args {
 
 /// The output columns (count names as in Norén et al. 2008 and UMC's pvOmega).
 pub const COLUMNS: [&str; 17] = [
-    "drug1", "drug2", "event", "n111", "n11.", "n1.1", "n.11", "n1..", "n.1.", "n..1", "n...", "expected", "observed_expected",
-    "omega", "omega025", "omega975", "signal_omega",
+    "drug1",
+    "drug2",
+    "event",
+    "n111",
+    "n11.",
+    "n1.1",
+    "n.11",
+    "n1..",
+    "n.1.",
+    "n..1",
+    "n...",
+    "expected",
+    "observed_expected",
+    "omega",
+    "omega025",
+    "omega975",
+    "signal_omega",
 ];
 
 /// One output row.
@@ -76,7 +91,21 @@ impl Row {
     fn numbers(&self) -> [f64; 13] {
         let c = &self.counts;
         let o = &self.omega;
-        [c.n111, c.n11x, c.n1x1, c.nx11, c.n1xx, c.nx1x, c.nxx1, c.nxxx, o.expected, o.observed_expected, o.omega, o.omega025, o.omega975]
+        [
+            c.n111,
+            c.n11x,
+            c.n1x1,
+            c.nx11,
+            c.n1xx,
+            c.nx1x,
+            c.nxx1,
+            c.nxxx,
+            o.expected,
+            o.observed_expected,
+            o.omega,
+            o.omega025,
+            o.omega975,
+        ]
     }
     fn signal(&self) -> bool {
         self.omega.omega025 > 0.0
@@ -86,10 +115,18 @@ impl Row {
 /// Rows of one partition: names ordered so that drug1 < drug2, Ω from the per-stratum counts.
 /// Itemsets without a baseline (a stratum with no report of drug 1 without drug 2, …) are counted
 /// in `no_baseline` and left out; inconsistent counts are an error naming the itemset.
-fn score_batch(batch: &ItemsetBatch, drugs: &[String], events: &[String], no_baseline: &mut u64) -> Result<Vec<Row>> {
+fn score_batch(
+    batch: &ItemsetBatch,
+    drugs: &[String],
+    events: &[String],
+    no_baseline: &mut u64,
+) -> Result<Vec<Row>> {
     let mut rows = Vec::with_capacity(batch.len());
     for i in 0..batch.len() {
-        let (mut d1, mut d2) = (&drugs[batch.drug1[i] as usize], &drugs[batch.drug2[i] as usize]);
+        let (mut d1, mut d2) = (
+            &drugs[batch.drug1[i] as usize],
+            &drugs[batch.drug2[i] as usize],
+        );
         let mut counts = batch.total[i];
         if d1 > d2 {
             // Ω is symmetric in the two drugs; only the margins swap.
@@ -106,7 +143,13 @@ fn score_batch(batch: &ItemsetBatch, drugs: &[String], events: &[String], no_bas
             }
             Err(e) => bail!("itemset ({d1}, {d2}, {event}): {e}"),
         };
-        rows.push(Row { drug1: d1.clone(), drug2: d2.clone(), event: event.clone(), counts, omega });
+        rows.push(Row {
+            drug1: d1.clone(),
+            drug2: d2.clone(),
+            event: event.clone(),
+            counts,
+            omega,
+        });
     }
     Ok(rows)
 }
@@ -115,7 +158,11 @@ fn fmt_num(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "Inf".into() } else { "-Inf".into() }
+        if x > 0.0 {
+            "Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{x}")
     }
@@ -127,10 +174,19 @@ pub fn run(args: Args) -> Result<()> {
         bail!("--format parquet needs --out FILE");
     }
     let read_phase = crate::timing::phase("read store");
-    let query = ReportQuery { role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?, stratify: args.stratify.clone(), ..ReportQuery::default() };
-    let set = load_report_set(&args.store, &query).with_context(|| format!("{}: reading the store", args.store.display()))?;
+    let query = ReportQuery {
+        role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?,
+        stratify: args.stratify.clone(),
+        ..ReportQuery::default()
+    };
+    let set = load_report_set(&args.store, &query)
+        .with_context(|| format!("{}: reading the store", args.store.display()))?;
     if set.is_empty() {
-        bail!("{}: no report with a drug of the roles {} and an event", args.store.display(), args.role);
+        bail!(
+            "{}: no report with a drug of the roles {} and an event",
+            args.store.display(),
+            args.role
+        );
     }
     drop(read_phase);
     let find = |names: &[String], wanted: &Option<String>, what: &str| -> Result<Option<u32>> {
@@ -140,7 +196,13 @@ pub fn run(args: Args) -> Result<()> {
             .iter()
             .position(|n| n.to_uppercase() == upper)
             .map(|i| Some(i as u32))
-            .ok_or_else(|| anyhow!("{}: {what} {w:?} is not in the store's reports (roles {})", args.store.display(), args.role))
+            .ok_or_else(|| {
+                anyhow!(
+                    "{}: {what} {w:?} is not in the store's reports (roles {})",
+                    args.store.display(),
+                    args.role
+                )
+            })
     };
     let drugs = set.drugs.names().to_vec();
     let events = set.events.names().to_vec();
@@ -187,7 +249,10 @@ enum Output<'a> {
     Table(Vec<Row>, &'a mut (dyn Write + Send)),
     Csv(csv::Writer<&'a mut (dyn Write + Send)>),
     Json(bool, &'a mut (dyn Write + Send)),
-    Parquet(parquet::arrow::ArrowWriter<&'a mut (dyn Write + Send)>, Arc<Schema>),
+    Parquet(
+        parquet::arrow::ArrowWriter<&'a mut (dyn Write + Send)>,
+        Arc<Schema>,
+    ),
 }
 
 impl<'a> Output<'a> {
@@ -204,13 +269,29 @@ impl<'a> Output<'a> {
                 Output::Json(true, w)
             }
             Format::Parquet => {
-                let mut fields: Vec<Field> = COLUMNS[..3].iter().map(|n| Field::new(*n, DataType::Utf8, false)).collect();
-                fields.extend(COLUMNS[3..11].iter().map(|n| Field::new(*n, DataType::Int64, false)));
-                fields.extend(COLUMNS[11..16].iter().map(|n| Field::new(*n, DataType::Float64, false)));
+                let mut fields: Vec<Field> = COLUMNS[..3]
+                    .iter()
+                    .map(|n| Field::new(*n, DataType::Utf8, false))
+                    .collect();
+                fields.extend(
+                    COLUMNS[3..11]
+                        .iter()
+                        .map(|n| Field::new(*n, DataType::Int64, false)),
+                );
+                fields.extend(
+                    COLUMNS[11..16]
+                        .iter()
+                        .map(|n| Field::new(*n, DataType::Float64, false)),
+                );
                 fields.push(Field::new(COLUMNS[16], DataType::Boolean, false));
                 let schema = Arc::new(Schema::new(fields));
-                let props = parquet::file::properties::WriterProperties::builder().set_compression(parquet::basic::Compression::SNAPPY).build();
-                Output::Parquet(parquet::arrow::ArrowWriter::try_new(w, schema.clone(), Some(props))?, schema)
+                let props = parquet::file::properties::WriterProperties::builder()
+                    .set_compression(parquet::basic::Compression::SNAPPY)
+                    .build();
+                Output::Parquet(
+                    parquet::arrow::ArrowWriter::try_new(w, schema.clone(), Some(props))?,
+                    schema,
+                )
             }
         })
     }
@@ -233,7 +314,11 @@ impl<'a> Output<'a> {
                     m.insert("drug2".into(), r.drug2.clone().into());
                     m.insert("event".into(), r.event.clone().into());
                     for (key, v) in COLUMNS[3..16].iter().zip(r.numbers()) {
-                        m.insert((*key).into(), serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number));
+                        m.insert(
+                            (*key).into(),
+                            serde_json::Number::from_f64(v)
+                                .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                        );
                     }
                     m.insert(COLUMNS[16].into(), r.signal().into());
                     w.write_all(if *first { b"\n  " } else { b",\n  " })?;
@@ -243,19 +328,31 @@ impl<'a> Output<'a> {
             }
             Output::Parquet(writer, schema) => {
                 let mut arrays: Vec<ArrayRef> = vec![
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.drug1.as_str()))),
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.drug2.as_str()))),
-                    Arc::new(StringArray::from_iter_values(rows.iter().map(|r| r.event.as_str()))),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r.drug1.as_str()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r.drug2.as_str()),
+                    )),
+                    Arc::new(StringArray::from_iter_values(
+                        rows.iter().map(|r| r.event.as_str()),
+                    )),
                 ];
                 let numbers: Vec<[f64; 13]> = rows.iter().map(Row::numbers).collect();
                 for k in 0..13 {
                     if k < 8 {
-                        arrays.push(Arc::new(Int64Array::from_iter_values(numbers.iter().map(|v| v[k] as i64))));
+                        arrays.push(Arc::new(Int64Array::from_iter_values(
+                            numbers.iter().map(|v| v[k] as i64),
+                        )));
                     } else {
-                        arrays.push(Arc::new(Float64Array::from_iter_values(numbers.iter().map(|v| v[k]))));
+                        arrays.push(Arc::new(Float64Array::from_iter_values(
+                            numbers.iter().map(|v| v[k]),
+                        )));
                     }
                 }
-                arrays.push(Arc::new(BooleanArray::from(rows.iter().map(Row::signal).collect::<Vec<_>>())));
+                arrays.push(Arc::new(BooleanArray::from(
+                    rows.iter().map(Row::signal).collect::<Vec<_>>(),
+                )));
                 writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
             }
         }
@@ -279,9 +376,25 @@ impl<'a> Output<'a> {
 }
 
 fn render_table(rows: &[Row]) -> String {
-    let width = |f: fn(&Row) -> &str, min: usize, max: usize| rows.iter().map(|r| f(r).chars().count()).max().unwrap_or(min).clamp(min, max);
-    let (w1, w2, we) = (width(|r| &r.drug1, 5, 24), width(|r| &r.drug2, 5, 24), width(|r| &r.event, 5, 32));
-    let cut = |s: &str, w: usize| if s.chars().count() > w { s.chars().take(w - 1).collect::<String>() + "…" } else { s.to_owned() };
+    let width = |f: fn(&Row) -> &str, min: usize, max: usize| {
+        rows.iter()
+            .map(|r| f(r).chars().count())
+            .max()
+            .unwrap_or(min)
+            .clamp(min, max)
+    };
+    let (w1, w2, we) = (
+        width(|r| &r.drug1, 5, 24),
+        width(|r| &r.drug2, 5, 24),
+        width(|r| &r.event, 5, 32),
+    );
+    let cut = |s: &str, w: usize| {
+        if s.chars().count() > w {
+            s.chars().take(w - 1).collect::<String>() + "…"
+        } else {
+            s.to_owned()
+        }
+    };
     let mut out = format!(
         "{:<w1$}  {:<w2$}  {:<we$}  {:>6}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  signal\n",
         "drug1", "drug2", "event", "n111", "n11.", "expected", "omega", "omega025", "omega975"

@@ -14,7 +14,10 @@ use std::path::{Path, PathBuf};
 use vigil_stats::meta::confint::{confint, CiType, HeterogeneityCi};
 use vigil_stats::meta::effect::{escalc, AddTo, Measure, Table2x2, ZeroCellOptions};
 use vigil_stats::meta::influence::{cumulative, leave1out, stable_order, InfluenceRow};
-use vigil_stats::meta::input::{is_missing, read_study_data, DataKind, InputError, InputErrors, Omitted, StudyValues, TrialTable};
+use vigil_stats::meta::input::{
+    is_missing, read_study_data, DataKind, InputError, InputErrors, Omitted, StudyValues,
+    TrialTable,
+};
 use vigil_stats::meta::linalg::Matrix;
 use vigil_stats::meta::metareg::pseudo_r2;
 use vigil_stats::meta::mh::{rma_mh, PooledFit, PooledOptions};
@@ -246,7 +249,11 @@ fn located(path: &Path, e: &InputError) -> String {
 fn input_errors(path: &Path, e: &InputErrors) -> anyhow::Error {
     let mut lines: Vec<String> = e.errors.iter().map(|x| located(path, x)).collect();
     if e.not_listed > 0 {
-        lines.push(format!("{}: {} more error(s) not listed", path.display(), e.not_listed));
+        lines.push(format!(
+            "{}: {} more error(s) not listed",
+            path.display(),
+            e.not_listed
+        ));
     }
     if e.count() > 1 {
         lines.push(format!("{} errors in {}", e.count(), path.display()));
@@ -256,13 +263,26 @@ fn input_errors(path: &Path, e: &InputErrors) -> anyhow::Error {
 
 impl Input {
     fn from_table(path: &Path, t: TrialTable) -> Input {
-        Input { path: path.to_path_buf(), headers: t.headers, columns: t.columns, lines: t.lines, studies: t.studies }
+        Input {
+            path: path.to_path_buf(),
+            headers: t.headers,
+            columns: t.columns,
+            lines: t.lines,
+            studies: t.studies,
+        }
     }
 
     fn require(&self, col: &str, why: &str) -> Result<&Vec<String>> {
         self.columns.get(col).ok_or_else(|| {
             // Reported at the header, line 1, in the same form as the cell errors.
-            let e = InputError { line: 1, field: Some(col.to_string()), message: format!("missing column '{col}' ({why}); columns found: {}", self.headers.join(", ")) };
+            let e = InputError {
+                line: 1,
+                field: Some(col.to_string()),
+                message: format!(
+                    "missing column '{col}' ({why}); columns found: {}",
+                    self.headers.join(", ")
+                ),
+            };
             anyhow!("{}", located(&self.path, &e))
         })
     }
@@ -274,23 +294,44 @@ impl Input {
             .iter()
             .enumerate()
             .filter(|(_, c)| is_missing(c))
-            .map(|(i, _)| InputError { line: self.lines[i], field: Some(col.to_string()), message: format!("missing value ({why}); fill it in or remove the study") })
+            .map(|(i, _)| InputError {
+                line: self.lines[i],
+                field: Some(col.to_string()),
+                message: format!("missing value ({why}); fill it in or remove the study"),
+            })
             .collect();
         if errors.is_empty() {
             Ok(raw)
         } else {
-            Err(input_errors(&self.path, &InputErrors { errors, not_listed: 0 }))
+            Err(input_errors(
+                &self.path,
+                &InputErrors {
+                    errors,
+                    not_listed: 0,
+                },
+            ))
         }
     }
 }
 
 /// Reads the file: the studies kept, their data, the studies omitted for a missing value, and the
 /// measure (`--measure`, or GEN when the file has a `yi` column and RR otherwise).
-fn read_input(path: &Path, measure: Option<MeasureArg>) -> Result<(Input, StudyValues, Vec<Omitted>, MeasureArg)> {
+fn read_input(
+    path: &Path,
+    measure: Option<MeasureArg>,
+) -> Result<(Input, StudyValues, Vec<Omitted>, MeasureArg)> {
     let bytes = std::fs::read(path).with_context(|| format!("{}: cannot open", path.display()))?;
     let table = TrialTable::parse(&bytes).map_err(|e| input_errors(path, &e))?;
-    let measure = measure.unwrap_or(if table.has("yi") { MeasureArg::GEN } else { MeasureArg::RR });
-    let kind = if measure == MeasureArg::GEN { DataKind::Generic } else { DataKind::Tables };
+    let measure = measure.unwrap_or(if table.has("yi") {
+        MeasureArg::GEN
+    } else {
+        MeasureArg::RR
+    });
+    let kind = if measure == MeasureArg::GEN {
+        DataKind::Generic
+    } else {
+        DataKind::Tables
+    };
     let data = read_study_data(&table, kind).map_err(|e| input_errors(path, &e))?;
     let input = Input::from_table(path, table.subset(&data.kept));
     Ok((input, data.values, data.omitted, measure))
@@ -364,7 +405,11 @@ fn to_method(m: MethodArg) -> Method {
 
 fn rma_options(args: &Args) -> RmaOptions {
     RmaOptions {
-        method: if args.model == ModelArg::Ee { Method::EE } else { to_method(args.method) },
+        method: if args.model == ModelArg::Ee {
+            Method::EE
+        } else {
+            to_method(args.method)
+        },
         test: match args.test {
             TestArg::Z => Test::Z,
             TestArg::Knha => Test::Knha,
@@ -391,12 +436,17 @@ fn zero_options(args: &Args) -> ZeroCellOptions {
 /// `rma.peto` drop double-zero tables from the per-study effects (`drop00 = TRUE`), `rma` and
 /// `escalc` keep them (`drop00 = FALSE`).
 fn drop00(args: &Args) -> bool {
-    args.drop00.unwrap_or(matches!(args.model, ModelArg::Mh | ModelArg::Peto))
+    args.drop00
+        .unwrap_or(matches!(args.model, ModelArg::Mh | ModelArg::Peto))
 }
 
 fn pooled_options(args: &Args) -> PooledOptions {
     let z = zero_options(args);
-    let mut o = PooledOptions { level: args.level, correct: args.correct, ..PooledOptions::default() };
+    let mut o = PooledOptions {
+        level: args.level,
+        correct: args.correct,
+        ..PooledOptions::default()
+    };
     o.add[0] = z.add;
     o.to[0] = z.to;
     // metafor's scalar `drop00` is its first element; the second (the MH/Peto sums) stays FALSE:
@@ -411,11 +461,22 @@ fn pooled_options(args: &Args) -> PooledOptions {
 
 fn analyse(args: &Args) -> Result<Analysis> {
     if !(args.level > 0.0 && args.level < 100.0) {
-        bail!("--level must be between 0 and 100 (percent), got {}", args.level);
+        bail!(
+            "--level must be between 0 and 100 (percent), got {}",
+            args.level
+        );
     }
     let (input, data, omitted, measure) = read_input(&args.file, args.measure)?;
     let k_all = input.lines.len();
-    let rows_note = if omitted.is_empty() { format!("of {k_all} rows") } else { format!("of {} rows, {} omitted for a missing value", k_all + omitted.len(), omitted.len()) };
+    let rows_note = if omitted.is_empty() {
+        format!("of {k_all} rows")
+    } else {
+        format!(
+            "of {} rows, {} omitted for a missing value",
+            k_all + omitted.len(),
+            omitted.len()
+        )
+    };
     let opts = rma_options(args);
     // MH and Peto: the per-study effects shown are those of the fit (metafor's first add/to/drop00
     // elements), so the table, the JSON and QE describe the same studies.
@@ -423,7 +484,10 @@ fn analyse(args: &Args) -> Result<Analysis> {
         ModelArg::Ee | ModelArg::Re => None,
         ModelArg::Mh | ModelArg::Peto => {
             let StudyValues::Tables(t) = &data else {
-                bail!("--model {:?} needs 2x2 data (ai,bi,ci,di or ai,n1i,ci,n2i), not generic yi/vi", args.model);
+                bail!(
+                    "--model {:?} needs 2x2 data (ai,bi,ci,di or ai,n1i,ci,n2i), not generic yi/vi",
+                    args.model
+                );
             };
             let po = pooled_options(args);
             let f = if args.model == ModelArg::Peto {
@@ -442,9 +506,16 @@ fn analyse(args: &Args) -> Result<Analysis> {
     };
     let effects: Vec<Option<(f64, f64)>> = match (&pooled, &data, to_measure(measure)) {
         (Some(f), _, _) => f.study.iter().map(|e| e.map(|e| (e.yi, e.vi))).collect(),
-        (None, StudyValues::Tables(t), Some(m)) => escalc(m, t, &zero_options(args)).into_iter().map(|e| e.map(|e| (e.yi, e.vi))).collect(),
-        (None, StudyValues::Generic { yi, vi }, _) => yi.iter().zip(vi).map(|(y, v)| Some((*y, *v))).collect(),
-        (None, StudyValues::Tables(_), None) => bail!("--measure GEN needs the columns yi and vi (or sei), not 2x2 tables"),
+        (None, StudyValues::Tables(t), Some(m)) => escalc(m, t, &zero_options(args))
+            .into_iter()
+            .map(|e| e.map(|e| (e.yi, e.vi)))
+            .collect(),
+        (None, StudyValues::Generic { yi, vi }, _) => {
+            yi.iter().zip(vi).map(|(y, v)| Some((*y, *v))).collect()
+        }
+        (None, StudyValues::Tables(_), None) => {
+            bail!("--measure GEN needs the columns yi and vi (or sei), not 2x2 tables")
+        }
     };
     let used: Vec<usize> = (0..k_all).filter(|&i| effects[i].is_some()).collect();
     if pooled.is_none() {
@@ -462,7 +533,13 @@ fn analyse(args: &Args) -> Result<Analysis> {
             })
             .collect();
         if !errors.is_empty() {
-            return Err(input_errors(&input.path, &InputErrors { errors, not_listed: 0 }));
+            return Err(input_errors(
+                &input.path,
+                &InputErrors {
+                    errors,
+                    not_listed: 0,
+                },
+            ));
         }
     }
     let yi: Vec<f64> = used.iter().map(|&i| effects[i].expect("used").0).collect();
@@ -480,7 +557,9 @@ fn analyse(args: &Args) -> Result<Analysis> {
                     yi.len()
                 );
             }
-            MainFit::Rma(fit(&yi, &vi, None, opts).map_err(|e| anyhow!("{}: {e}", input.path.display()))?)
+            MainFit::Rma(
+                fit(&yi, &vi, None, opts).map_err(|e| anyhow!("{}: {e}", input.path.display()))?,
+            )
         }
     };
 
@@ -493,8 +572,16 @@ fn analyse(args: &Args) -> Result<Analysis> {
         MainFit::Rma(f) => {
             let p = f.predict(None, pi);
             let re = f.options.method != Method::EE && f.k > f.p;
-            let qp = if re { confint(f, CiType::QProfile).ok() } else { None };
-            let pl = if matches!(f.options.method, Method::ML | Method::REML) && f.k > f.p { confint(f, CiType::ProfileLikelihood).ok() } else { None };
+            let qp = if re {
+                confint(f, CiType::QProfile).ok()
+            } else {
+                None
+            };
+            let pl = if matches!(f.options.method, Method::ML | Method::REML) && f.k > f.p {
+                confint(f, CiType::ProfileLikelihood).ok()
+            } else {
+                None
+            };
             (Some(p), qp, pl)
         }
         MainFit::Pooled(_) => (None, None, None),
@@ -511,7 +598,11 @@ fn analyse(args: &Args) -> Result<Analysis> {
             (MainFit::Pooled(_), StudyValues::Tables(t)) => {
                 let sub: Vec<Table2x2> = idx.iter().map(|&i| t[i]).collect();
                 let po = pooled_options(args);
-                let f = if args.model == ModelArg::Peto { rma_peto(&sub, &po) } else { rma_mh(to_measure(measure).expect("mh measure"), &sub, &po) };
+                let f = if args.model == ModelArg::Peto {
+                    rma_peto(&sub, &po)
+                } else {
+                    rma_mh(to_measure(measure).expect("mh measure"), &sub, &po)
+                };
                 f.map(|f| InfluenceRow::from(&f))
             }
             _ => unreachable!("pooled fits have tables"),
@@ -527,7 +618,12 @@ fn analyse(args: &Args) -> Result<Analysis> {
         Some(
             rows.into_iter()
                 .enumerate()
-                .map(|(i, r)| r.map(|r| (input.studies[units[i]].clone(), r)).map_err(|e| anyhow!("leave-one-out without {}: {e}", input.studies[units[i]])))
+                .map(|(i, r)| {
+                    r.map(|r| (input.studies[units[i]].clone(), r))
+                        .map_err(|e| {
+                            anyhow!("leave-one-out without {}: {e}", input.studies[units[i]])
+                        })
+                })
                 .collect::<Result<Vec<_>>>()?,
         )
     } else {
@@ -536,7 +632,8 @@ fn analyse(args: &Args) -> Result<Analysis> {
     let cumul = match &args.cumulative {
         Some(col) => {
             let raw = input.require_filled(col, "--cumulative orders by this column")?;
-            let numeric: Option<Vec<f64>> = units.iter().map(|&i| raw[i].parse::<f64>().ok()).collect();
+            let numeric: Option<Vec<f64>> =
+                units.iter().map(|&i| raw[i].parse::<f64>().ok()).collect();
             let order = match numeric {
                 Some(key_units) => stable_order(&key_units),
                 // A text column (e.g. a date as YYYY-MM-DD) is ordered as text, ties in file order.
@@ -550,7 +647,10 @@ fn analyse(args: &Args) -> Result<Analysis> {
             Some(
                 rows.into_iter()
                     .enumerate()
-                    .map(|(j, r)| r.map(|r| (input.studies[units[order[j]]].clone(), r)).map_err(|e| anyhow!("cumulative step {}: {e}", j + 1)))
+                    .map(|(j, r)| {
+                        r.map(|r| (input.studies[units[order[j]]].clone(), r))
+                            .map_err(|e| anyhow!("cumulative step {}: {e}", j + 1))
+                    })
                     .collect::<Result<Vec<_>>>()?,
             )
         }
@@ -559,21 +659,34 @@ fn analyse(args: &Args) -> Result<Analysis> {
     let rma_only = |flag: &str| -> Result<&RmaFit> {
         match &main {
             MainFit::Rma(f) => Ok(f),
-            MainFit::Pooled(_) => bail!("{flag} needs an inverse-variance model (--model ee or re)"),
+            MainFit::Pooled(_) => {
+                bail!("{flag} needs an inverse-variance model (--model ee or re)")
+            }
         }
     };
     let regtest_res = match args.regtest {
         Some(r) => {
             let f = rma_only("--regtest")?;
-            let model = if r == RegtestArg::Lm { RegtestModel::Lm } else { RegtestModel::Rma };
-            Some(regtest(&yi, &vi, f.options, model, Predictor::Sei).map_err(|e| anyhow!("regtest: {e}"))?)
+            let model = if r == RegtestArg::Lm {
+                RegtestModel::Lm
+            } else {
+                RegtestModel::Rma
+            };
+            Some(
+                regtest(&yi, &vi, f.options, model, Predictor::Sei)
+                    .map_err(|e| anyhow!("regtest: {e}"))?,
+            )
         }
         None => None,
     };
     let trimfill_res = match args.trimfill {
         Some(e) => {
             let f = rma_only("--trimfill")?;
-            let est = if e == TrimfillArg::R0 { Estimator::R0 } else { Estimator::L0 };
+            let est = if e == TrimfillArg::R0 {
+                Estimator::R0
+            } else {
+                Estimator::L0
+            };
             Some(trimfill(&yi, &vi, f.options, est, None).map_err(|e| anyhow!("trimfill: {e}"))?)
         }
         None => None,
@@ -583,7 +696,11 @@ fn analyse(args: &Args) -> Result<Analysis> {
             let f = rma_only("--subgroup")?;
             let raw = input.require_filled(col, "--subgroup groups by this column")?;
             let labels: Vec<String> = used.iter().map(|&i| raw[i].clone()).collect();
-            Some((col.clone(), subgroups(&yi, &vi, &labels, f.options).map_err(|e| anyhow!("subgroup analysis by '{col}': {e}"))?))
+            Some((
+                col.clone(),
+                subgroups(&yi, &vi, &labels, f.options)
+                    .map_err(|e| anyhow!("subgroup analysis by '{col}': {e}"))?,
+            ))
         }
         None => None,
     };
@@ -591,7 +708,12 @@ fn analyse(args: &Args) -> Result<Analysis> {
         None
     } else {
         let f = rma_only("--mods")?;
-        let Design { names, x, rows, omitted: mods_omitted } = design(&input, &args.mods, &used)?;
+        let Design {
+            names,
+            x,
+            rows,
+            omitted: mods_omitted,
+        } = design(&input, &args.mods, &used)?;
         let ym: Vec<f64> = rows.iter().map(|&j| yi[j]).collect();
         let vm: Vec<f64> = rows.iter().map(|&j| vi[j]).collect();
         let mf = fit(&ym, &vm, Some(&x), f.options).map_err(|e| anyhow!("meta-regression: {e}"))?;
@@ -601,7 +723,11 @@ fn analyse(args: &Args) -> Result<Analysis> {
             for row in spec.split(';').filter(|r| !r.trim().is_empty()) {
                 let vals: Vec<f64> = row
                     .split(',')
-                    .map(|v| v.trim().parse::<f64>().map_err(|_| anyhow!("--predict-at: not a number: '{v}'")))
+                    .map(|v| {
+                        v.trim()
+                            .parse::<f64>()
+                            .map_err(|_| anyhow!("--predict-at: not a number: '{v}'"))
+                    })
                     .collect::<Result<_>>()?;
                 if vals.len() != names.len() - 1 {
                     bail!("--predict-at: {} value(s) given, the model has {} moderator coefficient(s)", vals.len(), names.len() - 1);
@@ -611,7 +737,13 @@ fn analyse(args: &Args) -> Result<Analysis> {
                 predictions.push((vals, mf.predict(Some(&x0), pi)));
             }
         }
-        Some(ModsResult { coef_names: names, fit: mf, r2, predictions, omitted: mods_omitted })
+        Some(ModsResult {
+            coef_names: names,
+            fit: mf,
+            r2,
+            predictions,
+            omitted: mods_omitted,
+        })
     };
     Ok(Analysis {
         measure,
@@ -645,18 +777,31 @@ fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<Design> {
     let mut rows = Vec::new();
     let mut omitted = Vec::new();
     for (j, &i) in used.iter().enumerate() {
-        let missing: Vec<String> = mods.iter().zip(&raws).filter(|(_, raw)| is_missing(&raw[i])).map(|(m, _)| m.clone()).collect();
+        let missing: Vec<String> = mods
+            .iter()
+            .zip(&raws)
+            .filter(|(_, raw)| is_missing(&raw[i]))
+            .map(|(m, _)| m.clone())
+            .collect();
         if missing.is_empty() {
             rows.push(j);
         } else {
-            omitted.push(Omitted { row: i, line: input.lines[i], study: input.studies[i].clone(), fields: missing });
+            omitted.push(Omitted {
+                row: i,
+                line: input.lines[i],
+                study: input.studies[i].clone(),
+                fields: missing,
+            });
         }
     }
     let mut names = vec!["intrcpt".to_string()];
     let mut cols: Vec<Vec<f64>> = Vec::new();
     for (m, raw) in mods.iter().zip(&raws) {
         let cells: Vec<&String> = rows.iter().map(|&j| &raw[used[j]]).collect();
-        let numeric: Option<Vec<f64>> = cells.iter().map(|s| s.parse::<f64>().ok().filter(|v| v.is_finite())).collect();
+        let numeric: Option<Vec<f64>> = cells
+            .iter()
+            .map(|s| s.parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect();
         match numeric {
             Some(v) => {
                 names.push(m.clone());
@@ -668,14 +813,34 @@ fn design(input: &Input, mods: &[String], used: &[usize]) -> Result<Design> {
                 levels.dedup();
                 for lvl in levels.iter().skip(1) {
                     names.push(format!("{m}{lvl}"));
-                    cols.push(cells.iter().map(|c| if c == lvl { 1.0 } else { 0.0 }).collect());
+                    cols.push(
+                        cells
+                            .iter()
+                            .map(|c| if c == lvl { 1.0 } else { 0.0 })
+                            .collect(),
+                    );
                 }
             }
         }
     }
-    let matrix_rows: Vec<Vec<f64>> = (0..rows.len()).map(|r| std::iter::once(1.0).chain(cols.iter().map(|c| c[r])).collect()).collect();
-    let x = if matrix_rows.is_empty() { Matrix::zeros(0, names.len()) } else { Matrix::from_rows(&matrix_rows) };
-    Ok(Design { names, x, rows, omitted })
+    let matrix_rows: Vec<Vec<f64>> = (0..rows.len())
+        .map(|r| {
+            std::iter::once(1.0)
+                .chain(cols.iter().map(|c| c[r]))
+                .collect()
+        })
+        .collect();
+    let x = if matrix_rows.is_empty() {
+        Matrix::zeros(0, names.len())
+    } else {
+        Matrix::from_rows(&matrix_rows)
+    };
+    Ok(Design {
+        names,
+        x,
+        rows,
+        omitted,
+    })
 }
 
 /// The meta-regression design of [`design`].
@@ -707,7 +872,9 @@ fn is_ratio(m: MeasureArg) -> bool {
 }
 
 fn influence_json(rows: &[(String, InfluenceRow)]) -> Value {
-    let col = |f: &dyn Fn(&InfluenceRow) -> f64| Value::from(rows.iter().map(|(_, r)| num(f(r))).collect::<Vec<_>>());
+    let col = |f: &dyn Fn(&InfluenceRow) -> f64| {
+        Value::from(rows.iter().map(|(_, r)| num(f(r))).collect::<Vec<_>>())
+    };
     json!({
         "slab": rows.iter().map(|(s, _)| s.clone()).collect::<Vec<_>>(),
         "estimate": col(&|r| r.estimate), "se": col(&|r| r.se), "zval": col(&|r| r.zval), "pval": col(&|r| r.pval),
@@ -763,7 +930,10 @@ fn rma_json(f: &RmaFit) -> Map<String, Value> {
     m.insert("QM_df".into(), json!([f.qm_df.0, f.qm_df.1]));
     m.insert("QMp".into(), num(f.qm_p));
     let fs = |s: &vigil_stats::meta::rma::FitStats| json!({"logLik": num(s.loglik), "deviance": num(s.deviance), "AIC": num(s.aic), "BIC": num(s.bic), "AICc": num(s.aicc)});
-    m.insert("fitstats".into(), json!({"ML": fs(&f.fit_ml), "REML": fs(&f.fit_reml)}));
+    m.insert(
+        "fitstats".into(),
+        json!({"ML": fs(&f.fit_ml), "REML": fs(&f.fit_reml)}),
+    );
     m
 }
 
@@ -773,19 +943,38 @@ fn prediction_json(p: &Prediction) -> Value {
 
 /// Studies left out for a missing value: label, file line and the columns with the missing value.
 fn omitted_json(omitted: &[Omitted]) -> Value {
-    Value::from(omitted.iter().map(|o| json!({"study": o.study, "line": o.line, "fields": o.fields})).collect::<Vec<_>>())
+    Value::from(
+        omitted
+            .iter()
+            .map(|o| json!({"study": o.study, "line": o.line, "fields": o.fields}))
+            .collect::<Vec<_>>(),
+    )
 }
 
 /// One line per omitted study for the text outputs: `B (line 3: ai missing)`.
 fn omitted_text(omitted: &[Omitted]) -> String {
-    omitted.iter().map(|o| format!("{} (line {}: {} missing)", o.study, o.line, o.fields.join(", "))).collect::<Vec<_>>().join("; ")
+    omitted
+        .iter()
+        .map(|o| {
+            format!(
+                "{} (line {}: {} missing)",
+                o.study,
+                o.line,
+                o.fields.join(", ")
+            )
+        })
+        .collect::<Vec<_>>()
+        .join("; ")
 }
 
 fn to_json(a: &Analysis, args: &Args) -> Value {
     let mut top = Map::new();
     top.insert("file".into(), json!(a.input.path.display().to_string()));
     top.insert("measure".into(), json!(measure_name(a.measure)));
-    top.insert("model".into(), json!(format!("{:?}", a.model).to_lowercase()));
+    top.insert(
+        "model".into(),
+        json!(format!("{:?}", a.model).to_lowercase()),
+    );
     top.insert("level".into(), json!(args.level));
     top.insert("drop00".into(), json!(drop00(args)));
     top.insert("k_omitted".into(), json!(a.omitted.len()));
@@ -796,10 +985,16 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
             if let Some(p) = &a.prediction {
                 top.insert("pi_lb".into(), num(p.pi_lb));
                 top.insert("pi_ub".into(), num(p.pi_ub));
-                top.insert("pi_type".into(), json!(format!("{:?}", args.pi_type).to_lowercase()));
+                top.insert(
+                    "pi_type".into(),
+                    json!(format!("{:?}", args.pi_type).to_lowercase()),
+                );
                 top.insert("predict".into(), prediction_json(p));
                 if is_ratio(a.measure) {
-                    top.insert("predict_exp".into(), prediction_json(&p.transformed(f64::exp)));
+                    top.insert(
+                        "predict_exp".into(),
+                        prediction_json(&p.transformed(f64::exp)),
+                    );
                 }
             }
         }
@@ -807,7 +1002,14 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
             top.insert("k".into(), json!(f.k));
             top.insert("k_yi".into(), json!(f.k_yi));
             top.insert("k_pos".into(), json!(f.k_pos));
-            for (k, v) in [("beta", f.beta), ("se", f.se), ("zval", f.zval), ("pval", f.pval), ("ci_lb", f.ci_lb), ("ci_ub", f.ci_ub)] {
+            for (k, v) in [
+                ("beta", f.beta),
+                ("se", f.se),
+                ("zval", f.zval),
+                ("pval", f.pval),
+                ("ci_lb", f.ci_lb),
+                ("ci_ub", f.ci_ub),
+            ] {
                 top.insert(k.into(), num(v));
             }
             // MH and Peto are common-effect models with no τ² and no prediction interval. The
@@ -821,14 +1023,29 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
             top.insert("QEp".into(), num(f.qe_p));
             top.insert("I2".into(), num(f.i2));
             top.insert("H2".into(), num(f.h2));
-            top.insert("weights_pct".into(), Value::from(f.weights_pct.iter().map(|w| num(*w)).collect::<Vec<_>>()));
+            top.insert(
+                "weights_pct".into(),
+                Value::from(f.weights_pct.iter().map(|w| num(*w)).collect::<Vec<_>>()),
+            );
             let fs = |s: &vigil_stats::meta::rma::FitStats| json!({"logLik": num(s.loglik), "deviance": num(s.deviance), "AIC": num(s.aic), "BIC": num(s.bic), "AICc": num(s.aicc)});
-            top.insert("fitstats".into(), json!({"ML": fs(&f.fit_ml), "REML": fs(&f.fit_reml)}));
+            top.insert(
+                "fitstats".into(),
+                json!({"ML": fs(&f.fit_ml), "REML": fs(&f.fit_reml)}),
+            );
             if a.model == ModelArg::Mh {
                 top.insert("correct".into(), json!(args.correct));
             }
             if let Some(t) = &f.tests {
-                for (k, v) in [("CO", t.co), ("COp", t.co_p), ("MH", t.mh), ("MHp", t.mh_p), ("BD", t.bd), ("BDp", t.bd_p), ("TA", t.ta), ("TAp", t.ta_p)] {
+                for (k, v) in [
+                    ("CO", t.co),
+                    ("COp", t.co_p),
+                    ("MH", t.mh),
+                    ("MHp", t.mh_p),
+                    ("BD", t.bd),
+                    ("BDp", t.bd_p),
+                    ("TA", t.ta),
+                    ("TAp", t.ta_p),
+                ] {
                     top.insert(k.into(), num(v));
                 }
             }
@@ -883,16 +1100,35 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
         j.insert("k0".into(), json!(t.k0));
         j.insert("se_k0".into(), num(t.se_k0));
         j.insert("side".into(), json!(t.side.name()));
-        j.insert("estimator".into(), json!(format!("{:?}", args.trimfill.expect("trimfill set"))));
-        j.insert("yi_after".into(), Value::from(t.yi.iter().map(|x| num(*x)).collect::<Vec<_>>()));
-        j.insert("vi_after".into(), Value::from(t.vi.iter().map(|x| num(*x)).collect::<Vec<_>>()));
+        j.insert(
+            "estimator".into(),
+            json!(format!("{:?}", args.trimfill.expect("trimfill set"))),
+        );
+        j.insert(
+            "yi_after".into(),
+            Value::from(t.yi.iter().map(|x| num(*x)).collect::<Vec<_>>()),
+        );
+        j.insert(
+            "vi_after".into(),
+            Value::from(t.vi.iter().map(|x| num(*x)).collect::<Vec<_>>()),
+        );
         j.insert("filled".into(), json!(t.filled));
         top.insert("trimfill".into(), Value::Object(j));
     }
     if let Some((col, s)) = &a.subgroup {
-        let groups: Map<String, Value> = s.groups.iter().zip(&s.fits).map(|(g, f)| (g.clone(), Value::Object(rma_json(f)))).collect();
+        let groups: Map<String, Value> = s
+            .groups
+            .iter()
+            .zip(&s.fits)
+            .map(|(g, f)| (g.clone(), Value::Object(rma_json(f))))
+            .collect();
         let mut common = rma_json(&s.common_tau2);
-        common.insert("coef_names".into(), json!(std::iter::once("intrcpt".to_string()).chain(s.groups.iter().skip(1).map(|g| format!("{col}{g}"))).collect::<Vec<_>>()));
+        common.insert(
+            "coef_names".into(),
+            json!(std::iter::once("intrcpt".to_string())
+                .chain(s.groups.iter().skip(1).map(|g| format!("{col}{g}")))
+                .collect::<Vec<_>>()),
+        );
         top.insert(
             "subgroup".into(),
             json!({"column": col, "groups": s.groups, "separate_tau2": groups,
@@ -908,7 +1144,16 @@ fn to_json(a: &Analysis, args: &Args) -> Value {
         j.insert("omitted".into(), omitted_json(&m.omitted));
         j.insert(
             "predictions".into(),
-            Value::from(m.predictions.iter().map(|(x, p)| { let mut v = prediction_json(p); v["at"] = json!(x); v }).collect::<Vec<_>>()),
+            Value::from(
+                m.predictions
+                    .iter()
+                    .map(|(x, p)| {
+                        let mut v = prediction_json(p);
+                        v["at"] = json!(x);
+                        v
+                    })
+                    .collect::<Vec<_>>(),
+            ),
         );
         top.insert("mods".into(), Value::Object(j));
     }
@@ -974,34 +1219,99 @@ fn to_table(a: &Analysis, args: &Args) -> String {
     let z = vigil_stats::meta::dist::qnorm(1.0 - (1.0 - lvl / 100.0) / 2.0);
     let name = display_measure(a);
     let model_line = match &a.main {
-        MainFit::Rma(f) if f.options.method == Method::EE => format!("Common-effect model, inverse variance (k = {})", f.k),
-        MainFit::Rma(f) => format!("Random-effects model (k = {}; tau^2 estimator: {}; test: {})", f.k, f.options.method.name(), f.options.test.name()),
+        MainFit::Rma(f) if f.options.method == Method::EE => {
+            format!("Common-effect model, inverse variance (k = {})", f.k)
+        }
+        MainFit::Rma(f) => format!(
+            "Random-effects model (k = {}; tau^2 estimator: {}; test: {})",
+            f.k,
+            f.options.method.name(),
+            f.options.test.name()
+        ),
         MainFit::Pooled(f) if a.model == ModelArg::Peto => format!("Peto method (k = {})", f.k),
-        MainFit::Pooled(f) => format!("Mantel-Haenszel method (k = {}){}", f.k, if args.mh_correction { ", continuity correction in the MH sums" } else { ", exact (no continuity correction)" }),
+        MainFit::Pooled(f) => format!(
+            "Mantel-Haenszel method (k = {}){}",
+            f.k,
+            if args.mh_correction {
+                ", continuity correction in the MH sums"
+            } else {
+                ", exact (no continuity correction)"
+            }
+        ),
     };
-    let _ = writeln!(o, "{model_line}\nFile: {}\nMeasure: {name}{}\n", a.input.path.display(), if is_ratio(a.measure) { " (estimates back-transformed from the log scale)" } else { "" });
+    let _ = writeln!(
+        o,
+        "{model_line}\nFile: {}\nMeasure: {name}{}\n",
+        a.input.path.display(),
+        if is_ratio(a.measure) {
+            " (estimates back-transformed from the log scale)"
+        } else {
+            ""
+        }
+    );
     let weights = study_weights(a);
-    let wname = a.input.studies.iter().map(String::len).max().unwrap_or(5).max(5);
-    let _ = writeln!(o, "{:<wname$}  {:>24}  {:>8}", "study", format!("{name} [{lvl}% CI]"), "weight");
+    let wname = a
+        .input
+        .studies
+        .iter()
+        .map(String::len)
+        .max()
+        .unwrap_or(5)
+        .max(5);
+    let _ = writeln!(
+        o,
+        "{:<wname$}  {:>24}  {:>8}",
+        "study",
+        format!("{name} [{lvl}% CI]"),
+        "weight"
+    );
     for i in 0..a.input.lines.len() {
         let cell = match a.effects[i] {
-            Some((y, v)) => format!("{} [{}, {}]", fmt_effect(a, y), fmt_effect(a, y - z * v.sqrt()), fmt_effect(a, y + z * v.sqrt())),
+            Some((y, v)) => format!(
+                "{} [{}, {}]",
+                fmt_effect(a, y),
+                fmt_effect(a, y - z * v.sqrt()),
+                fmt_effect(a, y + z * v.sqrt())
+            ),
             None => "not estimable".into(),
         };
         let w = weights[i].map_or("-".to_string(), |w| format!("{w:.1}%"));
         let _ = writeln!(o, "{:<wname$}  {:>24}  {:>8}", a.input.studies[i], cell, w);
     }
     if !a.omitted.is_empty() {
-        let _ = writeln!(o, "Omitted for a missing value ({} of {} studies): {}", a.omitted.len(), a.omitted.len() + a.input.lines.len(), omitted_text(&a.omitted));
+        let _ = writeln!(
+            o,
+            "Omitted for a missing value ({} of {} studies): {}",
+            a.omitted.len(),
+            a.omitted.len() + a.input.lines.len(),
+            omitted_text(&a.omitted)
+        );
     }
     let _ = writeln!(o);
     match &a.main {
         MainFit::Rma(f) => {
-            let stat = if f.options.test.uses_t() { format!("t({}) = {:.3}", f.dfs.unwrap_or(f64::NAN), f.zval[0]) } else { format!("z = {:.3}", f.zval[0]) };
-            let _ = writeln!(o, "Pooled {name}: {} [{}, {}], {stat}, p = {}", fmt_effect(a, f.beta[0]), fmt_effect(a, f.ci_lb[0]), fmt_effect(a, f.ci_ub[0]), fmt_p(f.pval[0]));
+            let stat = if f.options.test.uses_t() {
+                format!("t({}) = {:.3}", f.dfs.unwrap_or(f64::NAN), f.zval[0])
+            } else {
+                format!("z = {:.3}", f.zval[0])
+            };
+            let _ = writeln!(
+                o,
+                "Pooled {name}: {} [{}, {}], {stat}, p = {}",
+                fmt_effect(a, f.beta[0]),
+                fmt_effect(a, f.ci_lb[0]),
+                fmt_effect(a, f.ci_ub[0]),
+                fmt_p(f.pval[0])
+            );
             if let Some(p) = &a.prediction {
                 if p.pi_lb.is_finite() {
-                    let _ = writeln!(o, "Prediction interval ({:?}): [{}, {}]", args.pi_type, fmt_effect(a, p.pi_lb), fmt_effect(a, p.pi_ub));
+                    let _ = writeln!(
+                        o,
+                        "Prediction interval ({:?}): [{}, {}]",
+                        args.pi_type,
+                        fmt_effect(a, p.pi_lb),
+                        fmt_effect(a, p.pi_ub)
+                    );
                 }
             }
             let _ = writeln!(
@@ -1017,14 +1327,30 @@ fn to_table(a: &Analysis, args: &Args) -> String {
                 fmt_p(f.qe_p)
             );
             if let Some(c) = &a.confint_qp {
-                let _ = writeln!(o, "tau^2 {lvl}% CI (Q-profile): [{:.4}, {:.4}]; I^2: [{:.1}%, {:.1}%]", c.tau2.ci_lb, c.tau2.ci_ub, c.i2.ci_lb, c.i2.ci_ub);
+                let _ = writeln!(
+                    o,
+                    "tau^2 {lvl}% CI (Q-profile): [{:.4}, {:.4}]; I^2: [{:.1}%, {:.1}%]",
+                    c.tau2.ci_lb, c.tau2.ci_ub, c.i2.ci_lb, c.i2.ci_ub
+                );
             }
             if let Some(c) = &a.confint_pl {
-                let _ = writeln!(o, "tau^2 {lvl}% CI (profile likelihood): [{:.4}, {:.4}]", c.tau2.ci_lb, c.tau2.ci_ub);
+                let _ = writeln!(
+                    o,
+                    "tau^2 {lvl}% CI (profile likelihood): [{:.4}, {:.4}]",
+                    c.tau2.ci_lb, c.tau2.ci_ub
+                );
             }
         }
         MainFit::Pooled(f) => {
-            let _ = writeln!(o, "Pooled {name}: {} [{}, {}], z = {:.3}, p = {}", fmt_effect(a, f.beta), fmt_effect(a, f.ci_lb), fmt_effect(a, f.ci_ub), f.zval, fmt_p(f.pval));
+            let _ = writeln!(
+                o,
+                "Pooled {name}: {} [{}, {}], z = {:.3}, p = {}",
+                fmt_effect(a, f.beta),
+                fmt_effect(a, f.ci_lb),
+                fmt_effect(a, f.ci_ub),
+                f.zval,
+                fmt_p(f.pval)
+            );
             let _ = writeln!(o, "Heterogeneity: Q({}) = {:.2}, p = {}, I^2 = {:.1}%, H^2 = {:.2} (over {} studies with an estimable effect)", f.qe_df, f.qe, fmt_p(f.qe_p), f.i2, f.h2, f.k_yi);
             if let Some(t) = &f.tests {
                 let _ = writeln!(o, "Cochran-Mantel-Haenszel test: {:.2}, p = {}; Breslow-Day: {:.2}, p = {}; Tarone: {:.2}, p = {}", t.mh, fmt_p(t.mh_p), t.bd, fmt_p(t.bd_p), t.ta, fmt_p(t.ta_p));
@@ -1034,23 +1360,52 @@ fn to_table(a: &Analysis, args: &Args) -> String {
     let influence = |o: &mut String, title: &str, rows: &[(String, InfluenceRow)]| {
         let _ = writeln!(o, "\n{title}");
         for (s, r) in rows {
-            let tau = r.tau2.map_or(String::new(), |t| format!(", tau^2 = {t:.4}"));
-            let _ = writeln!(o, "  {:<wname$}  {} [{}, {}], p = {}, I^2 = {:.1}%{tau}", s, fmt_effect(a, r.estimate), fmt_effect(a, r.ci_lb), fmt_effect(a, r.ci_ub), fmt_p(r.pval), r.i2);
+            let tau = r
+                .tau2
+                .map_or(String::new(), |t| format!(", tau^2 = {t:.4}"));
+            let _ = writeln!(
+                o,
+                "  {:<wname$}  {} [{}, {}], p = {}, I^2 = {:.1}%{tau}",
+                s,
+                fmt_effect(a, r.estimate),
+                fmt_effect(a, r.ci_lb),
+                fmt_effect(a, r.ci_ub),
+                fmt_p(r.pval),
+                r.i2
+            );
         }
     };
     if let Some(r) = &a.leave1out {
         influence(&mut o, "Leave-one-out (row = without that study):", r);
     }
     if let Some(r) = &a.cumulative {
-        influence(&mut o, &format!("Cumulative (ordered by {}; row = up to and including that study):", args.cumulative.as_deref().unwrap_or("")), r);
+        influence(
+            &mut o,
+            &format!(
+                "Cumulative (ordered by {}; row = up to and including that study):",
+                args.cumulative.as_deref().unwrap_or("")
+            ),
+            r,
+        );
     }
     if let Some(r) = &a.regtest {
-        let kind = if r.model == RegtestModel::Lm { "classic Egger test (weighted regression, t)" } else { "meta-regression on the standard error" };
+        let kind = if r.model == RegtestModel::Lm {
+            "classic Egger test (weighted regression, t)"
+        } else {
+            "meta-regression on the standard error"
+        };
         let stat = match r.dfs {
             Some(df) => format!("t({df}) = {:.3}", r.zval),
             None => format!("z = {:.3}", r.zval),
         };
-        let _ = writeln!(o, "\nFunnel asymmetry, {kind}: {stat}, p = {}; limit estimate {} [{}, {}]", fmt_p(r.pval), fmt_effect(a, r.limit_estimate), fmt_effect(a, r.limit_ci_lb), fmt_effect(a, r.limit_ci_ub));
+        let _ = writeln!(
+            o,
+            "\nFunnel asymmetry, {kind}: {stat}, p = {}; limit estimate {} [{}, {}]",
+            fmt_p(r.pval),
+            fmt_effect(a, r.limit_estimate),
+            fmt_effect(a, r.limit_ci_lb),
+            fmt_effect(a, r.limit_ci_ub)
+        );
     }
     if let Some(t) = &a.trimfill {
         let _ = writeln!(
@@ -1069,24 +1424,80 @@ fn to_table(a: &Analysis, args: &Args) -> String {
     if let Some((col, s)) = &a.subgroup {
         let _ = writeln!(o, "\nSubgroups by {col} (separate tau^2):");
         for (g, f) in s.groups.iter().zip(&s.fits) {
-            let _ = writeln!(o, "  {g:<12} k = {:>2}  {name} {} [{}, {}], tau^2 = {:.4}, I^2 = {:.1}%", f.k, fmt_effect(a, f.beta[0]), fmt_effect(a, f.ci_lb[0]), fmt_effect(a, f.ci_ub[0]), f.tau2, f.i2);
+            let _ = writeln!(
+                o,
+                "  {g:<12} k = {:>2}  {name} {} [{}, {}], tau^2 = {:.4}, I^2 = {:.1}%",
+                f.k,
+                fmt_effect(a, f.beta[0]),
+                fmt_effect(a, f.ci_lb[0]),
+                fmt_effect(a, f.ci_ub[0]),
+                f.tau2,
+                f.i2
+            );
         }
-        let _ = writeln!(o, "  Test for subgroup differences: Q = {:.3}, df = {}, p = {}", s.q_between, s.q_between_df, fmt_p(s.q_between_p));
+        let _ = writeln!(
+            o,
+            "  Test for subgroup differences: Q = {:.3}, df = {}, p = {}",
+            s.q_between,
+            s.q_between_df,
+            fmt_p(s.q_between_p)
+        );
         let c = &s.common_tau2;
-        let _ = writeln!(o, "  Mixed-effects model (common tau^2 = {:.4}): QM({}) = {:.3}, p = {}", c.tau2, c.qm_df.0, c.qm, fmt_p(c.qm_p));
+        let _ = writeln!(
+            o,
+            "  Mixed-effects model (common tau^2 = {:.4}): QM({}) = {:.3}, p = {}",
+            c.tau2,
+            c.qm_df.0,
+            c.qm,
+            fmt_p(c.qm_p)
+        );
     }
     if let Some(m) = &a.mods {
         let f = &m.fit;
-        let _ = writeln!(o, "\nMeta-regression (k = {}, tau^2 = {:.4}, R^2 = {}):", f.k, f.tau2, m.r2.map_or("NA".into(), |r| format!("{r:.1}%")));
+        let _ = writeln!(
+            o,
+            "\nMeta-regression (k = {}, tau^2 = {:.4}, R^2 = {}):",
+            f.k,
+            f.tau2,
+            m.r2.map_or("NA".into(), |r| format!("{r:.1}%"))
+        );
         if !m.omitted.is_empty() {
-            let _ = writeln!(o, "  Omitted for a missing moderator: {}", omitted_text(&m.omitted));
+            let _ = writeln!(
+                o,
+                "  Omitted for a missing moderator: {}",
+                omitted_text(&m.omitted)
+            );
         }
         for (j, n) in m.coef_names.iter().enumerate() {
-            let _ = writeln!(o, "  {n:<16} {:>10.4}  SE {:.4}  [{:.4}, {:.4}]  p = {}", f.beta[j], f.se[j], f.ci_lb[j], f.ci_ub[j], fmt_p(f.pval[j]));
+            let _ = writeln!(
+                o,
+                "  {n:<16} {:>10.4}  SE {:.4}  [{:.4}, {:.4}]  p = {}",
+                f.beta[j],
+                f.se[j],
+                f.ci_lb[j],
+                f.ci_ub[j],
+                fmt_p(f.pval[j])
+            );
         }
-        let _ = writeln!(o, "  Test of moderators: QM = {:.3}, df = {}{}, p = {}", f.qm, f.qm_df.0, f.qm_df.1.map_or(String::new(), |d| format!(", {d}")), fmt_p(f.qm_p));
+        let _ = writeln!(
+            o,
+            "  Test of moderators: QM = {:.3}, df = {}{}, p = {}",
+            f.qm,
+            f.qm_df.0,
+            f.qm_df.1.map_or(String::new(), |d| format!(", {d}")),
+            fmt_p(f.qm_p)
+        );
         for (x, p) in &m.predictions {
-            let _ = writeln!(o, "  at {:?}: {name} {} [{}, {}], PI [{}, {}]", x, fmt_effect(a, p.pred), fmt_effect(a, p.ci_lb), fmt_effect(a, p.ci_ub), fmt_effect(a, p.pi_lb), fmt_effect(a, p.pi_ub));
+            let _ = writeln!(
+                o,
+                "  at {:?}: {name} {} [{}, {}], PI [{}, {}]",
+                x,
+                fmt_effect(a, p.pred),
+                fmt_effect(a, p.ci_lb),
+                fmt_effect(a, p.ci_ub),
+                fmt_effect(a, p.pi_lb),
+                fmt_effect(a, p.pi_ub)
+            );
         }
     }
     o
@@ -1104,47 +1515,123 @@ fn forest_of(a: &Analysis, args: &Args) -> ForestPlot {
                 None => (None, None, None),
             };
             let detail = match &a.data {
-                StudyValues::Tables(t) => Some(format!("{}/{} vs {}/{}", t[i].ai, t[i].n1(), t[i].ci, t[i].n2())),
+                StudyValues::Tables(t) => Some(format!(
+                    "{}/{} vs {}/{}",
+                    t[i].ai,
+                    t[i].n1(),
+                    t[i].ci,
+                    t[i].n2()
+                )),
                 StudyValues::Generic { .. } => None,
             };
-            ForestRow { label: a.input.studies[i].clone(), detail, estimate: est, ci_lb: lb, ci_ub: ub, weight_pct: weights[i] }
+            ForestRow {
+                label: a.input.studies[i].clone(),
+                detail,
+                estimate: est,
+                ci_lb: lb,
+                ci_ub: ub,
+                weight_pct: weights[i],
+            }
         })
         .collect();
     let (pooled, heterogeneity) = match &a.main {
         MainFit::Rma(f) => {
-            let label = if f.options.method == Method::EE { "Common effect (IV)".to_string() } else { format!("Random effects ({})", f.options.method.name()) };
-            let pi = a.prediction.filter(|p| p.pi_lb.is_finite()).map(|p| (p.pi_lb, p.pi_ub));
-            let het = format!("Heterogeneity: tau² = {:.3}, I² = {:.0}%, Q = {:.2} (df = {}), p = {}", f.tau2, f.i2, f.qe, f.qe_df, fmt_p(f.qe_p));
-            (PooledSummary { label, estimate: f.beta[0], ci_lb: f.ci_lb[0], ci_ub: f.ci_ub[0], prediction: pi }, het)
+            let label = if f.options.method == Method::EE {
+                "Common effect (IV)".to_string()
+            } else {
+                format!("Random effects ({})", f.options.method.name())
+            };
+            let pi = a
+                .prediction
+                .filter(|p| p.pi_lb.is_finite())
+                .map(|p| (p.pi_lb, p.pi_ub));
+            let het = format!(
+                "Heterogeneity: tau² = {:.3}, I² = {:.0}%, Q = {:.2} (df = {}), p = {}",
+                f.tau2,
+                f.i2,
+                f.qe,
+                f.qe_df,
+                fmt_p(f.qe_p)
+            );
+            (
+                PooledSummary {
+                    label,
+                    estimate: f.beta[0],
+                    ci_lb: f.ci_lb[0],
+                    ci_ub: f.ci_ub[0],
+                    prediction: pi,
+                },
+                het,
+            )
         }
         MainFit::Pooled(f) => {
-            let label = if a.model == ModelArg::Peto { "Peto".to_string() } else { "Mantel-Haenszel".to_string() };
-            let het = format!("Heterogeneity: I² = {:.0}%, Q = {:.2} (df = {}), p = {}", f.i2, f.qe, f.qe_df, fmt_p(f.qe_p));
-            (PooledSummary { label, estimate: f.beta, ci_lb: f.ci_lb, ci_ub: f.ci_ub, prediction: None }, het)
+            let label = if a.model == ModelArg::Peto {
+                "Peto".to_string()
+            } else {
+                "Mantel-Haenszel".to_string()
+            };
+            let het = format!(
+                "Heterogeneity: I² = {:.0}%, Q = {:.2} (df = {}), p = {}",
+                f.i2,
+                f.qe,
+                f.qe_df,
+                fmt_p(f.qe_p)
+            );
+            (
+                PooledSummary {
+                    label,
+                    estimate: f.beta,
+                    ci_lb: f.ci_lb,
+                    ci_ub: f.ci_ub,
+                    prediction: None,
+                },
+                het,
+            )
         }
     };
     ForestPlot {
-        title: a.input.path.file_stem().map_or("meta-analysis".into(), |s| s.to_string_lossy().to_string()),
+        title: a
+            .input
+            .path
+            .file_stem()
+            .map_or("meta-analysis".into(), |s| s.to_string_lossy().to_string()),
         measure_label: display_measure(a).to_string(),
         log_scale: is_ratio(a.measure) || a.model == ModelArg::Peto,
         level: args.level,
         rows,
         pooled,
         heterogeneity,
-        omitted_note: (!a.omitted.is_empty()).then(|| format!("Omitted for a missing value: {}", omitted_text(&a.omitted))),
+        omitted_note: (!a.omitted.is_empty())
+            .then(|| format!("Omitted for a missing value: {}", omitted_text(&a.omitted))),
     }
 }
 
 fn funnel_of(a: &Analysis) -> FunnelPlot {
-    let pts: Vec<(f64, f64)> = a.used.iter().map(|&i| a.effects[i].expect("used")).map(|(y, v)| (y, v.sqrt())).collect();
+    let pts: Vec<(f64, f64)> = a
+        .used
+        .iter()
+        .map(|&i| a.effects[i].expect("used"))
+        .map(|(y, v)| (y, v.sqrt()))
+        .collect();
     let center = match &a.main {
         MainFit::Rma(f) => f.beta[0],
         MainFit::Pooled(f) => f.beta,
     };
     let filled: Vec<(f64, f64)> = a.trimfill.as_ref().map_or(Vec::new(), |t| {
-        t.yi.iter().zip(&t.vi).zip(&t.filled).filter(|(_, f)| **f).map(|((y, v), _)| (*y, v.sqrt())).collect()
+        t.yi.iter()
+            .zip(&t.vi)
+            .zip(&t.filled)
+            .filter(|(_, f)| **f)
+            .map(|((y, v), _)| (*y, v.sqrt()))
+            .collect()
     });
-    FunnelPlot { measure_label: display_measure(a).to_string(), log_scale: is_ratio(a.measure) || a.model == ModelArg::Peto, points: pts, filled, center }
+    FunnelPlot {
+        measure_label: display_measure(a).to_string(),
+        log_scale: is_ratio(a.measure) || a.model == ModelArg::Peto,
+        points: pts,
+        filled,
+        center,
+    }
 }
 
 /// Run `vigil meta`.
@@ -1161,10 +1648,12 @@ pub fn run(args: Args) -> Result<()> {
         other => other.context("cannot write to standard output")?,
     }
     if let Some(path) = &args.forest {
-        std::fs::write(path, forest_svg(&forest_of(&analysis, &args))).with_context(|| format!("{}: cannot write the forest plot", path.display()))?;
+        std::fs::write(path, forest_svg(&forest_of(&analysis, &args)))
+            .with_context(|| format!("{}: cannot write the forest plot", path.display()))?;
     }
     if let Some(path) = &args.funnel {
-        std::fs::write(path, funnel_svg(&funnel_of(&analysis))).with_context(|| format!("{}: cannot write the funnel plot", path.display()))?;
+        std::fs::write(path, funnel_svg(&funnel_of(&analysis)))
+            .with_context(|| format!("{}: cannot write the funnel plot", path.display()))?;
     }
     Ok(())
 }
@@ -1174,8 +1663,14 @@ pub fn run(args: Args) -> Result<()> {
 pub fn evidence(argv: &[&str]) -> Result<(Value, String, String)> {
     use clap::{Args as _, FromArgMatches};
     let command = Args::augment_args(clap::Command::new("meta").no_binary_name(true));
-    let matches = command.try_get_matches_from(argv).context("meta-analysis arguments")?;
+    let matches = command
+        .try_get_matches_from(argv)
+        .context("meta-analysis arguments")?;
     let args = Args::from_arg_matches(&matches)?;
     let analysis = analyse(&args)?;
-    Ok((to_json(&analysis, &args), to_table(&analysis, &args), forest_svg(&forest_of(&analysis, &args))))
+    Ok((
+        to_json(&analysis, &args),
+        to_table(&analysis, &args),
+        forest_svg(&forest_of(&analysis, &args)),
+    ))
 }

@@ -1,12 +1,12 @@
 //! One module per subcommand: its clap arguments and its `run`.
 pub mod assess;
-pub mod signals;
+pub mod demo;
 pub mod ingest;
 pub mod interactions;
-pub mod synth;
-pub mod demo;
 pub mod meta;
 pub mod onset;
 pub mod report;
 pub mod serve;
+pub mod signals;
 pub mod store;
+pub mod synth;

@@ -6,8 +6,8 @@ use anyhow::{Context, Result};
 use vigil_clinic::date::PartialDate;
 use vigil_clinic::onset::{analyse, histogram_svg, OnsetAnalysis, OnsetOptions, OnsetPair};
 use vigil_store::onset::{load_onset_dates, store_names};
-use vigil_store::reports::normalise_name;
 use vigil_store::read::Role;
+use vigil_store::reports::normalise_name;
 
 /// Time to onset of one drug–event pair: onset days (therapy start to event date, exact dates
 /// only), median and IQR, the Weibull shape and scale with 95 % CIs, and the early-failure /
@@ -45,33 +45,77 @@ pub struct Args {
 }
 
 /// The analysis of one pair from a store.
-pub fn onset_from_store(store: &std::path::Path, drug: &str, event: &str, role: &str, max_days: i64) -> Result<OnsetAnalysis> {
+pub fn onset_from_store(
+    store: &std::path::Path,
+    drug: &str,
+    event: &str,
+    role: &str,
+    max_days: i64,
+) -> Result<OnsetAnalysis> {
     let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-    let dates = load_onset_dates(store, drug, event, role).with_context(|| format!("{}: reading the store", store.display()))?;
+    let dates = load_onset_dates(store, drug, event, role)
+        .with_context(|| format!("{}: reading the store", store.display()))?;
     let parse = |d: &Option<String>| d.as_deref().and_then(|t| PartialDate::parse_hl7(t).ok());
-    let pairs = dates.iter().map(|d| OnsetPair { start: parse(&d.start_dt), event: parse(&d.event_dt) });
+    let pairs = dates.iter().map(|d| OnsetPair {
+        start: parse(&d.start_dt),
+        event: parse(&d.event_dt),
+    });
     // 95 % intervals; a same-day onset enters the Weibull fit as 0.5 day (clinical.md §2.2, see
     // `OnsetOptions::zero_day`).
-    Ok(analyse(pairs, &OnsetOptions { max_days, level: 0.95, zero_day: 0.5 }))
+    Ok(analyse(
+        pairs,
+        &OnsetOptions {
+            max_days,
+            level: 0.95,
+            zero_day: 0.5,
+        },
+    ))
 }
 
 /// Runs `vigil onset`.
 pub fn run(args: Args) -> Result<()> {
-    let a = onset_from_store(&args.store, &args.drug, &args.event, &args.role, args.max_days)?;
+    let a = onset_from_store(
+        &args.store,
+        &args.drug,
+        &args.event,
+        &args.role,
+        args.max_days,
+    )?;
     if a.counts.input == 0 {
         // No report has both: say which name is absent from the store, with the nearest ones.
         let role: Role = args.role.parse().map_err(anyhow::Error::msg)?;
-        let (drugs, events) = store_names(&args.store, role).with_context(|| format!("{}: reading the store", args.store.display()))?;
+        let (drugs, events) = store_names(&args.store, role)
+            .with_context(|| format!("{}: reading the store", args.store.display()))?;
         let source = args.store.display().to_string();
-        for (what, given, names) in [("drug", &args.drug, &drugs), ("event", &args.event, &events)] {
+        for (what, given, names) in [
+            ("drug", &args.drug, &drugs),
+            ("event", &args.event, &events),
+        ] {
             let wanted = normalise_name(given).unwrap_or_default();
             if names.binary_search(&wanted).is_err() {
-                anyhow::bail!("{}", super::signals::not_found(&source, what, given, names.iter().map(String::as_str), what == "drug"));
+                anyhow::bail!(
+                    "{}",
+                    super::signals::not_found(
+                        &source,
+                        what,
+                        given,
+                        names.iter().map(String::as_str),
+                        what == "drug"
+                    )
+                );
             }
         }
     }
     if let Some(path) = &args.svg {
-        let svg = histogram_svg(&a.days, 7, &format!("{} → {}: days from therapy start to event", args.drug.to_uppercase(), args.event.to_uppercase()));
+        let svg = histogram_svg(
+            &a.days,
+            7,
+            &format!(
+                "{} → {}: days from therapy start to event",
+                args.drug.to_uppercase(),
+                args.event.to_uppercase()
+            ),
+        );
         super::signals::write_atomically(Some(path), svg.as_bytes())?;
     }
     match args.format.as_str() {
@@ -85,19 +129,33 @@ pub fn run(args: Args) -> Result<()> {
 /// The plain-text summary.
 pub fn render_text(drug: &str, event: &str, a: &OnsetAnalysis) -> String {
     let c = &a.counts;
-    let mut s = format!("Time to onset: {} → {}\n", drug.to_uppercase(), event.to_uppercase());
+    let mut s = format!(
+        "Time to onset: {} → {}\n",
+        drug.to_uppercase(),
+        event.to_uppercase()
+    );
     s += &format!(
         "reports {}: used {}, rejected: {} missing a date, {} partial date, {} event before start, {} longer than {} days\n",
         c.input, c.used, c.missing_date, c.partial_date, c.negative, c.implausible, a.max_days
     );
     if let (Some(m), Some(q1), Some(q3)) = (a.median, a.q1, a.q3) {
-        s += &format!("median {m:.0} days (IQR {q1:.0}–{q3:.0}); same-day onsets {}\n", c.same_day);
+        s += &format!(
+            "median {m:.0} days (IQR {q1:.0}–{q3:.0}); same-day onsets {}\n",
+            c.same_day
+        );
     }
     match (&a.weibull, &a.weibull_error) {
         (Some(w), _) => {
             s += &format!(
                 "Weibull shape {:.3} ({:.3}–{:.3}), scale {:.1} days ({:.1}–{:.1}); {}: {}\n",
-                w.shape, w.shape_ci.0, w.shape_ci.1, w.scale, w.scale_ci.0, w.scale_ci.1, w.interval_method, w.reading.label()
+                w.shape,
+                w.shape_ci.0,
+                w.shape_ci.1,
+                w.scale,
+                w.scale_ci.0,
+                w.scale_ci.1,
+                w.interval_method,
+                w.reading.label()
             );
         }
         (None, Some(e)) => s += &format!("no Weibull fit: {e}\n"),

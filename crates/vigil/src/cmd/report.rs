@@ -68,7 +68,8 @@ pub fn run(args: Args) -> Result<()> {
 /// Builds the report and writes it; returns the file's path.
 pub fn write_report(args: &Args) -> Result<PathBuf> {
     let report = build(args)?;
-    std::fs::create_dir_all(&args.out).with_context(|| format!("{}: cannot create", args.out.display()))?;
+    std::fs::create_dir_all(&args.out)
+        .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let (name, bytes) = match args.format.as_str() {
         "json" => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
         "html" => ("report.html", render_html(&report)),
@@ -80,7 +81,11 @@ pub fn write_report(args: &Args) -> Result<PathBuf> {
 }
 
 fn signals_args(args: &Args) -> signals::Args {
-    signals::Args { role: args.role.clone(), drug: Some(args.drug.clone()), ..signals::Args::for_store(&args.store) }
+    signals::Args {
+        role: args.role.clone(),
+        drug: Some(args.drug.clone()),
+        ..signals::Args::for_store(&args.store)
+    }
 }
 
 fn num(x: f64) -> Value {
@@ -104,19 +109,29 @@ fn most_frequent_indication(store: &Path, drug: &str) -> Result<Option<String>> 
     let mut seqs: HashMap<u64, Vec<String>> = HashMap::new();
     for rb in s.read_live_children(ChildTable::Drugs, &["drug_seq", "ingredient"])? {
         let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
-        let seq = rb.column(rb.schema().index_of("drug_seq")?).as_string::<i32>();
-        let ing = rb.column(rb.schema().index_of("ingredient")?).as_string::<i32>();
+        let seq = rb
+            .column(rb.schema().index_of("drug_seq")?)
+            .as_string::<i32>();
+        let ing = rb
+            .column(rb.schema().index_of("ingredient")?)
+            .as_string::<i32>();
         for i in 0..rb.num_rows() {
             if !ing.is_null(i) && ing.value(i).to_uppercase() == drug && !seq.is_null(i) {
-                seqs.entry(pid.value(i)).or_default().push(seq.value(i).to_owned());
+                seqs.entry(pid.value(i))
+                    .or_default()
+                    .push(seq.value(i).to_owned());
             }
         }
     }
     let mut counts: HashMap<String, usize> = HashMap::new();
     for rb in s.read_live_children(ChildTable::Indications, &["indi_drug_seq", "indi_pt"])? {
         let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
-        let seq = rb.column(rb.schema().index_of("indi_drug_seq")?).as_string::<i32>();
-        let pt = rb.column(rb.schema().index_of("indi_pt")?).as_string::<i32>();
+        let seq = rb
+            .column(rb.schema().index_of("indi_drug_seq")?)
+            .as_string::<i32>();
+        let pt = rb
+            .column(rb.schema().index_of("indi_pt")?)
+            .as_string::<i32>();
         for i in 0..rb.num_rows() {
             if let Some(w) = seqs.get(&pid.value(i)) {
                 if !seq.is_null(i) && !pt.is_null(i) && w.iter().any(|x| x == seq.value(i)) {
@@ -125,14 +140,22 @@ fn most_frequent_indication(store: &Path, drug: &str) -> Result<Option<String>> 
             }
         }
     }
-    Ok(counts.into_iter().max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0))).map(|(pt, _)| pt))
+    Ok(counts
+        .into_iter()
+        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
+        .map(|(pt, _)| pt))
 }
 
 fn build(args: &Args) -> Result<Value> {
     let drug = args.drug.to_uppercase();
-    let store = Store::open(&args.store).with_context(|| format!("{}: opening the store", args.store.display()))?;
+    let store = Store::open(&args.store)
+        .with_context(|| format!("{}: opening the store", args.store.display()))?;
     let ingest = store.ingest_report().ok();
-    let synthetic = ingest.as_ref().is_some_and(|r| serde_json::to_string(r).unwrap_or_default().contains("SYNTHETIC"));
+    let synthetic = ingest.as_ref().is_some_and(|r| {
+        serde_json::to_string(r)
+            .unwrap_or_default()
+            .contains("SYNTHETIC")
+    });
 
     // Signals on the whole store.
     let base = signals_args(args);
@@ -145,15 +168,27 @@ fn build(args: &Args) -> Result<Value> {
             args.role
         );
     }
-    let by_event: HashMap<String, usize> = table.event.iter().enumerate().map(|(i, e)| (e.to_uppercase(), i)).collect();
+    let by_event: HashMap<String, usize> = table
+        .event
+        .iter()
+        .enumerate()
+        .map(|(i, e)| (e.to_uppercase(), i))
+        .collect();
     let mut order: Vec<usize> = (0..table.scores.len()).collect();
     order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
     let events: Vec<String> = if !args.events.is_empty() {
         args.events.iter().map(|e| e.to_uppercase()).collect()
     } else if drug == "DUPILUMAB" {
-        super::demo::REACTIONS_OF_INTEREST.iter().map(|s| s.to_string()).collect()
+        super::demo::REACTIONS_OF_INTEREST
+            .iter()
+            .map(|s| s.to_string())
+            .collect()
     } else {
-        order.iter().take(10).map(|&i| table.event[i].to_uppercase()).collect()
+        order
+            .iter()
+            .take(10)
+            .map(|&i| table.event[i].to_uppercase())
+            .collect()
     };
     let any_signal: Vec<Value> = order
         .iter()
@@ -165,7 +200,12 @@ fn build(args: &Args) -> Result<Value> {
         .collect();
     let of_interest: Vec<Value> = events
         .iter()
-        .map(|e| by_event.get(e).map_or_else(|| json!({ "event": e, "a": 0 }), |&i| score_json(e, &table.scores[i])))
+        .map(|e| {
+            by_event.get(e).map_or_else(
+                || json!({ "event": e, "a": 0 }),
+                |&i| score_json(e, &table.scores[i]),
+            )
+        })
         .collect();
 
     // Competition-bias views.
@@ -174,14 +214,33 @@ fn build(args: &Args) -> Result<Value> {
         None => most_frequent_indication(&args.store, &drug)?,
     };
     // The commands listed beside each figure repeat every option that changes it.
-    let role_flag = if args.role == "suspect" { String::new() } else { format!(" --role {}", args.role) };
-    let mut views = vec![json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}{role_flag}", args.store.display()), "rows": of_interest.clone() })];
+    let role_flag = if args.role == "suspect" {
+        String::new()
+    } else {
+        format!(" --role {}", args.role)
+    };
+    let mut views = vec![
+        json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}{role_flag}", args.store.display()), "rows": of_interest.clone() }),
+    ];
     let mut restricted = |label: String, command: String, sa: signals::Args| -> Result<()> {
         let rows = match signals::compute(&sa) {
             Ok((_, sel)) => {
                 let t = sel.score_all();
-                let idx: HashMap<String, usize> = t.event.iter().enumerate().map(|(i, e)| (e.to_uppercase(), i)).collect();
-                events.iter().map(|e| idx.get(e).map_or_else(|| json!({ "event": e, "a": 0 }), |&i| score_json(e, &t.scores[i]))).collect()
+                let idx: HashMap<String, usize> = t
+                    .event
+                    .iter()
+                    .enumerate()
+                    .map(|(i, e)| (e.to_uppercase(), i))
+                    .collect();
+                events
+                    .iter()
+                    .map(|e| {
+                        idx.get(e).map_or_else(
+                            || json!({ "event": e, "a": 0 }),
+                            |&i| score_json(e, &t.scores[i]),
+                        )
+                    })
+                    .collect()
             }
             Err(e) => vec![json!({ "error": format!("{e:#}") })],
         };
@@ -191,16 +250,28 @@ fn build(args: &Args) -> Result<Value> {
     if let Some(ind) = &indication {
         restricted(
             format!("only reports with indication {ind}"),
-            format!("vigil signals --store {} --drug {drug}{role_flag} --indication '{ind}'", args.store.display()),
-            signals::Args { indication: Some(ind.clone()), ..signals_args(args) },
+            format!(
+                "vigil signals --store {} --drug {drug}{role_flag} --indication '{ind}'",
+                args.store.display()
+            ),
+            signals::Args {
+                indication: Some(ind.clone()),
+                ..signals_args(args)
+            },
         )?;
     }
     if !args.exclude_drug.is_empty() {
         let list = args.exclude_drug.join(",");
         restricted(
             format!("without reports of {list}"),
-            format!("vigil signals --store {} --drug {drug}{role_flag} --exclude-drug {list}", args.store.display()),
-            signals::Args { exclude_drug: args.exclude_drug.clone(), ..signals_args(args) },
+            format!(
+                "vigil signals --store {} --drug {drug}{role_flag} --exclude-drug {list}",
+                args.store.display()
+            ),
+            signals::Args {
+                exclude_drug: args.exclude_drug.clone(),
+                ..signals_args(args)
+            },
         )?;
     }
 
@@ -208,7 +279,8 @@ fn build(args: &Args) -> Result<Value> {
     let trials = match &args.trials {
         Some(path) => {
             let p = path.to_string_lossy().into_owned();
-            let (json, text, forest) = meta::evidence(&[&p, "--measure", "RR", "--model", "re", "--format", "json"])?;
+            let (json, text, forest) =
+                meta::evidence(&[&p, "--measure", "RR", "--model", "re", "--format", "json"])?;
             json!({ "file": p, "command": format!("vigil meta {p} --measure RR --model re --forest forest.svg"), "analysis": json, "table": text, "forest_svg": forest })
         }
         None => Value::Null,
@@ -219,7 +291,11 @@ fn build(args: &Args) -> Result<Value> {
     let mut knowledge = Vec::new();
     for e in &events {
         let a = onset::onset_from_store(&args.store, &drug, e, &args.role, 36_500)?;
-        let svg = if a.days.is_empty() { String::new() } else { vigil_clinic::onset::histogram_svg(&a.days, 7, &format!("{drug} → {e}")) };
+        let svg = if a.days.is_empty() {
+            String::new()
+        } else {
+            vigil_clinic::onset::histogram_svg(&a.days, 7, &format!("{drug} → {e}"))
+        };
         onsets.push(json!({
             "event": e, "command": format!("vigil onset --store {} --drug {drug}{role_flag} --event '{e}'", args.store.display()),
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
@@ -271,14 +347,24 @@ fn build(args: &Args) -> Result<Value> {
 }
 
 fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
 fn interval_plot(rows: &[Value]) -> String {
     let rows: Vec<(&str, f64, f64, f64)> = rows
         .iter()
-        .filter_map(|r| Some((r["event"].as_str()?, r["eb05"].as_f64()?, r["ebgm"].as_f64()?, r["eb95"].as_f64()?)))
+        .filter_map(|r| {
+            Some((
+                r["event"].as_str()?,
+                r["eb05"].as_f64()?,
+                r["ebgm"].as_f64()?,
+                r["eb95"].as_f64()?,
+            ))
+        })
         .collect();
     if rows.is_empty() {
         return String::new();
@@ -289,10 +375,21 @@ fn interval_plot(rows: &[Value]) -> String {
     let (x0, x1, width, row_h) = (190.0, 600.0, 780.0, 26.0);
     let x = |v: f64| x0 + (v.max(lo).ln() - lo.ln()) / (hi.ln() - lo.ln()) * (x1 - x0);
     let height = 40.0 + row_h * rows.len() as f64;
-    let mut s = format!(r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12" role="img" aria-label="EB05 to EB95 intervals">"#);
-    for (v, style) in [(1.0, "stroke:#888"), (2.0, "stroke:#c0392b;stroke-dasharray:4 3")] {
+    let mut s = format!(
+        r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width}" height="{height}" font-family="sans-serif" font-size="12" role="img" aria-label="EB05 to EB95 intervals">"#
+    );
+    for (v, style) in [
+        (1.0, "stroke:#888"),
+        (2.0, "stroke:#c0392b;stroke-dasharray:4 3"),
+    ] {
         if v > lo && v < hi {
-            let _ = write!(s, r#"<line x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1:.1}" style="{style}"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{v}</text>"#, x(v), height - 22.0, height - 8.0);
+            let _ = write!(
+                s,
+                r#"<line x1="{0:.1}" x2="{0:.1}" y1="10" y2="{1:.1}" style="{style}"/><text x="{0:.1}" y="{2:.1}" text-anchor="middle">{v}</text>"#,
+                x(v),
+                height - 22.0,
+                height - 8.0
+            );
         }
     }
     for (k, (event, eb05, ebgm, eb95)) in rows.iter().enumerate() {
@@ -321,24 +418,45 @@ fn interval_plot(rows: &[Value]) -> String {
 fn fmt(v: &Value, digits: usize) -> String {
     match v.as_f64() {
         Some(x) => format!("{x:.digits$}"),
-        None => if v.is_null() { "–".into() } else { esc(&v.to_string()) },
+        None => {
+            if v.is_null() {
+                "–".into()
+            } else {
+                esc(&v.to_string())
+            }
+        }
     }
 }
 
 fn flags(r: &Value) -> String {
-    let on: Vec<&str> = [("PRR", "signal_prr"), ("ROR", "signal_ror"), ("IC", "signal_ic"), ("EBGM", "signal_ebgm")]
-        .iter()
-        .filter(|(_, k)| r[*k].as_bool() == Some(true))
-        .map(|(n, _)| *n)
-        .collect();
-    if on.is_empty() { "none".into() } else { on.join(", ") }
+    let on: Vec<&str> = [
+        ("PRR", "signal_prr"),
+        ("ROR", "signal_ror"),
+        ("IC", "signal_ic"),
+        ("EBGM", "signal_ebgm"),
+    ]
+    .iter()
+    .filter(|(_, k)| r[*k].as_bool() == Some(true))
+    .map(|(n, _)| *n)
+    .collect();
+    if on.is_empty() {
+        "none".into()
+    } else {
+        on.join(", ")
+    }
 }
 
 fn score_table(rows: &[Value], id: &str) -> String {
-    let mut s = format!(r#"<table class="sortable" id="{id}"><thead><tr><th>reaction</th><th>a</th><th>expected</th><th>PRR</th><th>ROR lower</th><th>IC025</th><th>EBGM</th><th>EB05</th><th>EB95</th><th>signal by</th></tr></thead><tbody>"#);
+    let mut s = format!(
+        r#"<table class="sortable" id="{id}"><thead><tr><th>reaction</th><th>a</th><th>expected</th><th>PRR</th><th>ROR lower</th><th>IC025</th><th>EBGM</th><th>EB05</th><th>EB95</th><th>signal by</th></tr></thead><tbody>"#
+    );
     for r in rows {
         if let Some(err) = r.get("error") {
-            let _ = write!(s, r#"<tr><td colspan="10">{}</td></tr>"#, esc(&err.to_string()));
+            let _ = write!(
+                s,
+                r#"<tr><td colspan="10">{}</td></tr>"#,
+                esc(&err.to_string())
+            );
             continue;
         }
         let _ = write!(
@@ -363,7 +481,12 @@ fn score_table(rows: &[Value], id: &str) -> String {
 fn cited_list(items: &Value) -> String {
     let mut s = String::from("<ul>");
     for c in items.as_array().into_iter().flatten() {
-        let _ = write!(s, "<li>{} <span class=\"src\">[{}]</span></li>", esc(c["text"].as_str().unwrap_or("")), esc(c["source"].as_str().unwrap_or("")));
+        let _ = write!(
+            s,
+            "<li>{} <span class=\"src\">[{}]</span></li>",
+            esc(c["text"].as_str().unwrap_or("")),
+            esc(c["source"].as_str().unwrap_or(""))
+        );
     }
     s + "</ul>"
 }
@@ -401,18 +524,40 @@ fn render_html(r: &Value) -> String {
         esc(drug), r["prior"]["neg_log_lik"].as_f64().unwrap_or(f64::NAN),
         r["prior"]["at_bound"].as_array().filter(|a| !a.is_empty()).map(|a| format!(", on the bound of {} (see the boundary policy in docs/signals.md)", esc(&a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")))).unwrap_or_default(),
         esc(sig["command"].as_str().unwrap_or("")));
-    h += &score_table(sig["of_interest"].as_array().map(Vec::as_slice).unwrap_or(&[]), "interest");
-    h += "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";
+    h += &score_table(
+        sig["of_interest"]
+            .as_array()
+            .map(Vec::as_slice)
+            .unwrap_or(&[]),
+        "interest",
+    );
+    h +=
+        "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";
     h += sig["interval_svg"].as_str().unwrap_or("");
-    let all = sig["any_signal"].as_array().map(Vec::as_slice).unwrap_or(&[]);
-    let _ = write!(h, "<h3>All {} reactions with a signal by any method</h3>", all.len());
+    let all = sig["any_signal"]
+        .as_array()
+        .map(Vec::as_slice)
+        .unwrap_or(&[]);
+    let _ = write!(
+        h,
+        "<h3>All {} reactions with a signal by any method</h3>",
+        all.len()
+    );
     h += &score_table(all, "all-signals");
 
     // 2. Competition bias.
     h += "<h2>2. Competition bias: the same reactions with a restricted comparator</h2><p>Masking: drugs indicated for a reaction dominate its reports and can hide another drug's signal. Restricting the comparator to the drug's own indication, or leaving the masking drugs out, shows whether the figures move.</p>";
     for v in r["competition_bias"].as_array().into_iter().flatten() {
-        let _ = write!(h, "<h3>{}</h3><p><code>{}</code></p>", esc(v["label"].as_str().unwrap_or("")), esc(v["command"].as_str().unwrap_or("")));
-        h += &score_table(v["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]), "bias");
+        let _ = write!(
+            h,
+            "<h3>{}</h3><p><code>{}</code></p>",
+            esc(v["label"].as_str().unwrap_or("")),
+            esc(v["command"].as_str().unwrap_or(""))
+        );
+        h += &score_table(
+            v["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]),
+            "bias",
+        );
     }
 
     // 3. Trials.
@@ -434,32 +579,59 @@ fn render_html(r: &Value) -> String {
         let _ = write!(h, "<h3>{}</h3><p><code>{}</code><br>reports {}: used {} (exact dates only); rejected {} missing, {} partial, {} negative, {} implausible.",
             esc(o["event"].as_str().unwrap_or("")), esc(o["command"].as_str().unwrap_or("")),
             c["input"], c["used"], c["missing_date"], c["partial_date"], c["negative"], c["implausible"]);
-        if let (Some(m), Some(q1), Some(q3)) = (a["median"].as_f64(), a["q1"].as_f64(), a["q3"].as_f64()) {
+        if let (Some(m), Some(q1), Some(q3)) =
+            (a["median"].as_f64(), a["q1"].as_f64(), a["q3"].as_f64())
+        {
             let _ = write!(h, " Median {m:.0} days (IQR {q1:.0}–{q3:.0}).");
         }
         if let Some(w) = a["weibull"].as_object() {
-            let _ = write!(h, " Weibull shape {} ({}–{}): {}.", fmt(&w["shape"], 2), fmt(&w["shape_ci"][0], 2), fmt(&w["shape_ci"][1], 2), esc(&w["reading"].to_string()));
+            let _ = write!(
+                h,
+                " Weibull shape {} ({}–{}): {}.",
+                fmt(&w["shape"], 2),
+                fmt(&w["shape_ci"][0], 2),
+                fmt(&w["shape_ci"][1], 2),
+                esc(&w["reading"].to_string())
+            );
         }
         h += "</p>";
         h += o["histogram_svg"].as_str().unwrap_or("");
     }
     if let Some(first) = r["onset"].as_array().and_then(|a| a.first()) {
-        let _ = write!(h, "<p class=\"note\">{}</p>", esc(first["analysis"]["caveat"].as_str().unwrap_or("")));
+        let _ = write!(
+            h,
+            "<p class=\"note\">{}</p>",
+            esc(first["analysis"]["caveat"].as_str().unwrap_or(""))
+        );
     }
 
     // 5. Knowledge.
     h += "<h2>5. What the clinical sources say</h2>";
-    let _ = write!(h, "<p class=\"note\">{}</p>", esc(r["knowledge_disclaimer"].as_str().unwrap_or("")));
+    let _ = write!(
+        h,
+        "<p class=\"note\">{}</p>",
+        esc(r["knowledge_disclaimer"].as_str().unwrap_or(""))
+    );
     let entries = r["knowledge"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if entries.is_empty() {
         h += "<p>No curated knowledge for these reactions and this drug.</p>";
     }
     for k in entries {
-        let _ = write!(h, "<h3>{} — {}</h3>", esc(k["event"].as_str().unwrap_or("")), esc(k["entity"].as_str().unwrap_or("")));
+        let _ = write!(
+            h,
+            "<h3>{} — {}</h3>",
+            esc(k["event"].as_str().unwrap_or("")),
+            esc(k["entity"].as_str().unwrap_or(""))
+        );
         if k["note"].is_object() {
             h += &cited_list(&Value::Array(vec![k["note"].clone()]));
         }
-        for (title, key) in [("Incidence", "incidence"), ("Time to onset", "onset"), ("Management", "management"), ("What to rule out, urgent signs", "red_flags")] {
+        for (title, key) in [
+            ("Incidence", "incidence"),
+            ("Time to onset", "onset"),
+            ("Management", "management"),
+            ("What to rule out, urgent signs", "red_flags"),
+        ] {
             if k[key].as_array().is_some_and(|a| !a.is_empty()) {
                 let _ = write!(h, "<h4>{title}</h4>{}", cited_list(&k[key]));
             }
@@ -481,17 +653,27 @@ fn render_html(r: &Value) -> String {
 
     // 7. Provenance.
     h += "<h2>7. Provenance</h2>";
-    let _ = write!(h, "<p>Prior: <code>{}</code></p>", esc(r["provenance"]["prior_command"].as_str().unwrap_or("")));
+    let _ = write!(
+        h,
+        "<p>Prior: <code>{}</code></p>",
+        esc(r["provenance"]["prior_command"].as_str().unwrap_or(""))
+    );
     let ing = &r["provenance"]["ingest_report"];
     if let Some(files) = ing["files"].as_array() {
         // Quarters and their files, then every input row accounted for: read = kept + rejected + de-duplicated.
-        let mut quarters: std::collections::BTreeMap<String, (usize, u64)> = std::collections::BTreeMap::new();
+        let mut quarters: std::collections::BTreeMap<String, (usize, u64)> =
+            std::collections::BTreeMap::new();
         for f in files {
-            let q = quarters.entry(f["quarter"].as_str().unwrap_or("?").to_owned()).or_default();
+            let q = quarters
+                .entry(f["quarter"].as_str().unwrap_or("?").to_owned())
+                .or_default();
             q.0 += 1;
             q.1 += f["bytes"].as_u64().unwrap_or(0);
         }
-        let list: Vec<String> = quarters.iter().map(|(q, (n, b))| format!("{} ({n} files, {:.1} MB)", esc(q), *b as f64 / 1e6)).collect();
+        let list: Vec<String> = quarters
+            .iter()
+            .map(|(q, (n, b))| format!("{} ({n} files, {:.1} MB)", esc(q), *b as f64 / 1e6))
+            .collect();
         let _ = write!(
             h,
             "<p>Store version {} · {} files from {} quarter(s): {} · reports in store: {} · deleted case ids listed: {}.</p>",
@@ -502,13 +684,20 @@ fn render_html(r: &Value) -> String {
             for (name, t) in tables {
                 let dedup = t["deduplicated"].as_object();
                 let total: u64 = dedup.map_or(0, |d| d.values().filter_map(Value::as_u64).sum());
-                let rules: Vec<String> = dedup.map_or_else(Vec::new, |d| d.iter().map(|(rule, n)| format!("{} {}", esc(rule), n)).collect());
+                let rules: Vec<String> = dedup.map_or_else(Vec::new, |d| {
+                    d.iter()
+                        .map(|(rule, n)| format!("{} {}", esc(rule), n))
+                        .collect()
+                });
                 let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{total}</td><td>{}</td></tr>", esc(name), t["read"], t["kept"], t["rejected"], rules.join("; "));
             }
         }
         h += "</tbody></table>";
         if let Some(sources) = ing["drug_name_sources"].as_object() {
-            let parts: Vec<String> = sources.iter().map(|(k, v)| format!("{} {}", esc(k), v)).collect();
+            let parts: Vec<String> = sources
+                .iter()
+                .map(|(k, v)| format!("{} {}", esc(k), v))
+                .collect();
             let _ = write!(h, "<p>Drug names resolved by: {}.</p>", parts.join(", "));
         }
         h += "<details><summary>Input files</summary><table><thead><tr><th>file</th><th>table</th><th>quarter</th><th>era</th><th>rows</th></tr></thead><tbody>";
@@ -516,12 +705,20 @@ fn render_html(r: &Value) -> String {
             let _ = write!(
                 h,
                 "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(f["path"].as_str().unwrap_or("")), esc(f["table"].as_str().unwrap_or("")), esc(f["quarter"].as_str().unwrap_or("")), esc(f["era"].as_str().unwrap_or("")), f["rows"]
+                esc(f["path"].as_str().unwrap_or("")),
+                esc(f["table"].as_str().unwrap_or("")),
+                esc(f["quarter"].as_str().unwrap_or("")),
+                esc(f["era"].as_str().unwrap_or("")),
+                f["rows"]
             );
         }
         h += "</tbody></table></details>";
     }
-    let _ = write!(h, "<p>Options: <code>{}</code></p>", esc(&r["options"].to_string()));
+    let _ = write!(
+        h,
+        "<p>Options: <code>{}</code></p>",
+        esc(&r["options"].to_string())
+    );
     let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
     h
 }

@@ -26,7 +26,10 @@ pub struct Args {
 
 /// Run `vigil serve`.
 pub fn run(args: Args) -> anyhow::Result<()> {
-    let runtime = tokio::runtime::Builder::new_multi_thread().enable_all().build().context("starting the async runtime")?;
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()
+        .context("starting the async runtime")?;
     runtime.block_on(async move {
         let db = vigil_server::db::Db::connect(&args.db).await?;
         if args.create_admin {
@@ -35,17 +38,31 @@ pub fn run(args: Args) -> anyhow::Result<()> {
                 Err(_) => {
                     eprintln!("password for {:?} (one line on stdin):", args.admin_user);
                     let mut line = String::new();
-                    std::io::stdin().lock().read_line(&mut line).context("reading the admin password from stdin")?;
+                    std::io::stdin()
+                        .lock()
+                        .read_line(&mut line)
+                        .context("reading the admin password from stdin")?;
                     line.trim_end_matches(['\r', '\n']).to_string()
                 }
             };
             let id = vigil_server::create_admin(&db, &args.admin_user, &password).await?;
-            println!("vigil serve: created admin {:?} (user id {id}) in {}", args.admin_user, vigil_server::db::redact(&args.db));
+            println!(
+                "vigil serve: created admin {:?} (user id {id}) in {}",
+                args.admin_user,
+                vigil_server::db::redact(&args.db)
+            );
             return Ok(());
         }
-        let config = vigil_server::Config { db_url: args.db.clone(), listen: args.listen, secure_cookies: args.secure_cookies };
+        let config = vigil_server::Config {
+            db_url: args.db.clone(),
+            listen: args.listen,
+            secure_cookies: args.secure_cookies,
+        };
         vigil_server::serve(db, &config, |addr| {
-            println!("vigil serve: listening on http://{addr} (database {})", vigil_server::db::redact(&args.db));
+            println!(
+                "vigil serve: listening on http://{addr} (database {})",
+                vigil_server::db::redact(&args.db)
+            );
         })
         .await
     })

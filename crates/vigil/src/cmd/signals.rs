@@ -10,8 +10,8 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
-use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
 use vigil_stats::mgps::posterior::{posterior_distinct, DistinctPosteriors};
+use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
 use vigil_stats::score::{score_pairs_with, MgpsScores, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
@@ -32,7 +32,12 @@ use vigil_store::reports::{nearest_names, normalise_name};
 pub struct Args {
     /// Count file (CSV, or Parquet by extension): report-level rows `id,drug,event[,strata…]` or
     /// aggregated tables `drug,event,a,b,c,d`.
-    #[arg(long, value_name = "FILE", required_unless_present = "store", conflicts_with = "store")]
+    #[arg(
+        long,
+        value_name = "FILE",
+        required_unless_present = "store",
+        conflicts_with = "store"
+    )]
     pub counts: Option<PathBuf>,
     /// A store written by `vigil ingest` (instead of --counts).
     #[arg(long, value_name = "DIR")]
@@ -123,9 +128,35 @@ pub enum Format {
 
 /// The output columns, a contract other tools read.
 pub const COLUMNS: [&str; 29] = [
-    "drug", "event", "a", "b", "c", "d", "n_drug", "n_event", "n_total", "expected", "prr", "prr_lower", "prr_upper",
-    "chi2_yates", "ror", "ror_lower", "ror_upper", "ic", "ic025", "ic975", "bcpnn_ic", "bcpnn_ic025", "ebgm", "eb05",
-    "eb95", "signal_prr", "signal_ror", "signal_ic", "signal_ebgm",
+    "drug",
+    "event",
+    "a",
+    "b",
+    "c",
+    "d",
+    "n_drug",
+    "n_event",
+    "n_total",
+    "expected",
+    "prr",
+    "prr_lower",
+    "prr_upper",
+    "chi2_yates",
+    "ror",
+    "ror_lower",
+    "ror_upper",
+    "ic",
+    "ic025",
+    "ic975",
+    "bcpnn_ic",
+    "bcpnn_ic025",
+    "ebgm",
+    "eb05",
+    "eb95",
+    "signal_prr",
+    "signal_ror",
+    "signal_ic",
+    "signal_ebgm",
 ];
 
 /// The pairs selected for output, with their counts: scored on demand, in chunks, so that a
@@ -158,7 +189,14 @@ impl Selection {
     pub fn score(&self, range: std::ops::Range<usize>) -> Vec<PairScores> {
         let r = range;
         let mgps = MgpsScores::Solved(&self.posteriors, r.start);
-        score_pairs_with(&self.a[r.clone()], &self.n_drug[r.clone()], &self.n_event[r.clone()], &self.n_total[r.clone()], &self.expected[r], Some(mgps))
+        score_pairs_with(
+            &self.a[r.clone()],
+            &self.n_drug[r.clone()],
+            &self.n_event[r.clone()],
+            &self.n_total[r.clone()],
+            &self.expected[r],
+            Some(mgps),
+        )
     }
 
     /// Drug name of row `i`.
@@ -174,8 +212,12 @@ impl Selection {
     /// Every row scored (for small selections: the demo, the table format).
     pub fn score_all(&self) -> ScoredTable {
         ScoredTable {
-            drug: (0..self.len()).map(|i| self.drug_name(i).to_owned()).collect(),
-            event: (0..self.len()).map(|i| self.event_name(i).to_owned()).collect(),
+            drug: (0..self.len())
+                .map(|i| self.drug_name(i).to_owned())
+                .collect(),
+            event: (0..self.len())
+                .map(|i| self.event_name(i).to_owned())
+                .collect(),
             scores: self.score(0..self.len()),
         }
     }
@@ -214,9 +256,13 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
                 indication: args.indication.clone(),
                 exclude_drugs: args.exclude_drug.clone(),
             };
-            let set = load_report_set(store, &query).with_context(|| format!("{}: reading the store", store.display()))?;
+            let set = load_report_set(store, &query)
+                .with_context(|| format!("{}: reading the store", store.display()))?;
             if set.is_empty() {
-                bail!("{}: no report matches the filters (role, dates, indication, excluded drugs)", store.display());
+                bail!(
+                    "{}: no report matches the filters (role, dates, indication, excluded drugs)",
+                    store.display()
+                );
             }
             CountsInput::Reports(set)
         }
@@ -231,15 +277,42 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
                 MarginsArg::Pairs => Margins::Pairs,
             };
             let counts = count_pairs(&set, margins);
-            let zeros = if args.zeros { Some(zero_cells(&counts, set.drugs.len(), set.events.len(), !args.stratify.is_empty())?) } else { None };
-            (counts, set.drugs.names().to_vec(), set.events.names().to_vec(), zeros)
+            let zeros = if args.zeros {
+                Some(zero_cells(
+                    &counts,
+                    set.drugs.len(),
+                    set.events.len(),
+                    !args.stratify.is_empty(),
+                )?)
+            } else {
+                None
+            };
+            (
+                counts,
+                set.drugs.names().to_vec(),
+                set.events.names().to_vec(),
+                zeros,
+            )
         }
-        CountsInput::Aggregated { counts, drugs, events } => {
+        CountsInput::Aggregated {
+            counts,
+            drugs,
+            events,
+        } => {
             if args.margins == MarginsArg::Pairs {
                 bail!("--margins pairs applies to report-level input; an aggregated table's margins are its own a+b, a+c");
             }
-            let zeros = if args.zeros { Some(zero_cells(&counts, drugs.len(), events.len(), false)?) } else { None };
-            (counts, drugs.names().to_vec(), events.names().to_vec(), zeros)
+            let zeros = if args.zeros {
+                Some(zero_cells(&counts, drugs.len(), events.len(), false)?)
+            } else {
+                None
+            };
+            (
+                counts,
+                drugs.names().to_vec(),
+                events.names().to_vec(),
+                zeros,
+            )
         }
     };
     drop(count_phase);
@@ -248,7 +321,10 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         Some(path) => read_prior(path)?,
         None => {
             let mut data = CountData::new(counts.a.clone(), counts.expected.clone());
-            let mut options = FitOptions { squashed: args.squash, ..FitOptions::default() };
+            let mut options = FitOptions {
+                squashed: args.squash,
+                ..FitOptions::default()
+            };
             if let Some(z) = zeros {
                 data.n.extend(z.n);
                 data.e.extend(z.e);
@@ -261,13 +337,35 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     drop(fit_phase);
     // Names compare as the store keeps them (trimmed, upper case). A name absent from the input is
     // an error with the nearest names, not an empty table.
-    let source = args.counts.as_deref().or(args.store.as_deref()).map_or_else(String::new, |p| p.display().to_string());
-    let drug_filter = args.drug.as_deref().map(|d| normalise_name(d).unwrap_or_default());
-    let event_filter = args.event.as_deref().map(|e| normalise_name(e).unwrap_or_default());
-    for (what, wanted, names, given) in [("drug", &drug_filter, &drug_names, &args.drug), ("event", &event_filter, &event_names, &args.event)] {
+    let source = args
+        .counts
+        .as_deref()
+        .or(args.store.as_deref())
+        .map_or_else(String::new, |p| p.display().to_string());
+    let drug_filter = args
+        .drug
+        .as_deref()
+        .map(|d| normalise_name(d).unwrap_or_default());
+    let event_filter = args
+        .event
+        .as_deref()
+        .map(|e| normalise_name(e).unwrap_or_default());
+    for (what, wanted, names, given) in [
+        ("drug", &drug_filter, &drug_names, &args.drug),
+        ("event", &event_filter, &event_names, &args.event),
+    ] {
         if let (Some(w), Some(given)) = (wanted, given) {
             if !names.iter().any(|n| n == w) {
-                bail!("{}", not_found(&source, what, given, names.iter().map(String::as_str), args.store.is_some()));
+                bail!(
+                    "{}",
+                    not_found(
+                        &source,
+                        what,
+                        given,
+                        names.iter().map(String::as_str),
+                        args.store.is_some()
+                    )
+                );
             }
         }
     }
@@ -276,8 +374,16 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     } else {
         (0..counts.len())
             .filter(|&i| counts.a[i] >= args.min_count as f64)
-            .filter(|&i| drug_filter.as_ref().is_none_or(|d| drug_names[counts.drug[i] as usize] == *d))
-            .filter(|&i| event_filter.as_ref().is_none_or(|e| event_names[counts.event[i] as usize] == *e))
+            .filter(|&i| {
+                drug_filter
+                    .as_ref()
+                    .is_none_or(|d| drug_names[counts.drug[i] as usize] == *d)
+            })
+            .filter(|&i| {
+                event_filter
+                    .as_ref()
+                    .is_none_or(|e| event_names[counts.event[i] as usize] == *e)
+            })
             .collect()
     };
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
@@ -303,18 +409,41 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
 
 /// The message for a drug or event name that is not in the input: what was asked, where it was
 /// looked for, and the nearest names there.
-pub fn not_found<'a>(source: &str, what: &str, given: &str, names: impl IntoIterator<Item = &'a str>, filtered: bool) -> String {
+pub fn not_found<'a>(
+    source: &str,
+    what: &str,
+    given: &str,
+    names: impl IntoIterator<Item = &'a str>,
+    filtered: bool,
+) -> String {
     let nearest = nearest_names(given, names, 5);
-    let scope = if filtered { format!("{what}s of the reports selected (role and other filters apply)") } else { format!("{what}s") };
-    let hint = if nearest.is_empty() { String::new() } else { format!("; nearest names: {}", nearest.join(", ")) };
+    let scope = if filtered {
+        format!("{what}s of the reports selected (role and other filters apply)")
+    } else {
+        format!("{what}s")
+    };
+    let hint = if nearest.is_empty() {
+        String::new()
+    } else {
+        format!("; nearest names: {}", nearest.join(", "))
+    };
     // A brand name is the usual miss: the store keeps active ingredients.
-    let kind = if what == "drug" { "; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)" } else { "" };
+    let kind = if what == "drug" {
+        "; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)"
+    } else {
+        ""
+    };
     format!("{source}: {what} {given:?} not found among the {scope}{hint}{kind}")
 }
 
 /// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
 /// exactly by their (n_drug, n_event) margins so that they need not be listed one by one.
-fn zero_cells(counts: &PairCounts, n_drugs: usize, n_events: usize, stratified: bool) -> Result<CountData> {
+fn zero_cells(
+    counts: &PairCounts,
+    n_drugs: usize,
+    n_events: usize,
+    stratified: bool,
+) -> Result<CountData> {
     use std::collections::HashMap;
     if stratified {
         bail!("--zeros is implemented for unstratified analyses only: stratified expected counts of unobserved cells cannot be grouped by margins");
@@ -342,14 +471,17 @@ fn zero_cells(counts: &PairCounts, n_drugs: usize, n_events: usize, stratified: 
         }
     }
     for i in 0..counts.len() {
-        *cells.get_mut(&(counts.n_drug[i].to_bits(), counts.n_event[i].to_bits())).expect("margin pair present") -= 1.0;
+        *cells
+            .get_mut(&(counts.n_drug[i].to_bits(), counts.n_event[i].to_bits()))
+            .expect("margin pair present") -= 1.0;
     }
     let mut out = CountData::default();
     let mut keys: Vec<_> = cells.into_iter().filter(|(_, w)| *w > 0.0).collect();
     keys.sort_by(|a, b| a.0.cmp(&b.0));
     for ((dv, ev), w) in keys {
         out.n.push(0.0);
-        out.e.push(f64::from_bits(dv) * f64::from_bits(ev) / n_total);
+        out.e
+            .push(f64::from_bits(dv) * f64::from_bits(ev) / n_total);
         out.w.push(w);
     }
     Ok(out)
@@ -372,11 +504,26 @@ fn read_prior(path: &Path) -> Result<PriorFit> {
         #[serde(default)]
         at_bound: Vec<String>,
     }
-    let text = std::fs::read_to_string(path).with_context(|| format!("{}: cannot read the prior", path.display()))?;
-    let j: PriorJson = serde_json::from_str(&text).with_context(|| format!("{}: not a prior JSON (alpha1, beta1, alpha2, beta2, p)", path.display()))?;
-    let prior = GammaMixturePrior { alpha1: j.alpha1, beta1: j.beta1, alpha2: j.alpha2, beta2: j.beta2, p: j.p };
+    let text = std::fs::read_to_string(path)
+        .with_context(|| format!("{}: cannot read the prior", path.display()))?;
+    let j: PriorJson = serde_json::from_str(&text).with_context(|| {
+        format!(
+            "{}: not a prior JSON (alpha1, beta1, alpha2, beta2, p)",
+            path.display()
+        )
+    })?;
+    let prior = GammaMixturePrior {
+        alpha1: j.alpha1,
+        beta1: j.beta1,
+        alpha2: j.alpha2,
+        beta2: j.beta2,
+        p: j.p,
+    };
     if !prior.is_valid() {
-        bail!("{}: invalid prior: alpha and beta must be > 0 and 0 < p < 1", path.display());
+        bail!(
+            "{}: invalid prior: alpha and beta must be > 0 and 0 < p < 1",
+            path.display()
+        );
     }
     Ok(PriorFit {
         alpha1: j.alpha1,
@@ -463,15 +610,27 @@ pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
 /// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
 /// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`
 /// (a closed pipe ends vigil quietly: see `main`).
-pub fn with_output(path: Option<&Path>, write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>) -> Result<()> {
+pub fn with_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+) -> Result<()> {
     match path {
         None => {
             let mut out = std::io::BufWriter::new(std::io::stdout());
-            write(&mut out).and_then(|_| Ok(out.flush()?)).context("writing to standard output")
+            write(&mut out)
+                .and_then(|_| Ok(out.flush()?))
+                .context("writing to standard output")
         }
         Some(path) => {
-            let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(".{}.tmp-{}", path.file_name().and_then(|n| n.to_str()).unwrap_or("out"), std::process::id()));
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+                std::process::id()
+            ));
             let result = (|| -> Result<()> {
                 let file = std::fs::File::create(&tmp)?;
                 let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
@@ -492,8 +651,29 @@ pub fn with_output(path: Option<&Path>, write: impl FnOnce(&mut (dyn Write + Sen
 fn row_values(s: &PairScores) -> [f64; 23] {
     let t = s.table;
     [
-        t.a, t.b, t.c, t.d, t.n_drug(), t.n_event(), t.n(), s.expected, s.prr, s.prr_lower, s.prr_upper, s.chi2_yates, s.ror,
-        s.ror_lower, s.ror_upper, s.ic, s.ic025, s.ic975, s.bcpnn_ic, s.bcpnn_ic025, s.ebgm, s.eb05, s.eb95,
+        t.a,
+        t.b,
+        t.c,
+        t.d,
+        t.n_drug(),
+        t.n_event(),
+        t.n(),
+        s.expected,
+        s.prr,
+        s.prr_lower,
+        s.prr_upper,
+        s.chi2_yates,
+        s.ror,
+        s.ror_lower,
+        s.ror_upper,
+        s.ic,
+        s.ic025,
+        s.ic975,
+        s.bcpnn_ic,
+        s.bcpnn_ic025,
+        s.ebgm,
+        s.eb05,
+        s.eb95,
     ]
 }
 
@@ -506,7 +686,11 @@ fn fmt_num(x: f64) -> String {
     if x.is_nan() {
         "NaN".into()
     } else if x.is_infinite() {
-        if x > 0.0 { "Inf".into() } else { "-Inf".into() }
+        if x > 0.0 {
+            "Inf".into()
+        } else {
+            "-Inf".into()
+        }
     } else {
         format!("{x}")
     }
@@ -515,7 +699,10 @@ fn fmt_num(x: f64) -> String {
 /// Calls `write` on every chunk of rows with its scores, in order. The scores of the next chunk
 /// are computed (on all cores) while `write` formats the current one, so encoding the output, which
 /// is serial, overlaps with scoring.
-fn for_each_scored_chunk(sel: &Selection, mut write: impl FnMut(usize, &[PairScores]) -> Result<()>) -> Result<()> {
+fn for_each_scored_chunk(
+    sel: &Selection,
+    mut write: impl FnMut(usize, &[PairScores]) -> Result<()>,
+) -> Result<()> {
     std::thread::scope(|s| {
         let (tx, rx) = std::sync::mpsc::sync_channel::<(usize, Vec<PairScores>)>(1);
         s.spawn(move || {
@@ -562,7 +749,11 @@ fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
             m.insert("drug".into(), sel.drug_name(start + k).into());
             m.insert("event".into(), sel.event_name(start + k).into());
             for (key, v) in COLUMNS[2..25].iter().zip(row_values(s)) {
-                m.insert((*key).into(), serde_json::Number::from_f64(v).map_or(serde_json::Value::Null, serde_json::Value::Number));
+                m.insert(
+                    (*key).into(),
+                    serde_json::Number::from_f64(v)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                );
             }
             for (key, v) in COLUMNS[25..].iter().zip(flags(s)) {
                 m.insert((*key).into(), v.into());
@@ -578,9 +769,20 @@ fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
 }
 
 fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    let mut fields = vec![Field::new("drug", DataType::Utf8, false), Field::new("event", DataType::Utf8, false)];
+    let mut fields = vec![
+        Field::new("drug", DataType::Utf8, false),
+        Field::new("event", DataType::Utf8, false),
+    ];
     for (k, name) in COLUMNS[2..25].iter().enumerate() {
-        fields.push(Field::new(*name, if k < 7 { DataType::Int64 } else { DataType::Float64 }, false));
+        fields.push(Field::new(
+            *name,
+            if k < 7 {
+                DataType::Int64
+            } else {
+                DataType::Float64
+            },
+            false,
+        ));
     }
     for name in &COLUMNS[25..] {
         fields.push(Field::new(*name, DataType::Boolean, false));
@@ -600,18 +802,28 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
         let values: Vec<[f64; 23]> = scores.iter().map(row_values).collect();
         let fl: Vec<[bool; 4]> = scores.iter().map(flags).collect();
         let mut arrays: Vec<ArrayRef> = vec![
-            Arc::new(StringArray::from_iter_values((start..end).map(|i| sel.drug_name(i)))),
-            Arc::new(StringArray::from_iter_values((start..end).map(|i| sel.event_name(i)))),
+            Arc::new(StringArray::from_iter_values(
+                (start..end).map(|i| sel.drug_name(i)),
+            )),
+            Arc::new(StringArray::from_iter_values(
+                (start..end).map(|i| sel.event_name(i)),
+            )),
         ];
         for k in 0..23 {
             if k < 7 {
-                arrays.push(Arc::new(Int64Array::from_iter_values(values.iter().map(|v| v[k] as i64))));
+                arrays.push(Arc::new(Int64Array::from_iter_values(
+                    values.iter().map(|v| v[k] as i64),
+                )));
             } else {
-                arrays.push(Arc::new(Float64Array::from_iter_values(values.iter().map(|v| v[k]))));
+                arrays.push(Arc::new(Float64Array::from_iter_values(
+                    values.iter().map(|v| v[k]),
+                )));
             }
         }
         for k in 0..4 {
-            arrays.push(Arc::new(BooleanArray::from(fl.iter().map(|f| f[k]).collect::<Vec<_>>())));
+            arrays.push(Arc::new(BooleanArray::from(
+                fl.iter().map(|f| f[k]).collect::<Vec<_>>(),
+            )));
         }
         writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
         Ok(())
@@ -623,20 +835,43 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
 fn render_table(t: &ScoredTable) -> String {
     let mut order: Vec<usize> = (0..t.scores.len()).collect();
     order.sort_by(|&i, &j| t.scores[j].eb05.total_cmp(&t.scores[i].eb05));
-    let dw = t.drug.iter().map(|s| s.chars().count()).max().unwrap_or(4).clamp(4, 28);
-    let ew = t.event.iter().map(|s| s.chars().count()).max().unwrap_or(5).clamp(5, 36);
+    let dw = t
+        .drug
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(4)
+        .clamp(4, 28);
+    let ew = t
+        .event
+        .iter()
+        .map(|s| s.chars().count())
+        .max()
+        .unwrap_or(5)
+        .clamp(5, 36);
     let mut out = format!(
         "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  signals\n",
         "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95"
     );
-    let cut = |s: &str, w: usize| if s.chars().count() > w { s.chars().take(w - 1).collect::<String>() + "…" } else { s.to_owned() };
+    let cut = |s: &str, w: usize| {
+        if s.chars().count() > w {
+            s.chars().take(w - 1).collect::<String>() + "…"
+        } else {
+            s.to_owned()
+        }
+    };
     for &i in &order {
         let s = &t.scores[i];
-        let sig: Vec<&str> = [("PRR", s.signal_prr), ("ROR", s.signal_ror), ("IC", s.signal_ic), ("EBGM", s.signal_ebgm)]
-            .iter()
-            .filter(|(_, on)| *on)
-            .map(|(n, _)| *n)
-            .collect();
+        let sig: Vec<&str> = [
+            ("PRR", s.signal_prr),
+            ("ROR", s.signal_ror),
+            ("IC", s.signal_ic),
+            ("EBGM", s.signal_ebgm),
+        ]
+        .iter()
+        .filter(|(_, on)| *on)
+        .map(|(n, _)| *n)
+        .collect();
         out += &format!(
             "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {}\n",
             cut(&t.drug[i], dw),

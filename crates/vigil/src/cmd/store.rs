@@ -38,7 +38,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
             let v = parse_version(&version)?;
             // The store's errors name the store path first (`S: no version 9 …`).
             let dir = rollback(&store, v)?;
-            println!("{}: version {v} is live ({})", store.display(), dir.display());
+            println!(
+                "{}: version {v} is live ({})",
+                store.display(),
+                dir.display()
+            );
             Ok(())
         }
     }
@@ -47,7 +51,11 @@ pub fn run(args: Args) -> anyhow::Result<()> {
 fn parse_version(text: &str) -> anyhow::Result<u32> {
     let t = text.trim();
     let digits = t.strip_prefix('v').unwrap_or(t);
-    digits.parse::<u32>().ok().filter(|v| *v > 0).with_context(|| format!("{text:?}: not a version number (give 3 or v000003)"))
+    digits
+        .parse::<u32>()
+        .ok()
+        .filter(|v| *v > 0)
+        .with_context(|| format!("{text:?}: not a version number (give 3 or v000003)"))
 }
 
 fn versions(store: &std::path::Path) -> anyhow::Result<()> {
@@ -56,22 +64,49 @@ fn versions(store: &std::path::Path) -> anyhow::Result<()> {
     let mut out = std::io::stdout().lock();
     // A closed pipe (`| head`) ends the listing quietly.
     macro_rules! say { ($($t:tt)*) => { if writeln!(out, $($t)*).is_err() { return Ok(()); } } }
-    say!("{:<2} {:<8} {:<20} {:>10}  {}", "", "version", "committed (UTC)", "reports", "inputs");
+    say!(
+        "{:<2} {:<8} {:<20} {:>10}  {}",
+        "",
+        "version",
+        "committed (UTC)",
+        "reports",
+        "inputs"
+    );
     for v in &list {
         let when = v
             .created_unix
             .and_then(|s| chrono::DateTime::from_timestamp(s as i64, 0))
-            .map_or_else(|| "unknown".to_owned(), |t| t.format("%Y-%m-%d %H:%M:%S").to_string());
+            .map_or_else(
+                || "unknown".to_owned(),
+                |t| t.format("%Y-%m-%d %H:%M:%S").to_string(),
+            );
         let reports = v.reports.map_or_else(|| "?".to_owned(), |n| n.to_string());
-        let based = v.manifest.as_ref().and_then(|m| m.based_on).map(|b| format!(" (built on {b})")).unwrap_or_default();
+        let based = v
+            .manifest
+            .as_ref()
+            .and_then(|m| m.based_on)
+            .map(|b| format!(" (built on {b})"))
+            .unwrap_or_default();
         let mark = if v.live { "*" } else { "" };
         let bytes: u64 = v.inputs.iter().map(|f| f.bytes).sum();
-        say!("{mark:<2} {:<8} {when:<20} {reports:>10}  {} files, {:.1} MB{based}", v.version, v.inputs.len(), bytes as f64 / 1e6);
+        say!(
+            "{mark:<2} {:<8} {when:<20} {reports:>10}  {} files, {:.1} MB{based}",
+            v.version,
+            v.inputs.len(),
+            bytes as f64 / 1e6
+        );
         if let Some(p) = &v.problem {
             say!("     damaged: {p}");
         }
         for f in &v.inputs {
-            say!("     {} ({}, {}, {} bytes, {} rows)", f.path, f.table, f.quarter, f.bytes, f.rows);
+            say!(
+                "     {} ({}, {}, {} bytes, {} rows)",
+                f.path,
+                f.table,
+                f.quarter,
+                f.bytes,
+                f.rows
+            );
         }
     }
     Ok(())

@@ -50,6 +50,9 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         s.bytes as f64 / 1e6,
         started.elapsed().as_secs_f64()
     );
-    println!("planted associations: {}", args.out.join("PLANTED_SIGNALS.tsv").display());
+    println!(
+        "planted associations: {}",
+        args.out.join("PLANTED_SIGNALS.tsv").display()
+    );
     Ok(())
 }

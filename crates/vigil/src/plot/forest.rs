@@ -89,7 +89,11 @@ pub fn forest_svg(p: &ForestPlot) -> String {
             hi = hi.max(b);
         }
     }
-    let max_span = if p.log_scale { 10f64.ln() * 2.0 } else { f64::INFINITY };
+    let max_span = if p.log_scale {
+        10f64.ln() * 2.0
+    } else {
+        f64::INFINITY
+    };
     lo = lo.max(p.pooled.estimate - max_span);
     hi = hi.min(p.pooled.estimate + max_span);
     let pad = (hi - lo).max(1e-9) * 0.05;
@@ -101,29 +105,68 @@ pub fn forest_svg(p: &ForestPlot) -> String {
     let y_pooled = TOP + (n + 0.8) * ROW_H;
     let y_pi = y_pooled + ROW_H;
     let y_axis = y_pi + ROW_H * 0.9;
-    let height = y_axis + if p.omitted_note.is_some() { 113.0 } else { 95.0 };
+    let height = y_axis
+        + if p.omitted_note.is_some() {
+            113.0
+        } else {
+            95.0
+        };
     let mut s = String::new();
     let _ = writeln!(s, r##"<?xml version="1.0" encoding="UTF-8"?>"##);
     let _ = writeln!(
         s,
         r##"<svg xmlns="http://www.w3.org/2000/svg" width="{WIDTH}" height="{height:.0}" viewBox="0 0 {WIDTH} {height:.0}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
-    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##);
-    let _ = writeln!(s, r##"<text x="10" y="22" font-size="15" font-weight="bold">{}</text>"##, esc(&p.title));
+    let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="10" y="22" font-size="15" font-weight="bold">{}</text>"##,
+        esc(&p.title)
+    );
     let hy = TOP - 14.0;
-    let _ = writeln!(s, r##"<g class="header" font-weight="bold"><text x="10" y="{hy}">Study</text><text x="220" y="{hy}">Events (treated vs control)</text><text x="{}" y="{hy}" text-anchor="middle">{} [{}% CI]</text><text x="{}" y="{hy}" text-anchor="end">{} [{}% CI]</text><text x="{}" y="{hy}" text-anchor="end">Weight</text></g>"##,
-        (PLOT_X0 + PLOT_X1) / 2.0, esc(&p.measure_label), trim_number(p.level), WIDTH - 95.0, esc(&p.measure_label), trim_number(p.level), WIDTH - 10.0);
-    let _ = writeln!(s, r##"<line x1="10" y1="{0}" x2="{1}" y2="{0}" stroke="black" stroke-width="0.8"/>"##, TOP - 8.0, WIDTH - 10.0);
-    let max_w = p.rows.iter().filter_map(|r| r.weight_pct).fold(0.0, f64::max).max(1e-9);
+    let _ = writeln!(
+        s,
+        r##"<g class="header" font-weight="bold"><text x="10" y="{hy}">Study</text><text x="220" y="{hy}">Events (treated vs control)</text><text x="{}" y="{hy}" text-anchor="middle">{} [{}% CI]</text><text x="{}" y="{hy}" text-anchor="end">{} [{}% CI]</text><text x="{}" y="{hy}" text-anchor="end">Weight</text></g>"##,
+        (PLOT_X0 + PLOT_X1) / 2.0,
+        esc(&p.measure_label),
+        trim_number(p.level),
+        WIDTH - 95.0,
+        esc(&p.measure_label),
+        trim_number(p.level),
+        WIDTH - 10.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<line x1="10" y1="{0}" x2="{1}" y2="{0}" stroke="black" stroke-width="0.8"/>"##,
+        TOP - 8.0,
+        WIDTH - 10.0
+    );
+    let max_w = p
+        .rows
+        .iter()
+        .filter_map(|r| r.weight_pct)
+        .fold(0.0, f64::max)
+        .max(1e-9);
     for (i, r) in p.rows.iter().enumerate() {
         let y = TOP + (i as f64 + 0.5) * ROW_H;
-        let _ = write!(s, r##"<g class="study-row"><text x="10" y="{:.1}">{}</text>"##, y + 4.0, esc(&r.label));
+        let _ = write!(
+            s,
+            r##"<g class="study-row"><text x="10" y="{:.1}">{}</text>"##,
+            y + 4.0,
+            esc(&r.label)
+        );
         if let Some(d) = &r.detail {
             let _ = write!(s, r##"<text x="220" y="{:.1}">{}</text>"##, y + 4.0, esc(d));
         }
         match (r.estimate, r.ci_lb, r.ci_ub) {
             (Some(e), Some(a), Some(b)) => {
-                let _ = write!(s, r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="black"/>"##, sx(a), sx(b));
+                let _ = write!(
+                    s,
+                    r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="black"/>"##,
+                    sx(a),
+                    sx(b)
+                );
                 // Arrow heads when the CI runs off the axis.
                 if a < lo {
                     let _ = write!(s, r##"<path d="M{0:.1},{y:.1} l6,-4 l0,8 z"/>"##, sx(lo));
@@ -132,15 +175,38 @@ pub fn forest_svg(p: &ForestPlot) -> String {
                     let _ = write!(s, r##"<path d="M{0:.1},{y:.1} l-6,-4 l0,8 z"/>"##, sx(hi));
                 }
                 let side = 4.0 + 10.0 * (r.weight_pct.unwrap_or(0.0) / max_w).sqrt();
-                let _ = write!(s, r##"<rect x="{:.1}" y="{:.1}" width="{side:.1}" height="{side:.1}" fill="#1f4e79"/>"##, sx(e) - side / 2.0, y - side / 2.0);
-                let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{} [{}, {}]</text>"##, WIDTH - 95.0, y + 4.0, fmt(e), fmt(a), fmt(b));
+                let _ = write!(
+                    s,
+                    r##"<rect x="{:.1}" y="{:.1}" width="{side:.1}" height="{side:.1}" fill="#1f4e79"/>"##,
+                    sx(e) - side / 2.0,
+                    y - side / 2.0
+                );
+                let _ = write!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{} [{}, {}]</text>"##,
+                    WIDTH - 95.0,
+                    y + 4.0,
+                    fmt(e),
+                    fmt(a),
+                    fmt(b)
+                );
             }
             _ => {
-                let _ = write!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end">not estimable</text>"##, WIDTH - 95.0, y + 4.0);
+                let _ = write!(
+                    s,
+                    r##"<text x="{:.1}" y="{:.1}" text-anchor="end">not estimable</text>"##,
+                    WIDTH - 95.0,
+                    y + 4.0
+                );
             }
         }
         let w = r.weight_pct.map_or("-".to_string(), |w| format!("{w:.1}%"));
-        let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{w}</text></g>"##, WIDTH - 10.0, y + 4.0);
+        let _ = writeln!(
+            s,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{w}</text></g>"##,
+            WIDTH - 10.0,
+            y + 4.0
+        );
     }
     // Pooled diamond.
     let pl = &p.pooled;
@@ -179,20 +245,67 @@ pub fn forest_svg(p: &ForestPlot) -> String {
         );
     }
     // Null line, pooled line and axis.
-    let _ = writeln!(s, r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="black" stroke-width="0.8"/>"##, sx(null), TOP - 4.0, y_axis);
-    let _ = writeln!(s, r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c0392b" stroke-dasharray="3,3" stroke-width="0.8"/>"##, sx(pl.estimate), TOP - 4.0, y_pooled);
-    let _ = writeln!(s, r##"<g class="axis"><line x1="{PLOT_X0}" y1="{y_axis:.1}" x2="{PLOT_X1}" y2="{y_axis:.1}" stroke="black"/>"##);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="black" stroke-width="0.8"/>"##,
+        sx(null),
+        TOP - 4.0,
+        y_axis
+    );
+    let _ = writeln!(
+        s,
+        r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c0392b" stroke-dasharray="3,3" stroke-width="0.8"/>"##,
+        sx(pl.estimate),
+        TOP - 4.0,
+        y_pooled
+    );
+    let _ = writeln!(
+        s,
+        r##"<g class="axis"><line x1="{PLOT_X0}" y1="{y_axis:.1}" x2="{PLOT_X1}" y2="{y_axis:.1}" stroke="black"/>"##
+    );
     for (v, label) in ticks(lo, hi, p.log_scale) {
         let x = sx(v);
-        let _ = write!(s, r##"<line x1="{x:.1}" y1="{y_axis:.1}" x2="{x:.1}" y2="{:.1}" stroke="black"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##, y_axis + 5.0, y_axis + 18.0);
+        let _ = write!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y_axis:.1}" x2="{x:.1}" y2="{:.1}" stroke="black"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
+            y_axis + 5.0,
+            y_axis + 18.0
+        );
     }
-    let axis_name = if p.log_scale { format!("{} (log scale)", p.measure_label) } else { p.measure_label.clone() };
-    let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##, (PLOT_X0 + PLOT_X1) / 2.0, y_axis + 34.0, esc(&axis_name));
+    let axis_name = if p.log_scale {
+        format!("{} (log scale)", p.measure_label)
+    } else {
+        p.measure_label.clone()
+    };
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text></g>"##,
+        (PLOT_X0 + PLOT_X1) / 2.0,
+        y_axis + 34.0,
+        esc(&axis_name)
+    );
     let (left, right) = ("Favours treatment", "Favours control");
-    let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#555">← {left}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{right} →</text>"##, sx(null) - 6.0, y_axis + 50.0, sx(null) + 6.0, y_axis + 50.0);
-    let _ = writeln!(s, r##"<text class="heterogeneity" x="10" y="{:.1}">{}</text>"##, y_axis + 72.0, esc(&p.heterogeneity));
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#555">← {left}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{right} →</text>"##,
+        sx(null) - 6.0,
+        y_axis + 50.0,
+        sx(null) + 6.0,
+        y_axis + 50.0
+    );
+    let _ = writeln!(
+        s,
+        r##"<text class="heterogeneity" x="10" y="{:.1}">{}</text>"##,
+        y_axis + 72.0,
+        esc(&p.heterogeneity)
+    );
     if let Some(note) = &p.omitted_note {
-        let _ = writeln!(s, r##"<text class="omitted" x="10" y="{:.1}">{}</text>"##, y_axis + 90.0, esc(note));
+        let _ = writeln!(
+            s,
+            r##"<text class="omitted" x="10" y="{:.1}">{}</text>"##,
+            y_axis + 90.0,
+            esc(note)
+        );
     }
     s.push_str("</svg>\n");
     s

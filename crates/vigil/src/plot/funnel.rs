@@ -39,7 +39,10 @@ pub fn funnel_svg(p: &FunnelPlot) -> String {
     let sy = |se: f64| y0 + se / se_max * (y1 - y0);
     let mut s = String::new();
     let _ = writeln!(s, r##"<?xml version="1.0" encoding="UTF-8"?>"##);
-    let _ = writeln!(s, r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif" font-size="12">"##);
+    let _ = writeln!(
+        s,
+        r##"<svg xmlns="http://www.w3.org/2000/svg" width="{w}" height="{h}" viewBox="0 0 {w} {h}" font-family="Helvetica, Arial, sans-serif" font-size="12">"##
+    );
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="white"/>"##);
     let _ = writeln!(
         s,
@@ -51,26 +54,71 @@ pub fn funnel_svg(p: &FunnelPlot) -> String {
         sx(p.center + z * se_max),
         sy(se_max)
     );
-    let _ = writeln!(s, r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c0392b"/>"##, sx(p.center), y0, y1);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c0392b"/>"##,
+        sx(p.center),
+        y0,
+        y1
+    );
     for (e, se) in &p.points {
-        let _ = writeln!(s, r##"<circle class="study" cx="{:.1}" cy="{:.1}" r="4" fill="#1f4e79"/>"##, sx(*e), sy(*se));
+        let _ = writeln!(
+            s,
+            r##"<circle class="study" cx="{:.1}" cy="{:.1}" r="4" fill="#1f4e79"/>"##,
+            sx(*e),
+            sy(*se)
+        );
     }
     for (e, se) in &p.filled {
-        let _ = writeln!(s, r##"<circle class="filled" cx="{:.1}" cy="{:.1}" r="4" fill="white" stroke="#1f4e79"/>"##, sx(*e), sy(*se));
+        let _ = writeln!(
+            s,
+            r##"<circle class="filled" cx="{:.1}" cy="{:.1}" r="4" fill="white" stroke="#1f4e79"/>"##,
+            sx(*e),
+            sy(*se)
+        );
     }
     // Axes.
-    let _ = writeln!(s, r##"<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="black"/><line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="black"/>"##);
+    let _ = writeln!(
+        s,
+        r##"<line x1="{x0}" y1="{y1}" x2="{x1}" y2="{y1}" stroke="black"/><line x1="{x0}" y1="{y0}" x2="{x0}" y2="{y1}" stroke="black"/>"##
+    );
     for (v, label) in ticks(lo, hi, p.log_scale) {
         let x = sx(v);
-        let _ = writeln!(s, r##"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{:.1}" stroke="black"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##, y1 + 5.0, y1 + 18.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{x:.1}" y1="{y1}" x2="{x:.1}" y2="{:.1}" stroke="black"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
+            y1 + 5.0,
+            y1 + 18.0
+        );
     }
     for (v, label) in ticks(0.0, se_max, false) {
         let y = sy(v);
-        let _ = writeln!(s, r##"<line x1="{:.1}" y1="{y:.1}" x2="{x0}" y2="{y:.1}" stroke="black"/><text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"##, x0 - 5.0, x0 - 8.0, y + 4.0);
+        let _ = writeln!(
+            s,
+            r##"<line x1="{:.1}" y1="{y:.1}" x2="{x0}" y2="{y:.1}" stroke="black"/><text x="{:.1}" y="{:.1}" text-anchor="end">{label}</text>"##,
+            x0 - 5.0,
+            x0 - 8.0,
+            y + 4.0
+        );
     }
-    let axis = if p.log_scale { format!("{} (log scale)", p.measure_label) } else { p.measure_label.clone() };
-    let _ = writeln!(s, r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##, (x0 + x1) / 2.0, y1 + 40.0, esc(&axis));
-    let _ = writeln!(s, r##"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">Standard error</text>"##, (y0 + y1) / 2.0, (y0 + y1) / 2.0);
+    let axis = if p.log_scale {
+        format!("{} (log scale)", p.measure_label)
+    } else {
+        p.measure_label.clone()
+    };
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="middle">{}</text>"##,
+        (x0 + x1) / 2.0,
+        y1 + 40.0,
+        esc(&axis)
+    );
+    let _ = writeln!(
+        s,
+        r##"<text x="18" y="{:.1}" text-anchor="middle" transform="rotate(-90 18 {:.1})">Standard error</text>"##,
+        (y0 + y1) / 2.0,
+        (y0 + y1) / 2.0
+    );
     s.push_str("</svg>\n");
     s
 }

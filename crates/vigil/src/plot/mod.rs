@@ -11,14 +11,20 @@ pub use funnel::{funnel_svg, FunnelPlot};
 
 /// Escapes text for SVG/XML.
 pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
+    s.replace('&', "&amp;")
+        .replace('<', "&lt;")
+        .replace('>', "&gt;")
+        .replace('"', "&quot;")
 }
 
 /// Axis ticks for `[lo, hi]` on the analysis scale: "nice" values on the log scale (shown as ratios)
 /// or on the linear scale.
 pub(crate) fn ticks(lo: f64, hi: f64, log_scale: bool) -> Vec<(f64, String)> {
     if log_scale {
-        let candidates: [f64; 19] = [0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0, 100.0, 200.0, 500.0, 1000.0];
+        let candidates: [f64; 19] = [
+            0.001, 0.002, 0.005, 0.01, 0.02, 0.05, 0.1, 0.2, 0.5, 1.0, 2.0, 5.0, 10.0, 20.0, 50.0,
+            100.0, 200.0, 500.0, 1000.0,
+        ];
         let mut t: Vec<(f64, String)> = candidates
             .iter()
             .filter(|c| c.ln() >= lo - 1e-12 && c.ln() <= hi + 1e-12)
@@ -26,17 +32,29 @@ pub(crate) fn ticks(lo: f64, hi: f64, log_scale: bool) -> Vec<(f64, String)> {
             .collect();
         // Thin out crowded ticks, always keeping 1.
         while t.len() > 7 {
-            t = t.iter().enumerate().filter(|(i, (v, _))| i % 2 == 0 || v.abs() < 1e-12).map(|(_, x)| x.clone()).collect();
+            t = t
+                .iter()
+                .enumerate()
+                .filter(|(i, (v, _))| i % 2 == 0 || v.abs() < 1e-12)
+                .map(|(_, x)| x.clone())
+                .collect();
         }
         t
     } else {
         let span = (hi - lo).max(1e-12);
         let raw = span / 5.0;
         let mag = 10f64.powf(raw.log10().floor());
-        let step = [1.0, 2.0, 2.5, 5.0, 10.0].iter().map(|m| m * mag).find(|s| *s >= raw).unwrap_or(10.0 * mag);
+        let step = [1.0, 2.0, 2.5, 5.0, 10.0]
+            .iter()
+            .map(|m| m * mag)
+            .find(|s| *s >= raw)
+            .unwrap_or(10.0 * mag);
         let start = (lo / step).ceil() as i64;
         let end = (hi / step).floor() as i64;
-        (start..=end).map(|i| i as f64 * step).map(|v| (v, trim_number(if v.abs() < 1e-12 { 0.0 } else { v }))).collect()
+        (start..=end)
+            .map(|i| i as f64 * step)
+            .map(|v| (v, trim_number(if v.abs() < 1e-12 { 0.0 } else { v })))
+            .collect()
     }
 }
 
