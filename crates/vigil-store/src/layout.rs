@@ -329,6 +329,22 @@ pub enum StoreError {
     /// The store's contents are not what this version of vigil expects.
     #[error("{0}")]
     Format(String),
+    /// A Parquet file of the store lacks a column that was asked for.
+    #[error("{path}: no column {column:?}")]
+    MissingColumn {
+        /// The file.
+        path: String,
+        /// The column asked for.
+        column: String,
+    },
+    /// A column to stratify by is not a column of the reports table.
+    #[error("{path}: no column {column:?}; stratify by columns of the reports table, e.g. age_group, sex, year")]
+    UnknownStratum {
+        /// The reports file.
+        path: String,
+        /// The column asked for.
+        column: String,
+    },
 }
 
 impl StoreError {
