@@ -245,6 +245,12 @@ pub struct Manifest {
     /// The input files that made this version (path, table, quarter, bytes, rows read).
     #[serde(default)]
     pub inputs: Vec<crate::ingest_report::FileRead>,
+    /// True when any data of this version, or of the versions it was built on, came from
+    /// `vigil synth` (set by the ingest from the synth marker file only; see
+    /// `vigil_faers::synth::is_synth_output`). A manifest written before the field existed reads
+    /// as not synthetic.
+    #[serde(default)]
+    pub synthetic_data: bool,
 }
 
 /// Name of version directory `version`.

@@ -180,6 +180,9 @@ pub fn ingest_faers(
     }
     let mut report = IngestReport::default();
     let mut txn = StoreTxn::begin(store)?;
+    if inputs.iter().any(|f| f.synthetic) {
+        txn.mark_synthetic();
+    }
     report.version = txn.version();
     let mut files_read: Vec<(u32, FileRead)> = Vec::new();
 

@@ -151,11 +151,8 @@ fn build(args: &Args) -> Result<Value> {
     let store = Store::open(&args.store)
         .with_context(|| format!("{}: opening the store", args.store.display()))?;
     let ingest = store.ingest_report().ok();
-    let synthetic = ingest.as_ref().is_some_and(|r| {
-        serde_json::to_string(r)
-            .unwrap_or_default()
-            .contains("SYNTHETIC")
-    });
+    // Set by the ingest of `vigil synth` output only (not by drug names or paths).
+    let synthetic = store.manifest.synthetic_data;
 
     // Signals on the whole store.
     let base = signals_args(args);
