@@ -326,8 +326,8 @@ async fn patient_page(
         body_sites => ser(records::SITE_WORDS),
         features => ser(records::FEATURE_WORDS),
         urgent_care => ser(records::URGENT_CARE),
-        label_regimens => ser(records::DUPILUMAB_LABEL_REGIMENS),
-        label_source => records::DUPILUMAB_LABEL_SOURCE,
+        label_regimens => ser(vigil_clinic::knowledge::dupilumab::LABEL_REGIMENS),
+        label_source => vigil_clinic::knowledge::dupilumab::LABEL_SOURCE,
     };
     render(state, "patient.html", ctx, status)
 }

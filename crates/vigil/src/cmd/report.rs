@@ -9,6 +9,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use serde_json::{json, Value};
+use vigil_clinic::knowledge::dupilumab;
 use vigil_stats::score::PairScores;
 use vigil_store::layout::ChildTable;
 use vigil_store::read::Store;
@@ -175,8 +176,8 @@ fn build(args: &Args) -> Result<Value> {
     order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
     let events: Vec<String> = if !args.events.is_empty() {
         args.events.iter().map(|e| e.to_uppercase()).collect()
-    } else if drug == "DUPILUMAB" {
-        super::demo::REACTIONS_OF_INTEREST
+    } else if drug == dupilumab::INGREDIENT {
+        dupilumab::REACTIONS_OF_INTEREST
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -297,7 +298,7 @@ fn build(args: &Args) -> Result<Value> {
             "event": e, "command": format!("vigil onset --store {} --drug {drug}{role_flag} --event '{e}'", args.store.display()),
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
         }));
-        if drug == "DUPILUMAB" {
+        if drug == dupilumab::INGREDIENT {
             // ERYTHEMA and RASH are not site-specific: they are shown as such, never with the
             // head-and-neck figures (vigil_clinic::flare::knowledge_for_term).
             if let Some(k) = vigil_clinic::flare::knowledge_for_term(e) {
