@@ -15,6 +15,7 @@ use vigil_store::layout::ChildTable;
 use vigil_store::read::Store;
 
 use super::{meta, onset, signals};
+use crate::plot::esc;
 
 /// Write the evidence report for one drug: can it cause these reactions, how often, how soon?
 ///
@@ -344,13 +345,6 @@ fn build(args: &Args) -> Result<Value> {
     }))
 }
 
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
-
 /// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
 fn interval_plot(rows: &[Value]) -> String {
     let rows: Vec<(&str, f64, f64, f64)> = rows
@@ -420,7 +414,7 @@ fn fmt(v: &Value, digits: usize) -> String {
             if v.is_null() {
                 "–".into()
             } else {
-                esc(&v.to_string())
+                esc(&v.to_string()).into_owned()
             }
         }
     }
