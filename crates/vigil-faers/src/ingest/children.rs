@@ -301,7 +301,7 @@ impl<'c, 'a> ChildReader<'c, 'a> {
             {
                 self.out.counts.read += 1;
                 read_here += 1;
-                if read_here % 65_536 == 0 {
+                if read_here.is_multiple_of(65_536) {
                     progress_tick(ctx.opts, rd.bytes_read(), &mut last_bytes);
                 }
                 if let Err(bad) = res {

@@ -111,7 +111,7 @@ pub(super) fn read_demo(
             .map_err(|e| FaersError::io(&file.display, e))?
         {
             out.counts.read += 1;
-            if out.counts.read % 65_536 == 0 {
+            if out.counts.read.is_multiple_of(65_536) {
                 progress_tick(opts, rd.bytes_read(), &mut last_bytes);
             }
             if let Err(bad) = res {

@@ -378,6 +378,9 @@ fn read_demo_files(
     Ok(out)
 }
 
+/// One (quarter, table) task of [`ChildTables::read`]: the batch and what was read.
+type ChildResult = Result<(u32, ChildParse), FaersError>;
+
 /// What reading the child tables of every quarter needs.
 struct ChildTables<'a> {
     txn: &'a StoreTxn,
@@ -429,10 +432,7 @@ impl ChildTables<'_> {
         // The reports table depends only on the de-duplication: it is written while the child
         // tables are parsed (it ran alone on one core after them before, a sixth of the ingest).
         let kept_refs: Vec<&DemoRow> = kept.iter().collect();
-        let (reports_written, results): (
-            Result<(), FaersError>,
-            Vec<Result<(u32, ChildParse), FaersError>>,
-        ) = rayon::join(
+        let (reports_written, results): (Result<(), FaersError>, Vec<ChildResult>) = rayon::join(
             || write_reports(self.txn, &kept_refs, quarters),
             || {
                 tasks
