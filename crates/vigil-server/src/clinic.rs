@@ -522,7 +522,8 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         drugs: vec![Drug {
             id: Some("drug-1".into()),
             name: regimen.drug.clone(),
-            substance: records::is_dupilumab(&regimen.drug).then(|| "dupilumab".to_string()),
+            substance: vigil_clinic::knowledge::dupilumab::is_dupilumab(&regimen.drug)
+                .then(|| "dupilumab".to_string()),
             role: DrugRole::Suspect,
             indication: Some(regimen.indication.clone()),
             start: Some(PartialDate::from_naive(first_dose)),

@@ -157,8 +157,9 @@ pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<Re
             let schema = builder.schema().clone();
             let mut idx = Vec::with_capacity(cols.len());
             for c in cols {
-                let i = schema.index_of(c).map_err(|_| {
-                    StoreError::Format(format!("{}: no column {c:?}", path.display()))
+                let i = schema.index_of(c).map_err(|_| StoreError::MissingColumn {
+                    path: path.display().to_string(),
+                    column: (*c).to_owned(),
                 })?;
                 idx.push(i);
             }
@@ -356,9 +357,9 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         }
     }
     let batches = store.read_reports(Some(&cols)).map_err(|e| match e {
-        StoreError::Format(m) if m.contains("no column") => StoreError::Format(format!(
-            "{m}; stratify by columns of the reports table, e.g. age_group, sex, year"
-        )),
+        StoreError::MissingColumn { path, column } if query.stratify.contains(&column) => {
+            StoreError::UnknownStratum { path, column }
+        }
         other => other,
     })?;
 

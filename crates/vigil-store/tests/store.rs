@@ -309,14 +309,26 @@ fn loader_filters() {
         ["F|2024", "M|2024", "F|2023", "unknown|2024", "M|2024"]
     );
     assert_eq!(loaded.set.strata.len(), 4);
-    assert!(load_report_set(
+    // A stratum that is not a reports column is its own error variant (callers branch on the
+    // variant, not on the message), and the message names the file, the column and the remedy.
+    let err = load_report_set(
         tmp.path(),
         &ReportQuery {
             stratify: vec!["nope".into()],
             ..Default::default()
-        }
+        },
     )
-    .is_err());
+    .unwrap_err();
+    match &err {
+        vigil_store::layout::StoreError::UnknownStratum { path, column } => {
+            assert!(path.ends_with(REPORTS_FILE), "{path}");
+            assert_eq!(column, "nope");
+        }
+        other => panic!("expected UnknownStratum, got {other:?}"),
+    }
+    assert!(err.to_string().ends_with(
+        ": no column \"nope\"; stratify by columns of the reports table, e.g. age_group, sex, year"
+    ));
 }
 
 #[test]

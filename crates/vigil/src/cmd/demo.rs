@@ -10,6 +10,7 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use vigil_clinic::knowledge::dupilumab;
 
 use super::signals;
 
@@ -38,20 +39,6 @@ const TRIALS_CSV: &str = include_str!("../../../../examples/trials/dupilumab_inf
 /// The example case of facial redness three months into dupilumab.
 const EXAMPLE_CASE: &str =
     include_str!("../../../../examples/cases/facial-redness-interval-extension.json");
-
-/// The reactions of interest: those the dupilumab articles discuss (eczema worsening, facial
-/// erythema, rosacea, psoriasiform eruptions, conjunctivitis, herpes infections), as MedDRA PTs.
-pub const REACTIONS_OF_INTEREST: [&str; 9] = [
-    "ECZEMA",
-    "DERMATITIS ATOPIC",
-    "ERYTHEMA",
-    "ROSACEA",
-    "PSORIASIS",
-    "CONJUNCTIVITIS",
-    "ECZEMA HERPETICUM",
-    "HERPES SIMPLEX",
-    "SKIN INFECTION",
-];
 
 /// A step of the demo, with a spinner that appears only if the step lasts more than a second.
 fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -102,7 +89,8 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let outcome = step("ingesting into the store", || {
         let opts = vigil_faers::ingest::IngestOptions::default();
-        vigil_faers::ingest::ingest_faers(&[quarters.clone()], &store, &opts).context("ingest")
+        vigil_faers::ingest::ingest_faers(std::slice::from_ref(&quarters), &store, &opts)
+            .context("ingest")
     })?;
     // The fit always uses every pair; the output keeps dupilumab's.
     let all_csv = args.out.join("signals-dupilumab.csv");
@@ -132,7 +120,7 @@ pub fn run(args: Args) -> Result<()> {
         "{:<20} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7}  signal by",
         "reaction", "a", "expected", "PRR", "IC025", "EBGM", "EB05"
     );
-    for reaction in REACTIONS_OF_INTEREST {
+    for reaction in dupilumab::REACTIONS_OF_INTEREST {
         let row = (0..dupi_table.scores.len())
             .find(|&i| dupi_table.event[i].eq_ignore_ascii_case(reaction));
         match row {

@@ -9,11 +9,13 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result};
 use arrow::array::{Array, AsArray};
 use serde_json::{json, Value};
+use vigil_clinic::knowledge::dupilumab;
 use vigil_stats::score::PairScores;
 use vigil_store::layout::ChildTable;
 use vigil_store::read::Store;
 
 use super::{meta, onset, signals};
+use crate::plot::esc;
 
 /// Write the evidence report for one drug: can it cause these reactions, how often, how soon?
 ///
@@ -151,11 +153,8 @@ fn build(args: &Args) -> Result<Value> {
     let store = Store::open(&args.store)
         .with_context(|| format!("{}: opening the store", args.store.display()))?;
     let ingest = store.ingest_report().ok();
-    let synthetic = ingest.as_ref().is_some_and(|r| {
-        serde_json::to_string(r)
-            .unwrap_or_default()
-            .contains("SYNTHETIC")
-    });
+    // Set by the ingest of `vigil synth` output only (not by drug names or paths).
+    let synthetic = store.manifest.synthetic_data;
 
     // Signals on the whole store.
     let base = signals_args(args);
@@ -178,8 +177,8 @@ fn build(args: &Args) -> Result<Value> {
     order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
     let events: Vec<String> = if !args.events.is_empty() {
         args.events.iter().map(|e| e.to_uppercase()).collect()
-    } else if drug == "DUPILUMAB" {
-        super::demo::REACTIONS_OF_INTEREST
+    } else if drug == dupilumab::INGREDIENT {
+        dupilumab::REACTIONS_OF_INTEREST
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -300,7 +299,7 @@ fn build(args: &Args) -> Result<Value> {
             "event": e, "command": format!("vigil onset --store {} --drug {drug}{role_flag} --event '{e}'", args.store.display()),
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
         }));
-        if drug == "DUPILUMAB" {
+        if drug == dupilumab::INGREDIENT {
             // ERYTHEMA and RASH are not site-specific: they are shown as such, never with the
             // head-and-neck figures (vigil_clinic::flare::knowledge_for_term).
             if let Some(k) = vigil_clinic::flare::knowledge_for_term(e) {
@@ -344,13 +343,6 @@ fn build(args: &Args) -> Result<Value> {
         "case": case,
         "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
     }))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
@@ -422,7 +414,7 @@ fn fmt(v: &Value, digits: usize) -> String {
             if v.is_null() {
                 "–".into()
             } else {
-                esc(&v.to_string())
+                esc(&v.to_string()).into_owned()
             }
         }
     }
@@ -719,6 +711,6 @@ fn render_html(r: &Value) -> String {
         "<p>Options: <code>{}</code></p>",
         esc(&r["options"].to_string())
     );
-    let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SORT_SCRIPT}</script></body></html>");
     h
 }
