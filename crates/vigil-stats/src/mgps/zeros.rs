@@ -60,7 +60,7 @@ pub fn zero_cells(
     }
     let mut out = CountData::default();
     let mut keys: Vec<_> = cells.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
+    keys.sort_by_key(|k| k.0);
     for ((dv, ev), w) in keys {
         out.n.push(0.0);
         out.e

@@ -108,7 +108,8 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let outcome = step("ingesting into the store", || {
         let opts = vigil_faers::ingest::IngestOptions::default();
-        vigil_faers::ingest::ingest_faers(&[quarters.clone()], &store, &opts).context("ingest")
+        vigil_faers::ingest::ingest_faers(std::slice::from_ref(&quarters), &store, &opts)
+            .context("ingest")
     })?;
     // The fit always uses every pair; the output keeps dupilumab's.
     let all_csv = args.out.join("signals-dupilumab.csv");

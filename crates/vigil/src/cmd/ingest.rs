@@ -251,7 +251,7 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
             progress: None,
         };
         Ok(vigil_faers::openfda::ingest_openfda(
-            &[staging.clone()],
+            std::slice::from_ref(&staging),
             &a.store,
             &opts,
         )?)

@@ -683,6 +683,6 @@ fn render_html(r: &Value) -> String {
         "<p>Options: <code>{}</code></p>",
         esc(&r["options"].to_string())
     );
-    let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SORT_SCRIPT}</script></body></html>");
     h
 }
