@@ -122,7 +122,8 @@ mod tests {
         // draft-eastlake-fnv test vectors, FNV-1a 64: "" → the offset basis, "a" → af63dc4c8601ec8c.
         assert_eq!(fnv1a_64(b""), 0xcbf2_9ce4_8422_2325);
         assert_eq!(fnv1a_64(b"a"), 0xaf63_dc4c_8601_ec8c);
-        // 0xaf63dc4c8601ec8c = 12638187200555641996; mod 10^15 = 187200555641996.
-        assert_eq!(caseid_of("a"), 9_000_187_200_555_641_996);
+        // 0xaf63dc4c8601ec8c = 12638187200555641996; mod 10^15 = 187200555641996;
+        // + 9×10^15 = 9187200555641996.
+        assert_eq!(caseid_of("a"), 9_187_200_555_641_996);
     }
 }
