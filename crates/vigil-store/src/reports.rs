@@ -124,8 +124,12 @@ pub struct ReportSet {
     /// (possible in a report-level file, never in FAERS, where each reaction is reported against
     /// the whole drug list): report `r`'s pairs are `pairs.1[pairs.0[r]..pairs.0[r + 1]]`, empty
     /// for a full cross product. `None` when every report is a full cross product.
-    pub explicit_pairs: Option<(Vec<usize>, Vec<(u32, u32)>)>,
+    pub explicit_pairs: Option<ExplicitPairs>,
 }
+
+/// Per-report offsets into a list of (drug id, event id) pairs, and that list (see
+/// [`ReportSet::explicit_pairs`]).
+pub type ExplicitPairs = (Vec<usize>, Vec<(u32, u32)>);
 
 impl ReportSet {
     /// Number of reports.

@@ -81,7 +81,9 @@ fn rel_diff(actual: f64, expected: f64) -> f64 {
 /// Reports from report-level rows, grouped by id, with the stratum label made from `strata` columns
 /// joined by "|" (openEBGM pastes them).
 fn report_set(rows: &[Row], strata: &[&str]) -> ReportSet {
-    let mut by_id: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+    // Per report: its id, its (drug, event) rows and its stratum label.
+    type ReportRows = (String, Vec<(String, String)>, String);
+    let mut by_id: Vec<ReportRows> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in rows {
         let id = r["id"].clone();
@@ -142,7 +144,10 @@ fn check(
     } else {
         rel_diff(actual, expected)
     };
-    if !(err <= tol) {
+    // Written so that a NaN error (a NaN actual value) fails too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let outside = !(err <= tol);
+    if outside {
         failures.push(format!(
             "{what} {key:?}: expected {expected:.17e}, actual {actual:.17e}, error {err:.2e}"
         ));

@@ -431,3 +431,51 @@ fn versions_switch_atomically() {
         1
     );
 }
+
+/// The handle reads the live-report index once: after the first read of a child table, removing
+/// the reports table does not stop the same handle from reading the others (a new handle fails).
+#[test]
+fn store_handle_keeps_its_live_report_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    build_store(tmp.path());
+    let store = Store::open(tmp.path()).unwrap();
+    let rows = |batches: Vec<RecordBatch>| batches.iter().map(|b| b.num_rows()).sum::<usize>();
+    // Live reactions: 11 (2), 21 (2), 31, 41, and 61's batch-2 RASH; 61's batch-1 HEADACHE is
+    // superseded.
+    let reactions = store
+        .read_live_children(ChildTable::Reactions, &["pt"])
+        .unwrap();
+    assert_eq!(rows(reactions), 7);
+    std::fs::remove_file(store.dir.join(REPORTS_FILE)).unwrap();
+    // Live drug rows: 11 (2), 21, 31, 41, 51, 61's batch-2 row; 61's batch-1 row is superseded.
+    let drugs = store
+        .read_live_children(ChildTable::Drugs, &["ingredient"])
+        .unwrap();
+    assert_eq!(rows(drugs), 7);
+    let fresh = Store::open(tmp.path()).unwrap();
+    assert!(fresh
+        .read_live_children(ChildTable::Drugs, &["ingredient"])
+        .is_err());
+    assert_eq!(store.root(), tmp.path());
+}
+
+/// The most frequent indication counts the INDI rows tied to the drug's own sequence number.
+#[test]
+fn most_frequent_indication_follows_the_drug_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    build_store(tmp.path());
+    let store = Store::open(tmp.path()).unwrap();
+    use vigil_store::indication::most_frequent_indication;
+    // 11: DUPILUMAB is drug 1, whose indication is Dermatitis atopic.
+    assert_eq!(
+        most_frequent_indication(&store, "dupilumab").unwrap(),
+        Some("DERMATITIS ATOPIC".to_owned())
+    );
+    // USTEKINUMAB is drug 2 of 11 (no indication row for 2) and drug 1 of 31 (Psoriasis).
+    assert_eq!(
+        most_frequent_indication(&store, "USTEKINUMAB").unwrap(),
+        Some("PSORIASIS".to_owned())
+    );
+    // ASPIRIN has no indication row.
+    assert_eq!(most_frequent_indication(&store, "ASPIRIN").unwrap(), None);
+}

@@ -1,7 +1,9 @@
 //! The `vigil` command line: one binary, one subcommand per job.
 use clap::{Parser, Subcommand};
 
+mod args;
 mod cmd;
+mod output;
 mod plot;
 mod timing;
 
@@ -75,38 +77,9 @@ enum Command {
     Serve(cmd::serve::Args),
 }
 
-/// True when `err` comes from writing to a closed pipe (`vigil … | head`). Looked for anywhere in
-/// the error's chain (csv, serde_json and anyhow wrap the io::Error); Arrow and Parquet writers keep
-/// only the io::Error's text, hence the second test.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || e.to_string().contains("Broken pipe (os error 32)")
-    })
-}
-
-/// One policy for every write to standard output: when the reader has gone away (`| head`), vigil
-/// stops quietly with status 0, like other Unix tools. Rust ignores SIGPIPE, so a closed pipe
-/// shows up as an error (handled in `main`) or, from `println!`, as a panic (handled here).
-fn exit_quietly_on_broken_pipe() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default_hook(info);
-    }));
-}
-
 fn main() -> std::process::ExitCode {
-    exit_quietly_on_broken_pipe();
+    // One rule for standard output (see `output`): a closed pipe ends vigil quietly, status 0.
+    output::exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
@@ -123,7 +96,7 @@ fn main() -> std::process::ExitCode {
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        Err(err) if output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("vigil: error: {err:#}");
             std::process::ExitCode::from(2)

@@ -54,8 +54,9 @@ fn rows_joined_from_parquet(store: &Path, out: &Path) -> usize {
     use vigil_store::layout::ChildTable;
     let s = vigil_store::read::Store::open(store).unwrap();
     let mut order: Vec<(u64, u32)> = Vec::new();
-    let mut reports: HashMap<(u64, u32), (String, String, BTreeSet<String>, BTreeSet<String>)> =
-        HashMap::new();
+    // (primaryid, batch) → (sex, age group, drugs, events).
+    type ReportRow = (String, String, BTreeSet<String>, BTreeSet<String>);
+    let mut reports: HashMap<(u64, u32), ReportRow> = HashMap::new();
     for rb in s
         .read_reports(Some(&["primaryid", "batch", "sex", "age_group"]))
         .unwrap()

@@ -11,12 +11,16 @@ use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
 use vigil_stats::mgps::posterior::{posterior_distinct, DistinctPosteriors};
-use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
+use vigil_stats::mgps::{zero_cells, CountData, PriorJson, Truncation};
 use vigil_stats::score::{score_pairs_with, MgpsScores, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
-use vigil_store::read::{load_report_set, DateField, ReportQuery, Role};
+use vigil_store::read::{load_report_set_from, ReportQuery, Store};
 use vigil_store::reports::{nearest_names, normalise_name};
+use vigil_store::request::SignalsRequest;
+
+use crate::args::{DateFieldArg, MarginsArg, RoleArg};
+use crate::output::{csv_number as fmt_num, with_output, write_atomically};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
 ///
@@ -44,8 +48,9 @@ pub struct Args {
     pub store: Option<PathBuf>,
     /// With --store: drug roles counted as exposure: `ps` (primary suspect), `suspect` (PS + SS),
     /// `all`.
-    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
-    pub role: String,
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+          default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
+    pub role: RoleArg,
     /// With --store: only reports on or after this date (YYYY, YYYYMM or YYYYMMDD).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -54,8 +59,9 @@ pub struct Args {
     pub until: Option<String>,
     /// With --store: the date --since/--until apply to: `fda` (FDA receipt, fda_dt, always present)
     /// or `event` (event_dt, often blank or partial).
-    #[arg(long, default_value = "fda", value_name = "fda|event")]
-    pub date_field: String,
+    #[arg(long, value_enum, value_name = "fda|event",
+          default_value_t = DateFieldArg::from(SignalsRequest::default().query.date_field))]
+    pub date_field: DateFieldArg,
     /// With --store: only reports with this indication (MedDRA PT, case-insensitive).
     #[arg(long, value_name = "PT")]
     pub indication: Option<String>,
@@ -66,7 +72,7 @@ pub struct Args {
     pub exclude_drug: Vec<String>,
     /// Margins of the 2×2 tables: `reports` (unique reports, as openEBGM/Empirica MGPS) or `pairs`
     /// (sums of pair counts, as PhViD/AEOLUS). Report-level input only.
-    #[arg(long, value_enum, default_value_t = MarginsArg::Reports)]
+    #[arg(long, value_enum, default_value_t = MarginsArg::from(SignalsRequest::default().margins))]
     pub margins: MarginsArg,
     /// Columns whose combined values define strata for the expected count
     /// E = Σ_s n_drug,s·n_event,s / n_s (report-level input only).
@@ -87,7 +93,7 @@ pub struct Args {
     #[arg(long)]
     pub zeros: bool,
     /// Only output pairs with at least this many reports (the fit always uses every pair).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = SignalsRequest::default().min_count, value_name = "N")]
     pub min_count: u64,
     /// Only output pairs of this drug (case-insensitive).
     #[arg(long, value_name = "NAME")]
@@ -102,15 +108,6 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
-}
-
-/// `--margins`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum MarginsArg {
-    /// Unique-report margins.
-    Reports,
-    /// Sums of pair counts.
-    Pairs,
 }
 
 /// `--format`.
@@ -236,53 +233,79 @@ pub struct ScoredTable {
 /// Rows scored and written at a time.
 const CHUNK: usize = 1 << 16;
 
+/// Where the counts come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// A count file (CSV or Parquet): report-level rows or aggregated 2×2 tables.
+    Counts(&'a Path),
+    /// An opened store.
+    Store(&'a Store),
+}
+
+impl Source<'_> {
+    fn display(&self) -> String {
+        match self {
+            Source::Counts(p) => p.display().to_string(),
+            Source::Store(s) => s.root().display().to_string(),
+        }
+    }
+}
+
+impl Args {
+    /// What these arguments ask to count and score (the output options stay here).
+    pub fn request(&self) -> SignalsRequest {
+        SignalsRequest {
+            query: ReportQuery {
+                role: self.role.into(),
+                stratify: self.stratify.clone(),
+                since: self.since.clone(),
+                until: self.until.clone(),
+                date_field: self.date_field.into(),
+                indication: self.indication.clone(),
+                exclude_drugs: self.exclude_drug.clone(),
+            },
+            margins: self.margins.into(),
+            prior: self.prior.clone(),
+            fit_only: self.fit_only,
+            squash: self.squash,
+            zeros: self.zeros,
+            min_count: self.min_count,
+            drug: self.drug.clone(),
+            event: self.event.clone(),
+        }
+    }
+}
+
 /// Counts, fits and scores as `vigil signals` does, returning the fitted prior and the table.
-/// Used by `vigil demo` too.
-pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
+/// Used by `vigil report` and `vigil demo` too.
+pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Selection)> {
     let read_phase = crate::timing::phase("read input");
-    let input = match (&args.counts, &args.store) {
-        (Some(path), _) => read_counts_file(path, &args.stratify)?,
-        (None, Some(store)) => {
-            let query = ReportQuery {
-                role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?,
-                stratify: args.stratify.clone(),
-                since: args.since.clone(),
-                until: args.until.clone(),
-                date_field: match args.date_field.as_str() {
-                    "fda" => DateField::FdaReceipt,
-                    "event" => DateField::Event,
-                    other => bail!("--date-field {other:?}: expected fda or event"),
-                },
-                indication: args.indication.clone(),
-                exclude_drugs: args.exclude_drug.clone(),
-            };
-            let set = load_report_set(store, &query)
-                .with_context(|| format!("{}: reading the store", store.display()))?;
+    let input = match source {
+        Source::Counts(path) => read_counts_file(path, &req.query.stratify)?,
+        Source::Store(store) => {
+            let set = load_report_set_from(store, &req.query)
+                .with_context(|| format!("{}: reading the store", store.root().display()))?;
             if set.is_empty() {
                 bail!(
                     "{}: no report matches the filters (role, dates, indication, excluded drugs)",
-                    store.display()
+                    store.root().display()
                 );
             }
             CountsInput::Reports(set)
         }
-        (None, None) => bail!("give --counts FILE or --store DIR"),
     };
     drop(read_phase);
     let count_phase = crate::timing::phase("count pairs");
+    let stratified = !req.query.stratify.is_empty();
     let (counts, drug_names, event_names, zeros) = match input {
         CountsInput::Reports(set) => {
-            let margins = match args.margins {
-                MarginsArg::Reports => Margins::Reports,
-                MarginsArg::Pairs => Margins::Pairs,
-            };
-            let counts = count_pairs(&set, margins);
-            let zeros = if args.zeros {
-                Some(zero_cells(
+            let counts = count_pairs(&set, req.margins);
+            let zeros = if req.zeros {
+                Some(unobserved_cells(
                     &counts,
                     set.drugs.len(),
                     set.events.len(),
-                    !args.stratify.is_empty(),
+                    stratified,
                 )?)
             } else {
                 None
@@ -299,11 +322,11 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
             drugs,
             events,
         } => {
-            if args.margins == MarginsArg::Pairs {
+            if req.margins == Margins::Pairs {
                 bail!("--margins pairs applies to report-level input; an aggregated table's margins are its own a+b, a+c");
             }
-            let zeros = if args.zeros {
-                Some(zero_cells(&counts, drugs.len(), events.len(), false)?)
+            let zeros = if req.zeros {
+                Some(unobserved_cells(&counts, drugs.len(), events.len(), false)?)
             } else {
                 None
             };
@@ -317,12 +340,12 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     };
     drop(count_phase);
     let fit_phase = crate::timing::phase("fit prior");
-    let fit = match &args.prior {
+    let fit = match &req.prior {
         Some(path) => read_prior(path)?,
         None => {
             let mut data = CountData::new(counts.a.clone(), counts.expected.clone());
             let mut options = FitOptions {
-                squashed: args.squash,
+                squashed: req.squash,
                 ..FitOptions::default()
             };
             if let Some(z) = zeros {
@@ -337,43 +360,39 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     drop(fit_phase);
     // Names compare as the store keeps them (trimmed, upper case). A name absent from the input is
     // an error with the nearest names, not an empty table.
-    let source = args
-        .counts
-        .as_deref()
-        .or(args.store.as_deref())
-        .map_or_else(String::new, |p| p.display().to_string());
-    let drug_filter = args
+    let source_name = source.display();
+    let drug_filter = req
         .drug
         .as_deref()
         .map(|d| normalise_name(d).unwrap_or_default());
-    let event_filter = args
+    let event_filter = req
         .event
         .as_deref()
         .map(|e| normalise_name(e).unwrap_or_default());
     for (what, wanted, names, given) in [
-        ("drug", &drug_filter, &drug_names, &args.drug),
-        ("event", &event_filter, &event_names, &args.event),
+        ("drug", &drug_filter, &drug_names, &req.drug),
+        ("event", &event_filter, &event_names, &req.event),
     ] {
         if let (Some(w), Some(given)) = (wanted, given) {
             if !names.iter().any(|n| n == w) {
                 bail!(
                     "{}",
                     not_found(
-                        &source,
+                        &source_name,
                         what,
                         given,
                         names.iter().map(String::as_str),
-                        args.store.is_some()
+                        matches!(source, Source::Store(_))
                     )
                 );
             }
         }
     }
-    let keep: Vec<usize> = if args.fit_only {
+    let keep: Vec<usize> = if req.fit_only {
         Vec::new()
     } else {
         (0..counts.len())
-            .filter(|&i| counts.a[i] >= args.min_count as f64)
+            .filter(|&i| counts.a[i] >= req.min_count as f64)
             .filter(|&i| {
                 drug_filter
                     .as_ref()
@@ -436,140 +455,38 @@ pub fn not_found<'a>(
     format!("{source}: {what} {given:?} not found among the {scope}{hint}{kind}")
 }
 
-/// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
-/// exactly by their (n_drug, n_event) margins so that they need not be listed one by one.
-fn zero_cells(
+/// The unobserved cells of the count table for the zeros-included fit (`--zeros`), unstratified
+/// only.
+fn unobserved_cells(
     counts: &PairCounts,
     n_drugs: usize,
     n_events: usize,
     stratified: bool,
 ) -> Result<CountData> {
-    use std::collections::HashMap;
     if stratified {
         bail!("--zeros is implemented for unstratified analyses only: stratified expected counts of unobserved cells cannot be grouped by margins");
     }
-    let n_total = counts.n_total.first().copied().unwrap_or(0.0);
-    let mut drug_margin = vec![f64::NAN; n_drugs];
-    let mut event_margin = vec![f64::NAN; n_events];
-    for i in 0..counts.len() {
-        drug_margin[counts.drug[i] as usize] = counts.n_drug[i];
-        event_margin[counts.event[i] as usize] = counts.n_event[i];
-    }
-    let tally = |m: &[f64]| {
-        let mut t: HashMap<u64, f64> = HashMap::new();
-        for v in m.iter().filter(|v| v.is_finite()) {
-            *t.entry(v.to_bits()).or_default() += 1.0;
-        }
-        t
-    };
-    let (dt, et) = (tally(&drug_margin), tally(&event_margin));
-    // All cells per (drug margin, event margin) value pair, less the observed ones.
-    let mut cells: HashMap<(u64, u64), f64> = HashMap::new();
-    for (&dv, &dc) in &dt {
-        for (&ev, &ec) in &et {
-            cells.insert((dv, ev), dc * ec);
-        }
-    }
-    for i in 0..counts.len() {
-        *cells
-            .get_mut(&(counts.n_drug[i].to_bits(), counts.n_event[i].to_bits()))
-            .expect("margin pair present") -= 1.0;
-    }
-    let mut out = CountData::default();
-    let mut keys: Vec<_> = cells.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
-    for ((dv, ev), w) in keys {
-        out.n.push(0.0);
-        out.e
-            .push(f64::from_bits(dv) * f64::from_bits(ev) / n_total);
-        out.w.push(w);
-    }
-    Ok(out)
+    Ok(zero_cells(
+        &counts.drug,
+        &counts.event,
+        &counts.n_drug,
+        &counts.n_event,
+        counts.n_total.first().copied().unwrap_or(0.0),
+        n_drugs,
+        n_events,
+    ))
 }
 
 fn read_prior(path: &Path) -> Result<PriorFit> {
-    #[derive(serde::Deserialize)]
-    struct PriorJson {
-        alpha1: f64,
-        beta1: f64,
-        alpha2: f64,
-        beta2: f64,
-        p: f64,
-        #[serde(default)]
-        neg_log_lik: Option<f64>,
-        #[serde(default)]
-        n_points: Option<f64>,
-        #[serde(default)]
-        truncation: Option<Truncation>,
-        #[serde(default)]
-        at_bound: Vec<String>,
-    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the prior", path.display()))?;
-    let j: PriorJson = serde_json::from_str(&text).with_context(|| {
+    let prior: PriorJson = serde_json::from_str(&text).with_context(|| {
         format!(
             "{}: not a prior JSON (alpha1, beta1, alpha2, beta2, p)",
             path.display()
         )
     })?;
-    let prior = GammaMixturePrior {
-        alpha1: j.alpha1,
-        beta1: j.beta1,
-        alpha2: j.alpha2,
-        beta2: j.beta2,
-        p: j.p,
-    };
-    if !prior.is_valid() {
-        bail!(
-            "{}: invalid prior: alpha and beta must be > 0 and 0 < p < 1",
-            path.display()
-        );
-    }
-    Ok(PriorFit {
-        alpha1: j.alpha1,
-        beta1: j.beta1,
-        alpha2: j.alpha2,
-        beta2: j.beta2,
-        p: j.p,
-        neg_log_lik: j.neg_log_lik.unwrap_or(f64::NAN),
-        n_points: j.n_points.unwrap_or(f64::NAN),
-        // What the fit that wrote the file said: the truncation it used and the parameters it
-        // left on a bound (so the boundary warning is repeated when the prior is reused).
-        truncation: j.truncation.unwrap_or(Truncation::ZeroTruncated),
-        at_bound: j.at_bound,
-        squashed: false,
-        evaluations: 0,
-        converged: true,
-    })
-}
-
-/// Run `vigil signals`.
-impl Args {
-    /// The command-line defaults for `vigil signals --store STORE` (unstratified, unique-report
-    /// margins, suspect roles, CSV), for the subcommands that run signals themselves.
-    pub fn for_store(store: &std::path::Path) -> Self {
-        Self {
-            counts: None,
-            store: Some(store.to_owned()),
-            role: "suspect".into(),
-            since: None,
-            until: None,
-            date_field: "fda".into(),
-            indication: None,
-            exclude_drug: vec![],
-            margins: MarginsArg::Reports,
-            stratify: vec![],
-            prior: None,
-            fit_only: false,
-            squash: false,
-            zeros: false,
-            min_count: 1,
-            drug: None,
-            event: None,
-            format: Format::Csv,
-            out: None,
-        }
-    }
+    prior.into_fit().with_context(|| path.display().to_string())
 }
 
 /// The boundary warning of the policy in docs/signals.md, printed by `vigil signals` (the report
@@ -583,8 +500,18 @@ fn warn_if_on_bound(fit: &PriorFit) {
     }
 }
 
+/// Run `vigil signals`.
 pub fn run(args: Args) -> Result<()> {
-    let (fit, selection) = compute(&args)?;
+    let request = args.request();
+    let (fit, selection) = match (&args.counts, &args.store) {
+        (Some(path), _) => compute(Source::Counts(path), &request)?,
+        (None, Some(dir)) => {
+            let store = Store::open(dir)
+                .with_context(|| format!("{}: reading the store", dir.display()))?;
+            compute(Source::Store(&store), &request)?
+        }
+        (None, None) => bail!("give --counts FILE or --store DIR"),
+    };
     warn_if_on_bound(&fit);
     if args.fit_only {
         let json = serde_json::to_string_pretty(&fit)? + "\n";
@@ -600,52 +527,6 @@ pub fn run(args: Args) -> Result<()> {
         Format::Json => write_json(&selection, w),
         Format::Parquet => write_parquet(&selection, w),
     })
-}
-
-/// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
-pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    with_output(path, |w| Ok(w.write_all(bytes)?))
-}
-
-/// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
-/// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`
-/// (a closed pipe ends vigil quietly: see `main`).
-pub fn with_output(
-    path: Option<&Path>,
-    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
-) -> Result<()> {
-    match path {
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout());
-            write(&mut out)
-                .and_then(|_| Ok(out.flush()?))
-                .context("writing to standard output")
-        }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-                std::process::id()
-            ));
-            let result = (|| -> Result<()> {
-                let file = std::fs::File::create(&tmp)?;
-                let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
-                write(&mut buffered)?;
-                let file = buffered.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                std::fs::rename(&tmp, path)?;
-                Ok(())
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result.with_context(|| format!("{}: cannot write", path.display()))
-        }
-    }
 }
 
 fn row_values(s: &PairScores) -> [f64; 23] {
@@ -678,22 +559,7 @@ fn row_values(s: &PairScores) -> [f64; 23] {
 }
 
 fn flags(s: &PairScores) -> [bool; 4] {
-    [s.signal_prr, s.signal_ror, s.signal_ic, s.signal_ebgm]
-}
-
-/// A number as R and openEBGM print it in CSV: shortest round-trip form, `Inf`, `-Inf`, `NaN`.
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 {
-            "Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{x}")
-    }
+    s.flags()
 }
 
 /// Calls `write` on every chunk of rows with its scores, in order. The scores of the next chunk
@@ -862,16 +728,7 @@ fn render_table(t: &ScoredTable) -> String {
     };
     for &i in &order {
         let s = &t.scores[i];
-        let sig: Vec<&str> = [
-            ("PRR", s.signal_prr),
-            ("ROR", s.signal_ror),
-            ("IC", s.signal_ic),
-            ("EBGM", s.signal_ebgm),
-        ]
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| *n)
-        .collect();
+        let sig = s.signals();
         out += &format!(
             "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {}\n",
             cut(&t.drug[i], dw),
@@ -888,4 +745,56 @@ fn render_table(t: &ScoredTable) -> String {
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use vigil_store::read::{DateField, Role};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_request_defaults() {
+        let cli = Cli::try_parse_from(["signals", "--store", "s"]).unwrap();
+        assert_eq!(cli.args.request(), SignalsRequest::default());
+    }
+
+    #[test]
+    fn typed_options_reach_the_request() {
+        let cli = Cli::try_parse_from([
+            "signals",
+            "--store",
+            "s",
+            "--role",
+            "PS",
+            "--date-field",
+            "event",
+            "--since",
+            "2023",
+            "--margins",
+            "pairs",
+            "--exclude-drug",
+            "USTEKINUMAB,ADALIMUMAB",
+            "--min-count",
+            "3",
+        ])
+        .unwrap();
+        let r = cli.args.request();
+        assert_eq!(r.query.role, Role::Ps);
+        assert_eq!(r.query.date_field, DateField::Event);
+        assert_eq!(r.query.since.as_deref(), Some("2023"));
+        assert_eq!(r.margins, Margins::Pairs);
+        assert_eq!(r.query.exclude_drugs, ["USTEKINUMAB", "ADALIMUMAB"]);
+        assert_eq!(r.min_count, 3);
+        // A role or date field outside the enums is refused while parsing.
+        assert!(Cli::try_parse_from(["signals", "--store", "s", "--role", "x"]).is_err());
+        assert!(Cli::try_parse_from(["signals", "--store", "s", "--date-field", "x"]).is_err());
+    }
 }
