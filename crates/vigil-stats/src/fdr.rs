@@ -179,6 +179,139 @@ pub fn bayes_fdr(post_null: &[f64]) -> Vec<f64> {
     out
 }
 
+/// The decision columns of a family of pairs, each in the family's order.
+#[derive(Debug, Clone, Default, PartialEq)]
+pub struct FamilyFdr {
+    /// PRR one-sided p-value ([`prr_p_value`]).
+    pub prr_p: Vec<f64>,
+    /// BH q-value of `prr_p` over the family.
+    pub prr_q: Vec<f64>,
+    /// ROR one-sided p-value ([`ror_p_value`]).
+    pub ror_p: Vec<f64>,
+    /// BH q-value of `ror_p` over the family.
+    pub ror_q: Vec<f64>,
+    /// P(λ ≤ 1) under the IC posterior ([`ic_posterior_null`]).
+    pub ic_post_null: Vec<f64>,
+    /// P(λ ≤ 1) under the MGPS posterior ([`ebgm_posterior_null`]); NaN without a prior.
+    pub ebgm_post_null: Vec<f64>,
+    /// Bayesian FDR of the IC ranking ([`bayes_fdr`] of `ic_post_null`).
+    pub fdr_bayes_ic: Vec<f64>,
+    /// Bayesian FDR of the MGPS ranking ([`bayes_fdr`] of `ebgm_post_null`).
+    pub fdr_bayes_ebgm: Vec<f64>,
+    /// Pairs without a PRR p-value (left out of the PRR family).
+    pub prr_excluded: usize,
+    /// Pairs without a ROR p-value (left out of the ROR family).
+    pub ror_excluded: usize,
+}
+
+impl FamilyFdr {
+    /// The eight columns of row `i`, in the order prr_p, prr_q, ror_p, ror_q, ic_post_null,
+    /// ebgm_post_null, fdr_bayes_ic, fdr_bayes_ebgm.
+    pub fn row(&self, i: usize) -> [f64; 8] {
+        [
+            self.prr_p[i],
+            self.prr_q[i],
+            self.ror_p[i],
+            self.ror_q[i],
+            self.ic_post_null[i],
+            self.ebgm_post_null[i],
+            self.fdr_bayes_ic[i],
+            self.fdr_bayes_ebgm[i],
+        ]
+    }
+
+    /// The rows `keep`, in that order (the family-wide values are kept as computed).
+    pub fn select(&self, keep: &[usize]) -> FamilyFdr {
+        let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
+        FamilyFdr {
+            prr_p: pick(&self.prr_p),
+            prr_q: pick(&self.prr_q),
+            ror_p: pick(&self.ror_p),
+            ror_q: pick(&self.ror_q),
+            ic_post_null: pick(&self.ic_post_null),
+            ebgm_post_null: pick(&self.ebgm_post_null),
+            fdr_bayes_ic: pick(&self.fdr_bayes_ic),
+            fdr_bayes_ebgm: pick(&self.fdr_bayes_ebgm),
+            prr_excluded: self.prr_excluded,
+            ror_excluded: self.ror_excluded,
+        }
+    }
+}
+
+/// Every decision column of a family of pairs given by its counts a, margins and expected counts
+/// (as [`crate::score::score_pairs`] takes them), spread over the available cores.
+///
+/// The MGPS posterior null probability depends on a pair only through (N, E), so it is computed
+/// once per distinct (N, E) (unstratified tables repeat them massively).
+pub fn family_fdr(
+    a: &[f64],
+    n_drug: &[f64],
+    n_event: &[f64],
+    n_total: &[f64],
+    expected: &[f64],
+    prior: Option<&GammaMixturePrior>,
+) -> FamilyFdr {
+    use rayon::prelude::*;
+    let len = a.len();
+    assert!(
+        n_drug.len() == len
+            && n_event.len() == len
+            && n_total.len() == len
+            && expected.len() == len
+    );
+    let (prr_p, ror_p): (Vec<f64>, Vec<f64>) = (0..len)
+        .into_par_iter()
+        .map(|i| {
+            let t = ContingencyTable::from_margins(a[i], n_drug[i], n_event[i], n_total[i]);
+            (prr_p_value(&t), ror_p_value(&t))
+        })
+        .unzip();
+    let ic_post_null: Vec<f64> = (0..len)
+        .into_par_iter()
+        .map(|i| ic_posterior_null(a[i], expected[i]))
+        .collect();
+    let ebgm_post_null = match prior {
+        Some(prior) => {
+            use crate::mgps::{from_total_order_key, total_order_key};
+            let mut keys: Vec<(u64, u64)> = (0..len)
+                .map(|i| (total_order_key(a[i]), total_order_key(expected[i])))
+                .collect();
+            keys.par_sort_unstable();
+            keys.dedup();
+            let values: Vec<f64> = keys
+                .par_iter()
+                .map(|&(n, e)| {
+                    ebgm_posterior_null(prior, from_total_order_key(n), from_total_order_key(e))
+                })
+                .collect();
+            (0..len)
+                .into_par_iter()
+                .map(|i| {
+                    let k = (total_order_key(a[i]), total_order_key(expected[i]));
+                    values[keys.binary_search(&k).expect("key present")]
+                })
+                .collect()
+        }
+        None => vec![f64::NAN; len],
+    };
+    let prr_bh = benjamini_hochberg(&prr_p);
+    let ror_bh = benjamini_hochberg(&ror_p);
+    let fdr_bayes_ic = bayes_fdr(&ic_post_null);
+    let fdr_bayes_ebgm = bayes_fdr(&ebgm_post_null);
+    FamilyFdr {
+        prr_p,
+        prr_q: prr_bh.q,
+        ror_p,
+        ror_q: ror_bh.q,
+        ic_post_null,
+        ebgm_post_null,
+        fdr_bayes_ic,
+        fdr_bayes_ebgm,
+        prr_excluded: prr_bh.excluded_nan,
+        ror_excluded: ror_bh.excluded_nan,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
