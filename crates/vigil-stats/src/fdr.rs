@@ -2,7 +2,7 @@
 //!
 //! A score per pair is not a decision: screening 100,000 pairs at a per-pair 5 % level flags about
 //! 5,000 of them by chance. PhViD (Ahmed et al. 2009, Stat Med 28:1774–1792, Bayesian methods;
-//! Ahmed et al. 2010, Pharmacoepidemiol Drug Saf 19:611–622, frequentist methods) turns each score
+//! Ahmed, Dalmasso et al. 2010, Biometrics 66:301–309, frequentist methods) turns each score
 //! into a per-pair null quantity and controls the false discovery rate of the list of flagged
 //! pairs:
 //!
@@ -74,7 +74,7 @@ pub fn normal_upper_tail(z: f64) -> f64 {
 /// p = 1 − Φ(ln PRR / √Var)
 /// ```
 /// (the delta-method variance of ln PRR, as the PRR interval of
-/// [`crate::disproportionality::prr`]; Ahmed et al. 2010). NaN when a or c is 0 (ln PRR or its
+/// [`crate::disproportionality::prr`]; Ahmed, Dalmasso et al. 2010). NaN when a or c is 0 (ln PRR or its
 /// variance is not finite): such a pair has no p-value and is left out of the BH family.
 pub fn prr_p_value(t: &ContingencyTable) -> f64 {
     let (a, b, c, d) = (t.a, t.b, t.c, t.d);

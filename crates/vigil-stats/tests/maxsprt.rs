@@ -76,6 +76,10 @@ fn group_sequential_type_one_error_by_simulation() {
         }
     }
     let rate = rejected as f64 / runs as f64;
+    eprintln!(
+        "cv {}, exact size {}, simulated {rate}",
+        g.cv, g.attained_alpha
+    );
     let se = (g.attained_alpha * (1.0 - g.attained_alpha) / runs as f64).sqrt();
     assert!(
         (rate - g.attained_alpha).abs() < 3.0 * se,
