@@ -16,9 +16,9 @@
 //! The family (which pairs count in M and in the ranking) is the caller's choice; `vigil signals`
 //! uses every observed pair of the table (docs/decision-rules.md).
 
-use crate::mgps::posterior::qn;
+use crate::incomplete_gamma::{incomplete_gamma, GammaShape};
+use crate::mgps::posterior::PosteriorCache;
 use crate::mgps::GammaMixturePrior;
-use crate::special::gamma_cdf;
 use crate::table::ContingencyTable;
 
 /// Benjamini–Hochberg q-values of a family of p-values.
@@ -47,18 +47,33 @@ pub struct QValues {
 /// PhViD multiplies by an estimated null proportion π₀ (`LBE`); this is the π₀ = 1 case, which
 /// controls the FDR without estimating π₀ and is never less conservative.
 pub fn benjamini_hochberg(p: &[f64]) -> QValues {
-    let mut order: Vec<usize> = (0..p.len()).filter(|&i| !p[i].is_nan()).collect();
+    let order = sorted_indices(p);
     let excluded_nan = p.len() - order.len();
-    order.sort_by(|&i, &j| p[i].total_cmp(&p[j]));
     let m = order.len() as f64;
     let mut q = vec![f64::NAN; p.len()];
     let mut running = 1.0f64;
-    for (rank0, &i) in order.iter().enumerate().rev() {
+    for (rank0, &(_, i)) in order.iter().enumerate().rev() {
+        let i = i as usize;
         let adjusted = (m * p[i] / (rank0 + 1) as f64).min(1.0);
         running = running.min(adjusted);
         q[i] = running;
     }
     QValues { q, excluded_nan }
+}
+
+/// The non-NaN values of `x` as (order key, index), sorted by value then index, in parallel: a
+/// contiguous sort of keys, not an indirect one (four sorts of millions of pairs per table).
+fn sorted_indices(x: &[f64]) -> Vec<(u64, u32)> {
+    use rayon::slice::ParallelSliceMut;
+    assert!(x.len() < u32::MAX as usize, "more than 2^32 pairs");
+    let mut keys: Vec<(u64, u32)> = x
+        .iter()
+        .enumerate()
+        .filter(|(_, v)| !v.is_nan())
+        .map(|(i, &v)| (crate::mgps::total_order_key(v), i as u32))
+        .collect();
+    keys.par_sort_unstable();
+    keys
 }
 
 /// Upper-tail probability of the standard normal, 1 − Φ(z), to within an ulp or so of erfc.
@@ -122,7 +137,7 @@ pub fn ic_posterior_null(a: f64, expected: f64) -> f64 {
     if a.is_nan() || expected.is_nan() || a < 0.0 || expected < 0.0 {
         return f64::NAN;
     }
-    gamma_cdf(a + 0.5, expected + 0.5)
+    incomplete_gamma(&GammaShape::new(a + 0.5), expected + 0.5).p
 }
 
 /// Posterior probability of the null, P(λ ≤ 1 | N), under the MGPS posterior.
@@ -139,9 +154,7 @@ pub fn ebgm_posterior_null(prior: &GammaMixturePrior, n: f64, expected: f64) -> 
     if n.is_nan() || expected.is_nan() || n < 0.0 || expected < 0.0 {
         return f64::NAN;
     }
-    let q = qn(prior, n, expected);
-    q * gamma_cdf(prior.alpha1 + n, prior.beta1 + expected)
-        + (1.0 - q) * gamma_cdf(prior.alpha2 + n, prior.beta2 + expected)
+    PosteriorCache::new(prior).null_probability(n, expected)
 }
 
 /// The Bayesian false discovery rate of the list that stops at each pair.
@@ -156,10 +169,10 @@ pub fn ebgm_posterior_null(prior: &GammaMixturePrior, n: f64, expected: f64) -> 
 /// ties never depend on input order). FDR(k) never decreases with k, so the pairs with value ≤ Q
 /// form the longest top-k list whose Bayesian FDR is ≤ Q. NaN inputs are left out (NaN output).
 pub fn bayes_fdr(post_null: &[f64]) -> Vec<f64> {
-    let mut order: Vec<usize> = (0..post_null.len())
-        .filter(|&i| !post_null[i].is_nan())
+    let order: Vec<usize> = sorted_indices(post_null)
+        .into_iter()
+        .map(|(_, i)| i as usize)
         .collect();
-    order.sort_by(|&i, &j| post_null[i].total_cmp(&post_null[j]));
     let mut out = vec![f64::NAN; post_null.len()];
     let mut sum = 0.0;
     let mut start = 0;
@@ -241,8 +254,8 @@ impl FamilyFdr {
 /// Every decision column of a family of pairs given by its counts a, margins and expected counts
 /// (as [`crate::score::score_pairs`] takes them), spread over the available cores.
 ///
-/// The MGPS posterior null probability depends on a pair only through (N, E), so it is computed
-/// once per distinct (N, E) (unstratified tables repeat them massively).
+/// The posterior null probabilities depend on a pair only through (N, E), so they are computed
+/// once per distinct (N, E).
 pub fn family_fdr(
     a: &[f64],
     n_drug: &[f64],
@@ -266,34 +279,53 @@ pub fn family_fdr(
             (prr_p_value(&t), ror_p_value(&t))
         })
         .unzip();
-    let ic_post_null: Vec<f64> = (0..len)
-        .into_par_iter()
-        .map(|i| ic_posterior_null(a[i], expected[i]))
+    // Both posterior null probabilities depend on a pair only through (N, E): solve each distinct
+    // (N, E) once (unstratified tables repeat them massively), then look every pair up.
+    use crate::mgps::{from_total_order_key, total_order_key};
+    let mut keys: Vec<(u64, u64)> = (0..len)
+        .map(|i| (total_order_key(a[i]), total_order_key(expected[i])))
         .collect();
-    let ebgm_post_null = match prior {
-        Some(prior) => {
-            use crate::mgps::{from_total_order_key, total_order_key};
-            let mut keys: Vec<(u64, u64)> = (0..len)
-                .map(|i| (total_order_key(a[i]), total_order_key(expected[i])))
-                .collect();
-            keys.par_sort_unstable();
-            keys.dedup();
-            let values: Vec<f64> = keys
-                .par_iter()
-                .map(|&(n, e)| {
-                    ebgm_posterior_null(prior, from_total_order_key(n), from_total_order_key(e))
+    keys.par_sort_unstable();
+    keys.dedup();
+    // Keys are sorted by N first: per chunk, the count terms of each N are computed once (the
+    // MGPS posterior cache) and so is the IC's posterior shape a + ½.
+    let values: Vec<(f64, f64)> = keys
+        .par_chunks(4096)
+        .flat_map_iter(|chunk| {
+            let mut cache = prior.map(PosteriorCache::new);
+            let mut ic_shape: Option<(u64, GammaShape)> = None;
+            chunk
+                .iter()
+                .map(|&(nk, ek)| {
+                    let (n, e) = (from_total_order_key(nk), from_total_order_key(ek));
+                    if !(n >= 0.0 && e >= 0.0) {
+                        return (f64::NAN, f64::NAN);
+                    }
+                    let shape = match ic_shape {
+                        Some((k, s)) if k == nk => s,
+                        _ => {
+                            let s = GammaShape::new(n + 0.5);
+                            ic_shape = Some((nk, s));
+                            s
+                        }
+                    };
+                    (
+                        incomplete_gamma(&shape, e + 0.5).p,
+                        cache
+                            .as_mut()
+                            .map_or(f64::NAN, |c| c.null_probability(n, e)),
+                    )
                 })
-                .collect();
-            (0..len)
-                .into_par_iter()
-                .map(|i| {
-                    let k = (total_order_key(a[i]), total_order_key(expected[i]));
-                    values[keys.binary_search(&k).expect("key present")]
-                })
-                .collect()
-        }
-        None => vec![f64::NAN; len],
-    };
+                .collect::<Vec<_>>()
+        })
+        .collect();
+    let (ic_post_null, ebgm_post_null): (Vec<f64>, Vec<f64>) = (0..len)
+        .into_par_iter()
+        .map(|i| {
+            let k = (total_order_key(a[i]), total_order_key(expected[i]));
+            values[keys.binary_search(&k).expect("key present")]
+        })
+        .unzip();
     let prr_bh = benjamini_hochberg(&prr_p);
     let ror_bh = benjamini_hochberg(&ror_p);
     let fdr_bayes_ic = bayes_fdr(&ic_post_null);
