@@ -59,6 +59,13 @@ pub const PLANTED: &[(&str, f64, f64)] = &[
     ("Nausea", 0.020, 1.0),
 ];
 
+/// A planted emerging dupilumab association for sequential monitoring (only with
+/// [`SynthConfig::emerging_from`]): (MedDRA PT, background probability per report, relative
+/// reporting rate in dupilumab reports from the emerging quarter on). Before that quarter dupilumab
+/// reports it at the background rate. Chosen values, not real-world figures: strong enough that
+/// a MaxSPRT alarm follows within a few quarters of 20,000 reports.
+pub const PLANTED_EMERGING: (&str, f64, f64) = ("Keratitis", 0.003, 20.0);
+
 /// A planted interaction: (drug 1, drug 2, MedDRA PT, share of reports listing each drug,
 /// probability of the event per report without the combination, probability with both drugs).
 /// Each drug alone leaves the event at its background rate; only the combination raises it. Drug 1
@@ -236,6 +243,9 @@ pub struct SynthConfig {
     /// Also plant the drug–drug interactions of [`PLANTED_INTERACTIONS`] and the confounder of
     /// [`PLANTED_CONFOUNDER`] (off by default: the files for a seed are otherwise unchanged).
     pub interactions: bool,
+    /// Plant [`PLANTED_EMERGING`] from this quarter index on (0 = the first quarter); `None`
+    /// (the default) leaves the files for a seed unchanged.
+    pub emerging_from: Option<usize>,
 }
 
 impl Default for SynthConfig {
@@ -248,6 +258,7 @@ impl Default for SynthConfig {
             drugs: 2_000,
             events: 1_500,
             interactions: false,
+            emerging_from: None,
         }
     }
 }
@@ -725,11 +736,21 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
             with_drug / b
         ));
     }
+    if let Some(k0) = cfg.emerging_from {
+        // Emerging row: the relative rate holds from the quarter named in the last column on.
+        let (pt, b, rr) = PLANTED_EMERGING;
+        tsv.push_str(&format!(
+            "DUPILUMAB\t{pt}\t{b}\t{rr}\tfrom {}\n",
+            quarter_at(cfg.first_quarter, k0).label()
+        ));
+    }
     fs::write(&planted, tsv).map_err(|e| FaersError::io(&planted, e))?;
 
     let mut rng = fastrand::Rng::with_seed(cfg.seed);
     // A stream of its own, so that planting interactions leaves every other draw as it was.
     let mut interaction_rng = fastrand::Rng::with_seed(cfg.seed ^ 0x9E37_79B9_7F4A_7C15);
+    // Likewise for the emerging association.
+    let mut emerging_rng = fastrand::Rng::with_seed(cfg.seed ^ 0x2545_F491_4F6C_DD1D);
     let drug_z = Zipf::new(cfg.drugs.max(NAMED_DRUGS.len()), 1.0);
     let event_z = Zipf::new(cfg.events.max(NAMED_EVENTS.len()), 1.1);
     let mut summary = SynthSummary::default();
@@ -761,6 +782,13 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
             let (mut case, dupi) = make_case(&mut rng, caseid, q, &drug_z, &event_z, cfg);
             if cfg.interactions {
                 plant_interactions(&mut interaction_rng, &mut case);
+            }
+            if let Some(k0) = cfg.emerging_from {
+                let (pt, b, rr) = PLANTED_EMERGING;
+                let p = if dupi && k >= k0 { b * rr } else { b };
+                if emerging_rng.f64() < p && !case.events.iter().any(|e| e == pt) {
+                    case.events.push(pt.to_owned());
+                }
             }
             summary.dupilumab_cases += dupi as u64;
             let init = fda_date(&mut rng, q);

@@ -9,6 +9,10 @@
 //! - [`disproportionality`]: PRR, ROR, Yates χ², the WHO-UMC shrinkage IC and the PhViD BCPNN IC.
 //! - [`mgps`]: the Multi-item Gamma Poisson Shrinker: the two-gamma-mixture prior, its
 //!   maximum-likelihood fit, optional squashing, and the posterior (EBGM, EB05, EB95).
+//! - [`fdr`]: Benjamini–Hochberg q-values of PRR and ROR p-values, posterior null probabilities of
+//!   IC and MGPS and their Bayesian FDR (PhViD decision rules).
+//! - [`maxsprt`]: the Poisson maximized sequential probability ratio test (MaxSPRT), exact critical
+//!   values for continuous and group-sequential monitoring.
 //! - [`omega`]: Ω, the shrinkage observed-to-expected measure of drug–drug interaction (Norén et al.
 //!   2008), with stratified expected counts.
 //! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile), and the
@@ -32,7 +36,9 @@
 #![deny(missing_docs)]
 
 pub mod disproportionality;
+pub mod fdr;
 pub mod incomplete_gamma;
+pub mod maxsprt;
 pub mod meta;
 pub mod mgps;
 pub mod omega;

@@ -12,6 +12,7 @@ pub mod input;
 pub mod interactions;
 pub mod layout;
 pub mod onset;
+pub mod quarterly;
 pub mod read;
 pub mod reports;
 pub mod request;

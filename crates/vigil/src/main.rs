@@ -40,6 +40,11 @@ enum Command {
         after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet"
     )]
     Signals(cmd::signals::Args),
+    /// Sequential monitoring of a drug–event pair, quarter by quarter: Poisson MaxSPRT with exact critical values.
+    #[command(
+        after_help = "Examples:\n  vigil sequential --store faers-store --drug DUPILUMAB --event KERATITIS --start 2023Q1\n  vigil sequential --store faers-store --drug DUPILUMAB --event KERATITIS --start 2023Q1 --max-expected 20 --min-events 4 --looks continuous"
+    )]
+    Sequential(cmd::sequential::Args),
     /// Drug–drug interaction signals: Ω for every (drug 1, drug 2, event) of a store, in bounded memory.
     #[command(
         after_help = "Examples:\n  vigil interactions --store faers-store --min-count 3 --format parquet --out interactions.parquet\n  vigil interactions --store faers-store --drug DUPILUMAB --min-count 3\n  vigil interactions --store faers-store --event RHABDOMYOLYSIS --stratify sex,age_group --format csv"
@@ -84,6 +89,7 @@ fn main() -> std::process::ExitCode {
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Sequential(args) => cmd::sequential::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Onset(args) => cmd::onset::run(args),
         Command::Interactions(args) => cmd::interactions::run(args),

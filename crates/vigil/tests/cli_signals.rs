@@ -253,7 +253,7 @@ fn t_cell(t: &ContingencyTable, name: &str) -> f64 {
 }
 
 fn vigil_columns() -> Vec<String> {
-    "drug,event,a,b,c,d,n_drug,n_event,n_total,expected,prr,prr_lower,prr_upper,chi2_yates,ror,ror_lower,ror_upper,ic,ic025,ic975,bcpnn_ic,bcpnn_ic025,ebgm,eb05,eb95,signal_prr,signal_ror,signal_ic,signal_ebgm"
+    "drug,event,a,b,c,d,n_drug,n_event,n_total,expected,prr,prr_lower,prr_upper,chi2_yates,ror,ror_lower,ror_upper,ic,ic025,ic975,bcpnn_ic,bcpnn_ic025,ebgm,eb05,eb95,signal_prr,signal_ror,signal_ic,signal_ebgm,prr_p,prr_q,ror_p,ror_q,ic_post_null,ebgm_post_null,fdr_bayes_ic,fdr_bayes_ebgm"
         .split(',')
         .map(str::to_owned)
         .collect()

@@ -6,6 +6,7 @@ pub mod interactions;
 pub mod meta;
 pub mod onset;
 pub mod report;
+pub mod sequential;
 pub mod serve;
 pub mod signals;
 pub mod store;

@@ -9,6 +9,7 @@ use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
+use vigil_stats::fdr::{family_fdr, FamilyFdr};
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
 use vigil_stats::mgps::posterior::{posterior_distinct, DistinctPosteriors};
 use vigil_stats::mgps::{zero_cells, CountData, PriorJson, Truncation};
@@ -101,6 +102,12 @@ pub struct Args {
     /// Only output pairs of this event (MedDRA PT, case-insensitive).
     #[arg(long, value_name = "PT")]
     pub event: Option<String>,
+    /// How the signal_* flags are decided: `thresholds` (the default: Evans PRR, ROR lower limit,
+    /// IC025 > 0, EB05 ≥ 2) or `fdr:Q` (signal_prr: prr_q ≤ Q, signal_ror: ror_q ≤ Q, signal_ic:
+    /// fdr_bayes_ic ≤ Q, signal_ebgm: fdr_bayes_ebgm ≤ Q, over every pair of the table; see
+    /// docs/decision-rules.md).
+    #[arg(long, default_value = "thresholds", value_name = "thresholds|fdr:Q", value_parser = parse_decision)]
+    pub decision: Decision,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -108,6 +115,33 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+}
+
+/// `--decision`: the rule behind the signal_* flags.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// Per-pair thresholds ([`vigil_stats::score::thresholds`]).
+    Thresholds,
+    /// False discovery rate at most Q over the family of every pair of the table: BH q-values for
+    /// PRR and ROR, Bayesian FDR of the top-k list for IC and MGPS.
+    Fdr(f64),
+}
+
+fn parse_decision(s: &str) -> std::result::Result<Decision, String> {
+    if s == "thresholds" {
+        return Ok(Decision::Thresholds);
+    }
+    let Some(level) = s.strip_prefix("fdr:") else {
+        return Err(format!(
+            "{s:?}: expected thresholds or fdr:Q (e.g. fdr:0.05)"
+        ));
+    };
+    match level.parse::<f64>() {
+        Ok(q) if q > 0.0 && q < 1.0 => Ok(Decision::Fdr(q)),
+        _ => Err(format!(
+            "{s:?}: the FDR level Q must be a number in (0, 1), e.g. fdr:0.05"
+        )),
+    }
 }
 
 /// `--format`.
@@ -124,7 +158,7 @@ pub enum Format {
 }
 
 /// The output columns, a contract other tools read.
-pub const COLUMNS: [&str; 29] = [
+pub const COLUMNS: [&str; 37] = [
     "drug",
     "event",
     "a",
@@ -154,7 +188,19 @@ pub const COLUMNS: [&str; 29] = [
     "signal_ror",
     "signal_ic",
     "signal_ebgm",
+    // The decision columns (docs/decision-rules.md), computed over every pair of the table.
+    "prr_p",
+    "prr_q",
+    "ror_p",
+    "ror_q",
+    "ic_post_null",
+    "ebgm_post_null",
+    "fdr_bayes_ic",
+    "fdr_bayes_ebgm",
 ];
+
+/// Where the decision columns start in [`COLUMNS`].
+const FDR_START: usize = 29;
 
 /// The pairs selected for output, with their counts: scored on demand, in chunks, so that a
 /// 12.7 M-pair table is never held as scored rows all at once.
@@ -174,6 +220,10 @@ pub struct Selection {
     expected: Vec<f64>,
     /// The MGPS posterior of every row, solved once per distinct (N, E).
     posteriors: DistinctPosteriors,
+    /// The decision columns of every row, computed over the whole table.
+    pub fdr: FamilyFdr,
+    /// The rule behind the signal_* flags.
+    pub decision: Decision,
 }
 
 impl Selection {
@@ -186,14 +236,24 @@ impl Selection {
     pub fn score(&self, range: std::ops::Range<usize>) -> Vec<PairScores> {
         let r = range;
         let mgps = MgpsScores::Solved(&self.posteriors, r.start);
-        score_pairs_with(
+        let mut scores = score_pairs_with(
             &self.a[r.clone()],
             &self.n_drug[r.clone()],
             &self.n_event[r.clone()],
             &self.n_total[r.clone()],
-            &self.expected[r],
+            &self.expected[r.clone()],
             Some(mgps),
-        )
+        );
+        if let Decision::Fdr(q) = self.decision {
+            for (s, i) in scores.iter_mut().zip(r) {
+                let f = &self.fdr;
+                s.signal_prr = f.prr_q[i] <= q;
+                s.signal_ror = f.ror_q[i] <= q;
+                s.signal_ic = f.fdr_bayes_ic[i] <= q;
+                s.signal_ebgm = f.fdr_bayes_ebgm[i] <= q;
+            }
+        }
+        scores
     }
 
     /// Drug name of row `i`.
@@ -216,6 +276,7 @@ impl Selection {
                 .map(|i| self.event_name(i).to_owned())
                 .collect(),
             scores: self.score(0..self.len()),
+            fdr: (0..self.len()).map(|i| self.fdr.row(i)).collect(),
         }
     }
 }
@@ -228,6 +289,8 @@ pub struct ScoredTable {
     pub event: Vec<String>,
     /// Scores per row.
     pub scores: Vec<PairScores>,
+    /// Decision columns per row (the order of [`COLUMNS`] from `prr_p`).
+    pub fdr: Vec<[f64; 8]>,
 }
 
 /// Rows scored and written at a time.
@@ -411,6 +474,22 @@ pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Se
         let _phase = crate::timing::phase("posteriors");
         posterior_distinct(&fit.prior(), &a, &expected)
     };
+    // The family of the FDR is every pair of the table, whatever the output filters: a pair's
+    // q-value must not depend on which other pairs are printed.
+    let fdr = if req.fit_only {
+        FamilyFdr::default()
+    } else {
+        let _phase = crate::timing::phase("false discovery rates");
+        family_fdr(
+            &counts.a,
+            &counts.n_drug,
+            &counts.n_event,
+            &counts.n_total,
+            &counts.expected,
+            Some(&fit.prior()),
+        )
+        .select(&keep)
+    };
     let selection = Selection {
         drug: keep.iter().map(|&i| counts.drug[i]).collect(),
         event: keep.iter().map(|&i| counts.event[i]).collect(),
@@ -422,6 +501,10 @@ pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Se
         posteriors,
         drug_names,
         event_names,
+        fdr,
+        // The flag rule is an output choice of `vigil signals` (`run` sets it); report and demo
+        // flag by the per-pair thresholds.
+        decision: Decision::Thresholds,
     };
     Ok((fit, selection))
 }
@@ -503,7 +586,7 @@ fn warn_if_on_bound(fit: &PriorFit) {
 /// Run `vigil signals`.
 pub fn run(args: Args) -> Result<()> {
     let request = args.request();
-    let (fit, selection) = match (&args.counts, &args.store) {
+    let (fit, mut selection) = match (&args.counts, &args.store) {
         (Some(path), _) => compute(Source::Counts(path), &request)?,
         (None, Some(dir)) => {
             let store = Store::open(dir)
@@ -512,7 +595,19 @@ pub fn run(args: Args) -> Result<()> {
         }
         (None, None) => bail!("give --counts FILE or --store DIR"),
     };
+    selection.decision = args.decision;
     warn_if_on_bound(&fit);
+    for (what, n) in [
+        ("PRR", selection.fdr.prr_excluded),
+        ("ROR", selection.fdr.ror_excluded),
+    ] {
+        if n > 0 {
+            eprintln!(
+                "vigil: note: {n} pairs have no {what} p-value (a zero cell) and are left out of the {what} Benjamini–Hochberg family (their {} is NaN)",
+                what.to_lowercase() + "_q"
+            );
+        }
+    }
     if args.fit_only {
         let json = serde_json::to_string_pretty(&fit)? + "\n";
         return write_atomically(args.out.as_deref(), json.as_bytes());
@@ -598,6 +693,7 @@ pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
             rec.push(sel.event_name(start + k).to_owned());
             rec.extend(row_values(s).iter().map(|&x| fmt_num(x)));
             rec.extend(flags(s).iter().map(|b| b.to_string()));
+            rec.extend(sel.fdr.row(start + k).iter().map(|&x| fmt_num(x)));
             out.write_record(&rec)?;
         }
         Ok(())
@@ -621,8 +717,15 @@ fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
                         .map_or(serde_json::Value::Null, serde_json::Value::Number),
                 );
             }
-            for (key, v) in COLUMNS[25..].iter().zip(flags(s)) {
+            for (key, v) in COLUMNS[25..FDR_START].iter().zip(flags(s)) {
                 m.insert((*key).into(), v.into());
+            }
+            for (key, v) in COLUMNS[FDR_START..].iter().zip(sel.fdr.row(start + k)) {
+                m.insert(
+                    (*key).into(),
+                    serde_json::Number::from_f64(v)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                );
             }
             w.write_all(if first { b"\n  " } else { b",\n  " })?;
             first = false;
@@ -650,8 +753,11 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
             false,
         ));
     }
-    for name in &COLUMNS[25..] {
+    for name in &COLUMNS[25..FDR_START] {
         fields.push(Field::new(*name, DataType::Boolean, false));
+    }
+    for name in &COLUMNS[FDR_START..] {
+        fields.push(Field::new(*name, DataType::Float64, false));
     }
     let schema = Arc::new(Schema::new(fields));
     // Dictionary pages only for the names, which repeat; the scores are nearly all distinct, and
@@ -691,6 +797,11 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
                 fl.iter().map(|f| f[k]).collect::<Vec<_>>(),
             )));
         }
+        for k in 0..8 {
+            arrays.push(Arc::new(Float64Array::from_iter_values(
+                (start..end).map(|i| sel.fdr.row(i)[k]),
+            )));
+        }
         writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
         Ok(())
     })?;
@@ -716,8 +827,9 @@ fn render_table(t: &ScoredTable) -> String {
         .unwrap_or(5)
         .clamp(5, 36);
     let mut out = format!(
-        "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  signals\n",
-        "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95"
+        "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  signals\n",
+        "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95",
+        "prr_q", "ror_q", "fdr_ic", "fdr_ebgm"
     );
     let cut = |s: &str, w: usize| {
         if s.chars().count() > w {
@@ -730,7 +842,7 @@ fn render_table(t: &ScoredTable) -> String {
         let s = &t.scores[i];
         let sig = s.signals();
         out += &format!(
-            "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {}\n",
+            "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>8.1e}  {:>8.1e}  {:>8.1e}  {:>8.1e}  {}\n",
             cut(&t.drug[i], dw),
             cut(&t.event[i], ew),
             s.table.a,
@@ -741,6 +853,10 @@ fn render_table(t: &ScoredTable) -> String {
             s.ebgm,
             s.eb05,
             s.eb95,
+            t.fdr[i][1],
+            t.fdr[i][3],
+            t.fdr[i][6],
+            t.fdr[i][7],
             sig.join(",")
         );
     }
