@@ -3,6 +3,7 @@ use clap::{Parser, Subcommand};
 
 mod cmd;
 mod plot;
+mod signal_table;
 mod timing;
 
 /// vigil: a drug-safety evidence engine. Can this drug cause this reaction, how often, and is it

@@ -115,7 +115,9 @@ pub fn run(args: Args) -> Result<()> {
             })
         },
     )?;
-    signals::with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
+    signals::with_output(Some(&all_csv), |w| {
+        crate::signal_table::write_csv(&selection, w)
+    })?;
     let dupi_table = selection.score_all();
 
     println!();

@@ -596,8 +596,8 @@ pub fn run(args: Args) -> Result<()> {
     let _write_phase = crate::timing::phase("score and write");
     with_output(args.out.as_deref(), |w| match args.format {
         Format::Table => Ok(w.write_all(render_table(&selection.score_all()).as_bytes())?),
-        Format::Csv => write_csv(&selection, w),
-        Format::Json => write_json(&selection, w),
+        Format::Csv => crate::signal_table::write_csv(&selection, w),
+        Format::Json => crate::signal_table::write_json(&selection, w),
         Format::Parquet => write_parquet(&selection, w),
     })
 }
@@ -648,7 +648,7 @@ pub fn with_output(
     }
 }
 
-fn row_values(s: &PairScores) -> [f64; 23] {
+pub(crate) fn row_values(s: &PairScores) -> [f64; 23] {
     let t = s.table;
     [
         t.a,
@@ -677,23 +677,8 @@ fn row_values(s: &PairScores) -> [f64; 23] {
     ]
 }
 
-fn flags(s: &PairScores) -> [bool; 4] {
+pub(crate) fn flags(s: &PairScores) -> [bool; 4] {
     [s.signal_prr, s.signal_ror, s.signal_ic, s.signal_ebgm]
-}
-
-/// A number as R and openEBGM print it in CSV: shortest round-trip form, `Inf`, `-Inf`, `NaN`.
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 {
-            "Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{x}")
-    }
 }
 
 /// Calls `write` on every chunk of rows with its scores, in order. The scores of the next chunk
@@ -718,54 +703,6 @@ fn for_each_scored_chunk(
         }
         Ok(())
     })
-}
-
-/// Writes the selection as CSV with every column of [`COLUMNS`].
-pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(COLUMNS)?;
-    let mut rec: Vec<String> = Vec::with_capacity(COLUMNS.len());
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            rec.clear();
-            rec.push(sel.drug_name(start + k).to_owned());
-            rec.push(sel.event_name(start + k).to_owned());
-            rec.extend(row_values(s).iter().map(|&x| fmt_num(x)));
-            rec.extend(flags(s).iter().map(|b| b.to_string()));
-            out.write_record(&rec)?;
-        }
-        Ok(())
-    })?;
-    out.flush()?;
-    Ok(())
-}
-
-fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    w.write_all(b"[")?;
-    let mut first = true;
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            let mut m = serde_json::Map::new();
-            m.insert("drug".into(), sel.drug_name(start + k).into());
-            m.insert("event".into(), sel.event_name(start + k).into());
-            for (key, v) in COLUMNS[2..25].iter().zip(row_values(s)) {
-                m.insert(
-                    (*key).into(),
-                    serde_json::Number::from_f64(v)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                );
-            }
-            for (key, v) in COLUMNS[25..].iter().zip(flags(s)) {
-                m.insert((*key).into(), v.into());
-            }
-            w.write_all(if first { b"\n  " } else { b",\n  " })?;
-            first = false;
-            serde_json::to_writer(&mut *w, &serde_json::Value::Object(m))?;
-        }
-        Ok(())
-    })?;
-    w.write_all(b"\n]\n")?;
-    Ok(())
 }
 
 fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
