@@ -108,12 +108,14 @@ impl<R: Read> CsvScanner<R> {
     }
 
     /// Reads more input after `end`, first moving the unread bytes to the front (and growing the
-    /// buffer when they fill it). Returns false at the end of the input.
+    /// buffer when they fill it). Returns false when nothing changed (the end of the input): after
+    /// `true`, positions into the buffer must be taken again from `pos`.
     fn refill(&mut self) -> std::io::Result<bool> {
         if self.eof {
             return Ok(false);
         }
-        if self.pos > 0 {
+        let moved = self.pos > 0;
+        if moved {
             self.buf.copy_within(self.pos..self.end, 0);
             self.end -= self.pos;
             self.pos = 0;
@@ -125,7 +127,7 @@ impl<R: Read> CsvScanner<R> {
             match self.reader.read(&mut self.buf[self.end..]) {
                 Ok(0) => {
                     self.eof = true;
-                    return Ok(false);
+                    return Ok(moved);
                 }
                 Ok(n) => {
                     self.end += n;

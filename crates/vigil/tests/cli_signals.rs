@@ -531,21 +531,46 @@ fn csv_output_is_the_csv_crate_with_standard_number_display() {
 
 #[test]
 fn json_output_is_serde_json_of_each_row() {
-    // The reference is serde_json writing each row as a `Value` (sorted keys, its own number
-    // formatting, null for non-finite numbers), as the writer did before it moved.
-    let text = signals_output(&output_test_rows(), "json");
-    let body = text
-        .strip_prefix("[\n  ")
-        .and_then(|t| t.strip_suffix("\n]\n"))
-        .expect("array layout");
+    // The reference is the writer used before the move: serde_json writing each row as a `Value`
+    // (sorted keys, its own number formatting, null for non-finite numbers). The values are taken
+    // from the CSV output of the same run, read with the standard library's correctly rounded
+    // parser (serde_json's own parser may be an ulp off without its float_roundtrip feature).
+    let rows = output_test_rows();
+    let csv_text = signals_output(&rows, "csv");
+    let json_text = signals_output(&rows, "json");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut want = String::from("[");
     let mut n = 0;
-    for line in body.split(",\n  ") {
-        let value: serde_json::Value = serde_json::from_str(line).unwrap();
-        assert_eq!(serde_json::to_string(&value).unwrap(), line);
-        assert_eq!(value.as_object().unwrap().len(), 29);
+    for record in reader.records() {
+        let record = record.unwrap();
+        let mut m = serde_json::Map::new();
+        for (k, (key, v)) in header.iter().zip(record.iter()).enumerate() {
+            let value = match k {
+                0 | 1 => serde_json::Value::from(v),
+                2..25 => {
+                    let x: f64 = match v {
+                        "Inf" => f64::INFINITY,
+                        "-Inf" => f64::NEG_INFINITY,
+                        other => other.parse().unwrap(),
+                    };
+                    serde_json::Number::from_f64(x)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                }
+                _ => serde_json::Value::from(v == "true"),
+            };
+            m.insert(key.clone(), value);
+        }
+        want += if n == 0 { "\n  " } else { ",\n  " };
+        want += &serde_json::to_string(&serde_json::Value::Object(m)).unwrap();
         n += 1;
     }
+    want += "\n]\n";
     assert!(n > 10, "{n} rows");
-    let parsed: serde_json::Value = serde_json::from_str(&text).unwrap();
-    assert_eq!(parsed.as_array().unwrap().len(), n);
+    assert_eq!(json_text, want);
 }
