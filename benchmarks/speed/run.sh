@@ -11,9 +11,10 @@
 #
 #   benchmarks/speed/run.sh            # both inputs
 #   VIGIL_REF=/tmp/vigil-main benchmarks/speed/run.sh rows496k
+#   SKIP_BUILD=1 benchmarks/speed/run.sh   # binaries already built
 set -euo pipefail
 cd "$(dirname "$0")/../.."
-cargo build --release -q -p vigil -p vigil-benchmarks
+[ -n "${SKIP_BUILD:-}" ] || cargo build --release -q -p vigil -p vigil-benchmarks
 mkdir -p benchmarks/data benchmarks/results
 table=../shared/data/faers/reference/daryl_faers2023_us_ps_2x2/anydrug_2023.parquet
 [ -f "$table" ] || { echo "needs $table (the shared data beside the repository)" >&2; exit 2; }
@@ -23,7 +24,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 openebgm_s=12.6 # issue 17: processRaw + autoSquash + hyperEM + ebScores on the same rows, same machine
 now() { echo "$EPOCHREALTIME"; }
 secs() { awk -v a="$1" -v b="$2" 'BEGIN { printf "%.3f", b - a }'; }
-phase() { awk -F': ' -v p="$1" '$2 == p { sub(/ s$/, "", $3); print $3 }' benchmarks/data/.timings; }
+phase() { awk -F': ' -v p="$1" '$3 == p { sub(/ s$/, "", $4); print $4 }' benchmarks/data/.timings; }
 mbps() { awk -v bytes="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", bytes / 1e6 / s; else print "inf" }'; }
 
 # Raw read bandwidth of a file from the page cache: the floor for any reader of it.

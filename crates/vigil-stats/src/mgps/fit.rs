@@ -25,11 +25,7 @@ pub struct FitOptions {
     /// comparison with openEBGM). Default false: the reported optimum is always on the full data.
     pub squashed: bool,
     /// Above this many distinct points, the starts are first run on squashed data and only the best
-    /// two are polished on the full data. Default 50,000: on the 496,312-row FAERS-shaped example
-    /// of issue 17 (53,965 distinct points) every one of the six starts ran on the full data to the
-    /// same optimum (−log-likelihoods within 5e-10 of each other), 122 full evaluations in all,
-    /// half the CPU time of `vigil signals`; screened on squashed data, the full data are evaluated
-    /// only to polish the winner.
+    /// two are polished on the full data. Default 100,000.
     pub squash_starts_above: usize,
     /// Iteration cap per start. Default 500.
     pub max_iterations: usize,
@@ -57,7 +53,7 @@ impl Default for FitOptions {
             shape_rate_bounds: (1e-5, 1e5),
             p_bounds: (1e-5, 1.0 - 1e-5),
             squashed: false,
-            squash_starts_above: 50_000,
+            squash_starts_above: 100_000,
             max_iterations: 500,
         }
     }
