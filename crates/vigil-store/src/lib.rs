@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod csv_scan;
 pub mod indication;
 pub mod ingest_report;
 pub mod input;

@@ -267,6 +267,31 @@ impl ReportSetBuilder {
         self.pair_offsets.push(self.pairs.len());
     }
 
+    /// Adds one report given as its (drug, event) rows as ids already interned in this builder's
+    /// dictionaries (see [`ReportSetBuilder::dictionaries_mut`]): the same report as
+    /// [`ReportSetBuilder::push_report_rows`] with the names of those ids. `rows` is sorted and
+    /// de-duplicated in place.
+    pub fn push_report_id_rows(
+        &mut self,
+        report_id: &str,
+        rows: &mut Vec<(u32, u32)>,
+        stratum: u32,
+    ) {
+        rows.sort_unstable();
+        rows.dedup();
+        let mut drugs: Vec<u32> = rows.iter().map(|p| p.0).collect();
+        drugs.dedup();
+        let mut events: Vec<u32> = rows.iter().map(|p| p.1).collect();
+        events.sort_unstable();
+        events.dedup();
+        self.push_lists(report_id, &drugs, &events, stratum);
+        if rows.len() != drugs.len() * events.len() {
+            self.any_explicit = true;
+            self.pairs.extend_from_slice(rows);
+        }
+        self.pair_offsets.push(self.pairs.len());
+    }
+
     /// Adds one report, every drug paired with every event, whose ids are already interned in
     /// this builder's dictionaries (see [`ReportSetBuilder::dictionaries_mut`]). Duplicates are
     /// removed.

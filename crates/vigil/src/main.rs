@@ -5,6 +5,7 @@ mod args;
 mod cmd;
 mod output;
 mod plot;
+mod signal_table;
 mod timing;
 
 /// vigil: a drug-safety evidence engine. Can this drug cause this reaction, how often, and is it

@@ -444,3 +444,133 @@ fn report_level_rows_count_duplicates_once() {
     let line = text.lines().find(|l| l.starts_with("X,Y,")).unwrap();
     assert!(line.starts_with("X,Y,2,0,0,1,2,2,3,"), "{line}");
 }
+
+/// Runs `vigil signals` on `rows` (report-level CSV) with a fixed prior; returns the output.
+fn signals_output(rows: &str, format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, rows).unwrap();
+    let prior = dir.path().join("prior.json");
+    std::fs::write(
+        &prior,
+        r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
+    )
+    .unwrap();
+    let out = vigil()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Report rows with names that need quoting and counts that give integers, long fractions,
+/// infinities and NaN among the scores.
+fn output_test_rows() -> String {
+    let drugs = ["DUPILUMAB", "A, B", "SAY \"HI\"", "X"];
+    let events = ["ECZEMA", "CONJUNCTIVITIS", "RASH, PAPULAR", "HERPES"];
+    let mut rows = String::from("id,drug,event\n");
+    for r in 0..600 {
+        let d = drugs[(r * 7 % 11) % drugs.len()];
+        for k in 0..1 + r % 3 {
+            let e = events[(r / 5 + k * 3) % events.len()];
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            rows += &format!("{r},{},{}\n", quote(d), quote(e));
+        }
+    }
+    rows
+}
+
+#[test]
+fn csv_output_is_the_csv_crate_with_standard_number_display() {
+    // The reference is the writer used before the table's writers moved to signal_table.rs: the
+    // csv crate writing each record, numbers as Rust's `Display` prints them, Inf/-Inf/NaN as R.
+    let text = signals_output(&output_test_rows(), "csv");
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header, vigil_columns());
+    let mut rebuilt = csv::Writer::from_writer(Vec::new());
+    rebuilt.write_record(&header).unwrap();
+    let mut n = 0;
+    for record in rows.records() {
+        let record = record.unwrap();
+        let mut fields: Vec<String> = record.iter().take(2).map(str::to_owned).collect();
+        for v in record.iter().skip(2).take(23) {
+            let x: f64 = match v {
+                "Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                other => other.parse().unwrap(),
+            };
+            fields.push(if x.is_nan() {
+                "NaN".into()
+            } else if x.is_infinite() {
+                if x > 0.0 { "Inf" } else { "-Inf" }.into()
+            } else {
+                format!("{x}")
+            });
+        }
+        fields.extend(record.iter().skip(25).map(str::to_owned));
+        rebuilt.write_record(&fields).unwrap();
+        n += 1;
+    }
+    assert!(n > 10, "{n} rows");
+    assert_eq!(
+        String::from_utf8(rebuilt.into_inner().unwrap()).unwrap(),
+        text
+    );
+    assert!(text.contains("\"A, B\"") && text.contains("\"SAY \"\"HI\"\"\""));
+}
+
+#[test]
+fn json_output_is_serde_json_of_each_row() {
+    // The reference is the writer used before the move: serde_json writing each row as a `Value`
+    // (sorted keys, its own number formatting, null for non-finite numbers). The values are taken
+    // from the CSV output of the same run, read with the standard library's correctly rounded
+    // parser (serde_json's own parser may be an ulp off without its float_roundtrip feature).
+    let rows = output_test_rows();
+    let csv_text = signals_output(&rows, "csv");
+    let json_text = signals_output(&rows, "json");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut want = String::from("[");
+    let mut n = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let mut m = serde_json::Map::new();
+        for (k, (key, v)) in header.iter().zip(record.iter()).enumerate() {
+            let value = match k {
+                0 | 1 => serde_json::Value::from(v),
+                2..25 => {
+                    let x: f64 = match v {
+                        "Inf" => f64::INFINITY,
+                        "-Inf" => f64::NEG_INFINITY,
+                        other => other.parse().unwrap(),
+                    };
+                    serde_json::Number::from_f64(x)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                }
+                _ => serde_json::Value::from(v == "true"),
+            };
+            m.insert(key.clone(), value);
+        }
+        want += if n == 0 { "\n  " } else { ",\n  " };
+        want += &serde_json::to_string(&serde_json::Value::Object(m)).unwrap();
+        n += 1;
+    }
+    want += "\n]\n";
+    assert!(n > 10, "{n} rows");
+    assert_eq!(json_text, want);
+}

@@ -112,7 +112,9 @@ pub fn run(args: Args) -> Result<()> {
             signals::compute(Source::Store(&opened), &request)
         },
     )?;
-    with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
+    with_output(Some(&all_csv), |w| {
+        crate::signal_table::write_csv(&selection, w)
+    })?;
     let dupi_table = selection.score_all();
 
     println!();

@@ -21,7 +21,7 @@ use vigil_store::reports::{nearest_names, normalise_name};
 use vigil_store::request::SignalsRequest;
 
 use crate::args::{DateFieldArg, MarginsArg, RoleArg};
-use crate::output::{csv_number as fmt_num, with_output, write_atomically};
+use crate::output::{with_output, write_atomically};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
 ///
@@ -200,7 +200,7 @@ pub const COLUMNS: [&str; 37] = [
 ];
 
 /// Where the decision columns start in [`COLUMNS`].
-const FDR_START: usize = 29;
+pub(crate) const FDR_START: usize = 29;
 
 /// The pairs selected for output, with their counts: scored on demand, in chunks, so that a
 /// 12.7 M-pair table is never held as scored rows all at once.
@@ -618,13 +618,13 @@ pub fn run(args: Args) -> Result<()> {
     let _write_phase = crate::timing::phase("score and write");
     with_output(args.out.as_deref(), |w| match args.format {
         Format::Table => Ok(w.write_all(render_table(&selection.score_all()).as_bytes())?),
-        Format::Csv => write_csv(&selection, w),
-        Format::Json => write_json(&selection, w),
+        Format::Csv => crate::signal_table::write_csv(&selection, w),
+        Format::Json => crate::signal_table::write_json(&selection, w),
         Format::Parquet => write_parquet(&selection, w),
     })
 }
 
-fn row_values(s: &PairScores) -> [f64; 23] {
+pub(crate) fn row_values(s: &PairScores) -> [f64; 23] {
     let t = s.table;
     [
         t.a,
@@ -653,7 +653,7 @@ fn row_values(s: &PairScores) -> [f64; 23] {
     ]
 }
 
-fn flags(s: &PairScores) -> [bool; 4] {
+pub(crate) fn flags(s: &PairScores) -> [bool; 4] {
     s.flags()
 }
 
@@ -679,62 +679,6 @@ fn for_each_scored_chunk(
         }
         Ok(())
     })
-}
-
-/// Writes the selection as CSV with every column of [`COLUMNS`].
-pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(COLUMNS)?;
-    let mut rec: Vec<String> = Vec::with_capacity(COLUMNS.len());
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            rec.clear();
-            rec.push(sel.drug_name(start + k).to_owned());
-            rec.push(sel.event_name(start + k).to_owned());
-            rec.extend(row_values(s).iter().map(|&x| fmt_num(x)));
-            rec.extend(flags(s).iter().map(|b| b.to_string()));
-            rec.extend(sel.fdr.row(start + k).iter().map(|&x| fmt_num(x)));
-            out.write_record(&rec)?;
-        }
-        Ok(())
-    })?;
-    out.flush()?;
-    Ok(())
-}
-
-fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    w.write_all(b"[")?;
-    let mut first = true;
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            let mut m = serde_json::Map::new();
-            m.insert("drug".into(), sel.drug_name(start + k).into());
-            m.insert("event".into(), sel.event_name(start + k).into());
-            for (key, v) in COLUMNS[2..25].iter().zip(row_values(s)) {
-                m.insert(
-                    (*key).into(),
-                    serde_json::Number::from_f64(v)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                );
-            }
-            for (key, v) in COLUMNS[25..FDR_START].iter().zip(flags(s)) {
-                m.insert((*key).into(), v.into());
-            }
-            for (key, v) in COLUMNS[FDR_START..].iter().zip(sel.fdr.row(start + k)) {
-                m.insert(
-                    (*key).into(),
-                    serde_json::Number::from_f64(v)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                );
-            }
-            w.write_all(if first { b"\n  " } else { b",\n  " })?;
-            first = false;
-            serde_json::to_writer(&mut *w, &serde_json::Value::Object(m))?;
-        }
-        Ok(())
-    })?;
-    w.write_all(b"\n]\n")?;
-    Ok(())
 }
 
 fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
