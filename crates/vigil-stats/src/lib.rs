@@ -11,7 +11,9 @@
 //!   maximum-likelihood fit, optional squashing, and the posterior (EBGM, EB05, EB95).
 //! - [`omega`]: Ω, the shrinkage observed-to-expected measure of drug–drug interaction (Norén et al.
 //!   2008), with stratified expected counts.
-//! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile), and the
+//! - [`normal`]: the standard normal distribution (Φ, Φ̄, Φ⁻¹), the one home of every normal tail
+//!   and critical value in vigil.
+//! - [`special`]: the few special functions statrs does not provide (trigamma, `ln(1 − eˣ)`), and the
 //!   quantile of a gamma mixture that every interval reduces to.
 //! - [`incomplete_gamma`]: the regularised incomplete gamma functions with per-shape constants, the
 //!   innermost loop of every EB05/EB95 and IC limit (series, continued fraction, Temme's expansion).
@@ -35,6 +37,7 @@ pub mod disproportionality;
 pub mod incomplete_gamma;
 pub mod meta;
 pub mod mgps;
+pub mod normal;
 pub mod omega;
 pub mod score;
 pub mod special;

@@ -1216,7 +1216,7 @@ fn to_table(a: &Analysis, args: &Args) -> String {
     use std::fmt::Write;
     let mut o = String::new();
     let lvl = args.level;
-    let z = vigil_stats::meta::dist::qnorm(1.0 - (1.0 - lvl / 100.0) / 2.0);
+    let z = vigil_stats::normal::quantile(1.0 - (1.0 - lvl / 100.0) / 2.0);
     let name = display_measure(a);
     let model_line = match &a.main {
         MainFit::Rma(f) if f.options.method == Method::EE => {
@@ -1506,7 +1506,7 @@ fn to_table(a: &Analysis, args: &Args) -> String {
 // ---------------------------------------------------------------- plots
 
 fn forest_of(a: &Analysis, args: &Args) -> ForestPlot {
-    let z = vigil_stats::meta::dist::qnorm(1.0 - (1.0 - args.level / 100.0) / 2.0);
+    let z = vigil_stats::normal::quantile(1.0 - (1.0 - args.level / 100.0) / 2.0);
     let weights = study_weights(a);
     let rows: Vec<ForestRow> = (0..a.input.lines.len())
         .map(|i| {
