@@ -7,6 +7,8 @@
 //! is vigil's value to the printed digits (row 12: 1.3279347); see docs/interactions.md. The rows
 //! beyond rounding are printed.
 //! Skips with a message when the fixture is absent, unless `VIGIL_REQUIRE_SHARED=1`.
+// Reference values are written with every digit mpmath printed, so their source can be checked.
+#![allow(clippy::excessive_precision)]
 
 use vigil_stats::omega::{omega, omega_stratified, OmegaCounts};
 

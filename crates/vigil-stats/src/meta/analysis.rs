@@ -277,6 +277,8 @@ impl From<InputError> for AnalysisError {
 }
 
 /// The main fit: inverse variance (EE/RE) or MH/Peto.
+// One per analysis, so the size difference of the variants costs nothing worth a box.
+#[allow(clippy::large_enum_variant)]
 #[derive(Debug, Clone)]
 pub enum MainFit {
     /// `rma.uni`.

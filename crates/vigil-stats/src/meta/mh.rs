@@ -127,6 +127,9 @@ pub struct PooledFit {
 }
 
 /// Fills in z, p, CI, Q, I², H² and fit statistics from a pooled estimate and its SE.
+// The arguments are the parts of a `PooledFit` that the MH and Peto estimators compute each their
+// own way; a struct for them would only repeat `PooledFit`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
     measure: Measure,
     k: usize,
