@@ -17,6 +17,7 @@ use vigil_stats::meta::trimfill::Estimator;
 /// Effect measure (`GEN` = the `yi`/`vi` or `yi`/`sei` columns as given).
 #[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 #[value(rename_all = "UPPER")]
+#[allow(clippy::upper_case_acronyms)] // metafor's measure names, as the option takes them
 pub enum MeasureArg {
     /// Log risk ratio.
     RR,

@@ -30,6 +30,8 @@ fn label_width(a: &MetaAnalysis) -> usize {
 }
 
 /// The model line, the file, the measure, and one row per study with its effect and weight.
+// One index runs over the parallel columns of the table (effects, weights, labels).
+#[allow(clippy::needless_range_loop)]
 fn studies_text(o: &mut String, a: &MetaAnalysis, path: &Path) {
     let lvl = a.spec.level;
     let z = vigil_stats::normal::quantile(1.0 - (1.0 - lvl / 100.0) / 2.0);
