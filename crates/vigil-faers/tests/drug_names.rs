@@ -5,7 +5,6 @@
 //! list (`;`-joined, sorted). Pairs whose DiAna substance is empty (DiAna could not map them) are
 //! left out of the denominator. DiAna writes INNs (paracetamol, salbutamol) where FDA's prod_ai and
 //! vigil write US names (acetaminophen, albuterol); those count as errors here.
-use std::path::Path;
 
 use vigil_faers::drugname::DrugNormaliser;
 
@@ -45,18 +44,12 @@ fn accuracy(
 
 #[test]
 fn accuracy_on_diana_pairs() {
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
-    let file = root.join("samples/diana_cleaned_sample_1000reports_to23Q1/derived_drugname_prodai_to_substance_pairs.csv");
-    if !file.exists() {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            file.display()
-        );
-        println!("skipping: {} not found", file.display());
+    // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+    let Some(file) = vigil_test_support::shared(
+        "data/faers/samples/diana_cleaned_sample_1000reports_to23Q1/derived_drugname_prodai_to_substance_pairs.csv",
+    ) else {
         return;
-    }
+    };
     let mut rdr = csv::Reader::from_path(&file).unwrap();
     let pairs: Vec<(String, String, String)> = rdr
         .records()
@@ -78,7 +71,9 @@ fn accuracy_on_diana_pairs() {
         pct(right - right_ai, total - with_ai)
     );
     // The EMA brand → active substance list shipped with AEOLUS, loaded as a user dictionary.
-    let ema = root.join("reference/faersdbstats/EU_registered_drugs_by_active_ingredient_utf8.txt");
+    let ema = vigil_test_support::shared_root().join(
+        "data/faers/reference/faersdbstats/EU_registered_drugs_by_active_ingredient_utf8.txt",
+    );
     if ema.exists() {
         let mut n = DrugNormaliser::builtin();
         let mut rdr = csv::ReaderBuilder::new()

@@ -5,7 +5,8 @@
 //! plain numbers; division by zero follows IEEE rules (`Inf`, `NaN`) and is documented per
 //! function, matching what openEBGM and PhViD return.
 
-use crate::special::{gamma_quantile, normal_quantile, trigamma};
+use crate::normal;
+use crate::special::{gamma_quantile, trigamma};
 use crate::table::ContingencyTable;
 use statrs::function::gamma::digamma;
 
@@ -32,7 +33,7 @@ pub fn wald_z(level: f64) -> f64 {
     if level == 0.95 {
         Z95_ROUNDED
     } else {
-        normal_quantile(0.5 + level / 2.0)
+        normal::quantile(0.5 + level / 2.0)
     }
 }
 

@@ -15,7 +15,9 @@
 //!   values for continuous and group-sequential monitoring.
 //! - [`omega`]: Ω, the shrinkage observed-to-expected measure of drug–drug interaction (Norén et al.
 //!   2008), with stratified expected counts.
-//! - [`special`]: the few special functions statrs does not provide (trigamma, normal quantile), and the
+//! - [`normal`]: the standard normal distribution (Φ, Φ̄, Φ⁻¹), the one home of every normal tail
+//!   and critical value in vigil.
+//! - [`special`]: the few special functions statrs does not provide (trigamma, `ln(1 − eˣ)`), and the
 //!   quantile of a gamma mixture that every interval reduces to.
 //! - [`incomplete_gamma`]: the regularised incomplete gamma functions with per-shape constants, the
 //!   innermost loop of every EB05/EB95 and IC limit (series, continued fraction, Temme's expansion).
@@ -41,6 +43,7 @@ pub mod incomplete_gamma;
 pub mod maxsprt;
 pub mod meta;
 pub mod mgps;
+pub mod normal;
 pub mod omega;
 pub mod score;
 pub mod special;

@@ -20,20 +20,9 @@ use vigil_store::reports::{ReportSet, ReportSetBuilder};
 const REL_TIGHT: f64 = 1e-12;
 const QUANTILE_ABS: f64 = 1e-8;
 
+/// ../shared/oracle/pv, or `None` (skip) when absent; a failure under VIGIL_REQUIRE_SHARED=1 (CI).
 fn oracle_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/pv");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            dir.display()
-        );
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    vigil_test_support::shared("oracle/pv")
 }
 
 type Row = HashMap<String, String>;

@@ -1,33 +1,15 @@
 //! `vigil signals` as a user runs it: real FAERS 2023 tables, output contract, bad input.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use vigil_stats::disproportionality::{chi2_pearson, haldane_anscombe, prr, ror};
 use vigil_stats::table::ContingencyTable;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            p.display()
-        );
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
-}
+// CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+use vigil_test_support::shared;
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();
@@ -47,7 +29,7 @@ fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
         std::process::id(),
         args.len()
     ));
-    let status = vigil()
+    let status = vigil!()
         .arg("signals")
         .args(args)
         .args(["--format", "csv", "--out"])
@@ -186,7 +168,7 @@ fn faers_2023_full_table_fits_and_scores() {
     // name exactly that parameter, on all 348,355 pairs (no squashing). The expected bound is the
     // measured outcome of the fit (openEBGM's autoHyper fails on such data, so there is no external
     // optimum to compare with); a change of optimiser that moves the optimum off it fails here.
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&parquet)
         .arg("--fit-only")
@@ -210,7 +192,7 @@ fn faers_2023_full_table_fits_and_scores() {
     let tmp = tempfile::tempdir().unwrap();
     let prior = tmp.path().join("prior.json");
     std::fs::write(&prior, &out.stdout).unwrap();
-    let again = vigil()
+    let again = vigil!()
         .args(["signals", "--counts"])
         .arg(&parquet)
         .arg("--prior")
@@ -266,7 +248,7 @@ fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let prior = dir.path().join("prior.json");
-    let ok = vigil()
+    let ok = vigil!()
         .args(["signals", "--counts"])
         .arg(&input)
         .args(["--fit-only", "--out"])
@@ -296,7 +278,7 @@ fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
     // INCREASED: N = 16, E = 0.40643623; with openEBGM's own full-data θ, EBGM = 23.2608572386716
     // and QUANT_05 = 15.68586295 (oracle caers_pairs.csv, *_unstrat_full). vigil's θ differs from
     // openEBGM's by ~1e-6 relative (a slightly better optimum), so these agree to ~1e-5.
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&input)
         .arg("--prior")
@@ -329,7 +311,7 @@ fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("counts.csv");
     std::fs::write(&path, content).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .args(extra)
@@ -427,7 +409,7 @@ fn report_level_rows_count_duplicates_once() {
         r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
     )
     .unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .arg("--prior")

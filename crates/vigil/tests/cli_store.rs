@@ -1,27 +1,14 @@
 //! The store path: `vigil synth` → `vigil ingest` → `vigil signals --store`, and `vigil demo`.
 
 use std::path::Path;
-use std::process::Command;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
     let quarters = dir.join("q");
     let store = dir.join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--reports",
@@ -31,7 +18,7 @@ fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
             "--out",
         ])
         .arg(&quarters));
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters)
         .arg("--store")
@@ -152,7 +139,7 @@ fn store_and_exported_rows_give_identical_signals() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 3000);
     let prior = dir.path().join("prior.json");
-    ok(vigil()
+    ok(vigil!()
         .args(["signals", "--store"])
         .arg(&store)
         .args(["--fit-only", "--out"])
@@ -191,14 +178,14 @@ fn store_and_exported_rows_give_identical_signals() {
         if !stratify.is_empty() {
             strat_args = vec!["--stratify".to_owned(), stratify.join(",")];
         }
-        let from_store = ok(vigil()
+        let from_store = ok(vigil!()
             .args(["signals", "--store"])
             .arg(&store)
             .arg("--prior")
             .arg(&prior)
             .args(&strat_args)
             .args(["--format", "csv"]));
-        let from_rows = ok(vigil()
+        let from_rows = ok(vigil!()
             .args(["signals", "--counts"])
             .arg(&rows)
             .arg("--prior")
@@ -227,7 +214,7 @@ fn store_and_exported_rows_give_identical_signals() {
 fn planted_signals_are_found_and_masking_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 20_000);
-    let csv = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let csv = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--format",
@@ -254,7 +241,7 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
         assert_eq!(field(&r, 28), "false", "{r}"); // signal_ebgm
     }
     let masked = row(&csv, "PSORIASIS").expect("psoriasis row");
-    let unmasked_csv = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let unmasked_csv = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--exclude-drug",
@@ -264,7 +251,7 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
     ]));
     let unmasked = row(&unmasked_csv, "PSORIASIS").expect("psoriasis row without the biologics");
     // The same list given as separate values (`--exclude-drug NAME...`) excludes the same reports.
-    let separate = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let separate = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--format",
@@ -287,7 +274,7 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
 #[test]
 fn demo_runs_and_reports_the_reactions_of_interest() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(vigil()
+    let out = ok(vigil!()
         .args(["demo", "--reports", "5000", "--out"])
         .arg(dir.path()));
     assert!(out.contains("SYNTHETIC"), "{out}");
@@ -308,7 +295,7 @@ fn current(store: &Path) -> String {
 }
 
 fn signals_csv(store: &Path) -> String {
-    ok(vigil()
+    ok(vigil!()
         .args(["signals", "--store"])
         .arg(store)
         .args(["--format", "csv"]))
@@ -325,7 +312,7 @@ fn store_versions_and_atomic_rollback() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("q");
     let store = tmp.path().join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--reports",
@@ -344,7 +331,7 @@ fn store_versions_and_atomic_rollback() {
         .collect();
     quarters.sort();
     assert_eq!(quarters.len(), 2);
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[0])
         .arg("--store")
@@ -356,7 +343,7 @@ fn store_versions_and_atomic_rollback() {
         .ingest_report()
         .unwrap()
         .reports_in_store;
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[1])
         .arg("--store")
@@ -371,7 +358,7 @@ fn store_versions_and_atomic_rollback() {
     assert_ne!(signals_v1, signals_v2);
     assert_eq!(current(&store), "v000002");
 
-    let listing = ok(vigil().args(["store", "versions"]).arg(&store));
+    let listing = ok(vigil!().args(["store", "versions"]).arg(&store));
     let rows: Vec<&str> = listing
         .lines()
         .filter(|l| {
@@ -417,19 +404,19 @@ fn store_versions_and_atomic_rollback() {
     );
 
     // Back to version 1: the same answers as when it was live.
-    let out = ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
+    let out = ok(vigil!().args(["store", "rollback"]).arg(&store).arg("1"));
     assert!(out.contains("version 1 is live"), "{out}");
     assert_eq!(current(&store), "v000001");
     assert_eq!(signals_csv(&store), signals_v1);
     // And forward again, by the listed name.
-    ok(vigil()
+    ok(vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("v000002"));
     assert_eq!(signals_csv(&store), signals_v2);
 
     // A version that is not there.
-    let out = vigil()
+    let out = vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("7")
@@ -444,7 +431,7 @@ fn store_versions_and_atomic_rollback() {
     );
     // A failed write of the pointer: the live version stays.
     std::fs::create_dir(store.join("CURRENT.tmp")).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("1")
@@ -465,8 +452,8 @@ fn store_versions_and_atomic_rollback() {
     std::fs::remove_dir(store.join("CURRENT.tmp")).unwrap();
 
     // An ingest after a rollback builds on the version rolled back to, numbered after both.
-    ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
-    ok(vigil()
+    ok(vigil!().args(["store", "rollback"]).arg(&store).arg("1"));
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[1])
         .arg("--store")

@@ -192,13 +192,7 @@ pub fn run(args: Args) -> Result<()> {
         "writing the evidence report (signals, trials, onset, clinical sources, the case)",
         || super::report::write_report_from(&opened, &report_args),
     )?;
-    let (pooled, _, _) = super::meta::evidence(&[
-        &trials.to_string_lossy(),
-        "--measure",
-        "RR",
-        "--model",
-        "re",
-    ])?;
+    let (pooled, _, _) = super::meta::evidence(&trials, &super::meta::evidence_spec())?;
     let rr = |k: &str| pooled[k].as_f64().map_or(f64::NAN, f64::exp);
     println!();
     println!(

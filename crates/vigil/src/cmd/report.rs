@@ -245,8 +245,7 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
     let trials = match &args.trials {
         Some(path) => {
             let p = path.to_string_lossy().into_owned();
-            let (json, text, forest) =
-                meta::evidence(&[&p, "--measure", "RR", "--model", "re", "--format", "json"])?;
+            let (json, text, forest) = meta::evidence(path, &meta::evidence_spec())?;
             json!({ "file": p, "command": format!("vigil meta {p} --measure RR --model re --forest forest.svg"), "analysis": json, "table": text, "forest_svg": forest })
         }
         None => Value::Null,
