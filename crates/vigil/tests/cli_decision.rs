@@ -3,11 +3,8 @@
 
 use std::collections::HashMap;
 use std::path::PathBuf;
-use std::process::Command;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
 /// Six 2×2 tables of one database (n = 40,000) and PhViD's starting prior, written to a temp dir.
 fn inputs(tag: &str) -> (PathBuf, PathBuf) {
@@ -39,7 +36,7 @@ fn inputs(tag: &str) -> (PathBuf, PathBuf) {
 /// Runs `vigil signals … --format csv` and returns rows keyed by "DRUG/EVENT" → column → value.
 fn run(extra: &[&str], tag: &str) -> HashMap<String, HashMap<String, String>> {
     let (counts, prior) = inputs(tag);
-    let out = vigil()
+    let out = vigil!()
         .arg("signals")
         .arg("--counts")
         .arg(&counts)
@@ -227,7 +224,7 @@ fn the_family_is_the_whole_table_whatever_the_output_filter() {
 fn a_bad_decision_rule_is_refused() {
     let (counts, _) = inputs("bad");
     for bad in ["fdr", "fdr:0", "fdr:1.5", "bonferroni"] {
-        let out = vigil()
+        let out = vigil!()
             .arg("signals")
             .arg("--counts")
             .arg(&counts)

@@ -1,17 +1,14 @@
 //! `vigil sequential` on `vigil synth` data with an association planted from a known quarter.
 
 use std::path::Path;
-use std::process::Command;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
 /// Writes 12 synthetic quarters (2023Q1–2025Q4) with Keratitis planted for dupilumab from 2024Q2
 /// (relative rate 20; before that quarter, the background rate) and ingests them.
 fn store(dir: &Path) -> std::path::PathBuf {
     let quarters = dir.join("synth");
-    let ok = vigil()
+    let ok = vigil!()
         .args(["synth", "--reports", "20000", "--quarters", "12"])
         .args(["--emerging-from", "2024Q2", "--out"])
         .arg(&quarters)
@@ -25,7 +22,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
     let planted = std::fs::read_to_string(quarters.join("PLANTED_SIGNALS.tsv")).unwrap();
     assert!(planted.contains("DUPILUMAB\tKeratitis\t0.003\t20\tfrom 2024Q2"));
     let store = dir.join("store");
-    let mut ingest = vigil();
+    let mut ingest = vigil!();
     ingest.args(["ingest", "faers"]);
     for entry in std::fs::read_dir(&quarters).unwrap() {
         let p = entry.unwrap().path();
@@ -43,7 +40,7 @@ fn store(dir: &Path) -> std::path::PathBuf {
 }
 
 fn sequential(store: &Path, extra: &[&str]) -> serde_json::Value {
-    let out = vigil()
+    let out = vigil!()
         .args(["sequential", "--store"])
         .arg(store)
         .args([
@@ -85,7 +82,7 @@ fn the_alarm_follows_the_planted_quarter_and_not_before() {
         // synthetic receipt dates are full dates, so no report is left out of a quarter).
         assert_eq!(m["undated_reports"], 0);
         let last = quarters.last().unwrap()["cum_observed"].as_u64().unwrap();
-        let out = vigil()
+        let out = vigil!()
             .args(["signals", "--store"])
             .arg(&store)
             .args([
@@ -118,7 +115,7 @@ fn the_alarm_follows_the_planted_quarter_and_not_before() {
             "KERATITIS",
         ),
     ] {
-        let out = vigil()
+        let out = vigil!()
             .args(["sequential", "--store"])
             .arg(&store)
             .args(["--drug", "dupilumab"])

@@ -438,7 +438,7 @@ fn signals_output(rows: &str, format: &str) -> String {
         r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
     )
     .unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .arg("--prior")

@@ -4,25 +4,11 @@
 //! synthetic.
 
 use std::path::Path;
-use std::process::Command;
 
 use arrow::array::AsArray;
 use serde_json::Value;
-
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 /// One real-format FAERS 2024Q1 quarter (2014Q3+ columns, `$`-delimited, faers-format.md §2) of
 /// four reports, in `dir`. Report 1 takes BIOSYNTHETIC HUMAN INSULIN (a name the built-in
@@ -75,7 +61,7 @@ fn report_sources(store: &Path) -> Vec<String> {
 }
 
 fn report_json(dir: &Path, store: &str, drug: &str) -> Value {
-    ok(vigil().current_dir(dir).args([
+    ok(vigil!().current_dir(dir).args([
         "report", "--store", store, "--drug", drug, "--format", "json", "--out", "r",
     ]));
     serde_json::from_str(&std::fs::read_to_string(dir.join("r/report.json")).unwrap()).unwrap()
@@ -89,7 +75,7 @@ fn real_data_with_synthetic_looking_names_is_not_synthetic() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
     write_real_quarter(&dir.join("synthetic-looking"));
-    ok(vigil().current_dir(dir).args([
+    ok(vigil!().current_dir(dir).args([
         "ingest",
         "faers",
         "synthetic-looking",
@@ -109,10 +95,10 @@ fn real_data_with_synthetic_looking_names_is_not_synthetic() {
 fn synth_output_is_synthetic_and_old_manifests_are_not() {
     let tmp = tempfile::tempdir().unwrap();
     let dir = tmp.path();
-    ok(vigil()
+    ok(vigil!()
         .current_dir(dir)
         .args(["synth", "--reports", "2000", "--seed", "3", "--out", "q"]));
-    ok(vigil()
+    ok(vigil!()
         .current_dir(dir)
         .args(["ingest", "faers", "q", "--store", "store", "--quiet"]));
     assert_eq!(manifest_synthetic(&dir.join("store")), Some(true));
@@ -122,7 +108,7 @@ fn synth_output_is_synthetic_and_old_manifests_are_not() {
     );
 
     write_real_quarter(&dir.join("real"));
-    ok(vigil()
+    ok(vigil!()
         .current_dir(dir)
         .args(["ingest", "faers", "real", "--store", "store", "--quiet"]));
     assert_eq!(manifest_synthetic(&dir.join("store")), Some(true));
