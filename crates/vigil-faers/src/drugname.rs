@@ -18,6 +18,12 @@ use std::path::Path;
 
 use crate::FaersError;
 
+/// The INN of a substance known under another name (acetaminophen → paracetamol), from the
+/// synonym table with its sources (`crate::synonyms`); `None` when the name has no synonym.
+pub fn inn_name(substance: &str) -> Option<String> {
+    crate::synonyms::synonym_of(substance).map(|(canonical, _)| canonical.to_owned())
+}
+
 const BUILTIN_DICTIONARY: &str = include_str!("../data/brand_ingredients.csv");
 
 const FORM_WORDS: &[&str] = &[

@@ -6,6 +6,7 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod group;
 pub mod ingest_report;
 pub mod input;
 pub mod interactions;
@@ -13,4 +14,5 @@ pub mod layout;
 pub mod onset;
 pub mod read;
 pub mod reports;
+pub mod terminology;
 pub mod write;

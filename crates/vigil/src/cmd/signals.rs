@@ -102,6 +102,9 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// MedDRA and ATC grouping (`--event-level`, `--drug-level`; docs/terminologies.md).
+    #[command(flatten)]
+    pub terms: crate::cmd::meddra::TermArgs,
 }
 
 /// `--margins`.
@@ -268,6 +271,7 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         }
         (None, None) => bail!("give --counts FILE or --store DIR"),
     };
+    let input = crate::cmd::meddra::apply(&args.terms, args.store.as_deref(), input)?;
     drop(read_phase);
     let count_phase = crate::timing::phase("count pairs");
     let (counts, drug_names, event_names, zeros) = match input {
@@ -568,6 +572,7 @@ impl Args {
             event: None,
             format: Format::Csv,
             out: None,
+            terms: Default::default(),
         }
     }
 }
