@@ -53,7 +53,23 @@ pub const SYNONYMS: &[(&str, &str, &str)] = &[
     ("ISOPROTERENOL", "ISOPRENALINE", "USAN/INN"),
     ("NITROGLYCERIN", "GLYCERYL TRINITRATE", "USAN/INN"),
     ("CHOLECALCIFEROL", "COLECALCIFEROL", "USAN/INN"),
-    ("FLUOCINOLONE", "FLUOCINOLONE ACETONIDE", "USAN/INN"),
+    ("DALFAMPRIDINE", "FAMPRIDINE", "USAN/INN"),
+    ("LEUPROLIDE", "LEUPRORELIN", "USAN/INN"),
+    ("POLYETHYLENE GLYCOL 3350", "MACROGOL", "USAN/INN"),
+    ("POLYETHYLENE GLYCOL", "MACROGOL", "USAN/INN"),
+    ("OXYBATE", "SODIUM OXYBATE", "USAN/INN"),
+    ("OXYBATE SODIUM", "SODIUM OXYBATE", "USAN/INN"),
+    ("CERTOLIZUMAB", "CERTOLIZUMAB PEGOL", "USAN/INN"),
+    ("INDOMETHACIN", "INDOMETACIN", "USAN/INN"),
+    ("METHYLENE BLUE", "METHYLTHIONINIUM", "USAN/INN"),
+    ("LEUCOVORIN", "FOLINIC ACID", "USAN/INN"),
+    ("CARBOCYSTEINE", "CARBOCISTEINE", "USAN/INN"),
+    ("GLYCERIN", "GLYCEROL", "USAN/INN"),
+    ("ALCOHOL", "ETHANOL", "USAN/INN"),
+    ("ETHINYL ESTRADIOL", "ETHINYLESTRADIOL", "USAN/INN"),
+    ("NORETHINDRONE", "NORETHISTERONE", "USAN/INN"),
+    ("ONABOTULINUMTOXINA", "BOTULINUM TOXIN", "USAN/INN"),
+    ("DOTHIEPIN", "DOSULEPIN", "BAN/INN"),
     ("ASPIRIN", "ACETYLSALICYLIC ACID", "BAN/INN"),
     ("ALENDRONATE", "ALENDRONIC ACID", "ATC acid"),
     ("RISEDRONATE", "RISEDRONIC ACID", "ATC acid"),
@@ -67,12 +83,39 @@ pub const SYNONYMS: &[(&str, &str, &str)] = &[
     ("VITAMIN D2", "ERGOCALCIFEROL", "ATC vitamin"),
     ("VITAMIN B12", "CYANOCOBALAMIN", "ATC vitamin"),
     ("VITAMIN B9", "FOLIC ACID", "ATC vitamin"),
+    ("VITAMIN C", "ASCORBIC ACID", "ATC vitamin"),
+    ("VITAMIN B6", "PYRIDOXINE", "ATC vitamin"),
     ("POTASSIUM CHLORIDE", "POTASSIUM", "element salt"),
     ("CALCIUM CARBONATE", "CALCIUM", "element salt"),
     ("LITHIUM CARBONATE", "LITHIUM", "element salt"),
     ("MAGNESIUM OXIDE", "MAGNESIUM", "element salt"),
     ("FERROUS FUMARATE", "IRON", "element salt"),
     ("FERROUS SULFATE", "IRON", "element salt"),
+    ("FERROUS GLUCONATE", "IRON", "element salt"),
+    ("CALCIUM CITRATE", "CALCIUM", "element salt"),
+    ("CALCIUM CHLORIDE", "CALCIUM", "element salt"),
+    ("MAGNESIUM CHLORIDE", "MAGNESIUM", "element salt"),
+    ("MAGNESIUM HYDROXIDE", "MAGNESIUM", "element salt"),
+];
+
+/// Salt and ester words dropped from the end of a name by [`canonical_substance`] (the active
+/// moiety is the parent: WHO, *International Nonproprietary Names Modified* (INNM), on salts
+/// and esters of INN substances). Words already dropped at ingest (`drugname::SALT_WORDS`) are
+/// not repeated here; these are the ones the DiAna pairs showed besides them.
+pub const ESTER_AND_SALT_WORDS: &[&str] = &[
+    "OLAMINE",
+    "PALMITATE",
+    "DITOSYLATE",
+    "ETABONATE",
+    "CAPROATE",
+    "ENANTHATE",
+    "CYPIONATE",
+    "BENZOATE",
+    "ACETONIDE",
+    "ASPARTATE",
+    "SACCHARATE",
+    "ETHYL",
+    "MOFETIL",
 ];
 
 fn table() -> &'static HashMap<&'static str, (&'static str, &'static str)> {
@@ -94,16 +137,47 @@ pub fn synonym_of(name: &str) -> Option<(&'static str, &'static str)> {
 
 /// The canonical form of a `;`-separated ingredient list: each ingredient through
 /// [`synonym_of`], upper case, sorted, distinct (a combination is its sorted ingredient set).
+///
+/// Before the table, two naming rules apply to each ingredient: FDA's four-letter suffix of a
+/// biological product is dropped (INFLIXIMAB-DYYB → INFLIXIMAB; FDA, *Nonproprietary Naming of
+/// Biological Products*, guidance for industry, January 2017), and trailing salt or ester words
+/// of [`ESTER_AND_SALT_WORDS`] are dropped when a word remains.
 pub fn canonical_substance(names: &str) -> String {
     let mut parts: Vec<String> = names
         .split(';')
         .map(|p| p.trim().to_uppercase())
         .filter(|p| !p.is_empty())
-        .map(|p| synonym_of(&p).map_or(p, |(c, _)| c.to_owned()))
+        .map(|p| {
+            if let Some((c, _)) = synonym_of(&p) {
+                return c.to_owned();
+            }
+            let p = parent_name(&p);
+            synonym_of(&p).map_or(p, |(c, _)| c.to_owned())
+        })
         .collect();
     parts.sort();
     parts.dedup();
     parts.join(";")
+}
+
+/// The name without an FDA biological suffix and without trailing salt or ester words.
+fn parent_name(name: &str) -> String {
+    let mut words: Vec<&str> = name.split_whitespace().collect();
+    if let [w] = words.as_mut_slice() {
+        if let Some((stem, suffix)) = w.rsplit_once('-') {
+            if suffix.len() == 4
+                && suffix.bytes().all(|b| b.is_ascii_uppercase())
+                && stem.len() > 4
+                && stem.bytes().all(|b| b.is_ascii_uppercase())
+            {
+                *w = stem;
+            }
+        }
+    }
+    while words.len() > 1 && ESTER_AND_SALT_WORDS.contains(words.last().unwrap()) {
+        words.pop();
+    }
+    words.join(" ")
 }
 
 #[cfg(test)]
@@ -120,6 +194,16 @@ mod tests {
         assert_eq!(canonical_substance("Aspirin"), "ACETYLSALICYLIC ACID");
         assert_eq!(synonym_of("albuterol"), Some(("SALBUTAMOL", "USAN/INN")));
         assert_eq!(synonym_of("DUPILUMAB"), None);
+        assert_eq!(canonical_substance("INFLIXIMAB-DYYB"), "INFLIXIMAB");
+        assert_eq!(
+            canonical_substance("PALIPERIDONE PALMITATE"),
+            "PALIPERIDONE"
+        );
+        assert_eq!(
+            canonical_substance("AMPHETAMINE ASPARTATE;DEXTROAMPHETAMINE SACCHARATE;AMPHETAMINE"),
+            "AMFETAMINE;DEXAMFETAMINE"
+        );
+        assert_eq!(canonical_substance("FERROUS FUMARATE"), "IRON");
     }
 
     #[test]
