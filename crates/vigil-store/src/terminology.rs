@@ -339,3 +339,68 @@ pub fn read_meddra(store: &Path) -> StoreResult<Option<MeddraTerms>> {
         pt_fixes,
     }))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn terms(version: &str) -> MeddraTerms {
+        MeddraTerms {
+            version: version.into(),
+            language: "English".into(),
+            paths: vec![
+                HierarchyPath {
+                    pt: "Vorpal rash".into(),
+                    hlt: "Alpha rashes".into(),
+                    hlgt: "Alpha inflammations".into(),
+                    soc: "Alpha system disorders".into(),
+                    primary: true,
+                },
+                HierarchyPath {
+                    pt: "Vorpal rash".into(),
+                    hlt: "Beta eye conditions".into(),
+                    hlgt: "Beta conditions".into(),
+                    soc: "Beta system disorders".into(),
+                    primary: false,
+                },
+            ],
+            llts: vec![LltLink {
+                llt: "Vorpal rashes".into(),
+                pt: "Vorpal rash".into(),
+                current: false,
+            }],
+            smq_terms: vec![SmqTerm {
+                smq: "Zorch reactions (SMQ)".into(),
+                pt: "Vorpal rash".into(),
+                narrow: true,
+            }],
+            pt_fixes: vec![],
+        }
+    }
+
+    #[test]
+    fn a_release_round_trips_and_replaces_the_previous_one() {
+        let dir = tempfile::tempdir().unwrap();
+        let store = dir.path();
+        // Not a store yet: refused, nothing written.
+        let err = write_meddra(store, &terms("99.0"), "x", "").unwrap_err();
+        assert!(err.to_string().contains("not a vigil store"), "{err}");
+        assert!(read_meddra(store).unwrap().is_none());
+        fs::write(store.join(crate::layout::CURRENT_FILE), "v000001\n").unwrap();
+        let first = write_meddra(store, &terms("99.0"), "MedAscii", "").unwrap();
+        assert_eq!(read_meddra(store).unwrap(), Some(terms("99.0")));
+        let second = write_meddra(store, &terms("99.1"), "MedAscii", "").unwrap();
+        assert_ne!(first, second);
+        assert!(!first.exists(), "the replaced release is removed");
+        let info = read_release_info(store).unwrap().unwrap();
+        assert_eq!(
+            (info.version.as_str(), info.paths, info.llts),
+            ("99.1", 2, 1)
+        );
+        assert_eq!(read_meddra(store).unwrap(), Some(terms("99.1")));
+        // A pointer to something else is refused, naming the file.
+        fs::write(store.join(MEDDRA_FILE), "../elsewhere\n").unwrap();
+        let err = read_meddra(store).unwrap_err().to_string();
+        assert!(err.contains("MEDDRA: not a MedDRA directory name"), "{err}");
+    }
+}
