@@ -7,6 +7,7 @@
 
 pub mod count;
 pub mod csv_scan;
+pub mod group;
 pub mod indication;
 pub mod ingest_report;
 pub mod input;
@@ -17,4 +18,5 @@ pub mod quarterly;
 pub mod read;
 pub mod reports;
 pub mod request;
+pub mod terminology;
 pub mod write;

@@ -61,6 +61,11 @@ enum Command {
         after_help = "Examples:\n  vigil store versions faers-store\n  vigil store rollback faers-store 3"
     )]
     Store(cmd::store::Args),
+    /// MedDRA (bring your own release): import it into a store; see how the store's terms match it.
+    #[command(
+        after_help = "Examples:\n  vigil meddra import MedDRA_27_0_English/MedAscii --store faers-store\n  vigil meddra check --store faers-store --unmapped-only\n  vigil signals --store faers-store --event-level soc --primary-soc --drug DUPILUMAB"
+    )]
+    Meddra(cmd::meddra::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
     #[command(
         after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/"
@@ -97,6 +102,7 @@ fn main() -> std::process::ExitCode {
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Store(args) => cmd::store::run(args),
+        Command::Meddra(args) => cmd::meddra::run(args),
         Command::Meta(args) => cmd::meta::run(args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Serve(args) => cmd::serve::run(args),

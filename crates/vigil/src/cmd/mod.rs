@@ -3,6 +3,7 @@ pub mod assess;
 pub mod demo;
 pub mod ingest;
 pub mod interactions;
+pub mod meddra;
 pub mod meta;
 pub mod onset;
 pub mod report;

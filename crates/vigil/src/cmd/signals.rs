@@ -21,6 +21,7 @@ use vigil_store::reports::{nearest_names, normalise_name};
 use vigil_store::request::SignalsRequest;
 
 use crate::args::{DateFieldArg, MarginsArg, RoleArg};
+use crate::cmd::meddra::TermArgs;
 use crate::output::{with_output, write_atomically};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
@@ -115,6 +116,9 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// MedDRA and ATC grouping (`--event-level`, `--drug-level`; docs/terminologies.md).
+    #[command(flatten)]
+    pub terms: TermArgs,
 }
 
 /// `--decision`: the rule behind the signal_* flags.
@@ -342,6 +346,20 @@ impl Args {
 /// Counts, fits and scores as `vigil signals` does, returning the fitted prior and the table.
 /// Used by `vigil report` and `vigil demo` too.
 pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Selection)> {
+    compute_grouped(source, req, &TermArgs::default())
+}
+
+/// [`compute`] with reactions and drugs grouped by a MedDRA level or an ATC class first
+/// (`--event-level`, `--drug-level`; docs/terminologies.md).
+pub fn compute_grouped(
+    source: Source<'_>,
+    req: &SignalsRequest,
+    terms: &TermArgs,
+) -> Result<(PriorFit, Selection)> {
+    let store_dir = match &source {
+        Source::Store(store) => Some(store.root().to_path_buf()),
+        Source::Counts(_) => None,
+    };
     let read_phase = crate::timing::phase("read input");
     let input = match source {
         Source::Counts(path) => read_counts_file(path, &req.query.stratify)?,
@@ -357,6 +375,7 @@ pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Se
             CountsInput::Reports(set)
         }
     };
+    let input = crate::cmd::meddra::apply(terms, store_dir.as_deref(), input)?;
     drop(read_phase);
     let count_phase = crate::timing::phase("count pairs");
     let stratified = !req.query.stratify.is_empty();
@@ -587,11 +606,11 @@ fn warn_if_on_bound(fit: &PriorFit) {
 pub fn run(args: Args) -> Result<()> {
     let request = args.request();
     let (fit, mut selection) = match (&args.counts, &args.store) {
-        (Some(path), _) => compute(Source::Counts(path), &request)?,
+        (Some(path), _) => compute_grouped(Source::Counts(path), &request, &args.terms)?,
         (None, Some(dir)) => {
             let store = Store::open(dir)
                 .with_context(|| format!("{}: reading the store", dir.display()))?;
-            compute(Source::Store(&store), &request)?
+            compute_grouped(Source::Store(&store), &request, &args.terms)?
         }
         (None, None) => bail!("give --counts FILE or --store DIR"),
     };
