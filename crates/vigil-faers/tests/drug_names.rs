@@ -201,18 +201,12 @@ fn explained(got: &str, substance: &str) -> Option<&'static str> {
 fn exact_synonym_wrong_unmapped_on_diana_pairs() {
     use vigil_faers::drugname::NameSource;
     use vigil_faers::synonyms::canonical_substance;
-    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
-    let dir = root.join("samples/diana_cleaned_sample_1000reports_to23Q1");
-    let file = dir.join("derived_drugname_prodai_to_substance_pairs.csv");
-    if !file.exists() {
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            file.display()
-        );
-        println!("skipping: {} not found", file.display());
+    let Some(dir) =
+        vigil_test_support::shared("data/faers/samples/diana_cleaned_sample_1000reports_to23Q1")
+    else {
         return;
-    }
+    };
+    let file = dir.join("derived_drugname_prodai_to_substance_pairs.csv");
     // How often each (drugname, prod_ai) occurs among the sample's drug rows: the frequency rank.
     let mut freq: std::collections::HashMap<(String, String), usize> = Default::default();
     let mut rdr = csv::Reader::from_path(dir.join("sample_Drug_Name.csv")).unwrap();
