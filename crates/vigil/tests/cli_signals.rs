@@ -535,7 +535,9 @@ fn json_output_is_serde_json_of_each_row() {
         for (k, (key, v)) in header.iter().zip(record.iter()).enumerate() {
             let value = match k {
                 0 | 1 => serde_json::Value::from(v),
-                2..25 => {
+                // The four signal flags; before them the scores, after them the decision columns.
+                25..29 => serde_json::Value::from(v == "true"),
+                _ => {
                     let x: f64 = match v {
                         "Inf" => f64::INFINITY,
                         "-Inf" => f64::NEG_INFINITY,
@@ -544,7 +546,6 @@ fn json_output_is_serde_json_of_each_row() {
                     serde_json::Number::from_f64(x)
                         .map_or(serde_json::Value::Null, serde_json::Value::Number)
                 }
-                _ => serde_json::Value::from(v == "true"),
             };
             m.insert(key.clone(), value);
         }
