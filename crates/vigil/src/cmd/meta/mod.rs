@@ -34,7 +34,7 @@ pub fn run(args: Args) -> Result<()> {
         }
         input::FormatArg::Table => table::to_table(&analysis, &args.file),
     };
-    write_stdout(&text)?;
+    crate::output::print(&text)?;
     if let Some(path) = &args.forest {
         std::fs::write(path, forest_svg(&plots::forest_of(&analysis, &args.file)))
             .with_context(|| format!("{}: cannot write the forest plot", path.display()))?;
@@ -44,15 +44,6 @@ pub fn run(args: Args) -> Result<()> {
             .with_context(|| format!("{}: cannot write the funnel plot", path.display()))?;
     }
     Ok(())
-}
-
-/// Writes the report to standard output; a closed pipe (`vigil meta ... | head`) is not an error.
-fn write_stdout(text: &str) -> Result<()> {
-    let mut out = std::io::stdout().lock();
-    match std::io::Write::write_all(&mut out, text.as_bytes()) {
-        Err(e) if e.kind() == std::io::ErrorKind::BrokenPipe => Ok(()),
-        other => other.context("cannot write to standard output"),
-    }
 }
 
 /// The trial analysis of the evidence report and the demo: log risk ratios pooled by random
