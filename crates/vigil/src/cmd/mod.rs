@@ -7,6 +7,7 @@ pub mod meddra;
 pub mod meta;
 pub mod onset;
 pub mod report;
+pub mod report_interactions;
 pub mod sequential;
 pub mod serve;
 pub mod signals;

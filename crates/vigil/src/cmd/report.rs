@@ -89,12 +89,20 @@ pub fn write_report(args: &Args) -> Result<PathBuf> {
 
 /// As [`write_report`], on a store already opened (`args.store` names it in the report).
 pub fn write_report_from(store: &Store, args: &Args) -> Result<PathBuf> {
-    let report = build(store, args)?;
+    let report = super::report_interactions::with_section(
+        build(store, args)?,
+        store,
+        &args.store,
+        &args.drug,
+    )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let (name, bytes) = match args.format {
         ReportFormat::Json => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
-        ReportFormat::Html => ("report.html", render_html(&report)),
+        ReportFormat::Html => (
+            "report.html",
+            super::report_interactions::insert_html(render_html(&report), &report),
+        ),
     };
     let path = args.out.join(name);
     write_atomically(Some(&path), bytes.as_bytes())?;
