@@ -439,6 +439,32 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
 }
 
 fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
+    // Two columns of one name (as the columns are looked up: trimmed, any case) would leave which
+    // one is read to the order of the header: refused, naming the column.
+    for (i, h) in t.headers.iter().enumerate() {
+        let name = h.trim();
+        if t.headers[..i]
+            .iter()
+            .any(|earlier| earlier.trim().eq_ignore_ascii_case(name))
+        {
+            let message = format!(
+                "column {name:?} appears more than once; the header is: {}",
+                t.headers.join(",")
+            );
+            return Err(match t.header_line {
+                Some(line) => InputError::Field {
+                    path: path.to_owned(),
+                    line,
+                    column: name.to_owned(),
+                    message,
+                },
+                None => InputError::File {
+                    path: path.to_owned(),
+                    message,
+                },
+            });
+        }
+    }
     // A missing column is reported at the header line of a CSV file (line 1), or for the file as a
     // whole for Parquet.
     let missing = |what: &str, names: &[&str]| {

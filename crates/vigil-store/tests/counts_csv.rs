@@ -167,3 +167,21 @@ fn names_are_numbered_in_report_order_not_file_order() {
     assert_eq!(set.report_drugs(0), [0, 1]);
     assert_eq!(set.report_drugs(1), [2]);
 }
+
+/// A careless user's header with a column written twice (`id,drug,event,drug`) was read with the
+/// first `drug` and the second one ignored, exit 0: now refused at line 1 naming the column, in
+/// any letter case.
+#[test]
+fn a_duplicated_column_is_refused_with_its_name() {
+    for text in [
+        "id,drug,event,drug\n1,A,X,B\n",
+        "id,Drug,event, DRUG \n1,A,X,B\n",
+    ] {
+        let err = read_counts_csv(text.as_bytes(), Path::new("rows.csv"), &[]).unwrap_err();
+        let msg = err.to_string();
+        assert!(msg.starts_with("rows.csv: line 1, field "), "{msg}");
+        assert!(msg.contains("appears more than once"), "{msg}");
+    }
+    // Distinct names are read as before.
+    assert!(read_counts_csv(&b"id,drug,event\n1,A,X\n"[..], Path::new("r.csv"), &[]).is_ok());
+}
