@@ -98,6 +98,17 @@ pub(crate) struct ChildRow {
     pub(crate) values: Vec<Option<String>>,
 }
 
+/// DRUG columns copied as text from an openFDA `drug` object: (FAERS column, openFDA key).
+const DRUG_TEXT_FIELDS: [(&str, &str); 7] = [
+    ("route", "drugadministrationroute"),
+    ("dose_vbm", "drugdosagetext"),
+    ("lot_num", "drugbatchnumb"),
+    ("nda_num", "drugauthorizationnumb"),
+    ("dose_amt", "drugstructuredosagenumb"),
+    ("dose_unit", "drugstructuredosageunit"),
+    ("dose_form", "drugdosageform"),
+];
+
 fn child_values(table: ChildTable, pairs: &[(&str, Option<String>)]) -> Vec<Option<String>> {
     table
         .text_columns()
@@ -535,35 +546,14 @@ fn convert_drug(
                 ("drugname", Some(name).filter(|n| !n.is_empty())),
                 ("prod_ai", Some(prod_ai).filter(|p| !p.is_empty())),
                 ("ingredient", Some(ingredient).filter(|p| !p.is_empty())),
-                (
-                    "route",
-                    rd.text(d, &dpath, "drugadministrationroute", "drug", "route"),
-                ),
-                (
-                    "dose_vbm",
-                    rd.text(d, &dpath, "drugdosagetext", "drug", "dose_vbm"),
-                ),
-                (
-                    "lot_num",
-                    rd.text(d, &dpath, "drugbatchnumb", "drug", "lot_num"),
-                ),
-                (
-                    "nda_num",
-                    rd.text(d, &dpath, "drugauthorizationnumb", "drug", "nda_num"),
-                ),
-                (
-                    "dose_amt",
-                    rd.text(d, &dpath, "drugstructuredosagenumb", "drug", "dose_amt"),
-                ),
-                (
-                    "dose_unit",
-                    rd.text(d, &dpath, "drugstructuredosageunit", "drug", "dose_unit"),
-                ),
-                (
-                    "dose_form",
-                    rd.text(d, &dpath, "drugdosageform", "drug", "dose_form"),
-                ),
-            ],
+            ]
+            .into_iter()
+            .chain(
+                DRUG_TEXT_FIELDS
+                    .iter()
+                    .map(|&(column, key)| (column, rd.text(d, &dpath, key, "drug", column))),
+            )
+            .collect::<Vec<_>>(),
         ),
     });
     if let Some(ind) = rd.name(d, &dpath, "drugindication", "indi", "indi_pt") {
