@@ -518,152 +518,218 @@ fn before_first_dose(test: &LabTest, drug: &Drug) -> Option<bool> {
     Some(test.date?.surely_before(&drug.start?))
 }
 
-fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
-    let drug = &case.drugs[k];
-    let r = &case.reactions[i];
-    let days = match (&drug.start, &r.onset) {
-        (Some(s), Some(o)) => s.days_until(o),
-        _ => None,
-    };
-    let sites = &r.sites;
-    let feat = |f: Feature| r.features.contains(&f);
-    let head_neck = sites.iter().any(|s| s.is_head_neck());
-    let face = sites.contains(&BodySite::Face);
-    let ocular = sites.contains(&BodySite::Eyes)
-        || feat(Feature::ConjunctivalRedness)
-        || feat(Feature::EyeItch)
-        || feat(Feature::DryEye);
-    let injection =
-        sites.contains(&BodySite::InjectionSite) || feat(Feature::InjectionSiteReaction);
-    let named = entity_for_term(&r.term);
-    // Skin involved, or nothing recorded about where (an imported E2B case carries no sites).
-    let skin = sites
-        .iter()
-        .any(|s| !matches!(s, BodySite::Eyes | BodySite::Joints))
-        || (sites.is_empty() && !ocular)
-        || named.is_some_and(|e| {
-            !matches!(
-                e,
-                Entity::OcularSurfaceDisease | Entity::Arthralgia | Entity::AlopeciaAreata
-            )
-        });
-    let prior_pso = case.has_history(Condition::Psoriasis);
-    let tests_of = |kind: TestKind| case.tests.iter().filter(move |t| t.kind == kind);
-    let test_result =
-        |kind: TestKind, result: TestResult| tests_of(kind).find(|t| t.result == result);
-    let missed = missed_dose_before(drug, r);
-    let dech = r.dechallenge.as_ref();
-    let drug_reduced_and = |positive_result: bool| {
-        dech.filter(|d| {
-            let reduce = matches!(
-                d.action,
-                DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced
-            ) || d.action.is_withdrawal();
-            reduce
-                && if positive_result {
-                    d.result.is_positive()
-                } else {
-                    d.result == crate::case::DechallengeResult::Worsened
-                }
-        })
-    };
-    let improved_on_less =
-        drug_reduced_and(true).map(|d| format!("improved after {}", d.action.label()));
-    let worse_on_less =
-        drug_reduced_and(false).map(|d| format!("worsened after {}", d.action.label()));
+/// What a case says about one reaction of one drug, worked out once and read by every entity's
+/// rules below.
+struct ReactionFacts<'a> {
+    case: &'a Case,
+    drug: &'a Drug,
+    reaction: &'a Reaction,
+    /// Days from the drug's first dose to onset, when both dates allow it.
+    days: Option<i64>,
+    head_neck: bool,
+    face: bool,
+    ocular: bool,
+    injection: bool,
+    /// The entity the reported term names, if any.
+    named: Option<Entity>,
+    /// Skin involved, or nothing recorded about where (an imported E2B case carries no sites).
+    skin: bool,
+    /// A missed dose on or before onset (context only, see the module doc).
+    missed: Option<String>,
+    /// "improved after …" when the drug was reduced or stopped and the reaction improved.
+    improved_on_less: Option<String>,
+    /// "worsened after …" when the drug was reduced or stopped and the reaction worsened.
+    worse_on_less: Option<String>,
+}
 
-    // The onset beside the typical onset, as context only: the published ranges come from small
-    // series and cohorts that keep seeing new cases, so they are not limits (module doc).
-    let onset_context = |e: Entity, f: &mut Findings| {
-        if let (Some(d), Some(typical)) = (
+impl<'a> ReactionFacts<'a> {
+    fn new(case: &'a Case, k: usize, i: usize) -> Self {
+        let drug = &case.drugs[k];
+        let reaction = &case.reactions[i];
+        let days = match (&drug.start, &reaction.onset) {
+            (Some(s), Some(o)) => s.days_until(o),
+            _ => None,
+        };
+        let sites = &reaction.sites;
+        let feat = |f: Feature| reaction.features.contains(&f);
+        let ocular = sites.contains(&BodySite::Eyes)
+            || feat(Feature::ConjunctivalRedness)
+            || feat(Feature::EyeItch)
+            || feat(Feature::DryEye);
+        let named = entity_for_term(&reaction.term);
+        let skin = sites
+            .iter()
+            .any(|s| !matches!(s, BodySite::Eyes | BodySite::Joints))
+            || (sites.is_empty() && !ocular)
+            || named.is_some_and(|e| {
+                !matches!(
+                    e,
+                    Entity::OcularSurfaceDisease | Entity::Arthralgia | Entity::AlopeciaAreata
+                )
+            });
+        // The drug reduced (interval extended, dose reduced) or withdrawn, with the outcome asked for.
+        let drug_reduced_then = |improved: bool| {
+            reaction.dechallenge.as_ref().filter(|d| {
+                let reduced = matches!(
+                    d.action,
+                    DechallengeAction::IntervalExtended | DechallengeAction::DoseReduced
+                ) || d.action.is_withdrawal();
+                reduced
+                    && if improved {
+                        d.result.is_positive()
+                    } else {
+                        d.result == crate::case::DechallengeResult::Worsened
+                    }
+            })
+        };
+        ReactionFacts {
+            case,
+            drug,
+            reaction,
             days,
-            e.onset().first().filter(|c| c.source != NOT_IN_SOURCES),
+            head_neck: sites.iter().any(|s| s.is_head_neck()),
+            face: sites.contains(&BodySite::Face),
+            ocular,
+            injection: sites.contains(&BodySite::InjectionSite)
+                || feat(Feature::InjectionSiteReaction),
+            named,
+            skin,
+            missed: missed_dose_before(drug, reaction),
+            improved_on_less: drug_reduced_then(true)
+                .map(|d| format!("improved after {}", d.action.label())),
+            worse_on_less: drug_reduced_then(false)
+                .map(|d| format!("worsened after {}", d.action.label())),
+        }
+    }
+
+    fn sites(&self) -> &[BodySite] {
+        &self.reaction.sites
+    }
+
+    fn has(&self, feature: Feature) -> bool {
+        self.reaction.features.contains(&feature)
+    }
+
+    fn has_history(&self, condition: Condition) -> bool {
+        self.case.has_history(condition)
+    }
+
+    fn tests_of(&self, kind: TestKind) -> impl Iterator<Item = &'a LabTest> {
+        self.case.tests.iter().filter(move |t| t.kind == kind)
+    }
+
+    fn test_with(&self, kind: TestKind, result: TestResult) -> Option<&'a LabTest> {
+        self.tests_of(kind).find(|t| t.result == result)
+    }
+
+    /// The onset beside the typical onset, as context only: the published ranges come from small
+    /// series and cohorts that keep seeing new cases, so they are not limits (module doc).
+    fn onset_context(&self, entity: Entity, f: &mut Findings) {
+        if let (Some(d), Some(typical)) = (
+            self.days,
+            entity
+                .onset()
+                .first()
+                .filter(|c| c.source != NOT_IN_SOURCES),
         ) {
             f.context(
                 format!("onset {d} days after the first dose; typical onset: {} (a published range is context, not a limit)", typical.text),
                 typical.source,
             );
         }
-    };
-    let different_context = |f: &mut Findings| {
-        match r.different_from_usual_ad {
-        Some(true) => f.context("differs from the patient's usual eczema: not counted, 45% of drug-associated cases did, so it does not discriminate", JO_2021_DISCRIMINATION),
-        Some(false) => f.context("looks like the patient's usual eczema: not counted, only 45% of drug-associated cases were described as different, so it does not exclude a reaction", JO_2021_DISCRIMINATION),
-        None => {}
     }
-    };
 
-    let mut out: Vec<(Entity, Findings)> = Vec::new();
+    fn different_from_usual_context(&self, f: &mut Findings) {
+        match self.reaction.different_from_usual_ad {
+            Some(true) => f.context("differs from the patient's usual eczema: not counted, 45% of drug-associated cases did, so it does not discriminate", JO_2021_DISCRIMINATION),
+            Some(false) => f.context("looks like the patient's usual eczema: not counted, only 45% of drug-associated cases were described as different, so it does not exclude a reaction", JO_2021_DISCRIMINATION),
+            None => {}
+        }
+    }
 
-    // AD flare.
+    /// The dechallenge rule (vigil's reasoning, module doc): improvement on less drug speaks for
+    /// a drug reaction.
+    fn improved_on_less_for(&self, f: &mut Findings) {
+        if let Some(imp) = &self.improved_on_less {
+            f.pro(imp.clone(), DERIVED_DECHALLENGE);
+        }
+    }
+}
+
+fn ad_flare(x: &ReactionFacts) -> Findings {
     let mut f = Findings::new();
-    if let Some(m) = &missed {
+    if let Some(m) = &x.missed {
         f.context(m.clone(), SOLO_CONTINUE);
     }
-    if let Some(w) = &worse_on_less {
+    if let Some(w) = &x.worse_on_less {
         f.pro(
             format!("{w}: less drug, more disease points to the disease"),
             DERIVED_DECHALLENGE,
         );
     }
-    if let Some(imp) = &improved_on_less {
+    if let Some(imp) = &x.improved_on_less {
         f.con(
             format!("{imp}: less drug, less reaction points to the drug, not the disease"),
             DERIVED_DECHALLENGE,
         );
     }
-    match r.rest_of_skin_improving {
+    match x.reaction.rest_of_skin_improving {
         Some(false) => f.pro("the eczema elsewhere is worsening too (unlike the drug-associated head/neck pattern: 6/7 improved elsewhere)", DE_WIJS),
         Some(true) => f.con("the eczema elsewhere is improving (6/7 patients with head/neck erythema improved elsewhere)", DE_WIJS),
         None => {}
     }
-    different_context(&mut f);
-    if named == Some(Entity::AdFlare) {
+    x.different_from_usual_context(&mut f);
+    if x.named == Some(Entity::AdFlare) {
         f.context("the reported term names atopic dermatitis; in CHRONOS it was less frequent on dupilumab than on placebo", CHRONOS);
     }
-    out.push((Entity::AdFlare, f));
+    f
+}
 
-    // Head-and-neck dermatitis.
+fn head_neck_dermatitis(x: &ReactionFacts) -> Findings {
     let mut f = Findings::new();
-    let beyond_head_neck = sites
+    let beyond_head_neck = x
+        .sites()
         .iter()
         .any(|s| !s.is_head_neck() && *s != BodySite::Eyes);
-    if head_neck && !beyond_head_neck {
+    if x.head_neck && !beyond_head_neck {
         f.pro("confined to the head and neck", HND_SERIES);
-    } else if head_neck {
+    } else if x.head_neck {
         f.con(
             "extends beyond the head and neck (the described pattern is head/neck-predominant)",
             DE_WIJS,
         );
-    } else if !sites.is_empty() {
+    } else if !x.sites().is_empty() {
         f.con("no head/neck involvement", HND_SERIES);
     }
-    if head_neck && r.rest_of_skin_improving == Some(true) {
+    if x.head_neck && x.reaction.rest_of_skin_improving == Some(true) {
         f.pro(
             "rest of the skin improving while the head/neck is red (6/7)",
             DE_WIJS,
         );
     }
-    if feat(Feature::SharplyDemarcated) && !feat(Feature::Plaques) {
+    if x.has(Feature::SharplyDemarcated) && !x.has(Feature::Plaques) {
         f.pro("relatively sharply demarcated, patchy erythema", DE_WIJS);
     }
-    if feat(Feature::Scaling) {
+    if x.has(Feature::Scaling) {
         f.con(
             "scaling (the described erythema has no or less scaling than usual eczema)",
             DE_WIJS,
         );
-    } else if feat(Feature::Erythema) {
+    } else if x.has(Feature::Erythema) {
         f.pro("erythema without scaling", DE_WIJS);
     }
-    if feat(Feature::Itch) {
+    if x.has(Feature::Itch) {
         f.con(
             "itch (mostly asymptomatic: only 1/7 had itch or burning)",
             DE_WIJS,
         );
     }
-    different_context(&mut f);
-    for t in tests_of(TestKind::MalasseziaIge).filter(|t| t.result == TestResult::Positive) {
-        match before_first_dose(t, drug) {
+    x.different_from_usual_context(&mut f);
+    for t in x
+        .tests_of(TestKind::MalasseziaIge)
+        .filter(|t| t.result == TestResult::Positive)
+    {
+        match before_first_dose(t, x.drug) {
             Some(true) => f.pro(format!("{} positive before the first dose (higher pretreatment levels predicted DAHND)", t.name), MALASSEZIA_COHORT),
             Some(false) => f.context(
                 format!("{} positive on treatment ({}): not counted, the cohort evidence concerns pretreatment levels", t.name, t.date.map(|d| d.to_string()).unwrap_or_default()),
@@ -672,191 +738,231 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
             None => f.context(format!("{} positive, date unknown: not counted, the cohort evidence concerns pretreatment levels", t.name), MALASSEZIA_COHORT),
         }
     }
-    if case.patient.prior_facial_tcs == Some(true) {
+    if x.case.patient.prior_facial_tcs == Some(true) {
         f.pro("facial topical corticosteroid use before", AHN_2022);
     }
-    match case.patient.head_neck_at_baseline {
+    match x.case.patient.head_neck_at_baseline {
         Some(true) => f.context("head/neck eczema at baseline: an exacerbation pattern (32/42 in the series were exacerbations)", SORIA_2019),
         Some(false) => f.context("no head/neck eczema at baseline: a de novo pattern (10/42 in the series)", SORIA_2019),
         None => {}
     }
-    if ocular {
+    if x.ocular {
         f.pro(
             "ocular signs as well (48% of the 42-patient series had ocular AEs)",
             HND_SERIES,
         );
     }
-    if let Some(imp) = &improved_on_less {
-        f.pro(imp.clone(), DERIVED_DECHALLENGE);
-    }
-    onset_context(Entity::HeadNeckDermatitis, &mut f);
-    out.push((Entity::HeadNeckDermatitis, f));
+    x.improved_on_less_for(&mut f);
+    x.onset_context(Entity::HeadNeckDermatitis, &mut f);
+    f
+}
 
-    // Psoriasiform: the morphology counts once (scaling plaques are plaques).
-    let mut f = Findings::new();
+/// The morphology counts once (scaling plaques are plaques).
+fn psoriasiform(x: &ReactionFacts) -> Findings {
     const MORPHOLOGY: &str = "case morphology; the entity is defined by it";
-    if feat(Feature::Plaques) && feat(Feature::Scaling) {
+    let mut f = Findings::new();
+    if x.has(Feature::Plaques) && x.has(Feature::Scaling) {
         f.pro("scaling plaques (psoriasiform morphology)", MORPHOLOGY);
-    } else if feat(Feature::Plaques) {
+    } else if x.has(Feature::Plaques) {
         f.pro("plaques (psoriasiform morphology)", MORPHOLOGY);
-    } else if !r.features.is_empty() {
+    } else if !x.reaction.features.is_empty() {
         f.con("no plaques recorded", MORPHOLOGY);
     }
-    if prior_pso {
+    if x.has_history(Condition::Psoriasis) {
         f.pro(
             "history of psoriasis (pre-existing psoriasis relapsed in 43%)",
             TRAVE,
         );
     }
-    if let Some(imp) = &improved_on_less {
-        f.pro(imp.clone(), DERIVED_DECHALLENGE);
-    }
-    onset_context(Entity::Psoriasiform, &mut f);
-    out.push((Entity::Psoriasiform, f));
+    x.improved_on_less_for(&mut f);
+    x.onset_context(Entity::Psoriasiform, &mut f);
+    f
+}
 
-    // Rosacea.
+fn rosacea(x: &ReactionFacts) -> Findings {
     let mut f = Findings::new();
-    if feat(Feature::Papulopustules) && face {
+    if x.has(Feature::Papulopustules) && x.face {
         f.pro("papulopustules on facial erythema", ROSACEA_FAERS);
     }
-    if feat(Feature::Burning) {
+    if x.has(Feature::Burning) {
         f.pro("burning", ROSACEA_FAERS);
     }
-    if let Some(t) = test_result(TestKind::SkinScraping, TestResult::Positive) {
+    if let Some(t) = x.test_with(TestKind::SkinScraping, TestResult::Positive) {
         f.pro(
             format!("{} positive (Demodex on scraping was described)", t.name),
             ROSACEA_FAERS,
         );
     }
-    if case.has_history(Condition::Rosacea) {
+    if x.has_history(Condition::Rosacea) {
         f.pro(
             "history of rosacea (a plausible risk factor given the FAERS signal)",
             ROSACEA_FAERS,
         );
     }
-    if !face && !sites.is_empty() {
+    if !x.face && !x.sites().is_empty() {
         f.con("no facial involvement", ROSACEA_FAERS);
     }
-    if face && !feat(Feature::Papulopustules) && !r.features.is_empty() {
+    if x.face && !x.has(Feature::Papulopustules) && !x.reaction.features.is_empty() {
         f.con("no papulopustules recorded", ROSACEA_FAERS);
     }
-    onset_context(Entity::Rosacea, &mut f);
-    out.push((Entity::Rosacea, f));
+    x.onset_context(Entity::Rosacea, &mut f);
+    f
+}
 
-    // Infections: the reported term or a test result, never a guess from morphology (vigil's sources
-    // give no morphology rules for them).
-    if skin {
-        for (e, kind) in [
+/// Infections: the reported term or a test result, never a guess from morphology (vigil's
+/// sources give no morphology rules for them).
+fn infection(x: &ReactionFacts, entity: Entity, test: TestKind) -> Findings {
+    let mut f = Findings::new();
+    if x.named == Some(entity) {
+        f.pro("the reported term names it", CASE_TERM);
+    }
+    if let Some(t) = x.test_with(test, TestResult::Positive) {
+        f.pro(format!("{} positive", t.name), CASE_TEST);
+    } else if let Some(t) = x.test_with(test, TestResult::Negative) {
+        f.con(format!("{} negative", t.name), CASE_TEST);
+    }
+    f
+}
+
+/// Allergic contact dermatitis: the patch test decides.
+fn contact_dermatitis(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    if let Some(t) = x.test_with(TestKind::PatchTest, TestResult::Positive) {
+        f.pro(format!("{} positive", t.name), MUZUMDAR);
+    } else if let Some(t) = x.test_with(TestKind::PatchTest, TestResult::Negative) {
+        f.con(
+            format!(
+                "{} negative (expanded patch testing is the suggested work-up for ACD)",
+                t.name
+            ),
+            MUZUMDAR,
+        );
+    }
+    if x.named == Some(Entity::ContactDermatitis) {
+        f.pro("the reported term names it", CASE_TERM);
+    }
+    f
+}
+
+fn steroid_withdrawal(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    match x.case.patient.prior_facial_tcs {
+        Some(true) => f.pro("facial topical corticosteroid use before (86% of exacerbation and 67% of new-onset head/neck cases had it)", AHN_2022),
+        Some(false) => f.con("no facial topical corticosteroid use recorded before", DEFINITION_TSW),
+        None => {}
+    }
+    f
+}
+
+fn seborrhoeic_dermatitis_like(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    if x.has_history(Condition::SeborrheicDermatitis) {
+        f.pro(
+            "history of seborrhoeic dermatitis (vigil's sources give no recurrence rate)",
+            CASE_HISTORY,
+        );
+    }
+    if x.named == Some(Entity::SeborrhoeicDermatitisLike) {
+        f.pro("the reported term names it", CASE_TERM);
+    }
+    f
+}
+
+fn ocular_surface_disease(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    f.pro("ocular signs", LABEL);
+    if x.has_history(Condition::Conjunctivitis)
+        || x.has_history(Condition::AtopicKeratoconjunctivitis)
+    {
+        f.pro(
+            "earlier conjunctivitis / atopic keratoconjunctivitis (4/9 had prior AKC)",
+            POPIELA,
+        );
+    }
+    x.onset_context(Entity::OcularSurfaceDisease, &mut f);
+    f
+}
+
+fn injection_site_reaction(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    f.pro("reaction at the injection site", LABEL);
+    x.onset_context(Entity::InjectionSiteReaction, &mut f);
+    f
+}
+
+fn alopecia_areata(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    f.pro("patchy hair loss", CHUNG_AA);
+    if x.has_history(Condition::AlopeciaAreata) {
+        f.pro(
+            "history of alopecia areata (worsening has been reported)",
+            CHUNG_AA,
+        );
+    }
+    x.onset_context(Entity::AlopeciaAreata, &mut f);
+    f
+}
+
+fn arthralgia(x: &ReactionFacts) -> Findings {
+    let mut f = Findings::new();
+    f.pro("joint or enthesis symptoms", ARTHRITIS_2023);
+    x.onset_context(Entity::Arthralgia, &mut f);
+    f
+}
+
+/// The candidate entities the case points to, each with its findings, in listing order: the four
+/// that are always weighed, then those the case's sites, features, history or tests bring in.
+fn candidate_findings(x: &ReactionFacts) -> Vec<(Entity, Findings)> {
+    let mut out = vec![
+        (Entity::AdFlare, ad_flare(x)),
+        (Entity::HeadNeckDermatitis, head_neck_dermatitis(x)),
+        (Entity::Psoriasiform, psoriasiform(x)),
+        (Entity::Rosacea, rosacea(x)),
+    ];
+    if x.skin {
+        for (entity, test) in [
             (Entity::EczemaHerpeticum, TestKind::HerpesSimplexTest),
             (Entity::HerpesSimplex, TestKind::HerpesSimplexTest),
             (Entity::SkinInfection, TestKind::BacterialCulture),
         ] {
-            let mut f = Findings::new();
-            if named == Some(e) {
-                f.pro("the reported term names it", CASE_TERM);
-            }
-            if let Some(t) = test_result(kind, TestResult::Positive) {
-                f.pro(format!("{} positive", t.name), CASE_TEST);
-            } else if let Some(t) = test_result(kind, TestResult::Negative) {
-                f.con(format!("{} negative", t.name), CASE_TEST);
-            }
-            out.push((e, f));
+            out.push((entity, infection(x, entity, test)));
         }
+        out.push((Entity::ContactDermatitis, contact_dermatitis(x)));
     }
-
-    // Allergic contact dermatitis: the patch test decides.
-    if skin {
-        let mut f = Findings::new();
-        if let Some(t) = test_result(TestKind::PatchTest, TestResult::Positive) {
-            f.pro(format!("{} positive", t.name), MUZUMDAR);
-        } else if let Some(t) = test_result(TestKind::PatchTest, TestResult::Negative) {
-            f.con(
-                format!(
-                    "{} negative (expanded patch testing is the suggested work-up for ACD)",
-                    t.name
-                ),
-                MUZUMDAR,
-            );
-        }
-        if named == Some(Entity::ContactDermatitis) {
-            f.pro("the reported term names it", CASE_TERM);
-        }
-        out.push((Entity::ContactDermatitis, f));
-    }
-
     // Topical-steroid withdrawal: only with steroid history, which is what informs it.
-    if skin && (case.patient.prior_facial_tcs.is_some() || head_neck) {
-        let mut f = Findings::new();
-        match case.patient.prior_facial_tcs {
-            Some(true) => f.pro("facial topical corticosteroid use before (86% of exacerbation and 67% of new-onset head/neck cases had it)", AHN_2022),
-            Some(false) => f.con("no facial topical corticosteroid use recorded before", DEFINITION_TSW),
-            None => {}
-        }
-        out.push((Entity::TopicalSteroidWithdrawal, f));
+    if x.skin && (x.case.patient.prior_facial_tcs.is_some() || x.head_neck) {
+        out.push((Entity::TopicalSteroidWithdrawal, steroid_withdrawal(x)));
     }
-
     // Seborrhoeic-dermatitis-like: listed with a seborrhoeic dermatitis history or head/neck
     // involvement; the history is what informs it.
-    let seb_history = case.has_history(Condition::SeborrheicDermatitis);
-    if skin && (seb_history || head_neck || named == Some(Entity::SeborrhoeicDermatitisLike)) {
-        let mut f = Findings::new();
-        if seb_history {
-            f.pro(
-                "history of seborrhoeic dermatitis (vigil's sources give no recurrence rate)",
-                CASE_HISTORY,
-            );
-        }
-        if named == Some(Entity::SeborrhoeicDermatitisLike) {
-            f.pro("the reported term names it", CASE_TERM);
-        }
-        out.push((Entity::SeborrhoeicDermatitisLike, f));
+    if x.skin
+        && (x.has_history(Condition::SeborrheicDermatitis)
+            || x.head_neck
+            || x.named == Some(Entity::SeborrhoeicDermatitisLike))
+    {
+        out.push((
+            Entity::SeborrhoeicDermatitisLike,
+            seborrhoeic_dermatitis_like(x),
+        ));
     }
-
-    // Ocular surface disease: only when the eyes are involved.
-    if ocular {
-        let mut f = Findings::new();
-        f.pro("ocular signs", LABEL);
-        if case.has_history(Condition::Conjunctivitis)
-            || case.has_history(Condition::AtopicKeratoconjunctivitis)
-        {
-            f.pro(
-                "earlier conjunctivitis / atopic keratoconjunctivitis (4/9 had prior AKC)",
-                POPIELA,
-            );
-        }
-        onset_context(Entity::OcularSurfaceDisease, &mut f);
-        out.push((Entity::OcularSurfaceDisease, f));
+    if x.ocular {
+        out.push((Entity::OcularSurfaceDisease, ocular_surface_disease(x)));
     }
-
-    // Injection-site reaction: only when the injection site is involved.
-    if injection {
-        let mut f = Findings::new();
-        f.pro("reaction at the injection site", LABEL);
-        onset_context(Entity::InjectionSiteReaction, &mut f);
-        out.push((Entity::InjectionSiteReaction, f));
+    if x.injection {
+        out.push((Entity::InjectionSiteReaction, injection_site_reaction(x)));
     }
-
-    if feat(Feature::HairLoss) {
-        let mut f = Findings::new();
-        f.pro("patchy hair loss", CHUNG_AA);
-        if case.has_history(Condition::AlopeciaAreata) {
-            f.pro(
-                "history of alopecia areata (worsening has been reported)",
-                CHUNG_AA,
-            );
-        }
-        onset_context(Entity::AlopeciaAreata, &mut f);
-        out.push((Entity::AlopeciaAreata, f));
+    if x.has(Feature::HairLoss) {
+        out.push((Entity::AlopeciaAreata, alopecia_areata(x)));
     }
-
-    if feat(Feature::JointPain) || sites.contains(&BodySite::Joints) {
-        let mut f = Findings::new();
-        f.pro("joint or enthesis symptoms", ARTHRITIS_2023);
-        onset_context(Entity::Arthralgia, &mut f);
-        out.push((Entity::Arthralgia, f));
+    if x.has(Feature::JointPain) || x.sites().contains(&BodySite::Joints) {
+        out.push((Entity::Arthralgia, arthralgia(x)));
     }
+    out
+}
 
-    let mut candidates: Vec<Candidate> = out
+fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
+    let facts = ReactionFacts::new(case, k, i);
+    let mut candidates: Vec<Candidate> = candidate_findings(&facts)
         .into_iter()
         .map(|(e, f)| Candidate {
             entity: e,
@@ -884,8 +990,8 @@ fn assess_reaction(case: &Case, k: usize, i: usize) -> FlareAssessment {
     FlareAssessment {
         disclaimer: DISCLAIMER,
         reaction_ref: case.reaction_ref(i),
-        reaction: r.term.clone(),
-        days_since_first_dose: days,
+        reaction: facts.reaction.term.clone(),
+        days_since_first_dose: facts.days,
         order_note: ORDER_NOTE,
         candidates,
         work_up,
