@@ -296,200 +296,20 @@ impl Ctx<'_> {
 pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
     let root = parse_tree(bytes, origin)?;
     let cx = Ctx { origin };
-    if root.name != "MCCI_IN200100UV01" {
-        return Err(xml_err(
-            origin,
-            root.pos,
-            format!(
-                "expected an MCCI_IN200100UV01 ICSR batch, found <{}>",
-                root.name
-            ),
-        ));
-    }
-    if root.attr("xmlns") != Some(HL7_NS) {
-        return Err(xml_err(
-            origin,
-            root.pos,
-            format!("the batch is not in the HL7 v3 namespace {HL7_NS}"),
-        ));
-    }
-    let ie = cx.need(
-        &root,
-        &[
-            "PORR_IN049016UV",
-            "controlActProcess",
-            "subject",
-            "investigationEvent",
-        ],
-        "ICSR",
-    )?;
-
-    let id = ie
-        .children("id")
-        .find(|n| n.attr("root") == Some(OID_C11))
-        .and_then(|n| n.attr("extension"))
-        .filter(|s| !s.trim().is_empty())
-        .ok_or_else(|| {
-            xml_err(
-                origin,
-                ie.pos,
-                "C.1.1: no sender's safety report identifier",
-            )
-        })?
-        .to_string();
-
-    let narrative = ie.child("text").map(|t| {
-        let full = t.text_trim();
-        match full.find(FACTS_MARKER) {
-            Some(i) => full[..i].trim_end().to_string(),
-            None => full,
-        }
-    });
-    let received = match ie.path(&["effectiveTime", "low"]) {
-        Some(n) => cx.date(n, "C.1.4")?,
-        None => None,
-    };
-    let mut report_type = ReportType::default();
-    for sc in ie.children("subjectOf2") {
-        if let Some(ch) = sc.child("investigationCharacteristic") {
-            if ch.has_code("1", &ich_list(23)) {
-                let v = cx.need(ch, &["value"], "C.1.3")?;
-                report_type = cx.code_value(v, "C.1.3", ReportType::from_code)?;
-            }
-        }
-    }
-
-    let mut reporter = Reporter::default();
-    for ob in ie
-        .children("outboundRelationship")
-        .filter(|n| n.attr("typeCode") == Some("SPRT"))
-    {
-        let Some(ri) = ob
-            .child("relatedInvestigation")
-            .filter(|r| r.has_code("2", &ich_list(22)))
-        else {
-            continue;
-        };
-        let Some(person) = ri.path(&[
-            "subjectOf2",
-            "controlActEvent",
-            "author",
-            "assignedEntity",
-            "assignedPerson",
-        ]) else {
-            continue;
-        };
-        if let Some(q) = person.path(&["asQualifiedEntity", "code"]) {
-            if q.attr("nullFlavor").is_none() {
-                reporter.qualification =
-                    Some(cx.code_value(q, "C.2.r.4", Qualification::from_code)?);
-            }
-        }
-        if let Some(c) = person.path(&["asLocatedEntity", "location", "code"]) {
-            reporter.country = c.attr("code").map(str::to_string);
-        }
-        break; // the first primary source
-    }
+    let ie = investigation_event(&cx, &root)?;
+    let header = read_header(&cx, ie)?;
+    let reporter = read_primary_source(&cx, ie)?;
 
     let aea = cx.need(ie, &["component", "adverseEventAssessment"], "patient")?;
     let role_node = cx.need(aea, &["subject1", "primaryRole"], "D (patient)")?;
-    let mut patient = Patient::default();
-    if let Some(p1) = role_node.child("player1") {
-        if let Some(n) = p1.child("name") {
-            if n.attr("nullFlavor").is_none() && !n.text_trim().is_empty() {
-                patient.initials = Some(n.text_trim());
-            }
-        }
-        if let Some(g) = p1.child("administrativeGenderCode") {
-            if g.attr("nullFlavor").is_none() {
-                patient.sex = Some(cx.code_value(g, "D.5", |c| match c {
-                    "1" => Some(Sex::Male),
-                    "2" => Some(Sex::Female),
-                    _ => None,
-                })?);
-            }
-        }
-    }
-
+    let mut patient = read_patient_player(&cx, role_node)?;
     // Reactions first: drugs and assessments refer to them.
-    let mut reactions = Vec::new();
-    let mut reaction_refs: HashMap<String, String> = HashMap::new();
-    let mut drug_nodes = Vec::new();
-    for s2 in role_node.children("subjectOf2") {
-        if let Some(obs) = s2.child("observation") {
-            if obs.has_code("3", &ich_list(19)) {
-                let v = cx.need(obs, &["value"], "D.2.2")?;
-                let n = cx.number(v, "D.2.2")?;
-                let years = match v.attr("unit").unwrap_or("a") {
-                    "a" => n,
-                    "mo" => n / 12.0,
-                    "wk" => n * 7.0 / 365.25,
-                    "d" => n / 365.25,
-                    other => {
-                        return Err(xml_err(
-                            origin,
-                            v.pos,
-                            format!("D.2.2b: age unit {other:?} is not supported"),
-                        ))
-                    }
-                };
-                patient.age_years = Some(years);
-            } else if obs.has_code("7", &ich_list(19)) {
-                let v = cx.need(obs, &["value"], "D.3")?;
-                patient.weight_kg = Some(cx.number(v, "D.3")?);
-            } else if obs.has_code("29", &ich_list(19)) {
-                let i = reactions.len();
-                let local = format!("reaction-{}", i + 1);
-                if let Some(r) = obs.child("id").and_then(|n| n.attr("root")) {
-                    reaction_refs.insert(r.to_string(), local.clone());
-                }
-                reactions.push(read_reaction(&cx, obs, local)?);
-            }
-        }
-        if let Some(org) = s2
-            .child("organizer")
-            .filter(|o| o.has_code("4", &ich_list(20)))
-        {
-            for comp in org.children("component") {
-                if let Some(sa) = comp.child("substanceAdministration") {
-                    drug_nodes.push(sa);
-                }
-            }
-        }
-    }
-
-    // Drug roles (G.k.1) and causality (G.k.9.i.2.r) live under adverseEventAssessment.
-    let mut roles: HashMap<String, DrugRole> = HashMap::new();
-    let mut raw_causality = Vec::new();
-    for comp in aea.children("component") {
-        let Some(ca) = comp.child("causalityAssessment") else {
-            continue;
-        };
-        let drug_root = ca
-            .path(&["subject2", "productUseReference", "id"])
-            .and_then(|n| n.attr("root"))
-            .map(str::to_string);
-        if ca.has_code("20", &ich_list(19)) {
-            let v = cx.need(ca, &["value"], "G.k.1")?;
-            let role = cx.code_value(v, "G.k.1", DrugRole::from_code)?;
-            if let Some(d) = drug_root {
-                roles.insert(d, role);
-            }
-        } else if ca.has_code("39", &ich_list(19)) {
-            let reaction_root = ca
-                .path(&["subject1", "adverseEffectReference", "id"])
-                .and_then(|n| n.attr("root"))
-                .map(str::to_string);
-            let text_of = |n: Option<&Node>| n.map(|n| n.text_trim()).filter(|s| !s.is_empty());
-            raw_causality.push((
-                drug_root,
-                reaction_root,
-                text_of(ca.path(&["author", "assignedEntity", "code", "originalText"])),
-                text_of(ca.path(&["methodCode", "originalText"])),
-                text_of(ca.child("value")),
-            ));
-        }
-    }
+    let PatientObservations {
+        mut reactions,
+        reaction_refs,
+        drug_nodes,
+    } = read_patient_observations(&cx, role_node, &mut patient)?;
+    let assessments = read_assessments(&cx, aea)?;
 
     let mut drugs = Vec::new();
     let mut drug_refs: HashMap<String, String> = HashMap::new();
@@ -501,7 +321,7 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
             .and_then(|n| n.attr("root"))
             .map(str::to_string);
         let role = match &root_id {
-            Some(r) => roles.get(r).copied(),
+            Some(r) => assessments.roles.get(r).copied(),
             None => None,
         }
         .ok_or_else(|| {
@@ -538,63 +358,26 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
         drugs.push(drug);
     }
 
-    let mut causality = Vec::new();
-    for (d, r, source, method, result) in raw_causality {
-        let drug_ref = d.as_ref().and_then(|d| drug_refs.get(d)).cloned();
-        let reaction_ref = r.as_ref().and_then(|r| reaction_refs.get(r)).cloned();
-        match (drug_ref, reaction_ref) {
-            (Some(drug_ref), Some(reaction_ref)) => {
-                // An assessor's own conclusion becomes part of the case again; vigil's derived results
-                // are re-derived from the case and stay in `causality` only.
-                if let (false, Some(m), Some(res)) = (
-                    super::export::is_derived(source.as_deref(), method.as_deref()),
-                    &method,
-                    &result,
-                ) {
-                    if let Some(reaction) = reactions
-                        .iter_mut()
-                        .find(|x: &&mut Reaction| x.id.as_deref() == Some(reaction_ref.as_str()))
-                    {
-                        let answers = reaction
-                            .causality_answers
-                            .get_or_insert_with(Default::default);
-                        answers.stated.push(crate::causality::StatedAssessment {
-                            drug: Some(drug_ref.clone()),
-                            source: source.clone().unwrap_or_else(|| "not given".into()),
-                            method: m.clone(),
-                            result: res.clone(),
-                        });
-                    }
-                }
-                causality.push(ImportedCausality {
-                    drug_ref,
-                    reaction_ref,
-                    source,
-                    method,
-                    result,
-                })
-            }
-            _ => {
-                return Err(xml_err(
-                    origin,
-                    aea.pos,
-                    "G.k.9.i: a causality assessment refers to an unknown drug or reaction",
-                ))
-            }
-        }
-    }
+    let causality = resolve_causality(
+        &cx,
+        aea,
+        assessments.causality,
+        &drug_refs,
+        &reaction_refs,
+        &mut reactions,
+    )?;
 
     let case = Case {
-        id,
-        report_type,
-        received,
+        id: header.id,
+        report_type: header.report_type,
+        received: header.received,
         reporter,
         patient,
         drugs,
         reactions,
         tests: Vec::new(),
         scores: None,
-        narrative: narrative.filter(|s| !s.is_empty()),
+        narrative: header.narrative.filter(|s| !s.is_empty()),
     };
     case.validate(origin)?;
     Ok(ImportedIcsr {
@@ -602,6 +385,320 @@ pub fn import(bytes: &[u8], origin: &str) -> Result<ImportedIcsr, ClinicError> {
         causality,
         start_to_onset,
     })
+}
+
+/// The batch's one investigationEvent (the ICSR), after checking the batch and its namespace.
+fn investigation_event<'n>(cx: &Ctx<'_>, root: &'n Node) -> Result<&'n Node, ClinicError> {
+    if root.name != "MCCI_IN200100UV01" {
+        return Err(xml_err(
+            cx.origin,
+            root.pos,
+            format!(
+                "expected an MCCI_IN200100UV01 ICSR batch, found <{}>",
+                root.name
+            ),
+        ));
+    }
+    if root.attr("xmlns") != Some(HL7_NS) {
+        return Err(xml_err(
+            cx.origin,
+            root.pos,
+            format!("the batch is not in the HL7 v3 namespace {HL7_NS}"),
+        ));
+    }
+    cx.need(
+        root,
+        &[
+            "PORR_IN049016UV",
+            "controlActProcess",
+            "subject",
+            "investigationEvent",
+        ],
+        "ICSR",
+    )
+}
+
+/// Section C.1: identifier, narrative, date received, report type.
+struct Header {
+    id: String,
+    narrative: Option<String>,
+    received: Option<PartialDate>,
+    report_type: ReportType,
+}
+
+fn read_header(cx: &Ctx<'_>, ie: &Node) -> Result<Header, ClinicError> {
+    let id = ie
+        .children("id")
+        .find(|n| n.attr("root") == Some(OID_C11))
+        .and_then(|n| n.attr("extension"))
+        .filter(|s| !s.trim().is_empty())
+        .ok_or_else(|| {
+            xml_err(
+                cx.origin,
+                ie.pos,
+                "C.1.1: no sender's safety report identifier",
+            )
+        })?
+        .to_string();
+    // The narrative without the facts block vigil appends on export.
+    let narrative = ie.child("text").map(|t| {
+        let full = t.text_trim();
+        match full.find(FACTS_MARKER) {
+            Some(i) => full[..i].trim_end().to_string(),
+            None => full,
+        }
+    });
+    let received = match ie.path(&["effectiveTime", "low"]) {
+        Some(n) => cx.date(n, "C.1.4")?,
+        None => None,
+    };
+    let mut report_type = ReportType::default();
+    for sc in ie.children("subjectOf2") {
+        if let Some(ch) = sc.child("investigationCharacteristic") {
+            if ch.has_code("1", &ich_list(23)) {
+                let v = cx.need(ch, &["value"], "C.1.3")?;
+                report_type = cx.code_value(v, "C.1.3", ReportType::from_code)?;
+            }
+        }
+    }
+    Ok(Header {
+        id,
+        narrative,
+        received,
+        report_type,
+    })
+}
+
+/// Section C.2: qualification and country of the first primary source.
+fn read_primary_source(cx: &Ctx<'_>, ie: &Node) -> Result<Reporter, ClinicError> {
+    let mut reporter = Reporter::default();
+    for ob in ie
+        .children("outboundRelationship")
+        .filter(|n| n.attr("typeCode") == Some("SPRT"))
+    {
+        let Some(ri) = ob
+            .child("relatedInvestigation")
+            .filter(|r| r.has_code("2", &ich_list(22)))
+        else {
+            continue;
+        };
+        let Some(person) = ri.path(&[
+            "subjectOf2",
+            "controlActEvent",
+            "author",
+            "assignedEntity",
+            "assignedPerson",
+        ]) else {
+            continue;
+        };
+        if let Some(q) = person.path(&["asQualifiedEntity", "code"]) {
+            if q.attr("nullFlavor").is_none() {
+                reporter.qualification =
+                    Some(cx.code_value(q, "C.2.r.4", Qualification::from_code)?);
+            }
+        }
+        if let Some(c) = person.path(&["asLocatedEntity", "location", "code"]) {
+            reporter.country = c.attr("code").map(str::to_string);
+        }
+        break; // the first primary source
+    }
+    Ok(reporter)
+}
+
+/// D.1 and D.5: the patient's initials and sex.
+fn read_patient_player(cx: &Ctx<'_>, role_node: &Node) -> Result<Patient, ClinicError> {
+    let mut patient = Patient::default();
+    if let Some(p1) = role_node.child("player1") {
+        if let Some(n) = p1.child("name") {
+            if n.attr("nullFlavor").is_none() && !n.text_trim().is_empty() {
+                patient.initials = Some(n.text_trim());
+            }
+        }
+        if let Some(g) = p1.child("administrativeGenderCode") {
+            if g.attr("nullFlavor").is_none() {
+                patient.sex = Some(cx.code_value(g, "D.5", |c| match c {
+                    "1" => Some(Sex::Male),
+                    "2" => Some(Sex::Female),
+                    _ => None,
+                })?);
+            }
+        }
+    }
+    Ok(patient)
+}
+
+/// What the patient's subjectOf2 elements hold besides age and weight.
+struct PatientObservations<'n> {
+    reactions: Vec<Reaction>,
+    /// Reaction id/@root in the document → the local reference (`reaction-1`, …).
+    reaction_refs: HashMap<String, String>,
+    /// The drugs' substanceAdministration elements (G.k), in document order.
+    drug_nodes: Vec<&'n Node>,
+}
+
+/// D.2.2 age and D.3 weight (into `patient`), the reactions (E.i) and the drug elements (G.k).
+fn read_patient_observations<'n>(
+    cx: &Ctx<'_>,
+    role_node: &'n Node,
+    patient: &mut Patient,
+) -> Result<PatientObservations<'n>, ClinicError> {
+    let mut reactions = Vec::new();
+    let mut reaction_refs: HashMap<String, String> = HashMap::new();
+    let mut drug_nodes = Vec::new();
+    for s2 in role_node.children("subjectOf2") {
+        if let Some(obs) = s2.child("observation") {
+            if obs.has_code("3", &ich_list(19)) {
+                patient.age_years = Some(read_age_years(cx, obs)?);
+            } else if obs.has_code("7", &ich_list(19)) {
+                let v = cx.need(obs, &["value"], "D.3")?;
+                patient.weight_kg = Some(cx.number(v, "D.3")?);
+            } else if obs.has_code("29", &ich_list(19)) {
+                let i = reactions.len();
+                let local = format!("reaction-{}", i + 1);
+                if let Some(r) = obs.child("id").and_then(|n| n.attr("root")) {
+                    reaction_refs.insert(r.to_string(), local.clone());
+                }
+                reactions.push(read_reaction(cx, obs, local)?);
+            }
+        }
+        if let Some(org) = s2
+            .child("organizer")
+            .filter(|o| o.has_code("4", &ich_list(20)))
+        {
+            for comp in org.children("component") {
+                if let Some(sa) = comp.child("substanceAdministration") {
+                    drug_nodes.push(sa);
+                }
+            }
+        }
+    }
+    Ok(PatientObservations {
+        reactions,
+        reaction_refs,
+        drug_nodes,
+    })
+}
+
+/// D.2.2a/b: age at onset in years (a year is 365.25 days, a month 1/12 year).
+fn read_age_years(cx: &Ctx<'_>, obs: &Node) -> Result<f64, ClinicError> {
+    let v = cx.need(obs, &["value"], "D.2.2")?;
+    let n = cx.number(v, "D.2.2")?;
+    match v.attr("unit").unwrap_or("a") {
+        "a" => Ok(n),
+        "mo" => Ok(n / 12.0),
+        "wk" => Ok(n * 7.0 / 365.25),
+        "d" => Ok(n / 365.25),
+        other => Err(xml_err(
+            cx.origin,
+            v.pos,
+            format!("D.2.2b: age unit {other:?} is not supported"),
+        )),
+    }
+}
+
+/// One G.k.9.i.2.r assessment as written: drug id/@root, reaction id/@root, source, method,
+/// result.
+type RawCausality = (
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+    Option<String>,
+);
+
+/// Drug roles (G.k.1) and causality (G.k.9.i.2.r), which live under adverseEventAssessment.
+struct Assessments {
+    /// Drug id/@root → its role.
+    roles: HashMap<String, DrugRole>,
+    causality: Vec<RawCausality>,
+}
+
+fn read_assessments(cx: &Ctx<'_>, aea: &Node) -> Result<Assessments, ClinicError> {
+    let mut roles: HashMap<String, DrugRole> = HashMap::new();
+    let mut causality = Vec::new();
+    for comp in aea.children("component") {
+        let Some(ca) = comp.child("causalityAssessment") else {
+            continue;
+        };
+        let drug_root = ca
+            .path(&["subject2", "productUseReference", "id"])
+            .and_then(|n| n.attr("root"))
+            .map(str::to_string);
+        if ca.has_code("20", &ich_list(19)) {
+            let v = cx.need(ca, &["value"], "G.k.1")?;
+            let role = cx.code_value(v, "G.k.1", DrugRole::from_code)?;
+            if let Some(d) = drug_root {
+                roles.insert(d, role);
+            }
+        } else if ca.has_code("39", &ich_list(19)) {
+            let reaction_root = ca
+                .path(&["subject1", "adverseEffectReference", "id"])
+                .and_then(|n| n.attr("root"))
+                .map(str::to_string);
+            let text_of = |n: Option<&Node>| n.map(|n| n.text_trim()).filter(|s| !s.is_empty());
+            causality.push((
+                drug_root,
+                reaction_root,
+                text_of(ca.path(&["author", "assignedEntity", "code", "originalText"])),
+                text_of(ca.path(&["methodCode", "originalText"])),
+                text_of(ca.child("value")),
+            ));
+        }
+    }
+    Ok(Assessments { roles, causality })
+}
+
+/// The causality results with local drug and reaction references; an assessor's own conclusion
+/// becomes part of the case again (vigil's derived results are re-derived from the case and stay
+/// in the returned list only).
+fn resolve_causality(
+    cx: &Ctx<'_>,
+    aea: &Node,
+    raw: Vec<RawCausality>,
+    drug_refs: &HashMap<String, String>,
+    reaction_refs: &HashMap<String, String>,
+    reactions: &mut [Reaction],
+) -> Result<Vec<ImportedCausality>, ClinicError> {
+    let mut causality = Vec::new();
+    for (d, r, source, method, result) in raw {
+        let drug_ref = d.as_ref().and_then(|d| drug_refs.get(d)).cloned();
+        let reaction_ref = r.as_ref().and_then(|r| reaction_refs.get(r)).cloned();
+        let (Some(drug_ref), Some(reaction_ref)) = (drug_ref, reaction_ref) else {
+            return Err(xml_err(
+                cx.origin,
+                aea.pos,
+                "G.k.9.i: a causality assessment refers to an unknown drug or reaction",
+            ));
+        };
+        if let (false, Some(m), Some(res)) = (
+            super::export::is_derived(source.as_deref(), method.as_deref()),
+            &method,
+            &result,
+        ) {
+            if let Some(reaction) = reactions
+                .iter_mut()
+                .find(|x| x.id.as_deref() == Some(reaction_ref.as_str()))
+            {
+                let answers = reaction
+                    .causality_answers
+                    .get_or_insert_with(Default::default);
+                answers.stated.push(crate::causality::StatedAssessment {
+                    drug: Some(drug_ref.clone()),
+                    source: source.clone().unwrap_or_else(|| "not given".into()),
+                    method: m.clone(),
+                    result: res.clone(),
+                });
+            }
+        }
+        causality.push(ImportedCausality {
+            drug_ref,
+            reaction_ref,
+            source,
+            method,
+            result,
+        })
+    }
+    Ok(causality)
 }
 
 fn read_reaction(cx: &Ctx<'_>, obs: &Node, local: String) -> Result<Reaction, ClinicError> {
