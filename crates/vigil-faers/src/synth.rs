@@ -393,17 +393,81 @@ fn fda_date(rng: &mut fastrand::Rng, q: Quarter) -> String {
     format!("{:04}{:02}{:02}", q.year, month, 1 + rng.u32(0..28))
 }
 
+/// One synthetic report. The random draws happen in a fixed order (drug and event counts, drugs,
+/// events, demographics, dates, administrative fields), so a seed always gives the same files.
 fn make_case(
     rng: &mut fastrand::Rng,
     caseid: u64,
     q: Quarter,
     drug_z: &Zipf,
     event_z: &Zipf,
-    cfg: &SynthConfig,
 ) -> (Case, bool) {
     let dupi = rng.f64() < DUPILUMAB_SHARE;
     let n_drugs = 1 + pick_weighted(rng, &[0.35, 0.25, 0.15, 0.12, 0.08, 0.05]);
     let n_events = 1 + pick_weighted(rng, &[0.30, 0.22, 0.15, 0.11, 0.08, 0.06, 0.04, 0.04]);
+    let listed = draw_drugs(rng, drug_z, dupi, n_drugs);
+    let events = draw_events(rng, event_z, dupi, &listed, n_events);
+    let age = draw_age(rng, dupi);
+    let sex = match rng.u32(0..20) {
+        0 => "",
+        1 => "UNK",
+        2..=12 => "F",
+        _ => "M",
+    };
+    let wt = match rng.u32(0..10) {
+        0..=4 => None,
+        5 => Some((100 + rng.u32(0..150), "LBS")),
+        _ => Some((45 + rng.u32(0..70), "KG")),
+    };
+    let event_dt = match rng.u32(0..10) {
+        0..=2 => String::new(),
+        3 => format!("{}", q.year - rng.u16(0..2)),
+        4 => format!("{}{:02}", q.year, (q.q as u32 - 1) * 3 + 1),
+        _ => fda_date(rng, q),
+    };
+    let therapy_start = draw_therapy_start(rng, &event_dt, dupi);
+    let serious = match rng.u32(0..10) {
+        0..=1 => Some("HO"),
+        2..=3 => Some("OT"),
+        _ => None,
+    };
+    let rpsr = if rng.u32(0..30) == 0 {
+        Some("CSM")
+    } else {
+        None
+    };
+    let mfr = ["SANOFI", "PFIZER", "NOVARTIS", "ABBVIE", "AMGEN", ""][rng.usize(0..6)];
+    let country = ["US", "US", "US", "CA", "GB", "DE", "FR", "JP"][rng.usize(0..8)];
+    (
+        Case {
+            caseid,
+            age,
+            sex,
+            wt,
+            event_dt,
+            therapy_start,
+            drugs: listed.rows,
+            events,
+            serious,
+            rpsr,
+            mfr,
+            country,
+        },
+        dupi,
+    )
+}
+
+/// A report's drug rows and what they imply for its planted events.
+struct ListedDrugs {
+    /// (drugname, prod_ai, role, indication)
+    rows: Vec<(String, String, &'static str, String)>,
+    /// An atopic-dermatitis comparator is the primary suspect (no dupilumab).
+    ad_comparator: bool,
+    /// One of the psoriasis biologics is listed.
+    psoriasis_biologic: bool,
+}
+
+fn draw_drugs(rng: &mut fastrand::Rng, drug_z: &Zipf, dupi: bool, n_drugs: usize) -> ListedDrugs {
     let mut drugs: Vec<(String, String, &'static str, String)> = Vec::new();
     let mut names_seen = Vec::new();
     let mut psoriasis_biologic = false;
@@ -450,9 +514,8 @@ fn make_case(
             let n = format!("SYNTHETIC DRUG {r:04}");
             (n.clone(), n)
         };
-        if PSORIASIS_BIOLOGICS.iter().any(|(_, i)| *i == ing) {
-            psoriasis_biologic = true;
-        }
+        let is_psoriasis_biologic = PSORIASIS_BIOLOGICS.iter().any(|(_, i)| *i == ing);
+        psoriasis_biologic |= is_psoriasis_biologic;
         // Missing prod_ai in 10% of rows (older-style records), mixed case in 10%.
         let prod_ai = if rng.u32(0..10) == 0 && r < NAMED_DRUGS.len() {
             String::new()
@@ -471,20 +534,36 @@ fn make_case(
         } else {
             "C"
         };
-        let indi = if PSORIASIS_BIOLOGICS.iter().any(|(_, i)| *i == ing) {
+        let indi = if is_psoriasis_biologic {
             "Psoriasis"
         } else {
             "Product used for unknown indication"
         };
         drugs.push((name, prod_ai, role, indi.to_owned()));
     }
+    ListedDrugs {
+        rows: drugs,
+        ad_comparator,
+        psoriasis_biologic,
+    }
+}
+
+/// The planted events first (each drawn with its probability for this report's drugs), then
+/// background events from the Zipf law until the report has `n_events`.
+fn draw_events(
+    rng: &mut fastrand::Rng,
+    event_z: &Zipf,
+    dupi: bool,
+    listed: &ListedDrugs,
+    n_events: usize,
+) -> Vec<String> {
     let mut events: Vec<String> = Vec::new();
     for (pt, b, rr) in PLANTED {
         let mut p = if dupi { b * rr } else { *b };
-        if *pt == "Psoriasis" && psoriasis_biologic {
+        if *pt == "Psoriasis" && listed.psoriasis_biologic {
             p = b * PSORIASIS_BIOLOGIC_RR;
         }
-        if *pt == "Dermatitis atopic" && ad_comparator {
+        if *pt == "Dermatitis atopic" && listed.ad_comparator {
             p = b * AD_COMPARATOR_DISEASE_RR;
         }
         if rng.f64() < p {
@@ -502,8 +581,11 @@ fn make_case(
             events.push(pt);
         }
     }
-    let _ = cfg;
-    let age = match rng.u32(0..20) {
+    events
+}
+
+fn draw_age(rng: &mut fastrand::Rng, dupi: bool) -> Option<(f64, &'static str)> {
+    match rng.u32(0..20) {
         0..=2 => None,
         3 => Some(((rng.u32(1..24)) as f64, "MON")),
         4 => Some((rng.u32(2..9) as f64, "DEC")),
@@ -515,25 +597,13 @@ fn make_case(
             };
             Some((a as f64, "YR"))
         }
-    };
-    let sex = match rng.u32(0..20) {
-        0 => "",
-        1 => "UNK",
-        2..=12 => "F",
-        _ => "M",
-    };
-    let wt = match rng.u32(0..10) {
-        0..=4 => None,
-        5 => Some((100 + rng.u32(0..150), "LBS")),
-        _ => Some((45 + rng.u32(0..70), "KG")),
-    };
-    let event_dt = match rng.u32(0..10) {
-        0..=2 => String::new(),
-        3 => format!("{}", q.year - rng.u16(0..2)),
-        4 => format!("{}{:02}", q.year, (q.q as u32 - 1) * 3 + 1),
-        _ => fda_date(rng, q),
-    };
-    let therapy_start = match chrono::NaiveDate::parse_from_str(&event_dt, "%Y%m%d") {
+    }
+}
+
+/// The primary suspect's therapy start: the onset law's draw of days before a full event date;
+/// empty when the event date is not a full date (no draw is made then).
+fn draw_therapy_start(rng: &mut fastrand::Rng, event_dt: &str, dupi: bool) -> String {
+    match chrono::NaiveDate::parse_from_str(event_dt, "%Y%m%d") {
         Ok(event) if event_dt.len() == 8 => {
             let (shape, scale) = if dupi {
                 DUPILUMAB_ONSET_WEIBULL
@@ -548,36 +618,7 @@ fn make_case(
                 .to_string()
         }
         _ => String::new(),
-    };
-    let serious = match rng.u32(0..10) {
-        0..=1 => Some("HO"),
-        2..=3 => Some("OT"),
-        _ => None,
-    };
-    let rpsr = if rng.u32(0..30) == 0 {
-        Some("CSM")
-    } else {
-        None
-    };
-    let mfr = ["SANOFI", "PFIZER", "NOVARTIS", "ABBVIE", "AMGEN", ""][rng.usize(0..6)];
-    let country = ["US", "US", "US", "CA", "GB", "DE", "FR", "JP"][rng.usize(0..8)];
-    (
-        Case {
-            caseid,
-            age,
-            sex,
-            wt,
-            event_dt,
-            therapy_start,
-            drugs,
-            events,
-            serious,
-            rpsr,
-            mfr,
-            country,
-        },
-        dupi,
-    )
+    }
 }
 
 fn write_case(
@@ -779,7 +820,7 @@ pub fn write_synth(cfg: &SynthConfig, out: &Path) -> Result<SynthSummary, FaersE
         for _ in 0..n_here {
             let caseid = next_case;
             next_case += 1;
-            let (mut case, dupi) = make_case(&mut rng, caseid, q, &drug_z, &event_z, cfg);
+            let (mut case, dupi) = make_case(&mut rng, caseid, q, &drug_z, &event_z);
             if cfg.interactions {
                 plant_interactions(&mut interaction_rng, &mut case);
             }
