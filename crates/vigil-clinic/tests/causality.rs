@@ -207,3 +207,101 @@ fn explicit_answer_overrides_derivation() {
     assert_eq!((a.naranjo.total, a.naranjo.category), (3, "possible"));
     assert_eq!(a.naranjo.items[4].basis, Basis::Explicit);
 }
+
+#[test]
+fn liverpool_reaches_every_end_of_the_flowchart() {
+    // Each end of the flowchart as transcribed in clinical.md §1.3 (a third party's reading of
+    // Gallagher et al., PLoS One 2011;6:e28096, Fig. 2), walked with explicit answers so that
+    // nothing is derived from the case:
+    //   1 after the drug? no, pre-existing symptom made worse? no            → unlikely
+    //   2 improved on stop? no, permanent impairment? no                     → possible
+    //   3 low disease probability, positive rechallenge? yes                 → definite
+    //   3 high/unsure, objective mechanism evidence? no                      → possible
+    //   4 same event with this drug before? yes                              → definite
+    //   4 no, reported before with this drug? yes / no                       → probable / possible
+    use vigil_clinic::causality::liverpool::{DiseaseProbability, LiverpoolAnswers};
+    let walk = |answers: LiverpoolAnswers| {
+        let mut case = common::example("facial-redness-interval-extension.json");
+        case.reactions[0]
+            .causality_answers
+            .get_or_insert_with(Default::default)
+            .liverpool = answers;
+        let l = assess_case(&case)[0].liverpool.clone();
+        assert!(l.path.iter().all(|s| matches!(s.basis, Basis::Explicit)));
+        (l.category, l.path.len())
+    };
+    let yes_to_step_3 = LiverpoolAnswers {
+        after_drug: Some(true),
+        improved_on_stop: Some(DechallengeAnswer::Yes),
+        ..Default::default()
+    };
+    let low = LiverpoolAnswers {
+        disease_probability: Some(DiseaseProbability::Low),
+        ..yes_to_step_3
+    };
+    let high_with_evidence = LiverpoolAnswers {
+        disease_probability: Some(DiseaseProbability::HighOrUnsure),
+        objective_mechanism_evidence: Some(true),
+        ..yes_to_step_3
+    };
+    let cases = [
+        (
+            LiverpoolAnswers {
+                after_drug: Some(false),
+                pre_existing_made_worse: Some(false),
+                ..Default::default()
+            },
+            ("unlikely", 2),
+        ),
+        (
+            LiverpoolAnswers {
+                after_drug: Some(true),
+                improved_on_stop: Some(DechallengeAnswer::No),
+                permanent_impairment: Some(false),
+                ..Default::default()
+            },
+            ("possible", 3),
+        ),
+        (
+            LiverpoolAnswers {
+                positive_rechallenge: Some(true),
+                ..low
+            },
+            ("definite", 4),
+        ),
+        (
+            LiverpoolAnswers {
+                objective_mechanism_evidence: Some(false),
+                ..high_with_evidence
+            },
+            ("possible", 4),
+        ),
+        (
+            LiverpoolAnswers {
+                same_event_before_with_drug: Some(true),
+                ..high_with_evidence
+            },
+            ("definite", 5),
+        ),
+        (
+            LiverpoolAnswers {
+                positive_rechallenge: Some(false),
+                same_event_before_with_drug: Some(false),
+                reported_before_with_drug: Some(true),
+                ..low
+            },
+            ("probable", 6),
+        ),
+        (
+            LiverpoolAnswers {
+                same_event_before_with_drug: Some(false),
+                reported_before_with_drug: Some(false),
+                ..high_with_evidence
+            },
+            ("possible", 6),
+        ),
+    ];
+    for (answers, (category, steps)) in cases {
+        assert_eq!(walk(answers), (category, steps), "{answers:?}");
+    }
+}

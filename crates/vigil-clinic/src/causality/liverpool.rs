@@ -124,7 +124,8 @@ fn pick<T>(explicit: Option<T>, derived: impl FnOnce() -> (T, Basis)) -> (T, Bas
     }
 }
 
-/// Walk the flowchart.
+/// Walk the flowchart. Each question takes the explicit answer when one is given, else the one
+/// derived from the case by the function named beside it; the path records which.
 pub fn assess(f: &PairFacts<'_>) -> Liverpool {
     let a = f.answers.liverpool;
     let mut path = Vec::new();
@@ -135,45 +136,29 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
         path,
         note,
     };
+    let mut ask = |question: &'static str, answer: String, basis: Basis| {
+        path.push(Step {
+            question,
+            answer,
+            basis,
+        })
+    };
 
     // Step 1.
     const Q1: &str = "event after the drug was given or the dose increased?";
     let after = match (a.after_drug, f.timing) {
-        (Some(v), _) => {
-            path.push(Step {
-                question: Q1,
-                answer: yes_no(v),
-                basis: Basis::Explicit,
-            });
-            v
-        }
-        (None, Timing::After(_)) => {
-            path.push(Step {
-                question: Q1,
-                answer: yes_no(true),
-                basis: Basis::Derived(f.timing_text()),
-            });
-            true
-        }
-        (None, Timing::Before) => {
-            path.push(Step {
-                question: Q1,
-                answer: yes_no(false),
-                basis: Basis::Derived(f.timing_text()),
-            });
-            false
-        }
-        (None, Timing::Unknown) => {
-            // No time relationship: the flowchart cannot start.
-            let why = format!("{}; the flowchart has no branch for an unknown time relationship (answer causality_answers.liverpool.after_drug)", f.timing_text());
-            path.push(Step {
-                question: Q1,
-                answer: "unknown".into(),
-                basis: Basis::NoInformation(why),
-            });
-            return done(NOT_REACHED, path);
-        }
+        (Some(v), _) => Some((v, Basis::Explicit)),
+        (None, Timing::After(_)) => Some((true, Basis::Derived(f.timing_text()))),
+        (None, Timing::Before) => Some((false, Basis::Derived(f.timing_text()))),
+        (None, Timing::Unknown) => None,
     };
+    let Some((after, b)) = after else {
+        // No time relationship: the flowchart cannot start.
+        let why = format!("{}; the flowchart has no branch for an unknown time relationship (answer causality_answers.liverpool.after_drug)", f.timing_text());
+        ask(Q1, "unknown".into(), Basis::NoInformation(why));
+        return done(NOT_REACHED, path);
+    };
+    ask(Q1, yes_no(after), b);
     if !after {
         let (worse, b) = pick(a.pre_existing_made_worse, || {
             (
@@ -181,11 +166,11 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
                 Basis::NoInformation("no pre-existing symptom recorded as made worse".into()),
             )
         });
-        path.push(Step {
-            question: "pre-existing symptom made worse by the drug?",
-            answer: yes_no(worse),
-            basis: b,
-        });
+        ask(
+            "pre-existing symptom made worse by the drug?",
+            yes_no(worse),
+            b,
+        );
         if !worse {
             return done("unlikely", path);
         }
@@ -193,62 +178,106 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
 
     // Step 2.
     const Q2: &str = "improved when the drug was stopped or the dose reduced?";
-    let derived = match a.improved_on_stop {
+    let dechallenge = match a.improved_on_stop {
         Some(v) => Some((v, Basis::Explicit)),
-        None => match f.dechallenge() {
-            Some((act, true, _)) => Some((
-                DechallengeAnswer::Yes,
-                Basis::Derived(format!("improved after {}", act.label())),
-            )),
-            Some((act, _, true)) => Some((
-                DechallengeAnswer::No,
-                Basis::Derived(format!("no improvement after {}", act.label())),
-            )),
-            _ if given_once(f) => Some((
-                DechallengeAnswer::Unassessable,
-                Basis::Derived("the drug was given once (one dose, no dosing interval)".into()),
-            )),
-            _ => None,
-        },
+        None => derived_dechallenge(f),
     };
-    let Some((dech, b)) = derived else {
+    let Some((dech, b)) = dechallenge else {
         let why = "no dechallenge with a known result, and the drug was not given once: 'unassessable' is for a single dose, intermittent therapy or a drug that cannot be stopped (answer causality_answers.liverpool.improved_on_stop)";
-        path.push(Step {
-            question: Q2,
-            answer: "unknown".into(),
-            basis: Basis::NoInformation(why.into()),
-        });
+        ask(Q2, "unknown".into(), Basis::NoInformation(why.into()));
         return done(NOT_REACHED, path);
     };
-    path.push(Step {
-        question: Q2,
-        answer: format!("{dech:?}").to_lowercase(),
-        basis: b,
-    });
+    ask(Q2, format!("{dech:?}").to_lowercase(), b);
     if dech == DechallengeAnswer::No {
-        let r = &f.case.reactions[f.reaction];
-        let (perm, b) = pick(a.permanent_impairment, || {
-            let p = r.seriousness.disability || r.outcome == Outcome::RecoveredWithSequelae;
-            (
-                p,
-                Basis::Derived(format!(
-                    "disability criterion {}, outcome {:?}",
-                    r.seriousness.disability, r.outcome
-                )),
-            )
-        });
-        path.push(Step {
-            question: "permanent disability or impairment?",
-            answer: yes_no(perm),
-            basis: b,
-        });
+        let (perm, b) = pick(a.permanent_impairment, || permanent_impairment(f));
+        ask("permanent disability or impairment?", yes_no(perm), b);
         if !perm {
             return done("possible", path);
         }
     }
 
     // Step 3.
-    let (disease, b) = pick(a.disease_probability, || match f.alternatives() {
+    let (disease, b) = pick(a.disease_probability, || disease_probability(f));
+    ask(
+        "probability that the underlying disease caused it?",
+        match disease {
+            DiseaseProbability::Low => "low".into(),
+            DiseaseProbability::HighOrUnsure => "high or unsure".into(),
+        },
+        b,
+    );
+    match disease {
+        DiseaseProbability::Low => {
+            let (rech, b) = pick(a.positive_rechallenge, || positive_rechallenge(f));
+            ask("positive rechallenge?", yes_no(rech), b);
+            if rech {
+                return done("definite", path);
+            }
+        }
+        DiseaseProbability::HighOrUnsure => {
+            let (obj, b) = pick(a.objective_mechanism_evidence, || objective_mechanism(f));
+            ask(
+                "objective evidence for the causal mechanism?",
+                yes_no(obj),
+                b,
+            );
+            if !obj {
+                return done("possible", path);
+            }
+        }
+    }
+
+    // Step 4.
+    let (before, b) = pick(a.same_event_before_with_drug, || same_event_before(f));
+    ask(
+        "same event with this drug before in this patient?",
+        yes_no(before),
+        b,
+    );
+    if before {
+        return done("definite", path);
+    }
+    let (reported, b) = pick(a.reported_before_with_drug, || reported_before(f));
+    ask("event reported before with this drug?", yes_no(reported), b);
+    done(if reported { "probable" } else { "possible" }, path)
+}
+
+/// Step 2 from the case: the recorded dechallenge, or "unassessable" for a drug given once;
+/// `None` when neither tells (the flowchart is then not reached).
+fn derived_dechallenge(f: &PairFacts<'_>) -> Option<(DechallengeAnswer, Basis)> {
+    match f.dechallenge() {
+        Some((act, true, _)) => Some((
+            DechallengeAnswer::Yes,
+            Basis::Derived(format!("improved after {}", act.label())),
+        )),
+        Some((act, _, true)) => Some((
+            DechallengeAnswer::No,
+            Basis::Derived(format!("no improvement after {}", act.label())),
+        )),
+        _ if given_once(f) => Some((
+            DechallengeAnswer::Unassessable,
+            Basis::Derived("the drug was given once (one dose, no dosing interval)".into()),
+        )),
+        _ => None,
+    }
+}
+
+/// Permanent impairment: the disability criterion, or recovery with sequelae.
+fn permanent_impairment(f: &PairFacts<'_>) -> (bool, Basis) {
+    let r = &f.case.reactions[f.reaction];
+    let p = r.seriousness.disability || r.outcome == Outcome::RecoveredWithSequelae;
+    (
+        p,
+        Basis::Derived(format!(
+            "disability criterion {}, outcome {:?}",
+            r.seriousness.disability, r.outcome
+        )),
+    )
+}
+
+/// Low only when alternative causes were looked for and none was found.
+fn disease_probability(f: &PairFacts<'_>) -> (DiseaseProbability, Basis) {
+    match f.alternatives() {
         Some(v) if v.is_empty() => (
             DiseaseProbability::Low,
             Basis::Derived("alternative causes looked for, none found".into()),
@@ -261,99 +290,66 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
             DiseaseProbability::HighOrUnsure,
             Basis::NoInformation("alternative causes not assessed: unsure".into()),
         ),
-    });
-    path.push(Step {
-        question: "probability that the underlying disease caused it?",
-        answer: match disease {
-            DiseaseProbability::Low => "low".into(),
-            DiseaseProbability::HighOrUnsure => "high or unsure".into(),
-        },
-        basis: b,
-    });
-    match disease {
-        DiseaseProbability::Low => {
-            let (rech, b) = pick(a.positive_rechallenge, || match f.rechallenge() {
-                Some(Rechallenge::Recurred) => {
-                    (true, Basis::Derived("rechallenge: recurred".into()))
-                }
-                Some(r) => (false, Basis::Derived(format!("rechallenge: {}", r.label()))),
-                None => (
-                    false,
-                    Basis::NoInformation("no rechallenge recorded".into()),
-                ),
-            });
-            path.push(Step {
-                question: "positive rechallenge?",
-                answer: yes_no(rech),
-                basis: b,
-            });
-            if rech {
-                return done("definite", path);
-            }
-        }
-        DiseaseProbability::HighOrUnsure => {
-            let (obj, b) = pick(a.objective_mechanism_evidence, || {
-                let tests = f.mechanism_tests();
-                if !tests.is_empty() {
-                    return (
-                        true,
-                        Basis::Derived(format!("mechanism shown by {}", tests.join(", "))),
-                    );
-                }
-                match f.dechallenge() {
-                    Some((
-                        act
-                        @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended),
-                        true,
-                        _,
-                    )) => (
-                        true,
-                        Basis::Derived(format!(
-                            "dose dependence in this patient: improved after {}",
-                            act.label()
-                        )),
-                    ),
-                    _ => (
-                        false,
-                        Basis::NoInformation(
-                            "no mechanism test, drug level or dose-dependence recorded".into(),
-                        ),
-                    ),
-                }
-            });
-            path.push(Step {
-                question: "objective evidence for the causal mechanism?",
-                answer: yes_no(obj),
-                basis: b,
-            });
-            if !obj {
-                return done("possible", path);
-            }
-        }
     }
+}
 
-    // Step 4.
-    let (before, b) = pick(a.same_event_before_with_drug, || {
-        match f.previous_reaction_to_drug() {
-            Some(p) => (
-                true,
-                Basis::Derived(format!("earlier reaction recorded: {p}")),
-            ),
-            None => (
-                false,
-                Basis::NoInformation("no earlier reaction to this drug recorded".into()),
-            ),
-        }
-    });
-    path.push(Step {
-        question: "same event with this drug before in this patient?",
-        answer: yes_no(before),
-        basis: b,
-    });
-    if before {
-        return done("definite", path);
+fn positive_rechallenge(f: &PairFacts<'_>) -> (bool, Basis) {
+    match f.rechallenge() {
+        Some(Rechallenge::Recurred) => (true, Basis::Derived("rechallenge: recurred".into())),
+        Some(r) => (false, Basis::Derived(format!("rechallenge: {}", r.label()))),
+        None => (
+            false,
+            Basis::NoInformation("no rechallenge recorded".into()),
+        ),
     }
-    let (reported, b) = pick(a.reported_before_with_drug, || match &f.known_reaction {
+}
+
+/// A mechanism test, or dose dependence in this patient (improved after a dose reduction or a
+/// longer interval).
+fn objective_mechanism(f: &PairFacts<'_>) -> (bool, Basis) {
+    let tests = f.mechanism_tests();
+    if !tests.is_empty() {
+        return (
+            true,
+            Basis::Derived(format!("mechanism shown by {}", tests.join(", "))),
+        );
+    }
+    match f.dechallenge() {
+        Some((
+            act @ (DechallengeAction::DoseReduced | DechallengeAction::IntervalExtended),
+            true,
+            _,
+        )) => (
+            true,
+            Basis::Derived(format!(
+                "dose dependence in this patient: improved after {}",
+                act.label()
+            )),
+        ),
+        _ => (
+            false,
+            Basis::NoInformation(
+                "no mechanism test, drug level or dose-dependence recorded".into(),
+            ),
+        ),
+    }
+}
+
+fn same_event_before(f: &PairFacts<'_>) -> (bool, Basis) {
+    match f.previous_reaction_to_drug() {
+        Some(p) => (
+            true,
+            Basis::Derived(format!("earlier reaction recorded: {p}")),
+        ),
+        None => (
+            false,
+            Basis::NoInformation("no earlier reaction to this drug recorded".into()),
+        ),
+    }
+}
+
+fn reported_before(f: &PairFacts<'_>) -> (bool, Basis) {
+    match &f.known_reaction {
         Some(src) => (
             true,
             Basis::Derived(format!("published with this drug: {src}")),
@@ -362,13 +358,7 @@ pub fn assess(f: &PairFacts<'_>) -> Liverpool {
             false,
             Basis::NoInformation("not a catalogued published reaction to this drug".into()),
         ),
-    });
-    path.push(Step {
-        question: "event reported before with this drug?",
-        answer: yes_no(reported),
-        basis: b,
-    });
-    done(if reported { "probable" } else { "possible" }, path)
+    }
 }
 
 /// One regimen without a dosing interval: a single administration (the tool's "medicine given once").
