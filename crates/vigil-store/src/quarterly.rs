@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::layout::{StoreError, StoreResult};
-use crate::read::{load_reports, ReportQuery};
+use crate::read::{load_reports_from, ReportQuery, Store};
 use crate::reports::normalise_name;
 
 /// Report counts of one quarter and stratum (unique reports, as `vigil signals` margins).
@@ -122,6 +122,17 @@ pub fn quarterly_counts(
     drug: &str,
     event: &str,
 ) -> StoreResult<QuarterlyCounts> {
+    quarterly_counts_from(&Store::open(store_dir)?, query, drug, event)
+}
+
+/// As [`quarterly_counts`], on an opened store (the evidence report monitors several reactions
+/// through its one handle).
+pub fn quarterly_counts_from(
+    store: &Store,
+    query: &ReportQuery,
+    drug: &str,
+    event: &str,
+) -> StoreResult<QuarterlyCounts> {
     if query.stratify.iter().any(|c| c == "fda_dt") {
         return Err(StoreError::Format(
             "stratify: fda_dt is the quarter itself; stratify by other columns".into(),
@@ -131,7 +142,7 @@ pub fn quarterly_counts(
     q.since = None;
     q.until = None;
     q.stratify.push("fda_dt".into());
-    let loaded = load_reports(store_dir, &q)?;
+    let loaded = load_reports_from(store, &q)?;
     let set = &loaded.set;
     // A stratum of the load is (user strata…, fda_dt): split it into a user stratum and a quarter.
     let mut labels: Vec<String> = Vec::new();

@@ -106,7 +106,7 @@ pub fn write_report_from(store: &Store, args: &Args) -> Result<PathBuf> {
         &args.store,
         &args.drug,
     )?;
-    let report = super::report_sequential::with_section(report, args)?;
+    let report = super::report_sequential::with_section(report, store, args)?;
     let report = super::report_terms::with_section(report, terms);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;

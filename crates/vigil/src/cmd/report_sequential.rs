@@ -3,7 +3,7 @@
 //! — the log-likelihood ratio by quarter against the critical value, as SVG — with the quarter at
 //! which the signal is raised and the command that reproduces it.
 //!
-//! The monitoring is `vigil sequential`'s own computation ([`super::sequential::compute`], with
+//! The monitoring is `vigil sequential`'s own computation ([`super::sequential::compute_from`], with
 //! its defaults: quarterly group-sequential looks, surveillance to the cumulative expected count
 //! of the data, at least one event), so the chart and the command cannot disagree.
 
@@ -12,8 +12,8 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
-use vigil_store::quarterly::{quarterly_counts, YearQuarter};
-use vigil_store::read::ReportQuery;
+use vigil_store::quarterly::{quarterly_counts_from, YearQuarter};
+use vigil_store::read::{ReportQuery, Store};
 
 use super::report::Args as ReportArgs;
 use super::sequential::{self, Format, Looks, Monitoring};
@@ -47,18 +47,19 @@ pub const MIN_LOOKS: usize = 2;
 
 /// The report with its `sequential` object added (JSON): the design shared by the reactions of
 /// interest, and per reaction its monitoring, a note why there is none, or the error.
-pub fn with_section(mut report: Value, args: &ReportArgs) -> Result<Value> {
+/// `store` is the report's one open handle on the store at `args.store`.
+pub fn with_section(mut report: Value, store: &Store, args: &ReportArgs) -> Result<Value> {
     let events: Vec<String> = report["options"]["events"]
         .as_array()
         .into_iter()
         .flatten()
         .filter_map(|e| e.as_str().map(str::to_owned))
         .collect();
-    report["sequential"] = section(args, &events)?;
+    report["sequential"] = section(store, args, &events)?;
     Ok(report)
 }
 
-fn section(args: &ReportArgs, events: &[String]) -> Result<Value> {
+fn section(store: &Store, args: &ReportArgs, events: &[String]) -> Result<Value> {
     let alpha = args.sequential.sequential_alpha;
     let role = value_name(&args.role);
     let Some(first_event) = events.first() else {
@@ -75,7 +76,7 @@ fn section(args: &ReportArgs, events: &[String]) -> Result<Value> {
                 role: args.role.into(),
                 ..ReportQuery::default()
             };
-            let counts = quarterly_counts(&args.store, &query, &args.drug, first_event)
+            let counts = quarterly_counts_from(store, &query, &args.drug, first_event)
                 .with_context(|| format!("{}: reading the store", args.store.display()))?;
             match counts.first_drug_quarter() {
                 Some(q) => q.to_string(),
@@ -103,22 +104,25 @@ fn section(args: &ReportArgs, events: &[String]) -> Result<Value> {
             args.store.display(),
             args.drug.to_uppercase()
         );
-        let monitored = sequential::compute(&sequential::Args {
-            store: PathBuf::from(&args.store),
-            drug: args.drug.clone(),
-            event: event.clone(),
-            start: start.clone(),
-            alpha,
-            max_expected: None,
-            min_events: 1,
-            looks: Looks::Quarterly,
-            role: role.clone(),
-            stratify: Vec::new(),
-            indication: None,
-            exclude_drug: Vec::new(),
-            format: Format::Table,
-            out: None,
-        });
+        let monitored = sequential::compute_from(
+            store,
+            &sequential::Args {
+                store: PathBuf::from(&args.store),
+                drug: args.drug.clone(),
+                event: event.clone(),
+                start: start.clone(),
+                alpha,
+                max_expected: None,
+                min_events: 1,
+                looks: Looks::Quarterly,
+                role: role.clone(),
+                stratify: Vec::new(),
+                indication: None,
+                exclude_drug: Vec::new(),
+                format: Format::Table,
+                out: None,
+            },
+        );
         rows.push(match monitored {
             Ok(m) if m.quarters.len() < MIN_LOOKS => json!({
                 "event": event, "command": command,
