@@ -145,6 +145,8 @@ fn report_groups_the_drug_signals_as_signals_does() {
         let r = report(dir, &options).unwrap();
         let g = &r["event_groups"];
         assert_eq!(g["meddra_version"], "99.0", "{options:?}");
+        // The provenance lists the level asked for.
+        assert_eq!(r["options"]["event_level"], options[1], "{options:?}");
         let rows = g["rows"].as_array().unwrap();
         let csv = run_listed(dir, g["command"].as_str().unwrap());
         let mut rdr = csv::Reader::from_reader(csv.as_bytes());

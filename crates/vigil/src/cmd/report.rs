@@ -334,7 +334,12 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
         "synthetic_data": synthetic,
         "vigil_version": env!("CARGO_PKG_VERSION"),
         "store": args.store.display().to_string(),
-        "options": { "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case },
+        "options": {
+            "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case,
+            "sequential_start": args.sequential.sequential_start, "sequential_alpha": args.sequential.sequential_alpha,
+            "event_level": args.terms.event_level.as_ref().map(value_name), "smq_scope": args.terms.smq_scope.as_ref().map(value_name),
+            "primary_soc": args.terms.primary_soc, "atc": args.terms.atc,
+        },
         "prior": fit,
         "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
         "competition_bias": views,
