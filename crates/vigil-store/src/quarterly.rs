@@ -8,7 +8,7 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 use crate::layout::{StoreError, StoreResult};
-use crate::read::{load_reports, ReportQuery};
+use crate::read::{load_reports_from, ReportQuery, Store};
 use crate::reports::normalise_name;
 
 /// Report counts of one quarter and stratum (unique reports, as `vigil signals` margins).
@@ -99,6 +99,17 @@ pub struct QuarterlyCounts {
     pub event_found: bool,
 }
 
+impl QuarterlyCounts {
+    /// The first quarter with a report of the drug (in any stratum): where monitoring of a newly
+    /// marketed drug naturally starts. `None` when no dated report has the drug.
+    pub fn first_drug_quarter(&self) -> Option<YearQuarter> {
+        self.quarters
+            .iter()
+            .find(|(_, strata)| strata.iter().any(|s| s.drug_reports > 0))
+            .map(|(&q, _)| q)
+    }
+}
+
 /// Counts the reports of `drug` and `event` by quarter of FDA receipt, with the filters and
 /// strata of `query` (its `since`, `until` and `date_field` are not used: every quarter is
 /// counted, and quarters are of `fda_dt`).
@@ -107,6 +118,17 @@ pub struct QuarterlyCounts {
 /// The store cannot be read, or `query.stratify` names a column the reports table lacks.
 pub fn quarterly_counts(
     store_dir: &Path,
+    query: &ReportQuery,
+    drug: &str,
+    event: &str,
+) -> StoreResult<QuarterlyCounts> {
+    quarterly_counts_from(&Store::open(store_dir)?, query, drug, event)
+}
+
+/// As [`quarterly_counts`], on an opened store (the evidence report monitors several reactions
+/// through its one handle).
+pub fn quarterly_counts_from(
+    store: &Store,
     query: &ReportQuery,
     drug: &str,
     event: &str,
@@ -120,7 +142,7 @@ pub fn quarterly_counts(
     q.since = None;
     q.until = None;
     q.stratify.push("fda_dt".into());
-    let loaded = load_reports(store_dir, &q)?;
+    let loaded = load_reports_from(store, &q)?;
     let set = &loaded.set;
     // A stratum of the load is (user strata…, fda_dt): split it into a user stratum and a quarter.
     let mut labels: Vec<String> = Vec::new();
@@ -197,5 +219,30 @@ mod tests {
             YearQuarter::parse("2024Q4").unwrap().next().to_string(),
             "2025Q1"
         );
+    }
+
+    #[test]
+    fn first_drug_quarter_skips_quarters_without_the_drug() {
+        let q = |t: &str| YearQuarter::parse(t).unwrap();
+        let stratum = |drug_reports| StratumCounts {
+            reports: 10,
+            drug_reports,
+            event_reports: 1,
+            pair_reports: 0,
+        };
+        // 2023Q1 has reports but none of the drug; 2023Q2 has it in its second stratum only.
+        let counts = QuarterlyCounts {
+            strata: vec!["F".into(), "M".into()],
+            quarters: [
+                (q("2023Q1"), vec![stratum(0), stratum(0)]),
+                (q("2023Q2"), vec![stratum(0), stratum(2)]),
+                (q("2023Q3"), vec![stratum(1), stratum(0)]),
+            ]
+            .into_iter()
+            .collect(),
+            ..QuarterlyCounts::default()
+        };
+        assert_eq!(counts.first_drug_quarter(), Some(q("2023Q2")));
+        assert_eq!(QuarterlyCounts::default().first_drug_quarter(), None);
     }
 }

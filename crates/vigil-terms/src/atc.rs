@@ -14,6 +14,16 @@
 //! for a substance with several (betamethasone: H02AB01 among eleven); `Lvl4`…`Lvl1` are the code
 //! cut to levels 4…1 and `Class1`…`Class4` the names of levels 1…4. Any file with these column
 //! names is read (columns are found by name, so the row-index column may be absent).
+//!
+//! A code may stop at a coarser level: DiAna's 2023 file classes 164 of its 6,884 rows only to
+//! level 4, 3, 2 or 1 (`V10XX` for "lutetium (lu 177)", `V09` for "technetium tc 99m"), with the
+//! class names it lacks written `NA` (R's missing value). Such a substance has classes down to its
+//! code's level and none below it; `NA` is no name.
+//!
+//! Rows that give no human ATC code are counted, not used: `code` written `NA` (3,073 rows of the
+//! 2023 file: substances DiAna could not classify, e.g. zotarolimus) and ATCvet codes (the WHO
+//! veterinary ATC, a `Q` before a human-style code: `QA12AA08` for calcium glycerophosphate, one
+//! row). Their substances have no class, as a substance absent from the table.
 use std::collections::{BTreeSet, HashMap};
 use std::path::Path;
 
@@ -72,6 +82,10 @@ pub struct AtcIndex {
     codes: HashMap<String, (BTreeSet<String>, String)>,
     /// Class code (levels 1–4) → name.
     names: HashMap<String, String>,
+    /// Rows whose code is `NA`.
+    rows_without_code: usize,
+    /// Rows with an ATCvet code.
+    veterinary_rows: usize,
 }
 
 impl AtcIndex {
@@ -130,20 +144,28 @@ impl AtcIndex {
             }
             let code = get(c_code).to_ascii_uppercase();
             let primary = get(c_primary).to_ascii_uppercase();
+            if code == "NA" {
+                index.rows_without_code += 1;
+                continue;
+            }
+            if code.strip_prefix('Q').is_some_and(is_atc_code) {
+                index.veterinary_rows += 1;
+                continue;
+            }
             for (value, field) in [(&code, "code"), (&primary, "primary_code")] {
-                if !is_atc5(value) {
+                if !is_atc_code(value) {
                     return Err(TermsError::field(
                         origin,
                         line,
                         field,
-                        format!("{value:?} is not a 7-character ATC code such as D11AH05"),
+                        format!("{value:?} is not an ATC code of level 1 to 5 (D, D11, D11A, D11AH or D11AH05)"),
                     ));
                 }
             }
             for (level, &c) in class_cols.iter().enumerate() {
                 let name = get(c);
                 let len = [1, 3, 4, 5][level];
-                if !name.is_empty() {
+                if len <= code.len() && !name.is_empty() && name != "NA" {
                     index
                         .names
                         .entry(code[..len].to_owned())
@@ -160,6 +182,12 @@ impl AtcIndex {
             return Err(TermsError::Invalid(format!("{origin}: no substance rows")));
         }
         Ok(index)
+    }
+
+    /// Rows of the table that gave no human ATC code and were not used: (`code` written `NA`,
+    /// ATCvet code). See the module docs.
+    pub fn rows_not_used(&self) -> (usize, usize) {
+        (self.rows_without_code, self.veterinary_rows)
     }
 
     /// Number of substances.
@@ -188,12 +216,13 @@ impl AtcIndex {
         let Some((codes, primary)) = self.codes.get(&key) else {
             return Vec::new();
         };
-        let mut out: BTreeSet<String> = BTreeSet::new();
-        if all_codes {
-            out.extend(codes.iter().map(|c| c[..len].to_owned()));
+        // A code that stops above `level` has no class there (see the module docs).
+        let cut = |c: &String| c.get(..len).map(str::to_owned);
+        let out: BTreeSet<String> = if all_codes {
+            codes.iter().filter_map(cut).collect()
         } else {
-            out.insert(primary[..len].to_owned());
-        }
+            cut(primary).into_iter().collect()
+        };
         out.into_iter().collect()
     }
 
@@ -204,14 +233,15 @@ impl AtcIndex {
     }
 }
 
-/// `D11AH05`: letter, two digits, two letters, two digits.
-fn is_atc5(code: &str) -> bool {
+/// An ATC code of level 1 to 5 (WHO structure: `D`, `D11`, `D11A`, `D11AH`, `D11AH05`): a letter,
+/// two digits, a letter, a letter, two digits, cut after 1, 3, 4, 5 or 7 characters.
+fn is_atc_code(code: &str) -> bool {
     let b = code.as_bytes();
-    b.len() == 7
-        && b[0].is_ascii_uppercase()
-        && b[1..3].iter().all(u8::is_ascii_digit)
-        && b[3..5].iter().all(u8::is_ascii_uppercase)
-        && b[5..7].iter().all(u8::is_ascii_digit)
+    matches!(b.len(), 1 | 3 | 4 | 5 | 7)
+        && b.iter().enumerate().all(|(i, c)| match i {
+            0 | 3 | 4 => c.is_ascii_uppercase(),
+            _ => c.is_ascii_digit(),
+        })
 }
 
 #[cfg(test)]
@@ -257,6 +287,56 @@ mod tests {
             idx.class_name("D11AH"),
             Some("Agents for dermatitis, excluding corticosteroids")
         );
+    }
+
+    #[test]
+    fn codes_of_coarser_levels_class_down_to_their_level() {
+        // Rows 2497, 2140 and 2672 of DiAna's ATC_binder_2023.csv, as written there: codes of
+        // level 4, 2 and 3, missing class names as NA.
+        let rows = ";Substance;code;primary_code;Lvl4;Lvl3;Lvl2;Lvl1;Class1;Class2;Class3;Class4
+2497;lutetium (lu 177);V10XX;V10XX;V10XX;V10X;V10;V;Various;Therapeutic radiopharmaceuticals;Other diagnostic radiopharmaceutical;Various therapeutic radiopharmaceuticals
+2140;technetium tc 99m;V09;V09;V09;V09;V09;V;Various;Diagnostic radiopharmaceuticals;NA;NA
+2672;other non-therapeutic products;V07A;V07A;V07A;V07A;V07;V;Various;All other non-therapeutic products;All other non-therapeutic products;NA
+";
+        let idx = AtcIndex::from_text(rows, "diana-rows").unwrap();
+        let lu = "LUTETIUM (LU 177)";
+        assert_eq!(idx.classes_of(lu, DrugLevel::Atc4, false), ["V10XX"]);
+        assert_eq!(idx.classes_of(lu, DrugLevel::Atc3, true), ["V10X"]);
+        assert!(idx.classes_of(lu, DrugLevel::Atc5, false).is_empty());
+        let tc = "technetium tc 99m";
+        assert_eq!(idx.classes_of(tc, DrugLevel::Atc2, false), ["V09"]);
+        assert!(idx.classes_of(tc, DrugLevel::Atc3, true).is_empty());
+        assert_eq!(
+            idx.class_name("V09"),
+            Some("Diagnostic radiopharmaceuticals")
+        );
+        assert_eq!(
+            idx.class_name("V07A"),
+            Some("All other non-therapeutic products")
+        );
+        // NA is R's missing value, not a class name.
+        assert_eq!(idx.class_name("V07AA"), None);
+        assert!(!idx.names.values().any(|n| n == "NA"));
+        assert_eq!(idx.rows_not_used(), (0, 0));
+    }
+
+    #[test]
+    fn rows_without_a_human_code_are_counted_not_used() {
+        // Rows 3953, 2906 and 713 of DiAna's ATC_binder_2023.csv, as written there.
+        let rows = format!(
+            "{}3953;zotarolimus;NA;NA;NA;NA;NA;NA;NA;NA;NA;NA
+2906;ziziphus spp;NA;Z;NA;NA;NA;NA;NA;NA;NA;NA
+713;calcium glycerophosphate;QA12AA08;QA12AA08;QA12AA;QA12A;QA12;QA;NA;NA;NA;NA
+",
+            SAMPLE
+        );
+        let idx = AtcIndex::from_text(&rows, "diana-rows").unwrap();
+        assert_eq!(idx.rows_not_used(), (2, 1));
+        assert!(!idx.contains("zotarolimus") && !idx.contains("calcium glycerophosphate"));
+        assert!(idx
+            .classes_of("ZOTAROLIMUS", DrugLevel::Atc1, true)
+            .is_empty());
+        assert_eq!(idx.len(), 3);
     }
 
     #[test]

@@ -4,6 +4,8 @@
 use clap::ValueEnum;
 use vigil_store::count::Margins;
 use vigil_store::read::{DateField, Role};
+use vigil_terms::atc::DrugLevel;
+use vigil_terms::meddra::EventLevel;
 
 /// `--role`: which drug roles count as exposure.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
@@ -95,6 +97,72 @@ impl From<Margins> for MarginsArg {
     }
 }
 
+/// `--event-level`: the MedDRA level reactions are counted at (docs/terminologies.md).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum EventLevelArg {
+    /// Preferred term (reported terms mapped to the release's PTs).
+    Pt,
+    /// High level term.
+    Hlt,
+    /// High level group term.
+    Hlgt,
+    /// System organ class.
+    Soc,
+    /// Standardised MedDRA query.
+    Smq,
+}
+
+impl From<EventLevelArg> for EventLevel {
+    fn from(l: EventLevelArg) -> Self {
+        match l {
+            EventLevelArg::Pt => EventLevel::Pt,
+            EventLevelArg::Hlt => EventLevel::Hlt,
+            EventLevelArg::Hlgt => EventLevel::Hlgt,
+            EventLevelArg::Soc => EventLevel::Soc,
+            EventLevelArg::Smq => EventLevel::Smq,
+        }
+    }
+}
+
+/// `--smq-scope`: which SMQ terms count.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum SmqScopeArg {
+    /// Narrow-scope terms only.
+    Narrow,
+    /// Narrow- and broad-scope terms.
+    Broad,
+}
+
+/// `--drug-level`: the substance as stored, or an ATC level.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+pub enum DrugLevelArg {
+    /// The substance as stored.
+    Substance,
+    /// ATC level 5, chemical substance (D11AH05).
+    Atc5,
+    /// ATC level 4, chemical subgroup (D11AH).
+    Atc4,
+    /// ATC level 3, pharmacological subgroup (D11A).
+    Atc3,
+    /// ATC level 2, therapeutic subgroup (D11).
+    Atc2,
+    /// ATC level 1, anatomical main group (D).
+    Atc1,
+}
+
+impl From<DrugLevelArg> for DrugLevel {
+    fn from(l: DrugLevelArg) -> Self {
+        match l {
+            DrugLevelArg::Substance => DrugLevel::Substance,
+            DrugLevelArg::Atc5 => DrugLevel::Atc5,
+            DrugLevelArg::Atc4 => DrugLevel::Atc4,
+            DrugLevelArg::Atc3 => DrugLevel::Atc3,
+            DrugLevelArg::Atc2 => DrugLevel::Atc2,
+            DrugLevelArg::Atc1 => DrugLevel::Atc1,
+        }
+    }
+}
+
 /// The command-line spelling of a value (`ps,ss,i`, `fda`, …), for messages and the commands the
 /// report prints.
 pub fn value_name(v: &impl ValueEnum) -> String {
@@ -124,5 +192,25 @@ mod tests {
         assert_eq!(value_name(&RoleArg::SuspectOrInteracting), "ps,ss,i");
         assert!(RoleArg::from_str("PS", true).is_ok());
         assert!(RoleArg::from_str("concomitant", true).is_err());
+    }
+
+    #[test]
+    fn term_levels_parse_as_the_libraries_spell_them() {
+        // Every command-line spelling converts to the level the library parses from that text.
+        for arg in EventLevelArg::value_variants() {
+            let text = value_name(arg);
+            assert_eq!(EventLevel::from(*arg), text.parse::<EventLevel>().unwrap());
+        }
+        for arg in DrugLevelArg::value_variants() {
+            let text = value_name(arg);
+            assert_eq!(DrugLevel::from(*arg), text.parse::<DrugLevel>().unwrap());
+        }
+        assert_eq!(
+            SmqScopeArg::value_variants()
+                .iter()
+                .map(value_name)
+                .collect::<Vec<_>>(),
+            ["narrow", "broad"]
+        );
     }
 }

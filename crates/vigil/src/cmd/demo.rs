@@ -187,6 +187,8 @@ pub fn run(args: Args) -> Result<()> {
         role: RoleArg::from(SignalsRequest::default().query.role),
         out: args.out.clone(),
         format: ReportFormat::Html,
+        sequential: Default::default(),
+        terms: Default::default(),
     };
     let report = step(
         "writing the evidence report (signals, trials, onset, clinical sources, the case)",

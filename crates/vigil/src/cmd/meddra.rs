@@ -16,6 +16,8 @@ use vigil_store::terminology::{read_meddra, write_meddra};
 use vigil_terms::atc::{AtcIndex, DrugLevel};
 use vigil_terms::meddra::{EventGrouper, EventLevel, GroupOptions, Match, MeddraTerms};
 
+use crate::args::{value_name, DrugLevelArg, EventLevelArg, SmqScopeArg};
+
 /// Arguments of `vigil meddra`.
 #[derive(ClapArgs, Debug)]
 pub struct Args {
@@ -165,7 +167,8 @@ fn summary(rows: impl Iterator<Item = (Match, u64)>) -> String {
         .join(", ")
 }
 
-fn require_meddra(store: &Path) -> Result<MeddraTerms> {
+/// The store's MedDRA release, or an error that says none is loaded and how to import one.
+pub fn require_meddra(store: &Path) -> Result<MeddraTerms> {
     read_meddra(store)?.with_context(|| {
         format!(
             "{}: no MedDRA release in the store: import one first (vigil meddra import MEDASCII_DIR --store {})",
@@ -182,20 +185,30 @@ pub struct TermArgs {
     /// `pt` (reported terms mapped to the release's PTs, through LLTs and spelling fixes), `hlt`,
     /// `hlgt`, `soc` or `smq`. A report counts once per group. Terms that match no PT are kept
     /// verbatim and listed on standard error.
-    #[arg(long, value_name = "pt|hlt|hlgt|soc|smq")]
-    pub event_level: Option<String>,
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "pt|hlt|hlgt|soc|smq"
+    )]
+    pub event_level: Option<EventLevelArg>,
     /// With --event-level smq: `narrow` (narrow-scope terms, the default) or `broad` (narrow and
     /// broad terms).
-    #[arg(long, value_name = "narrow|broad")]
-    pub smq_scope: Option<String>,
+    #[arg(long, value_enum, ignore_case = true, value_name = "narrow|broad")]
+    pub smq_scope: Option<SmqScopeArg>,
     /// With --event-level hlt|hlgt|soc: only each PT's primary SOC path (default: every path of
     /// a multi-axial PT).
     #[arg(long)]
     pub primary_soc: bool,
     /// Count drugs by `substance` (as stored, the default) or by ATC class `atc5`…`atc1`
     /// (needs --atc). A report counts once per class.
-    #[arg(long, value_name = "substance|atc5|atc4|atc3|atc2|atc1")]
-    pub drug_level: Option<String>,
+    #[arg(
+        long,
+        value_enum,
+        ignore_case = true,
+        value_name = "substance|atc5|atc4|atc3|atc2|atc1"
+    )]
+    pub drug_level: Option<DrugLevelArg>,
     /// Substance → ATC table in DiAna's ATC_binder layout (ATC_binder_2023.csv; see
     /// docs/terminologies.md for where to get it).
     #[arg(long, value_name = "FILE")]
@@ -224,23 +237,9 @@ pub fn apply(args: &TermArgs, store: Option<&Path>, input: CountsInput) -> Resul
     if args.is_default() {
         return Ok(input);
     }
-    let event_level = args
-        .event_level
-        .as_deref()
-        .map(str::parse::<EventLevel>)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--event-level {e}"))?;
-    let drug_level = args
-        .drug_level
-        .as_deref()
-        .map(str::parse::<DrugLevel>)
-        .transpose()
-        .map_err(|e| anyhow::anyhow!("--drug-level {e}"))?;
-    let smq_narrow = match args.smq_scope.as_deref() {
-        None | Some("narrow") => true,
-        Some("broad") => false,
-        Some(other) => bail!("--smq-scope {other:?}: expected narrow or broad"),
-    };
+    let event_level = args.event_level.map(EventLevel::from);
+    let drug_level = args.drug_level.map(DrugLevel::from);
+    let smq_narrow = args.smq_scope != Some(SmqScopeArg::Broad);
     if args.smq_scope.is_some() && event_level != Some(EventLevel::Smq) {
         bail!("--smq-scope applies to --event-level smq");
     }
@@ -254,7 +253,7 @@ pub fn apply(args: &TermArgs, store: Option<&Path>, input: CountsInput) -> Resul
     }
     let atc_level = drug_level.filter(|l| *l != DrugLevel::Substance);
     if atc_level.is_some() && args.atc.is_none() {
-        bail!("--drug-level {}: give the substance → ATC table with --atc FILE (DiAna's ATC_binder_2023.csv; docs/terminologies.md)", args.drug_level.as_deref().unwrap_or(""));
+        bail!("--drug-level {}: give the substance → ATC table with --atc FILE (DiAna's ATC_binder_2023.csv; docs/terminologies.md)", args.drug_level.as_ref().map(value_name).unwrap_or_default());
     }
     if (args.atc.is_some() || args.atc_all_codes) && atc_level.is_none() {
         bail!("--atc and --atc-all-codes apply to --drug-level atc5|atc4|atc3|atc2|atc1");

@@ -8,6 +8,8 @@ pub mod meta;
 pub mod onset;
 pub mod report;
 pub mod report_interactions;
+pub mod report_sequential;
+pub mod report_terms;
 pub mod sequential;
 pub mod serve;
 pub mod signals;

@@ -1,6 +1,9 @@
 //! `vigil report`: one evidence report for a drug — post-marketing signals, competition-bias view,
 //! trial meta-analysis, time to onset and sourced clinical knowledge, side by side, with the
 //! provenance of every number.
+//!
+//! Sections that stand on their own are in sibling modules (`report_*.rs`), each adding its part
+//! of the JSON and its HTML: sequential monitoring, MedDRA groups and ATC class, interactions.
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
@@ -62,6 +65,12 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = ReportFormat::Html, value_name = "html|json")]
     pub format: ReportFormat,
+    /// Sequential monitoring of the reactions of interest (`vigil sequential`).
+    #[command(flatten)]
+    pub sequential: super::report_sequential::Options,
+    /// MedDRA grouping of the drug's signals and the drug's ATC class.
+    #[command(flatten)]
+    pub terms: super::report_terms::Options,
 }
 
 /// `--format` of `vigil report`.
@@ -89,20 +98,30 @@ pub fn write_report(args: &Args) -> Result<PathBuf> {
 
 /// As [`write_report`], on a store already opened (`args.store` names it in the report).
 pub fn write_report_from(store: &Store, args: &Args) -> Result<PathBuf> {
+    // First, so that a level asked for without a MedDRA release fails before the long part.
+    let terms = super::report_terms::section(store, args)?;
     let report = super::report_interactions::with_section(
         build(store, args)?,
         store,
         &args.store,
         &args.drug,
     )?;
+    let report = super::report_sequential::with_section(report, store, args)?;
+    let report = super::report_terms::with_section(report, terms);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let (name, bytes) = match args.format {
         ReportFormat::Json => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
-        ReportFormat::Html => (
-            "report.html",
-            super::report_interactions::insert_html(render_html(&report), &report),
-        ),
+        ReportFormat::Html => {
+            let page = render_html(&report);
+            let page = super::report_interactions::insert_html(page, &report);
+            // Each inserts before section 2: the MedDRA groups first, then the sequential charts.
+            let page = super::report_terms::insert_html(page, &report);
+            (
+                "report.html",
+                super::report_sequential::insert_html(page, &report),
+            )
+        }
     };
     let path = args.out.join(name);
     write_atomically(Some(&path), bytes.as_bytes())?;
@@ -111,7 +130,10 @@ pub fn write_report_from(store: &Store, args: &Args) -> Result<PathBuf> {
 
 /// The signals request of the report's views: the drug's pairs, counted with the report's roles;
 /// `restrict` adds a view's comparator restriction.
-fn signals_request(args: &Args, restrict: impl FnOnce(&mut ReportQuery)) -> SignalsRequest {
+pub(crate) fn signals_request(
+    args: &Args,
+    restrict: impl FnOnce(&mut ReportQuery),
+) -> SignalsRequest {
     let mut query = ReportQuery {
         role: args.role.into(),
         ..ReportQuery::default()
@@ -124,14 +146,20 @@ fn signals_request(args: &Args, restrict: impl FnOnce(&mut ReportQuery)) -> Sign
     }
 }
 
-fn score_json(event: &str, s: &PairScores) -> Value {
-    json!({
+/// A scored pair as the report's JSON: its scores and its decision columns (`fdr`, in the order
+/// of `signals::COLUMNS` from `prr_p`), as `vigil signals` computes them.
+pub(crate) fn score_json(event: &str, s: &PairScores, fdr: &[f64; 8]) -> Value {
+    let mut row = json!({
         "event": event, "a": s.table.a, "expected": num(s.expected), "prr": num(s.prr), "prr_lower": num(s.prr_lower),
         "prr_upper": num(s.prr_upper), "chi2_yates": num(s.chi2_yates), "ror": num(s.ror), "ror_lower": num(s.ror_lower),
         "ror_upper": num(s.ror_upper), "ic": num(s.ic), "ic025": num(s.ic025), "ic975": num(s.ic975), "ebgm": num(s.ebgm),
         "eb05": num(s.eb05), "eb95": num(s.eb95), "signal_prr": s.signal_prr, "signal_ror": s.signal_ror,
         "signal_ic": s.signal_ic, "signal_ebgm": s.signal_ebgm,
-    })
+    });
+    for (name, value) in signals::COLUMNS[signals::FDR_START..].iter().zip(fdr) {
+        row[*name] = num(*value);
+    }
+    row
 }
 
 fn build(store: &Store, args: &Args) -> Result<Value> {
@@ -176,14 +204,14 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
     let any_signal: Vec<Value> = order
         .iter()
         .filter(|&&i| !table.scores[i].signals().is_empty())
-        .map(|&i| score_json(&table.event[i], &table.scores[i]))
+        .map(|&i| score_json(&table.event[i], &table.scores[i], &table.fdr[i]))
         .collect();
     let of_interest: Vec<Value> = events
         .iter()
         .map(|e| {
             by_event.get(e).map_or_else(
                 || json!({ "event": e, "a": 0 }),
-                |&i| score_json(e, &table.scores[i]),
+                |&i| score_json(e, &table.scores[i], &table.fdr[i]),
             )
         })
         .collect();
@@ -217,7 +245,7 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
                     .map(|e| {
                         idx.get(e).map_or_else(
                             || json!({ "event": e, "a": 0 }),
-                            |&i| score_json(e, &t.scores[i]),
+                            |&i| score_json(e, &t.scores[i], &t.fdr[i]),
                         )
                     })
                     .collect()
@@ -306,7 +334,12 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
         "synthetic_data": synthetic,
         "vigil_version": env!("CARGO_PKG_VERSION"),
         "store": args.store.display().to_string(),
-        "options": { "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case },
+        "options": {
+            "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case,
+            "sequential_start": args.sequential.sequential_start, "sequential_alpha": args.sequential.sequential_alpha,
+            "event_level": args.terms.event_level.as_ref().map(value_name), "smq_scope": args.terms.smq_scope.as_ref().map(value_name),
+            "primary_soc": args.terms.primary_soc, "atc": args.terms.atc,
+        },
         "prior": fit,
         "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
         "competition_bias": views,
@@ -381,6 +414,15 @@ fn interval_plot(rows: &[Value]) -> String {
     s
 }
 
+/// `section` inserted into the rendered `page` after the signals (before section 2), so that the
+/// views of the drug's signals stay together; at the end of the body if there is no section 2.
+pub(crate) fn insert_after_signals(page: String, section: &str) -> String {
+    match page.find("<h2>2. ").or_else(|| page.rfind("<script>")) {
+        Some(at) => format!("{}{section}{}", &page[..at], &page[at..]),
+        None => page + section,
+    }
+}
+
 fn fmt(v: &Value, digits: usize) -> String {
     match v.as_f64() {
         Some(x) => format!("{x:.digits$}"),
@@ -409,22 +451,36 @@ fn flags(r: &Value) -> String {
     }
 }
 
-fn score_table(rows: &[Value], id: &str) -> String {
+/// A q-value or false discovery rate: three decimals, or two significant digits below 0.001.
+fn fmt_q(v: &Value) -> String {
+    match v.as_f64() {
+        Some(x) if x > 0.0 && x < 1e-3 => format!("{x:.1e}"),
+        Some(x) => format!("{x:.3}"),
+        None => "–".into(),
+    }
+}
+
+/// What the q-value columns of the score tables are.
+pub(crate) const Q_NOTE: &str = "PRR q and ROR q: Benjamini–Hochberg q-values of PhViD's one-sided tests; FDR IC and FDR EBGM: Bayesian false discovery rate of the list ranked down to that pair (the mean posterior probability of no excess, λ ≤ 1). All over every pair of the table, as vigil signals computes them (columns prr_q, ror_q, fdr_bayes_ic, fdr_bayes_ebgm; docs/decision-rules.md).";
+
+/// The report's table of scored rows (JSON as [`score_json`] writes them), with the q-values
+/// beside the flags.
+pub(crate) fn score_table(rows: &[Value], id: &str) -> String {
     let mut s = format!(
-        r#"<table class="sortable" id="{id}"><thead><tr><th>reaction</th><th>a</th><th>expected</th><th>PRR</th><th>ROR lower</th><th>IC025</th><th>EBGM</th><th>EB05</th><th>EB95</th><th>signal by</th></tr></thead><tbody>"#
+        r#"<table class="sortable" id="{id}"><thead><tr><th>reaction</th><th>a</th><th>expected</th><th>PRR</th><th>ROR lower</th><th>IC025</th><th>EBGM</th><th>EB05</th><th>EB95</th><th>signal by</th><th>PRR q</th><th>ROR q</th><th>FDR IC</th><th>FDR EBGM</th></tr></thead><tbody>"#
     );
     for r in rows {
         if let Some(err) = r.get("error") {
             let _ = write!(
                 s,
-                r#"<tr><td colspan="10">{}</td></tr>"#,
+                r#"<tr><td colspan="14">{}</td></tr>"#,
                 esc(&err.to_string())
             );
             continue;
         }
         let _ = write!(
             s,
-            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
             esc(r["event"].as_str().unwrap_or("")),
             fmt(&r["a"], 0),
             fmt(&r["expected"], 2),
@@ -434,7 +490,11 @@ fn score_table(rows: &[Value], id: &str) -> String {
             fmt(&r["ebgm"], 2),
             fmt(&r["eb05"], 2),
             fmt(&r["eb95"], 2),
-            if r.get("prr").is_some() { flags(r) } else { "no report".into() }
+            if r.get("prr").is_some() { flags(r) } else { "no report".into() },
+            fmt_q(&r["prr_q"]),
+            fmt_q(&r["ror_q"]),
+            fmt_q(&r["fdr_bayes_ic"]),
+            fmt_q(&r["fdr_bayes_ebgm"]),
         );
     }
     s += "</tbody></table>";
@@ -494,6 +554,7 @@ fn render_html(r: &Value) -> String {
             .unwrap_or(&[]),
         "interest",
     );
+    let _ = write!(h, "<p class=\"note\">{}</p>", esc(Q_NOTE));
     h +=
         "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";
     h += sig["interval_svg"].as_str().unwrap_or("");

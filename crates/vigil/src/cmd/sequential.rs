@@ -7,8 +7,8 @@ use clap::ValueEnum;
 use vigil_stats::maxsprt::{
     continuous_critical_value, evaluate_looks, group_critical_value, LookResult,
 };
-use vigil_store::quarterly::{quarterly_counts, StratumCounts, YearQuarter};
-use vigil_store::read::{ReportQuery, Role};
+use vigil_store::quarterly::{quarterly_counts_from, StratumCounts, YearQuarter};
+use vigil_store::read::{ReportQuery, Role, Store};
 use vigil_store::reports::normalise_name;
 
 /// Monitor a drug–event pair quarter by quarter with the Poisson MaxSPRT (Kulldorff et al. 2011):
@@ -159,6 +159,13 @@ pub fn quarter_expected(strata: &[StratumCounts]) -> f64 {
 
 /// Runs the monitoring and returns its result.
 pub fn compute(args: &Args) -> Result<Monitoring> {
+    let store = Store::open(&args.store)
+        .with_context(|| format!("{}: reading the store", args.store.display()))?;
+    compute_from(&store, args)
+}
+
+/// As [`compute`], on the store already opened at `args.store` (the evidence report's handle).
+pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
     let start = YearQuarter::parse(&args.start).with_context(|| {
         format!(
             "--start {:?}: expected a quarter as YYYYQN, e.g. 2023Q1",
@@ -176,7 +183,7 @@ pub fn compute(args: &Args) -> Result<Monitoring> {
         exclude_drugs: args.exclude_drug.clone(),
         ..Default::default()
     };
-    let counts = quarterly_counts(&args.store, &query, &args.drug, &args.event)
+    let counts = quarterly_counts_from(store, &query, &args.drug, &args.event)
         .with_context(|| format!("{}: reading the store", args.store.display()))?;
     if !counts.drug_found || !counts.event_found {
         let (drugs, events) = vigil_store::onset::store_names(&args.store, role)
