@@ -210,8 +210,7 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
     // Without an exponent (|x| from 1e-5 to 1e16) zmij lays the digits out as `Display` does,
     // `ddd.ddd` or `0.000ddd`, except that it ends a whole number with `.0`: taken as printed, the
     // common case, without the digit gathering below.
-    // (A loop, not `contains`: these are under 25 bytes, below what a memchr call pays off on.)
-    if printed.last() != Some(&b'0') && !printed.iter().any(|&b| b == b'e') {
+    if printed.last() != Some(&b'0') && !printed.contains(&b'e') {
         out.extend_from_slice(printed);
         return;
     }
