@@ -1,10 +1,10 @@
 //! The signal table of `vigil signals` as text: the CSV and JSON writers.
 //!
 //! Rows are scored and formatted in chunks on all cores (each chunk into its own byte buffer),
-//! then written in order through the one buffered writer the caller gives, so the output is the
-//! same whatever the number of threads. The bytes are those of the earlier writers, which went
-//! through the `csv` crate, `format!("{x}")` and `serde_json`: names are quoted as the `csv` crate
-//! quotes them (each distinct name encoded once, by that crate), CSV numbers print as Rust's
+//! then written in order, by a thread of their own, through the one buffered writer the caller
+//! gives, so the output is the same whatever the number of threads. The bytes are those of the
+//! earlier writers, which went through the `csv` crate, `format!("{x}")` and `serde_json`: names
+//! are quoted as the `csv` crate quotes them (each distinct name encoded once, by that crate), CSV numbers print as Rust's
 //! `Display` prints an `f64` (shortest round-trip digits, never an exponent, `Inf`/`-Inf`/`NaN` as
 //! R writes them), JSON numbers as `serde_json` prints them (the same `zmij` formatter), with the
 //! object keys in `serde_json::Map`'s sorted order. Tests compare each with the old way.
@@ -26,7 +26,8 @@ pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     let events = encode_names(&sel.event_names, csv_field)?;
     w.write_all(COLUMNS.join(",").as_bytes())?;
     w.write_all(b"\n")?;
-    for_each_formatted_chunk(sel, w, |start, scores, out| {
+    // Rows of the FAERS 2023 table average 570 bytes: the chunk's buffer is sized once.
+    for_each_formatted_chunk(sel, w, 640, |start, scores, out| {
         for (k, s) in scores.iter().enumerate() {
             out.extend_from_slice(&drugs[sel.drug[start + k] as usize]);
             out.push(b',');
@@ -59,7 +60,8 @@ pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
         .map(|(i, k)| Ok((i, json_string(k)?)))
         .collect::<Result<_>>()?;
     w.write_all(b"[")?;
-    for_each_formatted_chunk(sel, w, |start, scores, out| {
+    // Rows of the FAERS 2023 table average 935 bytes: the chunk's buffer is sized once.
+    for_each_formatted_chunk(sel, w, 1024, |start, scores, out| {
         let mut zmij_buffer = zmij::Buffer::new();
         for (k, s) in scores.iter().enumerate() {
             out.extend_from_slice(if start + k == 0 { b"\n  " } else { b",\n  " });
@@ -102,30 +104,49 @@ pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
 }
 
 /// Scores and formats the selection in chunks of [`CHUNK`] rows on all cores, and writes the
-/// chunks to `w` in order. At most a few chunks per thread are held at a time.
+/// chunks to `w` in order from a second thread, so that writing one batch of chunks (a copy into
+/// the kernel's page cache: a fifth of the time of the FAERS 2023 CSV) overlaps formatting the next
+/// instead of following it. At most two batches (a few chunks per thread each) are held at a
+/// time: one being written, the next being formatted (then handed over when the writer is free).
 fn for_each_formatted_chunk(
     sel: &Selection,
     w: &mut (dyn Write + Send),
+    row_bytes: usize,
     format: impl Fn(usize, &[PairScores], &mut Vec<u8>) + Sync,
 ) -> Result<()> {
     let starts: Vec<usize> = (0..sel.len()).step_by(CHUNK).collect();
-    let batch = 4 * rayon::current_num_threads();
-    for group in starts.chunks(batch) {
-        let pieces: Vec<Vec<u8>> = group
-            .par_iter()
-            .map(|&start| {
-                let end = (start + CHUNK).min(sel.len());
-                let scores = sel.score(start..end);
-                let mut out = Vec::with_capacity(scores.len() * 400);
-                format(start, &scores, &mut out);
-                out
-            })
-            .collect();
-        for piece in pieces {
-            w.write_all(&piece)?;
+    let batch = 2 * rayon::current_num_threads();
+    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(0);
+    std::thread::scope(|s| {
+        let writer = s.spawn(move || -> std::io::Result<()> {
+            for pieces in batches {
+                for piece in pieces {
+                    w.write_all(&piece)?;
+                }
+            }
+            Ok(())
+        });
+        for group in starts.chunks(batch) {
+            let pieces: Vec<Vec<u8>> = group
+                .par_iter()
+                .map(|&start| {
+                    let end = (start + CHUNK).min(sel.len());
+                    let scores = sel.score(start..end);
+                    let mut out = Vec::with_capacity(scores.len() * row_bytes);
+                    format(start, &scores, &mut out);
+                    out
+                })
+                .collect();
+            if to_writer.send(pieces).is_err() {
+                break; // the writer stopped on an error, returned below
+            }
         }
-    }
-    Ok(())
+        drop(to_writer);
+        match writer.join() {
+            Ok(written) => Ok(written?),
+            Err(panic) => std::panic::resume_unwind(panic),
+        }
+    })
 }
 
 /// Each name encoded once: names repeat over the rows.
@@ -186,6 +207,13 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
     }
     let mut buffer = zmij::Buffer::new();
     let printed = buffer.format_finite(x).as_bytes();
+    // Without an exponent (|x| from 1e-5 to 1e16) zmij lays the digits out as `Display` does,
+    // `ddd.ddd` or `0.000ddd`, except that it ends a whole number with `.0`: taken as printed, the
+    // common case, without the digit gathering below.
+    if printed.last() != Some(&b'0') && !printed.contains(&b'e') {
+        out.extend_from_slice(printed);
+        return;
+    }
     let (negative, printed) = match printed.split_first() {
         Some((b'-', rest)) => (true, rest),
         _ => (false, printed),
