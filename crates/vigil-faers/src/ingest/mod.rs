@@ -2,7 +2,8 @@
 //!
 //! 1. Find the inputs; read every deleted-case list.
 //! 2. Read every DEMO file (all quarters) into report candidates, together with the reports
-//!    already in the store.
+//!    already in the store; meanwhile, learn drug names from the DRUG rows that give them a
+//!    `prod_ai` ([`learn`]).
 //! 3. De-duplicate reports (faers-format.md §5, rules 1–3):
 //!    * `deleted case`: caseid on a deleted-case list (any naming variant);
 //!    * `same primaryid republished later`: one primaryid in several quarters keeps the latest;
@@ -10,7 +11,6 @@
 //!      quarter, primaryid); legacy AERS reports have no caseversion and count as version 0, so
 //!      a case carried from AERS into FAERS keeps its FAERS version;
 //!    * `older than the stored version`: a candidate that loses to the report already stored.
-//!    Meanwhile, learn drug names from the DRUG rows that give them a `prod_ai` ([`learn`]).
 //! 4. Per quarter, stream the child tables in parallel, keeping rows whose primaryid is a kept
 //!    report of that quarter, and removing duplicate rows on (primaryid, drug_seq) for DRUG and
 //!    (primaryid, upper(pt)) for REAC.
