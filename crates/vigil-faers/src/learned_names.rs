@@ -64,6 +64,10 @@ pub struct LearnedNames {
     pub too_rare: u64,
 }
 
+/// Stands for the ingredient sets of an earlier ingest's disagreeing rows (not kept). It contains
+/// no letter, so no cleaned `prod_ai` can equal it, and it is never mapped.
+const OTHER_SETS: &str = "\u{1f}";
+
 /// Counts (cleaned drug name, ingredient set) over drug rows that have both.
 #[derive(Debug, Clone, Default)]
 pub struct NameLearner {
@@ -91,6 +95,20 @@ impl NameLearner {
             .or_default() += rows;
     }
 
+    /// Counts the evidence of a name learned (or found ambiguous) by an earlier ingest: its rows
+    /// agreeing on `ingredients`, and its other rows under a set that never maps (the earlier
+    /// ingest kept only the most frequent set), so that the agreement share carries over.
+    pub fn observe_learned(&mut self, learned: &LearnedName) {
+        let sets = self.sets.entry(learned.name.clone()).or_default();
+        *sets.entry(learned.ingredients.clone()).or_default() += learned.rows_agreeing;
+        let others = learned
+            .rows_with_prod_ai
+            .saturating_sub(learned.rows_agreeing);
+        if others > 0 {
+            *sets.entry(OTHER_SETS.to_owned()).or_default() += others;
+        }
+    }
+
     /// Adds the counts of another learner (one per file or quarter, merged).
     pub fn merge(&mut self, other: NameLearner) {
         for (name, sets) in other.sets {
@@ -111,11 +129,14 @@ impl NameLearner {
                 continue;
             }
             // Most rows first; a tie goes to the alphabetically first set, so the result does
-            // not depend on hash order.
-            let (ingredients, agreeing) = sets
+            // not depend on hash order. The earlier ingests' other sets are never chosen.
+            let Some((ingredients, agreeing)) = sets
                 .into_iter()
+                .filter(|(set, _)| set != OTHER_SETS)
                 .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-                .expect("a counted name has a set");
+            else {
+                continue;
+            };
             let learned = LearnedName {
                 name,
                 ingredients,
@@ -185,6 +206,43 @@ mod tests {
             }]
         );
         assert_eq!(got.too_rare, 1);
+    }
+
+    #[test]
+    fn evidence_of_an_earlier_ingest_keeps_its_agreement_share() {
+        // An earlier ingest saw ZOFRAN on 10 rows, 9 agreeing (90 %: mapped) and TWOWAY on 4
+        // rows, 2 agreeing (50 %: ambiguous).
+        let mut l = NameLearner::default();
+        for (name, ing, total, agreeing) in
+            [("ZOFRAN", "ONDANSETRON", 10, 9), ("TWOWAY", "AAA", 4, 2)]
+        {
+            l.observe_learned(&LearnedName {
+                name: name.into(),
+                ingredients: ing.into(),
+                rows_with_prod_ai: total,
+                rows_agreeing: agreeing,
+            });
+        }
+        // This ingest: one more ZOFRAN row agreeing (10/11 = 90.9 %), two TWOWAY rows with the
+        // other set BBB, whose earlier count was not kept: AAA 2, BBB 2, earlier others 2 → 2/6.
+        l.observe("ZOFRAN", "ONDANSETRON", 1);
+        l.observe("TWOWAY", "BBB", 2);
+        let got = l.finish(LearningRule::default());
+        assert_eq!(got.mapped.len(), 1);
+        assert_eq!(
+            (got.mapped[0].rows_with_prod_ai, got.mapped[0].rows_agreeing),
+            (11, 10)
+        );
+        assert_eq!(got.ambiguous.len(), 1);
+        let amb = &got.ambiguous[0];
+        assert_eq!(
+            (
+                amb.ingredients.as_str(),
+                amb.rows_with_prod_ai,
+                amb.rows_agreeing
+            ),
+            ("AAA", 6, 2)
+        );
     }
 
     #[test]

@@ -140,4 +140,35 @@ fn names_learned_from_prod_ai_rows_map_the_rows_without_one() {
             ("TWOWAY".into(), "AAA".into(), 2, 1, true),
         ]
     );
+
+    // A later quarter whose only ZOFRAN row has no prod_ai: the evidence kept by the first
+    // ingest maps it (2 rows, 2 agreeing, carried over).
+    let later = tempfile::tempdir().unwrap();
+    std::fs::write(
+        later.path().join("DEMO26Q1.txt"),
+        "primaryid$caseid$caseversion$fda_dt\n105$5$1$20260101\n",
+    )
+    .unwrap();
+    std::fs::write(
+        later.path().join("DRUG26Q1.txt"),
+        "primaryid$caseid$drug_seq$role_cod$drugname$prod_ai\n105$5$1$PS$ZOFRAN$\n",
+    )
+    .unwrap();
+    std::fs::write(
+        later.path().join("REAC26Q1.txt"),
+        "primaryid$caseid$pt\n105$5$Nausea\n",
+    )
+    .unwrap();
+    let o2 = ingest_faers(
+        &[later.path().to_path_buf()],
+        store.path(),
+        &IngestOptions::default(),
+    )
+    .expect("second ingest succeeds");
+    assert_eq!(o2.report.drug_name_sources["learned_from_prod_ai"], 1);
+    assert!(!o2
+        .report
+        .drug_name_sources
+        .contains_key("cleaned_name_unmapped"));
+    assert_eq!(o2.report.learned_drug_names, 1);
 }

@@ -4,18 +4,20 @@
 //! Every DRUG file of the ingest is read once for its `drugname` and `prod_ai` columns before the
 //! child tables are streamed, so that a row without `prod_ai` can use what other rows of the same
 //! input say about its name. Rows of reports that de-duplication drops count too: they are FDA's
-//! coding of a name all the same. Names learned by earlier ingests are not carried over (rows
-//! already stored keep the ingredient they were stored with).
+//! coding of a name all the same. The evidence of earlier ingests (the previous version's file)
+//! is added to this input's, so a name learned from an earlier quarter serves a later one and a
+//! re-sent report maps as before (rows already stored keep the ingredient they were stored with).
 //!
 //! The learned names, with their evidence, go to `learned_drug_names.parquet` in the version:
 //! `name`, `ingredients`, `rows_with_prod_ai`, `rows_agreeing`, and `ambiguous` (true for a name
 //! whose rows disagree, which stays unmapped).
 use std::sync::Arc;
 
-use arrow::array::{ArrayRef, BooleanBuilder, RecordBatch, StringBuilder, UInt64Builder};
-use arrow::datatypes::{DataType, Field, Schema, SchemaRef};
+use arrow::array::{ArrayRef, AsArray, BooleanBuilder, RecordBatch, StringBuilder, UInt64Builder};
+use arrow::datatypes::{DataType, Field, Schema, SchemaRef, UInt64Type};
 use rayon::prelude::*;
 use vigil_store::ingest_report::{AmbiguousDrugName, IngestReport, MAX_LISTED_UNMAPPED};
+use vigil_store::read::read_parquet;
 use vigil_store::write::StoreTxn;
 
 use super::PACK_SEP;
@@ -28,9 +30,11 @@ use crate::FaersError;
 /// The file of the learned names inside a version directory.
 pub const LEARNED_NAMES_FILE: &str = "learned_drug_names.parquet";
 
-/// Learns drug names from every DRUG file among `inputs` (read in parallel), under `rule`.
+/// Learns drug names from every DRUG file among `inputs` (read in parallel), together with the
+/// evidence `stored` from earlier ingests, under `rule`.
 pub(super) fn learn_drug_names(
     inputs: &[&InputFile],
+    stored: NameLearner,
     rule: LearningRule,
 ) -> Result<LearnedNames, FaersError> {
     let drug_files: Vec<&InputFile> = inputs
@@ -40,7 +44,7 @@ pub(super) fn learn_drug_names(
         .collect();
     let learners: Vec<Result<NameLearner, FaersError>> =
         drug_files.par_iter().map(|f| learn_from_file(f)).collect();
-    let mut all = NameLearner::default();
+    let mut all = stored;
     for l in learners {
         all.merge(l?);
     }
@@ -94,6 +98,47 @@ fn learn_from_file(file: &InputFile) -> Result<NameLearner, FaersError> {
         }
         Ok(learner)
     })?
+}
+
+/// The evidence of the names learned by earlier ingests (the previous version's
+/// [`LEARNED_NAMES_FILE`]), so that a re-sent report's rows map as they did and names learned from
+/// an earlier quarter serve a later one.
+pub(super) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersError> {
+    let mut learner = NameLearner::default();
+    let Some((dir, _)) = txn.previous() else {
+        return Ok(learner);
+    };
+    let path = dir.join(LEARNED_NAMES_FILE);
+    if !path.exists() {
+        return Ok(learner);
+    }
+    for rb in read_parquet(&path, None)? {
+        let bad = || {
+            FaersError::Input(format!(
+                "{}: unexpected columns (want name, ingredients, rows_with_prod_ai, rows_agreeing)",
+                path.display()
+            ))
+        };
+        let name = rb.column(0).as_string_opt::<i32>().ok_or_else(bad)?;
+        let ingredients = rb.column(1).as_string_opt::<i32>().ok_or_else(bad)?;
+        let total = rb
+            .column(2)
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(bad)?;
+        let agreeing = rb
+            .column(3)
+            .as_primitive_opt::<UInt64Type>()
+            .ok_or_else(bad)?;
+        for i in 0..rb.num_rows() {
+            learner.observe_learned(&LearnedName {
+                name: name.value(i).to_owned(),
+                ingredients: ingredients.value(i).to_owned(),
+                rows_with_prod_ai: total.value(i),
+                rows_agreeing: agreeing.value(i),
+            });
+        }
+    }
+    Ok(learner)
 }
 
 fn learned_schema() -> SchemaRef {

@@ -208,9 +208,16 @@ pub fn ingest_faers(
     let mut warnings = Warnings::default();
     // DEMO and the drug-name learning pass read different files: both at once.
     let all_tables: Vec<&InputFile> = groups.values().flatten().copied().collect();
+    let stored_names = learn::stored_learned_names(&txn)?;
     let (demo, learned) = rayon::join(
         || read_demo_files(&groups, &group_batches, opts),
-        || learn::learn_drug_names(&all_tables, opts.learning_rule.unwrap_or_default()),
+        || {
+            learn::learn_drug_names(
+                &all_tables,
+                stored_names,
+                opts.learning_rule.unwrap_or_default(),
+            )
+        },
     );
     let (demo, learned) = (demo?, learned?);
     normaliser.add_learned(&learned);
