@@ -2,10 +2,15 @@
 //!
 //! Order (after faers-format.md §6, the "practical rule"):
 //! 1. `prod_ai` (FDA's ingredient field, 2014Q3 on) when present, split on `\`;
-//! 2. else the cleaned `drugname` looked up in the brand → ingredient dictionary (built-in
-//!    `data/brand_ingredients.csv`, extendable with a user CSV `brand,ingredient[,source]`); the
-//!    cleaned name, its first word, and a name in parentheses are tried in turn;
-//! 3. else the cleaned name itself (reported as unmapped in the ingest report).
+//! 2. else the cleaned `drugname` looked up as a known name: in the brand → ingredient
+//!    dictionary (built-in `data/brand_ingredients.csv`, extendable with a user CSV
+//!    `brand,ingredient[,source]`), then among the ingredient names that dictionary holds, then
+//!    among the names learned from the ingested rows that carry a `prod_ai`
+//!    ([`crate::learned_names`], when the caller added them);
+//! 3. else, with the same look-ups: a name in parentheses (a country or a source tag such as
+//!    "(TA)" is skipped), ingredients listed with `;` or `+` one by one, and the longest leading
+//!    run of words that is a known name ("TYLENOL PM EXTRA STRENGTH" → "TYLENOL PM");
+//! 4. else the cleaned name itself (reported as unmapped in the ingest report, kept verbatim).
 //!
 //! Cleaning: upper case; a WHO-DD style `/00098801/` code and `/BRA/`-style tags dropped;
 //! punctuation other than `-` turned into spaces; strengths (`10 MG`, `250MG`, `0.5%`, `40MG/0.4ML`)
@@ -194,6 +199,10 @@ const SALT_WORDS: &[&str] = &[
     "TOSYLATE",
     "ARGININE",
     "LYSINE",
+    // Found on the DiAna pairs (lisdexamfetamine dimesylate, hydroxychloroquine diphosphate):
+    // salts named in WHO's *International Nonproprietary Names Modified* (INNM).
+    "DIMESYLATE",
+    "DIPHOSPHATE",
 ];
 
 /// Where an ingredient name came from.
@@ -203,6 +212,8 @@ pub enum NameSource {
     ProdAi,
     /// The brand → ingredient dictionary.
     Dictionary,
+    /// The names learned from the ingested rows that give the same name a `prod_ai`.
+    Learned,
     /// The cleaned drug name only (unmapped).
     Cleaned,
     /// Nothing usable (empty drug name).
@@ -215,6 +226,7 @@ impl NameSource {
         match self {
             NameSource::ProdAi => "prod_ai",
             NameSource::Dictionary => "dictionary",
+            NameSource::Learned => "learned_from_prod_ai",
             NameSource::Cleaned => "cleaned_name_unmapped",
             NameSource::Empty => "empty",
         }
@@ -288,7 +300,8 @@ pub fn clean_name(raw: &str) -> String {
 /// the DiAna pairs: calcium carbonate → "CARBONATE", magnesium oxide → "OXIDE", ferrous fumarate →
 /// "FERROUS", dimethyl fumarate → "DIMETHYL", sodium bicarbonate → "BICARBONATE", chloral
 /// hydrate → "CHLORAL", ammonium lactate → "AMMONIUM", sodium zirconium cyclosilicate →
-/// "ZIRCONIUM CYCLOSILICATE"). A name whose remainder starts with one keeps every word.
+/// "ZIRCONIUM CYCLOSILICATE", diroximel fumarate → "DIROXIMEL"; monomethyl fumarate is the
+/// same kind of ester). A name whose remainder starts with one keeps every word.
 const NOT_A_PARENT: &[&str] = &[
     "CARBONATE",
     "BICARBONATE",
@@ -300,6 +313,8 @@ const NOT_A_PARENT: &[&str] = &[
     "AMMONIUM",
     "CHLORAL",
     "ZIRCONIUM",
+    "DIROXIMEL",
+    "MONOMETHYL",
 ];
 
 fn strip_salts<'a>(words: &[&'a str]) -> Vec<&'a str> {
@@ -332,12 +347,35 @@ pub fn canonical_ingredients<'a>(parts: impl IntoIterator<Item = &'a str>) -> St
     v.join(";")
 }
 
+/// What a parenthesis holds besides ingredient names, seen on the DiAna pairs: a country
+/// ("BENADRYL (UNITED STATES)", "SOLUPRED (FRANCE)"), a two-letter source tag of Japanese reports
+/// ("(KA)", "(TA)"), a flavour ("NICORETTE (MINT)"), "(UNSPECIFIED)", or an application number
+/// ("OXYCONTIN (NDA 22-272)"). Such a part is not taken for an ingredient.
+const PARENTHESIS_TAGS: &[&str] = &["UNITED STATES", "FRANCE", "KA", "TA", "MINT", "UNSPECIFIED"];
+
+fn is_parenthesis_tag(cleaned: &str) -> bool {
+    PARENTHESIS_TAGS.contains(&cleaned)
+        || cleaned.starts_with("NDA ")
+        || cleaned.starts_with("ANDA ")
+}
+
+/// The text of each parenthesised group of `s` (which starts at the first `(`); an unclosed
+/// group runs to the end ("PROZAC( FLUOXETINE HYDROCHLORIDE").
+fn parenthesised(s: &str) -> impl Iterator<Item = &str> {
+    s.split('(')
+        .skip(1)
+        .map(|g| g.split(')').next().unwrap_or(""))
+        .filter(|g| !g.trim().is_empty())
+}
+
 /// The drug-name normaliser: the dictionary and the rules above.
 #[derive(Debug, Clone)]
 pub struct DrugNormaliser {
     dictionary: HashMap<String, String>,
     /// Every ingredient the dictionary maps to: a drug name that already is one is mapped.
     ingredients: std::collections::HashSet<String>,
+    /// Cleaned name → ingredients learned from the ingested rows (empty unless added).
+    learned: HashMap<String, String>,
 }
 
 impl DrugNormaliser {
@@ -346,6 +384,7 @@ impl DrugNormaliser {
         let mut n = Self {
             dictionary: HashMap::new(),
             ingredients: Default::default(),
+            learned: HashMap::new(),
         };
         n.add_csv_text(BUILTIN_DICTIONARY, "built-in dictionary")
             .expect("the built-in dictionary parses");
@@ -397,6 +436,20 @@ impl DrugNormaliser {
         Ok(added)
     }
 
+    /// Adds the names learned from the ingested rows; they are tried after the dictionary and
+    /// before the cleaned name is kept as it is. Returns how many were added.
+    pub fn add_learned(&mut self, learned: &crate::learned_names::LearnedNames) -> usize {
+        for l in &learned.mapped {
+            self.learned.insert(l.name.clone(), l.ingredients.clone());
+        }
+        learned.mapped.len()
+    }
+
+    /// Number of learned names added.
+    pub fn learned_len(&self) -> usize {
+        self.learned.len()
+    }
+
     /// Adds entries from a CSV file (see [`DrugNormaliser::add_csv_text`]).
     pub fn add_csv_file(&mut self, path: &Path) -> Result<usize, FaersError> {
         let text = std::fs::read(path).map_err(|e| FaersError::io(path, e))?;
@@ -405,6 +458,34 @@ impl DrugNormaliser {
             text.trim_start_matches('\u{feff}'),
             &path.display().to_string(),
         )
+    }
+
+    /// A cleaned name the dictionary, the ingredient list or the learned names know.
+    fn known(&self, cleaned: &str) -> Option<(String, NameSource)> {
+        if let Some(v) = self.dictionary.get(cleaned) {
+            return Some((v.clone(), NameSource::Dictionary));
+        }
+        if self.ingredients.contains(cleaned) {
+            return Some((cleaned.to_owned(), NameSource::Dictionary));
+        }
+        self.learned
+            .get(cleaned)
+            .map(|v| (v.clone(), NameSource::Learned))
+    }
+
+    /// The longest leading run of whole words of `cleaned`, shorter than the whole name and at
+    /// least four characters long, that is a known name: "TYLENOL PM EXTRA STRENGTH" finds
+    /// "TYLENOL PM" before "TYLENOL", so a combination product is not cut to its first
+    /// ingredient.
+    fn known_prefix(&self, cleaned: &str) -> Option<(String, NameSource)> {
+        cleaned
+            .match_indices(' ')
+            .map(|(i, _)| &cleaned[..i])
+            .collect::<Vec<_>>()
+            .into_iter()
+            .rev()
+            .filter(|prefix| prefix.len() >= 4)
+            .find_map(|prefix| self.known(prefix))
     }
 
     /// The ingredient(s) of one drug row and where they came from.
@@ -420,41 +501,65 @@ impl DrugNormaliser {
         if cleaned.is_empty() {
             return (String::new(), NameSource::Empty);
         }
-        if let Some(v) = self.dictionary.get(&cleaned) {
-            return (v.clone(), NameSource::Dictionary);
-        }
-        if self.ingredients.contains(&cleaned) {
-            return (cleaned, NameSource::Dictionary);
+        if let Some(found) = self.known(&cleaned) {
+            return found;
         }
         // A name in parentheses, e.g. "PROZAC( FLUOXETINE HYDROCHLORIDE" or "X (CAFFEINE, PARACETAMOL)".
         if let Some(p) = drugname.find('(') {
             let before = clean_name(&drugname[..p]);
-            if let Some(v) = self.dictionary.get(&before) {
-                return (v.clone(), NameSource::Dictionary);
+            if let Some(found) = self.known(&before) {
+                return found;
             }
-            let inner = drugname[p + 1..].trim_end_matches([')', ' ']);
-            let parts: Vec<String> = inner
-                .split([',', ';', '+'])
+            let parts: Vec<String> = parenthesised(&drugname[p..])
+                .flat_map(|group| group.split([',', ';', '+']))
                 .map(clean_name)
-                .filter(|x| !x.is_empty())
+                .filter(|x| !x.is_empty() && !is_parenthesis_tag(x))
                 .collect();
             if !parts.is_empty() && !before.is_empty() {
                 let mapped: Vec<String> = parts
                     .iter()
-                    .map(|x| self.dictionary.get(x).cloned().unwrap_or_else(|| x.clone()))
+                    .map(|x| self.known(x).map_or_else(|| x.clone(), |(v, _)| v))
                     .collect();
                 return (
                     canonical_ingredients(mapped.iter().map(|s| s.as_str())),
                     NameSource::Cleaned,
                 );
             }
-        }
-        if let Some(first) = cleaned.split(' ').next() {
-            if first.len() >= 4 {
-                if let Some(v) = self.dictionary.get(first) {
-                    return (v.clone(), NameSource::Dictionary);
-                }
+            if !before.is_empty() {
+                return self
+                    .known_prefix(&before)
+                    .unwrap_or((before, NameSource::Cleaned));
             }
+        }
+        // Ingredients listed with ';' or '+' ("AMLODIPINE BESYLATE;BENAZEPRIL"): each part on its
+        // own, so that a prefix does not keep the first one only.
+        let listed: Vec<String> = drugname
+            .split([';', '+'])
+            .map(clean_name)
+            .filter(|x| !x.is_empty())
+            .collect();
+        if listed.len() > 1 {
+            let known: Vec<Option<(String, NameSource)>> =
+                listed.iter().map(|x| self.known(x)).collect();
+            let source = if known.iter().any(Option::is_none) {
+                NameSource::Cleaned
+            } else if known.iter().flatten().any(|k| k.1 == NameSource::Learned) {
+                NameSource::Learned
+            } else {
+                NameSource::Dictionary
+            };
+            let names: Vec<String> = known
+                .into_iter()
+                .zip(&listed)
+                .map(|(k, x)| k.map_or_else(|| x.clone(), |k| k.0))
+                .collect();
+            return (
+                canonical_ingredients(names.iter().flat_map(|n| n.split(';'))),
+                source,
+            );
+        }
+        if let Some(found) = self.known_prefix(&cleaned) {
+            return found;
         }
         let parts: Vec<&str> = cleaned.split(" / ").collect();
         (
@@ -512,5 +617,70 @@ mod tests {
             "FLUOXETINE"
         );
         assert_eq!(n.normalise("lipitor", "").0, "ATORVASTATIN");
+    }
+
+    #[test]
+    fn parentheses_prefixes_and_listed_ingredients() {
+        // Each case was a miss on the DiAna pairs (docs/terminologies.md, "Drug names").
+        let n = DrugNormaliser::builtin();
+        // A country or a source tag in parentheses is not an ingredient.
+        assert_eq!(
+            n.normalise("benadryl (united states)", ""),
+            ("BENADRYL".into(), NameSource::Cleaned)
+        );
+        assert_eq!(n.normalise("pursennid (ta)", "").0, "PURSENNID");
+        // An ingredient in parentheses still is.
+        assert_eq!(n.normalise("proscar(finasteride)", "").0, "FINASTERIDE");
+        // The longest known prefix: a combination is not cut to its first ingredient.
+        assert_eq!(
+            n.normalise("tylenol pm extra strength", ""),
+            (
+                "ACETAMINOPHEN;DIPHENHYDRAMINE".into(),
+                NameSource::Dictionary
+            )
+        );
+        assert_eq!(
+            n.normalise("advil pm /05810501", "").0,
+            "DIPHENHYDRAMINE;IBUPROFEN"
+        );
+        // Ingredients listed with ';' each count.
+        assert_eq!(
+            n.normalise("amlodipine besylate;benazepril", "").0,
+            "AMLODIPINE;BENAZEPRIL"
+        );
+        // Salt words found on the pairs, and an ester kept whole.
+        assert_eq!(
+            n.normalise("vyvanse", "LISDEXAMFETAMINE DIMESYLATE").0,
+            "LISDEXAMFETAMINE"
+        );
+        assert_eq!(
+            n.normalise("vumerity", "DIROXIMEL FUMARATE").0,
+            "DIROXIMEL FUMARATE"
+        );
+    }
+
+    #[test]
+    fn learned_names_come_after_the_dictionary() {
+        use crate::learned_names::{LearningRule, NameLearner};
+        let mut l = NameLearner::default();
+        l.observe("ZOFRAN", "ONDANSETRON HYDROCHLORIDE", 3);
+        // A learned name never overrides the curated dictionary (LIPITOR is in it).
+        l.observe("LIPITOR", "SIMVASTATIN", 5);
+        let mut n = DrugNormaliser::builtin();
+        assert_eq!(
+            n.normalise("zofran 4 mg", ""),
+            ("ZOFRAN".into(), NameSource::Cleaned)
+        );
+        n.add_learned(&l.finish(LearningRule::default()));
+        assert_eq!(
+            n.normalise("zofran 4 mg", ""),
+            ("ONDANSETRON".into(), NameSource::Learned)
+        );
+        assert_eq!(n.normalise("lipitor", "").0, "ATORVASTATIN");
+        // prod_ai still comes first.
+        assert_eq!(
+            n.normalise("zofran", "GRANISETRON"),
+            ("GRANISETRON".into(), NameSource::ProdAi)
+        );
     }
 }

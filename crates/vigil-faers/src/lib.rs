@@ -7,6 +7,8 @@
 //! * [`record`]: the `$`-delimited reader with every byte-level quirk of the FDA files;
 //! * [`parse`]: identifiers, partial dates, age in years, weight in kg, sex, age group;
 //! * [`drugname`]: drug names → active ingredients;
+//! * [`learned_names`]: a brand → ingredient map learned from the ingested rows that carry a
+//!   `prod_ai`, with its evidence;
 //! * [`synonyms`]: substance synonyms (USAN ↔ INN, salt and ester forms), each with its source;
 //! * [`ingest`]: the pipeline (parse, de-duplicate, write a new store version atomically, and
 //!   account for every input row in the ingest report);
@@ -19,6 +21,7 @@
 pub mod discover;
 pub mod drugname;
 pub mod ingest;
+pub mod learned_names;
 pub mod openfda;
 pub mod parse;
 pub mod record;

@@ -15,6 +15,8 @@
 //!   Nonproprietary Names (INN) for pharmaceutical substances*, cumulative list; USP, *USP
 //!   Dictionary of USAN and International Drug Names*. The pair is also the one the WHO ATC index
 //!   (INN) and FDA's prod_ai (USAN) use for that substance.
+//! * `UNII/INN` — FDA's Substance Registration System preferred name (the UNII name that
+//!   `prod_ai` carries, e.g. FERUMOXYTOL NON-STOICHIOMETRIC MAGNETITE) beside the INN.
 //! * `BAN/INN` — a British Approved Name or common name beside the INN (aspirin: BAN;
 //!   acetylsalicylic acid: INN).
 //! * `ATC acid` — the salt or ester form of an acid listed under the acid in the WHO ATC index
@@ -23,7 +25,9 @@
 //!   beta-lactamase inhibitor — clavulanic acid).
 //! * `ATC vitamin` — a vitamin's INN and its vitamin name, as the WHO ATC index pairs them
 //!   (A11CC05 colecalciferol = vitamin D3, A11CC01 ergocalciferol = vitamin D2, B03BA01
-//!   cyanocobalamin = vitamin B12, B03BB01 folic acid = vitamin B9).
+//!   cyanocobalamin = vitamin B12, B03BB01 folic acid = vitamin B9, A11DA01 thiamine (vit B1),
+//!   A11HA04 riboflavin (vit B2), A11HA03 tocopherol (vit E), which the index lists without
+//!   telling its forms apart: FDA's `.ALPHA.-TOCOPHEROL` is given as tocopherol).
 //! * `element salt` — a mineral salt given as its element, as DiAna's substance dictionary does
 //!   (potassium chloride → potassium; WHO ATC A12BA potassium, A12AA calcium, B03A iron).
 use std::collections::HashMap;
@@ -69,6 +73,30 @@ pub const SYNONYMS: &[(&str, &str, &str)] = &[
     ("ETHINYL ESTRADIOL", "ETHINYLESTRADIOL", "USAN/INN"),
     ("NORETHINDRONE", "NORETHISTERONE", "USAN/INN"),
     ("ONABOTULINUMTOXINA", "BOTULINUM TOXIN", "USAN/INN"),
+    ("PENICILLIN V", "PHENOXYMETHYLPENICILLIN", "USAN/INN"),
+    ("TRIMEPRAZINE", "ALIMEMAZINE", "USAN/INN"),
+    ("PHYTONADIONE", "PHYTOMENADIONE", "USAN/INN"),
+    ("SIMETHICONE", "SIMETICONE", "USAN/INN"),
+    ("MECLIZINE", "MECLOZINE", "USAN/INN"),
+    ("DICYCLOMINE", "DICYCLOVERINE", "USAN/INN"),
+    ("HALOBETASOL", "ULOBETASOL", "USAN/INN"),
+    ("CLORAZEPATE", "CLORAZEPIC ACID", "USAN/INN"),
+    ("TRAMETINIB DIMETHYL SULFOXIDE", "TRAMETINIB", "USAN/INN"),
+    (
+        "RADIUM RA-223 DICHLORIDE",
+        "RADIUM (223RA) DICHLORIDE",
+        "USAN/INN",
+    ),
+    (
+        "RADIUM-223 DICHLORIDE",
+        "RADIUM (223RA) DICHLORIDE",
+        "USAN/INN",
+    ),
+    (
+        "FERUMOXYTOL NON-STOICHIOMETRIC MAGNETITE",
+        "FERUMOXYTOL",
+        "UNII/INN",
+    ),
     ("DOTHIEPIN", "DOSULEPIN", "BAN/INN"),
     ("ASPIRIN", "ACETYLSALICYLIC ACID", "BAN/INN"),
     ("ALENDRONATE", "ALENDRONIC ACID", "ATC acid"),
@@ -85,6 +113,10 @@ pub const SYNONYMS: &[(&str, &str, &str)] = &[
     ("VITAMIN B9", "FOLIC ACID", "ATC vitamin"),
     ("VITAMIN C", "ASCORBIC ACID", "ATC vitamin"),
     ("VITAMIN B6", "PYRIDOXINE", "ATC vitamin"),
+    ("VITAMIN B1", "THIAMINE", "ATC vitamin"),
+    ("VITAMIN B2", "RIBOFLAVIN", "ATC vitamin"),
+    ("VITAMIN E", "TOCOPHEROL", "ATC vitamin"),
+    (".ALPHA.-TOCOPHEROL", "TOCOPHEROL", "ATC vitamin"),
     ("POTASSIUM CHLORIDE", "POTASSIUM", "element salt"),
     ("CALCIUM CARBONATE", "CALCIUM", "element salt"),
     ("LITHIUM CARBONATE", "LITHIUM", "element salt"),

@@ -10,6 +10,20 @@ pub const MAX_LISTED_REJECTIONS: usize = 10_000;
 /// At most this many unmapped drug names are listed (the most frequent first).
 pub const MAX_LISTED_UNMAPPED: usize = 1_000;
 
+/// A drug name left unmapped by the names learned at ingest because the rows that give it a
+/// `prod_ai` disagree (below the agreement share).
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct AmbiguousDrugName {
+    /// The cleaned drug name.
+    pub name: String,
+    /// The ingredient set most of its rows give.
+    pub most_rows: String,
+    /// Rows with this name and a `prod_ai`.
+    pub rows_with_prod_ai: u64,
+    /// Of those, rows giving `most_rows`.
+    pub rows_agreeing: u64,
+}
+
 /// One rejected row (or field warning).
 #[derive(Debug, Clone, PartialEq, serde::Serialize, serde::Deserialize)]
 pub struct RowIssue {
@@ -138,8 +152,19 @@ pub struct IngestReport {
     /// Drug rows whose ingredient came from `prod_ai`, the dictionary, or the cleaned name only.
     pub drug_name_sources: BTreeMap<String, u64>,
     /// Cleaned drug names that matched neither `prod_ai` nor the dictionary, with row counts,
-    /// most frequent first (up to [`MAX_LISTED_UNMAPPED`]).
+    /// most frequent first (up to [`MAX_LISTED_UNMAPPED`]). They are stored verbatim (as their
+    /// cleaned name), never dropped; their rows are counted under `cleaned_name_unmapped` in
+    /// `drug_name_sources`.
     pub unmapped_drug_names: Vec<(String, u64)>,
+    /// Drug names learned at this ingest from the rows that give them a `prod_ai` (each with
+    /// its evidence in the version's `learned_drug_names.parquet`); rows mapped through them are
+    /// counted under `learned_from_prod_ai` in `drug_name_sources`.
+    #[serde(default)]
+    pub learned_drug_names: u64,
+    /// Names whose `prod_ai` rows disagree, left unmapped (most rows first, up to
+    /// [`MAX_LISTED_UNMAPPED`]).
+    #[serde(default)]
+    pub ambiguous_drug_names: Vec<AmbiguousDrugName>,
     /// Wall-clock seconds.
     pub seconds: f64,
 }

@@ -2,7 +2,8 @@
 //!
 //! 1. Find the inputs; read every deleted-case list.
 //! 2. Read every DEMO file (all quarters) into report candidates, together with the reports
-//!    already in the store.
+//!    already in the store; meanwhile, learn drug names from the DRUG rows that give them a
+//!    `prod_ai` ([`learn`]).
 //! 3. De-duplicate reports (faers-format.md §5, rules 1–3):
 //!    * `deleted case`: caseid on a deleted-case list (any naming variant);
 //!    * `same primaryid republished later`: one primaryid in several quarters keeps the latest;
@@ -21,7 +22,7 @@
 //! Submodules, one concern each: [`check`] refuses unusable quarters before anything is written;
 //! [`deleted`] reads and keeps the deleted-case lists; [`demo`] parses DEMO into report
 //! candidates; [`dedup`] applies the report-level rules; [`children`] streams the child tables;
-//! [`encode`] writes the reports and sources tables; [`warnings`] counts field-level problems.
+//! [`encode`] writes the reports and sources tables; [`learn`] learns drug names from the input; [`warnings`] counts field-level problems.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -33,6 +34,7 @@ use vigil_store::write::StoreTxn;
 
 use crate::discover::{find_faers_inputs, InputFile, InputKind, Quarter};
 use crate::drugname::DrugNormaliser;
+use crate::learned_names::LearningRule;
 use crate::table::Table;
 use crate::FaersError;
 
@@ -42,10 +44,12 @@ mod dedup;
 mod deleted;
 mod demo;
 mod encode;
+mod learn;
 mod warnings;
 
 pub use check::{check_quarters, required_columns};
 pub use deleted::read_deleted_list;
+pub use learn::LEARNED_NAMES_FILE;
 
 pub(crate) use children::ChildBuilder;
 pub(crate) use dedup::dedup_reports;
@@ -95,6 +99,9 @@ pub mod rules {
 pub struct IngestOptions {
     /// Extra brand → ingredient CSV files (`brand,ingredient[,source]`).
     pub dictionary_files: Vec<PathBuf>,
+    /// When drug names are learned from the rows that give them a `prod_ai`
+    /// ([`crate::learned_names`]); `None` uses [`LearningRule::default`].
+    pub learning_rule: Option<LearningRule>,
     /// Called with the number of input bytes just processed (for a progress bar).
     pub progress: Option<Arc<dyn Fn(u64) + Send + Sync>>,
 }
@@ -199,7 +206,23 @@ pub fn ingest_faers(
         group_batches.push((*q, batch));
     }
     let mut warnings = Warnings::default();
-    let demo = read_demo_files(&groups, &group_batches, opts)?;
+    // DEMO and the drug-name learning pass read different files: both at once.
+    let all_tables: Vec<&InputFile> = groups.values().flatten().copied().collect();
+    let stored_names = learn::stored_learned_names(&txn)?;
+    let (demo, learned) = rayon::join(
+        || read_demo_files(&groups, &group_batches, opts),
+        || {
+            learn::learn_drug_names(
+                &all_tables,
+                stored_names,
+                opts.learning_rule.unwrap_or_default(),
+            )
+        },
+    );
+    let (demo, learned) = (demo?, learned?);
+    normaliser.add_learned(&learned);
+    learn::report_learned_names(&mut report, &learned);
+    learn::write_learned_names(&txn, &learned)?;
     report.table_mut("demo").merge(demo.counts);
     warnings.merge(demo.warnings);
     files_read.extend(demo.files);

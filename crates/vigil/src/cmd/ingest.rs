@@ -89,6 +89,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
     let opts = IngestOptions {
         dictionary_files: a.drug_dictionary.clone(),
         progress,
+        learning_rule: None,
     };
     let outcome: IngestOutcome = if kind == "faers" {
         vigil_faers::ingest::ingest_faers(&a.paths, &a.store, &opts)
@@ -170,10 +171,18 @@ fn print_summary(o: &IngestOutcome) {
             r.less_complete_resends[0]
         );
     }
-    let unmapped: u64 = r.unmapped_drug_names.iter().map(|(_, n)| n).sum();
+    if r.learned_drug_names > 0 {
+        say!(
+            "drug names learned from rows with prod_ai: {} ({} rows mapped through them; {} ambiguous names left unmapped); see learned_drug_names.parquet",
+            r.learned_drug_names,
+            r.drug_name_sources.get("learned_from_prod_ai").copied().unwrap_or(0),
+            r.ambiguous_drug_names.len()
+        );
+    }
     if !r.unmapped_drug_names.is_empty() {
         say!(
-            "drug names not mapped to an ingredient: {} distinct (top: {}); see ingest_report.json",
+            "drug names not mapped to an ingredient (kept verbatim): {} rows, {} distinct names listed (top: {}); see ingest_report.json",
+            r.drug_name_sources.get("cleaned_name_unmapped").copied().unwrap_or(0),
             r.unmapped_drug_names.len(),
             r.unmapped_drug_names
                 .iter()
@@ -182,7 +191,6 @@ fn print_summary(o: &IngestOutcome) {
                 .collect::<Vec<_>>()
                 .join(", ")
         );
-        let _ = unmapped;
     }
     let unbalanced = r.unbalanced_tables();
     if !unbalanced.is_empty() {
@@ -249,6 +257,7 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
         let opts = IngestOptions {
             dictionary_files: a.drug_dictionary.clone(),
             progress: None,
+            learning_rule: None,
         };
         Ok(vigil_faers::openfda::ingest_openfda(
             std::slice::from_ref(&staging),
