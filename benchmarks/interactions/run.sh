@@ -45,7 +45,7 @@ commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf '{"case":"interactions","reports":%s,"role":"%s","min_count":%s,"wall":"%s","peak_rss_mb":%s,"occurrences":%s,"distinct_itemsets":%s,"kept_itemsets":%s,"partitions":%s,"user_s":%s,"commit":"%s","date":"%s","cores":%s,"load":"%s"}\n' \
   "$REPORTS" "$ROLE" "$MIN_COUNT" "$wall" "$((kb / 1024))" "$occurrences" "$distinct" "$kept" "$partitions" "$user" "$commit" \
   "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load" >> benchmarks/results/interactions.jsonl
-grep 'vigil: timing' "$WORK/stderr.txt" || true
+grep -E 'vigil: (timing|cpu)' "$WORK/stderr.txt" || true
 echo "wall $wall (target <= 10:00 at 20 M reports), user CPU $user s, peak $((kb / 1024)) MB (target <= 8192)"
 echo "| reports | roles | itemset occurrences | distinct itemsets | n111 >= $MIN_COUNT | partitions | wall | peak RSS (MB) |"
 echo "|---|---|---|---|---|---|---|---|"

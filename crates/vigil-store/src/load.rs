@@ -740,11 +740,7 @@ pub(crate) fn assemble(
         set.report_stratum.push(stratum_map[s]);
         kept_ids.push(scan.report_ids[r]);
     }
-    set.report_ids = kept_ids
-        .par_iter()
-        .with_min_len(64 * 1024)
-        .map(|p| p.to_string())
-        .collect();
+    set.report_ids = crate::reports::ReportIds::Numeric(kept_ids);
     if set.strata.is_empty() {
         set.strata.intern("");
     }

@@ -426,13 +426,14 @@ pub fn export_rows_csv<W: std::io::Write>(
     w.write_record(&header).map_err(csv_err)?;
     let set = &loaded.set;
     let mut rows = 0u64;
-    let mut rec: Vec<&str> = Vec::new();
     for r in 0..set.len() {
         let strata = &loaded.strata_values[set.report_stratum[r] as usize];
+        let id = set.report_ids.get(r);
+        let mut rec: Vec<&str> = Vec::with_capacity(3 + strata.len());
         for &d in set.report_drugs(r) {
             for &e in set.report_events(r) {
                 rec.clear();
-                rec.push(&set.report_ids[r]);
+                rec.push(&id);
                 rec.push(set.drugs.name(d));
                 rec.push(set.events.name(e));
                 rec.extend(strata.iter().map(|s| s.as_str()));

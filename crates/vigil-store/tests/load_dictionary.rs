@@ -179,7 +179,7 @@ fn reports(set: &ReportSet) -> Vec<(String, Vec<&str>, Vec<&str>, &str)> {
             d.sort();
             e.sort();
             (
-                set.report_ids[r].clone(),
+                set.report_ids.get(r).into_owned(),
                 d,
                 e,
                 set.strata.name(set.report_stratum[r]),
