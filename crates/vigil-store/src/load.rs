@@ -705,9 +705,9 @@ pub(crate) fn assemble(
     let mut kept_strata_values = Vec::new();
     let mut kept_ids: Vec<u64> = Vec::with_capacity(n);
     let mut scratch: Vec<u32> = Vec::new();
-    for r in 0..n {
+    for (r, &is_excluded) in excluded.iter().enumerate() {
         let (ds, es) = (drugs.of(r), events.of(r));
-        if excluded[r] || ds.is_empty() || es.is_empty() {
+        if is_excluded || ds.is_empty() || es.is_empty() {
             continue;
         }
         scratch.clear();
