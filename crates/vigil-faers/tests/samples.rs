@@ -674,7 +674,7 @@ fn resent_case_versions_with_fewer_drug_rows_keep_the_stored_copy() {
                     .collect();
                 drugs.sort();
                 events.sort();
-                (set.report_ids[r].clone(), drugs, events)
+                (set.report_ids.get(r).into_owned(), drugs, events)
             })
             .collect();
         v.sort();

@@ -13,6 +13,7 @@ pub mod ingest_report;
 pub mod input;
 pub mod interactions;
 pub mod layout;
+mod load;
 pub mod onset;
 pub mod quarterly;
 pub mod read;

@@ -6,7 +6,7 @@ use std::path::{Path, PathBuf};
 use std::sync::OnceLock;
 
 use arrow::array::{Array, AsArray, RecordBatch};
-use arrow::datatypes::{DataType, UInt32Type, UInt64Type};
+use arrow::datatypes::{UInt32Type, UInt64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 use parquet::arrow::ProjectionMask;
 
@@ -15,7 +15,7 @@ use crate::layout::{
     batch_file_name, current_version_dir, ChildTable, Manifest, StoreError, StoreResult,
     INGEST_REPORT_FILE, REPORTS_FILE,
 };
-use crate::reports::{normalise_name, ReportSet, ReportSetBuilder};
+use crate::reports::ReportSet;
 use crate::write::read_manifest;
 
 /// An opened store: its live version directory and manifest, and (built on first use, then
@@ -326,12 +326,12 @@ fn check_date_bound(s: &str) -> StoreResult<()> {
 }
 
 /// True when the partial date `d` may fall at or after `since` (digits compared on the shorter).
-fn date_at_or_after(d: &str, since: &str) -> bool {
+pub(crate) fn date_at_or_after(d: &str, since: &str) -> bool {
     let n = d.len().min(since.len());
     d[..n] >= since[..n]
 }
 
-fn date_at_or_before(d: &str, until: &str) -> bool {
+pub(crate) fn date_at_or_before(d: &str, until: &str) -> bool {
     let n = d.len().min(until.len());
     d[..n] <= until[..n]
 }
@@ -360,15 +360,6 @@ pub fn load_report_set_from(store: &Store, query: &ReportQuery) -> StoreResult<R
     Ok(load_reports_from(store, query)?.set)
 }
 
-fn column_as_strings(rb: &RecordBatch, i: usize) -> StoreResult<arrow::array::ArrayRef> {
-    let col = rb.column(i);
-    if col.data_type() == &DataType::Utf8 {
-        Ok(col.clone())
-    } else {
-        Ok(arrow::compute::cast(col, &DataType::Utf8)?)
-    }
-}
-
 /// As [`load_report_set`], also returning the stratum column values.
 pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<LoadedReports> {
     load_reports_from(&Store::open(store_dir)?, query)
@@ -382,112 +373,13 @@ pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<Load
     if let Some(s) = &query.until {
         check_date_bound(s)?;
     }
-    let date_col = match query.date_field {
-        DateField::FdaReceipt => "fda_dt",
-        DateField::Event => "event_dt",
-    };
-    let mut cols: Vec<&str> = vec!["primaryid", "batch", date_col];
-    for s in &query.stratify {
-        if !cols.contains(&s.as_str()) {
-            cols.push(s.as_str());
-        }
-    }
-    let batches = store.read_reports(Some(&cols)).map_err(|e| match e {
-        StoreError::MissingColumn { path, column } if query.stratify.contains(&column) => {
-            StoreError::UnknownStratum { path, column }
-        }
-        other => other,
-    })?;
-
-    // Reports passing the date filter, per store batch: primaryid -> index. One table per batch
-    // because each child file belongs to one batch, and a quarter's table stays small enough for
-    // the caches (one table for 20 M reports spent most of the load in cache misses); ahash, not
-    // SipHash, for the same reason.
-    let total_rows: usize = batches.iter().map(|rb| rb.num_rows()).sum();
-    let mut index: BatchIndex = BatchIndex::default();
-    let mut report_ids: Vec<u64> = Vec::with_capacity(total_rows);
-    let mut stratum_of: Vec<u32> = Vec::with_capacity(total_rows);
-    // A stratum is the tuple of its columns' value codes; values and tuples are interned without
-    // allocating per report.
-    let mut column_values: Vec<ahash::AHashMap<String, u32>> =
-        vec![ahash::AHashMap::new(); query.stratify.len()];
-    let mut column_names: Vec<Vec<String>> = vec![Vec::new(); query.stratify.len()];
-    let mut strata_labels: ahash::AHashMap<Vec<u32>, u32> = ahash::AHashMap::new();
-    let mut strata_values: Vec<Vec<String>> = Vec::new();
-    let mut key: Vec<u32> = Vec::with_capacity(query.stratify.len());
-    for rb in &batches {
-        let pid = rb.column(0).as_primitive::<UInt64Type>();
-        let bat = rb.column(1).as_primitive::<UInt32Type>();
-        let dates = rb.column(2).as_string::<i32>();
-        let strat_arrays: Vec<arrow::array::ArrayRef> = query
-            .stratify
-            .iter()
-            .map(|s| {
-                column_as_strings(rb, cols.iter().position(|c| c == s).expect("column listed"))
-            })
-            .collect::<StoreResult<_>>()?;
-        for i in 0..rb.num_rows() {
-            if query.since.is_some() || query.until.is_some() {
-                if dates.is_null(i) || dates.value(i).is_empty() {
-                    continue;
-                }
-                let d = dates.value(i);
-                if query
-                    .since
-                    .as_deref()
-                    .is_some_and(|s| !date_at_or_after(d, s))
-                    || query
-                        .until
-                        .as_deref()
-                        .is_some_and(|u| !date_at_or_before(d, u))
-                {
-                    continue;
-                }
-            }
-            key.clear();
-            for (c, a) in strat_arrays.iter().enumerate() {
-                let a = a.as_string::<i32>();
-                let v = if a.is_null(i) || a.value(i).is_empty() {
-                    "unknown"
-                } else {
-                    a.value(i)
-                };
-                let code = match column_values[c].get(v) {
-                    Some(&code) => code,
-                    None => {
-                        let code = column_names[c].len() as u32;
-                        column_names[c].push(v.to_owned());
-                        column_values[c].insert(v.to_owned(), code);
-                        code
-                    }
-                };
-                key.push(code);
-            }
-            let sid = match strata_labels.get(key.as_slice()) {
-                Some(&s) => s,
-                None => {
-                    let s = strata_values.len() as u32;
-                    strata_labels.insert(key.clone(), s);
-                    strata_values.push(
-                        key.iter()
-                            .enumerate()
-                            .map(|(c, &code)| column_names[c][code as usize].clone())
-                            .collect(),
-                    );
-                    s
-                }
-            };
-            let idx = report_ids.len() as u32;
-            index.batch_mut(bat.value(i)).insert(pid.value(i), idx);
-            report_ids.push(pid.value(i));
-            stratum_of.push(sid);
-        }
-    }
+    let scan = crate::load::scan_reports(store, query)?;
     store.check_required_children(
-        index.batches.keys().copied(),
+        scan.index.batch_ids(),
         &[ChildTable::Drugs, ChildTable::Reactions],
     )?;
-    let n = report_ids.len();
+    let index = &scan.index;
+    let n = scan.report_ids.len();
     let mut excluded = vec![false; n];
 
     if let Some(ind) = &query.indication {
@@ -514,198 +406,8 @@ pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<Load
         }
     }
 
-    // The drugs and the reactions are independent reads: one thread each.
-    let exclude: Vec<String> = query
-        .exclude_drugs
-        .iter()
-        .map(|d| d.trim().to_uppercase())
-        .collect();
-    let (drugs, events) = std::thread::scope(|s| {
-        let index = &index;
-        let drugs = s.spawn(|| {
-            read_child_names(
-                store,
-                ChildTable::Drugs,
-                &["primaryid", "role_cod", "ingredient"],
-                index,
-                |rb, i| {
-                    let role = rb.column(1).as_string::<i32>();
-                    let role_cod = if role.is_null(i) { "" } else { role.value(i) };
-                    query.role.admits(role_cod)
-                },
-            )
-        });
-        let events = read_child_names(
-            store,
-            ChildTable::Reactions,
-            &["primaryid", "pt"],
-            index,
-            |_, _| true,
-        );
-        (drugs.join().expect("drug reader panicked"), events)
-    });
-    let ChildNames {
-        names: drug_names,
-        pairs: mut drug_pairs,
-    } = drugs?;
-    let ChildNames {
-        names: event_names,
-        pairs: mut event_pairs,
-    } = events?;
-    if !exclude.is_empty() {
-        let excluded_ids: Vec<bool> = drug_names.iter().map(|d| exclude.contains(d)).collect();
-        for &p in &drug_pairs {
-            if excluded_ids[(p & 0xFFFF_FFFF) as usize] {
-                excluded[(p >> 32) as usize] = true;
-            }
-        }
-    }
-    std::thread::scope(|s| {
-        s.spawn(|| drug_pairs.sort_unstable());
-        event_pairs.sort_unstable();
-    });
-
-    let mut builder = ReportSetBuilder::new();
-    let mut drug_map = vec![u32::MAX; drug_names.len()];
-    let mut event_map = vec![u32::MAX; event_names.len()];
-    let mut stratum_map = vec![u32::MAX; strata_values.len()];
-    let mut kept_strata_values = Vec::new();
-    let (mut di, mut ei) = (0usize, 0usize);
-    let mut drugs_buf = Vec::new();
-    let mut events_buf = Vec::new();
-    for r in 0..n {
-        drugs_buf.clear();
-        events_buf.clear();
-        while di < drug_pairs.len() && (drug_pairs[di] >> 32) as usize == r {
-            drugs_buf.push((drug_pairs[di] & 0xFFFF_FFFF) as u32);
-            di += 1;
-        }
-        while ei < event_pairs.len() && (event_pairs[ei] >> 32) as usize == r {
-            events_buf.push((event_pairs[ei] & 0xFFFF_FFFF) as u32);
-            ei += 1;
-        }
-        if excluded[r] || drugs_buf.is_empty() || events_buf.is_empty() {
-            continue;
-        }
-        let (dd, ed, sd) = builder.dictionaries_mut();
-        for d in drugs_buf.iter_mut() {
-            if drug_map[*d as usize] == u32::MAX {
-                drug_map[*d as usize] = dd.intern(&drug_names[*d as usize]);
-            }
-            *d = drug_map[*d as usize];
-        }
-        for e in events_buf.iter_mut() {
-            if event_map[*e as usize] == u32::MAX {
-                event_map[*e as usize] = ed.intern(&event_names[*e as usize]);
-            }
-            *e = event_map[*e as usize];
-        }
-        let s = stratum_of[r] as usize;
-        if stratum_map[s] == u32::MAX {
-            stratum_map[s] = sd.intern(&strata_values[s].join("|"));
-            kept_strata_values.push(strata_values[s].clone());
-        }
-        let sid = stratum_map[s];
-        builder.push_report_ids(&report_ids[r].to_string(), &drugs_buf, &events_buf, sid);
-    }
-    let set = builder.finish();
-    if kept_strata_values.is_empty() {
-        kept_strata_values.push(Vec::new());
-    }
-    Ok(LoadedReports {
-        set,
-        strata_columns: query.stratify.clone(),
-        strata_values: kept_strata_values,
-    })
-}
-
-/// The kept reports of each store batch: primaryid → report index.
-#[derive(Default)]
-struct BatchIndex {
-    batches: ahash::AHashMap<u32, ahash::AHashMap<u64, u32>>,
-}
-
-impl BatchIndex {
-    fn batch_mut(&mut self, batch: u32) -> &mut ahash::AHashMap<u64, u32> {
-        self.batches.entry(batch).or_default()
-    }
-
-    fn batch(&self, batch: u32) -> Option<&ahash::AHashMap<u64, u32>> {
-        self.batches.get(&batch)
-    }
-}
-
-/// Names of one child table's rows (upper-cased, trimmed) and the (report index, name id) pairs of
-/// the rows that belong to a kept report.
-struct ChildNames {
-    names: Vec<String>,
-    pairs: Vec<u64>,
-}
-
-/// Reads column `columns[last]` (a name) of every file of `table`, keeping the rows whose
-/// primaryid is a kept report of the same batch and that `admit` accepts. Blank names are skipped;
-/// names are compared trimmed and upper-cased.
-fn read_child_names(
-    store: &Store,
-    table: ChildTable,
-    columns: &[&str],
-    index: &BatchIndex,
-    admit: impl Fn(&RecordBatch, usize) -> bool,
-) -> StoreResult<ChildNames> {
-    let name_col = columns.len() - 1;
-    let mut names: Vec<String> = Vec::new();
-    let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
-    let mut pairs: Vec<u64> = Vec::new();
-    for (bid, path) in store.child_files(table) {
-        let Some(batch) = index.batch(bid) else {
-            continue;
-        };
-        for rb in read_parquet(&path, Some(columns))? {
-            let pid = rb.column(0).as_primitive::<UInt64Type>();
-            let col = rb.column(name_col).as_string::<i32>();
-            // A report's rows are next to each other in the files: the last look-up is reused
-            // for the rows that follow it.
-            let mut last: Option<(u64, Option<u32>)> = None;
-            for i in 0..rb.num_rows() {
-                let p = pid.value(i);
-                let found = match last {
-                    Some((q, found)) if q == p => found,
-                    _ => {
-                        let found = batch.get(&p).copied();
-                        last = Some((p, found));
-                        found
-                    }
-                };
-                let Some(idx) = found else { continue };
-                if col.is_null(i) || !admit(&rb, i) {
-                    continue;
-                }
-                let name = col.value(i).trim();
-                if name.is_empty() {
-                    continue;
-                }
-                let id = match lookup.get(name) {
-                    Some(&id) => id,
-                    None => {
-                        let upper = normalise_name(name).unwrap_or_default();
-                        let id = match lookup.get(&upper) {
-                            Some(&id) => id,
-                            None => {
-                                let id = names.len() as u32;
-                                names.push(upper.clone());
-                                lookup.insert(upper, id);
-                                id
-                            }
-                        };
-                        lookup.insert(name.to_owned(), id);
-                        id
-                    }
-                };
-                pairs.push(((idx as u64) << 32) | id as u64);
-            }
-        }
-    }
-    Ok(ChildNames { names, pairs })
+    let (drugs, events) = crate::load::read_children(store, index, n, query)?;
+    Ok(crate::load::assemble(query, scan, drugs, events, excluded))
 }
 
 /// Writes the reports of a store row-wise as CSV `id,drug,event[,strata…]`: one row per report
@@ -724,13 +426,14 @@ pub fn export_rows_csv<W: std::io::Write>(
     w.write_record(&header).map_err(csv_err)?;
     let set = &loaded.set;
     let mut rows = 0u64;
-    let mut rec: Vec<&str> = Vec::new();
     for r in 0..set.len() {
         let strata = &loaded.strata_values[set.report_stratum[r] as usize];
+        let id = set.report_ids.get(r);
+        let mut rec: Vec<&str> = Vec::with_capacity(3 + strata.len());
         for &d in set.report_drugs(r) {
             for &e in set.report_events(r) {
                 rec.clear();
-                rec.push(&set.report_ids[r]);
+                rec.push(&id);
                 rec.push(set.drugs.name(d));
                 rec.push(set.events.name(e));
                 rec.extend(strata.iter().map(|s| s.as_str()));

@@ -109,7 +109,7 @@ pub struct ReportSet {
     /// Stratum labels; a single empty label when the analysis is unstratified.
     pub strata: Dictionary,
     /// The source's report identifier of each report (FAERS primaryid, or the `id` column).
-    pub report_ids: Vec<String>,
+    pub report_ids: ReportIds,
     /// The stratum id of each report.
     pub report_stratum: Vec<u32>,
     /// Drugs of report `r` are `drug_ids[drug_offsets[r]..drug_offsets[r + 1]]`.
@@ -125,6 +125,62 @@ pub struct ReportSet {
     /// the whole drug list): report `r`'s pairs are `pairs.1[pairs.0[r]..pairs.0[r + 1]]`, empty
     /// for a full cross product. `None` when every report is a full cross product.
     pub explicit_pairs: Option<ExplicitPairs>,
+}
+
+/// The identifier of each report of a [`ReportSet`]: FAERS primaryids as integers (no string per
+/// report: a 20 M-report store would spend about 1 GB and a second of allocation on them), or the
+/// text ids of a report-level file.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum ReportIds {
+    /// Numeric ids (a store's primaryids).
+    Numeric(Vec<u64>),
+    /// Text ids (the `id` column of a report-level file).
+    Text(Vec<String>),
+}
+
+impl Default for ReportIds {
+    fn default() -> Self {
+        ReportIds::Text(Vec::new())
+    }
+}
+
+impl ReportIds {
+    /// Number of ids.
+    pub fn len(&self) -> usize {
+        match self {
+            ReportIds::Numeric(v) => v.len(),
+            ReportIds::Text(v) => v.len(),
+        }
+    }
+
+    /// True when there are none.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The id of report `r` as text (a primaryid in decimal digits).
+    pub fn get(&self, r: usize) -> std::borrow::Cow<'_, str> {
+        match self {
+            ReportIds::Numeric(v) => std::borrow::Cow::Owned(v[r].to_string()),
+            ReportIds::Text(v) => std::borrow::Cow::Borrowed(&v[r]),
+        }
+    }
+
+    /// Appends a text id (numeric ids become text first: the kinds are not mixed).
+    fn push_text(&mut self, id: &str) {
+        if let ReportIds::Numeric(v) = self {
+            *self = ReportIds::Text(v.iter().map(|p| p.to_string()).collect());
+        }
+        if let ReportIds::Text(v) = self {
+            v.push(id.to_owned());
+        }
+    }
+}
+
+impl<const N: usize> PartialEq<[&str; N]> for ReportIds {
+    fn eq(&self, other: &[&str; N]) -> bool {
+        self.len() == N && other.iter().enumerate().all(|(r, id)| self.get(r) == *id)
+    }
 }
 
 /// Per-report offsets into a list of (drug id, event id) pairs, and that list (see
@@ -320,7 +376,7 @@ impl ReportSetBuilder {
         self.set.event_ids.extend_from_slice(&self.scratch);
         self.set.event_offsets.push(self.set.event_ids.len());
         self.set.report_stratum.push(stratum);
-        self.set.report_ids.push(report_id.to_owned());
+        self.set.report_ids.push_text(report_id);
     }
 
     /// The drug, event and stratum dictionaries, for callers that intern names themselves.

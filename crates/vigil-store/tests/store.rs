@@ -199,7 +199,7 @@ fn reports_with(set: &vigil_store::reports::ReportSet, drug: &str, event: &str) 
     };
     (0..set.len())
         .filter(|&r| set.report_drugs(r).contains(&d) && set.report_events(r).contains(&e))
-        .map(|r| set.report_ids[r].clone())
+        .map(|r| set.report_ids.get(r).into_owned())
         .collect()
 }
 

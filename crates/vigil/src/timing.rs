@@ -15,6 +15,20 @@ pub struct Phase {
     enabled: bool,
 }
 
+/// CPU seconds (user + system, every thread) this process has used, from `/proc/self/stat`
+/// (fields 14 and 15, in clock ticks of `USER_HZ` = 100 per second: the unit the Linux kernel
+/// exports to user space whatever its internal tick rate, see proc(5) and times(2)). `None` where
+/// there is no such file.
+fn process_cpu_seconds() -> Option<f64> {
+    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
+    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
+    let rest = &stat[stat.rfind(')')? + 1..];
+    let mut fields = rest.split_whitespace().skip(11);
+    let utime: f64 = fields.next()?.parse().ok()?;
+    let stime: f64 = fields.next()?.parse().ok()?;
+    Some((utime + stime) / 100.0)
+}
+
 /// Starts timing `name`.
 pub fn phase(name: &'static str) -> Phase {
     let enabled = std::env::var_os("VIGIL_TIMINGS").is_some();
@@ -24,18 +38,6 @@ pub fn phase(name: &'static str) -> Phase {
         cpu_start: if enabled { process_cpu_seconds() } else { None },
         enabled,
     }
-}
-
-/// User plus system CPU seconds of this process so far, threads that have ended included: fields
-/// 14 and 15 of `/proc/self/stat` (proc(5)), in clock ticks of 1/100 s (Linux's USER_HZ).
-fn process_cpu_seconds() -> Option<f64> {
-    let stat = std::fs::read_to_string("/proc/self/stat").ok()?;
-    // The command name (field 2) is in parentheses and may hold spaces: count after its end.
-    let rest = &stat[stat.rfind(')')? + 1..];
-    let mut fields = rest.split_whitespace().skip(11); // fields 3..=13
-    let user: f64 = fields.next()?.parse().ok()?;
-    let system: f64 = fields.next()?.parse().ok()?;
-    Some((user + system) / 100.0)
 }
 
 impl Drop for Phase {
