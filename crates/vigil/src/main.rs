@@ -1,6 +1,7 @@
 //! The `vigil` command line: one binary, one subcommand per job.
 use clap::{Parser, Subcommand};
 
+mod cluster;
 mod cmd;
 mod plot;
 mod timing;

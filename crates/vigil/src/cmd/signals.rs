@@ -102,6 +102,10 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// With --store: run on an Apache Ballista cluster (its scheduler's address) through the
+    /// vigil-cluster binary; the store must be readable by every executor (docs/cluster.md).
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// `--margins`.
@@ -568,6 +572,7 @@ impl Args {
             event: None,
             format: Format::Csv,
             out: None,
+            cluster: None,
         }
     }
 }
@@ -584,6 +589,9 @@ fn warn_if_on_bound(fit: &PriorFit) {
 }
 
 pub fn run(args: Args) -> Result<()> {
+    if let Some(scheduler) = &args.cluster {
+        return crate::cluster::signals(&args, scheduler);
+    }
     let (fit, selection) = compute(&args)?;
     warn_if_on_bound(&fit);
     if args.fit_only {
