@@ -6,6 +6,7 @@ pub mod interactions;
 pub mod meta;
 pub mod onset;
 pub mod report;
+pub mod report_interactions;
 pub mod serve;
 pub mod signals;
 pub mod store;

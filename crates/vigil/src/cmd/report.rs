@@ -67,12 +67,15 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Builds the report and writes it; returns the file's path.
 pub fn write_report(args: &Args) -> Result<PathBuf> {
-    let report = build(args)?;
+    let report = super::report_interactions::with_section(build(args)?, &args.store, &args.drug)?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
     let (name, bytes) = match args.format.as_str() {
         "json" => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
-        "html" => ("report.html", render_html(&report)),
+        "html" => (
+            "report.html",
+            super::report_interactions::insert_html(render_html(&report), &report),
+        ),
         other => anyhow::bail!("--format {other:?}: expected html or json"),
     };
     let path = args.out.join(name);
