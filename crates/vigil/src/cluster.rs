@@ -77,7 +77,7 @@ fn find_binary() -> Result<PathBuf> {
         .chain(on_path)
         .find(|p| p.is_file())
         .with_context(|| {
-            "--cluster needs the vigil-cluster binary beside vigil or on PATH, and it is not there; build it with `cargo build --release --manifest-path crates/vigil-cluster/Cargo.toml` (docs/cluster.md) and copy target/release/vigil-cluster next to vigil"
+            "--cluster needs the vigil-cluster binary beside vigil or on PATH, and it is not there; build it with `cargo build --release --manifest-path crates/vigil-cluster/Cargo.toml` (docs/cluster.md) and copy crates/vigil-cluster/target/release/vigil-cluster next to vigil"
         })
 }
 
