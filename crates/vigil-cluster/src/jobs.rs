@@ -19,7 +19,7 @@ use std::time::Duration;
 use anyhow::{anyhow, bail, Context, Result};
 use ballista::prelude::{SessionConfigExt, SessionContextExt};
 use datafusion::arrow::array::{
-    Array as _, ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
+    ArrayRef, AsArray, BooleanArray, Float64Array, Int64Array, RecordBatch, StringArray,
 };
 use datafusion::arrow::compute::cast;
 use datafusion::arrow::datatypes::{DataType, Field, Schema, SchemaRef};
@@ -122,16 +122,23 @@ async fn connect(args: &JobArgs, job: &str) -> Result<SessionContext> {
     }
     let files = store_files(&args.store)?;
     let dir = |p: &Path| format!("{}/", p.display());
-    let opts = || ParquetReadOptions::default();
-    ctx.register_parquet("reports", files.reports.display().to_string(), opts())
-        .await
-        .with_context(|| format!("{}: reading", files.reports.display()))?;
-    ctx.register_parquet("drugs", dir(&files.drugs), opts())
+    ctx.register_parquet(
+        "reports",
+        files.reports.display().to_string(),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .with_context(|| format!("{}: reading", files.reports.display()))?;
+    ctx.register_parquet("drugs", dir(&files.drugs), ParquetReadOptions::default())
         .await
         .with_context(|| format!("{}: reading", files.drugs.display()))?;
-    ctx.register_parquet("reactions", dir(&files.reactions), opts())
-        .await
-        .with_context(|| format!("{}: reading", files.reactions.display()))?;
+    ctx.register_parquet(
+        "reactions",
+        dir(&files.reactions),
+        ParquetReadOptions::default(),
+    )
+    .await
+    .with_context(|| format!("{}: reading", files.reactions.display()))?;
     Ok(ctx)
 }
 
@@ -244,7 +251,8 @@ fn ints(batch: &RecordBatch, name: &str) -> Result<Int64Array> {
 
 /// A Parquet writer to a temporary file beside `out`, renamed over it on success.
 struct Output {
-    writer: ArrowWriter<std::fs::File>,
+    /// None once finished.
+    writer: Option<ArrowWriter<std::fs::File>>,
     schema: SchemaRef,
     tmp: PathBuf,
     out: PathBuf,
@@ -269,7 +277,7 @@ impl Output {
             .set_compression(Compression::SNAPPY)
             .build();
         Ok(Self {
-            writer: ArrowWriter::try_new(file, schema.clone(), Some(props))?,
+            writer: Some(ArrowWriter::try_new(file, schema.clone(), Some(props))?),
             schema,
             tmp,
             out: out.to_owned(),
@@ -280,12 +288,16 @@ impl Output {
     fn write(&mut self, columns: Vec<ArrayRef>) -> Result<()> {
         let batch = RecordBatch::try_new(self.schema.clone(), columns)?;
         self.rows += batch.num_rows() as u64;
-        self.writer.write(&batch)?;
+        self.writer
+            .as_mut()
+            .expect("written before finish")
+            .write(&batch)?;
         Ok(())
     }
 
-    fn finish(self) -> Result<u64> {
-        let file = self.writer.into_inner()?;
+    fn finish(mut self) -> Result<u64> {
+        let writer = self.writer.take().expect("finished once");
+        let file = writer.into_inner()?;
         file.sync_all()?;
         std::fs::rename(&self.tmp, &self.out)
             .with_context(|| format!("{}: cannot write", self.out.display()))?;

@@ -16,7 +16,8 @@ use std::sync::Arc;
 use anyhow::{anyhow, Context, Result};
 use ballista_core::utils::default_session_builder;
 use clap::{ArgMatches, Command, FromArgMatches};
-use datafusion::execution::FunctionRegistry;
+use datafusion::execution::{FunctionRegistry, SessionState};
+use datafusion::prelude::SessionConfig;
 
 /// Address both servers bind to unless `--bind-host` says otherwise: loopback, so that nothing
 /// is exposed to the network by accident (Ballista's own default is 0.0.0.0).
@@ -117,16 +118,20 @@ async fn scheduler(m: &ArgMatches) -> Result<()> {
                 opt.bind_host, opt.bind_port
             )
         })?;
-    let config: SchedulerConfig = opt.try_into()?;
+    let config: SchedulerConfig = opt.try_into().map_err(|e| anyhow!("scheduler: {e}"))?;
     // The scheduler decodes the client's logical plans, which name vigil's functions.
-    let config = config.with_override_session_builder(Arc::new(|session_config| {
-        let mut state = default_session_builder(session_config)?;
-        for f in udf::all() {
-            state.register_udf(Arc::new(f))?;
-        }
-        Ok(state)
-    }));
-    let cluster = BallistaCluster::new_from_config(&config).await?;
+    let config = config.with_override_session_builder(Arc::new(
+        |session_config: SessionConfig| -> datafusion::common::Result<SessionState> {
+            let mut state = default_session_builder(session_config)?;
+            for f in udf::all() {
+                state.register_udf(Arc::new(f))?;
+            }
+            Ok(state)
+        },
+    ));
+    let cluster = BallistaCluster::new_from_config(&config)
+        .await
+        .map_err(|e| anyhow!("scheduler: {e}"))?;
     start_server(cluster, addr, Arc::new(config))
         .await
         .map_err(|e| anyhow!("scheduler on {addr}: {e}"))
@@ -144,7 +149,7 @@ async fn executor(m: &ArgMatches) -> Result<()> {
     let health_addr: SocketAddr = format!("{}:{}", opt.bind_host, opt.bind_health_port)
         .parse()
         .with_context(|| format!("--bind-host {} --bind-health-port", opt.bind_host))?;
-    let mut config: ExecutorProcessConfig = opt.try_into()?;
+    let mut config: ExecutorProcessConfig = opt.try_into().map_err(|e| anyhow!("executor: {e}"))?;
     // The executors decode and run the physical plans, which call vigil's functions.
     let mut registry = BallistaFunctionRegistry::default();
     for f in udf::all() {

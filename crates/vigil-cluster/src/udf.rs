@@ -6,7 +6,6 @@
 //! those of `vigil_store::read` (which this crate cannot link: it uses arrow 60, Ballista arrow 59),
 //! restated here and checked end to end by the loopback cluster test against a local run.
 
-use std::any::Any;
 use std::sync::Arc;
 
 use datafusion::arrow::array::{
@@ -14,7 +13,7 @@ use datafusion::arrow::array::{
     StructArray,
 };
 use datafusion::arrow::compute::cast;
-use datafusion::arrow::datatypes::{DataType, Field, Fields};
+use datafusion::arrow::datatypes::{DataType, Field, Fields, Float64Type};
 use datafusion::common::{exec_err, Result};
 use datafusion::logical_expr::{
     ColumnarValue, ScalarFunctionArgs, ScalarUDF, ScalarUDFImpl, Signature, TypeSignature,
@@ -133,7 +132,11 @@ fn float_columns(args: &ScalarFunctionArgs) -> Result<Vec<Float64Array>> {
     let arrays = ColumnarValue::values_to_arrays(&args.args)?;
     arrays
         .iter()
-        .map(|a| Ok(cast(a, &DataType::Float64)?.as_primitive().clone()))
+        .map(|a| {
+            Ok(cast(a, &DataType::Float64)?
+                .as_primitive::<Float64Type>()
+                .clone())
+        })
         .collect()
 }
 
@@ -200,10 +203,6 @@ fn role_admits(role_cod: &str, role: &str) -> Result<bool> {
 }
 
 impl ScalarUDFImpl for VigilUdf {
-    fn as_any(&self) -> &dyn Any {
-        self
-    }
-
     fn name(&self) -> &str {
         match self.kind {
             Kind::Name => names::NAME,
