@@ -48,6 +48,16 @@ impl SplitMix64 {
     }
 }
 
+/// Columns drug, event, a, b, c, d of the 2×2 tables written, in the Parquet schema's order.
+type PairColumns = (
+    Vec<String>,
+    Vec<String>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+    Vec<i64>,
+);
+
 fn main() -> Result<()> {
     let args = Args::parse();
     let mut rng = SplitMix64(args.seed);
@@ -102,14 +112,7 @@ fn main() -> Result<()> {
     ]));
     let file = std::fs::File::create(&args.out)?;
     let mut writer = parquet::arrow::ArrowWriter::try_new(file, schema.clone(), None)?;
-    let mut cols: (
-        Vec<String>,
-        Vec<String>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-        Vec<i64>,
-    ) = Default::default();
+    let mut cols: PairColumns = Default::default();
     // 7919 is prime and does not divide 20,000, so start + j·7919 (mod 20,000) visits distinct events.
     for drug in 0..n_drugs {
         let start = (rng.next_u64() % n_events as u64) as usize;

@@ -34,6 +34,9 @@ use crate::case::{
     BodySite, Case, Condition, DechallengeAction, Drug, Feature, LabTest, Reaction, TestKind,
     TestResult,
 };
+/// Which entity a term names is dupilumab knowledge: it lives in [`crate::knowledge::dupilumab`].
+pub use crate::knowledge::dupilumab::entity_for_term;
+use crate::knowledge::dupilumab::{self, words};
 
 /// The disclaimer printed with every assessment.
 pub const DISCLAIMER: &str =
@@ -345,73 +348,6 @@ pub struct TermKnowledge {
     pub red_flags: Vec<Cited>,
 }
 
-fn words(term: &str) -> Vec<String> {
-    term.to_lowercase()
-        .split(|c: char| !c.is_alphanumeric())
-        .filter(|w| !w.is_empty())
-        .map(str::to_string)
-        .collect()
-}
-
-/// The entity a reaction term names (FAERS PT or free text; case-insensitive), if any.
-///
-/// Head-and-neck dermatitis needs a face/head/neck word *and* a redness/dermatitis word: erythema,
-/// rash or eczema without that site is not mapped to it (eyelid terms are left out: eyelid redness may
-/// be blepharitis, an ocular-surface reaction). Herpes zoster and varicella are not herpes simplex.
-pub fn entity_for_term(term: &str) -> Option<Entity> {
-    let t = term.to_lowercase();
-    let w = words(term);
-    let has = |subs: &[&str]| subs.iter().any(|x| t.contains(x));
-    let word = |ws: &[&str]| ws.iter().any(|x| w.iter().any(|y| y == x));
-    Some(if has(&["herpeticum", "kaposi varicelliform"]) {
-        Entity::EczemaHerpeticum
-    } else if has(&["zoster", "varicella", "shingles"]) {
-        return None;
-    } else if has(&["herpe", "cold sore"]) || word(&["hsv"]) {
-        Entity::HerpesSimplex
-    } else if has(&[
-        "skin infection",
-        "impetigo",
-        "cellulitis",
-        "infected eczema",
-        "infected dermatitis",
-    ]) {
-        Entity::SkinInfection
-    } else if has(&["psoria"]) {
-        Entity::Psoriasiform
-    } else if has(&["rosacea"]) {
-        Entity::Rosacea
-    } else if has(&[
-        "conjunctiv",
-        "keratitis",
-        "blephar",
-        "dry eye",
-        "ocular surface",
-    ]) {
-        Entity::OcularSurfaceDisease
-    } else if has(&["injection site", "injection-site"]) {
-        Entity::InjectionSiteReaction
-    } else if has(&["alopecia"]) {
-        Entity::AlopeciaAreata
-    } else if has(&["arthralg", "enthes", "arthritis"]) {
-        Entity::Arthralgia
-    } else if has(&["seborr"]) {
-        Entity::SeborrhoeicDermatitisLike
-    } else if has(&["contact dermatitis", "dermatitis contact"]) {
-        Entity::ContactDermatitis
-    } else if has(&["steroid withdrawal"]) {
-        Entity::TopicalSteroidWithdrawal
-    } else if has(&["face", "facial", "head", "neck"])
-        && has(&["erythema", "redness", "dermatitis", "rash"])
-    {
-        Entity::HeadNeckDermatitis
-    } else if has(&["atopic", "eczema"]) {
-        Entity::AdFlare
-    } else {
-        return None;
-    })
-}
-
 /// What vigil shows for a reported term about dupilumab: the entity's figures, or for erythema and
 /// rash without a face/head/neck site, the statement that they are not site-specific (the head-and-neck figures
 /// belong to head/neck terms) with the label's hypersensitivity warning. `None` for other terms.
@@ -501,13 +437,13 @@ pub struct FlareAssessment {
     pub work_up: Vec<Cited>,
 }
 
-/// Whether a drug is dupilumab (product or substance name).
+/// Whether a drug is dupilumab (product or substance name; [`dupilumab::is_dupilumab`]).
 pub fn is_dupilumab(drug: &Drug) -> bool {
-    let hit = |s: &str| {
-        let s = s.to_lowercase();
-        s.contains("dupilumab") || s.contains("dupixent")
-    };
-    hit(&drug.name) || drug.substance.as_deref().is_some_and(hit)
+    dupilumab::is_dupilumab(&drug.name)
+        || drug
+            .substance
+            .as_deref()
+            .is_some_and(dupilumab::is_dupilumab)
 }
 
 /// The entity a reaction names when the drug is dupilumab and the sources show that entity as a

@@ -9,6 +9,8 @@
 //! - [`flare`]: reaction-vs-flare **decision support** for dupilumab: for each candidate entity, the
 //!   evidence for and against it in the case, its published incidence, typical time to onset and the
 //!   management options the sources report, every figure with its citation. It is not a diagnosis;
+//! - [`knowledge`]: drug facts shared by the server, the demo and the report ([`knowledge::dupilumab`]:
+//!   names, label regimens, missed-dose rule, reactions of interest, term → clinical entity);
 //! - [`scores`]: EASI, SCORAD and objective SCORAD, POEM, vIGA-AD and the Peak Pruritus NRS, computed
 //!   exactly as published;
 //! - [`e2b`]: ICH E2B(R3) ICSR XML export and import (HL7 v3, via `quick-xml`);
@@ -31,6 +33,7 @@ pub mod causality;
 pub mod date;
 pub mod e2b;
 pub mod flare;
+pub mod knowledge;
 pub mod onset;
 pub mod scores;
 

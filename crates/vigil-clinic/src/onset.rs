@@ -261,11 +261,8 @@ pub fn histogram_svg(days: &[i64], width: i64, title: &str) -> String {
     } else {
         (w - 2.0 * pad) / bins.len() as f64
     };
-    let esc = |s: &str| {
-        s.replace('&', "&amp;")
-            .replace('<', "&lt;")
-            .replace('>', "&gt;")
-    };
+    // Element content only: `&`, `<` and `>`.
+    let esc = html_escape::encode_text::<str>;
     let mut svg = format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" width=\"{w}\" height=\"{h}\" viewBox=\"0 0 {w} {h}\">\n<title>{}</title>\n<text x=\"{pad}\" y=\"20\" font-family=\"sans-serif\" font-size=\"14\">{}</text>\n",
         esc(title),

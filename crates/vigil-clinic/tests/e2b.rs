@@ -416,3 +416,24 @@ fn markup_characters_in_text_round_trip() {
     assert_eq!(back.reactions[0].term, case.reactions[0].term);
     assert_eq!(back.drugs[0].name, case.drugs[0].name);
 }
+
+/// Found by the `case_json` fuzz target: a drug whose regimens are listed out of time order (the
+/// maintenance regimen dated before the loading dose) exported fine but did not re-import, because
+/// the importer took the drug's first administration from the first regimen listed. E2B carries the
+/// drug's dates only through its regimens (G.k.4.r.4/5), so the importer now takes the earliest
+/// regimen start and the latest regimen date.
+#[test]
+fn regimens_out_of_time_order_round_trip() {
+    let mut case = common::example("psoriasiform-prior-psoriasis.json");
+    // Example: loading dose 2023-09-04, then 300 mg q2w 2023-09-18 → 2024-01-29 (drug stop).
+    case.drugs[0].start = Some(PartialDate::ymd(2023, 1, 18).unwrap());
+    case.drugs[0].regimens[1].start = Some(PartialDate::ymd(2023, 1, 18).unwrap());
+    case.validate("case.json").unwrap_or_else(|e| panic!("{e}"));
+    let created = PartialDate::ymd(2024, 6, 3).unwrap();
+    let xml = to_xml(&case, &assess_case(&case), &ExportOptions::new(created)).unwrap();
+    let back = import(xml.as_bytes(), "out-of-order.xml").unwrap_or_else(|e| panic!("{e}"));
+    let drug = &back.case.drugs[0];
+    // Earliest of 2023-09-04 and 2023-01-18; latest of the regimen dates is the end 2024-01-29.
+    assert_eq!(drug.start, PartialDate::ymd(2023, 1, 18));
+    assert_eq!(drug.stop, PartialDate::ymd(2024, 1, 29));
+}

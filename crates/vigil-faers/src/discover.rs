@@ -97,7 +97,8 @@ pub struct InputFile {
     pub quarter: Option<Quarter>,
     /// Uncompressed size in bytes.
     pub bytes: u64,
-    /// True when the path says the data are synthetic (`vigil synth` output).
+    /// True when the file is `vigil synth` output (its marker file is in place:
+    /// [`crate::synth::is_synth_output`]).
     pub synthetic: bool,
 }
 
@@ -190,7 +191,6 @@ pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
         parts.push(&zip_name);
         parts.extend(name.split('/'));
         let display = format!("{}!{}", archive.display(), name);
-        let synthetic = display.to_ascii_lowercase().contains("synthetic");
         out.push(InputFile {
             quarter: quarter_for(&parts),
             display,
@@ -200,8 +200,25 @@ pub fn inputs_in_zip<R: std::io::Read + std::io::Seek>(
             },
             kind,
             bytes: member.size(),
-            synthetic,
+            synthetic: false,
         });
+    }
+    // `vigil synth` output zipped whole: its marker is a member of the same archive.
+    for f in &mut out {
+        let Location::Zip { index, .. } = f.location else {
+            continue;
+        };
+        let member = zip
+            .by_index(index)
+            .map(|m| m.name().map(|n| n.into_owned()));
+        if let Ok(Ok(name)) = member {
+            f.synthetic = crate::synth::is_synth_output(Path::new(&name), |marker| {
+                let marker = marker.to_str()?.replace('\\', "/");
+                let mut text = Vec::new();
+                std::io::Read::read_to_end(&mut zip.by_name(&marker).ok()?, &mut text).ok()?;
+                Some(std::io::Cursor::new(text))
+            });
+        }
     }
     Ok(out)
 }
@@ -235,7 +252,9 @@ fn walk(path: &Path, want_json: bool, out: &mut Vec<InputFile>) -> Result<(), Fa
         let display = path.display().to_string();
         out.push(InputFile {
             quarter: quarter_for(&parts),
-            synthetic: display.to_ascii_lowercase().contains("synthetic"),
+            synthetic: crate::synth::is_synth_output(path, |marker| {
+                File::open(marker).ok().map(BufReader::new)
+            }),
             display,
             location: Location::File(path.to_owned()),
             kind,

@@ -18,6 +18,12 @@ use std::path::Path;
 
 use crate::FaersError;
 
+/// The INN of a substance known under another name (acetaminophen → paracetamol), from the
+/// synonym table with its sources (`crate::synonyms`); `None` when the name has no synonym.
+pub fn inn_name(substance: &str) -> Option<String> {
+    crate::synonyms::synonym_of(substance).map(|(canonical, _)| canonical.to_owned())
+}
+
 const BUILTIN_DICTIONARY: &str = include_str!("../data/brand_ingredients.csv");
 
 const FORM_WORDS: &[&str] = &[
@@ -277,13 +283,32 @@ pub fn clean_name(raw: &str) -> String {
     strip_salts(&words).join(" ")
 }
 
+/// Words that are what is left of a salt or ester once its cation or acid word is dropped, not a
+/// parent substance: "CALCIUM CARBONATE" without CALCIUM is not the substance CARBONATE (found on
+/// the DiAna pairs: calcium carbonate → "CARBONATE", magnesium oxide → "OXIDE", ferrous fumarate →
+/// "FERROUS", dimethyl fumarate → "DIMETHYL", sodium bicarbonate → "BICARBONATE", chloral
+/// hydrate → "CHLORAL", ammonium lactate → "AMMONIUM", sodium zirconium cyclosilicate →
+/// "ZIRCONIUM CYCLOSILICATE"). A name whose remainder starts with one keeps every word.
+const NOT_A_PARENT: &[&str] = &[
+    "CARBONATE",
+    "BICARBONATE",
+    "OXIDE",
+    "HYDROXIDE",
+    "FERROUS",
+    "FERRIC",
+    "DIMETHYL",
+    "AMMONIUM",
+    "CHLORAL",
+    "ZIRCONIUM",
+];
+
 fn strip_salts<'a>(words: &[&'a str]) -> Vec<&'a str> {
     let kept: Vec<&str> = words
         .iter()
         .copied()
         .filter(|w| !SALT_WORDS.contains(w))
         .collect();
-    if kept.is_empty() {
+    if kept.is_empty() || NOT_A_PARENT.contains(&kept[0]) {
         words.to_vec()
     } else {
         kept
@@ -451,6 +476,17 @@ mod tests {
         assert_eq!(clean_name("5-fluorouracil /00098801/"), "5-FLUOROURACIL");
         assert_eq!(clean_name("naproxen 250mg 16028/0144"), "NAPROXEN");
         assert_eq!(clean_name("SODIUM CHLORIDE"), "SODIUM CHLORIDE");
+        // A salt whose remainder is no substance keeps its name (DiAna pairs: tecfidera's
+        // DIMETHYL FUMARATE became "DIMETHYL", calcium carbonate "CARBONATE").
+        assert_eq!(clean_name("DIMETHYL FUMARATE"), "DIMETHYL FUMARATE");
+        assert_eq!(
+            canonical_ingredients(["CALCIUM CARBONATE", "SODIUM BICARBONATE"]),
+            "CALCIUM CARBONATE;SODIUM BICARBONATE"
+        );
+        assert_eq!(
+            canonical_ingredients(["OXYCODONE HYDROCHLORIDE"]),
+            "OXYCODONE"
+        );
     }
 
     #[test]

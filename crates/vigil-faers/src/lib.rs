@@ -7,6 +7,7 @@
 //! * [`record`]: the `$`-delimited reader with every byte-level quirk of the FDA files;
 //! * [`parse`]: identifiers, partial dates, age in years, weight in kg, sex, age group;
 //! * [`drugname`]: drug names → active ingredients;
+//! * [`synonyms`]: substance synonyms (USAN ↔ INN, salt and ester forms), each with its source;
 //! * [`ingest`]: the pipeline (parse, de-duplicate, write a new store version atomically, and
 //!   account for every input row in the ingest report);
 //! * [`openfda`]: openFDA drug-event JSON into the same model;
@@ -21,6 +22,7 @@ pub mod ingest;
 pub mod openfda;
 pub mod parse;
 pub mod record;
+pub mod synonyms;
 pub mod synth;
 pub mod table;
 

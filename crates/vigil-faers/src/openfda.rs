@@ -98,6 +98,17 @@ pub(crate) struct ChildRow {
     pub(crate) values: Vec<Option<String>>,
 }
 
+/// DRUG columns copied as text from an openFDA `drug` object: (FAERS column, openFDA key).
+const DRUG_TEXT_FIELDS: [(&str, &str); 7] = [
+    ("route", "drugadministrationroute"),
+    ("dose_vbm", "drugdosagetext"),
+    ("lot_num", "drugbatchnumb"),
+    ("nda_num", "drugauthorizationnumb"),
+    ("dose_amt", "drugstructuredosagenumb"),
+    ("dose_unit", "drugstructuredosageunit"),
+    ("dose_form", "drugdosageform"),
+];
+
 fn child_values(table: ChildTable, pairs: &[(&str, Option<String>)]) -> Vec<Option<String>> {
     table
         .text_columns()
@@ -370,6 +381,306 @@ fn convert(
         key,
         raw,
     };
+    let (caseid, version, primaryid) = report_ids(report, path, rd)?;
+    // The arrays are the report's content: one of another type would leave a report without its
+    // drugs or reactions, so the report is rejected rather than stored incomplete.
+    let patient = match report.get("patient") {
+        None | Some(Value::Null) => &NO_OBJECT,
+        Some(p @ Value::Object(_)) => p,
+        Some(other) => {
+            return Err(reject(
+                format!("{path}.patient"),
+                format!("a JSON {}, expected an object", json_type(other)),
+                "patient not an object",
+                raw_json(other),
+            ))
+        }
+    };
+    let ppath = format!("{path}.patient");
+    let drugs = array_field(patient, &ppath, "drug")?;
+    let reactions = array_field(patient, &ppath, "reaction")?;
+
+    let DemoFields {
+        values,
+        fda_dt,
+        age_years,
+        weight_kg,
+    } = demo_fields(report, path, patient, &ppath, rd);
+
+    let mut children = Vec::new();
+    let mut first_suspect = true;
+    for (i, d) in drugs.iter().enumerate() {
+        let ids = (primaryid, caseid);
+        convert_drug(
+            d,
+            i,
+            &ppath,
+            ids,
+            rd,
+            normaliser,
+            &mut first_suspect,
+            tables,
+            &mut children,
+        );
+    }
+    let event_dt = convert_reactions(
+        reactions,
+        &ppath,
+        (primaryid, caseid),
+        rd,
+        tables,
+        &mut children,
+    );
+    for (flag, code) in [
+        ("seriousnessdeath", "DE"),
+        ("seriousnesslifethreatening", "LT"),
+        ("seriousnesshospitalization", "HO"),
+        ("seriousnessdisabling", "DS"),
+        ("seriousnesscongenitalanomali", "CA"),
+        ("seriousnessother", "OT"),
+    ] {
+        if rd.code(report, path, flag, "outc", "outc_cod", YES_NO) == Some("1") {
+            children.push(ChildRow {
+                table: Table::Outc,
+                primaryid,
+                caseid,
+                values: child_values(ChildTable::Outcomes, &[("outc_cod", Some(code.to_owned()))]),
+            });
+        }
+    }
+    let mut values = values;
+    values.insert("event_dt", event_dt);
+    let text = DemoRow::pack(
+        REPORT_TEXT_COLUMNS
+            .iter()
+            .map(|c| values.get(c).and_then(|v| v.as_deref())),
+    );
+    // Drug and reaction rows were counted as read where they were met (rejected ones too).
+    for c in children
+        .iter()
+        .filter(|c| !matches!(c.table, Table::Drug | Table::Reac))
+    {
+        tables.entry(c.table.key().to_owned()).or_default().read += 1;
+    }
+    out.extend(children);
+    Ok(DemoRow {
+        primaryid,
+        caseid,
+        caseversion: version,
+        fda_key: fda_dt
+            .as_deref()
+            .and_then(|d| PartialDate::parse(d).ok().flatten())
+            .map_or(0, |d| d.sort_key()),
+        quarter_key: qk,
+        batch,
+        source: "openfda",
+        text,
+        age_years,
+        weight_kg,
+    })
+}
+
+/// Converts drug `i` of a report (JSON path `ppath.drug[i]`) into its DRUG row and, when given,
+/// its INDI and THER rows; a drug that is not an object is a rejected DRUG row. The first suspect
+/// drug is the primary suspect (`first_suspect` carries that across the report's drugs).
+#[allow(clippy::too_many_arguments)] // the report's context, passed down from `convert`
+fn convert_drug(
+    d: &Value,
+    i: usize,
+    ppath: &str,
+    (primaryid, caseid): (u64, u64),
+    rd: &mut ReportReader,
+    normaliser: &DrugNormaliser,
+    first_suspect: &mut bool,
+    tables: &mut BTreeMap<String, TableCounts>,
+    children: &mut Vec<ChildRow>,
+) {
+    let dpath = format!("{ppath}.drug[{i}]");
+    let counts = tables.entry("drug".into()).or_default();
+    counts.read += 1;
+    if !d.is_object() {
+        let reason = format!("a JSON {}, expected a drug object", json_type(d));
+        counts.reject(
+            RowIssue {
+                file: rd.file.to_owned(),
+                line: rd.line,
+                field: Some(dpath),
+                reason,
+                raw: raw_json(d),
+            },
+            "drug not an object",
+        );
+        return;
+    }
+    let seq = (i + 1).to_string();
+    let role = match rd.code(
+        d,
+        &dpath,
+        "drugcharacterization",
+        "drug",
+        "role_cod",
+        CHARACTERISATIONS,
+    ) {
+        Some("S") if *first_suspect => {
+            *first_suspect = false;
+            Some("PS")
+        }
+        Some("S") => Some("SS"),
+        other => other,
+    };
+    let name = rd
+        .name(d, &dpath, "medicinalproduct", "drug", "drugname")
+        .unwrap_or_default();
+    let substance = rd.object(d, &dpath, "activesubstance", "drug");
+    let prod_ai = prod_ai(d, &dpath, substance, rd);
+    let (ingredient, _) = normaliser.normalise(&name, &prod_ai);
+    children.push(ChildRow {
+        table: Table::Drug,
+        primaryid,
+        caseid,
+        values: child_values(
+            ChildTable::Drugs,
+            &[
+                ("drug_seq", Some(seq.clone())),
+                ("role_cod", role.map(str::to_owned)),
+                ("drugname", Some(name).filter(|n| !n.is_empty())),
+                ("prod_ai", Some(prod_ai).filter(|p| !p.is_empty())),
+                ("ingredient", Some(ingredient).filter(|p| !p.is_empty())),
+            ]
+            .into_iter()
+            .chain(
+                DRUG_TEXT_FIELDS
+                    .iter()
+                    .map(|&(column, key)| (column, rd.text(d, &dpath, key, "drug", column))),
+            )
+            .collect::<Vec<_>>(),
+        ),
+    });
+    if let Some(ind) = rd.name(d, &dpath, "drugindication", "indi", "indi_pt") {
+        children.push(ChildRow {
+            table: Table::Indi,
+            primaryid,
+            caseid,
+            values: child_values(
+                ChildTable::Indications,
+                &[("indi_drug_seq", Some(seq.clone())), ("indi_pt", Some(ind))],
+            ),
+        });
+    }
+    let (start, end) = (
+        rd.date(d, &dpath, "drugstartdate", "ther", "start_dt"),
+        rd.date(d, &dpath, "drugenddate", "ther", "end_dt"),
+    );
+    if start.is_some() || end.is_some() {
+        children.push(ChildRow {
+            table: Table::Ther,
+            primaryid,
+            caseid,
+            values: child_values(
+                ChildTable::Therapies,
+                &[
+                    ("dsg_drug_seq", Some(seq.clone())),
+                    ("start_dt", start),
+                    ("end_dt", end),
+                    (
+                        "dur",
+                        rd.text(d, &dpath, "drugtreatmentduration", "ther", "dur"),
+                    ),
+                    (
+                        "dur_cod",
+                        rd.text(d, &dpath, "drugtreatmentdurationunit", "ther", "dur_cod"),
+                    ),
+                ],
+            ),
+        });
+    }
+}
+
+/// Converts the reactions of a report (JSON path `ppath.reaction[i]`) into REAC rows; one without
+/// a usable PT text is a rejected REAC row. Returns E2B's reaction start date (B.2.i.4 / E.i.4) of
+/// the first reaction that has one, the report's event date (openFDA's own records do not carry
+/// it; `vigil ingest e2b` writes it).
+fn convert_reactions(
+    reactions: &[Value],
+    ppath: &str,
+    (primaryid, caseid): (u64, u64),
+    rd: &mut ReportReader,
+    tables: &mut BTreeMap<String, TableCounts>,
+    children: &mut Vec<ChildRow>,
+) -> Option<String> {
+    let mut event_dt = None;
+    for (i, r) in reactions.iter().enumerate() {
+        let rpath = format!("{ppath}.reaction[{i}]");
+        tables.entry("reac".into()).or_default().read += 1;
+        let problem = if r.is_object() {
+            match r.get("reactionmeddrapt") {
+                None | Some(Value::Null) => Some(("no reactionmeddrapt".to_owned(), String::new())),
+                Some(Value::String(t)) if t.trim().is_empty() => {
+                    Some(("empty reactionmeddrapt".to_owned(), String::new()))
+                }
+                Some(Value::String(_)) => None,
+                // A number here would be a MedDRA code, which vigil does not map to a PT.
+                Some(other) => Some((
+                    format!(
+                        "reactionmeddrapt is a JSON {}, expected the PT text",
+                        json_type(other)
+                    ),
+                    raw_json(other),
+                )),
+            }
+        } else {
+            Some((
+                format!("a JSON {}, expected a reaction object", json_type(r)),
+                raw_json(r),
+            ))
+        };
+        if let Some((reason, raw)) = problem {
+            let issue = RowIssue {
+                file: rd.file.to_owned(),
+                line: rd.line,
+                field: Some(format!("{rpath}.reactionmeddrapt")),
+                reason,
+                raw,
+            };
+            tables
+                .entry("reac".into())
+                .or_default()
+                .reject(issue, "no usable reactionmeddrapt");
+            continue;
+        }
+        let pt = r["reactionmeddrapt"]
+            .as_str()
+            .unwrap_or_default()
+            .trim()
+            .to_owned();
+        let start = rd.date(r, &rpath, "reactionstartdate", "demo", "event_dt");
+        if event_dt.is_none() {
+            event_dt = start;
+        }
+        children.push(ChildRow {
+            table: Table::Reac,
+            primaryid,
+            caseid,
+            values: child_values(ChildTable::Reactions, &[("pt", Some(pt))]),
+        });
+    }
+    event_dt
+}
+
+/// The caseid, version and primaryid of an openFDA report: from `safetyreportid` (the caseid is
+/// its numeric part before any `-`) and `safetyreportversion` (a version that is not a whole
+/// number is stored as null, with a warning). `Err` rejects the report.
+fn report_ids(
+    report: &Value,
+    path: &str,
+    rd: &mut ReportReader,
+) -> Result<(u64, Option<u32>, u64), Rejected> {
+    let reject = |field: String, reason: String, key: &'static str, raw: String| Rejected {
+        field,
+        reason,
+        key,
+        raw,
+    };
     if !report.is_object() {
         return Err(reject(
             path.to_owned(),
@@ -435,30 +746,88 @@ fn convert(
             id.clone(),
         )
     })?;
-    // The arrays are the report's content: one of another type would leave a report without its
-    // drugs or reactions, so the report is rejected rather than stored incomplete.
-    let patient = match report.get("patient") {
-        None | Some(Value::Null) => &NO_OBJECT,
-        Some(p @ Value::Object(_)) => p,
-        Some(other) => {
-            return Err(reject(
-                format!("{path}.patient"),
-                format!("a JSON {}, expected an object", json_type(other)),
-                "patient not an object",
-                raw_json(other),
-            ))
-        }
-    };
-    let ppath = format!("{path}.patient");
-    let drugs = array_field(patient, &ppath, "drug")?;
-    let reactions = array_field(patient, &ppath, "reaction")?;
+    Ok((caseid, version, primaryid))
+}
 
+/// The active-substance names of a drug: `activesubstance.activesubstancename`, else openFDA's
+/// `openfda.generic_name` names joined by `\\` (values that are not strings are warned and left
+/// out); empty when neither is given.
+fn prod_ai(d: &Value, dpath: &str, substance: &Value, rd: &mut ReportReader) -> String {
+    match rd.name(
+        substance,
+        &format!("{dpath}.activesubstance"),
+        "activesubstancename",
+        "drug",
+        "prod_ai",
+    ) {
+        Some(p) => p,
+        None => {
+            let openfda = rd.object(d, dpath, "openfda", "drug");
+            match openfda.get("generic_name") {
+                None | Some(Value::Null) => String::new(),
+                Some(Value::Array(g)) => {
+                    let mut names = Vec::new();
+                    for (k, x) in g.iter().enumerate() {
+                        match x.as_str() {
+                            Some(t) => names.push(t),
+                            None => rd.warn(
+                                "drug",
+                                "prod_ai",
+                                &format!("{dpath}.openfda.generic_name[{k}]"),
+                                format!(
+                                    "a JSON {}, expected a name (string): left out",
+                                    json_type(x)
+                                ),
+                                &raw_json(x),
+                            ),
+                        }
+                    }
+                    names.join("\\")
+                }
+                Some(other) => {
+                    let reason = format!(
+                        "a JSON {}, expected an array of names: not read",
+                        json_type(other)
+                    );
+                    rd.warn(
+                        "drug",
+                        "prod_ai",
+                        &format!("{dpath}.openfda.generic_name"),
+                        reason,
+                        &raw_json(other),
+                    );
+                    String::new()
+                }
+            }
+        }
+    }
+}
+
+/// The report-level (DEMO) values of an openFDA report, read in the order their warnings are
+/// listed.
+struct DemoFields {
+    /// Values by reports-table column (event_dt is added from the reactions).
+    values: HashMap<&'static str, Option<String>>,
+    fda_dt: Option<String>,
+    age_years: Option<f64>,
+    weight_kg: Option<f64>,
+}
+
+/// Reads the DEMO values of `report` (JSON path `path`) and its `patient` (at `ppath`); a value
+/// that cannot be used is stored as null and warned.
+fn demo_fields(
+    report: &Value,
+    path: &str,
+    patient: &Value,
+    ppath: &str,
+    rd: &mut ReportReader,
+) -> DemoFields {
     let ps = rd.object(report, path, "primarysource", "demo");
     let pspath = format!("{path}.primarysource");
-    let age = rd.text(patient, &ppath, "patientonsetage", "demo", "age");
+    let age = rd.text(patient, ppath, "patientonsetage", "demo", "age");
     let age_cod = rd.code(
         patient,
-        &ppath,
+        ppath,
         "patientonsetageunit",
         "demo",
         "age_cod",
@@ -467,16 +836,16 @@ fn convert(
     let age_unit_given = patient
         .get("patientonsetageunit")
         .is_some_and(|u| !u.is_null());
-    let sex = rd.code(patient, &ppath, "patientsex", "demo", "sex_raw", SEXES);
+    let sex = rd.code(patient, ppath, "patientsex", "demo", "sex_raw", SEXES);
     let age_grp = rd.code(
         patient,
-        &ppath,
+        ppath,
         "patientagegroup",
         "demo",
         "age_grp",
         AGE_GROUPS,
     );
-    let wt = rd.text(patient, &ppath, "patientweight", "demo", "wt");
+    let wt = rd.text(patient, ppath, "patientweight", "demo", "wt");
     let occp = rd.code(
         ps,
         &pspath,
@@ -485,7 +854,7 @@ fn convert(
         "occp_cod",
         QUALIFICATIONS,
     );
-    let death = rd.object(patient, &ppath, "patientdeath", "demo");
+    let death = rd.object(patient, ppath, "patientdeath", "demo");
     let death_dt = rd.date(
         death,
         &format!("{ppath}.patientdeath"),
@@ -566,283 +935,12 @@ fn convert(
         }
         kg
     });
-
-    let mut children = Vec::new();
-    let mut first_suspect = true;
-    for (i, d) in drugs.iter().enumerate() {
-        let dpath = format!("{ppath}.drug[{i}]");
-        let counts = tables.entry("drug".into()).or_default();
-        counts.read += 1;
-        if !d.is_object() {
-            let reason = format!("a JSON {}, expected a drug object", json_type(d));
-            counts.reject(
-                RowIssue {
-                    file: rd.file.to_owned(),
-                    line: rd.line,
-                    field: Some(dpath),
-                    reason,
-                    raw: raw_json(d),
-                },
-                "drug not an object",
-            );
-            continue;
-        }
-        let seq = (i + 1).to_string();
-        let role = match rd.code(
-            d,
-            &dpath,
-            "drugcharacterization",
-            "drug",
-            "role_cod",
-            CHARACTERISATIONS,
-        ) {
-            Some("S") if first_suspect => {
-                first_suspect = false;
-                Some("PS")
-            }
-            Some("S") => Some("SS"),
-            other => other,
-        };
-        let name = rd
-            .name(d, &dpath, "medicinalproduct", "drug", "drugname")
-            .unwrap_or_default();
-        let substance = rd.object(d, &dpath, "activesubstance", "drug");
-        let prod_ai = match rd.name(
-            substance,
-            &format!("{dpath}.activesubstance"),
-            "activesubstancename",
-            "drug",
-            "prod_ai",
-        ) {
-            Some(p) => p,
-            None => {
-                let openfda = rd.object(d, &dpath, "openfda", "drug");
-                match openfda.get("generic_name") {
-                    None | Some(Value::Null) => String::new(),
-                    Some(Value::Array(g)) => {
-                        let mut names = Vec::new();
-                        for (k, x) in g.iter().enumerate() {
-                            match x.as_str() {
-                                Some(t) => names.push(t),
-                                None => rd.warn(
-                                    "drug",
-                                    "prod_ai",
-                                    &format!("{dpath}.openfda.generic_name[{k}]"),
-                                    format!(
-                                        "a JSON {}, expected a name (string): left out",
-                                        json_type(x)
-                                    ),
-                                    &raw_json(x),
-                                ),
-                            }
-                        }
-                        names.join("\\")
-                    }
-                    Some(other) => {
-                        let reason = format!(
-                            "a JSON {}, expected an array of names: not read",
-                            json_type(other)
-                        );
-                        rd.warn(
-                            "drug",
-                            "prod_ai",
-                            &format!("{dpath}.openfda.generic_name"),
-                            reason,
-                            &raw_json(other),
-                        );
-                        String::new()
-                    }
-                }
-            }
-        };
-        let (ingredient, _) = normaliser.normalise(&name, &prod_ai);
-        children.push(ChildRow {
-            table: Table::Drug,
-            primaryid,
-            caseid,
-            values: child_values(
-                ChildTable::Drugs,
-                &[
-                    ("drug_seq", Some(seq.clone())),
-                    ("role_cod", role.map(str::to_owned)),
-                    ("drugname", Some(name).filter(|n| !n.is_empty())),
-                    ("prod_ai", Some(prod_ai).filter(|p| !p.is_empty())),
-                    ("ingredient", Some(ingredient).filter(|p| !p.is_empty())),
-                    (
-                        "route",
-                        rd.text(d, &dpath, "drugadministrationroute", "drug", "route"),
-                    ),
-                    (
-                        "dose_vbm",
-                        rd.text(d, &dpath, "drugdosagetext", "drug", "dose_vbm"),
-                    ),
-                    (
-                        "lot_num",
-                        rd.text(d, &dpath, "drugbatchnumb", "drug", "lot_num"),
-                    ),
-                    (
-                        "nda_num",
-                        rd.text(d, &dpath, "drugauthorizationnumb", "drug", "nda_num"),
-                    ),
-                    (
-                        "dose_amt",
-                        rd.text(d, &dpath, "drugstructuredosagenumb", "drug", "dose_amt"),
-                    ),
-                    (
-                        "dose_unit",
-                        rd.text(d, &dpath, "drugstructuredosageunit", "drug", "dose_unit"),
-                    ),
-                    (
-                        "dose_form",
-                        rd.text(d, &dpath, "drugdosageform", "drug", "dose_form"),
-                    ),
-                ],
-            ),
-        });
-        if let Some(ind) = rd.name(d, &dpath, "drugindication", "indi", "indi_pt") {
-            children.push(ChildRow {
-                table: Table::Indi,
-                primaryid,
-                caseid,
-                values: child_values(
-                    ChildTable::Indications,
-                    &[("indi_drug_seq", Some(seq.clone())), ("indi_pt", Some(ind))],
-                ),
-            });
-        }
-        let (start, end) = (
-            rd.date(d, &dpath, "drugstartdate", "ther", "start_dt"),
-            rd.date(d, &dpath, "drugenddate", "ther", "end_dt"),
-        );
-        if start.is_some() || end.is_some() {
-            children.push(ChildRow {
-                table: Table::Ther,
-                primaryid,
-                caseid,
-                values: child_values(
-                    ChildTable::Therapies,
-                    &[
-                        ("dsg_drug_seq", Some(seq.clone())),
-                        ("start_dt", start),
-                        ("end_dt", end),
-                        (
-                            "dur",
-                            rd.text(d, &dpath, "drugtreatmentduration", "ther", "dur"),
-                        ),
-                        (
-                            "dur_cod",
-                            rd.text(d, &dpath, "drugtreatmentdurationunit", "ther", "dur_cod"),
-                        ),
-                    ],
-                ),
-            });
-        }
-    }
-    // E2B's reaction start date (B.2.i.4 / E.i.4) when the JSON carries it (openFDA's own records do
-    // not; `vigil ingest e2b` writes it): the first reaction's date is the report's event date.
-    let mut event_dt = None;
-    for (i, r) in reactions.iter().enumerate() {
-        let rpath = format!("{ppath}.reaction[{i}]");
-        tables.entry("reac".into()).or_default().read += 1;
-        let problem = if r.is_object() {
-            match r.get("reactionmeddrapt") {
-                None | Some(Value::Null) => Some(("no reactionmeddrapt".to_owned(), String::new())),
-                Some(Value::String(t)) if t.trim().is_empty() => {
-                    Some(("empty reactionmeddrapt".to_owned(), String::new()))
-                }
-                Some(Value::String(_)) => None,
-                // A number here would be a MedDRA code, which vigil does not map to a PT.
-                Some(other) => Some((
-                    format!(
-                        "reactionmeddrapt is a JSON {}, expected the PT text",
-                        json_type(other)
-                    ),
-                    raw_json(other),
-                )),
-            }
-        } else {
-            Some((
-                format!("a JSON {}, expected a reaction object", json_type(r)),
-                raw_json(r),
-            ))
-        };
-        if let Some((reason, raw)) = problem {
-            let issue = RowIssue {
-                file: rd.file.to_owned(),
-                line: rd.line,
-                field: Some(format!("{rpath}.reactionmeddrapt")),
-                reason,
-                raw,
-            };
-            tables
-                .entry("reac".into())
-                .or_default()
-                .reject(issue, "no usable reactionmeddrapt");
-            continue;
-        }
-        let pt = r["reactionmeddrapt"]
-            .as_str()
-            .unwrap_or_default()
-            .trim()
-            .to_owned();
-        let start = rd.date(r, &rpath, "reactionstartdate", "demo", "event_dt");
-        if event_dt.is_none() {
-            event_dt = start;
-        }
-        children.push(ChildRow {
-            table: Table::Reac,
-            primaryid,
-            caseid,
-            values: child_values(ChildTable::Reactions, &[("pt", Some(pt))]),
-        });
-    }
-    for (flag, code) in [
-        ("seriousnessdeath", "DE"),
-        ("seriousnesslifethreatening", "LT"),
-        ("seriousnesshospitalization", "HO"),
-        ("seriousnessdisabling", "DS"),
-        ("seriousnesscongenitalanomali", "CA"),
-        ("seriousnessother", "OT"),
-    ] {
-        if rd.code(report, path, flag, "outc", "outc_cod", YES_NO) == Some("1") {
-            children.push(ChildRow {
-                table: Table::Outc,
-                primaryid,
-                caseid,
-                values: child_values(ChildTable::Outcomes, &[("outc_cod", Some(code.to_owned()))]),
-            });
-        }
-    }
-    let mut values = values;
-    values.insert("event_dt", event_dt);
-    let text = DemoRow::pack(
-        REPORT_TEXT_COLUMNS
-            .iter()
-            .map(|c| values.get(c).and_then(|v| v.as_deref())),
-    );
-    // Drug and reaction rows were counted as read where they were met (rejected ones too).
-    for c in children
-        .iter()
-        .filter(|c| !matches!(c.table, Table::Drug | Table::Reac))
-    {
-        tables.entry(c.table.key().to_owned()).or_default().read += 1;
-    }
-    out.extend(children);
-    Ok(DemoRow {
-        primaryid,
-        caseid,
-        caseversion: version,
-        fda_key: fda_dt
-            .as_deref()
-            .and_then(|d| PartialDate::parse(d).ok().flatten())
-            .map_or(0, |d| d.sort_key()),
-        quarter_key: qk,
-        batch,
-        source: "openfda",
-        text,
+    DemoFields {
+        values,
+        fda_dt,
         age_years,
         weight_kg,
-    })
+    }
 }
 
 /// Parses one openFDA drug-event file: the bulk/API envelope `{"meta": …, "results": [report, …]}`,

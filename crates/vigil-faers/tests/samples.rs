@@ -15,20 +15,10 @@ use vigil_faers::ingest::{ingest_faers, rules, IngestOptions, IngestOutcome};
 use vigil_store::layout::ChildTable;
 use vigil_store::read::{load_report_set, ReportQuery, Role, Store};
 
+/// ../shared/data/faers, or `None` (skip) when absent; with VIGIL_REQUIRE_SHARED=1 (CI) a missing
+/// folder fails the test instead.
 fn faers_data() -> Option<PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
-    if p.exists() {
-        Some(p)
-    } else {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            p.display()
-        );
-        println!("skipping: {} not found", p.display());
-        None
-    }
+    vigil_test_support::shared("data/faers")
 }
 
 fn ingest(paths: &[PathBuf], store: &Path) -> IngestOutcome {

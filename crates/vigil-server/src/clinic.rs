@@ -318,6 +318,11 @@ pub fn dosing_history(
     }
     let mut regimens = Vec::new();
     let mut starts: Vec<NaiveDate> = effective.iter().map(|(s, _)| *s).collect();
+    // A regimen planned to start before the first logged dose starts, as given, with that dose:
+    // no regimen precedes the drug's first administration (G.k.4.r.4; the case model refuses it).
+    if let (Some(&(first_day, _)), Some(first)) = (doses.first(), starts.first_mut()) {
+        *first = (*first).max(first_day);
+    }
     if let (Some(&(first_day, first_mg)), Some(&(start0, reg0))) =
         (doses.first(), effective.first())
     {
@@ -517,7 +522,8 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         drugs: vec![Drug {
             id: Some("drug-1".into()),
             name: regimen.drug.clone(),
-            substance: records::is_dupilumab(&regimen.drug).then(|| "dupilumab".to_string()),
+            substance: vigil_clinic::knowledge::dupilumab::is_dupilumab(&regimen.drug)
+                .then(|| "dupilumab".to_string()),
             role: DrugRole::Suspect,
             indication: Some(regimen.indication.clone()),
             start: Some(PartialDate::from_naive(first_dose)),
@@ -730,6 +736,32 @@ mod tests {
         let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         assert_eq!(age_on(d("1990-06-15"), d("2026-06-14")), 35.0);
         assert_eq!(age_on(d("1990-06-15"), d("2026-06-15")), 36.0);
+    }
+
+    /// A regimen entered as starting 2024-01-01 whose first injection was logged on 2024-01-05
+    /// (300 mg, no loading dose) starts on 2024-01-05 in the ICSR: a regimen before the first
+    /// administration made the case invalid and the ICSR export a 422 (found when the case model
+    /// began refusing regimens outside the drug's dates).
+    #[test]
+    fn a_regimen_starts_no_earlier_than_the_first_dose() {
+        let d = |s| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let row = records::Regimen {
+            id: 1,
+            drug: "dupilumab".into(),
+            dose_mg: 300.0,
+            interval_days: 14,
+            indication: "atopic dermatitis".into(),
+            start_date: "2024-01-01".into(),
+            label_match: None,
+            label_note: None,
+        };
+        let doses = [(d("2024-01-05"), 300.0), (d("2024-01-19"), 300.0)];
+        let dosing = dosing_history(&[row], &doses, d("2024-02-01"), None).unwrap();
+        assert_eq!(dosing.regimens.len(), 1);
+        assert_eq!(
+            dosing.regimens[0].start,
+            Some(PartialDate::from_naive(d("2024-01-05")))
+        );
     }
 
     #[test]

@@ -15,7 +15,7 @@
 //!
 //! It does not own any clinical rule or figure: scores, causality, reaction-vs-flare support and the
 //! E2B(R3) XML are vigil-clinic's ([`vigil_clinic::assess`], [`vigil_clinic::e2b`]); the dupilumab label
-//! regimens it shows beside a regimen carry their source ([`records::DUPILUMAB_LABEL_SOURCE`]).
+//! regimens it shows beside a regimen carry their source ([`vigil_clinic::knowledge::dupilumab::LABEL_SOURCE`]).
 #![deny(missing_docs)]
 
 use std::net::SocketAddr;

@@ -24,19 +24,9 @@ fn ser<T: serde::Serialize>(x: T) -> Value {
 }
 
 /// HTML-escape text (for the few strings written outside templates).
+/// `&`, `<`, `>`, `"` and `'` become `&amp;`, `&lt;`, `&gt;`, `&quot;` and `&#x27;`.
 pub fn escape_html(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '"' => out.push_str("&quot;"),
-            '\'' => out.push_str("&#x27;"),
-            c => out.push(c),
-        }
-    }
-    out
+    html_escape::encode_quoted_attribute(s).into_owned()
 }
 
 /// The template set, compiled once at start-up. Names end in `.html`, so autoescape is on for all.
@@ -326,8 +316,8 @@ async fn patient_page(
         body_sites => ser(records::SITE_WORDS),
         features => ser(records::FEATURE_WORDS),
         urgent_care => ser(records::URGENT_CARE),
-        label_regimens => ser(records::DUPILUMAB_LABEL_REGIMENS),
-        label_source => records::DUPILUMAB_LABEL_SOURCE,
+        label_regimens => ser(vigil_clinic::knowledge::dupilumab::LABEL_REGIMENS),
+        label_source => vigil_clinic::knowledge::dupilumab::LABEL_SOURCE,
     };
     render(state, "patient.html", ctx, status)
 }

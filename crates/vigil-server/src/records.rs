@@ -9,6 +9,9 @@ use serde_json::json;
 use sqlx::any::AnyRow;
 use sqlx::{Any, Row, Transaction};
 use vigil_clinic::case::{BodySite, Feature};
+// Label regimens, the missed-dose rule and its window are clinical knowledge, kept with their
+// sources in vigil-clinic.
+use vigil_clinic::knowledge::dupilumab::{self, is_dupilumab, LabelRegimen};
 use vigil_clinic::scores::{poem, pp_nrs};
 
 use crate::error::{AppError, FieldError};
@@ -16,82 +19,6 @@ use crate::AppState;
 
 /// Longest accepted free-text field, in characters.
 pub const MAX_TEXT: usize = 2000;
-
-/// Dupilumab maintenance regimens for atopic dermatitis on the US label, with their population.
-///
-/// Source: FDA label, revision 04/2024, section 2.3, as tabulated in the project's clinical knowledge base
-/// (`clinical.md` §4.2, tagged **[VERIFIED]**). The interval is per patient because children 6 months–5
-/// years and 6–17 years of 15 to <30 kg receive every 4 weeks (28 days), adults every 2 weeks (14 days).
-pub const DUPILUMAB_LABEL_REGIMENS: &[LabelRegimen] = &[
-    LabelRegimen {
-        dose_mg: 300.0,
-        interval_days: 14,
-        population: "adults; 6–17 years ≥60 kg",
-    },
-    LabelRegimen {
-        dose_mg: 200.0,
-        interval_days: 14,
-        population: "6–17 years, 30 to <60 kg",
-    },
-    LabelRegimen {
-        dose_mg: 300.0,
-        interval_days: 28,
-        population: "6 months–5 years, 15 to <30 kg; 6–17 years, 15 to <30 kg",
-    },
-    LabelRegimen {
-        dose_mg: 200.0,
-        interval_days: 28,
-        population: "6 months–5 years, 5 to <15 kg",
-    },
-];
-
-/// Where [`DUPILUMAB_LABEL_REGIMENS`] come from, and whether it was verified.
-pub const DUPILUMAB_LABEL_SOURCE: &str =
-    "US label (FDA, rev. 04/2024) §2.3, via clinical.md §4.2 [VERIFIED]";
-
-/// The dupilumab missed-dose rule shown beside an every-2-weeks schedule, and followed by [`schedule`].
-pub const DUPILUMAB_MISSED_DOSE_RULE: &str = "Every-2-weeks dupilumab: give within 7 days of the missed dose, then resume the \
-     original schedule; later than 7 days, wait for the next scheduled dose (EU SmPC, clinical.md §4.2 [VERIFIED]).";
-
-/// The same rule in plain words for the patient's page (its source stays on the clinician's view).
-pub const DUPILUMAB_MISSED_DOSE_RULE_PLAIN: &str = "If you miss an injection, take it within 7 days of the day it was due \
-     and then keep to your usual injection days. If more than 7 days have passed, skip it and take the next one on its usual day.";
-
-/// Shown instead when the interval is not every 2 weeks: no verified rule for other intervals is in the
-/// knowledge base (clinical.md §4.2 marks the US label's every-4-weeks rule [UNVERIFIED]; open item 7).
-pub const NO_VERIFIED_RULE: &str = "No verified missed-dose rule for this interval (clinical.md §4.2, open item 7): \
-     vigil keeps the original schedule with a 7-day window and asks the patient to contact the clinic.";
-
-/// Days after a scheduled date within which a late dose still counts for it (EU SmPC Q2W rule above).
-pub const LATE_WINDOW_DAYS: i64 = 7;
-
-/// One labelled maintenance regimen.
-#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
-pub struct LabelRegimen {
-    /// Dose per injection, mg.
-    pub dose_mg: f64,
-    /// Days between injections.
-    pub interval_days: i64,
-    /// Who gets it.
-    pub population: &'static str,
-}
-
-/// Whether a drug name is dupilumab (delegates to the clinic module's rule).
-pub fn is_dupilumab(drug: &str) -> bool {
-    let d = vigil_clinic::case::Drug {
-        id: None,
-        name: drug.to_string(),
-        substance: None,
-        role: vigil_clinic::case::DrugRole::Suspect,
-        indication: None,
-        start: None,
-        stop: None,
-        regimens: Vec::new(),
-        action_taken: None,
-        missed_doses: Vec::new(),
-    };
-    vigil_clinic::flare::is_dupilumab(&d)
-}
 
 /// The current regimen of a patient.
 #[derive(Debug, Clone, PartialEq, Serialize)]
@@ -304,7 +231,7 @@ pub fn schedule(
     today: NaiveDate,
 ) -> Schedule {
     let interval = interval_days.max(1);
-    let late = LATE_WINDOW_DAYS.min(interval / 2).max(0);
+    let late = dupilumab::LATE_WINDOW_DAYS.min(interval / 2).max(0);
     let mut out = Schedule {
         next_due: start,
         days_overdue: 0,
@@ -371,19 +298,20 @@ fn label_note(
     if !is_dupilumab(drug) {
         return (None, None);
     }
-    let hit = DUPILUMAB_LABEL_REGIMENS
+    let hit = dupilumab::LABEL_REGIMENS
         .iter()
         .find(|r| r.dose_mg == dose_mg && r.interval_days == interval_days)
         .copied();
     let note = match &hit {
         Some(r) => format!(
             "{} mg every {} days is a labelled maintenance regimen for atopic dermatitis ({}); source: {}.",
-            r.dose_mg, r.interval_days, r.population, DUPILUMAB_LABEL_SOURCE
+            r.dose_mg, r.interval_days, r.population, dupilumab::LABEL_SOURCE
         ),
         None => format!(
             "{dose_mg} mg every {interval_days} days is not a labelled maintenance regimen for atopic dermatitis \
-             (labelled: 300 or 200 mg every 14 or 28 days by age and weight; source: {DUPILUMAB_LABEL_SOURCE}). \
-             An extended interval may be intended, e.g. as a dechallenge."
+             (labelled: 300 or 200 mg every 14 or 28 days by age and weight; source: {}). \
+             An extended interval may be intended, e.g. as a dechallenge.",
+            dupilumab::LABEL_SOURCE
         ),
     };
     (hit, Some(note))
@@ -595,10 +523,10 @@ pub async fn load_record(state: &AppState, patient_id: i64) -> Result<PatientRec
         days_overdue = plan.days_overdue;
         missed = plan.missed.iter().map(NaiveDate::to_string).collect();
         if is_dupilumab(&reg.drug) && reg.interval_days == 14 {
-            rule = Some(DUPILUMAB_MISSED_DOSE_RULE);
-            plain = Some(DUPILUMAB_MISSED_DOSE_RULE_PLAIN);
+            rule = Some(dupilumab::MISSED_DOSE_RULE);
+            plain = Some(dupilumab::MISSED_DOSE_RULE_PLAIN);
         } else {
-            rule = Some(NO_VERIFIED_RULE);
+            rule = Some(dupilumab::NO_VERIFIED_RULE);
         }
     }
     Ok(PatientRecord {

@@ -242,7 +242,7 @@ fn lambda_minus_1_minus_ln_lambda(x: f64, a: f64) -> f64 {
 /// x = 0 gives P = 0, Q = 1; x = ∞ gives P = 1, Q = 0; a ≤ 0, x < 0 or NaN give NaN.
 pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
     let a = shape.a;
-    if !(a > 0.0) || x.is_nan() || x < 0.0 {
+    if a.is_nan() || a <= 0.0 || x.is_nan() || x < 0.0 {
         return IncompleteGamma {
             p: f64::NAN,
             q: f64::NAN,

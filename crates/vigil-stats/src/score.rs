@@ -71,6 +71,38 @@ pub struct PairScores {
     pub signal_ebgm: bool,
 }
 
+/// The four signal methods in the order every output lists them, with the name shown to readers
+/// and the column of the flag in the signal table.
+pub const SIGNAL_METHODS: [(&str, &str); 4] = [
+    ("PRR", "signal_prr"),
+    ("ROR", "signal_ror"),
+    ("IC", "signal_ic"),
+    ("EBGM", "signal_ebgm"),
+];
+
+impl PairScores {
+    /// The four flags in [`SIGNAL_METHODS`] order.
+    pub fn flags(&self) -> [bool; 4] {
+        [
+            self.signal_prr,
+            self.signal_ror,
+            self.signal_ic,
+            self.signal_ebgm,
+        ]
+    }
+
+    /// The names of the methods that flag this pair (`PRR`, `ROR`, `IC`, `EBGM`, in that order);
+    /// empty when none does.
+    pub fn signals(&self) -> Vec<&'static str> {
+        SIGNAL_METHODS
+            .iter()
+            .zip(self.flags())
+            .filter(|(_, on)| *on)
+            .map(|((name, _), _)| *name)
+            .collect()
+    }
+}
+
 /// Scores one pair from its count, margins and expected count; MGPS is left NaN when `prior` is
 /// `None`.
 pub fn score_pair(
@@ -224,6 +256,21 @@ pub fn score_pairs_with(
 mod tests {
     use super::*;
     use crate::mgps::posterior::posterior_distinct;
+
+    #[test]
+    fn signals_lists_the_flagging_methods_in_order() {
+        // a = 10 of n_drug = 20, n_event = 30, n = 1000: PRR = (10/20) / (20/980) = 24.5 ≥ 2 with
+        // a ≥ 3 and a large χ², so PRR and ROR flag; E = 20·30/1000 = 0.6 ≪ 10, so IC025 > 0.
+        // No prior: EBGM is NaN and cannot flag.
+        let s = score_pair(10.0, 20.0, 30.0, 1000.0, 0.6, None);
+        assert!((s.prr - 24.5).abs() < 1e-12);
+        assert_eq!(s.signals(), vec!["PRR", "ROR", "IC"]);
+        assert_eq!(s.flags(), [true, true, true, false]);
+        // a = 1: below the a ≥ 3 rule of PRR and ROR, and one report leaves IC025 below 0.
+        let s = score_pair(1.0, 20.0, 30.0, 1000.0, 0.6, None);
+        assert!(s.ic025 < 0.0);
+        assert!(s.signals().is_empty());
+    }
 
     #[test]
     fn solved_posteriors_give_the_same_scores() {

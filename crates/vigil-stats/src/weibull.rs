@@ -6,8 +6,6 @@
 //! `../shared/knowledge/clinical.md` §2). This module is the numerics only: the reading of the shape
 //! interval lives with the onset analysis in `vigil-clinic`.
 
-use statrs::distribution::{ContinuousCDF, Normal};
-
 /// Why a Weibull fit could not be made.
 #[derive(Debug, Clone, PartialEq, thiserror::Error)]
 pub enum WeibullError {
@@ -191,7 +189,7 @@ pub fn fit(data: &[f64], level: f64) -> Result<WeibullFit, WeibullError> {
     let det = i_kk * i_ll - i_kl * i_kl;
     let var_k = i_ll / det;
     let var_scale = i_kk / det;
-    let z = Normal::standard().inverse_cdf(0.5 + level / 2.0);
+    let z = crate::normal::quantile(0.5 + level / 2.0);
     let se_log_k = var_k.sqrt() / k;
     let se_log_scale = var_scale.sqrt() / scale;
     let log_likelihood =

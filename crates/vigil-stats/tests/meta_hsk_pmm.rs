@@ -7,7 +7,6 @@
 //!
 //! On dat.bcg (log RR) metafor prints τ² = 0.2492 for HSk; the old "HS × k/(k−p)" gave 0.2474.
 
-use std::path::{Path, PathBuf};
 use vigil_stats::meta::effect::{escalc, Measure, Table2x2, ZeroCellOptions};
 use vigil_stats::meta::rma::{fit, RmaFit, RmaOptions};
 use vigil_stats::meta::tau2::Method;
@@ -93,24 +92,13 @@ fn pmm_closed_forms() {
     assert_eq!(f.tau2, 0.0);
 }
 
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/meta")
-}
-
 /// dat.bcg, log RR, HSk: Q and Σw computed here from the 13 tables, then metafor's formula; the
 /// result must round to metafor's printed 0.2492 (the figure) and equal vigil's estimate.
 #[test]
 fn hsk_on_dat_bcg_matches_metafor() {
-    let path = oracle_dir().join("datasets/dat.bcg.csv");
-    if !path.exists() {
-        assert!(
-            std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            path.display()
-        );
-        println!("skipping: {} not found", path.display());
+    let Some(path) = vigil_test_support::shared("oracle/meta/datasets/dat.bcg.csv") else {
         return;
-    }
+    };
     let mut rdr = csv::Reader::from_path(&path).unwrap();
     let h: Vec<String> = rdr.headers().unwrap().iter().map(str::to_string).collect();
     let col = |name: &str| h.iter().position(|x| x == name).unwrap();

@@ -20,7 +20,7 @@
 
 use serde_json::Value;
 use std::collections::BTreeMap;
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use vigil_stats::meta::confint::{confint, CiType, HeterogeneityCi};
 use vigil_stats::meta::effect::{escalc, AddTo, Measure, Table2x2, ZeroCellOptions};
 use vigil_stats::meta::influence::{cumulative, leave1out, stable_order, InfluenceRow};
@@ -35,19 +35,12 @@ use vigil_stats::meta::rma::{
 use vigil_stats::meta::subgroup::subgroups;
 use vigil_stats::meta::tau2::Method;
 use vigil_stats::meta::trimfill::{trimfill, Estimator};
+use vigil_test_support::oracle::{
+    p_tol, pair_tol, Checker, Tol, LOOSE, STRICT, TAU2_ZERO_ABS, TIGHT, UNIROOT_ABS,
+};
 
 /// Case ids that do not pass yet, each with the reason. The test fails if one of them passes.
 const KNOWN_FAILING: &[(&str, &str)] = &[];
-
-const STRICT: f64 = 1e-10;
-const TIGHT: f64 = 1e-8;
-const LOOSE: f64 = 1e-4;
-const UNIROOT_ABS: f64 = 2.5e-4;
-const TAU2_ZERO_ABS: f64 = 1e-6;
-
-fn oracle_dir() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/meta")
-}
 
 // ---------------------------------------------------------------- data
 
@@ -256,138 +249,6 @@ fn effects_of(call: &str, rows: &[Row]) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
 }
 
 // ---------------------------------------------------------------- comparison
-
-#[derive(Clone, Copy, Debug)]
-enum Tol {
-    Rel(f64),
-    Abs(f64),
-    /// Actual must lie in `[lo, hi]` (a bound derived from a τ² slack).
-    Range(f64, f64),
-    /// Relative to `max(|expected|, scale)`: for interval bounds, whose value can be a small
-    /// difference of two larger terms (`β̂ ± q·SE`), the scale is the larger |bound| of the pair.
-    Scaled(f64, f64),
-}
-
-/// Tolerance for the two bounds of an interval (see [`Tol::Scaled`]).
-fn pair_tol(tol: Tol, lb: &Value, ub: &Value) -> Tol {
-    let m = |v: &Value| match v {
-        Value::Array(a) => a
-            .iter()
-            .filter_map(Value::as_f64)
-            .fold(0.0, |x: f64, y| x.max(y.abs())),
-        other => other.as_f64().map_or(0.0, f64::abs),
-    };
-    match tol {
-        Tol::Rel(r) => Tol::Scaled(r, m(lb).max(m(ub))),
-        other => other,
-    }
-}
-
-/// p-values amplify the relative error of their statistic (dp/p ≈ 2φ(z)|z|/p · dz/z), so they get
-/// ten times the tolerance of the statistic.
-fn p_tol(tol: Tol) -> Tol {
-    match tol {
-        Tol::Rel(r) => Tol::Rel(10.0 * r),
-        other => other,
-    }
-}
-
-struct Checker {
-    id: String,
-    checks: usize,
-    failures: Vec<String>,
-}
-
-impl Checker {
-    fn new(id: &str) -> Self {
-        Checker {
-            id: id.to_string(),
-            checks: 0,
-            failures: Vec::new(),
-        }
-    }
-
-    fn fail(&mut self, path: &str, msg: String) {
-        self.failures.push(format!("{} {path}: {msg}", self.id));
-    }
-
-    fn num(&mut self, path: &str, expected: &Value, actual: f64, tol: Tol) {
-        self.checks += 1;
-        match expected {
-            Value::Null => {
-                if actual.is_finite() {
-                    self.fail(path, format!("expected NA, got {actual:e}"));
-                }
-            }
-            Value::Number(n) => {
-                let e = n.as_f64().unwrap();
-                let err = (actual - e).abs();
-                let rel = if e != 0.0 { err / e.abs() } else { err };
-                let ok = match tol {
-                    Tol::Rel(r) => err <= r * e.abs() || (e == 0.0 && err <= 1e-13),
-                    Tol::Abs(a) => err <= a,
-                    Tol::Range(lo, hi) => {
-                        actual >= lo.min(hi) - 1e-12 && actual <= hi.max(lo) + 1e-12
-                    }
-                    Tol::Scaled(r, scale) => err <= r * e.abs().max(scale),
-                };
-                if !ok || !actual.is_finite() {
-                    self.fail(
-                        path,
-                        format!(
-                            "expected {e:.15e}, actual {actual:.15e}, rel err {rel:.2e} ({tol:?})"
-                        ),
-                    );
-                }
-            }
-            Value::Array(a) if a.len() == 1 => self.num(path, &a[0], actual, tol),
-            other => self.fail(path, format!("unexpected expected value {other}")),
-        }
-    }
-
-    fn opt(&mut self, path: &str, expected: &Value, actual: Option<f64>, tol: Tol) {
-        self.num(path, expected, actual.unwrap_or(f64::NAN), tol);
-    }
-
-    fn vec(&mut self, path: &str, expected: &Value, actual: &[f64], tol: Tol) {
-        match expected {
-            Value::Array(a) => {
-                if a.len() != actual.len() {
-                    self.fail(
-                        path,
-                        format!("length {} expected, {} actual", a.len(), actual.len()),
-                    );
-                    return;
-                }
-                for (i, (e, x)) in a.iter().zip(actual).enumerate() {
-                    self.num(&format!("{path}[{i}]"), e, *x, tol);
-                }
-            }
-            Value::Null if actual.iter().all(|x| !x.is_finite()) => self.checks += 1,
-            single => {
-                if actual.len() == 1 {
-                    self.num(path, single, actual[0], tol)
-                } else {
-                    self.fail(path, "scalar expected, vector actual".into())
-                }
-            }
-        }
-    }
-
-    fn int(&mut self, path: &str, expected: &Value, actual: usize) {
-        self.checks += 1;
-        if expected.as_f64() != Some(actual as f64) {
-            self.fail(path, format!("expected {expected}, actual {actual}"));
-        }
-    }
-
-    fn text(&mut self, path: &str, expected: &Value, actual: &str) {
-        self.checks += 1;
-        if expected.as_str() != Some(actual) {
-            self.fail(path, format!("expected {expected}, actual {actual}"));
-        }
-    }
-}
 
 /// How the fields of one fitted model are compared.
 #[derive(Clone, Copy)]
@@ -608,6 +469,8 @@ fn check_prediction(c: &mut Checker, path: &str, e: &Value, p: &Prediction, tol:
 }
 
 /// A heterogeneity CI. `bounds`: how the bounds are compared (`None` = through a τ² slack).
+// The arguments are the case's fields and the fit they are compared with, each needed once.
+#[allow(clippy::too_many_arguments)]
 fn check_ci(
     c: &mut Checker,
     path: &str,
@@ -733,7 +596,8 @@ fn check_pooled_exp(c: &mut Checker, e: &Value, f: &PooledFit) {
 }
 
 fn check_rows(c: &mut Checker, path: &str, e: &Value, rows: &[InfluenceRow], tol: Tol) {
-    let fields: [(&str, fn(&InfluenceRow) -> f64, Tol); 11] = [
+    type Field = (&'static str, fn(&InfluenceRow) -> f64, Tol);
+    let fields: [Field; 11] = [
         ("estimate", |r| r.estimate, tol),
         ("se", |r| r.se, tol),
         ("zval", |r| r.zval, tol),
@@ -853,6 +717,8 @@ fn run_escalc(case: &Case, c: &mut Checker) {
 /// The fit whose fields are compared with metafor's default-convergence output: for an iterative
 /// estimator, the model with τ² fixed at metafor's reported τ² (so every formula downstream of τ²
 /// is checked at 1e-10), after checking our own τ² against it with [`check_default_tau2`].
+// The arguments are the case's fields and the fit they are compared with, each needed once.
+#[allow(clippy::too_many_arguments)]
 fn reference_fit(
     c: &mut Checker,
     path: &str,
@@ -1043,7 +909,9 @@ fn run_pooled(case: &Case, c: &mut Checker, rows: &[Row]) -> PooledFit {
 }
 
 /// A refit closure for leave1out/cumul built from the case's model call.
-fn refit_closure<'a>(call: &'a str, rows: &'a [Row]) -> Box<dyn Fn(&[usize]) -> InfluenceRow + 'a> {
+type Refit<'a> = Box<dyn Fn(&[usize]) -> InfluenceRow + 'a>;
+
+fn refit_closure<'a>(call: &'a str, rows: &'a [Row]) -> Refit<'a> {
     if call.starts_with("res <- rma.peto") || call.starts_with("res <- rma.mh") {
         let t = tables_of(call, rows);
         let opts = pooled_opts(call);
@@ -1344,18 +1212,15 @@ fn run_case(case: &Case) -> Checker {
 
 #[test]
 fn every_metafor_oracle_case() {
-    let dir = oracle_dir();
-    let index_path = dir.join("cases/index.json");
-    if !index_path.exists() {
-        // A missing oracle fails under VIGIL_REQUIRE_SHARED=1 (CI) instead of passing silently.
-        assert!(
-            std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            index_path.display()
-        );
-        println!("skipping: {} not found", index_path.display());
+    // A missing oracle fails under VIGIL_REQUIRE_SHARED=1 (CI) instead of passing silently.
+    let Some(index_path) = vigil_test_support::shared("oracle/meta/cases/index.json") else {
         return;
-    }
+    };
+    let dir = index_path
+        .parent()
+        .and_then(Path::parent)
+        .unwrap()
+        .to_path_buf();
     let index: Value =
         serde_json::from_str(&std::fs::read_to_string(&index_path).unwrap()).unwrap();
     let entries = index["cases"].as_array().unwrap();

@@ -7,8 +7,9 @@
 //! is vigil's value to the printed digits (row 12: 1.3279347); see docs/interactions.md. The rows
 //! beyond rounding are printed.
 //! Skips with a message when the fixture is absent, unless `VIGIL_REQUIRE_SHARED=1`.
+// Reference values are written with every digit mpmath printed, so their source can be checked.
+#![allow(clippy::excessive_precision)]
 
-use std::path::Path;
 use vigil_stats::omega::{omega, omega_stratified, OmegaCounts};
 
 const TOLERANCE: f64 = 1.5e-4;
@@ -25,17 +26,7 @@ struct FixtureRow {
 /// The fixture's rows, or `None` (skip) when `../shared` is absent; a failure instead under
 /// `VIGIL_REQUIRE_SHARED=1` (CI).
 fn fixture() -> Option<Vec<FixtureRow>> {
-    let path = Path::new(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared/oracle/pv/omega/omega_validation_data.csv");
-    if !path.exists() {
-        assert!(
-            std::env::var("VIGIL_REQUIRE_SHARED").map_or(true, |v| v != "1"),
-            "VIGIL_REQUIRE_SHARED=1 but {} is missing",
-            path.display()
-        );
-        eprintln!("skipping: {} not found", path.display());
-        return None;
-    }
+    let path = vigil_test_support::shared("oracle/pv/omega/omega_validation_data.csv")?;
     let mut rdr = csv::Reader::from_path(&path).unwrap();
     let headers = rdr.headers().unwrap().clone();
     let col = |name: &str| {

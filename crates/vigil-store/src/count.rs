@@ -12,10 +12,11 @@
 use crate::reports::ReportSet;
 
 /// Which margins the 2×2 tables use.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum Margins {
     /// Unique-report margins: n_drug = reports with the drug, n_event = reports with the event,
     /// n = reports (openEBGM `processRaw`, Empirica MGPS).
+    #[default]
     Reports,
     /// Sums of pair counts: n_drug = Σ_events a, n_event = Σ_drugs a, n = Σ a (PhViD `as.PhViD`,
     /// AEOLUS).

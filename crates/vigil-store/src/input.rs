@@ -9,13 +9,13 @@
 //! see [`DRUG_NAMES`], [`EVENT_NAMES`], [`ID_NAMES`]. Every error names the file, the line (CSV
 //! lines count from 1 with the header as line 1; Parquet rows from 1) and the column.
 
-use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 
 use arrow::array::{Array, Float64Array, StringArray};
 use arrow::datatypes::DataType;
 
 use crate::count::PairCounts;
+use crate::csv_scan::{CsvScanner, Fields, ScanError};
 use crate::reports::{normalise_name, Dictionary, ReportSet, ReportSetBuilder};
 
 /// Accepted names of the drug column.
@@ -182,6 +182,14 @@ impl Column {
             index,
         } = self
         {
+            // Consecutive rows of one report repeat its id (and often its drug): comparing with the
+            // previous row's value is cheaper than hashing.
+            if let Some(&last) = codes.last() {
+                if values[last as usize] == v {
+                    codes.push(last);
+                    return;
+                }
+            }
             let code = match index.get(v) {
                 Some(&c) => c,
                 None => {
@@ -272,16 +280,27 @@ impl Table {
 }
 
 fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, InputError> {
-    let mut rdr = csv::ReaderBuilder::new().flexible(true).from_reader(reader);
-    let headers: Vec<String> = rdr
-        .headers()
-        .map_err(|e| InputError::File {
+    let mut scanner = CsvScanner::new(reader);
+    let mut fields = Fields::default();
+    let unreadable = |e: ScanError| match e {
+        ScanError::Io(source) => InputError::Io {
             path: path.to_owned(),
-            message: format!("cannot read the header: {e}"),
-        })?
-        .iter()
-        .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-        .collect();
+            source,
+        },
+        ScanError::Utf8 { line, field } => InputError::Field {
+            path: path.to_owned(),
+            line,
+            column: "-".into(),
+            message: format!("unreadable row: field {field} is not valid UTF-8"),
+        },
+    };
+    let headers: Vec<String> = match scanner.next_record(&mut fields).map_err(unreadable)? {
+        Some(_) => fields
+            .iter()
+            .map(|h| h.trim_start_matches('\u{feff}').to_owned())
+            .collect(),
+        None => Vec::new(),
+    };
     if headers.iter().all(|h| h.is_empty()) {
         return Err(InputError::Field {
             path: path.to_owned(),
@@ -292,29 +311,19 @@ fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, Inp
     }
     let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
     let mut lines = Vec::new();
-    for record in rdr.records() {
-        let record = record.map_err(|e| {
-            let line = e.position().map_or(0, |p| p.line());
-            InputError::Field {
-                path: path.to_owned(),
-                line,
-                column: "-".into(),
-                message: format!("unreadable row: {e}"),
-            }
-        })?;
-        let line = record.position().map_or(0, |p| p.line());
-        if record.len() != headers.len() {
+    while let Some(line) = scanner.next_record(&mut fields).map_err(unreadable)? {
+        if fields.len() != headers.len() {
             return Err(InputError::Field {
                 path: path.to_owned(),
                 line,
                 column: headers
-                    .get(record.len().min(headers.len().saturating_sub(1)))
+                    .get(fields.len().min(headers.len().saturating_sub(1)))
                     .cloned()
                     .unwrap_or_default(),
-                message: format!("{} fields, the header has {}", record.len(), headers.len()),
+                message: format!("{} fields, the header has {}", fields.len(), headers.len()),
             });
         }
-        for (c, v) in record.iter().enumerate() {
+        for (c, v) in fields.iter().enumerate() {
             columns[c].push_text(v);
         }
         lines.push(line);
@@ -430,6 +439,32 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
 }
 
 fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
+    // Two columns of one name (as the columns are looked up: trimmed, any case) would leave which
+    // one is read to the order of the header: refused, naming the column.
+    for (i, h) in t.headers.iter().enumerate() {
+        let name = h.trim();
+        if t.headers[..i]
+            .iter()
+            .any(|earlier| earlier.trim().eq_ignore_ascii_case(name))
+        {
+            let message = format!(
+                "column {name:?} appears more than once; the header is: {}",
+                t.headers.join(",")
+            );
+            return Err(match t.header_line {
+                Some(line) => InputError::Field {
+                    path: path.to_owned(),
+                    line,
+                    column: name.to_owned(),
+                    message,
+                },
+                None => InputError::File {
+                    path: path.to_owned(),
+                    message,
+                },
+            });
+        }
+    }
     // A missing column is reported at the header line of a CSV file (line 1), or for the file as a
     // whole for Parquet.
     let missing = |what: &str, names: &[&str]| {
@@ -508,43 +543,135 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
                     .ok_or_else(|| missing(s, &[s.as_str()]))
             })
             .collect::<Result<_, _>>()?;
-        // Group rows by report id, keeping first-appearance order.
-        let mut order: Vec<String> = Vec::new();
-        let mut rows: HashMap<String, (Vec<(String, String)>, String, u64)> = HashMap::new();
-        for i in 0..t.lines.len() {
-            for c in [id, drug, event] {
-                empty(c, i)?;
+        // Group rows by report id, keeping first-appearance order, on the text columns'
+        // dictionary codes: a name is normalised once per distinct spelling, not once per row.
+        let text_codes = |c: usize| -> Vec<u32> {
+            match t.columns[c].dictionary() {
+                Some((_, codes)) => codes.to_vec(),
+                // A numeric Parquet column: its rows' text interned here.
+                None => {
+                    let mut col = Column::new_text();
+                    for i in 0..t.lines.len() {
+                        col.push_text(&t.columns[c].text(i));
+                    }
+                    col.dictionary()
+                        .map(|(_, k)| k.to_vec())
+                        .unwrap_or_default()
+                }
             }
-            let label: String = strata
-                .iter()
-                .map(|&c| t.columns[c].text(i))
-                .collect::<Vec<_>>()
-                .join("|");
-            let rid = t.columns[id].text(i).into_owned();
-            let entry = rows.entry(rid.clone()).or_insert_with(|| {
-                order.push(rid.clone());
-                (Vec::new(), label.clone(), t.lines[i])
-            });
-            if entry.1 != label {
+        };
+        let text_values = |c: usize, codes: &[u32]| -> Vec<String> {
+            match t.columns[c].dictionary() {
+                Some((values, _)) => values.to_vec(),
+                None => {
+                    let mut values =
+                        vec![String::new(); codes.iter().max().map_or(0, |&m| m as usize + 1)];
+                    for (i, &k) in codes.iter().enumerate() {
+                        if values[k as usize].is_empty() {
+                            values[k as usize] = t.columns[c].text(i).into_owned();
+                        }
+                    }
+                    values
+                }
+            }
+        };
+        let (id_codes, drug_codes, event_codes) =
+            (text_codes(id), text_codes(drug), text_codes(event));
+        let id_values = text_values(id, &id_codes);
+        let drug_values = text_values(drug, &drug_codes);
+        let event_values = text_values(event, &event_codes);
+        let blank = |values: &[String]| -> Vec<bool> {
+            values.iter().map(|v| v.trim().is_empty()).collect()
+        };
+        let (id_blank, drug_blank, event_blank) =
+            (blank(&id_values), blank(&drug_values), blank(&event_values));
+        // Report index of every row, in order of first appearance; each report's stratum label and
+        // the line that set it.
+        let mut report_of_code: Vec<u32> = vec![u32::MAX; id_values.len()];
+        let mut report_code: Vec<u32> = Vec::new();
+        let mut report_label: Vec<(String, u64)> = Vec::new();
+        let mut report_rows: Vec<u32> = vec![0; t.lines.len()];
+        let mut label = String::new();
+        for i in 0..t.lines.len() {
+            for (c, is_blank) in [
+                (id, id_blank[id_codes[i] as usize]),
+                (drug, drug_blank[drug_codes[i] as usize]),
+                (event, event_blank[event_codes[i] as usize]),
+            ] {
+                if is_blank {
+                    empty(c, i)?;
+                }
+            }
+            label.clear();
+            for (k, &c) in strata.iter().enumerate() {
+                if k > 0 {
+                    label.push('|');
+                }
+                label.push_str(&t.columns[c].text(i));
+            }
+            let code = id_codes[i] as usize;
+            let r = if report_of_code[code] == u32::MAX {
+                report_of_code[code] = report_code.len() as u32;
+                report_code.push(code as u32);
+                report_label.push((label.clone(), t.lines[i]));
+                report_code.len() - 1
+            } else {
+                report_of_code[code] as usize
+            };
+            if report_label[r].0 != label {
                 return Err(InputError::Field {
                     path: path.to_owned(),
                     line: t.lines[i],
                     column: stratify.join(","),
                     message: format!(
-                        "report {rid:?} is in stratum {label:?} here but {:?} on line {}",
-                        entry.1, entry.2
+                        "report {:?} is in stratum {label:?} here but {:?} on line {}",
+                        id_values[code], report_label[r].0, report_label[r].1
                     ),
                 });
             }
-            // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
-            // `DUPILUMAB ` are one drug; blank names were refused above.
-            let name = |c: usize| normalise_name(&t.columns[c].text(i)).unwrap_or_default();
-            entry.0.push((name(drug), name(event)));
+            report_rows[i] = r as u32;
         }
+        // Rows grouped by report (a counting sort, stable: rows keep their file order).
+        let mut offsets = vec![0usize; report_code.len() + 1];
+        for &r in &report_rows {
+            offsets[r as usize + 1] += 1;
+        }
+        for r in 0..report_code.len() {
+            offsets[r + 1] += offsets[r];
+        }
+        let mut next = offsets.clone();
+        let mut grouped = vec![0u32; t.lines.len()];
+        for (i, &r) in report_rows.iter().enumerate() {
+            grouped[next[r as usize]] = i as u32;
+            next[r as usize] += 1;
+        }
+        // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
+        // `DUPILUMAB ` are one drug; blank names were refused above. Interned report by report,
+        // row by row, so that ids follow first appearance in that order.
         let mut b = ReportSetBuilder::new();
-        for rid in &order {
-            let (pairs, label, _) = &rows[rid];
-            b.push_report_rows(rid, pairs, label);
+        let mut drug_id: Vec<u32> = vec![u32::MAX; drug_values.len()];
+        let mut event_id: Vec<u32> = vec![u32::MAX; event_values.len()];
+        let mut rows: Vec<(u32, u32)> = Vec::new();
+        for r in 0..report_code.len() {
+            rows.clear();
+            let (drugs, events, strata_dict) = b.dictionaries_mut();
+            for &i in &grouped[offsets[r]..offsets[r + 1]] {
+                let (dc, ec) = (
+                    drug_codes[i as usize] as usize,
+                    event_codes[i as usize] as usize,
+                );
+                if drug_id[dc] == u32::MAX {
+                    drug_id[dc] =
+                        drugs.intern(&normalise_name(&drug_values[dc]).unwrap_or_default());
+                }
+                if event_id[ec] == u32::MAX {
+                    event_id[ec] =
+                        events.intern(&normalise_name(&event_values[ec]).unwrap_or_default());
+                }
+                rows.push((drug_id[dc], event_id[ec]));
+            }
+            let s = strata_dict.intern(&report_label[r].0);
+            b.push_report_id_rows(&id_values[report_code[r] as usize], &mut rows, s);
         }
         return Ok(CountsInput::Reports(b.finish()));
     }

@@ -245,6 +245,12 @@ pub struct Manifest {
     /// The input files that made this version (path, table, quarter, bytes, rows read).
     #[serde(default)]
     pub inputs: Vec<crate::ingest_report::FileRead>,
+    /// True when any data of this version, or of the versions it was built on, came from
+    /// `vigil synth` (set by the ingest from the synth marker file only; see
+    /// `vigil_faers::synth::is_synth_output`). A manifest written before the field existed reads
+    /// as not synthetic.
+    #[serde(default)]
+    pub synthetic_data: bool,
 }
 
 /// Name of version directory `version`.
@@ -329,6 +335,22 @@ pub enum StoreError {
     /// The store's contents are not what this version of vigil expects.
     #[error("{0}")]
     Format(String),
+    /// A Parquet file of the store lacks a column that was asked for.
+    #[error("{path}: no column {column:?}")]
+    MissingColumn {
+        /// The file.
+        path: String,
+        /// The column asked for.
+        column: String,
+    },
+    /// A column to stratify by is not a column of the reports table.
+    #[error("{path}: no column {column:?}; stratify by columns of the reports table, e.g. age_group, sex, year")]
+    UnknownStratum {
+        /// The reports file.
+        path: String,
+        /// The column asked for.
+        column: String,
+    },
 }
 
 impl StoreError {

@@ -6,11 +6,17 @@
 #![deny(missing_docs)]
 
 pub mod count;
+pub mod csv_scan;
+pub mod group;
+pub mod indication;
 pub mod ingest_report;
 pub mod input;
 pub mod interactions;
 pub mod layout;
 pub mod onset;
+pub mod quarterly;
 pub mod read;
 pub mod reports;
+pub mod request;
+pub mod terminology;
 pub mod write;

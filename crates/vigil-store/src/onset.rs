@@ -33,7 +33,16 @@ pub fn load_onset_dates(
     event: &str,
     role: Role,
 ) -> StoreResult<Vec<OnsetDates>> {
-    let store = Store::open(store_dir)?;
+    load_onset_dates_from(&Store::open(store_dir)?, drug, event, role)
+}
+
+/// As [`load_onset_dates`], on an opened store.
+pub fn load_onset_dates_from(
+    store: &Store,
+    drug: &str,
+    event: &str,
+    role: Role,
+) -> StoreResult<Vec<OnsetDates>> {
     let drug = normalise_name(drug).unwrap_or_default();
     let event = normalise_name(event).unwrap_or_default();
     // Reports with the event.
@@ -131,7 +140,11 @@ pub fn load_onset_dates(
 /// (PTs of the live reactions) of a store, normalised and sorted: what `drug` and `event` of
 /// [`load_onset_dates`] are matched against, for "not found" messages.
 pub fn store_names(store_dir: &Path, role: Role) -> StoreResult<(Vec<String>, Vec<String>)> {
-    let store = Store::open(store_dir)?;
+    store_names_from(&Store::open(store_dir)?, role)
+}
+
+/// As [`store_names`], on an opened store.
+pub fn store_names_from(store: &Store, role: Role) -> StoreResult<(Vec<String>, Vec<String>)> {
     let mut drugs = std::collections::BTreeSet::new();
     for rb in store.read_live_children(ChildTable::Drugs, &["role_cod", "ingredient"])? {
         let s = rb.schema();

@@ -3,6 +3,7 @@
 use std::collections::HashMap;
 use std::fs::File;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, UInt32Type, UInt64Type};
@@ -17,13 +18,19 @@ use crate::layout::{
 use crate::reports::{normalise_name, ReportSet, ReportSetBuilder};
 use crate::write::read_manifest;
 
-/// An opened store: its live version directory and manifest.
+/// An opened store: its live version directory and manifest, and (built on first use, then
+/// kept) the index of its live reports. Open it once and pass it to every read of one run: the
+/// live-report index costs a scan of the reports table, which the handle makes once.
 #[derive(Debug, Clone)]
 pub struct Store {
     /// The live version directory.
     pub dir: PathBuf,
     /// Its manifest.
     pub manifest: Manifest,
+    /// The store folder as given to [`Store::open`] (for messages).
+    root: PathBuf,
+    /// primaryid → batch of every live report: the rows of the child tables to keep.
+    live: OnceLock<HashMap<u64, u32>>,
 }
 
 impl Store {
@@ -38,7 +45,17 @@ impl Store {
                 ))
             })?;
         let manifest = read_manifest(&dir)?;
-        Ok(Self { dir, manifest })
+        Ok(Self {
+            dir,
+            manifest,
+            root: store.to_owned(),
+            live: OnceLock::new(),
+        })
+    }
+
+    /// The store folder as given to [`Store::open`].
+    pub fn root(&self) -> &Path {
+        &self.root
     }
 
     /// The ingest report of the live version.
@@ -128,7 +145,17 @@ impl Store {
         Ok(out)
     }
 
-    fn live_keys(&self) -> StoreResult<HashMap<u64, u32>> {
+    /// The live-report index: primaryid → batch, read from the reports table on first use and
+    /// kept for the handle's lifetime (a store version never changes once written).
+    fn live_keys(&self) -> StoreResult<&HashMap<u64, u32>> {
+        if let Some(live) = self.live.get() {
+            return Ok(live);
+        }
+        let live = self.scan_live_keys()?;
+        Ok(self.live.get_or_init(|| live))
+    }
+
+    fn scan_live_keys(&self) -> StoreResult<HashMap<u64, u32>> {
         let mut live = HashMap::new();
         for rb in self.read_reports(Some(&["primaryid", "batch"]))? {
             let pid = rb.column(0).as_primitive::<UInt64Type>();
@@ -157,8 +184,9 @@ pub fn read_parquet(path: &Path, columns: Option<&[&str]>) -> StoreResult<Vec<Re
             let schema = builder.schema().clone();
             let mut idx = Vec::with_capacity(cols.len());
             for c in cols {
-                let i = schema.index_of(c).map_err(|_| {
-                    StoreError::Format(format!("{}: no column {c:?}", path.display()))
+                let i = schema.index_of(c).map_err(|_| StoreError::MissingColumn {
+                    path: path.display().to_string(),
+                    column: (*c).to_owned(),
                 })?;
                 idx.push(i);
             }
@@ -269,7 +297,7 @@ pub enum DateField {
 ///
 /// Reports left with no admitted drug or no reaction are not loaded (they cannot contribute a
 /// drug–event row, so the loaded set equals its own row-wise export).
-#[derive(Debug, Clone, Default)]
+#[derive(Debug, Clone, Default, PartialEq)]
 pub struct ReportQuery {
     /// Drug roles counted as exposure.
     pub role: Role,
@@ -327,6 +355,11 @@ pub fn load_report_set(store_dir: &Path, query: &ReportQuery) -> StoreResult<Rep
     Ok(load_reports(store_dir, query)?.set)
 }
 
+/// As [`load_report_set`], on an opened store.
+pub fn load_report_set_from(store: &Store, query: &ReportQuery) -> StoreResult<ReportSet> {
+    Ok(load_reports_from(store, query)?.set)
+}
+
 fn column_as_strings(rb: &RecordBatch, i: usize) -> StoreResult<arrow::array::ArrayRef> {
     let col = rb.column(i);
     if col.data_type() == &DataType::Utf8 {
@@ -338,13 +371,17 @@ fn column_as_strings(rb: &RecordBatch, i: usize) -> StoreResult<arrow::array::Ar
 
 /// As [`load_report_set`], also returning the stratum column values.
 pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<LoadedReports> {
+    load_reports_from(&Store::open(store_dir)?, query)
+}
+
+/// As [`load_reports`], on an opened store.
+pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<LoadedReports> {
     if let Some(s) = &query.since {
         check_date_bound(s)?;
     }
     if let Some(s) = &query.until {
         check_date_bound(s)?;
     }
-    let store = Store::open(store_dir)?;
     let date_col = match query.date_field {
         DateField::FdaReceipt => "fda_dt",
         DateField::Event => "event_dt",
@@ -356,9 +393,9 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         }
     }
     let batches = store.read_reports(Some(&cols)).map_err(|e| match e {
-        StoreError::Format(m) if m.contains("no column") => StoreError::Format(format!(
-            "{m}; stratify by columns of the reports table, e.g. age_group, sex, year"
-        )),
+        StoreError::MissingColumn { path, column } if query.stratify.contains(&column) => {
+            StoreError::UnknownStratum { path, column }
+        }
         other => other,
     })?;
 
@@ -487,7 +524,7 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
         let index = &index;
         let drugs = s.spawn(|| {
             read_child_names(
-                &store,
+                store,
                 ChildTable::Drugs,
                 &["primaryid", "role_cod", "ingredient"],
                 index,
@@ -499,7 +536,7 @@ pub fn load_reports(store_dir: &Path, query: &ReportQuery) -> StoreResult<Loaded
             )
         });
         let events = read_child_names(
-            &store,
+            store,
             ChildTable::Reactions,
             &["primaryid", "pt"],
             index,

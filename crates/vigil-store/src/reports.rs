@@ -124,8 +124,12 @@ pub struct ReportSet {
     /// (possible in a report-level file, never in FAERS, where each reaction is reported against
     /// the whole drug list): report `r`'s pairs are `pairs.1[pairs.0[r]..pairs.0[r + 1]]`, empty
     /// for a full cross product. `None` when every report is a full cross product.
-    pub explicit_pairs: Option<(Vec<usize>, Vec<(u32, u32)>)>,
+    pub explicit_pairs: Option<ExplicitPairs>,
 }
+
+/// Per-report offsets into a list of (drug id, event id) pairs, and that list (see
+/// [`ReportSet::explicit_pairs`]).
+pub type ExplicitPairs = (Vec<usize>, Vec<(u32, u32)>);
 
 impl ReportSet {
     /// Number of reports.
@@ -259,6 +263,31 @@ impl ReportSetBuilder {
         if ids.len() != drugs.len() * events.len() {
             self.any_explicit = true;
             self.pairs.extend_from_slice(&ids);
+        }
+        self.pair_offsets.push(self.pairs.len());
+    }
+
+    /// Adds one report given as its (drug, event) rows as ids already interned in this builder's
+    /// dictionaries (see [`ReportSetBuilder::dictionaries_mut`]): the same report as
+    /// [`ReportSetBuilder::push_report_rows`] with the names of those ids. `rows` is sorted and
+    /// de-duplicated in place.
+    pub fn push_report_id_rows(
+        &mut self,
+        report_id: &str,
+        rows: &mut Vec<(u32, u32)>,
+        stratum: u32,
+    ) {
+        rows.sort_unstable();
+        rows.dedup();
+        let mut drugs: Vec<u32> = rows.iter().map(|p| p.0).collect();
+        drugs.dedup();
+        let mut events: Vec<u32> = rows.iter().map(|p| p.1).collect();
+        events.sort_unstable();
+        events.dedup();
+        self.push_lists(report_id, &drugs, &events, stratum);
+        if rows.len() != drugs.len() * events.len() {
+            self.any_explicit = true;
+            self.pairs.extend_from_slice(rows);
         }
         self.pair_offsets.push(self.pairs.len());
     }

@@ -136,6 +136,8 @@ impl StoreTxn {
             }
         }
         let based_on = previous.as_ref().map(|(_, m)| m.version);
+        // Synthetic reports stay in every later version (they are carried forward), so does the flag.
+        let synthetic_data = previous.as_ref().is_some_and(|(_, m)| m.synthetic_data);
         let tmp = store.join(format!(
             ".tmp-{}-{}",
             version_dir_name(version),
@@ -152,6 +154,7 @@ impl StoreTxn {
             next_batch,
             batches,
             based_on,
+            synthetic_data,
             ..Default::default()
         };
         let txn = Self {
@@ -233,6 +236,12 @@ impl StoreTxn {
     /// The live version directory this transaction builds on, with its manifest.
     pub fn previous(&self) -> Option<(&Path, &Manifest)> {
         self.previous.as_ref().map(|(p, m)| (p.as_path(), m))
+    }
+
+    /// Marks the version being built as holding `vigil synth` data (never unset: see
+    /// [`Manifest::synthetic_data`]).
+    pub fn mark_synthetic(&mut self) {
+        self.manifest.synthetic_data = true;
     }
 
     /// The version number being built.

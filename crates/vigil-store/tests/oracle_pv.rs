@@ -20,20 +20,9 @@ use vigil_store::reports::{ReportSet, ReportSetBuilder};
 const REL_TIGHT: f64 = 1e-12;
 const QUANTILE_ABS: f64 = 1e-8;
 
+/// ../shared/oracle/pv, or `None` (skip) when absent; a failure under VIGIL_REQUIRE_SHARED=1 (CI).
 fn oracle_dir() -> Option<PathBuf> {
-    let dir = PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../../shared/oracle/pv");
-    if dir.is_dir() {
-        Some(dir)
-    } else {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            dir.display()
-        );
-        eprintln!("skipping: {} not found", dir.display());
-        None
-    }
+    vigil_test_support::shared("oracle/pv")
 }
 
 type Row = HashMap<String, String>;
@@ -81,7 +70,9 @@ fn rel_diff(actual: f64, expected: f64) -> f64 {
 /// Reports from report-level rows, grouped by id, with the stratum label made from `strata` columns
 /// joined by "|" (openEBGM pastes them).
 fn report_set(rows: &[Row], strata: &[&str]) -> ReportSet {
-    let mut by_id: Vec<(String, Vec<(String, String)>, String)> = Vec::new();
+    // Per report: its id, its (drug, event) rows and its stratum label.
+    type ReportRows = (String, Vec<(String, String)>, String);
+    let mut by_id: Vec<ReportRows> = Vec::new();
     let mut index: HashMap<String, usize> = HashMap::new();
     for r in rows {
         let id = r["id"].clone();
@@ -142,7 +133,10 @@ fn check(
     } else {
         rel_diff(actual, expected)
     };
-    if !(err <= tol) {
+    // Written so that a NaN error (a NaN actual value) fails too.
+    #[allow(clippy::neg_cmp_op_on_partial_ord)]
+    let outside = !(err <= tol);
+    if outside {
         failures.push(format!(
             "{what} {key:?}: expected {expected:.17e}, actual {actual:.17e}, error {err:.2e}"
         ));

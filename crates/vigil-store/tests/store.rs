@@ -309,14 +309,26 @@ fn loader_filters() {
         ["F|2024", "M|2024", "F|2023", "unknown|2024", "M|2024"]
     );
     assert_eq!(loaded.set.strata.len(), 4);
-    assert!(load_report_set(
+    // A stratum that is not a reports column is its own error variant (callers branch on the
+    // variant, not on the message), and the message names the file, the column and the remedy.
+    let err = load_report_set(
         tmp.path(),
         &ReportQuery {
             stratify: vec!["nope".into()],
             ..Default::default()
-        }
+        },
     )
-    .is_err());
+    .unwrap_err();
+    match &err {
+        vigil_store::layout::StoreError::UnknownStratum { path, column } => {
+            assert!(path.ends_with(REPORTS_FILE), "{path}");
+            assert_eq!(column, "nope");
+        }
+        other => panic!("expected UnknownStratum, got {other:?}"),
+    }
+    assert!(err.to_string().ends_with(
+        ": no column \"nope\"; stratify by columns of the reports table, e.g. age_group, sex, year"
+    ));
 }
 
 #[test]
@@ -418,4 +430,52 @@ fn versions_switch_atomically() {
             .count(),
         1
     );
+}
+
+/// The handle reads the live-report index once: after the first read of a child table, removing
+/// the reports table does not stop the same handle from reading the others (a new handle fails).
+#[test]
+fn store_handle_keeps_its_live_report_index() {
+    let tmp = tempfile::tempdir().unwrap();
+    build_store(tmp.path());
+    let store = Store::open(tmp.path()).unwrap();
+    let rows = |batches: Vec<RecordBatch>| batches.iter().map(|b| b.num_rows()).sum::<usize>();
+    // Live reactions: 11 (2), 21 (2), 31, 41, and 61's batch-2 RASH; 61's batch-1 HEADACHE is
+    // superseded.
+    let reactions = store
+        .read_live_children(ChildTable::Reactions, &["pt"])
+        .unwrap();
+    assert_eq!(rows(reactions), 7);
+    std::fs::remove_file(store.dir.join(REPORTS_FILE)).unwrap();
+    // Live drug rows: 11 (2), 21, 31, 41, 51, 61's batch-2 row; 61's batch-1 row is superseded.
+    let drugs = store
+        .read_live_children(ChildTable::Drugs, &["ingredient"])
+        .unwrap();
+    assert_eq!(rows(drugs), 7);
+    let fresh = Store::open(tmp.path()).unwrap();
+    assert!(fresh
+        .read_live_children(ChildTable::Drugs, &["ingredient"])
+        .is_err());
+    assert_eq!(store.root(), tmp.path());
+}
+
+/// The most frequent indication counts the INDI rows tied to the drug's own sequence number.
+#[test]
+fn most_frequent_indication_follows_the_drug_sequence() {
+    let tmp = tempfile::tempdir().unwrap();
+    build_store(tmp.path());
+    let store = Store::open(tmp.path()).unwrap();
+    use vigil_store::indication::most_frequent_indication;
+    // 11: DUPILUMAB is drug 1, whose indication is Dermatitis atopic.
+    assert_eq!(
+        most_frequent_indication(&store, "dupilumab").unwrap(),
+        Some("DERMATITIS ATOPIC".to_owned())
+    );
+    // USTEKINUMAB is drug 2 of 11 (no indication row for 2) and drug 1 of 31 (Psoriasis).
+    assert_eq!(
+        most_frequent_indication(&store, "USTEKINUMAB").unwrap(),
+        Some("PSORIASIS".to_owned())
+    );
+    // ASPIRIN has no indication row.
+    assert_eq!(most_frequent_indication(&store, "ASPIRIN").unwrap(), None);
 }

@@ -15,7 +15,9 @@ use arrow::array::{Array, AsArray, RecordBatch};
 use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
-use crate::cmd::signals::{with_output, Format};
+use crate::args::{value_name, DateFieldArg, MarginsArg};
+use crate::cmd::signals::{Decision, Format};
+use crate::output::with_output;
 
 /// Which job to run on the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -48,8 +50,8 @@ pub struct ClusterJob<'a> {
     pub drug: Option<&'a str>,
     /// `--event`.
     pub event: Option<&'a str>,
-    /// `--role`.
-    pub role: &'a str,
+    /// `--role`, as spelled on the command line (`ps,ss,i`, `suspect`, …).
+    pub role: String,
     /// `--min-count`.
     pub min_count: u64,
     /// `--stratify`.
@@ -89,7 +91,7 @@ pub fn interactions(args: &crate::cmd::interactions::Args, scheduler: &str) -> R
         store: &args.store,
         drug: args.drug.as_deref(),
         event: args.event.as_deref(),
-        role: &args.role,
+        role: value_name(&args.role),
         min_count: args.min_count,
         stratify: &args.stratify,
         format: args.format,
@@ -100,12 +102,11 @@ pub fn interactions(args: &crate::cmd::interactions::Args, scheduler: &str) -> R
 /// `vigil signals --cluster`: the options of a store-based run with report margins and a fitted
 /// prior; the others are refused by name.
 pub fn signals(args: &crate::cmd::signals::Args, scheduler: &str) -> Result<()> {
-    use crate::cmd::signals::MarginsArg;
     let unsupported = [
         ("--counts", args.counts.is_some()),
         ("--since", args.since.is_some()),
         ("--until", args.until.is_some()),
-        ("--date-field", args.date_field != "fda"),
+        ("--date-field event", args.date_field != DateFieldArg::Fda),
         ("--indication", args.indication.is_some()),
         ("--exclude-drug", !args.exclude_drug.is_empty()),
         ("--margins pairs", args.margins == MarginsArg::Pairs),
@@ -113,6 +114,11 @@ pub fn signals(args: &crate::cmd::signals::Args, scheduler: &str) -> Result<()> 
         ("--fit-only", args.fit_only),
         ("--squash", args.squash),
         ("--zeros", args.zeros),
+        ("--decision fdr:Q", args.decision != Decision::Thresholds),
+        (
+            "--event-level, --drug-level and the other grouping options",
+            !args.terms.is_default(),
+        ),
     ];
     if let Some((flag, _)) = unsupported.iter().find(|(_, given)| *given) {
         bail!("{flag} is not available with --cluster (docs/cluster.md lists what a cluster run takes)");
@@ -126,7 +132,7 @@ pub fn signals(args: &crate::cmd::signals::Args, scheduler: &str) -> Result<()> 
         store,
         drug: args.drug.as_deref(),
         event: args.event.as_deref(),
-        role: &args.role,
+        role: value_name(&args.role),
         min_count: args.min_count,
         stratify: &args.stratify,
         format: args.format,
@@ -160,7 +166,7 @@ pub fn run(job: &ClusterJob) -> Result<()> {
         .arg("--store")
         .arg(job.store)
         .arg("--role")
-        .arg(job.role)
+        .arg(&job.role)
         .arg("--min-count")
         .arg(job.min_count.to_string())
         .arg("--out")
@@ -488,7 +494,7 @@ mod tests {
             store: Path::new("store"),
             drug: None,
             event: None,
-            role: "ps,ss,i",
+            role: "ps,ss,i".into(),
             min_count: 3,
             stratify: &[],
             format: Format::Csv,

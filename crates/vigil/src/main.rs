@@ -1,9 +1,12 @@
 //! The `vigil` command line: one binary, one subcommand per job.
 use clap::{Parser, Subcommand};
 
+mod args;
 mod cluster;
 mod cmd;
+mod output;
 mod plot;
+mod signal_table;
 mod timing;
 
 /// vigil: a drug-safety evidence engine. Can this drug cause this reaction, how often, and is it
@@ -39,6 +42,11 @@ enum Command {
         after_help = "Examples:\n  vigil signals --store faers-store --drug DUPILUMAB --min-count 3\n  vigil signals --counts reports.csv --stratify sex,age_group --format csv --out scores.csv\n  vigil signals --counts table_2x2.parquet --fit-only --out prior.json\n  vigil signals --counts table_2x2.parquet --prior prior.json --format parquet --out s.parquet"
     )]
     Signals(cmd::signals::Args),
+    /// Sequential monitoring of a drug–event pair, quarter by quarter: Poisson MaxSPRT with exact critical values.
+    #[command(
+        after_help = "Examples:\n  vigil sequential --store faers-store --drug DUPILUMAB --event KERATITIS --start 2023Q1\n  vigil sequential --store faers-store --drug DUPILUMAB --event KERATITIS --start 2023Q1 --max-expected 20 --min-events 4 --looks continuous"
+    )]
+    Sequential(cmd::sequential::Args),
     /// Drug–drug interaction signals: Ω for every (drug 1, drug 2, event) of a store, in bounded memory.
     #[command(
         after_help = "Examples:\n  vigil interactions --store faers-store --min-count 3 --format parquet --out interactions.parquet\n  vigil interactions --store faers-store --drug DUPILUMAB --min-count 3\n  vigil interactions --store faers-store --event RHABDOMYOLYSIS --stratify sex,age_group --format csv"
@@ -54,6 +62,11 @@ enum Command {
         after_help = "Examples:\n  vigil store versions faers-store\n  vigil store rollback faers-store 3"
     )]
     Store(cmd::store::Args),
+    /// MedDRA (bring your own release): import it into a store; see how the store's terms match it.
+    #[command(
+        after_help = "Examples:\n  vigil meddra import MedDRA_27_0_English/MedAscii --store faers-store\n  vigil meddra check --store faers-store --unmapped-only\n  vigil signals --store faers-store --event-level soc --primary-soc --drug DUPILUMAB"
+    )]
+    Meddra(cmd::meddra::Args),
     /// Write synthetic FAERS-format quarterly files with planted dupilumab signals.
     #[command(
         after_help = "Examples:\n  vigil synth --reports 20000 --seed 1 --out synth/\n  vigil synth --reports 1000000 --quarters 4 --out big-synth/"
@@ -76,55 +89,28 @@ enum Command {
     Serve(cmd::serve::Args),
 }
 
-/// True when `err` comes from writing to a closed pipe (`vigil … | head`). Looked for anywhere in
-/// the error's chain (csv, serde_json and anyhow wrap the io::Error); Arrow and Parquet writers keep
-/// only the io::Error's text, hence the second test.
-fn is_broken_pipe(err: &anyhow::Error) -> bool {
-    err.chain().any(|e| {
-        e.downcast_ref::<std::io::Error>()
-            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
-            || e.to_string().contains("Broken pipe (os error 32)")
-    })
-}
-
-/// One policy for every write to standard output: when the reader has gone away (`| head`), vigil
-/// stops quietly with status 0, like other Unix tools. Rust ignores SIGPIPE, so a closed pipe
-/// shows up as an error (handled in `main`) or, from `println!`, as a panic (handled here).
-fn exit_quietly_on_broken_pipe() {
-    let default_hook = std::panic::take_hook();
-    std::panic::set_hook(Box::new(move |info| {
-        let message = info
-            .payload()
-            .downcast_ref::<String>()
-            .map(String::as_str)
-            .or_else(|| info.payload().downcast_ref::<&str>().copied())
-            .unwrap_or("");
-        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
-            std::process::exit(0);
-        }
-        default_hook(info);
-    }));
-}
-
 fn main() -> std::process::ExitCode {
-    exit_quietly_on_broken_pipe();
+    // One rule for standard output (see `output`): a closed pipe ends vigil quietly, status 0.
+    output::exit_quietly_on_broken_pipe();
     let cli = Cli::parse();
     let result = match cli.command {
         Command::Demo(args) => cmd::demo::run(args),
         Command::Signals(args) => cmd::signals::run(args),
+        Command::Sequential(args) => cmd::sequential::run(args),
         Command::Report(args) => cmd::report::run(args),
         Command::Onset(args) => cmd::onset::run(args),
         Command::Interactions(args) => cmd::interactions::run(args),
         Command::Ingest(args) => cmd::ingest::run(args),
         Command::Synth(args) => cmd::synth::run(args),
         Command::Store(args) => cmd::store::run(args),
+        Command::Meddra(args) => cmd::meddra::run(args),
         Command::Meta(args) => cmd::meta::run(args),
         Command::Assess(args) => cmd::assess::run(args),
         Command::Serve(args) => cmd::serve::run(args),
     };
     match result {
         Ok(()) => std::process::ExitCode::SUCCESS,
-        Err(err) if is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
+        Err(err) if output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
             eprintln!("vigil: error: {err:#}");
             std::process::ExitCode::from(2)

@@ -1,11 +1,7 @@
 //! `vigil assess` refuses impossible date orders with the file and the JSON path of the field, in the
 //! CLI's error shape, and exit status 2.
 
-use std::process::Command;
-
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
 fn example(name: &str) -> serde_json::Value {
     let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR"))
@@ -18,7 +14,7 @@ fn assess_error(case: &serde_json::Value) -> String {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("case.json");
     std::fs::write(&path, case.to_string()).unwrap();
-    let out = vigil().arg("assess").arg(&path).output().unwrap();
+    let out = vigil!().arg("assess").arg(&path).output().unwrap();
     assert_eq!(
         out.status.code(),
         Some(2),

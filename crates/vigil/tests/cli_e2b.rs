@@ -3,24 +3,11 @@
 //! `vigil onset` like any FAERS report.
 
 use std::path::{Path, PathBuf};
-use std::process::Command;
 
 use serde_json::Value;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 const CASES: [&str; 3] = [
     "facial-redness-interval-extension",
@@ -44,11 +31,11 @@ fn exported_cases_join_the_signal_store() {
     let xml_dir = dir.path().join("icsr");
     std::fs::create_dir(&xml_dir).unwrap();
     for name in CASES {
-        let xml = ok(vigil().args(["assess", "--export-e2b"]).arg(example(name)));
+        let xml = ok(vigil!().args(["assess", "--export-e2b"]).arg(example(name)));
         std::fs::write(xml_dir.join(format!("{name}.xml")), xml).unwrap();
     }
     let store = dir.path().join("store");
-    let summary = ok(vigil()
+    let summary = ok(vigil!()
         .args(["ingest", "e2b"])
         .arg(&xml_dir)
         .arg("--store")
@@ -56,7 +43,7 @@ fn exported_cases_join_the_signal_store() {
     assert!(summary.contains("reports in store: 3"), "{summary}");
 
     // Every case's suspect drug × reaction term is a pair of the store, counted once.
-    let csv = ok(vigil()
+    let csv = ok(vigil!()
         .args(["signals", "--store"])
         .arg(&store)
         .args(["--format", "csv"]));
@@ -85,7 +72,7 @@ fn exported_cases_join_the_signal_store() {
         (date(&case["reactions"][0]["onset"]) - date(&case["drugs"][0]["start"])).num_days();
     assert_eq!(expected_days, 91);
     let term = case["reactions"][0]["term"].as_str().unwrap();
-    let onset: Value = serde_json::from_str(&ok(vigil()
+    let onset: Value = serde_json::from_str(&ok(vigil!()
         .args(["onset", "--store"])
         .arg(&store)
         .args(["--drug", "DUPILUMAB", "--event", term, "--format", "json"])))
@@ -93,7 +80,7 @@ fn exported_cases_join_the_signal_store() {
     assert_eq!(onset["days"], serde_json::json!([expected_days]), "{onset}");
 
     // Sending the same reports again replaces them (same C.1.1 → same case id): still three.
-    let summary = ok(vigil()
+    let summary = ok(vigil!()
         .args(["ingest", "e2b"])
         .arg(&xml_dir)
         .arg("--store")
@@ -106,7 +93,7 @@ fn exported_cases_join_the_signal_store() {
         "<MCCI_IN200100UV01><PORR_IN049016UV>",
     )
     .unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["ingest", "e2b"])
         .arg(&xml_dir)
         .arg("--store")
@@ -119,7 +106,7 @@ fn exported_cases_join_the_signal_store() {
         "{}",
         String::from_utf8_lossy(&out.stderr)
     );
-    let csv_after = ok(vigil()
+    let csv_after = ok(vigil!()
         .args(["signals", "--store"])
         .arg(&store)
         .args(["--format", "csv"]));

@@ -10,20 +10,15 @@ use std::sync::{Arc, OnceLock};
 use arrow::array::{ArrayRef, Int64Array, RecordBatch, StringArray};
 use arrow::datatypes::{DataType, Field, Schema};
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn stderr(o: &Output) -> String {
-    String::from_utf8_lossy(&o.stderr).into_owned()
-}
+use vigil_test_support::cli::stderr;
+use vigil_test_support::vigil;
 
 /// Writes `content` to `name` in a fresh folder and runs `vigil signals --counts` on it with `extra`.
 fn signals_on(name: &str, content: &str, extra: &[&str]) -> (tempfile::TempDir, Output) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join(name);
     std::fs::write(&path, content).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .args(extra)
@@ -41,7 +36,7 @@ fn csv_with_prior(name: &str, content: &str) -> Result<String, String> {
     std::fs::write(&path, content).unwrap();
     let prior = dir.path().join("prior.json");
     std::fs::write(&prior, PRIOR).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .arg("--prior")
@@ -151,7 +146,7 @@ fn counts_names_are_normalised_as_the_store_does() {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("rows.csv");
     std::fs::write(&path, rows).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .args(["--drug", "dupilumab ", "--event", "Rash", "--format", "csv"])
@@ -225,7 +220,7 @@ fn counts_above_two_to_the_53_are_errors() {
     w.write(&RecordBatch::try_new(schema, cols).unwrap())
         .unwrap();
     w.close().unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .output()
@@ -245,13 +240,13 @@ fn store() -> &'static Path {
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("synth");
         let store = dir.join("store");
-        assert!(vigil()
+        assert!(vigil!()
             .args(["synth", "--reports", "3000", "--seed", "3", "--out"])
             .arg(&data)
             .status()
             .unwrap()
             .success());
-        assert!(vigil()
+        assert!(vigil!()
             .args(["ingest", "faers"])
             .arg(&data)
             .arg("--store")
@@ -282,7 +277,7 @@ fn store_copy(to: &Path) -> PathBuf {
 #[test]
 fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
     let s = store();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--store"])
         .arg(s)
         .args(["--drug", "dupilumb"])
@@ -298,7 +293,7 @@ fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
         "{err}"
     );
     assert!(err.contains("nearest names: DUPILUMAB"), "{err}");
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--store"])
         .arg(s)
         .args(["--drug", "DUPILUMAB", "--event", "CONJUNCTIVITS"])
@@ -312,7 +307,7 @@ fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
         "{err}"
     );
     // The same pair spelled right is found (exit 0, one row).
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--store"])
         .arg(s)
         .args([
@@ -328,7 +323,7 @@ fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
     assert!(out.status.success(), "{}", stderr(&out));
     assert_eq!(String::from_utf8_lossy(&out.stdout).lines().count(), 2);
     // onset: the same two errors.
-    let out = vigil()
+    let out = vigil!()
         .args(["onset", "--store"])
         .arg(s)
         .args(["--drug", "DUPILUMABB", "--event", "CONJUNCTIVITIS"])
@@ -340,7 +335,7 @@ fn absent_drug_or_event_is_an_error_with_the_nearest_names() {
         err.contains("drug \"DUPILUMABB\" not found") && err.contains("nearest names: DUPILUMAB"),
         "{err}"
     );
-    let out = vigil()
+    let out = vigil!()
         .args(["onset", "--store"])
         .arg(s)
         .args(["--drug", "DUPILUMAB", "--event", "conjunctivit"])
@@ -383,7 +378,7 @@ fn damaged_store_names_the_file() {
         &["signals", "--drug", "DUPILUMAB"][..],
         &["onset", "--drug", "DUPILUMAB", "--event", "CONJUNCTIVITIS"][..],
     ] {
-        let out = vigil()
+        let out = vigil!()
             .args(&args[..1])
             .arg("--store")
             .arg(&s)
@@ -419,7 +414,7 @@ fn damaged_store_names_the_file() {
         .path();
     let bytes = std::fs::read(&reac).unwrap();
     std::fs::write(&reac, &bytes[..bytes.len() / 2]).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--store"])
         .arg(&s2)
         .output()
@@ -447,7 +442,7 @@ fn closed_pipe_ends_quietly_with_status_zero() {
     let prior = dir.path().join("prior.json");
     std::fs::write(&prior, PRIOR).unwrap();
     for format in ["csv", "table", "json"] {
-        let mut child = vigil()
+        let mut child = vigil!()
             .args(["signals", "--counts"])
             .arg(&path)
             .arg("--prior")
@@ -482,14 +477,14 @@ fn closed_pipe_ends_quietly_with_status_zero() {
 fn case_json_with_a_byte_order_mark_is_accepted() {
     let case = Path::new(env!("CARGO_MANIFEST_DIR"))
         .join("../../examples/cases/facial-redness-interval-extension.json");
-    let plain = vigil().arg("assess").arg(&case).output().unwrap();
+    let plain = vigil!().arg("assess").arg(&case).output().unwrap();
     assert!(plain.status.success(), "{}", stderr(&plain));
     let dir = tempfile::tempdir().unwrap();
     let with_bom = dir.path().join("case.json");
     let mut bytes = b"\xEF\xBB\xBF".to_vec();
     bytes.extend(std::fs::read(&case).unwrap());
     std::fs::write(&with_bom, bytes).unwrap();
-    let out = vigil().arg("assess").arg(&with_bom).output().unwrap();
+    let out = vigil!().arg("assess").arg(&with_bom).output().unwrap();
     assert!(out.status.success(), "{}", stderr(&out));
     // The same assessment (the file's path, if printed, aside).
     let text = |o: &Output, p: &Path| {
@@ -512,7 +507,7 @@ fn openfda_input_errors_put_the_file_and_line_first() {
     ] {
         let path = dir.path().join(name);
         std::fs::write(&path, content).unwrap();
-        let out = vigil().args(["ingest", "openfda"]).arg(&path).arg("--store").arg(&store).output().unwrap();
+        let out = vigil!().args(["ingest", "openfda"]).arg(&path).arg("--store").arg(&store).output().unwrap();
         assert_eq!(out.status.code(), Some(2), "{name}: {}", stderr(&out));
         let first = stderr(&out).lines().next().unwrap_or_default().to_owned();
         let expected = format!("vigil: error: {}", path.display()).replace(name, want);

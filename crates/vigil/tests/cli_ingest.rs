@@ -7,9 +7,7 @@ use std::time::{Duration, Instant};
 use vigil_store::read::{export_rows_csv, load_report_set, ReportQuery, Store};
 use vigil_store::reports::ReportSet;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
 fn run_ok(cmd: &mut Command) -> String {
     let out = cmd.output().expect("vigil runs");
@@ -60,13 +58,13 @@ fn synth_ingest_and_planted_signals() {
     let store = tmp.path().join("store");
     let started = Instant::now();
     run_ok(
-        vigil()
+        vigil!()
             .args(["synth", "--reports", "20000", "--seed", "7", "--out"])
             .arg(&data),
     );
     assert!(data.join("SYNTHETIC_README.txt").exists());
     let summary = run_ok(
-        vigil()
+        vigil!()
             .args(["ingest", "faers"])
             .arg(&data)
             .arg("--store")
@@ -136,7 +134,7 @@ fn synth_ingest_and_planted_signals() {
 #[test]
 fn missing_inputs_give_a_clear_error() {
     let tmp = tempfile::tempdir().unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["ingest", "faers"])
         .arg(tmp.path())
         .arg("--store")
@@ -178,7 +176,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     let big = tmp.path().join("big");
     let store = tmp.path().join("store");
     run_ok(
-        vigil()
+        vigil!()
             .args([
                 "synth",
                 "--reports",
@@ -192,7 +190,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
             .arg(&small),
     );
     run_ok(
-        vigil()
+        vigil!()
             .args([
                 "synth",
                 "--reports",
@@ -206,7 +204,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
             .arg(&big),
     );
     run_ok(
-        vigil()
+        vigil!()
             .args(["ingest", "faers"])
             .arg(&small)
             .arg("--store")
@@ -217,7 +215,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     assert_eq!(v1, "v000001");
     // What the store answers before any kill: every pair's scores, byte for byte.
     let scores = || {
-        let out = vigil()
+        let out = vigil!()
             .args(["signals", "--store"])
             .arg(&store)
             .args(["--format", "csv"])
@@ -233,7 +231,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     let scores_before = scores();
     let mut killed_mid_run = 0;
     for delay_ms in [50u64, 300, 800, 1500, 2500] {
-        let mut child = vigil()
+        let mut child = vigil!()
             .args(["ingest", "faers"])
             .arg(&big)
             .arg("--store")
@@ -277,7 +275,7 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
     );
     // A normal ingest afterwards works and cleans up.
     run_ok(
-        vigil()
+        vigil!()
             .args(["ingest", "faers"])
             .arg(&big)
             .arg("--store")
@@ -297,21 +295,11 @@ fn kill_9_during_ingest_leaves_previous_store_intact() {
 /// ../shared/data/faers, or `None` (skip) when absent; with VIGIL_REQUIRE_SHARED=1 a missing
 /// folder fails the test instead.
 fn faers_data() -> Option<std::path::PathBuf> {
-    let p = Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared/data/faers");
-    if p.exists() {
-        return Some(p);
-    }
-    assert!(
-        std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-        "{} not found and VIGIL_REQUIRE_SHARED=1",
-        p.display()
-    );
-    println!("skipping: {} not found", p.display());
-    None
+    vigil_test_support::shared("data/faers")
 }
 
 fn signals_csv(store: &Path) -> Vec<u8> {
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--store"])
         .arg(store)
         .args(["--format", "csv"])
@@ -345,7 +333,7 @@ fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
     }
     let store = tmp.path().join("store");
     run_ok(
-        vigil()
+        vigil!()
             .args(["ingest", "faers"])
             .arg(&q25)
             .arg("--store")
@@ -368,7 +356,7 @@ fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
         }
         z.finish().unwrap();
     }
-    let out = vigil()
+    let out = vigil!()
         .args(["ingest", "faers"])
         .arg(&zpath)
         .arg("--store")
@@ -397,7 +385,7 @@ fn quarter_zip_without_drug_file_is_refused_and_the_store_kept() {
     let reac = q25.join("REAC25Q4.txt");
     let text = std::fs::read_to_string(&reac).unwrap();
     std::fs::write(&reac, text.replacen("$pt$", "$term$", 1)).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["ingest", "faers"])
         .arg(&q25)
         .arg("--store")
@@ -446,7 +434,7 @@ fn deleted_lists_apply_in_any_order_of_ingest() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("synth");
     run_ok(
-        vigil()
+        vigil!()
             .args(["synth", "--reports", "20000", "--out"])
             .arg(&data),
     );
@@ -465,7 +453,7 @@ fn deleted_lists_apply_in_any_order_of_ingest() {
     assert_eq!(quarters.len(), 8);
     let one_call = tmp.path().join("one_call");
     run_ok(
-        vigil()
+        vigil!()
             .args(["ingest", "faers"])
             .arg(&data)
             .arg("--store")
@@ -499,7 +487,7 @@ fn deleted_lists_apply_in_any_order_of_ingest() {
         let store = tmp.path().join(name);
         for &k in &order {
             run_ok(
-                vigil()
+                vigil!()
                     .args(["ingest", "faers"])
                     .arg(&quarters[k])
                     .arg("--store")

@@ -4,29 +4,16 @@
 
 use std::collections::HashMap;
 use std::path::Path;
-use std::process::Command;
 
 use vigil_stats::omega::{omega, OmegaCounts};
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
     let quarters = dir.join("q");
     let store = dir.join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--interactions",
@@ -39,7 +26,7 @@ fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
             "--out",
         ])
         .arg(&quarters));
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters)
         .arg("--store")
@@ -74,12 +61,10 @@ fn planted_interactions_top_the_ranking_and_the_confounder_does_not_show() {
     let store = synth_store(dir.path(), 40_000);
     let planted = std::fs::read_to_string(dir.path().join("q/PLANTED_SIGNALS.tsv")).unwrap();
     assert!(planted.contains("SYNTHETIC INTERACTOR A + SYNTHETIC INTERACTOR B\tRhabdomyolysis"));
-    let csv = ok(vigil().args(["interactions", "--store"]).arg(&store).args([
-        "--min-count",
-        "3",
-        "--format",
-        "csv",
-    ]));
+    let csv = ok(vigil!()
+        .args(["interactions", "--store"])
+        .arg(&store)
+        .args(["--min-count", "3", "--format", "csv"]));
     let mut rows = parse_csv(&csv);
     assert!(rows.len() > 100, "{} itemsets", rows.len());
     for r in &rows {
@@ -133,7 +118,7 @@ fn planted_interactions_top_the_ranking_and_the_confounder_does_not_show() {
     assert!(num(conf, "n111") >= 20.0, "{conf:?}");
     assert_eq!(conf["signal_omega"], "false", "{conf:?}");
     // ... while the single-drug screen does flag the confounder itself.
-    let single = parse_csv(&ok(vigil().args(["signals", "--store"]).arg(&store).args(
+    let single = parse_csv(&ok(vigil!().args(["signals", "--store"]).arg(&store).args(
         [
             "--drug",
             "SYNTHETIC CONFOUNDER E",
@@ -151,7 +136,7 @@ fn partitions_stratification_filters_and_errors() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 8_000);
     let run_as = |format: &str, extra: &[&str]| {
-        ok(vigil()
+        ok(vigil!()
             .args(["interactions", "--store"])
             .arg(&store)
             .args(["--min-count", "2", "--format", format])
@@ -194,7 +179,7 @@ fn partitions_stratification_filters_and_errors() {
     let json: serde_json::Value = serde_json::from_str(&run_as("json", &[])).unwrap();
     assert_eq!(json.as_array().unwrap().len(), all.len());
     // Unknown drug: a clear error, exit status 2.
-    let out = vigil()
+    let out = vigil!()
         .args(["interactions", "--store"])
         .arg(&store)
         .args(["--drug", "NO SUCH DRUG"])

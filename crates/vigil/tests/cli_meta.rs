@@ -6,17 +6,14 @@
 
 use serde_json::Value;
 use std::path::{Path, PathBuf};
-use std::process::{Command, Output};
+use std::process::Output;
+use vigil_test_support::oracle::{
+    p_tol, pair_tol, report, Checker, Tol, LOOSE, STRICT, TAU2_ZERO_ABS, TIGHT, UNIROOT_ABS,
+};
+use vigil_test_support::{cli, repo_root as repo, shared_root};
 
 fn vigil(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-        .args(args)
-        .output()
-        .expect("run vigil")
-}
-
-fn repo() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+    cli::output(vigil_test_support::vigil!().args(args))
 }
 
 fn example() -> String {
@@ -27,22 +24,17 @@ fn example() -> String {
 }
 
 fn oracle() -> PathBuf {
-    repo().join("../shared/oracle/meta")
+    shared_root().join("oracle/meta")
 }
 
 /// Whether a file of `../shared` is there: when it is not, the test prints `skipping: …` and passes,
-/// unless VIGIL_REQUIRE_SHARED=1 is set (CI), where a missing reference is a failure.
+/// unless VIGIL_REQUIRE_SHARED=1 is set (CI), where a missing reference is a failure
+/// ([`vigil_test_support::shared`]).
 fn shared_present(path: &Path) -> bool {
-    if path.exists() {
-        return true;
-    }
-    assert!(
-        std::env::var("VIGIL_REQUIRE_SHARED").as_deref() != Ok("1"),
-        "{} not found and VIGIL_REQUIRE_SHARED=1",
-        path.display()
-    );
-    println!("skipping: {} not found", path.display());
-    false
+    let rel = path
+        .strip_prefix(shared_root())
+        .expect("a path under ../shared");
+    vigil_test_support::shared(&rel.to_string_lossy()).is_some()
 }
 
 fn write(dir: &tempfile::TempDir, name: &str, text: &str) -> String {
@@ -527,214 +519,10 @@ fn cumulative_by_a_text_column_keeps_every_study() {
 // (translated by `cli_args`, which refuses any R argument it cannot translate). The expected values
 // are read from the case files at test time.
 
-/// Closed forms (EE, DL, HE, HS, SJ, MH, Peto and everything computed from them).
-const STRICT: f64 = 1e-10;
-/// A converged iterative τ² (and its intervals) against `model_tight` / `confint_tight`.
-const TIGHT: f64 = 1e-8;
-/// Output of metafor's default convergence (Fisher scoring stops at Δτ² < 1e-5).
-const LOOSE: f64 = 1e-4;
-/// uniroot's tolerance (1.22e-4) with a margin: τ² bounds with no tight copy (profile likelihood).
-const UNIROOT_ABS: f64 = 2.5e-4;
-/// τ² at a boundary optimum (REML may stop at 4.5e-7 where the optimum is 0).
-const TAU2_ZERO_ABS: f64 = 1e-6;
-
-#[derive(Clone, Copy, Debug)]
-enum Tol {
-    /// |a − e| ≤ r·|e| (an expected 0 must be met to 1e-13).
-    Rel(f64),
-    /// |a − e| ≤ r·max(|e|, scale): interval bounds relative to the larger bound of their pair.
-    Scaled(f64, f64),
-    Abs(f64),
-    /// The actual value must lie in [lo, hi].
-    Range(f64, f64),
-}
-
-/// p-values get ten times the tolerance of their statistic (1e-9 for closed forms).
-fn p_tol(t: Tol) -> Tol {
-    match t {
-        Tol::Rel(r) => Tol::Rel(10.0 * r),
-        other => other,
-    }
-}
-
-fn pair_tol(t: Tol, lb: &Value, ub: &Value) -> Tol {
-    match t {
-        Tol::Rel(r) => Tol::Scaled(
-            r,
-            lb.as_f64()
-                .unwrap_or(0.0)
-                .abs()
-                .max(ub.as_f64().unwrap_or(0.0).abs()),
-        ),
-        other => other,
-    }
-}
-
 /// Our (tightly converged) τ² against metafor's default-converged value: 2.5e-4 absolute or 1e-3
 /// relative, whichever is larger.
 fn default_tau2_tol(expected: &Value) -> Tol {
     Tol::Abs(UNIROOT_ABS.max(1e-3 * expected.as_f64().unwrap_or(0.0).abs()))
-}
-
-/// Collects every comparison of one case; `finish` fails the test with all mismatches listed.
-struct Checker {
-    id: String,
-    checks: usize,
-    failures: Vec<String>,
-}
-
-impl Checker {
-    fn new(id: &str) -> Self {
-        Checker {
-            id: id.to_string(),
-            checks: 0,
-            failures: Vec::new(),
-        }
-    }
-
-    fn fail(&mut self, path: &str, msg: String) {
-        self.failures.push(format!("{} {path}: {msg}", self.id));
-    }
-
-    /// One number; an expected `null` (R's NA/NULL) needs a missing, null or non-finite actual.
-    fn num(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
-        let actual = match actual {
-            Value::Array(a) if a.len() == 1 => &a[0],
-            other => other,
-        };
-        if let Value::Array(a) = expected {
-            if a.len() == 1 {
-                return self.num(path, actual, &a[0], tol);
-            }
-        }
-        self.checks += 1;
-        let a = actual.as_f64();
-        match expected {
-            Value::Null => {
-                if a.is_some_and(f64::is_finite) {
-                    self.fail(path, format!("expected NA, actual {actual}"));
-                }
-            }
-            Value::Number(n) => {
-                let e = n.as_f64().unwrap();
-                let Some(a) = a.filter(|a| a.is_finite()) else {
-                    self.fail(path, format!("expected {e:.15e}, actual {actual}"));
-                    return;
-                };
-                let err = (a - e).abs();
-                let ok = match tol {
-                    Tol::Rel(r) => err <= r * e.abs() || (e == 0.0 && err <= 1e-13),
-                    Tol::Scaled(r, scale) => err <= r * e.abs().max(scale),
-                    Tol::Abs(x) => err <= x,
-                    Tol::Range(lo, hi) => a >= lo.min(hi) - 1e-12 && a <= hi.max(lo) + 1e-12,
-                };
-                if !ok {
-                    let rel = if e != 0.0 { err / e.abs() } else { err };
-                    self.fail(
-                        path,
-                        format!("expected {e:.15e}, actual {a:.15e}, rel err {rel:.2e} ({tol:?})"),
-                    );
-                }
-            }
-            other => self.fail(path, format!("unexpected expected value {other}")),
-        }
-    }
-
-    /// A vector, element by element (a scalar expected value is compared as a vector of one).
-    fn vec(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
-        let Value::Array(ev) = expected else {
-            return self.num(path, actual, expected, tol);
-        };
-        match actual {
-            Value::Array(av) if av.len() == ev.len() => {
-                for (i, (a, e)) in av.iter().zip(ev).enumerate() {
-                    self.num(&format!("{path}[{i}]"), a, e, tol);
-                }
-            }
-            other => {
-                self.checks += 1;
-                self.fail(
-                    path,
-                    format!("expected {} values, actual {other}", ev.len()),
-                );
-            }
-        }
-    }
-
-    /// `ci_lb` and `ci_ub` (scalars or vectors), each pair relative to its larger bound.
-    fn bounds(&mut self, path: &str, actual: &Value, expected: &Value, tol: Tol) {
-        let (el, eu) = (&expected["ci_lb"], &expected["ci_ub"]);
-        match (el, eu) {
-            (Value::Array(l), Value::Array(u)) if l.len() > 1 => {
-                for (name, ev) in [("ci_lb", l), ("ci_ub", u)] {
-                    let av = actual[name].as_array().cloned().unwrap_or_default();
-                    if av.len() != ev.len() {
-                        self.checks += 1;
-                        self.fail(
-                            &format!("{path}.{name}"),
-                            format!("expected {} values, actual {}", ev.len(), actual[name]),
-                        );
-                        continue;
-                    }
-                    for i in 0..ev.len() {
-                        self.num(
-                            &format!("{path}.{name}[{i}]"),
-                            &av[i],
-                            &ev[i],
-                            pair_tol(tol, &l[i], &u[i]),
-                        );
-                    }
-                }
-            }
-            _ => {
-                let (l, u) = (first(el), first(eu));
-                let t = pair_tol(tol, l, u);
-                self.num(&format!("{path}.ci_lb"), &actual["ci_lb"], el, t);
-                self.num(&format!("{path}.ci_ub"), &actual["ci_ub"], eu, t);
-            }
-        }
-    }
-
-    /// Integers, strings, booleans and vectors of them: exactly equal.
-    fn same(&mut self, path: &str, actual: &Value, expected: &Value) {
-        self.checks += 1;
-        let eq = match (actual.as_f64(), expected.as_f64()) {
-            (Some(a), Some(e)) => a == e,
-            _ => actual == expected,
-        };
-        if !eq {
-            self.fail(path, format!("expected {expected}, actual {actual}"));
-        }
-    }
-
-    fn finish(self, total: &mut usize, failures: &mut Vec<String>) {
-        println!(
-            "{}: {} fields compared, {} mismatches",
-            self.id,
-            self.checks,
-            self.failures.len()
-        );
-        *total += self.checks;
-        failures.extend(self.failures);
-    }
-}
-
-fn first(v: &Value) -> &Value {
-    match v {
-        Value::Array(a) if a.len() == 1 => &a[0],
-        other => other,
-    }
-}
-
-fn report(what: &str, cases: usize, total: usize, failures: &[String]) {
-    assert!(cases > 0, "{what}: no oracle case compared");
-    assert!(
-        failures.is_empty(),
-        "{what}: {} mismatches with metafor:\n{}",
-        failures.len(),
-        failures.join("\n")
-    );
-    println!("{what}: {total} fields of {cases} oracle case(s) match metafor");
 }
 
 /// Runs `check` on every oracle case of `group`, each with its own [`Checker`], then asserts that
@@ -967,15 +755,15 @@ fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
     for (name, ev) in e.as_object().unwrap() {
         let path = format!("cumulative.{name}");
         match name.as_str() {
-            "estimate" | "se" | "zval" | "I2" | "H2" => c.vec(&path, &a[name], ev, td),
-            "pval" => c.vec(&path, &a[name], ev, p_tol(td)),
-            "Q" => c.vec(&path, &a[name], ev, Tol::Rel(STRICT)),
-            "Qp" => c.vec(&path, &a[name], ev, p_tol(Tol::Rel(STRICT))),
+            "estimate" | "se" | "zval" | "I2" | "H2" => c.json_vec(&path, &a[name], ev, td),
+            "pval" => c.json_vec(&path, &a[name], ev, p_tol(td)),
+            "Q" => c.json_vec(&path, &a[name], ev, Tol::Rel(STRICT)),
+            "Qp" => c.json_vec(&path, &a[name], ev, p_tol(Tol::Rel(STRICT))),
             "tau2" => match tau2 {
-                Some(t) => c.vec(&path, &a[name], ev, t),
+                Some(t) => c.json_vec(&path, &a[name], ev, t),
                 None => {
                     for (i, x) in ev.as_array().unwrap().iter().enumerate() {
-                        c.num(&format!("{path}[{i}]"), &a[name][i], x, default_tau2_tol(x));
+                        c.json_num(&format!("{path}[{i}]"), &a[name][i], x, default_tau2_tol(x));
                     }
                 }
             },
@@ -983,11 +771,11 @@ fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
                 for i in 0..ev.as_array().unwrap().len() {
                     let row = serde_json::json!({"ci_lb": a["ci_lb"][i], "ci_ub": a["ci_ub"][i]});
                     let erow = serde_json::json!({"ci_lb": e["ci_lb"][i], "ci_ub": e["ci_ub"][i]});
-                    c.bounds(&format!("cumulative[{i}]"), &row, &erow, td);
+                    c.json_bounds(&format!("cumulative[{i}]"), &row, &erow, td);
                 }
             }
             "ci_ub" => {}
-            "slab" => c.same(&path, &a["slab"], ev),
+            "slab" => c.json_same(&path, &a["slab"], ev),
             "order_rows_1based" => {
                 // The study labels of the CLI's order, as 1-based rows of the data set.
                 let text =
@@ -1013,7 +801,7 @@ fn check_cumulative(c: &mut Checker, j: &Value, case: &Value) {
                             .collect()
                     })
                     .unwrap_or_default();
-                c.same(&path, &Value::Array(rows), ev);
+                c.json_same(&path, &Value::Array(rows), ev);
             }
             other => c.fail(
                 &path,
@@ -1029,13 +817,15 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
     for (name, ev) in e.as_object().unwrap() {
         let p = format!("{path}.{name}");
         match name.as_str() {
-            "k" | "p" | "method" | "test" => c.same(&p, &a[name], ev),
-            "beta" | "se" | "zval" | "I2" | "H2" | "weights_pct" => c.vec(&p, &a[name], ev, td),
-            "pval" => c.vec(&p, &a[name], ev, p_tol(td)),
-            "ci_lb" => c.bounds(path, a, e, td),
+            "k" | "p" | "method" | "test" => c.json_same(&p, &a[name], ev),
+            "beta" | "se" | "zval" | "I2" | "H2" | "weights_pct" => {
+                c.json_vec(&p, &a[name], ev, td)
+            }
+            "pval" => c.json_vec(&p, &a[name], ev, p_tol(td)),
+            "ci_lb" => c.json_bounds(path, a, e, td),
             "ci_ub" => {}
-            "df" => c.num(&p, &a["dfs"], ev, Tol::Rel(STRICT)),
-            "tau2" if iterative => c.num(&p, &a[name], ev, default_tau2_tol(ev)),
+            "df" => c.json_num(&p, &a["dfs"], ev, Tol::Rel(STRICT)),
+            "tau2" if iterative => c.json_num(&p, &a[name], ev, default_tau2_tol(ev)),
             "tau" if iterative => {
                 // Through the τ² slack: √(τ² ± slack).
                 let (t2, Tol::Abs(s)) = (
@@ -1044,15 +834,15 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
                 ) else {
                     unreachable!()
                 };
-                c.num(
+                c.json_num(
                     &p,
                     &a[name],
                     ev,
                     Tol::Range((t2 - s).max(0.0).sqrt(), (t2 + s).sqrt()),
                 )
             }
-            "tau2" | "tau" => c.num(&p, &a[name], ev, td),
-            "se_tau2" => c.num(
+            "tau2" | "tau" => c.json_num(&p, &a[name], ev, td),
+            "se_tau2" => c.json_num(
                 &p,
                 &a[name],
                 ev,
@@ -1062,20 +852,20 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
                     td
                 },
             ),
-            "QE" => c.num(&p, &a[name], ev, Tol::Rel(STRICT)),
-            "QEp" => c.num(&p, &a[name], ev, p_tol(Tol::Rel(STRICT))),
-            "QE_df" => c.same(&p, &a[name], ev),
-            "vt_typical_within_var" => c.num(&p, &a["vt"], ev, Tol::Rel(STRICT)),
-            "QM" => c.num(&p, &a[name], ev, td),
-            "QMp" => c.num(&p, &a[name], ev, p_tol(td)),
+            "QE" => c.json_num(&p, &a[name], ev, Tol::Rel(STRICT)),
+            "QEp" => c.json_num(&p, &a[name], ev, p_tol(Tol::Rel(STRICT))),
+            "QE_df" => c.json_same(&p, &a[name], ev),
+            "vt_typical_within_var" => c.json_num(&p, &a["vt"], ev, Tol::Rel(STRICT)),
+            "QM" => c.json_num(&p, &a[name], ev, td),
+            "QMp" => c.json_num(&p, &a[name], ev, p_tol(td)),
             "QM_df" => {
-                c.same(&format!("{p}[0]"), &a[name][0], &ev[0]);
-                c.num(&format!("{p}[1]"), &a[name][1], &ev[1], Tol::Rel(STRICT));
+                c.json_same(&format!("{p}[0]"), &a[name][0], &ev[0]);
+                c.json_num(&format!("{p}[1]"), &a[name][1], &ev[1], Tol::Rel(STRICT));
             }
             "fitstats" => {
                 for (fit, fe) in ev.as_object().unwrap() {
                     for (stat, x) in fe.as_object().unwrap() {
-                        c.num(
+                        c.json_num(
                             &format!("{p}.{fit}.{stat}"),
                             &a["fitstats"][fit][stat],
                             x,
@@ -1096,7 +886,7 @@ fn check_model(c: &mut Checker, path: &str, a: &Value, e: &Value, iterative: boo
                     one => vec![one.clone()],
                 };
                 if a.get("coef_names").is_some() || names.len() > 1 {
-                    c.same(&p, &a["coef_names"], &Value::Array(names));
+                    c.json_same(&p, &a["coef_names"], &Value::Array(names));
                 }
             }
             // Not in the CLI's JSON: the confidence level of each fit (the run's `level` is checked
@@ -1154,14 +944,14 @@ fn regtest_matches_metafor() {
         for (name, ev) in e.as_object().unwrap() {
             let p = format!("regtest.{name}");
             match name.as_str() {
-                "model" | "predictor" => c.same(&p, &a[name], ev),
-                "zval" | "limit_estimate" | "fit_coef" => c.vec(&p, &a[name], ev, tol),
-                "pval" => c.num(&p, &a[name], ev, p_tol(tol)),
-                "dfs" => c.num(&p, &a[name], ev, Tol::Rel(STRICT)),
+                "model" | "predictor" => c.json_same(&p, &a[name], ev),
+                "zval" | "limit_estimate" | "fit_coef" => c.json_vec(&p, &a[name], ev, tol),
+                "pval" => c.json_num(&p, &a[name], ev, p_tol(tol)),
+                "dfs" => c.json_num(&p, &a[name], ev, Tol::Rel(STRICT)),
                 "limit_ci_lb" => {
                     let t = pair_tol(tol, &e["limit_ci_lb"], &e["limit_ci_ub"]);
-                    c.num(&p, &a[name], ev, t);
-                    c.num(
+                    c.json_num(&p, &a[name], ev, t);
+                    c.json_num(
                         "regtest.limit_ci_ub",
                         &a["limit_ci_ub"],
                         &e["limit_ci_ub"],
@@ -1198,7 +988,7 @@ fn trimfill_matches_metafor() {
         let (e, a) = (&case["expected"]["trimfill"], &j["trimfill"]);
         let it = iterative(&model);
         let tol = Tol::Rel(if it { LOOSE } else { STRICT });
-        c.same(
+        c.json_same(
             "trimfill.estimator",
             &a["estimator"],
             &Value::from(estimator.clone()),
@@ -1206,21 +996,21 @@ fn trimfill_matches_metafor() {
         for (name, ev) in e.as_object().unwrap() {
             let p = format!("trimfill.{name}");
             match name.as_str() {
-                "k0" | "side" | "filled" => c.same(&p, &a[name], ev),
-                "k_after" => c.same(&p, &a["k"], ev),
+                "k0" | "side" | "filled" => c.json_same(&p, &a[name], ev),
+                "k_after" => c.json_same(&p, &a["k"], ev),
                 "se_k0" | "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "tau2" => {
-                    c.num(&p, &a[name], ev, tol)
+                    c.json_num(&p, &a[name], ev, tol)
                 }
-                "pval" | "QEp" => c.num(&p, &a[name], ev, p_tol(tol)),
+                "pval" | "QEp" => c.json_num(&p, &a[name], ev, p_tol(tol)),
                 // The R0 estimator's p-value is not implemented (docs/meta.md); for L0 metafor gives NA.
-                "p_k0" => c.num(&p, &a[name], ev, tol),
-                "ci_lb" => c.bounds("trimfill", a, e, tol),
+                "p_k0" => c.json_num(&p, &a[name], ev, tol),
+                "ci_lb" => c.json_bounds("trimfill", a, e, tol),
                 "ci_ub" => {}
-                "yi_after" => c.vec(&p, &a[name], ev, tol),
-                "vi_after" => c.vec(&p, &a[name], ev, Tol::Rel(STRICT)),
+                "yi_after" => c.json_vec(&p, &a[name], ev, tol),
+                "vi_after" => c.json_vec(&p, &a[name], ev, Tol::Rel(STRICT)),
                 // The model before filling is the run's top-level fit.
-                "original_beta" => c.num(&p, &j["beta"], ev, tol),
-                "original_tau2" => c.num(
+                "original_beta" => c.json_num(&p, &j["beta"], ev, tol),
+                "original_tau2" => c.json_num(
                     &p,
                     &j["tau2"],
                     ev,
@@ -1240,11 +1030,11 @@ fn check_subgroup(c: &mut Checker, j: &Value, case: &Value) {
     let model = calls(case)[1].clone();
     let it = iterative(&model);
     let td = Tol::Rel(if it { LOOSE } else { STRICT });
-    c.same("subgroup.groups", &a["groups"], &e["groups"]);
+    c.json_same("subgroup.groups", &a["groups"], &e["groups"]);
     for g in e["groups"].as_array().unwrap() {
         let g = g.as_str().unwrap();
         let ex = &e["per_subgroup_separate_tau2"][g];
-        c.same(
+        c.json_same(
             &format!("separate.{g}.level"),
             &j["level"],
             &ex["level_pct"],
@@ -1252,23 +1042,23 @@ fn check_subgroup(c: &mut Checker, j: &Value, case: &Value) {
         check_model(c, &format!("separate.{g}"), &a["separate_tau2"][g], ex, it);
     }
     let (tb, ab) = (&e["test_between_separate_tau2"], &a["test_between"]);
-    c.num("between.QM", &ab["QM"], &tb["QM"], td);
-    c.num("between.QMp", &ab["QMp"], &tb["QMp"], p_tol(td));
-    c.same("between.QM_df", &ab["QM_df"], &tb["QM_df"][0]);
-    c.num(
+    c.json_num("between.QM", &ab["QM"], &tb["QM"], td);
+    c.json_num("between.QMp", &ab["QMp"], &tb["QMp"], p_tol(td));
+    c.json_same("between.QM_df", &ab["QM_df"], &tb["QM_df"][0]);
+    c.json_num(
         "between.Q_between_from_intercept_only_EE",
         &ab["QM"],
         &tb["Q_between_from_intercept_only_EE"],
         td,
     );
-    c.num(
+    c.json_num(
         "between.Q_between_p",
         &ab["QMp"],
         &tb["Q_between_p"],
         p_tol(td),
     );
     let me = &e["mixed_effects_common_tau2"];
-    c.same("common_tau2.level", &j["level"], &me["level_pct"]);
+    c.json_same("common_tau2.level", &j["level"], &me["level_pct"]);
     check_model(c, "common_tau2", &a["common_tau2"], me, it);
 }
 
@@ -1330,14 +1120,14 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
         let et = ct["tau2"]["estimate"].as_f64().unwrap();
         if it && near0 {
             let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
-            c.num(
+            c.json_num(
                 &format!("{p}.estimate"),
                 &a["estimate"],
                 &ct[name]["estimate"],
                 t,
             );
         } else {
-            c.num(
+            c.json_num(
                 &format!("{p}.estimate"),
                 &a["estimate"],
                 &ct[name]["estimate"],
@@ -1345,7 +1135,7 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
             );
         }
         if !it {
-            c.num(
+            c.json_num(
                 &format!("{p}.estimate(default)"),
                 &a["estimate"],
                 &e["confint"][name]["estimate"],
@@ -1354,7 +1144,7 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
         }
         // The Q-profile bounds against the tightly found ones.
         for b in ["ci_lb", "ci_ub"] {
-            c.num(&format!("{p}.{b}"), &a[b], &ct[name][b], Tol::Rel(TIGHT));
+            c.json_num(&format!("{p}.{b}"), &a[b], &ct[name][b], Tol::Rel(TIGHT));
         }
         // Profile likelihood (ML/REML): no tight copy, bounds through uniroot's slack on τ².
         if let Some(pl) = e.get("confint_PL") {
@@ -1362,14 +1152,14 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
             let a = &j["confint"]["PL"][name];
             if it && near0 {
                 let t = Tol::Range(tf(name, et - TAU2_ZERO_ABS), tf(name, et + TAU2_ZERO_ABS));
-                c.num(
+                c.json_num(
                     &format!("{p}.estimate"),
                     &a["estimate"],
                     &ct[name]["estimate"],
                     t,
                 );
             } else {
-                c.num(
+                c.json_num(
                     &format!("{p}.estimate"),
                     &a["estimate"],
                     &ct[name]["estimate"],
@@ -1379,7 +1169,7 @@ fn check_confint(c: &mut Checker, j: &Value, case: &Value) {
             for b in ["ci_lb", "ci_ub"] {
                 let eb = pl["tau2"][b].as_f64().unwrap_or(f64::NAN);
                 let t = Tol::Range(tf(name, eb - UNIROOT_ABS), tf(name, eb + UNIROOT_ABS));
-                c.num(&format!("{p}.{b}"), &a[b], &pl[name][b], t);
+                c.json_num(&format!("{p}.{b}"), &a[b], &pl[name][b], t);
             }
         }
     }
@@ -1424,21 +1214,25 @@ fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
     for (name, ev) in e.as_object().unwrap() {
         let p = format!("model.{name}");
         match name.as_str() {
-            "k" | "k_yi" | "k_pos" | "QE_df" | "measure" | "correct" => c.same(&p, &j[name], ev),
-            "level_pct" => c.same(&p, &j["level"], ev),
-            "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "CO" | "MH" | "BD" | "TA" => {
-                c.num(&p, &j[name], ev, s)
+            "k" | "k_yi" | "k_pos" | "QE_df" | "measure" | "correct" => {
+                c.json_same(&p, &j[name], ev)
             }
-            "pval" | "QEp" | "COp" | "MHp" | "BDp" | "TAp" => c.num(&p, &j[name], ev, p_tol(s)),
-            "ci_lb" => c.bounds("model", j, e, s),
+            "level_pct" => c.json_same(&p, &j["level"], ev),
+            "beta" | "se" | "zval" | "QE" | "I2" | "H2" | "CO" | "MH" | "BD" | "TA" => {
+                c.json_num(&p, &j[name], ev, s)
+            }
+            "pval" | "QEp" | "COp" | "MHp" | "BDp" | "TAp" => {
+                c.json_num(&p, &j[name], ev, p_tol(s))
+            }
+            "ci_lb" => c.json_bounds("model", j, e, s),
             "ci_ub" => {}
-            "weights_pct" => c.vec(&p, &j[name], ev, s),
-            "study_yi" => c.vec(&p, &study("yi"), ev, s),
-            "study_vi" => c.vec(&p, &study("vi"), ev, s),
+            "weights_pct" => c.json_vec(&p, &j[name], ev, s),
+            "study_yi" => c.json_vec(&p, &study("yi"), ev, s),
+            "study_vi" => c.json_vec(&p, &study("vi"), ev, s),
             "fitstats" => {
                 for (fit, fe) in ev.as_object().unwrap() {
                     for (stat, x) in fe.as_object().unwrap() {
-                        c.num(
+                        c.json_num(
                             &format!("{p}.{fit}.{stat}"),
                             &j["fitstats"][fit][stat],
                             x,
@@ -1451,13 +1245,13 @@ fn check_pooled_cli(c: &mut Checker, j: &Value, case: &Value) {
         }
     }
     if let Some(pe) = case["expected"].get("predict_exp") {
-        c.num(
+        c.json_num(
             "predict_exp.pred",
             &j["predict_exp"]["pred"],
             &pe["pred"],
             s,
         );
-        c.bounds("predict_exp", &j["predict_exp"], pe, s);
+        c.json_bounds("predict_exp", &j["predict_exp"], pe, s);
     }
 }
 
@@ -1814,7 +1608,7 @@ fn small_store(dir: &Path) {
         vec!["synth", "--reports", "2000", "--seed", "5", "--out", "q"],
         vec!["ingest", "faers", "q", "--store", "store", "--quiet"],
     ] {
-        let out = Command::new(env!("CARGO_BIN_EXE_vigil"))
+        let out = vigil_test_support::vigil!()
             .current_dir(dir)
             .args(&args)
             .output()
@@ -1836,7 +1630,7 @@ fn report_trials_edge_cases() {
     small_store(d.path());
     let report = |trials: &str| -> Output {
         std::fs::write(d.path().join("trials.csv"), trials).unwrap();
-        Command::new(env!("CARGO_BIN_EXE_vigil"))
+        vigil_test_support::vigil!()
             .current_dir(d.path())
             .args([
                 "report",

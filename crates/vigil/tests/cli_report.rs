@@ -2,33 +2,17 @@
 //! number in the report is reproduced by the command the report lists beside it, the HTML has its
 //! sections and well-formed SVG, and it opens in headless Chromium without a console message.
 
-use std::path::{Path, PathBuf};
+use std::path::Path;
 use std::process::Command;
 
 use serde_json::Value;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
-
-fn repo_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::{repo_root, vigil};
 
 /// Synthetic quarters → store, in `dir` (the report's commands name the store relative to `dir`).
 fn synth_store(dir: &Path, reports: usize) {
-    ok(vigil().current_dir(dir).args([
+    ok(vigil!().current_dir(dir).args([
         "synth",
         "--reports",
         &reports.to_string(),
@@ -37,7 +21,7 @@ fn synth_store(dir: &Path, reports: usize) {
         "--out",
         "q",
     ]));
-    ok(vigil()
+    ok(vigil!()
         .current_dir(dir)
         .args(["ingest", "faers", "q", "--store", "store", "--quiet"]));
 }
@@ -75,7 +59,7 @@ fn shell_words(line: &str) -> Vec<String> {
 fn run_listed(dir: &Path, command: &str, extra: &[&str]) -> String {
     let words = shell_words(command);
     assert_eq!(words[0], "vigil", "{command}");
-    ok(vigil().current_dir(dir).args(&words[1..]).args(extra))
+    ok(vigil!().current_dir(dir).args(&words[1..]).args(extra))
 }
 
 fn close(a: f64, b: f64) -> bool {
@@ -99,7 +83,7 @@ fn onset_recovers_the_planted_weibull() {
     let dir = tempfile::tempdir().unwrap();
     synth_store(dir.path(), 60_000);
     let fit = |drug: &str, event: &str| -> Value {
-        let text = ok(vigil().current_dir(dir.path()).args([
+        let text = ok(vigil!().current_dir(dir.path()).args([
             "onset", "--store", "store", "--drug", drug, "--event", event, "--format", "json",
         ]));
         serde_json::from_str(&text).unwrap()
@@ -166,7 +150,7 @@ fn report_numbers_are_reproduced_by_the_commands_it_lists() {
         dir.path().join("case.json"),
     )
     .unwrap();
-    ok(vigil().current_dir(dir.path()).args([
+    ok(vigil!().current_dir(dir.path()).args([
         "report",
         "--store",
         "store",
@@ -432,7 +416,7 @@ fn check_html(html: &str) {
 fn demo_report_is_complete_and_opens_cleanly_in_chromium() {
     let dir = tempfile::tempdir().unwrap();
     let out = dir.path().join("demo");
-    let stdout = ok(vigil().arg("demo").arg("--out").arg(&out));
+    let stdout = ok(vigil!().arg("demo").arg("--out").arg(&out));
     let html_path = out.join("report.html");
     assert!(
         stdout.contains(&html_path.display().to_string()),
@@ -525,7 +509,7 @@ fn headless_dom_and_console(browser: &str, profile: &Path, page: &Path) -> (Stri
 fn report_on_an_unknown_drug_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
     synth_store(dir.path(), 2_000);
-    let out = vigil()
+    let out = vigil!()
         .current_dir(dir.path())
         .args([
             "report", "--store", "store", "--drug", "Dupixent", "--out", "r",

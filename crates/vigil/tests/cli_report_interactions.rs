@@ -3,27 +3,13 @@
 //! and says that Ω screens reporting patterns, not pharmacology.
 
 use std::path::Path;
-use std::process::Command;
-
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 fn synth_store(dir: &Path) -> std::path::PathBuf {
     let quarters = dir.join("q");
     let store = dir.join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--interactions",
@@ -34,7 +20,7 @@ fn synth_store(dir: &Path) -> std::path::PathBuf {
         ])
         .args(["--quarters", "4", "--out"])
         .arg(&quarters));
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters)
         .arg("--store")
@@ -48,7 +34,7 @@ fn report_lists_the_planted_interaction_with_the_figures_of_its_command() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path());
     let drug = "SYNTHETIC INTERACTOR A";
-    ok(vigil()
+    ok(vigil!()
         .args(["report", "--store"])
         .arg(&store)
         .args(["--drug", drug, "--format", "json", "--out"])
@@ -81,14 +67,10 @@ fn report_lists_the_planted_interaction_with_the_figures_of_its_command() {
             && command.contains("--drug SYNTHETIC INTERACTOR A"),
         "{command}"
     );
-    let csv = ok(vigil().args(["interactions", "--store"]).arg(&store).args([
-        "--drug",
-        drug,
-        "--min-count",
-        "3",
-        "--format",
-        "csv",
-    ]));
+    let csv = ok(vigil!()
+        .args(["interactions", "--store"])
+        .arg(&store)
+        .args(["--drug", drug, "--min-count", "3", "--format", "csv"]));
     let mut rdr = csv::Reader::from_reader(csv.as_bytes());
     let h: Vec<String> = rdr.headers().unwrap().iter().map(str::to_owned).collect();
     let col = |name: &str| h.iter().position(|x| x == name).unwrap();
@@ -111,7 +93,7 @@ fn report_lists_the_planted_interaction_with_the_figures_of_its_command() {
     assert_eq!(section["itemsets"].as_u64().unwrap() as usize, all);
 
     // The HTML report carries the section and its note.
-    ok(vigil()
+    ok(vigil!()
         .args(["report", "--store"])
         .arg(&store)
         .args(["--drug", drug, "--out"])

@@ -1,33 +1,15 @@
 //! `vigil signals` as a user runs it: real FAERS 2023 tables, output contract, bad input.
 
 use std::collections::HashMap;
-use std::path::{Path, PathBuf};
-use std::process::Command;
+use std::path::Path;
 
 use vigil_stats::disproportionality::{chi2_pearson, haldane_anscombe, prr, ror};
 use vigil_stats::table::ContingencyTable;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
+use vigil_test_support::vigil;
 
-fn shared(rel: &str) -> Option<PathBuf> {
-    let p = PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("../../../shared")
-        .join(rel);
-    if p.exists() {
-        Some(p)
-    } else {
-        // CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
-        assert!(
-            std::env::var_os("VIGIL_REQUIRE_SHARED").is_none_or(|v| v != "1"),
-            "{} not found and VIGIL_REQUIRE_SHARED=1",
-            p.display()
-        );
-        eprintln!("skipping: {} not found", p.display());
-        None
-    }
-}
+// CI sets VIGIL_REQUIRE_SHARED=1: there a missing ../shared is a failure, not a skip.
+use vigil_test_support::shared;
 
 fn read_csv(path: &Path) -> (Vec<String>, Vec<Vec<String>>) {
     let mut r = csv::Reader::from_path(path).unwrap();
@@ -47,7 +29,7 @@ fn signals_csv(args: &[&std::ffi::OsStr]) -> (Vec<String>, Vec<Vec<String>>) {
         std::process::id(),
         args.len()
     ));
-    let status = vigil()
+    let status = vigil!()
         .arg("signals")
         .args(args)
         .args(["--format", "csv", "--out"])
@@ -186,7 +168,7 @@ fn faers_2023_full_table_fits_and_scores() {
     // name exactly that parameter, on all 348,355 pairs (no squashing). The expected bound is the
     // measured outcome of the fit (openEBGM's autoHyper fails on such data, so there is no external
     // optimum to compare with); a change of optimiser that moves the optimum off it fails here.
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&parquet)
         .arg("--fit-only")
@@ -210,7 +192,7 @@ fn faers_2023_full_table_fits_and_scores() {
     let tmp = tempfile::tempdir().unwrap();
     let prior = tmp.path().join("prior.json");
     std::fs::write(&prior, &out.stdout).unwrap();
-    let again = vigil()
+    let again = vigil!()
         .args(["signals", "--counts"])
         .arg(&parquet)
         .arg("--prior")
@@ -253,7 +235,7 @@ fn t_cell(t: &ContingencyTable, name: &str) -> f64 {
 }
 
 fn vigil_columns() -> Vec<String> {
-    "drug,event,a,b,c,d,n_drug,n_event,n_total,expected,prr,prr_lower,prr_upper,chi2_yates,ror,ror_lower,ror_upper,ic,ic025,ic975,bcpnn_ic,bcpnn_ic025,ebgm,eb05,eb95,signal_prr,signal_ror,signal_ic,signal_ebgm"
+    "drug,event,a,b,c,d,n_drug,n_event,n_total,expected,prr,prr_lower,prr_upper,chi2_yates,ror,ror_lower,ror_upper,ic,ic025,ic975,bcpnn_ic,bcpnn_ic025,ebgm,eb05,eb95,signal_prr,signal_ror,signal_ic,signal_ebgm,prr_p,prr_q,ror_p,ror_q,ic_post_null,ebgm_post_null,fdr_bayes_ic,fdr_bayes_ebgm"
         .split(',')
         .map(str::to_owned)
         .collect()
@@ -266,7 +248,7 @@ fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
     };
     let dir = tempfile::tempdir().unwrap();
     let prior = dir.path().join("prior.json");
-    let ok = vigil()
+    let ok = vigil!()
         .args(["signals", "--counts"])
         .arg(&input)
         .args(["--fit-only", "--out"])
@@ -296,7 +278,7 @@ fn fit_only_prints_the_prior_contract_and_prior_reads_it_back() {
     // INCREASED: N = 16, E = 0.40643623; with openEBGM's own full-data θ, EBGM = 23.2608572386716
     // and QUANT_05 = 15.68586295 (oracle caers_pairs.csv, *_unstrat_full). vigil's θ differs from
     // openEBGM's by ~1e-6 relative (a slightly better optimum), so these agree to ~1e-5.
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&input)
         .arg("--prior")
@@ -329,7 +311,7 @@ fn run_on(content: &str, extra: &[&str]) -> (i32, String) {
     let dir = tempfile::tempdir().unwrap();
     let path = dir.path().join("counts.csv");
     std::fs::write(&path, content).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .args(extra)
@@ -427,7 +409,7 @@ fn report_level_rows_count_duplicates_once() {
         r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
     )
     .unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["signals", "--counts"])
         .arg(&path)
         .arg("--prior")
@@ -443,4 +425,135 @@ fn report_level_rows_count_duplicates_once() {
     let text = String::from_utf8(out.stdout).unwrap();
     let line = text.lines().find(|l| l.starts_with("X,Y,")).unwrap();
     assert!(line.starts_with("X,Y,2,0,0,1,2,2,3,"), "{line}");
+}
+
+/// Runs `vigil signals` on `rows` (report-level CSV) with a fixed prior; returns the output.
+fn signals_output(rows: &str, format: &str) -> String {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, rows).unwrap();
+    let prior = dir.path().join("prior.json");
+    std::fs::write(
+        &prior,
+        r#"{"alpha1":0.2,"beta1":0.1,"alpha2":2,"beta2":4,"p":0.3333}"#,
+    )
+    .unwrap();
+    let out = vigil!()
+        .args(["signals", "--counts"])
+        .arg(&path)
+        .arg("--prior")
+        .arg(&prior)
+        .args(["--format", format])
+        .output()
+        .unwrap();
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    String::from_utf8(out.stdout).unwrap()
+}
+
+/// Report rows with names that need quoting and counts that give integers, long fractions,
+/// infinities and NaN among the scores.
+fn output_test_rows() -> String {
+    let drugs = ["DUPILUMAB", "A, B", "SAY \"HI\"", "X"];
+    let events = ["ECZEMA", "CONJUNCTIVITIS", "RASH, PAPULAR", "HERPES"];
+    let mut rows = String::from("id,drug,event\n");
+    for r in 0..600 {
+        let d = drugs[(r * 7 % 11) % drugs.len()];
+        for k in 0..1 + r % 3 {
+            let e = events[(r / 5 + k * 3) % events.len()];
+            let quote = |s: &str| format!("\"{}\"", s.replace('"', "\"\""));
+            rows += &format!("{r},{},{}\n", quote(d), quote(e));
+        }
+    }
+    rows
+}
+
+#[test]
+fn csv_output_is_the_csv_crate_with_standard_number_display() {
+    // The reference is the writer used before the table's writers moved to signal_table.rs: the
+    // csv crate writing each record, numbers as Rust's `Display` prints them, Inf/-Inf/NaN as R.
+    let text = signals_output(&output_test_rows(), "csv");
+    let mut rows = csv::Reader::from_reader(text.as_bytes());
+    let header: Vec<String> = rows.headers().unwrap().iter().map(str::to_owned).collect();
+    assert_eq!(header, vigil_columns());
+    let mut rebuilt = csv::Writer::from_writer(Vec::new());
+    rebuilt.write_record(&header).unwrap();
+    let mut n = 0;
+    for record in rows.records() {
+        let record = record.unwrap();
+        let mut fields: Vec<String> = record.iter().take(2).map(str::to_owned).collect();
+        for v in record.iter().skip(2).take(23) {
+            let x: f64 = match v {
+                "Inf" => f64::INFINITY,
+                "-Inf" => f64::NEG_INFINITY,
+                other => other.parse().unwrap(),
+            };
+            fields.push(if x.is_nan() {
+                "NaN".into()
+            } else if x.is_infinite() {
+                if x > 0.0 { "Inf" } else { "-Inf" }.into()
+            } else {
+                format!("{x}")
+            });
+        }
+        fields.extend(record.iter().skip(25).map(str::to_owned));
+        rebuilt.write_record(&fields).unwrap();
+        n += 1;
+    }
+    assert!(n > 10, "{n} rows");
+    assert_eq!(
+        String::from_utf8(rebuilt.into_inner().unwrap()).unwrap(),
+        text
+    );
+    assert!(text.contains("\"A, B\"") && text.contains("\"SAY \"\"HI\"\"\""));
+}
+
+#[test]
+fn json_output_is_serde_json_of_each_row() {
+    // The reference is the writer used before the move: serde_json writing each row as a `Value`
+    // (sorted keys, its own number formatting, null for non-finite numbers). The values are taken
+    // from the CSV output of the same run, read with the standard library's correctly rounded
+    // parser (serde_json's own parser may be an ulp off without its float_roundtrip feature).
+    let rows = output_test_rows();
+    let csv_text = signals_output(&rows, "csv");
+    let json_text = signals_output(&rows, "json");
+    let mut reader = csv::Reader::from_reader(csv_text.as_bytes());
+    let header: Vec<String> = reader
+        .headers()
+        .unwrap()
+        .iter()
+        .map(str::to_owned)
+        .collect();
+    let mut want = String::from("[");
+    let mut n = 0;
+    for record in reader.records() {
+        let record = record.unwrap();
+        let mut m = serde_json::Map::new();
+        for (k, (key, v)) in header.iter().zip(record.iter()).enumerate() {
+            let value = match k {
+                0 | 1 => serde_json::Value::from(v),
+                // The four signal flags; before them the scores, after them the decision columns.
+                25..29 => serde_json::Value::from(v == "true"),
+                _ => {
+                    let x: f64 = match v {
+                        "Inf" => f64::INFINITY,
+                        "-Inf" => f64::NEG_INFINITY,
+                        other => other.parse().unwrap(),
+                    };
+                    serde_json::Number::from_f64(x)
+                        .map_or(serde_json::Value::Null, serde_json::Value::Number)
+                }
+            };
+            m.insert(key.clone(), value);
+        }
+        want += if n == 0 { "\n  " } else { ",\n  " };
+        want += &serde_json::to_string(&serde_json::Value::Object(m)).unwrap();
+        n += 1;
+    }
+    want += "\n]\n";
+    assert!(n > 10, "{n} rows");
+    assert_eq!(json_text, want);
 }

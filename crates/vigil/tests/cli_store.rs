@@ -1,27 +1,14 @@
 //! The store path: `vigil synth` → `vigil ingest` → `vigil signals --store`, and `vigil demo`.
 
 use std::path::Path;
-use std::process::Command;
 
-fn vigil() -> Command {
-    Command::new(env!("CARGO_BIN_EXE_vigil"))
-}
-
-fn ok(cmd: &mut Command) -> String {
-    let out = cmd.output().unwrap();
-    assert!(
-        out.status.success(),
-        "{:?}: {}",
-        cmd,
-        String::from_utf8_lossy(&out.stderr)
-    );
-    String::from_utf8(out.stdout).unwrap()
-}
+use vigil_test_support::cli::ok;
+use vigil_test_support::vigil;
 
 fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
     let quarters = dir.join("q");
     let store = dir.join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--reports",
@@ -31,7 +18,7 @@ fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
             "--out",
         ])
         .arg(&quarters));
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters)
         .arg("--store")
@@ -54,8 +41,9 @@ fn rows_joined_from_parquet(store: &Path, out: &Path) -> usize {
     use vigil_store::layout::ChildTable;
     let s = vigil_store::read::Store::open(store).unwrap();
     let mut order: Vec<(u64, u32)> = Vec::new();
-    let mut reports: HashMap<(u64, u32), (String, String, BTreeSet<String>, BTreeSet<String>)> =
-        HashMap::new();
+    // (primaryid, batch) → (sex, age group, drugs, events).
+    type ReportRow = (String, String, BTreeSet<String>, BTreeSet<String>);
+    let mut reports: HashMap<(u64, u32), ReportRow> = HashMap::new();
     for rb in s
         .read_reports(Some(&["primaryid", "batch", "sex", "age_group"]))
         .unwrap()
@@ -151,7 +139,7 @@ fn store_and_exported_rows_give_identical_signals() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 3000);
     let prior = dir.path().join("prior.json");
-    ok(vigil()
+    ok(vigil!()
         .args(["signals", "--store"])
         .arg(&store)
         .args(["--fit-only", "--out"])
@@ -190,14 +178,14 @@ fn store_and_exported_rows_give_identical_signals() {
         if !stratify.is_empty() {
             strat_args = vec!["--stratify".to_owned(), stratify.join(",")];
         }
-        let from_store = ok(vigil()
+        let from_store = ok(vigil!()
             .args(["signals", "--store"])
             .arg(&store)
             .arg("--prior")
             .arg(&prior)
             .args(&strat_args)
             .args(["--format", "csv"]));
-        let from_rows = ok(vigil()
+        let from_rows = ok(vigil!()
             .args(["signals", "--counts"])
             .arg(&rows)
             .arg("--prior")
@@ -226,7 +214,7 @@ fn store_and_exported_rows_give_identical_signals() {
 fn planted_signals_are_found_and_masking_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
     let store = synth_store(dir.path(), 20_000);
-    let csv = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let csv = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--format",
@@ -242,17 +230,18 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
     for pt in ["DERMATITIS ATOPIC", "CONJUNCTIVITIS"] {
         let r = row(&csv, pt).unwrap_or_else(|| panic!("no {pt} row"));
         assert_eq!(
-            r.rsplitn(5, ',').collect::<Vec<_>>()[..4],
+            // signal_prr, signal_ror, signal_ic, signal_ebgm: columns 25–28 of the contract.
+            r.split(',').skip(25).take(4).collect::<Vec<_>>()[..],
             ["true", "true", "true", "true"],
             "{r}"
         );
     }
     // Planted at 1× (no association): no EBGM signal.
     if let Some(r) = row(&csv, "HEADACHE") {
-        assert!(r.ends_with("false"), "{r}");
+        assert_eq!(field(&r, 28), "false", "{r}"); // signal_ebgm
     }
     let masked = row(&csv, "PSORIASIS").expect("psoriasis row");
-    let unmasked_csv = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let unmasked_csv = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--exclude-drug",
@@ -262,7 +251,7 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
     ]));
     let unmasked = row(&unmasked_csv, "PSORIASIS").expect("psoriasis row without the biologics");
     // The same list given as separate values (`--exclude-drug NAME...`) excludes the same reports.
-    let separate = ok(vigil().args(["signals", "--store"]).arg(&store).args([
+    let separate = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
         "--format",
@@ -285,7 +274,7 @@ fn planted_signals_are_found_and_masking_can_be_removed() {
 #[test]
 fn demo_runs_and_reports_the_reactions_of_interest() {
     let dir = tempfile::tempdir().unwrap();
-    let out = ok(vigil()
+    let out = ok(vigil!()
         .args(["demo", "--reports", "5000", "--out"])
         .arg(dir.path()));
     assert!(out.contains("SYNTHETIC"), "{out}");
@@ -306,7 +295,7 @@ fn current(store: &Path) -> String {
 }
 
 fn signals_csv(store: &Path) -> String {
-    ok(vigil()
+    ok(vigil!()
         .args(["signals", "--store"])
         .arg(store)
         .args(["--format", "csv"]))
@@ -323,7 +312,7 @@ fn store_versions_and_atomic_rollback() {
     let tmp = tempfile::tempdir().unwrap();
     let data = tmp.path().join("q");
     let store = tmp.path().join("store");
-    ok(vigil()
+    ok(vigil!()
         .args([
             "synth",
             "--reports",
@@ -342,7 +331,7 @@ fn store_versions_and_atomic_rollback() {
         .collect();
     quarters.sort();
     assert_eq!(quarters.len(), 2);
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[0])
         .arg("--store")
@@ -354,7 +343,7 @@ fn store_versions_and_atomic_rollback() {
         .ingest_report()
         .unwrap()
         .reports_in_store;
-    ok(vigil()
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[1])
         .arg("--store")
@@ -369,7 +358,7 @@ fn store_versions_and_atomic_rollback() {
     assert_ne!(signals_v1, signals_v2);
     assert_eq!(current(&store), "v000002");
 
-    let listing = ok(vigil().args(["store", "versions"]).arg(&store));
+    let listing = ok(vigil!().args(["store", "versions"]).arg(&store));
     let rows: Vec<&str> = listing
         .lines()
         .filter(|l| {
@@ -415,19 +404,19 @@ fn store_versions_and_atomic_rollback() {
     );
 
     // Back to version 1: the same answers as when it was live.
-    let out = ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
+    let out = ok(vigil!().args(["store", "rollback"]).arg(&store).arg("1"));
     assert!(out.contains("version 1 is live"), "{out}");
     assert_eq!(current(&store), "v000001");
     assert_eq!(signals_csv(&store), signals_v1);
     // And forward again, by the listed name.
-    ok(vigil()
+    ok(vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("v000002"));
     assert_eq!(signals_csv(&store), signals_v2);
 
     // A version that is not there.
-    let out = vigil()
+    let out = vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("7")
@@ -442,7 +431,7 @@ fn store_versions_and_atomic_rollback() {
     );
     // A failed write of the pointer: the live version stays.
     std::fs::create_dir(store.join("CURRENT.tmp")).unwrap();
-    let out = vigil()
+    let out = vigil!()
         .args(["store", "rollback"])
         .arg(&store)
         .arg("1")
@@ -463,8 +452,8 @@ fn store_versions_and_atomic_rollback() {
     std::fs::remove_dir(store.join("CURRENT.tmp")).unwrap();
 
     // An ingest after a rollback builds on the version rolled back to, numbered after both.
-    ok(vigil().args(["store", "rollback"]).arg(&store).arg("1"));
-    ok(vigil()
+    ok(vigil!().args(["store", "rollback"]).arg(&store).arg("1"));
+    ok(vigil!()
         .args(["ingest", "faers"])
         .arg(&quarters[1])
         .arg("--store")

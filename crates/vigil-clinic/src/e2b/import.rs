@@ -705,8 +705,8 @@ fn read_drug(
         .map(|n| n.text_trim())
         .filter(|s| !s.is_empty());
     let mut regimens = Vec::new();
-    let mut first_start: Option<PartialDate> = None;
-    let mut last_end: Option<PartialDate> = None;
+    // (G.k.4.r.4, G.k.4.r.5) of every administration, also those without a dose.
+    let mut administrations: Vec<(Option<PartialDate>, Option<PartialDate>)> = Vec::new();
     let mut rechallenges = Vec::new();
     for rel in sa.children("outboundRelationship2") {
         if rel.attr("typeCode") == Some("COMP") {
@@ -735,10 +735,7 @@ fn read_drug(
                     }
                 }
             }
-            if first_start.is_none() {
-                first_start = start;
-            }
-            last_end = end;
+            administrations.push((start, end));
             let route = d
                 .path(&["routeCode", "originalText"])
                 .map(|n| n.text_trim())
@@ -772,6 +769,18 @@ fn read_drug(
             rechallenges.push((target.to_string(), rc));
         }
     }
+    // E2B carries a drug's first and last administration only through its administrations
+    // (G.k.4.r.4/5): the drug starts at the earliest start and, unless the last administration is
+    // ongoing, stops at the latest date. With partial dates a date is replaced only by one surely
+    // beyond it, so no regimen lies surely outside the drug's dates.
+    let first_start = administrations.iter().map(|a| a.0).fold(None, earliest);
+    let last_end = match administrations.last() {
+        Some((_, Some(_))) => administrations
+            .iter()
+            .flat_map(|&(start, end)| [start, end])
+            .fold(None, latest),
+        _ => None,
+    };
     let mut intervals = Vec::new();
     for rel in sa
         .children("outboundRelationship1")
@@ -823,4 +832,22 @@ fn read_drug(
         rechallenges,
         intervals,
     ))
+}
+
+/// The earlier of two optional dates: `b` replaces `a` only when it is surely before it.
+fn earliest(a: Option<PartialDate>, b: Option<PartialDate>) -> Option<PartialDate> {
+    match (a, b) {
+        (Some(a), Some(b)) if b.surely_before(&a) => Some(b),
+        (None, b) => b,
+        (a, _) => a,
+    }
+}
+
+/// The later of two optional dates: `b` replaces `a` only when it is surely after it.
+fn latest(a: Option<PartialDate>, b: Option<PartialDate>) -> Option<PartialDate> {
+    match (a, b) {
+        (Some(a), Some(b)) if a.surely_before(&b) => Some(b),
+        (None, b) => b,
+        (a, _) => a,
+    }
 }

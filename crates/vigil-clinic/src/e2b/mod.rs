@@ -22,6 +22,8 @@
 pub mod export;
 /// Reading ICSR XML into a case.
 pub mod import;
+/// A case as an openFDA drug-event report (for `vigil ingest e2b`).
+pub mod openfda;
 
 /// HL7 v3 namespace.
 pub const HL7_NS: &str = "urn:hl7-org:v3";

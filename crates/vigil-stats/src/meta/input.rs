@@ -246,6 +246,33 @@ impl TrialTable {
             })
     }
 
+    /// A column used to order or group the studies: it must exist and every row needs a value;
+    /// each missing value is an error at its line.
+    pub fn require_filled(&self, col: &str, why: &str) -> Result<&[String], InputErrors> {
+        let raw = self.require(col, why).map_err(|e| InputErrors {
+            errors: vec![e],
+            not_listed: 0,
+        })?;
+        let errors: Vec<InputError> = raw
+            .iter()
+            .enumerate()
+            .filter(|(_, c)| is_missing(c))
+            .map(|(i, _)| InputError {
+                line: self.lines[i],
+                field: Some(col.to_string()),
+                message: format!("missing value ({why}); fill it in or remove the study"),
+            })
+            .collect();
+        if errors.is_empty() {
+            Ok(raw)
+        } else {
+            Err(InputErrors {
+                errors,
+                not_listed: 0,
+            })
+        }
+    }
+
     /// The table restricted to the given rows (in that order).
     pub fn subset(&self, rows: &[usize]) -> TrialTable {
         TrialTable {

@@ -80,6 +80,8 @@ impl Matrix {
     }
 
     /// `Xᵀ diag(w) X` (p × p).
+    // Index loops spell out the sum Σᵢ wᵢ xᵢₐ xᵢᵦ as written.
+    #[allow(clippy::needless_range_loop)]
     pub fn xtwx(&self, w: &[f64]) -> Matrix {
         let p = self.cols;
         let mut m = Matrix::zeros(p, p);
@@ -153,6 +155,8 @@ pub fn cholesky(a: &Matrix) -> Option<Matrix> {
 }
 
 /// Inverse and log-determinant of a symmetric positive definite matrix, via Cholesky.
+// Index loops spell out forward and back substitution as written.
+#[allow(clippy::needless_range_loop)]
 pub fn spd_inverse(a: &Matrix) -> Option<(Matrix, f64)> {
     let n = a.rows;
     let l = cholesky(a)?;

@@ -3,14 +3,24 @@
 //! The model itself is [`super::rma::fit`] with a design matrix; predictions at given moderator
 //! values are [`super::rma::RmaFit::predict`].
 
+use super::input::{is_missing, InputError, Omitted, TrialTable};
 use super::linalg::Matrix;
 use super::rma::{fit, RmaFit};
 use super::tau2::Method;
 use super::MetaError;
 
-/// The design matrix `[1, m1, m2, …]` from moderator columns (each of length k).
+/// The design matrix `[1, m1, m2, …]` from moderator columns (each of length k); with no study it
+/// is 0 × (1 + number of columns).
 pub fn design_with_intercept(columns: &[Vec<f64>]) -> Matrix {
-    let k = columns.first().map_or(0, Vec::len);
+    intercept_design(columns.first().map_or(0, Vec::len), columns)
+}
+
+/// [`design_with_intercept`] for `k` studies (which need not be told by a column: a categorical
+/// moderator with a single level has no dummy).
+fn intercept_design(k: usize, columns: &[Vec<f64>]) -> Matrix {
+    if k == 0 {
+        return Matrix::zeros(0, columns.len() + 1);
+    }
     let rows: Vec<Vec<f64>> = (0..k)
         .map(|i| {
             std::iter::once(1.0)
@@ -19,6 +29,93 @@ pub fn design_with_intercept(columns: &[Vec<f64>]) -> Matrix {
         })
         .collect();
     Matrix::from_rows(&rows)
+}
+
+/// The meta-regression design of [`moderator_design`].
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModeratorDesign {
+    /// Coefficient names (`intrcpt` first; a dummy is named column then level, as metafor does).
+    pub names: Vec<String>,
+    /// The matrix, one row per study in the regression.
+    pub x: Matrix,
+    /// Positions in `used` of those studies.
+    pub rows: Vec<usize>,
+    /// Studies left out for a missing moderator.
+    pub omitted: Vec<Omitted>,
+}
+
+/// The design `[1, moderators…]` of the studies `used` (rows of `table`) on the columns `mods`.
+///
+/// A study with a missing moderator is left out of the meta-regression (metafor's `na.omit`) and
+/// listed. A column with a cell that is not a finite number is categorical: one dummy for every
+/// level but the first, levels sorted as text (R's `factor` default), named `{column}{level}`.
+///
+/// # Errors
+/// A moderator column that does not exist, reported at the header.
+pub fn moderator_design(
+    table: &TrialTable,
+    mods: &[String],
+    used: &[usize],
+) -> Result<ModeratorDesign, InputError> {
+    let raws = mods
+        .iter()
+        .map(|m| table.require(m, "--mods"))
+        .collect::<Result<Vec<_>, _>>()?;
+    let mut rows = Vec::new();
+    let mut omitted = Vec::new();
+    for (j, &i) in used.iter().enumerate() {
+        let missing: Vec<String> = mods
+            .iter()
+            .zip(&raws)
+            .filter(|(_, raw)| is_missing(&raw[i]))
+            .map(|(m, _)| m.clone())
+            .collect();
+        if missing.is_empty() {
+            rows.push(j);
+        } else {
+            omitted.push(Omitted {
+                row: i,
+                line: table.lines[i],
+                study: table.studies[i].clone(),
+                fields: missing,
+            });
+        }
+    }
+    let mut names = vec!["intrcpt".to_string()];
+    let mut cols: Vec<Vec<f64>> = Vec::new();
+    for (m, raw) in mods.iter().zip(&raws) {
+        let cells: Vec<&String> = rows.iter().map(|&j| &raw[used[j]]).collect();
+        let numeric: Option<Vec<f64>> = cells
+            .iter()
+            .map(|s| s.parse::<f64>().ok().filter(|v| v.is_finite()))
+            .collect();
+        match numeric {
+            Some(v) => {
+                names.push(m.clone());
+                cols.push(v);
+            }
+            None => {
+                let mut levels: Vec<&String> = cells.clone();
+                levels.sort();
+                levels.dedup();
+                for lvl in levels.iter().skip(1) {
+                    names.push(format!("{m}{lvl}"));
+                    cols.push(
+                        cells
+                            .iter()
+                            .map(|c| if c == lvl { 1.0 } else { 0.0 })
+                            .collect(),
+                    );
+                }
+            }
+        }
+    }
+    Ok(ModeratorDesign {
+        x: intercept_design(rows.len(), &cols),
+        names,
+        rows,
+        omitted,
+    })
 }
 
 /// Pseudo-R²: the proportion of τ² accounted for by the moderators, in percent.

@@ -1,10 +1,11 @@
 //! Mantel–Haenszel pooled odds ratio, risk ratio and risk difference (metafor `rma.mh`), with the
 //! Cochran, Cochran–Mantel–Haenszel, Breslow–Day and Tarone tests.
 
-use super::dist::{pchisq_upper, pnorm_two_sided, qnorm};
+use super::dist::pchisq_upper;
 use super::effect::{corrected_tables, escalc, AddTo, Effect, Measure, Table2x2, ZeroCellOptions};
 use super::rma::FitStats;
 use super::MetaError;
+use crate::normal;
 
 /// Zero-cell and test options of `rma.mh` / `rma.peto`. The first element of each pair applies to
 /// the per-study yi/vi (display and QE), the second to the pooled computation.
@@ -126,6 +127,9 @@ pub struct PooledFit {
 }
 
 /// Fills in z, p, CI, Q, I², H² and fit statistics from a pooled estimate and its SE.
+// The arguments are the parts of a `PooledFit` that the MH and Peto estimators compute each their
+// own way; a struct for them would only repeat `PooledFit`.
+#[allow(clippy::too_many_arguments)]
 pub(crate) fn finish(
     measure: Measure,
     k: usize,
@@ -139,7 +143,7 @@ pub(crate) fn finish(
     tests: Option<MhTests>,
 ) -> PooledFit {
     let zval = beta / se;
-    let crit = qnorm(1.0 - (1.0 - level / 100.0) / 2.0);
+    let crit = normal::quantile(1.0 - (1.0 - level / 100.0) / 2.0);
     let defined: Vec<Effect> = study.iter().flatten().copied().collect();
     let k_yi = defined.len();
     let qe =
@@ -188,7 +192,7 @@ pub(crate) fn finish(
         beta,
         se,
         zval,
-        pval: pnorm_two_sided(zval),
+        pval: normal::two_sided_p(zval),
         ci_lb: beta - crit * se,
         ci_ub: beta + crit * se,
         qe,

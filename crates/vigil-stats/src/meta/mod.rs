@@ -11,11 +11,19 @@
 //!   tests) and Peto (`rma.peto`) pooled estimates.
 //! - [`influence`]: leave-one-out and cumulative meta-analysis.
 //! - [`regtest`] and [`trimfill`]: funnel-plot asymmetry (Egger-type tests) and trim-and-fill.
-//! - [`subgroup`] and [`metareg`]: subgroup analysis and meta-regression helpers.
+//! - [`subgroup`] and [`metareg`]: subgroup analysis and meta-regression helpers (design matrices
+//!   from moderator columns, pseudo-R²).
+//! - [`analysis`]: the plan of a whole analysis, from the trial table and a typed specification to
+//!   every result above (what `vigil meta` runs).
 //!
 //! Every field is named after metafor's. The crate does no I/O (the CSV reader takes bytes); the oracle tests in
 //! `tests/oracle_meta.rs` read `../shared/oracle/meta/` and compare every case.
 
+// `!(x > 0.0)` is this module's guard against NaN as well as non-positive values (NaN fails every
+// comparison); clippy's `partial_cmp` spelling would hide that intent.
+#![allow(clippy::neg_cmp_op_on_partial_ord)]
+
+pub mod analysis;
 pub mod confint;
 pub mod dist;
 pub mod effect;

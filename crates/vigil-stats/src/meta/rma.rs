@@ -2,10 +2,11 @@
 //! `rma.uni`, with its tests (z, Knapp–Hartung, ad hoc), heterogeneity statistics, fit statistics
 //! and predictions.
 
-use super::dist::{pchisq_upper, pf_upper, pnorm_two_sided, pt_two_sided, qnorm, qt};
+use super::dist::{pchisq_upper, pf_upper, pt_two_sided, qt};
 use super::linalg::{spd_inverse, Matrix};
 use super::tau2::{estimate_tau2, p_trace, se_tau2, wls, Method};
 use super::MetaError;
+use crate::normal;
 
 /// How coefficients are tested (metafor's `test`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -289,7 +290,7 @@ fn fit_inner(
     };
     let crit = match dfs {
         Some(df) => qt(1.0 - alpha / 2.0, df),
-        None => qnorm(1.0 - alpha / 2.0),
+        None => normal::quantile(1.0 - alpha / 2.0),
     };
     let se: Vec<f64> = (0..p).map(|j| vcov.get(j, j).sqrt()).collect();
     let zval: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b / s).collect();
@@ -297,7 +298,7 @@ fn fit_inner(
         .iter()
         .map(|z| match dfs {
             Some(df) => pt_two_sided(*z, df),
-            None => pnorm_two_sided(*z),
+            None => normal::two_sided_p(*z),
         })
         .collect();
     let ci_lb: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b - crit * s).collect();
@@ -466,7 +467,7 @@ impl RmaFit {
         let alpha = 1.0 - self.options.level / 100.0;
         let q = |df: Option<f64>| match df {
             Some(d) => qt(1.0 - alpha / 2.0, d),
-            None => qnorm(1.0 - alpha / 2.0),
+            None => normal::quantile(1.0 - alpha / 2.0),
         };
         let ddf = self.dfs;
         let kp = (self.k - self.p) as f64;

@@ -312,8 +312,8 @@ impl Bounds {
     }
 
     fn project(&self, x: &mut [f64]) {
-        for k in 0..5 {
-            x[k] = x[k].clamp(self.lo[k], self.hi[k]);
+        for (k, xk) in x.iter_mut().enumerate().take(5) {
+            *xk = xk.clamp(self.lo[k], self.hi[k]);
         }
     }
 }
@@ -673,7 +673,7 @@ fn cholesky_damped(a: &[Vec<f64>], lambda: f64) -> Option<Vec<Vec<f64>>> {
             let sum: f64 = (0..j).map(|k| l[i][k] * l[j][k]).sum();
             if i == j {
                 let d = a[i][i] + lambda - sum;
-                if !(d > 0.0) || !d.is_finite() {
+                if !(d.is_finite() && d > 0.0) {
                     return None;
                 }
                 l[i][i] = d.sqrt();

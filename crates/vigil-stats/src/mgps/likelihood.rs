@@ -306,13 +306,9 @@ impl NegLogLikelihood {
                 total.h[k] += p.h[k];
             }
         }
-        let mut hessian = [[0.0; 5]; 5];
-        for i in 0..5 {
-            for j in i..5 {
-                hessian[i][j] = -total.h[upper(i, j)];
-                hessian[j][i] = hessian[i][j];
-            }
-        }
+        // The symmetric Hessian from its packed upper triangle.
+        let hessian: [[f64; 5]; 5] =
+            std::array::from_fn(|i| std::array::from_fn(|j| -total.h[upper(i.min(j), i.max(j))]));
         Derivatives {
             value: -total.ll,
             gradient: total.g.map(|g| -g),

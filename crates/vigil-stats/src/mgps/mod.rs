@@ -25,7 +25,12 @@
 pub mod fit;
 pub mod likelihood;
 pub mod posterior;
+pub mod prior_json;
 pub mod squash;
+pub mod zeros;
+
+pub use prior_json::{InvalidPrior, PriorJson};
+pub use zeros::zero_cells;
 
 use serde::{Deserialize, Serialize};
 

@@ -1,7 +1,7 @@
 //! The posterior of λ for one pair: Qn, EBGM, and the EB05/EB95 quantiles.
 
 use super::GammaMixturePrior;
-use crate::incomplete_gamma::GammaShape;
+use crate::incomplete_gamma::{incomplete_gamma, GammaShape};
 use crate::special::{gamma_mixture_quantile_with_shapes, GammaComponent};
 use statrs::function::gamma::{digamma, ln_gamma};
 
@@ -106,6 +106,17 @@ impl<'p> PosteriorCache<'p> {
     pub fn posterior(&mut self, n: f64, e: f64) -> Posterior {
         let t = self.terms(n);
         self.posterior_with(&t, n, e)
+    }
+
+    /// The posterior probability of the null, P(λ ≤ 1 | N), of a pair with count `n` and expected
+    /// count `e`: the posterior mixture CDF at 1,
+    /// Qn·P(α1 + N, β1 + E) + (1 − Qn)·P(α2 + N, β2 + E) (see [`crate::fdr::ebgm_posterior_null`]).
+    pub fn null_probability(&mut self, n: f64, e: f64) -> f64 {
+        let t = self.terms(n);
+        let pr = self.prior;
+        let q = qn_from(pr, &t, n, e);
+        q * incomplete_gamma(&t.shape[0], pr.beta1 + e).p
+            + (1.0 - q) * incomplete_gamma(&t.shape[1], pr.beta2 + e).p
     }
 }
 

@@ -1,6 +1,5 @@
 //! `vigil assess`: scores, causality and reaction-vs-flare support for one case; or its E2B(R3) export.
 use std::fmt::Write as _;
-use std::io::Write as _;
 use std::path::PathBuf;
 
 use anyhow::Context;
@@ -56,7 +55,6 @@ fn today_utc() -> anyhow::Result<PartialDate> {
 /// Run `vigil assess`.
 pub fn run(args: Args) -> anyhow::Result<()> {
     let case = read_case_file(&args.case)?;
-    let mut stdout = std::io::stdout().lock();
     if args.export_e2b {
         let created = match args.created {
             Some(d) => d,
@@ -64,10 +62,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         };
         let assessments = vigil_clinic::causality::assess_case(&case);
         let xml = to_xml(&case, &assessments, &ExportOptions::new(created))?;
-        stdout
-            .write_all(xml.as_bytes())
-            .context("writing the XML")?;
-        return Ok(());
+        return crate::output::print(&xml);
     }
     let report = assess(&case)?;
     let out = match args.format {
@@ -76,10 +71,7 @@ pub fn run(args: Args) -> anyhow::Result<()> {
         }
         Format::Text => render_text(&report),
     };
-    stdout
-        .write_all(out.as_bytes())
-        .context("writing the report")?;
-    Ok(())
+    crate::output::print(&out)
 }
 
 fn basis(b: &Basis) -> String {

@@ -10,8 +10,15 @@ use std::time::{Duration, Instant};
 
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+use vigil_clinic::knowledge::dupilumab;
 
-use super::signals;
+use vigil_store::read::Store;
+use vigil_store::request::SignalsRequest;
+
+use super::report::ReportFormat;
+use super::signals::{self, Source};
+use crate::args::RoleArg;
+use crate::output::{with_output, write_atomically};
 
 /// Run the main job on bundled synthetic data: synth → ingest → signals for dupilumab.
 ///
@@ -38,20 +45,6 @@ const TRIALS_CSV: &str = include_str!("../../../../examples/trials/dupilumab_inf
 /// The example case of facial redness three months into dupilumab.
 const EXAMPLE_CASE: &str =
     include_str!("../../../../examples/cases/facial-redness-interval-extension.json");
-
-/// The reactions of interest: those the dupilumab articles discuss (eczema worsening, facial
-/// erythema, rosacea, psoriasiform eruptions, conjunctivitis, herpes infections), as MedDRA PTs.
-pub const REACTIONS_OF_INTEREST: [&str; 9] = [
-    "ECZEMA",
-    "DERMATITIS ATOPIC",
-    "ERYTHEMA",
-    "ROSACEA",
-    "PSORIASIS",
-    "CONJUNCTIVITIS",
-    "ECZEMA HERPETICUM",
-    "HERPES SIMPLEX",
-    "SKIN INFECTION",
-];
 
 /// A step of the demo, with a spinner that appears only if the step lasts more than a second.
 fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
@@ -102,20 +95,26 @@ pub fn run(args: Args) -> Result<()> {
     })?;
     let outcome = step("ingesting into the store", || {
         let opts = vigil_faers::ingest::IngestOptions::default();
-        vigil_faers::ingest::ingest_faers(&[quarters.clone()], &store, &opts).context("ingest")
+        vigil_faers::ingest::ingest_faers(std::slice::from_ref(&quarters), &store, &opts)
+            .context("ingest")
     })?;
     // The fit always uses every pair; the output keeps dupilumab's.
     let all_csv = args.out.join("signals-dupilumab.csv");
+    let opened =
+        Store::open(&store).with_context(|| format!("{}: opening the store", store.display()))?;
     let (fit, selection) = step(
         "counting, fitting the MGPS prior and scoring every pair",
         || {
-            signals::compute(&signals::Args {
+            let request = SignalsRequest {
                 drug: Some("DUPILUMAB".into()),
-                ..signals_args(&store, Some(all_csv.clone()))
-            })
+                ..SignalsRequest::default()
+            };
+            signals::compute(Source::Store(&opened), &request)
         },
     )?;
-    signals::with_output(Some(&all_csv), |w| signals::write_csv(&selection, w))?;
+    with_output(Some(&all_csv), |w| {
+        crate::signal_table::write_csv(&selection, w)
+    })?;
     let dupi_table = selection.score_all();
 
     println!();
@@ -132,22 +131,13 @@ pub fn run(args: Args) -> Result<()> {
         "{:<20} {:>6} {:>9} {:>7} {:>7} {:>7} {:>7}  signal by",
         "reaction", "a", "expected", "PRR", "IC025", "EBGM", "EB05"
     );
-    for reaction in REACTIONS_OF_INTEREST {
+    for reaction in dupilumab::REACTIONS_OF_INTEREST {
         let row = (0..dupi_table.scores.len())
             .find(|&i| dupi_table.event[i].eq_ignore_ascii_case(reaction));
         match row {
             Some(i) => {
                 let s = &dupi_table.scores[i];
-                let by: Vec<&str> = [
-                    ("PRR", s.signal_prr),
-                    ("ROR", s.signal_ror),
-                    ("IC", s.signal_ic),
-                    ("EBGM", s.signal_ebgm),
-                ]
-                .iter()
-                .filter(|(_, on)| *on)
-                .map(|(n, _)| *n)
-                .collect();
+                let by = s.signals();
                 println!(
                     "{:<20} {:>6} {:>9.2} {:>7.2} {:>7.2} {:>7.2} {:>7.2}  {}",
                     reaction,
@@ -169,16 +159,16 @@ pub fn run(args: Args) -> Result<()> {
     }
     // The trials and the example case, then the evidence report that puts everything together.
     let trials = args.out.join("dupilumab_infections.csv");
-    signals::write_atomically(Some(&trials), TRIALS_CSV.as_bytes())?;
+    write_atomically(Some(&trials), TRIALS_CSV.as_bytes())?;
     let case_json = args.out.join("example-case.json");
-    signals::write_atomically(Some(&case_json), EXAMPLE_CASE.as_bytes())?;
+    write_atomically(Some(&case_json), EXAMPLE_CASE.as_bytes())?;
     let case = vigil_clinic::case::Case::from_json_str(
         EXAMPLE_CASE,
         "examples/cases/facial-redness-interval-extension.json",
     )?;
     let assessment = vigil_clinic::assess(&case)?;
     let case_txt = args.out.join("example-case-assessment.txt");
-    signals::write_atomically(
+    write_atomically(
         Some(&case_txt),
         super::assess::render_text(&assessment).as_bytes(),
     )?;
@@ -194,21 +184,15 @@ pub fn run(args: Args) -> Result<()> {
             "ADALIMUMAB".into(),
         ],
         case: Some(case_json.clone()),
-        role: "suspect".into(),
+        role: RoleArg::from(SignalsRequest::default().query.role),
         out: args.out.clone(),
-        format: "html".into(),
+        format: ReportFormat::Html,
     };
     let report = step(
         "writing the evidence report (signals, trials, onset, clinical sources, the case)",
-        || super::report::write_report(&report_args),
+        || super::report::write_report_from(&opened, &report_args),
     )?;
-    let (pooled, _, _) = super::meta::evidence(&[
-        &trials.to_string_lossy(),
-        "--measure",
-        "RR",
-        "--model",
-        "re",
-    ])?;
+    let (pooled, _, _) = super::meta::evidence(&trials, &super::meta::evidence_spec())?;
     let rr = |k: &str| pooled[k].as_f64().map_or(f64::NAN, f64::exp);
     println!();
     println!(
@@ -241,11 +225,4 @@ pub fn run(args: Args) -> Result<()> {
 
 fn synth_planted(quarters: &Path) -> PathBuf {
     quarters.join("PLANTED_SIGNALS.tsv")
-}
-
-fn signals_args(store: &Path, out: Option<PathBuf>) -> signals::Args {
-    signals::Args {
-        out,
-        ..signals::Args::for_store(store)
-    }
 }

@@ -195,9 +195,7 @@ fn print_summary(o: &IngestOutcome) {
 /// folder, and ingested by the openFDA path, so de-duplication, drug-name normalisation, the ingest
 /// report and the atomic store update are the same code.
 ///
-/// Identity: openFDA ids are digits, E2B's C.1.1 is free text, so caseid = 9×10¹⁵ + (64-bit FNV-1a
-/// hash of C.1.1 mod 10¹⁵) — far above FAERS' 8-digit caseids, and the same C.1.1 always gives the
-/// same caseid, so a re-sent report replaces the earlier one. C.1.1 itself is kept as `mfr_num`.
+/// The mapping, and the caseid made from C.1.1, are `vigil_clinic::e2b::openfda`'s.
 fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
     let mut files = Vec::new();
     for p in &a.paths {
@@ -228,7 +226,7 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
     let result = (|| -> anyhow::Result<IngestOutcome> {
         for (k, f) in files.iter().enumerate() {
             let case = vigil_clinic::read_case_file(f)?;
-            let json = e2b_case_as_openfda(&case);
+            let json = vigil_clinic::e2b::openfda::case_as_openfda(&case);
             // The quarter of the receipt date goes into the name, as in FDA file names.
             let quarter = case
                 .received
@@ -253,7 +251,7 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
             progress: None,
         };
         Ok(vigil_faers::openfda::ingest_openfda(
-            &[staging.clone()],
+            std::slice::from_ref(&staging),
             &a.store,
             &opts,
         )?)
@@ -262,101 +260,4 @@ fn ingest_e2b(a: SourceArgs) -> anyhow::Result<()> {
     let outcome = result.with_context(|| format!("ingesting into {}", a.store.display()))?;
     print_summary(&outcome);
     Ok(())
-}
-
-/// One E2B(R3) case as an openFDA drug-event report (the fields `vigil_faers::openfda` reads).
-fn e2b_case_as_openfda(case: &vigil_clinic::Case) -> serde_json::Value {
-    use serde_json::json;
-    use vigil_clinic::case::{DrugRole, Sex};
-    // 64-bit FNV-1a (offset basis 0xcbf29ce484222325, prime 0x100000001b3).
-    let hash = case.id.bytes().fold(0xcbf2_9ce4_8422_2325_u64, |h, b| {
-        (h ^ b as u64).wrapping_mul(0x0000_0100_0000_01b3)
-    });
-    let caseid = 9_000_000_000_000_000_u64 + hash % 1_000_000_000_000_000;
-    let received = case.received.map(|d| d.to_hl7());
-    let drugs: Vec<serde_json::Value> = case
-        .drugs
-        .iter()
-        .filter(|d| d.role != DrugRole::NotAdministered)
-        .map(|d| {
-            let role = match d.role {
-                DrugRole::Suspect => "1",
-                DrugRole::Concomitant => "2",
-                _ => "3",
-            };
-            let mut v = json!({ "medicinalproduct": d.name, "drugcharacterization": role });
-            if let Some(s) = &d.substance {
-                v["activesubstance"] = json!({ "activesubstancename": s });
-            }
-            if let Some(i) = &d.indication {
-                v["drugindication"] = json!(i);
-            }
-            if let Some(start) = &d.start {
-                v["drugstartdate"] = json!(start.to_hl7());
-            }
-            if let Some(stop) = &d.stop {
-                v["drugenddate"] = json!(stop.to_hl7());
-            }
-            v
-        })
-        .collect();
-    let reactions: Vec<serde_json::Value> = case
-        .reactions
-        .iter()
-        .map(|r| {
-            let mut v = json!({ "reactionmeddrapt": r.term });
-            if let Some(onset) = &r.onset {
-                v["reactionstartdate"] = json!(onset.to_hl7());
-            }
-            v
-        })
-        .collect();
-    let flag = |f: fn(&vigil_clinic::case::Seriousness) -> bool| {
-        if case.reactions.iter().any(|r| f(&r.seriousness)) {
-            Some("1")
-        } else {
-            None
-        }
-    };
-    let mut report = json!({
-        "safetyreportid": caseid.to_string(),
-        "safetyreportversion": "1",
-        "companynumb": case.id,
-        "patient": { "drug": drugs, "reaction": reactions },
-    });
-    if let Some(d) = &received {
-        report["receivedate"] = json!(d);
-        report["receiptdate"] = json!(d);
-    }
-    for (key, f) in [
-        (
-            "seriousnessdeath",
-            (|s: &vigil_clinic::case::Seriousness| s.death)
-                as fn(&vigil_clinic::case::Seriousness) -> bool,
-        ),
-        ("seriousnesslifethreatening", |s| s.life_threatening),
-        ("seriousnesshospitalization", |s| s.hospitalisation),
-        ("seriousnessdisabling", |s| s.disability),
-        ("seriousnesscongenitalanomali", |s| s.congenital_anomaly),
-        ("seriousnessother", |s| s.other_medically_important),
-    ] {
-        if let Some(v) = flag(f) {
-            report[key] = json!(v);
-        }
-    }
-    let p = &case.patient;
-    if let Some(sex) = p.sex {
-        report["patient"]["patientsex"] = json!(match sex {
-            Sex::Male => "1",
-            Sex::Female => "2",
-        });
-    }
-    if let Some(age) = p.age_years {
-        report["patient"]["patientonsetage"] = json!(format!("{age}"));
-        report["patient"]["patientonsetageunit"] = json!("801");
-    }
-    if let Some(w) = p.weight_kg {
-        report["patient"]["patientweight"] = json!(format!("{w}"));
-    }
-    report
 }

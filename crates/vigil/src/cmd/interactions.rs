@@ -12,9 +12,11 @@ use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use vigil_stats::omega::{omega_stratified, Omega, OmegaCounts, OmegaError};
 use vigil_store::interactions::{count_itemsets, InteractionOptions, ItemsetBatch};
-use vigil_store::read::{load_report_set, ReportQuery, Role};
+use vigil_store::read::{load_report_set_from, ReportQuery, Store};
 
-use super::signals::{with_output, Format};
+use super::signals::Format;
+use crate::args::{value_name, RoleArg};
+use crate::output::{csv_number as fmt_num, json_number, with_output};
 
 /// Drug–drug interaction signals: Ω (Norén et al. 2008) for every (drug 1, drug 2, event).
 ///
@@ -40,8 +42,9 @@ pub struct Args {
     pub min_count: u64,
     /// Drug roles counted as exposure: `ps,ss,i` (suspect or interacting, as the Uppsala Monitoring
     /// Centre screens interactions), `suspect` (ps,ss), `ps` or `all`.
-    #[arg(long, default_value = "ps,ss,i", value_name = "ps,ss,i|suspect|ps|all")]
-    pub role: String,
+    #[arg(long, value_enum, ignore_case = true, default_value_t = RoleArg::SuspectOrInteracting,
+          value_name = "ps,ss,i|suspect|ps|all")]
+    pub role: RoleArg,
     /// Reports-table columns whose combined values define strata for the expected count
     /// E111 = Σ_s g11,s·n11.,s (e.g. `sex,age_group`).
     #[arg(long, value_delimiter = ',', value_name = "COL,...")]
@@ -158,20 +161,6 @@ fn score_batch(
     Ok(rows)
 }
 
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 {
-            "Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{x}")
-    }
-}
-
 /// Run `vigil interactions`.
 pub fn run(args: Args) -> Result<()> {
     if let Some(scheduler) = &args.cluster {
@@ -182,17 +171,19 @@ pub fn run(args: Args) -> Result<()> {
     }
     let read_phase = crate::timing::phase("read store");
     let query = ReportQuery {
-        role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?,
+        role: args.role.into(),
         stratify: args.stratify.clone(),
         ..ReportQuery::default()
     };
-    let set = load_report_set(&args.store, &query)
+    let role = value_name(&args.role);
+    let set = Store::open(&args.store)
+        .and_then(|store| load_report_set_from(&store, &query))
         .with_context(|| format!("{}: reading the store", args.store.display()))?;
     if set.is_empty() {
         bail!(
             "{}: no report with a drug of the roles {} and an event",
             args.store.display(),
-            args.role
+            role
         );
     }
     drop(read_phase);
@@ -207,7 +198,7 @@ pub fn run(args: Args) -> Result<()> {
                 anyhow!(
                     "{}: {what} {w:?} is not in the store's reports (roles {})",
                     args.store.display(),
-                    args.role
+                    role
                 )
             })
     };
@@ -321,11 +312,7 @@ impl<'a> Output<'a> {
                     m.insert("drug2".into(), r.drug2.clone().into());
                     m.insert("event".into(), r.event.clone().into());
                     for (key, v) in COLUMNS[3..16].iter().zip(r.numbers()) {
-                        m.insert(
-                            (*key).into(),
-                            serde_json::Number::from_f64(v)
-                                .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                        );
+                        m.insert((*key).into(), json_number(v));
                     }
                     m.insert(COLUMNS[16].into(), r.signal().into());
                     w.write_all(if *first { b"\n  " } else { b",\n  " })?;

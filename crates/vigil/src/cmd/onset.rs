@@ -5,9 +5,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use vigil_clinic::date::PartialDate;
 use vigil_clinic::onset::{analyse, histogram_svg, OnsetAnalysis, OnsetOptions, OnsetPair};
-use vigil_store::onset::{load_onset_dates, store_names};
-use vigil_store::read::Role;
+use vigil_store::onset::{load_onset_dates_from, store_names_from};
+use vigil_store::read::{Role, Store};
 use vigil_store::reports::normalise_name;
+use vigil_store::request::SignalsRequest;
+
+use crate::args::RoleArg;
+use crate::output::{print, write_atomically};
 
 /// Time to onset of one drug–event pair: onset days (therapy start to event date, exact dates
 /// only), median and IQR, the Weibull shape and scale with 95 % CIs, and the early-failure /
@@ -29,32 +33,41 @@ pub struct Args {
     #[arg(long, value_name = "PT")]
     pub event: String,
     /// Drug roles counted: ps, suspect (PS + SS) or all.
-    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
-    pub role: String,
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+          default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
+    pub role: RoleArg,
     /// Longest plausible onset in days; longer intervals are rejected and counted. The default
     /// rejects only intervals longer than a century (impossible dates); set it to the days since
     /// the drug's first approval for a tighter check.
     #[arg(long, default_value_t = 36_500, value_name = "DAYS")]
     pub max_days: i64,
     /// Output format.
-    #[arg(long, default_value = "text", value_name = "text|json")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = OnsetFormat::Text, value_name = "text|json")]
+    pub format: OnsetFormat,
     /// Also write a histogram of onset days (SVG).
     #[arg(long, value_name = "FILE.svg")]
     pub svg: Option<PathBuf>,
 }
 
+/// `--format` of `vigil onset`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum OnsetFormat {
+    /// A short text summary.
+    Text,
+    /// The whole analysis as JSON.
+    Json,
+}
+
 /// The analysis of one pair from a store.
 pub fn onset_from_store(
-    store: &std::path::Path,
+    store: &Store,
     drug: &str,
     event: &str,
-    role: &str,
+    role: RoleArg,
     max_days: i64,
 ) -> Result<OnsetAnalysis> {
-    let role: Role = role.parse().map_err(anyhow::Error::msg)?;
-    let dates = load_onset_dates(store, drug, event, role)
-        .with_context(|| format!("{}: reading the store", store.display()))?;
+    let dates = load_onset_dates_from(store, drug, event, role.into())
+        .with_context(|| format!("{}: reading the store", store.root().display()))?;
     let parse = |d: &Option<String>| d.as_deref().and_then(|t| PartialDate::parse_hl7(t).ok());
     let pairs = dates.iter().map(|d| OnsetPair {
         start: parse(&d.start_dt),
@@ -74,17 +87,12 @@ pub fn onset_from_store(
 
 /// Runs `vigil onset`.
 pub fn run(args: Args) -> Result<()> {
-    let a = onset_from_store(
-        &args.store,
-        &args.drug,
-        &args.event,
-        &args.role,
-        args.max_days,
-    )?;
+    let store = Store::open(&args.store)
+        .with_context(|| format!("{}: reading the store", args.store.display()))?;
+    let a = onset_from_store(&store, &args.drug, &args.event, args.role, args.max_days)?;
     if a.counts.input == 0 {
         // No report has both: say which name is absent from the store, with the nearest ones.
-        let role: Role = args.role.parse().map_err(anyhow::Error::msg)?;
-        let (drugs, events) = store_names(&args.store, role)
+        let (drugs, events) = store_names_from(&store, Role::from(args.role))
             .with_context(|| format!("{}: reading the store", args.store.display()))?;
         let source = args.store.display().to_string();
         for (what, given, names) in [
@@ -116,14 +124,12 @@ pub fn run(args: Args) -> Result<()> {
                 args.event.to_uppercase()
             ),
         );
-        super::signals::write_atomically(Some(path), svg.as_bytes())?;
+        write_atomically(Some(path), svg.as_bytes())?;
     }
-    match args.format.as_str() {
-        "json" => println!("{}", serde_json::to_string_pretty(&a)?),
-        "text" => print!("{}", render_text(&args.drug, &args.event, &a)),
-        other => anyhow::bail!("--format {other:?}: expected text or json"),
+    match args.format {
+        OnsetFormat::Json => print(&(serde_json::to_string_pretty(&a)? + "\n")),
+        OnsetFormat::Text => print(&render_text(&args.drug, &args.event, &a)),
     }
-    Ok(())
 }
 
 /// The plain-text summary.

@@ -4,16 +4,21 @@
 
 use std::collections::HashMap;
 use std::fmt::Write as _;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result};
-use arrow::array::{Array, AsArray};
 use serde_json::{json, Value};
-use vigil_stats::score::PairScores;
-use vigil_store::layout::ChildTable;
-use vigil_store::read::Store;
+use vigil_clinic::knowledge::dupilumab;
+use vigil_stats::score::{PairScores, SIGNAL_METHODS};
+use vigil_store::indication::most_frequent_indication;
+use vigil_store::read::{ReportQuery, Store};
+use vigil_store::request::SignalsRequest;
 
+use super::signals::Source;
 use super::{meta, onset, signals};
+use crate::args::{value_name, RoleArg};
+use crate::output::{json_number as num, write_atomically};
+use crate::plot::esc;
 
 /// Write the evidence report for one drug: can it cause these reactions, how often, how soon?
 ///
@@ -48,14 +53,24 @@ pub struct Args {
     #[arg(long, value_name = "CASE.json|CASE.xml")]
     pub case: Option<PathBuf>,
     /// Drug roles counted: ps, suspect (PS + SS) or all.
-    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
-    pub role: String,
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+          default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
+    pub role: RoleArg,
     /// Output folder: `report.html` (or `report.json`) is written there.
     #[arg(long, default_value = "vigil-report", value_name = "DIR")]
     pub out: PathBuf,
     /// Output format.
-    #[arg(long, default_value = "html", value_name = "html|json")]
-    pub format: String,
+    #[arg(long, value_enum, default_value_t = ReportFormat::Html, value_name = "html|json")]
+    pub format: ReportFormat,
+}
+
+/// `--format` of `vigil report`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReportFormat {
+    /// One self-contained HTML page.
+    Html,
+    /// The same content as JSON.
+    Json,
 }
 
 /// Runs `vigil report`; prints the path of the file written.
@@ -67,32 +82,46 @@ pub fn run(args: Args) -> Result<()> {
 
 /// Builds the report and writes it; returns the file's path.
 pub fn write_report(args: &Args) -> Result<PathBuf> {
-    let report = super::report_interactions::with_section(build(args)?, &args.store, &args.drug)?;
+    let store = Store::open(&args.store)
+        .with_context(|| format!("{}: opening the store", args.store.display()))?;
+    write_report_from(&store, args)
+}
+
+/// As [`write_report`], on a store already opened (`args.store` names it in the report).
+pub fn write_report_from(store: &Store, args: &Args) -> Result<PathBuf> {
+    let report = super::report_interactions::with_section(
+        build(store, args)?,
+        store,
+        &args.store,
+        &args.drug,
+    )?;
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let (name, bytes) = match args.format.as_str() {
-        "json" => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
-        "html" => (
+    let (name, bytes) = match args.format {
+        ReportFormat::Json => ("report.json", serde_json::to_string_pretty(&report)? + "\n"),
+        ReportFormat::Html => (
             "report.html",
             super::report_interactions::insert_html(render_html(&report), &report),
         ),
-        other => anyhow::bail!("--format {other:?}: expected html or json"),
     };
     let path = args.out.join(name);
-    signals::write_atomically(Some(&path), bytes.as_bytes())?;
+    write_atomically(Some(&path), bytes.as_bytes())?;
     Ok(path)
 }
 
-fn signals_args(args: &Args) -> signals::Args {
-    signals::Args {
-        role: args.role.clone(),
+/// The signals request of the report's views: the drug's pairs, counted with the report's roles;
+/// `restrict` adds a view's comparator restriction.
+fn signals_request(args: &Args, restrict: impl FnOnce(&mut ReportQuery)) -> SignalsRequest {
+    let mut query = ReportQuery {
+        role: args.role.into(),
+        ..ReportQuery::default()
+    };
+    restrict(&mut query);
+    SignalsRequest {
+        query,
         drug: Some(args.drug.clone()),
-        ..signals::Args::for_store(&args.store)
+        ..SignalsRequest::default()
     }
-}
-
-fn num(x: f64) -> Value {
-    serde_json::Number::from_f64(x).map_or(Value::Null, Value::Number)
 }
 
 fn score_json(event: &str, s: &PairScores) -> Value {
@@ -105,70 +134,21 @@ fn score_json(event: &str, s: &PairScores) -> Value {
     })
 }
 
-/// The drug's most frequent indication PT in the store (reports with the drug in an admitted role).
-fn most_frequent_indication(store: &Path, drug: &str) -> Result<Option<String>> {
-    let s = Store::open(store)?;
-    let drug = drug.to_uppercase();
-    let mut seqs: HashMap<u64, Vec<String>> = HashMap::new();
-    for rb in s.read_live_children(ChildTable::Drugs, &["drug_seq", "ingredient"])? {
-        let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
-        let seq = rb
-            .column(rb.schema().index_of("drug_seq")?)
-            .as_string::<i32>();
-        let ing = rb
-            .column(rb.schema().index_of("ingredient")?)
-            .as_string::<i32>();
-        for i in 0..rb.num_rows() {
-            if !ing.is_null(i) && ing.value(i).to_uppercase() == drug && !seq.is_null(i) {
-                seqs.entry(pid.value(i))
-                    .or_default()
-                    .push(seq.value(i).to_owned());
-            }
-        }
-    }
-    let mut counts: HashMap<String, usize> = HashMap::new();
-    for rb in s.read_live_children(ChildTable::Indications, &["indi_drug_seq", "indi_pt"])? {
-        let pid = rb.column(0).as_primitive::<arrow::datatypes::UInt64Type>();
-        let seq = rb
-            .column(rb.schema().index_of("indi_drug_seq")?)
-            .as_string::<i32>();
-        let pt = rb
-            .column(rb.schema().index_of("indi_pt")?)
-            .as_string::<i32>();
-        for i in 0..rb.num_rows() {
-            if let Some(w) = seqs.get(&pid.value(i)) {
-                if !seq.is_null(i) && !pt.is_null(i) && w.iter().any(|x| x == seq.value(i)) {
-                    *counts.entry(pt.value(i).trim().to_uppercase()).or_default() += 1;
-                }
-            }
-        }
-    }
-    Ok(counts
-        .into_iter()
-        .max_by(|a, b| a.1.cmp(&b.1).then(b.0.cmp(&a.0)))
-        .map(|(pt, _)| pt))
-}
-
-fn build(args: &Args) -> Result<Value> {
+fn build(store: &Store, args: &Args) -> Result<Value> {
     let drug = args.drug.to_uppercase();
-    let store = Store::open(&args.store)
-        .with_context(|| format!("{}: opening the store", args.store.display()))?;
+    let role = value_name(&args.role);
     let ingest = store.ingest_report().ok();
-    let synthetic = ingest.as_ref().is_some_and(|r| {
-        serde_json::to_string(r)
-            .unwrap_or_default()
-            .contains("SYNTHETIC")
-    });
+    // Set by the ingest of `vigil synth` output only (not by drug names or paths).
+    let synthetic = store.manifest.synthetic_data;
 
     // Signals on the whole store.
-    let base = signals_args(args);
-    let (fit, selection) = signals::compute(&base)?;
+    let (fit, selection) = signals::compute(Source::Store(store), &signals_request(args, |_| ()))?;
     let table = selection.score_all();
     if table.scores.is_empty() {
         anyhow::bail!(
             "{}: no report in the store has {drug} as a {} drug with a reaction; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)",
             args.store.display(),
-            args.role
+            role
         );
     }
     let by_event: HashMap<String, usize> = table
@@ -181,8 +161,8 @@ fn build(args: &Args) -> Result<Value> {
     order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
     let events: Vec<String> = if !args.events.is_empty() {
         args.events.iter().map(|e| e.to_uppercase()).collect()
-    } else if drug == "DUPILUMAB" {
-        super::demo::REACTIONS_OF_INTEREST
+    } else if drug == dupilumab::INGREDIENT {
+        dupilumab::REACTIONS_OF_INTEREST
             .iter()
             .map(|s| s.to_string())
             .collect()
@@ -195,10 +175,7 @@ fn build(args: &Args) -> Result<Value> {
     };
     let any_signal: Vec<Value> = order
         .iter()
-        .filter(|&&i| {
-            let s = &table.scores[i];
-            s.signal_prr || s.signal_ror || s.signal_ic || s.signal_ebgm
-        })
+        .filter(|&&i| !table.scores[i].signals().is_empty())
         .map(|&i| score_json(&table.event[i], &table.scores[i]))
         .collect();
     let of_interest: Vec<Value> = events
@@ -214,19 +191,19 @@ fn build(args: &Args) -> Result<Value> {
     // Competition-bias views.
     let indication = match &args.indication {
         Some(i) => Some(i.to_uppercase()),
-        None => most_frequent_indication(&args.store, &drug)?,
+        None => most_frequent_indication(store, &drug)?,
     };
     // The commands listed beside each figure repeat every option that changes it.
-    let role_flag = if args.role == "suspect" {
+    let role_flag = if args.role == RoleArg::Suspect {
         String::new()
     } else {
-        format!(" --role {}", args.role)
+        format!(" --role {role}")
     };
     let mut views = vec![
         json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}{role_flag}", args.store.display()), "rows": of_interest.clone() }),
     ];
-    let mut restricted = |label: String, command: String, sa: signals::Args| -> Result<()> {
-        let rows = match signals::compute(&sa) {
+    let mut restricted = |label: String, command: String, req: SignalsRequest| -> Result<()> {
+        let rows = match signals::compute(Source::Store(store), &req) {
             Ok((_, sel)) => {
                 let t = sel.score_all();
                 let idx: HashMap<String, usize> = t
@@ -257,10 +234,7 @@ fn build(args: &Args) -> Result<Value> {
                 "vigil signals --store {} --drug {drug}{role_flag} --indication '{ind}'",
                 args.store.display()
             ),
-            signals::Args {
-                indication: Some(ind.clone()),
-                ..signals_args(args)
-            },
+            signals_request(args, |q| q.indication = Some(ind.clone())),
         )?;
     }
     if !args.exclude_drug.is_empty() {
@@ -271,10 +245,7 @@ fn build(args: &Args) -> Result<Value> {
                 "vigil signals --store {} --drug {drug}{role_flag} --exclude-drug {list}",
                 args.store.display()
             ),
-            signals::Args {
-                exclude_drug: args.exclude_drug.clone(),
-                ..signals_args(args)
-            },
+            signals_request(args, |q| q.exclude_drugs = args.exclude_drug.clone()),
         )?;
     }
 
@@ -282,8 +253,7 @@ fn build(args: &Args) -> Result<Value> {
     let trials = match &args.trials {
         Some(path) => {
             let p = path.to_string_lossy().into_owned();
-            let (json, text, forest) =
-                meta::evidence(&[&p, "--measure", "RR", "--model", "re", "--format", "json"])?;
+            let (json, text, forest) = meta::evidence(path, &meta::evidence_spec())?;
             json!({ "file": p, "command": format!("vigil meta {p} --measure RR --model re --forest forest.svg"), "analysis": json, "table": text, "forest_svg": forest })
         }
         None => Value::Null,
@@ -293,7 +263,7 @@ fn build(args: &Args) -> Result<Value> {
     let mut onsets = Vec::new();
     let mut knowledge = Vec::new();
     for e in &events {
-        let a = onset::onset_from_store(&args.store, &drug, e, &args.role, 36_500)?;
+        let a = onset::onset_from_store(store, &drug, e, args.role, 36_500)?;
         let svg = if a.days.is_empty() {
             String::new()
         } else {
@@ -303,7 +273,7 @@ fn build(args: &Args) -> Result<Value> {
             "event": e, "command": format!("vigil onset --store {} --drug {drug}{role_flag} --event '{e}'", args.store.display()),
             "analysis": serde_json::to_value(&a)?, "histogram_svg": svg,
         }));
-        if drug == "DUPILUMAB" {
+        if drug == dupilumab::INGREDIENT {
             // ERYTHEMA and RASH are not site-specific: they are shown as such, never with the
             // head-and-neck figures (vigil_clinic::flare::knowledge_for_term).
             if let Some(k) = vigil_clinic::flare::knowledge_for_term(e) {
@@ -336,7 +306,7 @@ fn build(args: &Args) -> Result<Value> {
         "synthetic_data": synthetic,
         "vigil_version": env!("CARGO_PKG_VERSION"),
         "store": args.store.display().to_string(),
-        "options": { "role": args.role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case },
+        "options": { "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case },
         "prior": fit,
         "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
         "competition_bias": views,
@@ -347,13 +317,6 @@ fn build(args: &Args) -> Result<Value> {
         "case": case,
         "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
     }))
-}
-
-fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
 }
 
 /// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
@@ -425,23 +388,20 @@ fn fmt(v: &Value, digits: usize) -> String {
             if v.is_null() {
                 "–".into()
             } else {
-                esc(&v.to_string())
+                esc(&v.to_string()).into_owned()
             }
         }
     }
 }
 
+/// The methods that flag a row of the report's JSON (its `signal_*` columns), as
+/// [`PairScores::signals`] lists them.
 fn flags(r: &Value) -> String {
-    let on: Vec<&str> = [
-        ("PRR", "signal_prr"),
-        ("ROR", "signal_ror"),
-        ("IC", "signal_ic"),
-        ("EBGM", "signal_ebgm"),
-    ]
-    .iter()
-    .filter(|(_, k)| r[*k].as_bool() == Some(true))
-    .map(|(n, _)| *n)
-    .collect();
+    let on: Vec<&str> = SIGNAL_METHODS
+        .iter()
+        .filter(|(_, k)| r[*k].as_bool() == Some(true))
+        .map(|(n, _)| *n)
+        .collect();
     if on.is_empty() {
         "none".into()
     } else {
@@ -722,6 +682,6 @@ fn render_html(r: &Value) -> String {
         "<p>Options: <code>{}</code></p>",
         esc(&r["options"].to_string())
     );
-    let _ = write!(h, "<script>{SORT_SCRIPT}</script></body></html>\n");
+    let _ = writeln!(h, "<script>{SORT_SCRIPT}</script></body></html>");
     h
 }

@@ -12,7 +12,7 @@ use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use vigil_stats::omega::{omega_stratified, OmegaError};
 use vigil_store::interactions::{count_itemsets, InteractionOptions};
-use vigil_store::read::{load_report_set, ReportQuery, Role};
+use vigil_store::read::{load_report_set_from, ReportQuery, Role, Store};
 
 /// Rows listed in the report.
 const TOP: usize = 10;
@@ -24,7 +24,7 @@ pub const NOTE: &str = "Ω screens reporting patterns, not pharmacology: it flag
 
 /// The `interactions` object of the report (JSON): the drug's itemsets with n111 ≥ 3, strongest
 /// (by Ω025) first, at most ten, with their counts and the reproducing command.
-pub fn section(store: &Path, drug: &str) -> Result<Value> {
+pub fn section(opened: &Store, store: &Path, drug: &str) -> Result<Value> {
     let command = format!(
         "vigil interactions --store {} --drug {drug} --min-count {MIN_COUNT} --format csv",
         store.display()
@@ -33,7 +33,7 @@ pub fn section(store: &Path, drug: &str) -> Result<Value> {
         role: Role::SuspectOrInteracting,
         ..ReportQuery::default()
     };
-    let set = load_report_set(store, &query)
+    let set = load_report_set_from(opened, &query)
         .with_context(|| format!("{}: reading the store", store.display()))?;
     let upper = drug.to_uppercase();
     let Some(id) = set.drugs.names().iter().position(|n| *n == upper) else {
@@ -124,7 +124,8 @@ pub fn insert_html(page: String, report: &Value) -> String {
 }
 
 /// The report with its `interactions` section added.
-pub fn with_section(mut report: Value, store: &Path, drug: &str) -> Result<Value> {
-    report["interactions"] = section(store, drug)?;
+/// `opened` is the report's one open handle on the store at `store`.
+pub fn with_section(mut report: Value, opened: &Store, store: &Path, drug: &str) -> Result<Value> {
+    report["interactions"] = section(opened, store, drug)?;
     Ok(report)
 }

@@ -9,14 +9,20 @@ use arrow::array::{ArrayRef, BooleanArray, Float64Array, Int64Array, StringArray
 use arrow::datatypes::{DataType, Field, Schema};
 use arrow::record_batch::RecordBatch;
 use clap::ValueEnum;
+use vigil_stats::fdr::{family_fdr, FamilyFdr};
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
 use vigil_stats::mgps::posterior::{posterior_distinct, DistinctPosteriors};
-use vigil_stats::mgps::{CountData, GammaMixturePrior, Truncation};
+use vigil_stats::mgps::{zero_cells, CountData, PriorJson, Truncation};
 use vigil_stats::score::{score_pairs_with, MgpsScores, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
-use vigil_store::read::{load_report_set, DateField, ReportQuery, Role};
+use vigil_store::read::{load_report_set_from, ReportQuery, Store};
 use vigil_store::reports::{nearest_names, normalise_name};
+use vigil_store::request::SignalsRequest;
+
+use crate::args::{DateFieldArg, MarginsArg, RoleArg};
+use crate::cmd::meddra::TermArgs;
+use crate::output::{with_output, write_atomically};
 
 /// Score every drug–event pair: PRR, ROR, IC, BCPNN and MGPS (EBGM, EB05, EB95).
 ///
@@ -44,8 +50,9 @@ pub struct Args {
     pub store: Option<PathBuf>,
     /// With --store: drug roles counted as exposure: `ps` (primary suspect), `suspect` (PS + SS),
     /// `all`.
-    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
-    pub role: String,
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+          default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
+    pub role: RoleArg,
     /// With --store: only reports on or after this date (YYYY, YYYYMM or YYYYMMDD).
     #[arg(long, value_name = "DATE")]
     pub since: Option<String>,
@@ -54,8 +61,9 @@ pub struct Args {
     pub until: Option<String>,
     /// With --store: the date --since/--until apply to: `fda` (FDA receipt, fda_dt, always present)
     /// or `event` (event_dt, often blank or partial).
-    #[arg(long, default_value = "fda", value_name = "fda|event")]
-    pub date_field: String,
+    #[arg(long, value_enum, value_name = "fda|event",
+          default_value_t = DateFieldArg::from(SignalsRequest::default().query.date_field))]
+    pub date_field: DateFieldArg,
     /// With --store: only reports with this indication (MedDRA PT, case-insensitive).
     #[arg(long, value_name = "PT")]
     pub indication: Option<String>,
@@ -66,7 +74,7 @@ pub struct Args {
     pub exclude_drug: Vec<String>,
     /// Margins of the 2×2 tables: `reports` (unique reports, as openEBGM/Empirica MGPS) or `pairs`
     /// (sums of pair counts, as PhViD/AEOLUS). Report-level input only.
-    #[arg(long, value_enum, default_value_t = MarginsArg::Reports)]
+    #[arg(long, value_enum, default_value_t = MarginsArg::from(SignalsRequest::default().margins))]
     pub margins: MarginsArg,
     /// Columns whose combined values define strata for the expected count
     /// E = Σ_s n_drug,s·n_event,s / n_s (report-level input only).
@@ -87,7 +95,7 @@ pub struct Args {
     #[arg(long)]
     pub zeros: bool,
     /// Only output pairs with at least this many reports (the fit always uses every pair).
-    #[arg(long, default_value_t = 1, value_name = "N")]
+    #[arg(long, default_value_t = SignalsRequest::default().min_count, value_name = "N")]
     pub min_count: u64,
     /// Only output pairs of this drug (case-insensitive).
     #[arg(long, value_name = "NAME")]
@@ -95,6 +103,12 @@ pub struct Args {
     /// Only output pairs of this event (MedDRA PT, case-insensitive).
     #[arg(long, value_name = "PT")]
     pub event: Option<String>,
+    /// How the signal_* flags are decided: `thresholds` (the default: Evans PRR, ROR lower limit,
+    /// IC025 > 0, EB05 ≥ 2) or `fdr:Q` (signal_prr: prr_q ≤ Q, signal_ror: ror_q ≤ Q, signal_ic:
+    /// fdr_bayes_ic ≤ Q, signal_ebgm: fdr_bayes_ebgm ≤ Q, over every pair of the table; see
+    /// docs/decision-rules.md).
+    #[arg(long, default_value = "thresholds", value_name = "thresholds|fdr:Q", value_parser = parse_decision)]
+    pub decision: Decision,
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
@@ -102,19 +116,40 @@ pub struct Args {
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
+    /// MedDRA and ATC grouping (`--event-level`, `--drug-level`; docs/terminologies.md).
+    #[command(flatten)]
+    pub terms: TermArgs,
     /// With --store: run on an Apache Ballista cluster (its scheduler's address) through the
     /// vigil-cluster binary; the store must be readable by every executor (docs/cluster.md).
     #[arg(long, value_name = "df://HOST:PORT")]
     pub cluster: Option<String>,
 }
 
-/// `--margins`.
-#[derive(Clone, Copy, Debug, ValueEnum, PartialEq, Eq)]
-pub enum MarginsArg {
-    /// Unique-report margins.
-    Reports,
-    /// Sums of pair counts.
-    Pairs,
+/// `--decision`: the rule behind the signal_* flags.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Decision {
+    /// Per-pair thresholds ([`vigil_stats::score::thresholds`]).
+    Thresholds,
+    /// False discovery rate at most Q over the family of every pair of the table: BH q-values for
+    /// PRR and ROR, Bayesian FDR of the top-k list for IC and MGPS.
+    Fdr(f64),
+}
+
+fn parse_decision(s: &str) -> std::result::Result<Decision, String> {
+    if s == "thresholds" {
+        return Ok(Decision::Thresholds);
+    }
+    let Some(level) = s.strip_prefix("fdr:") else {
+        return Err(format!(
+            "{s:?}: expected thresholds or fdr:Q (e.g. fdr:0.05)"
+        ));
+    };
+    match level.parse::<f64>() {
+        Ok(q) if q > 0.0 && q < 1.0 => Ok(Decision::Fdr(q)),
+        _ => Err(format!(
+            "{s:?}: the FDR level Q must be a number in (0, 1), e.g. fdr:0.05"
+        )),
+    }
 }
 
 /// `--format`.
@@ -131,7 +166,7 @@ pub enum Format {
 }
 
 /// The output columns, a contract other tools read.
-pub const COLUMNS: [&str; 29] = [
+pub const COLUMNS: [&str; 37] = [
     "drug",
     "event",
     "a",
@@ -161,7 +196,19 @@ pub const COLUMNS: [&str; 29] = [
     "signal_ror",
     "signal_ic",
     "signal_ebgm",
+    // The decision columns (docs/decision-rules.md), computed over every pair of the table.
+    "prr_p",
+    "prr_q",
+    "ror_p",
+    "ror_q",
+    "ic_post_null",
+    "ebgm_post_null",
+    "fdr_bayes_ic",
+    "fdr_bayes_ebgm",
 ];
+
+/// Where the decision columns start in [`COLUMNS`].
+pub(crate) const FDR_START: usize = 29;
 
 /// The pairs selected for output, with their counts: scored on demand, in chunks, so that a
 /// 12.7 M-pair table is never held as scored rows all at once.
@@ -181,6 +228,10 @@ pub struct Selection {
     expected: Vec<f64>,
     /// The MGPS posterior of every row, solved once per distinct (N, E).
     posteriors: DistinctPosteriors,
+    /// The decision columns of every row, computed over the whole table.
+    pub fdr: FamilyFdr,
+    /// The rule behind the signal_* flags.
+    pub decision: Decision,
 }
 
 impl Selection {
@@ -193,14 +244,24 @@ impl Selection {
     pub fn score(&self, range: std::ops::Range<usize>) -> Vec<PairScores> {
         let r = range;
         let mgps = MgpsScores::Solved(&self.posteriors, r.start);
-        score_pairs_with(
+        let mut scores = score_pairs_with(
             &self.a[r.clone()],
             &self.n_drug[r.clone()],
             &self.n_event[r.clone()],
             &self.n_total[r.clone()],
-            &self.expected[r],
+            &self.expected[r.clone()],
             Some(mgps),
-        )
+        );
+        if let Decision::Fdr(q) = self.decision {
+            for (s, i) in scores.iter_mut().zip(r) {
+                let f = &self.fdr;
+                s.signal_prr = f.prr_q[i] <= q;
+                s.signal_ror = f.ror_q[i] <= q;
+                s.signal_ic = f.fdr_bayes_ic[i] <= q;
+                s.signal_ebgm = f.fdr_bayes_ebgm[i] <= q;
+            }
+        }
+        scores
     }
 
     /// Drug name of row `i`.
@@ -223,6 +284,7 @@ impl Selection {
                 .map(|i| self.event_name(i).to_owned())
                 .collect(),
             scores: self.score(0..self.len()),
+            fdr: (0..self.len()).map(|i| self.fdr.row(i)).collect(),
         }
     }
 }
@@ -235,58 +297,101 @@ pub struct ScoredTable {
     pub event: Vec<String>,
     /// Scores per row.
     pub scores: Vec<PairScores>,
+    /// Decision columns per row (the order of [`COLUMNS`] from `prr_p`).
+    pub fdr: Vec<[f64; 8]>,
 }
 
 /// Rows scored and written at a time.
 const CHUNK: usize = 1 << 16;
 
+/// Where the counts come from.
+#[derive(Clone, Copy)]
+pub enum Source<'a> {
+    /// A count file (CSV or Parquet): report-level rows or aggregated 2×2 tables.
+    Counts(&'a Path),
+    /// An opened store.
+    Store(&'a Store),
+}
+
+impl Source<'_> {
+    fn display(&self) -> String {
+        match self {
+            Source::Counts(p) => p.display().to_string(),
+            Source::Store(s) => s.root().display().to_string(),
+        }
+    }
+}
+
+impl Args {
+    /// What these arguments ask to count and score (the output options stay here).
+    pub fn request(&self) -> SignalsRequest {
+        SignalsRequest {
+            query: ReportQuery {
+                role: self.role.into(),
+                stratify: self.stratify.clone(),
+                since: self.since.clone(),
+                until: self.until.clone(),
+                date_field: self.date_field.into(),
+                indication: self.indication.clone(),
+                exclude_drugs: self.exclude_drug.clone(),
+            },
+            margins: self.margins.into(),
+            prior: self.prior.clone(),
+            fit_only: self.fit_only,
+            squash: self.squash,
+            zeros: self.zeros,
+            min_count: self.min_count,
+            drug: self.drug.clone(),
+            event: self.event.clone(),
+        }
+    }
+}
+
 /// Counts, fits and scores as `vigil signals` does, returning the fitted prior and the table.
-/// Used by `vigil demo` too.
-pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
+/// Used by `vigil report` and `vigil demo` too.
+pub fn compute(source: Source<'_>, req: &SignalsRequest) -> Result<(PriorFit, Selection)> {
+    compute_grouped(source, req, &TermArgs::default())
+}
+
+/// [`compute`] with reactions and drugs grouped by a MedDRA level or an ATC class first
+/// (`--event-level`, `--drug-level`; docs/terminologies.md).
+pub fn compute_grouped(
+    source: Source<'_>,
+    req: &SignalsRequest,
+    terms: &TermArgs,
+) -> Result<(PriorFit, Selection)> {
+    let store_dir = match &source {
+        Source::Store(store) => Some(store.root().to_path_buf()),
+        Source::Counts(_) => None,
+    };
     let read_phase = crate::timing::phase("read input");
-    let input = match (&args.counts, &args.store) {
-        (Some(path), _) => read_counts_file(path, &args.stratify)?,
-        (None, Some(store)) => {
-            let query = ReportQuery {
-                role: args.role.parse::<Role>().map_err(anyhow::Error::msg)?,
-                stratify: args.stratify.clone(),
-                since: args.since.clone(),
-                until: args.until.clone(),
-                date_field: match args.date_field.as_str() {
-                    "fda" => DateField::FdaReceipt,
-                    "event" => DateField::Event,
-                    other => bail!("--date-field {other:?}: expected fda or event"),
-                },
-                indication: args.indication.clone(),
-                exclude_drugs: args.exclude_drug.clone(),
-            };
-            let set = load_report_set(store, &query)
-                .with_context(|| format!("{}: reading the store", store.display()))?;
+    let input = match source {
+        Source::Counts(path) => read_counts_file(path, &req.query.stratify)?,
+        Source::Store(store) => {
+            let set = load_report_set_from(store, &req.query)
+                .with_context(|| format!("{}: reading the store", store.root().display()))?;
             if set.is_empty() {
                 bail!(
                     "{}: no report matches the filters (role, dates, indication, excluded drugs)",
-                    store.display()
+                    store.root().display()
                 );
             }
             CountsInput::Reports(set)
         }
-        (None, None) => bail!("give --counts FILE or --store DIR"),
     };
+    let input = crate::cmd::meddra::apply(terms, store_dir.as_deref(), input)?;
     drop(read_phase);
     let count_phase = crate::timing::phase("count pairs");
+    let stratified = !req.query.stratify.is_empty();
     let (counts, drug_names, event_names, zeros) = match input {
         CountsInput::Reports(set) => {
-            let margins = match args.margins {
-                MarginsArg::Reports => Margins::Reports,
-                MarginsArg::Pairs => Margins::Pairs,
-            };
-            let counts = count_pairs(&set, margins);
-            let zeros = if args.zeros {
-                Some(zero_cells(
+            let counts = count_pairs(&set, req.margins);
+            let zeros = if req.zeros {
+                Some(unobserved_cells(
                     &counts,
                     set.drugs.len(),
                     set.events.len(),
-                    !args.stratify.is_empty(),
+                    stratified,
                 )?)
             } else {
                 None
@@ -303,11 +408,11 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
             drugs,
             events,
         } => {
-            if args.margins == MarginsArg::Pairs {
+            if req.margins == Margins::Pairs {
                 bail!("--margins pairs applies to report-level input; an aggregated table's margins are its own a+b, a+c");
             }
-            let zeros = if args.zeros {
-                Some(zero_cells(&counts, drugs.len(), events.len(), false)?)
+            let zeros = if req.zeros {
+                Some(unobserved_cells(&counts, drugs.len(), events.len(), false)?)
             } else {
                 None
             };
@@ -321,12 +426,12 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     };
     drop(count_phase);
     let fit_phase = crate::timing::phase("fit prior");
-    let fit = match &args.prior {
+    let fit = match &req.prior {
         Some(path) => read_prior(path)?,
         None => {
             let mut data = CountData::new(counts.a.clone(), counts.expected.clone());
             let mut options = FitOptions {
-                squashed: args.squash,
+                squashed: req.squash,
                 ..FitOptions::default()
             };
             if let Some(z) = zeros {
@@ -341,43 +446,39 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
     drop(fit_phase);
     // Names compare as the store keeps them (trimmed, upper case). A name absent from the input is
     // an error with the nearest names, not an empty table.
-    let source = args
-        .counts
-        .as_deref()
-        .or(args.store.as_deref())
-        .map_or_else(String::new, |p| p.display().to_string());
-    let drug_filter = args
+    let source_name = source.display();
+    let drug_filter = req
         .drug
         .as_deref()
         .map(|d| normalise_name(d).unwrap_or_default());
-    let event_filter = args
+    let event_filter = req
         .event
         .as_deref()
         .map(|e| normalise_name(e).unwrap_or_default());
     for (what, wanted, names, given) in [
-        ("drug", &drug_filter, &drug_names, &args.drug),
-        ("event", &event_filter, &event_names, &args.event),
+        ("drug", &drug_filter, &drug_names, &req.drug),
+        ("event", &event_filter, &event_names, &req.event),
     ] {
         if let (Some(w), Some(given)) = (wanted, given) {
             if !names.iter().any(|n| n == w) {
                 bail!(
                     "{}",
                     not_found(
-                        &source,
+                        &source_name,
                         what,
                         given,
                         names.iter().map(String::as_str),
-                        args.store.is_some()
+                        matches!(source, Source::Store(_))
                     )
                 );
             }
         }
     }
-    let keep: Vec<usize> = if args.fit_only {
+    let keep: Vec<usize> = if req.fit_only {
         Vec::new()
     } else {
         (0..counts.len())
-            .filter(|&i| counts.a[i] >= args.min_count as f64)
+            .filter(|&i| counts.a[i] >= req.min_count as f64)
             .filter(|&i| {
                 drug_filter
                     .as_ref()
@@ -396,6 +497,22 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         let _phase = crate::timing::phase("posteriors");
         posterior_distinct(&fit.prior(), &a, &expected)
     };
+    // The family of the FDR is every pair of the table, whatever the output filters: a pair's
+    // q-value must not depend on which other pairs are printed.
+    let fdr = if req.fit_only {
+        FamilyFdr::default()
+    } else {
+        let _phase = crate::timing::phase("false discovery rates");
+        family_fdr(
+            &counts.a,
+            &counts.n_drug,
+            &counts.n_event,
+            &counts.n_total,
+            &counts.expected,
+            Some(&fit.prior()),
+        )
+        .select(&keep)
+    };
     let selection = Selection {
         drug: keep.iter().map(|&i| counts.drug[i]).collect(),
         event: keep.iter().map(|&i| counts.event[i]).collect(),
@@ -407,6 +524,10 @@ pub fn compute(args: &Args) -> Result<(PriorFit, Selection)> {
         posteriors,
         drug_names,
         event_names,
+        fdr,
+        // The flag rule is an output choice of `vigil signals` (`run` sets it); report and demo
+        // flag by the per-pair thresholds.
+        decision: Decision::Thresholds,
     };
     Ok((fit, selection))
 }
@@ -440,141 +561,38 @@ pub fn not_found<'a>(
     format!("{source}: {what} {given:?} not found among the {scope}{hint}{kind}")
 }
 
-/// The unobserved cells (a = 0) of the drug × event table, with their expected counts, grouped
-/// exactly by their (n_drug, n_event) margins so that they need not be listed one by one.
-fn zero_cells(
+/// The unobserved cells of the count table for the zeros-included fit (`--zeros`), unstratified
+/// only.
+fn unobserved_cells(
     counts: &PairCounts,
     n_drugs: usize,
     n_events: usize,
     stratified: bool,
 ) -> Result<CountData> {
-    use std::collections::HashMap;
     if stratified {
         bail!("--zeros is implemented for unstratified analyses only: stratified expected counts of unobserved cells cannot be grouped by margins");
     }
-    let n_total = counts.n_total.first().copied().unwrap_or(0.0);
-    let mut drug_margin = vec![f64::NAN; n_drugs];
-    let mut event_margin = vec![f64::NAN; n_events];
-    for i in 0..counts.len() {
-        drug_margin[counts.drug[i] as usize] = counts.n_drug[i];
-        event_margin[counts.event[i] as usize] = counts.n_event[i];
-    }
-    let tally = |m: &[f64]| {
-        let mut t: HashMap<u64, f64> = HashMap::new();
-        for v in m.iter().filter(|v| v.is_finite()) {
-            *t.entry(v.to_bits()).or_default() += 1.0;
-        }
-        t
-    };
-    let (dt, et) = (tally(&drug_margin), tally(&event_margin));
-    // All cells per (drug margin, event margin) value pair, less the observed ones.
-    let mut cells: HashMap<(u64, u64), f64> = HashMap::new();
-    for (&dv, &dc) in &dt {
-        for (&ev, &ec) in &et {
-            cells.insert((dv, ev), dc * ec);
-        }
-    }
-    for i in 0..counts.len() {
-        *cells
-            .get_mut(&(counts.n_drug[i].to_bits(), counts.n_event[i].to_bits()))
-            .expect("margin pair present") -= 1.0;
-    }
-    let mut out = CountData::default();
-    let mut keys: Vec<_> = cells.into_iter().filter(|(_, w)| *w > 0.0).collect();
-    keys.sort_by(|a, b| a.0.cmp(&b.0));
-    for ((dv, ev), w) in keys {
-        out.n.push(0.0);
-        out.e
-            .push(f64::from_bits(dv) * f64::from_bits(ev) / n_total);
-        out.w.push(w);
-    }
-    Ok(out)
+    Ok(zero_cells(
+        &counts.drug,
+        &counts.event,
+        &counts.n_drug,
+        &counts.n_event,
+        counts.n_total.first().copied().unwrap_or(0.0),
+        n_drugs,
+        n_events,
+    ))
 }
 
 fn read_prior(path: &Path) -> Result<PriorFit> {
-    #[derive(serde::Deserialize)]
-    struct PriorJson {
-        alpha1: f64,
-        beta1: f64,
-        alpha2: f64,
-        beta2: f64,
-        p: f64,
-        #[serde(default)]
-        neg_log_lik: Option<f64>,
-        #[serde(default)]
-        n_points: Option<f64>,
-        #[serde(default)]
-        truncation: Option<Truncation>,
-        #[serde(default)]
-        at_bound: Vec<String>,
-    }
     let text = std::fs::read_to_string(path)
         .with_context(|| format!("{}: cannot read the prior", path.display()))?;
-    let j: PriorJson = serde_json::from_str(&text).with_context(|| {
+    let prior: PriorJson = serde_json::from_str(&text).with_context(|| {
         format!(
             "{}: not a prior JSON (alpha1, beta1, alpha2, beta2, p)",
             path.display()
         )
     })?;
-    let prior = GammaMixturePrior {
-        alpha1: j.alpha1,
-        beta1: j.beta1,
-        alpha2: j.alpha2,
-        beta2: j.beta2,
-        p: j.p,
-    };
-    if !prior.is_valid() {
-        bail!(
-            "{}: invalid prior: alpha and beta must be > 0 and 0 < p < 1",
-            path.display()
-        );
-    }
-    Ok(PriorFit {
-        alpha1: j.alpha1,
-        beta1: j.beta1,
-        alpha2: j.alpha2,
-        beta2: j.beta2,
-        p: j.p,
-        neg_log_lik: j.neg_log_lik.unwrap_or(f64::NAN),
-        n_points: j.n_points.unwrap_or(f64::NAN),
-        // What the fit that wrote the file said: the truncation it used and the parameters it
-        // left on a bound (so the boundary warning is repeated when the prior is reused).
-        truncation: j.truncation.unwrap_or(Truncation::ZeroTruncated),
-        at_bound: j.at_bound,
-        squashed: false,
-        evaluations: 0,
-        converged: true,
-    })
-}
-
-/// Run `vigil signals`.
-impl Args {
-    /// The command-line defaults for `vigil signals --store STORE` (unstratified, unique-report
-    /// margins, suspect roles, CSV), for the subcommands that run signals themselves.
-    pub fn for_store(store: &std::path::Path) -> Self {
-        Self {
-            counts: None,
-            store: Some(store.to_owned()),
-            role: "suspect".into(),
-            since: None,
-            until: None,
-            date_field: "fda".into(),
-            indication: None,
-            exclude_drug: vec![],
-            margins: MarginsArg::Reports,
-            stratify: vec![],
-            prior: None,
-            fit_only: false,
-            squash: false,
-            zeros: false,
-            min_count: 1,
-            drug: None,
-            event: None,
-            format: Format::Csv,
-            out: None,
-            cluster: None,
-        }
-    }
+    prior.into_fit().with_context(|| path.display().to_string())
 }
 
 /// The boundary warning of the policy in docs/signals.md, printed by `vigil signals` (the report
@@ -588,12 +606,34 @@ fn warn_if_on_bound(fit: &PriorFit) {
     }
 }
 
+/// Run `vigil signals`.
 pub fn run(args: Args) -> Result<()> {
     if let Some(scheduler) = &args.cluster {
         return crate::cluster::signals(&args, scheduler);
     }
-    let (fit, selection) = compute(&args)?;
+    let request = args.request();
+    let (fit, mut selection) = match (&args.counts, &args.store) {
+        (Some(path), _) => compute_grouped(Source::Counts(path), &request, &args.terms)?,
+        (None, Some(dir)) => {
+            let store = Store::open(dir)
+                .with_context(|| format!("{}: reading the store", dir.display()))?;
+            compute_grouped(Source::Store(&store), &request, &args.terms)?
+        }
+        (None, None) => bail!("give --counts FILE or --store DIR"),
+    };
+    selection.decision = args.decision;
     warn_if_on_bound(&fit);
+    for (what, n) in [
+        ("PRR", selection.fdr.prr_excluded),
+        ("ROR", selection.fdr.ror_excluded),
+    ] {
+        if n > 0 {
+            eprintln!(
+                "vigil: note: {n} pairs have no {what} p-value (a zero cell) and are left out of the {what} Benjamini–Hochberg family (their {} is NaN)",
+                what.to_lowercase() + "_q"
+            );
+        }
+    }
     if args.fit_only {
         let json = serde_json::to_string_pretty(&fit)? + "\n";
         return write_atomically(args.out.as_deref(), json.as_bytes());
@@ -604,59 +644,13 @@ pub fn run(args: Args) -> Result<()> {
     let _write_phase = crate::timing::phase("score and write");
     with_output(args.out.as_deref(), |w| match args.format {
         Format::Table => Ok(w.write_all(render_table(&selection.score_all()).as_bytes())?),
-        Format::Csv => write_csv(&selection, w),
-        Format::Json => write_json(&selection, w),
+        Format::Csv => crate::signal_table::write_csv(&selection, w),
+        Format::Json => crate::signal_table::write_json(&selection, w),
         Format::Parquet => write_parquet(&selection, w),
     })
 }
 
-/// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
-pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
-    with_output(path, |w| Ok(w.write_all(bytes)?))
-}
-
-/// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
-/// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`
-/// (a closed pipe ends vigil quietly: see `main`).
-pub fn with_output(
-    path: Option<&Path>,
-    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
-) -> Result<()> {
-    match path {
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout());
-            write(&mut out)
-                .and_then(|_| Ok(out.flush()?))
-                .context("writing to standard output")
-        }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-                std::process::id()
-            ));
-            let result = (|| -> Result<()> {
-                let file = std::fs::File::create(&tmp)?;
-                let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
-                write(&mut buffered)?;
-                let file = buffered.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                std::fs::rename(&tmp, path)?;
-                Ok(())
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
-            }
-            result.with_context(|| format!("{}: cannot write", path.display()))
-        }
-    }
-}
-
-fn row_values(s: &PairScores) -> [f64; 23] {
+pub(crate) fn row_values(s: &PairScores) -> [f64; 23] {
     let t = s.table;
     [
         t.a,
@@ -685,23 +679,8 @@ fn row_values(s: &PairScores) -> [f64; 23] {
     ]
 }
 
-fn flags(s: &PairScores) -> [bool; 4] {
-    [s.signal_prr, s.signal_ror, s.signal_ic, s.signal_ebgm]
-}
-
-/// A number as R and openEBGM print it in CSV: shortest round-trip form, `Inf`, `-Inf`, `NaN`.
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 {
-            "Inf".into()
-        } else {
-            "-Inf".into()
-        }
-    } else {
-        format!("{x}")
-    }
+pub(crate) fn flags(s: &PairScores) -> [bool; 4] {
+    s.flags()
 }
 
 /// Calls `write` on every chunk of rows with its scores, in order. The scores of the next chunk
@@ -728,54 +707,6 @@ fn for_each_scored_chunk(
     })
 }
 
-/// Writes the selection as CSV with every column of [`COLUMNS`].
-pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    let mut out = csv::Writer::from_writer(w);
-    out.write_record(COLUMNS)?;
-    let mut rec: Vec<String> = Vec::with_capacity(COLUMNS.len());
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            rec.clear();
-            rec.push(sel.drug_name(start + k).to_owned());
-            rec.push(sel.event_name(start + k).to_owned());
-            rec.extend(row_values(s).iter().map(|&x| fmt_num(x)));
-            rec.extend(flags(s).iter().map(|b| b.to_string()));
-            out.write_record(&rec)?;
-        }
-        Ok(())
-    })?;
-    out.flush()?;
-    Ok(())
-}
-
-fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
-    w.write_all(b"[")?;
-    let mut first = true;
-    for_each_scored_chunk(sel, |start, scores| {
-        for (k, s) in scores.iter().enumerate() {
-            let mut m = serde_json::Map::new();
-            m.insert("drug".into(), sel.drug_name(start + k).into());
-            m.insert("event".into(), sel.event_name(start + k).into());
-            for (key, v) in COLUMNS[2..25].iter().zip(row_values(s)) {
-                m.insert(
-                    (*key).into(),
-                    serde_json::Number::from_f64(v)
-                        .map_or(serde_json::Value::Null, serde_json::Value::Number),
-                );
-            }
-            for (key, v) in COLUMNS[25..].iter().zip(flags(s)) {
-                m.insert((*key).into(), v.into());
-            }
-            w.write_all(if first { b"\n  " } else { b",\n  " })?;
-            first = false;
-            serde_json::to_writer(&mut *w, &serde_json::Value::Object(m))?;
-        }
-        Ok(())
-    })?;
-    w.write_all(b"\n]\n")?;
-    Ok(())
-}
-
 fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     let mut fields = vec![
         Field::new("drug", DataType::Utf8, false),
@@ -792,8 +723,11 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
             false,
         ));
     }
-    for name in &COLUMNS[25..] {
+    for name in &COLUMNS[25..FDR_START] {
         fields.push(Field::new(*name, DataType::Boolean, false));
+    }
+    for name in &COLUMNS[FDR_START..] {
+        fields.push(Field::new(*name, DataType::Float64, false));
     }
     let schema = Arc::new(Schema::new(fields));
     // Dictionary pages only for the names, which repeat; the scores are nearly all distinct, and
@@ -833,6 +767,11 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
                 fl.iter().map(|f| f[k]).collect::<Vec<_>>(),
             )));
         }
+        for k in 0..8 {
+            arrays.push(Arc::new(Float64Array::from_iter_values(
+                (start..end).map(|i| sel.fdr.row(i)[k]),
+            )));
+        }
         writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
         Ok(())
     })?;
@@ -858,8 +797,9 @@ fn render_table(t: &ScoredTable) -> String {
         .unwrap_or(5)
         .clamp(5, 36);
     let mut out = format!(
-        "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  signals\n",
-        "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95"
+        "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  {:>8}  {:>8}  {:>8}  {:>8}  signals\n",
+        "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95",
+        "prr_q", "ror_q", "fdr_ic", "fdr_ebgm"
     );
     let cut = |s: &str, w: usize| {
         if s.chars().count() > w {
@@ -870,18 +810,9 @@ fn render_table(t: &ScoredTable) -> String {
     };
     for &i in &order {
         let s = &t.scores[i];
-        let sig: Vec<&str> = [
-            ("PRR", s.signal_prr),
-            ("ROR", s.signal_ror),
-            ("IC", s.signal_ic),
-            ("EBGM", s.signal_ebgm),
-        ]
-        .iter()
-        .filter(|(_, on)| *on)
-        .map(|(n, _)| *n)
-        .collect();
+        let sig = s.signals();
         out += &format!(
-            "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {}\n",
+            "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>8.1e}  {:>8.1e}  {:>8.1e}  {:>8.1e}  {}\n",
             cut(&t.drug[i], dw),
             cut(&t.event[i], ew),
             s.table.a,
@@ -892,8 +823,64 @@ fn render_table(t: &ScoredTable) -> String {
             s.ebgm,
             s.eb05,
             s.eb95,
+            t.fdr[i][1],
+            t.fdr[i][3],
+            t.fdr[i][6],
+            t.fdr[i][7],
             sig.join(",")
         );
     }
     out
+}
+
+#[cfg(test)]
+mod tests {
+    use clap::Parser;
+    use vigil_store::read::{DateField, Role};
+
+    use super::*;
+
+    #[derive(Parser)]
+    struct Cli {
+        #[command(flatten)]
+        args: Args,
+    }
+
+    #[test]
+    fn command_line_defaults_are_the_request_defaults() {
+        let cli = Cli::try_parse_from(["signals", "--store", "s"]).unwrap();
+        assert_eq!(cli.args.request(), SignalsRequest::default());
+    }
+
+    #[test]
+    fn typed_options_reach_the_request() {
+        let cli = Cli::try_parse_from([
+            "signals",
+            "--store",
+            "s",
+            "--role",
+            "PS",
+            "--date-field",
+            "event",
+            "--since",
+            "2023",
+            "--margins",
+            "pairs",
+            "--exclude-drug",
+            "USTEKINUMAB,ADALIMUMAB",
+            "--min-count",
+            "3",
+        ])
+        .unwrap();
+        let r = cli.args.request();
+        assert_eq!(r.query.role, Role::Ps);
+        assert_eq!(r.query.date_field, DateField::Event);
+        assert_eq!(r.query.since.as_deref(), Some("2023"));
+        assert_eq!(r.margins, Margins::Pairs);
+        assert_eq!(r.query.exclude_drugs, ["USTEKINUMAB", "ADALIMUMAB"]);
+        assert_eq!(r.min_count, 3);
+        // A role or date field outside the enums is refused while parsing.
+        assert!(Cli::try_parse_from(["signals", "--store", "s", "--role", "x"]).is_err());
+        assert!(Cli::try_parse_from(["signals", "--store", "s", "--date-field", "x"]).is_err());
+    }
 }

@@ -59,11 +59,11 @@ fn parse_version(text: &str) -> anyhow::Result<u32> {
 }
 
 fn versions(store: &std::path::Path) -> anyhow::Result<()> {
-    use std::io::Write;
+    use std::fmt::Write;
     let list = list_versions(store)?;
-    let mut out = std::io::stdout().lock();
-    // A closed pipe (`| head`) ends the listing quietly.
-    macro_rules! say { ($($t:tt)*) => { if writeln!(out, $($t)*).is_err() { return Ok(()); } } }
+    // The listing is written in one go (a closed pipe ends vigil quietly: see `output`).
+    let mut out = String::new();
+    macro_rules! say { ($($t:tt)*) => { let _ = writeln!(out, $($t)*); } }
     say!(
         "{:<2} {:<8} {:<20} {:>10}  {}",
         "",
@@ -109,5 +109,5 @@ fn versions(store: &std::path::Path) -> anyhow::Result<()> {
             );
         }
     }
-    Ok(())
+    crate::output::print(&out)
 }

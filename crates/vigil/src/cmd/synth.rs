@@ -24,16 +24,41 @@ pub struct Args {
     /// raises alone) and a single-drug confounder, listed in PLANTED_SIGNALS.tsv.
     #[arg(long)]
     interactions: bool,
+    /// Also plant an emerging dupilumab association (Keratitis, relative rate 20) that begins in
+    /// this quarter (YYYYQN, within the quarters written): the truth for `vigil sequential`.
+    #[arg(long, value_name = "YYYYQN")]
+    emerging_from: Option<String>,
 }
 
 /// Runs `vigil synth`.
 pub fn run(args: Args) -> anyhow::Result<()> {
+    let first_quarter = Quarter { year: 2023, q: 1 };
+    let emerging_from = match &args.emerging_from {
+        None => None,
+        Some(text) => {
+            let q = vigil_store::quarterly::YearQuarter::parse(text).ok_or_else(|| {
+                anyhow::anyhow!(
+                    "--emerging-from {text:?}: expected a quarter as YYYYQN, e.g. 2023Q3"
+                )
+            })?;
+            let k = (q.year - i32::from(first_quarter.year)) * 4
+                + (q.quarter as i32 - first_quarter.q as i32);
+            if k < 0 || k as usize >= args.quarters {
+                anyhow::bail!(
+                    "--emerging-from {text}: outside the {} quarters written from 2023Q1",
+                    args.quarters
+                );
+            }
+            Some(k as usize)
+        }
+    };
     let cfg = SynthConfig {
         reports: args.reports,
         seed: args.seed,
         quarters: args.quarters,
-        first_quarter: Quarter { year: 2023, q: 1 },
+        first_quarter,
         interactions: args.interactions,
+        emerging_from,
         ..SynthConfig::default()
     };
     let started = std::time::Instant::now();

@@ -9,13 +9,9 @@ mod funnel;
 pub use forest::{forest_svg, ForestPlot, ForestRow, PooledSummary};
 pub use funnel::{funnel_svg, FunnelPlot};
 
-/// Escapes text for SVG/XML.
-pub(crate) fn esc(s: &str) -> String {
-    s.replace('&', "&amp;")
-        .replace('<', "&lt;")
-        .replace('>', "&gt;")
-        .replace('"', "&quot;")
-}
+/// Escapes text for HTML and SVG, in element content or a double-quoted attribute: `&`, `<`, `>`
+/// and `"` (the report uses it too).
+pub(crate) use html_escape::encode_double_quoted_attribute as esc;
 
 /// Axis ticks for `[lo, hi]` on the analysis scale: "nice" values on the log scale (shown as ratios)
 /// or on the linear scale.
@@ -66,5 +62,19 @@ pub(crate) fn trim_number(x: f64) -> String {
         "0".into()
     } else {
         s.to_string()
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// The report and the plots escape exactly the four characters they escaped before sharing
+    /// one escaper: `&`, `<`, `>` and `"` (the apostrophe stays, so clinical text is unchanged).
+    #[test]
+    fn esc_escapes_the_four_html_characters() {
+        assert_eq!(
+            super::esc(r#"Fleming & Drucker's <b>"RR"</b>"#),
+            "Fleming &amp; Drucker's &lt;b&gt;&quot;RR&quot;&lt;/b&gt;"
+        );
+        assert_eq!(super::esc("DUPILUMAB → ECZEMA"), "DUPILUMAB → ECZEMA");
     }
 }

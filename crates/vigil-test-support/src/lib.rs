@@ -1,0 +1,81 @@
+//! Test helpers shared by vigil's crates; a dev-dependency only, never published.
+//!
+//! It owns what every test suite used to copy: where the reference folder `../shared` is and what a
+//! test does when it is missing ([`shared`]), the metafor oracle's tolerances and the checker both
+//! metafor harnesses compare with ([`oracle`]), and the runner of the `vigil` binary ([`cli`]).
+//! It knows nothing of vigil's own types, so every crate can use it without a dependency cycle.
+#![deny(missing_docs)]
+
+pub mod cli;
+pub mod oracle;
+
+use std::path::{Path, PathBuf};
+
+/// The reference folder `../shared` beside the repository root (its data are read, never copied
+/// into the repository).
+pub fn shared_root() -> PathBuf {
+    // This crate sits at crates/vigil-test-support, two levels below the repository root.
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../../../shared")
+}
+
+/// `rel` under `../shared` when it exists; otherwise prints `skipping: PATH not found` and returns
+/// `None`, so the test can return early and pass, unless `VIGIL_REQUIRE_SHARED=1` is set (as CI's
+/// `.ci/run` does): then a missing reference panics, so it can never pass without checking.
+///
+/// ```no_run
+/// let Some(dir) = vigil_test_support::shared("oracle/pv") else {
+///     return; // skipped: ../shared is absent
+/// };
+/// # let _ = dir;
+/// ```
+pub fn shared(rel: &str) -> Option<PathBuf> {
+    let path = shared_root().join(rel);
+    if path.exists() {
+        return Some(path);
+    }
+    assert!(
+        !require_shared(),
+        "{} not found and VIGIL_REQUIRE_SHARED=1",
+        path.display()
+    );
+    eprintln!("skipping: {} not found", path.display());
+    None
+}
+
+/// Whether `VIGIL_REQUIRE_SHARED=1` is set (a missing `../shared` is then a failure).
+pub fn require_shared() -> bool {
+    std::env::var_os("VIGIL_REQUIRE_SHARED").is_some_and(|v| v == "1")
+}
+
+/// The repository root (for bundled files such as `examples/`).
+pub fn repo_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    // The folder layout the helpers rely on: the repository root holds Cargo.toml and examples/.
+    #[test]
+    fn repo_root_is_the_workspace_root() {
+        assert!(repo_root().join("Cargo.toml").is_file());
+        assert!(repo_root()
+            .join("examples/trials/dupilumab_infections.csv")
+            .is_file());
+    }
+
+    // A path that cannot exist is a skip (None) without VIGIL_REQUIRE_SHARED=1, a panic with it.
+    #[test]
+    fn missing_reference_is_a_skip_or_a_failure() {
+        let result = std::panic::catch_unwind(|| shared("no/such/file-for-this-test"));
+        if require_shared() {
+            assert!(
+                result.is_err(),
+                "a missing reference must fail under VIGIL_REQUIRE_SHARED=1"
+            );
+        } else {
+            assert_eq!(result.ok(), Some(None));
+        }
+    }
+}

@@ -1,0 +1,156 @@
+//! Everything vigil writes goes through here: files are written atomically, standard output
+//! follows one broken-pipe rule, and numbers are formatted the same way in every CSV and JSON.
+//!
+//! * Files: written to a temporary file beside the target, synced, then renamed over it, so a
+//!   failed or killed run leaves any existing file untouched.
+//! * Standard output: when the reader has gone away (`vigil … | head`), vigil stops quietly with
+//!   status 0, like other Unix tools. Rust ignores SIGPIPE, so a closed pipe shows up either as an
+//!   error, which `main` recognises with [`is_broken_pipe`], or, from `println!`, as a panic, which
+//!   the hook of [`exit_quietly_on_broken_pipe`] turns into a quiet exit.
+//! * Numbers: CSV as R and openEBGM print them ([`csv_number`]), JSON with non-finite values as
+//!   null ([`json_number`]).
+
+use std::io::Write;
+use std::path::Path;
+
+use anyhow::{Context, Result};
+
+/// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
+/// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`.
+pub fn with_output(
+    path: Option<&Path>,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+) -> Result<()> {
+    match path {
+        None => {
+            let mut out = std::io::BufWriter::new(std::io::stdout());
+            write(&mut out)
+                .and_then(|_| Ok(out.flush()?))
+                .context("writing to standard output")
+        }
+        Some(path) => {
+            let dir = path
+                .parent()
+                .filter(|p| !p.as_os_str().is_empty())
+                .unwrap_or(Path::new("."));
+            let tmp = dir.join(format!(
+                ".{}.tmp-{}",
+                path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+                std::process::id()
+            ));
+            let result = (|| -> Result<()> {
+                let file = std::fs::File::create(&tmp)?;
+                let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+                write(&mut buffered)?;
+                let file = buffered.into_inner().map_err(|e| e.into_error())?;
+                file.sync_all()?;
+                std::fs::rename(&tmp, path)?;
+                Ok(())
+            })();
+            if result.is_err() {
+                let _ = std::fs::remove_file(&tmp);
+            }
+            result.with_context(|| format!("{}: cannot write", path.display()))
+        }
+    }
+}
+
+/// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
+pub fn write_atomically(path: Option<&Path>, bytes: &[u8]) -> Result<()> {
+    with_output(path, |w| Ok(w.write_all(bytes)?))
+}
+
+/// Writes `text` to standard output (a closed pipe is an error that `main` ends quietly on).
+pub fn print(text: &str) -> Result<()> {
+    write_atomically(None, text.as_bytes())
+}
+
+/// True when `err` comes from writing to a closed pipe (`vigil … | head`). Looked for anywhere in
+/// the error's chain (csv, serde_json and anyhow wrap the io::Error); Arrow and Parquet writers keep
+/// only the io::Error's text, hence the second test.
+pub fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain().any(|e| {
+        e.downcast_ref::<std::io::Error>()
+            .is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe)
+            || e.to_string().contains("Broken pipe (os error 32)")
+    })
+}
+
+/// Installs the panic hook that ends vigil quietly with status 0 when `println!` finds standard
+/// output closed (the same rule as [`is_broken_pipe`] for returned errors).
+pub fn exit_quietly_on_broken_pipe() {
+    let default_hook = std::panic::take_hook();
+    std::panic::set_hook(Box::new(move |info| {
+        let message = info
+            .payload()
+            .downcast_ref::<String>()
+            .map(String::as_str)
+            .or_else(|| info.payload().downcast_ref::<&str>().copied())
+            .unwrap_or("");
+        if message.contains("failed printing to stdout") && message.contains("Broken pipe") {
+            std::process::exit(0);
+        }
+        default_hook(info);
+    }));
+}
+
+/// A number as R and openEBGM print it in CSV: shortest round-trip form, `Inf`, `-Inf`, `NaN`.
+pub fn csv_number(x: f64) -> String {
+    if x.is_nan() {
+        "NaN".into()
+    } else if x.is_infinite() {
+        if x > 0.0 {
+            "Inf".into()
+        } else {
+            "-Inf".into()
+        }
+    } else {
+        format!("{x}")
+    }
+}
+
+/// A number as JSON: NaN and ±∞, which JSON cannot hold, become null.
+pub fn json_number(x: f64) -> serde_json::Value {
+    serde_json::Number::from_f64(x).map_or(serde_json::Value::Null, serde_json::Value::Number)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn numbers_in_csv_and_json() {
+        assert_eq!(csv_number(0.1), "0.1");
+        assert_eq!(csv_number(3.0), "3");
+        assert_eq!(csv_number(f64::INFINITY), "Inf");
+        assert_eq!(csv_number(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(csv_number(f64::NAN), "NaN");
+        assert_eq!(json_number(2.5), serde_json::json!(2.5));
+        assert_eq!(json_number(f64::NAN), serde_json::Value::Null);
+        assert_eq!(json_number(f64::INFINITY), serde_json::Value::Null);
+    }
+
+    #[test]
+    fn a_failed_write_leaves_the_existing_file() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.csv");
+        write_atomically(Some(&path), b"first\n").unwrap();
+        let err = with_output(Some(&path), |w| {
+            w.write_all(b"partial")?;
+            anyhow::bail!("stopped half-way")
+        })
+        .unwrap_err();
+        assert!(format!("{err:#}").contains("out.csv: cannot write"));
+        assert_eq!(std::fs::read(&path).unwrap(), b"first\n");
+        // No temporary file is left behind.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn broken_pipe_is_recognised_through_the_chain() {
+        let io = std::io::Error::from(std::io::ErrorKind::BrokenPipe);
+        let err = anyhow::Error::new(io).context("writing to standard output");
+        assert!(is_broken_pipe(&err));
+        assert!(!is_broken_pipe(&anyhow::anyhow!("no such file")));
+    }
+}

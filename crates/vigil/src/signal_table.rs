@@ -1,0 +1,366 @@
+//! The signal table of `vigil signals` as text: the CSV and JSON writers.
+//!
+//! Rows are scored and formatted in chunks on all cores (each chunk into its own byte buffer),
+//! then written in order through the one buffered writer the caller gives, so the output is the
+//! same whatever the number of threads. The bytes are those of the earlier writers, which went
+//! through the `csv` crate, `format!("{x}")` and `serde_json`: names are quoted as the `csv` crate
+//! quotes them (each distinct name encoded once, by that crate), CSV numbers print as Rust's
+//! `Display` prints an `f64` (shortest round-trip digits, never an exponent, `Inf`/`-Inf`/`NaN` as
+//! R writes them), JSON numbers as `serde_json` prints them (the same `zmij` formatter), with the
+//! object keys in `serde_json::Map`'s sorted order. Tests compare each with the old way.
+
+use std::io::Write;
+
+use anyhow::Result;
+use rayon::prelude::*;
+use vigil_stats::score::PairScores;
+
+use crate::cmd::signals::{flags, row_values, Selection, COLUMNS, FDR_START};
+
+/// Rows scored and formatted as one piece of work.
+const CHUNK: usize = 1 << 14;
+
+/// Writes the selection as CSV with every column of [`COLUMNS`].
+pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
+    let drugs = encode_names(&sel.drug_names, csv_field)?;
+    let events = encode_names(&sel.event_names, csv_field)?;
+    w.write_all(COLUMNS.join(",").as_bytes())?;
+    w.write_all(b"\n")?;
+    for_each_formatted_chunk(sel, w, |start, scores, out| {
+        for (k, s) in scores.iter().enumerate() {
+            out.extend_from_slice(&drugs[sel.drug[start + k] as usize]);
+            out.push(b',');
+            out.extend_from_slice(&events[sel.event[start + k] as usize]);
+            for x in row_values(s) {
+                out.push(b',');
+                push_display_f64(out, x);
+            }
+            for b in flags(s) {
+                out.extend_from_slice(if b { b",true" } else { b",false" });
+            }
+            for x in sel.fdr.row(start + k) {
+                out.push(b',');
+                push_display_f64(out, x);
+            }
+            out.push(b'\n');
+        }
+    })
+}
+
+/// Writes the selection as a JSON array of objects, one per line, non-finite numbers as null.
+pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
+    let drugs = encode_names(&sel.drug_names, json_string)?;
+    let events = encode_names(&sel.event_names, json_string)?;
+    // The keys in the order serde_json's `Map` (a BTreeMap) writes them: sorted.
+    let mut keys: Vec<(usize, &str)> = COLUMNS.iter().copied().enumerate().collect();
+    keys.sort_by_key(|k| k.1);
+    let keys: Vec<(usize, Vec<u8>)> = keys
+        .into_iter()
+        .map(|(i, k)| Ok((i, json_string(k)?)))
+        .collect::<Result<_>>()?;
+    w.write_all(b"[")?;
+    for_each_formatted_chunk(sel, w, |start, scores, out| {
+        let mut zmij_buffer = zmij::Buffer::new();
+        for (k, s) in scores.iter().enumerate() {
+            out.extend_from_slice(if start + k == 0 { b"\n  " } else { b",\n  " });
+            let values = row_values(s);
+            let fl = flags(s);
+            let decision = sel.fdr.row(start + k);
+            for (j, (column, key)) in keys.iter().enumerate() {
+                out.push(if j == 0 { b'{' } else { b',' });
+                out.extend_from_slice(key);
+                out.push(b':');
+                match *column {
+                    0 => out.extend_from_slice(&drugs[sel.drug[start + k] as usize]),
+                    1 => out.extend_from_slice(&events[sel.event[start + k] as usize]),
+                    c if c < 25 => {
+                        let v = values[c - 2];
+                        if v.is_finite() {
+                            out.extend_from_slice(zmij_buffer.format_finite(v).as_bytes());
+                        } else {
+                            out.extend_from_slice(b"null");
+                        }
+                    }
+                    c if c < FDR_START => {
+                        out.extend_from_slice(if fl[c - 25] { b"true" } else { b"false" })
+                    }
+                    c => {
+                        let v = decision[c - FDR_START];
+                        if v.is_finite() {
+                            out.extend_from_slice(zmij_buffer.format_finite(v).as_bytes());
+                        } else {
+                            out.extend_from_slice(b"null");
+                        }
+                    }
+                }
+            }
+            out.push(b'}');
+        }
+    })?;
+    w.write_all(b"\n]\n")?;
+    Ok(())
+}
+
+/// Scores and formats the selection in chunks of [`CHUNK`] rows on all cores, and writes the
+/// chunks to `w` in order. At most a few chunks per thread are held at a time.
+fn for_each_formatted_chunk(
+    sel: &Selection,
+    w: &mut (dyn Write + Send),
+    format: impl Fn(usize, &[PairScores], &mut Vec<u8>) + Sync,
+) -> Result<()> {
+    let starts: Vec<usize> = (0..sel.len()).step_by(CHUNK).collect();
+    let batch = 4 * rayon::current_num_threads();
+    for group in starts.chunks(batch) {
+        let pieces: Vec<Vec<u8>> = group
+            .par_iter()
+            .map(|&start| {
+                let end = (start + CHUNK).min(sel.len());
+                let scores = sel.score(start..end);
+                let mut out = Vec::with_capacity(scores.len() * 400);
+                format(start, &scores, &mut out);
+                out
+            })
+            .collect();
+        for piece in pieces {
+            w.write_all(&piece)?;
+        }
+    }
+    Ok(())
+}
+
+/// Each name encoded once: names repeat over the rows.
+fn encode_names(names: &[String], encode: fn(&str) -> Result<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
+    names.iter().map(|n| encode(n)).collect()
+}
+
+/// A name as the `csv` crate writes it as one field among others (quoted only when it must be).
+fn csv_field(name: &str) -> Result<Vec<u8>> {
+    // Written beside an empty second field, as a lone empty field would be quoted as `""`; the
+    // separator and the terminator are then taken off.
+    let mut w = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::Any(b'\n'))
+        .from_writer(Vec::new());
+    w.write_record([name, ""])?;
+    let mut bytes = w.into_inner().map_err(|e| e.into_error())?;
+    bytes.truncate(bytes.len() - 2);
+    Ok(bytes)
+}
+
+/// A name as serde_json writes a string.
+fn json_string(name: &str) -> Result<Vec<u8>> {
+    Ok(serde_json::to_vec(name)?)
+}
+
+/// Appends `x` as `format!("{x}")` prints it, with R's `Inf`, `-Inf` and `NaN` for the
+/// non-finite values. Rust's `Display` for `f64` prints the shortest digits that read back to the
+/// same number, laid out without an exponent; `zmij` finds the same shortest digits (the test
+/// `display_f64_is_the_standard_display` compares the two on three million values), several times
+/// faster, and only the layout is done here; the rare exact ties, where the two round differently,
+/// go to the standard library.
+fn push_display_f64(out: &mut Vec<u8>, x: f64) {
+    if !x.is_finite() {
+        out.extend_from_slice(if x.is_nan() {
+            b"NaN"
+        } else if x > 0.0 {
+            b"Inf"
+        } else {
+            b"-Inf"
+        });
+        return;
+    }
+    // Whole numbers below 2^53 (the counts: half the columns) are their integer's digits; -0.0
+    // prints as "-0".
+    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+        if x == 0.0 && x.is_sign_negative() {
+            out.extend_from_slice(b"-0");
+        } else {
+            out.extend_from_slice(itoa::Buffer::new().format(x as i64).as_bytes());
+        }
+        return;
+    }
+    if may_be_a_tie(x) {
+        // Rare: the standard library itself (see `may_be_a_tie`).
+        use std::io::Write as _;
+        let _ = write!(out, "{x}");
+        return;
+    }
+    let mut buffer = zmij::Buffer::new();
+    let printed = buffer.format_finite(x).as_bytes();
+    let (negative, printed) = match printed.split_first() {
+        Some((b'-', rest)) => (true, rest),
+        _ => (false, printed),
+    };
+    // zmij prints `d.ddd`, `0.000ddd`, `ddd.d` or `d.ddde±N`: gather the significant digits and
+    // the position of the decimal point relative to their start.
+    let (mantissa, exponent) = match printed.iter().position(|&b| b == b'e') {
+        Some(e) => (&printed[..e], parse_exponent(&printed[e + 1..])),
+        None => (printed, 0),
+    };
+    let mut digits = [0u8; 40];
+    let mut n = 0;
+    let mut point: i32 = mantissa.len() as i32;
+    for (i, &b) in mantissa.iter().enumerate() {
+        if b == b'.' {
+            point = i as i32;
+        } else {
+            digits[n] = b;
+            n += 1;
+        }
+    }
+    let mut first = 0;
+    while first + 1 < n && digits[first] == b'0' {
+        first += 1;
+        point -= 1;
+    }
+    while n > first + 1 && digits[n - 1] == b'0' {
+        n -= 1;
+    }
+    let digits = &digits[first..n];
+    let point = point + exponent;
+    if negative {
+        out.push(b'-');
+    }
+    if point <= 0 {
+        out.extend_from_slice(b"0.");
+        out.extend(std::iter::repeat_n(b'0', (-point) as usize));
+        out.extend_from_slice(digits);
+    } else if (point as usize) < digits.len() {
+        out.extend_from_slice(&digits[..point as usize]);
+        out.push(b'.');
+        out.extend_from_slice(&digits[point as usize..]);
+    } else {
+        out.extend_from_slice(digits);
+        out.extend(std::iter::repeat_n(b'0', point as usize - digits.len()));
+    }
+}
+
+/// True when `x`'s exact decimal value could lie halfway between two shortest candidates, the one
+/// case where zmij (rounding half to even) and the standard library (rounding half up) choose
+/// different last digits: `592174564917451.25` prints `…451.2` from zmij, `…451.3` from `Display`.
+/// A tie at n ≤ 17 digits needs an exact value of at most 18 significant digits. With x = m·2^e (m
+/// odd), for e < 0 the exact value's significant digits are those of m·5^(−e) (odd, so no trailing
+/// zero), more than 18 once 5^(−e) ≥ 10^18 or the product is; for e ≥ 0 (whole numbers of 2^53 and
+/// more) every e up to 134 is counted as possible, above which m·2^e has more than 18 significant
+/// digits (at most 22 trailing zeros, from the factors 5 of m < 2^53).
+fn may_be_a_tie(x: f64) -> bool {
+    let bits = x.to_bits();
+    let biased = ((bits >> 52) & 0x7ff) as i32;
+    let fraction = bits & ((1 << 52) - 1);
+    let (mut m, mut e) = if biased == 0 {
+        (fraction, -1074)
+    } else {
+        (fraction | (1 << 52), biased - 1075)
+    };
+    if m == 0 {
+        return true;
+    }
+    let zeros = m.trailing_zeros();
+    m >>= zeros;
+    e += zeros as i32;
+    if e >= 0 {
+        return e <= 134;
+    }
+    if -e > 26 {
+        return false; // 5^27 > 10^18
+    }
+    u128::from(m) * 5u128.pow((-e) as u32) < 1_000_000_000_000_000_000
+}
+
+/// The exponent after `e` in zmij's output: an optional sign and decimal digits.
+fn parse_exponent(s: &[u8]) -> i32 {
+    let (sign, digits) = match s.split_first() {
+        Some((b'-', rest)) => (-1, rest),
+        Some((b'+', rest)) => (1, rest),
+        _ => (1, s),
+    };
+    sign * digits
+        .iter()
+        .fold(0i32, |acc, &d| acc * 10 + i32::from(d - b'0'))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn display(x: f64) -> String {
+        let mut out = Vec::new();
+        push_display_f64(&mut out, x);
+        String::from_utf8(out).unwrap()
+    }
+
+    /// The reference is the standard library's own `Display`, which the CSV output used before.
+    #[test]
+    #[allow(clippy::excessive_precision)] // values chosen beyond an f64's digits (2^53 + 1, decimal ties)
+    fn display_f64_is_the_standard_display() {
+        let mut special = vec![
+            0.0,
+            -0.0,
+            1.0,
+            -1.0,
+            0.1,
+            0.5,
+            1e-7,
+            1.5e-300,
+            5e-324,
+            f64::MIN_POSITIVE,
+            f64::MAX,
+            -f64::MAX,
+            1e21,
+            1e22,
+            123456789012345680000.0,
+            9_007_199_254_740_992.0,
+            9_007_199_254_740_993.0,
+            2.0_f64.powi(60),
+            0.30000000000000004,
+            1.0 / 3.0,
+            2.5e-5,
+            12.5,
+            4162.4557103796,
+            81.5,
+            592174564917451.25,
+            f64::from_bits(0xc318_b967_5208_c3ad),
+            1433085771909370.25,
+        ];
+        // A deterministic spread of bit patterns (SplitMix64) and of values of the table's scales.
+        let mut state: u64 = 17;
+        let mut next = || {
+            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+            let mut z = state;
+            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+            z ^ (z >> 31)
+        };
+        for _ in 0..1_000_000 {
+            special.push(f64::from_bits(next()));
+            let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
+            special.push((u * 80.0 - 40.0).exp());
+            // Halves and quarters of large numbers: exact ties at 16 and 17 digits.
+            special.push((next() >> 12) as f64 / 4.0);
+        }
+        for x in special {
+            let want = if x.is_nan() {
+                "NaN".to_owned()
+            } else if x.is_infinite() {
+                if x > 0.0 { "Inf" } else { "-Inf" }.to_owned()
+            } else {
+                format!("{x}")
+            };
+            assert_eq!(display(x), want, "bits {:#x}", x.to_bits());
+        }
+        assert_eq!(display(f64::NAN), "NaN");
+        assert_eq!(display(f64::INFINITY), "Inf");
+        assert_eq!(display(f64::NEG_INFINITY), "-Inf");
+    }
+
+    /// The reference is the `csv` crate's writer on a whole record.
+    #[test]
+    fn names_are_quoted_as_the_csv_crate_quotes_them() {
+        for name in ["PLAIN", "A, B", "SAY \"HI\"", "LINE\nBREAK", "", " SPACE "] {
+            let mut w = csv::Writer::from_writer(Vec::new());
+            w.write_record([name, "x"]).unwrap();
+            let whole = String::from_utf8(w.into_inner().unwrap()).unwrap();
+            let ours = String::from_utf8(csv_field(name).unwrap()).unwrap();
+            assert_eq!(whole, format!("{ours},x\n"), "{name:?}");
+        }
+    }
+}
