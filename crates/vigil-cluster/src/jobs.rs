@@ -12,6 +12,7 @@
 //! drug and one event. A stratum is the `|`-joined values of the `--stratify` columns (blank or
 //! null: `unknown`).
 
+use std::collections::HashMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -29,6 +30,7 @@ use datafusion::parquet::basic::Compression;
 use datafusion::parquet::file::properties::WriterProperties;
 use datafusion::prelude::{ParquetReadOptions, SessionConfig, SessionContext};
 use futures::StreamExt;
+use vigil_stats::fdr::family_fdr;
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions};
 use vigil_stats::mgps::CountData;
 
@@ -484,9 +486,61 @@ ORDER BY drug1, drug2, a.event"
     Ok(())
 }
 
+/// The decision columns of `vigil signals`, after the scores and flags (its column order).
+const DECISION_COLUMNS: [&str; 8] = [
+    "prr_p",
+    "prr_q",
+    "ror_p",
+    "ror_q",
+    "ic_post_null",
+    "ebgm_post_null",
+    "fdr_bayes_ic",
+    "fdr_bayes_ebgm",
+];
+
+/// Every observed pair of the table with its counts, gathered in this process: the data of the
+/// prior fit and the family of the decision columns.
+#[derive(Default)]
+struct Family {
+    /// Row of each (drug, event).
+    index: HashMap<(String, String), usize>,
+    a: Vec<f64>,
+    n_drug: Vec<f64>,
+    n_event: Vec<f64>,
+    n_total: Vec<f64>,
+    expected: Vec<f64>,
+}
+
+impl Family {
+    fn push(&mut self, b: &RecordBatch) -> Result<()> {
+        let (drug, event) = (strings(b, "drug")?, strings(b, "event")?);
+        let a = floats(column(b, "a")?)?;
+        let n_drug = floats(column(b, "n_drug")?)?;
+        let n_event = floats(column(b, "n_event")?)?;
+        let n_total = floats(column(b, "n_total")?)?;
+        let expected = floats(column(b, "expected")?)?;
+        for i in 0..b.num_rows() {
+            let key = (drug.value(i).to_owned(), event.value(i).to_owned());
+            if self.index.insert(key, self.a.len()).is_some() {
+                bail!(
+                    "the cluster returned the pair ({}, {}) twice",
+                    drug.value(i),
+                    event.value(i)
+                );
+            }
+            self.a.push(a.value(i));
+            self.n_drug.push(n_drug.value(i));
+            self.n_event.push(n_event.value(i));
+            self.n_total.push(n_total.value(i));
+            self.expected.push(expected.value(i));
+        }
+        Ok(())
+    }
+}
+
 /// `vigil signals` on the cluster: counts and expected counts of every pair, the MGPS prior
-/// fitted here on all of them (as `vigil signals` fits it), then the selected pairs scored by the
-/// executors with that prior.
+/// fitted and the decision columns computed here on all of them (as `vigil signals` does), then
+/// the selected pairs scored by the executors with that prior.
 pub async fn signals(args: &JobArgs) -> Result<()> {
     let ctx = connect(args, "vigil signals").await?;
     let ctes = common_ctes(&ctx, args).await?;
@@ -509,36 +563,25 @@ pairs AS (SELECT pc.drug, pc.event, pc.a, dt.n AS n_drug, et.n AS n_event, t.n A
           JOIN em_t et ON et.event = pc.event
           CROSS JOIN n_t t)"
     );
-    // 1. The prior, fitted on every pair's (a, E), as `vigil signals` does: the distinct points
-    // come back with their multiplicity and are expanded, so the fit sees the same data.
-    let mut data = CountData::default();
+    // 1. Every pair's counts come back to this process: the MGPS prior is fitted on all of them
+    // and the decision columns (docs/decision-rules.md) are computed over all of them, the family
+    // `vigil signals` uses (every observed pair of the table, whatever --drug, --event and
+    // --min-count select), so a q-value does not depend on which pairs are printed.
+    let mut family = Family::default();
     stream(
         &ctx,
         args,
-        &format!("{pairs} SELECT a, expected, count(*) AS w FROM pairs GROUP BY a, expected"),
-        |b| {
-            let (a, e, w) = (
-                floats(column(b, "a")?)?,
-                floats(column(b, "expected")?)?,
-                ints(b, "w")?,
-            );
-            for i in 0..b.num_rows() {
-                for _ in 0..w.value(i) {
-                    data.n.push(a.value(i));
-                    data.e.push(e.value(i));
-                    data.w.push(1.0);
-                }
-            }
-            Ok(())
-        },
+        &format!("{pairs} SELECT drug, event, a, n_drug, n_event, n_total, expected FROM pairs"),
+        |b| family.push(b),
     )
     .await?;
-    if data.is_empty() {
+    if family.a.is_empty() {
         bail!(
             "{}: no report matches the filters (role, dates, indication, excluded drugs)",
             args.store.display()
         );
     }
+    let data = CountData::new(family.a.clone(), family.expected.clone());
     let fit = fit_gamma_poisson_shrinker(&data, &FitOptions::default())
         .context("fitting the MGPS prior")?;
     drop(data);
@@ -548,6 +591,33 @@ pairs AS (SELECT pc.drug, pc.event, pc.a, dt.n AS n_drug, et.n AS n_event, t.n A
             fit.at_bound.join(", ")
         );
     }
+    let fdr = family_fdr(
+        &family.a,
+        &family.n_drug,
+        &family.n_event,
+        &family.n_total,
+        &family.expected,
+        Some(&fit.prior()),
+    );
+    // The notes `vigil signals` prints.
+    for (what, n) in [("PRR", fdr.prr_excluded), ("ROR", fdr.ror_excluded)] {
+        if n > 0 {
+            eprintln!(
+                "vigil: note: {n} pairs have no {what} p-value (a zero cell) and are left out of the {what} Benjamini–Hochberg family (their {} is NaN)",
+                what.to_lowercase() + "_q"
+            );
+        }
+    }
+    let decision: [&[f64]; 8] = [
+        &fdr.prr_p,
+        &fdr.prr_q,
+        &fdr.ror_p,
+        &fdr.ror_q,
+        &fdr.ic_post_null,
+        &fdr.ebgm_post_null,
+        &fdr.fdr_bayes_ic,
+        &fdr.fdr_bayes_ebgm,
+    ];
     // 2. The selected pairs, scored on the executors.
     let prior = fit.prior().to_array().map(|x| format!("{x:?}")).join(", ");
     let (drug, event) = filters(args);
@@ -569,12 +639,16 @@ pairs AS (SELECT pc.drug, pc.event, pc.a, dt.n AS n_drug, et.n AS n_event, t.n A
         .collect();
     let mut out = Output::create(
         &args.out,
-        fields(
-            &["drug", "event"],
-            &["a", "b", "c", "d", "n_drug", "n_event", "n_total"],
-            &float_names,
-            &PAIR_SCORE_FLAGS,
-        ),
+        [
+            fields(
+                &["drug", "event"],
+                &["a", "b", "c", "d", "n_drug", "n_event", "n_total"],
+                &float_names,
+                &PAIR_SCORE_FLAGS,
+            ),
+            fields(&[], &[], &DECISION_COLUMNS, &[]),
+        ]
+        .concat(),
     )?;
     stream(&ctx, args, &sql, |b| {
         let sc = column(b, "sc")?.as_struct();
@@ -599,6 +673,20 @@ pairs AS (SELECT pc.drug, pc.event, pc.a, dt.n AS n_drug, et.n AS n_event, t.n A
         }
         for n in PAIR_SCORE_FLAGS {
             cols.push(cast(field(n)?, &DataType::Boolean)?);
+        }
+        let (drugs, events) = (strings(b, "drug")?, strings(b, "event")?);
+        let rows = (0..b.num_rows())
+            .map(|i| {
+                let key = (drugs.value(i).to_owned(), events.value(i).to_owned());
+                family.index.get(&key).copied().ok_or_else(|| {
+                    anyhow!("the cluster scored {key:?}, a pair its count did not return")
+                })
+            })
+            .collect::<Result<Vec<usize>>>()?;
+        for values in decision {
+            cols.push(Arc::new(
+                rows.iter().map(|&i| values[i]).collect::<Float64Array>(),
+            ));
         }
         out.write(cols)
     })
