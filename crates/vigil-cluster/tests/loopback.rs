@@ -46,11 +46,32 @@ impl Drop for Guard {
 }
 
 fn free_port() -> u16 {
-    TcpListener::bind("127.0.0.1:0")
-        .unwrap()
-        .local_addr()
-        .unwrap()
-        .port()
+    free_ports(1)[0]
+}
+
+/// `n` distinct free loopback ports: all held open at once while chosen, so none is handed out
+/// twice (one port picked and released at a time can come back on the next call).
+fn free_ports(n: usize) -> Vec<u16> {
+    let held: Vec<TcpListener> = (0..n)
+        .map(|_| TcpListener::bind("127.0.0.1:0").unwrap())
+        .collect();
+    held.iter()
+        .map(|l| l.local_addr().unwrap().port())
+        .collect()
+}
+
+/// The last lines of each server log, for a failure message.
+fn log_tails(dir: &Path) -> String {
+    let mut out = String::new();
+    for name in ["scheduler.log", "executor0.log", "executor1.log"] {
+        let text = std::fs::read_to_string(dir.join(name)).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().collect();
+        out += &format!(
+            "--- {name}\n{}\n",
+            lines[lines.len().saturating_sub(15)..].join("\n")
+        );
+    }
+    out
 }
 
 fn spawn(args: &[String], log: &Path) -> Guard {
@@ -226,7 +247,9 @@ fn loopback_cluster_gives_the_local_rows_and_survives_a_lost_executor() {
 
     // 1 scheduler + 2 executors on loopback. Short heartbeats and timeouts so that a lost executor
     // is noticed within seconds (Ballista's defaults are minutes).
-    let sched_port = free_port();
+    // Scheduler, then per executor: Flight, gRPC and health ports.
+    let ports = free_ports(7);
+    let sched_port = ports[0];
     let scheduler = spawn(
         &[
             s("scheduler"),
@@ -247,7 +270,7 @@ fn loopback_cluster_gives_the_local_rows_and_survives_a_lost_executor() {
     for k in 0..2 {
         let work = d.join(format!("work{k}"));
         std::fs::create_dir_all(&work).unwrap();
-        let hp = free_port();
+        let (flight, grpc, hp) = (ports[1 + 3 * k], ports[2 + 3 * k], ports[3 + 3 * k]);
         executors.push(spawn(
             &[
                 s("executor"),
@@ -256,9 +279,9 @@ fn loopback_cluster_gives_the_local_rows_and_survives_a_lost_executor() {
                 s("--external-host"),
                 s("127.0.0.1"),
                 s("--bind-port"),
-                s(free_port()),
+                s(flight),
                 s("--bind-grpc-port"),
-                s(free_port()),
+                s(grpc),
                 s("--bind-health-port"),
                 s(hp),
                 s("--scheduler-host"),
@@ -291,8 +314,8 @@ fn loopback_cluster_gives_the_local_rows_and_survives_a_lost_executor() {
         }
         assert!(
             Instant::now() < deadline,
-            "executors not registered within 60 s (ready {ready}, registered {registered}); logs in {}",
-            d.display()
+            "executors not registered within 60 s (ready {ready}, registered {registered}):\n{}",
+            log_tails(d)
         );
         std::thread::sleep(Duration::from_millis(200));
     }
