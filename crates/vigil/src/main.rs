@@ -2,6 +2,7 @@
 use clap::{Parser, Subcommand};
 
 mod args;
+mod cluster;
 mod cmd;
 mod output;
 mod plot;

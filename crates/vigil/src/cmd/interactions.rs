@@ -58,6 +58,10 @@ pub struct Args {
     /// Itemset occurrences counted per partition (8 bytes each): the memory bound of the count.
     #[arg(long, default_value_t = 1 << 25, value_name = "N", hide = true)]
     pub partition_keys: usize,
+    /// Run on an Apache Ballista cluster (its scheduler's address) through the vigil-cluster
+    /// binary; the store must be readable by every executor at the same path (docs/cluster.md).
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// The output columns (count names as in Norén et al. 2008 and UMC's pvOmega).
@@ -159,6 +163,9 @@ fn score_batch(
 
 /// Run `vigil interactions`.
 pub fn run(args: Args) -> Result<()> {
+    if let Some(scheduler) = &args.cluster {
+        return crate::cluster::interactions(&args, scheduler);
+    }
     if args.format == Format::Parquet && args.out.is_none() {
         bail!("--format parquet needs --out FILE");
     }

@@ -119,6 +119,10 @@ pub struct Args {
     /// MedDRA and ATC grouping (`--event-level`, `--drug-level`; docs/terminologies.md).
     #[command(flatten)]
     pub terms: TermArgs,
+    /// With --store: run on an Apache Ballista cluster (its scheduler's address) through the
+    /// vigil-cluster binary; the store must be readable by every executor (docs/cluster.md).
+    #[arg(long, value_name = "df://HOST:PORT")]
+    pub cluster: Option<String>,
 }
 
 /// `--decision`: the rule behind the signal_* flags.
@@ -604,6 +608,9 @@ fn warn_if_on_bound(fit: &PriorFit) {
 
 /// Run `vigil signals`.
 pub fn run(args: Args) -> Result<()> {
+    if let Some(scheduler) = &args.cluster {
+        return crate::cluster::signals(&args, scheduler);
+    }
     let request = args.request();
     let (fit, mut selection) = match (&args.counts, &args.store) {
         (Some(path), _) => compute_grouped(Source::Counts(path), &request, &args.terms)?,
