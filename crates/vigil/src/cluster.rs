@@ -17,7 +17,7 @@ use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::args::{value_name, DateFieldArg, MarginsArg};
 use crate::cmd::signals::{Decision, Format};
-use crate::output::with_output;
+use crate::output::{csv_number, json_number, with_output};
 
 /// Which job to run on the cluster.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -209,17 +209,6 @@ fn read_result(path: &Path) -> Result<Vec<RecordBatch>> {
     Ok(reader.collect::<Result<Vec<_>, _>>()?)
 }
 
-/// A number as the local commands print it in CSV (shortest round trip, `Inf`, `-Inf`, `NaN`).
-fn fmt_num(x: f64) -> String {
-    if x.is_nan() {
-        "NaN".into()
-    } else if x.is_infinite() {
-        if x > 0.0 { "Inf" } else { "-Inf" }.into()
-    } else {
-        format!("{x}")
-    }
-}
-
 /// One cell of a result row.
 #[derive(Debug, Clone, PartialEq)]
 enum Cell {
@@ -306,8 +295,8 @@ fn write_result(job: &ClusterJob, path: &Path) -> Result<()> {
             for r in &rows {
                 c.write_record(r.iter().map(|cell| match cell {
                     Cell::Text(s) => s.clone(),
-                    Cell::Count(n) => fmt_num(*n as f64),
-                    Cell::Number(x) => fmt_num(*x),
+                    Cell::Count(n) => csv_number(*n as f64),
+                    Cell::Number(x) => csv_number(*x),
                     Cell::Flag(b) => b.to_string(),
                 }))?;
             }
@@ -322,8 +311,7 @@ fn write_result(job: &ClusterJob, path: &Path) -> Result<()> {
                         Cell::Text(s) => s.clone().into(),
                         Cell::Flag(b) => (*b).into(),
                         // Counts print as the local commands print them (numbers, e.g. 3.0).
-                        other => serde_json::Number::from_f64(other.number())
-                            .map_or(serde_json::Value::Null, serde_json::Value::Number),
+                        other => json_number(other.number()),
                     };
                     m.insert(name.clone(), v);
                 }
@@ -479,11 +467,11 @@ mod tests {
     #[test]
     fn numbers_print_as_the_local_commands_print_them() {
         // The local CSV writers format every count and score with `{}` on an f64.
-        assert_eq!(fmt_num(3.0), "3");
-        assert_eq!(fmt_num(0.125), "0.125");
-        assert_eq!(fmt_num(f64::INFINITY), "Inf");
-        assert_eq!(fmt_num(f64::NEG_INFINITY), "-Inf");
-        assert_eq!(fmt_num(f64::NAN), "NaN");
+        assert_eq!(csv_number(3.0), "3");
+        assert_eq!(csv_number(0.125), "0.125");
+        assert_eq!(csv_number(f64::INFINITY), "Inf");
+        assert_eq!(csv_number(f64::NEG_INFINITY), "-Inf");
+        assert_eq!(csv_number(f64::NAN), "NaN");
     }
 
     #[test]
