@@ -107,7 +107,8 @@ impl AtcIndex {
     pub fn from_text(text: &str, origin: &str) -> Result<Self, TermsError> {
         let mut rdr = csv::ReaderBuilder::new()
             .delimiter(b';')
-            .flexible(true)
+            // Not flexible: a row with a field too many or too few (e.g. an unquoted ';' in a
+            // class name) would shift or drop names; it is refused with its line instead.
             .from_reader(text.trim_start_matches('\u{feff}').as_bytes());
         let headers = rdr
             .headers()
@@ -256,6 +257,28 @@ mod tests {
 3;acetylsalicylic acid;B01AC06;N02BA01;B01AC;B01A;B01;B;Blood;Antithrombotic;Antithrombotic;Platelet aggregation inhibitors excl. heparin
 4;acetylsalicylic acid;N02BA01;N02BA01;N02BA;N02B;N02;N;Nervous;Analgesics;Other analgesics;Salicylic acid and derivatives
 ";
+
+    #[test]
+    fn a_row_with_a_field_missing_is_refused_with_its_line() {
+        // SAMPLE's dupilumab row without its last field (Class4): 11 fields against the header's 12.
+        let short = SAMPLE.replace(
+            ";Agents for dermatitis, excluding corticosteroids\n2190",
+            "\n2190",
+        );
+        let err = AtcIndex::from_text(&short, "atc.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("atc.csv") && err.contains("line 2"), "{err}");
+        // An unquoted ';' inside a class name (a field too many) is refused too: line 3.
+        let long = SAMPLE.replace(
+            "Other dermatological;Agents for dermatitis, excluding corticosteroids\n3;",
+            "Other; dermatological;Agents for dermatitis, excluding corticosteroids\n3;",
+        );
+        let err = AtcIndex::from_text(&long, "atc.csv")
+            .unwrap_err()
+            .to_string();
+        assert!(err.contains("line 3"), "{err}");
+    }
 
     #[test]
     fn levels_and_primary_codes() {
