@@ -28,8 +28,22 @@ pub struct Options {
     #[arg(long, value_name = "YYYYQN")]
     pub sequential_start: Option<String>,
     /// Type I error of that monitoring (over the whole surveillance of each reaction).
-    #[arg(long, default_value_t = 0.05, value_name = "ALPHA")]
+    #[arg(long, default_value_t = 0.05, value_name = "ALPHA", value_parser = maxsprt_alpha)]
     pub sequential_alpha: f64,
+}
+
+/// An alpha MaxSPRT accepts, (0, 0.5] as `vigil sequential --alpha` requires: refused while the
+/// arguments are read, not after the report's other sections have been computed.
+fn maxsprt_alpha(text: &str) -> Result<f64, String> {
+    let alpha: f64 = text
+        .trim()
+        .parse()
+        .map_err(|_| format!("{text:?} is not a number"))?;
+    if alpha > 0.0 && alpha <= 0.5 {
+        Ok(alpha)
+    } else {
+        Err(format!("{alpha}: must be in (0, 0.5]"))
+    }
 }
 
 impl Default for Options {
@@ -306,4 +320,16 @@ pub fn insert_html(page: String, report: &Value) -> String {
         );
     }
     super::report::insert_after_signals(page, &h)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_alpha_is_checked_while_the_arguments_are_read() {
+        assert_eq!(super::maxsprt_alpha("0.05"), Ok(0.05));
+        assert_eq!(super::maxsprt_alpha("0.5"), Ok(0.5));
+        for bad in ["0", "2", "0.51", "-0.1", "NaN", "five"] {
+            assert!(super::maxsprt_alpha(bad).is_err(), "{bad}");
+        }
+    }
 }
