@@ -4,8 +4,8 @@
 //!
 //! The two binaries exchange files only: `vigil-cluster run-… --out F.parquet` writes the rows
 //! with the columns of the local command's Parquet output, and this module reads them back.
-//! Rows come sorted by names (the local run writes them in id order); the table format sorts
-//! them as the local run does.
+//! Rows come sorted by names (the local run writes them in id order); the table format is drawn
+//! by the local commands' own writers, which sort both alike.
 
 use std::path::{Path, PathBuf};
 use std::process::{Command, Stdio};
@@ -16,7 +16,14 @@ use arrow::datatypes::{DataType, Float64Type, Int64Type};
 use parquet::arrow::arrow_reader::ParquetRecordBatchReaderBuilder;
 
 use crate::args::{value_name, DateFieldArg, MarginsArg};
-use crate::cmd::signals::{Decision, Format};
+use vigil_stats::omega::{Omega, OmegaCounts};
+use vigil_stats::score::PairScores;
+use vigil_stats::table::ContingencyTable;
+
+use crate::cmd::interactions::{self, Row as InteractionRow, COLUMNS as INTERACTION_COLUMNS};
+use crate::cmd::signals::{
+    self, Decision, Format, ScoredTable, COLUMNS as SIGNAL_COLUMNS, FDR_START,
+};
 use crate::output::{csv_number, json_number, with_output};
 
 /// Which job to run on the cluster.
@@ -320,10 +327,11 @@ fn write_result(job: &ClusterJob, path: &Path) -> Result<()> {
             }
             Ok(w.write_all(b"\n]\n")?)
         }
+        // The local commands' own table writers, on the result read back into their row types.
         Format::Table => {
             let text = match job.job {
-                Job::Interactions => interactions_table(&names, rows)?,
-                Job::Signals => signals_table(&names, rows)?,
+                Job::Interactions => interactions::render_table(interaction_rows(&names, &rows)?),
+                Job::Signals => signals::render_table(&scored_table(&names, &rows)?),
             };
             Ok(w.write_all(text.as_bytes())?)
         }
@@ -343,121 +351,87 @@ fn index(names: &[String], wanted: &[&str]) -> Result<Vec<usize>> {
         .collect()
 }
 
-fn cut(s: &str, w: usize) -> String {
-    if s.chars().count() > w {
-        s.chars().take(w - 1).collect::<String>() + "…"
-    } else {
-        s.to_owned()
-    }
-}
-
-fn width(rows: &[Vec<Cell>], col: usize, min: usize, max: usize) -> usize {
-    rows.iter()
-        .map(|r| r[col].text().chars().count())
-        .max()
-        .unwrap_or(min)
-        .clamp(min, max)
-}
-
-/// The table of `vigil interactions` (same columns, widths and order: Ω025 descending).
-fn interactions_table(names: &[String], mut rows: Vec<Vec<Cell>>) -> Result<String> {
-    let c = index(
-        names,
-        &[
-            "drug1",
-            "drug2",
-            "event",
-            "n111",
-            "n11.",
-            "expected",
-            "omega",
-            "omega025",
-            "omega975",
-            "signal_omega",
-        ],
-    )?;
-    rows.sort_by(|a, b| b[c[7]].number().total_cmp(&a[c[7]].number()));
-    let (w1, w2, we) = (
-        width(&rows, c[0], 5, 24),
-        width(&rows, c[1], 5, 24),
-        width(&rows, c[2], 5, 32),
-    );
-    let mut out = format!(
-        "{:<w1$}  {:<w2$}  {:<we$}  {:>6}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  signal\n",
-        "drug1", "drug2", "event", "n111", "n11.", "expected", "omega", "omega025", "omega975"
-    );
-    for r in &rows {
-        out += &format!(
-            "{:<w1$}  {:<w2$}  {:<we$}  {:>6}  {:>6}  {:>9.3}  {:>7.2}  {:>8.2}  {:>8.2}  {}\n",
-            cut(r[c[0]].text(), w1),
-            cut(r[c[1]].text(), w2),
-            cut(r[c[2]].text(), we),
-            r[c[3]].number(),
-            r[c[4]].number(),
-            r[c[5]].number(),
-            r[c[6]].number(),
-            r[c[7]].number(),
-            r[c[8]].number(),
-            if r[c[9]] == Cell::Flag(true) {
-                "Ω025 > 0"
-            } else {
-                ""
+/// The cluster's `interactions` rows as the local command's rows (its Parquet columns,
+/// `interactions::COLUMNS`), so that the local table writer draws them.
+fn interaction_rows(names: &[String], rows: &[Vec<Cell>]) -> Result<Vec<InteractionRow>> {
+    let c = index(names, &INTERACTION_COLUMNS)?;
+    Ok(rows
+        .iter()
+        .map(|r| {
+            let n = |k: usize| r[c[k]].number();
+            InteractionRow {
+                drug1: r[c[0]].text().to_owned(),
+                drug2: r[c[1]].text().to_owned(),
+                event: r[c[2]].text().to_owned(),
+                counts: OmegaCounts {
+                    n111: n(3),
+                    n11x: n(4),
+                    n1x1: n(5),
+                    nx11: n(6),
+                    n1xx: n(7),
+                    nx1x: n(8),
+                    nxx1: n(9),
+                    nxxx: n(10),
+                },
+                omega: Omega {
+                    expected: n(11),
+                    observed_expected: n(12),
+                    omega: n(13),
+                    omega025: n(14),
+                    omega975: n(15),
+                },
             }
-        );
-    }
-    Ok(out)
+        })
+        .collect())
 }
 
-/// The table of `vigil signals` (same columns, widths and order: EB05 descending).
-fn signals_table(names: &[String], mut rows: Vec<Vec<Cell>>) -> Result<String> {
-    let c = index(
-        names,
-        &[
-            "drug",
-            "event",
-            "a",
-            "expected",
-            "prr",
-            "ror_lower",
-            "ic025",
-            "ebgm",
-            "eb05",
-            "eb95",
-            "signal_prr",
-            "signal_ror",
-            "signal_ic",
-            "signal_ebgm",
-        ],
-    )?;
-    rows.sort_by(|a, b| b[c[8]].number().total_cmp(&a[c[8]].number()));
-    let dw = width(&rows, c[0], 4, 28);
-    let ew = width(&rows, c[1], 5, 36);
-    let mut out = format!(
-        "{:<dw$}  {:<ew$}  {:>7}  {:>9}  {:>8}  {:>8}  {:>7}  {:>7}  {:>7}  {:>7}  signals\n",
-        "drug", "event", "a", "expected", "prr", "ror_lo", "ic025", "ebgm", "eb05", "eb95"
-    );
-    for r in &rows {
-        let sig: Vec<&str> = [("PRR", 10), ("ROR", 11), ("IC", 12), ("EBGM", 13)]
-            .iter()
-            .filter(|(_, k)| r[c[*k]] == Cell::Flag(true))
-            .map(|(n, _)| *n)
-            .collect();
-        out += &format!(
-            "{:<dw$}  {:<ew$}  {:>7}  {:>9.3}  {:>8.2}  {:>8.2}  {:>7.2}  {:>7.2}  {:>7.2}  {:>7.2}  {}\n",
-            cut(r[c[0]].text(), dw),
-            cut(r[c[1]].text(), ew),
-            r[c[2]].number(),
-            r[c[3]].number(),
-            r[c[4]].number(),
-            r[c[5]].number(),
-            r[c[6]].number(),
-            r[c[7]].number(),
-            r[c[8]].number(),
-            r[c[9]].number(),
-            sig.join(",")
-        );
+/// The cluster's `signals` rows as the local command's scored table (its Parquet columns,
+/// `signals::COLUMNS`), so that the local table writer draws them.
+fn scored_table(names: &[String], rows: &[Vec<Cell>]) -> Result<ScoredTable> {
+    let c = index(names, &SIGNAL_COLUMNS)?;
+    let mut table = ScoredTable {
+        drug: Vec::with_capacity(rows.len()),
+        event: Vec::with_capacity(rows.len()),
+        scores: Vec::with_capacity(rows.len()),
+        fdr: Vec::with_capacity(rows.len()),
+    };
+    for r in rows {
+        let n = |k: usize| r[c[k]].number();
+        let flag = |k: usize| r[c[k]] == Cell::Flag(true);
+        table.drug.push(r[c[0]].text().to_owned());
+        table.event.push(r[c[1]].text().to_owned());
+        // Columns 6–8 (n_drug, n_event, n_total) are sums of the four cells.
+        table.scores.push(PairScores {
+            table: ContingencyTable {
+                a: n(2),
+                b: n(3),
+                c: n(4),
+                d: n(5),
+            },
+            expected: n(9),
+            prr: n(10),
+            prr_lower: n(11),
+            prr_upper: n(12),
+            chi2_yates: n(13),
+            ror: n(14),
+            ror_lower: n(15),
+            ror_upper: n(16),
+            ic: n(17),
+            ic025: n(18),
+            ic975: n(19),
+            bcpnn_ic: n(20),
+            bcpnn_ic025: n(21),
+            ebgm: n(22),
+            eb05: n(23),
+            eb95: n(24),
+            signal_prr: flag(25),
+            signal_ror: flag(26),
+            signal_ic: flag(27),
+            signal_ebgm: flag(28),
+        });
+        table.fdr.push(std::array::from_fn(|k| n(FDR_START + k)));
     }
-    Ok(out)
+    Ok(table)
 }
 
 #[cfg(test)]

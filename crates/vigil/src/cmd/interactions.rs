@@ -86,12 +86,12 @@ pub const COLUMNS: [&str; 17] = [
 ];
 
 /// One output row.
-struct Row {
-    drug1: String,
-    drug2: String,
-    event: String,
-    counts: OmegaCounts,
-    omega: Omega,
+pub(crate) struct Row {
+    pub(crate) drug1: String,
+    pub(crate) drug2: String,
+    pub(crate) event: String,
+    pub(crate) counts: OmegaCounts,
+    pub(crate) omega: Omega,
 }
 
 impl Row {
@@ -355,10 +355,7 @@ impl<'a> Output<'a> {
 
     fn finish(self) -> Result<()> {
         match self {
-            Output::Table(mut rows, w) => {
-                rows.sort_by(|a, b| b.omega.omega025.total_cmp(&a.omega.omega025));
-                w.write_all(render_table(&rows).as_bytes())?;
-            }
+            Output::Table(rows, w) => w.write_all(render_table(rows).as_bytes())?,
             Output::Csv(mut c) => c.flush()?,
             Output::Json(_, w) => w.write_all(b"\n]\n")?,
             Output::Parquet(writer, _) => {
@@ -369,7 +366,15 @@ impl<'a> Output<'a> {
     }
 }
 
-fn render_table(rows: &[Row]) -> String {
+/// The table format: Ω025 descending, ties by names (so that a cluster run, whose rows come in
+/// another order, prints the same table).
+pub(crate) fn render_table(mut rows: Vec<Row>) -> String {
+    rows.sort_by(|a, b| {
+        b.omega
+            .omega025
+            .total_cmp(&a.omega.omega025)
+            .then_with(|| (&a.drug1, &a.drug2, &a.event).cmp(&(&b.drug1, &b.drug2, &b.event)))
+    });
     let width = |f: fn(&Row) -> &str, min: usize, max: usize| {
         rows.iter()
             .map(|r| f(r).chars().count())
@@ -393,7 +398,7 @@ fn render_table(rows: &[Row]) -> String {
         "{:<w1$}  {:<w2$}  {:<we$}  {:>6}  {:>6}  {:>9}  {:>7}  {:>8}  {:>8}  signal\n",
         "drug1", "drug2", "event", "n111", "n11.", "expected", "omega", "omega025", "omega975"
     );
-    for r in rows {
+    for r in &rows {
         out += &format!(
             "{:<w1$}  {:<w2$}  {:<we$}  {:>6}  {:>6}  {:>9.3}  {:>7.2}  {:>8.2}  {:>8.2}  {}\n",
             cut(&r.drug1, w1),

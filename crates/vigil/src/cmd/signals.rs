@@ -779,9 +779,16 @@ fn write_parquet(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     Ok(())
 }
 
-fn render_table(t: &ScoredTable) -> String {
+/// The table format: EB05 descending, ties by names (so that a cluster run, whose rows come in
+/// another order, prints the same table).
+pub(crate) fn render_table(t: &ScoredTable) -> String {
     let mut order: Vec<usize> = (0..t.scores.len()).collect();
-    order.sort_by(|&i, &j| t.scores[j].eb05.total_cmp(&t.scores[i].eb05));
+    order.sort_by(|&i, &j| {
+        t.scores[j]
+            .eb05
+            .total_cmp(&t.scores[i].eb05)
+            .then_with(|| (&t.drug[i], &t.event[i]).cmp(&(&t.drug[j], &t.event[j])))
+    });
     let dw = t
         .drug
         .iter()
