@@ -64,19 +64,62 @@ const PLOT_X0: f64 = 430.0;
 const PLOT_X1: f64 = 730.0;
 const WIDTH: f64 = 960.0;
 
-/// Renders the forest plot as an SVG document. Each study row is a `<g class="study-row">`.
-pub fn forest_svg(p: &ForestPlot) -> String {
-    let show = |x: f64| if p.log_scale { x.exp() } else { x };
-    let fmt = |x: f64| {
-        let v = show(x);
+/// Where things go: the axis range (analysis scale) and the rows' heights.
+struct Layout {
+    /// Axis range, analysis scale.
+    lo: f64,
+    hi: f64,
+    log_scale: bool,
+    y_pooled: f64,
+    y_prediction: f64,
+    y_axis: f64,
+    height: f64,
+}
+
+impl Layout {
+    fn new(p: &ForestPlot) -> Self {
+        let (lo, hi) = axis_range(p);
+        let n = p.rows.len() as f64;
+        let y_pooled = TOP + (n + 0.8) * ROW_H;
+        let y_prediction = y_pooled + ROW_H;
+        let y_axis = y_prediction + ROW_H * 0.9;
+        let height = y_axis
+            + if p.omitted_note.is_some() {
+                113.0
+            } else {
+                95.0
+            };
+        Self {
+            lo,
+            hi,
+            log_scale: p.log_scale,
+            y_pooled,
+            y_prediction,
+            y_axis,
+            height,
+        }
+    }
+
+    /// Horizontal position of `x` (analysis scale), clamped to the axis.
+    fn x(&self, x: f64) -> f64 {
+        PLOT_X0 + (x.clamp(self.lo, self.hi) - self.lo) / (self.hi - self.lo) * (PLOT_X1 - PLOT_X0)
+    }
+
+    /// `x` as printed: back on the ratio scale for logs, 2 decimals (none from 100 up).
+    fn number(&self, x: f64) -> String {
+        let v = if self.log_scale { x.exp() } else { x };
         if v.abs() >= 100.0 {
             format!("{v:.0}")
         } else {
             format!("{v:.2}")
         }
-    };
+    }
+}
+
+/// The axis range: the null, the pooled CI and PI and the study CIs, clamped to two decades either
+/// side of the pooled estimate on a log axis (so one wild study does not squash the rest), plus 5 %.
+fn axis_range(p: &ForestPlot) -> (f64, f64) {
     let null = 0.0;
-    // Axis range from the pooled CI/PI and study CIs, clamped to a readable span around the pooled estimate.
     let mut lo = p.pooled.ci_lb.min(null);
     let mut hi = p.pooled.ci_ub.max(null);
     if let Some((a, b)) = p.pooled.prediction {
@@ -97,21 +140,32 @@ pub fn forest_svg(p: &ForestPlot) -> String {
     lo = lo.max(p.pooled.estimate - max_span);
     hi = hi.min(p.pooled.estimate + max_span);
     let pad = (hi - lo).max(1e-9) * 0.05;
-    lo -= pad;
-    hi += pad;
-    let sx = |x: f64| PLOT_X0 + (x.clamp(lo, hi) - lo) / (hi - lo) * (PLOT_X1 - PLOT_X0);
+    (lo - pad, hi + pad)
+}
 
-    let n = p.rows.len() as f64;
-    let y_pooled = TOP + (n + 0.8) * ROW_H;
-    let y_pi = y_pooled + ROW_H;
-    let y_axis = y_pi + ROW_H * 0.9;
-    let height = y_axis
-        + if p.omitted_note.is_some() {
-            113.0
-        } else {
-            95.0
-        };
+/// Renders the forest plot as an SVG document. Each study row is a `<g class="study-row">`.
+pub fn forest_svg(p: &ForestPlot) -> String {
+    let at = Layout::new(p);
     let mut s = String::new();
+    write_header(&mut s, p, &at);
+    let max_weight = p
+        .rows
+        .iter()
+        .filter_map(|r| r.weight_pct)
+        .fold(0.0, f64::max)
+        .max(1e-9);
+    for (i, r) in p.rows.iter().enumerate() {
+        write_study_row(&mut s, &at, r, TOP + (i as f64 + 0.5) * ROW_H, max_weight);
+    }
+    write_pooled(&mut s, &at, &p.pooled);
+    write_axis(&mut s, &at, p);
+    write_footer(&mut s, &at, p);
+    s
+}
+
+/// The document head, the title and the column headings.
+fn write_header(s: &mut String, p: &ForestPlot, at: &Layout) {
+    let height = at.height;
     let _ = writeln!(s, r##"<?xml version="1.0" encoding="UTF-8"?>"##);
     let _ = writeln!(
         s,
@@ -142,129 +196,139 @@ pub fn forest_svg(p: &ForestPlot) -> String {
         TOP - 8.0,
         WIDTH - 10.0
     );
-    let max_w = p
-        .rows
-        .iter()
-        .filter_map(|r| r.weight_pct)
-        .fold(0.0, f64::max)
-        .max(1e-9);
-    for (i, r) in p.rows.iter().enumerate() {
-        let y = TOP + (i as f64 + 0.5) * ROW_H;
-        let _ = write!(
-            s,
-            r##"<g class="study-row"><text x="10" y="{:.1}">{}</text>"##,
-            y + 4.0,
-            esc(&r.label)
-        );
-        if let Some(d) = &r.detail {
-            let _ = write!(s, r##"<text x="220" y="{:.1}">{}</text>"##, y + 4.0, esc(d));
-        }
-        match (r.estimate, r.ci_lb, r.ci_ub) {
-            (Some(e), Some(a), Some(b)) => {
-                let _ = write!(
-                    s,
-                    r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="black"/>"##,
-                    sx(a),
-                    sx(b)
-                );
-                // Arrow heads when the CI runs off the axis.
-                if a < lo {
-                    let _ = write!(s, r##"<path d="M{0:.1},{y:.1} l6,-4 l0,8 z"/>"##, sx(lo));
-                }
-                if b > hi {
-                    let _ = write!(s, r##"<path d="M{0:.1},{y:.1} l-6,-4 l0,8 z"/>"##, sx(hi));
-                }
-                let side = 4.0 + 10.0 * (r.weight_pct.unwrap_or(0.0) / max_w).sqrt();
-                let _ = write!(
-                    s,
-                    r##"<rect x="{:.1}" y="{:.1}" width="{side:.1}" height="{side:.1}" fill="#1f4e79"/>"##,
-                    sx(e) - side / 2.0,
-                    y - side / 2.0
-                );
-                let _ = write!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{} [{}, {}]</text>"##,
-                    WIDTH - 95.0,
-                    y + 4.0,
-                    fmt(e),
-                    fmt(a),
-                    fmt(b)
-                );
-            }
-            _ => {
-                let _ = write!(
-                    s,
-                    r##"<text x="{:.1}" y="{:.1}" text-anchor="end">not estimable</text>"##,
-                    WIDTH - 95.0,
-                    y + 4.0
-                );
-            }
-        }
-        let w = r.weight_pct.map_or("-".to_string(), |w| format!("{w:.1}%"));
-        let _ = writeln!(
-            s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{w}</text></g>"##,
-            WIDTH - 10.0,
-            y + 4.0
-        );
+}
+
+/// One study at height `y`: label, events, CI line (arrow heads where it runs off the axis), a
+/// square whose area follows the weight, the estimate as text and the weight.
+fn write_study_row(s: &mut String, at: &Layout, r: &ForestRow, y: f64, max_weight: f64) {
+    let _ = write!(
+        s,
+        r##"<g class="study-row"><text x="10" y="{:.1}">{}</text>"##,
+        y + 4.0,
+        esc(&r.label)
+    );
+    if let Some(d) = &r.detail {
+        let _ = write!(s, r##"<text x="220" y="{:.1}">{}</text>"##, y + 4.0, esc(d));
     }
-    // Pooled diamond.
-    let pl = &p.pooled;
+    match (r.estimate, r.ci_lb, r.ci_ub) {
+        (Some(e), Some(a), Some(b)) => {
+            let _ = write!(
+                s,
+                r##"<line x1="{:.1}" y1="{y:.1}" x2="{:.1}" y2="{y:.1}" stroke="black"/>"##,
+                at.x(a),
+                at.x(b)
+            );
+            if a < at.lo {
+                let _ = write!(
+                    s,
+                    r##"<path d="M{0:.1},{y:.1} l6,-4 l0,8 z"/>"##,
+                    at.x(at.lo)
+                );
+            }
+            if b > at.hi {
+                let _ = write!(
+                    s,
+                    r##"<path d="M{0:.1},{y:.1} l-6,-4 l0,8 z"/>"##,
+                    at.x(at.hi)
+                );
+            }
+            let side = 4.0 + 10.0 * (r.weight_pct.unwrap_or(0.0) / max_weight).sqrt();
+            let _ = write!(
+                s,
+                r##"<rect x="{:.1}" y="{:.1}" width="{side:.1}" height="{side:.1}" fill="#1f4e79"/>"##,
+                at.x(e) - side / 2.0,
+                y - side / 2.0
+            );
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{} [{}, {}]</text>"##,
+                WIDTH - 95.0,
+                y + 4.0,
+                at.number(e),
+                at.number(a),
+                at.number(b)
+            );
+        }
+        _ => {
+            let _ = write!(
+                s,
+                r##"<text x="{:.1}" y="{:.1}" text-anchor="end">not estimable</text>"##,
+                WIDTH - 95.0,
+                y + 4.0
+            );
+        }
+    }
+    let w = r.weight_pct.map_or("-".to_string(), |w| format!("{w:.1}%"));
+    let _ = writeln!(
+        s,
+        r##"<text x="{:.1}" y="{:.1}" text-anchor="end">{w}</text></g>"##,
+        WIDTH - 10.0,
+        y + 4.0
+    );
+}
+
+/// The pooled diamond and, if any, the prediction interval under it.
+fn write_pooled(s: &mut String, at: &Layout, pl: &PooledSummary) {
+    let y = at.y_pooled;
     let _ = writeln!(
         s,
         r##"<g class="pooled"><text x="10" y="{:.1}" font-weight="bold">{}</text><polygon points="{:.1},{y:.1} {:.1},{:.1} {:.1},{y:.1} {:.1},{:.1}" fill="#c0392b"/><text x="{:.1}" y="{:.1}" text-anchor="end" font-weight="bold">{} [{}, {}]</text><text x="{:.1}" y="{:.1}" text-anchor="end" font-weight="bold">100%</text></g>"##,
-        y_pooled + 4.0,
+        y + 4.0,
         esc(&pl.label),
-        sx(pl.ci_lb),
-        sx(pl.estimate),
-        y_pooled - 7.0,
-        sx(pl.ci_ub),
-        sx(pl.estimate),
-        y_pooled + 7.0,
+        at.x(pl.ci_lb),
+        at.x(pl.estimate),
+        y - 7.0,
+        at.x(pl.ci_ub),
+        at.x(pl.estimate),
+        y + 7.0,
         WIDTH - 95.0,
-        y_pooled + 4.0,
-        fmt(pl.estimate),
-        fmt(pl.ci_lb),
-        fmt(pl.ci_ub),
+        y + 4.0,
+        at.number(pl.estimate),
+        at.number(pl.ci_lb),
+        at.number(pl.ci_ub),
         WIDTH - 10.0,
-        y_pooled + 4.0,
-        y = y_pooled
+        y + 4.0,
     );
     if let Some((a, b)) = pl.prediction {
+        let y_pi = at.y_prediction;
         let _ = writeln!(
             s,
             r##"<g class="prediction"><text x="10" y="{:.1}">Prediction interval</text><rect x="{:.1}" y="{:.1}" width="{:.1}" height="6" fill="none" stroke="#c0392b"/><text x="{:.1}" y="{:.1}" text-anchor="end">[{}, {}]</text></g>"##,
             y_pi + 4.0,
-            sx(a),
+            at.x(a),
             y_pi - 3.0,
-            (sx(b) - sx(a)).max(1.0),
+            (at.x(b) - at.x(a)).max(1.0),
             WIDTH - 95.0,
             y_pi + 4.0,
-            fmt(a),
-            fmt(b)
+            at.number(a),
+            at.number(b)
         );
     }
-    // Null line, pooled line and axis.
+}
+
+/// The null line, the dashed line of the pooled estimate, and the axis with its ticks and name.
+fn write_axis(s: &mut String, at: &Layout, p: &ForestPlot) {
+    let (null, y_axis) = (0.0, at.y_axis);
     let _ = writeln!(
         s,
         r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="black" stroke-width="0.8"/>"##,
-        sx(null),
+        at.x(null),
         TOP - 4.0,
         y_axis
     );
     let _ = writeln!(
         s,
         r##"<line x1="{0:.1}" y1="{1:.1}" x2="{0:.1}" y2="{2:.1}" stroke="#c0392b" stroke-dasharray="3,3" stroke-width="0.8"/>"##,
-        sx(pl.estimate),
+        at.x(p.pooled.estimate),
         TOP - 4.0,
-        y_pooled
+        at.y_pooled
     );
     let _ = writeln!(
         s,
         r##"<g class="axis"><line x1="{PLOT_X0}" y1="{y_axis:.1}" x2="{PLOT_X1}" y2="{y_axis:.1}" stroke="black"/>"##
     );
-    for (v, label) in ticks(lo, hi, p.log_scale) {
-        let x = sx(v);
+    for (v, label) in ticks(at.lo, at.hi, p.log_scale) {
+        let x = at.x(v);
         let _ = write!(
             s,
             r##"<line x1="{x:.1}" y1="{y_axis:.1}" x2="{x:.1}" y2="{:.1}" stroke="black"/><text x="{x:.1}" y="{:.1}" text-anchor="middle">{label}</text>"##,
@@ -284,13 +348,19 @@ pub fn forest_svg(p: &ForestPlot) -> String {
         y_axis + 34.0,
         esc(&axis_name)
     );
+}
+
+/// The "favours" labels either side of the null, the heterogeneity line and the omitted-studies
+/// note.
+fn write_footer(s: &mut String, at: &Layout, p: &ForestPlot) {
+    let (null, y_axis) = (0.0, at.y_axis);
     let (left, right) = ("Favours treatment", "Favours control");
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" text-anchor="end" font-size="11" fill="#555">← {left}</text><text x="{:.1}" y="{:.1}" font-size="11" fill="#555">{right} →</text>"##,
-        sx(null) - 6.0,
+        at.x(null) - 6.0,
         y_axis + 50.0,
-        sx(null) + 6.0,
+        at.x(null) + 6.0,
         y_axis + 50.0
     );
     let _ = writeln!(
@@ -308,5 +378,4 @@ pub fn forest_svg(p: &ForestPlot) -> String {
         );
     }
     s.push_str("</svg>\n");
-    s
 }
