@@ -118,73 +118,35 @@ pub struct WhoUmc {
     pub reasoning: Vec<String>,
 }
 
+/// The inputs of the category choice, each taken from an explicit answer or derived from the case.
+struct Inputs<'a> {
+    time: TimeRelation,
+    other: OtherExplanation,
+    withdrawal: WithdrawalResponse,
+    definitive: bool,
+    rechallenge: Option<Rechallenge>,
+    rechallenge_needed: bool,
+    contradictory: bool,
+    pending: Vec<&'a str>,
+}
+
 /// Derive or take each input and pick the category.
 pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
     let a = f.answers.who_umc;
-    let (time, time_basis) = match a.time_relation {
-        Some(t) => (t, Basis::Explicit),
-        None => match f.timing {
-            Timing::After(_) => (TimeRelation::Reasonable, Basis::Derived(f.timing_text())),
-            Timing::Before => (TimeRelation::Improbable, Basis::Derived(f.timing_text())),
-            Timing::Unknown => (TimeRelation::Unknown, Basis::NoInformation(f.timing_text())),
-        },
+    let (time, time_basis) = time_relation(f, a.time_relation);
+    let (other, other_basis) = other_explanation(f, a.other_explanation);
+    let (withdrawal, withdrawal_basis) = withdrawal_response(f, a.withdrawal);
+    let (definitive, definitive_basis) = event_definitive(f, a.definitive);
+    let inputs = Inputs {
+        time,
+        other,
+        withdrawal,
+        definitive,
+        rechallenge: f.rechallenge(),
+        rechallenge_needed: a.rechallenge_needed.unwrap_or(true),
+        contradictory: a.contradictory.unwrap_or(false),
+        pending: f.pending_tests(),
     };
-    let (other, other_basis) = match a.other_explanation {
-        Some(o) => (o, Basis::Explicit),
-        None => match f.alternatives() {
-            Some(v) if v.is_empty() => (
-                OtherExplanation::Excluded,
-                Basis::Derived("alternative causes looked for, none found".into()),
-            ),
-            Some(v) => (
-                OtherExplanation::Possible,
-                Basis::Derived(format!("alternative causes recorded: {}", v.join("; "))),
-            ),
-            None => (
-                OtherExplanation::Unknown,
-                Basis::NoInformation("alternative causes not assessed".into()),
-            ),
-        },
-    };
-    let (withdrawal, withdrawal_basis) = match a.withdrawal {
-        Some(w) => (w, Basis::Explicit),
-        None => match f.dechallenge() {
-            Some((act, true, _)) => (
-                WithdrawalResponse::Positive,
-                Basis::Derived(format!("improved after {}", act.label())),
-            ),
-            Some((act, _, true)) => (
-                WithdrawalResponse::Negative,
-                Basis::Derived(format!("no improvement after {}", act.label())),
-            ),
-            _ => (
-                WithdrawalResponse::Unknown,
-                Basis::NoInformation("no dechallenge with a known result".into()),
-            ),
-        },
-    };
-    let (definitive, definitive_basis) = match a.definitive {
-        Some(d) => (d, Basis::Explicit),
-        None => {
-            let tests = f.confirming_tests();
-            if tests.is_empty() {
-                (
-                    false,
-                    Basis::NoInformation("no objective confirmation recorded".into()),
-                )
-            } else {
-                (
-                    true,
-                    Basis::Derived(format!("objectively confirmed by {}", tests.join(", "))),
-                )
-            }
-        }
-    };
-    let rechallenge = f.rechallenge();
-    let rechallenge_needed = a.rechallenge_needed.unwrap_or(true);
-    let contradictory = a.contradictory.unwrap_or(false);
-    let pending = f.pending_tests();
-
     let criteria = vec![
         Criterion {
             name: "time relationship",
@@ -208,10 +170,11 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
         },
         Criterion {
             name: "rechallenge",
-            value: rechallenge
+            value: inputs
+                .rechallenge
                 .map(|r| r.label().to_string())
                 .unwrap_or_else(|| "not recorded".into()),
-            basis: if rechallenge.is_some() {
+            basis: if inputs.rechallenge.is_some() {
                 Basis::Derived("from the case".into())
             } else {
                 Basis::NoInformation("no rechallenge recorded".into())
@@ -219,79 +182,167 @@ pub fn assess(f: &PairFacts<'_>) -> WhoUmc {
         },
         Criterion {
             name: "data under examination",
-            value: if pending.is_empty() {
+            value: if inputs.pending.is_empty() {
                 "none".into()
             } else {
-                pending.join(", ")
+                inputs.pending.join(", ")
             },
             basis: Basis::Derived("tests with a pending result".into()),
         },
     ];
-
     let mut reasoning = Vec::new();
-    let reasonable = time == TimeRelation::Reasonable;
-    let category = if contradictory {
-        reasoning.push("the information is contradictory".into());
-        "unassessable"
-    } else if reasonable
-        && other == OtherExplanation::Excluded
-        && withdrawal == WithdrawalResponse::Positive
-        && definitive
-        && (rechallenge == Some(Rechallenge::Recurred) || !rechallenge_needed)
-    {
-        reasoning.push("all five criteria for certain are met".into());
-        "certain"
-    } else {
-        if !reasonable {
-            reasoning.push("not certain/probable/possible: no reasonable time relationship".into());
-        } else if other != OtherExplanation::Excluded {
-            reasoning.push("not certain: disease or other drugs not excluded".into());
-        } else if withdrawal != WithdrawalResponse::Positive {
-            reasoning.push("not certain: no positive response to withdrawal".into());
-        } else if !definitive {
-            reasoning.push("not certain: event not shown to be definitive".into());
-        } else {
-            reasoning.push("not certain: no positive rechallenge".into());
-        }
-        if reasonable
-            && matches!(
-                other,
-                OtherExplanation::Excluded | OtherExplanation::Unlikely
-            )
-            && withdrawal == WithdrawalResponse::Positive
-        {
-            reasoning.push(
-                "probable: reasonable timing, other causes unlikely, improvement on withdrawal"
-                    .into(),
-            );
-            "probable"
-        } else if reasonable {
-            if !matches!(
-                other,
-                OtherExplanation::Excluded | OtherExplanation::Unlikely
-            ) {
-                reasoning.push("not probable: disease or other drugs could also explain it (or were not assessed)".into());
-            } else {
-                reasoning.push("not probable: withdrawal information lacking or negative".into());
-            }
-            "possible"
-        } else if time == TimeRelation::Improbable && other != OtherExplanation::Excluded {
-            reasoning.push("unlikely: the time relationship makes a relation improbable and other explanations remain".into());
-            "unlikely"
-        } else if !pending.is_empty() {
-            reasoning.push(format!(
-                "conditional: results awaited ({})",
-                pending.join(", ")
-            ));
-            "conditional"
-        } else {
-            reasoning.push("unassessable: the time relationship cannot be judged, or it is improbable although other causes were excluded".into());
-            "unassessable"
-        }
-    };
+    let category = category(&inputs, &mut reasoning);
     WhoUmc {
         category,
         criteria,
         reasoning,
+    }
+}
+
+/// The time relationship: the answer, else from the onset relative to the first dose.
+fn time_relation(f: &PairFacts<'_>, answer: Option<TimeRelation>) -> (TimeRelation, Basis) {
+    match answer {
+        Some(t) => (t, Basis::Explicit),
+        None => match f.timing {
+            Timing::After(_) => (TimeRelation::Reasonable, Basis::Derived(f.timing_text())),
+            Timing::Before => (TimeRelation::Improbable, Basis::Derived(f.timing_text())),
+            Timing::Unknown => (TimeRelation::Unknown, Basis::NoInformation(f.timing_text())),
+        },
+    }
+}
+
+/// Disease or other drugs as an explanation: the answer, else from the alternative causes
+/// recorded (none found: excluded; some: possible; not looked for: unknown).
+fn other_explanation(
+    f: &PairFacts<'_>,
+    answer: Option<OtherExplanation>,
+) -> (OtherExplanation, Basis) {
+    match answer {
+        Some(o) => (o, Basis::Explicit),
+        None => match f.alternatives() {
+            Some(v) if v.is_empty() => (
+                OtherExplanation::Excluded,
+                Basis::Derived("alternative causes looked for, none found".into()),
+            ),
+            Some(v) => (
+                OtherExplanation::Possible,
+                Basis::Derived(format!("alternative causes recorded: {}", v.join("; "))),
+            ),
+            None => (
+                OtherExplanation::Unknown,
+                Basis::NoInformation("alternative causes not assessed".into()),
+            ),
+        },
+    }
+}
+
+/// The response to withdrawal: the answer, else from a dechallenge (withdrawal or dose
+/// reduction) with a known result.
+fn withdrawal_response(
+    f: &PairFacts<'_>,
+    answer: Option<WithdrawalResponse>,
+) -> (WithdrawalResponse, Basis) {
+    match answer {
+        Some(w) => (w, Basis::Explicit),
+        None => match f.dechallenge() {
+            Some((act, true, _)) => (
+                WithdrawalResponse::Positive,
+                Basis::Derived(format!("improved after {}", act.label())),
+            ),
+            Some((act, _, true)) => (
+                WithdrawalResponse::Negative,
+                Basis::Derived(format!("no improvement after {}", act.label())),
+            ),
+            _ => (
+                WithdrawalResponse::Unknown,
+                Basis::NoInformation("no dechallenge with a known result".into()),
+            ),
+        },
+    }
+}
+
+/// Whether the event is definitive: the answer, else whether a test confirmed it objectively.
+fn event_definitive(f: &PairFacts<'_>, answer: Option<bool>) -> (bool, Basis) {
+    if let Some(d) = answer {
+        return (d, Basis::Explicit);
+    }
+    let tests = f.confirming_tests();
+    if tests.is_empty() {
+        (
+            false,
+            Basis::NoInformation("no objective confirmation recorded".into()),
+        )
+    } else {
+        (
+            true,
+            Basis::Derived(format!("objectively confirmed by {}", tests.join(", "))),
+        )
+    }
+}
+
+/// The first category, from *certain* down, whose criteria all hold; `reasoning` says why each
+/// higher one was not given.
+fn category(i: &Inputs<'_>, reasoning: &mut Vec<String>) -> &'static str {
+    let reasonable = i.time == TimeRelation::Reasonable;
+    if i.contradictory {
+        reasoning.push("the information is contradictory".into());
+        return "unassessable";
+    }
+    if reasonable
+        && i.other == OtherExplanation::Excluded
+        && i.withdrawal == WithdrawalResponse::Positive
+        && i.definitive
+        && (i.rechallenge == Some(Rechallenge::Recurred) || !i.rechallenge_needed)
+    {
+        reasoning.push("all five criteria for certain are met".into());
+        return "certain";
+    }
+    reasoning.push(why_not_certain(i).into());
+    let other_unlikely = matches!(
+        i.other,
+        OtherExplanation::Excluded | OtherExplanation::Unlikely
+    );
+    if reasonable && other_unlikely && i.withdrawal == WithdrawalResponse::Positive {
+        reasoning.push(
+            "probable: reasonable timing, other causes unlikely, improvement on withdrawal".into(),
+        );
+        "probable"
+    } else if reasonable {
+        if !other_unlikely {
+            reasoning.push(
+                "not probable: disease or other drugs could also explain it (or were not assessed)"
+                    .into(),
+            );
+        } else {
+            reasoning.push("not probable: withdrawal information lacking or negative".into());
+        }
+        "possible"
+    } else if i.time == TimeRelation::Improbable && i.other != OtherExplanation::Excluded {
+        reasoning.push("unlikely: the time relationship makes a relation improbable and other explanations remain".into());
+        "unlikely"
+    } else if !i.pending.is_empty() {
+        reasoning.push(format!(
+            "conditional: results awaited ({})",
+            i.pending.join(", ")
+        ));
+        "conditional"
+    } else {
+        reasoning.push("unassessable: the time relationship cannot be judged, or it is improbable although other causes were excluded".into());
+        "unassessable"
+    }
+}
+
+/// The first criterion of *certain* that fails, in the order the category lists them.
+fn why_not_certain(i: &Inputs<'_>) -> &'static str {
+    if i.time != TimeRelation::Reasonable {
+        "not certain/probable/possible: no reasonable time relationship"
+    } else if i.other != OtherExplanation::Excluded {
+        "not certain: disease or other drugs not excluded"
+    } else if i.withdrawal != WithdrawalResponse::Positive {
+        "not certain: no positive response to withdrawal"
+    } else if !i.definitive {
+        "not certain: event not shown to be definitive"
+    } else {
+        "not certain: no positive rechallenge"
     }
 }
