@@ -421,13 +421,6 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         )
     })?;
     let onset = parse_date("onset_date", &reaction.onset_date)?;
-    let age_years = record
-        .patient
-        .birth_date
-        .as_deref()
-        .map(|b| parse_date("birth_date", b))
-        .transpose()?
-        .map(|b| age_on(b, onset));
     let input = assessment.map(|a| a.input).unwrap_or_default();
     let history = records::regimen_history(state, reaction.patient_id).await?;
     let doses: Vec<(NaiveDate, f64)> = record
@@ -441,6 +434,115 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         Some((d, _)) => *d,
         None => parse_date("start_date", &regimen.start_date)?,
     };
+    let scores = score_inputs(&record, &input);
+    let has_scores = scores.easi.is_some()
+        || scores.scorad.is_some()
+        || scores.poem.is_some()
+        || scores.pp_nrs.is_some();
+    let case = Case {
+        id: case_id(reaction.id),
+        report_type: ReportType::Spontaneous,
+        received: Some(PartialDate::from_naive(parse_date(
+            "created_at",
+            &reaction.created_at[..10],
+        )?)),
+        reporter: Reporter {
+            qualification: Some(Qualification::Physician),
+            country: None,
+        },
+        patient: patient(&record, regimen, onset)?,
+        drugs: vec![suspect_drug(&record, regimen, first_dose, dosing, onset)],
+        reactions: vec![reaction_of(reaction, &input, onset)],
+        tests: Vec::new(),
+        scores: has_scores.then_some(scores),
+        narrative: Some(format!(
+            "Reported by the patient through vigil serve on {}: {}",
+            &reaction.created_at[..10],
+            reaction.description
+        )),
+    };
+    case.validate(&case.id).map_err(|e| match e {
+        vigil_clinic::ClinicError::Invalid { field, message, .. } => {
+            crate::error::invalid(field, message)
+        }
+        other => AppError::Internal(other.into()),
+    })?;
+    Ok(case)
+}
+
+/// The patient (D): initials, sex, age at onset, weight, and atopic dermatitis as ongoing history
+/// when it is the regimen's indication.
+fn patient(
+    record: &records::PatientRecord,
+    regimen: &records::Regimen,
+    onset: NaiveDate,
+) -> Result<Patient, AppError> {
+    let age_years = record
+        .patient
+        .birth_date
+        .as_deref()
+        .map(|b| parse_date("birth_date", b))
+        .transpose()?
+        .map(|b| age_on(b, onset));
+    let mut history = Vec::new();
+    if regimen.indication.to_lowercase().contains("atopic") {
+        history.push(HistoryItem {
+            condition: Condition::AtopicDermatitis,
+            text: Some(regimen.indication.clone()),
+            ongoing: Some(true),
+        });
+    }
+    Ok(Patient {
+        initials: Some(initials(&record.patient.display_name)).filter(|s| !s.is_empty()),
+        sex: record.patient.sex.as_deref().and_then(|s| match s {
+            "male" => Some(Sex::Male),
+            "female" => Some(Sex::Female),
+            _ => None,
+        }),
+        age_years,
+        weight_kg: record.patient.weight_kg,
+        history,
+        past_drug_reactions: Vec::new(),
+        prior_facial_tcs: None,
+        head_neck_at_baseline: None,
+    })
+}
+
+/// The suspect drug (G.k): the regimen's drug from the first dose given, its dosing history, the
+/// action taken, and the doses missed before the onset.
+fn suspect_drug(
+    record: &records::PatientRecord,
+    regimen: &records::Regimen,
+    first_dose: NaiveDate,
+    dosing: Dosing,
+    onset: NaiveDate,
+) -> Drug {
+    Drug {
+        id: Some("drug-1".into()),
+        name: regimen.drug.clone(),
+        substance: vigil_clinic::knowledge::dupilumab::is_dupilumab(&regimen.drug)
+            .then(|| "dupilumab".to_string()),
+        role: DrugRole::Suspect,
+        indication: Some(regimen.indication.clone()),
+        start: Some(PartialDate::from_naive(first_dose)),
+        stop: None,
+        regimens: dosing.regimens,
+        action_taken: dosing.action_taken,
+        // Scheduled doses whose window passed without a dose (the label rule, records::schedule), up to
+        // the onset: the reaction-vs-flare rules weigh them (a flare often follows a missed dose).
+        missed_doses: record
+            .missed_doses
+            .iter()
+            .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
+            .filter(|d| *d <= onset)
+            .map(PartialDate::from_naive)
+            .collect(),
+    }
+}
+
+/// The reaction (E.i) as the patient reported it, with the clinician's assessment: outcome,
+/// seriousness, dechallenge, rechallenge, alternative causes and causality answers.
+fn reaction_of(reaction: &ReactionReport, input: &AssessmentInput, onset: NaiveDate) -> Reaction {
     let tri = |s: &str| match s {
         "yes" => Some(true),
         "no" => Some(false),
@@ -461,9 +563,45 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
         .as_deref()
         .and_then(|o| serde_json::from_value(json!(o)).ok())
         .unwrap_or_default();
-    let term: String = reaction.description.chars().take(250).collect();
+    Reaction {
+        id: Some("reaction-1".into()),
+        term: reaction.description.chars().take(250).collect(),
+        meddra_llt: None,
+        meddra_version: None,
+        onset: Some(PartialDate::from_naive(onset)),
+        end: None,
+        outcome,
+        seriousness: input.seriousness.unwrap_or_default(),
+        sites,
+        features,
+        different_from_usual_ad: tri(&reaction.different_from_usual),
+        rest_of_skin_improving: tri(&reaction.rest_of_skin_improving),
+        dechallenge: input.dechallenge.clone(),
+        rechallenge: input.rechallenge,
+        alternative_causes: input.alternative_causes.clone(),
+        causality_answers: Some(CausalityAnswers {
+            // The clinician's own WHO-UMC category is exported as theirs (G.k.9.i.2.r), beside
+            // vigil's derived results, which the export labels as its algorithm.
+            stated: input
+                .clinician_causality
+                .iter()
+                .map(|c| StatedAssessment {
+                    drug: None,
+                    source: CLINICIAN_SOURCE.into(),
+                    method: "WHO-UMC".into(),
+                    result: c.clone(),
+                })
+                .collect(),
+            ..input.causality.clone()
+        }),
+    }
+}
+
+/// The severity scores: the clinician's EASI and SCORAD, and the patient's latest POEM and peak
+/// pruritus (with the first entry as baseline when there are several).
+fn score_inputs(record: &records::PatientRecord, input: &AssessmentInput) -> ScoreInputs {
     let latest = record.scores.last();
-    let scores = ScoreInputs {
+    ScoreInputs {
         easi: input.easi.clone(),
         scorad: input.scorad.clone(),
         poem: latest
@@ -481,112 +619,7 @@ pub async fn build_case(state: &AppState, reaction: &ReactionReport) -> Result<C
                 .map(|f| f.pp_nrs)
                 .filter(|_| record.scores.len() > 1),
         }),
-    };
-    let has_scores = scores.easi.is_some()
-        || scores.scorad.is_some()
-        || scores.poem.is_some()
-        || scores.pp_nrs.is_some();
-    let mut history = Vec::new();
-    if regimen.indication.to_lowercase().contains("atopic") {
-        history.push(HistoryItem {
-            condition: Condition::AtopicDermatitis,
-            text: Some(regimen.indication.clone()),
-            ongoing: Some(true),
-        });
     }
-    let case = Case {
-        id: case_id(reaction.id),
-        report_type: ReportType::Spontaneous,
-        received: Some(PartialDate::from_naive(parse_date(
-            "created_at",
-            &reaction.created_at[..10],
-        )?)),
-        reporter: Reporter {
-            qualification: Some(Qualification::Physician),
-            country: None,
-        },
-        patient: Patient {
-            initials: Some(initials(&record.patient.display_name)).filter(|s| !s.is_empty()),
-            sex: record.patient.sex.as_deref().and_then(|s| match s {
-                "male" => Some(Sex::Male),
-                "female" => Some(Sex::Female),
-                _ => None,
-            }),
-            age_years,
-            weight_kg: record.patient.weight_kg,
-            history,
-            past_drug_reactions: Vec::new(),
-            prior_facial_tcs: None,
-            head_neck_at_baseline: None,
-        },
-        drugs: vec![Drug {
-            id: Some("drug-1".into()),
-            name: regimen.drug.clone(),
-            substance: vigil_clinic::knowledge::dupilumab::is_dupilumab(&regimen.drug)
-                .then(|| "dupilumab".to_string()),
-            role: DrugRole::Suspect,
-            indication: Some(regimen.indication.clone()),
-            start: Some(PartialDate::from_naive(first_dose)),
-            stop: None,
-            regimens: dosing.regimens,
-            action_taken: dosing.action_taken,
-            // Scheduled doses whose window passed without a dose (the label rule, records::schedule), up to
-            // the onset: the reaction-vs-flare rules weigh them (a flare often follows a missed dose).
-            missed_doses: record
-                .missed_doses
-                .iter()
-                .filter_map(|d| NaiveDate::parse_from_str(d, "%Y-%m-%d").ok())
-                .filter(|d| *d <= onset)
-                .map(PartialDate::from_naive)
-                .collect(),
-        }],
-        reactions: vec![Reaction {
-            id: Some("reaction-1".into()),
-            term,
-            meddra_llt: None,
-            meddra_version: None,
-            onset: Some(PartialDate::from_naive(onset)),
-            end: None,
-            outcome,
-            seriousness: input.seriousness.unwrap_or_default(),
-            sites,
-            features,
-            different_from_usual_ad: tri(&reaction.different_from_usual),
-            rest_of_skin_improving: tri(&reaction.rest_of_skin_improving),
-            dechallenge: input.dechallenge.clone(),
-            rechallenge: input.rechallenge,
-            alternative_causes: input.alternative_causes.clone(),
-            causality_answers: Some(CausalityAnswers {
-                // The clinician's own WHO-UMC category is exported as theirs (G.k.9.i.2.r), beside
-                // vigil's derived results, which the export labels as its algorithm.
-                stated: input
-                    .clinician_causality
-                    .iter()
-                    .map(|c| StatedAssessment {
-                        drug: None,
-                        source: CLINICIAN_SOURCE.into(),
-                        method: "WHO-UMC".into(),
-                        result: c.clone(),
-                    })
-                    .collect(),
-                ..input.causality.clone()
-            }),
-        }],
-        tests: Vec::new(),
-        scores: has_scores.then_some(scores),
-        narrative: Some(format!(
-            "Reported by the patient through vigil serve on {}: {}",
-            &reaction.created_at[..10],
-            reaction.description
-        )),
-    };
-    case.validate(&case.id).map_err(|e| match e {
-        vigil_clinic::ClinicError::Invalid { field, message, .. } => {
-            crate::error::invalid(field, message)
-        }
-        other => AppError::Internal(other.into()),
-    })?;
-    Ok(case)
 }
 
 /// The clinic module's assessment of a reaction.
