@@ -1,8 +1,8 @@
 //! The signal table of `vigil signals` as text: the CSV and JSON writers.
 //!
-//! Rows are scored and formatted in chunks on all cores (each chunk into its own byte buffer),
-//! then written in order, by a thread of their own, through the one buffered writer the caller
-//! gives, so the output is the same whatever the number of threads. The bytes are those of the
+//! Rows are scored and formatted in chunks by one worker per core (each chunk into a byte buffer
+//! of its own, reused), then written in order by the calling thread through the one buffered
+//! writer the caller gives, so the output is the same whatever the number of threads. The bytes are those of the
 //! earlier writers, which went through the `csv` crate, `format!("{x}")` and `serde_json`: names
 //! are quoted as the `csv` crate quotes them (each distinct name encoded once, by that crate), CSV numbers print as Rust's
 //! `Display` prints an `f64` (shortest round-trip digits, never an exponent, `Inf`/`-Inf`/`NaN` as
@@ -12,13 +12,14 @@
 use std::io::Write;
 
 use anyhow::Result;
-use rayon::prelude::*;
 use vigil_stats::score::PairScores;
 
 use crate::cmd::signals::{flags, row_values, Selection, COLUMNS, FDR_START};
 
-/// Rows scored and formatted as one piece of work.
-const CHUNK: usize = 1 << 14;
+/// Rows scored and formatted as one piece of work (about 2.5 MB of CSV from the FAERS 2023
+/// table): enough to make each write worth its call, few enough for the two cores to share the
+/// last chunks evenly.
+const CHUNK: usize = 1 << 12;
 
 /// Writes the selection as CSV with every column of [`COLUMNS`].
 pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
@@ -103,50 +104,146 @@ pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     Ok(())
 }
 
-/// Scores and formats the selection in chunks of [`CHUNK`] rows on all cores, and writes the
-/// chunks to `w` in order from a second thread, so that writing one batch of chunks (a copy into
-/// the kernel's page cache: a fifth of the time of the FAERS 2023 CSV) overlaps formatting the next
-/// instead of following it. At most two batches (a few chunks per thread each) are held at a
-/// time: one being written, the next being formatted (then handed over when the writer is free).
+/// Scores and formats the selection in chunks of [`CHUNK`] rows on one worker thread per core,
+/// and writes the pieces to `w` in order from the calling thread, so that writing one piece (a
+/// copy into the kernel's page cache: a fifth of the time of the FAERS 2023 CSV) overlaps
+/// formatting the next ones instead of following them.
+///
+/// The workers take the chunks in turn, but run at most [`AHEAD`] chunks ahead of the writer; the
+/// writer hands every written buffer back for reuse, and each worker keeps its buffer of scores.
+/// Why: a fresh buffer per chunk is fresh memory from the kernel, and its first touch (a page
+/// fault and the zeroing of every page) cost as much as the copy into the page cache itself.
 fn for_each_formatted_chunk(
     sel: &Selection,
     w: &mut (dyn Write + Send),
     row_bytes: usize,
     format: impl Fn(usize, &[PairScores], &mut Vec<u8>) + Sync,
 ) -> Result<()> {
-    let starts: Vec<usize> = (0..sel.len()).step_by(CHUNK).collect();
-    let batch = 2 * rayon::current_num_threads();
-    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Vec<Vec<u8>>>(0);
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let chunks = sel.len().div_ceil(CHUNK);
+    let workers = std::thread::available_parallelism()
+        .map(|t| t.get())
+        .unwrap_or(1)
+        .min(chunks.max(1));
+    let pipeline = Pipeline {
+        state: std::sync::Mutex::new(PipelineState {
+            written: 0,
+            ready: (0..AHEAD).map(|_| None).collect(),
+            free: Vec::new(),
+            stopped: false,
+        }),
+        changed: std::sync::Condvar::new(),
+    };
+    let next_chunk = AtomicUsize::new(0);
     std::thread::scope(|s| {
-        let writer = s.spawn(move || -> std::io::Result<()> {
-            for pieces in batches {
-                for piece in pieces {
-                    w.write_all(&piece)?;
+        for _ in 0..workers {
+            s.spawn(|| {
+                let _stop_on_panic = StopOnPanic(&pipeline);
+                let mut scores = Vec::new();
+                loop {
+                    let i = next_chunk.fetch_add(1, Ordering::Relaxed);
+                    if i >= chunks {
+                        return;
+                    }
+                    let mut out = {
+                        let mut state = pipeline.lock();
+                        while i >= state.written + AHEAD && !state.stopped {
+                            state = pipeline.wait(state);
+                        }
+                        if state.stopped {
+                            return;
+                        }
+                        state.free.pop().unwrap_or_default()
+                    };
+                    let start = i * CHUNK;
+                    let end = (start + CHUNK).min(sel.len());
+                    out.clear();
+                    out.reserve((end - start) * row_bytes);
+                    sel.score_into(start..end, &mut scores);
+                    format(start, &scores, &mut out);
+                    pipeline.lock().ready[i % AHEAD] = Some(out);
+                    pipeline.changed.notify_all();
                 }
+            });
+        }
+        let result = (|| -> Result<()> {
+            for i in 0..chunks {
+                let piece = {
+                    let mut state = pipeline.lock();
+                    loop {
+                        if let Some(piece) = state.ready[i % AHEAD].take() {
+                            break piece;
+                        }
+                        if state.stopped {
+                            // A worker panicked: the scope re-raises its panic on leaving.
+                            anyhow::bail!("formatting the rows stopped");
+                        }
+                        state = pipeline.wait(state);
+                    }
+                };
+                let written = w.write_all(&piece);
+                let mut state = pipeline.lock();
+                state.written = i + 1;
+                state.free.push(piece);
+                state.stopped |= written.is_err();
+                drop(state);
+                pipeline.changed.notify_all();
+                written?;
             }
             Ok(())
-        });
-        for group in starts.chunks(batch) {
-            let pieces: Vec<Vec<u8>> = group
-                .par_iter()
-                .map(|&start| {
-                    let end = (start + CHUNK).min(sel.len());
-                    let scores = sel.score(start..end);
-                    let mut out = Vec::with_capacity(scores.len() * row_bytes);
-                    format(start, &scores, &mut out);
-                    out
-                })
-                .collect();
-            if to_writer.send(pieces).is_err() {
-                break; // the writer stopped on an error, returned below
-            }
+        })();
+        if result.is_err() {
+            pipeline.lock().stopped = true;
+            pipeline.changed.notify_all();
         }
-        drop(to_writer);
-        match writer.join() {
-            Ok(written) => Ok(written?),
-            Err(panic) => std::panic::resume_unwind(panic),
-        }
+        result
     })
+}
+
+/// Chunks formatted ahead of the one being written, at most (each holding one buffer).
+const AHEAD: usize = 8;
+
+/// The hand-over between the formatting workers and the writer.
+struct Pipeline {
+    state: std::sync::Mutex<PipelineState>,
+    changed: std::sync::Condvar,
+}
+
+struct PipelineState {
+    /// Chunks written so far (the next to write is this one).
+    written: usize,
+    /// Formatted chunks waiting for the writer: chunk i in slot i % [`AHEAD`].
+    ready: Vec<Option<Vec<u8>>>,
+    /// Written buffers, for reuse.
+    free: Vec<Vec<u8>>,
+    /// The writer failed or a worker panicked: everyone stops.
+    stopped: bool,
+}
+
+impl Pipeline {
+    fn lock(&self) -> std::sync::MutexGuard<'_, PipelineState> {
+        // A panicking worker never holds the lock while formatting; its state stays consistent.
+        self.state.lock().unwrap_or_else(|e| e.into_inner())
+    }
+
+    fn wait<'a>(
+        &self,
+        guard: std::sync::MutexGuard<'a, PipelineState>,
+    ) -> std::sync::MutexGuard<'a, PipelineState> {
+        self.changed.wait(guard).unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+/// Stops the pipeline when a worker unwinds, so that the writer does not wait for its chunk.
+struct StopOnPanic<'a>(&'a Pipeline);
+
+impl Drop for StopOnPanic<'_> {
+    fn drop(&mut self) {
+        if std::thread::panicking() {
+            self.0.lock().stopped = true;
+            self.0.changed.notify_all();
+        }
+    }
 }
 
 /// Each name encoded once: names repeat over the rows.
@@ -191,11 +288,13 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
     }
     // Whole numbers below 2^53 (the counts: half the columns) are their integer's digits; -0.0
     // prints as "-0".
-    if x.fract() == 0.0 && x.abs() < 9_007_199_254_740_992.0 {
+    // (`as i64` is exact below 2^53 and saturates above; the comparison avoids `fract`'s call.)
+    let whole = x as i64;
+    if whole as f64 == x && x.abs() < 9_007_199_254_740_992.0 {
         if x == 0.0 && x.is_sign_negative() {
             out.extend_from_slice(b"-0");
         } else {
-            out.extend_from_slice(itoa::Buffer::new().format(x as i64).as_bytes());
+            out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
         }
         return;
     }
