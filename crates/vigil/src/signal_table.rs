@@ -30,15 +30,15 @@ pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     // Rows of the FAERS 2023 table average 570 bytes: the chunk's buffer is sized once.
     for_each_formatted_chunk(sel, w, 640, |start, scores, out| {
         for (k, s) in scores.iter().enumerate() {
-            out.extend_from_slice(&drugs[sel.drug[start + k] as usize]);
+            append(out, &drugs[sel.drug[start + k] as usize]);
             out.push(b',');
-            out.extend_from_slice(&events[sel.event[start + k] as usize]);
+            append(out, &events[sel.event[start + k] as usize]);
             for x in row_values(s) {
                 out.push(b',');
                 push_display_f64(out, x);
             }
             for b in flags(s) {
-                out.extend_from_slice(if b { b",true" } else { b",false" });
+                append(out, if b { b",true" } else { b",false" });
             }
             for x in sel.fdr.row(start + k) {
                 out.push(b',');
@@ -56,9 +56,16 @@ pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     // The keys in the order serde_json's `Map` (a BTreeMap) writes them: sorted.
     let mut keys: Vec<(usize, &str)> = COLUMNS.iter().copied().enumerate().collect();
     keys.sort_by_key(|k| k.1);
+    // Each key with the separator before it and the colon after it, `{"a":` or `,"b":`.
     let keys: Vec<(usize, Vec<u8>)> = keys
         .into_iter()
-        .map(|(i, k)| Ok((i, json_string(k)?)))
+        .enumerate()
+        .map(|(j, (i, k))| {
+            let mut key = vec![if j == 0 { b'{' } else { b',' }];
+            key.extend(json_string(k)?);
+            key.push(b':');
+            Ok((i, key))
+        })
         .collect::<Result<_>>()?;
     w.write_all(b"[")?;
     // Rows of the FAERS 2023 table average 935 bytes: the chunk's buffer is sized once.
@@ -69,30 +76,26 @@ pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
             let values = row_values(s);
             let fl = flags(s);
             let decision = sel.fdr.row(start + k);
-            for (j, (column, key)) in keys.iter().enumerate() {
-                out.push(if j == 0 { b'{' } else { b',' });
-                out.extend_from_slice(key);
-                out.push(b':');
+            for (column, key) in &keys {
+                append(out, key);
                 match *column {
-                    0 => out.extend_from_slice(&drugs[sel.drug[start + k] as usize]),
-                    1 => out.extend_from_slice(&events[sel.event[start + k] as usize]),
+                    0 => append(out, &drugs[sel.drug[start + k] as usize]),
+                    1 => append(out, &events[sel.event[start + k] as usize]),
                     c if c < 25 => {
                         let v = values[c - 2];
                         if v.is_finite() {
-                            out.extend_from_slice(zmij_buffer.format_finite(v).as_bytes());
+                            append(out, zmij_buffer.format_finite(v).as_bytes());
                         } else {
-                            out.extend_from_slice(b"null");
+                            append(out, b"null");
                         }
                     }
-                    c if c < FDR_START => {
-                        out.extend_from_slice(if fl[c - 25] { b"true" } else { b"false" })
-                    }
+                    c if c < FDR_START => append(out, if fl[c - 25] { b"true" } else { b"false" }),
                     c => {
                         let v = decision[c - FDR_START];
                         if v.is_finite() {
-                            out.extend_from_slice(zmij_buffer.format_finite(v).as_bytes());
+                            append(out, zmij_buffer.format_finite(v).as_bytes());
                         } else {
-                            out.extend_from_slice(b"null");
+                            append(out, b"null");
                         }
                     }
                 }
@@ -246,6 +249,41 @@ impl Drop for StopOnPanic<'_> {
     }
 }
 
+/// Appends `bytes` to `out`. The pieces of a row are short (a number, a key, most names: at most
+/// 32 bytes): those are copied as two overlapping copies of a size fixed at compile time (the
+/// second one after stepping back over the overlap), which compile to a few loads and stores,
+/// instead of a call to `memcpy`, whose dispatch cost more than the copy itself at these sizes
+/// (ten million calls for the FAERS 2023 table).
+#[inline(always)]
+fn append(out: &mut Vec<u8>, bytes: &[u8]) {
+    let len = bytes.len();
+    let start = out.len();
+    if len > 32 {
+        out.extend_from_slice(bytes);
+    } else if len >= 16 {
+        append_overlapping::<16>(out, bytes, start);
+    } else if len >= 8 {
+        append_overlapping::<8>(out, bytes, start);
+    } else if len >= 4 {
+        append_overlapping::<4>(out, bytes, start);
+    } else {
+        for &b in bytes {
+            out.push(b);
+        }
+    }
+}
+
+/// Appends `bytes` (W ≤ len ≤ 2W) as its first W bytes, then its last W bytes over the overlap.
+#[inline(always)]
+fn append_overlapping<const W: usize>(out: &mut Vec<u8>, bytes: &[u8], start: usize) {
+    let len = bytes.len();
+    if let (Some(head), Some(tail)) = (bytes.first_chunk::<W>(), bytes.last_chunk::<W>()) {
+        out.extend_from_slice(head);
+        out.truncate(start + len - W);
+        out.extend_from_slice(tail);
+    }
+}
+
 /// Each name encoded once: names repeat over the rows.
 fn encode_names(names: &[String], encode: fn(&str) -> Result<Vec<u8>>) -> Result<Vec<Vec<u8>>> {
     names.iter().map(|n| encode(n)).collect()
@@ -294,7 +332,7 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
         if x == 0.0 && x.is_sign_negative() {
             out.extend_from_slice(b"-0");
         } else {
-            out.extend_from_slice(itoa::Buffer::new().format(whole).as_bytes());
+            append(out, itoa::Buffer::new().format(whole).as_bytes());
         }
         return;
     }
@@ -309,8 +347,12 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
     // Without an exponent (|x| from 1e-5 to 1e16) zmij lays the digits out as `Display` does,
     // `ddd.ddd` or `0.000ddd`, except that it ends a whole number with `.0`: taken as printed, the
     // common case, without the digit gathering below.
-    if printed.last() != Some(&b'0') && !printed.contains(&b'e') {
-        out.extend_from_slice(printed);
+    // From 1e-4 to 1e15 the shortest digits' decimal exponent is within zmij's fixed-notation
+    // range (−5 to 15) even after rounding, so no `e` can be printed: no need to look for one.
+    let magnitude = x.abs();
+    let fixed = (1e-4..1e15).contains(&magnitude) || !printed.contains(&b'e');
+    if printed.last() != Some(&b'0') && fixed {
+        append(out, printed);
         return;
     }
     let (negative, printed) = match printed.split_first() {
@@ -477,6 +519,24 @@ mod tests {
         assert_eq!(display(f64::NAN), "NaN");
         assert_eq!(display(f64::INFINITY), "Inf");
         assert_eq!(display(f64::NEG_INFINITY), "-Inf");
+    }
+
+    /// The reference is `extend_from_slice`, on every length around the copy's size classes.
+    #[test]
+    fn append_copies_every_length_exactly() {
+        let source: Vec<u8> = (0..80u8)
+            .map(|b| b.wrapping_mul(37).wrapping_add(11))
+            .collect();
+        for prefix in [0usize, 1, 7, 31] {
+            for len in 0..=source.len() {
+                let mut ours = vec![0xAAu8; prefix];
+                append(&mut ours, &source[..len]);
+                append(&mut ours, &source[len..]);
+                let mut want = vec![0xAAu8; prefix];
+                want.extend_from_slice(&source);
+                assert_eq!(ours, want, "prefix {prefix}, split at {len}");
+            }
+        }
     }
 
     /// The reference is the `csv` crate's writer on a whole record.
