@@ -521,6 +521,119 @@ mod tests {
         assert_eq!(display(f64::NEG_INFINITY), "-Inf");
     }
 
+    /// A selection of `rows` aggregated 2×2 tables (a fixed total, so one family; each drug and
+    /// event on one row, so their margins agree), with names the CSV writer must quote: enough rows to wrap round the pipeline's slots and reuse buffers.
+    fn selection(rows: usize) -> Selection {
+        use crate::cmd::signals::{compute, Source};
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("tables.csv");
+        let total = 10_000_000u64;
+        let mut text = String::from("drug,event,a,b,c,d\n");
+        for i in 0..rows as u64 {
+            let drug = match i % 3 {
+                0 => format!("DRUG {i}"),
+                1 => format!("\"DRUG, {i}\""),
+                _ => format!("\"SAY \"\"{i}\"\"\""),
+            };
+            let (a, b, c) = (
+                1 + (i * 7919) % 50,
+                10 + (i * 31) % 1000,
+                100 + (i * 17) % 5000,
+            );
+            let d = total - a - b - c;
+            text.push_str(&format!("{drug},EVENT {i},{a},{b},{c},{d}\n"));
+        }
+        std::fs::write(&path, text).unwrap();
+        let request = vigil_store::request::SignalsRequest::default();
+        compute(Source::Counts(&path), &request).unwrap().1
+    }
+
+    /// The reference is the old way of writing the table: the `csv` crate with `Display` numbers
+    /// ([`crate::output::csv_number`]), and one `serde_json` object per row
+    /// ([`crate::output::json_number`]), over [`Selection::score_all`]; on more rows than the
+    /// pipeline holds at once (its buffers are reused) and under both decision rules.
+    #[test]
+    fn chunked_writers_write_what_the_csv_crate_and_serde_json_write() {
+        use crate::cmd::signals::Decision;
+        use crate::output::{csv_number, json_number};
+        let mut sel = selection(AHEAD * CHUNK + 1234);
+        for decision in [Decision::Thresholds, Decision::Fdr(0.05)] {
+            sel.decision = decision;
+            let table = sel.score_all();
+            let mut want_csv = csv::WriterBuilder::new()
+                .terminator(csv::Terminator::Any(b'\n'))
+                .from_writer(Vec::new());
+            want_csv.write_record(COLUMNS).unwrap();
+            let mut want_json = String::from("[");
+            for (k, s) in table.scores.iter().enumerate() {
+                let mut record = vec![table.drug[k].clone(), table.event[k].clone()];
+                let mut object = serde_json::Map::new();
+                object.insert("drug".into(), table.drug[k].clone().into());
+                object.insert("event".into(), table.event[k].clone().into());
+                let values = row_values(s);
+                for (c, x) in values.iter().enumerate() {
+                    record.push(csv_number(*x));
+                    object.insert(COLUMNS[2 + c].into(), json_number(*x));
+                }
+                for (c, b) in flags(s).iter().enumerate() {
+                    record.push(b.to_string());
+                    object.insert(COLUMNS[25 + c].into(), (*b).into());
+                }
+                for (c, x) in table.fdr[k].iter().enumerate() {
+                    record.push(csv_number(*x));
+                    object.insert(COLUMNS[FDR_START + c].into(), json_number(*x));
+                }
+                want_csv.write_record(&record).unwrap();
+                want_json.push_str(if k == 0 { "\n  " } else { ",\n  " });
+                want_json.push_str(&serde_json::to_string(&object).unwrap());
+            }
+            want_json.push_str("\n]\n");
+            let want_csv = String::from_utf8(want_csv.into_inner().unwrap()).unwrap();
+            let mut ours = Vec::new();
+            write_csv(&sel, &mut ours).unwrap();
+            assert!(String::from_utf8(ours).unwrap() == want_csv, "CSV differs");
+            let mut ours = Vec::new();
+            write_json(&sel, &mut ours).unwrap();
+            assert!(
+                String::from_utf8(ours).unwrap() == want_json,
+                "JSON differs"
+            );
+        }
+    }
+
+    /// A writer that takes `left` bytes, then fails.
+    struct FailingWriter {
+        left: usize,
+    }
+
+    impl Write for FailingWriter {
+        fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+            if self.left == 0 {
+                return Err(std::io::Error::other("disk full"));
+            }
+            let n = buf.len().min(self.left);
+            self.left -= n;
+            Ok(n)
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    /// A failed write stops the formatting workers and comes back as the error (no hang, no
+    /// panic), wherever it happens.
+    #[test]
+    fn a_failed_write_stops_the_pipeline_with_its_error() {
+        let sel = selection(AHEAD * CHUNK * 2);
+        for left in [0, 100, 3_000_000, 20_000_000] {
+            let err = write_csv(&sel, &mut FailingWriter { left }).unwrap_err();
+            assert!(format!("{err:#}").contains("disk full"), "{left}: {err:#}");
+            let err = write_json(&sel, &mut FailingWriter { left }).unwrap_err();
+            assert!(format!("{err:#}").contains("disk full"), "{left}: {err:#}");
+        }
+    }
+
     /// The reference is `extend_from_slice`, on every length around the copy's size classes.
     #[test]
     fn append_copies_every_length_exactly() {
