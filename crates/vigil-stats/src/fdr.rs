@@ -52,11 +52,12 @@ pub fn benjamini_hochberg(p: &[f64]) -> QValues {
     let m = order.len() as f64;
     let mut q = vec![f64::NAN; p.len()];
     let mut running = 1.0f64;
-    for (rank0, &(_, i)) in order.iter().enumerate().rev() {
-        let i = i as usize;
-        let adjusted = (m * p[i] / (rank0 + 1) as f64).min(1.0);
+    for (rank0, &(key, i)) in order.iter().enumerate().rev() {
+        // The key holds p[i] exactly (read from it, not from p: no jump through memory).
+        let p_i = crate::mgps::from_total_order_key(key);
+        let adjusted = (m * p_i / (rank0 + 1) as f64).min(1.0);
         running = running.min(adjusted);
-        q[i] = running;
+        q[i as usize] = running;
     }
     QValues { q, excluded_nan }
 }
@@ -169,23 +170,22 @@ pub fn ebgm_posterior_null(prior: &GammaMixturePrior, n: f64, expected: f64) -> 
 /// ties never depend on input order). FDR(k) never decreases with k, so the pairs with value ≤ Q
 /// form the longest top-k list whose Bayesian FDR is ≤ Q. NaN inputs are left out (NaN output).
 pub fn bayes_fdr(post_null: &[f64]) -> Vec<f64> {
-    let order: Vec<usize> = sorted_indices(post_null)
-        .into_iter()
-        .map(|(_, i)| i as usize)
-        .collect();
+    // Each key holds its value exactly (read from it, not from the input: no jump through memory).
+    let order = sorted_indices(post_null);
+    let value = |k: usize| crate::mgps::from_total_order_key(order[k].0);
     let mut out = vec![f64::NAN; post_null.len()];
     let mut sum = 0.0;
     let mut start = 0;
     while start < order.len() {
-        let value = post_null[order[start]];
+        let tie = value(start);
         let mut end = start;
-        while end < order.len() && post_null[order[end]] == value {
-            sum += value;
+        while end < order.len() && value(end) == tie {
+            sum += tie;
             end += 1;
         }
         let fdr = sum / end as f64;
-        for &i in &order[start..end] {
-            out[i] = fdr;
+        for &(_, i) in &order[start..end] {
+            out[i as usize] = fdr;
         }
         start = end;
     }
@@ -347,10 +347,12 @@ pub fn family_fdr(
             ebgm_post_null[i as usize] = ebgm;
         }
     }
-    let prr_bh = benjamini_hochberg(&prr_p);
-    let ror_bh = benjamini_hochberg(&ror_p);
-    let fdr_bayes_ic = bayes_fdr(&ic_post_null);
-    let fdr_bayes_ebgm = bayes_fdr(&ebgm_post_null);
+    // Four independent rankings of the whole family: side by side on the cores (each one's
+    // sort is parallel, its pass over the ranks serial).
+    let ((prr_bh, ror_bh), (fdr_bayes_ic, fdr_bayes_ebgm)) = rayon::join(
+        || rayon::join(|| benjamini_hochberg(&prr_p), || benjamini_hochberg(&ror_p)),
+        || rayon::join(|| bayes_fdr(&ic_post_null), || bayes_fdr(&ebgm_post_null)),
+    );
     FamilyFdr {
         prr_p,
         prr_q: prr_bh.q,

@@ -215,33 +215,21 @@ pub fn score_pairs_with(
                 s.spawn(move || {
                     let lo = c * chunk;
                     let hi = (lo + chunk).min(len);
-                    // One posterior cache per worker: the count terms are shared by every pair
-                    // with the same count.
-                    let mut cache = match mgps {
-                        Some(MgpsScores::Prior(prior)) => Some(PosteriorCache::new(prior)),
-                        _ => None,
-                    };
-                    (lo..hi)
-                        .map(|i| {
-                            let post = match mgps {
-                                Some(MgpsScores::Prior(_)) => {
-                                    cache.as_mut().map(|c| c.posterior(a[i], expected[i]))
-                                }
-                                Some(MgpsScores::Solved(table, offset)) => {
-                                    Some(*table.get(offset + i))
-                                }
-                                None => None,
-                            };
-                            score_with_posterior(
-                                a[i],
-                                n_drug[i],
-                                n_event[i],
-                                n_total[i],
-                                expected[i],
-                                post,
-                            )
-                        })
-                        .collect::<Vec<_>>()
+                    let mgps = mgps.map(|m| match m {
+                        MgpsScores::Solved(table, offset) => MgpsScores::Solved(table, offset + lo),
+                        prior => prior,
+                    });
+                    let mut scores = Vec::new();
+                    score_pairs_into(
+                        &a[lo..hi],
+                        &n_drug[lo..hi],
+                        &n_event[lo..hi],
+                        &n_total[lo..hi],
+                        &expected[lo..hi],
+                        mgps,
+                        &mut scores,
+                    );
+                    scores
                 })
             })
             .collect();
@@ -250,6 +238,41 @@ pub fn score_pairs_with(
         }
     });
     out.into_iter().flatten().collect()
+}
+
+/// [`score_pairs_with`] on the calling thread, into `out` (cleared first, its allocation kept):
+/// for callers that spread their own chunks of rows over the cores and reuse their buffers.
+pub fn score_pairs_into(
+    a: &[f64],
+    n_drug: &[f64],
+    n_event: &[f64],
+    n_total: &[f64],
+    expected: &[f64],
+    mgps: Option<MgpsScores<'_>>,
+    out: &mut Vec<PairScores>,
+) {
+    let len = a.len();
+    assert!(
+        n_drug.len() == len
+            && n_event.len() == len
+            && n_total.len() == len
+            && expected.len() == len
+    );
+    out.clear();
+    out.reserve(len);
+    // One posterior cache per call: the count terms are shared by every pair with the same count.
+    let mut cache = match mgps {
+        Some(MgpsScores::Prior(prior)) => Some(PosteriorCache::new(prior)),
+        _ => None,
+    };
+    out.extend((0..len).map(|i| {
+        let post = match mgps {
+            Some(MgpsScores::Prior(_)) => cache.as_mut().map(|c| c.posterior(a[i], expected[i])),
+            Some(MgpsScores::Solved(table, offset)) => Some(*table.get(offset + i)),
+            None => None,
+        };
+        score_with_posterior(a[i], n_drug[i], n_event[i], n_total[i], expected[i], post)
+    }));
 }
 
 #[cfg(test)]

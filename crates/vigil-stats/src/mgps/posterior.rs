@@ -214,23 +214,23 @@ pub fn posterior_all(prior: &GammaMixturePrior, n: &[f64], e: &[f64]) -> Vec<Pos
         eb95: f64::NAN,
     };
     let mut out = vec![empty; n.len()];
-    let threads = std::thread::available_parallelism()
-        .map(|t| t.get())
-        .unwrap_or(1);
-    let chunk = n.len().div_ceil(threads).max(1024);
-    std::thread::scope(|s| {
-        for (c, slot) in out.chunks_mut(chunk).enumerate() {
-            let lo = c * chunk;
-            s.spawn(move || {
-                let mut cache = PosteriorCache::new(prior);
-                for (k, o) in slot.iter_mut().enumerate() {
-                    *o = cache.posterior(n[lo + k], e[lo + k]);
-                }
-            });
-        }
-    });
+    // Chunks small enough for the cores to share them evenly whatever the solve costs per pair
+    // (it grows with N, and the distinct points come sorted by N), each with its own cache.
+    use rayon::prelude::*;
+    out.par_chunks_mut(POSTERIOR_CHUNK)
+        .enumerate()
+        .for_each(|(c, slot)| {
+            let lo = c * POSTERIOR_CHUNK;
+            let mut cache = PosteriorCache::new(prior);
+            for (k, o) in slot.iter_mut().enumerate() {
+                *o = cache.posterior(n[lo + k], e[lo + k]);
+            }
+        });
     out
 }
+
+/// Pairs solved as one piece of work by [`posterior_all`].
+const POSTERIOR_CHUNK: usize = 4096;
 
 /// Posteriors of many pairs, computed once per distinct (N, E): `values[index[i]]` is pair i's.
 #[derive(Debug, Clone, PartialEq)]

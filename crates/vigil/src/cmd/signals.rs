@@ -13,7 +13,7 @@ use vigil_stats::fdr::{family_fdr, FamilyFdr};
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
 use vigil_stats::mgps::posterior::{posterior_distinct, DistinctPosteriors};
 use vigil_stats::mgps::{zero_cells, CountData, PriorJson, Truncation};
-use vigil_stats::score::{score_pairs_with, MgpsScores, PairScores};
+use vigil_stats::score::{score_pairs_into, score_pairs_with, MgpsScores, PairScores};
 use vigil_store::count::{count_pairs, Margins, PairCounts};
 use vigil_store::input::{read_counts_file, CountsInput};
 use vigil_store::read::{load_report_set_from, ReportQuery, Store};
@@ -252,6 +252,28 @@ impl Selection {
             &self.expected[r.clone()],
             Some(mgps),
         );
+        self.apply_decision(&mut scores, r);
+        scores
+    }
+
+    /// [`Selection::score`] on the calling thread, into `out` (its allocation reused): for
+    /// writers that spread chunks of rows over the cores themselves.
+    pub fn score_into(&self, range: std::ops::Range<usize>, out: &mut Vec<PairScores>) {
+        let r = range;
+        score_pairs_into(
+            &self.a[r.clone()],
+            &self.n_drug[r.clone()],
+            &self.n_event[r.clone()],
+            &self.n_total[r.clone()],
+            &self.expected[r.clone()],
+            Some(MgpsScores::Solved(&self.posteriors, r.start)),
+            out,
+        );
+        self.apply_decision(out, r);
+    }
+
+    /// The signal_* flags of rows `r` by the false discovery rates, when that is the rule.
+    fn apply_decision(&self, scores: &mut [PairScores], r: std::ops::Range<usize>) {
         if let Decision::Fdr(q) = self.decision {
             for (s, i) in scores.iter_mut().zip(r) {
                 let f = &self.fdr;
@@ -261,7 +283,6 @@ impl Selection {
                 s.signal_ebgm = f.fdr_bayes_ebgm[i] <= q;
             }
         }
-        scores
     }
 
     /// Drug name of row `i`.
