@@ -102,7 +102,8 @@ pub(super) struct ChildContext<'a> {
     pub(super) quarter: Option<Quarter>,
     /// Primaryids of this batch's kept reports.
     pub(super) winners: &'a SortedIds,
-    pub(super) group_pids: &'a ahash::AHashSet<u64>,
+    /// Primaryids of every report read in this batch's DEMO (kept or not).
+    pub(super) group_pids: &'a SortedIds,
     pub(super) deleted: &'a HashSet<u64>,
     pub(super) normaliser: &'a DrugNormaliser,
     pub(super) opts: &'a IngestOptions,
@@ -120,6 +121,11 @@ impl SortedIds {
         ids.sort_unstable();
         ids.dedup();
         Self(ids)
+    }
+
+    /// True when `id` is in the set (a binary search, for look-ups in no particular order).
+    pub(super) fn contains(&self, id: u64) -> bool {
+        self.0.binary_search(&id).is_ok()
     }
 
     /// True when `id` is in the set; `cursor` carries the position of the previous look-up.
@@ -367,7 +373,7 @@ impl<'c, 'a> ChildReader<'c, 'a> {
         caseid: Option<u64>,
         pid_raw: &str,
     ) {
-        if self.ctx.group_pids.contains(&pid)
+        if self.ctx.group_pids.contains(pid)
             || caseid.is_some_and(|c| self.ctx.deleted.contains(&c))
         {
             self.out.counts.dedup(rules::REPORT_NOT_KEPT, 1);
