@@ -57,17 +57,26 @@ impl ChildBuilder {
         }
         self.len += 1;
     }
+    /// The batch of the rows appended so far; the builder is left empty, with room for as many
+    /// rows and text bytes as this batch had (why: arrow's `finish` gives the buffers away, and
+    /// growing them again from nothing for every batch cost reallocations and page faults, about
+    /// a tenth of an ingest's CPU in a perf profile of one synthetic quarter).
     pub(crate) fn finish(&mut self) -> Result<RecordBatch, FaersError> {
+        let rows = self.len;
         let mut cols: Vec<ArrayRef> = vec![
-            Arc::new(self.pid.finish()),
-            Arc::new(self.caseid.finish()),
-            Arc::new(self.batch.finish()),
+            Arc::new(std::mem::replace(&mut self.pid, UInt64Builder::with_capacity(rows)).finish()),
+            Arc::new(
+                std::mem::replace(&mut self.caseid, UInt64Builder::with_capacity(rows)).finish(),
+            ),
+            Arc::new(
+                std::mem::replace(&mut self.batch, UInt32Builder::with_capacity(rows)).finish(),
+            ),
         ];
-        cols.extend(
-            self.text
-                .iter_mut()
-                .map(|b| Arc::new(b.finish()) as ArrayRef),
-        );
+        cols.extend(self.text.iter_mut().map(|b| {
+            let bytes = b.values_slice().len();
+            let mut full = std::mem::replace(b, StringBuilder::with_capacity(rows, bytes));
+            Arc::new(full.finish()) as ArrayRef
+        }));
         self.len = 0;
         RecordBatch::try_new(self.table.schema(), cols).map_err(|e| FaersError::Store(e.into()))
     }
