@@ -303,3 +303,15 @@ pub(super) fn less_complete_resends(
     }
     Ok((keep, lines))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory figure in the module docs of `ingest`: one key per DEMO row, 32 bytes (u64
+    /// primaryid and caseid, three u32 and a bool, padded to 8).
+    #[test]
+    fn a_report_key_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<ReportKey>(), 32);
+    }
+}

@@ -477,3 +477,77 @@ pub(crate) fn stored_reports(
     let batches = read_parquet(&dir.join(REPORTS_FILE), None)?;
     Ok((demo_rows_from_batches(&batches, &quarters), quarters))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::find_faers_inputs;
+
+    /// A 2020Q1 DEMO file with 3 report candidates (primaryids 101–103) and one row whose
+    /// primaryid is not a number (rejected, not a candidate).
+    fn demo_file(dir: &std::path::Path) -> InputFile {
+        let q = dir.join("faers_ascii_2020q1");
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::write(
+            q.join("DEMO20Q1.txt"),
+            "primaryid$caseid$caseversion$fda_dt\n101$1$1$20200101\nX$2$1$20200101\n102$2$3.0$20200102\n103$3$$2020\n",
+        )
+        .unwrap();
+        find_faers_inputs(&[q])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.display.ends_with("DEMO20Q1.txt"))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_second_read_streams_the_kept_candidates_of_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = demo_file(tmp.path());
+        let q = f.quarter;
+        let keys = read_demo_keys(&f, q).unwrap();
+        // (primaryid, caseid, version, quarter key): "3.0" reads as 3, a blank version as 0.
+        let got: Vec<(u64, u64, u32, u32)> = keys
+            .iter()
+            .map(|k| (k.primaryid, k.caseid, k.version, k.quarter_key))
+            .collect();
+        assert_eq!(
+            got,
+            [(101, 1, 1, 20201), (102, 2, 3, 20201), (103, 3, 0, 20201)]
+        );
+        let mut emitted = Vec::new();
+        let p = stream_demo(
+            &f,
+            7,
+            q,
+            &IngestOptions::default(),
+            &[true, false, true],
+            &mut |r| {
+                emitted.push((r.primaryid, r.batch));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(emitted, [(101, 7), (103, 7)]);
+        // All 4 rows read; the bad id counted as rejected by the second read only.
+        assert_eq!((p.counts.read, p.counts.rejected), (4, 1));
+    }
+
+    #[test]
+    fn a_file_that_changed_between_the_two_reads_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = demo_file(tmp.path());
+        let q = f.quarter;
+        // As if the first read had seen 2 or 4 candidates: the file no longer matches.
+        for flags in [&[true, true][..], &[true, true, true, true][..]] {
+            let err = stream_demo(&f, 1, q, &IngestOptions::default(), flags, &mut |_| Ok(()))
+                .err()
+                .expect("an error");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("DEMO20Q1.txt") && msg.contains("changed"),
+                "{msg}"
+            );
+        }
+    }
+}
