@@ -5,8 +5,9 @@
 #   benchmarks/fullscale/run.sh [REPORTS] [QUARTERS] [DATA]   (defaults: 20,000,000 reports, 16 quarters)
 # DATA: a folder kept between runs (default: a temporary one, removed at the end). DATA/synth is
 #   written once (`vigil synth --interactions`, so that benchmarks/interactions/run.sh can use the
-#   same files) and reused while it exists. Each run ingests it into DATA/store-run (replaced), or,
-#   with INGEST=0, runs signals on an existing DATA/store.
+#   same files) and reused while it exists. Each run ingests it into DATA/store-run (replaced; or
+#   into INGEST_STORE, e.g. to keep a before/after pair of stores for comparison), or, with
+#   INGEST=0, runs signals on an existing DATA/store.
 # VIGIL: the binary to time (default: this tree's release build), e.g. a copy of main's for a
 #   before/after pair. On a shared machine compare the user CPU of paired runs, not wall times.
 # Strata: sex × age group × year (16 quarters = 4 years).
@@ -46,7 +47,7 @@ ingest_user=null
 ingest_mb=null
 STORE="$DATA/store"
 if [ "${INGEST:-1}" != 0 ]; then
-  STORE="$DATA/store-run"
+  STORE="${INGEST_STORE:-$DATA/store-run}"
   rm -rf "$STORE"
   time_step ingest "$VIGIL" ingest faers "$DATA/synth" --store "$STORE" --quiet > "$LOG.ingest.out"
   # "ingested N files (X MB) in S s (R MB/s) into …"

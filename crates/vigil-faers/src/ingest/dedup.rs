@@ -9,7 +9,7 @@ use vigil_store::layout::ChildTable;
 use vigil_store::read::read_parquet;
 use vigil_store::write::StoreTxn;
 
-use super::children::fnv1a_upper;
+use super::children::{fnv1a_upper, SortedIds};
 use super::demo::DemoRow;
 use super::{rules, MAX_WARNING_EXAMPLES};
 use crate::discover::{InputFile, InputKind, Quarter};
@@ -24,6 +24,41 @@ pub(crate) struct Dedup {
     pub kept: Vec<DemoRow>,
 }
 
+/// What de-duplication needs of a report, as integers: a FAERS ingest holds one of these per
+/// DEMO row of every quarter (32 bytes) instead of the whole row, and reads DEMO again to write
+/// the winners ([`super::demo::stream_demo`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct ReportKey {
+    pub primaryid: u64,
+    pub caseid: u64,
+    /// The caseversion; 0 when absent (legacy AERS, or blank), as in the version order below.
+    pub version: u32,
+    /// [`crate::parse::PartialDate::sort_key`] of fda_dt, 0 when absent.
+    pub fda_key: u32,
+    /// [`Quarter::key`] of the report's quarter, 0 when unknown.
+    pub quarter_key: u32,
+    /// From legacy AERS (the cross-era rule).
+    pub aers: bool,
+}
+
+impl ReportKey {
+    pub(crate) fn of(r: &DemoRow) -> Self {
+        Self {
+            primaryid: r.primaryid,
+            caseid: r.caseid,
+            version: r.caseversion.unwrap_or(0),
+            fda_key: r.fda_key,
+            quarter_key: r.quarter_key,
+            aers: r.source == "aers",
+        }
+    }
+
+    /// The order of case versions: the greatest wins (faers-format.md §5 rule 1).
+    fn order_key(&self) -> (u32, u32, u32, u64) {
+        (self.version, self.fda_key, self.quarter_key, self.primaryid)
+    }
+}
+
 /// De-duplicates `stored` (already in the store) and `candidates` (read now), counting removed
 /// candidates in `demo_counts` and removed stored reports in `stored_removed`.
 pub(crate) fn dedup_reports(
@@ -33,105 +68,97 @@ pub(crate) fn dedup_reports(
     demo_counts: &mut TableCounts,
     stored_removed: &mut BTreeMap<String, u64>,
 ) -> Dedup {
-    dedup_reports_keeping(
-        stored,
-        candidates,
+    let keys: Vec<ReportKey> = stored
+        .iter()
+        .chain(&candidates)
+        .map(ReportKey::of)
+        .collect();
+    let alive = dedup_keys(
+        &keys,
+        stored.len(),
         deleted,
         &HashSet::new(),
         demo_counts,
         stored_removed,
-    )
+    );
+    let kept = stored
+        .into_iter()
+        .chain(candidates)
+        .zip(alive)
+        .filter_map(|(r, a)| a.then_some(r))
+        .collect();
+    Dedup { kept }
 }
 
-/// True when one of the two reports comes from legacy AERS and the other from FAERS.
-fn cross_era(a: &DemoRow, b: &DemoRow) -> bool {
-    (a.source == "aers") != (b.source == "aers")
-}
-
-/// [`dedup_reports`], where a stored report whose primaryid is in `keep_stored` wins over a
-/// candidate with the same primaryid (the candidate is a less complete copy of it).
-pub(crate) fn dedup_reports_keeping(
-    stored: Vec<DemoRow>,
-    candidates: Vec<DemoRow>,
+/// The report-level rules on `keys`, the first `n_stored` of them already in the store and the
+/// rest read now in quarter order, so that on a complete tie the later one wins. A stored report
+/// whose primaryid is in `keep_stored` wins over a candidate with the same primaryid (the
+/// candidate is a less complete copy of it). Returns, for each key, whether its report is kept;
+/// removed candidates are counted in `demo_counts` by rule (kept ones as kept), removed stored
+/// reports in `stored_removed`.
+pub(crate) fn dedup_keys(
+    keys: &[ReportKey],
+    n_stored: usize,
     deleted: &HashSet<u64>,
     keep_stored: &HashSet<u64>,
     demo_counts: &mut TableCounts,
     stored_removed: &mut BTreeMap<String, u64>,
-) -> Dedup {
-    // (row, is_new) in order: stored first, then candidates in read (quarter) order, so that on a
-    // complete tie the later one wins.
-    let mut best: HashMap<u64, usize> = HashMap::with_capacity(stored.len() + candidates.len());
-    let mut all: Vec<(DemoRow, bool)> = Vec::with_capacity(stored.len() + candidates.len());
-    for r in stored {
-        if deleted.contains(&r.caseid) {
-            *stored_removed.entry(rules::DELETED.to_owned()).or_default() += 1;
+) -> Vec<bool> {
+    // caseid → index of the best report so far.
+    let mut best: ahash::AHashMap<u64, usize> = ahash::AHashMap::with_capacity(keys.len());
+    let mut alive = vec![false; keys.len()];
+    for (i, ki) in keys.iter().enumerate() {
+        let i_new = i >= n_stored;
+        if deleted.contains(&ki.caseid) {
+            if i_new {
+                demo_counts.dedup(rules::DELETED, 1);
+            } else {
+                *stored_removed.entry(rules::DELETED.to_owned()).or_default() += 1;
+            }
             continue;
         }
-        all.push((r, false));
-    }
-    for r in candidates {
-        if deleted.contains(&r.caseid) {
-            demo_counts.dedup(rules::DELETED, 1);
+        alive[i] = true;
+        let Some(&j) = best.get(&ki.caseid) else {
+            best.insert(ki.caseid, i);
             continue;
-        }
-        all.push((r, true));
-    }
-    let mut alive = vec![true; all.len()];
-    for i in 0..all.len() {
-        let caseid = all[i].0.caseid;
-        match best.get(&caseid).copied() {
-            None => {
-                best.insert(caseid, i);
+        };
+        let kj = &keys[j];
+        let j_new = j >= n_stored;
+        // A same-primaryid copy re-sent with fewer drug or reaction rows never replaces the
+        // stored one (docs/ingest.md, "Re-ingest").
+        let less_complete =
+            ki.primaryid == kj.primaryid && i_new && !j_new && keep_stored.contains(&ki.primaryid);
+        let i_wins = !less_complete && ki.order_key() >= kj.order_key();
+        let (winner, loser) = if i_wins { (i, j) } else { (j, i) };
+        alive[loser] = false;
+        best.insert(ki.caseid, winner);
+        let (lkey, lnew) = (&keys[loser], loser >= n_stored);
+        let (wkey, wnew) = (&keys[winner], winner >= n_stored);
+        if less_complete {
+            demo_counts.dedup(rules::LESS_COMPLETE, 1);
+        } else if lkey.aers != wkey.aers {
+            // The same case number in legacy AERS and in FAERS (faers-format.md §5 rule 3).
+            if lnew {
+                demo_counts.dedup(rules::CROSS_ERA, 1);
+            } else {
+                *stored_removed
+                    .entry(rules::CROSS_ERA.to_owned())
+                    .or_default() += 1;
             }
-            Some(j) => {
-                let (ri, rj) = (&all[i].0, &all[j].0);
-                // A same-primaryid copy re-sent with fewer drug or reaction rows never replaces
-                // the stored one (docs/ingest.md, "Re-ingest").
-                let less_complete = ri.primaryid == rj.primaryid
-                    && all[i].1
-                    && !all[j].1
-                    && keep_stored.contains(&ri.primaryid);
-                let i_wins = !less_complete && ri.order_key() >= rj.order_key();
-                let (winner, loser) = if i_wins { (i, j) } else { (j, i) };
-                alive[loser] = false;
-                best.insert(caseid, winner);
-                let (lrow, lnew) = (&all[loser].0, all[loser].1);
-                let wnew = all[winner].1;
-                if less_complete {
-                    demo_counts.dedup(rules::LESS_COMPLETE, 1);
-                } else if cross_era(lrow, &all[winner].0) {
-                    // The same case number in legacy AERS and in FAERS (faers-format.md §5 rule 3).
-                    if lnew {
-                        demo_counts.dedup(rules::CROSS_ERA, 1);
-                    } else {
-                        *stored_removed
-                            .entry(rules::CROSS_ERA.to_owned())
-                            .or_default() += 1;
-                    }
-                } else if !lnew {
-                    *stored_removed
-                        .entry("replaced by a newer version".to_owned())
-                        .or_default() += 1;
-                } else if lrow.primaryid == all[winner].0.primaryid {
-                    demo_counts.dedup(rules::REPUBLISHED, 1);
-                } else if !wnew {
-                    demo_counts.dedup(rules::OLDER_THAN_STORED, 1);
-                } else {
-                    demo_counts.dedup(rules::OLDER_VERSION, 1);
-                }
-            }
+        } else if !lnew {
+            *stored_removed
+                .entry("replaced by a newer version".to_owned())
+                .or_default() += 1;
+        } else if lkey.primaryid == wkey.primaryid {
+            demo_counts.dedup(rules::REPUBLISHED, 1);
+        } else if !wnew {
+            demo_counts.dedup(rules::OLDER_THAN_STORED, 1);
+        } else {
+            demo_counts.dedup(rules::OLDER_VERSION, 1);
         }
     }
-    let mut kept = Vec::with_capacity(best.len());
-    for ((r, is_new), a) in all.into_iter().zip(alive) {
-        if a {
-            if is_new {
-                demo_counts.kept += 1;
-            }
-            kept.push(r);
-        }
-    }
-    Dedup { kept }
+    demo_counts.kept += alive[n_stored..].iter().filter(|&&a| a).count() as u64;
+    alive
 }
 
 /// Distinct drug rows (drug_seq) and reaction rows (upper(pt)) per report: the completeness of
@@ -145,7 +172,7 @@ type RowCounts = HashMap<u64, (u32, u32)>;
 pub(super) fn less_complete_resends(
     txn: &StoreTxn,
     stored: &[DemoRow],
-    group_pids: &HashMap<u32, ahash::AHashSet<u64>>,
+    group_pids: &HashMap<u32, SortedIds>,
     groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>,
     group_batches: &[(Option<Quarter>, u32)],
 ) -> Result<(HashSet<u64>, Vec<String>), FaersError> {
@@ -153,7 +180,7 @@ pub(super) fn less_complete_resends(
     let mut resent: HashMap<u64, (u32, u32)> = HashMap::new();
     for r in stored {
         for (b, set) in group_pids {
-            if set.contains(&r.primaryid) {
+            if set.contains(r.primaryid) {
                 resent.insert(r.primaryid, (r.batch, *b));
             }
         }
@@ -275,4 +302,16 @@ pub(super) fn less_complete_resends(
         }
     }
     Ok((keep, lines))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// The memory figure in the module docs of `ingest`: one key per DEMO row, 32 bytes (u64
+    /// primaryid and caseid, three u32 and a bool, padded to 8).
+    #[test]
+    fn a_report_key_is_32_bytes() {
+        assert_eq!(std::mem::size_of::<ReportKey>(), 32);
+    }
 }

@@ -1,5 +1,7 @@
-//! DEMO files into report candidates ([`DemoRow`]), and the reports already stored back into
-//! the same form, so that both go through one de-duplication.
+//! DEMO files into report candidates, read twice: first only what de-duplication needs
+//! ([`ReportKey`], [`read_demo_keys`]), then every field of the kept reports ([`DemoRow`],
+//! [`stream_demo`]) on their way to the reports table; and the reports already stored back into
+//! [`DemoRow`]s, so that both go through one de-duplication.
 use std::borrow::Cow;
 use std::collections::HashMap;
 
@@ -10,6 +12,7 @@ use vigil_store::layout::{REPORTS_FILE, REPORT_TEXT_COLUMNS};
 use vigil_store::read::read_parquet;
 use vigil_store::write::StoreTxn;
 
+use super::dedup::ReportKey;
 use super::warnings::{issue, Warnings};
 use super::{file_read, progress_tick, IngestOptions, DATE_COLUMNS, PACK_SEP};
 use crate::discover::{InputFile, Quarter};
@@ -35,15 +38,6 @@ pub(crate) struct DemoRow {
 }
 
 impl DemoRow {
-    pub(super) fn order_key(&self) -> (u32, u32, u32, u64) {
-        (
-            self.caseversion.unwrap_or(0),
-            self.fda_key,
-            self.quarter_key,
-            self.primaryid,
-        )
-    }
-
     /// Packs text values (one per [`REPORT_TEXT_COLUMNS`]).
     pub(crate) fn pack<'a>(values: impl Iterator<Item = Option<&'a str>>) -> Box<str> {
         let mut s = String::new();
@@ -63,23 +57,92 @@ impl DemoRow {
     }
 }
 
+/// What the second read of one DEMO file counted (its reports went to the writer).
 pub(super) struct DemoParse {
-    pub(super) rows: Vec<DemoRow>,
     pub(super) counts: TableCounts,
     pub(super) warnings: Warnings,
     pub(super) file: FileRead,
 }
 
-/// Reads one DEMO file into report candidates of store batch `batch`.
-pub(super) fn read_demo(
+/// The source label of the reports of a DEMO file.
+fn source_of(file: &InputFile, era: Era) -> &'static str {
+    if file.synthetic {
+        "synthetic"
+    } else if era == Era::Aers {
+        "aers"
+    } else {
+        "faers"
+    }
+}
+
+/// First read of one DEMO file: the de-duplication key of every report candidate, in file order
+/// (the rows [`stream_demo`] turns into [`DemoRow`]s). Rows that cannot be read are skipped
+/// here; the second read counts and lists them.
+pub(super) fn read_demo_keys(
+    file: &InputFile,
+    quarter: Option<Quarter>,
+) -> Result<Vec<ReportKey>, FaersError> {
+    file.with_reader(|r| -> Result<Vec<ReportKey>, FaersError> {
+        let mut keys = Vec::new();
+        let Some(mut rd) = DollarReader::new(r).map_err(|e| FaersError::io(&file.display, e))?
+        else {
+            return Ok(keys);
+        };
+        let era = Era::detect(Table::Demo, rd.header(), quarter.map(Quarter::key));
+        let columns = DemoColumns::locate(file, rd.header())?;
+        let aers = source_of(file, era) == "aers";
+        let quarter_key = quarter.map_or(0, Quarter::key);
+        let fda_dt = columns.text_index("fda_dt");
+        let mut rec = Record::default();
+        while let Some(res) = rd
+            .next_record(&mut rec)
+            .map_err(|e| FaersError::io(&file.display, e))?
+        {
+            if res.is_err() {
+                continue;
+            }
+            // The same rules as `DemoFile::row`: a row is a candidate when both ids are numbers.
+            let (Some(primaryid), Some(caseid)) = (
+                parse::parse_id(&rec.text(columns.primaryid)),
+                parse::parse_id(&rec.text(columns.caseid)),
+            ) else {
+                continue;
+            };
+            let version = columns
+                .caseversion
+                .and_then(|i| caseversion_value(&rec.text(i)).ok().flatten())
+                .unwrap_or(0);
+            let fda_key = fda_dt
+                .and_then(|i| rec.opt_text(i))
+                .and_then(|t| PartialDate::parse(&t).ok().flatten())
+                .map_or(0, |d| d.sort_key());
+            keys.push(ReportKey {
+                primaryid,
+                caseid,
+                version,
+                fda_key,
+                quarter_key,
+                aers,
+            });
+        }
+        Ok(keys)
+    })?
+}
+
+/// Second read of one DEMO file of store batch `batch`: every row parsed, counted and warned
+/// about as a report candidate, and the candidates marked in `kept` (one flag per key that
+/// [`read_demo_keys`] gave, in the same order) handed to `emit`. An error when the file no longer
+/// has as many candidates as in the first read (it changed in between).
+pub(super) fn stream_demo(
     file: &InputFile,
     batch: u32,
     quarter: Option<Quarter>,
     opts: &IngestOptions,
+    kept: &[bool],
+    emit: &mut dyn FnMut(DemoRow) -> Result<(), FaersError>,
 ) -> Result<DemoParse, FaersError> {
     file.with_reader(|r| -> Result<DemoParse, FaersError> {
         let mut out = DemoParse {
-            rows: Vec::new(),
             counts: TableCounts::default(),
             warnings: Warnings::default(),
             file: file_read(file, "demo", quarter, "empty", 0, 0),
@@ -89,23 +152,17 @@ pub(super) fn read_demo(
             return Ok(out);
         };
         let era = Era::detect(Table::Demo, rd.header(), quarter.map(Quarter::key));
-        let source = if file.synthetic {
-            "synthetic"
-        } else if era == Era::Aers {
-            "aers"
-        } else {
-            "faers"
-        };
         let ctx = DemoFile {
             file,
             batch,
             quarter_key: quarter.map_or(0, Quarter::key),
-            source,
+            source: source_of(file, era),
             columns: DemoColumns::locate(file, rd.header())?,
         };
         let mut rec = Record::default();
         let mut last_bytes = 0;
         let mut packed = String::new();
+        let mut candidate = 0usize;
         while let Some(res) = rd
             .next_record(&mut rec)
             .map_err(|e| FaersError::io(&file.display, e))?
@@ -120,8 +177,17 @@ pub(super) fn read_demo(
                 continue;
             }
             if let Some(row) = ctx.row(&rec, &mut out, &mut packed) {
-                out.rows.push(row);
+                let Some(&keep) = kept.get(candidate) else {
+                    return Err(changed_between_reads(file));
+                };
+                candidate += 1;
+                if keep {
+                    emit(row)?;
+                }
             }
+        }
+        if candidate != kept.len() {
+            return Err(changed_between_reads(file));
         }
         progress_tick(opts, rd.bytes_read(), &mut last_bytes);
         out.file = file_read(
@@ -136,6 +202,22 @@ pub(super) fn read_demo(
     })?
 }
 
+fn changed_between_reads(file: &InputFile) -> FaersError {
+    FaersError::Input(format!(
+        "{}: DEMO file changed while it was being ingested (its reports differ between the two reads): nothing written",
+        file.display
+    ))
+}
+
+/// A caseversion (`3` or `3.0`): `Ok(None)` when blank, `Err(())` when not a number.
+fn caseversion_value(raw: &str) -> Result<Option<u32>, ()> {
+    let t = raw.trim().trim_end_matches(".0");
+    if t.is_empty() {
+        return Ok(None);
+    }
+    t.parse::<u32>().map(Some).map_err(|_| ())
+}
+
 /// Where the columns a report needs are in one DEMO header.
 struct DemoColumns {
     primaryid: usize,
@@ -148,6 +230,15 @@ struct DemoColumns {
 }
 
 impl DemoColumns {
+    /// The column of report text column `name` (one of [`REPORT_TEXT_COLUMNS`]), if present.
+    fn text_index(&self, name: &str) -> Option<usize> {
+        let i = REPORT_TEXT_COLUMNS
+            .iter()
+            .position(|c| *c == name)
+            .expect("known");
+        self.text[i]
+    }
+
     /// The columns of `header`; an error when it has no primaryid (isr) or caseid (case).
     fn locate(file: &InputFile, header: &[String]) -> Result<Self, FaersError> {
         let keys = column_indexes(Table::Demo, header, &["primaryid", "caseid", "caseversion"]);
@@ -258,13 +349,9 @@ impl DemoFile<'_> {
     /// not a number.
     fn caseversion(&self, rec: &Record, i: usize, warnings: &mut Warnings) -> Option<u32> {
         let raw = rec.text(i);
-        let t = raw.trim().trim_end_matches(".0");
-        if t.is_empty() {
-            return None;
-        }
-        match t.parse::<u32>() {
-            Ok(v) => Some(v),
-            Err(_) => {
+        match caseversion_value(&raw) {
+            Ok(v) => v,
+            Err(()) => {
                 warnings.add(
                     &self.file.display,
                     rec.line,
@@ -389,4 +476,78 @@ pub(crate) fn stored_reports(
     }
     let batches = read_parquet(&dir.join(REPORTS_FILE), None)?;
     Ok((demo_rows_from_batches(&batches, &quarters), quarters))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::discover::find_faers_inputs;
+
+    /// A 2020Q1 DEMO file with 3 report candidates (primaryids 101–103) and one row whose
+    /// primaryid is not a number (rejected, not a candidate).
+    fn demo_file(dir: &std::path::Path) -> InputFile {
+        let q = dir.join("faers_ascii_2020q1");
+        std::fs::create_dir_all(&q).unwrap();
+        std::fs::write(
+            q.join("DEMO20Q1.txt"),
+            "primaryid$caseid$caseversion$fda_dt\n101$1$1$20200101\nX$2$1$20200101\n102$2$3.0$20200102\n103$3$$2020\n",
+        )
+        .unwrap();
+        find_faers_inputs(&[q])
+            .unwrap()
+            .into_iter()
+            .find(|f| f.display.ends_with("DEMO20Q1.txt"))
+            .unwrap()
+    }
+
+    #[test]
+    fn the_second_read_streams_the_kept_candidates_of_the_first() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = demo_file(tmp.path());
+        let q = f.quarter;
+        let keys = read_demo_keys(&f, q).unwrap();
+        // (primaryid, caseid, version, quarter key): "3.0" reads as 3, a blank version as 0.
+        let got: Vec<(u64, u64, u32, u32)> = keys
+            .iter()
+            .map(|k| (k.primaryid, k.caseid, k.version, k.quarter_key))
+            .collect();
+        assert_eq!(
+            got,
+            [(101, 1, 1, 20201), (102, 2, 3, 20201), (103, 3, 0, 20201)]
+        );
+        let mut emitted = Vec::new();
+        let p = stream_demo(
+            &f,
+            7,
+            q,
+            &IngestOptions::default(),
+            &[true, false, true],
+            &mut |r| {
+                emitted.push((r.primaryid, r.batch));
+                Ok(())
+            },
+        )
+        .unwrap();
+        assert_eq!(emitted, [(101, 7), (103, 7)]);
+        // All 4 rows read; the bad id counted as rejected by the second read only.
+        assert_eq!((p.counts.read, p.counts.rejected), (4, 1));
+    }
+
+    #[test]
+    fn a_file_that_changed_between_the_two_reads_is_an_error_naming_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let f = demo_file(tmp.path());
+        let q = f.quarter;
+        // As if the first read had seen 2 or 4 candidates: the file no longer matches.
+        for flags in [&[true, true][..], &[true, true, true, true][..]] {
+            let err = stream_demo(&f, 1, q, &IngestOptions::default(), flags, &mut |_| Ok(()))
+                .err()
+                .expect("an error");
+            let msg = err.to_string();
+            assert!(
+                msg.contains("DEMO20Q1.txt") && msg.contains("changed"),
+                "{msg}"
+            );
+        }
+    }
 }

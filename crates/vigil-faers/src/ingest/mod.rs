@@ -1,9 +1,10 @@
 //! The ingest pipeline: FDA files → a new, de-duplicated store version.
 //!
 //! 1. Find the inputs; read every deleted-case list.
-//! 2. Read every DEMO file (all quarters) into report candidates, together with the reports
-//!    already in the store; meanwhile, learn drug names from the DRUG rows that give them a
-//!    `prod_ai` ([`learn`]).
+//! 2. Read every DEMO file (all quarters) for the de-duplication key of each report candidate
+//!    only (caseid, caseversion, primaryid, fda_dt, quarter and era, as integers: 32 bytes a
+//!    report), together with the reports already in the store; meanwhile, learn drug names from
+//!    the DRUG rows that give them a `prod_ai` ([`learn`]).
 //! 3. De-duplicate reports (faers-format.md §5, rules 1–3):
 //!    * `deleted case`: caseid on a deleted-case list (any naming variant);
 //!    * `same primaryid republished later`: one primaryid in several quarters keeps the latest;
@@ -13,23 +14,28 @@
 //!    * `older than the stored version`: a candidate that loses to the report already stored.
 //! 4. Per quarter, stream the child tables in parallel, keeping rows whose primaryid is a kept
 //!    report of that quarter, and removing duplicate rows on (primaryid, drug_seq) for DRUG and
-//!    (primaryid, upper(pt)) for REAC.
-//! 5. Write `reports`, `sources` and the child batch files into a new store version and switch
-//!    to it atomically (see `vigil_store::write`).
+//!    (primaryid, upper(pt)) for REAC. Meanwhile read every DEMO file again, in quarter order,
+//!    streaming the kept reports into the reports table (rows, counts and warnings are taken
+//!    from this second read). Why two reads: holding every quarter's DEMO rows until
+//!    de-duplication took 7.6 GB for 20 M reports; a second read of DEMO (a sixth of the input)
+//!    costs far less than that memory.
+//! 5. Write `sources` and the child batch files into a new store version and switch to it
+//!    atomically (see `vigil_store::write`).
 //!
 //! Every row read is counted once as kept, rejected or de-duplicated in the ingest report.
 //!
 //! Submodules, one concern each: [`check`] refuses unusable quarters before anything is written;
-//! [`deleted`] reads and keeps the deleted-case lists; [`demo`] parses DEMO into report
-//! candidates; [`dedup`] applies the report-level rules; [`children`] streams the child tables;
-//! [`encode`] writes the reports and sources tables; [`learn`] learns drug names from the input; [`warnings`] counts field-level problems.
+//! [`deleted`] reads and keeps the deleted-case lists; [`demo`] parses DEMO into report keys and
+//! report candidates; [`dedup`] applies the report-level rules; [`children`] streams the child
+//! tables; [`encode`] writes the reports and sources tables; [`learn`] learns drug names from
+//! the input; [`warnings`] counts field-level problems.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Instant;
 
 use rayon::prelude::*;
-use vigil_store::ingest_report::{FileRead, IngestReport, MAX_LISTED_UNMAPPED};
+use vigil_store::ingest_report::{FileRead, IngestReport, TableCounts, MAX_LISTED_UNMAPPED};
 use vigil_store::write::StoreTxn;
 
 use crate::discover::{find_faers_inputs, InputFile, InputKind, Quarter};
@@ -55,13 +61,13 @@ pub(crate) use children::ChildBuilder;
 pub(crate) use dedup::dedup_reports;
 pub(crate) use deleted::stored_deleted;
 pub(crate) use demo::{stored_reports, DemoRow};
-pub(crate) use encode::{write_reports, write_sources};
+pub(crate) use encode::{write_reports, write_sources, ReportsWriter};
 pub(crate) use warnings::Warnings;
 
 use children::{read_child_table, ChildContext, ChildParse, SortedIds};
-use dedup::{dedup_reports_keeping, less_complete_resends};
+use dedup::{dedup_keys, less_complete_resends, ReportKey};
 use deleted::write_deleted;
-use demo::{read_demo, DemoParse};
+use demo::{read_demo_keys, stream_demo};
 
 /// Rows per Arrow batch written.
 const FLUSH_ROWS: usize = 64 * 1024;
@@ -192,11 +198,14 @@ pub fn ingest_faers(
     }
     report.version = txn.version();
     let mut files_read: Vec<(u32, FileRead)> = Vec::new();
+    let mut warnings = Warnings::default();
 
     // 1. Deleted-case lists.
     let deleted = read_deleted_lists(&txn, &inputs, &mut report, &mut files_read)?;
 
-    // 2. Quarters in order; one batch each.
+    // 2. Quarters in order; one batch each. DEMO is read twice: now only the de-duplication key
+    //    of every report (integers), and again in step 4 to write the kept reports, so that no
+    //    quarter's DEMO rows are held in memory.
     let (stored, mut quarters) = stored_reports(&txn)?;
     let mut group_batches: Vec<(Option<Quarter>, u32)> = Vec::new();
     for q in groups.keys() {
@@ -205,12 +214,17 @@ pub fn ingest_faers(
         quarters.insert(batch, label);
         group_batches.push((*q, batch));
     }
-    let mut warnings = Warnings::default();
+    let demo_tasks = demo_tasks(&groups, &group_batches);
     // DEMO and the drug-name learning pass read different files: both at once.
     let all_tables: Vec<&InputFile> = groups.values().flatten().copied().collect();
     let stored_names = learn::stored_learned_names(&txn)?;
-    let (demo, learned) = rayon::join(
-        || read_demo_files(&groups, &group_batches, opts),
+    let (demo_keys, learned) = rayon::join(
+        || -> Result<Vec<Vec<ReportKey>>, FaersError> {
+            demo_tasks
+                .par_iter()
+                .map(|t| read_demo_keys(t.file, t.quarter))
+                .collect()
+        },
         || {
             learn::learn_drug_names(
                 &all_tables,
@@ -219,41 +233,51 @@ pub fn ingest_faers(
             )
         },
     );
-    let (demo, learned) = (demo?, learned?);
+    let (demo_keys, learned) = (demo_keys?, learned?);
     normaliser.add_learned(&learned);
     learn::report_learned_names(&mut report, &learned);
     learn::write_learned_names(&txn, &learned)?;
-    report.table_mut("demo").merge(demo.counts);
-    warnings.merge(demo.warnings);
-    files_read.extend(demo.files);
+    let group_pids = group_pids(&demo_tasks, &demo_keys);
 
     // 3. Report-level de-duplication; a stored case version re-sent with fewer drug or reaction
     //    rows keeps its stored copy.
     let (keep_stored, less_complete) =
-        less_complete_resends(&txn, &stored, &demo.pids, &groups, &group_batches)?;
+        less_complete_resends(&txn, &stored, &group_pids, &groups, &group_batches)?;
     report.less_complete_resends = less_complete;
-    let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
-    let dedup = dedup_reports_keeping(
+    let mut dedup_counts = TableCounts::default();
+    let kept = KeptReports::decide(
         stored,
-        demo.candidates,
+        demo_keys,
+        &demo_tasks,
         &deleted,
         &keep_stored,
-        &mut demo_counts,
+        &mut dedup_counts,
         &mut report.stored_reports_removed,
     );
-    report.tables.insert("demo".into(), demo_counts);
 
-    // 4. Child tables, per quarter, tables in parallel, while the reports table is written.
+    // 4. Child tables, per quarter, tables in parallel, while DEMO is read again and the reports
+    //    table written.
     let children = ChildTables {
         txn: &txn,
         groups: &groups,
         group_batches: &group_batches,
-        group_pids: &demo.pids,
+        group_pids: &group_pids,
         deleted: &deleted,
         normaliser: &normaliser,
         opts,
     };
-    let results = children.read(&dedup.kept, &quarters)?;
+    let (demo, results) = children.read(&kept.winners, || {
+        write_kept_reports(&txn, &quarters, &demo_tasks, &kept, opts)
+    });
+    let demo = demo?;
+    let results = results?;
+    let reports_in_store = kept.count;
+    drop(kept);
+    let demo_table = report.table_mut("demo");
+    demo_table.merge(demo.counts);
+    demo_table.merge(dedup_counts);
+    warnings.merge(demo.warnings);
+    files_read.extend(demo.files);
     let mut all_sources: HashMap<&'static str, u64> = HashMap::new();
     let mut all_unmapped: HashMap<String, u64> = HashMap::new();
     for (batch, r) in results {
@@ -271,7 +295,7 @@ pub fn ingest_faers(
 
     // 5. Sources, commit (the reports table was written in step 4).
     write_sources(&txn, &files_read)?;
-    report.reports_in_store = dedup.kept.len() as u64;
+    report.reports_in_store = reports_in_store;
     report.field_warnings = warnings.counts;
     report.field_warning_examples = warnings.examples;
     let bytes: u64 = files_read.iter().map(|(_, f)| f.bytes).sum();
@@ -351,55 +375,165 @@ fn read_deleted_lists(
     Ok(deleted)
 }
 
-/// The DEMO files of every quarter, read in parallel.
-struct DemoFiles {
-    /// Report candidates, in quarter order.
-    candidates: Vec<DemoRow>,
-    /// Primaryids read per batch (kept or not).
-    pids: HashMap<u32, ahash::AHashSet<u64>>,
-    counts: vigil_store::ingest_report::TableCounts,
-    warnings: Warnings,
-    files: Vec<(u32, FileRead)>,
+/// One DEMO file to read, with its quarter and store batch.
+struct DemoTask<'i> {
+    file: &'i InputFile,
+    batch: u32,
+    quarter: Option<Quarter>,
 }
 
-fn read_demo_files(
-    groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>,
+/// The DEMO files of every quarter, in quarter order (the order of the reports table).
+fn demo_tasks<'i>(
+    groups: &BTreeMap<Option<Quarter>, Vec<&'i InputFile>>,
     group_batches: &[(Option<Quarter>, u32)],
-    opts: &IngestOptions,
-) -> Result<DemoFiles, FaersError> {
-    let mut tasks: Vec<(&InputFile, u32, Option<Quarter>)> = Vec::new();
+) -> Vec<DemoTask<'i>> {
+    let mut tasks = Vec::new();
     for (q, batch) in group_batches {
         for f in groups[q]
             .iter()
             .filter(|f| f.kind == InputKind::Table(Table::Demo))
         {
-            tasks.push((f, *batch, *q));
+            tasks.push(DemoTask {
+                file: f,
+                batch: *batch,
+                quarter: *q,
+            });
         }
     }
-    let parsed: Vec<Result<DemoParse, FaersError>> = tasks
-        .par_iter()
-        .map(|(f, batch, q)| read_demo(f, *batch, *q, opts))
-        .collect();
-    let mut out = DemoFiles {
-        candidates: Vec::new(),
-        pids: HashMap::new(),
+    tasks
+}
+
+/// The primaryids read in each batch's DEMO (kept or not).
+fn group_pids(tasks: &[DemoTask], keys: &[Vec<ReportKey>]) -> HashMap<u32, SortedIds> {
+    let mut ids: HashMap<u32, Vec<u64>> = HashMap::new();
+    for (t, ks) in tasks.iter().zip(keys) {
+        ids.entry(t.batch)
+            .or_default()
+            .extend(ks.iter().map(|k| k.primaryid));
+    }
+    ids.into_iter()
+        .map(|(b, v)| (b, SortedIds::from_unsorted(v)))
+        .collect()
+}
+
+/// Which reports de-duplication keeps: the stored reports that stay, and for the DEMO files read
+/// now, one flag per report candidate of each file.
+struct KeptReports {
+    stored: Vec<DemoRow>,
+    /// Per DEMO task, per candidate in file order.
+    new: Vec<Vec<bool>>,
+    /// Primaryids of the kept reports, per batch (for the child tables).
+    winners: HashMap<u32, SortedIds>,
+    /// Reports in the new version.
+    count: u64,
+}
+
+impl KeptReports {
+    /// Runs the report-level rules on the stored reports followed by the keys read now (in task
+    /// order), counting as [`dedup_keys`] does.
+    fn decide(
+        stored: Vec<DemoRow>,
+        demo_keys: Vec<Vec<ReportKey>>,
+        tasks: &[DemoTask],
+        deleted: &HashSet<u64>,
+        keep_stored: &HashSet<u64>,
+        demo_counts: &mut TableCounts,
+        stored_removed: &mut BTreeMap<String, u64>,
+    ) -> Self {
+        let n_stored = stored.len();
+        let lens: Vec<usize> = demo_keys.iter().map(Vec::len).collect();
+        let mut keys: Vec<ReportKey> = Vec::with_capacity(n_stored + lens.iter().sum::<usize>());
+        keys.extend(stored.iter().map(ReportKey::of));
+        for ks in demo_keys {
+            keys.extend(ks);
+        }
+        let alive = dedup_keys(
+            &keys,
+            n_stored,
+            deleted,
+            keep_stored,
+            demo_counts,
+            stored_removed,
+        );
+        let count = alive.iter().filter(|&&a| a).count() as u64;
+        let stored: Vec<DemoRow> = stored
+            .into_iter()
+            .zip(&alive)
+            .filter_map(|(r, &a)| a.then_some(r))
+            .collect();
+        let mut winner_ids: HashMap<u32, Vec<u64>> = HashMap::new();
+        let mut new = Vec::with_capacity(tasks.len());
+        let mut at = n_stored;
+        for (t, len) in tasks.iter().zip(lens) {
+            let flags = &alive[at..at + len];
+            let ids = winner_ids.entry(t.batch).or_default();
+            ids.extend(
+                keys[at..at + len]
+                    .iter()
+                    .zip(flags)
+                    .filter(|(_, &a)| a)
+                    .map(|(k, _)| k.primaryid),
+            );
+            new.push(flags.to_vec());
+            at += len;
+        }
+        // Stored survivors keep their batch: their primaryids count as winners there too, as
+        // when the kept rows were one list.
+        for r in &stored {
+            winner_ids.entry(r.batch).or_default().push(r.primaryid);
+        }
+        let winners = winner_ids
+            .into_iter()
+            .map(|(b, ids)| (b, SortedIds::from_unsorted(ids)))
+            .collect();
+        Self {
+            stored,
+            new,
+            winners,
+            count,
+        }
+    }
+}
+
+/// What the second read of the DEMO files counted.
+struct DemoCounts {
+    counts: vigil_store::ingest_report::TableCounts,
+    warnings: Warnings,
+    files: Vec<(u32, FileRead)>,
+}
+
+/// Writes the reports table: the stored reports kept, then the kept reports of each DEMO file
+/// read again in quarter order (the order of one de-duplicated list).
+fn write_kept_reports(
+    txn: &StoreTxn,
+    quarters: &HashMap<u32, String>,
+    tasks: &[DemoTask],
+    kept: &KeptReports,
+    opts: &IngestOptions,
+) -> Result<DemoCounts, FaersError> {
+    let mut writer = ReportsWriter::new(txn, quarters)?;
+    for r in &kept.stored {
+        writer.push(r.clone())?;
+    }
+    let mut out = DemoCounts {
         counts: Default::default(),
         warnings: Warnings::default(),
         files: Vec::new(),
     };
-    for (p, (_, batch, _)) in parsed.into_iter().zip(&tasks) {
-        let p = p?;
-        out.pids
-            .entry(*batch)
-            .or_default()
-            .extend(p.rows.iter().map(|r| r.primaryid));
-        out.candidates.extend(p.rows);
+    for (t, flags) in tasks.iter().zip(&kept.new) {
+        let p = stream_demo(t.file, t.batch, t.quarter, opts, flags, &mut |row| {
+            writer.push(row)
+        })?;
         out.counts.merge(p.counts);
         out.warnings.merge(p.warnings);
-        out.files.push((*batch, p.file));
+        out.files.push((t.batch, p.file));
     }
+    writer.finish()?;
     Ok(out)
 }
+
+/// What [`ChildTables::read`] read: per (quarter, table) task, the batch and the counts.
+type ChildResults = Result<Vec<(u32, ChildParse)>, FaersError>;
 
 /// One (quarter, table) task of [`ChildTables::read`]: the batch and what was read.
 type ChildResult = Result<(u32, ChildParse), FaersError>;
@@ -409,7 +543,7 @@ struct ChildTables<'a> {
     txn: &'a StoreTxn,
     groups: &'a BTreeMap<Option<Quarter>, Vec<&'a InputFile>>,
     group_batches: &'a [(Option<Quarter>, u32)],
-    group_pids: &'a HashMap<u32, ahash::AHashSet<u64>>,
+    group_pids: &'a HashMap<u32, SortedIds>,
     deleted: &'a HashSet<u64>,
     normaliser: &'a DrugNormaliser,
     opts: &'a IngestOptions,
@@ -417,24 +551,14 @@ struct ChildTables<'a> {
 
 impl ChildTables<'_> {
     /// Streams every child table of every quarter into the transaction, one task per (quarter,
-    /// table), keeping the rows of the `kept` reports; writes the reports table meanwhile.
-    fn read(
+    /// table), keeping the rows of the reports in `winners` (primaryids per batch); runs
+    /// `reports` (which writes the reports table) meanwhile, and returns what it returned.
+    fn read<T: Send>(
         &self,
-        kept: &[DemoRow],
-        quarters: &HashMap<u32, String>,
-    ) -> Result<Vec<(u32, ChildParse)>, FaersError> {
-        // Kept primaryids per batch: a small set per quarter stays in cache better than one big
-        // map.
-        let mut winner_ids: HashMap<u32, Vec<u64>> = HashMap::new();
-        for r in kept {
-            winner_ids.entry(r.batch).or_default().push(r.primaryid);
-        }
-        let winners: HashMap<u32, SortedIds> = winner_ids
-            .into_iter()
-            .map(|(b, ids)| (b, SortedIds::from_unsorted(ids)))
-            .collect();
+        winners: &HashMap<u32, SortedIds>,
+        reports: impl FnOnce() -> Result<T, FaersError> + Send,
+    ) -> (Result<T, FaersError>, ChildResults) {
         let no_winners = SortedIds::default();
-        let empty = ahash::AHashSet::new();
         // One task per (quarter, table): both cores stay busy even when one table dominates a
         // quarter.
         let mut tasks: Vec<(Option<Quarter>, u32, Table, Vec<&InputFile>)> = Vec::new();
@@ -454,10 +578,8 @@ impl ChildTables<'_> {
         tasks.sort_by_key(|t| std::cmp::Reverse(t.3.iter().map(|f| f.bytes).sum::<u64>()));
         // The reports table depends only on the de-duplication: it is written while the child
         // tables are parsed (it ran alone on one core after them before, a sixth of the ingest).
-        let kept_refs: Vec<&DemoRow> = kept.iter().collect();
-        let (reports_written, results): (Result<(), FaersError>, Vec<ChildResult>) = rayon::join(
-            || write_reports(self.txn, &kept_refs, quarters),
-            || {
+        let (reports_written, results): (Result<T, FaersError>, Vec<ChildResult>) =
+            rayon::join(reports, || {
                 tasks
                     .par_iter()
                     .map(|(q, batch, t, fs)| {
@@ -465,7 +587,7 @@ impl ChildTables<'_> {
                             batch: *batch,
                             quarter: *q,
                             winners: winners.get(batch).unwrap_or(&no_winners),
-                            group_pids: self.group_pids.get(batch).unwrap_or(&empty),
+                            group_pids: self.group_pids.get(batch).unwrap_or(&no_winners),
                             deleted: self.deleted,
                             normaliser: self.normaliser,
                             opts: self.opts,
@@ -476,9 +598,7 @@ impl ChildTables<'_> {
                         Ok((*batch, r))
                     })
                     .collect()
-            },
-        );
-        reports_written?;
-        results.into_iter().collect()
+            });
+        (reports_written, results.into_iter().collect())
     }
 }
