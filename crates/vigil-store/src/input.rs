@@ -16,7 +16,7 @@ use arrow::datatypes::DataType;
 
 use crate::count::PairCounts;
 use crate::csv_scan::{Record, SliceScanner, Step};
-use crate::reports::{normalise_name, Dictionary, ReportSet, ReportSetBuilder};
+use crate::reports::{normalise_name, Dictionary, ReportIds, ReportSet};
 
 /// Accepted names of the drug column.
 pub const DRUG_NAMES: &[&str] = &[
@@ -1010,30 +1010,78 @@ fn report_level(
     // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
     // `DUPILUMAB ` are one drug; blank names were refused above. Interned report by report,
     // row by row, so that ids follow first appearance in that order.
-    let mut b = ReportSetBuilder::new();
+    let mut set = ReportSet::default();
     let mut drug_id: Vec<u32> = vec![u32::MAX; drugs.dict().len()];
     let mut event_id: Vec<u32> = vec![u32::MAX; events.dict().len()];
-    let mut rows: Vec<(u32, u32)> = Vec::new();
     let (drug_codes, event_codes) = (drugs.codes(), events.codes());
-    for r in 0..reports.id_code.len() {
+    // Unstratified, every report is in the one empty stratum: interned once, not per report.
+    let unstratified = strata.is_empty().then(|| set.strata.intern(""));
+    let n_reports = reports.id_code.len();
+    let mut report_ids: Vec<String> = Vec::with_capacity(n_reports);
+    set.report_stratum.reserve(n_reports);
+    set.drug_offsets.reserve(n_reports + 1);
+    set.event_offsets.reserve(n_reports + 1);
+    set.drug_offsets.push(0);
+    set.event_offsets.push(0);
+    let mut pair_offsets: Vec<usize> = Vec::with_capacity(n_reports + 1);
+    pair_offsets.push(0);
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut any_explicit = false;
+    let (mut rows, mut events_of_report): (Vec<(u32, u32)>, Vec<u32>) = (Vec::new(), Vec::new());
+    for r in 0..n_reports {
         rows.clear();
-        let (drug_dict, event_dict, strata_dict) = b.dictionaries_mut();
         for &i in &grouped[offsets[r]..offsets[r + 1]] {
             let (dc, ec) = (drug_codes[i as usize], event_codes[i as usize]);
             if drug_id[dc as usize] == u32::MAX {
-                drug_id[dc as usize] =
-                    drug_dict.intern(&normalise_name(drugs.dict().text(dc)).unwrap_or_default());
+                drug_id[dc as usize] = set
+                    .drugs
+                    .intern(&normalise_name(drugs.dict().text(dc)).unwrap_or_default());
             }
             if event_id[ec as usize] == u32::MAX {
-                event_id[ec as usize] =
-                    event_dict.intern(&normalise_name(events.dict().text(ec)).unwrap_or_default());
+                event_id[ec as usize] = set
+                    .events
+                    .intern(&normalise_name(events.dict().text(ec)).unwrap_or_default());
             }
             rows.push((drug_id[dc as usize], event_id[ec as usize]));
         }
-        let s = strata_dict.intern(&reports.label[r].0);
-        b.push_report_id_rows(ids.dict().text(reports.id_code[r]), &mut rows, s);
+        // The report as `ReportSetBuilder::push_report_id_rows` adds it (without its allocations
+        // per report): distinct pairs, distinct sorted drugs and events, and the exact pairs when
+        // they are not every drug × every event.
+        rows.sort_unstable();
+        rows.dedup();
+        let first_drug = set.drug_ids.len();
+        set.drug_ids.extend(rows.iter().map(|p| p.0));
+        let mut drugs_end = first_drug;
+        for k in first_drug..set.drug_ids.len() {
+            if k == first_drug || set.drug_ids[k] != set.drug_ids[drugs_end - 1] {
+                set.drug_ids[drugs_end] = set.drug_ids[k];
+                drugs_end += 1;
+            }
+        }
+        set.drug_ids.truncate(drugs_end);
+        set.drug_offsets.push(drugs_end);
+        events_of_report.clear();
+        events_of_report.extend(rows.iter().map(|p| p.1));
+        events_of_report.sort_unstable();
+        events_of_report.dedup();
+        set.event_ids.extend_from_slice(&events_of_report);
+        set.event_offsets.push(set.event_ids.len());
+        if rows.len() != (drugs_end - first_drug) * events_of_report.len() {
+            any_explicit = true;
+            pairs.extend_from_slice(&rows);
+        }
+        pair_offsets.push(pairs.len());
+        set.report_stratum.push(match unstratified {
+            Some(s) => s,
+            None => set.strata.intern(&reports.label[r].0),
+        });
+        report_ids.push(ids.dict().text(reports.id_code[r]).to_owned());
     }
-    Ok(CountsInput::Reports(b.finish()))
+    set.report_ids = ReportIds::Text(report_ids);
+    if any_explicit {
+        set.explicit_pairs = Some((pair_offsets, pairs));
+    }
+    Ok(CountsInput::Reports(set))
 }
 
 /// Refuses blank ids, drugs and events, numbers the reports in order of first appearance, and
@@ -1077,7 +1125,8 @@ fn assign_reports(
         } else {
             report_of_code[code] as usize
         };
-        if reports.label[r].0 != label {
+        // (Unstratified, every label is empty: nothing to compare.)
+        if !strata.is_empty() && reports.label[r].0 != label {
             return Err(InputError::Field {
                 path: path.to_owned(),
                 line: t.lines[i],
