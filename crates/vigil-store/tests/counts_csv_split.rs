@@ -32,11 +32,14 @@ fn summary(result: Result<CountsInput, vigil_store::input::InputError>) -> Strin
     }
 }
 
+/// One report's drug ids, event ids and (drug, event) pairs.
+type ReportLists = (Vec<u32>, Vec<u32>, Vec<(u32, u32)>);
+
 fn report_summary(set: &ReportSet) -> String {
     let ids: Vec<String> = (0..set.len())
         .map(|r| set.report_ids.get(r).into_owned())
         .collect();
-    let per_report: Vec<(Vec<u32>, Vec<u32>, Vec<(u32, u32)>)> = (0..set.len())
+    let per_report: Vec<ReportLists> = (0..set.len())
         .map(|r| {
             let mut pairs = Vec::new();
             set.for_each_pair(r, |d, e| pairs.push((d, e)));
@@ -234,7 +237,7 @@ fn random_report_rows_read_the_same_with_every_plan() {
             let id = next() % 4;
             let field = |k: u64| {
                 let name = names[(k % names.len() as u64) as usize];
-                if name.contains(['\n', ',', '"']) || k % 3 == 0 {
+                if name.contains(['\n', ',', '"']) || k.is_multiple_of(3) {
                     format!("\"{}\"", name.replace('"', "\"\""))
                 } else {
                     name.to_owned()
