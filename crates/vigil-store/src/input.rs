@@ -15,8 +15,8 @@ use arrow::array::{Array, Float64Array, StringArray};
 use arrow::datatypes::DataType;
 
 use crate::count::PairCounts;
-use crate::csv_scan::{CsvScanner, Fields, ScanError};
-use crate::reports::{normalise_name, Dictionary, ReportSet, ReportSetBuilder};
+use crate::csv_scan::{Record, SliceScanner, Step};
+use crate::reports::{normalise_name, Dictionary, ReportIds, ReportSet};
 
 /// Accepted names of the drug column.
 pub const DRUG_NAMES: &[&str] = &[
@@ -100,11 +100,13 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
     ) {
         read_parquet_table(path)?
     } else {
-        let file = std::fs::File::open(path).map_err(|source| InputError::Io {
+        let io = |source| InputError::Io {
             path: path.to_owned(),
             source,
-        })?;
-        read_csv_table(path, std::io::BufReader::new(file))?
+        };
+        let file = std::fs::File::open(path).map_err(io)?;
+        let size = file.metadata().map_err(io)?.len();
+        read_csv_table(path, file, CsvPlan::default().with_size_hint(size))?
     };
     from_table(path, &table, stratify)
 }
@@ -116,7 +118,51 @@ pub fn read_counts_csv<R: std::io::Read>(
     path: &Path,
     stratify: &[String],
 ) -> Result<CountsInput, InputError> {
-    let table = read_csv_table(path, reader)?;
+    read_counts_csv_in_windows(reader, path, stratify, CsvPlan::default())
+}
+
+/// How a CSV file is read: in windows of `window` bytes (memory holds one window, not the whole
+/// file), each window split at a line end between two threads when it holds at least
+/// `parallel_from` bytes. The result does not depend on the plan; tests vary it to put window
+/// ends and the split on every byte of small inputs.
+#[derive(Debug, Clone, Copy)]
+pub struct CsvPlan {
+    /// Bytes read per window.
+    pub window: usize,
+    /// The smallest window scanned by two threads (a thread costs more than it saves on less).
+    pub parallel_from: usize,
+    /// The input's size, when known: the first window's buffer is allocated at once.
+    pub size_hint: Option<u64>,
+}
+
+impl Default for CsvPlan {
+    fn default() -> Self {
+        // 64 MiB windows keep the memory of a multi-gigabyte file bounded while leaving each
+        // thread millions of rows; below 1 MiB (about 20 k rows) one thread finishes in about a
+        // millisecond.
+        Self {
+            window: 64 << 20,
+            parallel_from: 1 << 20,
+            size_hint: None,
+        }
+    }
+}
+
+impl CsvPlan {
+    fn with_size_hint(mut self, size: u64) -> Self {
+        self.size_hint = Some(size);
+        self
+    }
+}
+
+/// [`read_counts_csv`] with an explicit [`CsvPlan`]: the same result for every plan.
+pub fn read_counts_csv_in_windows<R: std::io::Read>(
+    reader: R,
+    path: &Path,
+    stratify: &[String],
+    plan: CsvPlan,
+) -> Result<CountsInput, InputError> {
+    let table = read_csv_table(path, reader, plan)?;
     from_table(path, &table, stratify)
 }
 
@@ -126,13 +172,84 @@ pub fn read_counts_csv<R: std::io::Read>(
 enum Column {
     Text {
         codes: Vec<u32>,
-        values: Vec<String>,
-        index: ahash::AHashMap<String, u32>,
+        dict: TextDict,
     },
     Number(Vec<f64>),
     /// An integer Parquet column, kept exact (a cast to f64 would round values above 2^53);
     /// `i64::MIN` marks a null.
     Integer(Vec<i64>),
+}
+
+/// The distinct values of one text column, ids `0, 1, 2, …` in order of first appearance. The
+/// values sit end to end in one byte arena (no allocation per value), each with its hash, which
+/// is computed once: it is reused when the table grows and when the dictionaries of two parts of
+/// a file are merged. Every value is valid UTF-8 (checked once, when it is first seen).
+#[derive(Default)]
+struct TextDict {
+    bytes: Vec<u8>,
+    ends: Vec<usize>,
+    hashes: Vec<u64>,
+    table: hashbrown::HashTable<u32>,
+}
+
+/// One hasher for every dictionary (fixed seeds), so that hashes carry over between them.
+fn text_hash(value: &[u8]) -> u64 {
+    static STATE: std::sync::OnceLock<ahash::RandomState> = std::sync::OnceLock::new();
+    STATE
+        .get_or_init(|| {
+            ahash::RandomState::with_seeds(
+                0x243f_6a88_85a3_08d3,
+                0x1319_8a2e_0370_7344,
+                0xa409_3822_299f_31d0,
+                0x082e_fa98_ec4e_6c89,
+            )
+        })
+        .hash_one(value)
+}
+
+impl TextDict {
+    fn len(&self) -> usize {
+        self.ends.len()
+    }
+
+    fn value(&self, id: u32) -> &[u8] {
+        let id = id as usize;
+        let start = if id == 0 { 0 } else { self.ends[id - 1] };
+        &self.bytes[start..self.ends[id]]
+    }
+
+    /// Value `id` as text (values are checked UTF-8 when added).
+    fn text(&self, id: u32) -> &str {
+        std::str::from_utf8(self.value(id)).unwrap_or_default()
+    }
+
+    /// The id of `value` (whose [`text_hash`] is `hash`), adding it if it is new; `None` when it
+    /// is new and not UTF-8 (then nothing is added).
+    fn intern(&mut self, value: &[u8], hash: u64) -> Option<u32> {
+        if let Some(id) = self.find(value, hash) {
+            return Some(id);
+        }
+        std::str::from_utf8(value).ok()?;
+        Some(self.add(value, hash))
+    }
+
+    fn find(&self, value: &[u8], hash: u64) -> Option<u32> {
+        self.table
+            .find(hash, |&id| {
+                self.hashes[id as usize] == hash && self.value(id) == value
+            })
+            .copied()
+    }
+
+    fn add(&mut self, value: &[u8], hash: u64) -> u32 {
+        let id = self.ends.len() as u32;
+        self.bytes.extend_from_slice(value);
+        self.ends.push(self.bytes.len());
+        self.hashes.push(hash);
+        let hashes = &self.hashes;
+        self.table.insert_unique(hash, id, |&k| hashes[k as usize]);
+        id
+    }
 }
 
 /// The largest count accepted: 2^53, above which not every whole number is an f64, so a larger
@@ -170,43 +287,30 @@ impl Column {
     fn new_text() -> Self {
         Column::Text {
             codes: Vec::new(),
-            values: Vec::new(),
-            index: ahash::AHashMap::new(),
+            dict: TextDict::default(),
         }
     }
 
     fn push_text(&mut self, v: &str) {
-        if let Column::Text {
-            codes,
-            values,
-            index,
-        } = self
-        {
+        if let Column::Text { codes, dict } = self {
             // Consecutive rows of one report repeat its id (and often its drug): comparing with the
             // previous row's value is cheaper than hashing.
             if let Some(&last) = codes.last() {
-                if values[last as usize] == v {
+                if dict.value(last) == v.as_bytes() {
                     codes.push(last);
                     return;
                 }
             }
-            let code = match index.get(v) {
-                Some(&c) => c,
-                None => {
-                    let c = values.len() as u32;
-                    values.push(v.to_owned());
-                    index.insert(v.to_owned(), c);
-                    c
-                }
-            };
-            codes.push(code);
+            let v = v.as_bytes();
+            let code = dict.find(v, text_hash(v));
+            codes.push(code.unwrap_or_else(|| dict.add(v, text_hash(v))));
         }
     }
 
     /// For a text column, its distinct values and each row's index into them.
-    fn dictionary(&self) -> Option<(&[String], &[u32])> {
+    fn dictionary(&self) -> Option<(&TextDict, &[u32])> {
         match self {
-            Column::Text { codes, values, .. } => Some((values, codes)),
+            Column::Text { codes, dict } => Some((dict, codes)),
             Column::Number(_) | Column::Integer(_) => None,
         }
     }
@@ -221,9 +325,7 @@ impl Column {
 
     fn text(&self, i: usize) -> std::borrow::Cow<'_, str> {
         match self {
-            Column::Text { codes, values, .. } => {
-                std::borrow::Cow::Borrowed(values[codes[i] as usize].as_str())
-            }
+            Column::Text { codes, dict } => std::borrow::Cow::Borrowed(dict.text(codes[i])),
             Column::Number(v) => std::borrow::Cow::Owned(if v[i].is_nan() {
                 String::new()
             } else {
@@ -279,27 +381,284 @@ impl Table {
     }
 }
 
-fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, InputError> {
-    let mut scanner = CsvScanner::new(reader);
-    let mut fields = Fields::default();
-    let unreadable = |e: ScanError| match e {
-        ScanError::Io(source) => InputError::Io {
-            path: path.to_owned(),
-            source,
-        },
-        ScanError::Utf8 { line, field } => InputError::Field {
-            path: path.to_owned(),
-            line,
-            column: "-".into(),
-            message: format!("unreadable row: field {field} is not valid UTF-8"),
-        },
+/// The rows of a CSV file read so far: each column's codes and dictionary, and the line each row
+/// starts on.
+struct TextRows {
+    codes: Vec<Vec<u32>>,
+    dicts: Vec<TextDict>,
+    lines: Vec<u64>,
+}
+
+impl TextRows {
+    fn new(columns: usize) -> Self {
+        Self {
+            codes: (0..columns).map(|_| Vec::new()).collect(),
+            dicts: (0..columns).map(|_| TextDict::default()).collect(),
+            lines: Vec::new(),
+        }
+    }
+
+    fn reserve(&mut self, rows: usize) {
+        for codes in &mut self.codes {
+            codes.reserve(rows);
+        }
+        self.lines.reserve(rows);
+    }
+
+    /// Appends `later`, the rows that follow these in the file, whose lines are counted from
+    /// `line_offset`: its values are looked up in (or added to) these dictionaries in its own
+    /// order of first appearance, so that ids stay in order of first appearance in the file.
+    fn append(&mut self, later: TextRows, line_offset: u64) {
+        for ((codes, dict), (later_codes, later_dict)) in self
+            .codes
+            .iter_mut()
+            .zip(&mut self.dicts)
+            .zip(later.codes.into_iter().zip(later.dicts))
+        {
+            let remap: Vec<u32> = (0..later_dict.len() as u32)
+                .map(|k| {
+                    let (value, hash) = (later_dict.value(k), later_dict.hashes[k as usize]);
+                    dict.find(value, hash)
+                        .unwrap_or_else(|| dict.add(value, hash))
+                })
+                .collect();
+            codes.extend(later_codes.iter().map(|&k| remap[k as usize]));
+        }
+        self.lines
+            .extend(later.lines.iter().map(|&line| line + line_offset));
+    }
+}
+
+/// A row that cannot be read, by the line it starts on.
+enum RowError {
+    /// Field `field` (from 1) is not UTF-8.
+    Utf8 { line: u64, field: usize },
+    /// The row has `fields` fields.
+    FieldCount { line: u64, fields: usize },
+}
+
+impl RowError {
+    fn shifted(self, lines: u64) -> Self {
+        match self {
+            RowError::Utf8 { line, field } => RowError::Utf8 {
+                line: line + lines,
+                field,
+            },
+            RowError::FieldCount { line, fields } => RowError::FieldCount {
+                line: line + lines,
+                fields,
+            },
+        }
+    }
+
+    fn into_input_error(self, path: &Path, headers: &[String]) -> InputError {
+        match self {
+            RowError::Utf8 { line, field } => unreadable_field(path, line, field),
+            RowError::FieldCount { line, fields } => InputError::Field {
+                path: path.to_owned(),
+                line,
+                column: headers
+                    .get(fields.min(headers.len().saturating_sub(1)))
+                    .cloned()
+                    .unwrap_or_default(),
+                message: format!("{fields} fields, the header has {}", headers.len()),
+            },
+        }
+    }
+}
+
+fn unreadable_field(path: &Path, line: u64, field: usize) -> InputError {
+    InputError::Field {
+        path: path.to_owned(),
+        line,
+        column: "-".into(),
+        message: format!("unreadable row: field {field} is not valid UTF-8"),
+    }
+}
+
+/// Where scanning a part of a window stopped: the offset and line after its last row, and why
+/// ([`Step::Limit`], [`Step::Incomplete`] or [`Step::End`]).
+#[derive(Clone, Copy)]
+struct PartEnd {
+    pos: usize,
+    line: u64,
+    step: Step,
+}
+
+/// Reads the rows of `bytes` from `pos` (on line `line`) into `rows` until a row would start at
+/// or after `limit`, or a row runs past the end of `bytes` (more input follows unless `eof`).
+/// Each value is hashed and interned straight from the bytes: a value seen before costs one probe,
+/// and only a new value is copied (and checked to be UTF-8).
+fn scan_rows(
+    bytes: &[u8],
+    pos: usize,
+    line: u64,
+    eof: bool,
+    limit: usize,
+    rows: &mut TextRows,
+) -> Result<PartEnd, RowError> {
+    let columns = rows.dicts.len();
+    let mut scanner = SliceScanner::new(bytes, pos, line, eof).with_limit(limit);
+    let mut record = Record::default();
+    // Consecutive rows of one report repeat its id (and often its drug): comparing with the
+    // previous row's value is cheaper than hashing.
+    let mut previous = vec![u32::MAX; columns];
+    loop {
+        let at = match scanner.next(&mut record) {
+            Step::Record(at) => at,
+            step => {
+                return Ok(PartEnd {
+                    pos: scanner.pos(),
+                    line: scanner.line(),
+                    step,
+                })
+            }
+        };
+        if record.len() != columns {
+            // As the one-record reader reports it: a field that is not UTF-8 first.
+            return Err(match record.first_invalid_utf8(bytes) {
+                Some(field) => RowError::Utf8 { line: at, field },
+                None => RowError::FieldCount {
+                    line: at,
+                    fields: record.len(),
+                },
+            });
+        }
+        for (c, (dict, codes)) in rows.dicts.iter_mut().zip(&mut rows.codes).enumerate() {
+            let value = record.field(bytes, c);
+            let last = previous[c];
+            let code = if last != u32::MAX && dict.value(last) == value {
+                last
+            } else {
+                // Fields are taken in order, so the first one that fails is the record's first
+                // field that is not UTF-8 (a value already in the dictionary was checked).
+                dict.intern(value, text_hash(value)).ok_or(RowError::Utf8 {
+                    line: at,
+                    field: c + 1,
+                })?
+            };
+            previous[c] = code;
+            codes.push(code);
+        }
+        rows.lines.push(at);
+    }
+}
+
+/// Reads the rows of `bytes[pos..]` (on line `line`) into `rows`: in two threads when the window
+/// is large enough, the second starting at the first line end after the middle. That line end
+/// might lie inside a quoted field (a value with a line break): the first thread reads on
+/// until its rows reach the split, and only when its last row ends exactly there is the second
+/// thread's work kept (appended, its ids remapped); otherwise it is dropped and the caller goes on
+/// from where the first thread stopped. Errors come in file order: the first thread's first.
+fn scan_window(
+    bytes: &[u8],
+    pos: usize,
+    line: u64,
+    eof: bool,
+    plan: &CsvPlan,
+    rows: &mut TextRows,
+) -> Result<PartEnd, RowError> {
+    let rest = bytes.len() - pos;
+    let split = (rest >= plan.parallel_from && rest > 1)
+        .then(|| {
+            let middle = pos + rest / 2;
+            memchr::memchr(b'\n', &bytes[middle..]).map(|i| middle + i + 1)
+        })
+        .flatten()
+        .filter(|&split| split < bytes.len());
+    let Some(split) = split else {
+        rows.reserve(memchr::memchr_iter(b'\n', &bytes[pos..]).count() + 1);
+        return scan_rows(bytes, pos, line, eof, usize::MAX, rows);
     };
-    let headers: Vec<String> = match scanner.next_record(&mut fields).map_err(unreadable)? {
-        Some(_) => fields
-            .iter()
-            .map(|h| h.trim_start_matches('\u{feff}').to_owned())
-            .collect(),
-        None => Vec::new(),
+    let columns = rows.dicts.len();
+    let (first, second) = std::thread::scope(|scope| {
+        let second = scope.spawn(move || {
+            let mut later = TextRows::new(columns);
+            later.reserve(memchr::memchr_iter(b'\n', &bytes[split..]).count() + 1);
+            // Lines counted from 0 at the split; shifted once the split's line is known.
+            scan_rows(bytes, split, 0, eof, usize::MAX, &mut later).map(|end| (end, later))
+        });
+        rows.reserve(memchr::memchr_iter(b'\n', &bytes[pos..split]).count() + 1);
+        let first = scan_rows(bytes, pos, line, eof, split, rows);
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    });
+    let first = first?;
+    if first.step != Step::Limit || first.pos != split {
+        // The first part's last row ran over the split: the second part began inside it.
+        return Ok(first);
+    }
+    let (end, later) = second.map_err(|e| e.shifted(first.line))?;
+    rows.append(later, first.line);
+    Ok(PartEnd {
+        line: end.line + first.line,
+        ..end
+    })
+}
+
+/// Reads up to `want` more bytes from `reader` onto the end of `buf`; true at the end of input.
+fn read_more<R: std::io::Read>(
+    reader: &mut R,
+    buf: &mut Vec<u8>,
+    want: usize,
+) -> std::io::Result<bool> {
+    use std::io::Read;
+    let got = reader.by_ref().take(want as u64).read_to_end(buf)?;
+    Ok(got < want)
+}
+
+fn read_csv_table<R: std::io::Read>(
+    path: &Path,
+    mut reader: R,
+    plan: CsvPlan,
+) -> Result<Table, InputError> {
+    let io = |source| InputError::Io {
+        path: path.to_owned(),
+        source,
+    };
+    let window = plan.window.max(1);
+    let mut buf: Vec<u8> = Vec::new();
+    if let Some(size) = plan.size_hint {
+        // The whole first window at once (one allocation, no regrowth); one byte more to see the
+        // end of the input without another allocation.
+        buf.reserve(usize::try_from(size).unwrap_or(usize::MAX).min(window) + 1);
+    }
+    let mut eof = false;
+    // The start of the unread bytes of `buf`, and their line.
+    let mut pos = 0;
+    let mut line = 1;
+    // A UTF-8 byte-order mark at the start is skipped.
+    while buf.len() < 3 && !eof {
+        eof = read_more(&mut reader, &mut buf, window).map_err(io)?;
+    }
+    if buf.starts_with(b"\xEF\xBB\xBF") {
+        pos = 3;
+    }
+    let mut record = Record::default();
+    let headers: Vec<String> = loop {
+        let mut scanner = SliceScanner::new(&buf, pos, line, eof);
+        let step = scanner.next(&mut record);
+        (pos, line) = (scanner.pos(), scanner.line());
+        match step {
+            Step::Record(at) => {
+                if let Some(field) = record.first_invalid_utf8(&buf) {
+                    return Err(unreadable_field(path, at, field));
+                }
+                break (0..record.len())
+                    .map(|i| {
+                        String::from_utf8_lossy(record.field(&buf, i))
+                            .trim_start_matches('\u{feff}')
+                            .to_owned()
+                    })
+                    .collect();
+            }
+            Step::Incomplete => {
+                eof = read_more(&mut reader, &mut buf, window).map_err(io)?;
+            }
+            Step::End | Step::Limit => break Vec::new(),
+        }
     };
     if headers.iter().all(|h| h.is_empty()) {
         return Err(InputError::Field {
@@ -309,26 +668,22 @@ fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, Inp
             message: "empty file: no header line".into(),
         });
     }
-    let mut columns: Vec<Column> = (0..headers.len()).map(|_| Column::new_text()).collect();
-    let mut lines = Vec::new();
-    while let Some(line) = scanner.next_record(&mut fields).map_err(unreadable)? {
-        if fields.len() != headers.len() {
-            return Err(InputError::Field {
-                path: path.to_owned(),
-                line,
-                column: headers
-                    .get(fields.len().min(headers.len().saturating_sub(1)))
-                    .cloned()
-                    .unwrap_or_default(),
-                message: format!("{} fields, the header has {}", fields.len(), headers.len()),
-            });
+    let mut rows = TextRows::new(headers.len());
+    loop {
+        let end = scan_window(&buf, pos, line, eof, &plan, &mut rows)
+            .map_err(|e| e.into_input_error(path, &headers))?;
+        (pos, line) = (end.pos, end.line);
+        if end.step == Step::End {
+            break;
         }
-        for (c, v) in fields.iter().enumerate() {
-            columns[c].push_text(v);
+        // The rest of the window (a row cut by its end) moves to the front, and more is read.
+        buf.drain(..pos);
+        pos = 0;
+        if !eof {
+            eof = read_more(&mut reader, &mut buf, window).map_err(io)?;
         }
-        lines.push(line);
     }
-    if lines.is_empty() {
+    if rows.lines.is_empty() {
         return Err(InputError::Field {
             path: path.to_owned(),
             line: 2,
@@ -339,8 +694,13 @@ fn read_csv_table<R: std::io::Read>(path: &Path, reader: R) -> Result<Table, Inp
     Ok(Table {
         header_line: Some(1),
         headers,
-        columns,
-        lines,
+        columns: rows
+            .codes
+            .into_iter()
+            .zip(rows.dicts)
+            .map(|(codes, dict)| Column::Text { codes, dict })
+            .collect(),
+        lines: rows.lines,
     })
 }
 
@@ -438,9 +798,44 @@ fn read_parquet_table(path: &Path) -> Result<Table, InputError> {
     })
 }
 
+/// The columns [`from_table`] reads, found by name.
+struct Layout {
+    drug: usize,
+    event: usize,
+    /// The `a`, `b`, `c`, `d` columns of an aggregated table, those present.
+    cells: [Option<usize>; 4],
+    /// The report id column of report-level rows.
+    id: Option<usize>,
+}
+
 fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput, InputError> {
-    // Two columns of one name (as the columns are looked up: trimmed, any case) would leave which
-    // one is read to the order of the header: refused, naming the column.
+    refuse_repeated_columns(path, t)?;
+    let layout = find_columns(path, t)?;
+    match layout.id {
+        Some(id) => report_level(path, t, &layout, id, stratify),
+        None => aggregated(path, t, &layout, stratify),
+    }
+}
+
+/// An error about the file's header: at its line in a CSV file, for the whole file in Parquet.
+fn header_error(path: &Path, t: &Table, column: &str, message: String) -> InputError {
+    match t.header_line {
+        Some(line) => InputError::Field {
+            path: path.to_owned(),
+            line,
+            column: column.to_owned(),
+            message,
+        },
+        None => InputError::File {
+            path: path.to_owned(),
+            message,
+        },
+    }
+}
+
+/// Two columns of one name (as the columns are looked up: trimmed, any case) would leave which
+/// one is read to the order of the header: refused, naming the column.
+fn refuse_repeated_columns(path: &Path, t: &Table) -> Result<(), InputError> {
     for (i, h) in t.headers.iter().enumerate() {
         let name = h.trim();
         if t.headers[..i]
@@ -451,62 +846,36 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
                 "column {name:?} appears more than once; the header is: {}",
                 t.headers.join(",")
             );
-            return Err(match t.header_line {
-                Some(line) => InputError::Field {
-                    path: path.to_owned(),
-                    line,
-                    column: name.to_owned(),
-                    message,
-                },
-                None => InputError::File {
-                    path: path.to_owned(),
-                    message,
-                },
-            });
+            return Err(header_error(path, t, name, message));
         }
     }
-    // A missing column is reported at the header line of a CSV file (line 1), or for the file as a
-    // whole for Parquet.
-    let missing = |what: &str, names: &[&str]| {
-        let detail = format!(
-            "(accepted names: {}); the header is: {}",
-            names.join(", "),
-            t.headers.join(",")
-        );
-        match t.header_line {
-            Some(line) => InputError::Field {
-                path: path.to_owned(),
-                line,
-                column: what.to_owned(),
-                message: format!("missing {detail}"),
-            },
-            None => InputError::File {
-                path: path.to_owned(),
-                message: format!("missing column {what} {detail}"),
-            },
-        }
-    };
+    Ok(())
+}
+
+/// A missing column, reported at the header line of a CSV file (line 1), or for the file as a
+/// whole for Parquet.
+fn missing_column(path: &Path, t: &Table, what: &str, names: &[&str]) -> InputError {
+    let detail = format!(
+        "(accepted names: {}); the header is: {}",
+        names.join(", "),
+        t.headers.join(",")
+    );
+    match t.header_line {
+        Some(_) => header_error(path, t, what, format!("missing {detail}")),
+        None => header_error(path, t, what, format!("missing column {what} {detail}")),
+    }
+}
+
+/// Finds the drug, event, id and cell columns; refuses a file that has both shapes complete.
+fn find_columns(path: &Path, t: &Table) -> Result<Layout, InputError> {
     let drug = t
         .find(DRUG_NAMES)
-        .ok_or_else(|| missing("drug", DRUG_NAMES))?;
+        .ok_or_else(|| missing_column(path, t, "drug", DRUG_NAMES))?;
     let event = t
         .find(EVENT_NAMES)
-        .ok_or_else(|| missing("event", EVENT_NAMES))?;
-    let cells: Vec<Option<usize>> = ["a", "b", "c", "d"].iter().map(|n| t.find(&[n])).collect();
-    let empty = |c: usize, i: usize| -> Result<(), InputError> {
-        if t.columns[c].is_empty_at(i) {
-            Err(InputError::Field {
-                path: path.to_owned(),
-                line: t.lines[i],
-                column: t.headers[c].clone(),
-                message: "empty value".into(),
-            })
-        } else {
-            Ok(())
-        }
-    };
-    let id_column = t.find(ID_NAMES);
-    let all_cells = cells.iter().all(Option::is_some);
+        .ok_or_else(|| missing_column(path, t, "event", EVENT_NAMES))?;
+    let cells = ["a", "b", "c", "d"].map(|n| t.find(&[n]));
+    let id = t.find(ID_NAMES);
     let column_list = |cols: &[Option<usize>]| {
         cols.iter()
             .flatten()
@@ -514,7 +883,7 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             .collect::<Vec<_>>()
             .join(", ")
     };
-    if let (Some(id), true) = (id_column, all_cells) {
+    if let (Some(id), true) = (id, cells.iter().all(Option::is_some)) {
         // Both shapes are complete: guessing one would silently drop the other's columns.
         let ambiguous = format!(
             "ambiguous input: report-level columns ({}) and aggregated columns ({}) are both present; keep {} for report rows or a, b, c, d for 2×2 tables",
@@ -522,160 +891,287 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             column_list(&[Some(drug), Some(event), cells[0], cells[1], cells[2], cells[3]]),
             t.headers[id]
         );
-        return Err(match t.header_line {
-            Some(line) => InputError::Field {
-                path: path.to_owned(),
-                line,
-                column: t.headers[id].clone(),
-                message: ambiguous,
-            },
-            None => InputError::File {
-                path: path.to_owned(),
-                message: ambiguous,
-            },
+        return Err(header_error(path, t, &t.headers[id], ambiguous));
+    }
+    Ok(Layout {
+        drug,
+        event,
+        cells,
+        id,
+    })
+}
+
+/// Refuses a blank value in column `c`, row `i`.
+fn refuse_empty(path: &Path, t: &Table, c: usize, i: usize) -> Result<(), InputError> {
+    if t.columns[c].is_empty_at(i) {
+        Err(InputError::Field {
+            path: path.to_owned(),
+            line: t.lines[i],
+            column: t.headers[c].clone(),
+            message: "empty value".into(),
+        })
+    } else {
+        Ok(())
+    }
+}
+
+/// A column as codes into its distinct values: a text column's own dictionary, or the text of a
+/// numeric Parquet column's rows interned here.
+enum TextView<'a> {
+    Borrowed {
+        codes: &'a [u32],
+        dict: &'a TextDict,
+    },
+    Owned {
+        codes: Vec<u32>,
+        dict: TextDict,
+    },
+}
+
+impl<'a> TextView<'a> {
+    fn of(t: &'a Table, c: usize) -> Self {
+        match t.columns[c].dictionary() {
+            Some((dict, codes)) => TextView::Borrowed { codes, dict },
+            None => {
+                let mut col = Column::new_text();
+                for i in 0..t.lines.len() {
+                    col.push_text(&t.columns[c].text(i));
+                }
+                match col {
+                    Column::Text { codes, dict } => TextView::Owned { codes, dict },
+                    Column::Number(_) | Column::Integer(_) => unreachable!("a text column"),
+                }
+            }
+        }
+    }
+
+    fn codes(&self) -> &[u32] {
+        match self {
+            TextView::Borrowed { codes, .. } => codes,
+            TextView::Owned { codes, .. } => codes,
+        }
+    }
+
+    fn dict(&self) -> &TextDict {
+        match self {
+            TextView::Borrowed { dict, .. } => dict,
+            TextView::Owned { dict, .. } => dict,
+        }
+    }
+
+    /// For each distinct value, whether it is blank.
+    fn blank(&self) -> Vec<bool> {
+        let dict = self.dict();
+        (0..dict.len() as u32)
+            .map(|k| dict.text(k).trim().is_empty())
+            .collect()
+    }
+}
+
+/// Report-level rows grouped into reports, in order of first appearance.
+struct Reports {
+    /// The id column's code of each report.
+    id_code: Vec<u32>,
+    /// Each report's stratum label and the line that set it.
+    label: Vec<(String, u64)>,
+    /// The report of each row.
+    of_row: Vec<u32>,
+}
+
+fn report_level(
+    path: &Path,
+    t: &Table,
+    layout: &Layout,
+    id: usize,
+    stratify: &[String],
+) -> Result<CountsInput, InputError> {
+    let strata: Vec<usize> = stratify
+        .iter()
+        .map(|s| {
+            t.find(&[s.as_str()])
+                .ok_or_else(|| missing_column(path, t, s, &[s.as_str()]))
+        })
+        .collect::<Result<_, _>>()?;
+    // Rows are grouped by report id on the text columns' dictionary codes: a name is normalised
+    // once per distinct spelling, not once per row.
+    let (ids, drugs, events) = (
+        TextView::of(t, id),
+        TextView::of(t, layout.drug),
+        TextView::of(t, layout.event),
+    );
+    let reports = assign_reports(
+        path,
+        t,
+        [(id, &ids), (layout.drug, &drugs), (layout.event, &events)],
+        &strata,
+        stratify,
+    )?;
+    let (offsets, grouped) = group_rows_by_report(&reports.of_row, reports.id_code.len());
+    // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
+    // `DUPILUMAB ` are one drug; blank names were refused above. Interned report by report,
+    // row by row, so that ids follow first appearance in that order.
+    let mut set = ReportSet::default();
+    let mut drug_id: Vec<u32> = vec![u32::MAX; drugs.dict().len()];
+    let mut event_id: Vec<u32> = vec![u32::MAX; events.dict().len()];
+    let (drug_codes, event_codes) = (drugs.codes(), events.codes());
+    // Unstratified, every report is in the one empty stratum: interned once, not per report.
+    let unstratified = strata.is_empty().then(|| set.strata.intern(""));
+    let n_reports = reports.id_code.len();
+    let mut report_ids: Vec<String> = Vec::with_capacity(n_reports);
+    set.report_stratum.reserve(n_reports);
+    set.drug_offsets.reserve(n_reports + 1);
+    set.event_offsets.reserve(n_reports + 1);
+    set.drug_offsets.push(0);
+    set.event_offsets.push(0);
+    let mut pair_offsets: Vec<usize> = Vec::with_capacity(n_reports + 1);
+    pair_offsets.push(0);
+    let mut pairs: Vec<(u32, u32)> = Vec::new();
+    let mut any_explicit = false;
+    let (mut rows, mut events_of_report): (Vec<(u32, u32)>, Vec<u32>) = (Vec::new(), Vec::new());
+    for r in 0..n_reports {
+        rows.clear();
+        for &i in &grouped[offsets[r]..offsets[r + 1]] {
+            let (dc, ec) = (drug_codes[i as usize], event_codes[i as usize]);
+            if drug_id[dc as usize] == u32::MAX {
+                drug_id[dc as usize] = set
+                    .drugs
+                    .intern(&normalise_name(drugs.dict().text(dc)).unwrap_or_default());
+            }
+            if event_id[ec as usize] == u32::MAX {
+                event_id[ec as usize] = set
+                    .events
+                    .intern(&normalise_name(events.dict().text(ec)).unwrap_or_default());
+            }
+            rows.push((drug_id[dc as usize], event_id[ec as usize]));
+        }
+        // The report as `ReportSetBuilder::push_report_id_rows` adds it (without its allocations
+        // per report): distinct pairs, distinct sorted drugs and events, and the exact pairs when
+        // they are not every drug × every event.
+        rows.sort_unstable();
+        rows.dedup();
+        let first_drug = set.drug_ids.len();
+        set.drug_ids.extend(rows.iter().map(|p| p.0));
+        let mut drugs_end = first_drug;
+        for k in first_drug..set.drug_ids.len() {
+            if k == first_drug || set.drug_ids[k] != set.drug_ids[drugs_end - 1] {
+                set.drug_ids[drugs_end] = set.drug_ids[k];
+                drugs_end += 1;
+            }
+        }
+        set.drug_ids.truncate(drugs_end);
+        set.drug_offsets.push(drugs_end);
+        events_of_report.clear();
+        events_of_report.extend(rows.iter().map(|p| p.1));
+        events_of_report.sort_unstable();
+        events_of_report.dedup();
+        set.event_ids.extend_from_slice(&events_of_report);
+        set.event_offsets.push(set.event_ids.len());
+        if rows.len() != (drugs_end - first_drug) * events_of_report.len() {
+            any_explicit = true;
+            pairs.extend_from_slice(&rows);
+        }
+        pair_offsets.push(pairs.len());
+        set.report_stratum.push(match unstratified {
+            Some(s) => s,
+            None => set.strata.intern(&reports.label[r].0),
         });
+        report_ids.push(ids.dict().text(reports.id_code[r]).to_owned());
     }
-    if let Some(id) = id_column {
-        let strata: Vec<usize> = stratify
-            .iter()
-            .map(|s| {
-                t.find(&[s.as_str()])
-                    .ok_or_else(|| missing(s, &[s.as_str()]))
-            })
-            .collect::<Result<_, _>>()?;
-        // Group rows by report id, keeping first-appearance order, on the text columns'
-        // dictionary codes: a name is normalised once per distinct spelling, not once per row.
-        let text_codes = |c: usize| -> Vec<u32> {
-            match t.columns[c].dictionary() {
-                Some((_, codes)) => codes.to_vec(),
-                // A numeric Parquet column: its rows' text interned here.
-                None => {
-                    let mut col = Column::new_text();
-                    for i in 0..t.lines.len() {
-                        col.push_text(&t.columns[c].text(i));
-                    }
-                    col.dictionary()
-                        .map(|(_, k)| k.to_vec())
-                        .unwrap_or_default()
-                }
-            }
-        };
-        let text_values = |c: usize, codes: &[u32]| -> Vec<String> {
-            match t.columns[c].dictionary() {
-                Some((values, _)) => values.to_vec(),
-                None => {
-                    let mut values =
-                        vec![String::new(); codes.iter().max().map_or(0, |&m| m as usize + 1)];
-                    for (i, &k) in codes.iter().enumerate() {
-                        if values[k as usize].is_empty() {
-                            values[k as usize] = t.columns[c].text(i).into_owned();
-                        }
-                    }
-                    values
-                }
-            }
-        };
-        let (id_codes, drug_codes, event_codes) =
-            (text_codes(id), text_codes(drug), text_codes(event));
-        let id_values = text_values(id, &id_codes);
-        let drug_values = text_values(drug, &drug_codes);
-        let event_values = text_values(event, &event_codes);
-        let blank = |values: &[String]| -> Vec<bool> {
-            values.iter().map(|v| v.trim().is_empty()).collect()
-        };
-        let (id_blank, drug_blank, event_blank) =
-            (blank(&id_values), blank(&drug_values), blank(&event_values));
-        // Report index of every row, in order of first appearance; each report's stratum label and
-        // the line that set it.
-        let mut report_of_code: Vec<u32> = vec![u32::MAX; id_values.len()];
-        let mut report_code: Vec<u32> = Vec::new();
-        let mut report_label: Vec<(String, u64)> = Vec::new();
-        let mut report_rows: Vec<u32> = vec![0; t.lines.len()];
-        let mut label = String::new();
-        for i in 0..t.lines.len() {
-            for (c, is_blank) in [
-                (id, id_blank[id_codes[i] as usize]),
-                (drug, drug_blank[drug_codes[i] as usize]),
-                (event, event_blank[event_codes[i] as usize]),
-            ] {
-                if is_blank {
-                    empty(c, i)?;
-                }
-            }
-            label.clear();
-            for (k, &c) in strata.iter().enumerate() {
-                if k > 0 {
-                    label.push('|');
-                }
-                label.push_str(&t.columns[c].text(i));
-            }
-            let code = id_codes[i] as usize;
-            let r = if report_of_code[code] == u32::MAX {
-                report_of_code[code] = report_code.len() as u32;
-                report_code.push(code as u32);
-                report_label.push((label.clone(), t.lines[i]));
-                report_code.len() - 1
-            } else {
-                report_of_code[code] as usize
-            };
-            if report_label[r].0 != label {
-                return Err(InputError::Field {
-                    path: path.to_owned(),
-                    line: t.lines[i],
-                    column: stratify.join(","),
-                    message: format!(
-                        "report {:?} is in stratum {label:?} here but {:?} on line {}",
-                        id_values[code], report_label[r].0, report_label[r].1
-                    ),
-                });
-            }
-            report_rows[i] = r as u32;
-        }
-        // Rows grouped by report (a counting sort, stable: rows keep their file order).
-        let mut offsets = vec![0usize; report_code.len() + 1];
-        for &r in &report_rows {
-            offsets[r as usize + 1] += 1;
-        }
-        for r in 0..report_code.len() {
-            offsets[r + 1] += offsets[r];
-        }
-        let mut next = offsets.clone();
-        let mut grouped = vec![0u32; t.lines.len()];
-        for (i, &r) in report_rows.iter().enumerate() {
-            grouped[next[r as usize]] = i as u32;
-            next[r as usize] += 1;
-        }
-        // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
-        // `DUPILUMAB ` are one drug; blank names were refused above. Interned report by report,
-        // row by row, so that ids follow first appearance in that order.
-        let mut b = ReportSetBuilder::new();
-        let mut drug_id: Vec<u32> = vec![u32::MAX; drug_values.len()];
-        let mut event_id: Vec<u32> = vec![u32::MAX; event_values.len()];
-        let mut rows: Vec<(u32, u32)> = Vec::new();
-        for r in 0..report_code.len() {
-            rows.clear();
-            let (drugs, events, strata_dict) = b.dictionaries_mut();
-            for &i in &grouped[offsets[r]..offsets[r + 1]] {
-                let (dc, ec) = (
-                    drug_codes[i as usize] as usize,
-                    event_codes[i as usize] as usize,
-                );
-                if drug_id[dc] == u32::MAX {
-                    drug_id[dc] =
-                        drugs.intern(&normalise_name(&drug_values[dc]).unwrap_or_default());
-                }
-                if event_id[ec] == u32::MAX {
-                    event_id[ec] =
-                        events.intern(&normalise_name(&event_values[ec]).unwrap_or_default());
-                }
-                rows.push((drug_id[dc], event_id[ec]));
-            }
-            let s = strata_dict.intern(&report_label[r].0);
-            b.push_report_id_rows(&id_values[report_code[r] as usize], &mut rows, s);
-        }
-        return Ok(CountsInput::Reports(b.finish()));
+    set.report_ids = ReportIds::Text(report_ids);
+    if any_explicit {
+        set.explicit_pairs = Some((pair_offsets, pairs));
     }
-    let [Some(ca), Some(cb), Some(cc), Some(cd)] = cells[..] else {
+    Ok(CountsInput::Reports(set))
+}
+
+/// Refuses blank ids, drugs and events, numbers the reports in order of first appearance, and
+/// checks that every row of a report has the report's stratum. `named` are the id, drug and
+/// event columns with their views.
+fn assign_reports(
+    path: &Path,
+    t: &Table,
+    named: [(usize, &TextView<'_>); 3],
+    strata: &[usize],
+    stratify: &[String],
+) -> Result<Reports, InputError> {
+    let blank: Vec<Vec<bool>> = named.iter().map(|(_, view)| view.blank()).collect();
+    let id_codes = named[0].1.codes();
+    let mut report_of_code: Vec<u32> = vec![u32::MAX; named[0].1.dict().len()];
+    let mut reports = Reports {
+        id_code: Vec::new(),
+        label: Vec::new(),
+        of_row: vec![0; t.lines.len()],
+    };
+    let mut label = String::new();
+    for i in 0..t.lines.len() {
+        for (k, (c, view)) in named.iter().enumerate() {
+            if blank[k][view.codes()[i] as usize] {
+                refuse_empty(path, t, *c, i)?;
+            }
+        }
+        label.clear();
+        for (k, &c) in strata.iter().enumerate() {
+            if k > 0 {
+                label.push('|');
+            }
+            label.push_str(&t.columns[c].text(i));
+        }
+        let code = id_codes[i] as usize;
+        let r = if report_of_code[code] == u32::MAX {
+            report_of_code[code] = reports.id_code.len() as u32;
+            reports.id_code.push(code as u32);
+            reports.label.push((label.clone(), t.lines[i]));
+            reports.id_code.len() - 1
+        } else {
+            report_of_code[code] as usize
+        };
+        // (Unstratified, every label is empty: nothing to compare.)
+        if !strata.is_empty() && reports.label[r].0 != label {
+            return Err(InputError::Field {
+                path: path.to_owned(),
+                line: t.lines[i],
+                column: stratify.join(","),
+                message: format!(
+                    "report {:?} is in stratum {label:?} here but {:?} on line {}",
+                    named[0].1.dict().text(code as u32),
+                    reports.label[r].0,
+                    reports.label[r].1
+                ),
+            });
+        }
+        reports.of_row[i] = r as u32;
+    }
+    Ok(reports)
+}
+
+/// Rows grouped by report (a counting sort, stable: rows keep their file order): report `r`'s
+/// rows are `grouped[offsets[r]..offsets[r + 1]]`.
+fn group_rows_by_report(report_of_row: &[u32], reports: usize) -> (Vec<usize>, Vec<u32>) {
+    let mut offsets = vec![0usize; reports + 1];
+    for &r in report_of_row {
+        offsets[r as usize + 1] += 1;
+    }
+    for r in 0..reports {
+        offsets[r + 1] += offsets[r];
+    }
+    let mut next = offsets.clone();
+    let mut grouped = vec![0u32; report_of_row.len()];
+    for (i, &r) in report_of_row.iter().enumerate() {
+        grouped[next[r as usize]] = i as u32;
+        next[r as usize] += 1;
+    }
+    (offsets, grouped)
+}
+
+/// Aggregated 2×2 tables, one row per pair.
+fn aggregated(
+    path: &Path,
+    t: &Table,
+    layout: &Layout,
+    stratify: &[String],
+) -> Result<CountsInput, InputError> {
+    let (drug, event) = (layout.drug, layout.event);
+    let [Some(ca), Some(cb), Some(cc), Some(cd)] = layout.cells else {
         return Err(InputError::File {
             path: path.to_owned(),
             message: format!(
@@ -696,16 +1192,16 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
     // column's own dictionary codes map to dictionary ids through these tables.
     let mut drug_ids: Vec<Option<u32>> = t.columns[drug]
         .dictionary()
-        .map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+        .map_or(Vec::new(), |(d, _)| vec![None; d.len()]);
     let mut event_ids: Vec<Option<u32>> = t.columns[event]
         .dictionary()
-        .map_or(Vec::new(), |(v, _)| vec![None; v.len()]);
+        .map_or(Vec::new(), |(d, _)| vec![None; d.len()]);
     let intern = |dict: &mut Dictionary, ids: &mut Vec<Option<u32>>, col: usize, i: usize| -> u32 {
         match t.columns[col].dictionary() {
             Some((values, codes)) => {
-                let code = codes[i] as usize;
-                *ids[code].get_or_insert_with(|| {
-                    dict.intern(&normalise_name(&values[code]).unwrap_or_default())
+                let code = codes[i];
+                *ids[code as usize].get_or_insert_with(|| {
+                    dict.intern(&normalise_name(values.text(code)).unwrap_or_default())
                 })
             }
             None => dict.intern(&normalise_name(&t.columns[col].text(i)).unwrap_or_default()),
@@ -723,8 +1219,8 @@ fn from_table(path: &Path, t: &Table, stratify: &[String]) -> Result<CountsInput
             column: t.headers[c].clone(),
             message,
         };
-        empty(drug, i)?;
-        empty(event, i)?;
+        refuse_empty(path, t, drug, i)?;
+        refuse_empty(path, t, event, i)?;
         let mut v = [0.0; 4];
         for (k, &c) in [ca, cb, cc, cd].iter().enumerate() {
             v[k] = t.columns[c]

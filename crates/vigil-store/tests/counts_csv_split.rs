@@ -1,0 +1,255 @@
+//! The `--counts` CSV reader reads a file in windows, each split between two threads at a line
+//! end: the result must not depend on where the windows end or where the split falls. Every input
+//! here is read with every window size from one byte up and with the split forced on, and each
+//! result (reports, names and their ids, or the error message) is compared with the one-thread,
+//! one-window read, which in turn is compared with the rows as the `csv` crate reads them.
+
+use std::path::Path;
+
+use vigil_store::input::{read_counts_csv_in_windows, CountsInput, CsvPlan};
+use vigil_store::reports::{normalise_name, ReportSet, ReportSetBuilder};
+
+/// Everything a read produces, in a form that compares: a report set's names (in id order),
+/// report ids, per-report drug, event and stratum ids and explicit pairs; or the error message.
+fn summary(result: Result<CountsInput, vigil_store::input::InputError>) -> String {
+    match result {
+        Ok(CountsInput::Reports(set)) => report_summary(&set),
+        Ok(CountsInput::Aggregated {
+            counts,
+            drugs,
+            events,
+        }) => format!(
+            "aggregated {:?} {:?} {:?} {:?} {:?} {:?} {:?}",
+            drugs.names(),
+            events.names(),
+            counts.drug,
+            counts.event,
+            counts.a,
+            counts.n_drug,
+            counts.n_event
+        ),
+        Err(e) => format!("error: {e}"),
+    }
+}
+
+/// One report's drug ids, event ids and (drug, event) pairs.
+type ReportLists = (Vec<u32>, Vec<u32>, Vec<(u32, u32)>);
+
+fn report_summary(set: &ReportSet) -> String {
+    let ids: Vec<String> = (0..set.len())
+        .map(|r| set.report_ids.get(r).into_owned())
+        .collect();
+    let per_report: Vec<ReportLists> = (0..set.len())
+        .map(|r| {
+            let mut pairs = Vec::new();
+            set.for_each_pair(r, |d, e| pairs.push((d, e)));
+            (
+                set.report_drugs(r).to_vec(),
+                set.report_events(r).to_vec(),
+                pairs,
+            )
+        })
+        .collect();
+    format!(
+        "reports {ids:?} drugs {:?} events {:?} strata {:?} {:?} {per_report:?}",
+        set.drugs.names(),
+        set.events.names(),
+        set.strata.names(),
+        set.report_stratum
+    )
+}
+
+fn read(text: &[u8], plan: CsvPlan) -> String {
+    summary(read_counts_csv_in_windows(
+        text,
+        Path::new("rows.csv"),
+        &[],
+        plan,
+    ))
+}
+
+/// One thread, one window holding the whole input.
+fn one_thread() -> CsvPlan {
+    CsvPlan {
+        window: usize::MAX / 2,
+        parallel_from: usize::MAX,
+        size_hint: None,
+    }
+}
+
+/// Reads `text` with windows of every size from 1 to its length + 1 byte, each split between two
+/// threads whenever it has two bytes or more, and with the split alone (one window); every read
+/// must give the one-thread result, which is returned.
+fn same_for_every_plan(text: &[u8]) -> String {
+    let want = read(text, one_thread());
+    let mut plans = vec![CsvPlan {
+        window: usize::MAX / 2,
+        parallel_from: 0,
+        size_hint: Some(text.len() as u64),
+    }];
+    for window in 1..=text.len() + 1 {
+        for parallel_from in [0, usize::MAX] {
+            plans.push(CsvPlan {
+                window,
+                parallel_from,
+                size_hint: None,
+            });
+        }
+    }
+    for plan in plans {
+        assert_eq!(
+            read(text, plan),
+            want,
+            "{plan:?} on {:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+    want
+}
+
+/// The reports as the `csv` crate reads the rows, grouped by id in order of first appearance
+/// and built with the names normalised (an independent path to the same report set).
+fn by_csv_crate(text: &[u8]) -> String {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text);
+    let mut order: Vec<String> = Vec::new();
+    let mut rows: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let id = record[0].to_owned();
+        if !rows.contains_key(&id) {
+            order.push(id.clone());
+        }
+        rows.entry(id).or_default().push((
+            normalise_name(&record[1]).unwrap(),
+            normalise_name(&record[2]).unwrap(),
+        ));
+    }
+    let mut b = ReportSetBuilder::new();
+    for id in &order {
+        b.push_report_rows(id, &rows[id], "");
+    }
+    report_summary(&b.finish())
+}
+
+#[test]
+fn a_quoted_line_break_across_the_split_reads_as_one_thread() {
+    // 6 rows; the first line end after the middle of the body (byte 14 + 40 / 2 = 34) is the one
+    // inside report 4's quoted drug name, which runs over two lines: the second thread starts
+    // mid-field and its rows must be dropped. By hand: reports 1…5, drugs A, D, "B\nC" (one name
+    // with a line break); report 4 has rows "B\nC"·X (lines 5–6) and A·Y (line 7).
+    let text = b"id,drug,event\n1,A,X\n2,A,Y\n3,D,X\n4,\"B\nC\",X\n4,A,Y\n5,D,Y\n";
+    let middle = 14 + (text.len() - 14) / 2;
+    let line_end = middle + text[middle..].iter().position(|&b| b == b'\n').unwrap();
+    let quote = text.iter().position(|&b| b == b'"').unwrap();
+    assert_eq!(line_end, quote + 2, "the split falls inside the quotes");
+    let got = same_for_every_plan(text);
+    assert_eq!(got, by_csv_crate(text));
+    assert!(got.contains(r#"drugs ["A", "D", "B\nC"]"#), "{got}");
+}
+
+#[test]
+fn crlf_bom_blank_lines_and_quotes_at_every_split() {
+    for text in [
+        // CRLF throughout: a split between \r and \n is never chosen (splits follow \n), but a
+        // window can end there.
+        &b"\xEF\xBB\xBFid,drug,event\r\n1,A,X\r\n1,B,X\r\n2,A,Y\r\n\r\n3,\"C, D\",\"X\"\r\n"[..],
+        // Blank lines around the middle, a doubled quote, no final line end.
+        b"id,drug,event\n1,A,X\n\n\n2,\"SAY \"\"HI\"\"\",Y\n\n3,a,x\n3,b,y",
+        // Rows not every drug x every event (explicit pairs), interleaved reports.
+        b"id,drug,event\n1,A,X\n2,B,Y\n1,B,Y\n2,A,Z\n3,C,X\n1,C,Z\n",
+    ] {
+        let got = same_for_every_plan(text);
+        assert_eq!(
+            got,
+            by_csv_crate(text),
+            "{:?}",
+            String::from_utf8_lossy(text)
+        );
+    }
+}
+
+#[test]
+fn small_and_header_only_files_read_as_one_thread() {
+    // Smaller than any split: one row. A header only, a header without a line end, nothing.
+    let one_row = same_for_every_plan(b"id,drug,event\n1,A,X\n");
+    assert_eq!(one_row, by_csv_crate(b"id,drug,event\n1,A,X\n"));
+    assert_eq!(
+        same_for_every_plan(b"id,drug,event\n"),
+        "error: rows.csv: line 2: empty file: a header but no rows"
+    );
+    assert_eq!(
+        same_for_every_plan(b"id,drug,event"),
+        "error: rows.csv: line 2: empty file: a header but no rows"
+    );
+    assert_eq!(
+        same_for_every_plan(b""),
+        "error: rows.csv: line 1: empty file: no header line"
+    );
+}
+
+#[test]
+fn errors_name_the_same_line_and_field_wherever_the_split_falls() {
+    // Each file has its first bad row in the second half and, in some, a later one: the first
+    // in file order is reported, with its line counted across the split.
+    let cases: [(&[u8], &str); 4] = [
+        (
+            b"id,drug,event\n1,A,X\n2,A,Y\n3,A,X\n4,A,Y\n5,\xff,X\n6,A,X\n",
+            "error: rows.csv: line 6: unreadable row: field 2 is not valid UTF-8",
+        ),
+        (
+            b"id,drug,event\n1,A,X\n2,A,Y\n3,A,X\n4,A,Y\n5,A\n6,A,X,Z\n",
+            "error: rows.csv: line 6, field event: 2 fields, the header has 3",
+        ),
+        (
+            // A quoted line break before the bad row shifts its line.
+            b"id,drug,event\n1,\"A\nB\",X\n2,A,Y\n3,A,X\n4,A,Y\n5,A,X,W\n",
+            "error: rows.csv: line 7, field event: 4 fields, the header has 3",
+        ),
+        (
+            // A blank event, refused after reading, on its line.
+            b"id,drug,event\n1,A,X\n2,A,Y\n3,A,X\n\n4,A, \n",
+            "error: rows.csv: line 6, field event: empty value",
+        ),
+    ];
+    for (text, want) in cases {
+        assert_eq!(same_for_every_plan(text), want);
+    }
+}
+
+#[test]
+fn random_report_rows_read_the_same_with_every_plan() {
+    // SplitMix64 (Steele, Lea & Flood 2014) draws rows of a few reports with names from a small
+    // alphabet, quoted or not, some with line breaks or doubled quotes inside quotes, CRLF or LF
+    // line ends and blank lines.
+    let mut state: u64 = 17;
+    let mut next = || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let names = ["A", "b", "A\nB", "C,D", "SAY \"HI\"", "é"];
+    for case in 0..60 {
+        let end = if next() % 2 == 0 { "\n" } else { "\r\n" };
+        let mut text = format!("id,drug,event{end}");
+        for _ in 0..(next() % 12 + 1) {
+            let id = next() % 4;
+            let field = |k: u64| {
+                let name = names[(k % names.len() as u64) as usize];
+                if name.contains(['\n', ',', '"']) || k.is_multiple_of(3) {
+                    format!("\"{}\"", name.replace('"', "\"\""))
+                } else {
+                    name.to_owned()
+                }
+            };
+            let (d, e) = (field(next()), field(next()));
+            text.push_str(&format!("{id},{d},{e}{end}"));
+            if next() % 5 == 0 {
+                text.push_str(end);
+            }
+        }
+        let got = same_for_every_plan(text.as_bytes());
+        assert_eq!(got, by_csv_crate(text.as_bytes()), "case {case}: {text:?}");
+    }
+}
