@@ -3,9 +3,9 @@
 //! ```text
 //! cargo run --release -p vigil-stats --example mgps_fit -- FILE [FILE…]
 //! ```
-//! Each FILE holds one pair per line, `N E` or `N E W` (whitespace or comma separated; a line that
-//! does not start with a number, such as a header, is skipped). `benchmarks/fit/run.sh` writes such
-//! files from `vigil signals` output. For each file: points, the fit's counters (starts, summary
+//! Each FILE is a CSV file of pairs with a header: columns `n`, `e` (and `w`), or the columns `a`
+//! and `expected` of `vigil signals --format csv` output, which `benchmarks/fit/run.sh` writes.
+//! For each file: points, the fit's counters (starts, summary
 //! points and evaluations, full-data points, runs and evaluations), wall seconds of the best of
 //! `VIGIL_FIT_REPEAT` runs (default 3), −log-likelihood and the five hyperparameters, as one JSON
 //! line on stdout.
@@ -15,33 +15,33 @@ use std::time::Instant;
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions};
 use vigil_stats::mgps::CountData;
 
+/// Reads the pairs: a CSV file with a header naming N and E as `n`/`e` (weights `w`, optional) or
+/// as `a`/`expected` (the output of `vigil signals --format csv`).
 fn read(path: &str) -> Result<CountData, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{path}: {e}"))?;
+    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("{path}: {e}"))?;
+    let headers = reader
+        .headers()
+        .map_err(|e| format!("{path}: {e}"))?
+        .clone();
+    let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h));
+    let (Some(n_col), Some(e_col)) = (column(&["n", "a"]), column(&["e", "expected"])) else {
+        return Err(format!("{path}: needs columns n and e (or a and expected)"));
+    };
+    let w_col = column(&["w"]);
     let mut data = CountData::default();
-    for (line_no, line) in text.lines().enumerate() {
-        let fields: Vec<&str> = line
-            .split(|c: char| c == ',' || c.is_whitespace())
-            .filter(|f| !f.is_empty())
-            .collect();
-        let Some(first) = fields.first() else {
-            continue;
+    for (row, record) in reader.records().enumerate() {
+        let line = row + 2;
+        let record = record.map_err(|e| format!("{path}:{line}: {e}"))?;
+        let field = |col: usize| -> Result<f64, String> {
+            let text = record.get(col).unwrap_or("");
+            text.parse::<f64>()
+                .map_err(|e| format!("{path}:{line}: field {}: {text:?}: {e}", &headers[col]))
         };
-        if first.parse::<f64>().is_err() {
-            continue;
-        }
-        let field = |k: usize, name: &str| -> Result<f64, String> {
-            fields
-                .get(k)
-                .ok_or_else(|| format!("{path}:{}: field {name} missing", line_no + 1))?
-                .parse::<f64>()
-                .map_err(|e| format!("{path}:{}: field {name}: {e}", line_no + 1))
-        };
-        data.n.push(field(0, "N")?);
-        data.e.push(field(1, "E")?);
-        data.w.push(if fields.len() > 2 {
-            field(2, "W")?
-        } else {
-            1.0
+        data.n.push(field(n_col)?);
+        data.e.push(field(e_col)?);
+        data.w.push(match w_col {
+            Some(c) => field(c)?,
+            None => 1.0,
         });
     }
     Ok(data)
@@ -73,16 +73,18 @@ fn main() {
         }
         match last.expect("repeat ≥ 1") {
             Ok(fit) => {
-                let c = fit.cost;
+                let c = &fit.cost;
                 println!(
                     "{{\"file\":\"{path}\",\"pairs\":{},\"starts\":{},\"coarse_points\":{},\
-                     \"coarse_evaluations\":{},\"full_points\":{},\"full_runs\":{},\
+                     \"coarse_evaluations\":{},\"refine_points\":{:?},\"refine_evaluations\":{},\"full_points\":{},\"full_runs\":{},\
                      \"full_evaluations\":{},\"seconds\":{best:.4},\"neg_log_lik\":{:?},\
                      \"prior\":[{:?},{:?},{:?},{:?},{:?}]}}",
                     data.len(),
                     c.starts,
                     c.coarse_points,
                     c.coarse_evaluations,
+                    c.refine_points,
+                    c.refine_evaluations,
                     c.full_points,
                     c.full_runs,
                     c.full_evaluations,

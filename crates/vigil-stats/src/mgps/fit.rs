@@ -99,7 +99,7 @@ pub struct PriorFit {
 }
 
 /// Where a fit's work went: the counters `VIGIL_DEBUG_FIT=1` prints and the fit benchmark reports.
-#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct FitCost {
     /// Starting points run.
     pub starts: usize,
@@ -113,7 +113,16 @@ pub struct FitCost {
     pub full_evaluations: usize,
     /// Runs on the full data (starts, or coarse optima polished).
     pub full_runs: usize,
+    /// Points of the finer summaries polished on between the first one and the full data.
+    pub refine_points: Vec<usize>,
+    /// Likelihood evaluations on those.
+    pub refine_evaluations: usize,
+    /// True when the polish did not converge and the earlier versions' fit ran as well.
+    pub fallback: bool,
 }
+
+/// Growth factor between the rungs of summaries ([`fit_gamma_poisson_shrinker`]).
+const LADDER_STEP: usize = 8;
 
 impl PriorFit {
     /// The prior alone.
@@ -237,16 +246,70 @@ pub fn fit_gamma_poisson_shrinker(
                 t0.elapsed().as_secs_f64()
             );
         }
-        for r in polish(
-            &full_nll,
-            &coarse_nll,
-            runs,
-            &bounds,
-            options.max_iterations,
-        ) {
-            cost.full_evaluations += r.evaluations;
+        // Finer summaries between the first one and the full data, each eight times the last,
+        // while a quarter of the full data is still larger: each polishes the previous optimum,
+        // so the full data see a start already close to their optimum (on 2.3 M points: 11 full
+        // evaluations from the first summary directly).
+        let mut finer: Vec<NegLogLikelihood> = Vec::new();
+        let mut budget = options.coarse_points.saturating_mul(LADDER_STEP);
+        while budget.saturating_add(coarse.len()).saturating_mul(4) < full.len() {
+            let level = coarse_summary(&full, budget);
+            cost.refine_points.push(level.len());
+            finer.push(NegLogLikelihood::new(&level, options.truncation));
+            budget = budget.saturating_mul(LADDER_STEP);
+        }
+        let mut ladder: Vec<&NegLogLikelihood> = finer.iter().collect();
+        ladder.push(&full_nll);
+        let (polished, evaluations) =
+            polish(&ladder, &coarse_nll, runs, &bounds, options.max_iterations);
+        cost.refine_evaluations = evaluations[..evaluations.len() - 1].iter().sum();
+        cost.full_evaluations += evaluations[evaluations.len() - 1];
+        let polish_converged = polished
+            .iter()
+            .filter(|r| r.f.is_finite())
+            .min_by(|a, b| a.f.total_cmp(&b.f))
+            .is_some_and(|r| r.clean);
+        for r in polished {
             cost.full_runs += 1;
             results.push((r.x, r.f, r.converged));
+        }
+        if !polish_converged {
+            // The polish ended without meeting its convergence test (a failed line search or a
+            // stall: seen on a ridge where one component is a point mass with its rate on the
+            // bound, where the likelihood is too flat for the line search). Then the fit of the
+            // earlier versions runs as well, and the lowest −LL of all wins: the starts screened on
+            // openEBGM's autoSquash data and the best two basins polished (above 100,000 points),
+            // or every start on the full data.
+            cost.fallback = true;
+            if full.len() > 100_000 {
+                let squashed = auto_squash(&clean, &AutoSquashOptions::default());
+                let sq_nll = NegLogLikelihood::new(&squashed, options.truncation);
+                let (runs, sq_evaluations) =
+                    multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
+                cost.coarse_evaluations += sq_evaluations;
+                let mut ends: Vec<Minimum> = runs.into_iter().filter(|r| r.f.is_finite()).collect();
+                ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+                let mut basins: Vec<Minimum> = Vec::new();
+                for r in ends {
+                    if basins.len() < STARTS_CONTINUED
+                        && !basins.iter().any(|b| same_basin(&r.x, &b.x))
+                    {
+                        basins.push(r);
+                    }
+                }
+                for b in basins {
+                    let r = minimise(&full_nll, b.x, &bounds, options.max_iterations, STARTS);
+                    cost.full_evaluations += r.evaluations;
+                    cost.full_runs += 1;
+                    results.push((r.x, r.f, r.converged));
+                }
+            } else {
+                let (runs, full_evaluations) =
+                    multi_start(&full_nll, &starts, &bounds, options.max_iterations);
+                cost.full_evaluations += full_evaluations;
+                cost.full_runs += runs.len();
+                results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
+            }
         }
     }
     if results.iter().all(|r| !r.1.is_finite()) {
@@ -257,14 +320,16 @@ pub fn fit_gamma_poisson_shrinker(
         cost.full_runs += runs.len();
         results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
     }
-    let evaluations = cost.coarse_evaluations + cost.full_evaluations;
+    let evaluations = cost.coarse_evaluations + cost.refine_evaluations + cost.full_evaluations;
     if debug {
         eprintln!(
-            "fit: {} starts; summary {} points, {} evaluations; full data {} points, {} runs, {} \
-             evaluations; {:.3} s",
+            "fit: {} starts; summary {} points, {} evaluations; finer summaries {:?} points, {} \
+             evaluations; full data {} points, {} runs, {} evaluations; {:.3} s",
             cost.starts,
             cost.coarse_points,
             cost.coarse_evaluations,
+            cost.refine_points,
+            cost.refine_evaluations,
             cost.full_points,
             cost.full_runs,
             cost.full_evaluations,
@@ -299,53 +364,61 @@ pub fn fit_gamma_poisson_shrinker(
     })
 }
 
-/// Polishes optima found on a summary of the data (`coarse`) on the full data (`full`), by the
-/// same Newton method ([`minimise`]); returns the polished runs.
+/// Polishes optima found on a summary of the data (`coarse`) on the full data, the last of
+/// `ladder`, through the finer summaries before it, by the same Newton method ([`minimise`]);
+/// returns the runs polished on the full data and the evaluations spent on each rung.
 ///
 /// # Which basins are polished
-/// The coarse end points are grouped into basins (points within 1e-3 in every transformed
-/// coordinate are one basin, as in [`multi_start`]); the basin with the lowest coarse
-/// −log-likelihood is polished first. The summary misstates the θ-dependent part of the
-/// −log-likelihood by δ(θ) = [f_full(θ) + C_full] − [f_coarse(θ) + C_coarse] (C: the θ-free
-/// constants, which differ between the two data), and δ is known exactly at the best coarse point
-/// from the polish's first evaluation there. Another basin can only be better on the full data if
-/// δ differs between the two basins by more than their coarse gap; every basin whose coarse gap is
-/// at most `2|δ| + 1e-6·|f|` is therefore polished too, i.e. the coarse ranking is trusted only where
-/// the summary would have to err twice as much at the other basin as at the best one to reverse it.
-/// On every input measured (docs/signals.md) all starts end in one basin, so one polish is run.
+/// The coarse end points are grouped into basins ([`same_basin`]); the basin with the lowest
+/// coarse −log-likelihood is polished first. The summary misstates the θ-dependent part of the
+/// −log-likelihood by δ(θ) = [f_fine(θ) + C_fine] − [f_coarse(θ) + C_coarse] (C: the θ-free
+/// constants, which differ between summaries), and δ is known exactly at the best coarse point
+/// from the first evaluation on the next rung (the full data, or the next finer summary, whose own
+/// error is far smaller). Another basin can only be better if δ differs between the two basins by
+/// more than their coarse gap; every basin whose coarse gap is at most 2|δ| + 1e-6·|f| is therefore
+/// polished too: the coarse ranking is trusted only where the summary would have to err more than
+/// twice as much at the other basin as at the best one to reverse it (the 1e-6·|f| keeps a margin
+/// where the summary happens to be exact at the best point). On every input measured
+/// (docs/signals.md) all starts end in one basin, so one polish is run.
 fn polish(
-    full: &NegLogLikelihood,
+    ladder: &[&NegLogLikelihood],
     coarse: &NegLogLikelihood,
     runs: Vec<Minimum>,
     bounds: &Bounds,
     max_iterations: usize,
-) -> Vec<Minimum> {
+) -> (Vec<Minimum>, Vec<usize>) {
+    let mut evaluations = vec![0; ladder.len()];
     let mut ends: Vec<Minimum> = runs.into_iter().filter(|r| r.f.is_finite()).collect();
     ends.sort_by(|a, b| a.f.total_cmp(&b.f));
     let mut basins: Vec<Minimum> = Vec::new();
     for r in ends {
-        let seen = basins.iter().any(|b| same_basin(&r.x, &b.x));
-        if !seen {
+        if !basins.iter().any(|b| same_basin(&r.x, &b.x)) {
             basins.push(r);
         }
     }
-    let mut basins = basins.into_iter();
-    let Some(best) = basins.next() else {
-        return Vec::new();
-    };
-    let best_coarse_f = best.f;
-    let first = minimise(full, best.x, bounds, max_iterations);
-    let delta = (first.f_start + full.theta_free_constant())
-        - (best_coarse_f + coarse.theta_free_constant());
-    let margin = 2.0 * delta.abs() + 1e-6 * best_coarse_f.abs();
-    let mut out = vec![first];
-    for other in basins {
-        if other.f - best_coarse_f > margin {
+    let mut out = Vec::new();
+    let mut margin = f64::INFINITY;
+    let best_coarse_f = basins.first().map_or(f64::NAN, |b| b.f);
+    for (i, basin) in basins.into_iter().enumerate() {
+        if i > 0 && basin.f - best_coarse_f > margin {
             break;
         }
-        out.push(minimise(full, other.x, bounds, max_iterations));
+        let mut x = basin.x;
+        let mut last = None;
+        for (rung, nll) in ladder.iter().enumerate() {
+            let r = minimise(nll, x.clone(), bounds, max_iterations, POLISH);
+            evaluations[rung] += r.evaluations;
+            if i == 0 && rung == 0 {
+                let delta = (r.f_start + nll.theta_free_constant())
+                    - (best_coarse_f + coarse.theta_free_constant());
+                margin = 2.0 * delta.abs() + 1e-6 * best_coarse_f.abs();
+            }
+            x = r.x.clone();
+            last = Some(r);
+        }
+        out.extend(last);
     }
-    out
+    (out, evaluations)
 }
 
 /// The name of parameter `k` of `raw` after [`GammaMixturePrior::canonical`] reorders components.
@@ -426,15 +499,42 @@ fn same_basin(a: &[f64], b: &[f64]) -> bool {
     (0..5).all(|k| (a[k] - b[k]).abs() <= 1e-3)
 }
 
-/// Convergence when the Newton decrement λ² = gᵀH⁻¹g (on the free variables, Hessian positive
-/// definite without damping) says f is within λ²/2 ≤ 1e-12·|f| of the minimum of its quadratic
-/// model: for a quadratic f − f* = λ²/2 exactly, and near a minimum the estimate is accurate to
-/// higher order (Boyd & Vandenberghe 2004, Convex Optimization, §9.5.1). 1e-12 is a thousand times
-/// below the 1e-9 (relative −log-likelihood) to which fits must agree, and far above the rounding
-/// noise of f. Why it matters: near the optimum the decrease a step can make is at the rounding noise
-/// of f, so Armijo's test rejects good steps by chance and the search backtracked through twenty or
-/// more full-data evaluations before (on 54 k points: 33 evaluations for what took 5).
-const NEWTON_DECREMENT_TOLERANCE: f64 = 1e-12;
+/// When [`minimise`] stops: the projected gradient's largest component below
+/// `gradient`·(1 + |f|), or the Newton decrement λ² = gᵀH⁻¹g (on the free variables, Hessian
+/// positive definite without damping) putting f within λ²/2 ≤ `decrement`·|f| of the minimum of its
+/// quadratic model (for a quadratic f − f* = λ²/2 exactly, and near a minimum the estimate is
+/// accurate to higher order: Boyd & Vandenberghe 2004, Convex Optimization, §9.5.1), after one last
+/// full Newton step. Why the decrement: near the optimum the decrease a step can make is at the
+/// rounding noise of f, so Armijo's test rejects good steps by chance and the search backtracked
+/// through twenty or more full-data evaluations before (on 54 k points: 33 evaluations for what
+/// took 5).
+#[derive(Debug, Clone, Copy)]
+struct Tolerance {
+    gradient: f64,
+    decrement: f64,
+    /// Step halvings before a line search gives up.
+    halvings: usize,
+}
+
+/// Runs from the starts: the gradient test of the first versions (1e-9), and a decrement of
+/// 1e-12·|f|, a thousand times below the 1e-9 (relative −log-likelihood) to which fits must agree.
+const STARTS: Tolerance = Tolerance {
+    gradient: 1e-9,
+    decrement: 1e-12,
+    halvings: 60,
+};
+
+/// Polishing a summary's optimum: tighter, because on a ridge (one component a point mass, its
+/// rate on the bound) the looser test stopped a rung early enough that the next one started where
+/// the likelihood is too flat for its line search (a 20 k-case synthetic store: 247 evaluations and
+/// −LL 3.8e-8 above the every-start optimum; with this test 22 evaluations and 1.6e-10).
+const POLISH: Tolerance = Tolerance {
+    gradient: 1e-12,
+    decrement: 1e-13,
+    // A polish starts near an optimum: a step cut below 2^-20 is lost in rounding noise, and a
+    // polish that cannot converge is followed by the fallback fit (fit_gamma_poisson_shrinker).
+    halvings: 20,
+};
 
 /// Relative rounding noise of f accepted on the last Newton step: f is a sum of up to millions of
 /// terms in chunks, accurate to about 1e-15 relative; a last step that raises f by more than ten
@@ -464,6 +564,7 @@ fn multi_start(
             x0.clone(),
             bounds,
             SCREENING_ITERATIONS.min(max_iterations),
+            STARTS,
         )
     });
     let mut evaluations: usize = screened.iter().map(|r| r.evaluations).sum();
@@ -485,7 +586,7 @@ fn multi_start(
     continued.retain(|&i| !runs[i].converged && max_iterations > SCREENING_ITERATIONS);
     let resumed_from: Vec<Vec<f64>> = continued.iter().map(|&i| runs[i].x.clone()).collect();
     let resumed = map_runs(&resumed_from, |x0| {
-        minimise(nll, x0.clone(), bounds, max_iterations)
+        minimise(nll, x0.clone(), bounds, max_iterations, STARTS)
     });
     for (i, r) in continued.into_iter().zip(resumed) {
         evaluations += r.evaluations;
@@ -510,6 +611,9 @@ struct Minimum {
     f_start: f64,
     evaluations: usize,
     converged: bool,
+    /// True when the run stopped by the gradient or the Newton-decrement test (not by a failed
+    /// line search, a stall or the iteration cap).
+    clean: bool,
 }
 
 /// f, its gradient and its Hessian in x-space (x = ln α1, ln β1, ln α2, ln β2, logit P).
@@ -542,8 +646,9 @@ fn minimise(
     x0: Vec<f64>,
     bounds: &Bounds,
     max_iterations: usize,
+    tolerance: Tolerance,
 ) -> Minimum {
-    let m = minimise_inner(nll, x0, bounds, max_iterations);
+    let m = minimise_inner(nll, x0, bounds, max_iterations, tolerance);
     if std::env::var_os("VIGIL_DEBUG_FIT").is_some() {
         eprintln!(
             "minimise: {} points, {} evaluations, f = {}, x = {:?}, converged {}",
@@ -562,6 +667,7 @@ fn minimise_inner(
     x0: Vec<f64>,
     bounds: &Bounds,
     max_iterations: usize,
+    tolerance: Tolerance,
 ) -> Minimum {
     const N: usize = 5;
     let trace = std::env::var_os("VIGIL_DEBUG_FIT").is_some_and(|v| v == "2");
@@ -576,6 +682,7 @@ fn minimise_inner(
             f_start,
             evaluations,
             converged: false,
+            clean: false,
         };
     }
     let mut h = [[0.0; N]; N];
@@ -583,6 +690,7 @@ fn minimise_inner(
         row[k] = 1.0;
     }
     let mut stalls = 0;
+    let mut unit_steps = [0.0_f64; N];
     for iteration in 0..max_iterations {
         let free: Vec<bool> = (0..N)
             .map(|k| {
@@ -594,13 +702,14 @@ fn minimise_inner(
             .filter(|&k| free[k])
             .map(|k| g[k].abs())
             .fold(0.0, f64::max);
-        if pg_max < 1e-9 * (1.0 + f.abs()) {
+        if pg_max < tolerance.gradient * (1.0 + f.abs()) {
             return Minimum {
                 x,
                 f,
                 f_start,
                 evaluations,
                 converged: true,
+                clean: true,
             };
         }
         // Newton direction from the analytic Hessian when it can be made positive definite;
@@ -631,7 +740,7 @@ fn minimise_inner(
             }
             slope = (0..N).map(|k| d[k] * g[k]).sum();
         }
-        if undamped && -0.5 * slope <= NEWTON_DECREMENT_TOLERANCE * f.abs().max(1.0) {
+        if undamped && -0.5 * slope <= tolerance.decrement * f.abs().max(1.0) {
             // The Newton decrement says the minimum is within 1e-12·|f|: one last full Newton step
             // (Armijo cannot judge it, the decrease is at the rounding noise of f) and stop.
             let mut xn: Vec<f64> = (0..N).map(|k| x[k] + d[k]).collect();
@@ -648,6 +757,7 @@ fn minimise_inner(
                 f_start,
                 evaluations,
                 converged: true,
+                clean: true,
             };
         }
         // First step: at most a unit move in x.
@@ -658,7 +768,44 @@ fn minimise_inner(
             1.0
         };
         let mut accepted = None;
-        for _ in 0..60 {
+        // A coordinate whose full Newton steps keep moving it by about one unit towards a bound
+        // (twice before, and again now) is in the regime f ≈ a + b·e^(±x_k), where Newton's step
+        // is exactly one unit and walking to the bound takes one evaluation per unit (ln α from
+        // −1 to the bound at ln 1e-5 = −11.5: ten evaluations). Try it at the bound first; the
+        // usual search follows if that point fails Armijo's test.
+        let jump: Vec<usize> = (0..N)
+            .filter(|&k| {
+                free[k]
+                    && (0.5..=1.5).contains(&d[k].abs())
+                    && unit_steps[k] * d[k].signum() >= 2.0
+                    && (if d[k] < 0.0 {
+                        x[k] - bounds.lo[k]
+                    } else {
+                        bounds.hi[k] - x[k]
+                    }) > 2.0
+            })
+            .collect();
+        if !jump.is_empty() {
+            let mut xn: Vec<f64> = (0..N).map(|k| x[k] + d[k]).collect();
+            for &k in &jump {
+                xn[k] = if d[k] < 0.0 {
+                    bounds.lo[k]
+                } else {
+                    bounds.hi[k]
+                };
+            }
+            bounds.project(&mut xn);
+            let step_dot: f64 = (0..N).map(|k| (xn[k] - x[k]) * g[k]).sum();
+            let (fnew, gnew, hnew) = objective(nll, bounds, &xn);
+            evaluations += 1;
+            if fnew.is_finite() && step_dot < 0.0 && fnew <= f + 1e-4 * step_dot {
+                accepted = Some((xn, fnew, gnew, hnew));
+            }
+        }
+        for _ in 0..tolerance.halvings {
+            if accepted.is_some() {
+                break;
+            }
             let mut xn: Vec<f64> = (0..N).map(|k| x[k] + t * d[k]).collect();
             bounds.project(&mut xn);
             let step_dot: f64 = (0..N).map(|k| (xn[k] - x[k]) * g[k]).sum();
@@ -682,9 +829,21 @@ fn minimise_inner(
                 f_start,
                 evaluations,
                 converged: true,
+                clean: false,
             };
         };
         let s: Vec<f64> = (0..N).map(|k| xn[k] - x[k]).collect();
+        for k in 0..N {
+            // Consecutive full unit steps in one direction, signed (see `jump` above).
+            let unit = t == 1.0 && (0.5..=1.5).contains(&s[k].abs());
+            unit_steps[k] = if !unit {
+                0.0
+            } else if unit_steps[k] * s[k] >= 0.0 {
+                unit_steps[k] + s[k].signum()
+            } else {
+                s[k].signum()
+            };
+        }
         let y: Vec<f64> = (0..N).map(|k| gnew[k] - g[k]).collect();
         let sy: f64 = (0..N).map(|k| s[k] * y[k]).sum();
         let decrease = f - fnew;
@@ -719,6 +878,7 @@ fn minimise_inner(
                     f_start,
                     evaluations,
                     converged: true,
+                    clean: false,
                 };
             }
         } else {
@@ -731,6 +891,7 @@ fn minimise_inner(
         f_start,
         evaluations,
         converged: false,
+        clean: false,
     }
 }
 
