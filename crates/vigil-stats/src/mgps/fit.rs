@@ -157,19 +157,23 @@ pub enum FitError {
 /// definite (a BFGS approximation stands in when it cannot be); a variable at a bound whose
 /// gradient pushes outward is held there; Armijo backtracking along the projected path. Each
 /// iteration costs one likelihood evaluation (value, gradient and Hessian together) plus any
-/// backtracking. Convergence: the projected gradient's largest
-/// component below 1e-9·(1 + |f|), or no decrease larger than 1e-12·|f| over three iterations (a
-/// ridge towards a bound would otherwise be crawled for thousands of evaluations), or
-/// [`FitOptions::max_iterations`].
+/// backtracking. Convergence (`Tolerance`): the projected gradient's largest component below
+/// 1e-9·(1 + |f|), or the Newton decrement within 1e-12·|f| (then one last full Newton step), or no
+/// decrease larger than 1e-12·|f| over three iterations (a ridge towards a bound would otherwise be
+/// crawled for thousands of evaluations), or [`FitOptions::max_iterations`]. The log-likelihood is
+/// summed over chunks of 4,096 points on all cores ([`NegLogLikelihood`]).
 ///
 /// Every start in [`FitOptions::starts`] is run for 40 iterations; the two lowest distinct ones are
 /// then run to convergence, and the lowest −log-likelihood of all wins (ties to the earlier start),
-/// so the result is deterministic. With many points, the starts run on openEBGM's
-/// `autoSquash`ed data first and the best (and the runner-up, if it is a different point) is then
-/// polished on the full data: squashing only
-/// chooses where to start, the optimum reported is the full-data one. Identical (N, E) points are
-/// merged first, which changes nothing but speed. The winner's components are put in canonical
-/// order (larger prior mean first).
+/// so the result is deterministic. Above [`FitOptions::squash_starts_above`] distinct points the
+/// starts run on a small summary ([`coarse_summary`]) instead; the best basin found there (and any
+/// other within the margin explained at `polish`) is polished, with a tighter stop, on summaries
+/// eight times larger each and then on the full data: the summary only chooses where to start, the
+/// optimum reported is the full-data one. If that polish cannot meet its stop (a failed line search
+/// on a flat ridge), the earlier versions' fit runs as well (starts on openEBGM's `autoSquash`ed data
+/// and the best two polished above 100,000 points, every start on the full data below) and the
+/// lowest −log-likelihood of all wins. Identical (N, E) points are merged first, which changes
+/// nothing but speed. The winner's components are put in canonical order (larger prior mean first).
 ///
 /// # Boundary policy
 /// The likelihood of real spontaneous-report data often rises towards a boundary (on FAERS,
