@@ -72,6 +72,7 @@ impl PriorJson {
             squashed: false,
             evaluations: 0,
             converged: true,
+            cost: Default::default(),
         })
     }
 }
