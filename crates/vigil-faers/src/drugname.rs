@@ -450,6 +450,20 @@ impl DrugNormaliser {
         self.learned.len()
     }
 
+    /// True when `other` holds the same learned names, each with the same ingredients.
+    pub fn same_learned(&self, other: &DrugNormaliser) -> bool {
+        self.learned == other.learned
+    }
+
+    /// This normaliser without its learned names (the dictionary and the rules only).
+    pub fn without_learned(&self) -> DrugNormaliser {
+        DrugNormaliser {
+            dictionary: self.dictionary.clone(),
+            ingredients: self.ingredients.clone(),
+            learned: HashMap::new(),
+        }
+    }
+
     /// Adds entries from a CSV file (see [`DrugNormaliser::add_csv_text`]).
     pub fn add_csv_file(&mut self, path: &Path) -> Result<usize, FaersError> {
         let text = std::fs::read(path).map_err(|e| FaersError::io(path, e))?;

@@ -22,7 +22,9 @@
 //! Submodules, one concern each: [`check`] refuses unusable quarters before anything is written;
 //! [`deleted`] reads and keeps the deleted-case lists; [`demo`] parses DEMO into report
 //! candidates; [`dedup`] applies the report-level rules; [`children`] streams the child tables;
-//! [`encode`] writes the reports and sources tables; [`learn`] learns drug names from the input; [`warnings`] counts field-level problems.
+//! [`encode`] writes the reports and sources tables; [`learn`] learns drug names from the input;
+//! [`remap`] rewrites the stored drug rows that a change of the learned names concerns;
+//! [`warnings`] counts field-level problems.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -45,11 +47,12 @@ mod deleted;
 mod demo;
 mod encode;
 mod learn;
+pub mod remap;
 mod warnings;
 
 pub use check::{check_quarters, required_columns};
 pub use deleted::read_deleted_list;
-pub use learn::LEARNED_NAMES_FILE;
+pub use learn::{LEARNED_NAMES_FILE, NAME_EVIDENCE_FILE};
 
 pub(crate) use children::ChildBuilder;
 pub(crate) use dedup::dedup_reports;
@@ -219,10 +222,12 @@ pub fn ingest_faers(
             )
         },
     );
-    let (demo, learned) = (demo?, learned?);
+    let (demo, (learned, evidence)) = (demo?, learned?);
+    let (bare_names, before_names) = names_before(&txn, &normaliser)?;
     normaliser.add_learned(&learned);
     learn::report_learned_names(&mut report, &learned);
     learn::write_learned_names(&txn, &learned)?;
+    learn::write_name_evidence(&txn, &evidence)?;
     report.table_mut("demo").merge(demo.counts);
     warnings.merge(demo.warnings);
     files_read.extend(demo.files);
@@ -268,6 +273,16 @@ pub fn ingest_faers(
         }
     }
     finish_name_stats(&mut report, all_sources, all_unmapped);
+    let remapped = remap::remap_stored_drugs(
+        &txn,
+        &remap::RemapNormalisers {
+            bare: &bare_names,
+            before: &before_names,
+            after: &normaliser,
+        },
+    )?;
+    report.stored_drug_rows_remapped = remapped.rows;
+    report.stored_drug_names_remapped = remapped.names;
 
     // 5. Sources, commit (the reports table was written in step 4).
     write_sources(&txn, &files_read)?;
@@ -283,6 +298,18 @@ pub fn ingest_faers(
         version_dir,
         bytes,
     })
+}
+
+/// The normaliser without learned names, and with the names the previous version had learned:
+/// what a stored drug row was mapped with ([`remap`]).
+fn names_before(
+    txn: &StoreTxn,
+    normaliser: &DrugNormaliser,
+) -> Result<(DrugNormaliser, DrugNormaliser), FaersError> {
+    let bare = normaliser.without_learned();
+    let mut before = bare.clone();
+    before.add_learned(&learn::stored_learned_map(txn)?);
+    Ok((bare, before))
 }
 
 /// The table files among `inputs`, by quarter; an error when there are none or no DEMO file.
