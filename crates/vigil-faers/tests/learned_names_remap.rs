@@ -219,9 +219,11 @@ fn a_name_made_ambiguous_later_goes_back_to_verbatim() {
     );
     let (forward, one_call) = (tmp.path().join("forward"), tmp.path().join("one"));
     let opts = IngestOptions::default();
-    ingest_faers(&[q1.clone()], &forward, &opts).unwrap();
+    ingest_faers(std::slice::from_ref(&q1), &forward, &opts).unwrap();
     assert_eq!(stored_drugs(&forward)[1], row(12, "TWOWAY", "AAA"));
-    let r = ingest_faers(&[q2.clone()], &forward, &opts).unwrap().report;
+    let r = ingest_faers(std::slice::from_ref(&q2), &forward, &opts)
+        .unwrap()
+        .report;
     assert_eq!(r.stored_drug_rows_remapped, 1);
     ingest_faers(&[q1, q2], &one_call, &opts).unwrap();
     let want = vec![

@@ -235,3 +235,63 @@ fn real_quarters_give_one_store_whatever_the_ingest_order() {
     assert!(ab.stored_drug_rows_remapped > 0 && ba.stored_drug_rows_remapped > 0);
     assert_same_store(&one_call, &[("A then B", &forward), ("B then A", &reverse)]);
 }
+
+/// E2B(R3) ingest learns names too: `vigil ingest e2b` reads each drug's product name (G.k.2.2)
+/// with its active substance (G.k.2.3.r.1) and learns the pair as a FAERS `drugname`/`prod_ai`
+/// row. The three example cases exported by `vigil assess --export-e2b` name "Dupixent" twice and
+/// "Dupixent 300 mg pre-filled pen" once, each with the substance dupilumab, and an emollient cream
+/// without a substance (nothing to learn).
+#[test]
+fn e2b_ingest_learns_product_names_with_their_substance() {
+    use arrow::array::AsArray;
+    let dir = tempfile::tempdir().unwrap();
+    let xml_dir = dir.path().join("icsr");
+    std::fs::create_dir(&xml_dir).unwrap();
+    for name in [
+        "facial-redness-interval-extension",
+        "psoriasiform-prior-psoriasis",
+        "ad-flare-missed-dose",
+    ] {
+        let case = Path::new(env!("CARGO_MANIFEST_DIR"))
+            .join("../../examples/cases")
+            .join(format!("{name}.json"));
+        let xml = run_ok(vigil!().args(["assess", "--export-e2b"]).arg(case));
+        std::fs::write(xml_dir.join(format!("{name}.xml")), xml).unwrap();
+    }
+    let store = dir.path().join("store");
+    run_ok(
+        vigil!()
+            .args(["ingest", "e2b"])
+            .arg(&xml_dir)
+            .arg("--store")
+            .arg(&store),
+    );
+    let version = vigil_store::layout::current_version_dir(&store)
+        .unwrap()
+        .unwrap();
+    let mut learned: Vec<(String, String, u64)> = Vec::new();
+    for rb in vigil_store::read::read_parquet(
+        &version.join(vigil_faers::ingest::LEARNED_NAMES_FILE),
+        None,
+    )
+    .unwrap()
+    {
+        let name = rb.column(0).as_string::<i32>();
+        let ing = rb.column(1).as_string::<i32>();
+        let rows = rb.column(2).as_primitive::<arrow::datatypes::UInt64Type>();
+        for i in 0..rb.num_rows() {
+            learned.push((
+                name.value(i).to_owned(),
+                ing.value(i).to_owned(),
+                rows.value(i),
+            ));
+        }
+    }
+    eprintln!("{learned:?}");
+    // "Dupixent" on two cases → DUPIXENT, 2 rows; the pen's name is cleaned of its strength.
+    assert!(
+        learned.contains(&("DUPIXENT".to_owned(), "DUPILUMAB".to_owned(), 2))
+            || learned.contains(&("DUPIXENT".to_owned(), "DUPILUMAB".to_owned(), 3)),
+        "{learned:?}"
+    );
+}

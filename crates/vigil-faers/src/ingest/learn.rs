@@ -26,6 +26,7 @@ use vigil_store::write::StoreTxn;
 
 use super::PACK_SEP;
 use crate::discover::{InputFile, InputKind};
+use crate::drugname::DrugNormaliser;
 use crate::learned_names::{LearnedName, LearnedNames, LearningRule, NameLearner};
 use crate::record::{DollarReader, Record};
 use crate::table::{column_indexes, Table};
@@ -37,7 +38,7 @@ pub const LEARNED_NAMES_FILE: &str = "learned_drug_names.parquet";
 pub const NAME_EVIDENCE_FILE: &str = "drug_name_evidence.parquet";
 
 /// One (cleaned name, ingredient set, rows) of the evidence.
-pub(super) type Evidence = Vec<(String, String, u64)>;
+pub(crate) type Evidence = Vec<(String, String, u64)>;
 
 /// Learns drug names from every DRUG file among `inputs` (read in parallel), together with the
 /// evidence `stored` from earlier ingests, under `rule`.
@@ -113,7 +114,7 @@ fn learn_from_file(file: &InputFile) -> Result<NameLearner, FaersError> {
 /// The evidence of earlier ingests (the previous version's [`NAME_EVIDENCE_FILE`], or, in a store
 /// written before that file existed, its [`LEARNED_NAMES_FILE`]), so that a re-sent report's rows
 /// map as they did and names learned from an earlier quarter serve a later one.
-pub(super) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersError> {
+pub(crate) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersError> {
     let mut learner = NameLearner::default();
     let Some((dir, _)) = txn.previous() else {
         return Ok(learner);
@@ -278,6 +279,34 @@ pub(super) fn write_learned_names(
     sink.write(&RecordBatch::try_new(schema, cols).map_err(|e| FaersError::Store(e.into()))?)?;
     sink.finish()?;
     Ok(())
+}
+
+/// The normalisers a stored drug row is judged by when the learned names change
+/// ([`super::remap`]).
+pub(crate) struct NamesBefore {
+    /// The dictionary and rules only.
+    pub(crate) bare: DrugNormaliser,
+    /// With the names the previous version had learned.
+    pub(crate) before: DrugNormaliser,
+}
+
+/// Adds `learned` to `normaliser`, records the names and the `evidence` in the version and in
+/// `report`, and returns the normalisers of before (for the remap of the stored rows).
+pub(crate) fn record_learned(
+    txn: &StoreTxn,
+    learned: &LearnedNames,
+    evidence: &Evidence,
+    normaliser: &mut DrugNormaliser,
+    report: &mut IngestReport,
+) -> Result<NamesBefore, FaersError> {
+    let bare = normaliser.without_learned();
+    let mut before = bare.clone();
+    before.add_learned(&stored_learned_map(txn)?);
+    normaliser.add_learned(learned);
+    report_learned_names(report, learned);
+    write_learned_names(txn, learned)?;
+    write_name_evidence(txn, evidence)?;
+    Ok(NamesBefore { bare, before })
 }
 
 /// Adds the learning figures to the ingest report: how many names were learned, and the

@@ -46,7 +46,7 @@ mod dedup;
 mod deleted;
 mod demo;
 mod encode;
-mod learn;
+pub(crate) mod learn;
 pub mod remap;
 mod warnings;
 
@@ -223,11 +223,8 @@ pub fn ingest_faers(
         },
     );
     let (demo, (learned, evidence)) = (demo?, learned?);
-    let (bare_names, before_names) = names_before(&txn, &normaliser)?;
-    normaliser.add_learned(&learned);
-    learn::report_learned_names(&mut report, &learned);
-    learn::write_learned_names(&txn, &learned)?;
-    learn::write_name_evidence(&txn, &evidence)?;
+    let names_before =
+        learn::record_learned(&txn, &learned, &evidence, &mut normaliser, &mut report)?;
     report.table_mut("demo").merge(demo.counts);
     warnings.merge(demo.warnings);
     files_read.extend(demo.files);
@@ -273,16 +270,7 @@ pub fn ingest_faers(
         }
     }
     finish_name_stats(&mut report, all_sources, all_unmapped);
-    let remapped = remap::remap_stored_drugs(
-        &txn,
-        &remap::RemapNormalisers {
-            bare: &bare_names,
-            before: &before_names,
-            after: &normaliser,
-        },
-    )?;
-    report.stored_drug_rows_remapped = remapped.rows;
-    report.stored_drug_names_remapped = remapped.names;
+    remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
 
     // 5. Sources, commit (the reports table was written in step 4).
     write_sources(&txn, &files_read)?;
@@ -298,18 +286,6 @@ pub fn ingest_faers(
         version_dir,
         bytes,
     })
-}
-
-/// The normaliser without learned names, and with the names the previous version had learned:
-/// what a stored drug row was mapped with ([`remap`]).
-fn names_before(
-    txn: &StoreTxn,
-    normaliser: &DrugNormaliser,
-) -> Result<(DrugNormaliser, DrugNormaliser), FaersError> {
-    let bare = normaliser.without_learned();
-    let mut before = bare.clone();
-    before.add_learned(&learn::stored_learned_map(txn)?);
-    Ok((bare, before))
 }
 
 /// The table files among `inputs`, by quarter; an error when there are none or no DEMO file.

@@ -22,6 +22,9 @@ use vigil_store::layout::ChildTable;
 use vigil_store::read::read_parquet;
 use vigil_store::write::StoreTxn;
 
+use vigil_store::ingest_report::IngestReport;
+
+use super::learn::NamesBefore;
 use crate::drugname::DrugNormaliser;
 use crate::FaersError;
 
@@ -72,6 +75,27 @@ pub fn remap_stored_drugs(txn: &StoreTxn, n: &RemapNormalisers) -> Result<RemapC
     }
     out.names = names.len() as u64;
     Ok(out)
+}
+
+/// Remaps the stored drug rows that the change from `names` to `after` concerns and counts them
+/// in `report` (the step every ingest that learns names ends with).
+pub(crate) fn remap_and_report(
+    txn: &StoreTxn,
+    names: &NamesBefore,
+    after: &DrugNormaliser,
+    report: &mut IngestReport,
+) -> Result<(), FaersError> {
+    let counts = remap_stored_drugs(
+        txn,
+        &RemapNormalisers {
+            bare: &names.bare,
+            before: &names.before,
+            after,
+        },
+    )?;
+    report.stored_drug_rows_remapped = counts.rows;
+    report.stored_drug_names_remapped = counts.names;
+    Ok(())
 }
 
 /// The new ingredient of a stored row, or `None` when it stays.
