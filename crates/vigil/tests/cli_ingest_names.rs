@@ -240,7 +240,7 @@ fn real_quarters_give_one_store_whatever_the_ingest_order() {
 /// with its active substance (G.k.2.3.r.1) and learns the pair as a FAERS `drugname`/`prod_ai`
 /// row. The three example cases exported by `vigil assess --export-e2b` name "Dupixent" twice and
 /// "Dupixent 300 mg pre-filled pen" once, each with the substance dupilumab, and an emollient cream
-/// without a substance (nothing to learn).
+/// without a substance (nothing to learn). Before, nothing was learned from E2B or openFDA input.
 #[test]
 fn e2b_ingest_learns_product_names_with_their_substance() {
     use arrow::array::AsArray;
@@ -287,11 +287,11 @@ fn e2b_ingest_learns_product_names_with_their_substance() {
             ));
         }
     }
-    eprintln!("{learned:?}");
-    // "Dupixent" on two cases → DUPIXENT, 2 rows; the pen's name is cleaned of its strength.
-    assert!(
-        learned.contains(&("DUPIXENT".to_owned(), "DUPILUMAB".to_owned(), 2))
-            || learned.contains(&("DUPIXENT".to_owned(), "DUPILUMAB".to_owned(), 3)),
+    // "Dupixent" on two cases and "Dupixent 300 mg pre-filled pen" on one (its strength and
+    // device words cleaned off) → DUPIXENT, 3 rows, all DUPILUMAB; the emollient has no substance.
+    assert_eq!(
+        learned,
+        [("DUPIXENT".to_owned(), "DUPILUMAB".to_owned(), 3)],
         "{learned:?}"
     );
 }
