@@ -22,7 +22,10 @@
 //! * event_dt = the first `patient.reaction[].reactionstartdate`, when present (not in openFDA's own
 //!   records; written by `vigil ingest e2b` from E2B(R3) E.i.4).
 //!
-//! De-duplication is the same as for ASCII files (one version per caseid).
+//! De-duplication is the same as for ASCII files (one version per caseid). Drug names are learned
+//! from the drugs that pair `medicinalproduct` with an active substance, by the rule and into the
+//! evidence files of a FAERS ingest, and the stored rows a change concerns are remapped
+//! (`ingest/learn.rs`, `ingest/remap.rs`).
 //!
 //! Nothing is dropped uncounted: a report that cannot be read whole (not an object, no usable id,
 //! a `patient`, `drug` or `reaction` of the wrong JSON type) is a rejected `demo` row; a drug or
