@@ -368,6 +368,26 @@ fn parenthesised(s: &str) -> impl Iterator<Item = &str> {
         .filter(|g| !g.trim().is_empty())
 }
 
+/// The header of the EMA list of products by active substance ([`DrugNormaliser::add_ema_text`]).
+pub const EMA_HEADER: &str =
+    "Active substance,Brand name,EU Number,Human or veterinary,Procedure type";
+
+/// What an import of the EMA list kept and left out.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq)]
+pub struct EmaImport {
+    /// Data rows read.
+    pub rows: u64,
+    /// Brands added to the dictionary.
+    pub added: usize,
+    /// Veterinary rows, left out.
+    pub veterinary: u64,
+    /// Human rows without a brand, or not an authorised product's own substances (orphan
+    /// designations, refusals, referral scopes), left out.
+    pub not_a_product: u64,
+    /// Brands whose kept rows give different ingredient sets, left out.
+    pub conflicting_brands: u64,
+}
+
 /// The drug-name normaliser: the dictionary and the rules above.
 #[derive(Debug, Clone)]
 pub struct DrugNormaliser {
@@ -450,14 +470,103 @@ impl DrugNormaliser {
         self.learned.len()
     }
 
-    /// Adds entries from a CSV file (see [`DrugNormaliser::add_csv_text`]).
+    /// True when `other` holds the same learned names, each with the same ingredients.
+    pub fn same_learned(&self, other: &DrugNormaliser) -> bool {
+        self.learned == other.learned
+    }
+
+    /// This normaliser without its learned names (the dictionary and the rules only).
+    pub fn without_learned(&self) -> DrugNormaliser {
+        DrugNormaliser {
+            dictionary: self.dictionary.clone(),
+            ingredients: self.ingredients.clone(),
+            learned: HashMap::new(),
+        }
+    }
+
+    /// Adds entries from a dictionary file: vigil's `brand,ingredient[,…]` CSV (see
+    /// [`DrugNormaliser::add_csv_text`]), or the EMA list of products by active substance, told
+    /// by its header (see [`DrugNormaliser::add_ema_text`]).
     pub fn add_csv_file(&mut self, path: &Path) -> Result<usize, FaersError> {
         let text = std::fs::read(path).map_err(|e| FaersError::io(path, e))?;
         let text = String::from_utf8_lossy(&text);
-        self.add_csv_text(
-            text.trim_start_matches('\u{feff}'),
-            &path.display().to_string(),
-        )
+        let text = text.trim_start_matches('\u{feff}');
+        let origin = path.display().to_string();
+        if text.starts_with(EMA_HEADER) {
+            return Ok(self.add_ema_text(text, &origin)?.added);
+        }
+        self.add_csv_text(text, &origin)
+    }
+
+    /// Adds the brands of the EMA list of medicinal products by active substance (columns
+    /// `Active substance,Brand name,EU Number,Human or veterinary,Procedure type`; the file
+    /// `EU_registered_drugs_by_active_ingredient_utf8.txt` of the AEOLUS/faersdbstats project,
+    /// Apache-2.0, whose data come from the European Medicines Agency's published lists). Kept:
+    /// human products with a brand name whose procedure is `Centralised` (an authorised product,
+    /// its active substances written out, combinations with `/`) or `Referral`, naming one
+    /// substance or a `/` combination (a referral: one substance only). Left out, and counted: veterinary products (a veterinary brand can share a name
+    /// with a human one); orphan designations and refusals (no authorised product); referral rows
+    /// whose "active substance" is the referral's scope — several substances with `,`, ` or `,
+    /// ` and ` or "in combination", or "not applicable" — which names a class, not this brand's
+    /// ingredients (Yasmin's row names ten progestogens); and brands whose kept rows disagree.
+    pub fn add_ema_text(&mut self, text: &str, origin: &str) -> Result<EmaImport, FaersError> {
+        let mut rdr = csv::ReaderBuilder::new()
+            .has_headers(true)
+            .flexible(true)
+            .from_reader(text.as_bytes());
+        let mut out = EmaImport::default();
+        let mut sets: std::collections::BTreeMap<String, std::collections::BTreeSet<String>> =
+            Default::default();
+        for (i, rec) in rdr.records().enumerate() {
+            // Line i + 2: the header is line 1 (no field of the list spans lines).
+            let rec =
+                rec.map_err(|e| FaersError::Input(format!("{origin}: line {}: {e}", i + 2)))?;
+            let field = |k: usize| rec.get(k).unwrap_or("").trim();
+            let (substance, brand, kind, procedure) = (field(0), field(1), field(3), field(4));
+            out.rows += 1;
+            if !kind.eq_ignore_ascii_case("Human") {
+                out.veterinary += 1;
+                continue;
+            }
+            let key = clean_name(brand);
+            let lower = substance.to_lowercase();
+            let one_substance = !lower.contains(',')
+                && !lower.contains(" or ")
+                && !lower.contains(" and ")
+                && !lower.contains("combination")
+                && !lower.contains("not applicable");
+            let usable = match procedure {
+                "Centralised" => one_substance,
+                "Referral" => one_substance && !lower.contains('/'),
+                _ => false,
+            };
+            if key.is_empty() || substance.is_empty() || !usable {
+                out.not_a_product += 1;
+                continue;
+            }
+            // The list writes some names with a spaced hyphen ("interferon beta - 1a"); the INN
+            // (and FDA's prod_ai) has none.
+            let substance = substance.replace(" - ", "-");
+            let value = canonical_ingredients(substance.split('/'));
+            if value.is_empty() {
+                out.not_a_product += 1;
+                continue;
+            }
+            sets.entry(key).or_default().insert(value);
+        }
+        for (key, values) in sets {
+            if values.len() > 1 {
+                out.conflicting_brands += 1;
+                continue;
+            }
+            let value = values.into_iter().next().unwrap_or_default();
+            for part in value.split(';') {
+                self.ingredients.insert(part.to_owned());
+            }
+            self.dictionary.insert(key, value);
+            out.added += 1;
+        }
+        Ok(out)
     }
 
     /// A cleaned name the dictionary, the ingredient list or the learned names know.
@@ -657,6 +766,61 @@ mod tests {
             n.normalise("vumerity", "DIROXIMEL FUMARATE").0,
             "DIROXIMEL FUMARATE"
         );
+    }
+
+    #[test]
+    fn the_ema_list_is_read_by_its_header_keeping_authorised_human_products() {
+        // Rows in the EMA list's layout (the trailing comma is the file's). Expected, row by row:
+        // Kuvan kept (salt dropped: SAPROPTERIN); Vioxx kept (a referral naming one substance);
+        // Yasmin left out (the referral's scope lists a class); Metacam left out (veterinary); the
+        // orphan designation left out (no brand, not a product); Avonex kept with the spaced hyphen
+        // closed; Exforge kept as a two-ingredient set; TWOBRAND's rows disagree: left out.
+        let text = "\u{feff}Active substance,Brand name,EU Number,Human or veterinary,Procedure type,\n\
+            sapropterin dihydrochloride,Kuvan,EU/1/08/481,Human,Centralised,\n\
+            Rofecoxib,Vioxx,,Human,Referral,\n\
+            \"chlormadinone, desogestrel or drospirenone in combination with an oestrogen\",Yasmin,,Human,Referral,\n\
+            Meloxicam,Metacam,EU/2/97/004,Veterinary,Centralised,\n\
+            some orphan substance,,EU/3/10/768,Human,Orphan designation,\n\
+            interferon beta - 1a,Avonex,EU/1/97/033,Human,Centralised,\n\
+            amlodipine / valsartan,Exforge,EU/1/06/370,Human,Centralised,\n\
+            aaa,Twobrand,,Human,Centralised,\n\
+            bbb,Twobrand,,Human,Centralised,\n";
+        let path = std::env::temp_dir().join(format!("vigil-ema-{}.txt", std::process::id()));
+        std::fs::write(&path, text).unwrap();
+        let mut n = DrugNormaliser::builtin();
+        let before = n.dictionary_len();
+        // Told apart from a brand,ingredient CSV by its header.
+        let added = n.add_csv_file(&path).unwrap();
+        std::fs::remove_file(&path).unwrap();
+        assert_eq!(added, 4);
+        assert_eq!(n.dictionary_len() - before, 4);
+        let got = DrugNormaliser::builtin()
+            .add_ema_text(text.trim_start_matches('\u{feff}'), "test")
+            .unwrap();
+        assert_eq!(
+            got,
+            EmaImport {
+                rows: 9,
+                added: 4,
+                veterinary: 1,
+                not_a_product: 2,
+                conflicting_brands: 1,
+            }
+        );
+        let map = |name: &str| n.normalise(name, "");
+        assert_eq!(map("KUVAN"), ("SAPROPTERIN".into(), NameSource::Dictionary));
+        assert_eq!(map("Vioxx"), ("ROFECOXIB".into(), NameSource::Dictionary));
+        assert_eq!(
+            map("AVONEX"),
+            ("INTERFERON BETA-1A".into(), NameSource::Dictionary)
+        );
+        assert_eq!(
+            map("EXFORGE"),
+            ("AMLODIPINE;VALSARTAN".into(), NameSource::Dictionary)
+        );
+        assert_eq!(map("YASMIN").1, NameSource::Cleaned);
+        assert_eq!(map("METACAM").1, NameSource::Cleaned);
+        assert_eq!(map("TWOBRAND").1, NameSource::Cleaned);
     }
 
     #[test]

@@ -109,6 +109,38 @@ impl NameLearner {
         }
     }
 
+    /// Counts `rows` rows of an earlier ingest's evidence: a cleaned name and a canonical
+    /// ingredient set as [`NameLearner::evidence`] gave them. Adding every set of every name, not
+    /// only the most frequent one, makes the names learned over several ingests the same as those
+    /// learned from the same rows in one ingest, whatever the order (the counts only add up).
+    pub fn observe_evidence(&mut self, name: &str, ingredients: &str, rows: u64) {
+        if name.is_empty() || ingredients.is_empty() || rows == 0 {
+            return;
+        }
+        *self
+            .sets
+            .entry(name.to_owned())
+            .or_default()
+            .entry(ingredients.to_owned())
+            .or_default() += rows;
+    }
+
+    /// Every (cleaned name, ingredient set, rows) counted so far, sorted by name then set: the
+    /// evidence a later ingest adds to its own ([`NameLearner::observe_evidence`]). The rows of an
+    /// older store's disagreeing sets, which it did not keep, come under a set that never maps.
+    pub fn evidence(&self) -> Vec<(String, String, u64)> {
+        let mut out: Vec<(String, String, u64)> = self
+            .sets
+            .iter()
+            .flat_map(|(name, sets)| {
+                sets.iter()
+                    .map(move |(set, n)| (name.clone(), set.clone(), *n))
+            })
+            .collect();
+        out.sort();
+        out
+    }
+
     /// Adds the counts of another learner (one per file or quarter, merged).
     pub fn merge(&mut self, other: NameLearner) {
         for (name, sets) in other.sets {
@@ -242,6 +274,38 @@ mod tests {
                 amb.rows_agreeing
             ),
             ("AAA", 6, 2)
+        );
+    }
+
+    #[test]
+    fn evidence_carried_over_learns_as_one_ingest_does() {
+        // Quarter A: X on 9 rows as P and 1 row as Q (9/10 = 90 %: mapped to P). Quarter B: X on
+        // 89 rows as Q. Together: Q on 90 of 99 rows = 90.9 % ≥ 90 %, mapped to Q. Carrying only
+        // A's most frequent set (P 9, others 1) would give Q 89 of 99 = 89.9 %: ambiguous.
+        let mut a = NameLearner::default();
+        a.observe("X", "P", 9);
+        a.observe("X", "Q", 1);
+        let mut b = NameLearner::default();
+        b.observe("X", "Q", 89);
+        let mut carried = NameLearner::default();
+        for (name, set, n) in a.evidence() {
+            carried.observe_evidence(&name, &set, n);
+        }
+        carried.merge(b.clone());
+        let mut one = a;
+        one.merge(b);
+        let (carried, one) = (
+            carried.finish(LearningRule::default()),
+            one.finish(LearningRule::default()),
+        );
+        assert_eq!(carried, one);
+        assert_eq!(one.mapped.len(), 1);
+        assert_eq!(
+            (
+                one.mapped[0].ingredients.as_str(),
+                one.mapped[0].rows_agreeing
+            ),
+            ("Q", 90)
         );
     }
 

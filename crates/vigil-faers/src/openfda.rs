@@ -22,7 +22,10 @@
 //! * event_dt = the first `patient.reaction[].reactionstartdate`, when present (not in openFDA's own
 //!   records; written by `vigil ingest e2b` from E2B(R3) E.i.4).
 //!
-//! De-duplication is the same as for ASCII files (one version per caseid).
+//! De-duplication is the same as for ASCII files (one version per caseid). Drug names are learned
+//! from the drugs that pair `medicinalproduct` with an active substance, by the rule and into the
+//! evidence files of a FAERS ingest, and the stored rows a change concerns are remapped
+//! (`ingest/learn.rs`, `ingest/remap.rs`).
 //!
 //! Nothing is dropped uncounted: a report that cannot be read whole (not an object, no usable id,
 //! a `patient`, `drug` or `reaction` of the wrong JSON type) is a rejected `demo` row; a drug or
@@ -1052,6 +1055,29 @@ pub fn parse_document(
     Ok(parsed)
 }
 
+/// Learns drug names from the drugs read (every report's, kept or not, as a FAERS ingest does):
+/// `medicinalproduct` paired with the active substance(s) (`activesubstance.activesubstancename`,
+/// else `openfda.generic_name`), with the evidence of earlier ingests, under the same rule and
+/// into the same files as a FAERS ingest ([`crate::ingest::learn`]); adds them to `normaliser`.
+fn learn_openfda_names(
+    txn: &StoreTxn,
+    children: &[(u32, ChildRow)],
+    opts: &IngestOptions,
+    normaliser: &mut DrugNormaliser,
+    report: &mut IngestReport,
+) -> Result<crate::ingest::learn::NamesBefore, FaersError> {
+    use crate::ingest::learn;
+    let mut learner = learn::stored_learned_names(txn)?;
+    for (_, row) in children.iter().filter(|(_, r)| r.table == Table::Drug) {
+        if let (Some(name), Some(pa)) = (&row.values[2], &row.values[3]) {
+            learner.observe(name, pa, 1);
+        }
+    }
+    let evidence = learner.evidence();
+    let learned = learner.finish(opts.learning_rule.unwrap_or_default());
+    learn::record_learned(txn, &learned, &evidence, normaliser, report)
+}
+
 /// Ingests openFDA drug-event JSON files (plain or zipped) into the store at `store`.
 pub fn ingest_openfda(
     paths: &[PathBuf],
@@ -1131,6 +1157,7 @@ pub fn ingest_openfda(
             ));
         }
     }
+    let names_before = learn_openfda_names(&txn, &children, opts, &mut normaliser, &mut report)?;
     let group_pids: HashSet<u64> = candidates.iter().map(|r| r.primaryid).collect();
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
     // The deleted-case lists a FAERS ingest left in the store apply to these reports too.
@@ -1182,22 +1209,24 @@ pub fn ingest_openfda(
                         continue;
                     }
                 }
+                // A drug's ingredient again, now with the names learned from every drug read.
+                let mut ingredient = String::new();
                 if *table == Table::Drug {
-                    let ing = row.values[4].clone().unwrap_or_default();
-                    let name = row.values[2].clone().unwrap_or_default();
-                    let pa = row.values[3].clone().unwrap_or_default();
-                    let (_, src) = normaliser.normalise(&name, &pa);
+                    let name = row.values[2].as_deref().unwrap_or_default();
+                    let pa = row.values[3].as_deref().unwrap_or_default();
+                    let src;
+                    (ingredient, src) = normaliser.normalise(name, pa);
                     *name_sources.entry(src.key()).or_default() += 1;
                     if src == NameSource::Cleaned {
-                        *unmapped.entry(ing).or_default() += 1;
+                        *unmapped.entry(ingredient.clone()).or_default() += 1;
                     }
                 }
-                builder.push(
-                    row.primaryid,
-                    Some(row.caseid),
-                    *b,
-                    row.values.iter().map(|v| v.as_deref()),
-                );
+                let mut values: Vec<Option<&str>> =
+                    row.values.iter().map(|v| v.as_deref()).collect();
+                if *table == Table::Drug {
+                    values[4] = (!ingredient.is_empty()).then_some(ingredient.as_str());
+                }
+                builder.push(row.primaryid, Some(row.caseid), *b, values.into_iter());
                 counts.kept += 1;
             }
             // Drugs and reactions are written for every batch, even empty: the reader takes a
@@ -1210,6 +1239,7 @@ pub fn ingest_openfda(
         }
     }
     finish_name_stats(&mut report, name_sources, unmapped);
+    crate::ingest::remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
     report.field_warnings = warnings.counts;
     report.field_warning_examples = warnings.examples;
     let kept_refs: Vec<&DemoRow> = dedup.kept.iter().collect();

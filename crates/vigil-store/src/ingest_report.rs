@@ -165,6 +165,14 @@ pub struct IngestReport {
     /// [`MAX_LISTED_UNMAPPED`]).
     #[serde(default)]
     pub ambiguous_drug_names: Vec<AmbiguousDrugName>,
+    /// Drug rows of earlier ingests, stored under a name verbatim or through a learned name, whose
+    /// ingredient this ingest changed because it learned the name, learned it otherwise, or found
+    /// it ambiguous (rows of superseded case versions in the rewritten batch files included).
+    #[serde(default)]
+    pub stored_drug_rows_remapped: u64,
+    /// Distinct drug names (as written) of those rows.
+    #[serde(default)]
+    pub stored_drug_names_remapped: u64,
     /// Wall-clock seconds.
     pub seconds: f64,
 }

@@ -271,6 +271,35 @@ impl StoreTxn {
         ParquetSink::create(&path, table.schema())
     }
 
+    /// The batch file of `table` for `batch` in the version being built (linked from the previous
+    /// version when the batch is older than this transaction), or `None` when there is none.
+    pub fn child_file(&self, table: ChildTable, batch: u32) -> Option<PathBuf> {
+        let path = self.tmp.join(table.dir_name()).join(batch_file_name(batch));
+        path.exists().then_some(path)
+    }
+
+    /// Replaces the batch file of `table` for `batch` in the version being built by `batches`
+    /// (rows rewritten, e.g. drug rows remapped to a name learned later). The new rows go to
+    /// `<file>.rewrite` beside it, which is fsynced and renamed over the old name: the file of the
+    /// previous version (the same inode, hard-linked) is never written, so it stays as it was
+    /// whatever happens, and until [`StoreTxn::commit`] the live version is the previous one.
+    pub fn replace_child(
+        &self,
+        table: ChildTable,
+        batch: u32,
+        batches: &[RecordBatch],
+    ) -> StoreResult<()> {
+        let dir = self.tmp.join(table.dir_name());
+        let path = dir.join(batch_file_name(batch));
+        let tmp = dir.join(format!("{}.rewrite", batch_file_name(batch)));
+        let mut sink = ParquetSink::create(&tmp, table.schema())?;
+        for b in batches {
+            sink.write(b)?;
+        }
+        sink.finish()?;
+        fs::rename(&tmp, &path).map_err(|e| StoreError::io(&path, e))
+    }
+
     /// Opens a top-level Parquet file (`reports.parquet`, `sources.parquet`,
     /// `deleted_cases.parquet`). A file linked from the previous version is unlinked first:
     /// truncating it would truncate the previous version's file too (one inode).

@@ -10,7 +10,11 @@
 //!
 //! The learned names, with their evidence, go to `learned_drug_names.parquet` in the version:
 //! `name`, `ingredients`, `rows_with_prod_ai`, `rows_agreeing`, and `ambiguous` (true for a name
-//! whose rows disagree, which stays unmapped).
+//! whose rows disagree, which stays unmapped). Every (name, ingredient set, rows) counted goes to
+//! `drug_name_evidence.parquet`, so that the next ingest adds its rows to all of them and learns
+//! what one ingest of all the rows would learn, whatever the order of the ingests. The stored rows
+//! of earlier ingests that a change of the learned names concerns are then remapped
+//! ([`super::remap`]).
 use std::sync::Arc;
 
 use arrow::array::{ArrayRef, AsArray, BooleanBuilder, RecordBatch, StringBuilder, UInt64Builder};
@@ -22,6 +26,7 @@ use vigil_store::write::StoreTxn;
 
 use super::PACK_SEP;
 use crate::discover::{InputFile, InputKind};
+use crate::drugname::DrugNormaliser;
 use crate::learned_names::{LearnedName, LearnedNames, LearningRule, NameLearner};
 use crate::record::{DollarReader, Record};
 use crate::table::{column_indexes, Table};
@@ -29,6 +34,11 @@ use crate::FaersError;
 
 /// The file of the learned names inside a version directory.
 pub const LEARNED_NAMES_FILE: &str = "learned_drug_names.parquet";
+/// The file of every (cleaned name, ingredient set, rows) counted, inside a version directory.
+pub const NAME_EVIDENCE_FILE: &str = "drug_name_evidence.parquet";
+
+/// One (cleaned name, ingredient set, rows) of the evidence.
+pub(crate) type Evidence = Vec<(String, String, u64)>;
 
 /// Learns drug names from every DRUG file among `inputs` (read in parallel), together with the
 /// evidence `stored` from earlier ingests, under `rule`.
@@ -36,7 +46,7 @@ pub(super) fn learn_drug_names(
     inputs: &[&InputFile],
     stored: NameLearner,
     rule: LearningRule,
-) -> Result<LearnedNames, FaersError> {
+) -> Result<(LearnedNames, Evidence), FaersError> {
     let drug_files: Vec<&InputFile> = inputs
         .iter()
         .copied()
@@ -48,7 +58,8 @@ pub(super) fn learn_drug_names(
     for l in learners {
         all.merge(l?);
     }
-    Ok(all.finish(rule))
+    let evidence = all.evidence();
+    Ok((all.finish(rule), evidence))
 }
 
 /// The (drugname, prod_ai) pairs of one DRUG file. A row that cannot be read is skipped here:
@@ -100,14 +111,35 @@ fn learn_from_file(file: &InputFile) -> Result<NameLearner, FaersError> {
     })?
 }
 
-/// The evidence of the names learned by earlier ingests (the previous version's
-/// [`LEARNED_NAMES_FILE`]), so that a re-sent report's rows map as they did and names learned from
-/// an earlier quarter serve a later one.
-pub(super) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersError> {
+/// The evidence of earlier ingests (the previous version's [`NAME_EVIDENCE_FILE`], or, in a store
+/// written before that file existed, its [`LEARNED_NAMES_FILE`]), so that a re-sent report's rows
+/// map as they did and names learned from an earlier quarter serve a later one.
+pub(crate) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersError> {
     let mut learner = NameLearner::default();
     let Some((dir, _)) = txn.previous() else {
         return Ok(learner);
     };
+    let evidence = dir.join(NAME_EVIDENCE_FILE);
+    if evidence.exists() {
+        for rb in read_parquet(&evidence, None)? {
+            let bad = || {
+                FaersError::Input(format!(
+                    "{}: unexpected columns (want name, ingredients, rows)",
+                    evidence.display()
+                ))
+            };
+            let name = rb.column(0).as_string_opt::<i32>().ok_or_else(bad)?;
+            let ingredients = rb.column(1).as_string_opt::<i32>().ok_or_else(bad)?;
+            let rows = rb
+                .column(2)
+                .as_primitive_opt::<UInt64Type>()
+                .ok_or_else(bad)?;
+            for i in 0..rb.num_rows() {
+                learner.observe_evidence(name.value(i), ingredients.value(i), rows.value(i));
+            }
+        }
+        return Ok(learner);
+    }
     let path = dir.join(LEARNED_NAMES_FILE);
     if !path.exists() {
         return Ok(learner);
@@ -139,6 +171,70 @@ pub(super) fn stored_learned_names(txn: &StoreTxn) -> Result<NameLearner, FaersE
         }
     }
     Ok(learner)
+}
+
+/// The names the previous version had learned (not the ambiguous ones): those its stored rows
+/// were mapped with.
+pub(super) fn stored_learned_map(txn: &StoreTxn) -> Result<LearnedNames, FaersError> {
+    let mut out = LearnedNames::default();
+    let Some((dir, _)) = txn.previous() else {
+        return Ok(out);
+    };
+    let path = dir.join(LEARNED_NAMES_FILE);
+    if !path.exists() {
+        return Ok(out);
+    }
+    for rb in read_parquet(&path, None)? {
+        let bad = || {
+            FaersError::Input(format!(
+                "{}: unexpected columns (want name, ingredients, rows_with_prod_ai, rows_agreeing, ambiguous)",
+                path.display()
+            ))
+        };
+        let name = rb.column(0).as_string_opt::<i32>().ok_or_else(bad)?;
+        let ingredients = rb.column(1).as_string_opt::<i32>().ok_or_else(bad)?;
+        let ambiguous = rb
+            .columns()
+            .get(4)
+            .and_then(|c| c.as_boolean_opt())
+            .ok_or_else(bad)?;
+        for i in 0..rb.num_rows() {
+            if !ambiguous.value(i) {
+                out.mapped.push(LearnedName {
+                    name: name.value(i).to_owned(),
+                    ingredients: ingredients.value(i).to_owned(),
+                    rows_with_prod_ai: 0,
+                    rows_agreeing: 0,
+                });
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// Writes every (name, ingredient set, rows) counted into the version ([`NAME_EVIDENCE_FILE`]).
+pub(super) fn write_name_evidence(txn: &StoreTxn, evidence: &Evidence) -> Result<(), FaersError> {
+    let schema = Arc::new(Schema::new(vec![
+        Field::new("name", DataType::Utf8, false),
+        Field::new("ingredients", DataType::Utf8, false),
+        Field::new("rows", DataType::UInt64, false),
+    ]));
+    let mut sink = txn.file_sink(NAME_EVIDENCE_FILE, schema.clone())?;
+    let (mut name, mut ingredients) = (StringBuilder::new(), StringBuilder::new());
+    let mut rows = UInt64Builder::new();
+    for (n, i, r) in evidence {
+        name.append_value(n);
+        ingredients.append_value(i);
+        rows.append_value(*r);
+    }
+    let cols: Vec<ArrayRef> = vec![
+        Arc::new(name.finish()),
+        Arc::new(ingredients.finish()),
+        Arc::new(rows.finish()),
+    ];
+    sink.write(&RecordBatch::try_new(schema, cols).map_err(|e| FaersError::Store(e.into()))?)?;
+    sink.finish()?;
+    Ok(())
 }
 
 fn learned_schema() -> SchemaRef {
@@ -183,6 +279,34 @@ pub(super) fn write_learned_names(
     sink.write(&RecordBatch::try_new(schema, cols).map_err(|e| FaersError::Store(e.into()))?)?;
     sink.finish()?;
     Ok(())
+}
+
+/// The normalisers a stored drug row is judged by when the learned names change
+/// ([`super::remap`]).
+pub(crate) struct NamesBefore {
+    /// The dictionary and rules only.
+    pub(crate) bare: DrugNormaliser,
+    /// With the names the previous version had learned.
+    pub(crate) before: DrugNormaliser,
+}
+
+/// Adds `learned` to `normaliser`, records the names and the `evidence` in the version and in
+/// `report`, and returns the normalisers of before (for the remap of the stored rows).
+pub(crate) fn record_learned(
+    txn: &StoreTxn,
+    learned: &LearnedNames,
+    evidence: &Evidence,
+    normaliser: &mut DrugNormaliser,
+    report: &mut IngestReport,
+) -> Result<NamesBefore, FaersError> {
+    let bare = normaliser.without_learned();
+    let mut before = bare.clone();
+    before.add_learned(&stored_learned_map(txn)?);
+    normaliser.add_learned(learned);
+    report_learned_names(report, learned);
+    write_learned_names(txn, learned)?;
+    write_name_evidence(txn, evidence)?;
+    Ok(NamesBefore { bare, before })
 }
 
 /// Adds the learning figures to the ingest report: how many names were learned, and the

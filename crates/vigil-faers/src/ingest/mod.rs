@@ -28,7 +28,8 @@
 //! [`deleted`] reads and keeps the deleted-case lists; [`demo`] parses DEMO into report keys and
 //! report candidates; [`dedup`] applies the report-level rules; [`children`] streams the child
 //! tables; [`encode`] writes the reports and sources tables; [`learn`] learns drug names from
-//! the input; [`warnings`] counts field-level problems.
+//! the input; [`remap`] rewrites the stored drug rows that a change of the learned names
+//! concerns; [`warnings`] counts field-level problems.
 use std::collections::{BTreeMap, HashMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -50,12 +51,13 @@ mod dedup;
 mod deleted;
 mod demo;
 mod encode;
-mod learn;
+pub(crate) mod learn;
+pub mod remap;
 mod warnings;
 
 pub use check::{check_quarters, required_columns};
 pub use deleted::read_deleted_list;
-pub use learn::LEARNED_NAMES_FILE;
+pub use learn::{LEARNED_NAMES_FILE, NAME_EVIDENCE_FILE};
 
 pub(crate) use children::ChildBuilder;
 pub(crate) use dedup::dedup_reports;
@@ -233,10 +235,9 @@ pub fn ingest_faers(
             )
         },
     );
-    let (demo_keys, learned) = (demo_keys?, learned?);
-    normaliser.add_learned(&learned);
-    learn::report_learned_names(&mut report, &learned);
-    learn::write_learned_names(&txn, &learned)?;
+    let (demo_keys, (learned, evidence)) = (demo_keys?, learned?);
+    let names_before =
+        learn::record_learned(&txn, &learned, &evidence, &mut normaliser, &mut report)?;
     let group_pids = group_pids(&demo_tasks, &demo_keys);
 
     // 3. Report-level de-duplication; a stored case version re-sent with fewer drug or reaction
@@ -292,6 +293,7 @@ pub fn ingest_faers(
         }
     }
     finish_name_stats(&mut report, all_sources, all_unmapped);
+    remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
 
     // 5. Sources, commit (the reports table was written in step 4).
     write_sources(&txn, &files_read)?;

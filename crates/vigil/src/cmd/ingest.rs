@@ -179,6 +179,13 @@ fn print_summary(o: &IngestOutcome) {
             r.ambiguous_drug_names.len()
         );
     }
+    if r.stored_drug_rows_remapped > 0 {
+        say!(
+            "stored drug rows of earlier ingests remapped to the names learned now: {} rows under {} names",
+            r.stored_drug_rows_remapped,
+            r.stored_drug_names_remapped
+        );
+    }
     if !r.unmapped_drug_names.is_empty() {
         say!(
             "drug names not mapped to an ingredient (kept verbatim): {} rows, {} distinct names listed (top: {}); see ingest_report.json",
