@@ -930,60 +930,89 @@ fn order_of_first_appearance(first: &[u32]) -> Vec<u32> {
     order
 }
 
-/// The kept reports' lists of `lists`, each mapped by `map`, sorted and made distinct, as
-/// offsets and ids; on all cores.
-fn final_lists(lists: &ChildLists, map: &[u32], kept: &[bool]) -> (Vec<usize>, Vec<u32>) {
-    let n = kept.len();
-    let parts: Vec<(Vec<u32>, Vec<u32>)> = (0..n.div_ceil(REPORTS_PER_TASK))
-        .into_par_iter()
-        .map(|t| {
-            let mut lens = Vec::new();
-            let mut ids = Vec::new();
-            let first = t * REPORTS_PER_TASK;
-            let end = (first + REPORTS_PER_TASK).min(n);
-            for (r, _) in kept[first..end].iter().enumerate().filter(|(_, &k)| k) {
-                let r = first + r;
-                let start = ids.len();
-                ids.extend(lists.of(r).iter().map(|&m| map[m as usize]));
-                let s = &mut ids[start..];
-                s.sort_unstable();
-                let mut w = 1;
-                for i in 1..s.len() {
-                    if s[i] != s[w - 1] {
-                        s[w] = s[i];
-                        w += 1;
-                    }
-                }
-                ids.truncate(start + w);
-                lens.push(w as u32);
-            }
-            (lens, ids)
-        })
-        .collect();
-    let kept_count: usize = parts.iter().map(|p| p.0.len()).sum();
-    let total: usize = parts.iter().map(|p| p.1.len()).sum();
-    let mut offsets = Vec::with_capacity(kept_count + 1);
-    offsets.push(0usize);
-    let mut at = 0usize;
-    for (lens, _) in &parts {
-        for &l in lens {
-            at += l as usize;
-            offsets.push(at);
-        }
+/// Sorts a report's few ids: insertion sort, which beats a general sort on the two or three
+/// ids a report usually has.
+#[inline]
+fn sort_short(s: &mut [u32]) {
+    if s.len() > 32 {
+        s.sort_unstable();
+        return;
     }
-    let mut ids = vec![0u32; total];
-    let mut rest: &mut [u32] = &mut ids;
-    let mut slices = Vec::with_capacity(parts.len());
-    for (_, part_ids) in &parts {
-        let (head, tail) = rest.split_at_mut(part_ids.len());
-        slices.push(head);
+    for i in 1..s.len() {
+        let v = s[i];
+        let mut j = i;
+        while j > 0 && s[j - 1] > v {
+            s[j] = s[j - 1];
+            j -= 1;
+        }
+        s[j] = v;
+    }
+}
+
+/// The kept reports' lists of `lists`, each mapped by `map`, sorted and made distinct, as
+/// offsets and ids. Ranges of reports are rewritten in place on all cores (a list only shrinks),
+/// then moved together: the ids reuse the memory of `lists`.
+fn final_lists(lists: ChildLists, map: &[u32], kept: &[bool]) -> (Vec<usize>, Vec<u32>) {
+    let n = kept.len();
+    let ChildLists {
+        offsets, mut ids, ..
+    } = lists;
+    let tasks = n.div_ceil(REPORTS_PER_TASK);
+    let bound = |t: usize| offsets[(t * REPORTS_PER_TASK).min(n)] as usize;
+    let mut regions: Vec<&mut [u32]> = Vec::with_capacity(tasks);
+    let mut rest: &mut [u32] = &mut ids[..bound(tasks)];
+    for t in 0..tasks {
+        let (head, tail) = rest.split_at_mut(bound(t + 1) - bound(t));
+        regions.push(head);
         rest = tail;
     }
-    slices
+    // Per range: the length of each kept report's list, and the ids written at its start.
+    let lens: Vec<(Vec<u32>, usize)> = regions
         .into_par_iter()
-        .zip(&parts)
-        .for_each(|(out, (_, part_ids))| out.copy_from_slice(part_ids));
-    (offsets, ids)
+        .enumerate()
+        .map(|(t, region)| {
+            let base = bound(t);
+            let first = t * REPORTS_PER_TASK;
+            let end = (first + REPORTS_PER_TASK).min(n);
+            let mut lens = Vec::new();
+            let mut w = 0;
+            for (r, _) in kept[first..end].iter().enumerate().filter(|(_, &k)| k) {
+                let r = first + r;
+                let (s, e) = (offsets[r] as usize - base, offsets[r + 1] as usize - base);
+                // Mapped and moved down to `w` (≤ `s`): each id is read before anything is
+                // written over it.
+                for i in 0..e - s {
+                    region[w + i] = map[region[s + i] as usize];
+                }
+                let list = &mut region[w..w + (e - s)];
+                sort_short(list);
+                let mut k = 1;
+                for i in 1..list.len() {
+                    if list[i] != list[k - 1] {
+                        list[k] = list[i];
+                        k += 1;
+                    }
+                }
+                w += k;
+                lens.push(k as u32);
+            }
+            (lens, w)
+        })
+        .collect();
+    let kept_count: usize = lens.iter().map(|l| l.0.len()).sum();
+    let mut out_offsets = Vec::with_capacity(kept_count + 1);
+    out_offsets.push(0usize);
+    let mut at = 0usize;
+    for (t, (report_lens, written)) in lens.iter().enumerate() {
+        // Never overlapping a later range: `at` ≤ the start of this range.
+        ids.copy_within(bound(t)..bound(t) + written, at);
+        for &l in report_lens {
+            out_offsets.push(out_offsets.last().unwrap() + l as usize);
+        }
+        at += written;
+    }
+    ids.truncate(at);
+    (out_offsets, ids)
 }
 
 /// Assembles the [`LoadedReports`]: reports with at least one admitted drug and one reaction
@@ -1044,19 +1073,20 @@ pub(crate) fn assemble(
         kept_strata_values.push(scan.strata_values[s].clone());
     }
     let ((drug_offsets, drug_ids), (event_offsets, event_ids)) = rayon::join(
-        || final_lists(&drugs, &drug_map, &kept),
-        || final_lists(&events, &event_map, &kept),
+        || final_lists(drugs, &drug_map, &kept),
+        || final_lists(events, &event_map, &kept),
     );
-    drop((drugs, events));
     set.drug_offsets = drug_offsets;
     set.drug_ids = drug_ids;
     set.event_offsets = event_offsets;
     set.event_ids = event_ids;
-    let (kept_ids, report_stratum): (Vec<u64>, Vec<u32>) = (0..n)
-        .into_par_iter()
-        .filter(|&r| kept[r])
-        .map(|r| (scan.report_ids[r], stratum_map[scan.stratum_of[r] as usize]))
-        .unzip();
+    let kept_count = set.drug_offsets.len() - 1;
+    let mut kept_ids: Vec<u64> = Vec::with_capacity(kept_count);
+    let mut report_stratum: Vec<u32> = Vec::with_capacity(kept_count);
+    for (r, _) in kept.iter().enumerate().filter(|(_, &k)| k) {
+        kept_ids.push(scan.report_ids[r]);
+        report_stratum.push(stratum_map[scan.stratum_of[r] as usize]);
+    }
     set.report_stratum = report_stratum;
     set.report_ids = crate::reports::ReportIds::Numeric(kept_ids);
     if set.strata.is_empty() {

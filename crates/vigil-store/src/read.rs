@@ -405,7 +405,6 @@ pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<Load
             *e |= !h;
         }
     }
-
     let (drugs, events) = crate::load::read_children(store, &scan, query)?;
     Ok(crate::load::assemble(query, scan, drugs, events, excluded))
 }
