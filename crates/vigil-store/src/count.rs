@@ -383,6 +383,59 @@ mod tests {
         );
     }
 
+    /// More reports than one parallel task holds, so that the margins are summed from several
+    /// ranges: every count and expected value equals a plain sequential computation, exactly.
+    #[test]
+    fn parallel_margins_equal_a_sequential_count() {
+        let mut b = ReportSetBuilder::new();
+        let mut x: u64 = 12345;
+        let mut next = |m: u64| {
+            // A linear congruential generator (Knuth's MMIX constants), for repeatable data.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for r in 0..3 * REPORTS_PER_TASK {
+            let drugs: Vec<String> = (0..1 + next(3)).map(|_| format!("D{}", next(40))).collect();
+            let events: Vec<String> = (0..1 + next(4)).map(|_| format!("E{}", next(60))).collect();
+            let stratum = format!("S{}", next(7));
+            b.push_report(&r.to_string(), &drugs, &events, &stratum);
+        }
+        let set = b.finish();
+        let c = count_pairs(&set, Margins::Reports);
+        let s_count = set.strata.len();
+        let mut drug = vec![vec![0.0f64; s_count]; set.drugs.len()];
+        let mut event = vec![vec![0.0f64; s_count]; set.events.len()];
+        let mut total = vec![0.0f64; s_count];
+        for r in 0..set.len() {
+            let s = set.report_stratum[r] as usize;
+            set.report_drugs(r)
+                .iter()
+                .for_each(|&d| drug[d as usize][s] += 1.0);
+            set.report_events(r)
+                .iter()
+                .for_each(|&e| event[e as usize][s] += 1.0);
+            total[s] += 1.0;
+        }
+        let (nd, ne, na) = naive_pair_counts(&set);
+        assert_eq!((&nd, &ne), (&c.drug, &c.event));
+        assert!(na.iter().zip(&c.a).all(|(&n, &a)| n as f64 == a));
+        for i in 0..c.len() {
+            let (d, e) = (c.drug[i] as usize, c.event[i] as usize);
+            assert_eq!(c.n_drug[i], drug[d].iter().sum::<f64>());
+            assert_eq!(c.n_event[i], event[e].iter().sum::<f64>());
+            assert_eq!(c.n_total[i], 3.0 * REPORTS_PER_TASK as f64);
+            let mut expected = 0.0;
+            for s in 0..s_count {
+                if drug[d][s] > 0.0 && event[e][s] > 0.0 {
+                    expected += drug[d][s] * event[e][s] / total[s];
+                }
+            }
+            assert_eq!(c.expected[i], expected);
+        }
+    }
+
     #[test]
     fn kernel_equals_naive_with_explicit_pairs() {
         let mut b = ReportSetBuilder::new();
