@@ -65,9 +65,23 @@ load_s=$(sed -nE 's/^vigil: timing: read input: ([0-9.]+) s.*/\1/p' "$LOG.signal
 load_cpu=$(sed -nE 's/^vigil: timing: read input: [0-9.]+ s \(CPU ([0-9.]+) s\).*/\1/p' "$LOG.signals")
 grep 'vigil: timing' "$LOG.signals" || true
 echo "signals: load $load_s s (target <= 3; cpu ${load_cpu:-?} s), step $sig_wall s wall (target <= 8), $sig_user s user, peak $((sig_kb / 1024)) MB (target <= 3072)"
+# The floor under the load on this machine: reading the bytes of the column chunks it needs, and
+# decoding those columns with no other work, both on all cores (the load_store example of
+# vigil-store, built from this tree whatever VIGIL is).
+cargo build --release -q -p vigil-store --example load_store
+"${CARGO_TARGET_DIR:-target}/release/examples/load_store" "$STORE" sex,age_group,year --limits \
+  2> "$LOG.limits" || { cat "$LOG.limits"; exit 1; }
+read_s=$(sed -nE 's/^limit, reading the needed column chunks: ([0-9.]+) s.*/\1/p' "$LOG.limits")
+decode_s=$(sed -nE 's/^limit, decoding the needed columns: ([0-9.]+) s.*/\1/p' "$LOG.limits")
+decode_cpu=$(sed -nE 's/^limit, decoding the needed columns: [0-9.]+ s \(CPU ([0-9.]+) s\).*/\1/p' "$LOG.limits")
+sed 's/^/signals: /' "$LOG.limits"
+echo "signals: load $load_s s (cpu ${load_cpu:-?} s) against its floor: decoding the needed columns alone $decode_s s (cpu $decode_cpu s), reading their bytes $read_s s"
 commit=$(git rev-parse --short HEAD 2>/dev/null || echo unknown)
 printf '{"case":"fullscale","reports":%s,"quarters":%s,"binary":"%s","ingest_mb_per_s":%s,"ingest_wall_s":%s,"ingest_user_s":%s,"ingest_peak_mb":%s,"signals_load_s":%s,"signals_load_cpu_s":%s,"signals_wall_s":%s,"signals_user_s":%s,"signals_peak_mb":%s,"commit":"%s","date":"%s","cores":%s,"load":"%s"}\n' \
   "$REPORTS" "$QUARTERS" "$VIGIL" "$mbps" "$ingest_wall" "$ingest_user" "$ingest_mb" "${load_s:-null}" "${load_cpu:-null}" "$sig_wall" \
   "$sig_user" "$((sig_kb / 1024))" "$commit" "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(nproc)" "$load_before" \
   >> benchmarks/results/fullscale.jsonl
+printf '{"case":"fullscale-load-floor","reports":%s,"signals_load_s":%s,"signals_load_cpu_s":%s,"decode_s":%s,"decode_cpu_s":%s,"read_s":%s,"commit":"%s","date":"%s","load":"%s"}\n' \
+  "$REPORTS" "${load_s:-null}" "${load_cpu:-null}" "${decode_s:-null}" "${decode_cpu:-null}" "${read_s:-null}" "$commit" \
+  "$(date -u +%Y-%m-%dT%H:%M:%SZ)" "$(cut -d' ' -f1-3 /proc/loadavg)" >> benchmarks/results/fullscale.jsonl
 rm -f "$LOG".*

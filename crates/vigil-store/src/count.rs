@@ -2,12 +2,16 @@
 //!
 //! Two phases, both over the per-report drug and event lists (the report–drug–event rows are never
 //! materialised):
-//! 1. **margins** — per drug, per event and per stratum, in one pass over the reports;
+//! 1. **margins** — per drug, per event and per stratum, in one pass over the reports (ranges of
+//!    reports on all cores, integer counts summed, so the totals do not depend on the split);
 //! 2. **pairs** — every (drug, event) co-occurrence is scattered into range partitions of drug ids
 //!    sized to stay in cache, each partition sorted and run-length counted. The output is sorted
-//!    by (drug id, event id).
+//!    by (drug id, event id). The stratified expected count of each pair is a sum over the strata
+//!    in their order, computed for ranges of pairs on all cores.
 //!
 //! [`naive_pair_counts`] is the reference every kernel is tested against.
+
+use rayon::prelude::*;
 
 use crate::reports::ReportSet;
 
@@ -63,39 +67,67 @@ struct StratifiedMargins {
     total: Vec<f64>,
 }
 
+/// Reports per task of the parallel passes over reports.
+const REPORTS_PER_TASK: usize = 64 * 1024;
+
 fn stratified_margins(set: &ReportSet, margins: Margins) -> StratifiedMargins {
     let s_count = set.strata.len().max(1);
-    let mut m = StratifiedMargins {
-        strata: s_count,
-        drug: vec![0.0; set.drugs.len() * s_count],
-        event: vec![0.0; set.events.len() * s_count],
-        total: vec![0.0; s_count],
+    let (n_drugs, n_events) = (set.drugs.len(), set.events.len());
+    // Integer counts per range of reports on all cores, summed: the same totals in any order.
+    let zero = || {
+        (
+            vec![0u64; n_drugs * s_count],
+            vec![0u64; n_events * s_count],
+            vec![0u64; s_count],
+        )
     };
-    for r in 0..set.len() {
-        let drugs = set.report_drugs(r);
-        let events = set.report_events(r);
-        if drugs.is_empty() || events.is_empty() {
-            continue; // a report without a drug or an event is in no 2×2 table
-        }
-        let s = set.report_stratum[r] as usize;
-        match margins {
-            Margins::Reports => {
-                for &d in drugs {
-                    m.drug[d as usize * s_count + s] += 1.0;
-                }
-                for &e in events {
-                    m.event[e as usize * s_count + s] += 1.0;
-                }
-                m.total[s] += 1.0;
+    let (drug, event, total) = (0..set.len())
+        .into_par_iter()
+        .with_min_len(REPORTS_PER_TASK)
+        .fold(zero, |(mut drug, mut event, mut total), r| {
+            let drugs = set.report_drugs(r);
+            let events = set.report_events(r);
+            if drugs.is_empty() || events.is_empty() {
+                return (drug, event, total); // a report without a drug or an event is in no 2×2 table
             }
-            Margins::Pairs => set.for_each_pair(r, |d, e| {
-                m.drug[d as usize * s_count + s] += 1.0;
-                m.event[e as usize * s_count + s] += 1.0;
-                m.total[s] += 1.0;
-            }),
-        }
+            let s = set.report_stratum[r] as usize;
+            match margins {
+                Margins::Reports => {
+                    for &d in drugs {
+                        drug[d as usize * s_count + s] += 1;
+                    }
+                    for &e in events {
+                        event[e as usize * s_count + s] += 1;
+                    }
+                    total[s] += 1;
+                }
+                Margins::Pairs => set.for_each_pair(r, |d, e| {
+                    drug[d as usize * s_count + s] += 1;
+                    event[e as usize * s_count + s] += 1;
+                    total[s] += 1;
+                }),
+            }
+            (drug, event, total)
+        })
+        .reduce(zero, |mut a, b| {
+            for (x, y) in a.0.iter_mut().zip(b.0) {
+                *x += y;
+            }
+            for (x, y) in a.1.iter_mut().zip(b.1) {
+                *x += y;
+            }
+            for (x, y) in a.2.iter_mut().zip(b.2) {
+                *x += y;
+            }
+            a
+        });
+    let as_f64 = |v: Vec<u64>| v.into_iter().map(|c| c as f64).collect();
+    StratifiedMargins {
+        strata: s_count,
+        drug: as_f64(drug),
+        event: as_f64(event),
+        total: as_f64(total),
     }
-    m
 }
 
 /// Target number of pair keys per partition: 2^18 u64 keys = 2 MiB, about an L2 cache.
@@ -111,10 +143,25 @@ const PARTITION_KEYS: usize = 1 << 18;
 pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let n_drugs = set.drugs.len();
     // Co-occurrences per drug.
-    let mut per_drug = vec![0usize; n_drugs];
-    for r in 0..set.len() {
-        set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
-    }
+    let per_drug = (0..set.len())
+        .into_par_iter()
+        .with_min_len(REPORTS_PER_TASK)
+        .fold(
+            || vec![0usize; n_drugs],
+            |mut per_drug, r| {
+                set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
+                per_drug
+            },
+        )
+        .reduce(
+            || vec![0usize; n_drugs],
+            |mut a, b| {
+                for (x, y) in a.iter_mut().zip(b) {
+                    *x += y;
+                }
+                a
+            },
+        );
     // Range partitions of drug ids.
     let mut part_of = vec![0u32; n_drugs];
     let mut part_sizes: Vec<usize> = vec![0];
@@ -272,17 +319,24 @@ pub fn count_pairs(set: &ReportSet, margins: Margins) -> PairCounts {
             .map(|(d, e)| d * e / n_total)
             .collect();
     } else {
-        for (&d, &e) in out.drug.iter().zip(&out.event) {
-            let dm = &m.drug[d as usize * s_count..(d as usize + 1) * s_count];
-            let em = &m.event[e as usize * s_count..(e as usize + 1) * s_count];
-            let mut sum = 0.0;
-            for s in 0..s_count {
-                if dm[s] > 0.0 && em[s] > 0.0 {
-                    sum += dm[s] * em[s] / m.total[s];
+        // Each pair's sum runs over the strata in order, whichever core computes it.
+        out.expected = out
+            .drug
+            .par_iter()
+            .zip(&out.event)
+            .with_min_len(4096)
+            .map(|(&d, &e)| {
+                let dm = &m.drug[d as usize * s_count..(d as usize + 1) * s_count];
+                let em = &m.event[e as usize * s_count..(e as usize + 1) * s_count];
+                let mut sum = 0.0;
+                for s in 0..s_count {
+                    if dm[s] > 0.0 && em[s] > 0.0 {
+                        sum += dm[s] * em[s] / m.total[s];
+                    }
                 }
-            }
-            out.expected.push(sum);
-        }
+                sum
+            })
+            .collect();
     }
     out
 }
@@ -327,6 +381,59 @@ mod tests {
             (p.a[ax], p.n_drug[ax], p.n_event[ax], p.n_total[ax]),
             (2.0, 4.0, 5.0, 12.0)
         );
+    }
+
+    /// More reports than one parallel task holds, so that the margins are summed from several
+    /// ranges: every count and expected value equals a plain sequential computation, exactly.
+    #[test]
+    fn parallel_margins_equal_a_sequential_count() {
+        let mut b = ReportSetBuilder::new();
+        let mut x: u64 = 12345;
+        let mut next = |m: u64| {
+            // A linear congruential generator (Knuth's MMIX constants), for repeatable data.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        for r in 0..3 * REPORTS_PER_TASK {
+            let drugs: Vec<String> = (0..1 + next(3)).map(|_| format!("D{}", next(40))).collect();
+            let events: Vec<String> = (0..1 + next(4)).map(|_| format!("E{}", next(60))).collect();
+            let stratum = format!("S{}", next(7));
+            b.push_report(&r.to_string(), &drugs, &events, &stratum);
+        }
+        let set = b.finish();
+        let c = count_pairs(&set, Margins::Reports);
+        let s_count = set.strata.len();
+        let mut drug = vec![vec![0.0f64; s_count]; set.drugs.len()];
+        let mut event = vec![vec![0.0f64; s_count]; set.events.len()];
+        let mut total = vec![0.0f64; s_count];
+        for r in 0..set.len() {
+            let s = set.report_stratum[r] as usize;
+            set.report_drugs(r)
+                .iter()
+                .for_each(|&d| drug[d as usize][s] += 1.0);
+            set.report_events(r)
+                .iter()
+                .for_each(|&e| event[e as usize][s] += 1.0);
+            total[s] += 1.0;
+        }
+        let (nd, ne, na) = naive_pair_counts(&set);
+        assert_eq!((&nd, &ne), (&c.drug, &c.event));
+        assert!(na.iter().zip(&c.a).all(|(&n, &a)| n as f64 == a));
+        for i in 0..c.len() {
+            let (d, e) = (c.drug[i] as usize, c.event[i] as usize);
+            assert_eq!(c.n_drug[i], drug[d].iter().sum::<f64>());
+            assert_eq!(c.n_event[i], event[e].iter().sum::<f64>());
+            assert_eq!(c.n_total[i], 3.0 * REPORTS_PER_TASK as f64);
+            let mut expected = 0.0;
+            for s in 0..s_count {
+                if drug[d][s] > 0.0 && event[e][s] > 0.0 {
+                    expected += drug[d][s] * event[e][s] / total[s];
+                }
+            }
+            assert_eq!(c.expected[i], expected);
+        }
     }
 
     #[test]

@@ -2,13 +2,18 @@
 //! reaction files of every batch into a [`ReportSet`].
 //!
 //! It reads only the columns it needs, keeps text columns dictionary-encoded as Parquet stores
-//! them (a name is upper-cased and interned once per dictionary entry, not once per row), reads
-//! the files on both cores, and builds the per-report lists with a counting sort instead of
-//! sorting every (report, name) pair. The result is the same `ReportSet` (same ids, same order)
-//! as the row-by-row reader it replaced; `tests/load_equivalence.rs` checks this against a plain
-//! reference built from the same tables.
+//! them (a name is upper-cased and interned once per dictionary entry, not once per row), and
+//! works on both cores: every row group of the reports table and of the child files is one task,
+//! decoded and reduced to integer codes as it streams (no table is held as Arrow batches). A child
+//! row finds its report by a merge against the batch's primaryids, sorted (one comparison per
+//! report when the file lists its rows in primaryid order, as FAERS files and vigil's ingest do;
+//! a binary search otherwise), not by a hash look-up. Each report's drugs and events are gathered
+//! without a sort of the rows: as runs of rows when the files come in report order, by a counting
+//! sort otherwise. The result is the same `ReportSet` (same ids, same order) as the row-by-row
+//! reader it replaced: `tests/load_dictionary.rs` checks it against values worked out by hand,
+//! with rows in and out of order.
 use std::fs::File;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 
 use arrow::array::{Array, AsArray, DictionaryArray, RecordBatch};
@@ -23,98 +28,118 @@ use crate::layout::{ChildTable, StoreError, StoreResult, REPORTS_FILE};
 use crate::read::{LoadedReports, ReportQuery, Store};
 use crate::reports::{normalise_name, ReportSet};
 
-/// Reads `columns` of a Parquet file (in the order asked), with the text columns named in
-/// `dictionary` as `Dictionary(Int32, Utf8)` arrays; the row groups are read on all cores when
-/// `parallel`, and the batches come back in file order.
-pub(crate) fn read_parquet_columns(
-    path: &Path,
-    columns: &[&str],
-    dictionary: &[&str],
-    parallel: bool,
-) -> StoreResult<Vec<RecordBatch>> {
-    let damaged = |e: &dyn std::fmt::Display| {
+/// Rows per decoded Arrow batch: small enough to stay in cache while it is reduced to codes.
+const BATCH_ROWS: usize = 16 * 1024;
+
+/// One Parquet file opened for reading `columns` (text columns named in `dictionary` as
+/// `Dictionary(Int32, Utf8)` arrays), row group by row group.
+struct ParquetSource {
+    path: PathBuf,
+    meta: ArrowReaderMetadata,
+    projection: Vec<usize>,
+    columns: Vec<String>,
+}
+
+impl ParquetSource {
+    fn damaged(path: &Path, e: &dyn std::fmt::Display) -> StoreError {
         StoreError::Format(format!(
             "{}: damaged store file (not readable as Parquet): {e}",
             path.display()
         ))
-    };
-    let open = || File::open(path).map_err(|e| StoreError::io(path, e));
-    let plain = ArrowReaderMetadata::load(&open()?, Default::default()).map_err(|e| damaged(&e))?;
-    let file_schema = plain.schema().clone();
-    let mut idx = Vec::with_capacity(columns.len());
-    for c in columns {
-        idx.push(
-            file_schema
-                .index_of(c)
-                .map_err(|_| StoreError::MissingColumn {
-                    path: path.display().to_string(),
-                    column: (*c).to_owned(),
-                })?,
-        );
     }
-    let hinted: Vec<Field> = file_schema
-        .fields()
-        .iter()
-        .map(|f| {
-            if f.data_type() == &DataType::Utf8 && dictionary.contains(&f.name().as_str()) {
-                f.as_ref().clone().with_data_type(DataType::Dictionary(
-                    Box::new(DataType::Int32),
-                    Box::new(DataType::Utf8),
-                ))
-            } else {
-                f.as_ref().clone()
-            }
+
+    fn open(path: &Path, columns: &[&str], dictionary: &[&str]) -> StoreResult<ParquetSource> {
+        let file = File::open(path).map_err(|e| StoreError::io(path, e))?;
+        let plain = ArrowReaderMetadata::load(&file, Default::default())
+            .map_err(|e| Self::damaged(path, &e))?;
+        let file_schema = plain.schema().clone();
+        let mut projection = Vec::with_capacity(columns.len());
+        for c in columns {
+            projection.push(
+                file_schema
+                    .index_of(c)
+                    .map_err(|_| StoreError::MissingColumn {
+                        path: path.display().to_string(),
+                        column: (*c).to_owned(),
+                    })?,
+            );
+        }
+        let hinted: Vec<Field> = file_schema
+            .fields()
+            .iter()
+            .map(|f| {
+                if f.data_type() == &DataType::Utf8 && dictionary.contains(&f.name().as_str()) {
+                    f.as_ref().clone().with_data_type(DataType::Dictionary(
+                        Box::new(DataType::Int32),
+                        Box::new(DataType::Utf8),
+                    ))
+                } else {
+                    f.as_ref().clone()
+                }
+            })
+            .collect();
+        let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hinted)));
+        let meta = ArrowReaderMetadata::try_new(plain.metadata().clone(), options)
+            .map_err(|e| Self::damaged(path, &e))?;
+        Ok(ParquetSource {
+            path: path.to_owned(),
+            meta,
+            projection,
+            columns: columns.iter().map(|c| (*c).to_owned()).collect(),
         })
-        .collect();
-    let options = ArrowReaderOptions::new().with_schema(Arc::new(Schema::new(hinted)));
-    let meta =
-        ArrowReaderMetadata::try_new(plain.metadata().clone(), options).map_err(|e| damaged(&e))?;
-    let groups = meta.metadata().num_row_groups();
-    let threads = if parallel {
-        rayon::current_num_threads().max(1)
-    } else {
-        1
-    };
-    let per_task = groups.div_ceil(threads).max(1);
-    let tasks: Vec<Vec<usize>> = (0..groups)
-        .collect::<Vec<_>>()
-        .chunks(per_task)
-        .map(|c| c.to_vec())
-        .collect();
-    let read_groups = |row_groups: &Vec<usize>| -> StoreResult<Vec<RecordBatch>> {
-        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(open()?, meta.clone());
-        let mask = ProjectionMask::roots(builder.parquet_schema(), idx.iter().copied());
+    }
+
+    fn row_groups(&self) -> usize {
+        self.meta.metadata().num_row_groups()
+    }
+
+    /// Calls `f` on every batch of row group `group`, its columns in the order asked for.
+    fn read_group(
+        &self,
+        group: usize,
+        mut f: impl FnMut(&RecordBatch) -> StoreResult<()>,
+    ) -> StoreResult<()> {
+        let file = File::open(&self.path).map_err(|e| StoreError::io(&self.path, e))?;
+        let builder = ParquetRecordBatchReaderBuilder::new_with_metadata(file, self.meta.clone());
+        let mask = ProjectionMask::roots(builder.parquet_schema(), self.projection.iter().copied());
         let reader = builder
             .with_projection(mask)
-            .with_row_groups(row_groups.clone())
-            .with_batch_size(64 * 1024)
+            .with_row_groups(vec![group])
+            .with_batch_size(BATCH_ROWS)
             .build()
-            .map_err(|e| damaged(&e))?;
-        let mut out = Vec::new();
+            .map_err(|e| Self::damaged(&self.path, &e))?;
         for rb in reader {
-            out.push(in_order(rb.map_err(|e| damaged(&e))?, columns)?);
+            let rb = rb.map_err(|e| Self::damaged(&self.path, &e))?;
+            f(&in_order(rb, &self.columns)?)?;
         }
-        Ok(out)
-    };
-    let parts: Vec<StoreResult<Vec<RecordBatch>>> = if parallel {
-        tasks.par_iter().map(read_groups).collect()
-    } else {
-        tasks.iter().map(read_groups).collect()
-    };
-    let mut out = Vec::new();
-    for p in parts {
-        out.extend(p?);
+        Ok(())
     }
-    Ok(out)
+
+    /// Column `i` of `rb` as a primitive array of `T`, or an error naming the file and column.
+    fn primitive<'a, T: arrow::datatypes::ArrowPrimitiveType>(
+        &self,
+        rb: &'a RecordBatch,
+        i: usize,
+    ) -> StoreResult<&'a arrow::array::PrimitiveArray<T>> {
+        rb.column(i).as_primitive_opt::<T>().ok_or_else(|| {
+            StoreError::Format(format!(
+                "{}: column {:?} is {}, not {} (the store is damaged or not vigil's)",
+                self.path.display(),
+                self.columns[i],
+                rb.column(i).data_type(),
+                T::DATA_TYPE
+            ))
+        })
+    }
 }
 
 /// A projection returns columns in file order; this puts them in the order asked for.
-fn in_order(rb: RecordBatch, columns: &[&str]) -> StoreResult<RecordBatch> {
+fn in_order<S: AsRef<str>>(rb: RecordBatch, columns: &[S]) -> StoreResult<RecordBatch> {
     let schema = rb.schema();
     let mut arrays = Vec::with_capacity(columns.len());
     let mut fields = Vec::with_capacity(columns.len());
     for c in columns {
-        let i = schema.index_of(c)?;
+        let i = schema.index_of(c.as_ref())?;
         arrays.push(rb.column(i).clone());
         fields.push(schema.field(i).clone());
     }
@@ -268,7 +293,8 @@ impl StratumColumn {
     }
 }
 
-/// Stratum ids of code tuples, in order of first appearance.
+/// Stratum ids of code tuples (codes of one task's [`StratumColumn`]s), in order of first
+/// appearance.
 struct Strata {
     small: ahash::AHashMap<u128, u32>,
     large: ahash::AHashMap<Vec<u32>, u32>,
@@ -276,6 +302,14 @@ struct Strata {
 }
 
 impl Strata {
+    fn new() -> Self {
+        Self {
+            small: ahash::AHashMap::new(),
+            large: ahash::AHashMap::new(),
+            values: Vec::new(),
+        }
+    }
+
     fn id(&mut self, key: &[u32], columns: &[StratumColumn]) -> u32 {
         let next = self.values.len() as u32;
         let (id, new) = if key.len() <= 4 {
@@ -308,19 +342,136 @@ impl Strata {
     }
 }
 
-/// The kept reports of each store batch: primaryid → report index.
+/// Where the kept reports of one store batch are among the scanned reports.
+enum BatchSpan {
+    /// Reports `start..end`, their primaryids strictly ascending (the layout ingest writes).
+    Contiguous { start: usize, end: usize },
+    /// Anything else: the batch's primaryids sorted, each with its report index (for a
+    /// primaryid listed twice, the later row, as inserting the rows in order into a map gives).
+    Sorted { pids: Vec<u64>, idx: Vec<u32> },
+}
+
+/// The kept reports of each store batch, for finding the report of a child row.
 #[derive(Default)]
 pub(crate) struct BatchIndex {
-    batches: ahash::AHashMap<u32, ahash::AHashMap<u64, u32>>,
+    batches: Vec<(u32, BatchSpan)>,
+    slot: ahash::AHashMap<u32, usize>,
+}
+
+/// The kept reports of one batch: primaryids in ascending order and their report indices.
+#[derive(Clone, Copy)]
+pub(crate) struct BatchReports<'a> {
+    pids: &'a [u64],
+    /// The report index of `pids[j]`: `first + j`, or `idx[j]`.
+    first: u32,
+    idx: Option<&'a [u32]>,
+}
+
+impl BatchReports<'_> {
+    #[inline]
+    fn at(&self, j: usize) -> u32 {
+        match self.idx {
+            Some(idx) => idx[j],
+            None => self.first + j as u32,
+        }
+    }
+
+    /// The report index of `pid`, if it is a kept report of this batch.
+    pub(crate) fn get(&self, pid: u64) -> Option<u32> {
+        let j = self.pids.partition_point(|&p| p < pid);
+        (self.pids.get(j) == Some(&pid)).then(|| self.at(j))
+    }
+
+    /// As [`BatchReports::get`], starting from `cursor` (left at the first primaryid ≥ `pid`):
+    /// rows in ascending primaryid order cost a comparison or two each, rows out of order a
+    /// binary search.
+    #[inline]
+    fn seek(&self, pid: u64, cursor: &mut usize) -> Option<u32> {
+        let pids = self.pids;
+        let mut j = *cursor;
+        if j < pids.len() && pids[j] < pid {
+            j += 1;
+            if j < pids.len() && pids[j] < pid {
+                j += pids[j..].partition_point(|&p| p < pid);
+            }
+        } else if j > 0 && pids[j - 1] >= pid {
+            j = pids.partition_point(|&p| p < pid);
+        }
+        *cursor = j;
+        (j < pids.len() && pids[j] == pid).then(|| self.at(j))
+    }
 }
 
 impl BatchIndex {
-    pub(crate) fn batch(&self, batch: u32) -> Option<&ahash::AHashMap<u64, u32>> {
-        self.batches.get(&batch)
+    /// The kept reports of `batch`; `report_ids` are the scanned reports' primaryids.
+    pub(crate) fn batch<'a>(
+        &'a self,
+        report_ids: &'a [u64],
+        batch: u32,
+    ) -> Option<BatchReports<'a>> {
+        let (_, span) = &self.batches[*self.slot.get(&batch)?];
+        Some(match span {
+            BatchSpan::Contiguous { start, end } => BatchReports {
+                pids: &report_ids[*start..*end],
+                first: *start as u32,
+                idx: None,
+            },
+            BatchSpan::Sorted { pids, idx } => BatchReports {
+                pids,
+                first: 0,
+                idx: Some(idx),
+            },
+        })
     }
 
+    /// The batches holding kept reports, in order of first appearance in the reports table.
     pub(crate) fn batch_ids(&self) -> impl Iterator<Item = u32> + '_ {
-        self.batches.keys().copied()
+        self.batches.iter().map(|(b, _)| *b)
+    }
+
+    /// The index of reports `report_ids`, whose batches are `runs` (batch, number of reports)
+    /// in order.
+    fn build(report_ids: &[u64], runs: &[(u32, usize)]) -> Self {
+        let mut spans: Vec<(u32, Vec<(usize, usize)>)> = Vec::new();
+        let mut slot: ahash::AHashMap<u32, usize> = ahash::AHashMap::new();
+        let mut start = 0;
+        for &(b, len) in runs {
+            let s = *slot.entry(b).or_insert_with(|| {
+                spans.push((b, Vec::new()));
+                spans.len() - 1
+            });
+            match spans[s].1.last_mut() {
+                Some((_, end)) if *end == start => *end += len,
+                _ => spans[s].1.push((start, start + len)),
+            }
+            start += len;
+        }
+        let batches = spans
+            .into_par_iter()
+            .map(|(b, ranges)| {
+                if let [(start, end)] = ranges[..] {
+                    if report_ids[start..end].windows(2).all(|w| w[0] < w[1]) {
+                        return (b, BatchSpan::Contiguous { start, end });
+                    }
+                }
+                let mut rows: Vec<(u64, u32)> = ranges
+                    .iter()
+                    .flat_map(|&(s, e)| (s..e).map(|r| (report_ids[r], r as u32)))
+                    .collect();
+                rows.sort_unstable();
+                // Sorted by (primaryid, index): the last of equal primaryids is the later row.
+                rows.dedup_by(|later, kept| {
+                    let same = later.0 == kept.0;
+                    if same {
+                        kept.1 = later.1;
+                    }
+                    same
+                });
+                let (pids, idx) = rows.into_iter().unzip();
+                (b, BatchSpan::Sorted { pids, idx })
+            })
+            .collect();
+        BatchIndex { batches, slot }
     }
 }
 
@@ -333,69 +484,47 @@ pub(crate) struct ReportsScan {
     pub(crate) index: BatchIndex,
 }
 
-/// Reads the reports table: the primaryid, batch, stratification columns and (only when a date
-/// bound is set) the date column.
-pub(crate) fn scan_reports(store: &Store, query: &ReportQuery) -> StoreResult<ReportsScan> {
-    let date_col = match query.date_field {
-        crate::read::DateField::FdaReceipt => "fda_dt",
-        crate::read::DateField::Event => "event_dt",
-    };
-    let bounded = query.since.is_some() || query.until.is_some();
-    let mut cols: Vec<&str> = vec!["primaryid", "batch"];
-    if bounded {
-        cols.push(date_col);
-    }
-    let mut strat_cols: Vec<&str> = Vec::new();
-    for s in &query.stratify {
-        if !cols.contains(&s.as_str()) && !strat_cols.contains(&s.as_str()) {
-            strat_cols.push(s.as_str());
-        }
-    }
-    cols.extend(&strat_cols);
-    let path = store.dir.join(REPORTS_FILE);
-    let batches = read_parquet_columns(&path, &cols, &strat_cols, true).map_err(|e| match e {
-        StoreError::MissingColumn { path, column } if query.stratify.contains(&column) => {
-            StoreError::UnknownStratum { path, column }
-        }
-        other => other,
-    })?;
-    // Where each stratification column (in query order, repeats allowed) is in `cols`.
-    let strat_pos: Vec<usize> = query
-        .stratify
-        .iter()
-        .map(|s| {
-            cols.iter()
-                .position(|c| c == s)
-                .expect("stratification column listed")
-        })
-        .collect();
+/// One row group of the reports table, scanned: primaryids, stratum ids (numbered within the
+/// row group) and the runs of equal batch ids.
+#[derive(Default)]
+struct ReportsPart {
+    pids: Vec<u64>,
+    strata: Vec<u32>,
+    strata_values: Vec<Vec<String>>,
+    batch_runs: Vec<(u32, usize)>,
+}
 
-    let total_rows: usize = batches.iter().map(|rb| rb.num_rows()).sum();
-    let mut report_ids: Vec<u64> = Vec::with_capacity(total_rows);
-    let mut stratum_of: Vec<u32> = Vec::with_capacity(total_rows);
-    let mut columns: Vec<StratumColumn> = query
-        .stratify
-        .iter()
-        .map(|_| StratumColumn::new())
-        .collect();
-    let mut strata = Strata {
-        small: ahash::AHashMap::new(),
-        large: ahash::AHashMap::new(),
-        values: Vec::new(),
-    };
-    // (batch, [(primaryid, report index)]) in order of first appearance of the batch.
-    let mut per_batch: Vec<(u32, Vec<(u64, u32)>)> = Vec::new();
-    let mut batch_slot: ahash::AHashMap<u32, usize> = ahash::AHashMap::new();
-    let mut codes: Vec<Vec<u32>> = vec![Vec::new(); query.stratify.len()];
-    let mut key: Vec<u32> = Vec::with_capacity(query.stratify.len());
-    for rb in &batches {
-        let pid = rb.column(0).as_primitive::<UInt64Type>();
-        let bat = rb.column(1).as_primitive::<UInt32Type>();
-        let dates = bounded.then(|| rb.column(2).as_string::<i32>());
+/// Scans row group `group` of the reports table (columns: primaryid, batch, then the date column
+/// when `bounded`, then the stratification columns at `strat_pos`).
+fn scan_group(
+    source: &ParquetSource,
+    group: usize,
+    query: &ReportQuery,
+    bounded: bool,
+    strat_pos: &[usize],
+) -> StoreResult<ReportsPart> {
+    let mut part = ReportsPart::default();
+    let mut columns: Vec<StratumColumn> = strat_pos.iter().map(|_| StratumColumn::new()).collect();
+    let mut strata = Strata::new();
+    let mut codes: Vec<Vec<u32>> = vec![Vec::new(); strat_pos.len()];
+    let mut key: Vec<u32> = Vec::with_capacity(strat_pos.len());
+    source.read_group(group, |rb| {
+        let pid = source.primitive::<UInt64Type>(rb, 0)?;
+        let bat = source.primitive::<UInt32Type>(rb, 1)?;
+        let dates = if bounded {
+            Some(rb.column(2).as_string_opt::<i32>().ok_or_else(|| {
+                StoreError::Format(format!(
+                    "{}: the date column is {}, not text",
+                    source.path.display(),
+                    rb.column(2).data_type()
+                ))
+            })?)
+        } else {
+            None
+        };
         for (c, &p) in strat_pos.iter().enumerate() {
             columns[c].codes_of(rb.column(p), &mut codes[c])?;
         }
-        let mut last_batch: Option<(u32, usize)> = None;
         for i in 0..rb.num_rows() {
             if let Some(dates) = dates {
                 if dates.is_null(i) || dates.value(i).is_empty() {
@@ -416,80 +545,131 @@ pub(crate) fn scan_reports(store: &Store, query: &ReportQuery) -> StoreResult<Re
             }
             key.clear();
             key.extend(codes.iter().map(|c| c[i]));
-            let sid = strata.id(&key, &columns);
+            part.strata.push(strata.id(&key, &columns));
+            part.pids.push(pid.value(i));
             let b = bat.value(i);
-            let slot = match last_batch {
-                Some((lb, s)) if lb == b => s,
-                _ => {
-                    let s = *batch_slot.entry(b).or_insert_with(|| {
-                        per_batch.push((b, Vec::new()));
-                        per_batch.len() - 1
-                    });
-                    last_batch = Some((b, s));
-                    s
-                }
-            };
-            let idx = report_ids.len() as u32;
-            per_batch[slot].1.push((pid.value(i), idx));
-            report_ids.push(pid.value(i));
-            stratum_of.push(sid);
+            match part.batch_runs.last_mut() {
+                Some((last, len)) if *last == b => *len += 1,
+                _ => part.batch_runs.push((b, 1)),
+            }
+        }
+        Ok(())
+    })?;
+    part.strata_values = strata.values;
+    Ok(part)
+}
+
+/// Reads the reports table: the primaryid, batch, stratification columns and (only when a date
+/// bound is set) the date column, one row group per task. Strata are numbered in order of first
+/// appearance over the rows.
+pub(crate) fn scan_reports(store: &Store, query: &ReportQuery) -> StoreResult<ReportsScan> {
+    let date_col = match query.date_field {
+        crate::read::DateField::FdaReceipt => "fda_dt",
+        crate::read::DateField::Event => "event_dt",
+    };
+    let bounded = query.since.is_some() || query.until.is_some();
+    let mut cols: Vec<&str> = vec!["primaryid", "batch"];
+    if bounded {
+        cols.push(date_col);
+    }
+    let mut strat_cols: Vec<&str> = Vec::new();
+    for s in &query.stratify {
+        if !cols.contains(&s.as_str()) && !strat_cols.contains(&s.as_str()) {
+            strat_cols.push(s.as_str());
         }
     }
-    drop(batches);
-    // Later rows of a repeated primaryid replace earlier ones, as inserting in order does.
-    let maps: Vec<(u32, ahash::AHashMap<u64, u32>)> = per_batch
-        .into_par_iter()
-        .map(|(b, rows)| {
-            let mut m = ahash::AHashMap::with_capacity(rows.len());
-            for (p, i) in rows {
-                m.insert(p, i);
-            }
-            (b, m)
+    cols.extend(&strat_cols);
+    let path = store.dir.join(REPORTS_FILE);
+    let source = ParquetSource::open(&path, &cols, &strat_cols).map_err(|e| match e {
+        StoreError::MissingColumn { path, column } if query.stratify.contains(&column) => {
+            StoreError::UnknownStratum { path, column }
+        }
+        other => other,
+    })?;
+    // Where each stratification column (in query order, repeats allowed) is in `cols`.
+    let strat_pos: Vec<usize> = query
+        .stratify
+        .iter()
+        .map(|s| {
+            cols.iter()
+                .position(|c| c == s)
+                .expect("stratification column listed")
         })
         .collect();
+    let parts: Vec<StoreResult<ReportsPart>> = (0..source.row_groups())
+        .into_par_iter()
+        .map(|g| scan_group(&source, g, query, bounded, &strat_pos))
+        .collect();
+    let parts = parts.into_iter().collect::<StoreResult<Vec<_>>>()?;
+    let total: usize = parts.iter().map(|p| p.pids.len()).sum();
+    let mut report_ids: Vec<u64> = Vec::with_capacity(total);
+    let mut stratum_of: Vec<u32> = Vec::with_capacity(total);
+    let mut strata_values: Vec<Vec<String>> = Vec::new();
+    let mut strata_ids: ahash::AHashMap<Vec<String>, u32> = ahash::AHashMap::new();
+    let mut runs: Vec<(u32, usize)> = Vec::new();
+    for part in parts {
+        // The row group's strata, in their order of first appearance, continue the numbering.
+        let remap: Vec<u32> = part
+            .strata_values
+            .into_iter()
+            .map(|v| match strata_ids.get(&v) {
+                Some(&s) => s,
+                None => {
+                    let s = strata_values.len() as u32;
+                    strata_values.push(v.clone());
+                    strata_ids.insert(v, s);
+                    s
+                }
+            })
+            .collect();
+        report_ids.extend_from_slice(&part.pids);
+        stratum_of.extend(part.strata.iter().map(|&s| remap[s as usize]));
+        runs.extend(part.batch_runs);
+    }
+    let index = BatchIndex::build(&report_ids, &runs);
     Ok(ReportsScan {
         report_ids,
         stratum_of,
-        strata_values: strata.values,
-        index: BatchIndex {
-            batches: maps.into_iter().collect(),
-        },
+        strata_values,
+        index,
     })
 }
 
-/// The names (upper case, in order of first appearance) and the (report index, name id) rows of
-/// one child file.
-struct FileNames {
+/// One row group of a drugs or reactions file: its names (upper case, in order of first
+/// appearance), and its rows as name ids in row order with runs of (report index, rows).
+struct ChildPart {
     names: Vec<String>,
-    rows: Vec<(u32, u32)>,
+    runs: Vec<(u32, u32)>,
+    ids: Vec<u32>,
 }
 
-/// Reads one drugs or reactions file: the rows whose primaryid is a kept report of this batch
-/// (and, for drugs, whose role `role` admits), with their names trimmed and upper-cased. Blank
-/// names are skipped.
-fn read_names_file(
-    path: &Path,
+/// Reads row group `group` of one drugs or reactions file: the rows whose primaryid is a kept
+/// report of `batch` (and, for drugs, whose role `query.role` admits), with their names trimmed
+/// and upper-cased. Blank names are skipped.
+fn read_child_group(
+    source: &ParquetSource,
+    group: usize,
     table: ChildTable,
-    batch: &ahash::AHashMap<u64, u32>,
+    batch: BatchReports<'_>,
     query: &ReportQuery,
-) -> StoreResult<FileNames> {
-    let (columns, dictionary): (&[&str], &[&str]) = match table {
-        ChildTable::Drugs => (
-            &["primaryid", "role_cod", "ingredient"],
-            &["role_cod", "ingredient"],
-        ),
-        _ => (&["primaryid", "pt"], &["pt"]),
-    };
-    let name_col = columns.len() - 1;
+) -> StoreResult<ChildPart> {
     let with_role = table == ChildTable::Drugs;
-    let mut names: Vec<String> = Vec::new();
+    let name_col = if with_role { 2 } else { 1 };
+    let mut part = ChildPart {
+        names: Vec::new(),
+        runs: Vec::new(),
+        ids: Vec::new(),
+    };
     let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
-    let mut rows: Vec<(u32, u32)> = Vec::new();
     // Per dictionary entry: the name id (None for a blank name), and whether the role counts.
     let mut name_cache: EntryCache<Option<u32>> = EntryCache::new();
     let mut role_cache: EntryCache<bool> = EntryCache::new();
-    for rb in read_parquet_columns(path, columns, dictionary, false)? {
-        let pid = rb.column(0).as_primitive::<UInt64Type>();
+    let mut cursor = 0usize;
+    // A report's rows are next to each other in the files: the last look-up is reused for the
+    // rows that follow it.
+    let mut last: Option<(u64, Option<u32>)> = None;
+    source.read_group(group, |rb| {
+        let pids = source.primitive::<UInt64Type>(rb, 0)?.values();
         let name = as_dictionary(rb.column(name_col))?;
         name_cache.follow(name.values());
         let name_values = name.values().as_string::<i32>();
@@ -501,15 +681,11 @@ fn read_names_file(
         } else {
             None
         };
-        // A report's rows are next to each other in the files: the last look-up is reused for
-        // the rows that follow it.
-        let mut last: Option<(u64, Option<u32>)> = None;
-        for i in 0..rb.num_rows() {
-            let p = pid.value(i);
+        for (i, &p) in pids.iter().enumerate() {
             let found = match last {
                 Some((q, found)) if q == p => found,
                 _ => {
-                    let found = batch.get(&p).copied();
+                    let found = batch.seek(p, &mut cursor);
                     last = Some((p, found));
                     found
                 }
@@ -540,77 +716,103 @@ fn read_names_file(
                 Some(match lookup.get(&upper) {
                     Some(&id) => id,
                     None => {
-                        let id = names.len() as u32;
-                        names.push(upper.clone());
+                        let id = part.names.len() as u32;
+                        part.names.push(upper.clone());
                         lookup.insert(upper, id);
                         id
                     }
                 })
             });
             if let Some(id) = id {
-                rows.push((idx, id));
+                part.ids.push(id);
+                match part.runs.last_mut() {
+                    Some((r, len)) if *r == idx => *len += 1,
+                    _ => part.runs.push((idx, 1)),
+                }
             }
         }
-    }
-    Ok(FileNames { names, rows })
+        Ok(())
+    })?;
+    Ok(part)
 }
 
-/// The names of one child table over all files, and each report's name ids (sorted) as
-/// compressed sparse rows over the `n` kept reports.
+/// The names of one child table over all files, and each report's name ids (in file row order,
+/// repeats kept) as compressed sparse rows over the `n` scanned reports.
 pub(crate) struct ChildLists {
     pub(crate) names: Vec<String>,
-    pub(crate) offsets: Vec<usize>,
-    pub(crate) ids: Vec<u32>,
+    offsets: Vec<u32>,
+    ids: Vec<u32>,
 }
 
 impl ChildLists {
     pub(crate) fn of(&self, r: usize) -> &[u32] {
-        &self.ids[self.offsets[r]..self.offsets[r + 1]]
+        &self.ids[self.offsets[r] as usize..self.offsets[r + 1] as usize]
     }
 }
 
-/// Reads the drugs and the reactions of every batch holding kept reports, both tables' files in
-/// parallel. Name ids are numbered in order of first appearance over the files in batch order,
-/// and each report's ids are sorted, as one sequential pass followed by a sort would give.
+/// Reads the drugs and the reactions of every batch holding kept reports: every row group of
+/// both tables' files is a task on all cores. Name ids are numbered in order of first appearance
+/// over the files in batch order, as one sequential pass would number them.
 pub(crate) fn read_children(
     store: &Store,
-    index: &BatchIndex,
-    n: usize,
+    scan: &ReportsScan,
     query: &ReportQuery,
 ) -> StoreResult<(ChildLists, ChildLists)> {
-    let mut tasks: Vec<(ChildTable, std::path::PathBuf, &ahash::AHashMap<u64, u32>)> = Vec::new();
+    let mut sources: Vec<(ChildTable, ParquetSource, BatchReports<'_>)> = Vec::new();
     for table in [ChildTable::Drugs, ChildTable::Reactions] {
+        let (columns, dictionary): (&[&str], &[&str]) = match table {
+            ChildTable::Drugs => (
+                &["primaryid", "role_cod", "ingredient"],
+                &["role_cod", "ingredient"],
+            ),
+            _ => (&["primaryid", "pt"], &["pt"]),
+        };
         for (bid, path) in store.child_files(table) {
-            if let Some(batch) = index.batch(bid) {
-                tasks.push((table, path, batch));
+            if let Some(batch) = scan.index.batch(&scan.report_ids, bid) {
+                sources.push((
+                    table,
+                    ParquetSource::open(&path, columns, dictionary)?,
+                    batch,
+                ));
             }
         }
     }
-    let read: Vec<StoreResult<FileNames>> = tasks
+    let tasks: Vec<(usize, usize)> = sources
+        .iter()
+        .enumerate()
+        .flat_map(|(s, (_, source, _))| (0..source.row_groups()).map(move |g| (s, g)))
+        .collect();
+    let read: Vec<StoreResult<ChildPart>> = tasks
         .par_iter()
-        .map(|(table, path, batch)| read_names_file(path, *table, batch, query))
+        .map(|&(s, g)| {
+            let (table, source, batch) = &sources[s];
+            read_child_group(source, g, *table, *batch, query)
+        })
         .collect();
     let mut drugs = Vec::new();
     let mut reactions = Vec::new();
-    for ((table, _, _), r) in tasks.iter().zip(read) {
-        match table {
-            ChildTable::Drugs => drugs.push(r?),
-            _ => reactions.push(r?),
+    for (&(s, _), part) in tasks.iter().zip(read) {
+        match sources[s].0 {
+            ChildTable::Drugs => drugs.push(part?),
+            _ => reactions.push(part?),
         }
     }
-    let (d, e) = rayon::join(|| merge_files(drugs, n), || merge_files(reactions, n));
-    Ok((d, e))
+    let n = scan.report_ids.len();
+    let (d, e) = rayon::join(|| merge_parts(drugs, n), || merge_parts(reactions, n));
+    Ok((d?, e?))
 }
 
-/// Merges the files of one table: local name ids become global ones (numbered in file order),
-/// and the rows are placed per report by a counting sort on the report index.
-fn merge_files(files: Vec<FileNames>, n: usize) -> ChildLists {
+/// Merges the row groups of one table: local name ids become global ones (numbered in order of
+/// the parts), and the rows are gathered per report: when the parts list their reports in
+/// ascending order (files in batch order, rows in report order) their rows, concatenated, are
+/// already the lists; otherwise a counting sort on the report index places them.
+fn merge_parts(parts: Vec<ChildPart>, n: usize) -> StoreResult<ChildLists> {
     let mut names: Vec<String> = Vec::new();
     let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
-    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(files.len());
-    for f in &files {
+    let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
+    for p in &parts {
         remaps.push(
-            f.names
+            p.names
                 .iter()
                 .map(|name| match lookup.get(name) {
                     Some(&id) => id,
@@ -624,57 +826,198 @@ fn merge_files(files: Vec<FileNames>, n: usize) -> ChildLists {
                 .collect(),
         );
     }
-    let mut offsets = vec![0usize; n + 1];
-    for f in &files {
-        for &(r, _) in &f.rows {
-            offsets[r as usize + 1] += 1;
+    let total: usize = parts.iter().map(|p| p.ids.len()).sum();
+    if u32::try_from(total).is_err() {
+        return Err(StoreError::Format(format!(
+            "{total} drug or reaction rows: more than this loader's limit of 2^32 - 1"
+        )));
+    }
+    let mut offsets = vec![0u32; n + 1];
+    let mut ascending = true;
+    let mut previous = 0u32;
+    for p in &parts {
+        for &(r, len) in &p.runs {
+            offsets[r as usize + 1] += len;
+            ascending &= r >= previous;
+            previous = r;
         }
     }
     for r in 0..n {
         offsets[r + 1] += offsets[r];
     }
-    let mut cursor: Vec<usize> = offsets[..n].to_vec();
-    let mut ids = vec![0u32; offsets[n]];
-    for (f, remap) in files.iter().zip(&remaps) {
-        for &(r, id) in &f.rows {
-            let c = &mut cursor[r as usize];
-            ids[*c] = remap[id as usize];
-            *c += 1;
+    let mut ids = vec![0u32; total];
+    if ascending {
+        let mut rest: &mut [u32] = &mut ids;
+        let mut slices: Vec<&mut [u32]> = Vec::with_capacity(parts.len());
+        for p in &parts {
+            let (head, tail) = rest.split_at_mut(p.ids.len());
+            slices.push(head);
+            rest = tail;
+        }
+        slices
+            .into_par_iter()
+            .zip(parts.par_iter().zip(&remaps))
+            .for_each(|(out, (p, remap))| {
+                for (o, &id) in out.iter_mut().zip(&p.ids) {
+                    *o = remap[id as usize];
+                }
+            });
+    } else {
+        let mut cursor: Vec<u32> = offsets[..n].to_vec();
+        for (p, remap) in parts.iter().zip(&remaps) {
+            let mut k = 0;
+            for &(r, len) in &p.runs {
+                let c = &mut cursor[r as usize];
+                for (o, &id) in ids[*c as usize..(*c + len) as usize]
+                    .iter_mut()
+                    .zip(&p.ids[k..k + len as usize])
+                {
+                    *o = remap[id as usize];
+                }
+                *c += len;
+                k += len as usize;
+            }
         }
     }
-    drop(cursor);
-    drop(files);
-    // Each report's ids in ascending order (the order of a sort on (report, id)), in ranges of
-    // reports on all cores.
-    const REPORTS_PER_TASK: usize = 64 * 1024;
-    let mut rest: &mut [u32] = &mut ids;
-    let mut ranges: Vec<(usize, &mut [u32])> = Vec::new();
-    let mut r0 = 0;
-    while r0 < n {
-        let r1 = (r0 + REPORTS_PER_TASK).min(n);
-        let (head, tail) = rest.split_at_mut(offsets[r1] - offsets[r0]);
-        ranges.push((r0, head));
-        rest = tail;
-        r0 = r1;
-    }
-    ranges.par_iter_mut().for_each(|(r0, slice)| {
-        let base = offsets[*r0];
-        let mut r = *r0;
-        while r < n && offsets[r] - base < slice.len() {
-            slice[offsets[r] - base..offsets[r + 1] - base].sort_unstable();
-            r += 1;
-        }
-    });
-    drop(ranges);
-    ChildLists {
+    Ok(ChildLists {
         names,
         offsets,
         ids,
+    })
+}
+
+/// Reports per task of the parallel passes over reports.
+const REPORTS_PER_TASK: usize = 64 * 1024;
+
+/// The first kept report holding each of `count` ids (`u32::MAX` for none), where `ids_of(r)`
+/// are report `r`'s ids; on all cores.
+fn first_kept<'a>(
+    kept: &[bool],
+    count: usize,
+    ids_of: impl Fn(usize) -> &'a [u32] + Sync,
+) -> Vec<u32> {
+    let n = kept.len();
+    (0..n.div_ceil(REPORTS_PER_TASK))
+        .into_par_iter()
+        .map(|t| {
+            let mut first = vec![u32::MAX; count];
+            let start = t * REPORTS_PER_TASK;
+            let end = (start + REPORTS_PER_TASK).min(n);
+            for (r, _) in kept[start..end].iter().enumerate().filter(|(_, &k)| k) {
+                let r = start + r;
+                for &id in ids_of(r) {
+                    let f = &mut first[id as usize];
+                    if *f == u32::MAX {
+                        *f = r as u32;
+                    }
+                }
+            }
+            first
+        })
+        .reduce(
+            || vec![u32::MAX; count],
+            |a, b| a.into_iter().zip(b).map(|(x, y)| x.min(y)).collect(),
+        )
+}
+
+/// The ids ordered as interning them report by report (each report's ids in ascending order)
+/// would number them: by first kept report, then by id.
+fn order_of_first_appearance(first: &[u32]) -> Vec<u32> {
+    let mut order: Vec<u32> = (0..first.len() as u32)
+        .filter(|&i| first[i as usize] != u32::MAX)
+        .collect();
+    order.sort_unstable_by_key(|&i| (first[i as usize], i));
+    order
+}
+
+/// Sorts a report's few ids: insertion sort, which beats a general sort on the two or three
+/// ids a report usually has.
+#[inline]
+fn sort_short(s: &mut [u32]) {
+    if s.len() > 32 {
+        s.sort_unstable();
+        return;
+    }
+    for i in 1..s.len() {
+        let v = s[i];
+        let mut j = i;
+        while j > 0 && s[j - 1] > v {
+            s[j] = s[j - 1];
+            j -= 1;
+        }
+        s[j] = v;
     }
 }
 
+/// The kept reports' lists of `lists`, each mapped by `map`, sorted and made distinct, as
+/// offsets and ids. Ranges of reports are rewritten in place on all cores (a list only shrinks),
+/// then moved together: the ids reuse the memory of `lists`.
+fn final_lists(lists: ChildLists, map: &[u32], kept: &[bool]) -> (Vec<usize>, Vec<u32>) {
+    let n = kept.len();
+    let ChildLists {
+        offsets, mut ids, ..
+    } = lists;
+    let tasks = n.div_ceil(REPORTS_PER_TASK);
+    let bound = |t: usize| offsets[(t * REPORTS_PER_TASK).min(n)] as usize;
+    let mut regions: Vec<&mut [u32]> = Vec::with_capacity(tasks);
+    let mut rest: &mut [u32] = &mut ids[..bound(tasks)];
+    for t in 0..tasks {
+        let (head, tail) = rest.split_at_mut(bound(t + 1) - bound(t));
+        regions.push(head);
+        rest = tail;
+    }
+    // Per range: the length of each kept report's list, and the ids written at its start.
+    let lens: Vec<(Vec<u32>, usize)> = regions
+        .into_par_iter()
+        .enumerate()
+        .map(|(t, region)| {
+            let base = bound(t);
+            let first = t * REPORTS_PER_TASK;
+            let end = (first + REPORTS_PER_TASK).min(n);
+            let mut lens = Vec::new();
+            let mut w = 0;
+            for (r, _) in kept[first..end].iter().enumerate().filter(|(_, &k)| k) {
+                let r = first + r;
+                let (s, e) = (offsets[r] as usize - base, offsets[r + 1] as usize - base);
+                // Mapped and moved down to `w` (≤ `s`): each id is read before anything is
+                // written over it.
+                for i in 0..e - s {
+                    region[w + i] = map[region[s + i] as usize];
+                }
+                let list = &mut region[w..w + (e - s)];
+                sort_short(list);
+                let mut k = 1;
+                for i in 1..list.len() {
+                    if list[i] != list[k - 1] {
+                        list[k] = list[i];
+                        k += 1;
+                    }
+                }
+                w += k;
+                lens.push(k as u32);
+            }
+            (lens, w)
+        })
+        .collect();
+    let kept_count: usize = lens.iter().map(|l| l.0.len()).sum();
+    let mut out_offsets = Vec::with_capacity(kept_count + 1);
+    out_offsets.push(0usize);
+    let mut at = 0usize;
+    for (t, (report_lens, written)) in lens.iter().enumerate() {
+        // Never overlapping a later range: `at` ≤ the start of this range.
+        ids.copy_within(bound(t)..bound(t) + written, at);
+        for &l in report_lens {
+            out_offsets.push(out_offsets.last().unwrap() + l as usize);
+        }
+        at += written;
+    }
+    ids.truncate(at);
+    (out_offsets, ids)
+}
+
 /// Assembles the [`LoadedReports`]: reports with at least one admitted drug and one reaction
-/// and not excluded, their names interned in order of first appearance over the reports.
+/// and not excluded, their names and strata numbered in order of first appearance over the
+/// reports (within a report, names in the order of their table-wide ids).
 pub(crate) fn assemble(
     query: &ReportQuery,
     scan: ReportsScan,
@@ -696,50 +1039,55 @@ pub(crate) fn assemble(
             }
         }
     }
+    let kept: Vec<bool> = (0..n)
+        .into_par_iter()
+        .map(|r| !excluded[r] && !drugs.of(r).is_empty() && !events.of(r).is_empty())
+        .collect();
+    let ((drug_first, event_first), stratum_first) = rayon::join(
+        || {
+            rayon::join(
+                || first_kept(&kept, drugs.names.len(), |r| drugs.of(r)),
+                || first_kept(&kept, events.names.len(), |r| events.of(r)),
+            )
+        },
+        || {
+            first_kept(&kept, scan.strata_values.len(), |r| {
+                std::slice::from_ref(&scan.stratum_of[r])
+            })
+        },
+    );
     let mut set = ReportSet::default();
-    set.drug_offsets.push(0);
-    set.event_offsets.push(0);
     let mut drug_map = vec![u32::MAX; drugs.names.len()];
+    for d in order_of_first_appearance(&drug_first) {
+        drug_map[d as usize] = set.drugs.intern(&drugs.names[d as usize]);
+    }
     let mut event_map = vec![u32::MAX; events.names.len()];
+    for e in order_of_first_appearance(&event_first) {
+        event_map[e as usize] = set.events.intern(&events.names[e as usize]);
+    }
     let mut stratum_map = vec![u32::MAX; scan.strata_values.len()];
     let mut kept_strata_values = Vec::new();
-    let mut kept_ids: Vec<u64> = Vec::with_capacity(n);
-    let mut scratch: Vec<u32> = Vec::new();
-    for (r, &is_excluded) in excluded.iter().enumerate() {
-        let (ds, es) = (drugs.of(r), events.of(r));
-        if is_excluded || ds.is_empty() || es.is_empty() {
-            continue;
-        }
-        scratch.clear();
-        for &d in ds {
-            if drug_map[d as usize] == u32::MAX {
-                drug_map[d as usize] = set.drugs.intern(&drugs.names[d as usize]);
-            }
-            scratch.push(drug_map[d as usize]);
-        }
-        scratch.sort_unstable();
-        scratch.dedup();
-        set.drug_ids.extend_from_slice(&scratch);
-        set.drug_offsets.push(set.drug_ids.len());
-        scratch.clear();
-        for &e in es {
-            if event_map[e as usize] == u32::MAX {
-                event_map[e as usize] = set.events.intern(&events.names[e as usize]);
-            }
-            scratch.push(event_map[e as usize]);
-        }
-        scratch.sort_unstable();
-        scratch.dedup();
-        set.event_ids.extend_from_slice(&scratch);
-        set.event_offsets.push(set.event_ids.len());
-        let s = scan.stratum_of[r] as usize;
-        if stratum_map[s] == u32::MAX {
-            stratum_map[s] = set.strata.intern(&scan.strata_values[s].join("|"));
-            kept_strata_values.push(scan.strata_values[s].clone());
-        }
-        set.report_stratum.push(stratum_map[s]);
-        kept_ids.push(scan.report_ids[r]);
+    for s in order_of_first_appearance(&stratum_first) {
+        let s = s as usize;
+        stratum_map[s] = set.strata.intern(&scan.strata_values[s].join("|"));
+        kept_strata_values.push(scan.strata_values[s].clone());
     }
+    let ((drug_offsets, drug_ids), (event_offsets, event_ids)) = rayon::join(
+        || final_lists(drugs, &drug_map, &kept),
+        || final_lists(events, &event_map, &kept),
+    );
+    set.drug_offsets = drug_offsets;
+    set.drug_ids = drug_ids;
+    set.event_offsets = event_offsets;
+    set.event_ids = event_ids;
+    let kept_count = set.drug_offsets.len() - 1;
+    let mut kept_ids: Vec<u64> = Vec::with_capacity(kept_count);
+    let mut report_stratum: Vec<u32> = Vec::with_capacity(kept_count);
+    for (r, _) in kept.iter().enumerate().filter(|(_, &k)| k) {
+        kept_ids.push(scan.report_ids[r]);
+        report_stratum.push(stratum_map[scan.stratum_of[r] as usize]);
+    }
+    set.report_stratum = report_stratum;
     set.report_ids = crate::reports::ReportIds::Numeric(kept_ids);
     if set.strata.is_empty() {
         set.strata.intern("");

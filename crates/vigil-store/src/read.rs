@@ -386,14 +386,14 @@ pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<Load
         let want = ind.trim().to_uppercase();
         let mut has = vec![false; n];
         for (bid, path) in store.child_files(ChildTable::Indications) {
-            let Some(batch) = index.batch(bid) else {
+            let Some(batch) = index.batch(&scan.report_ids, bid) else {
                 continue;
             };
             for rb in read_parquet(&path, Some(&["primaryid", "indi_pt"]))? {
                 let pid = rb.column(0).as_primitive::<UInt64Type>();
                 let pt = rb.column(1).as_string::<i32>();
                 for i in 0..rb.num_rows() {
-                    if let Some(&idx) = batch.get(&pid.value(i)) {
+                    if let Some(idx) = batch.get(pid.value(i)) {
                         if !pt.is_null(i) && pt.value(i).trim().eq_ignore_ascii_case(&want) {
                             has[idx as usize] = true;
                         }
@@ -405,8 +405,7 @@ pub fn load_reports_from(store: &Store, query: &ReportQuery) -> StoreResult<Load
             *e |= !h;
         }
     }
-
-    let (drugs, events) = crate::load::read_children(store, index, n, query)?;
+    let (drugs, events) = crate::load::read_children(store, &scan, query)?;
     Ok(crate::load::assemble(query, scan, drugs, events, excluded))
 }
 

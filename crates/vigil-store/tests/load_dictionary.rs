@@ -2,7 +2,8 @@
 //! entry. These tests write child files whose dictionaries change from one row group to the next
 //! (small row groups) and one without dictionary pages at all, so that a cache kept across a
 //! dictionary change, or a name resolved from the wrong entry, shows as a wrong report.
-//! Expected values are worked out by hand in the comments.
+//! A last test puts the rows of every table out of order. Expected values are worked out by hand
+//! in the comments.
 use std::path::Path;
 use std::sync::Arc;
 
@@ -262,4 +263,109 @@ fn every_role_and_an_excluded_drug() {
             ),
         ]
     );
+}
+
+/// A store whose rows are in no particular order, to exercise the loader's paths for it (its fast
+/// paths assume the layout ingest writes: reports sorted by batch and primaryid, child rows in
+/// primaryid order):
+///
+/// reports.parquet, in row groups of 2 rows (strata numbered across row groups):
+///   row 0: 30 b1 M 2024 · row 1: 10 b1 F 2023 (superseded by row 4) · row 2: 50 b2 F 2024 ·
+///   row 3: 20 b1 F 2024 · row 4: 10 b1 M 2023
+///   (batch 1 is split in two runs, its primaryids are unsorted and 10 is listed twice)
+/// drugs b1, row groups of 2: 20 PS Zeta · 10 PS alpha · 30 SS Beta · 10 SS zeta ·
+///   40 PS Gamma (no such report) · 20 C Alpha (role C: not a suspect)
+/// reactions b1, no dictionary: 30 Rash · 10 Nausea · 20 Rash · 10 rash
+/// drugs b2: 50 PS beta · reactions b2: 50 Headache
+fn build_out_of_order(dir: &Path) {
+    let mut txn = StoreTxn::begin(dir).unwrap();
+    let (b1, b2) = (txn.new_batch("2024Q1"), txn.new_batch("2024Q2"));
+    let tmp = txn.dir().to_owned();
+    let reports = reports_batch(&[
+        (30, b1, Some("M"), Some(2024)),
+        (10, b1, Some("F"), Some(2023)),
+        (50, b2, Some("F"), Some(2024)),
+        (20, b1, Some("F"), Some(2024)),
+        (10, b1, Some("M"), Some(2023)),
+    ]);
+    let props = WriterProperties::builder()
+        .set_max_row_group_row_count(Some(2))
+        .build();
+    let file = std::fs::File::create(tmp.join(REPORTS_FILE)).unwrap();
+    let mut w = ArrowWriter::try_new(file, reports_schema(), Some(props)).unwrap();
+    w.write(&reports).unwrap();
+    w.close().unwrap();
+    let drugs1 = child_batch(
+        ChildTable::Drugs,
+        &[
+            drug(20, b1, Some("PS"), Some("Zeta")),
+            drug(10, b1, Some("PS"), Some("alpha")),
+            drug(30, b1, Some("SS"), Some("Beta")),
+            drug(10, b1, Some("SS"), Some("zeta")),
+            drug(40, b1, Some("PS"), Some("Gamma")),
+            drug(20, b1, Some("C"), Some("Alpha")),
+        ],
+    );
+    write_child(&tmp, ChildTable::Drugs, b1, &drugs1, 2, true);
+    let reac1 = child_batch(
+        ChildTable::Reactions,
+        &[
+            (30, b1, vec![Some("Rash")]),
+            (10, b1, vec![Some("Nausea")]),
+            (20, b1, vec![Some("Rash")]),
+            (10, b1, vec![Some("rash")]),
+        ],
+    );
+    write_child(&tmp, ChildTable::Reactions, b1, &reac1, 1024, false);
+    let drugs2 = child_batch(ChildTable::Drugs, &[drug(50, b2, Some("PS"), Some("beta"))]);
+    write_child(&tmp, ChildTable::Drugs, b2, &drugs2, 1024, true);
+    let reac2 = child_batch(ChildTable::Reactions, &[(50, b2, vec![Some("Headache")])]);
+    write_child(&tmp, ChildTable::Reactions, b2, &reac2, 1024, true);
+    txn.commit(&IngestReport::default()).unwrap();
+}
+
+#[test]
+fn rows_out_of_order_repeated_primaryids_and_split_batches() {
+    let tmp = tempfile::tempdir().unwrap();
+    build_out_of_order(tmp.path());
+    let q = ReportQuery {
+        role: Role::Suspect,
+        stratify: vec!["sex".into(), "year".into()],
+        ..Default::default()
+    };
+    let loaded = load_reports(tmp.path(), &q).unwrap();
+    let set = &loaded.set;
+    // Row 1 (the earlier 10) has no rows: the child rows of 10 belong to the later row 4, as a
+    // later row replaces an earlier one. Report 20 keeps ZETA only (its ALPHA is role C);
+    // report 10 has ALPHA and ZETA, NAUSEA and RASH ("Rash"/"rash" are one event).
+    assert_eq!(
+        reports(set),
+        vec![
+            ("30".to_owned(), vec!["BETA"], vec!["RASH"], "M|2024"),
+            ("50".to_owned(), vec!["BETA"], vec!["HEADACHE"], "F|2024"),
+            ("20".to_owned(), vec!["ZETA"], vec!["RASH"], "F|2024"),
+            (
+                "10".to_owned(),
+                vec!["ALPHA", "ZETA"],
+                vec!["NAUSEA", "RASH"],
+                "M|2023"
+            ),
+        ]
+    );
+    // Names in order of first appearance over the loaded reports: BETA (30), ZETA (20), ALPHA
+    // (10); RASH (30), HEADACHE (50), NAUSEA (10). Strata likewise: M|2024, F|2024, M|2023.
+    assert_eq!(set.drugs.names(), ["BETA", "ZETA", "ALPHA"]);
+    assert_eq!(set.events.names(), ["RASH", "HEADACHE", "NAUSEA"]);
+    assert_eq!(
+        loaded.strata_values,
+        vec![
+            vec!["M".to_owned(), "2024".to_owned()],
+            vec!["F".to_owned(), "2024".to_owned()],
+            vec!["M".to_owned(), "2023".to_owned()],
+        ]
+    );
+    // Each report's ids ascending: report 10 has ZETA = 1, ALPHA = 2 and RASH = 0, NAUSEA = 2.
+    assert_eq!(set.report_drugs(3), [1, 2]);
+    assert_eq!(set.report_events(3), [0, 2]);
+    assert_eq!(set.report_stratum, [0, 1, 1, 2]);
 }
