@@ -1219,3 +1219,51 @@ pub(crate) fn assemble(
         strata_values: kept_strata_values,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(names: &[&str], runs: &[(u32, u32)], len: usize) -> ChildPart {
+        ChildPart {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            runs: runs.to_vec(),
+            len,
+        }
+    }
+
+    /// Two row groups with slices of 4 and 3 rows of which 2 and 2 were kept (the rest is
+    /// left-over space, here 99): the kept rows come out next to each other, renumbered.
+    /// Part 0 names A, B and rows B, A of report 0; part 1 names C, B and rows C (report 1),
+    /// B (report 2). Global names A = 0, B = 1, C = 2: ids 1, 0 | 2, 1; offsets 0, 2, 3, 4.
+    #[test]
+    fn merged_in_place_when_reports_ascend() {
+        let buffer = vec![1, 0, 99, 99, 0, 1, 99];
+        let parts = vec![
+            (part(&["A", "B"], &[(0, 2)], 2), 4),
+            (part(&["C", "B"], &[(1, 1), (2, 1)], 2), 3),
+        ];
+        let lists = merge_parts(parts, buffer, 3).unwrap();
+        assert_eq!(lists.names, ["A", "B", "C"]);
+        assert_eq!(lists.offsets, [0, 2, 3, 4]);
+        assert_eq!(lists.ids, [1, 0, 2, 1]);
+        assert_eq!(lists.of(0), [1, 0]);
+        assert_eq!(lists.of(2), [1]);
+    }
+
+    /// The same rows with part 0 holding report 2 and part 1 reports 1 and 0: the counting sort
+    /// places them by report. Part 0 rows B, A (report 2); part 1 rows C (report 1), B
+    /// (report 0). Report 0: B = 1; report 1: C = 2; report 2: B, A = 1, 0.
+    #[test]
+    fn placed_by_report_when_reports_do_not_ascend() {
+        let buffer = vec![1, 0, 99, 99, 0, 1, 99];
+        let parts = vec![
+            (part(&["A", "B"], &[(2, 2)], 2), 4),
+            (part(&["C", "B"], &[(1, 1), (0, 1)], 2), 3),
+        ];
+        let lists = merge_parts(parts, buffer, 3).unwrap();
+        assert_eq!(lists.names, ["A", "B", "C"]);
+        assert_eq!(lists.offsets, [0, 1, 2, 4]);
+        assert_eq!(lists.ids, [1, 2, 1, 0]);
+    }
+}
