@@ -636,29 +636,32 @@ pub(crate) fn scan_reports(store: &Store, query: &ReportQuery) -> StoreResult<Re
 }
 
 /// One row group of a drugs or reactions file: its names (upper case, in order of first
-/// appearance), and its rows as name ids in row order with runs of (report index, rows).
+/// appearance), and its rows as runs of (report index, rows); the rows' name ids are the first
+/// `len` values of the row group's slice of the table's buffer.
 struct ChildPart {
     names: Vec<String>,
     runs: Vec<(u32, u32)>,
-    ids: Vec<u32>,
+    len: usize,
 }
 
 /// Reads row group `group` of one drugs or reactions file: the rows whose primaryid is a kept
 /// report of `batch` (and, for drugs, whose role `query.role` admits), with their names trimmed
-/// and upper-cased. Blank names are skipped.
+/// and upper-cased. Blank names are skipped. The rows' name ids are written to the start of
+/// `out`, which holds one value per row of the row group as its metadata counts them.
 fn read_child_group(
     source: &ParquetSource,
     group: usize,
     table: ChildTable,
     batch: BatchReports<'_>,
     query: &ReportQuery,
+    out: &mut [u32],
 ) -> StoreResult<ChildPart> {
     let with_role = table == ChildTable::Drugs;
     let name_col = if with_role { 2 } else { 1 };
     let mut part = ChildPart {
         names: Vec::new(),
         runs: Vec::new(),
-        ids: Vec::new(),
+        len: 0,
     };
     let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
     // Per dictionary entry: the name id (None for a blank name), and whether the role counts.
@@ -724,7 +727,15 @@ fn read_child_group(
                 })
             });
             if let Some(id) = id {
-                part.ids.push(id);
+                let Some(slot) = out.get_mut(part.len) else {
+                    return Err(StoreError::Format(format!(
+                        "{}: row group {group} holds more rows than its metadata's {}",
+                        source.path.display(),
+                        out.len()
+                    )));
+                };
+                *slot = id;
+                part.len += 1;
                 match part.runs.last_mut() {
                     Some((r, len)) if *r == idx => *len += 1,
                     _ => part.runs.push((idx, 1)),
@@ -782,35 +793,89 @@ pub(crate) fn read_children(
         .enumerate()
         .flat_map(|(s, (_, source, _))| (0..source.row_groups()).map(move |g| (s, g)))
         .collect();
-    let read: Vec<StoreResult<ChildPart>> = tasks
-        .par_iter()
-        .map(|&(s, g)| {
-            let (table, source, batch) = &sources[s];
-            read_child_group(source, g, *table, *batch, query)
+    // One buffer per table with a slice for every row group, as long as its rows: each task
+    // writes its rows' name ids straight into place, so the lists need no second copy.
+    let rows_of = |&(s, g): &(usize, usize)| -> StoreResult<usize> {
+        let source = &sources[s].1;
+        let rows = source.meta.metadata().row_group(g).num_rows();
+        usize::try_from(rows).map_err(|_| {
+            StoreError::Format(format!(
+                "{}: row group {g} claims {rows} rows",
+                source.path.display()
+            ))
         })
-        .collect();
-    let mut drugs = Vec::new();
-    let mut reactions = Vec::new();
-    for (&(s, _), part) in tasks.iter().zip(read) {
-        match sources[s].0 {
-            ChildTable::Drugs => drugs.push(part?),
-            _ => reactions.push(part?),
+    };
+    let mut capacity = [0usize; 2];
+    let mut task_rows = Vec::with_capacity(tasks.len());
+    for t in &tasks {
+        let rows = rows_of(t)?;
+        capacity[table_slot(sources[t.0].0)] += rows;
+        task_rows.push(rows);
+    }
+    for c in capacity {
+        if u32::try_from(c).is_err() {
+            return Err(StoreError::Format(format!(
+                "{c} drug or reaction rows: more than this loader's limit of 2^32 - 1"
+            )));
         }
     }
+    let mut buffers = [vec![0u32; capacity[0]], vec![0u32; capacity[1]]];
+    let read: Vec<StoreResult<ChildPart>> = {
+        let [drug_buf, event_buf] = &mut buffers;
+        let mut rest: [&mut [u32]; 2] = [drug_buf, event_buf];
+        let mut slices: Vec<&mut [u32]> = Vec::with_capacity(tasks.len());
+        for (t, &rows) in tasks.iter().zip(&task_rows) {
+            let slot = table_slot(sources[t.0].0);
+            let (head, tail) = std::mem::take(&mut rest[slot]).split_at_mut(rows);
+            slices.push(head);
+            rest[slot] = tail;
+        }
+        tasks
+            .par_iter()
+            .zip(slices)
+            .map(|(&(s, g), out)| {
+                let (table, source, batch) = &sources[s];
+                read_child_group(source, g, *table, *batch, query, out)
+            })
+            .collect()
+    };
+    let mut parts: [Vec<(ChildPart, usize)>; 2] = [Vec::new(), Vec::new()];
+    for ((&(s, _), part), rows) in tasks.iter().zip(read).zip(task_rows) {
+        parts[table_slot(sources[s].0)].push((part?, rows));
+    }
     let n = scan.report_ids.len();
-    let (d, e) = rayon::join(|| merge_parts(drugs, n), || merge_parts(reactions, n));
+    let [drug_parts, event_parts] = parts;
+    let [drug_buf, event_buf] = buffers;
+    let (d, e) = rayon::join(
+        || merge_parts(drug_parts, drug_buf, n),
+        || merge_parts(event_parts, event_buf, n),
+    );
     Ok((d?, e?))
 }
 
+/// The buffer of a child table in [`read_children`]: drugs 0, reactions 1.
+fn table_slot(table: ChildTable) -> usize {
+    match table {
+        ChildTable::Drugs => 0,
+        _ => 1,
+    }
+}
+
 /// Merges the row groups of one table: local name ids become global ones (numbered in order of
-/// the parts), and the rows are gathered per report: when the parts list their reports in
-/// ascending order (files in batch order, rows in report order) their rows, concatenated, are
-/// already the lists; otherwise a counting sort on the report index places them.
-fn merge_parts(parts: Vec<ChildPart>, n: usize) -> StoreResult<ChildLists> {
+/// the parts), and the rows are gathered per report. `buffer` holds the parts' rows, each part
+/// at the start of its slice (`(part, slice length)` in order). When the parts list their
+/// reports in ascending order (files in batch order, rows in report order) their rows are
+/// already the lists: renumbered in place on all cores and moved together; otherwise a counting
+/// sort on the report index places them.
+fn merge_parts(
+    parts: Vec<(ChildPart, usize)>,
+    mut buffer: Vec<u32>,
+    n: usize,
+) -> StoreResult<ChildLists> {
     let mut names: Vec<String> = Vec::new();
     let mut lookup: ahash::AHashMap<String, u32> = ahash::AHashMap::new();
     let mut remaps: Vec<Vec<u32>> = Vec::with_capacity(parts.len());
-    for p in &parts {
+    for (p, _) in &parts {
         remaps.push(
             p.names
                 .iter()
@@ -826,16 +891,11 @@ fn merge_parts(parts: Vec<ChildPart>, n: usize) -> StoreResult<ChildLists> {
                 .collect(),
         );
     }
-    let total: usize = parts.iter().map(|p| p.ids.len()).sum();
-    if u32::try_from(total).is_err() {
-        return Err(StoreError::Format(format!(
-            "{total} drug or reaction rows: more than this loader's limit of 2^32 - 1"
-        )));
-    }
+    let total: usize = parts.iter().map(|(p, _)| p.len).sum();
     let mut offsets = vec![0u32; n + 1];
     let mut ascending = true;
     let mut previous = 0u32;
-    for p in &parts {
+    for (p, _) in &parts {
         for &(r, len) in &p.runs {
             offsets[r as usize + 1] += len;
             ascending &= r >= previous;
@@ -845,40 +905,55 @@ fn merge_parts(parts: Vec<ChildPart>, n: usize) -> StoreResult<ChildLists> {
     for r in 0..n {
         offsets[r + 1] += offsets[r];
     }
-    let mut ids = vec![0u32; total];
-    if ascending {
-        let mut rest: &mut [u32] = &mut ids;
+    let ids = if ascending {
+        let mut rest: &mut [u32] = &mut buffer;
         let mut slices: Vec<&mut [u32]> = Vec::with_capacity(parts.len());
-        for p in &parts {
-            let (head, tail) = rest.split_at_mut(p.ids.len());
-            slices.push(head);
+        for (p, rows) in &parts {
+            let (head, tail) = rest.split_at_mut(*rows);
+            slices.push(&mut head[..p.len]);
             rest = tail;
         }
         slices
             .into_par_iter()
-            .zip(parts.par_iter().zip(&remaps))
-            .for_each(|(out, (p, remap))| {
-                for (o, &id) in out.iter_mut().zip(&p.ids) {
-                    *o = remap[id as usize];
+            .zip(&remaps)
+            .for_each(|(rows, remap)| {
+                for id in rows.iter_mut() {
+                    *id = remap[*id as usize];
                 }
             });
+        // Each part's rows moved down against the previous part's (never past its own start).
+        let (mut at, mut start) = (0usize, 0usize);
+        for (p, rows) in &parts {
+            if at != start {
+                buffer.copy_within(start..start + p.len, at);
+            }
+            at += p.len;
+            start += rows;
+        }
+        buffer.truncate(total);
+        buffer
     } else {
+        let mut ids = vec![0u32; total];
         let mut cursor: Vec<u32> = offsets[..n].to_vec();
-        for (p, remap) in parts.iter().zip(&remaps) {
+        let mut start = 0usize;
+        for ((p, rows), remap) in parts.iter().zip(&remaps) {
+            let part_ids = &buffer[start..start + p.len];
             let mut k = 0;
             for &(r, len) in &p.runs {
                 let c = &mut cursor[r as usize];
                 for (o, &id) in ids[*c as usize..(*c + len) as usize]
                     .iter_mut()
-                    .zip(&p.ids[k..k + len as usize])
+                    .zip(&part_ids[k..k + len as usize])
                 {
                     *o = remap[id as usize];
                 }
                 *c += len;
                 k += len as usize;
             }
+            start += rows;
         }
-    }
+        ids
+    };
     Ok(ChildLists {
         names,
         offsets,
@@ -1000,14 +1075,32 @@ fn final_lists(lists: ChildLists, map: &[u32], kept: &[bool]) -> (Vec<usize>, Ve
         })
         .collect();
     let kept_count: usize = lens.iter().map(|l| l.0.len()).sum();
-    let mut out_offsets = Vec::with_capacity(kept_count + 1);
-    out_offsets.push(0usize);
+    // Offsets on all cores: each range's from its lengths, starting where the ranges before it
+    // end.
+    let mut out_offsets = vec![0usize; kept_count + 1];
+    {
+        let mut rest: &mut [usize] = &mut out_offsets[1..];
+        let mut ranges: Vec<(&mut [usize], usize, &[u32])> = Vec::with_capacity(lens.len());
+        let mut base = 0usize;
+        for (report_lens, written) in &lens {
+            let (head, tail) = rest.split_at_mut(report_lens.len());
+            ranges.push((head, base, report_lens));
+            rest = tail;
+            base += written;
+        }
+        ranges.into_par_iter().for_each(|(out, base, report_lens)| {
+            let mut end = base;
+            for (o, &l) in out.iter_mut().zip(report_lens) {
+                end += l as usize;
+                *o = end;
+            }
+        });
+    }
     let mut at = 0usize;
-    for (t, (report_lens, written)) in lens.iter().enumerate() {
+    for (t, (_, written)) in lens.iter().enumerate() {
         // Never overlapping a later range: `at` ≤ the start of this range.
-        ids.copy_within(bound(t)..bound(t) + written, at);
-        for &l in report_lens {
-            out_offsets.push(out_offsets.last().unwrap() + l as usize);
+        if at != bound(t) {
+            ids.copy_within(bound(t)..bound(t) + written, at);
         }
         at += written;
     }
@@ -1080,12 +1173,37 @@ pub(crate) fn assemble(
     set.drug_ids = drug_ids;
     set.event_offsets = event_offsets;
     set.event_ids = event_ids;
+    // Primaryids and strata of the kept reports, range by range on all cores, each range
+    // writing where the kept reports of the ranges before it end.
     let kept_count = set.drug_offsets.len() - 1;
-    let mut kept_ids: Vec<u64> = Vec::with_capacity(kept_count);
-    let mut report_stratum: Vec<u32> = Vec::with_capacity(kept_count);
-    for (r, _) in kept.iter().enumerate().filter(|(_, &k)| k) {
-        kept_ids.push(scan.report_ids[r]);
-        report_stratum.push(stratum_map[scan.stratum_of[r] as usize]);
+    let mut kept_ids = vec![0u64; kept_count];
+    let mut report_stratum = vec![0u32; kept_count];
+    {
+        let ranges = n.div_ceil(REPORTS_PER_TASK);
+        let range_of = |t: usize| t * REPORTS_PER_TASK..((t + 1) * REPORTS_PER_TASK).min(n);
+        let counts: Vec<usize> = (0..ranges)
+            .into_par_iter()
+            .map(|t| kept[range_of(t)].iter().filter(|&&k| k).count())
+            .collect();
+        let mut id_rest: &mut [u64] = &mut kept_ids;
+        let mut stratum_rest: &mut [u32] = &mut report_stratum;
+        let mut outs: Vec<(usize, &mut [u64], &mut [u32])> = Vec::with_capacity(ranges);
+        for (t, &c) in counts.iter().enumerate() {
+            let (ids, id_tail) = id_rest.split_at_mut(c);
+            let (strata, stratum_tail) = stratum_rest.split_at_mut(c);
+            outs.push((t, ids, strata));
+            id_rest = id_tail;
+            stratum_rest = stratum_tail;
+        }
+        outs.into_par_iter().for_each(|(t, ids, strata)| {
+            let range = range_of(t);
+            let start = range.start;
+            let kept_rows = kept[range].iter().enumerate().filter(|(_, &k)| k);
+            for ((r, _), (id, stratum)) in kept_rows.zip(ids.iter_mut().zip(strata.iter_mut())) {
+                *id = scan.report_ids[start + r];
+                *stratum = stratum_map[scan.stratum_of[start + r] as usize];
+            }
+        });
     }
     set.report_stratum = report_stratum;
     set.report_ids = crate::reports::ReportIds::Numeric(kept_ids);
@@ -1099,5 +1217,53 @@ pub(crate) fn assemble(
         set,
         strata_columns: query.stratify.clone(),
         strata_values: kept_strata_values,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn part(names: &[&str], runs: &[(u32, u32)], len: usize) -> ChildPart {
+        ChildPart {
+            names: names.iter().map(|n| (*n).to_owned()).collect(),
+            runs: runs.to_vec(),
+            len,
+        }
+    }
+
+    /// Two row groups with slices of 4 and 3 rows of which 2 and 2 were kept (the rest is
+    /// left-over space, here 99): the kept rows come out next to each other, renumbered.
+    /// Part 0 names A, B and rows B, A of report 0; part 1 names C, B and rows C (report 1),
+    /// B (report 2). Global names A = 0, B = 1, C = 2: ids 1, 0 | 2, 1; offsets 0, 2, 3, 4.
+    #[test]
+    fn merged_in_place_when_reports_ascend() {
+        let buffer = vec![1, 0, 99, 99, 0, 1, 99];
+        let parts = vec![
+            (part(&["A", "B"], &[(0, 2)], 2), 4),
+            (part(&["C", "B"], &[(1, 1), (2, 1)], 2), 3),
+        ];
+        let lists = merge_parts(parts, buffer, 3).unwrap();
+        assert_eq!(lists.names, ["A", "B", "C"]);
+        assert_eq!(lists.offsets, [0, 2, 3, 4]);
+        assert_eq!(lists.ids, [1, 0, 2, 1]);
+        assert_eq!(lists.of(0), [1, 0]);
+        assert_eq!(lists.of(2), [1]);
+    }
+
+    /// The same rows with part 0 holding report 2 and part 1 reports 1 and 0: the counting sort
+    /// places them by report. Part 0 rows B, A (report 2); part 1 rows C (report 1), B
+    /// (report 0). Report 0: B = 1; report 1: C = 2; report 2: B, A = 1, 0.
+    #[test]
+    fn placed_by_report_when_reports_do_not_ascend() {
+        let buffer = vec![1, 0, 99, 99, 0, 1, 99];
+        let parts = vec![
+            (part(&["A", "B"], &[(2, 2)], 2), 4),
+            (part(&["C", "B"], &[(1, 1), (0, 1)], 2), 3),
+        ];
+        let lists = merge_parts(parts, buffer, 3).unwrap();
+        assert_eq!(lists.names, ["A", "B", "C"]);
+        assert_eq!(lists.offsets, [0, 1, 2, 4]);
+        assert_eq!(lists.ids, [1, 2, 1, 0]);
     }
 }
