@@ -29,25 +29,52 @@ pub fn write_csv(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
     w.write_all(b"\n")?;
     // Rows of the FAERS 2023 table average 570 bytes: the chunk's buffer is sized once.
     for_each_formatted_chunk(sel, w, 640, |start, scores, out| {
+        let mut zmij_buffers: [zmij::Buffer; ROW_NUMBERS] =
+            std::array::from_fn(|_| zmij::Buffer::new());
         for (k, s) in scores.iter().enumerate() {
+            let mut numbers = [0.0; ROW_NUMBERS];
+            numbers[..SCORES].copy_from_slice(&row_values(s));
+            numbers[SCORES..].copy_from_slice(&sel.fdr.row(start + k));
+            // Every number of the row is printed by zmij, each into a buffer of its own, before
+            // any is copied into the row: a copy right after zmij's stores into its buffer had
+            // to wait for them (the load spans several stores, which cannot be forwarded to it),
+            // a third of the time of the layout; now the stores are long done by then.
+            let mut printed: [&[u8]; ROW_NUMBERS] = [&[]; ROW_NUMBERS];
+            for ((p, buffer), &x) in printed.iter_mut().zip(&mut zmij_buffers).zip(&numbers) {
+                if needs_zmij(x) {
+                    *p = buffer.format_finite(x).as_bytes();
+                }
+            }
+            let push_number = |out: &mut Vec<u8>, j: usize| {
+                out.push(b',');
+                // (zmij never prints nothing: an empty piece is a number it did not print.)
+                if printed[j].is_empty() {
+                    push_display_without_zmij(out, numbers[j]);
+                } else {
+                    push_zmij_as_display(out, numbers[j], printed[j]);
+                }
+            };
             append(out, &drugs[sel.drug[start + k] as usize]);
             out.push(b',');
             append(out, &events[sel.event[start + k] as usize]);
-            for x in row_values(s) {
-                out.push(b',');
-                push_display_f64(out, x);
+            for j in 0..SCORES {
+                push_number(out, j);
             }
             for b in flags(s) {
                 append(out, if b { b",true" } else { b",false" });
             }
-            for x in sel.fdr.row(start + k) {
-                out.push(b',');
-                push_display_f64(out, x);
+            for j in SCORES..ROW_NUMBERS {
+                push_number(out, j);
             }
             out.push(b'\n');
         }
     })
 }
+
+/// The numbers of a row: the scores of [`row_values`] (the columns before the flags), then the
+/// FDR columns (from [`FDR_START`]).
+const SCORES: usize = 23;
+const ROW_NUMBERS: usize = SCORES + COLUMNS.len() - FDR_START;
 
 /// Writes the selection as a JSON array of objects, one per line, non-finite numbers as null.
 pub fn write_json(sel: &Selection, w: &mut (dyn Write + Send)) -> Result<()> {
@@ -313,7 +340,27 @@ fn json_string(name: &str) -> Result<Vec<u8>> {
 /// `display_f64_is_the_standard_display` compares the two on three million values), several times
 /// faster, and only the layout is done here; the rare exact ties, where the two round differently,
 /// go to the standard library.
+#[cfg(test)] // the writers print a row's numbers in two steps, with the pieces below
 fn push_display_f64(out: &mut Vec<u8>, x: f64) {
+    if needs_zmij(x) {
+        let mut buffer = zmij::Buffer::new();
+        push_zmij_as_display(out, x, buffer.format_finite(x).as_bytes());
+    } else {
+        push_display_without_zmij(out, x);
+    }
+}
+
+/// True when `x` is printed from zmij's digits ([`push_zmij_as_display`]); false for the values
+/// [`push_display_without_zmij`] prints: non-finite, whole below 2^53, possible ties.
+#[inline(always)]
+fn needs_zmij(x: f64) -> bool {
+    // (`as i64` is exact below 2^53 and saturates above; the comparison avoids `fract`'s call.)
+    let whole = x as i64 as f64 == x && x.abs() < 9_007_199_254_740_992.0;
+    x.is_finite() && !whole && !may_be_a_tie(x)
+}
+
+/// [`push_display_f64`] for a value that [`needs_zmij`] refuses.
+fn push_display_without_zmij(out: &mut Vec<u8>, x: f64) {
     if !x.is_finite() {
         out.extend_from_slice(if x.is_nan() {
             b"NaN"
@@ -326,7 +373,6 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
     }
     // Whole numbers below 2^53 (the counts: half the columns) are their integer's digits; -0.0
     // prints as "-0".
-    // (`as i64` is exact below 2^53 and saturates above; the comparison avoids `fract`'s call.)
     let whole = x as i64;
     if whole as f64 == x && x.abs() < 9_007_199_254_740_992.0 {
         if x == 0.0 && x.is_sign_negative() {
@@ -336,24 +382,56 @@ fn push_display_f64(out: &mut Vec<u8>, x: f64) {
         }
         return;
     }
-    if may_be_a_tie(x) {
-        // Rare: the standard library itself (see `may_be_a_tie`).
-        use std::io::Write as _;
-        let _ = write!(out, "{x}");
-        return;
-    }
-    let mut buffer = zmij::Buffer::new();
-    let printed = buffer.format_finite(x).as_bytes();
+    // Rare: the standard library itself (see `may_be_a_tie`).
+    use std::io::Write as _;
+    let _ = write!(out, "{x}");
+}
+
+/// Appends `x` as `Display` prints it, from `printed`, zmij's output for `x` (which [`needs_zmij`]).
+#[inline(always)]
+fn push_zmij_as_display(out: &mut Vec<u8>, x: f64, printed: &[u8]) {
     // Without an exponent (|x| from 1e-5 to 1e16) zmij lays the digits out as `Display` does,
     // `ddd.ddd` or `0.000ddd`, except that it ends a whole number with `.0`: taken as printed, the
     // common case, without the digit gathering below.
     // From 1e-4 to 1e15 the shortest digits' decimal exponent is within zmij's fixed-notation
     // range (−5 to 15) even after rounding, so no `e` can be printed: no need to look for one.
+    // Nor can the digits end in `0` there: x is not whole (whole numbers below 2^53 are printed
+    // without zmij, see `needs_zmij`), and shortest digits have no trailing zero after the point
+    // (a whole neighbour below 2^53 is its own double), so no need to look at the last one.
     let magnitude = x.abs();
-    let fixed = (1e-4..1e15).contains(&magnitude) || !printed.contains(&b'e');
-    if printed.last() != Some(&b'0') && fixed {
+    if (1e-4..1e15).contains(&magnitude) {
         append(out, printed);
         return;
+    }
+    if magnitude < 1e-4 {
+        // The p- and q-values (one number in 25 of the FAERS 2023 table): zmij prints `0.0000ddd`
+        // (from 1e-5), which is `Display`'s layout, or `d.ddde-N` / `de-N`, which `Display` lays
+        // out as `0.`, N − 1 zeros and the digits. Shortest digits, so no trailing zero to drop.
+        let (negative, body) = match printed.split_first() {
+            Some((b'-', rest)) => (true, rest),
+            _ => (false, printed),
+        };
+        match body.iter().position(|&b| b == b'e') {
+            None => {
+                append(out, printed);
+                return;
+            }
+            Some(e) if e >= 1 && body.get(e + 1) == Some(&b'-') => {
+                let zeros = (parse_exponent(&body[e + 2..]) - 1).max(0) as usize;
+                if negative {
+                    out.push(b'-');
+                }
+                out.extend_from_slice(b"0.");
+                out.resize(out.len() + zeros, b'0');
+                out.push(body[0]);
+                // `d.ddd`: the digits after the point follow the first one.
+                if e > 2 {
+                    append(out, &body[2..e]);
+                }
+                return;
+            }
+            Some(_) => {}
+        }
     }
     let (negative, printed) = match printed.split_first() {
         Some((b'-', rest)) => (true, rest),
@@ -489,6 +567,13 @@ mod tests {
             592174564917451.25,
             f64::from_bits(0xc318_b967_5208_c3ad),
             1433085771909370.25,
+            1.0755158759094625e-6,
+            -1.0755158759094625e-6,
+            -1e-7,
+            9.99999999999999e-5,
+            1e-4,
+            -2.5e-5,
+            1.2345e-100,
         ];
         // A deterministic spread of bit patterns (SplitMix64) and of values of the table's scales.
         let mut state: u64 = 17;
