@@ -112,8 +112,44 @@ fn main() -> std::process::ExitCode {
         Ok(()) => std::process::ExitCode::SUCCESS,
         Err(err) if output::is_broken_pipe(&err) => std::process::ExitCode::SUCCESS,
         Err(err) => {
-            eprintln!("vigil: error: {err:#}");
+            eprintln!("vigil: error: {}", error_text(&err));
             std::process::ExitCode::from(2)
         }
+    }
+}
+
+/// An error with its causes, `outer: cause: …` as anyhow's `{:#}` prints it, but a cause whose text
+/// the message already holds is not repeated (library errors such as `FaersError::Io` print their
+/// cause in their own message and also return it as their source).
+fn error_text(err: &anyhow::Error) -> String {
+    let mut text = err.to_string();
+    for cause in err.chain().skip(1) {
+        let cause = cause.to_string();
+        if !text.contains(&cause) {
+            text.push_str(": ");
+            text.push_str(&cause);
+        }
+    }
+    text
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_cause_already_in_the_message_is_printed_once() {
+        // `vigil ingest faers /nonexistent` printed "…(os error 2): No such file or directory (os
+        // error 2)": FaersError::Io shows its source and also returns it from `source()`.
+        let io = std::io::Error::from(std::io::ErrorKind::NotFound);
+        let err = anyhow::Error::from(vigil_faers::FaersError::Io {
+            path: "/nonexistent".into(),
+            source: io,
+        });
+        assert_eq!(error_text(&err), "/nonexistent: entity not found");
+        // A cause not in the message is still shown, after it, as `{:#}` does.
+        let err = anyhow::anyhow!("disk full").context("writing out.csv");
+        assert_eq!(error_text(&err), "writing out.csv: disk full");
+        assert_eq!(error_text(&err), format!("{err:#}"));
     }
 }
