@@ -6,6 +6,7 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use arrow::array::RecordBatch;
 use arrow::util::display::array_value_to_string;
 use vigil_store::ingest_report::IngestReport;
 use vigil_store::layout::ChildTable;
@@ -38,28 +39,19 @@ fn decoded(store: &Path, table: ChildTable) -> Vec<String> {
     let s = Store::open(store).unwrap();
     let mut cols: Vec<&str> = vec!["caseid"];
     cols.extend(table.text_columns());
-    let mut rows = Vec::new();
-    for rb in s.read_live_children(table, &cols).unwrap() {
-        let keep: Vec<usize> = (0..rb.num_columns())
-            .filter(|&j| rb.schema().field(j).name() != "batch")
-            .collect();
-        for i in 0..rb.num_rows() {
-            let row: Vec<String> = keep
-                .iter()
-                .map(|&j| array_value_to_string(rb.column(j), i).unwrap())
-                .collect();
-            rows.push(row.join("|"));
-        }
-    }
-    rows.sort();
-    rows
+    sorted_rows(s.read_live_children(table, &cols).unwrap())
 }
 
 /// The reports table, batch left out, sorted.
 fn decoded_reports(store: &Path) -> Vec<String> {
     let s = Store::open(store).unwrap();
+    sorted_rows(s.read_reports(None).unwrap())
+}
+
+/// Each row of `batches` as its values joined by `|`, the `batch` column left out, sorted.
+fn sorted_rows(batches: impl IntoIterator<Item = RecordBatch>) -> Vec<String> {
     let mut rows = Vec::new();
-    for rb in s.read_reports(None).unwrap() {
+    for rb in batches {
         let keep: Vec<usize> = (0..rb.num_columns())
             .filter(|&j| rb.schema().field(j).name() != "batch")
             .collect();
