@@ -599,6 +599,18 @@ fn incomplete_quarters_are_refused_before_anything_is_written() {
         (q.join("DRUG25Q4.txt").display().to_string(), 1, None)
     );
     assert!(reason.contains("empty DRUG file (0 bytes)"), "{reason}");
+    // A DEMO file with its header and no report row: every child row would be an orphan.
+    let q = tmp.path().join("q25_demo_header_only");
+    copy_quarter(&src, &q, |_| true);
+    let demo = q.join("DEMO25Q4.txt");
+    let text = std::fs::read_to_string(&demo).unwrap();
+    std::fs::write(&demo, format!("{}\n\n", text.lines().next().unwrap())).unwrap();
+    let (file, line, field, reason) = refused(std::slice::from_ref(&q), &store);
+    assert_eq!((file, line, field), (demo.display().to_string(), 2, None));
+    assert!(
+        reason.contains("DEMO file has a header and no report row"),
+        "{reason}"
+    );
     // A renamed or missing column: REAC pt (the issue: 3,275 REAC rows were removed as repeated reactions), DRUG
     // drug_seq, role_cod, drugname and, in a 2014Q3+ quarter, prod_ai.
     for (table, column, renamed) in [

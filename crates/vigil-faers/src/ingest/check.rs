@@ -1,6 +1,7 @@
 //! Checks made before anything is written: every quarter has DEMO, DRUG and REAC, no table file
 //! is empty, and every table has the columns it needs.
 use std::collections::BTreeMap;
+use std::io::BufRead;
 use std::path::Path;
 
 use crate::discover::{InputFile, InputKind, Quarter};
@@ -53,8 +54,8 @@ fn quarter_input(f: &InputFile) -> String {
 
 /// Refuses, before anything is written, a quarter that would replace good reports with broken
 /// ones: one without DEMO, DRUG or REAC (a report without drugs or reactions cannot enter any
-/// signal), a table file that is empty (0 bytes or no header line), or a table without a column
-/// it needs ([`required_columns`]).
+/// signal), a table file that is empty (0 bytes or no header line), a DEMO file with no report
+/// row, or a table without a column it needs ([`required_columns`]).
 pub fn check_quarters(
     groups: &BTreeMap<Option<Quarter>, Vec<&InputFile>>,
 ) -> Result<(), FaersError> {
@@ -107,6 +108,14 @@ pub fn check_quarters(
                     ),
                 });
             };
+            if t == Table::Demo && !has_a_row_after_the_header(f)? {
+                return Err(FaersError::Located {
+                    file: f.display.clone(),
+                    line: 2,
+                    field: None,
+                    reason: "DEMO file has a header and no report row: refused, nothing written (every drug and reaction row of the quarter would be rejected as an orphan)".to_owned(),
+                });
+            }
             let legacy = Era::detect(t, &header, q.map(Quarter::key)) == Era::Aers;
             let wanted = required_columns(t, legacy, *q);
             let found = column_indexes(t, &header, &wanted);
@@ -125,4 +134,14 @@ pub fn check_quarters(
         }
     }
     Ok(())
+}
+
+/// Whether a non-blank line follows the header line (a read error counts as a row: the ingest
+/// itself then reports it with its place).
+fn has_a_row_after_the_header(f: &InputFile) -> Result<bool, FaersError> {
+    f.with_reader(|r| {
+        let mut lines = r.lines();
+        lines.next();
+        lines.any(|l| l.map_or(true, |l| !l.trim().is_empty()))
+    })
 }
