@@ -1104,61 +1104,23 @@ pub fn ingest_openfda(
     let mut txn = StoreTxn::begin(store)?;
     report.version = txn.version();
     let (stored, mut quarters) = stored_reports(&txn)?;
-    let mut by_quarter: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
-    for f in &inputs {
-        by_quarter
-            .entry(f.quarter.or_else(|| quarter_in_name(&f.display)))
-            .or_default()
-            .push(f);
-    }
-    let mut candidates = Vec::new();
-    let mut children: Vec<(u32, ChildRow)> = Vec::new();
-    let mut files_read = Vec::new();
-    let mut batches = Vec::new();
-    let mut warnings = Warnings::default();
-    for (q, files) in &by_quarter {
-        let label = q.map_or_else(|| "unknown".to_owned(), Quarter::label);
-        let batch = txn.new_batch(&label);
-        quarters.insert(batch, label.clone());
-        batches.push(batch);
-        for f in files {
-            let bytes = f.with_reader(|r| {
-                let mut buf = Vec::new();
-                r.read_to_end(&mut buf).map(|_| buf)
-            })?;
-            let bytes = bytes.map_err(|e| FaersError::io(&f.display, e))?;
-            if let Some(p) = &opts.progress {
-                p(bytes.len() as u64);
-            }
-            let parsed = parse_document(
-                &bytes,
-                &f.display,
-                batch,
-                q.map_or(0, Quarter::key),
-                &normaliser,
-            )?;
-            let rows = parsed.tables.get("demo").map_or(0, |c| c.read);
-            for (table, counts) in parsed.tables {
-                report.table_mut(&table).merge(counts);
-            }
-            warnings.merge(parsed.warnings);
-            candidates.extend(parsed.reports);
-            children.extend(parsed.children.into_iter().map(|k| (batch, k)));
-            files_read.push((
-                batch,
-                FileRead {
-                    path: f.display.clone(),
-                    table: "openfda".into(),
-                    quarter: label.clone(),
-                    era: "openfda".into(),
-                    bytes: bytes.len() as u64,
-                    rows,
-                },
-            ));
-        }
-    }
+    let read = read_by_quarter(
+        &inputs,
+        &mut txn,
+        &mut quarters,
+        &normaliser,
+        opts,
+        &mut report,
+    )?;
+    let FilesRead {
+        candidates,
+        children,
+        files_read,
+        batches,
+        warnings,
+    } = read;
     let names_before = learn_openfda_names(&txn, &children, opts, &mut normaliser, &mut report)?;
-    let group_pids: HashSet<u64> = candidates.iter().map(|r| r.primaryid).collect();
+    let read_pids: HashSet<u64> = candidates.iter().map(|r| r.primaryid).collect();
     let mut demo_counts = report.tables.remove("demo").unwrap_or_default();
     // The deleted-case lists a FAERS ingest left in the store apply to these reports too.
     let deleted: HashSet<u64> = crate::ingest::stored_deleted(&txn)?
@@ -1173,62 +1135,17 @@ pub fn ingest_openfda(
         &mut report.stored_reports_removed,
     );
     report.tables.insert("demo".into(), demo_counts);
-    let winners: HashMap<u64, u32> = dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect();
-    let mut name_sources: HashMap<&'static str, u64> = HashMap::new();
-    let mut unmapped: HashMap<String, u64> = HashMap::new();
+    let kept_children = KeptChildren {
+        children: &children,
+        winners: dedup.kept.iter().map(|r| (r.primaryid, r.batch)).collect(),
+        read_pids,
+        normaliser: &normaliser,
+    };
+    let mut names = NameCounts::default();
     for &batch in &batches {
         for table in &Table::ALL[1..] {
             let child = table.child().expect("child");
-            let mut builder = ChildBuilder::new(child);
-            let mut seen: HashSet<(u64, String)> = HashSet::new();
-            for (b, row) in children
-                .iter()
-                .filter(|(b, r)| *b == batch && r.table == *table)
-            {
-                let counts = report.tables.entry(table.key().to_owned()).or_default();
-                if winners.get(&row.primaryid) != Some(b) {
-                    debug_assert!(group_pids.contains(&row.primaryid));
-                    counts.dedup(crate::ingest::rules::REPORT_NOT_KEPT, 1);
-                    continue;
-                }
-                let key = match table {
-                    Table::Drug => Some(row.values[0].clone().unwrap_or_default()),
-                    Table::Reac => Some(row.values[0].clone().unwrap_or_default().to_uppercase()),
-                    _ => None,
-                };
-                if let Some(k) = key {
-                    if !seen.insert((row.primaryid, k)) {
-                        counts.dedup(
-                            if *table == Table::Reac {
-                                crate::ingest::rules::DUP_REAC
-                            } else {
-                                crate::ingest::rules::DUP_DRUG
-                            },
-                            1,
-                        );
-                        continue;
-                    }
-                }
-                // A drug's ingredient again, now with the names learned from every drug read.
-                let mut ingredient = String::new();
-                if *table == Table::Drug {
-                    let name = row.values[2].as_deref().unwrap_or_default();
-                    let pa = row.values[3].as_deref().unwrap_or_default();
-                    let src;
-                    (ingredient, src) = normaliser.normalise(name, pa);
-                    *name_sources.entry(src.key()).or_default() += 1;
-                    if src == NameSource::Cleaned {
-                        *unmapped.entry(ingredient.clone()).or_default() += 1;
-                    }
-                }
-                let mut values: Vec<Option<&str>> =
-                    row.values.iter().map(|v| v.as_deref()).collect();
-                if *table == Table::Drug {
-                    values[4] = (!ingredient.is_empty()).then_some(ingredient.as_str());
-                }
-                builder.push(row.primaryid, Some(row.caseid), *b, values.into_iter());
-                counts.kept += 1;
-            }
+            let mut builder = kept_children.rows(table, child, batch, &mut report, &mut names);
             // Drugs and reactions are written for every batch, even empty: the reader takes a
             // batch with reports but no such file for a damaged store.
             if builder.len() > 0 || matches!(table, Table::Drug | Table::Reac) {
@@ -1238,7 +1155,7 @@ pub fn ingest_openfda(
             }
         }
     }
-    finish_name_stats(&mut report, name_sources, unmapped);
+    finish_name_stats(&mut report, names.sources, names.unmapped);
     crate::ingest::remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
     report.field_warnings = warnings.counts;
     report.field_warning_examples = warnings.examples;
@@ -1255,4 +1172,169 @@ pub fn ingest_openfda(
         version_dir,
         bytes,
     })
+}
+
+/// What the files of an openFDA ingest gave, before de-duplication.
+#[derive(Default)]
+struct FilesRead {
+    /// Every report read (the de-duplication candidates).
+    candidates: Vec<DemoRow>,
+    /// Their drug, reaction and other child rows, with the batch of their file.
+    children: Vec<(u32, ChildRow)>,
+    /// Each file with its batch, for the ingest report and the sources table.
+    files_read: Vec<(u32, FileRead)>,
+    /// One batch per quarter, in quarter order.
+    batches: Vec<u32>,
+    /// Field warnings of every file.
+    warnings: Warnings,
+}
+
+/// Reads and parses the input files one quarter (one store batch) at a time; adds each batch's
+/// quarter label to `quarters` and the rows counted per table to `report`.
+fn read_by_quarter(
+    inputs: &[InputFile],
+    txn: &mut StoreTxn,
+    quarters: &mut HashMap<u32, String>,
+    normaliser: &DrugNormaliser,
+    opts: &IngestOptions,
+    report: &mut IngestReport,
+) -> Result<FilesRead, FaersError> {
+    let mut by_quarter: BTreeMap<Option<Quarter>, Vec<&InputFile>> = BTreeMap::new();
+    for f in inputs {
+        by_quarter
+            .entry(f.quarter.or_else(|| quarter_in_name(&f.display)))
+            .or_default()
+            .push(f);
+    }
+    let mut read = FilesRead::default();
+    for (q, files) in &by_quarter {
+        let label = q.map_or_else(|| "unknown".to_owned(), Quarter::label);
+        let batch = txn.new_batch(&label);
+        quarters.insert(batch, label.clone());
+        read.batches.push(batch);
+        for f in files {
+            let bytes = f.with_reader(|r| {
+                let mut buf = Vec::new();
+                r.read_to_end(&mut buf).map(|_| buf)
+            })?;
+            let bytes = bytes.map_err(|e| FaersError::io(&f.display, e))?;
+            if let Some(p) = &opts.progress {
+                p(bytes.len() as u64);
+            }
+            let parsed = parse_document(
+                &bytes,
+                &f.display,
+                batch,
+                q.map_or(0, Quarter::key),
+                normaliser,
+            )?;
+            let rows = parsed.tables.get("demo").map_or(0, |c| c.read);
+            for (table, counts) in parsed.tables {
+                report.table_mut(&table).merge(counts);
+            }
+            read.warnings.merge(parsed.warnings);
+            read.candidates.extend(parsed.reports);
+            read.children
+                .extend(parsed.children.into_iter().map(|k| (batch, k)));
+            read.files_read.push((
+                batch,
+                FileRead {
+                    path: f.display.clone(),
+                    table: "openfda".into(),
+                    quarter: label.clone(),
+                    era: "openfda".into(),
+                    bytes: bytes.len() as u64,
+                    rows,
+                },
+            ));
+        }
+    }
+    Ok(read)
+}
+
+/// How the drug names written were resolved ([`finish_name_stats`]).
+#[derive(Default)]
+struct NameCounts {
+    /// Drug rows per name source.
+    sources: HashMap<&'static str, u64>,
+    /// Drug rows per ingredient left as the cleaned name (no dictionary entry).
+    unmapped: HashMap<String, u64>,
+}
+
+/// Which child rows are written: those of the reports de-duplication kept, from the batch that
+/// holds the kept version, without a repeated drug or reaction of a report.
+struct KeptChildren<'a> {
+    /// Every child row read, with its batch.
+    children: &'a [(u32, ChildRow)],
+    /// The batch of each report kept.
+    winners: HashMap<u64, u32>,
+    /// The primaryids of every report read (a child row always belongs to one).
+    read_pids: HashSet<u64>,
+    /// Drug names, with the names learned from every drug read.
+    normaliser: &'a DrugNormaliser,
+}
+
+impl KeptChildren<'_> {
+    /// The rows of `table` in `batch` to write; counts each row kept or de-duplicated in
+    /// `report`, and each drug's name source in `names`.
+    fn rows(
+        &self,
+        table: &Table,
+        child: ChildTable,
+        batch: u32,
+        report: &mut IngestReport,
+        names: &mut NameCounts,
+    ) -> ChildBuilder {
+        let mut builder = ChildBuilder::new(child);
+        let mut seen: HashSet<(u64, String)> = HashSet::new();
+        for (b, row) in self
+            .children
+            .iter()
+            .filter(|(b, r)| *b == batch && r.table == *table)
+        {
+            let counts = report.tables.entry(table.key().to_owned()).or_default();
+            if self.winners.get(&row.primaryid) != Some(b) {
+                debug_assert!(self.read_pids.contains(&row.primaryid));
+                counts.dedup(crate::ingest::rules::REPORT_NOT_KEPT, 1);
+                continue;
+            }
+            let key = match table {
+                Table::Drug => Some(row.values[0].clone().unwrap_or_default()),
+                Table::Reac => Some(row.values[0].clone().unwrap_or_default().to_uppercase()),
+                _ => None,
+            };
+            if let Some(k) = key {
+                if !seen.insert((row.primaryid, k)) {
+                    counts.dedup(
+                        if *table == Table::Reac {
+                            crate::ingest::rules::DUP_REAC
+                        } else {
+                            crate::ingest::rules::DUP_DRUG
+                        },
+                        1,
+                    );
+                    continue;
+                }
+            }
+            // A drug's ingredient again, now with the names learned from every drug read.
+            let mut ingredient = String::new();
+            if *table == Table::Drug {
+                let name = row.values[2].as_deref().unwrap_or_default();
+                let pa = row.values[3].as_deref().unwrap_or_default();
+                let src;
+                (ingredient, src) = self.normaliser.normalise(name, pa);
+                *names.sources.entry(src.key()).or_default() += 1;
+                if src == NameSource::Cleaned {
+                    *names.unmapped.entry(ingredient.clone()).or_default() += 1;
+                }
+            }
+            let mut values: Vec<Option<&str>> = row.values.iter().map(|v| v.as_deref()).collect();
+            if *table == Table::Drug {
+                values[4] = (!ingredient.is_empty()).then_some(ingredient.as_str());
+            }
+            builder.push(row.primaryid, Some(row.caseid), *b, values.into_iter());
+            counts.kept += 1;
+        }
+        builder
+    }
 }
