@@ -114,6 +114,25 @@ struct Packing {
 }
 
 impl Packing {
+    /// The field widths of `set`'s ids; fails when an itemset key would need more than 64 bits.
+    fn for_set(set: &ReportSet) -> Result<Self, StoreError> {
+        let strata = set.strata.len().max(1);
+        let pack = Packing {
+            drug: bits_for(set.drugs.len()),
+            event: bits_for(set.events.len()),
+            stratum: bits_for(strata),
+        };
+        if 2 * pack.drug + pack.event + pack.stratum > 64 {
+            return Err(StoreError::Format(format!(
+                "{} drugs, {} events and {} strata do not fit a 64-bit itemset key ({} bits)",
+                set.drugs.len(),
+                set.events.len(),
+                strata,
+                2 * pack.drug + pack.event + pack.stratum
+            )));
+        }
+        Ok(pack)
+    }
     fn triple(&self, d1: u32, d2: u32, e: u32, s: u32) -> u64 {
         ((((d1 as u64) << self.drug | d2 as u64) << self.event | e as u64) << self.stratum)
             | s as u64
@@ -169,48 +188,126 @@ pub fn count_itemsets<E>(
 where
     E: From<StoreError>,
 {
-    let strata = set.strata.len().max(1);
-    let pack = Packing {
-        drug: bits_for(set.drugs.len()),
-        event: bits_for(set.events.len()),
-        stratum: bits_for(strata),
+    let pack = Packing::for_set(set).map_err(E::from)?;
+    let (margins, weights) = OneWayMargins::count(set);
+    let margins = Margins {
+        drug_event: count_drug_events(set, pack, &weights.drug_events, options.partition_keys),
+        one_way: margins,
     };
-    if 2 * pack.drug + pack.event + pack.stratum > 64 {
-        return Err(E::from(StoreError::Format(format!(
-            "{} drugs, {} events and {} strata do not fit a 64-bit itemset key ({} bits)",
-            set.drugs.len(),
-            set.events.len(),
+    let mut summary = ItemsetSummary::default();
+    for range in cut_ranges(&weights.itemsets, options.partition_keys) {
+        let (mut keys, mut pair_keys) = partition_keys(set, pack, range, options);
+        summary.partitions += 1;
+        summary.occurrences += keys.len() as u64;
+        summary.largest_partition_keys = summary.largest_partition_keys.max(keys.len());
+        keys.par_sort_unstable();
+        pair_keys.par_sort_unstable();
+        let pairs = run_lengths(&pair_keys);
+        drop(pair_keys);
+        let triples = run_lengths(&keys);
+        drop(keys);
+        let batch = partition_itemsets(&triples, &pairs, pack, &margins, options, &mut summary);
+        summary.kept_itemsets += batch.len() as u64;
+        if !batch.is_empty() {
+            sink(batch)?;
+        }
+    }
+    Ok(summary)
+}
+
+/// Reports with at least one drug and one event: the only ones counted.
+fn active_reports(set: &ReportSet) -> impl Iterator<Item = usize> + '_ {
+    (0..set.len()).filter(|&r| !set.report_drugs(r).is_empty() && !set.report_events(r).is_empty())
+}
+
+/// Reports per (drug, stratum), (event, stratum) and stratum, over the active reports.
+struct OneWayMargins {
+    /// Strata (at least 1).
+    strata: usize,
+    /// `drug[d · strata + s]`: reports of drug `d` in stratum `s`.
+    drug: Vec<u32>,
+    /// `event[e · strata + s]`: reports of event `e` in stratum `s`.
+    event: Vec<u32>,
+    /// Reports per stratum.
+    total: Vec<u32>,
+    /// Reports over all strata.
+    all: u32,
+}
+
+/// Key occurrences per drug id, the weights the partitions are cut by.
+struct PartitionWeights {
+    /// Itemset occurrences with the drug as drug 1: (k − 1 − i)·m per report (module doc).
+    itemsets: Vec<usize>,
+    /// (drug, event, stratum) occurrences of the drug: m per report.
+    drug_events: Vec<usize>,
+}
+
+impl OneWayMargins {
+    /// One pass over the active reports: the margins and the partition weights.
+    fn count(set: &ReportSet) -> (Self, PartitionWeights) {
+        let strata = set.strata.len().max(1);
+        let mut m = Self {
             strata,
-            2 * pack.drug + pack.event + pack.stratum
-        ))));
-    }
-    let active = |r: usize| !set.report_drugs(r).is_empty() && !set.report_events(r).is_empty();
-
-    // Margins per (drug, stratum), (event, stratum) and stratum; itemset occurrences per drug 1.
-    let mut drug_margin = vec![0u32; set.drugs.len() * strata];
-    let mut event_margin = vec![0u32; set.events.len() * strata];
-    let mut total = vec![0u32; strata];
-    let mut per_drug1 = vec![0usize; set.drugs.len()];
-    let mut drug_event_per_drug = vec![0usize; set.drugs.len()];
-    for r in (0..set.len()).filter(|&r| active(r)) {
-        let s = set.report_stratum[r] as usize;
-        let (drugs, events) = (set.report_drugs(r), set.report_events(r));
-        for (i, &d) in drugs.iter().enumerate() {
-            drug_margin[d as usize * strata + s] += 1;
-            per_drug1[d as usize] += (drugs.len() - 1 - i) * events.len();
-            drug_event_per_drug[d as usize] += events.len();
+            drug: vec![0u32; set.drugs.len() * strata],
+            event: vec![0u32; set.events.len() * strata],
+            total: vec![0u32; strata],
+            all: 0,
+        };
+        let mut w = PartitionWeights {
+            itemsets: vec![0usize; set.drugs.len()],
+            drug_events: vec![0usize; set.drugs.len()],
+        };
+        for r in active_reports(set) {
+            let s = set.report_stratum[r] as usize;
+            let (drugs, events) = (set.report_drugs(r), set.report_events(r));
+            for (i, &d) in drugs.iter().enumerate() {
+                m.drug[d as usize * strata + s] += 1;
+                w.itemsets[d as usize] += (drugs.len() - 1 - i) * events.len();
+                w.drug_events[d as usize] += events.len();
+            }
+            for &e in events {
+                m.event[e as usize * strata + s] += 1;
+            }
+            m.total[s] += 1;
         }
-        for &e in events {
-            event_margin[e as usize * strata + s] += 1;
-        }
-        total[s] += 1;
+        m.all = m.total.iter().sum();
+        (m, w)
     }
 
-    // (drug, event, stratum) counts, built by drug ranges too so that their keys stay bounded.
+    /// The sum over strata of the margin of `id` in `v` (`drug` or `event`).
+    fn over_strata(&self, v: &[u32], id: u32) -> u32 {
+        v[id as usize * self.strata..(id as usize + 1) * self.strata]
+            .iter()
+            .sum()
+    }
+}
+
+/// Every margin of an itemset's 2×2×2 table: the one-way margins and the (drug, event, stratum)
+/// counts (n1x1 and nx11).
+struct Margins {
+    one_way: OneWayMargins,
+    /// Sorted (drug, event, stratum) keys with their report counts.
+    drug_event: Vec<(u64, u32)>,
+}
+
+impl Margins {
+    /// Reports of `drug` and `event` in stratum `s`.
+    fn drug_event(&self, pack: Packing, drug: u32, event: u32, s: u32) -> u32 {
+        lookup(&self.drug_event, pack.pair(drug, event, pack.event, s))
+    }
+}
+
+/// (drug, event, stratum) counts, built by drug ranges too so that their keys stay bounded.
+fn count_drug_events(
+    set: &ReportSet,
+    pack: Packing,
+    weights: &[usize],
+    partition_keys: usize,
+) -> Vec<(u64, u32)> {
     let mut drug_event: Vec<(u64, u32)> = Vec::new();
-    for range in cut_ranges(&drug_event_per_drug, options.partition_keys) {
+    for range in cut_ranges(weights, partition_keys) {
         let mut keys = Vec::new();
-        for r in (0..set.len()).filter(|&r| active(r)) {
+        for r in active_reports(set) {
             let s = set.report_stratum[r];
             let drugs = set.report_drugs(r);
             let lo = drugs.partition_point(|&d| d < range.start);
@@ -226,122 +323,146 @@ where
         keys.par_sort_unstable();
         drug_event.extend(run_lengths(&keys));
     }
+    drug_event
+}
 
-    let mut summary = ItemsetSummary::default();
-    let marg = |v: &[u32], id: u32| -> u32 {
-        v[id as usize * strata..(id as usize + 1) * strata]
-            .iter()
-            .sum()
-    };
-    let n_total: u32 = total.iter().sum();
-    for range in cut_ranges(&per_drug1, options.partition_keys) {
-        let mut keys: Vec<u64> = Vec::new();
-        let mut pair_keys: Vec<u64> = Vec::new();
-        for r in (0..set.len()).filter(|&r| active(r)) {
-            let s = set.report_stratum[r];
-            let (drugs, events) = (set.report_drugs(r), set.report_events(r));
-            let lo = drugs.partition_point(|&d| d < range.start);
-            let hi = drugs.partition_point(|&d| d < range.end);
-            for i in lo..hi {
-                let d1 = drugs[i];
-                for &d2 in &drugs[i + 1..] {
-                    if options.drug.is_some_and(|d| d != d1 && d != d2) {
-                        continue;
-                    }
-                    pair_keys.push(pack.pair(d1, d2, pack.drug, s));
-                    for &e in events {
-                        if options.event.is_none_or(|x| x == e) {
-                            keys.push(pack.triple(d1, d2, e, s));
-                        }
+/// The itemset keys (drug 1, drug 2, event, stratum) of one partition's drug-1 ids, and its
+/// drug-pair keys (drug 1, drug 2, stratum), unsorted, after the drug and event filters.
+fn partition_keys(
+    set: &ReportSet,
+    pack: Packing,
+    range: Range<u32>,
+    options: &InteractionOptions,
+) -> (Vec<u64>, Vec<u64>) {
+    let mut keys: Vec<u64> = Vec::new();
+    let mut pair_keys: Vec<u64> = Vec::new();
+    for r in active_reports(set) {
+        let s = set.report_stratum[r];
+        let (drugs, events) = (set.report_drugs(r), set.report_events(r));
+        let lo = drugs.partition_point(|&d| d < range.start);
+        let hi = drugs.partition_point(|&d| d < range.end);
+        for i in lo..hi {
+            let d1 = drugs[i];
+            for &d2 in &drugs[i + 1..] {
+                if options.drug.is_some_and(|d| d != d1 && d != d2) {
+                    continue;
+                }
+                pair_keys.push(pack.pair(d1, d2, pack.drug, s));
+                for &e in events {
+                    if options.event.is_none_or(|x| x == e) {
+                        keys.push(pack.triple(d1, d2, e, s));
                     }
                 }
             }
-        }
-        summary.partitions += 1;
-        summary.occurrences += keys.len() as u64;
-        summary.largest_partition_keys = summary.largest_partition_keys.max(keys.len());
-        keys.par_sort_unstable();
-        pair_keys.par_sort_unstable();
-        let pairs = run_lengths(&pair_keys);
-        drop(pair_keys);
-        let triples = run_lengths(&keys);
-        drop(keys);
-
-        let mut batch = ItemsetBatch {
-            strata_offsets: vec![0],
-            ..ItemsetBatch::default()
-        };
-        let mut i = 0;
-        while i < triples.len() {
-            let (d1, d2, e, _) = pack.unpack_triple(triples[i].0);
-            let mut j = i;
-            let mut n111 = 0u64;
-            while j < triples.len() {
-                let (a, b, c, _) = pack.unpack_triple(triples[j].0);
-                if (a, b, c) != (d1, d2, e) {
-                    break;
-                }
-                n111 += triples[j].1 as u64;
-                j += 1;
-            }
-            summary.distinct_itemsets += 1;
-            if n111 >= options.min_count {
-                // Strata with both drugs: the (d1, d2, ·) run of the pair counts, stratum ascending.
-                let first = pairs.partition_point(|p| p.0 < pack.pair(d1, d2, pack.drug, 0));
-                let mut k = i;
-                let mut sum = OmegaCounts::default();
-                for &(pk, n11x) in pairs[first..].iter().take_while(|p| {
-                    p.0 >> pack.stratum == pack.pair(d1, d2, pack.drug, 0) >> pack.stratum
-                }) {
-                    let s = (pk & ((1u64 << pack.stratum) - 1)) as u32;
-                    let mut n111_s = 0;
-                    while k < j && pack.unpack_triple(triples[k].0).3 < s {
-                        k += 1;
-                    }
-                    if k < j && pack.unpack_triple(triples[k].0).3 == s {
-                        n111_s = triples[k].1;
-                    }
-                    let c = OmegaCounts {
-                        n111: n111_s as f64,
-                        n11x: n11x as f64,
-                        n1x1: lookup(&drug_event, pack.pair(d1, e, pack.event, s)) as f64,
-                        nx11: lookup(&drug_event, pack.pair(d2, e, pack.event, s)) as f64,
-                        n1xx: drug_margin[d1 as usize * strata + s as usize] as f64,
-                        nx1x: drug_margin[d2 as usize * strata + s as usize] as f64,
-                        nxx1: event_margin[e as usize * strata + s as usize] as f64,
-                        nxxx: total[s as usize] as f64,
-                    };
-                    sum.n111 += c.n111;
-                    sum.n11x += c.n11x;
-                    sum.n1x1 += c.n1x1;
-                    sum.nx11 += c.nx11;
-                    batch.strata.push(c);
-                }
-                // Over all strata, margins include strata without both drugs.
-                sum.n1x1 = (0..strata)
-                    .map(|s| lookup(&drug_event, pack.pair(d1, e, pack.event, s as u32)) as f64)
-                    .sum();
-                sum.nx11 = (0..strata)
-                    .map(|s| lookup(&drug_event, pack.pair(d2, e, pack.event, s as u32)) as f64)
-                    .sum();
-                sum.n1xx = marg(&drug_margin, d1) as f64;
-                sum.nx1x = marg(&drug_margin, d2) as f64;
-                sum.nxx1 = marg(&event_margin, e) as f64;
-                sum.nxxx = n_total as f64;
-                batch.drug1.push(d1);
-                batch.drug2.push(d2);
-                batch.event.push(e);
-                batch.total.push(sum);
-                batch.strata_offsets.push(batch.strata.len());
-            }
-            i = j;
-        }
-        summary.kept_itemsets += batch.len() as u64;
-        if !batch.is_empty() {
-            sink(batch)?;
         }
     }
-    Ok(summary)
+    (keys, pair_keys)
+}
+
+/// One partition's itemsets with at least `min_count` reports, from its run-length counted
+/// itemset keys (`triples`) and drug-pair keys (`pairs`); counts the distinct itemsets into
+/// `summary`.
+fn partition_itemsets(
+    triples: &[(u64, u32)],
+    pairs: &[(u64, u32)],
+    pack: Packing,
+    margins: &Margins,
+    options: &InteractionOptions,
+    summary: &mut ItemsetSummary,
+) -> ItemsetBatch {
+    let mut batch = ItemsetBatch {
+        strata_offsets: vec![0],
+        ..ItemsetBatch::default()
+    };
+    let mut i = 0;
+    while i < triples.len() {
+        let (d1, d2, e, _) = pack.unpack_triple(triples[i].0);
+        let mut j = i;
+        let mut n111 = 0u64;
+        while j < triples.len() {
+            let (a, b, c, _) = pack.unpack_triple(triples[j].0);
+            if (a, b, c) != (d1, d2, e) {
+                break;
+            }
+            n111 += triples[j].1 as u64;
+            j += 1;
+        }
+        summary.distinct_itemsets += 1;
+        if n111 >= options.min_count {
+            push_itemset(
+                &mut batch,
+                (d1, d2, e),
+                &triples[i..j],
+                pairs,
+                pack,
+                margins,
+            );
+        }
+        i = j;
+    }
+    batch
+}
+
+/// Appends itemset (d1, d2, e) to `batch`: its counts in each stratum with a report of both
+/// drugs, and over all strata. `runs` are its (stratum-ascending) itemset key counts.
+fn push_itemset(
+    batch: &mut ItemsetBatch,
+    (d1, d2, e): (u32, u32, u32),
+    runs: &[(u64, u32)],
+    pairs: &[(u64, u32)],
+    pack: Packing,
+    margins: &Margins,
+) {
+    let m = &margins.one_way;
+    let strata = m.strata;
+    // Strata with both drugs: the (d1, d2, ·) run of the pair counts, stratum ascending.
+    let first = pairs.partition_point(|p| p.0 < pack.pair(d1, d2, pack.drug, 0));
+    let mut k = 0;
+    let mut sum = OmegaCounts::default();
+    for &(pk, n11x) in pairs[first..]
+        .iter()
+        .take_while(|p| p.0 >> pack.stratum == pack.pair(d1, d2, pack.drug, 0) >> pack.stratum)
+    {
+        let s = (pk & ((1u64 << pack.stratum) - 1)) as u32;
+        let mut n111_s = 0;
+        while k < runs.len() && pack.unpack_triple(runs[k].0).3 < s {
+            k += 1;
+        }
+        if k < runs.len() && pack.unpack_triple(runs[k].0).3 == s {
+            n111_s = runs[k].1;
+        }
+        let c = OmegaCounts {
+            n111: n111_s as f64,
+            n11x: n11x as f64,
+            n1x1: margins.drug_event(pack, d1, e, s) as f64,
+            nx11: margins.drug_event(pack, d2, e, s) as f64,
+            n1xx: m.drug[d1 as usize * strata + s as usize] as f64,
+            nx1x: m.drug[d2 as usize * strata + s as usize] as f64,
+            nxx1: m.event[e as usize * strata + s as usize] as f64,
+            nxxx: m.total[s as usize] as f64,
+        };
+        sum.n111 += c.n111;
+        sum.n11x += c.n11x;
+        sum.n1x1 += c.n1x1;
+        sum.nx11 += c.nx11;
+        batch.strata.push(c);
+    }
+    // Over all strata, margins include strata without both drugs.
+    sum.n1x1 = (0..strata)
+        .map(|s| margins.drug_event(pack, d1, e, s as u32) as f64)
+        .sum();
+    sum.nx11 = (0..strata)
+        .map(|s| margins.drug_event(pack, d2, e, s as u32) as f64)
+        .sum();
+    sum.n1xx = m.over_strata(&m.drug, d1) as f64;
+    sum.nx1x = m.over_strata(&m.drug, d2) as f64;
+    sum.nxx1 = m.over_strata(&m.event, e) as f64;
+    sum.nxxx = m.all as f64;
+    batch.drug1.push(d1);
+    batch.drug2.push(d2);
+    batch.event.push(e);
+    batch.total.push(sum);
+    batch.strata_offsets.push(batch.strata.len());
 }
 
 /// Contiguous id ranges whose weights sum to at most `budget` (a single heavier id gets its own).
