@@ -12,12 +12,13 @@ use std::path::PathBuf;
 use anyhow::{Context, Result};
 use serde_json::{json, Value};
 use vigil_clinic::knowledge::dupilumab;
+use vigil_stats::mgps::fit::PriorFit;
 use vigil_stats::score::{PairScores, SIGNAL_METHODS};
 use vigil_store::indication::most_frequent_indication;
 use vigil_store::read::{ReportQuery, Store};
 use vigil_store::request::SignalsRequest;
 
-use super::signals::Source;
+use super::signals::{ScoredTable, Source};
 use super::{meta, onset, signals};
 use crate::args::{value_name, RoleArg};
 use crate::output::{json_number as num, write_atomically};
@@ -162,32 +163,151 @@ pub(crate) fn score_json(event: &str, s: &PairScores, fdr: &[f64; 8]) -> Value {
     row
 }
 
+/// What every section of the report's JSON is built from: the opened store, the request, and the
+/// parts of the commands listed beside each figure.
+struct ReportSubject<'a> {
+    store: &'a Store,
+    args: &'a Args,
+    /// The drug, upper-cased.
+    drug: String,
+    /// The counted roles' name (`--role`).
+    role: String,
+    /// ` --role …`, empty for the default roles: the commands listed beside each figure repeat
+    /// every option that changes it.
+    role_flag: String,
+}
+
+impl<'a> ReportSubject<'a> {
+    fn new(store: &'a Store, args: &'a Args) -> Self {
+        let role = value_name(&args.role);
+        let role_flag = if args.role == RoleArg::Suspect {
+            String::new()
+        } else {
+            format!(" --role {role}")
+        };
+        Self {
+            store,
+            args,
+            drug: args.drug.to_uppercase(),
+            role,
+            role_flag,
+        }
+    }
+
+    /// `vigil signals` on the drug with the report's roles, then `rest`.
+    fn signals_command(&self, rest: &str) -> String {
+        format!(
+            "vigil signals --store {} --drug {}{}{rest}",
+            self.args.store.display(),
+            self.drug,
+            self.role_flag
+        )
+    }
+}
+
+/// The drug's signals on the whole store.
+struct DrugSignals {
+    /// The MGPS prior, fitted on every pair.
+    fit: PriorFit,
+    /// The reactions of interest, upper-cased.
+    events: Vec<String>,
+    /// Rows flagged by any method, strongest EB05 first.
+    any_signal: Vec<Value>,
+    /// One row per reaction of interest (`a` 0 when the drug has no report of it).
+    of_interest: Vec<Value>,
+}
+
 fn build(store: &Store, args: &Args) -> Result<Value> {
-    let drug = args.drug.to_uppercase();
-    let role = value_name(&args.role);
+    let subject = ReportSubject::new(store, args);
     let ingest = store.ingest_report().ok();
     // Set by the ingest of `vigil synth` output only (not by drug names or paths).
     let synthetic = store.manifest.synthetic_data;
+    let signals = drug_signals(&subject)?;
+    let indication = match &args.indication {
+        Some(i) => Some(i.to_uppercase()),
+        None => most_frequent_indication(store, &subject.drug)?,
+    };
+    let views = competition_bias_views(&subject, &signals, indication.as_deref());
+    let trials = trials_section(args)?;
+    let (onsets, knowledge) = onset_and_knowledge(&subject, &signals.events)?;
+    let case = case_section(args)?;
 
-    // Signals on the whole store.
+    let ReportSubject {
+        drug,
+        role,
+        role_flag,
+        ..
+    } = &subject;
+    let DrugSignals {
+        fit,
+        events,
+        any_signal,
+        of_interest,
+    } = signals;
+    let interval_svg = interval_plot(&of_interest);
+    Ok(json!({
+        "title": format!("Can {drug} cause these reactions? Evidence report"),
+        "drug": drug,
+        "synthetic_data": synthetic,
+        "vigil_version": env!("CARGO_PKG_VERSION"),
+        "store": args.store.display().to_string(),
+        "options": {
+            "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case,
+            "sequential_start": args.sequential.sequential_start, "sequential_alpha": args.sequential.sequential_alpha,
+            "event_level": args.terms.event_level.as_ref().map(value_name), "smq_scope": args.terms.smq_scope.as_ref().map(value_name),
+            "primary_soc": args.terms.primary_soc, "atc": args.terms.atc,
+        },
+        "prior": fit,
+        "signals": { "command": subject.signals_command(" --format csv"), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
+        "competition_bias": views,
+        "trials": trials,
+        "onset": onsets,
+        "knowledge": knowledge,
+        "knowledge_disclaimer": vigil_clinic::flare::DISCLAIMER,
+        "case": case,
+        "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
+    }))
+}
+
+/// Scores every pair of the drug on the whole store and picks the reactions of interest; fails
+/// when the drug has no report with a reaction.
+fn drug_signals(subject: &ReportSubject) -> Result<DrugSignals> {
+    let (store, args, drug) = (subject.store, subject.args, &subject.drug);
     let (fit, selection) = signals::compute(Source::Store(store), &signals_request(args, |_| ()))?;
     let table = selection.score_all();
     if table.scores.is_empty() {
         anyhow::bail!(
             "{}: no report in the store has {drug} as a {} drug with a reaction; drug names are normalised active ingredients (e.g. DUPILUMAB, not DUPIXENT)",
             args.store.display(),
-            role
+            subject.role
         );
     }
-    let by_event: HashMap<String, usize> = table
-        .event
+    let mut by_eb05: Vec<usize> = (0..table.scores.len()).collect();
+    by_eb05.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
+    let events = reactions_of_interest(args, drug, &table, &by_eb05);
+    let any_signal = by_eb05
         .iter()
-        .enumerate()
-        .map(|(i, e)| (e.to_uppercase(), i))
+        .filter(|&&i| !table.scores[i].signals().is_empty())
+        .map(|&i| score_json(&table.event[i], &table.scores[i], &table.fdr[i]))
         .collect();
-    let mut order: Vec<usize> = (0..table.scores.len()).collect();
-    order.sort_by(|&i, &j| table.scores[j].eb05.total_cmp(&table.scores[i].eb05));
-    let events: Vec<String> = if !args.events.is_empty() {
+    let of_interest = rows_for_events(&table, &events);
+    Ok(DrugSignals {
+        fit,
+        events,
+        any_signal,
+        of_interest,
+    })
+}
+
+/// `--events`; without it, the reactions of the dupilumab articles for dupilumab, and otherwise
+/// the drug's ten strongest signals by EB05 (`by_eb05`: the table's rows, strongest first).
+fn reactions_of_interest(
+    args: &Args,
+    drug: &str,
+    table: &ScoredTable,
+    by_eb05: &[usize],
+) -> Vec<String> {
+    if !args.events.is_empty() {
         args.events.iter().map(|e| e.to_uppercase()).collect()
     } else if drug == dupilumab::INGREDIENT {
         dupilumab::REACTIONS_OF_INTEREST
@@ -195,18 +315,23 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
             .map(|s| s.to_string())
             .collect()
     } else {
-        order
+        by_eb05
             .iter()
             .take(10)
             .map(|&i| table.event[i].to_uppercase())
             .collect()
-    };
-    let any_signal: Vec<Value> = order
+    }
+}
+
+/// The rows of `table` for `events` (upper-cased), in that order; `a` 0 for an event it lacks.
+fn rows_for_events(table: &ScoredTable, events: &[String]) -> Vec<Value> {
+    let by_event: HashMap<String, usize> = table
+        .event
         .iter()
-        .filter(|&&i| !table.scores[i].signals().is_empty())
-        .map(|&i| score_json(&table.event[i], &table.scores[i], &table.fdr[i]))
+        .enumerate()
+        .map(|(i, e)| (e.to_uppercase(), i))
         .collect();
-    let of_interest: Vec<Value> = events
+    events
         .iter()
         .map(|e| {
             by_event.get(e).map_or_else(
@@ -214,84 +339,81 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
                 |&i| score_json(e, &table.scores[i], &table.fdr[i]),
             )
         })
-        .collect();
+        .collect()
+}
 
-    // Competition-bias views.
-    let indication = match &args.indication {
-        Some(i) => Some(i.to_uppercase()),
-        None => most_frequent_indication(store, &drug)?,
-    };
-    // The commands listed beside each figure repeat every option that changes it.
-    let role_flag = if args.role == RoleArg::Suspect {
-        String::new()
-    } else {
-        format!(" --role {role}")
-    };
+/// The competition-bias views: the reactions of interest on all reports, then with the
+/// comparator restricted to `indication` and without the `--exclude-drug` reports.
+fn competition_bias_views(
+    subject: &ReportSubject,
+    signals: &DrugSignals,
+    indication: Option<&str>,
+) -> Vec<Value> {
+    let args = subject.args;
     let mut views = vec![
-        json!({ "label": "all reports", "command": format!("vigil signals --store {} --drug {drug}{role_flag}", args.store.display()), "rows": of_interest.clone() }),
+        json!({ "label": "all reports", "command": subject.signals_command(""), "rows": signals.of_interest.clone() }),
     ];
-    let mut restricted = |label: String, command: String, req: SignalsRequest| -> Result<()> {
-        let rows = match signals::compute(Source::Store(store), &req) {
-            Ok((_, sel)) => {
-                let t = sel.score_all();
-                let idx: HashMap<String, usize> = t
-                    .event
-                    .iter()
-                    .enumerate()
-                    .map(|(i, e)| (e.to_uppercase(), i))
-                    .collect();
-                events
-                    .iter()
-                    .map(|e| {
-                        idx.get(e).map_or_else(
-                            || json!({ "event": e, "a": 0 }),
-                            |&i| score_json(e, &t.scores[i], &t.fdr[i]),
-                        )
-                    })
-                    .collect()
-            }
-            Err(e) => vec![json!({ "error": format!("{e:#}") })],
-        };
-        views.push(json!({ "label": label, "command": command, "rows": rows }));
-        Ok(())
-    };
-    if let Some(ind) = &indication {
-        restricted(
+    if let Some(ind) = indication {
+        views.push(restricted_view(
+            subject,
+            &signals.events,
             format!("only reports with indication {ind}"),
-            format!(
-                "vigil signals --store {} --drug {drug}{role_flag} --indication '{ind}'",
-                args.store.display()
-            ),
-            signals_request(args, |q| q.indication = Some(ind.clone())),
-        )?;
+            subject.signals_command(&format!(" --indication '{ind}'")),
+            signals_request(args, |q| q.indication = Some(ind.to_owned())),
+        ));
     }
     if !args.exclude_drug.is_empty() {
         let list = args.exclude_drug.join(",");
-        restricted(
+        views.push(restricted_view(
+            subject,
+            &signals.events,
             format!("without reports of {list}"),
-            format!(
-                "vigil signals --store {} --drug {drug}{role_flag} --exclude-drug {list}",
-                args.store.display()
-            ),
+            subject.signals_command(&format!(" --exclude-drug {list}")),
             signals_request(args, |q| q.exclude_drugs = args.exclude_drug.clone()),
-        )?;
+        ));
     }
+    views
+}
 
-    // Trials.
-    let trials = match &args.trials {
+/// One restricted view: the reactions of interest scored under `req`; a failure to score is
+/// shown in the view's rows rather than failing the report.
+fn restricted_view(
+    subject: &ReportSubject,
+    events: &[String],
+    label: String,
+    command: String,
+    req: SignalsRequest,
+) -> Value {
+    let rows = match signals::compute(Source::Store(subject.store), &req) {
+        Ok((_, selection)) => rows_for_events(&selection.score_all(), events),
+        Err(e) => vec![json!({ "error": format!("{e:#}") })],
+    };
+    json!({ "label": label, "command": command, "rows": rows })
+}
+
+/// The trial meta-analysis of `--trials` (null without it).
+fn trials_section(args: &Args) -> Result<Value> {
+    Ok(match &args.trials {
         Some(path) => {
             let p = path.to_string_lossy().into_owned();
             let (json, text, forest) = meta::evidence(path, &meta::evidence_spec())?;
             json!({ "file": p, "command": format!("vigil meta {p} --measure RR --model re --forest forest.svg"), "analysis": json, "table": text, "forest_svg": forest })
         }
         None => Value::Null,
-    };
+    })
+}
 
-    // Time to onset and knowledge per reaction of interest.
+/// Time to onset per reaction of interest, and (for dupilumab) the curated clinical knowledge of
+/// each.
+fn onset_and_knowledge(
+    subject: &ReportSubject,
+    events: &[String],
+) -> Result<(Vec<Value>, Vec<Value>)> {
+    let (args, drug, role_flag) = (subject.args, &subject.drug, &subject.role_flag);
     let mut onsets = Vec::new();
     let mut knowledge = Vec::new();
-    for e in &events {
-        let a = onset::onset_from_store(store, &drug, e, args.role, 36_500)?;
+    for e in events {
+        let a = onset::onset_from_store(subject.store, drug, e, args.role, 36_500)?;
         let svg = if a.days.is_empty() {
             String::new()
         } else {
@@ -312,9 +434,12 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
             }
         }
     }
+    Ok((onsets, knowledge))
+}
 
-    // The individual case, assessed exactly as `vigil assess` does.
-    let case = match &args.case {
+/// The individual case of `--case`, assessed exactly as `vigil assess` does (null without it).
+fn case_section(args: &Args) -> Result<Value> {
+    Ok(match &args.case {
         Some(path) => {
             let assessment = vigil_clinic::assess(&vigil_clinic::read_case_file(path)?)?;
             json!({
@@ -325,31 +450,7 @@ fn build(store: &Store, args: &Args) -> Result<Value> {
             })
         }
         None => Value::Null,
-    };
-
-    let interval_svg = interval_plot(&of_interest);
-    Ok(json!({
-        "title": format!("Can {drug} cause these reactions? Evidence report"),
-        "drug": drug,
-        "synthetic_data": synthetic,
-        "vigil_version": env!("CARGO_PKG_VERSION"),
-        "store": args.store.display().to_string(),
-        "options": {
-            "role": role, "events": events, "indication": indication, "exclude_drug": args.exclude_drug, "trials": args.trials, "case": args.case,
-            "sequential_start": args.sequential.sequential_start, "sequential_alpha": args.sequential.sequential_alpha,
-            "event_level": args.terms.event_level.as_ref().map(value_name), "smq_scope": args.terms.smq_scope.as_ref().map(value_name),
-            "primary_soc": args.terms.primary_soc, "atc": args.terms.atc,
-        },
-        "prior": fit,
-        "signals": { "command": format!("vigil signals --store {} --drug {drug}{role_flag} --format csv", args.store.display()), "any_signal": any_signal, "of_interest": of_interest, "interval_svg": interval_svg },
-        "competition_bias": views,
-        "trials": trials,
-        "onset": onsets,
-        "knowledge": knowledge,
-        "knowledge_disclaimer": vigil_clinic::flare::DISCLAIMER,
-        "case": case,
-        "provenance": { "ingest_report": ingest, "prior_command": format!("vigil signals --store {}{role_flag} --fit-only", args.store.display()) },
-    }))
+    })
 }
 
 /// EB05–EB95 intervals with EBGM for the reactions of interest, log axis, reference lines at 1 and 2.
@@ -530,24 +631,47 @@ var c=(isNaN(nx)||isNaN(ny))?x.localeCompare(y):nx-ny;return asc?c:-c;});rows.fo
 document.body.dataset.ready='1';";
 
 fn render_html(r: &Value) -> String {
-    let drug = r["drug"].as_str().unwrap_or("");
-    let mut h = format!(
+    let mut h = String::new();
+    page_head_html(&mut h, r);
+    signals_html(&mut h, r);
+    competition_bias_html(&mut h, r);
+    trials_html(&mut h, r);
+    onset_html(&mut h, r);
+    knowledge_html(&mut h, r);
+    case_html(&mut h, r);
+    provenance_html(&mut h, r);
+    let _ = write!(
+        h,
+        "<p>Options: <code>{}</code></p>",
+        esc(&r["options"].to_string())
+    );
+    let _ = writeln!(h, "<script>{SORT_SCRIPT}</script></body></html>");
+    h
+}
+
+/// The page's head, its title, the synthetic-data banner and the line naming version, store and roles.
+fn page_head_html(h: &mut String, r: &Value) {
+    let _ = write!(
+        h,
         "<!DOCTYPE html><html lang=\"en\"><head><meta charset=\"utf-8\"><title>{}</title><style>{STYLE}</style></head><body><h1>{}</h1>",
         esc(r["title"].as_str().unwrap_or("")),
         esc(r["title"].as_str().unwrap_or(""))
     );
     if r["synthetic_data"].as_bool() == Some(true) {
-        h += "<div class=\"banner\"><b>Synthetic data.</b> The post-marketing figures below come from generated FAERS-format reports (vigil synth) with planted associations, not from real reports. The trial and clinical sections cite published sources.</div>";
+        *h += "<div class=\"banner\"><b>Synthetic data.</b> The post-marketing figures below come from generated FAERS-format reports (vigil synth) with planted associations, not from real reports. The trial and clinical sections cite published sources.</div>";
     }
     let _ = write!(h, "<p class=\"note\">vigil {} · store <code>{}</code> · drug roles: {} · every number below comes from the command shown beside it.</p>", esc(r["vigil_version"].as_str().unwrap_or("")), esc(r["store"].as_str().unwrap_or("")), esc(r["options"]["role"].as_str().unwrap_or("")));
+}
 
-    // 1. Signals.
+/// Section 1: the reactions of interest, their EB05–EB95 intervals, and every flagged reaction.
+fn signals_html(h: &mut String, r: &Value) {
+    let drug = r["drug"].as_str().unwrap_or("");
     let sig = &r["signals"];
     let _ = write!(h, "<h2>1. Post-marketing signals</h2><p>Disproportionality of {} with each reaction of interest: PRR (Evans), ROR (Woolf CI), IC (WHO-UMC shrinkage), MGPS EBGM with EB05–EB95 (prior fitted exactly on all pairs: −log-likelihood {:.3}{}). Command: <code>{}</code></p>",
         esc(drug), r["prior"]["neg_log_lik"].as_f64().unwrap_or(f64::NAN),
         r["prior"]["at_bound"].as_array().filter(|a| !a.is_empty()).map(|a| format!(", on the bound of {} (see the boundary policy in docs/signals.md)", esc(&a.iter().filter_map(Value::as_str).collect::<Vec<_>>().join(", ")))).unwrap_or_default(),
         esc(sig["command"].as_str().unwrap_or("")));
-    h += &score_table(
+    *h += &score_table(
         sig["of_interest"]
             .as_array()
             .map(Vec::as_slice)
@@ -555,9 +679,9 @@ fn render_html(r: &Value) -> String {
         "interest",
     );
     let _ = write!(h, "<p class=\"note\">{}</p>", esc(Q_NOTE));
-    h +=
+    *h +=
         "<p>EB05–EB95 with EBGM (dot); red: EB05 ≥ 2, the usual MGPS screen. Dashed line at 2.</p>";
-    h += sig["interval_svg"].as_str().unwrap_or("");
+    *h += sig["interval_svg"].as_str().unwrap_or("");
     let all = sig["any_signal"]
         .as_array()
         .map(Vec::as_slice)
@@ -567,10 +691,12 @@ fn render_html(r: &Value) -> String {
         "<h3>All {} reactions with a signal by any method</h3>",
         all.len()
     );
-    h += &score_table(all, "all-signals");
+    *h += &score_table(all, "all-signals");
+}
 
-    // 2. Competition bias.
-    h += "<h2>2. Competition bias: the same reactions with a restricted comparator</h2><p>Masking: drugs indicated for a reaction dominate its reports and can hide another drug's signal. Restricting the comparator to the drug's own indication, or leaving the masking drugs out, shows whether the figures move.</p>";
+/// Section 2: the same reactions with a restricted comparator, one table per view.
+fn competition_bias_html(h: &mut String, r: &Value) {
+    *h += "<h2>2. Competition bias: the same reactions with a restricted comparator</h2><p>Masking: drugs indicated for a reaction dominate its reports and can hide another drug's signal. Restricting the comparator to the drug's own indication, or leaving the masking drugs out, shows whether the figures move.</p>";
     for v in r["competition_bias"].as_array().into_iter().flatten() {
         let _ = write!(
             h,
@@ -578,25 +704,29 @@ fn render_html(r: &Value) -> String {
             esc(v["label"].as_str().unwrap_or("")),
             esc(v["command"].as_str().unwrap_or(""))
         );
-        h += &score_table(
+        *h += &score_table(
             v["rows"].as_array().map(Vec::as_slice).unwrap_or(&[]),
             "bias",
         );
     }
+}
 
-    // 3. Trials.
-    h += "<h2>3. Randomised trials</h2>";
+/// Section 3: the trial meta-analysis with its forest plot, beside the published reference.
+fn trials_html(h: &mut String, r: &Value) {
+    *h += "<h2>3. Randomised trials</h2>";
     if r["trials"].is_null() {
-        h += "<p>No trials file given (<code>--trials</code>).</p>";
+        *h += "<p>No trials file given (<code>--trials</code>).</p>";
     } else {
         let t = &r["trials"];
         let _ = write!(h, "<p>Random-effects meta-analysis (REML, metafor-exact). Command: <code>{}</code></p><pre>{}</pre>{}",
             esc(t["command"].as_str().unwrap_or("")), esc(t["table"].as_str().unwrap_or("")), t["forest_svg"].as_str().unwrap_or(""));
-        h += "<p class=\"note\">Reference: Fleming &amp; Drucker, J Am Acad Dermatol 2018 — 8 RCTs, 2,706 patients: skin infections RR 0.54 (95% CI 0.42–0.70). Their per-trial counts are not all public, so the example trials file is illustrative; every row carries its own source.</p>";
+        *h += "<p class=\"note\">Reference: Fleming &amp; Drucker, J Am Acad Dermatol 2018 — 8 RCTs, 2,706 patients: skin infections RR 0.54 (95% CI 0.42–0.70). Their per-trial counts are not all public, so the example trials file is illustrative; every row carries its own source.</p>";
     }
+}
 
-    // 4. Onset.
-    h += "<h2>4. Time to onset</h2>";
+/// Section 4: time to onset per reaction, its counts, quartiles, Weibull reading and histogram.
+fn onset_html(h: &mut String, r: &Value) {
+    *h += "<h2>4. Time to onset</h2>";
     for o in r["onset"].as_array().into_iter().flatten() {
         let a = &o["analysis"];
         let c = &a["counts"];
@@ -618,8 +748,8 @@ fn render_html(r: &Value) -> String {
                 esc(&w["reading"].to_string())
             );
         }
-        h += "</p>";
-        h += o["histogram_svg"].as_str().unwrap_or("");
+        *h += "</p>";
+        *h += o["histogram_svg"].as_str().unwrap_or("");
     }
     if let Some(first) = r["onset"].as_array().and_then(|a| a.first()) {
         let _ = write!(
@@ -628,9 +758,11 @@ fn render_html(r: &Value) -> String {
             esc(first["analysis"]["caveat"].as_str().unwrap_or(""))
         );
     }
+}
 
-    // 5. Knowledge.
-    h += "<h2>5. What the clinical sources say</h2>";
+/// Section 5: what the clinical sources say about each reaction, every statement cited.
+fn knowledge_html(h: &mut String, r: &Value) {
+    *h += "<h2>5. What the clinical sources say</h2>";
     let _ = write!(
         h,
         "<p class=\"note\">{}</p>",
@@ -638,7 +770,7 @@ fn render_html(r: &Value) -> String {
     );
     let entries = r["knowledge"].as_array().map(Vec::as_slice).unwrap_or(&[]);
     if entries.is_empty() {
-        h += "<p>No curated knowledge for these reactions and this drug.</p>";
+        *h += "<p>No curated knowledge for these reactions and this drug.</p>";
     }
     for k in entries {
         let _ = write!(
@@ -648,7 +780,7 @@ fn render_html(r: &Value) -> String {
             esc(k["entity"].as_str().unwrap_or(""))
         );
         if k["note"].is_object() {
-            h += &cited_list(&Value::Array(vec![k["note"].clone()]));
+            *h += &cited_list(&Value::Array(vec![k["note"].clone()]));
         }
         for (title, key) in [
             ("Incidence", "incidence"),
@@ -661,11 +793,13 @@ fn render_html(r: &Value) -> String {
             }
         }
     }
+}
 
-    // 6. The individual case.
-    h += "<h2>6. The individual case</h2>";
+/// Section 6: the individual case's assessment, as `vigil assess` prints it.
+fn case_html(h: &mut String, r: &Value) {
+    *h += "<h2>6. The individual case</h2>";
     if r["case"].is_null() {
-        h += "<p>No case given (<code>--case CASE.json</code>).</p>";
+        *h += "<p>No case given (<code>--case CASE.json</code>).</p>";
     } else {
         let _ = write!(
             h,
@@ -674,75 +808,86 @@ fn render_html(r: &Value) -> String {
             esc(r["case"]["text"].as_str().unwrap_or(""))
         );
     }
+}
 
-    // 7. Provenance.
-    h += "<h2>7. Provenance</h2>";
+/// Section 7: the prior's command and the store's ingest report (quarters, files, every input
+/// row accounted for).
+fn provenance_html(h: &mut String, r: &Value) {
+    *h += "<h2>7. Provenance</h2>";
     let _ = write!(
         h,
         "<p>Prior: <code>{}</code></p>",
         esc(r["provenance"]["prior_command"].as_str().unwrap_or(""))
     );
     let ing = &r["provenance"]["ingest_report"];
-    if let Some(files) = ing["files"].as_array() {
-        // Quarters and their files, then every input row accounted for: read = kept + rejected + de-duplicated.
-        let mut quarters: std::collections::BTreeMap<String, (usize, u64)> =
-            std::collections::BTreeMap::new();
-        for f in files {
-            let q = quarters
-                .entry(f["quarter"].as_str().unwrap_or("?").to_owned())
-                .or_default();
-            q.0 += 1;
-            q.1 += f["bytes"].as_u64().unwrap_or(0);
-        }
-        let list: Vec<String> = quarters
-            .iter()
-            .map(|(q, (n, b))| format!("{} ({n} files, {:.1} MB)", esc(q), *b as f64 / 1e6))
-            .collect();
-        let _ = write!(
-            h,
-            "<p>Store version {} · {} files from {} quarter(s): {} · reports in store: {} · deleted case ids listed: {}.</p>",
-            ing["version"], files.len(), quarters.len(), list.join(", "), ing["reports_in_store"], ing["deleted_caseids_listed"]
-        );
-        h += "<table><thead><tr><th>table</th><th>read</th><th>kept</th><th>rejected</th><th>de-duplicated</th><th>rules that removed rows</th></tr></thead><tbody>";
-        if let Some(tables) = ing["tables"].as_object() {
-            for (name, t) in tables {
-                let dedup = t["deduplicated"].as_object();
-                let total: u64 = dedup.map_or(0, |d| d.values().filter_map(Value::as_u64).sum());
-                let rules: Vec<String> = dedup.map_or_else(Vec::new, |d| {
-                    d.iter()
-                        .map(|(rule, n)| format!("{} {}", esc(rule), n))
-                        .collect()
-                });
-                let _ = write!(h, "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{total}</td><td>{}</td></tr>", esc(name), t["read"], t["kept"], t["rejected"], rules.join("; "));
-            }
-        }
-        h += "</tbody></table>";
-        if let Some(sources) = ing["drug_name_sources"].as_object() {
-            let parts: Vec<String> = sources
-                .iter()
-                .map(|(k, v)| format!("{} {}", esc(k), v))
-                .collect();
-            let _ = write!(h, "<p>Drug names resolved by: {}.</p>", parts.join(", "));
-        }
-        h += "<details><summary>Input files</summary><table><thead><tr><th>file</th><th>table</th><th>quarter</th><th>era</th><th>rows</th></tr></thead><tbody>";
-        for f in files {
-            let _ = write!(
-                h,
-                "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
-                esc(f["path"].as_str().unwrap_or("")),
-                esc(f["table"].as_str().unwrap_or("")),
-                esc(f["quarter"].as_str().unwrap_or("")),
-                esc(f["era"].as_str().unwrap_or("")),
-                f["rows"]
-            );
-        }
-        h += "</tbody></table></details>";
+    let Some(files) = ing["files"].as_array() else {
+        return;
+    };
+    // Quarters and their files, then every input row accounted for: read = kept + rejected + de-duplicated.
+    let mut quarters: std::collections::BTreeMap<String, (usize, u64)> =
+        std::collections::BTreeMap::new();
+    for f in files {
+        let q = quarters
+            .entry(f["quarter"].as_str().unwrap_or("?").to_owned())
+            .or_default();
+        q.0 += 1;
+        q.1 += f["bytes"].as_u64().unwrap_or(0);
     }
+    let list: Vec<String> = quarters
+        .iter()
+        .map(|(q, (n, b))| format!("{} ({n} files, {:.1} MB)", esc(q), *b as f64 / 1e6))
+        .collect();
     let _ = write!(
         h,
-        "<p>Options: <code>{}</code></p>",
-        esc(&r["options"].to_string())
+        "<p>Store version {} · {} files from {} quarter(s): {} · reports in store: {} · deleted case ids listed: {}.</p>",
+        ing["version"], files.len(), quarters.len(), list.join(", "), ing["reports_in_store"], ing["deleted_caseids_listed"]
     );
-    let _ = writeln!(h, "<script>{SORT_SCRIPT}</script></body></html>");
-    h
+    ingest_tables_html(h, ing);
+    if let Some(sources) = ing["drug_name_sources"].as_object() {
+        let parts: Vec<String> = sources
+            .iter()
+            .map(|(k, v)| format!("{} {}", esc(k), v))
+            .collect();
+        let _ = write!(h, "<p>Drug names resolved by: {}.</p>", parts.join(", "));
+    }
+    *h += "<details><summary>Input files</summary><table><thead><tr><th>file</th><th>table</th><th>quarter</th><th>era</th><th>rows</th></tr></thead><tbody>";
+    for f in files {
+        let _ = write!(
+            h,
+            "<tr><td><code>{}</code></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td></tr>",
+            esc(f["path"].as_str().unwrap_or("")),
+            esc(f["table"].as_str().unwrap_or("")),
+            esc(f["quarter"].as_str().unwrap_or("")),
+            esc(f["era"].as_str().unwrap_or("")),
+            f["rows"]
+        );
+    }
+    *h += "</tbody></table></details>";
+}
+
+/// The ingest report's rows per table: read, kept, rejected, de-duplicated and the rules that
+/// removed them.
+fn ingest_tables_html(h: &mut String, ing: &Value) {
+    *h += "<table><thead><tr><th>table</th><th>read</th><th>kept</th><th>rejected</th><th>de-duplicated</th><th>rules that removed rows</th></tr></thead><tbody>";
+    if let Some(tables) = ing["tables"].as_object() {
+        for (name, t) in tables {
+            let dedup = t["deduplicated"].as_object();
+            let total: u64 = dedup.map_or(0, |d| d.values().filter_map(Value::as_u64).sum());
+            let rules: Vec<String> = dedup.map_or_else(Vec::new, |d| {
+                d.iter()
+                    .map(|(rule, n)| format!("{} {}", esc(rule), n))
+                    .collect()
+            });
+            let _ = write!(
+                h,
+                "<tr><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{total}</td><td>{}</td></tr>",
+                esc(name),
+                t["read"],
+                t["kept"],
+                t["rejected"],
+                rules.join("; ")
+            );
+        }
+    }
+    *h += "</tbody></table>";
 }
