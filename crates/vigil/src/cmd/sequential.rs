@@ -7,7 +7,7 @@ use clap::ValueEnum;
 use vigil_stats::maxsprt::{
     continuous_critical_value, evaluate_looks, group_critical_value, LookResult,
 };
-use vigil_store::quarterly::{quarterly_counts_from, StratumCounts, YearQuarter};
+use vigil_store::quarterly::{quarterly_counts_from, QuarterlyCounts, StratumCounts, YearQuarter};
 use vigil_store::read::{ReportQuery, Role, Store};
 use vigil_store::reports::normalise_name;
 
@@ -175,6 +175,46 @@ pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
     if !(args.alpha > 0.0 && args.alpha <= 0.5) {
         bail!("--alpha {}: must be in (0, 0.5]", args.alpha);
     }
+    let counts = pair_counts(store, args)?;
+    let quarters = quarters_from(&counts, start, args)?;
+    let data_expected: f64 = quarters.iter().map(|q| q.expected).sum();
+    if data_expected <= 0.0 {
+        bail!(
+            "{}: {} has no expected count for {} from {start} on (no report of the drug, or the event never reported without it)",
+            args.store.display(),
+            normalise_name(&args.drug).unwrap_or_default(),
+            normalise_name(&args.event).unwrap_or_default()
+        );
+    }
+    let max_expected = args.max_expected.unwrap_or(data_expected);
+    if !(max_expected.is_finite() && max_expected > 0.0) {
+        bail!("--max-expected {max_expected}: must be a number > 0");
+    }
+    let plan = plan_looks(&quarters, data_expected, max_expected);
+    let (critical_value, attained_alpha) = critical_value(args, &plan.planned, max_expected)?;
+    let rows = evaluate_quarters(&quarters[..plan.evaluated], args.min_events, critical_value);
+    Ok(Monitoring {
+        drug: normalise_name(&args.drug).unwrap_or_default(),
+        event: normalise_name(&args.event).unwrap_or_default(),
+        looks: match args.looks {
+            Looks::Quarterly => "quarterly".into(),
+            Looks::Continuous => "continuous".into(),
+        },
+        alpha: args.alpha,
+        max_expected,
+        min_events: args.min_events,
+        critical_value,
+        attained_alpha,
+        planned_looks: plan.planned,
+        signal_quarter: rows.iter().find(|r| r.signal).map(|r| r.quarter.clone()),
+        quarters: rows,
+        undated_reports: counts.undated,
+    })
+}
+
+/// The pair's counts per quarter and stratum under the options' roles and restrictions; an
+/// unknown drug or event is an error listing the store's nearest names.
+fn pair_counts(store: &Store, args: &Args) -> Result<QuarterlyCounts> {
     let role = args.role.parse::<Role>().map_err(anyhow::Error::msg)?;
     let query = ReportQuery {
         role,
@@ -204,6 +244,22 @@ pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
             )
         );
     }
+    Ok(counts)
+}
+
+/// One quarter's observed and expected reports of the pair.
+struct QuarterCount {
+    quarter: YearQuarter,
+    observed: u64,
+    expected: f64,
+}
+
+/// Every quarter from `start` to the last in the store (a quarter without reports counts 0).
+fn quarters_from(
+    counts: &QuarterlyCounts,
+    start: YearQuarter,
+    args: &Args,
+) -> Result<Vec<QuarterCount>> {
     let Some((&last, _)) = counts.quarters.last_key_value() else {
         bail!(
             "{}: no report has a receipt date (fda_dt)",
@@ -213,39 +269,39 @@ pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
     if start > last {
         bail!("--start {start}: after the last quarter in the store ({last})");
     }
-    // Every quarter from --start to the last in the store (a quarter without reports counts 0).
     let mut quarters = Vec::new();
     let mut q = start;
     while q <= last {
         let strata = counts.quarters.get(&q);
-        let observed = strata.map_or(0, |s| s.iter().map(|c| c.pair_reports).sum());
-        let expected = strata.map_or(0.0, |s| quarter_expected(s));
-        quarters.push((q, observed, expected));
+        quarters.push(QuarterCount {
+            quarter: q,
+            observed: strata.map_or(0, |s| s.iter().map(|c| c.pair_reports).sum()),
+            expected: strata.map_or(0.0, |s| quarter_expected(s)),
+        });
         q = q.next();
     }
-    let data_expected: f64 = quarters.iter().map(|q| q.2).sum();
-    if data_expected <= 0.0 {
-        bail!(
-            "{}: {} has no expected count for {} from {start} on (no report of the drug, or the event never reported without it)",
-            args.store.display(),
-            normalise_name(&args.drug).unwrap_or_default(),
-            normalise_name(&args.event).unwrap_or_default()
-        );
-    }
-    let max_expected = args.max_expected.unwrap_or(data_expected);
-    if !(max_expected.is_finite() && max_expected > 0.0) {
-        bail!("--max-expected {max_expected}: must be a number > 0");
-    }
-    // Looks of the design: the quarters' cumulative expected counts up to the first that reaches
-    // T; when the data end before T, further looks at the data's mean quarterly expected count,
-    // the last capped at T. Quarters adding no expected count add no look.
+    Ok(quarters)
+}
+
+/// The looks of the design and how many quarters of the data they cover.
+struct LookPlan {
+    /// Planned cumulative expected counts, ending at T.
+    planned: Vec<f64>,
+    /// Quarters of the data evaluated (up to the first whose cumulative expected count reaches T).
+    evaluated: usize,
+}
+
+/// Looks of the design: the quarters' cumulative expected counts up to the first that reaches
+/// T (`max_expected`); when the data end before T, further looks at the data's mean quarterly
+/// expected count, the last capped at T. Quarters adding no expected count add no look.
+fn plan_looks(quarters: &[QuarterCount], data_expected: f64, max_expected: f64) -> LookPlan {
     let mut planned = Vec::new();
     let mut evaluated = 0;
     let mut cum = 0.0;
-    for (i, &(_, _, e)) in quarters.iter().enumerate() {
+    for (i, q) in quarters.iter().enumerate() {
         evaluated = i + 1;
-        if e > 0.0 {
-            cum += e;
+        if q.expected > 0.0 {
+            cum += q.expected;
             planned.push(cum);
         }
         if cum >= max_expected {
@@ -253,15 +309,20 @@ pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
         }
     }
     if cum < max_expected {
-        let step = data_expected / quarters.iter().filter(|q| q.2 > 0.0).count() as f64;
+        let step = data_expected / quarters.iter().filter(|q| q.expected > 0.0).count() as f64;
         while cum < max_expected {
             cum = (cum + step).min(max_expected);
             planned.push(cum);
         }
     }
-    let (critical_value, attained_alpha) = match args.looks {
+    LookPlan { planned, evaluated }
+}
+
+/// The critical value of `--looks` on the LLR scale, with the exact size of the quarterly design.
+fn critical_value(args: &Args, planned: &[f64], max_expected: f64) -> Result<(f64, Option<f64>)> {
+    Ok(match args.looks {
         Looks::Quarterly => {
-            let g = group_critical_value(&planned, args.min_events, args.alpha)
+            let g = group_critical_value(planned, args.min_events, args.alpha)
                 .context("computing the critical value")?;
             (g.cv, Some(g.attained_alpha))
         }
@@ -270,58 +331,44 @@ pub fn compute_from(store: &Store, args: &Args) -> Result<Monitoring> {
                 .context("computing the critical value")?,
             None,
         ),
-    };
-    let shown = &quarters[..evaluated];
+    })
+}
+
+/// The LLR of the cumulative counts at each quarter, and whether it signals.
+fn evaluate_quarters(
+    shown: &[QuarterCount],
+    min_events: u64,
+    critical_value: f64,
+) -> Vec<QuarterRow> {
     let cum_expected: Vec<f64> = shown
         .iter()
         .scan(0.0, |s, q| {
-            *s += q.2;
+            *s += q.expected;
             Some(*s)
         })
         .collect();
     let cum_observed: Vec<u64> = shown
         .iter()
         .scan(0u64, |s, q| {
-            *s += q.1;
+            *s += q.observed;
             Some(*s)
         })
         .collect();
-    let looks: Vec<LookResult> = evaluate_looks(
-        &cum_expected,
-        &cum_observed,
-        args.min_events,
-        critical_value,
-    );
-    let rows: Vec<QuarterRow> = shown
+    let looks: Vec<LookResult> =
+        evaluate_looks(&cum_expected, &cum_observed, min_events, critical_value);
+    shown
         .iter()
         .zip(&looks)
-        .map(|(&(q, observed, expected), l)| QuarterRow {
-            quarter: q.to_string(),
-            observed,
-            expected,
+        .map(|(q, l)| QuarterRow {
+            quarter: q.quarter.to_string(),
+            observed: q.observed,
+            expected: q.expected,
             cum_observed: l.observed,
             cum_expected: l.expected,
             llr: l.llr,
             signal: l.signal,
         })
-        .collect();
-    Ok(Monitoring {
-        drug: normalise_name(&args.drug).unwrap_or_default(),
-        event: normalise_name(&args.event).unwrap_or_default(),
-        looks: match args.looks {
-            Looks::Quarterly => "quarterly".into(),
-            Looks::Continuous => "continuous".into(),
-        },
-        alpha: args.alpha,
-        max_expected,
-        min_events: args.min_events,
-        critical_value,
-        attained_alpha,
-        planned_looks: planned,
-        signal_quarter: rows.iter().find(|r| r.signal).map(|r| r.quarter.clone()),
-        quarters: rows,
-        undated_reports: counts.undated,
-    })
+        .collect()
 }
 
 /// Runs `vigil sequential`.
