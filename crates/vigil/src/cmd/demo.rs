@@ -11,12 +11,14 @@ use std::time::{Duration, Instant};
 use anyhow::{Context, Result};
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 use vigil_clinic::knowledge::dupilumab;
+use vigil_faers::ingest::IngestOutcome;
+use vigil_stats::mgps::fit::PriorFit;
 
 use vigil_store::read::Store;
 use vigil_store::request::SignalsRequest;
 
 use super::report::ReportFormat;
-use super::signals::{self, Source};
+use super::signals::{self, ScoredTable, Source};
 use crate::args::RoleArg;
 use crate::output::{with_output, write_atomically};
 
@@ -71,37 +73,51 @@ fn step<T>(label: &str, work: impl FnOnce() -> Result<T>) -> Result<T> {
     result
 }
 
+/// Where the demo writes, all inside `--out`.
+struct DemoPaths {
+    /// The synthetic FAERS quarters (replaced on each run).
+    quarters: PathBuf,
+    /// The store ingested from them.
+    store: PathBuf,
+    /// Every dupilumab pair scored, as CSV.
+    all_csv: PathBuf,
+    /// The bundled trial rows.
+    trials: PathBuf,
+    /// The bundled example case.
+    case_json: PathBuf,
+    /// Its assessment as `vigil assess` prints it.
+    case_txt: PathBuf,
+}
+
+impl DemoPaths {
+    fn new(out: &Path) -> Self {
+        Self {
+            quarters: out.join("faers-synthetic"),
+            store: out.join("store"),
+            all_csv: out.join("signals-dupilumab.csv"),
+            trials: out.join("dupilumab_infections.csv"),
+            case_json: out.join("example-case.json"),
+            case_txt: out.join("example-case-assessment.txt"),
+        }
+    }
+}
+
 /// Runs `vigil demo`.
 pub fn run(args: Args) -> Result<()> {
     let started = Instant::now();
+    let paths = DemoPaths::new(&args.out);
     std::fs::create_dir_all(&args.out)
         .with_context(|| format!("{}: cannot create", args.out.display()))?;
-    let quarters = args.out.join("faers-synthetic");
-    let store = args.out.join("store");
-    if quarters.exists() {
-        std::fs::remove_dir_all(&quarters)
-            .with_context(|| format!("{}: cannot replace", quarters.display()))?;
+    if paths.quarters.exists() {
+        std::fs::remove_dir_all(&paths.quarters)
+            .with_context(|| format!("{}: cannot replace", paths.quarters.display()))?;
     }
     eprintln!("vigil demo: SYNTHETIC data (seed {}), not real FAERS reports; see README for real quarters", args.seed);
 
-    step("writing synthetic FAERS quarters", || {
-        let cfg = vigil_faers::synth::SynthConfig {
-            reports: args.reports,
-            seed: args.seed,
-            ..Default::default()
-        };
-        vigil_faers::synth::write_synth(&cfg, &quarters)?;
-        Ok(())
-    })?;
-    let outcome = step("ingesting into the store", || {
-        let opts = vigil_faers::ingest::IngestOptions::default();
-        vigil_faers::ingest::ingest_faers(std::slice::from_ref(&quarters), &store, &opts)
-            .context("ingest")
-    })?;
+    let outcome = synth_and_ingest(&args, &paths)?;
+    let opened = Store::open(&paths.store)
+        .with_context(|| format!("{}: opening the store", paths.store.display()))?;
     // The fit always uses every pair; the output keeps dupilumab's.
-    let all_csv = args.out.join("signals-dupilumab.csv");
-    let opened =
-        Store::open(&store).with_context(|| format!("{}: opening the store", store.display()))?;
     let (fit, selection) = step(
         "counting, fitting the MGPS prior and scoring every pair",
         || {
@@ -112,11 +128,47 @@ pub fn run(args: Args) -> Result<()> {
             signals::compute(Source::Store(&opened), &request)
         },
     )?;
-    with_output(Some(&all_csv), |w| {
+    with_output(Some(&paths.all_csv), |w| {
         crate::signal_table::write_csv(&selection, w)
     })?;
-    let dupi_table = selection.score_all();
+    print_signals(&outcome, &fit, &selection.score_all());
 
+    // The trials and the example case, then the evidence report that puts everything together.
+    write_trials_and_case(&paths)?;
+    let report = step(
+        "writing the evidence report (signals, trials, onset, clinical sources, the case)",
+        || super::report::write_report_from(&opened, &report_args(&args, &paths)),
+    )?;
+    print_trials(&paths.trials)?;
+    print_files(&paths, &report);
+    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
+    Ok(())
+}
+
+/// Writes the seeded synthetic quarters and ingests them into the demo's store.
+fn synth_and_ingest(args: &Args, paths: &DemoPaths) -> Result<IngestOutcome> {
+    step("writing synthetic FAERS quarters", || {
+        let cfg = vigil_faers::synth::SynthConfig {
+            reports: args.reports,
+            seed: args.seed,
+            ..Default::default()
+        };
+        vigil_faers::synth::write_synth(&cfg, &paths.quarters)?;
+        Ok(())
+    })?;
+    step("ingesting into the store", || {
+        let opts = vigil_faers::ingest::IngestOptions::default();
+        vigil_faers::ingest::ingest_faers(
+            std::slice::from_ref(&paths.quarters),
+            &paths.store,
+            &opts,
+        )
+        .context("ingest")
+    })
+}
+
+/// The terminal summary of the signals: store size, the prior, one line per reaction of interest.
+fn print_signals(outcome: &IngestOutcome, fit: &PriorFit, dupi_table: &ScoredTable) {
     println!();
     println!("Can dupilumab cause these reactions? Post-marketing signals (SYNTHETIC demo data)");
     println!(
@@ -157,44 +209,50 @@ pub fn run(args: Args) -> Result<()> {
             None => println!("{reaction:<20} {:>6}  (no report with dupilumab)", 0),
         }
     }
-    // The trials and the example case, then the evidence report that puts everything together.
-    let trials = args.out.join("dupilumab_infections.csv");
-    write_atomically(Some(&trials), TRIALS_CSV.as_bytes())?;
-    let case_json = args.out.join("example-case.json");
-    write_atomically(Some(&case_json), EXAMPLE_CASE.as_bytes())?;
+}
+
+/// Writes the bundled trial rows and example case into the output folder, and the case's
+/// assessment as `vigil assess` prints it.
+fn write_trials_and_case(paths: &DemoPaths) -> Result<()> {
+    write_atomically(Some(&paths.trials), TRIALS_CSV.as_bytes())?;
+    write_atomically(Some(&paths.case_json), EXAMPLE_CASE.as_bytes())?;
     let case = vigil_clinic::case::Case::from_json_str(
         EXAMPLE_CASE,
         "examples/cases/facial-redness-interval-extension.json",
     )?;
     let assessment = vigil_clinic::assess(&case)?;
-    let case_txt = args.out.join("example-case-assessment.txt");
     write_atomically(
-        Some(&case_txt),
+        Some(&paths.case_txt),
         super::assess::render_text(&assessment).as_bytes(),
-    )?;
-    let report_args = super::report::Args {
-        store: store.clone(),
+    )
+}
+
+/// The demo's `vigil report` request: dupilumab with the trials, the psoriasis biologics left out
+/// (competition bias) and the example case.
+fn report_args(args: &Args, paths: &DemoPaths) -> super::report::Args {
+    super::report::Args {
+        store: paths.store.clone(),
         drug: "DUPILUMAB".into(),
         events: vec![],
-        trials: Some(trials.clone()),
+        trials: Some(paths.trials.clone()),
         indication: None,
         exclude_drug: vec![
             "USTEKINUMAB".into(),
             "SECUKINUMAB".into(),
             "ADALIMUMAB".into(),
         ],
-        case: Some(case_json.clone()),
+        case: Some(paths.case_json.clone()),
         role: RoleArg::from(SignalsRequest::default().query.role),
         out: args.out.clone(),
         format: ReportFormat::Html,
         sequential: Default::default(),
         terms: Default::default(),
-    };
-    let report = step(
-        "writing the evidence report (signals, trials, onset, clinical sources, the case)",
-        || super::report::write_report_from(&opened, &report_args),
-    )?;
-    let (pooled, _, _) = super::meta::evidence(&trials, &super::meta::evidence_spec())?;
+    }
+}
+
+/// The pooled trial estimate beside the published one.
+fn print_trials(trials: &Path) -> Result<()> {
+    let (pooled, _, _) = super::meta::evidence(trials, &super::meta::evidence_spec())?;
     let rr = |k: &str| pooled[k].as_f64().map_or(f64::NAN, f64::exp);
     println!();
     println!(
@@ -205,24 +263,27 @@ pub fn run(args: Args) -> Result<()> {
         pooled["k"]
     );
     println!("  Fleming & Drucker 2018 (8 RCTs, 2,706 patients): RR 0.54 [0.42, 0.70]");
+    Ok(())
+}
+
+/// Where the demo's files are.
+fn print_files(paths: &DemoPaths, report: &Path) {
     println!();
     println!(
         "Example case (facial redness three months into dupilumab): {}",
-        case_txt.display()
+        paths.case_txt.display()
     );
     println!(
         "Planted associations (ground truth of the synthetic data): {}",
-        synth_planted(&quarters).display()
+        synth_planted(&paths.quarters).display()
     );
-    println!("All dupilumab pairs: {}", all_csv.display());
+    println!("All dupilumab pairs: {}", paths.all_csv.display());
     println!(
         "Store: {} (query it: vigil signals --store {} --drug DUPILUMAB)",
-        store.display(),
-        store.display()
+        paths.store.display(),
+        paths.store.display()
     );
     println!("Evidence report: {}", report.display());
-    println!("Done in {:.1} s.", started.elapsed().as_secs_f64());
-    Ok(())
 }
 
 fn synth_planted(quarters: &Path) -> PathBuf {
