@@ -8,6 +8,8 @@
 
 #![cfg(unix)]
 
+mod common;
+
 use std::os::unix::fs::PermissionsExt;
 use std::path::{Path, PathBuf};
 use std::process::Command;
@@ -15,29 +17,7 @@ use std::process::Command;
 use vigil_test_support::cli::{ok, output, stderr};
 use vigil_test_support::vigil;
 
-/// A small store of `vigil synth --interactions` data.
-fn synth_store(dir: &Path) -> PathBuf {
-    let quarters = dir.join("q");
-    let store = dir.join("store");
-    ok(vigil!()
-        .args([
-            "synth",
-            "--interactions",
-            "--reports",
-            "6000",
-            "--seed",
-            "11",
-        ])
-        .args(["--quarters", "4", "--out"])
-        .arg(&quarters));
-    ok(vigil!()
-        .args(["ingest", "faers"])
-        .arg(&quarters)
-        .arg("--store")
-        .arg(&store)
-        .arg("--quiet"));
-    store
-}
+use common::{synth_store, Synth};
 
 /// A copy of `vigil` in `dir` with a stand-in `vigil-cluster` beside it (where `vigil` looks
 /// first). The stand-in writes its arguments to `dir/args.txt` and copies `$STAND_IN_RESULT` to
@@ -121,7 +101,15 @@ fn same_output_through_the_cluster(
 #[test]
 fn a_cluster_result_prints_exactly_as_the_local_run_and_the_options_are_handed_on() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 6000,
+            seed: 11,
+            quarters: Some(4),
+            interactions: true,
+        },
+    );
     let bin = vigil_with_stand_in(dir.path());
 
     same_output_through_the_cluster(&store, dir.path(), &bin, "signals", &["--min-count", "3"]);

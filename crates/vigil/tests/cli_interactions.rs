@@ -2,38 +2,16 @@
 //! the top of the Ω ranking, a planted single-drug confounder not shown as an interaction, the same
 //! rows whatever the partition size, and clear errors.
 
+mod common;
+
 use std::collections::HashMap;
-use std::path::Path;
 
 use vigil_stats::omega::{omega, OmegaCounts};
 
 use vigil_test_support::cli::ok;
 use vigil_test_support::vigil;
 
-fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
-    let quarters = dir.join("q");
-    let store = dir.join("store");
-    ok(vigil!()
-        .args([
-            "synth",
-            "--interactions",
-            "--reports",
-            &reports.to_string(),
-            "--seed",
-            "5",
-            "--quarters",
-            "4",
-            "--out",
-        ])
-        .arg(&quarters));
-    ok(vigil!()
-        .args(["ingest", "faers"])
-        .arg(&quarters)
-        .arg("--store")
-        .arg(&store)
-        .arg("--quiet"));
-    store
-}
+use common::{synth_store, Synth};
 
 type Row = HashMap<String, String>;
 
@@ -58,7 +36,15 @@ fn num(r: &Row, k: &str) -> f64 {
 #[test]
 fn planted_interactions_top_the_ranking_and_the_confounder_does_not_show() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path(), 40_000);
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 40_000,
+            seed: 5,
+            quarters: Some(4),
+            interactions: true,
+        },
+    );
     let planted = std::fs::read_to_string(dir.path().join("q/PLANTED_SIGNALS.tsv")).unwrap();
     assert!(planted.contains("SYNTHETIC INTERACTOR A + SYNTHETIC INTERACTOR B\tRhabdomyolysis"));
     let csv = ok(vigil!()
@@ -134,7 +120,15 @@ fn planted_interactions_top_the_ranking_and_the_confounder_does_not_show() {
 #[test]
 fn partitions_stratification_filters_and_errors() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path(), 8_000);
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 8_000,
+            seed: 5,
+            quarters: Some(4),
+            interactions: true,
+        },
+    );
     let run_as = |format: &str, extra: &[&str]| {
         ok(vigil!()
             .args(["interactions", "--store"])

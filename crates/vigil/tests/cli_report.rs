@@ -2,6 +2,8 @@
 //! number in the report is reproduced by the command the report lists beside it, the HTML has its
 //! sections and well-formed SVG, and it opens in headless Chromium without a console message.
 
+mod common;
+
 use std::path::Path;
 use std::process::Command;
 
@@ -10,21 +12,7 @@ use serde_json::Value;
 use vigil_test_support::cli::ok;
 use vigil_test_support::{repo_root, vigil};
 
-/// Synthetic quarters → store, in `dir` (the report's commands name the store relative to `dir`).
-fn synth_store(dir: &Path, reports: usize) {
-    ok(vigil!().current_dir(dir).args([
-        "synth",
-        "--reports",
-        &reports.to_string(),
-        "--seed",
-        "11",
-        "--out",
-        "q",
-    ]));
-    ok(vigil!()
-        .current_dir(dir)
-        .args(["ingest", "faers", "q", "--store", "store", "--quiet"]));
-}
+use common::{synth_store, Synth};
 
 /// Splits a command line as a POSIX shell would for the quoting the report uses (single quotes).
 fn shell_words(line: &str) -> Vec<String> {
@@ -81,7 +69,15 @@ fn same_figure(a: &Value, b: &Value) -> bool {
 #[test]
 fn onset_recovers_the_planted_weibull() {
     let dir = tempfile::tempdir().unwrap();
-    synth_store(dir.path(), 60_000);
+    synth_store(
+        dir.path(),
+        &Synth {
+            reports: 60_000,
+            seed: 11,
+            quarters: None,
+            interactions: false,
+        },
+    );
     let fit = |drug: &str, event: &str| -> Value {
         let text = ok(vigil!().current_dir(dir.path()).args([
             "onset", "--store", "store", "--drug", drug, "--event", event, "--format", "json",
@@ -142,7 +138,15 @@ fn onset_recovers_the_planted_weibull() {
 #[test]
 fn report_numbers_are_reproduced_by_the_commands_it_lists() {
     let dir = tempfile::tempdir().unwrap();
-    synth_store(dir.path(), 20_000);
+    synth_store(
+        dir.path(),
+        &Synth {
+            reports: 20_000,
+            seed: 11,
+            quarters: None,
+            interactions: false,
+        },
+    );
     let trials = repo_root().join("examples/trials/dupilumab_infections.csv");
     std::fs::copy(&trials, dir.path().join("trials.csv")).unwrap();
     std::fs::copy(
@@ -508,7 +512,15 @@ fn headless_dom_and_console(browser: &str, profile: &Path, page: &Path) -> (Stri
 #[test]
 fn report_on_an_unknown_drug_is_a_clear_error() {
     let dir = tempfile::tempdir().unwrap();
-    synth_store(dir.path(), 2_000);
+    synth_store(
+        dir.path(),
+        &Synth {
+            reports: 2_000,
+            seed: 11,
+            quarters: None,
+            interactions: false,
+        },
+    );
     let out = vigil!()
         .current_dir(dir.path())
         .args([

@@ -2,37 +2,25 @@
 //! signals, with figures equal to those of the command it shows (`vigil interactions --drug D`),
 //! and says that Ω screens reporting patterns, not pharmacology.
 
-use std::path::Path;
+mod common;
+
 use vigil_test_support::cli::ok;
 use vigil_test_support::vigil;
 
-fn synth_store(dir: &Path) -> std::path::PathBuf {
-    let quarters = dir.join("q");
-    let store = dir.join("store");
-    ok(vigil!()
-        .args([
-            "synth",
-            "--interactions",
-            "--reports",
-            "40000",
-            "--seed",
-            "5",
-        ])
-        .args(["--quarters", "4", "--out"])
-        .arg(&quarters));
-    ok(vigil!()
-        .args(["ingest", "faers"])
-        .arg(&quarters)
-        .arg("--store")
-        .arg(&store)
-        .arg("--quiet"));
-    store
-}
+use common::{synth_store, Synth};
 
 #[test]
 fn report_lists_the_planted_interaction_with_the_figures_of_its_command() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path());
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 40_000,
+            seed: 5,
+            quarters: Some(4),
+            interactions: true,
+        },
+    );
     let drug = "SYNTHETIC INTERACTOR A";
     ok(vigil!()
         .args(["report", "--store"])

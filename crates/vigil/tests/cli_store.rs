@@ -1,31 +1,13 @@
 //! The store path: `vigil synth` → `vigil ingest` → `vigil signals --store`, and `vigil demo`.
 
+mod common;
+
 use std::path::Path;
 
 use vigil_test_support::cli::ok;
 use vigil_test_support::vigil;
 
-fn synth_store(dir: &Path, reports: usize) -> std::path::PathBuf {
-    let quarters = dir.join("q");
-    let store = dir.join("store");
-    ok(vigil!()
-        .args([
-            "synth",
-            "--reports",
-            &reports.to_string(),
-            "--seed",
-            "11",
-            "--out",
-        ])
-        .arg(&quarters));
-    ok(vigil!()
-        .args(["ingest", "faers"])
-        .arg(&quarters)
-        .arg("--store")
-        .arg(&store)
-        .arg("--quiet"));
-    store
-}
+use common::{synth_store, Synth};
 
 /// The reports of a store as report-level rows `id,drug,event,sex,age_group`, joined here from the
 /// Parquet tables themselves (not through `vigil_store::read::load_reports`, the loader under test):
@@ -137,7 +119,15 @@ fn rows_joined_from_parquet(store: &Path, out: &Path) -> usize {
 #[test]
 fn store_and_exported_rows_give_identical_signals() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path(), 3000);
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 3000,
+            seed: 11,
+            quarters: None,
+            interactions: false,
+        },
+    );
     let prior = dir.path().join("prior.json");
     ok(vigil!()
         .args(["signals", "--store"])
@@ -213,7 +203,15 @@ fn store_and_exported_rows_give_identical_signals() {
 #[test]
 fn planted_signals_are_found_and_masking_can_be_removed() {
     let dir = tempfile::tempdir().unwrap();
-    let store = synth_store(dir.path(), 20_000);
+    let store = synth_store(
+        dir.path(),
+        &Synth {
+            reports: 20_000,
+            seed: 11,
+            quarters: None,
+            interactions: false,
+        },
+    );
     let csv = ok(vigil!().args(["signals", "--store"]).arg(&store).args([
         "--drug",
         "DUPILUMAB",
