@@ -263,14 +263,19 @@ pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
             density_factor: 0.0,
         };
     }
-    if a >= TEMME_FROM {
+    let d = if a >= TEMME_FROM {
+        // λ − 1 − ln λ gives both η and ln D (a ≥ TEMME_FROM ≥ STIRLING_FROM): computed once, it is
+        // the same value `ln_density_factor` would compute again.
         let bd = lambda_minus_1_minus_ln_lambda(x, a);
+        let d = (shape.ln_stirling - a * bd).exp();
         let eta = (2.0 * bd).sqrt().copysign(x - a);
         if eta.abs() * (0.5 * a).sqrt() <= TEMME_MAX_SCALED_ETA {
-            return temme(shape, x, eta);
+            return temme(shape, d, eta);
         }
-    }
-    let d = shape.ln_density_factor(x).exp();
+        d
+    } else {
+        shape.ln_density_factor(x).exp()
+    };
     if x < a + 1.0 {
         let mut term = 1.0 / a;
         let mut sum = term;
@@ -330,9 +335,9 @@ pub fn incomplete_gamma(shape: &GammaShape, x: f64) -> IncompleteGamma {
 /// with η²/2 = λ − 1 − ln λ, λ = x/a, sign(η) = sign(λ − 1). Since D = xᵃe⁻ˣ/Γ(a) =
 /// √(a/2π) e^(−ε(a)) e^(−aη²/2), the factor of R is D·e^ε(a)/a. The tail on the side of η is
 /// computed directly (P for η ≤ 0, Q for η > 0), the other as its complement.
-fn temme(shape: &GammaShape, x: f64, eta: f64) -> IncompleteGamma {
+/// `d` is the density factor D at x.
+fn temme(shape: &GammaShape, d: f64, eta: f64) -> IncompleteGamma {
     let a = shape.a;
-    let d = shape.ln_density_factor(x).exp();
     let r = d * shape.exp_eps / a
         * (horner(&TEMME_C0, eta) + (horner(&TEMME_C1, eta) + horner(&TEMME_C2, eta) / a) / a);
     let half_erfc = 0.5 * libm::erfc((0.5 * a).sqrt() * eta.abs());
@@ -411,6 +416,23 @@ mod tests {
                 ((r.density_factor - fd) / fd).abs() < 1e-8,
                 "a = {a}, x = {x}"
             );
+        }
+    }
+
+    #[test]
+    fn density_factor_is_ln_density_factor_to_the_bit_at_large_shapes() {
+        // From TEMME_FROM on, λ − 1 − ln λ is computed once for η and for D: D must be the very
+        // bits of exp(ln_density_factor(x)), inside Temme's region (x near a) and outside it.
+        for &a in &[TEMME_FROM, 37000.5, 44554.57248187871, 1e5] {
+            let shape = GammaShape::new(a);
+            for f in [0.5, 0.9, 0.99, 0.999, 1.0, 1.001, 1.01, 1.1, 1.5, 3.0] {
+                let x = a * f;
+                assert_eq!(
+                    incomplete_gamma(&shape, x).density_factor.to_bits(),
+                    shape.ln_density_factor(x).exp().to_bits(),
+                    "a = {a}, x = {x}"
+                );
+            }
         }
     }
 
