@@ -1107,15 +1107,17 @@ fn report_level(
     let middle = offsets
         .partition_point(|&o| o < grouped.len() / 2)
         .min(n_reports);
-    let ranges = if grouped.len() >= PARALLEL_BUILD_ROWS && middle > 0 && middle < n_reports {
-        vec![0..middle, middle..n_reports]
-    } else {
-        vec![0..n_reports]
-    };
+    let (halves, whole) = ([0..middle, middle..n_reports], 0..n_reports);
+    let ranges: &[std::ops::Range<usize>] =
+        if grouped.len() >= PARALLEL_BUILD_ROWS && middle > 0 && middle < n_reports {
+            &halves
+        } else {
+            std::slice::from_ref(&whole)
+        };
     let mut set = ReportSet::default();
     // Pass 1: the canonical names in order of first appearance, per range; a name's id is its
     // place in the first range that has it, after every name of the ranges before.
-    let seen = on_threads(&ranges, |range| rows.first_seen(range.clone()));
+    let seen = on_threads(ranges, |range| rows.first_seen(range.clone()));
     let mut drug_id = vec![u32::MAX; drug_names.len()];
     let mut event_id = vec![u32::MAX; event_names.len()];
     for (range_drugs, range_events) in &seen {
@@ -1141,7 +1143,7 @@ fn report_level(
             .collect()
     };
     // Pass 2: each range's reports with their final ids, then the ranges end to end.
-    let built = on_threads(&ranges, |range| {
+    let built = on_threads(ranges, |range| {
         rows.build(range.clone(), &drug_id, &event_id, |r| {
             ids.dict().text(reports.id_code[r]).to_owned()
         })
