@@ -104,9 +104,11 @@ pub fn read_counts_file(path: &Path, stratify: &[String]) -> Result<CountsInput,
             path: path.to_owned(),
             source,
         };
-        let file = std::fs::File::open(path).map_err(io)?;
+        let mut file = std::fs::File::open(path).map_err(io)?;
         let size = file.metadata().map_err(io)?.len();
-        read_csv_table(path, file, CsvPlan::default().with_size_hint(size))?
+        let plan = CsvPlan::default().with_size_hint(size);
+        let start = read_start(&mut file, size, &plan).map_err(io)?;
+        read_csv_table(path, file, plan, start)?
     };
     from_table(path, &table, stratify)
 }
@@ -162,8 +164,58 @@ pub fn read_counts_csv_in_windows<R: std::io::Read>(
     stratify: &[String],
     plan: CsvPlan,
 ) -> Result<CountsInput, InputError> {
-    let table = read_csv_table(path, reader, plan)?;
+    let table = read_csv_table(path, reader, plan, Vec::new())?;
     from_table(path, &table, stratify)
+}
+
+/// Reads the first window of `file` (of `size` bytes), its two halves on two threads when the
+/// window is one that [`scan_window`] splits (each thread's copy from the page cache then faults
+/// in its own half of the buffer), and leaves the file's position after the bytes returned. A
+/// file that shrinks meanwhile gives fewer bytes; one that grows is read on by the caller.
+fn read_start(file: &mut std::fs::File, size: u64, plan: &CsvPlan) -> std::io::Result<Vec<u8>> {
+    use std::io::{Seek, SeekFrom};
+    use std::os::unix::fs::FileExt;
+    let want = usize::try_from(size)
+        .unwrap_or(usize::MAX)
+        .min(plan.window.max(1));
+    if want < plan.parallel_from.max(2) {
+        return Ok(Vec::new());
+    }
+    // Reads `buf` from `offset` until it is full or the file ends; the bytes read.
+    let fill = |buf: &mut [u8], offset: usize| -> std::io::Result<usize> {
+        let mut done = 0;
+        while done < buf.len() {
+            match file.read_at(&mut buf[done..], (offset + done) as u64) {
+                Ok(0) => break,
+                Ok(n) => done += n,
+                Err(e) if e.kind() == std::io::ErrorKind::Interrupted => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(done)
+    };
+    // Zeroed by the allocator as fresh pages (no pass over them here): each page is faulted in
+    // by the thread that copies into it.
+    let mut buf = vec![0; want];
+    let half = want / 2;
+    let (first, second) = buf.split_at_mut(half);
+    let (got_first, got_second) = std::thread::scope(|scope| {
+        let second = scope.spawn(|| fill(second, half));
+        let first = fill(first, 0);
+        let second = second
+            .join()
+            .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+        (first, second)
+    });
+    let (got_first, got_second) = (got_first?, got_second?);
+    let got = if got_first < half {
+        got_first
+    } else {
+        half + got_second
+    };
+    buf.truncate(got);
+    file.seek(SeekFrom::Start(got as u64))?;
+    Ok(buf)
 }
 
 /// One column of an input file, compact enough for tables of tens of millions of rows: text is
@@ -408,25 +460,46 @@ impl TextRows {
     /// Appends `later`, the rows that follow these in the file, whose lines are counted from
     /// `line_offset`: its values are looked up in (or added to) these dictionaries in its own
     /// order of first appearance, so that ids stay in order of first appearance in the file.
+    /// The columns are independent: each is merged on a thread of its own (the first on this
+    /// one, with the lines), so that the widest dictionary (the report ids) sets the time.
     fn append(&mut self, later: TextRows, line_offset: u64) {
-        for ((codes, dict), (later_codes, later_dict)) in self
+        let mut columns = self
             .codes
             .iter_mut()
             .zip(&mut self.dicts)
-            .zip(later.codes.into_iter().zip(later.dicts))
-        {
-            let remap: Vec<u32> = (0..later_dict.len() as u32)
-                .map(|k| {
-                    let (value, hash) = (later_dict.value(k), later_dict.hashes[k as usize]);
-                    dict.find(value, hash)
-                        .unwrap_or_else(|| dict.add(value, hash))
+            .zip(later.codes.into_iter().zip(later.dicts));
+        let (lines, later_lines) = (&mut self.lines, later.lines);
+        std::thread::scope(|scope| {
+            let first = columns.next();
+            let others: Vec<_> = columns
+                .map(|((codes, dict), (later_codes, later_dict))| {
+                    scope.spawn(move || append_column(codes, dict, &later_codes, &later_dict))
                 })
                 .collect();
-            codes.extend(later_codes.iter().map(|&k| remap[k as usize]));
-        }
-        self.lines
-            .extend(later.lines.iter().map(|&line| line + line_offset));
+            if let Some(((codes, dict), (later_codes, later_dict))) = first {
+                append_column(codes, dict, &later_codes, &later_dict);
+            }
+            lines.extend(later_lines.iter().map(|&line| line + line_offset));
+            for handle in others {
+                handle
+                    .join()
+                    .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            }
+        });
     }
+}
+
+/// Appends a later part's codes of one column to `codes`, its dictionary's values looked up in
+/// (or added to) `dict` in the later part's order of first appearance.
+fn append_column(codes: &mut Vec<u32>, dict: &mut TextDict, later_codes: &[u32], later: &TextDict) {
+    let remap: Vec<u32> = (0..later.len() as u32)
+        .map(|k| {
+            let (value, hash) = (later.value(k), later.hashes[k as usize]);
+            dict.find(value, hash)
+                .unwrap_or_else(|| dict.add(value, hash))
+        })
+        .collect();
+    codes.extend(later_codes.iter().map(|&k| remap[k as usize]));
 }
 
 /// A row that cannot be read, by the line it starts on.
@@ -609,18 +682,20 @@ fn read_more<R: std::io::Read>(
     Ok(got < want)
 }
 
+/// Reads a CSV table from `start` (the input's first bytes, already read) and then `reader`.
 fn read_csv_table<R: std::io::Read>(
     path: &Path,
     mut reader: R,
     plan: CsvPlan,
+    start: Vec<u8>,
 ) -> Result<Table, InputError> {
     let io = |source| InputError::Io {
         path: path.to_owned(),
         source,
     };
     let window = plan.window.max(1);
-    let mut buf: Vec<u8> = Vec::new();
-    if let Some(size) = plan.size_hint {
+    let mut buf: Vec<u8> = start;
+    if let (Some(size), true) = (plan.size_hint, buf.is_empty()) {
         // The whole first window at once (one allocation, no regrowth); one byte more to see the
         // end of the input without another allocation.
         buf.reserve(usize::try_from(size).unwrap_or(usize::MAX).min(window) + 1);
@@ -963,7 +1038,12 @@ impl<'a> TextView<'a> {
     fn blank(&self) -> Vec<bool> {
         let dict = self.dict();
         (0..dict.len() as u32)
-            .map(|k| dict.text(k).trim().is_empty())
+            .map(|k| match dict.value(k).first() {
+                // Printable ASCII is not white space (every white space character of `trim`
+                // is either at most b' ' or not ASCII): nearly every value stops here.
+                Some(&b) if b > b' ' && b.is_ascii() => false,
+                _ => dict.text(k).trim().is_empty(),
+            })
             .collect()
     }
 }
@@ -1008,80 +1088,259 @@ fn report_level(
     )?;
     let (offsets, grouped) = group_rows_by_report(&reports.of_row, reports.id_code.len());
     // Names as the store writes them (trimmed, upper case), so that `Dupilumab` and
-    // `DUPILUMAB ` are one drug; blank names were refused above. Interned report by report,
-    // row by row, so that ids follow first appearance in that order.
-    let mut set = ReportSet::default();
-    let mut drug_id: Vec<u32> = vec![u32::MAX; drugs.dict().len()];
-    let mut event_id: Vec<u32> = vec![u32::MAX; events.dict().len()];
-    let (drug_codes, event_codes) = (drugs.codes(), events.codes());
-    // Unstratified, every report is in the one empty stratum: interned once, not per report.
-    let unstratified = strata.is_empty().then(|| set.strata.intern(""));
+    // `DUPILUMAB ` are one drug; blank names were refused above. Ids follow first appearance
+    // report by report, row by row.
+    let (drug_names, drug_canon) = canonical_names(drugs.dict());
+    let (event_names, event_canon) = canonical_names(events.dict());
+    let rows = ReportRows {
+        offsets: &offsets,
+        grouped: &grouped,
+        drugs: drugs.codes(),
+        events: events.codes(),
+        drug_canon: &drug_canon,
+        event_canon: &event_canon,
+        names: (drug_names.len(), event_names.len()),
+    };
     let n_reports = reports.id_code.len();
-    let mut report_ids: Vec<String> = Vec::with_capacity(n_reports);
-    set.report_stratum.reserve(n_reports);
-    set.drug_offsets.reserve(n_reports + 1);
-    set.event_offsets.reserve(n_reports + 1);
-    set.drug_offsets.push(0);
-    set.event_offsets.push(0);
-    let mut pair_offsets: Vec<usize> = Vec::with_capacity(n_reports + 1);
-    pair_offsets.push(0);
-    let mut pairs: Vec<(u32, u32)> = Vec::new();
-    let mut any_explicit = false;
-    let (mut rows, mut events_of_report): (Vec<(u32, u32)>, Vec<u32>) = (Vec::new(), Vec::new());
-    for r in 0..n_reports {
-        rows.clear();
-        for &i in &grouped[offsets[r]..offsets[r + 1]] {
-            let (dc, ec) = (drug_codes[i as usize], event_codes[i as usize]);
-            if drug_id[dc as usize] == u32::MAX {
-                drug_id[dc as usize] = set
-                    .drugs
-                    .intern(&normalise_name(drugs.dict().text(dc)).unwrap_or_default());
-            }
-            if event_id[ec as usize] == u32::MAX {
-                event_id[ec as usize] = set
-                    .events
-                    .intern(&normalise_name(events.dict().text(ec)).unwrap_or_default());
-            }
-            rows.push((drug_id[dc as usize], event_id[ec as usize]));
-        }
-        // The report as `ReportSetBuilder::push_report_id_rows` adds it (without its allocations
-        // per report): distinct pairs, distinct sorted drugs and events, and the exact pairs when
-        // they are not every drug × every event.
-        rows.sort_unstable();
-        rows.dedup();
-        let first_drug = set.drug_ids.len();
-        set.drug_ids.extend(rows.iter().map(|p| p.0));
-        let mut drugs_end = first_drug;
-        for k in first_drug..set.drug_ids.len() {
-            if k == first_drug || set.drug_ids[k] != set.drug_ids[drugs_end - 1] {
-                set.drug_ids[drugs_end] = set.drug_ids[k];
-                drugs_end += 1;
+    // Two ranges of reports of about half the rows each, built on their own threads; a small
+    // input is one range (a thread costs more than it saves below about 16 k rows).
+    let middle = offsets
+        .partition_point(|&o| o < grouped.len() / 2)
+        .min(n_reports);
+    let (halves, whole) = ([0..middle, middle..n_reports], 0..n_reports);
+    let ranges: &[std::ops::Range<usize>] =
+        if grouped.len() >= PARALLEL_BUILD_ROWS && middle > 0 && middle < n_reports {
+            &halves
+        } else {
+            std::slice::from_ref(&whole)
+        };
+    let mut set = ReportSet::default();
+    // Pass 1: the canonical names in order of first appearance, per range; a name's id is its
+    // place in the first range that has it, after every name of the ranges before.
+    let seen = on_threads(ranges, |range| rows.first_seen(range.clone()));
+    let mut drug_id = vec![u32::MAX; drug_names.len()];
+    let mut event_id = vec![u32::MAX; event_names.len()];
+    for (range_drugs, range_events) in &seen {
+        for &k in range_drugs {
+            if drug_id[k as usize] == u32::MAX {
+                drug_id[k as usize] = set.drugs.intern(&drug_names[k as usize]);
             }
         }
-        set.drug_ids.truncate(drugs_end);
-        set.drug_offsets.push(drugs_end);
-        events_of_report.clear();
-        events_of_report.extend(rows.iter().map(|p| p.1));
-        events_of_report.sort_unstable();
-        events_of_report.dedup();
-        set.event_ids.extend_from_slice(&events_of_report);
-        set.event_offsets.push(set.event_ids.len());
-        if rows.len() != (drugs_end - first_drug) * events_of_report.len() {
-            any_explicit = true;
-            pairs.extend_from_slice(&rows);
+        for &k in range_events {
+            if event_id[k as usize] == u32::MAX {
+                event_id[k as usize] = set.events.intern(&event_names[k as usize]);
+            }
         }
-        pair_offsets.push(pairs.len());
-        set.report_stratum.push(match unstratified {
-            Some(s) => s,
-            None => set.strata.intern(&reports.label[r].0),
-        });
-        report_ids.push(ids.dict().text(reports.id_code[r]).to_owned());
     }
-    set.report_ids = ReportIds::Text(report_ids);
-    if any_explicit {
-        set.explicit_pairs = Some((pair_offsets, pairs));
+    // Unstratified, every report is in the one empty stratum: interned once, not per report.
+    set.report_stratum = if strata.is_empty() {
+        vec![set.strata.intern(""); n_reports]
+    } else {
+        reports
+            .label
+            .iter()
+            .map(|(label, _)| set.strata.intern(label))
+            .collect()
+    };
+    // Pass 2: each range's reports with their final ids, then the ranges end to end.
+    let built = on_threads(ranges, |range| {
+        rows.build(range.clone(), &drug_id, &event_id, |r| {
+            ids.dict().text(reports.id_code[r]).to_owned()
+        })
+    });
+    let mut parts = built.into_iter();
+    let mut all = parts.next().unwrap_or_default();
+    for part in parts {
+        all.append(part);
+    }
+    set.drug_offsets = all.drug_offsets;
+    set.drug_ids = all.drug_ids;
+    set.event_offsets = all.event_offsets;
+    set.event_ids = all.event_ids;
+    set.report_ids = ReportIds::Text(all.report_ids);
+    if all.any_explicit {
+        set.explicit_pairs = Some((all.pair_offsets, all.pairs));
     }
     Ok(CountsInput::Reports(set))
+}
+
+/// The smallest number of rows whose reports are built on two threads.
+const PARALLEL_BUILD_ROWS: usize = 1 << 14;
+
+/// Runs `work` on each range, the first on this thread and each other on a thread of its own;
+/// the results in the order of the ranges.
+fn on_threads<T: Send>(
+    ranges: &[std::ops::Range<usize>],
+    work: impl Fn(&std::ops::Range<usize>) -> T + Sync,
+) -> Vec<T> {
+    let Some((first, rest)) = ranges.split_first() else {
+        return Vec::new();
+    };
+    std::thread::scope(|scope| {
+        let others: Vec<_> = rest
+            .iter()
+            .map(|range| scope.spawn(|| work(range)))
+            .collect();
+        let mut results = vec![work(first)];
+        results.extend(others.into_iter().map(|handle| {
+            handle
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic))
+        }));
+        results
+    })
+}
+
+/// Each distinct value of a name column normalised ([`normalise_name`]): the distinct
+/// normalised names, and the index into them of each value.
+fn canonical_names(dict: &TextDict) -> (Vec<String>, Vec<u32>) {
+    let mut names = Dictionary::new();
+    let canon = (0..dict.len() as u32)
+        .map(|k| names.intern(&normalise_name(dict.text(k)).unwrap_or_default()))
+        .collect();
+    (names.names().to_vec(), canon)
+}
+
+/// Report-level rows grouped by report, with the canonical name of each row's drug and event
+/// ([`canonical_names`]).
+struct ReportRows<'a> {
+    /// Report `r`'s rows are `grouped[offsets[r]..offsets[r + 1]]`.
+    offsets: &'a [usize],
+    grouped: &'a [u32],
+    /// Each row's drug and event, as codes of their columns' dictionaries.
+    drugs: &'a [u32],
+    events: &'a [u32],
+    /// Each dictionary code's canonical name.
+    drug_canon: &'a [u32],
+    event_canon: &'a [u32],
+    /// The number of canonical drug and event names.
+    names: (usize, usize),
+}
+
+/// The reports of one range as [`ReportSet`] holds them, offsets counted from the range's start.
+#[derive(Default)]
+struct BuiltReports {
+    report_ids: Vec<String>,
+    drug_ids: Vec<u32>,
+    drug_offsets: Vec<usize>,
+    event_ids: Vec<u32>,
+    event_offsets: Vec<usize>,
+    pairs: Vec<(u32, u32)>,
+    pair_offsets: Vec<usize>,
+    any_explicit: bool,
+}
+
+impl BuiltReports {
+    /// Appends the reports of the next range.
+    fn append(&mut self, next: BuiltReports) {
+        fn shifted(offsets: &mut Vec<usize>, next: &[usize]) {
+            let base = offsets.last().copied().unwrap_or(0);
+            offsets.extend(next.iter().skip(1).map(|&o| o + base));
+        }
+        shifted(&mut self.drug_offsets, &next.drug_offsets);
+        shifted(&mut self.event_offsets, &next.event_offsets);
+        shifted(&mut self.pair_offsets, &next.pair_offsets);
+        self.drug_ids.extend_from_slice(&next.drug_ids);
+        self.event_ids.extend_from_slice(&next.event_ids);
+        self.pairs.extend_from_slice(&next.pairs);
+        self.report_ids.extend(next.report_ids);
+        self.any_explicit |= next.any_explicit;
+    }
+}
+
+impl ReportRows<'_> {
+    fn rows(&self, r: usize) -> impl Iterator<Item = (u32, u32)> + '_ {
+        self.grouped[self.offsets[r]..self.offsets[r + 1]]
+            .iter()
+            .map(|&i| {
+                (
+                    self.drug_canon[self.drugs[i as usize] as usize],
+                    self.event_canon[self.events[i as usize] as usize],
+                )
+            })
+    }
+
+    /// The canonical drugs and events of `reports` in order of first appearance (report by
+    /// report, row by row).
+    fn first_seen(&self, reports: std::ops::Range<usize>) -> (Vec<u32>, Vec<u32>) {
+        let (mut drug_seen, mut event_seen) =
+            (vec![false; self.names.0], vec![false; self.names.1]);
+        let (mut drugs, mut events) = (Vec::new(), Vec::new());
+        for r in reports {
+            for (d, e) in self.rows(r) {
+                if !drug_seen[d as usize] {
+                    drug_seen[d as usize] = true;
+                    drugs.push(d);
+                }
+                if !event_seen[e as usize] {
+                    event_seen[e as usize] = true;
+                    events.push(e);
+                }
+            }
+        }
+        (drugs, events)
+    }
+
+    /// `reports` as `ReportSetBuilder::push_report_id_rows` adds them (without its allocations
+    /// per report): distinct pairs, distinct sorted drugs and events, and the exact pairs when
+    /// they are not every drug × every event. `drug_id` and `event_id` give each canonical
+    /// name's id, `report_id` each report's identifier.
+    fn build(
+        &self,
+        reports: std::ops::Range<usize>,
+        drug_id: &[u32],
+        event_id: &[u32],
+        report_id: impl Fn(usize) -> String,
+    ) -> BuiltReports {
+        let n = reports.len();
+        let rows_in = self.offsets[reports.end] - self.offsets[reports.start];
+        let offsets = || {
+            let mut offsets = Vec::with_capacity(n + 1);
+            offsets.push(0);
+            offsets
+        };
+        let mut out = BuiltReports {
+            report_ids: Vec::with_capacity(n),
+            drug_ids: Vec::with_capacity(rows_in),
+            drug_offsets: offsets(),
+            event_ids: Vec::with_capacity(rows_in),
+            event_offsets: offsets(),
+            pairs: Vec::new(),
+            pair_offsets: offsets(),
+            any_explicit: false,
+        };
+        let (mut rows, mut events_of_report): (Vec<(u32, u32)>, Vec<u32>) =
+            (Vec::new(), Vec::new());
+        for r in reports {
+            rows.clear();
+            rows.extend(
+                self.rows(r)
+                    .map(|(d, e)| (drug_id[d as usize], event_id[e as usize])),
+            );
+            rows.sort_unstable();
+            rows.dedup();
+            let first_drug = out.drug_ids.len();
+            for &(d, _) in &rows {
+                if out.drug_ids.len() == first_drug || out.drug_ids.last() != Some(&d) {
+                    out.drug_ids.push(d);
+                }
+            }
+            out.drug_offsets.push(out.drug_ids.len());
+            events_of_report.clear();
+            events_of_report.extend(rows.iter().map(|p| p.1));
+            events_of_report.sort_unstable();
+            events_of_report.dedup();
+            out.event_ids.extend_from_slice(&events_of_report);
+            out.event_offsets.push(out.event_ids.len());
+            if rows.len() != (out.drug_ids.len() - first_drug) * events_of_report.len() {
+                out.any_explicit = true;
+                out.pairs.extend_from_slice(&rows);
+            }
+            out.pair_offsets.push(out.pairs.len());
+            out.report_ids.push(report_id(r));
+        }
+        out
+    }
 }
 
 /// Refuses blank ids, drugs and events, numbers the reports in order of first appearance, and
@@ -1102,6 +1361,19 @@ fn assign_reports(
         label: Vec::new(),
         of_row: vec![0; t.lines.len()],
     };
+    if strata.is_empty() && blank.iter().all(|values| !values.contains(&true)) {
+        // Nothing to refuse and no stratum to compare (nearly every input): only the numbering.
+        for (i, &code) in id_codes.iter().enumerate() {
+            let r = &mut report_of_code[code as usize];
+            if *r == u32::MAX {
+                *r = reports.id_code.len() as u32;
+                reports.id_code.push(code);
+                reports.label.push((String::new(), t.lines[i]));
+            }
+            reports.of_row[i] = *r;
+        }
+        return Ok(reports);
+    }
     let mut label = String::new();
     for i in 0..t.lines.len() {
         for (k, (c, view)) in named.iter().enumerate() {

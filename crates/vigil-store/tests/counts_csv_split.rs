@@ -253,3 +253,116 @@ fn random_report_rows_read_the_same_with_every_plan() {
         assert_eq!(got, by_csv_crate(text.as_bytes()), "case {case}: {text:?}");
     }
 }
+
+/// The reports as the `csv` crate reads the rows, each with the stratum label its `strata`
+/// columns give (joined by `|`, from its first row), built by `ReportSetBuilder`.
+fn by_csv_crate_stratified(text: &[u8], strata: &[usize]) -> String {
+    let mut reader = csv::ReaderBuilder::new().from_reader(text);
+    let mut order: Vec<(String, String)> = Vec::new();
+    let mut rows: std::collections::HashMap<String, Vec<(String, String)>> = Default::default();
+    for record in reader.records() {
+        let record = record.unwrap();
+        let id = record[0].to_owned();
+        if !rows.contains_key(&id) {
+            let label: Vec<&str> = strata.iter().map(|&c| &record[c]).collect();
+            order.push((id.clone(), label.join("|")));
+        }
+        rows.entry(id).or_default().push((
+            normalise_name(&record[1]).unwrap(),
+            normalise_name(&record[2]).unwrap(),
+        ));
+    }
+    let mut b = ReportSetBuilder::new();
+    for (id, label) in &order {
+        b.push_report_rows(id, &rows[id], label);
+    }
+    report_summary(&b.finish())
+}
+
+/// About 1.3 MB of report rows (above the 1 MiB from which a window is scanned by two threads
+/// and the 16,384 rows from which reports are built by two): ids drawn from a pool, so that
+/// reports have rows in both halves of the file and in both ranges of reports; names in several
+/// spellings of one normalised name (case, spaces, quotes), so that a name's first spelling in
+/// one half differs from its first in the other; a sex column constant within each report.
+fn large_report_rows(seed: u64, rows: usize) -> Vec<u8> {
+    let mut state = seed;
+    let mut next = move || {
+        // SplitMix64 (Steele, Lea & Flood 2014).
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let spell = |name: &str, k: u64| match k % 4 {
+        0 => name.to_owned(),
+        1 => name.to_lowercase(),
+        2 => format!(" {name} "),
+        _ => format!("\"{name}\""),
+    };
+    let mut text = String::from("id,drug,event,sex\n");
+    for _ in 0..rows {
+        let id = next() % 30_000;
+        let drug = format!("DRUG{}", next() % 700);
+        let event = format!("EVENT {}", next() % 900);
+        let sex = ["F", "M"][(id % 2) as usize];
+        text.push_str(&format!(
+            "{id},{},{},{sex}\n",
+            spell(&drug, next()),
+            spell(&event, next())
+        ));
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn large_inputs_split_in_reading_and_in_building_read_as_the_csv_crate_reads_them() {
+    let text = large_report_rows(5, 60_000);
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    let want = by_csv_crate(&text);
+    // One thread, one window; the default plan (the window split between two threads); small
+    // windows, each split.
+    for plan in [
+        one_thread(),
+        CsvPlan::default(),
+        CsvPlan {
+            window: 100_003,
+            parallel_from: 0,
+            size_hint: None,
+        },
+    ] {
+        assert_eq!(read(&text, plan), want, "{plan:?}");
+    }
+    // From a file: its first window read by two threads, each half into its own part of the
+    // buffer, then scanned as above.
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("rows.csv");
+    std::fs::write(&path, &text).unwrap();
+    let from_file = summary(vigil_store::input::read_counts_file(&path, &[]));
+    assert_eq!(from_file, want);
+    // Without a final line end, the last row still counts.
+    let cut = &text[..text.len() - 1];
+    std::fs::write(&path, cut).unwrap();
+    assert_eq!(
+        summary(vigil_store::input::read_counts_file(&path, &[])),
+        by_csv_crate(cut)
+    );
+    // Stratified by sex: each report's stratum, strata numbered in order of first appearance.
+    let stratified = summary(vigil_store::input::read_counts_file(&path, &["sex".into()]));
+    assert_eq!(stratified, by_csv_crate_stratified(cut, &[3]));
+}
+
+#[test]
+fn a_blank_value_late_in_a_large_input_is_refused_on_its_line() {
+    // The blank-value check runs only when some value is blank: the row is found again and named.
+    let mut text = large_report_rows(9, 20_000);
+    let lines_before = text.iter().filter(|&&b| b == b'\n').count();
+    text.extend_from_slice(b"77,ASPIRIN,  ,F\n");
+    // The header is line 1: the appended row is line lines_before + 1.
+    let want = format!(
+        "error: rows.csv: line {}, field event: empty value",
+        lines_before + 1
+    );
+    assert_eq!(read(&text, CsvPlan::default()), want);
+    assert_eq!(read(&text, one_thread()), want);
+}
