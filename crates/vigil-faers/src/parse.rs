@@ -11,6 +11,11 @@ fn clean_numeric(s: &str) -> &str {
 
 /// Parses an identifier (primaryid, caseid, ISR, CASE): decimal digits, as u64.
 pub fn parse_id(s: &str) -> Option<u64> {
+    // Nearly every id is 1–19 bare digits (19 digits always fit in a u64): read them in one pass.
+    let b = s.as_bytes();
+    if (1..=19).contains(&b.len()) && b.iter().all(u8::is_ascii_digit) {
+        return Some(b.iter().fold(0u64, |v, &c| v * 10 + u64::from(c - b'0')));
+    }
     let s = clean_numeric(s);
     if s.is_empty() || s.len() > 19 || !s.bytes().all(|b| b.is_ascii_digit()) {
         return None;
@@ -264,5 +269,13 @@ mod tests {
         assert_eq!(parse_id("13825291115"), Some(13_825_291_115));
         assert_eq!(parse_id(" 1100310642 "), Some(1_100_310_642));
         assert_eq!(parse_id("12a"), None);
+        assert_eq!(parse_id("21008.0"), Some(21_008));
+        assert_eq!(parse_id(""), None);
+        // u64::MAX is 18446744073709551615 (20 digits): longer than the 19 accepted.
+        assert_eq!(
+            parse_id("9999999999999999999"),
+            Some(9_999_999_999_999_999_999)
+        );
+        assert_eq!(parse_id("18446744073709551615"), None);
     }
 }

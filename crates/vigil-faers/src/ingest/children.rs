@@ -238,6 +238,10 @@ struct ChildReader<'c, 'a> {
     /// The text column filled with the normalised drug name (DRUG only).
     ingredient_col: Option<usize>,
     out: ChildParse,
+    /// Rows removed under [`rules::REPORT_NOT_KEPT`] and as duplicate rows, added to `out` at the
+    /// end (why not one `TableCounts::dedup` call per row: each allocates its rule's name).
+    not_kept: u64,
+    duplicates: u64,
     builder: ChildBuilder,
     seen: SeenKeys,
     /// (drugname, prod_ai) → (ingredient, source, rows): one normalisation per distinct pair.
@@ -268,6 +272,8 @@ impl<'c, 'a> ChildReader<'c, 'a> {
                 name_sources: HashMap::new(),
                 unmapped: HashMap::new(),
             },
+            not_kept: 0,
+            duplicates: 0,
             builder: ChildBuilder::new(child),
             seen: SeenKeys::default(),
             names: ahash::AHashMap::new(),
@@ -385,7 +391,7 @@ impl<'c, 'a> ChildReader<'c, 'a> {
         if self.ctx.group_pids.contains(pid)
             || caseid.is_some_and(|c| self.ctx.deleted.contains(&c))
         {
-            self.out.counts.dedup(rules::REPORT_NOT_KEPT, 1);
+            self.not_kept += 1;
         } else {
             self.out.counts.reject(
                 issue(
@@ -411,14 +417,7 @@ impl<'c, 'a> ChildReader<'c, 'a> {
         if self.seen.insert(pid, h) {
             return false;
         }
-        self.out.counts.dedup(
-            if self.table == Table::Reac {
-                rules::DUP_REAC
-            } else {
-                rules::DUP_DRUG
-            },
-            1,
-        );
+        self.duplicates += 1;
         true
     }
 
@@ -492,6 +491,13 @@ impl<'c, 'a> ChildReader<'c, 'a> {
 
     /// Writes the last batch and adds the drug-name statistics.
     fn finish(mut self, sink: &mut ParquetSink) -> Result<ChildParse, FaersError> {
+        self.out.counts.dedup(rules::REPORT_NOT_KEPT, self.not_kept);
+        let duplicate_rule = if self.table == Table::Reac {
+            rules::DUP_REAC
+        } else {
+            rules::DUP_DRUG
+        };
+        self.out.counts.dedup(duplicate_rule, self.duplicates);
         for (ing, src, n) in self.names.into_values() {
             *self.out.name_sources.entry(src.key()).or_default() += n;
             if src == NameSource::Cleaned {

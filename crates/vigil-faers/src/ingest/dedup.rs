@@ -107,11 +107,14 @@ pub(crate) fn dedup_keys(
     // caseid → index of the best report so far.
     let mut best: ahash::AHashMap<u64, usize> = ahash::AHashMap::with_capacity(keys.len());
     let mut alive = vec![false; keys.len()];
+    // Removed candidates by rule, added to `demo_counts` at the end (a `TableCounts::dedup` call
+    // per report allocates the rule's name).
+    let mut removed: BTreeMap<&'static str, u64> = BTreeMap::new();
     for (i, ki) in keys.iter().enumerate() {
         let i_new = i >= n_stored;
         if deleted.contains(&ki.caseid) {
             if i_new {
-                demo_counts.dedup(rules::DELETED, 1);
+                *removed.entry(rules::DELETED).or_default() += 1;
             } else {
                 *stored_removed.entry(rules::DELETED.to_owned()).or_default() += 1;
             }
@@ -135,11 +138,11 @@ pub(crate) fn dedup_keys(
         let (lkey, lnew) = (&keys[loser], loser >= n_stored);
         let (wkey, wnew) = (&keys[winner], winner >= n_stored);
         if less_complete {
-            demo_counts.dedup(rules::LESS_COMPLETE, 1);
+            *removed.entry(rules::LESS_COMPLETE).or_default() += 1;
         } else if lkey.aers != wkey.aers {
             // The same case number in legacy AERS and in FAERS (faers-format.md §5 rule 3).
             if lnew {
-                demo_counts.dedup(rules::CROSS_ERA, 1);
+                *removed.entry(rules::CROSS_ERA).or_default() += 1;
             } else {
                 *stored_removed
                     .entry(rules::CROSS_ERA.to_owned())
@@ -150,12 +153,15 @@ pub(crate) fn dedup_keys(
                 .entry("replaced by a newer version".to_owned())
                 .or_default() += 1;
         } else if lkey.primaryid == wkey.primaryid {
-            demo_counts.dedup(rules::REPUBLISHED, 1);
+            *removed.entry(rules::REPUBLISHED).or_default() += 1;
         } else if !wnew {
-            demo_counts.dedup(rules::OLDER_THAN_STORED, 1);
+            *removed.entry(rules::OLDER_THAN_STORED).or_default() += 1;
         } else {
-            demo_counts.dedup(rules::OLDER_VERSION, 1);
+            *removed.entry(rules::OLDER_VERSION).or_default() += 1;
         }
+    }
+    for (rule, n) in removed {
+        demo_counts.dedup(rule, n);
     }
     demo_counts.kept += alive[n_stored..].iter().filter(|&&a| a).count() as u64;
     alive
