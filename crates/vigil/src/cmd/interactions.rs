@@ -282,7 +282,9 @@ fn parquet_schema() -> Arc<Schema> {
 /// Streams rows in the chosen format (the table collects them to sort).
 enum Output<'a> {
     Table(Vec<Row>, &'a mut (dyn Write + Send)),
-    Csv(csv::Writer<&'a mut (dyn Write + Send)>),
+    /// Boxed: the csv writer is some hundreds of bytes (its quoting table is inline), the other
+    /// variants a few words.
+    Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
     Json(bool, &'a mut (dyn Write + Send)),
     /// Batches for the encoder of [`write_parquet`], whose schema is [`parquet_schema`].
     Parquet(&'a mut ColumnEncoder),
@@ -295,7 +297,7 @@ impl<'a> Output<'a> {
             Format::Csv => {
                 let mut c = csv::Writer::from_writer(w);
                 c.write_record(COLUMNS)?;
-                Output::Csv(c)
+                Output::Csv(Box::new(c))
             }
             Format::Json => {
                 w.write_all(b"[")?;
