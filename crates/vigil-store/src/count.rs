@@ -140,69 +140,106 @@ const PARTITION_KEYS: usize = 1 << 18;
 /// from one pass over the reports), every co-occurrence is written as a packed u64 key
 /// `drug << 32 | event` into its range's slot, and each range is sorted and run-length counted on
 /// its own thread. Ranges of drug ids keep the output globally sorted without a merge.
+///
+/// Both passes over the reports run on all cores, one contiguous range of reports per core: the
+/// first counts each range's co-occurrences per drug, which sizes every range's slice of every
+/// partition up front, and the second writes each range's keys into its own slices.
 pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let n_drugs = set.drugs.len();
-    // Co-occurrences per drug.
-    let per_drug = (0..set.len())
-        .into_par_iter()
-        .with_min_len(REPORTS_PER_TASK)
-        .fold(
-            || vec![0usize; n_drugs],
-            |mut per_drug, r| {
-                set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
-                per_drug
-            },
-        )
-        .reduce(
-            || vec![0usize; n_drugs],
-            |mut a, b| {
-                for (x, y) in a.iter_mut().zip(b) {
-                    *x += y;
+    // Contiguous ranges of reports, one per core: each range counts its co-occurrences per drug,
+    // then scatters its keys into slices of the partitions sized from those counts.
+    let threads = rayon::current_num_threads().max(1);
+    let per_range = set.len().div_ceil(threads).max(1);
+    let ranges: Vec<std::ops::Range<usize>> = (0..set.len())
+        .step_by(per_range)
+        .map(|start| start..(start + per_range).min(set.len()))
+        .collect();
+    let range_per_drug: Vec<Vec<usize>> = ranges
+        .par_iter()
+        .map(|range| {
+            let mut per_drug = vec![0usize; n_drugs];
+            for r in range.clone() {
+                match set.report_pairs(r) {
+                    Some(pairs) => pairs.iter().for_each(|&(d, _)| per_drug[d as usize] += 1),
+                    None => {
+                        let events = set.report_events(r).len();
+                        for &d in set.report_drugs(r) {
+                            per_drug[d as usize] += events;
+                        }
+                    }
                 }
-                a
-            },
-        );
+            }
+            per_drug
+        })
+        .collect();
     // Range partitions of drug ids.
     let mut part_of = vec![0u32; n_drugs];
     let mut part_sizes: Vec<usize> = vec![0];
     for d in 0..n_drugs {
+        let pairs: usize = range_per_drug.iter().map(|c| c[d]).sum();
         let last = part_sizes.len() - 1;
-        if part_sizes[last] > 0 && part_sizes[last] + per_drug[d] > PARTITION_KEYS {
+        if part_sizes[last] > 0 && part_sizes[last] + pairs > PARTITION_KEYS {
             part_sizes.push(0);
         }
         let p = part_sizes.len() - 1;
         part_of[d] = p as u32;
-        part_sizes[p] += per_drug[d];
+        part_sizes[p] += pairs;
     }
-    let mut offsets = Vec::with_capacity(part_sizes.len() + 1);
-    offsets.push(0usize);
-    for s in &part_sizes {
-        offsets.push(offsets.last().unwrap() + s);
-    }
-    let total = *offsets.last().unwrap();
+    let total: usize = part_sizes.iter().sum();
     let mut keys = vec![0u64; total];
-    let mut cursor = offsets[..offsets.len() - 1].to_vec();
-    for r in 0..set.len() {
-        if set.report_pairs(r).is_some() {
-            set.for_each_pair(r, |d, e| {
-                let p = part_of[d as usize] as usize;
-                keys[cursor[p]] = (d as u64) << 32 | e as u64;
-                cursor[p] += 1;
-            });
-            continue;
-        }
-        // The common case, a cross product: one partition look-up per drug.
-        let events = set.report_events(r);
-        for &d in set.report_drugs(r) {
-            let p = part_of[d as usize] as usize;
-            let hi = (d as u64) << 32;
-            let start = cursor[p];
-            for (k, &e) in events.iter().enumerate() {
-                keys[start + k] = hi | e as u64;
+    // Each range's slice of each partition, partition-major: the ranges' slices of a partition
+    // are contiguous, so the partition is one slice again for its sort.
+    let range_per_part: Vec<Vec<usize>> = range_per_drug
+        .iter()
+        .map(|per_drug| {
+            let mut per_part = vec![0usize; part_sizes.len()];
+            for (d, &n) in per_drug.iter().enumerate() {
+                per_part[part_of[d] as usize] += n;
             }
-            cursor[p] += events.len();
+            per_part
+        })
+        .collect();
+    drop(range_per_drug);
+    let mut slots: Vec<Vec<&mut [u64]>> = ranges
+        .iter()
+        .map(|_| Vec::with_capacity(part_sizes.len()))
+        .collect();
+    let mut rest: &mut [u64] = &mut keys;
+    for p in 0..part_sizes.len() {
+        for (i, per_part) in range_per_part.iter().enumerate() {
+            let (head, tail) = rest.split_at_mut(per_part[p]);
+            slots[i].push(head);
+            rest = tail;
         }
     }
+    // Scatter on all cores: each range fills its own slices (a slice's unfilled rest is kept in
+    // its place, so no cursor is needed).
+    ranges
+        .into_par_iter()
+        .zip(slots.into_par_iter())
+        .for_each(|(range, mut slots)| {
+            for r in range {
+                if let Some(pairs) = set.report_pairs(r) {
+                    for &(d, e) in pairs {
+                        let p = part_of[d as usize] as usize;
+                        take_front(&mut slots[p], 1)[0] = (d as u64) << 32 | e as u64;
+                    }
+                    continue;
+                }
+                // The common case, a cross product: one partition look-up per drug.
+                let events = set.report_events(r);
+                for &d in set.report_drugs(r) {
+                    let p = part_of[d as usize] as usize;
+                    let hi = (d as u64) << 32;
+                    for (key, &e) in take_front(&mut slots[p], events.len())
+                        .iter_mut()
+                        .zip(events)
+                    {
+                        *key = hi | e as u64;
+                    }
+                }
+            }
+        });
     // Sort and count each partition; partitions are independent.
     let mut slices: Vec<&mut [u64]> = Vec::with_capacity(part_sizes.len());
     let mut rest: &mut [u64] = &mut keys;
@@ -257,6 +294,13 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         }
     }
     (drug, event, count)
+}
+
+/// The first `n` elements of `slot`, which keeps the rest.
+fn take_front<'k>(slot: &mut &'k mut [u64], n: usize) -> &'k mut [u64] {
+    let (head, tail) = std::mem::take(slot).split_at_mut(n);
+    *slot = tail;
+    head
 }
 
 /// The straightforward reference: a `BTreeMap` over every co-occurrence. Slow; for tests.
@@ -434,6 +478,61 @@ mod tests {
             }
             assert_eq!(c.expected[i], expected);
         }
+    }
+
+    /// Several report ranges and partitions, reports without a drug or an event, and reports
+    /// with explicit pairs among cross products: every count equals the `BTreeMap` reference's.
+    #[test]
+    fn kernel_equals_naive_over_partitions_and_mixed_reports() {
+        let mut b = ReportSetBuilder::new();
+        let mut x: u64 = 987654321;
+        let mut next = |m: u64| {
+            // Knuth's MMIX linear congruential generator, for repeatable data.
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        };
+        let none: [&str; 0] = [];
+        for r in 0..100_000 {
+            let id = r.to_string();
+            match next(20) {
+                0 => b.push_report(&id, none, ["E1"], "S"),
+                1 => b.push_report(&id, ["D1"], none, "S"),
+                2 => {
+                    // Rows that are not every drug × every event: explicit pairs.
+                    let rows: Vec<(String, String)> = (0..2 + next(4))
+                        .map(|_| (format!("D{}", next(700)), format!("E{}", next(300))))
+                        .collect();
+                    b.push_report_rows(&id, &rows, "S");
+                }
+                _ => {
+                    // Skewed drug ids: low ids are common, as a few drugs are in FAERS.
+                    let drugs: Vec<String> = (0..1 + next(3))
+                        .map(|_| {
+                            let common = 1 + next(700);
+                            format!("D{}", next(common))
+                        })
+                        .collect();
+                    let events: Vec<String> = (0..1 + next(5))
+                        .map(|_| format!("E{}", next(300)))
+                        .collect();
+                    b.push_report(&id, &drugs, &events, "S");
+                }
+            }
+        }
+        let set = b.finish();
+        assert!(set.explicit_pairs.is_some());
+        // More co-occurrences than one partition holds (about 480,000).
+        let occurrences: usize = (0..set.len())
+            .map(|r| {
+                let mut n = 0;
+                set.for_each_pair(r, |_, _| n += 1);
+                n
+            })
+            .sum();
+        assert!(occurrences > PARTITION_KEYS, "{occurrences}");
+        assert_eq!(pair_occurrences(&set), naive_pair_counts(&set));
     }
 
     #[test]

@@ -10,6 +10,8 @@
 //! * Numbers: CSV as R and openEBGM print them ([`csv_number`]), JSON with non-finite values as
 //!   null ([`json_number`]).
 
+pub mod parquet;
+
 use std::io::Write;
 use std::path::Path;
 

@@ -16,6 +16,7 @@ use vigil_store::read::{load_report_set_from, ReportQuery, Store};
 
 use super::signals::Format;
 use crate::args::{value_name, RoleArg};
+use crate::output::parquet::{write_parquet, ColumnEncoder};
 use crate::output::{csv_number as fmt_num, json_number, with_output};
 
 /// Drug–drug interaction signals: Ω (Norén et al. 2008) for every (drug 1, drug 2, event).
@@ -213,13 +214,28 @@ pub fn run(args: Args) -> Result<()> {
     let _count_phase = crate::timing::phase("count and score itemsets");
     let mut no_baseline = 0u64;
     let mut summary = None;
-    with_output(args.out.as_deref(), |w| {
-        let mut out = Output::new(args.format, w)?;
+    let mut count_into = |out: &mut Output<'_>| -> Result<()> {
         summary = Some(count_itemsets::<anyhow::Error>(&set, &options, |batch| {
             let rows = score_batch(&batch, &drugs, &events, &mut no_baseline)?;
             out.write(rows)
         })?);
-        out.finish()
+        Ok(())
+    };
+    with_output(args.out.as_deref(), |w| match args.format {
+        // Parquet: every column of a batch encoded on its own task (crate::output::parquet).
+        Format::Parquet => {
+            let props = parquet::file::properties::WriterProperties::builder()
+                .set_compression(parquet::basic::Compression::SNAPPY)
+                .build();
+            write_parquet(w, parquet_schema(), props, |encoder| {
+                count_into(&mut Output::Parquet(encoder))
+            })
+        }
+        format => {
+            let mut out = Output::new(format, w)?;
+            count_into(&mut out)?;
+            out.finish()
+        }
     })?;
     let summary = summary.expect("set by the writer");
     if std::env::var_os("VIGIL_TIMINGS").is_some() {
@@ -242,15 +258,36 @@ pub fn run(args: Args) -> Result<()> {
     Ok(())
 }
 
+/// The Arrow schema of the Parquet output: the names as text, the counts as integers, the
+/// measures as floats, the signal flag as a boolean; no column is nullable.
+fn parquet_schema() -> Arc<Schema> {
+    let mut fields: Vec<Field> = COLUMNS[..3]
+        .iter()
+        .map(|n| Field::new(*n, DataType::Utf8, false))
+        .collect();
+    fields.extend(
+        COLUMNS[3..11]
+            .iter()
+            .map(|n| Field::new(*n, DataType::Int64, false)),
+    );
+    fields.extend(
+        COLUMNS[11..16]
+            .iter()
+            .map(|n| Field::new(*n, DataType::Float64, false)),
+    );
+    fields.push(Field::new(COLUMNS[16], DataType::Boolean, false));
+    Arc::new(Schema::new(fields))
+}
+
 /// Streams rows in the chosen format (the table collects them to sort).
 enum Output<'a> {
     Table(Vec<Row>, &'a mut (dyn Write + Send)),
-    Csv(csv::Writer<&'a mut (dyn Write + Send)>),
+    /// Boxed: the csv writer is some hundreds of bytes (its quoting table is inline), the other
+    /// variants a few words.
+    Csv(Box<csv::Writer<&'a mut (dyn Write + Send)>>),
     Json(bool, &'a mut (dyn Write + Send)),
-    Parquet(
-        parquet::arrow::ArrowWriter<&'a mut (dyn Write + Send)>,
-        Arc<Schema>,
-    ),
+    /// Batches for the encoder of [`write_parquet`], whose schema is [`parquet_schema`].
+    Parquet(&'a mut ColumnEncoder),
 }
 
 impl<'a> Output<'a> {
@@ -260,37 +297,13 @@ impl<'a> Output<'a> {
             Format::Csv => {
                 let mut c = csv::Writer::from_writer(w);
                 c.write_record(COLUMNS)?;
-                Output::Csv(c)
+                Output::Csv(Box::new(c))
             }
             Format::Json => {
                 w.write_all(b"[")?;
                 Output::Json(true, w)
             }
-            Format::Parquet => {
-                let mut fields: Vec<Field> = COLUMNS[..3]
-                    .iter()
-                    .map(|n| Field::new(*n, DataType::Utf8, false))
-                    .collect();
-                fields.extend(
-                    COLUMNS[3..11]
-                        .iter()
-                        .map(|n| Field::new(*n, DataType::Int64, false)),
-                );
-                fields.extend(
-                    COLUMNS[11..16]
-                        .iter()
-                        .map(|n| Field::new(*n, DataType::Float64, false)),
-                );
-                fields.push(Field::new(COLUMNS[16], DataType::Boolean, false));
-                let schema = Arc::new(Schema::new(fields));
-                let props = parquet::file::properties::WriterProperties::builder()
-                    .set_compression(parquet::basic::Compression::SNAPPY)
-                    .build();
-                Output::Parquet(
-                    parquet::arrow::ArrowWriter::try_new(w, schema.clone(), Some(props))?,
-                    schema,
-                )
-            }
+            Format::Parquet => bail!("the Parquet output is opened by write_parquet"),
         })
     }
 
@@ -320,7 +333,7 @@ impl<'a> Output<'a> {
                     serde_json::to_writer(&mut **w, &serde_json::Value::Object(m))?;
                 }
             }
-            Output::Parquet(writer, schema) => {
+            Output::Parquet(encoder) => {
                 let mut arrays: Vec<ArrayRef> = vec![
                     Arc::new(StringArray::from_iter_values(
                         rows.iter().map(|r| r.drug1.as_str()),
@@ -347,7 +360,7 @@ impl<'a> Output<'a> {
                 arrays.push(Arc::new(BooleanArray::from(
                     rows.iter().map(Row::signal).collect::<Vec<_>>(),
                 )));
-                writer.write(&RecordBatch::try_new(schema.clone(), arrays)?)?;
+                encoder.write(&RecordBatch::try_new(parquet_schema(), arrays)?)?;
             }
         }
         Ok(())
@@ -358,9 +371,8 @@ impl<'a> Output<'a> {
             Output::Table(rows, w) => w.write_all(render_table(rows).as_bytes())?,
             Output::Csv(mut c) => c.flush()?,
             Output::Json(_, w) => w.write_all(b"\n]\n")?,
-            Output::Parquet(writer, _) => {
-                writer.close()?;
-            }
+            // write_parquet writes the footer when the rows are all encoded.
+            Output::Parquet(_) => {}
         }
         Ok(())
     }
