@@ -155,7 +155,8 @@ pub enum FitError {
 /// bounds, by a projected Newton method: the step solves the analytic Hessian of
 /// [`NegLogLikelihood::value_gradient_hessian`] on the free variables, damped until it is positive
 /// definite (a BFGS approximation stands in when it cannot be); a variable at a bound whose
-/// gradient pushes outward is held there; Armijo backtracking along the projected path. Each
+/// gradient pushes outward is held there; a Newton step that would leave the box is replaced by the
+/// model's minimiser inside it (`box_newton_step`); Armijo backtracking along the path. Each
 /// iteration costs one likelihood evaluation (value, gradient and Hessian together) plus any
 /// backtracking. Convergence (`Tolerance`): the projected gradient's largest component below
 /// 1e-9·(1 + |f|), or the Newton decrement within 1e-12·|f| (then one last full Newton step), or no
