@@ -6,46 +6,18 @@
 //! Each FILE is a CSV file of pairs with a header: columns `n`, `e` (and `w`), or the columns `a`
 //! and `expected` of `vigil signals --format csv` output, which `benchmarks/fit/run.sh` writes.
 //! For each file: points, the fit's counters (starts, summary
-//! points and evaluations, full-data points, runs and evaluations), wall seconds of the best of
+//! points and evaluations, full-data points, runs and evaluations, whether the fallback fit ran),
+//! wall seconds of the best of
 //! `VIGIL_FIT_REPEAT` runs (default 3), −log-likelihood and the five hyperparameters, as one JSON
 //! line on stdout.
 
 use std::time::Instant;
 
 use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions};
-use vigil_stats::mgps::CountData;
 
-/// Reads the pairs: a CSV file with a header naming N and E as `n`/`e` (weights `w`, optional) or
-/// as `a`/`expected` (the output of `vigil signals --format csv`).
-fn read(path: &str) -> Result<CountData, String> {
-    let mut reader = csv::Reader::from_path(path).map_err(|e| format!("{path}: {e}"))?;
-    let headers = reader
-        .headers()
-        .map_err(|e| format!("{path}: {e}"))?
-        .clone();
-    let column = |names: &[&str]| headers.iter().position(|h| names.contains(&h));
-    let (Some(n_col), Some(e_col)) = (column(&["n", "a"]), column(&["e", "expected"])) else {
-        return Err(format!("{path}: needs columns n and e (or a and expected)"));
-    };
-    let w_col = column(&["w"]);
-    let mut data = CountData::default();
-    for (row, record) in reader.records().enumerate() {
-        let line = row + 2;
-        let record = record.map_err(|e| format!("{path}:{line}: {e}"))?;
-        let field = |col: usize| -> Result<f64, String> {
-            let text = record.get(col).unwrap_or("");
-            text.parse::<f64>()
-                .map_err(|e| format!("{path}:{line}: field {}: {text:?}: {e}", &headers[col]))
-        };
-        data.n.push(field(n_col)?);
-        data.e.push(field(e_col)?);
-        data.w.push(match w_col {
-            Some(c) => field(c)?,
-            None => 1.0,
-        });
-    }
-    Ok(data)
-}
+#[path = "common/pairs.rs"]
+mod pairs;
+use pairs::read;
 
 fn main() {
     let repeat: usize = std::env::var("VIGIL_FIT_REPEAT")
@@ -77,7 +49,7 @@ fn main() {
                 println!(
                     "{{\"file\":\"{path}\",\"pairs\":{},\"starts\":{},\"coarse_points\":{},\
                      \"coarse_evaluations\":{},\"refine_points\":{:?},\"refine_evaluations\":{},\"full_points\":{},\"full_runs\":{},\
-                     \"full_evaluations\":{},\"seconds\":{best:.4},\"neg_log_lik\":{:?},\
+                     \"full_evaluations\":{},\"fallback\":{},\"seconds\":{best:.4},\"neg_log_lik\":{:?},\
                      \"prior\":[{:?},{:?},{:?},{:?},{:?}]}}",
                     data.len(),
                     c.starts,
@@ -88,6 +60,7 @@ fn main() {
                     c.full_points,
                     c.full_runs,
                     c.full_evaluations,
+                    c.fallback,
                     fit.neg_log_lik,
                     fit.alpha1,
                     fit.beta1,

@@ -558,3 +558,56 @@ fn screening_on_a_summary_finds_the_full_multistart_optimum() {
         }
     }
 }
+
+/// The ridge where the polish used to need the fallback fit. On the 90-strata synthetic set the
+/// optimum has one component nearly a point mass (α2 ≈ β2 ≈ 1e5, near their bound). Screened on
+/// summaries of 50, 400, 800 or 1,600 points, the earlier polish stopped without meeting its test
+/// (the Newton step, projected on the box, broke the ridge; and ln Γ(α2) ≈ 1.05e6 made −LL jump by
+/// about 1e-10 of itself between neighbouring points), so the earlier multi-start ran again as
+/// the fallback (e.g. a summary of 50: 1,364 full-data evaluations). Now the polish must converge
+/// on its own to the optimum every start on the full data finds (the expected −LL) to 1e-12
+/// relative.
+#[test]
+fn polish_converges_on_a_point_mass_ridge_without_the_fallback() {
+    let Some(dir) = oracle_dir() else { return };
+    let synth = read_csv(&dir.join("synth5k_strat_pairs.csv.gz"));
+    let data = count_data(&synth, "E_strat");
+    let every_start = fit_gamma_poisson_shrinker(
+        &data,
+        &FitOptions {
+            squash_starts_above: usize::MAX,
+            ..FitOptions::default()
+        },
+    )
+    .unwrap();
+    assert!(
+        every_start.alpha2.min(every_start.beta2) > 5e4
+            || every_start.alpha1.min(every_start.beta1) > 5e4,
+        "the optimum is on the point-mass ridge: {every_start:?}"
+    );
+    for coarse_points in [50, 400, 800, 1_600] {
+        let screened = fit_gamma_poisson_shrinker(
+            &data,
+            &FitOptions {
+                squash_starts_above: 0,
+                coarse_points,
+                ..FitOptions::default()
+            },
+        )
+        .unwrap();
+        eprintln!(
+            "summary of {coarse_points}: every start −LL {:?}; screened −LL {:?} ({:?})",
+            every_start.neg_log_lik, screened.neg_log_lik, screened.cost
+        );
+        assert!(
+            !screened.cost.fallback,
+            "summary of {coarse_points}: the fallback ran"
+        );
+        assert!(
+            rel_diff(screened.neg_log_lik, every_start.neg_log_lik) <= 1e-12,
+            "summary of {coarse_points}: screened −LL {} vs every start {}",
+            screened.neg_log_lik,
+            every_start.neg_log_lik
+        );
+    }
+}
