@@ -2,7 +2,10 @@
 //! follows one broken-pipe rule, and numbers are formatted the same way in every CSV and JSON.
 //!
 //! * Files: written to a temporary file beside the target, synced, then renamed over it, so a
-//!   failed or killed run leaves any existing file untouched.
+//!   failed or killed run leaves any existing file untouched. A path that names something other
+//!   than a regular file (`/dev/null`, `/dev/stdout`, a FIFO) is written in place: renaming over
+//!   it would replace the device or pipe with a file (run as root, `--out /dev/null` did). A
+//!   symbolic link is followed, so the file it points to is replaced and the link kept.
 //! * Standard output: when the reader has gone away (`vigil … | head`), vigil stops quietly with
 //!   status 0, like other Unix tools. Rust ignores SIGPIPE, so a closed pipe shows up either as an
 //!   error, which `main` recognises with [`is_broken_pipe`], or, from `println!`, as a panic, which
@@ -13,48 +16,88 @@
 pub mod parquet;
 
 use std::io::Write;
-use std::path::Path;
+use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result};
 
 /// Runs `write` on a buffered temporary file beside `path`, then syncs it and renames it over
 /// `path`, so a failed run leaves any existing file untouched; or on stdout when `path` is `None`.
+/// Devices and pipes are written in place, and symbolic links followed (see the module doc).
 pub fn with_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
 ) -> Result<()> {
-    match path {
-        None => {
-            let mut out = std::io::BufWriter::new(std::io::stdout());
-            write(&mut out)
-                .and_then(|_| Ok(out.flush()?))
-                .context("writing to standard output")
-        }
-        Some(path) => {
-            let dir = path
-                .parent()
-                .filter(|p| !p.as_os_str().is_empty())
-                .unwrap_or(Path::new("."));
-            let tmp = dir.join(format!(
-                ".{}.tmp-{}",
-                path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
-                std::process::id()
-            ));
-            let result = (|| -> Result<()> {
-                let file = std::fs::File::create(&tmp)?;
-                let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
-                write(&mut buffered)?;
-                let file = buffered.into_inner().map_err(|e| e.into_error())?;
-                file.sync_all()?;
-                std::fs::rename(&tmp, path)?;
-                Ok(())
-            })();
-            if result.is_err() {
-                let _ = std::fs::remove_file(&tmp);
+    let Some(path) = path else {
+        let mut out = std::io::BufWriter::new(std::io::stdout());
+        return write(&mut out)
+            .and_then(|_| Ok(out.flush()?))
+            .context("writing to standard output");
+    };
+    let result = match std::fs::metadata(path) {
+        Ok(meta) if !meta.is_file() && !meta.is_dir() => write_in_place(path, write),
+        _ => write_through_rename(&follow_symlink(path), write),
+    };
+    result.with_context(|| format!("{}: cannot write", path.display()))
+}
+
+/// Where a symbolic link leads, so that the rename replaces that file and keeps the link (also
+/// when the link dangles: the file is then created where it points); any other path as it is.
+/// Follows at most 40 links, the limit Linux itself applies (path_resolution(7)).
+fn follow_symlink(path: &Path) -> PathBuf {
+    let mut current = path.to_path_buf();
+    for _ in 0..40 {
+        match std::fs::read_link(&current) {
+            Ok(target) if target.is_absolute() => current = target,
+            Ok(target) => {
+                let dir = current.parent().unwrap_or(Path::new("")).to_path_buf();
+                current = dir.join(target);
             }
-            result.with_context(|| format!("{}: cannot write", path.display()))
+            Err(_) => break,
         }
     }
+    current
+}
+
+/// Writes straight into `path`: for devices and pipes, which hold no previous content to keep.
+fn write_in_place(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+) -> Result<()> {
+    let file = std::fs::OpenOptions::new().write(true).open(path)?;
+    let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+    write(&mut buffered)?;
+    buffered.flush()?;
+    Ok(())
+}
+
+/// Writes a temporary file beside `path`, syncs it and renames it over `path`; on failure the
+/// temporary file is removed and `path` is untouched.
+fn write_through_rename(
+    path: &Path,
+    write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
+) -> Result<()> {
+    let dir = path
+        .parent()
+        .filter(|p| !p.as_os_str().is_empty())
+        .unwrap_or(Path::new("."));
+    let tmp = dir.join(format!(
+        ".{}.tmp-{}",
+        path.file_name().and_then(|n| n.to_str()).unwrap_or("out"),
+        std::process::id()
+    ));
+    let result = (|| -> Result<()> {
+        let file = std::fs::File::create(&tmp)?;
+        let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
+        write(&mut buffered)?;
+        let file = buffered.into_inner().map_err(|e| e.into_error())?;
+        file.sync_all()?;
+        std::fs::rename(&tmp, path)?;
+        Ok(())
+    })();
+    if result.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    result
 }
 
 /// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
@@ -146,6 +189,54 @@ mod tests {
         assert_eq!(std::fs::read(&path).unwrap(), b"first\n");
         // No temporary file is left behind.
         assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_pipe_is_written_in_place_not_replaced_by_a_file() {
+        // Reproduction: run as root, `vigil signals … --out /dev/null` renamed its temporary file
+        // over /dev/null, which became a regular file (seen on 2026-12-05). A FIFO stands in for
+        // the device here: the old code replaced it with a file and its reader never saw a byte.
+        use std::os::unix::fs::FileTypeExt;
+        let dir = tempfile::tempdir().unwrap();
+        let fifo = dir.path().join("pipe");
+        let made = std::process::Command::new("mkfifo")
+            .arg(&fifo)
+            .status()
+            .unwrap();
+        assert!(made.success(), "mkfifo failed");
+        let (sent, received) = std::sync::mpsc::channel();
+        let reader_path = fifo.clone();
+        std::thread::spawn(move || {
+            let text = std::fs::read_to_string(&reader_path);
+            let _ = sent.send(text.map_err(|e| e.to_string()));
+        });
+        write_atomically(Some(&fifo), b"drug,event\n").unwrap();
+        let text = received
+            .recv_timeout(std::time::Duration::from_secs(20))
+            .expect("the reader of the FIFO received nothing")
+            .unwrap();
+        assert_eq!(text, "drug,event\n");
+        let kind = std::fs::symlink_metadata(&fifo).unwrap().file_type();
+        assert!(kind.is_fifo(), "the FIFO was replaced: {kind:?}");
+        // Nothing else was created beside it.
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 1);
+    }
+
+    #[test]
+    fn a_symbolic_link_is_followed_and_kept() {
+        let dir = tempfile::tempdir().unwrap();
+        std::fs::create_dir(dir.path().join("results")).unwrap();
+        let target = dir.path().join("results").join("signals.csv");
+        std::fs::write(&target, b"old\n").unwrap();
+        let link = dir.path().join("latest.csv");
+        std::os::unix::fs::symlink(&target, &link).unwrap();
+        write_atomically(Some(&link), b"new\n").unwrap();
+        assert!(std::fs::symlink_metadata(&link)
+            .unwrap()
+            .file_type()
+            .is_symlink());
+        assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
+        assert_eq!(std::fs::read(&link).unwrap(), b"new\n");
     }
 
     #[test]
