@@ -45,8 +45,8 @@ use vigil_store::write::StoreTxn;
 use crate::discover::{find_openfda_inputs, quarter_in_name, InputFile, Quarter};
 use crate::drugname::{DrugNormaliser, NameSource};
 use crate::ingest::{
-    dedup_reports, finish_name_stats, stored_reports, write_reports, write_sources, ChildBuilder,
-    DemoRow, IngestOptions, IngestOutcome, Warnings,
+    dedup_reports, finish_name_stats, stored_reports, write_reports, ChildBuilder, DemoRow,
+    IngestOptions, IngestOutcome, Warnings,
 };
 use crate::parse::{self, PartialDate};
 use crate::table::Table;
@@ -1157,21 +1157,10 @@ pub fn ingest_openfda(
     }
     finish_name_stats(&mut report, names.sources, names.unmapped);
     crate::ingest::remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
-    report.field_warnings = warnings.counts;
-    report.field_warning_examples = warnings.examples;
     let kept_refs: Vec<&DemoRow> = dedup.kept.iter().collect();
     write_reports(&txn, &kept_refs, &quarters)?;
-    write_sources(&txn, &files_read)?;
-    report.reports_in_store = dedup.kept.len() as u64;
-    let bytes: u64 = files_read.iter().map(|(_, f)| f.bytes).sum();
-    report.files = files_read.into_iter().map(|(_, f)| f).collect();
-    report.seconds = started.elapsed().as_secs_f64();
-    let version_dir = txn.commit(&report)?;
-    Ok(IngestOutcome {
-        report,
-        version_dir,
-        bytes,
-    })
+    let reports_in_store = dedup.kept.len() as u64;
+    crate::ingest::commit_ingest(txn, report, files_read, reports_in_store, warnings, started)
 }
 
 /// What the files of an openFDA ingest gave, before de-duplication.

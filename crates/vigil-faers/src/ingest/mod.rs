@@ -296,6 +296,19 @@ pub fn ingest_faers(
     remap::remap_and_report(&txn, &names_before, &normaliser, &mut report)?;
 
     // 5. Sources, commit (the reports table was written in step 4).
+    commit_ingest(txn, report, files_read, reports_in_store, warnings, started)
+}
+
+/// The last step of every ingest (FAERS and openFDA): the sources table, the report's totals and
+/// warnings, then the commit that makes the new version live.
+pub(crate) fn commit_ingest(
+    txn: StoreTxn,
+    mut report: IngestReport,
+    files_read: Vec<(u32, FileRead)>,
+    reports_in_store: u64,
+    warnings: Warnings,
+    started: Instant,
+) -> Result<IngestOutcome, FaersError> {
     write_sources(&txn, &files_read)?;
     report.reports_in_store = reports_in_store;
     report.field_warnings = warnings.counts;
