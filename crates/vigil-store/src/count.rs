@@ -427,19 +427,23 @@ mod tests {
         );
     }
 
+    /// Numbers below `m` from Knuth's MMIX linear congruential generator, for repeatable data.
+    fn repeatable_numbers(seed: u64) -> impl FnMut(u64) -> u64 {
+        let mut x = seed;
+        move |m| {
+            x = x
+                .wrapping_mul(6364136223846793005)
+                .wrapping_add(1442695040888963407);
+            (x >> 33) % m
+        }
+    }
+
     /// More reports than one parallel task holds, so that the margins are summed from several
     /// ranges: every count and expected value equals a plain sequential computation, exactly.
     #[test]
     fn parallel_margins_equal_a_sequential_count() {
         let mut b = ReportSetBuilder::new();
-        let mut x: u64 = 12345;
-        let mut next = |m: u64| {
-            // A linear congruential generator (Knuth's MMIX constants), for repeatable data.
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut next = repeatable_numbers(12345);
         for r in 0..3 * REPORTS_PER_TASK {
             let drugs: Vec<String> = (0..1 + next(3)).map(|_| format!("D{}", next(40))).collect();
             let events: Vec<String> = (0..1 + next(4)).map(|_| format!("E{}", next(60))).collect();
@@ -485,14 +489,7 @@ mod tests {
     #[test]
     fn kernel_equals_naive_over_partitions_and_mixed_reports() {
         let mut b = ReportSetBuilder::new();
-        let mut x: u64 = 987654321;
-        let mut next = |m: u64| {
-            // Knuth's MMIX linear congruential generator, for repeatable data.
-            x = x
-                .wrapping_mul(6364136223846793005)
-                .wrapping_add(1442695040888963407);
-            (x >> 33) % m
-        };
+        let mut next = repeatable_numbers(987654321);
         let none: [&str; 0] = [];
         for r in 0..100_000 {
             let id = r.to_string();

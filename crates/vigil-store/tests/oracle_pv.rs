@@ -8,7 +8,7 @@ use std::collections::HashMap;
 use std::path::PathBuf;
 
 use vigil_stats::disproportionality::prr;
-use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions};
+use vigil_stats::mgps::fit::{fit_gamma_poisson_shrinker, FitOptions, PriorFit};
 use vigil_stats::mgps::likelihood::NegLogLikelihood;
 use vigil_stats::mgps::posterior::{ebgm, qn, quantile};
 use vigil_stats::mgps::squash::{auto_squash, squash_data, AutoSquashOptions};
@@ -515,14 +515,7 @@ fn screening_on_a_summary_finds_the_full_multistart_optimum() {
             None,
         ),
     ] {
-        let every_start = fit_gamma_poisson_shrinker(
-            &data,
-            &FitOptions {
-                squash_starts_above: usize::MAX,
-                ..FitOptions::default()
-            },
-        )
-        .unwrap();
+        let every_start = fit_from_every_start(&data);
         let screened = fit_gamma_poisson_shrinker(
             &data,
             &FitOptions {
@@ -572,14 +565,7 @@ fn polish_converges_on_a_point_mass_ridge_without_the_fallback() {
     let Some(dir) = oracle_dir() else { return };
     let synth = read_csv(&dir.join("synth5k_strat_pairs.csv.gz"));
     let data = count_data(&synth, "E_strat");
-    let every_start = fit_gamma_poisson_shrinker(
-        &data,
-        &FitOptions {
-            squash_starts_above: usize::MAX,
-            ..FitOptions::default()
-        },
-    )
-    .unwrap();
+    let every_start = fit_from_every_start(&data);
     assert!(
         every_start.alpha2.min(every_start.beta2) > 5e4
             || every_start.alpha1.min(every_start.beta1) > 5e4,
@@ -610,4 +596,16 @@ fn polish_converges_on_a_point_mass_ridge_without_the_fallback() {
             every_start.neg_log_lik
         );
     }
+}
+
+/// The reference optimum: every start fitted on the full data, none screened on a summary.
+fn fit_from_every_start(data: &CountData) -> PriorFit {
+    fit_gamma_poisson_shrinker(
+        data,
+        &FitOptions {
+            squash_starts_above: usize::MAX,
+            ..FitOptions::default()
+        },
+    )
+    .unwrap()
 }
