@@ -8,7 +8,8 @@ use vigil_test_support::vigil;
 
 /// Six 2×2 tables of one database (n = 40,000) and PhViD's starting prior, written to a temp dir.
 fn inputs(tag: &str) -> (PathBuf, PathBuf) {
-    let dir = std::env::temp_dir().join(format!("vigil-decision-{}-{tag}", std::process::id()));
+    // Under cargo's per-target scratch directory, not the system temp dir: nothing is left in /tmp.
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join(format!("vigil-decision-{tag}"));
     std::fs::create_dir_all(&dir).unwrap();
     let counts = dir.join("tables.csv");
     std::fs::write(

@@ -236,7 +236,8 @@ fn counts_above_two_to_the_53_are_errors() {
 fn store() -> &'static Path {
     static STORE: OnceLock<PathBuf> = OnceLock::new();
     STORE.get_or_init(|| {
-        let dir = std::env::temp_dir().join(format!("vigil-cli-edges-{}", std::process::id()));
+        // Under cargo's per-target scratch directory (replaced on each run), not the system temp dir.
+        let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("vigil-cli-edges");
         let _ = std::fs::remove_dir_all(&dir);
         let data = dir.join("synth");
         let store = dir.join("store");
