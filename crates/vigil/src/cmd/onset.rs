@@ -33,7 +33,7 @@ pub struct Args {
     #[arg(long, value_name = "PT")]
     pub event: String,
     /// Drug roles counted: ps, suspect (PS + SS) or all.
-    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|ps,ss,i|all",
           default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
     pub role: RoleArg,
     /// Longest plausible onset in days; longer intervals are rejected and counted. The default

@@ -57,7 +57,7 @@ pub struct Args {
     #[arg(long, value_name = "CASE.json|CASE.xml")]
     pub case: Option<PathBuf>,
     /// Drug roles counted: ps, suspect (PS + SS) or all.
-    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|ps,ss,i|all",
           default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
     pub role: RoleArg,
     /// Output folder: `report.html` (or `report.json`) is written there.

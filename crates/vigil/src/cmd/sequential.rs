@@ -50,8 +50,8 @@ pub struct Args {
     /// but conservative when the data are only looked at quarterly).
     #[arg(long, value_enum, default_value_t = Looks::Quarterly)]
     pub looks: Looks,
-    /// Drug roles counted as exposure: `ps`, `suspect` (PS + SS), `all`.
-    #[arg(long, default_value = "suspect", value_name = "ps|suspect|all")]
+    /// Drug roles counted as exposure: `ps`, `suspect` (PS + SS), `ps,ss,i` (suspect or interacting), `all`.
+    #[arg(long, default_value = "suspect", value_name = "ps|suspect|ps,ss,i|all")]
     pub role: String,
     /// Columns of the reports table whose combined values define strata for the expected count.
     #[arg(long, value_delimiter = ',', value_name = "COL,...")]
