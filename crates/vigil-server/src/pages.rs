@@ -870,78 +870,13 @@ pub async fn reaction(
 /// Build the assessment input from the review form (blank EASI/SCORAD blocks are skipped).
 fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> AssessmentInput {
     let mut body = serde_json::Map::new();
-    let easi_given = EASI_REGIONS.iter().any(|r| {
-        EASI_SIGNS
-            .iter()
-            .any(|s| !form.get(&format!("easi_{r}_{s}")).trim().is_empty())
-    });
-    if easi_given {
-        let mut easi = serde_json::Map::new();
-        for r in EASI_REGIONS {
-            let mut region = serde_json::Map::new();
-            for s in EASI_SIGNS {
-                let name = format!("easi_{r}_{s}");
-                region.insert(
-                    s.into(),
-                    json!(number(form, &name, &format!("easi.{r}.{s}"), errors)),
-                );
-            }
-            easi.insert(r.into(), serde_json::Value::Object(region));
-        }
-        body.insert("easi".into(), serde_json::Value::Object(easi));
+    if let Some(easi) = easi_from_form(form, errors) {
+        body.insert("easi".into(), easi);
     }
-    if !form.get("scorad_extent_percent").trim().is_empty() {
-        let mut intensity = serde_json::Map::new();
-        for s in SCORAD_SIGNS {
-            intensity.insert(
-                s.into(),
-                json!(integer(
-                    form,
-                    &format!("scorad_{s}"),
-                    &format!("scorad.intensity.{s}"),
-                    errors
-                )),
-            );
-        }
-        let optional = |name: &str, field: &str, errors: &mut Vec<FieldError>| {
-            if form.get(name).trim().is_empty() {
-                serde_json::Value::Null
-            } else {
-                json!(number(form, name, field, errors))
-            }
-        };
-        body.insert(
-            "scorad".into(),
-            json!({
-                "extent_percent": number(form, "scorad_extent_percent", "scorad.extent_percent", errors),
-                "intensity": intensity,
-                "pruritus": optional("scorad_pruritus", "scorad.pruritus", errors),
-                "sleeplessness": optional("scorad_sleeplessness", "scorad.sleeplessness", errors),
-            }),
-        );
+    if let Some(scorad) = scorad_from_form(form, errors) {
+        body.insert("scorad".into(), scorad);
     }
-    let mut naranjo = serde_json::Map::new();
-    for f in NARANJO_FIELDS {
-        let v = form.get(&format!("naranjo_{f}"));
-        if matches!(v, "yes" | "no" | "unknown") {
-            naranjo.insert(f.into(), json!(v));
-        }
-    }
-    let mut who = serde_json::Map::new();
-    for (name, key) in [
-        ("who_time_relation", "time_relation"),
-        ("who_other_explanation", "other_explanation"),
-        ("who_withdrawal", "withdrawal"),
-    ] {
-        let v = form.get(name);
-        if !v.is_empty() && v != "derive" {
-            who.insert(key.into(), json!(v));
-        }
-    }
-    body.insert(
-        "causality".into(),
-        json!({"naranjo": naranjo, "who_umc": who}),
-    );
+    body.insert("causality".into(), causality_from_form(form));
     if form.get("alternative_assessed") == "assessed" {
         let causes: Vec<&str> = form
             .get("alternative_causes")
@@ -962,26 +897,8 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
     if !form.get("rechallenge").is_empty() {
         body.insert("rechallenge".into(), json!(form.get("rechallenge")));
     }
-    match form.get("serious") {
-        "no" => {
-            body.insert("seriousness".into(), json!({}));
-        }
-        "yes" => {
-            let mut criteria = serde_json::Map::new();
-            for (k, _) in SERIOUSNESS {
-                if !form.get(&format!("serious_{k}")).is_empty() {
-                    criteria.insert(k.into(), json!(true));
-                }
-            }
-            if criteria.is_empty() {
-                errors.push(FieldError::new(
-                    "seriousness",
-                    "serious: tick at least one criterion",
-                ));
-            }
-            body.insert("seriousness".into(), serde_json::Value::Object(criteria));
-        }
-        _ => {}
+    if let Some(seriousness) = seriousness_from_form(form, errors) {
+        body.insert("seriousness".into(), seriousness);
     }
     if !form.get("clinician_causality").is_empty() {
         body.insert(
@@ -1003,6 +920,115 @@ fn assessment_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Assess
             errors.push(FieldError::new("body", e.to_string()));
             AssessmentInput::default()
         }
+    }
+}
+
+/// The EASI block (`easi_{region}_{sign}`, every region and sign), or `None` when all of it is
+/// blank.
+fn easi_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Option<serde_json::Value> {
+    let easi_given = EASI_REGIONS.iter().any(|r| {
+        EASI_SIGNS
+            .iter()
+            .any(|s| !form.get(&format!("easi_{r}_{s}")).trim().is_empty())
+    });
+    if !easi_given {
+        return None;
+    }
+    let mut easi = serde_json::Map::new();
+    for r in EASI_REGIONS {
+        let mut region = serde_json::Map::new();
+        for s in EASI_SIGNS {
+            let name = format!("easi_{r}_{s}");
+            region.insert(
+                s.into(),
+                json!(number(form, &name, &format!("easi.{r}.{s}"), errors)),
+            );
+        }
+        easi.insert(r.into(), serde_json::Value::Object(region));
+    }
+    Some(serde_json::Value::Object(easi))
+}
+
+/// The SCORAD block (extent, the intensity of each sign, pruritus and sleeplessness when given),
+/// or `None` when the extent is blank.
+fn scorad_from_form(form: &FormData, errors: &mut Vec<FieldError>) -> Option<serde_json::Value> {
+    if form.get("scorad_extent_percent").trim().is_empty() {
+        return None;
+    }
+    let mut intensity = serde_json::Map::new();
+    for s in SCORAD_SIGNS {
+        intensity.insert(
+            s.into(),
+            json!(integer(
+                form,
+                &format!("scorad_{s}"),
+                &format!("scorad.intensity.{s}"),
+                errors
+            )),
+        );
+    }
+    let optional = |name: &str, field: &str, errors: &mut Vec<FieldError>| {
+        if form.get(name).trim().is_empty() {
+            serde_json::Value::Null
+        } else {
+            json!(number(form, name, field, errors))
+        }
+    };
+    Some(json!({
+        "extent_percent": number(form, "scorad_extent_percent", "scorad.extent_percent", errors),
+        "intensity": intensity,
+        "pruritus": optional("scorad_pruritus", "scorad.pruritus", errors),
+        "sleeplessness": optional("scorad_sleeplessness", "scorad.sleeplessness", errors),
+    }))
+}
+
+/// The Naranjo answers given (yes, no, unknown) and the WHO-UMC answers not left to be derived.
+fn causality_from_form(form: &FormData) -> serde_json::Value {
+    let mut naranjo = serde_json::Map::new();
+    for f in NARANJO_FIELDS {
+        let v = form.get(&format!("naranjo_{f}"));
+        if matches!(v, "yes" | "no" | "unknown") {
+            naranjo.insert(f.into(), json!(v));
+        }
+    }
+    let mut who = serde_json::Map::new();
+    for (name, key) in [
+        ("who_time_relation", "time_relation"),
+        ("who_other_explanation", "other_explanation"),
+        ("who_withdrawal", "withdrawal"),
+    ] {
+        let v = form.get(name);
+        if !v.is_empty() && v != "derive" {
+            who.insert(key.into(), json!(v));
+        }
+    }
+    json!({"naranjo": naranjo, "who_umc": who})
+}
+
+/// The seriousness criteria: none when the reaction is not serious, those ticked when it is (at
+/// least one, or an error); `None` when the question is unanswered.
+fn seriousness_from_form(
+    form: &FormData,
+    errors: &mut Vec<FieldError>,
+) -> Option<serde_json::Value> {
+    match form.get("serious") {
+        "no" => Some(json!({})),
+        "yes" => {
+            let mut criteria = serde_json::Map::new();
+            for (k, _) in SERIOUSNESS {
+                if !form.get(&format!("serious_{k}")).is_empty() {
+                    criteria.insert(k.into(), json!(true));
+                }
+            }
+            if criteria.is_empty() {
+                errors.push(FieldError::new(
+                    "seriousness",
+                    "serious: tick at least one criterion",
+                ));
+            }
+            Some(serde_json::Value::Object(criteria))
+        }
+        _ => None,
     }
 }
 

@@ -220,6 +220,26 @@ impl AscFile {
         }
         Ok(row[i].clone())
     }
+
+    /// A status field: `A` (active) or `I` (inactive).
+    fn active(
+        &self,
+        line: usize,
+        row: &[String],
+        i: usize,
+        field: &str,
+    ) -> Result<bool, TermsError> {
+        match row[i].as_str() {
+            "A" => Ok(true),
+            "I" => Ok(false),
+            other => Err(TermsError::field(
+                &self.path,
+                line,
+                field,
+                format!("{other:?}: expected A or I"),
+            )),
+        }
+    }
 }
 
 /// Reads a code → name term file (`soc.asc`, `hlgt.asc`, `hlt.asc`, `pt.asc`).
@@ -454,105 +474,8 @@ impl MeddraTerms {
 
 /// The PT lists of every active SMQ (narrow flag per PT), child SMQs expanded.
 fn read_smqs(dir: &Path, pts: &HashMap<u64, String>) -> Result<Vec<SmqTerm>, TermsError> {
-    let list = AscFile::read(dir, "smq_list.asc", 9)?;
-    // smq code → (name, active)
-    let mut smqs: HashMap<u64, (String, bool)> = HashMap::new();
-    for (line, row) in &list.rows {
-        let code = list.code(*line, row, 0, "smq_code")?;
-        let name = list.name(*line, row, 1, "smq_name")?;
-        let active = match row[7].as_str() {
-            "A" => true,
-            "I" => false,
-            other => {
-                return Err(TermsError::field(
-                    &list.path,
-                    *line,
-                    "status",
-                    format!("{other:?}: expected A or I"),
-                ))
-            }
-        };
-        smqs.insert(code, (name, active));
-    }
-    let content = AscFile::read(dir, "smq_content.asc", 7)?;
-    // smq → its own PT rows (pt code, narrow) and its child SMQs.
-    let mut own: HashMap<u64, Vec<(u64, bool)>> = HashMap::new();
-    let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
-    for (line, row) in &content.rows {
-        let line = *line;
-        let smq = content.code(line, row, 0, "smq_code")?;
-        if !smqs.contains_key(&smq) {
-            return Err(TermsError::field(
-                &content.path,
-                line,
-                "smq_code",
-                format!("{smq} is not in smq_list.asc"),
-            ));
-        }
-        let term = content.code(line, row, 1, "term_code")?;
-        let level = content.code(line, row, 2, "term_level")?;
-        let scope = content.code(line, row, 3, "term_scope")?;
-        let active = match row[6].as_str() {
-            "A" => true,
-            "I" => false,
-            other => {
-                return Err(TermsError::field(
-                    &content.path,
-                    line,
-                    "term_status",
-                    format!("{other:?}: expected A or I"),
-                ))
-            }
-        };
-        if !active {
-            continue;
-        }
-        match level {
-            0 => {
-                if !smqs.contains_key(&term) {
-                    return Err(TermsError::field(
-                        &content.path,
-                        line,
-                        "term_code",
-                        format!("child SMQ {term} is not in smq_list.asc"),
-                    ));
-                }
-                children.entry(smq).or_default().push(term);
-            }
-            4 => {
-                if !pts.contains_key(&term) {
-                    return Err(TermsError::field(
-                        &content.path,
-                        line,
-                        "term_code",
-                        format!("PT {term} is not in pt.asc"),
-                    ));
-                }
-                let narrow = match scope {
-                    2 => true,
-                    1 => false,
-                    other => {
-                        return Err(TermsError::field(
-                            &content.path,
-                            line,
-                            "term_scope",
-                            format!("{other}: a PT row is 1 (broad) or 2 (narrow)"),
-                        ))
-                    }
-                };
-                own.entry(smq).or_default().push((term, narrow));
-            }
-            5 => {} // LLT rows: see the module docs
-            other => {
-                return Err(TermsError::field(
-                    &content.path,
-                    line,
-                    "term_level",
-                    format!("{other}: expected 0 (SMQ), 4 (PT) or 5 (LLT)"),
-                ))
-            }
-        }
-    }
+    let smqs = read_smq_list(dir)?;
+    let content = read_smq_content(dir, &smqs, pts)?;
     let mut out = BTreeSet::new();
     let mut codes: Vec<_> = smqs.keys().copied().collect();
     codes.sort_unstable();
@@ -561,24 +484,7 @@ fn read_smqs(dir: &Path, pts: &HashMap<u64, String>) -> Result<Vec<SmqTerm>, Ter
         if !*active {
             continue;
         }
-        // Depth-first over the child SMQs; a PT narrow anywhere is narrow.
-        let mut terms: BTreeMap<u64, bool> = BTreeMap::new();
-        let mut stack = vec![(code, 0usize)];
-        while let Some((s, depth)) = stack.pop() {
-            if depth > smqs.len() {
-                return Err(TermsError::Invalid(format!(
-                    "{}: the child SMQs of SMQ {code} form a cycle",
-                    content.path
-                )));
-            }
-            for &(pt, narrow) in own.get(&s).map(Vec::as_slice).unwrap_or(&[]) {
-                *terms.entry(pt).or_insert(false) |= narrow;
-            }
-            for &c in children.get(&s).map(Vec::as_slice).unwrap_or(&[]) {
-                stack.push((c, depth + 1));
-            }
-        }
-        for (pt, narrow) in terms {
+        for (pt, narrow) in content.expand(code, smqs.len())? {
             out.insert(SmqTerm {
                 smq: name.clone(),
                 pt: pts[&pt].clone(),
@@ -587,6 +493,114 @@ fn read_smqs(dir: &Path, pts: &HashMap<u64, String>) -> Result<Vec<SmqTerm>, Ter
         }
     }
     Ok(out.into_iter().collect())
+}
+
+/// `smq_list.asc`: SMQ code → (name, active).
+fn read_smq_list(dir: &Path) -> Result<HashMap<u64, (String, bool)>, TermsError> {
+    let list = AscFile::read(dir, "smq_list.asc", 9)?;
+    let mut smqs: HashMap<u64, (String, bool)> = HashMap::new();
+    for (line, row) in &list.rows {
+        let code = list.code(*line, row, 0, "smq_code")?;
+        let name = list.name(*line, row, 1, "smq_name")?;
+        let active = list.active(*line, row, 7, "status")?;
+        smqs.insert(code, (name, active));
+    }
+    Ok(smqs)
+}
+
+/// The active rows of `smq_content.asc`, by SMQ.
+struct SmqContent {
+    path: String,
+    /// SMQ → its own PT rows (PT code, narrow).
+    own: HashMap<u64, Vec<(u64, bool)>>,
+    /// SMQ → its child SMQs.
+    children: HashMap<u64, Vec<u64>>,
+}
+
+/// `smq_content.asc`, checked against the SMQ list and the PTs: every SMQ and child SMQ listed,
+/// every PT in `pt.asc`, a PT row's scope broad or narrow; LLT rows are skipped (see the module
+/// docs).
+fn read_smq_content(
+    dir: &Path,
+    smqs: &HashMap<u64, (String, bool)>,
+    pts: &HashMap<u64, String>,
+) -> Result<SmqContent, TermsError> {
+    let content = AscFile::read(dir, "smq_content.asc", 7)?;
+    let mut own: HashMap<u64, Vec<(u64, bool)>> = HashMap::new();
+    let mut children: HashMap<u64, Vec<u64>> = HashMap::new();
+    let error = |line: usize, field: &str, message: String| {
+        Err(TermsError::field(&content.path, line, field, message))
+    };
+    for (line, row) in &content.rows {
+        let line = *line;
+        let smq = content.code(line, row, 0, "smq_code")?;
+        if !smqs.contains_key(&smq) {
+            return error(line, "smq_code", format!("{smq} is not in smq_list.asc"));
+        }
+        let term = content.code(line, row, 1, "term_code")?;
+        let level = content.code(line, row, 2, "term_level")?;
+        let scope = content.code(line, row, 3, "term_scope")?;
+        if !content.active(line, row, 6, "term_status")? {
+            continue;
+        }
+        match level {
+            0 => {
+                if !smqs.contains_key(&term) {
+                    let message = format!("child SMQ {term} is not in smq_list.asc");
+                    return error(line, "term_code", message);
+                }
+                children.entry(smq).or_default().push(term);
+            }
+            4 => {
+                if !pts.contains_key(&term) {
+                    return error(line, "term_code", format!("PT {term} is not in pt.asc"));
+                }
+                let narrow = match scope {
+                    2 => true,
+                    1 => false,
+                    other => {
+                        let message = format!("{other}: a PT row is 1 (broad) or 2 (narrow)");
+                        return error(line, "term_scope", message);
+                    }
+                };
+                own.entry(smq).or_default().push((term, narrow));
+            }
+            5 => {} // LLT rows: see the module docs
+            other => {
+                let message = format!("{other}: expected 0 (SMQ), 4 (PT) or 5 (LLT)");
+                return error(line, "term_level", message);
+            }
+        }
+    }
+    Ok(SmqContent {
+        path: content.path,
+        own,
+        children,
+    })
+}
+
+impl SmqContent {
+    /// The PTs of SMQ `code` and of its child SMQs, depth-first; a PT narrow anywhere is narrow.
+    /// A chain deeper than the `smq_count` SMQs there are is a cycle, an error.
+    fn expand(&self, code: u64, smq_count: usize) -> Result<BTreeMap<u64, bool>, TermsError> {
+        let mut terms: BTreeMap<u64, bool> = BTreeMap::new();
+        let mut stack = vec![(code, 0usize)];
+        while let Some((s, depth)) = stack.pop() {
+            if depth > smq_count {
+                return Err(TermsError::Invalid(format!(
+                    "{}: the child SMQs of SMQ {code} form a cycle",
+                    self.path
+                )));
+            }
+            for &(pt, narrow) in self.own.get(&s).map(Vec::as_slice).unwrap_or(&[]) {
+                *terms.entry(pt).or_insert(false) |= narrow;
+            }
+            for &c in self.children.get(&s).map(Vec::as_slice).unwrap_or(&[]) {
+                stack.push((c, depth + 1));
+            }
+        }
+        Ok(terms)
+    }
 }
 
 /// How a reported reaction term was matched to the release.

@@ -5,7 +5,7 @@ use quick_xml::events::{BytesEnd, BytesStart, BytesText, Event};
 use quick_xml::Writer;
 
 use super::{ich_list, FACTS_MARKER, HL7_NS, OID_C11, OID_COUNTRY, OID_MEDDRA, OID_SEX};
-use crate::case::{Case, Drug, Reaction, Sex};
+use crate::case::{Case, Drug, Reaction, Rechallenge, Regimen, Sex};
 use crate::causality::PairAssessment;
 use crate::date::PartialDate;
 use crate::ClinicError;
@@ -301,7 +301,20 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
     x.open("subject1", &[("typeCode", "SBJ")])?;
     primary_role(x, case)?;
     x.close("subject1")?;
-    // G.k.1 drug roles.
+    drug_roles(x, case)?;
+    derived_causality_results(x, case, assessments)?;
+    stated_causality_results(x, case)?;
+    x.close("adverseEventAssessment")?;
+    x.close("component")?;
+    if case.reporter.qualification.is_some() || case.reporter.country.is_some() {
+        primary_source(x, case)?;
+    }
+    report_type(x, case)?;
+    x.close("investigationEvent")
+}
+
+/// G.k.1 the role of each drug (suspect, concomitant, interacting).
+fn drug_roles(x: &mut Xml, case: &Case) -> io::Result<()> {
     for (k, d) in case.drugs.iter().enumerate() {
         let drug_id = internal_id(&case.id, &case.drug_ref(k));
         x.open("component", &[("typeCode", "COMP")])?;
@@ -322,10 +335,18 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
         x.close("causalityAssessment")?;
         x.close("component")?;
     }
-    // G.k.9.i.2.r causality results: source, method and result as text (60AN each; clinical.md §5.3).
-    // vigil's derived results are labelled as its algorithm in the method and the source, so a
-    // receiver never reads them as an assessor's; a Liverpool walk that stopped without a category has
-    // no result to send.
+    Ok(())
+}
+
+/// G.k.9.i.2.r causality results vigil derived: source, method and result as text (60AN each;
+/// clinical.md §5.3). They are labelled as its algorithm in the method and the source, so a
+/// receiver never reads them as an assessor's; a Liverpool walk that stopped without a category has
+/// no result to send.
+fn derived_causality_results(
+    x: &mut Xml,
+    case: &Case,
+    assessments: &[PairAssessment],
+) -> io::Result<()> {
     for a in assessments {
         let naranjo = format!("Naranjo score {} - {}", a.naranjo.total, a.naranjo.category);
         let mut results = vec![
@@ -350,7 +371,12 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
             )?;
         }
     }
-    // Conclusions the assessor stated themselves, as theirs.
+    Ok(())
+}
+
+/// G.k.9.i.2.r conclusions the assessor stated themselves, as theirs: for each suspect drug the
+/// conclusion names, or every suspect drug when it names none.
+fn stated_causality_results(x: &mut Xml, case: &Case) -> io::Result<()> {
     for (i, r) in case.reactions.iter().enumerate() {
         let stated = r
             .causality_answers
@@ -374,51 +400,54 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
             }
         }
     }
-    x.close("adverseEventAssessment")?;
-    x.close("component")?;
-    // C.2.r primary source.
-    if case.reporter.qualification.is_some() || case.reporter.country.is_some() {
-        x.open("outboundRelationship", &[("typeCode", "SPRT")])?;
-        x.open(
-            "relatedInvestigation",
-            &[("classCode", "INVSTG"), ("moodCode", "EVN")],
-        )?;
-        x.code("code", "2", &ich_list(22))?;
-        x.open("subjectOf2", &[("typeCode", "SUBJ")])?;
-        x.open(
-            "controlActEvent",
-            &[("classCode", "CACT"), ("moodCode", "EVN")],
-        )?;
-        x.open("author", &[("typeCode", "AUT")])?;
-        x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
-        x.open(
-            "assignedPerson",
-            &[("classCode", "PSN"), ("determinerCode", "INSTANCE")],
-        )?;
-        if let Some(q) = case.reporter.qualification {
-            x.open("asQualifiedEntity", &[("classCode", "QUAL")])?;
-            x.code("code", &q.code().to_string(), &ich_list(6))?;
-            x.close("asQualifiedEntity")?;
-        }
-        if let Some(c) = &case.reporter.country {
-            x.open("asLocatedEntity", &[("classCode", "LOCE")])?;
-            x.open(
-                "location",
-                &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")],
-            )?;
-            x.code("code", c, OID_COUNTRY)?;
-            x.close("location")?;
-            x.close("asLocatedEntity")?;
-        }
-        x.close("assignedPerson")?;
-        x.close("assignedEntity")?;
-        x.close("author")?;
-        x.close("controlActEvent")?;
-        x.close("subjectOf2")?;
-        x.close("relatedInvestigation")?;
-        x.close("outboundRelationship")?;
+    Ok(())
+}
+
+/// C.2.r primary source: the reporter's qualification and country.
+fn primary_source(x: &mut Xml, case: &Case) -> io::Result<()> {
+    x.open("outboundRelationship", &[("typeCode", "SPRT")])?;
+    x.open(
+        "relatedInvestigation",
+        &[("classCode", "INVSTG"), ("moodCode", "EVN")],
+    )?;
+    x.code("code", "2", &ich_list(22))?;
+    x.open("subjectOf2", &[("typeCode", "SUBJ")])?;
+    x.open(
+        "controlActEvent",
+        &[("classCode", "CACT"), ("moodCode", "EVN")],
+    )?;
+    x.open("author", &[("typeCode", "AUT")])?;
+    x.open("assignedEntity", &[("classCode", "ASSIGNED")])?;
+    x.open(
+        "assignedPerson",
+        &[("classCode", "PSN"), ("determinerCode", "INSTANCE")],
+    )?;
+    if let Some(q) = case.reporter.qualification {
+        x.open("asQualifiedEntity", &[("classCode", "QUAL")])?;
+        x.code("code", &q.code().to_string(), &ich_list(6))?;
+        x.close("asQualifiedEntity")?;
     }
-    // C.1.3 type of report.
+    if let Some(c) = &case.reporter.country {
+        x.open("asLocatedEntity", &[("classCode", "LOCE")])?;
+        x.open(
+            "location",
+            &[("classCode", "COUNTRY"), ("determinerCode", "INSTANCE")],
+        )?;
+        x.code("code", c, OID_COUNTRY)?;
+        x.close("location")?;
+        x.close("asLocatedEntity")?;
+    }
+    x.close("assignedPerson")?;
+    x.close("assignedEntity")?;
+    x.close("author")?;
+    x.close("controlActEvent")?;
+    x.close("subjectOf2")?;
+    x.close("relatedInvestigation")?;
+    x.close("outboundRelationship")
+}
+
+/// C.1.3 type of report.
+fn report_type(x: &mut Xml, case: &Case) -> io::Result<()> {
     x.open("subjectOf2", &[("typeCode", "SUBJ")])?;
     x.open(
         "investigationCharacteristic",
@@ -434,8 +463,7 @@ fn investigation_event(x: &mut Xml, case: &Case, assessments: &[PairAssessment])
         ],
     )?;
     x.close("investigationCharacteristic")?;
-    x.close("subjectOf2")?;
-    x.close("investigationEvent")
+    x.close("subjectOf2")
 }
 
 fn product_ref(x: &mut Xml, drug_id: &str) -> io::Result<()> {
@@ -613,149 +641,21 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
         &[("classCode", "SBADM"), ("moodCode", "EVN")],
     )?;
     x.empty("id", &[("root", &internal_id(&case.id, &case.drug_ref(k)))])?;
-    x.open("consumable", &[("typeCode", "CSM")])?;
-    x.open("instanceOfKind", &[("classCode", "INST")])?;
-    x.open(
-        "kindOfProduct",
-        &[("classCode", "MMAT"), ("determinerCode", "KIND")],
-    )?;
-    x.text("name", &[], &d.name)?; // G.k.2.2
-    if let Some(s) = &d.substance {
-        x.open("ingredient", &[("classCode", "ACTI")])?;
-        x.open(
-            "ingredientSubstance",
-            &[("classCode", "MMAT"), ("determinerCode", "KIND")],
-        )?;
-        x.text("name", &[], s)?; // G.k.2.3.r.1
-        x.close("ingredientSubstance")?;
-        x.close("ingredient")?;
-    }
-    x.close("kindOfProduct")?;
-    x.close("instanceOfKind")?;
-    x.close("consumable")?;
-    // G.k.9.i.3.1 time from the first administration to each reaction; the first day counts as day 1
-    // (IG, clinical.md §5.3), so the interval is the calendar difference + 1. Exact dates only.
-    for (i, r) in case.reactions.iter().enumerate() {
-        if let (Some(s), Some(o)) = (d.start, r.onset) {
-            if let Some(days) = s.days_until(&o).filter(|&n| n >= 0) {
-                x.open("outboundRelationship1", &[("typeCode", "SAS")])?;
-                x.empty(
-                    "pauseQuantity",
-                    &[("value", &(days + 1).to_string()), ("unit", "d")],
-                )?;
-                x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-                x.empty(
-                    "id",
-                    &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
-                )?;
-                x.close("actReference")?;
-                x.close("outboundRelationship1")?;
-            }
-        }
-    }
+    consumable(x, d)?;
+    time_to_onset(x, case, d)?;
     // G.k.4.r dosage regimens; a drug with dates but no regimen gets one date-only G.k.4.r.
     if d.regimens.is_empty() && (d.start.is_some() || d.stop.is_some()) {
-        x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
-        x.open(
-            "substanceAdministration",
-            &[("classCode", "SBADM"), ("moodCode", "EVN")],
-        )?;
-        x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
-        if let Some(s) = d.start {
-            x.empty("low", &[("value", &s.to_hl7())])?;
-        }
-        if let Some(e) = d.stop {
-            x.empty("high", &[("value", &e.to_hl7())])?;
-        }
-        x.close("effectiveTime")?;
-        x.close("substanceAdministration")?;
-        x.close("outboundRelationship2")?;
+        date_only_regimen(x, d)?;
     }
     for reg in &d.regimens {
-        x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
-        x.open(
-            "substanceAdministration",
-            &[("classCode", "SBADM"), ("moodCode", "EVN")],
-        )?;
-        let text = match (reg.every, reg.every_unit) {
-            (Some(n), Some(u)) => format!(
-                "{} {} every {} {}",
-                number(reg.dose),
-                reg.unit,
-                number(n),
-                u.ucum()
-            ),
-            _ => format!("{} {} single dose", number(reg.dose), reg.unit),
-        };
-        x.text("text", &[], &text)?; // G.k.4.r.8
-        let dates = |x: &mut Xml| -> io::Result<()> {
-            if let Some(s) = reg.start {
-                x.empty("low", &[("value", &s.to_hl7())])?; // G.k.4.r.4
-            }
-            if let Some(e) = reg.end {
-                x.empty("high", &[("value", &e.to_hl7())])?; // G.k.4.r.5
-            }
-            Ok(())
-        };
-        match (reg.every, reg.every_unit) {
-            (Some(n), Some(u)) => {
-                x.open("effectiveTime", &[("xsi:type", "SXPR_TS")])?;
-                x.open("comp", &[("xsi:type", "PIVL_TS")])?;
-                x.empty("period", &[("value", &number(n)), ("unit", u.ucum())])?; // G.k.4.r.2/3
-                x.close("comp")?;
-                if reg.start.is_some() || reg.end.is_some() {
-                    x.open("comp", &[("xsi:type", "IVL_TS"), ("operator", "A")])?;
-                    dates(x)?;
-                    x.close("comp")?;
-                }
-                x.close("effectiveTime")?;
-            }
-            _ if reg.start.is_some() || reg.end.is_some() => {
-                x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
-                dates(x)?;
-                x.close("effectiveTime")?;
-            }
-            _ => {}
-        }
-        if let Some(route) = &reg.route {
-            x.open("routeCode", &[])?;
-            x.text("originalText", &[], route)?; // G.k.4.r.10.1
-            x.close("routeCode")?;
-        }
-        x.empty(
-            "doseQuantity",
-            &[("value", &number(reg.dose)), ("unit", &reg.unit)],
-        )?; // G.k.4.r.1a/b
-        x.close("substanceAdministration")?;
-        x.close("outboundRelationship2")?;
+        regimen(x, reg)?;
     }
     // G.k.9.i.4 rechallenge, only when known (the IG: do not transmit when unknown).
-    for (i, r) in case.reactions.iter().enumerate() {
-        if let Some(rc) = r.rechallenge {
-            if d.role == crate::case::DrugRole::Concomitant {
-                continue;
+    if d.role != crate::case::DrugRole::Concomitant {
+        for (i, r) in case.reactions.iter().enumerate() {
+            if let Some(rc) = r.rechallenge {
+                rechallenge(x, case, i, rc)?;
             }
-            x.open("outboundRelationship2", &[("typeCode", "PERT")])?;
-            x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-            x.obs_code("31")?;
-            x.empty(
-                "value",
-                &[
-                    ("xsi:type", "CE"),
-                    ("code", &rc.code().to_string()),
-                    ("codeSystem", &ich_list(16)),
-                ],
-            )?;
-            x.open("outboundRelationship1", &[("typeCode", "REFR")])?;
-            x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
-            x.empty(
-                "id",
-                &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
-            )?;
-            x.close("actReference")?;
-            x.close("outboundRelationship1")?;
-            x.close("observation")?;
-            x.close("outboundRelationship2")?;
         }
     }
     // G.k.7.r indication.
@@ -778,6 +678,160 @@ fn drug(x: &mut Xml, case: &Case, k: usize, d: &Drug) -> io::Result<()> {
         x.close("inboundRelationship")?;
     }
     x.close("substanceAdministration")
+}
+
+/// G.k.2 the product: its name, and its active substance when known.
+fn consumable(x: &mut Xml, d: &Drug) -> io::Result<()> {
+    x.open("consumable", &[("typeCode", "CSM")])?;
+    x.open("instanceOfKind", &[("classCode", "INST")])?;
+    x.open(
+        "kindOfProduct",
+        &[("classCode", "MMAT"), ("determinerCode", "KIND")],
+    )?;
+    x.text("name", &[], &d.name)?; // G.k.2.2
+    if let Some(s) = &d.substance {
+        x.open("ingredient", &[("classCode", "ACTI")])?;
+        x.open(
+            "ingredientSubstance",
+            &[("classCode", "MMAT"), ("determinerCode", "KIND")],
+        )?;
+        x.text("name", &[], s)?; // G.k.2.3.r.1
+        x.close("ingredientSubstance")?;
+        x.close("ingredient")?;
+    }
+    x.close("kindOfProduct")?;
+    x.close("instanceOfKind")?;
+    x.close("consumable")
+}
+
+/// G.k.9.i.3.1 time from the first administration to each reaction; the first day counts as day 1
+/// (IG, clinical.md §5.3), so the interval is the calendar difference + 1. Exact dates only.
+fn time_to_onset(x: &mut Xml, case: &Case, d: &Drug) -> io::Result<()> {
+    for (i, r) in case.reactions.iter().enumerate() {
+        let (Some(s), Some(o)) = (d.start, r.onset) else {
+            continue;
+        };
+        let Some(days) = s.days_until(&o).filter(|&n| n >= 0) else {
+            continue;
+        };
+        x.open("outboundRelationship1", &[("typeCode", "SAS")])?;
+        x.empty(
+            "pauseQuantity",
+            &[("value", &(days + 1).to_string()), ("unit", "d")],
+        )?;
+        x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+        x.empty(
+            "id",
+            &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
+        )?;
+        x.close("actReference")?;
+        x.close("outboundRelationship1")?;
+    }
+    Ok(())
+}
+
+/// A G.k.4.r with the drug's start and stop dates alone.
+fn date_only_regimen(x: &mut Xml, d: &Drug) -> io::Result<()> {
+    x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
+    x.open(
+        "substanceAdministration",
+        &[("classCode", "SBADM"), ("moodCode", "EVN")],
+    )?;
+    x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
+    if let Some(s) = d.start {
+        x.empty("low", &[("value", &s.to_hl7())])?;
+    }
+    if let Some(e) = d.stop {
+        x.empty("high", &[("value", &e.to_hl7())])?;
+    }
+    x.close("effectiveTime")?;
+    x.close("substanceAdministration")?;
+    x.close("outboundRelationship2")
+}
+
+/// One G.k.4.r dosage regimen: its text, period and dates, route and dose.
+fn regimen(x: &mut Xml, reg: &Regimen) -> io::Result<()> {
+    x.open("outboundRelationship2", &[("typeCode", "COMP")])?;
+    x.open(
+        "substanceAdministration",
+        &[("classCode", "SBADM"), ("moodCode", "EVN")],
+    )?;
+    let text = match (reg.every, reg.every_unit) {
+        (Some(n), Some(u)) => format!(
+            "{} {} every {} {}",
+            number(reg.dose),
+            reg.unit,
+            number(n),
+            u.ucum()
+        ),
+        _ => format!("{} {} single dose", number(reg.dose), reg.unit),
+    };
+    x.text("text", &[], &text)?; // G.k.4.r.8
+    let dates = |x: &mut Xml| -> io::Result<()> {
+        if let Some(s) = reg.start {
+            x.empty("low", &[("value", &s.to_hl7())])?; // G.k.4.r.4
+        }
+        if let Some(e) = reg.end {
+            x.empty("high", &[("value", &e.to_hl7())])?; // G.k.4.r.5
+        }
+        Ok(())
+    };
+    match (reg.every, reg.every_unit) {
+        (Some(n), Some(u)) => {
+            x.open("effectiveTime", &[("xsi:type", "SXPR_TS")])?;
+            x.open("comp", &[("xsi:type", "PIVL_TS")])?;
+            x.empty("period", &[("value", &number(n)), ("unit", u.ucum())])?; // G.k.4.r.2/3
+            x.close("comp")?;
+            if reg.start.is_some() || reg.end.is_some() {
+                x.open("comp", &[("xsi:type", "IVL_TS"), ("operator", "A")])?;
+                dates(x)?;
+                x.close("comp")?;
+            }
+            x.close("effectiveTime")?;
+        }
+        _ if reg.start.is_some() || reg.end.is_some() => {
+            x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
+            dates(x)?;
+            x.close("effectiveTime")?;
+        }
+        _ => {}
+    }
+    if let Some(route) = &reg.route {
+        x.open("routeCode", &[])?;
+        x.text("originalText", &[], route)?; // G.k.4.r.10.1
+        x.close("routeCode")?;
+    }
+    x.empty(
+        "doseQuantity",
+        &[("value", &number(reg.dose)), ("unit", &reg.unit)],
+    )?; // G.k.4.r.1a/b
+    x.close("substanceAdministration")?;
+    x.close("outboundRelationship2")
+}
+
+/// G.k.9.i.4 the outcome of rechallenge `rc` for reaction `i` (list 16).
+fn rechallenge(x: &mut Xml, case: &Case, i: usize, rc: Rechallenge) -> io::Result<()> {
+    x.open("outboundRelationship2", &[("typeCode", "PERT")])?;
+    x.open("observation", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.obs_code("31")?;
+    x.empty(
+        "value",
+        &[
+            ("xsi:type", "CE"),
+            ("code", &rc.code().to_string()),
+            ("codeSystem", &ich_list(16)),
+        ],
+    )?;
+    x.open("outboundRelationship1", &[("typeCode", "REFR")])?;
+    x.open("actReference", &[("classCode", "OBS"), ("moodCode", "EVN")])?;
+    x.empty(
+        "id",
+        &[("root", &internal_id(&case.id, &case.reaction_ref(i)))],
+    )?;
+    x.close("actReference")?;
+    x.close("outboundRelationship1")?;
+    x.close("observation")?;
+    x.close("outboundRelationship2")
 }
 
 /// H.1: the case narrative, then vigil's structured facts that E2B has no element for.

@@ -787,6 +787,51 @@ fn read_drug(
     local: String,
     role: DrugRole,
 ) -> Result<DrugParts, ClinicError> {
+    let (name, substance) = read_product(cx, sa)?;
+    let mut regimens = Vec::new();
+    // (G.k.4.r.4, G.k.4.r.5) of every administration, also those without a dose.
+    let mut administrations: Vec<(Option<PartialDate>, Option<PartialDate>)> = Vec::new();
+    let mut rechallenges = Vec::new();
+    // One pass in document order, so the first error reported is the first in the file.
+    for rel in sa.children("outboundRelationship2") {
+        if rel.attr("typeCode") == Some("COMP") {
+            let Some(d) = rel.child("substanceAdministration") else {
+                continue;
+            };
+            let times = read_dosage_times(cx, d)?;
+            administrations.push((times.start, times.end));
+            if let Some(regimen) = read_regimen(cx, d, times)? {
+                regimens.push(regimen);
+            }
+        } else if rel.attr("typeCode") == Some("PERT") {
+            if let Some(rechallenge) = read_rechallenge(cx, rel)? {
+                rechallenges.push(rechallenge);
+            }
+        }
+    }
+    let (start, stop) = drug_dates(&administrations);
+    let intervals = read_onset_intervals(sa);
+    let (indication, action_taken) = read_indication_and_action(cx, sa)?;
+    Ok((
+        Drug {
+            id: Some(local),
+            name,
+            substance,
+            role,
+            indication,
+            start,
+            stop,
+            regimens,
+            action_taken,
+            missed_doses: Vec::new(),
+        },
+        rechallenges,
+        intervals,
+    ))
+}
+
+/// G.k.2.2 the product name (required) and G.k.2.3.r.1 its substance.
+fn read_product(cx: &Ctx<'_>, sa: &Node) -> Result<(String, Option<String>), ClinicError> {
     let product = cx.need(
         sa,
         &["consumable", "instanceOfKind", "kindOfProduct"],
@@ -801,75 +846,114 @@ fn read_drug(
         .path(&["ingredient", "ingredientSubstance", "name"])
         .map(|n| n.text_trim())
         .filter(|s| !s.is_empty());
-    let mut regimens = Vec::new();
-    // (G.k.4.r.4, G.k.4.r.5) of every administration, also those without a dose.
-    let mut administrations: Vec<(Option<PartialDate>, Option<PartialDate>)> = Vec::new();
-    let mut rechallenges = Vec::new();
-    for rel in sa.children("outboundRelationship2") {
-        if rel.attr("typeCode") == Some("COMP") {
-            let Some(d) = rel.child("substanceAdministration") else {
-                continue;
-            };
-            let (mut every, mut every_unit, mut start, mut end) = (None, None, None, None);
-            if let Some(et) = d.child("effectiveTime") {
-                let mut holders: Vec<&Node> = et.children("comp").collect();
-                if holders.is_empty() {
-                    holders.push(et);
-                }
-                for h in holders {
-                    if let Some(p) = h.child("period") {
-                        every = Some(cx.number(p, "G.k.4.r.2")?);
-                        let unit = p.attr("unit").unwrap_or("");
-                        every_unit = Some(IntervalUnit::from_ucum(unit).ok_or_else(|| {
-                            xml_err(cx.origin, p.pos, format!("G.k.4.r.3: interval unit {unit:?} is not supported (d, wk, mo)"))
-                        })?);
-                    }
-                    if let Some(l) = h.child("low") {
-                        start = cx.date(l, "G.k.4.r.4")?;
-                    }
-                    if let Some(hi) = h.child("high") {
-                        end = cx.date(hi, "G.k.4.r.5")?;
-                    }
-                }
-            }
-            administrations.push((start, end));
-            let route = d
-                .path(&["routeCode", "originalText"])
-                .map(|n| n.text_trim())
-                .filter(|s| !s.is_empty());
-            if let Some(q) = d.child("doseQuantity") {
-                let dose = cx.number(q, "G.k.4.r.1a")?;
-                let unit = q.attr("unit").unwrap_or("").to_string();
-                regimens.push(Regimen {
-                    dose,
-                    unit,
-                    every,
-                    every_unit,
-                    start,
-                    end,
-                    route,
-                });
-            }
-        } else if rel.attr("typeCode") == Some("PERT") {
-            let Some(o) = rel
-                .child("observation")
-                .filter(|o| o.has_code("31", &ich_list(19)))
-            else {
-                continue;
-            };
-            let v = cx.need(o, &["value"], "G.k.9.i.4")?;
-            let rc = cx.code_value(v, "G.k.9.i.4", Rechallenge::from_code)?;
-            let target = o
-                .path(&["outboundRelationship1", "actReference", "id"])
-                .and_then(|n| n.attr("root"))
-                .ok_or_else(|| xml_err(cx.origin, o.pos, "G.k.9.i.4: no reaction reference"))?;
-            rechallenges.push((target.to_string(), rc));
+    Ok((name, substance))
+}
+
+/// The times of one G.k.4.r administration.
+struct DosageTimes {
+    /// G.k.4.r.2 the interval between doses.
+    every: Option<f64>,
+    /// G.k.4.r.3 its unit.
+    every_unit: Option<IntervalUnit>,
+    /// G.k.4.r.4.
+    start: Option<PartialDate>,
+    /// G.k.4.r.5.
+    end: Option<PartialDate>,
+}
+
+/// The period and dates of an administration's effective time: directly under it, or under its
+/// `comp` parts (a period and an interval of dates).
+fn read_dosage_times(cx: &Ctx<'_>, d: &Node) -> Result<DosageTimes, ClinicError> {
+    let mut times = DosageTimes {
+        every: None,
+        every_unit: None,
+        start: None,
+        end: None,
+    };
+    let Some(et) = d.child("effectiveTime") else {
+        return Ok(times);
+    };
+    let mut holders: Vec<&Node> = et.children("comp").collect();
+    if holders.is_empty() {
+        holders.push(et);
+    }
+    for h in holders {
+        if let Some(p) = h.child("period") {
+            times.every = Some(cx.number(p, "G.k.4.r.2")?);
+            let unit = p.attr("unit").unwrap_or("");
+            times.every_unit = Some(IntervalUnit::from_ucum(unit).ok_or_else(|| {
+                xml_err(
+                    cx.origin,
+                    p.pos,
+                    format!("G.k.4.r.3: interval unit {unit:?} is not supported (d, wk, mo)"),
+                )
+            })?);
+        }
+        if let Some(l) = h.child("low") {
+            times.start = cx.date(l, "G.k.4.r.4")?;
+        }
+        if let Some(hi) = h.child("high") {
+            times.end = cx.date(hi, "G.k.4.r.5")?;
         }
     }
-    // E2B carries a drug's first and last administration only through its administrations
-    // (G.k.4.r.4/5): the drug starts at the earliest start and, unless the last administration is
-    // ongoing, stops at the latest date. With partial dates a date is replaced only by one surely
-    // beyond it, so no regimen lies surely outside the drug's dates.
+    Ok(times)
+}
+
+/// The dosage regimen of an administration with a dose (G.k.4.r.1a/b), with its route
+/// (G.k.4.r.10.1); `None` without a dose.
+fn read_regimen(
+    cx: &Ctx<'_>,
+    d: &Node,
+    times: DosageTimes,
+) -> Result<Option<Regimen>, ClinicError> {
+    let route = d
+        .path(&["routeCode", "originalText"])
+        .map(|n| n.text_trim())
+        .filter(|s| !s.is_empty());
+    let Some(q) = d.child("doseQuantity") else {
+        return Ok(None);
+    };
+    let dose = cx.number(q, "G.k.4.r.1a")?;
+    let unit = q.attr("unit").unwrap_or("").to_string();
+    Ok(Some(Regimen {
+        dose,
+        unit,
+        every: times.every,
+        every_unit: times.every_unit,
+        start: times.start,
+        end: times.end,
+        route,
+    }))
+}
+
+/// G.k.9.i.4 a rechallenge result and the reaction it refers to; `None` when the relationship
+/// holds another observation.
+fn read_rechallenge(
+    cx: &Ctx<'_>,
+    rel: &Node,
+) -> Result<Option<(String, Rechallenge)>, ClinicError> {
+    let Some(o) = rel
+        .child("observation")
+        .filter(|o| o.has_code("31", &ich_list(19)))
+    else {
+        return Ok(None);
+    };
+    let v = cx.need(o, &["value"], "G.k.9.i.4")?;
+    let rc = cx.code_value(v, "G.k.9.i.4", Rechallenge::from_code)?;
+    let target = o
+        .path(&["outboundRelationship1", "actReference", "id"])
+        .and_then(|n| n.attr("root"))
+        .ok_or_else(|| xml_err(cx.origin, o.pos, "G.k.9.i.4: no reaction reference"))?;
+    Ok(Some((target.to_string(), rc)))
+}
+
+/// The drug's first and last administration. E2B carries them only through its administrations
+/// (G.k.4.r.4/5): the drug starts at the earliest start and, unless the last administration is
+/// ongoing, stops at the latest date. With partial dates a date is replaced only by one surely
+/// beyond it, so no regimen lies surely outside the drug's dates.
+fn drug_dates(
+    administrations: &[(Option<PartialDate>, Option<PartialDate>)],
+) -> (Option<PartialDate>, Option<PartialDate>) {
     let first_start = administrations.iter().map(|a| a.0).fold(None, earliest);
     let last_end = match administrations.last() {
         Some((_, Some(_))) => administrations
@@ -878,6 +962,12 @@ fn read_drug(
             .fold(None, latest),
         _ => None,
     };
+    (first_start, last_end)
+}
+
+/// G.k.9.i.3.1 the time from the first administration to each reaction, as written: (reaction
+/// reference, value, unit).
+fn read_onset_intervals(sa: &Node) -> Vec<(String, String, String)> {
     let mut intervals = Vec::new();
     for rel in sa
         .children("outboundRelationship1")
@@ -895,6 +985,14 @@ fn read_drug(
             ));
         }
     }
+    intervals
+}
+
+/// G.k.7.r.1 the indication and G.k.8 the action taken (list 15); the last of each wins.
+fn read_indication_and_action(
+    cx: &Ctx<'_>,
+    sa: &Node,
+) -> Result<(Option<String>, Option<ActionTaken>), ClinicError> {
     let mut indication = None;
     let mut action_taken = None;
     for rel in sa.children("inboundRelationship") {
@@ -913,22 +1011,7 @@ fn read_drug(
             _ => {}
         }
     }
-    Ok((
-        Drug {
-            id: Some(local),
-            name,
-            substance,
-            role,
-            indication,
-            start: first_start,
-            stop: last_end,
-            regimens,
-            action_taken,
-            missed_doses: Vec::new(),
-        },
-        rechallenges,
-        intervals,
-    ))
+    Ok((indication, action_taken))
 }
 
 /// The earlier of two optional dates: `b` replaces `a` only when it is surely before it.

@@ -413,23 +413,7 @@ fn number(
 /// metafor 3.8 `rma.uni` / `rma.mh` / `rma.peto` (NA handling; `vi <- sei^2`); R `read.csv`
 /// (`na.strings = "NA"`).
 pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, InputErrors> {
-    let (names, need): (Vec<&str>, &str) = match kind {
-        DataKind::Tables => {
-            let totals = !(table.has("bi") || table.has("di"));
-            (
-                if totals {
-                    vec!["ai", "n1i", "ci", "n2i"]
-                } else {
-                    vec!["ai", "bi", "ci", "di"]
-                },
-                "2x2 data need ai,bi,ci,di or ai,n1i,ci,n2i",
-            )
-        }
-        DataKind::Generic => (
-            vec!["yi", if table.has("vi") { "vi" } else { "sei" }],
-            "generic effects need yi with vi or sei",
-        ),
-    };
+    let (names, need) = study_columns(table, kind);
     let missing_columns: Vec<InputError> = names
         .iter()
         .filter_map(|n| table.require(n, need).err())
@@ -444,95 +428,27 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
     let (mut yi, mut vi) = (Vec::new(), Vec::new());
     for row in 0..table.len() {
         let line = table.lines[row];
-        let cells: Vec<Option<Option<f64>>> = names
-            .iter()
-            .map(|n| number(table, n, row, &mut errors))
-            .collect();
-        if cells.iter().any(Option::is_none) {
-            continue;
-        }
-        let missing: Vec<String> = names
-            .iter()
-            .zip(&cells)
-            .filter(|(_, c)| matches!(c, Some(None)))
-            .map(|(n, _)| n.to_string())
-            .collect();
-        if !missing.is_empty() {
-            omitted.push(Omitted {
-                row,
-                line,
-                study: table.studies[row].clone(),
-                fields: missing,
-            });
-            continue;
-        }
-        let v: Vec<f64> = cells
-            .into_iter()
-            .map(|c| c.flatten().expect("checked"))
-            .collect();
-        let mut bad = |field: &str, message: String| {
-            errors.push(InputError {
-                line,
-                field: Some(field.to_string()),
-                message,
-            })
+        let v = match row_cells(table, &names, row, &mut errors) {
+            RowCells::Unreadable => continue,
+            RowCells::Missing(fields) => {
+                omitted.push(Omitted {
+                    row,
+                    line,
+                    study: table.studies[row].clone(),
+                    fields,
+                });
+                continue;
+            }
+            RowCells::Values(v) => v,
+        };
+        let mut row_errors = RowErrors {
+            line,
+            errors: &mut errors,
         };
         match kind {
-            DataKind::Tables => {
-                for (name, x) in names.iter().zip(&v) {
-                    if *x < 0.0 {
-                        bad(name, format!("negative count {x}"));
-                    }
-                }
-                let t = if names[1] == "n1i" {
-                    if v[0] > v[1] {
-                        bad(
-                            "ai",
-                            format!("events ({}) exceed the total n1i ({})", v[0], v[1]),
-                        );
-                    }
-                    if v[2] > v[3] {
-                        bad(
-                            "ci",
-                            format!("events ({}) exceed the total n2i ({})", v[2], v[3]),
-                        );
-                    }
-                    Table2x2::from_totals(v[0], v[1], v[2], v[3])
-                } else {
-                    Table2x2::new(v[0], v[1], v[2], v[3])
-                };
-                if v.iter().all(|x| *x >= 0.0) {
-                    if t.n1() <= 0.0 {
-                        bad(names[1], "the treated arm has no patients".into());
-                    }
-                    if t.n2() <= 0.0 {
-                        bad(names[3], "the control arm has no patients".into());
-                    }
-                }
-                tables.push(t);
-            }
+            DataKind::Tables => tables.push(checked_table(&names, &v, &mut row_errors)),
             DataKind::Generic => {
-                let (col, variance) = if names[1] == "sei" {
-                    ("sei", v[1] * v[1])
-                } else {
-                    ("vi", v[1])
-                };
-                if v[1] <= 0.0 {
-                    let what = if col == "sei" {
-                        "a standard error"
-                    } else {
-                        "a sampling variance"
-                    };
-                    bad(col, format!("{what} must be positive, got {}", v[1]));
-                } else if !(variance.is_finite() && variance > 0.0) {
-                    // sei² can overflow or underflow although sei itself is a fine number.
-                    bad(
-                        col,
-                        format!(
-                            "the sampling variance {variance:e} is not a positive finite number"
-                        ),
-                    );
-                }
+                let variance = checked_variance(names[1], v[1], &mut row_errors);
                 yi.push(v[0]);
                 vi.push(variance);
             }
@@ -551,6 +467,142 @@ pub fn read_study_data(table: &TrialTable, kind: DataKind) -> Result<TrialData, 
         values,
         omitted,
     })
+}
+
+/// The columns the studies' effect sizes are computed from, in order, and the message naming
+/// them when one is missing: tables with totals `n1i, n2i` unless the file has `bi` or `di`;
+/// generic effects with `vi` when the file has it, `sei` otherwise.
+fn study_columns(table: &TrialTable, kind: DataKind) -> (Vec<&'static str>, &'static str) {
+    match kind {
+        DataKind::Tables => {
+            let totals = !(table.has("bi") || table.has("di"));
+            (
+                if totals {
+                    vec!["ai", "n1i", "ci", "n2i"]
+                } else {
+                    vec!["ai", "bi", "ci", "di"]
+                },
+                "2x2 data need ai,bi,ci,di or ai,n1i,ci,n2i",
+            )
+        }
+        DataKind::Generic => (
+            vec!["yi", if table.has("vi") { "vi" } else { "sei" }],
+            "generic effects need yi with vi or sei",
+        ),
+    }
+}
+
+/// One row's cells in the study columns.
+enum RowCells {
+    /// A cell is not a finite number (its error is recorded).
+    Unreadable,
+    /// These columns are missing a value: the study is omitted.
+    Missing(Vec<String>),
+    /// Every value, in column order.
+    Values(Vec<f64>),
+}
+
+fn row_cells(
+    table: &TrialTable,
+    names: &[&str],
+    row: usize,
+    errors: &mut Vec<InputError>,
+) -> RowCells {
+    let cells: Vec<Option<Option<f64>>> = names
+        .iter()
+        .map(|n| number(table, n, row, errors))
+        .collect();
+    if cells.iter().any(Option::is_none) {
+        return RowCells::Unreadable;
+    }
+    let missing: Vec<String> = names
+        .iter()
+        .zip(&cells)
+        .filter(|(_, c)| matches!(c, Some(None)))
+        .map(|(n, _)| n.to_string())
+        .collect();
+    if !missing.is_empty() {
+        return RowCells::Missing(missing);
+    }
+    RowCells::Values(
+        cells
+            .into_iter()
+            .map(|c| c.flatten().expect("checked"))
+            .collect(),
+    )
+}
+
+/// The errors of one row, each naming its field.
+struct RowErrors<'a> {
+    line: u64,
+    errors: &'a mut Vec<InputError>,
+}
+
+impl RowErrors<'_> {
+    fn bad(&mut self, field: &str, message: String) {
+        self.errors.push(InputError {
+            line: self.line,
+            field: Some(field.to_string()),
+            message,
+        })
+    }
+}
+
+/// The 2×2 table of a row's values `v` in the columns `names` (cells, or events and totals),
+/// recording negative counts, events above their arm's total and arms with no patients.
+fn checked_table(names: &[&str], v: &[f64], errors: &mut RowErrors<'_>) -> Table2x2 {
+    for (name, x) in names.iter().zip(v) {
+        if *x < 0.0 {
+            errors.bad(name, format!("negative count {x}"));
+        }
+    }
+    let t = if names[1] == "n1i" {
+        if v[0] > v[1] {
+            errors.bad(
+                "ai",
+                format!("events ({}) exceed the total n1i ({})", v[0], v[1]),
+            );
+        }
+        if v[2] > v[3] {
+            errors.bad(
+                "ci",
+                format!("events ({}) exceed the total n2i ({})", v[2], v[3]),
+            );
+        }
+        Table2x2::from_totals(v[0], v[1], v[2], v[3])
+    } else {
+        Table2x2::new(v[0], v[1], v[2], v[3])
+    };
+    if v.iter().all(|x| *x >= 0.0) {
+        if t.n1() <= 0.0 {
+            errors.bad(names[1], "the treated arm has no patients".into());
+        }
+        if t.n2() <= 0.0 {
+            errors.bad(names[3], "the control arm has no patients".into());
+        }
+    }
+    t
+}
+
+/// The sampling variance given as `value` in column `col` (`vi`, or `sei` squared), recording a
+/// value that is not positive or a square that is not a positive finite number.
+fn checked_variance(col: &str, value: f64, errors: &mut RowErrors<'_>) -> f64 {
+    let variance = if col == "sei" { value * value } else { value };
+    if value <= 0.0 {
+        let what = if col == "sei" {
+            "a standard error"
+        } else {
+            "a sampling variance"
+        };
+        errors.bad(col, format!("{what} must be positive, got {value}"));
+    } else if !(variance.is_finite() && variance > 0.0) {
+        // sei² can overflow or underflow although sei itself is a fine number.
+        errors.bad(
+            col,
+            format!("the sampling variance {variance:e} is not a positive finite number"),
+        );
+    }
+    variance
 }
 
 #[cfg(test)]

@@ -4,7 +4,7 @@
 
 use super::dist::{pchisq_upper, pf_upper, pt_two_sided, qt};
 use super::linalg::{spd_inverse, Matrix};
-use super::tau2::{estimate_tau2, p_trace, se_tau2, wls, Method};
+use super::tau2::{estimate_tau2, p_trace, se_tau2, wls, Method, Tau2Estimate, Wls};
 use super::MetaError;
 use crate::normal;
 
@@ -217,11 +217,75 @@ fn fit_inner(
     options: RmaOptions,
     fixed_tau2: Option<f64>,
 ) -> Result<RmaFit, MetaError> {
+    check_studies(yi, vi)?;
     let k = yi.len();
-    if k == 0 {
+    let (x, intercept) = match x {
+        Some(m) => (m.clone(), m.data.chunks(m.cols).all(|r| r[0] == 1.0)),
+        None => (Matrix::intercept(k), true),
+    };
+    let p = x.cols;
+    if k < p {
+        return Err(MetaError::TooFewStudies { needed: p, got: k });
+    }
+    let kp = k - p;
+    let tau2 = match fixed_tau2 {
+        Some(t) => Tau2Estimate {
+            tau2: t,
+            se_tau2: se_tau2(options.method, &x, yi, vi, t)?,
+            iterations: 0,
+        },
+        None => estimate_tau2(options.method, &x, yi, vi)?,
+    };
+    let fe = wls(&x, yi, vi, 0.0)?;
+    let re = wls(&x, yi, vi, tau2.tau2)?;
+    let heterogeneity = Heterogeneity::new(&x, &fe, tau2.tau2, kp, options.method);
+    let tests = CoefficientTests::new(&re, options, kp);
+    let omnibus = OmnibusTest::new(&re.beta, &tests.vcov, intercept, tests.dfs, kp);
+    let sw: f64 = re.w.iter().sum();
+    let weights_pct: Vec<f64> = re.w.iter().map(|w| 100.0 * w / sw).collect();
+    let (fit_ml, fit_reml) = likelihood_fit_stats(&x, vi, tau2.tau2, &re, options.method);
+
+    Ok(RmaFit {
+        options,
+        k,
+        p,
+        beta: re.beta,
+        se: tests.se,
+        zval: tests.zval,
+        pval: tests.pval,
+        ci_lb: tests.ci_lb,
+        ci_ub: tests.ci_ub,
+        vcov: tests.vcov,
+        dfs: tests.dfs,
+        tau2: tau2.tau2,
+        se_tau2: tau2.se_tau2,
+        qe: heterogeneity.qe,
+        qe_df: kp,
+        qe_p: heterogeneity.qe_p,
+        i2: heterogeneity.i2,
+        h2: heterogeneity.h2,
+        vt: heterogeneity.vt,
+        weights_pct,
+        fit_ml,
+        fit_reml,
+        qm: omnibus.qm,
+        qm_df: omnibus.df,
+        qm_p: omnibus.p,
+        yi: yi.to_vec(),
+        vi: vi.to_vec(),
+        x,
+        intercept,
+        iterations: tau2.iterations,
+    })
+}
+
+/// At least one study, as many variances as effects, every effect finite and every variance
+/// positive.
+fn check_studies(yi: &[f64], vi: &[f64]) -> Result<(), MetaError> {
+    if yi.is_empty() {
         return Err(MetaError::TooFewStudies { needed: 1, got: 0 });
     }
-    if vi.len() != k {
+    if vi.len() != yi.len() {
         return Err(MetaError::LengthMismatch);
     }
     for (i, (y, v)) in yi.iter().zip(vi).enumerate() {
@@ -235,102 +299,155 @@ fn fit_inner(
             return Err(MetaError::NonPositiveVariance { study: i });
         }
     }
-    let (x, intercept) = match x {
-        Some(m) => (m.clone(), m.data.chunks(m.cols).all(|r| r[0] == 1.0)),
-        None => (Matrix::intercept(k), true),
-    };
-    let p = x.cols;
-    if k < p {
-        return Err(MetaError::TooFewStudies { needed: p, got: k });
+    Ok(())
+}
+
+/// Residual heterogeneity: QE from the equal-effects fit `fe`, and I², H² (formulas at [`fit`]).
+struct Heterogeneity {
+    qe: f64,
+    qe_p: f64,
+    i2: f64,
+    h2: f64,
+    vt: f64,
+}
+
+impl Heterogeneity {
+    fn new(x: &Matrix, fe: &Wls, tau2: f64, kp: usize, method: Method) -> Self {
+        let qe = fe.rss;
+        let qe_p = if kp > 0 {
+            pchisq_upper(qe, kp as f64)
+        } else {
+            1.0
+        };
+        let vt = kp as f64 / p_trace(x, fe);
+        let (i2, h2) = if kp == 0 {
+            (0.0, 1.0)
+        } else if method == Method::EE {
+            ((100.0 * (qe - kp as f64) / qe).max(0.0), qe / kp as f64)
+        } else {
+            (100.0 * tau2 / (tau2 + vt), tau2 / vt + 1.0)
+        };
+        Self {
+            qe,
+            qe_p,
+            i2,
+            h2,
+            vt,
+        }
     }
+}
+
+/// The tests of the coefficients of the fit `re`, each as [`RmaFit`]'s field of that name.
+struct CoefficientTests {
+    vcov: Matrix,
+    dfs: Option<f64>,
+    se: Vec<f64>,
+    zval: Vec<f64>,
+    pval: Vec<f64>,
+    ci_lb: Vec<f64>,
+    ci_ub: Vec<f64>,
+}
+
+impl CoefficientTests {
+    fn new(re: &Wls, options: RmaOptions, kp: usize) -> Self {
+        let s2w = re.rss / kp as f64;
+        let scale = match options.test {
+            Test::Z => 1.0,
+            Test::Knha => s2w,
+            Test::Adhoc => s2w.max(1.0),
+        };
+        let mut vcov = re.inv.clone();
+        for e in vcov.data.iter_mut() {
+            *e *= scale;
+        }
+        let alpha = 1.0 - options.level / 100.0;
+        let dfs = if options.test.uses_t() {
+            Some(kp as f64)
+        } else {
+            None
+        };
+        let crit = match dfs {
+            Some(df) => qt(1.0 - alpha / 2.0, df),
+            None => normal::quantile(1.0 - alpha / 2.0),
+        };
+        let se: Vec<f64> = (0..vcov.cols).map(|j| vcov.get(j, j).sqrt()).collect();
+        let zval: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b / s).collect();
+        let pval: Vec<f64> = zval
+            .iter()
+            .map(|z| match dfs {
+                Some(df) => pt_two_sided(*z, df),
+                None => normal::two_sided_p(*z),
+            })
+            .collect();
+        let ci_lb: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b - crit * s).collect();
+        let ci_ub: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b + crit * s).collect();
+        Self {
+            vcov,
+            dfs,
+            se,
+            zval,
+            pval,
+            ci_lb,
+            ci_ub,
+        }
+    }
+}
+
+/// The omnibus test of the moderators ([`RmaFit::qm`]): all coefficients but the intercept, or the
+/// intercept itself when it is the only one; Wald χ², or F on (m, k − p) degrees of freedom when
+/// the coefficients are t-tested.
+struct OmnibusTest {
+    qm: f64,
+    df: (usize, Option<usize>),
+    p: f64,
+}
+
+impl OmnibusTest {
+    fn new(beta: &[f64], vcov: &Matrix, intercept: bool, dfs: Option<f64>, kp: usize) -> Self {
+        let p = beta.len();
+        let btt: Vec<usize> = if intercept && p > 1 {
+            (1..p).collect()
+        } else {
+            (0..p).collect()
+        };
+        let m = btt.len();
+        let sub = Matrix::from_rows(
+            &btt.iter()
+                .map(|&a| btt.iter().map(|&b| vcov.get(a, b)).collect())
+                .collect::<Vec<_>>(),
+        );
+        let bsub: Vec<f64> = btt.iter().map(|&a| beta[a]).collect();
+        let qm_chi = spd_inverse(&sub)
+            .map(|(inv, _)| inv.quad_form(&bsub))
+            .unwrap_or(f64::NAN);
+        match dfs {
+            Some(df) => {
+                let f = qm_chi / m as f64;
+                Self {
+                    qm: f,
+                    df: (m, Some(kp)),
+                    p: pf_upper(f, m as f64, df),
+                }
+            }
+            None => Self {
+                qm: qm_chi,
+                df: (m, None),
+                p: pchisq_upper(qm_chi, m as f64),
+            },
+        }
+    }
+}
+
+/// The ML and REML fit statistics of the fit `re` at `tau2` (log-likelihoods at [`fit`]).
+fn likelihood_fit_stats(
+    x: &Matrix,
+    vi: &[f64],
+    tau2: f64,
+    re: &Wls,
+    method: Method,
+) -> (FitStats, FitStats) {
+    let (k, p) = (vi.len(), x.cols);
     let kp = k - p;
-    let (tau2, se_tau2_value, iterations) = match fixed_tau2 {
-        Some(t) => (t, se_tau2(options.method, &x, yi, vi, t)?, 0),
-        None => {
-            let est = estimate_tau2(options.method, &x, yi, vi)?;
-            (est.tau2, est.se_tau2, est.iterations)
-        }
-    };
-    let fe = wls(&x, yi, vi, 0.0)?;
-    let qe = fe.rss;
-    let qe_p = if kp > 0 {
-        pchisq_upper(qe, kp as f64)
-    } else {
-        1.0
-    };
-    let re = wls(&x, yi, vi, tau2)?;
-
-    // Heterogeneity statistics.
-    let trp = p_trace(&x, &fe);
-    let vt = kp as f64 / trp;
-    let (i2, h2) = if kp == 0 {
-        (0.0, 1.0)
-    } else if options.method == Method::EE {
-        ((100.0 * (qe - kp as f64) / qe).max(0.0), qe / kp as f64)
-    } else {
-        (100.0 * tau2 / (tau2 + vt), tau2 / vt + 1.0)
-    };
-
-    // Tests.
-    let s2w = re.rss / kp as f64;
-    let scale = match options.test {
-        Test::Z => 1.0,
-        Test::Knha => s2w,
-        Test::Adhoc => s2w.max(1.0),
-    };
-    let mut vcov = re.inv.clone();
-    for e in vcov.data.iter_mut() {
-        *e *= scale;
-    }
-    let alpha = 1.0 - options.level / 100.0;
-    let dfs = if options.test.uses_t() {
-        Some(kp as f64)
-    } else {
-        None
-    };
-    let crit = match dfs {
-        Some(df) => qt(1.0 - alpha / 2.0, df),
-        None => normal::quantile(1.0 - alpha / 2.0),
-    };
-    let se: Vec<f64> = (0..p).map(|j| vcov.get(j, j).sqrt()).collect();
-    let zval: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b / s).collect();
-    let pval: Vec<f64> = zval
-        .iter()
-        .map(|z| match dfs {
-            Some(df) => pt_two_sided(*z, df),
-            None => normal::two_sided_p(*z),
-        })
-        .collect();
-    let ci_lb: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b - crit * s).collect();
-    let ci_ub: Vec<f64> = re.beta.iter().zip(&se).map(|(b, s)| b + crit * s).collect();
-
-    // Omnibus test.
-    let btt: Vec<usize> = if intercept && p > 1 {
-        (1..p).collect()
-    } else {
-        (0..p).collect()
-    };
-    let m = btt.len();
-    let sub = Matrix::from_rows(
-        &btt.iter()
-            .map(|&a| btt.iter().map(|&b| vcov.get(a, b)).collect())
-            .collect::<Vec<_>>(),
-    );
-    let bsub: Vec<f64> = btt.iter().map(|&a| re.beta[a]).collect();
-    let qm_chi = spd_inverse(&sub)
-        .map(|(inv, _)| inv.quad_form(&bsub))
-        .unwrap_or(f64::NAN);
-    let (qm, qm_df, qm_p) = match dfs {
-        Some(df) => {
-            let f = qm_chi / m as f64;
-            (f, (m, Some(kp)), pf_upper(f, m as f64, df))
-        }
-        None => (qm_chi, (m, None), pchisq_upper(qm_chi, m as f64)),
-    };
-
-    // Weights and fit statistics.
-    let sw: f64 = re.w.iter().sum();
-    let weights_pct: Vec<f64> = re.w.iter().map(|w| 100.0 * w / sw).collect();
     let ln2pi = (2.0 * std::f64::consts::PI).ln();
     let sum_log_v: f64 = vi.iter().map(|v| (v + tau2).ln()).sum();
     let ll_ml = -0.5 * k as f64 * ln2pi - 0.5 * sum_log_v - 0.5 * re.rss;
@@ -342,42 +459,10 @@ fn fit_inner(
         - 0.5 * re.logdet
         - 0.5 * re.rss;
     let ll_sat: f64 = vi.iter().map(|v| -0.5 * (ln2pi + v.ln())).sum();
-    let parms = p + usize::from(options.method != Method::EE);
+    let parms = p + usize::from(method != Method::EE);
     let fit_ml = fit_stats(ll_ml, -2.0 * (ll_ml - ll_sat), parms, k);
     let fit_reml = fit_stats(ll_reml, -2.0 * ll_reml, parms, kp);
-
-    Ok(RmaFit {
-        options,
-        k,
-        p,
-        beta: re.beta.clone(),
-        se,
-        zval,
-        pval,
-        ci_lb,
-        ci_ub,
-        vcov,
-        dfs,
-        tau2,
-        se_tau2: se_tau2_value,
-        qe,
-        qe_df: kp,
-        qe_p,
-        i2,
-        h2,
-        vt,
-        weights_pct,
-        fit_ml,
-        fit_reml,
-        qm,
-        qm_df,
-        qm_p,
-        yi: yi.to_vec(),
-        vi: vi.to_vec(),
-        x,
-        intercept,
-        iterations,
-    })
+    (fit_ml, fit_reml)
 }
 
 /// AIC, BIC and AICc from a log-likelihood with `parms` parameters and `n` observations

@@ -121,7 +121,7 @@ pub struct FitCost {
     pub fallback: bool,
 }
 
-/// Growth factor between the rungs of summaries ([`fit_gamma_poisson_shrinker`]).
+/// Growth factor between the rungs of summaries ([`finer_summaries`]).
 const LADDER_STEP: usize = 8;
 
 impl PriorFit {
@@ -190,183 +190,295 @@ pub fn fit_gamma_poisson_shrinker(
     data: &CountData,
     options: &FitOptions,
 ) -> Result<PriorFit, FitError> {
-    let mut clean = CountData::default();
+    let fittable = fittable_points(data, options.truncation);
+    if fittable.is_empty() {
+        return Err(FitError::NoData);
+    }
+    let log = FitLog::from_env();
+    let full = if options.squashed {
+        auto_squash(&fittable, &AutoSquashOptions::default())
+    } else {
+        fittable.merge_identical()
+    };
+    log.line(format_args!(
+        "fit: merged {} → {} points in {:.3} s",
+        fittable.len(),
+        full.len(),
+        log.seconds()
+    ));
+    let full_nll = NegLogLikelihood::new(&full, options.truncation);
+    log.line(format_args!(
+        "fit: likelihood prepared at {:.3} s",
+        log.seconds()
+    ));
+    let bounds = Bounds::new(options);
+    let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
+    let fit = MultiStartFit {
+        full_nll: &full_nll,
+        bounds: &bounds,
+        starts: &starts,
+        options,
+        log: &log,
+    };
+    let mut found = Candidates {
+        runs: Vec::new(),
+        cost: FitCost {
+            starts: starts.len(),
+            full_points: full.len(),
+            ..FitCost::default()
+        },
+    };
+    if !options.squashed && full.len() > options.squash_starts_above {
+        let polish_converged = fit.screen_on_summaries(&full, &mut found);
+        if !polish_converged {
+            // The polish ended without meeting its convergence test (a failed line search or a
+            // stall: seen on a ridge where one component is a point mass with its rate on the
+            // bound, where the likelihood is too flat for the line search). Then the fit of the
+            // earlier versions runs as well, and the lowest −LL of all wins.
+            found.cost.fallback = true;
+            fit.earlier_versions_fit(&fittable, &mut found);
+        }
+    }
+    if found.runs.iter().all(|r| !r.f.is_finite()) {
+        // Small data, or no finite optimum on the summary: every start on the full data.
+        fit.every_start_on_full_data(&mut found);
+    }
+    log_cost(&log, &found.cost);
+    let best = found
+        .runs
+        .into_iter()
+        .filter(|r| r.f.is_finite())
+        .min_by(|a, b| a.f.total_cmp(&b.f))
+        .ok_or(FitError::NotFinite)?;
+    Ok(prior_fit(best, &bounds, &full_nll, options, found.cost))
+}
+
+/// The points the likelihood is defined on: E finite and positive, and N ≥ 1 when zero-truncated.
+fn fittable_points(data: &CountData, truncation: Truncation) -> CountData {
+    let mut fittable = CountData::default();
     for i in 0..data.len() {
         let keep = data.e[i] > 0.0
             && data.e[i].is_finite()
-            && (options.truncation == Truncation::None || data.n[i] >= 1.0);
+            && (truncation == Truncation::None || data.n[i] >= 1.0);
         if keep {
-            clean.n.push(data.n[i]);
-            clean.e.push(data.e[i]);
-            clean.w.push(data.w[i]);
+            fittable.n.push(data.n[i]);
+            fittable.e.push(data.e[i]);
+            fittable.w.push(data.w[i]);
         }
     }
-    if clean.is_empty() {
-        return Err(FitError::NoData);
-    }
-    let debug = std::env::var_os("VIGIL_DEBUG_FIT").is_some();
-    let t0 = std::time::Instant::now();
-    let full = if options.squashed {
-        auto_squash(&clean, &AutoSquashOptions::default())
-    } else {
-        clean.merge_identical()
-    };
-    if debug {
-        eprintln!(
-            "fit: merged {} → {} points in {:.3} s",
-            clean.len(),
-            full.len(),
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    let full_nll = NegLogLikelihood::new(&full, options.truncation);
-    if debug {
-        eprintln!(
-            "fit: likelihood prepared at {:.3} s",
-            t0.elapsed().as_secs_f64()
-        );
-    }
-    let bounds = Bounds::new(options);
+    fittable
+}
 
-    let starts: Vec<Vec<f64>> = options.starts.iter().map(|s| bounds.to_x(s)).collect();
-    let mut cost = FitCost {
-        starts: starts.len(),
-        full_points: full.len(),
-        ..FitCost::default()
-    };
-    let mut results: Vec<(Vec<f64>, f64, bool)> = Vec::new();
-    if !options.squashed && full.len() > options.squash_starts_above {
-        let coarse = coarse_summary(&full, options.coarse_points);
+/// The progress lines `VIGIL_DEBUG_FIT` asks for, timed from the start of the fit.
+struct FitLog {
+    enabled: bool,
+    start: std::time::Instant,
+}
+
+impl FitLog {
+    fn from_env() -> Self {
+        Self {
+            enabled: std::env::var_os("VIGIL_DEBUG_FIT").is_some(),
+            start: std::time::Instant::now(),
+        }
+    }
+
+    fn seconds(&self) -> f64 {
+        self.start.elapsed().as_secs_f64()
+    }
+
+    fn line(&self, message: std::fmt::Arguments) {
+        if self.enabled {
+            eprintln!("{message}");
+        }
+    }
+}
+
+/// The counters of a whole fit, in the line `benchmarks/fit/compare.sh` reads.
+fn log_cost(log: &FitLog, cost: &FitCost) {
+    log.line(format_args!(
+        "fit: {} starts; summary {} points, {} evaluations; finer summaries {:?} points, {} \
+         evaluations; full data {} points, {} runs, {} evaluations; {:.3} s",
+        cost.starts,
+        cost.coarse_points,
+        cost.coarse_evaluations,
+        cost.refine_points,
+        cost.refine_evaluations,
+        cost.full_points,
+        cost.full_runs,
+        cost.full_evaluations,
+        log.seconds()
+    ));
+}
+
+/// What every way of running the starts shares: the full data's likelihood, where the starts are
+/// and what bounds them.
+struct MultiStartFit<'a> {
+    full_nll: &'a NegLogLikelihood,
+    bounds: &'a Bounds,
+    /// [`FitOptions::starts`] in x-space.
+    starts: &'a [Vec<f64>],
+    options: &'a FitOptions,
+    log: &'a FitLog,
+}
+
+/// The runs that are candidates for the optimum, in the order they were made (ties go to the
+/// earlier), and what they cost.
+struct Candidates {
+    runs: Vec<Minimum>,
+    cost: FitCost,
+}
+
+impl MultiStartFit<'_> {
+    /// The starts on a summary of about [`FitOptions::coarse_points`] points, their best basins
+    /// polished through finer summaries onto the full data ([`polish`]); true when the best
+    /// polished run met its convergence test.
+    fn screen_on_summaries(&self, full: &CountData, found: &mut Candidates) -> bool {
+        let options = self.options;
+        let coarse = coarse_summary(full, options.coarse_points);
         let coarse_nll = NegLogLikelihood::new(&coarse, options.truncation);
-        cost.coarse_points = coarse.len();
-        let (runs, coarse_evaluations) =
-            multi_start(&coarse_nll, &starts, &bounds, options.max_iterations);
-        cost.coarse_evaluations = coarse_evaluations;
-        if debug {
-            eprintln!(
-                "fit: {} starts on a summary of {} points, {} evaluations, at {:.3} s",
-                starts.len(),
-                coarse.len(),
-                coarse_evaluations,
-                t0.elapsed().as_secs_f64()
-            );
-        }
-        // Finer summaries between the first one and the full data, each eight times the last,
-        // while a quarter of the full data is still larger: each polishes the previous optimum,
-        // so the full data see a start already close to their optimum (on 2.3 M points: 11 full
-        // evaluations from the first summary directly).
-        let mut finer: Vec<NegLogLikelihood> = Vec::new();
-        let mut budget = options.coarse_points.saturating_mul(LADDER_STEP);
-        while budget.saturating_add(coarse.len()).saturating_mul(4) < full.len() {
-            let level = coarse_summary(&full, budget);
-            cost.refine_points.push(level.len());
-            finer.push(NegLogLikelihood::new(&level, options.truncation));
-            budget = budget.saturating_mul(LADDER_STEP);
-        }
+        found.cost.coarse_points = coarse.len();
+        let (runs, coarse_evaluations) = multi_start(
+            &coarse_nll,
+            self.starts,
+            self.bounds,
+            options.max_iterations,
+        );
+        found.cost.coarse_evaluations = coarse_evaluations;
+        self.log.line(format_args!(
+            "fit: {} starts on a summary of {} points, {} evaluations, at {:.3} s",
+            self.starts.len(),
+            coarse.len(),
+            coarse_evaluations,
+            self.log.seconds()
+        ));
+        let finer = finer_summaries(full, coarse.len(), options);
+        found.cost.refine_points = finer.iter().map(NegLogLikelihood::len).collect();
         let mut ladder: Vec<&NegLogLikelihood> = finer.iter().collect();
-        ladder.push(&full_nll);
-        let (polished, evaluations) =
-            polish(&ladder, &coarse_nll, runs, &bounds, options.max_iterations);
-        cost.refine_evaluations = evaluations[..evaluations.len() - 1].iter().sum();
-        cost.full_evaluations += evaluations[evaluations.len() - 1];
+        ladder.push(self.full_nll);
+        let (polished, evaluations) = polish(
+            &ladder,
+            &coarse_nll,
+            runs,
+            self.bounds,
+            options.max_iterations,
+        );
+        found.cost.refine_evaluations = evaluations[..evaluations.len() - 1].iter().sum();
+        found.cost.full_evaluations += evaluations[evaluations.len() - 1];
         let polish_converged = polished
             .iter()
             .filter(|r| r.f.is_finite())
             .min_by(|a, b| a.f.total_cmp(&b.f))
             .is_some_and(|r| r.clean);
-        for r in polished {
-            cost.full_runs += 1;
-            results.push((r.x, r.f, r.converged));
+        found.cost.full_runs += polished.len();
+        found.runs.extend(polished);
+        polish_converged
+    }
+
+    /// The fit of the earlier versions, run when the polish did not converge: the starts screened
+    /// on openEBGM's autoSquash data and the best two basins polished on the full data (above
+    /// 100,000 points), or every start on the full data.
+    fn earlier_versions_fit(&self, fittable: &CountData, found: &mut Candidates) {
+        let options = self.options;
+        if self.full_nll.len() <= 100_000 {
+            self.every_start_on_full_data(found);
+            return;
         }
-        if !polish_converged {
-            // The polish ended without meeting its convergence test (a failed line search or a
-            // stall: seen on a ridge where one component is a point mass with its rate on the
-            // bound, where the likelihood is too flat for the line search). Then the fit of the
-            // earlier versions runs as well, and the lowest −LL of all wins: the starts screened on
-            // openEBGM's autoSquash data and the best two basins polished (above 100,000 points),
-            // or every start on the full data.
-            cost.fallback = true;
-            if full.len() > 100_000 {
-                let squashed = auto_squash(&clean, &AutoSquashOptions::default());
-                let sq_nll = NegLogLikelihood::new(&squashed, options.truncation);
-                let (runs, sq_evaluations) =
-                    multi_start(&sq_nll, &starts, &bounds, options.max_iterations);
-                cost.coarse_evaluations += sq_evaluations;
-                let mut ends: Vec<Minimum> = runs.into_iter().filter(|r| r.f.is_finite()).collect();
-                ends.sort_by(|a, b| a.f.total_cmp(&b.f));
-                let mut basins: Vec<Minimum> = Vec::new();
-                for r in ends {
-                    if basins.len() < STARTS_CONTINUED
-                        && !basins.iter().any(|b| same_basin(&r.x, &b.x))
-                    {
-                        basins.push(r);
-                    }
-                }
-                for b in basins {
-                    let r = minimise(&full_nll, b.x, &bounds, options.max_iterations, STARTS);
-                    cost.full_evaluations += r.evaluations;
-                    cost.full_runs += 1;
-                    results.push((r.x, r.f, r.converged));
-                }
-            } else {
-                let (runs, full_evaluations) =
-                    multi_start(&full_nll, &starts, &bounds, options.max_iterations);
-                cost.full_evaluations += full_evaluations;
-                cost.full_runs += runs.len();
-                results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
+        let squashed = auto_squash(fittable, &AutoSquashOptions::default());
+        let squashed_nll = NegLogLikelihood::new(&squashed, options.truncation);
+        let (runs, squashed_evaluations) = multi_start(
+            &squashed_nll,
+            self.starts,
+            self.bounds,
+            options.max_iterations,
+        );
+        found.cost.coarse_evaluations += squashed_evaluations;
+        let mut ends: Vec<Minimum> = runs.into_iter().filter(|r| r.f.is_finite()).collect();
+        ends.sort_by(|a, b| a.f.total_cmp(&b.f));
+        let mut basins: Vec<Minimum> = Vec::new();
+        for r in ends {
+            if basins.len() < STARTS_CONTINUED && !basins.iter().any(|b| same_basin(&r.x, &b.x)) {
+                basins.push(r);
             }
         }
+        for basin in basins {
+            let r = minimise(
+                self.full_nll,
+                basin.x,
+                self.bounds,
+                options.max_iterations,
+                STARTS,
+            );
+            found.cost.full_evaluations += r.evaluations;
+            found.cost.full_runs += 1;
+            found.runs.push(r);
+        }
     }
-    if results.iter().all(|r| !r.1.is_finite()) {
-        // Small data, or no finite optimum on the summary: every start on the full data.
-        let (runs, full_evaluations) =
-            multi_start(&full_nll, &starts, &bounds, options.max_iterations);
-        cost.full_evaluations += full_evaluations;
-        cost.full_runs += runs.len();
-        results.extend(runs.into_iter().map(|r| (r.x, r.f, r.converged)));
-    }
-    let evaluations = cost.coarse_evaluations + cost.refine_evaluations + cost.full_evaluations;
-    if debug {
-        eprintln!(
-            "fit: {} starts; summary {} points, {} evaluations; finer summaries {:?} points, {} \
-             evaluations; full data {} points, {} runs, {} evaluations; {:.3} s",
-            cost.starts,
-            cost.coarse_points,
-            cost.coarse_evaluations,
-            cost.refine_points,
-            cost.refine_evaluations,
-            cost.full_points,
-            cost.full_runs,
-            cost.full_evaluations,
-            t0.elapsed().as_secs_f64()
+
+    /// Every start on the full data ([`multi_start`]).
+    fn every_start_on_full_data(&self, found: &mut Candidates) {
+        let (runs, full_evaluations) = multi_start(
+            self.full_nll,
+            self.starts,
+            self.bounds,
+            self.options.max_iterations,
         );
+        found.cost.full_evaluations += full_evaluations;
+        found.cost.full_runs += runs.len();
+        found.runs.extend(runs);
     }
-    let (best_x, best_f, converged) = results
-        .into_iter()
-        .filter(|r| r.1.is_finite())
-        .min_by(|a, b| a.1.total_cmp(&b.1))
-        .ok_or(FitError::NotFinite)?;
-    let raw = bounds.to_prior(&best_x);
+}
+
+/// Finer summaries between the first one (`coarse_len` points) and the full data, each eight
+/// times the last, while a quarter of the full data is still larger: each polishes the previous
+/// optimum, so the full data see a start already close to their optimum (on 2.3 M points: 11 full
+/// evaluations from the first summary directly).
+fn finer_summaries(
+    full: &CountData,
+    coarse_len: usize,
+    options: &FitOptions,
+) -> Vec<NegLogLikelihood> {
+    let mut finer = Vec::new();
+    let mut budget = options.coarse_points.saturating_mul(LADDER_STEP);
+    while budget.saturating_add(coarse_len).saturating_mul(4) < full.len() {
+        let level = coarse_summary(full, budget);
+        finer.push(NegLogLikelihood::new(&level, options.truncation));
+        budget = budget.saturating_mul(LADDER_STEP);
+    }
+    finer
+}
+
+/// The winning run as the reported fit: the prior in canonical order, the parameters on a bound
+/// named after that order.
+fn prior_fit(
+    best: Minimum,
+    bounds: &Bounds,
+    full_nll: &NegLogLikelihood,
+    options: &FitOptions,
+    cost: FitCost,
+) -> PriorFit {
+    let evaluations = cost.coarse_evaluations + cost.refine_evaluations + cost.full_evaluations;
+    let raw = bounds.to_prior(&best.x);
     let at_bound: Vec<String> = (0..5)
-        .filter(|&k| best_x[k] - bounds.lo[k] < 1e-6 || bounds.hi[k] - best_x[k] < 1e-6)
+        .filter(|&k| best.x[k] - bounds.lo[k] < 1e-6 || bounds.hi[k] - best.x[k] < 1e-6)
         .map(|k| canonical_name(k, &raw))
         .collect();
     let prior = raw.canonical();
-    Ok(PriorFit {
+    PriorFit {
         alpha1: prior.alpha1,
         beta1: prior.beta1,
         alpha2: prior.alpha2,
         beta2: prior.beta2,
         p: prior.p,
-        neg_log_lik: best_f,
+        neg_log_lik: best.f,
         n_points: full_nll.total_weight(),
         truncation: options.truncation,
         at_bound,
         squashed: options.squashed,
         evaluations,
-        converged,
+        converged: best.converged,
         cost,
-    })
+    }
 }
 
 /// Polishes optima found on a summary of the data (`coarse`) on the full data, the last of
@@ -646,6 +758,7 @@ fn objective(nll: &NegLogLikelihood, bounds: &Bounds, x: &[f64]) -> (f64, [f64; 
     (d.value, g, h)
 }
 
+/// [`minimise_inner`], and with `VIGIL_DEBUG_FIT` a line on where it ended.
 fn minimise(
     nll: &NegLogLikelihood,
     x0: Vec<f64>,
@@ -667,6 +780,8 @@ fn minimise(
     m
 }
 
+/// The projected Newton method of [`fit_gamma_poisson_shrinker`] from `x0`, stopped by
+/// `tolerance` or after `max_iterations`.
 fn minimise_inner(
     nll: &NegLogLikelihood,
     x0: Vec<f64>,
@@ -674,73 +789,174 @@ fn minimise_inner(
     max_iterations: usize,
     tolerance: Tolerance,
 ) -> Minimum {
-    const N: usize = 5;
-    let trace = std::env::var_os("VIGIL_DEBUG_FIT").is_some_and(|v| v == "2");
-    let mut x = x0;
-    let (mut f, mut g, mut hess) = objective(nll, bounds, &x);
-    let f_start = f;
-    let mut evaluations = 1;
-    if !f.is_finite() {
-        return Minimum {
-            x,
-            f,
-            f_start,
-            evaluations,
-            converged: false,
-            clean: false,
-        };
+    let mut run = NewtonRun::start(nll, bounds, tolerance, x0);
+    if !run.f.is_finite() {
+        return run.end(false, false);
     }
-    let mut h = [[0.0; N]; N];
-    for (k, row) in h.iter_mut().enumerate() {
-        row[k] = 1.0;
-    }
-    let mut stalls = 0;
-    let mut unit_steps = [0.0_f64; N];
     for iteration in 0..max_iterations {
-        let free: Vec<bool> = (0..N)
+        let free = run.free_variables();
+        let pg_max = (0..N)
+            .filter(|&k| free[k])
+            .map(|k| run.g[k].abs())
+            .fold(0.0, f64::max);
+        if pg_max < tolerance.gradient * (1.0 + run.f.abs()) {
+            return run.end(true, true);
+        }
+        let direction = run.search_direction(&free);
+        if direction.undamped && direction.decrement <= tolerance.decrement * run.f.abs().max(1.0) {
+            // The Newton decrement says the minimum is within 1e-12·|f|: one last full Newton step
+            // (Armijo cannot judge it, the decrease is at the rounding noise of f) and stop.
+            run.last_newton_step(&direction.step);
+            return run.end(true, true);
+        }
+        let (accepted, t) = run.line_search(iteration, &free, &direction.step);
+        if run.trace {
+            eprintln!(
+                "  iteration {iteration}: f {:.10}, step {t:e}, |pg| {pg_max:e}, d {:?}, {} evaluations",
+                run.f, direction.step, run.evaluations
+            );
+        }
+        let Some(accepted) = accepted else {
+            // No decrease possible along the projected path: a (bounded) stationary point to
+            // working precision.
+            return run.end(true, false);
+        };
+        let decrease = run.f - accepted.f;
+        run.take_step(accepted, t);
+        if decrease <= 1e-12 * run.f.abs() {
+            run.stalls += 1;
+            if run.stalls >= 3 {
+                return run.end(true, false);
+            }
+        } else {
+            run.stalls = 0;
+        }
+    }
+    run.end(false, false)
+}
+
+/// The number of parameters, the dimension of x.
+const N: usize = PARAMETER_NAMES.len();
+
+/// One run of [`minimise`]: what it minimises, and the iterate with what the method carries from
+/// one iteration to the next.
+struct NewtonRun<'a> {
+    nll: &'a NegLogLikelihood,
+    bounds: &'a Bounds,
+    tolerance: Tolerance,
+    /// `VIGIL_DEBUG_FIT=2`: a line per iteration.
+    trace: bool,
+    x: Vec<f64>,
+    f: f64,
+    f_start: f64,
+    g: [f64; N],
+    hess: [[f64; N]; N],
+    /// The inverse Hessian of the last direction: Newton's when the Hessian could be made positive
+    /// definite, otherwise the BFGS approximation updated along the steps since.
+    inverse: [[f64; N]; N],
+    evaluations: usize,
+    /// Consecutive iterations that lowered f by at most 1e-12·|f|.
+    stalls: usize,
+    /// Consecutive full unit steps in one direction per coordinate, signed (see
+    /// [`NewtonRun::jump_to_bounds`]).
+    unit_steps: [f64; N],
+}
+
+/// A search direction of [`minimise`] and what its stopping test needs.
+struct Direction {
+    step: [f64; N],
+    /// True when the step is Newton's without damping (the decrement test applies).
+    undamped: bool,
+    /// The decrease the quadratic model predicts along the step.
+    decrement: f64,
+}
+
+/// A point of the line search, evaluated.
+struct Trial {
+    x: Vec<f64>,
+    f: f64,
+    g: [f64; N],
+    hess: [[f64; N]; N],
+}
+
+impl<'a> NewtonRun<'a> {
+    fn start(
+        nll: &'a NegLogLikelihood,
+        bounds: &'a Bounds,
+        tolerance: Tolerance,
+        x0: Vec<f64>,
+    ) -> Self {
+        let (f, g, hess) = objective(nll, bounds, &x0);
+        let mut identity = [[0.0; N]; N];
+        for (k, row) in identity.iter_mut().enumerate() {
+            row[k] = 1.0;
+        }
+        Self {
+            nll,
+            bounds,
+            tolerance,
+            trace: std::env::var_os("VIGIL_DEBUG_FIT").is_some_and(|v| v == "2"),
+            x: x0,
+            f,
+            f_start: f,
+            g,
+            hess,
+            inverse: identity,
+            evaluations: 1,
+            stalls: 0,
+            unit_steps: [0.0; N],
+        }
+    }
+
+    fn end(self, converged: bool, clean: bool) -> Minimum {
+        Minimum {
+            x: self.x,
+            f: self.f,
+            f_start: self.f_start,
+            evaluations: self.evaluations,
+            converged,
+            clean,
+        }
+    }
+
+    /// The coordinates not held on a bound: a variable at a bound whose gradient pushes outward
+    /// stays there.
+    fn free_variables(&self) -> Vec<bool> {
+        let (x, g, bounds) = (&self.x, &self.g, self.bounds);
+        (0..N)
             .map(|k| {
                 !((x[k] <= bounds.lo[k] + 1e-12 && g[k] > 0.0)
                     || (x[k] >= bounds.hi[k] - 1e-12 && g[k] < 0.0))
             })
-            .collect();
-        let pg_max = (0..N)
-            .filter(|&k| free[k])
-            .map(|k| g[k].abs())
-            .fold(0.0, f64::max);
-        if pg_max < tolerance.gradient * (1.0 + f.abs()) {
-            return Minimum {
-                x,
-                f,
-                f_start,
-                evaluations,
-                converged: true,
-                clean: true,
-            };
-        }
-        // Newton direction from the analytic Hessian when it can be made positive definite;
-        // otherwise the BFGS approximation carried from earlier iterations.
-        let newton = newton_inverse(&hess, &free);
-        let undamped = matches!(newton, Some((_, lambda)) if lambda == 0.0);
+            .collect()
+    }
+
+    /// Newton direction from the analytic Hessian when it can be made positive definite; otherwise
+    /// the BFGS approximation carried from earlier iterations. A Newton step that leaves the box
+    /// is replaced by the minimiser of the same model inside the box (`box_newton_step`) when that
+    /// is a descent direction; a direction that is not one restarts from steepest descent.
+    fn search_direction(&mut self, free: &[bool]) -> Direction {
+        let newton = newton_inverse(&self.hess, free);
+        let mut undamped = matches!(newton, Some((_, lambda)) if lambda == 0.0);
         if let Some((inverse, _)) = newton {
-            h = inverse;
+            self.inverse = inverse;
         }
         let mut d = [0.0; N];
         for i in 0..N {
             if free[i] {
                 d[i] = -(0..N)
                     .filter(|&j| free[j])
-                    .map(|j| h[i][j] * g[j])
+                    .map(|j| self.inverse[i][j] * self.g[j])
                     .sum::<f64>();
             }
         }
-        // A Newton step that leaves the box: the minimiser of the same model inside the box
-        // instead (`box_newton_step`), when it is a descent direction.
-        let mut undamped = undamped;
         let mut box_decrease = None;
         if let Some((_, lambda)) = newton {
-            if let Some(boxed) = box_newton_step(&hess, lambda, &g, &x, bounds, &free, &d) {
-                let box_slope: f64 = (0..N).map(|k| boxed.step[k] * g[k]).sum();
-                if trace {
+            let boxed =
+                box_newton_step(&self.hess, lambda, &self.g, &self.x, self.bounds, free, &d);
+            if let Some(boxed) = boxed {
+                let box_slope: f64 = (0..N).map(|k| boxed.step[k] * self.g[k]).sum();
+                if self.trace {
                     eprintln!(
                         "  box step {:?}, slope {box_slope:e}, model decrease {:e}",
                         boxed.step, boxed.model_decrease
@@ -753,57 +969,78 @@ fn minimise_inner(
                 }
             }
         }
-        let mut slope: f64 = (0..N).map(|k| d[k] * g[k]).sum();
+        let mut slope: f64 = (0..N).map(|k| d[k] * self.g[k]).sum();
         if slope >= 0.0 {
             // Not a descent direction: restart from steepest descent.
-            for (i, row) in h.iter_mut().enumerate() {
+            for (i, row) in self.inverse.iter_mut().enumerate() {
                 *row = [0.0; N];
                 row[i] = 1.0;
             }
             for k in 0..N {
-                d[k] = if free[k] { -g[k] } else { 0.0 };
+                d[k] = if free[k] { -self.g[k] } else { 0.0 };
             }
-            slope = (0..N).map(|k| d[k] * g[k]).sum();
+            slope = (0..N).map(|k| d[k] * self.g[k]).sum();
         }
-        let decrement = box_decrease.unwrap_or(-0.5 * slope);
-        if undamped && decrement <= tolerance.decrement * f.abs().max(1.0) {
-            // The Newton decrement says the minimum is within 1e-12·|f|: one last full Newton step
-            // (Armijo cannot judge it, the decrease is at the rounding noise of f) and stop.
-            let mut xn: Vec<f64> = (0..N).map(|k| x[k] + d[k]).collect();
-            bounds.project(&mut xn);
-            let (fnew, _, _) = objective(nll, bounds, &xn);
-            evaluations += 1;
-            if fnew.is_finite() && fnew <= f + ROUNDING_NOISE * f.abs() {
-                x = xn;
-                f = fnew;
-            }
-            return Minimum {
-                x,
-                f,
-                f_start,
-                evaluations,
-                converged: true,
-                clean: true,
-            };
+        Direction {
+            step: d,
+            undamped,
+            decrement: box_decrease.unwrap_or(-0.5 * slope),
         }
-        // First step: at most a unit move in x.
+    }
+
+    /// The full step `d`, projected, taken when f does not rise by more than its rounding noise.
+    fn last_newton_step(&mut self, d: &[f64; N]) {
+        let mut xn: Vec<f64> = (0..N).map(|k| self.x[k] + d[k]).collect();
+        self.bounds.project(&mut xn);
+        let (fnew, _, _) = objective(self.nll, self.bounds, &xn);
+        self.evaluations += 1;
+        if fnew.is_finite() && fnew <= self.f + ROUNDING_NOISE * self.f.abs() {
+            self.x = xn;
+            self.f = fnew;
+        }
+    }
+
+    /// Armijo backtracking along the projected path x + t·d from t = 1 (on the first iteration at
+    /// most a unit move in x), after trying any coordinate at its bound first
+    /// ([`NewtonRun::jump_to_bounds`]): the point accepted, if any, and the last t tried.
+    fn line_search(
+        &mut self,
+        iteration: usize,
+        free: &[bool],
+        d: &[f64; N],
+    ) -> (Option<Trial>, f64) {
         let dmax = d.iter().fold(0.0_f64, |m, v| m.max(v.abs()));
         let mut t = if iteration == 0 && dmax > 1.0 {
             1.0 / dmax
         } else {
             1.0
         };
-        let mut accepted = None;
-        // A coordinate whose full Newton steps keep moving it by about one unit towards a bound
-        // (twice before, and again now) is in the regime f ≈ a + b·e^(±x_k), where Newton's step
-        // is exactly one unit and walking to the bound takes one evaluation per unit (ln α from
-        // −1 to the bound at ln 1e-5 = −11.5: ten evaluations). Try it at the bound first; the
-        // usual search follows if that point fails Armijo's test.
+        if let Some(accepted) = self.jump_to_bounds(free, d) {
+            return (Some(accepted), t);
+        }
+        for _ in 0..self.tolerance.halvings {
+            let (trial, step_dot) =
+                self.evaluate_projected((0..N).map(|k| self.x[k] + t * d[k]).collect());
+            if trial.f.is_finite() && trial.f <= self.f + 1e-4 * step_dot {
+                return (Some(trial), t);
+            }
+            t *= 0.5;
+        }
+        (None, t)
+    }
+
+    /// A coordinate whose full Newton steps keep moving it by about one unit towards a bound
+    /// (twice before, and again now) is in the regime f ≈ a + b·e^(±x_k), where Newton's step
+    /// is exactly one unit and walking to the bound takes one evaluation per unit (ln α from
+    /// −1 to the bound at ln 1e-5 = −11.5: ten evaluations). Try it at the bound first; the
+    /// usual search follows if that point fails Armijo's test.
+    fn jump_to_bounds(&mut self, free: &[bool], d: &[f64; N]) -> Option<Trial> {
+        let (x, bounds) = (&self.x, self.bounds);
         let jump: Vec<usize> = (0..N)
             .filter(|&k| {
                 free[k]
                     && (0.5..=1.5).contains(&d[k].abs())
-                    && unit_steps[k] * d[k].signum() >= 2.0
+                    && self.unit_steps[k] * d[k].signum() >= 2.0
                     && (if d[k] < 0.0 {
                         x[k] - bounds.lo[k]
                     } else {
@@ -811,78 +1048,59 @@ fn minimise_inner(
                     }) > 2.0
             })
             .collect();
-        if !jump.is_empty() {
-            let mut xn: Vec<f64> = (0..N).map(|k| x[k] + d[k]).collect();
-            for &k in &jump {
-                xn[k] = if d[k] < 0.0 {
-                    bounds.lo[k]
-                } else {
-                    bounds.hi[k]
-                };
-            }
-            bounds.project(&mut xn);
-            let step_dot: f64 = (0..N).map(|k| (xn[k] - x[k]) * g[k]).sum();
-            let (fnew, gnew, hnew) = objective(nll, bounds, &xn);
-            evaluations += 1;
-            if fnew.is_finite() && step_dot < 0.0 && fnew <= f + 1e-4 * step_dot {
-                accepted = Some((xn, fnew, gnew, hnew));
-            }
+        if jump.is_empty() {
+            return None;
         }
-        for _ in 0..tolerance.halvings {
-            if accepted.is_some() {
-                break;
-            }
-            let mut xn: Vec<f64> = (0..N).map(|k| x[k] + t * d[k]).collect();
-            bounds.project(&mut xn);
-            let step_dot: f64 = (0..N).map(|k| (xn[k] - x[k]) * g[k]).sum();
-            let (fnew, gnew, hnew) = objective(nll, bounds, &xn);
-            evaluations += 1;
-            if fnew.is_finite() && fnew <= f + 1e-4 * step_dot {
-                accepted = Some((xn, fnew, gnew, hnew));
-                break;
-            }
-            t *= 0.5;
-        }
-        if trace {
-            eprintln!("  iteration {iteration}: f {f:.10}, step {t:e}, |pg| {pg_max:e}, d {d:?}, {evaluations} evaluations");
-        }
-        let Some((xn, fnew, gnew, hnew)) = accepted else {
-            // No decrease possible along the projected path: a (bounded) stationary point to
-            // working precision.
-            return Minimum {
-                x,
-                f,
-                f_start,
-                evaluations,
-                converged: true,
-                clean: false,
+        let mut xn: Vec<f64> = (0..N).map(|k| x[k] + d[k]).collect();
+        for &k in &jump {
+            xn[k] = if d[k] < 0.0 {
+                bounds.lo[k]
+            } else {
+                bounds.hi[k]
             };
-        };
-        let s: Vec<f64> = (0..N).map(|k| xn[k] - x[k]).collect();
+        }
+        let (trial, step_dot) = self.evaluate_projected(xn);
+        (trial.f.is_finite() && step_dot < 0.0 && trial.f <= self.f + 1e-4 * step_dot)
+            .then_some(trial)
+    }
+
+    /// `xn` projected onto the box and evaluated, with the slope of the step to it, (xn − x)ᵀg.
+    fn evaluate_projected(&mut self, mut xn: Vec<f64>) -> (Trial, f64) {
+        self.bounds.project(&mut xn);
+        let step_dot: f64 = (0..N).map(|k| (xn[k] - self.x[k]) * self.g[k]).sum();
+        let (f, g, hess) = objective(self.nll, self.bounds, &xn);
+        self.evaluations += 1;
+        (Trial { x: xn, f, g, hess }, step_dot)
+    }
+
+    /// Moves to the accepted point (reached with step length `t`), counting unit steps and
+    /// updating the BFGS approximation of the inverse Hessian.
+    fn take_step(&mut self, accepted: Trial, t: f64) {
+        let s: Vec<f64> = (0..N).map(|k| accepted.x[k] - self.x[k]).collect();
         for k in 0..N {
-            // Consecutive full unit steps in one direction, signed (see `jump` above).
+            // Consecutive full unit steps in one direction, signed (see `jump_to_bounds`).
             let unit = t == 1.0 && (0.5..=1.5).contains(&s[k].abs());
-            unit_steps[k] = if !unit {
+            self.unit_steps[k] = if !unit {
                 0.0
-            } else if unit_steps[k] * s[k] >= 0.0 {
-                unit_steps[k] + s[k].signum()
+            } else if self.unit_steps[k] * s[k] >= 0.0 {
+                self.unit_steps[k] + s[k].signum()
             } else {
                 s[k].signum()
             };
         }
-        let y: Vec<f64> = (0..N).map(|k| gnew[k] - g[k]).collect();
+        let y: Vec<f64> = (0..N).map(|k| accepted.g[k] - self.g[k]).collect();
         let sy: f64 = (0..N).map(|k| s[k] * y[k]).sum();
-        let decrease = f - fnew;
-        x = xn;
-        f = fnew;
-        g = gnew;
-        hess = hnew;
+        self.x = accepted.x;
+        self.f = accepted.f;
+        self.g = accepted.g;
+        self.hess = accepted.hess;
         if sy
             > 1e-12
                 * (s.iter().map(|v| v * v).sum::<f64>().sqrt()
                     * y.iter().map(|v| v * v).sum::<f64>().sqrt())
         {
             // BFGS update of the inverse Hessian: H ← (I − ρ s yᵀ) H (I − ρ y sᵀ) + ρ s sᵀ.
+            let h = &mut self.inverse;
             let rho = 1.0 / sy;
             let hy: Vec<f64> = (0..N)
                 .map(|i| (0..N).map(|j| h[i][j] * y[j]).sum())
@@ -895,29 +1113,6 @@ fn minimise_inner(
                 }
             }
         }
-        if decrease <= 1e-12 * f.abs() {
-            stalls += 1;
-            if stalls >= 3 {
-                return Minimum {
-                    x,
-                    f,
-                    f_start,
-                    evaluations,
-                    converged: true,
-                    clean: false,
-                };
-            }
-        } else {
-            stalls = 0;
-        }
-    }
-    Minimum {
-        x,
-        f,
-        f_start,
-        evaluations,
-        converged: false,
-        clean: false,
     }
 }
 
