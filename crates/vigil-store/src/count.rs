@@ -67,93 +67,235 @@ struct StratifiedMargins {
     total: Vec<f64>,
 }
 
-/// Reports per task of the parallel passes over reports.
-const REPORTS_PER_TASK: usize = 64 * 1024;
+/// Contiguous ranges of the reports, one per core of the thread pool.
+fn report_ranges(set: &ReportSet) -> Vec<std::ops::Range<usize>> {
+    let threads = rayon::current_num_threads().max(1);
+    let per_range = set.len().div_ceil(threads).max(1);
+    (0..set.len())
+        .step_by(per_range)
+        .map(|start| start..(start + per_range).min(set.len()))
+        .collect()
+}
 
 fn stratified_margins(set: &ReportSet, margins: Margins) -> StratifiedMargins {
     let s_count = set.strata.len().max(1);
     let (n_drugs, n_events) = (set.drugs.len(), set.events.len());
-    // Integer counts per range of reports on all cores, summed: the same totals in any order.
-    let zero = || {
-        (
-            vec![0u64; n_drugs * s_count],
-            vec![0u64; n_events * s_count],
-            vec![0u64; s_count],
-        )
-    };
-    let (drug, event, total) = (0..set.len())
+    // Integer counts per contiguous range of reports, one range per core, summed: the same totals
+    // in any order. (One set of counters per core: the counters of 72 strata are tens of MB, and
+    // a fold over small tasks zeroed and summed one set per task.)
+    let per_range: Vec<(Vec<u64>, Vec<u64>, Vec<u64>)> = report_ranges(set)
         .into_par_iter()
-        .with_min_len(REPORTS_PER_TASK)
-        .fold(zero, |(mut drug, mut event, mut total), r| {
-            let drugs = set.report_drugs(r);
-            let events = set.report_events(r);
-            if drugs.is_empty() || events.is_empty() {
-                return (drug, event, total); // a report without a drug or an event is in no 2×2 table
-            }
-            let s = set.report_stratum[r] as usize;
-            match margins {
-                Margins::Reports => {
-                    for &d in drugs {
-                        drug[d as usize * s_count + s] += 1;
-                    }
-                    for &e in events {
-                        event[e as usize * s_count + s] += 1;
-                    }
-                    total[s] += 1;
+        .map(|range| {
+            let mut drug = vec![0u64; n_drugs * s_count];
+            let mut event = vec![0u64; n_events * s_count];
+            let mut total = vec![0u64; s_count];
+            for r in range {
+                let drugs = set.report_drugs(r);
+                let events = set.report_events(r);
+                if drugs.is_empty() || events.is_empty() {
+                    continue; // a report without a drug or an event is in no 2×2 table
                 }
-                Margins::Pairs => set.for_each_pair(r, |d, e| {
-                    drug[d as usize * s_count + s] += 1;
-                    event[e as usize * s_count + s] += 1;
-                    total[s] += 1;
-                }),
+                let s = set.report_stratum[r] as usize;
+                match margins {
+                    Margins::Reports => {
+                        for &d in drugs {
+                            drug[d as usize * s_count + s] += 1;
+                        }
+                        for &e in events {
+                            event[e as usize * s_count + s] += 1;
+                        }
+                        total[s] += 1;
+                    }
+                    Margins::Pairs => set.for_each_pair(r, |d, e| {
+                        drug[d as usize * s_count + s] += 1;
+                        event[e as usize * s_count + s] += 1;
+                        total[s] += 1;
+                    }),
+                }
             }
             (drug, event, total)
         })
-        .reduce(zero, |mut a, b| {
-            for (x, y) in a.0.iter_mut().zip(b.0) {
+        .collect();
+    let sum_as_f64 = |len: usize, part: fn(&(Vec<u64>, Vec<u64>, Vec<u64>)) -> &Vec<u64>| {
+        let mut sum = vec![0u64; len];
+        for counts in &per_range {
+            for (x, y) in sum.iter_mut().zip(part(counts)) {
                 *x += y;
             }
-            for (x, y) in a.1.iter_mut().zip(b.1) {
-                *x += y;
-            }
-            for (x, y) in a.2.iter_mut().zip(b.2) {
-                *x += y;
-            }
-            a
-        });
-    let as_f64 = |v: Vec<u64>| v.into_iter().map(|c| c as f64).collect();
+        }
+        sum.into_iter().map(|c| c as f64).collect()
+    };
     StratifiedMargins {
         strata: s_count,
-        drug: as_f64(drug),
-        event: as_f64(event),
-        total: as_f64(total),
+        drug: sum_as_f64(n_drugs * s_count, |c| &c.0),
+        event: sum_as_f64(n_events * s_count, |c| &c.1),
+        total: sum_as_f64(s_count, |c| &c.2),
     }
 }
 
-/// Target number of pair keys per partition: 2^18 u64 keys = 2 MiB, about an L2 cache.
+/// Target number of pair keys per partition: 2^18 u32 keys = 1 MiB, which with the radix sort's
+/// scratch buffer of the same size stays within a 2 MiB L2 cache.
 const PARTITION_KEYS: usize = 1 << 18;
+
+/// A partition is counted in a dense histogram instead of sorted when its key range is at most
+/// this many counters (4 MiB of u32) and at most [`HISTOGRAM_RANGE_PER_KEY`] times its number of
+/// keys: one increment per key and one scan of the counters, against a sort's several passes.
+const HISTOGRAM_MAX_RANGE: u64 = 1 << 20;
+/// See [`HISTOGRAM_MAX_RANGE`]: the scan of the counters costs at most a few passes over the keys.
+const HISTOGRAM_RANGE_PER_KEY: u64 = 4;
+
+/// Bits per digit of the least-significant-digit radix sort: 2^11 bucket counts (16 KiB) stay in
+/// the L1 cache, and a 32-bit key needs at most three passes.
+const RADIX_BITS: u32 = 11;
+
+/// Contiguous drug ids whose pairs are counted together. A pair's key within its partition is
+/// `(drug − first_drug) · n_events + event`, a u32 (a partition never spans more drugs than
+/// 2^32 / n_events), so ordering the keys orders the pairs by (drug, event).
+#[derive(Debug, Clone, Copy)]
+struct Partition {
+    first_drug: u32,
+    /// Drug ids in the partition: its keys are below `drugs · n_events`.
+    drugs: u64,
+    /// Co-occurrences in the partition.
+    keys: usize,
+}
+
+/// Cuts the drug ids into partitions of at most `target` keys (a drug with more is a partition of
+/// its own) whose key ranges fit a u32. Returns the partitions and each drug's partition.
+fn drug_partitions(
+    keys_per_drug: &[usize],
+    n_events: u64,
+    target: usize,
+) -> (Vec<Partition>, Vec<u32>) {
+    let mut parts: Vec<Partition> = Vec::new();
+    let mut part_of = vec![0u32; keys_per_drug.len()];
+    for (d, &keys) in keys_per_drug.iter().enumerate() {
+        match parts.last_mut() {
+            Some(p)
+                if (p.drugs + 1) * n_events <= 1 << 32
+                    && (p.keys == 0 || p.keys + keys <= target) =>
+            {
+                p.drugs += 1;
+                p.keys += keys;
+            }
+            _ => parts.push(Partition {
+                first_drug: d as u32,
+                drugs: 1,
+                keys,
+            }),
+        }
+        part_of[d] = (parts.len() - 1) as u32;
+    }
+    (parts, part_of)
+}
+
+/// Counts the keys of one partition, whose keys are below `range`: appends `(key, count)` for
+/// every distinct key, in ascending key order. `scratch` is reused between partitions.
+fn count_partition(
+    keys: &mut [u32],
+    range: u64,
+    scratch: &mut Vec<u32>,
+    out: &mut Vec<(u32, u32)>,
+) {
+    if keys.is_empty() {
+        return;
+    }
+    if range <= HISTOGRAM_MAX_RANGE && range <= HISTOGRAM_RANGE_PER_KEY * keys.len() as u64 {
+        scratch.clear();
+        scratch.resize(range as usize, 0);
+        for &k in keys.iter() {
+            scratch[k as usize] += 1;
+        }
+        out.extend(
+            scratch
+                .iter()
+                .enumerate()
+                .filter(|(_, &c)| c > 0)
+                .map(|(k, &c)| (k as u32, c)),
+        );
+        return;
+    }
+    let sorted = radix_sort(keys, range, scratch);
+    let mut i = 0;
+    while i < sorted.len() {
+        let key = sorted[i];
+        let mut j = i + 1;
+        while j < sorted.len() && sorted[j] == key {
+            j += 1;
+        }
+        out.push((key, (j - i) as u32));
+        i = j;
+    }
+}
+
+/// Sorts `keys` (all below `range`) by a least-significant-digit radix sort of [`RADIX_BITS`]-bit
+/// digits, only as many digits as `range` needs, skipping a digit every key shares. Returns the
+/// sorted keys: `keys` itself or `scratch`, whichever the last pass wrote.
+fn radix_sort<'a>(keys: &'a mut [u32], range: u64, scratch: &'a mut Vec<u32>) -> &'a [u32] {
+    let bits = 64 - range.saturating_sub(1).leading_zeros();
+    let passes = bits.div_ceil(RADIX_BITS) as usize;
+    let buckets = 1usize << RADIX_BITS;
+    let mask = (buckets - 1) as u32;
+    // All digits' histograms in one pass over the keys.
+    let mut counts = vec![0usize; passes * buckets];
+    for &k in keys.iter() {
+        for p in 0..passes {
+            counts[p * buckets + ((k >> (p as u32 * RADIX_BITS)) & mask) as usize] += 1;
+        }
+    }
+    scratch.clear();
+    scratch.resize(keys.len(), 0);
+    let (mut src, mut dst): (&mut [u32], &mut [u32]) = (keys, scratch.as_mut_slice());
+    for p in 0..passes {
+        let shift = p as u32 * RADIX_BITS;
+        let count = &mut counts[p * buckets..(p + 1) * buckets];
+        if count[((src[0] >> shift) & mask) as usize] == src.len() {
+            continue; // every key has this digit: the pass would not move anything
+        }
+        // Counts to start positions.
+        let mut start = 0;
+        for c in count.iter_mut() {
+            let n = *c;
+            *c = start;
+            start += n;
+        }
+        for &k in src.iter() {
+            let b = ((k >> shift) & mask) as usize;
+            dst[count[b]] = k;
+            count[b] += 1;
+        }
+        std::mem::swap(&mut src, &mut dst);
+    }
+    src
+}
 
 /// Counts of every observed pair: `(drug, event, a)` sorted by drug then event.
 ///
 /// # Algorithm
 /// Drug ids are cut into contiguous ranges holding about 2^18 co-occurrences each (sizes known
-/// from one pass over the reports), every co-occurrence is written as a packed u64 key
-/// `drug << 32 | event` into its range's slot, and each range is sorted and run-length counted on
-/// its own thread. Ranges of drug ids keep the output globally sorted without a merge.
+/// from one pass over the reports), every co-occurrence is written as a u32 key
+/// `(drug − first drug of the range) · n_events + event` into its range's slot, and each range is
+/// counted on its own: in a dense histogram when its key range is small (the partitions of the
+/// common drugs), otherwise by a radix sort and a run-length pass. Ranges of drug ids keep the
+/// output globally sorted without a merge.
 ///
 /// Both passes over the reports run on all cores, one contiguous range of reports per core: the
 /// first counts each range's co-occurrences per drug, which sizes every range's slice of every
 /// partition up front, and the second writes each range's keys into its own slices.
 pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
+    pair_occurrences_in_partitions(set, PARTITION_KEYS)
+}
+
+/// [`pair_occurrences`] with partitions of at most `partition_keys` keys (tests use small ones).
+fn pair_occurrences_in_partitions(
+    set: &ReportSet,
+    partition_keys: usize,
+) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
     let n_drugs = set.drugs.len();
+    let n_events = set.events.len() as u64;
     // Contiguous ranges of reports, one per core: each range counts its co-occurrences per drug,
     // then scatters its keys into slices of the partitions sized from those counts.
-    let threads = rayon::current_num_threads().max(1);
-    let per_range = set.len().div_ceil(threads).max(1);
-    let ranges: Vec<std::ops::Range<usize>> = (0..set.len())
-        .step_by(per_range)
-        .map(|start| start..(start + per_range).min(set.len()))
-        .collect();
+    let ranges = report_ranges(set);
     let range_per_drug: Vec<Vec<usize>> = ranges
         .par_iter()
         .map(|range| {
@@ -172,27 +314,26 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
             per_drug
         })
         .collect();
-    // Range partitions of drug ids.
-    let mut part_of = vec![0u32; n_drugs];
-    let mut part_sizes: Vec<usize> = vec![0];
-    for d in 0..n_drugs {
-        let pairs: usize = range_per_drug.iter().map(|c| c[d]).sum();
-        let last = part_sizes.len() - 1;
-        if part_sizes[last] > 0 && part_sizes[last] + pairs > PARTITION_KEYS {
-            part_sizes.push(0);
-        }
-        let p = part_sizes.len() - 1;
-        part_of[d] = p as u32;
-        part_sizes[p] += pairs;
-    }
-    let total: usize = part_sizes.iter().sum();
-    let mut keys = vec![0u64; total];
+    let keys_per_drug: Vec<usize> = (0..n_drugs)
+        .map(|d| range_per_drug.iter().map(|c| c[d]).sum())
+        .collect();
+    let (parts, part_of) = drug_partitions(&keys_per_drug, n_events, partition_keys);
+    drop(keys_per_drug);
+    // Each drug's first key: (d − first drug of its partition) · n_events, below 2^32.
+    let key_base: Vec<u32> = (0..n_drugs)
+        .map(|d| {
+            let first = parts[part_of[d] as usize].first_drug as u64;
+            ((d as u64 - first) * n_events) as u32
+        })
+        .collect();
+    let total: usize = parts.iter().map(|p| p.keys).sum();
+    let mut keys = vec![0u32; total];
     // Each range's slice of each partition, partition-major: the ranges' slices of a partition
-    // are contiguous, so the partition is one slice again for its sort.
+    // are contiguous, so the partition is one slice again for its count.
     let range_per_part: Vec<Vec<usize>> = range_per_drug
         .iter()
         .map(|per_drug| {
-            let mut per_part = vec![0usize; part_sizes.len()];
+            let mut per_part = vec![0usize; parts.len()];
             for (d, &n) in per_drug.iter().enumerate() {
                 per_part[part_of[d] as usize] += n;
             }
@@ -200,12 +341,12 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
         })
         .collect();
     drop(range_per_drug);
-    let mut slots: Vec<Vec<&mut [u64]>> = ranges
+    let mut slots: Vec<Vec<&mut [u32]>> = ranges
         .iter()
-        .map(|_| Vec::with_capacity(part_sizes.len()))
+        .map(|_| Vec::with_capacity(parts.len()))
         .collect();
-    let mut rest: &mut [u64] = &mut keys;
-    for p in 0..part_sizes.len() {
+    let mut rest: &mut [u32] = &mut keys;
+    for p in 0..parts.len() {
         for (i, per_part) in range_per_part.iter().enumerate() {
             let (head, tail) = rest.split_at_mut(per_part[p]);
             slots[i].push(head);
@@ -222,7 +363,7 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
                 if let Some(pairs) = set.report_pairs(r) {
                     for &(d, e) in pairs {
                         let p = part_of[d as usize] as usize;
-                        take_front(&mut slots[p], 1)[0] = (d as u64) << 32 | e as u64;
+                        take_front(&mut slots[p], 1)[0] = key_base[d as usize] + e;
                     }
                     continue;
                 }
@@ -230,66 +371,44 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
                 let events = set.report_events(r);
                 for &d in set.report_drugs(r) {
                     let p = part_of[d as usize] as usize;
-                    let hi = (d as u64) << 32;
+                    let base = key_base[d as usize];
                     for (key, &e) in take_front(&mut slots[p], events.len())
                         .iter_mut()
                         .zip(events)
                     {
-                        *key = hi | e as u64;
+                        *key = base + e;
                     }
                 }
             }
         });
-    // Sort and count each partition; partitions are independent.
-    let mut slices: Vec<&mut [u64]> = Vec::with_capacity(part_sizes.len());
-    let mut rest: &mut [u64] = &mut keys;
-    for s in &part_sizes {
-        let (head, tail) = rest.split_at_mut(*s);
+    // Count each partition; partitions are independent.
+    let mut slices: Vec<&mut [u32]> = Vec::with_capacity(parts.len());
+    let mut rest: &mut [u32] = &mut keys;
+    for p in &parts {
+        let (head, tail) = rest.split_at_mut(p.keys);
         slices.push(head);
         rest = tail;
     }
-    let threads = std::thread::available_parallelism()
-        .map(|t| t.get())
-        .unwrap_or(1);
-    let per_thread = slices.len().div_ceil(threads).max(1);
-    let mut results: Vec<Vec<(u64, u32)>> = Vec::new();
-    std::thread::scope(|scope| {
-        let handles: Vec<_> = slices
-            .chunks_mut(per_thread)
-            .map(|group| {
-                scope.spawn(move || {
-                    let mut out: Vec<(u64, u32)> = Vec::new();
-                    for part in group.iter_mut() {
-                        part.sort_unstable();
-                        let mut i = 0;
-                        while i < part.len() {
-                            let key = part[i];
-                            let mut j = i + 1;
-                            while j < part.len() && part[j] == key {
-                                j += 1;
-                            }
-                            out.push((key, (j - i) as u32));
-                            i = j;
-                        }
-                    }
-                    out
-                })
-            })
-            .collect();
-        for h in handles {
-            results.push(h.join().expect("pair-count worker panicked"));
-        }
-    });
-    let n_pairs: usize = results.iter().map(|r| r.len()).sum();
+    let counted: Vec<Vec<(u32, u32)>> = slices
+        .into_par_iter()
+        .zip(parts.par_iter())
+        .map_init(Vec::new, |scratch, (slice, part)| {
+            let mut out = Vec::new();
+            count_partition(slice, part.drugs * n_events, scratch, &mut out);
+            out
+        })
+        .collect();
+    let n_pairs: usize = counted.iter().map(|c| c.len()).sum();
     let (mut drug, mut event, mut count) = (
         Vec::with_capacity(n_pairs),
         Vec::with_capacity(n_pairs),
         Vec::with_capacity(n_pairs),
     );
-    for part in results {
-        for (key, c) in part {
-            drug.push((key >> 32) as u32);
-            event.push(key as u32);
+    for (part, pairs) in parts.iter().zip(counted) {
+        for (key, c) in pairs {
+            let key = key as u64;
+            drug.push(part.first_drug + (key / n_events) as u32);
+            event.push((key % n_events) as u32);
             count.push(c);
         }
     }
@@ -297,7 +416,7 @@ pub fn pair_occurrences(set: &ReportSet) -> (Vec<u32>, Vec<u32>, Vec<u32>) {
 }
 
 /// The first `n` elements of `slot`, which keeps the rest.
-fn take_front<'k>(slot: &mut &'k mut [u64], n: usize) -> &'k mut [u64] {
+fn take_front<'k>(slot: &mut &'k mut [u32], n: usize) -> &'k mut [u32] {
     let (head, tail) = std::mem::take(slot).split_at_mut(n);
     *slot = tail;
     head
@@ -438,13 +557,14 @@ mod tests {
         }
     }
 
-    /// More reports than one parallel task holds, so that the margins are summed from several
-    /// ranges: every count and expected value equals a plain sequential computation, exactly.
+    /// 196,608 reports, so that the margins are summed from one range per core: every count and
+    /// expected value equals a plain sequential computation, exactly.
     #[test]
     fn parallel_margins_equal_a_sequential_count() {
+        const REPORTS: usize = 3 * 64 * 1024;
         let mut b = ReportSetBuilder::new();
         let mut next = repeatable_numbers(12345);
-        for r in 0..3 * REPORTS_PER_TASK {
+        for r in 0..REPORTS {
             let drugs: Vec<String> = (0..1 + next(3)).map(|_| format!("D{}", next(40))).collect();
             let events: Vec<String> = (0..1 + next(4)).map(|_| format!("E{}", next(60))).collect();
             let stratum = format!("S{}", next(7));
@@ -473,7 +593,7 @@ mod tests {
             let (d, e) = (c.drug[i] as usize, c.event[i] as usize);
             assert_eq!(c.n_drug[i], drug[d].iter().sum::<f64>());
             assert_eq!(c.n_event[i], event[e].iter().sum::<f64>());
-            assert_eq!(c.n_total[i], 3.0 * REPORTS_PER_TASK as f64);
+            assert_eq!(c.n_total[i], REPORTS as f64);
             let mut expected = 0.0;
             for s in 0..s_count {
                 if drug[d][s] > 0.0 && event[e][s] > 0.0 {
@@ -530,6 +650,114 @@ mod tests {
             .sum();
         assert!(occurrences > PARTITION_KEYS, "{occurrences}");
         assert_eq!(pair_occurrences(&set), naive_pair_counts(&set));
+    }
+
+    /// Random reports with skewed drugs and explicit pairs among cross products, for the kernel
+    /// tests below.
+    fn random_reports(seed: u64, reports: usize, n_drugs: u64, n_events: u64) -> ReportSet {
+        let mut b = ReportSetBuilder::new();
+        let mut next = repeatable_numbers(seed);
+        for r in 0..reports {
+            let id = r.to_string();
+            if next(10) == 0 {
+                let rows: Vec<(String, String)> = (0..1 + next(4))
+                    .map(|_| {
+                        (
+                            format!("D{}", next(n_drugs)),
+                            format!("E{}", next(n_events)),
+                        )
+                    })
+                    .collect();
+                b.push_report_rows(&id, &rows, "S");
+                continue;
+            }
+            let drugs: Vec<String> = (0..1 + next(3))
+                .map(|_| {
+                    let common = 1 + next(n_drugs);
+                    format!("D{}", next(common))
+                })
+                .collect();
+            let events: Vec<String> = (0..1 + next(4))
+                .map(|_| format!("E{}", next(n_events)))
+                .collect();
+            b.push_report(&id, &drugs, &events, "S");
+        }
+        b.finish()
+    }
+
+    /// Small partitions, so that both ways of counting one are taken: the common drugs' partitions
+    /// (one or a few drugs, a key range of a few hundred events) in the dense histogram, the rare
+    /// drugs' (hundreds of drugs × 300 events, more than four times their keys) by the radix
+    /// sort, two digits deep. Every count equals the `BTreeMap` reference's.
+    #[test]
+    fn histogram_and_radix_partitions_equal_naive() {
+        let set = random_reports(31337, 50_000, 3_000, 300);
+        let naive = naive_pair_counts(&set);
+        for partition_keys in [1, 97, 1_000, 20_000] {
+            assert_eq!(
+                pair_occurrences_in_partitions(&set, partition_keys),
+                naive,
+                "partitions of {partition_keys} keys"
+            );
+        }
+        // Which way each partition of 1,000 keys takes: both occur.
+        let mut per_drug = vec![0usize; set.drugs.len()];
+        for r in 0..set.len() {
+            set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
+        }
+        let n_events = set.events.len() as u64;
+        let (parts, _) = drug_partitions(&per_drug, n_events, 1_000);
+        let dense = |p: &Partition| {
+            p.drugs * n_events <= HISTOGRAM_MAX_RANGE
+                && p.drugs * n_events <= HISTOGRAM_RANGE_PER_KEY * p.keys as u64
+        };
+        assert!(parts.iter().any(|p| p.keys > 0 && dense(p)));
+        assert!(parts.iter().any(|p| p.keys > 0 && !dense(p)));
+    }
+
+    /// 100,000 events: a partition may span at most ⌊2^32 / 100,000⌋ = 42,949 drugs, so 70,000
+    /// drugs make two partitions cut by their key range, not their size (42,949 and 27,051
+    /// drugs), whose keys use all 32 bits (three radix digits). Every count equals the reference's.
+    #[test]
+    fn partitions_cut_where_keys_would_overflow_32_bits() {
+        let mut b = ReportSetBuilder::new();
+        let mut next = repeatable_numbers(4242);
+        for r in 0..100_000u64 {
+            let drugs = [format!("D{}", r % 70_000), format!("D{}", next(70_000))];
+            let events = [format!("E{r}"), format!("E{}", next(100_000))];
+            b.push_report(&r.to_string(), &drugs, &events, "S");
+        }
+        let set = b.finish();
+        let n_events = set.events.len() as u64;
+        assert_eq!((set.drugs.len(), n_events), (70_000, 100_000));
+        let mut per_drug = vec![0usize; set.drugs.len()];
+        for r in 0..set.len() {
+            set.for_each_pair(r, |d, _| per_drug[d as usize] += 1);
+        }
+        let (parts, _) = drug_partitions(&per_drug, n_events, usize::MAX);
+        let drugs: Vec<u64> = parts.iter().map(|p| p.drugs).collect();
+        assert_eq!(drugs, vec![42_949, 27_051]);
+        assert_eq!(
+            pair_occurrences_in_partitions(&set, usize::MAX),
+            naive_pair_counts(&set)
+        );
+    }
+
+    /// The partitions by hand: keys per drug 5, 0, 3, 300, 2, 2 with a target of 8 keys.
+    #[test]
+    fn drug_partitions_by_hand() {
+        // 5 + 0 + 3 = 8 fits; 300 is alone (larger than the target); 2 + 2 together.
+        let (parts, part_of) = drug_partitions(&[5, 0, 3, 300, 2, 2], 10, 8);
+        let shape: Vec<(u32, u64, usize)> = parts
+            .iter()
+            .map(|p| (p.first_drug, p.drugs, p.keys))
+            .collect();
+        assert_eq!(shape, vec![(0, 3, 8), (3, 1, 300), (4, 2, 4)]);
+        assert_eq!(part_of, vec![0, 0, 0, 1, 2, 2]);
+        // 2^31 events: at most two drugs per partition (2 · 2^31 = 2^32 keys).
+        let (parts, _) = drug_partitions(&[1, 1, 1, 1, 1], 1 << 31, 100);
+        let drugs: Vec<u64> = parts.iter().map(|p| p.drugs).collect();
+        assert_eq!(drugs, vec![2, 2, 1]);
     }
 
     #[test]
