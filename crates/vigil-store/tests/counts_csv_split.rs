@@ -481,7 +481,11 @@ fn plain_runs_between_rare_quotes_and_carriage_returns_read_as_the_csv_crate_rea
                 0 => special[(next() % 4) as usize].to_owned(),
                 _ => format!("DRUG{}", next() % 30),
             };
-            let end = if next() % 40 == 0 { "\r\n" } else { "\n" };
+            let end = if next().is_multiple_of(40) {
+                "\r\n"
+            } else {
+                "\n"
+            };
             text.push_str(&format!("{id},{drug},EVENT {}{end}", next() % 50));
         }
         text.into_bytes()
