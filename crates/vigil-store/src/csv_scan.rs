@@ -129,6 +129,14 @@ pub struct SliceScanner<'a> {
     eof: bool,
     /// No record starting at or after this offset is read.
     limit: usize,
+    /// No quote and no carriage return lies in `bytes[checked_from..clean_to]` (`checked_from` is
+    /// some offset at or before `pos`): a line ending before `clean_to` is split at its commas
+    /// without looking for them again. Found with one `memchr2` over the plain bytes rather than
+    /// one per line.
+    clean_to: usize,
+    /// True when `bytes[clean_to]` is a quote or a carriage return (the search found one), false
+    /// when the search stopped at its bound.
+    clean_ends_special: bool,
 }
 
 /// The states of the quoted-field machine (those of the csv crate's reader).
@@ -150,6 +158,8 @@ impl<'a> SliceScanner<'a> {
             line,
             eof,
             limit: usize::MAX,
+            clean_to: 0,
+            clean_ends_special: false,
         }
     }
 
@@ -192,7 +202,22 @@ impl<'a> SliceScanner<'a> {
                 return self.slow_record(record);
             };
             let mut line = &window[..nl];
-            let special = memchr::memchr2(b'"', b'\r', line);
+            if self.pos >= self.clean_to {
+                // Looks ahead to the next quote or carriage return, at most to the limit (the
+                // rows past it belong to another scanner).
+                let bound = self.bytes.len().min(self.limit.max(self.pos + nl + 1));
+                let found = memchr::memchr2(b'"', b'\r', &self.bytes[self.pos..bound]);
+                self.clean_ends_special = found.is_some();
+                self.clean_to = found.map_or(bound, |i| self.pos + i);
+            }
+            let special = if self.pos + nl < self.clean_to {
+                None
+            } else if self.clean_ends_special {
+                // The first special byte at or after `pos`, before the line end.
+                Some(self.clean_to - self.pos)
+            } else {
+                memchr::memchr2(b'"', b'\r', line)
+            };
             if special.is_some_and(|i| !(i + 1 == line.len() && line[i] == b'\r')) {
                 return self.slow_record(record);
             }

@@ -366,3 +366,147 @@ fn a_blank_value_late_in_a_large_input_is_refused_on_its_line() {
     assert_eq!(read(&text, CsvPlan::default()), want);
     assert_eq!(read(&text, one_thread()), want);
 }
+
+/// Report rows whose ids are drawn from `ids`, with drugs and events from small pools, reports
+/// interleaved (a report's rows are not all together), in SplitMix64 order.
+fn rows_with_ids(seed: u64, rows: usize, ids: &[&str]) -> Vec<u8> {
+    let mut state = seed;
+    let mut next = move || {
+        // SplitMix64 (Steele, Lea & Flood 2014).
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    let mut text = String::from("id,drug,event\n");
+    for _ in 0..rows {
+        let id = ids[(next() % ids.len() as u64) as usize];
+        text.push_str(&format!("{id},DRUG{},EVENT {}\n", next() % 40, next() % 60));
+    }
+    text.into_bytes()
+}
+
+#[test]
+fn integer_report_ids_are_kept_as_integers_and_others_as_written() {
+    // Ids that print back as written (no leading zero, no sign, at most u64::MAX =
+    // 18446744073709551615) are kept as integers; one id written otherwise (a leading zero, a
+    // sign, a space, 2^64, letters) keeps every id as text. Either way the reports and their
+    // ids are those the `csv` crate's rows give, grouped by the id as written: `7` and `007`
+    // are two reports.
+    let integers = ["7", "0", "10", "200000007", "18446744073709551615"];
+    let text = rows_with_ids(3, 3_000, &integers);
+    let got = vigil_store::input::read_counts_csv(&text[..], Path::new("rows.csv"), &[]).unwrap();
+    let CountsInput::Reports(set) = got else {
+        panic!("report rows")
+    };
+    assert!(
+        matches!(set.report_ids, vigil_store::reports::ReportIds::Numeric(_)),
+        "{:?}",
+        set.report_ids
+    );
+    assert_eq!(report_summary(&set), by_csv_crate(&text));
+    for other in ["007", "+7", " 7", "7 ", "18446744073709551616", "7a", "00"] {
+        let mut ids = integers.to_vec();
+        ids.push(other);
+        let text = rows_with_ids(4, 3_000, &ids);
+        let got =
+            vigil_store::input::read_counts_csv(&text[..], Path::new("rows.csv"), &[]).unwrap();
+        let CountsInput::Reports(set) = got else {
+            panic!("report rows")
+        };
+        assert!(
+            matches!(set.report_ids, vigil_store::reports::ReportIds::Text(_)),
+            "{other:?}: {:?}",
+            set.report_ids
+        );
+        let want = by_csv_crate(&text);
+        assert_eq!(report_summary(&set), want, "{other:?}");
+        // Split between two threads and read in small windows: the same.
+        for plan in [
+            CsvPlan {
+                window: 4_099,
+                parallel_from: 0,
+                size_hint: None,
+            },
+            one_thread(),
+        ] {
+            assert_eq!(read(&text, plan), want, "{other:?} {plan:?}");
+        }
+    }
+}
+
+#[test]
+fn integer_ids_in_large_inputs_read_as_the_csv_crate_reads_them() {
+    // Above the sizes from which the file is scanned and the reports built by two threads:
+    // integer ids (the fast path) and the same rows with one id given a leading zero (text
+    // ids), each against the `csv` crate.
+    let pool: Vec<String> = (0..20_000u64)
+        .map(|k| (100_000 + 7 * k).to_string())
+        .collect();
+    let mut ids: Vec<&str> = pool.iter().map(String::as_str).collect();
+    let text = rows_with_ids(11, 70_000, &ids);
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    let want = by_csv_crate(&text);
+    assert_eq!(read(&text, CsvPlan::default()), want);
+    assert_eq!(read(&text, one_thread()), want);
+    ids.push("0100007");
+    let text = rows_with_ids(12, 70_000, &ids);
+    let want = by_csv_crate(&text);
+    assert_eq!(read(&text, CsvPlan::default()), want);
+    assert_eq!(read(&text, one_thread()), want);
+}
+
+#[test]
+fn plain_runs_between_rare_quotes_and_carriage_returns_read_as_the_csv_crate_reads_them() {
+    // The scanner looks ahead once for the next quote or carriage return and splits the plain
+    // lines before it without looking again: here one line in about 40 has a quoted field (with
+    // a comma, a doubled quote or a line break) or ends in CRLF, the rest are plain, so that
+    // plain runs of every length end at a special byte, at a window end or at the split.
+    let mut state: u64 = 23;
+    let mut next = || {
+        // SplitMix64 (Steele, Lea & Flood 2014).
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    };
+    fn make(next: &mut impl FnMut() -> u64, rows: u64) -> Vec<u8> {
+        let special = ["\"A, B\"", "\"SAY \"\"HI\"\"\"", "\"X\nY\"", "\"Z\""];
+        let mut text = String::from("id,drug,event\n");
+        for _ in 0..rows {
+            let id = next() % (rows / 3 + 1);
+            let drug = match next() % 40 {
+                0 => special[(next() % 4) as usize].to_owned(),
+                _ => format!("DRUG{}", next() % 30),
+            };
+            let end = if next().is_multiple_of(40) {
+                "\r\n"
+            } else {
+                "\n"
+            };
+            text.push_str(&format!("{id},{drug},EVENT {}{end}", next() % 50));
+        }
+        text.into_bytes()
+    }
+    for _ in 0..20 {
+        let rows = next() % 12 + 1;
+        let text = make(&mut next, rows);
+        assert_eq!(same_for_every_plan(&text), by_csv_crate(&text));
+    }
+    let text = make(&mut next, 60_000);
+    assert!(text.len() > 1 << 20, "{} bytes", text.len());
+    let want = by_csv_crate(&text);
+    for plan in [
+        one_thread(),
+        CsvPlan::default(),
+        CsvPlan {
+            window: 77_777,
+            parallel_from: 0,
+            size_hint: None,
+        },
+    ] {
+        assert_eq!(read(&text, plan), want, "{plan:?}");
+    }
+}
