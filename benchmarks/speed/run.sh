@@ -37,6 +37,17 @@ both() { # (an older binary prints no CPU time)
   local c; c=$(pcpu "$1" "$2")
   if [ -n "$c" ]; then echo "$(phase "$1" "$2") s (CPU $c s)"; else echo "$(phase "$1" "$2") s"; fi
 }
+# The posteriors and FDR columns: side by side in one phase, or (an older binary, VIGIL_SEQUENTIAL=1)
+# one after the other.
+after_fit() {
+  if [ -n "$(phase "posteriors and false discovery rates" "$1")" ]; then
+    echo "posteriors and FDR columns side by side $(both "posteriors and false discovery rates" "$1")"
+  else
+    echo "posteriors $(both posteriors "$1"); FDR columns $(both "false discovery rates" "$1")"
+  fi
+}
+# Wall seconds of the run outside every timed phase (process start, freeing at exit).
+outside() { awk -F': ' -v wall="$2" '$2 == "timing" && $3 != "sync and rename" { split($4, f, " "); sum += f[1] } END { printf "%.3f", wall - sum }' "$1"; }
 mbps() { awk -v bytes="$1" -v s="$2" 'BEGIN { if (s > 0) printf "%.0f", bytes / 1e6 / s; else print "inf" }'; }
 load() { cut -d' ' -f1 /proc/loadavg; }
 # "MEASURED (target T: met|not met)"; $3 is "le" (at most) or "ge" (at least).
@@ -83,22 +94,24 @@ run() { # case input format extra-args…
   bytes=$(stat -c %s "$out"); in_bytes=$(stat -c %s "$input")
   local raw_out; raw_out=$(raw_copy "$out" "$out.copy")
   echo "$case $format (load ${load_before}): wall ${wall} s, CPU ${cpu} s (user+sys), peak ${rss} MB"
-  echo "  read $(both "read input" "$tf") = $(mbps "$in_bytes" "$read") MB/s; count $(both "count pairs" "$tf"); fit $(both "fit prior" "$tf") ($(vs "$fit" 0.15 le s)); posteriors $(both posteriors "$tf"); FDR columns $(both "false discovery rates" "$tf")"
+  echo "  read $(both "read input" "$tf") = $(mbps "$in_bytes" "$read") MB/s; count $(both "count pairs" "$tf"); fit $(both "fit prior" "$tf") ($(vs "$fit" 0.15 le s)); $(after_fit "$tf")"
+  echo "  of score+write: sync and rename $(both "sync and rename" "$tf"); outside the timed phases (process start, exit): $(outside "$tf" "$wall") s"
   echo "  score+write $(both "score and write" "$tf") = $(mbps "$bytes" "$write") MB/s of ${format} ($(vs "$(mbps "$bytes" "$write")" 600 ge MB/s); limit: cat of the same $bytes bytes to a file ${raw_out} s = $(mbps "$bytes" "$raw_out") MB/s)"
   local ref_json=""
   if [ -n "${VIGIL_REF:-}" ]; then
     local wall_new=$wall cpu_new=$cpu same
     timed "$VIGIL_REF" "$tf.ref" "$out.ref" "$input" "$format" "$@"
     if cmp -s "$out" "$out.ref"; then same='identical'; else same='DIFFERENT'; fi
-    echo "  VIGIL_REF, right after: wall ${wall} s, CPU ${cpu} s; read $(both "read input" "$tf.ref"), fit $(both "fit prior" "$tf.ref"), posteriors $(both posteriors "$tf.ref"), FDR columns $(both "false discovery rates" "$tf.ref"), score+write $(both "score and write" "$tf.ref"); output ${same}"
+    echo "  VIGIL_REF, right after: wall ${wall} s, CPU ${cpu} s; read $(both "read input" "$tf.ref"), fit $(both "fit prior" "$tf.ref"), $(after_fit "$tf.ref"), score+write $(both "score and write" "$tf.ref"), outside the phases $(outside "$tf.ref" "$wall") s; output ${same}"
     ref_json=$(printf ',"ref_wall_s":%s,"ref_cpu_s":%s,"ref_output":"%s"' "$wall" "$cpu" "$same")
     rm -f "$out.ref"
     wall=$wall_new; cpu=$cpu_new
   fi
   local cpus
-  cpus=$(printf '"read_cpu_s":%s,"fit_cpu_s":%s,"posteriors_cpu_s":%s,"fdr_cpu_s":%s,"write_cpu_s":%s' \
+  cpus=$(printf '"read_cpu_s":%s,"fit_cpu_s":%s,"posteriors_cpu_s":%s,"fdr_cpu_s":%s,"posteriors_fdr_cpu_s":%s,"write_cpu_s":%s' \
     "$(pcpu "read input" "$tf")" "$(pcpu "fit prior" "$tf")" "$(pcpu posteriors "$tf")" \
-    "$(pcpu "false discovery rates" "$tf")" "$(pcpu "score and write" "$tf")" | sed 's/:,/:null,/g; s/:$/:null/')
+    "$(pcpu "false discovery rates" "$tf")" "$(pcpu "posteriors and false discovery rates" "$tf")" \
+    "$(pcpu "score and write" "$tf")" | sed 's/:,/:null,/g; s/:$/:null/')
   printf '{"case":"%s","format":"%s","wall_s":%s,"cpu_s":%s,"read_s":%s,"fit_s":%s,"fdr_s":%s,"write_s":%s,%s,"out_bytes":%s,"raw_copy_out_s":%s,"peak_rss_mb":%s,"load":%s,"commit":"%s","cores":%s%s}\n' \
     "$case" "$format" "$wall" "$cpu" "$read" "$fit" "${fdr:-null}" "$write" "$cpus" "$bytes" "$raw_out" "$rss" "$load_before" "$commit" "$(nproc)" "$ref_json" >> benchmarks/results/speed.jsonl
   last_wall=$wall; last_read=$read

@@ -86,11 +86,14 @@ fn write_through_rename(
         std::process::id()
     ));
     let result = (|| -> Result<()> {
-        let file = std::fs::File::create(&tmp)?;
+        let file = EarlySyncFile::new(std::fs::File::create(&tmp)?, SYNC_EVERY);
         let mut buffered = std::io::BufWriter::with_capacity(1 << 20, file);
         write(&mut buffered)?;
         let file = buffered.into_inner().map_err(|e| e.into_error())?;
-        file.sync_all()?;
+        // Timed apart (within the caller's phase): the wait for the disk, and the rename, which
+        // frees the pages of the file it replaces.
+        let _phase = crate::timing::phase("sync and rename");
+        file.finish()?;
         std::fs::rename(&tmp, path)?;
         Ok(())
     })();
@@ -98,6 +101,103 @@ fn write_through_rename(
         let _ = std::fs::remove_file(&tmp);
     }
     result
+}
+
+/// Bytes written between two requests to hand the written pages to the disk ([`EarlySyncFile`]).
+const SYNC_EVERY: u64 = 16 << 20;
+
+/// A file being written that hands its pages to the disk while it grows: every `sync_every`
+/// bytes a thread of its own calls `sync_data` on a second handle of the file (started at the
+/// first such point, so a small file starts none), and [`EarlySyncFile::finish`] then syncs what
+/// is left. Why: the final `sync_all` used to send the whole file to the disk at the end, after
+/// the last byte was formatted (0.12–0.20 s of `fsync` for the 198 MB CSV of the FAERS 2023
+/// table, `strace -T`); now the disk writes while the rows are formatted. Linux's
+/// `sync_file_range`, which starts writeback without waiting, is not reachable without `unsafe`
+/// code (neither `nix` nor `rustix` wraps it), hence the thread.
+struct EarlySyncFile {
+    file: std::fs::File,
+    sync_every: u64,
+    since_request: u64,
+    /// Sync requests to the thread (at most one waiting: a waiting sync covers later pages too).
+    request: Option<std::sync::mpsc::SyncSender<()>>,
+    syncer: Option<std::thread::JoinHandle<std::io::Result<()>>>,
+}
+
+impl EarlySyncFile {
+    fn new(file: std::fs::File, sync_every: u64) -> Self {
+        EarlySyncFile {
+            file,
+            sync_every,
+            since_request: 0,
+            request: None,
+            syncer: None,
+        }
+    }
+
+    /// Asks the thread (started on the first call) to sync the pages written so far; does not
+    /// wait for it.
+    fn request_sync(&mut self) -> std::io::Result<()> {
+        if self.request.is_none() {
+            let handle = self.file.try_clone()?;
+            let (sender, requests) = std::sync::mpsc::sync_channel::<()>(1);
+            let syncer = std::thread::Builder::new()
+                .name("vigil-sync".into())
+                .spawn(move || {
+                    for () in requests {
+                        handle.sync_data()?;
+                    }
+                    Ok(())
+                })?;
+            self.request = Some(sender);
+            self.syncer = Some(syncer);
+        }
+        if let Some(sender) = &self.request {
+            // Full: a sync is already waiting and will cover these pages. Disconnected: the
+            // thread stopped on an error, which `finish` returns.
+            let _ = sender.try_send(());
+        }
+        Ok(())
+    }
+
+    /// Waits for the thread to end and returns its first error.
+    fn stop_syncing(&mut self) -> std::io::Result<()> {
+        drop(self.request.take());
+        match self.syncer.take() {
+            Some(syncer) => syncer
+                .join()
+                .unwrap_or_else(|_| Err(std::io::Error::other("the file sync thread panicked"))),
+            None => Ok(()),
+        }
+    }
+
+    /// Waits for the early syncs, then syncs the whole file, data and metadata.
+    fn finish(mut self) -> std::io::Result<()> {
+        self.stop_syncing()?;
+        self.file.sync_all()
+    }
+}
+
+impl Write for EarlySyncFile {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        let written = self.file.write(buf)?;
+        self.since_request += written as u64;
+        if self.since_request >= self.sync_every {
+            self.since_request = 0;
+            self.request_sync()?;
+        }
+        Ok(written)
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        self.file.flush()
+    }
+}
+
+impl Drop for EarlySyncFile {
+    /// A failed write still waits for the thread, which holds a handle of the temporary file.
+    fn drop(&mut self) {
+        let _ = self.stop_syncing();
+    }
 }
 
 /// Writes `bytes` to `path` (through a temporary file and a rename) or to stdout.
@@ -237,6 +337,30 @@ mod tests {
             .is_symlink());
         assert_eq!(std::fs::read(&target).unwrap(), b"new\n");
         assert_eq!(std::fs::read(&link).unwrap(), b"new\n");
+    }
+
+    /// Reference: the bytes written. A file of several sync intervals comes out whole, whether
+    /// the early syncs ran (the thread was started) or not.
+    #[test]
+    fn a_file_synced_while_written_holds_every_byte() {
+        let dir = tempfile::tempdir().unwrap();
+        let bytes: Vec<u8> = (0..300_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let path = dir.path().join("small-intervals.bin");
+        let mut file = EarlySyncFile::new(std::fs::File::create(&path).unwrap(), 4096);
+        for piece in bytes.chunks(1000) {
+            file.write_all(piece).unwrap();
+        }
+        assert!(file.syncer.is_some(), "no early sync was started");
+        file.finish().unwrap();
+        assert!(std::fs::read(&path).unwrap() == bytes);
+        // Through `with_output`, with the default interval: twice it and a bit.
+        let big: Vec<u8> = (0..2 * SYNC_EVERY + 12_345)
+            .map(|i| (i % 253) as u8)
+            .collect();
+        let path = dir.path().join("signals.csv");
+        write_atomically(Some(&path), &big).unwrap();
+        assert!(std::fs::read(&path).unwrap() == big);
+        assert_eq!(std::fs::read_dir(dir.path()).unwrap().count(), 2);
     }
 
     #[test]

@@ -383,6 +383,35 @@ pub fn compute_grouped(
     req: &SignalsRequest,
     terms: &TermArgs,
 ) -> Result<(PriorFit, Selection)> {
+    compute_scheduled(source, req, terms, Schedule::from_env())
+}
+
+/// How the phases after the fit run: the posteriors and the FDR columns side by side (the
+/// default), or one after the other (`VIGIL_SEQUENTIAL=1`: each phase then has a timing of its
+/// own, and tests compare the two).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub(crate) enum Schedule {
+    Overlapped,
+    Sequential,
+}
+
+impl Schedule {
+    fn from_env() -> Self {
+        if std::env::var_os("VIGIL_SEQUENTIAL").is_some() {
+            Schedule::Sequential
+        } else {
+            Schedule::Overlapped
+        }
+    }
+}
+
+/// [`compute_grouped`] with the phases after the fit run as `schedule` says.
+pub(crate) fn compute_scheduled(
+    source: Source<'_>,
+    req: &SignalsRequest,
+    terms: &TermArgs,
+    schedule: Schedule,
+) -> Result<(PriorFit, Selection)> {
     let store_dir = match &source {
         Source::Store(store) => Some(store.root().to_path_buf()),
         Source::Counts(_) => None,
@@ -516,25 +545,40 @@ pub fn compute_grouped(
     };
     let pick = |v: &[f64]| keep.iter().map(|&i| v[i]).collect::<Vec<_>>();
     let (a, expected) = (pick(&counts.a), pick(&counts.expected));
-    let posteriors = {
-        let _phase = crate::timing::phase("posteriors");
-        posterior_distinct(&fit.prior(), &a, &expected)
-    };
+    let posteriors = || posterior_distinct(&fit.prior(), &a, &expected);
     // The family of the FDR is every pair of the table, whatever the output filters: a pair's
     // q-value must not depend on which other pairs are printed.
-    let fdr = if req.fit_only {
-        FamilyFdr::default()
-    } else {
-        let _phase = crate::timing::phase("false discovery rates");
-        family_fdr(
-            &counts.a,
-            &counts.n_drug,
-            &counts.n_event,
-            &counts.n_total,
-            &counts.expected,
-            Some(&fit.prior()),
-        )
-        .select(&keep)
+    let fdr = || {
+        if req.fit_only {
+            FamilyFdr::default()
+        } else {
+            family_fdr(
+                &counts.a,
+                &counts.n_drug,
+                &counts.n_event,
+                &counts.n_total,
+                &counts.expected,
+                Some(&fit.prior()),
+            )
+            .select(&keep)
+        }
+    };
+    let (posteriors, fdr) = match schedule {
+        // Both need the prior only, and each leaves a core idle at times (its sorts' last merges,
+        // the FDR columns' scatter to pairs): side by side on rayon's pool, each fills the other's
+        // gaps.
+        Schedule::Overlapped => {
+            let _phase = crate::timing::phase("posteriors and false discovery rates");
+            rayon::join(posteriors, fdr)
+        }
+        Schedule::Sequential => {
+            let posteriors = {
+                let _phase = crate::timing::phase("posteriors");
+                posteriors()
+            };
+            let _phase = crate::timing::phase("false discovery rates");
+            (posteriors, fdr())
+        }
     };
     let selection = Selection {
         drug: keep.iter().map(|&i| counts.drug[i]).collect(),
