@@ -51,8 +51,8 @@ pub struct Args {
     #[arg(long, value_name = "DIR")]
     pub store: Option<PathBuf>,
     /// With --store: drug roles counted as exposure: `ps` (primary suspect), `suspect` (PS + SS),
-    /// `all`.
-    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|all",
+    /// `ps,ss,i` (suspect or interacting), `all`.
+    #[arg(long, value_enum, ignore_case = true, value_name = "ps|suspect|ps,ss,i|all",
           default_value_t = RoleArg::from(SignalsRequest::default().query.role))]
     pub role: RoleArg,
     /// With --store: only reports on or after this date (YYYY, YYYYMM or YYYYMMDD).
