@@ -588,8 +588,7 @@ mod tests {
             .unwrap();
         sink.finish().unwrap();
 
-        let reader =
-            ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
+        let reader = ParquetRecordBatchReaderBuilder::try_new(File::open(&path).unwrap()).unwrap();
         let meta = reader.metadata().row_group(0).clone();
         for i in 0..2 {
             let c = meta.column(i);
@@ -605,7 +604,13 @@ mod tests {
         let back = arrow::compute::concat_batches(&batches[0].schema(), &batches).unwrap();
         let want_pids = UInt64Array::from(pids);
         let want_pts = StringArray::from(pts);
-        assert_eq!(back.column(0).as_ref(), &want_pids as &dyn arrow::array::Array);
-        assert_eq!(back.column(2).as_ref(), &want_pts as &dyn arrow::array::Array);
+        assert_eq!(
+            back.column(0).as_ref(),
+            &want_pids as &dyn arrow::array::Array
+        );
+        assert_eq!(
+            back.column(2).as_ref(),
+            &want_pts as &dyn arrow::array::Array
+        );
     }
 }
