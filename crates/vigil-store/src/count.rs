@@ -116,7 +116,7 @@ fn stratified_margins(set: &ReportSet, margins: Margins) -> StratifiedMargins {
             (drug, event, total)
         })
         .collect();
-    let sum_as_f64 = |len: usize, part: fn(&(Vec<u64>, Vec<u64>, Vec<u64>)) -> &Vec<u64>| {
+    let sum_as_f64 = |len: usize, part: fn(&RangeMargins) -> &Vec<u64>| {
         let mut sum = vec![0u64; len];
         for counts in &per_range {
             for (x, y) in sum.iter_mut().zip(part(counts)) {
@@ -132,6 +132,9 @@ fn stratified_margins(set: &ReportSet, margins: Margins) -> StratifiedMargins {
         total: sum_as_f64(s_count, |c| &c.2),
     }
 }
+
+/// One range of reports' margin counters: drug × stratum, event × stratum, and per stratum.
+type RangeMargins = (Vec<u64>, Vec<u64>, Vec<u64>);
 
 /// Target number of pair keys per partition: 2^18 u32 keys = 1 MiB, which with the radix sort's
 /// scratch buffer of the same size stays within a 2 MiB L2 cache.

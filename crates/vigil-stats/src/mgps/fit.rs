@@ -1077,15 +1077,15 @@ impl<'a> NewtonRun<'a> {
     /// updating the BFGS approximation of the inverse Hessian.
     fn take_step(&mut self, accepted: Trial, t: f64) {
         let s: Vec<f64> = (0..N).map(|k| accepted.x[k] - self.x[k]).collect();
-        for k in 0..N {
+        for (count, &sk) in self.unit_steps.iter_mut().zip(&s) {
             // Consecutive full unit steps in one direction, signed (see `jump_to_bounds`).
-            let unit = t == 1.0 && (0.5..=1.5).contains(&s[k].abs());
-            self.unit_steps[k] = if !unit {
+            let unit = t == 1.0 && (0.5..=1.5).contains(&sk.abs());
+            *count = if !unit {
                 0.0
-            } else if self.unit_steps[k] * s[k] >= 0.0 {
-                self.unit_steps[k] + s[k].signum()
+            } else if *count * sk >= 0.0 {
+                *count + sk.signum()
             } else {
-                s[k].signum()
+                sk.signum()
             };
         }
         let y: Vec<f64> = (0..N).map(|k| accepted.g[k] - self.g[k]).collect();
