@@ -79,14 +79,7 @@ fn random_inputs_read_as_the_csv_crate_reads_them() {
     let alphabet: &[&str] = &[
         "a", "B", "7", ",", ",", "\"", "\"", "\n", "\r", "\r\n", " ", "é",
     ];
-    let mut state: u64 = 2024;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = vigil_test_support::splitmix64(2024);
     for case in 0..3000 {
         let len = (next() % 60) as usize;
         let text: String = (0..len)

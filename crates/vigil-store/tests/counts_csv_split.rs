@@ -221,17 +221,14 @@ fn random_report_rows_read_the_same_with_every_plan() {
     // SplitMix64 (Steele, Lea & Flood 2014) draws rows of a few reports with names from a small
     // alphabet, quoted or not, some with line breaks or doubled quotes inside quotes, CRLF or LF
     // line ends and blank lines.
-    let mut state: u64 = 17;
-    let mut next = || {
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = vigil_test_support::splitmix64(17);
     let names = ["A", "b", "A\nB", "C,D", "SAY \"HI\"", "é"];
     for case in 0..60 {
-        let end = if next() % 2 == 0 { "\n" } else { "\r\n" };
+        let end = if next().is_multiple_of(2) {
+            "\n"
+        } else {
+            "\r\n"
+        };
         let mut text = format!("id,drug,event{end}");
         for _ in 0..(next() % 12 + 1) {
             let id = next() % 4;
@@ -245,7 +242,7 @@ fn random_report_rows_read_the_same_with_every_plan() {
             };
             let (d, e) = (field(next()), field(next()));
             text.push_str(&format!("{id},{d},{e}{end}"));
-            if next() % 5 == 0 {
+            if next().is_multiple_of(5) {
                 text.push_str(end);
             }
         }
@@ -285,15 +282,7 @@ fn by_csv_crate_stratified(text: &[u8], strata: &[usize]) -> String {
 /// spellings of one normalised name (case, spaces, quotes), so that a name's first spelling in
 /// one half differs from its first in the other; a sex column constant within each report.
 fn large_report_rows(seed: u64, rows: usize) -> Vec<u8> {
-    let mut state = seed;
-    let mut next = move || {
-        // SplitMix64 (Steele, Lea & Flood 2014).
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = vigil_test_support::splitmix64(seed);
     let spell = |name: &str, k: u64| match k % 4 {
         0 => name.to_owned(),
         1 => name.to_lowercase(),
@@ -370,15 +359,7 @@ fn a_blank_value_late_in_a_large_input_is_refused_on_its_line() {
 /// Report rows whose ids are drawn from `ids`, with drugs and events from small pools, reports
 /// interleaved (a report's rows are not all together), in SplitMix64 order.
 fn rows_with_ids(seed: u64, rows: usize, ids: &[&str]) -> Vec<u8> {
-    let mut state = seed;
-    let mut next = move || {
-        // SplitMix64 (Steele, Lea & Flood 2014).
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = vigil_test_support::splitmix64(seed);
     let mut text = String::from("id,drug,event\n");
     for _ in 0..rows {
         let id = ids[(next() % ids.len() as u64) as usize];
@@ -463,15 +444,7 @@ fn plain_runs_between_rare_quotes_and_carriage_returns_read_as_the_csv_crate_rea
     // lines before it without looking again: here one line in about 40 has a quoted field (with
     // a comma, a doubled quote or a line break) or ends in CRLF, the rest are plain, so that
     // plain runs of every length end at a special byte, at a window end or at the split.
-    let mut state: u64 = 23;
-    let mut next = || {
-        // SplitMix64 (Steele, Lea & Flood 2014).
-        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = state;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    };
+    let mut next = vigil_test_support::splitmix64(23);
     fn make(next: &mut impl FnMut() -> u64, rows: u64) -> Vec<u8> {
         let special = ["\"A, B\"", "\"SAY \"\"HI\"\"\"", "\"X\nY\"", "\"Z\""];
         let mut text = String::from("id,drug,event\n");

@@ -47,6 +47,20 @@ pub fn require_shared() -> bool {
     std::env::var_os("VIGIL_REQUIRE_SHARED").is_some_and(|v| v == "1")
 }
 
+/// A SplitMix64 stream (Steele, Lea & Flood 2014, "Fast splittable pseudorandom number
+/// generators", OOPSLA; the constants of Vigna's public-domain `splitmix64.c`) from `seed`: the
+/// deterministic draws tests use to build varied inputs, the same on every machine.
+pub fn splitmix64(seed: u64) -> impl FnMut() -> u64 {
+    let mut state = seed;
+    move || {
+        state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
+        let mut z = state;
+        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+        z ^ (z >> 31)
+    }
+}
+
 /// The repository root (for bundled files such as `examples/`).
 pub fn repo_root() -> PathBuf {
     Path::new(env!("CARGO_MANIFEST_DIR")).join("../..")
@@ -55,6 +69,24 @@ pub fn repo_root() -> PathBuf {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    // Reference: the first five outputs of Vigna's `splitmix64.c` from the state
+    // 1477776061723855037, as the reference test of the `rand_xoshiro` crate lists them
+    // (rust-random/rngs, rand_xoshiro/src/splitmix64.rs).
+    #[test]
+    fn splitmix64_gives_the_reference_stream() {
+        let mut next = splitmix64(1_477_776_061_723_855_037);
+        let want = [
+            1_985_237_415_132_408_290u64,
+            2_979_275_885_539_914_483,
+            13_511_426_838_097_143_398,
+            8_488_337_342_461_049_707,
+            15_141_737_807_933_549_159,
+        ];
+        for w in want {
+            assert_eq!(next(), w);
+        }
+    }
 
     // The folder layout the helpers rely on: the repository root holds Cargo.toml and examples/.
     #[test]

@@ -576,14 +576,7 @@ mod tests {
             1.2345e-100,
         ];
         // A deterministic spread of bit patterns (SplitMix64) and of values of the table's scales.
-        let mut state: u64 = 17;
-        let mut next = || {
-            state = state.wrapping_add(0x9E37_79B9_7F4A_7C15);
-            let mut z = state;
-            z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-            z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-            z ^ (z >> 31)
-        };
+        let mut next = vigil_test_support::splitmix64(17);
         for _ in 0..1_000_000 {
             special.push(f64::from_bits(next()));
             let u = (next() >> 11) as f64 / (1u64 << 53) as f64;
