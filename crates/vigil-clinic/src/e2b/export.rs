@@ -738,15 +738,26 @@ fn date_only_regimen(x: &mut Xml, d: &Drug) -> io::Result<()> {
         &[("classCode", "SBADM"), ("moodCode", "EVN")],
     )?;
     x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
-    if let Some(s) = d.start {
-        x.empty("low", &[("value", &s.to_hl7())])?;
-    }
-    if let Some(e) = d.stop {
-        x.empty("high", &[("value", &e.to_hl7())])?;
-    }
+    interval_bounds(x, d.start, d.stop)?;
     x.close("effectiveTime")?;
     x.close("substanceAdministration")?;
     x.close("outboundRelationship2")
+}
+
+/// The `low` and `high` of an interval (G.k.4.r.4 start and G.k.4.r.5 end of a regimen), each
+/// when known.
+fn interval_bounds(
+    x: &mut Xml,
+    start: Option<PartialDate>,
+    end: Option<PartialDate>,
+) -> io::Result<()> {
+    if let Some(s) = start {
+        x.empty("low", &[("value", &s.to_hl7())])?;
+    }
+    if let Some(e) = end {
+        x.empty("high", &[("value", &e.to_hl7())])?;
+    }
+    Ok(())
 }
 
 /// One G.k.4.r dosage regimen: its text, period and dates, route and dose.
@@ -767,15 +778,6 @@ fn regimen(x: &mut Xml, reg: &Regimen) -> io::Result<()> {
         _ => format!("{} {} single dose", number(reg.dose), reg.unit),
     };
     x.text("text", &[], &text)?; // G.k.4.r.8
-    let dates = |x: &mut Xml| -> io::Result<()> {
-        if let Some(s) = reg.start {
-            x.empty("low", &[("value", &s.to_hl7())])?; // G.k.4.r.4
-        }
-        if let Some(e) = reg.end {
-            x.empty("high", &[("value", &e.to_hl7())])?; // G.k.4.r.5
-        }
-        Ok(())
-    };
     match (reg.every, reg.every_unit) {
         (Some(n), Some(u)) => {
             x.open("effectiveTime", &[("xsi:type", "SXPR_TS")])?;
@@ -784,14 +786,14 @@ fn regimen(x: &mut Xml, reg: &Regimen) -> io::Result<()> {
             x.close("comp")?;
             if reg.start.is_some() || reg.end.is_some() {
                 x.open("comp", &[("xsi:type", "IVL_TS"), ("operator", "A")])?;
-                dates(x)?;
+                interval_bounds(x, reg.start, reg.end)?;
                 x.close("comp")?;
             }
             x.close("effectiveTime")?;
         }
         _ if reg.start.is_some() || reg.end.is_some() => {
             x.open("effectiveTime", &[("xsi:type", "IVL_TS")])?;
-            dates(x)?;
+            interval_bounds(x, reg.start, reg.end)?;
             x.close("effectiveTime")?;
         }
         _ => {}
