@@ -27,7 +27,8 @@ pub fn with_output(
     path: Option<&Path>,
     write: impl FnOnce(&mut (dyn Write + Send)) -> Result<()>,
 ) -> Result<()> {
-    let Some(path) = path else {
+    // `-` is standard output, as for most command-line tools (a file named `-` is `./-`).
+    let Some(path) = path.filter(|p| p.as_os_str() != "-") else {
         let mut out = std::io::BufWriter::new(std::io::stdout());
         return write(&mut out)
             .and_then(|_| Ok(out.flush()?))

@@ -516,3 +516,38 @@ fn openfda_input_errors_put_the_file_and_line_first() {
         assert!(!store.join("CURRENT").exists(), "{name}: a store version was written");
     }
 }
+
+/// Before: `--out -` wrote a file named `-` in the working folder and printed nothing. Now `-` is
+/// standard output, byte for byte what the run without `--out` prints; `./-` still names a file.
+#[test]
+fn out_dash_is_standard_output() {
+    let dir = tempfile::tempdir().unwrap();
+    let rows = dir.path().join("rows.csv");
+    // Three reports: A with X twice, B with Y once (a = 2 for A–X, worked out by hand).
+    std::fs::write(&rows, "id,drug,event\n1,A,X\n2,B,Y\n3,A,X\n").unwrap();
+    let prior = dir.path().join("prior.json");
+    std::fs::write(&prior, PRIOR).unwrap();
+    let run = |extra: &[&str]| {
+        let out = vigil!()
+            .current_dir(dir.path())
+            .args(["signals", "--counts", "rows.csv", "--prior", "prior.json"])
+            .args(["--format", "csv"])
+            .args(extra)
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", stderr(&out));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let to_stdout = run(&[]);
+    assert!(
+        to_stdout.lines().any(|l| l.starts_with("A,X,2,0,0,1,")),
+        "{to_stdout}"
+    );
+    assert_eq!(run(&["--out", "-"]), to_stdout);
+    assert!(!dir.path().join("-").exists(), "a file named - was written");
+    assert_eq!(run(&["--out", "./-"]), "");
+    assert_eq!(
+        std::fs::read_to_string(dir.path().join("-")).unwrap(),
+        to_stdout
+    );
+}

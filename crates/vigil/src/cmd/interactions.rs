@@ -53,7 +53,7 @@ pub struct Args {
     /// Output format (`table` sorts by Ω025 and holds every row in memory; the others stream).
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Output file (default: standard output), written to a temporary file and renamed.
+    /// Output file (default, or `-`: standard output), written to a temporary file and renamed.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
     /// Itemset occurrences counted per partition (8 bytes each): the memory bound of the count.

@@ -114,7 +114,7 @@ pub struct Args {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     pub format: Format,
-    /// Output file (default: standard output). Written to a temporary file and renamed, so a failed
+    /// Output file (default, or `-`: standard output). Written to a temporary file and renamed, so a failed
     /// run leaves an existing file untouched.
     #[arg(long, value_name = "FILE")]
     pub out: Option<PathBuf>,
